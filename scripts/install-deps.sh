@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs every Debian package that building, testing and benchmarking gprof needs.
+# Idempotent; safe to run again. Usage: scripts/install-deps.sh [--build-only]
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+  liblzma-dev libiberty-dev libcurl4-openssl-dev libjson-c-dev libsqlite3-dev uuid-dev
+  libsystemd-dev libmicrohttpd-dev libpq-dev libprotobuf-c-dev protobuf-c-compiler
+)
+test_pkgs=(
+  libcmocka-dev libclang-rt-14-dev golang-go chromium postgresql
+  systemd util-linux binutils file sqlite3 curl procps
+)
+bench_pkgs=(linux-perf bpftrace wrk hyperfine)
+
+pkgs=("${build_pkgs[@]}")
+if [ "${1:-}" != "--build-only" ]; then
+  pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}")
+  # Node.js may come from elsewhere with its own npm; Debian's npm conflicts with such builds.
+  command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+  command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: must run as root to install packages (try: sudo $0)" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
