@@ -6,8 +6,8 @@
 #include <stdarg.h>
 
 struct gp_err {
-    int code;       /* negative errno-style code, 0 when no error */
-    char msg[512];  /* human-readable: what failed and what to do about it */
+    int code;      /* negative errno-style code, 0 when no error */
+    char msg[512]; /* human-readable: what failed and what to do about it */
 };
 
 /* Sets err (when not NULL) and returns code, so callers can write `return gp_err_set(...)`. */

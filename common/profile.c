@@ -240,7 +240,8 @@ int gp_profile_add(struct gp_profile *p, uint32_t app_idx, const char *container
         return -ENOMEM;
     for (uint32_t k = 0; k < nframes; k++)
         ids[k] = gp_profile_intern(p, frames[k], strlen(frames[k]));
-    uint32_t cid = gp_profile_intern(p, container ? container : "", container ? strlen(container) : 0);
+    uint32_t cid =
+            gp_profile_intern(p, container ? container : "", container ? strlen(container) : 0);
     uint32_t mid = gp_profile_intern(p, comm ? comm : "", comm ? strlen(comm) : 0);
     int rc = gp_profile_add_ids(p, app_idx, cid, mid, ids, nframes, count);
     if (ids != stackbuf)
@@ -248,8 +249,7 @@ int gp_profile_add(struct gp_profile *p, uint32_t app_idx, const char *container
     return rc;
 }
 
-static int view_of(const struct gp_profile *pc, const struct stack_rec *r,
-                   struct gp_stack_view *v)
+static int view_of(const struct gp_profile *pc, const struct stack_rec *r, struct gp_stack_view *v)
 {
     struct gp_profile *p = (struct gp_profile *)pc; /* scratch only */
     if (r->nframes > p->view_cap) {

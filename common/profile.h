@@ -1,5 +1,6 @@
 /* profile.h — an aggregated CPU profile: stacks keyed by (app index, container, comm, frames
- * root→leaf) with sample counts, strings interned once, plus the JSON header that travels with it. */
+ * root→leaf) with sample counts, strings interned once, plus the JSON header that travels with it.
+ */
 #ifndef GPROF_COMMON_PROFILE_H
 #define GPROF_COMMON_PROFILE_H
 
@@ -13,9 +14,9 @@ struct gp_profile;
 
 /* One aggregated stack as handed to iterators; pointers stay valid until the profile changes. */
 struct gp_stack_view {
-    uint32_t app_idx;          /* index into the header's application_metadata (0 = none) */
-    const char *container;     /* "" when not in a container */
-    const char *comm;          /* process name */
+    uint32_t app_idx;      /* index into the header's application_metadata (0 = none) */
+    const char *container; /* "" when not in a container */
+    const char *comm;      /* process name */
     uint32_t nframes;
     const char *const *frames; /* root first, leaf last */
     uint64_t count;

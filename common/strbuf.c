@@ -82,18 +82,27 @@ static int json_escape(struct strbuf *sb, const char *s, size_t n, int html)
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        int esc = c < 0x20 || c == '"' || c == '\\' ||
-                  (html && (c == '<' || c == '>' || c == '&'));
+        int esc = c < 0x20 || c == '"' || c == '\\' || (html && (c == '<' || c == '>' || c == '&'));
         if (!esc)
             continue;
         sb_append(sb, s + run, i - run);
         run = i + 1;
         switch (c) {
-        case '"': sb_puts(sb, "\\\""); break;
-        case '\\': sb_puts(sb, "\\\\"); break;
-        case '\n': sb_puts(sb, "\\n"); break;
-        case '\t': sb_puts(sb, "\\t"); break;
-        case '\r': sb_puts(sb, "\\r"); break;
+        case '"':
+            sb_puts(sb, "\\\"");
+            break;
+        case '\\':
+            sb_puts(sb, "\\\\");
+            break;
+        case '\n':
+            sb_puts(sb, "\\n");
+            break;
+        case '\t':
+            sb_puts(sb, "\\t");
+            break;
+        case '\r':
+            sb_puts(sb, "\\r");
+            break;
         default: {
             char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
             sb_append(sb, u, 6);

@@ -12,7 +12,10 @@ struct strbuf {
     int oom;
 };
 
-#define STRBUF_INIT {NULL, 0, 0, 0}
+#define STRBUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0, 0                                                                              \
+    }
 
 int sb_reserve(struct strbuf *sb, size_t extra);
 int sb_append(struct strbuf *sb, const void *data, size_t n);
