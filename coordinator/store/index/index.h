@@ -1,0 +1,158 @@
+/* index.h — the sample index: per-profile stack counts stored so that flame graphs, time ranges
+ * and per-host series over any time range are answered without reading raw blobs.
+ *
+ * Seams
+ *   A backend implements struct sample_index_ops (one file, e.g. index/sqlite.c; ClickHouse later)
+ *   and adds one line to sample_index_backends[] in index/index.c; tests/unit/test_index.c runs
+ *   its conformance suite against every entry. Location: "sqlite:<path>".
+ *
+ * Model
+ *   A stack is (container, comm, frames root→leaf); its identity is a 64-bit hash (the stack
+ *   dictionary maps hash → stack). Every profile contributes its counts to the minute of its
+ *   start_time (a 60 s profile lands in one minute bucket), for its service and hostname.
+ *   Queries are on whole minutes: a sample at minute m is in [start, end) when
+ *   floor60(start) <= m < end. Counts are exact (no sampling, no cut-off per slice); backends are
+ *   free to keep coarser rollups (SQLite: hour and day, per host and for all hosts) as long as
+ *   every answer equals the one computed from minute data alone (INDEX_RES_MINUTE).
+ *
+ * Idempotency: add() with a profile_id already indexed changes nothing and returns 0.
+ * Threads: a struct sample_index is safe to share between threads.
+ * Errors: 0 or negative errno; -ENOENT where documented for "no data".
+ */
+#ifndef GPROF_COORD_STORE_INDEX_H
+#define GPROF_COORD_STORE_INDEX_H
+
+#include "common/err.h"
+#include "common/profile.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct index_strlist {
+    const char *const *v;
+    size_t n;
+};
+
+/* A stack passes when every non-empty include list contains its value and no exclude list does
+ * (exact, case-sensitive matches). An empty filter (or NULL) passes everything. */
+struct index_filter {
+    struct index_strlist host_in, host_out;
+    struct index_strlist container_in, container_out;
+    struct index_strlist comm_in, comm_out; /* process name */
+};
+
+enum index_resolution {
+    INDEX_RES_AUTO = 0, /* coarsest rollups that fit the range exactly */
+    INDEX_RES_MINUTE,   /* minute data only (reference answer; slower) */
+};
+
+struct index_query {
+    const char *service;
+    int64_t start, end;                /* Unix seconds, [start, end) */
+    const struct index_filter *filter; /* may be NULL */
+    size_t max_stacks; /* 0 = all; else keep the heaviest max_stacks stacks (ties: lower hash) */
+    enum index_resolution resolution;
+};
+
+struct index_query_stats {
+    uint64_t total_samples; /* before truncation, after filters */
+    size_t total_stacks;    /* distinct stacks before truncation */
+    size_t returned_stacks;
+    size_t rows_read;                              /* backend rows / buckets read */
+    int buckets_minute, buckets_hour, buckets_day; /* slices answered from each resolution */
+};
+
+/* What add() needs to know about a profile besides its stacks. */
+struct index_profile_meta {
+    int64_t profile_id; /* the metadata row id; idempotency key */
+    const char *service;
+    const char *hostname;
+    int64_t start_time, end_time; /* Unix seconds */
+    double cpu_avg, mem_avg;      /* -1 = unknown */
+};
+
+/* One point of a series: per (bucket, host). cpu/mem are averages over the host's profiles in
+ * the bucket that reported them (-1 when none did). */
+struct index_series_point {
+    int64_t bucket; /* bucket start, Unix seconds */
+    const char *hostname;
+    uint64_t samples;
+    uint32_t profiles;
+    double cpu_avg, cpu_max, mem_avg, mem_max;
+};
+typedef int (*index_series_cb)(const struct index_series_point *pt, void *ctx);
+
+struct index_service_info {
+    const char *service;
+    int64_t first, last; /* start_time of the oldest and newest indexed profile */
+    uint64_t profiles;
+};
+typedef int (*index_service_cb)(const struct index_service_info *s, void *ctx);
+
+/* Distinct values of hostname / container / comm with their sample counts (filter lists). */
+enum index_dimension { INDEX_DIM_HOST = 0, INDEX_DIM_CONTAINER, INDEX_DIM_COMM };
+typedef int (*index_value_cb)(const char *value, uint64_t samples, void *ctx);
+
+struct sample_index_ops {
+    const char *scheme; /* "sqlite" */
+    int (*open)(const char *location, void **impl, struct gp_err *err);
+    void (*close)(void *impl);
+    /* Adds every stack of p (app_idx is ignored) under m; idempotent per m->profile_id. */
+    int (*add)(void *impl, const struct index_profile_meta *m, const struct gp_profile *p,
+               struct gp_err *err);
+    /* Whether profile_id has been added (1) or not (0); negative on error. */
+    int (*has)(void *impl, int64_t profile_id, struct gp_err *err);
+    /* Merges matching stacks into out (an empty profile from gp_profile_new). */
+    int (*query)(void *impl, const struct index_query *q, struct gp_profile *out,
+                 struct index_query_stats *stats, struct gp_err *err);
+    /* First and last profile start_time of a service (host filter lists honoured, others
+     * ignored); -ENOENT when none. */
+    int (*time_range)(void *impl, const char *service, const struct index_filter *f, int64_t *first,
+                      int64_t *last, struct gp_err *err);
+    /* Points for profiles with start_time in [start, end), bucket_secs wide (>= 60), ordered by
+     * bucket then hostname; host filter lists honoured. */
+    int (*series)(void *impl, const char *service, int64_t start, int64_t end, int64_t bucket_secs,
+                  const struct index_filter *f, index_series_cb cb, void *ctx, struct gp_err *err);
+    int (*services)(void *impl, index_service_cb cb, void *ctx, struct gp_err *err);
+    /* Distinct values of dim over [start, end), heaviest first. */
+    int (*values)(void *impl, const char *service, int64_t start, int64_t end,
+                  enum index_dimension dim, index_value_cb cb, void *ctx, struct gp_err *err);
+    /* Deletes all data of profiles that started before `before` (whole hour/day rollups only
+     * when they end at or before it); *deleted (may be NULL) = profiles removed. */
+    int (*retention)(void *impl, int64_t before, int64_t *deleted, struct gp_err *err);
+    /* Optional: *ok = 1 when the backend reports no corruption. */
+    int (*check)(void *impl, int *ok, char *msg, size_t msgsz, struct gp_err *err);
+};
+
+extern const struct sample_index_ops *const sample_index_backends[];
+
+struct sample_index;
+
+/* spec = "<scheme>:<location>", e.g. "sqlite:/var/lib/gprof-coordinator/index.db". */
+int sample_index_open(const char *spec, struct sample_index **out, struct gp_err *err);
+void sample_index_close(struct sample_index *si);
+const struct sample_index_ops *sample_index_backend(const struct sample_index *si);
+
+int index_add(struct sample_index *si, const struct index_profile_meta *m,
+              const struct gp_profile *p, struct gp_err *err);
+int index_has(struct sample_index *si, int64_t profile_id, struct gp_err *err);
+/* stats may be NULL. */
+int index_query(struct sample_index *si, const struct index_query *q, struct gp_profile *out,
+                struct index_query_stats *stats, struct gp_err *err);
+int index_time_range(struct sample_index *si, const char *service, const struct index_filter *f,
+                     int64_t *first, int64_t *last, struct gp_err *err);
+int index_series(struct sample_index *si, const char *service, int64_t start, int64_t end,
+                 int64_t bucket_secs, const struct index_filter *f, index_series_cb cb, void *ctx,
+                 struct gp_err *err);
+int index_services(struct sample_index *si, index_service_cb cb, void *ctx, struct gp_err *err);
+int index_values(struct sample_index *si, const char *service, int64_t start, int64_t end,
+                 enum index_dimension dim, index_value_cb cb, void *ctx, struct gp_err *err);
+int index_retention(struct sample_index *si, int64_t before, int64_t *deleted, struct gp_err *err);
+int index_check(struct sample_index *si, int *ok, char *msg, size_t msgsz, struct gp_err *err);
+
+/* 1 when a stack with these attributes passes f (NULL passes). Shared by backends. */
+int index_filter_match(const struct index_filter *f, const char *host, const char *container,
+                       const char *comm);
+int index_filter_has_host(const struct index_filter *f);
+
+#endif

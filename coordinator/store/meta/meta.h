@@ -1,0 +1,450 @@
+/* meta.h — the coordinator's metadata store: a tiny SQL driver vtable (SQLite today, Postgres
+ * later) and backend-independent domain functions for services, tokens, profiles, control plane.
+ *
+ * Seams
+ *   A driver implements struct meta_store_ops (one file, e.g. meta/sqlite.c) and adds one line to
+ *   the driver table in meta/meta.c. Domain functions (meta/services.c, tokens.c, profiles.c,
+ *   outbox.c, adhoc.c, settings.c, control.c) only use meta_exec/meta_query with `?`
+ *   placeholders (a Postgres driver rewrites them to $1..$n) and SQL that runs on SQLite >= 3.35
+ *   and Postgres >= 12 (INSERT .. ON CONFLICT .. DO UPDATE SET x = excluded.x, RETURNING,
+ *   LOWER(x) LIKE LOWER(?), `||`). Each driver owns its DDL (meta/schema_sqlite.c), versioned.
+ *
+ * Types
+ *   Times are int64 Unix seconds (UTC). Lists (command ids, request ids, pids, perf events) are
+ *   JSON text columns so every backend stores them the same way. Ids are int64 row ids, uuids are
+ *   36-char text.
+ *
+ * Threads
+ *   A struct meta_db is safe to share between threads: each thread transparently gets its own
+ *   connection (opened on first use, kept until meta_db_close or thread exit). A transaction
+ *   (meta_begin .. meta_commit/meta_rollback) therefore spans every meta_* call the same thread
+ *   makes in between. meta_begin takes the write lock at once (SQLite BEGIN IMMEDIATE), so
+ *   read-modify-write sequences (merging a command) are serialised and never fail to upgrade.
+ *
+ * Output structs (struct meta_command ...) own their strings (malloc'd); release them with the
+ * matching meta_*_clear(). When the same struct is used as input, fields are only read. Pointers
+ * handed to list callbacks are valid during the callback only. All functions return 0 or a
+ * negative errno (-ENOENT not found, -EEXIST duplicate, -EINVAL bad argument, -EIO backend error,
+ * -EBUSY database locked beyond the busy timeout, -ENOMEM) and fill err.
+ */
+#ifndef GPROF_COORD_STORE_META_H
+#define GPROF_COORD_STORE_META_H
+
+#include "common/err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------------------------------------ */
+/* Driver layer                                                                                */
+
+enum meta_type { META_NULL = 0, META_INT, META_REAL, META_TEXT, META_BLOB };
+
+struct meta_value {
+    enum meta_type type;
+    int64_t i;     /* META_INT */
+    double d;      /* META_REAL */
+    const void *p; /* META_TEXT (NUL-terminated unless len set) / META_BLOB */
+    size_t len;    /* META_BLOB length; META_TEXT: 0 = strlen(p) */
+};
+
+/* Parameter constructors: META_I(42), META_T("x"), META_D(1.5), META_N, META_TN(s) = text or NULL.
+ */
+#define META_I(x)    ((struct meta_value){.type = META_INT, .i = (int64_t)(x)})
+#define META_D(x)    ((struct meta_value){.type = META_REAL, .d = (double)(x)})
+#define META_T(x)    ((struct meta_value){.type = META_TEXT, .p = (x)})
+#define META_TN(x)   ((x) ? META_T(x) : META_N)
+#define META_B(x, n) ((struct meta_value){.type = META_BLOB, .p = (x), .len = (n)})
+#define META_N       ((struct meta_value){.type = META_NULL})
+
+/* One result row: cols[i] typed values (TEXT always NUL-terminated; NULL columns have type
+ * META_NULL), names[i] the column names. Valid during the callback only. */
+struct meta_row {
+    int ncols;
+    const struct meta_value *cols;
+    const char *const *names;
+};
+/* Return 0 to continue, anything else stops the query and is returned by meta_query. */
+typedef int (*meta_row_cb)(const struct meta_row *row, void *ctx);
+
+struct meta_conn; /* a driver's connection, opaque */
+
+/* A metadata driver. All functions fill err on failure. */
+struct meta_store_ops {
+    const char *scheme; /* "sqlite" in "sqlite:/var/lib/x/meta.db" */
+    /* Opens one connection to location (the part after "scheme:") and brings the schema to the
+     * newest version (migrations are the driver's; run under a lock so concurrent opens agree). */
+    int (*open)(const char *location, struct meta_conn **out, struct gp_err *err);
+    void (*close)(struct meta_conn *c);
+    /* Runs one statement with bound `?` params; *changes (may be NULL) = rows affected. */
+    int (*exec)(struct meta_conn *c, const char *sql, const struct meta_value *params, int nparams,
+                int64_t *changes, struct gp_err *err);
+    /* Runs one statement and calls cb per row. */
+    int (*query)(struct meta_conn *c, const char *sql, const struct meta_value *params, int nparams,
+                 meta_row_cb cb, void *ctx, struct gp_err *err);
+    int (*begin)(struct meta_conn *c, struct gp_err *err); /* write transaction, taken at once */
+    int (*commit)(struct meta_conn *c, struct gp_err *err);
+    int (*rollback)(struct meta_conn *c, struct gp_err *err);
+    /* Schema version the connection is at (SQLite: PRAGMA user_version). */
+    int (*schema_version)(struct meta_conn *c, int *version, struct gp_err *err);
+    /* Optional: backend consistency check; *ok = 1 when fine, msg describes problems. */
+    int (*check)(struct meta_conn *c, int *ok, char *msg, size_t msgsz, struct gp_err *err);
+};
+
+/* The driver table (NULL-terminated); conformance tests iterate it. */
+extern const struct meta_store_ops *const meta_drivers[];
+const struct meta_store_ops *meta_driver_find(const char *scheme, size_t len);
+
+struct meta_db;
+
+/* spec = "<scheme>:<location>", e.g. "sqlite:/var/lib/gprof-coordinator/meta.db". Opens (and
+ * migrates) one connection immediately so configuration errors surface here. */
+int meta_db_open(const char *spec, struct meta_db **out, struct gp_err *err);
+/* Closes every connection. No other thread may use db any more. */
+void meta_db_close(struct meta_db *db);
+const struct meta_store_ops *meta_db_driver(const struct meta_db *db);
+
+int meta_exec(struct meta_db *db, const char *sql, const struct meta_value *params, int nparams,
+              int64_t *changes, struct gp_err *err);
+int meta_query(struct meta_db *db, const char *sql, const struct meta_value *params, int nparams,
+               meta_row_cb cb, void *ctx, struct gp_err *err);
+/* Convenience: first column of the first row as int64; -ENOENT when no row or NULL. */
+int meta_query_int(struct meta_db *db, const char *sql, const struct meta_value *params,
+                   int nparams, int64_t *out, struct gp_err *err);
+/* Transactions on this thread's connection. Nesting is not supported (-EBUSY). */
+int meta_begin(struct meta_db *db, struct gp_err *err);
+int meta_commit(struct meta_db *db, struct gp_err *err);
+int meta_rollback(struct meta_db *db); /* never fails visibly; logs */
+int meta_schema_version(struct meta_db *db, int *version, struct gp_err *err);
+/* *ok = 1 when the backend reports no corruption (SQLite: PRAGMA integrity_check = ok). */
+int meta_check(struct meta_db *db, int *ok, char *msg, size_t msgsz, struct gp_err *err);
+
+/* Row helpers for callbacks: NULL/absent -> 0 / NULL. */
+int64_t meta_row_int(const struct meta_row *r, int i);
+double meta_row_real(const struct meta_row *r, int i);
+const char *meta_row_text(const struct meta_row *r, int i);
+/* strdup of a text column, NULL for NULL; sets *oom when allocation fails. */
+char *meta_row_strdup(const struct meta_row *r, int i, int *oom);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Services (meta/services.c)                                                                  */
+
+#define META_NAME_MAX 256 /* service names and hostnames, bytes incl. NUL */
+
+/* Performance Studio's rule: removes every byte outside [A-Za-z0-9_.-] and leading '_'.
+ * Writes at most outsz-1 bytes; returns the sanitised length (0 = unusable name). */
+size_t meta_service_sanitize(const char *in, char *out, size_t outsz);
+
+struct meta_service {
+    int64_t id;
+    char *name;
+    int64_t created_at;
+    double sample_threshold; /* probability (0..1) that an upload is NOT indexed; 0 = index all */
+};
+void meta_service_clear(struct meta_service *s);
+typedef int (*meta_service_cb)(const struct meta_service *s, void *ctx);
+
+/* Sanitises name and returns the service id, creating the service when new. -EINVAL when the
+ * sanitised name is empty. */
+int meta_service_ensure(struct meta_db *db, const char *name, int64_t *id_out, struct gp_err *err);
+/* Looks up an (already sanitised) name; -ENOENT when unknown. out may be NULL. */
+int meta_service_get(struct meta_db *db, const char *name, struct meta_service *out,
+                     struct gp_err *err);
+int meta_service_get_by_id(struct meta_db *db, int64_t id, struct meta_service *out,
+                           struct gp_err *err);
+/* All services ordered by name. */
+int meta_service_list(struct meta_db *db, meta_service_cb cb, void *ctx, struct gp_err *err);
+/* Per-service downsampling threshold (0..1, else -EINVAL); -ENOENT for an unknown service. */
+int meta_service_set_sample_threshold(struct meta_db *db, const char *name, double threshold,
+                                      struct gp_err *err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Agent tokens (meta/tokens.c). Stored as SHA-256 hex; the clear token exists only once.      */
+
+#define META_TOKEN_MAX 80 /* buffer size for a clear token ("gpt_" + 64 hex + NUL) */
+
+struct meta_token {
+    int64_t id;
+    char *service; /* the service it authorises */
+    char *prefix;  /* first 8 characters of the clear token, to tell tokens apart */
+    int64_t created_at;
+    int64_t revoked_at; /* 0 = active */
+    int64_t last_used;  /* 0 = never; updated at most once a minute per token */
+};
+void meta_token_clear(struct meta_token *t);
+typedef int (*meta_token_cb)(const struct meta_token *t, void *ctx);
+
+/* Creates a random token for service (created when new, name sanitised), writes the clear
+ * token (NUL-terminated, token_sz >= META_TOKEN_MAX) and its id. */
+int meta_token_create(struct meta_db *db, const char *service, char *token, size_t token_sz,
+                      int64_t *id_out, struct gp_err *err);
+/* Lists tokens of one service (NULL = all), newest first, revoked ones included. */
+int meta_token_list(struct meta_db *db, const char *service, meta_token_cb cb, void *ctx,
+                    struct gp_err *err);
+/* Revokes by id; -ENOENT when no such active token. */
+int meta_token_revoke(struct meta_db *db, int64_t id, struct gp_err *err);
+/* 0 when token is active and (service == NULL or it belongs to that sanitised service name);
+ * -EACCES otherwise. service_out (may be NULL) receives the token's service name. */
+int meta_token_validate(struct meta_db *db, const char *token, const char *service,
+                        char *service_out, size_t service_out_sz, struct gp_err *err);
+/* SHA-256 of s as 64 lowercase hex chars + NUL (exposed for tests and other callers). */
+void meta_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Profiles: one row per upload (meta/profiles.c)                                              */
+
+struct meta_profile {
+    int64_t id;
+    int64_t service_id;
+    char *service; /* filled on read */
+    char *hostname;
+    int64_t start_time, end_time;
+    char *blob_key;
+    double cpu_avg, mem_avg; /* -1 = unknown */
+    int continuous;
+    int64_t size;    /* bytes of the stored blob */
+    char *upload_id; /* unique; a retried upload with the same id is stored once */
+    int64_t created_at;
+    int indexed; /* 0 pending, 1 indexed, 2 skipped by downsampling */
+};
+void meta_profile_clear(struct meta_profile *p);
+typedef int (*meta_profile_cb)(const struct meta_profile *p, void *ctx);
+
+/* Inserts the row (p->id, service, created_at, indexed ignored). When p->upload_id already
+ * exists returns -EEXIST and *id_out = the existing row's id. */
+int meta_profile_insert(struct meta_db *db, const struct meta_profile *p, int64_t *id_out,
+                        struct gp_err *err);
+int meta_profile_get(struct meta_db *db, int64_t id, struct meta_profile *out, struct gp_err *err);
+int meta_profile_get_by_upload(struct meta_db *db, const char *upload_id, struct meta_profile *out,
+                               struct gp_err *err);
+int meta_profile_set_indexed(struct meta_db *db, int64_t id, int indexed, struct gp_err *err);
+/* Profiles of a service (NULL = all) with start_time in [start, end), oldest first; limit 0 =
+ * no limit. */
+int meta_profile_list(struct meta_db *db, const char *service, int64_t start, int64_t end,
+                      size_t limit, meta_profile_cb cb, void *ctx, struct gp_err *err);
+/* Retention: rows with end_time < before, oldest first, at most limit (0 = all). */
+int meta_profile_list_before(struct meta_db *db, int64_t before, size_t limit, meta_profile_cb cb,
+                             void *ctx, struct gp_err *err);
+int meta_profile_delete(struct meta_db *db, int64_t id, struct gp_err *err);
+int meta_profile_count(struct meta_db *db, int64_t *out, struct gp_err *err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Indexing outbox (meta/outbox.c): one row per profile still to index                         */
+
+struct meta_outbox_item {
+    int64_t id;
+    int64_t profile_id;
+    int attempts;
+    int64_t not_before; /* retry time after a failure */
+};
+/* Adds an item for profile_id (idempotent: one item per profile). */
+int meta_outbox_add(struct meta_db *db, int64_t profile_id, struct gp_err *err);
+/* Up to max items due at `now`, oldest first; returns the count (>= 0) or a negative errno. */
+int meta_outbox_next(struct meta_db *db, int64_t now, struct meta_outbox_item *items, int max,
+                     struct gp_err *err);
+int meta_outbox_done(struct meta_db *db, int64_t id, struct gp_err *err);
+/* Records a failed attempt: attempts+1, not_before = retry_at, last_error = msg. */
+int meta_outbox_fail(struct meta_db *db, int64_t id, int64_t retry_at, const char *msg,
+                     struct gp_err *err);
+int meta_outbox_pending(struct meta_db *db, int64_t *out, struct gp_err *err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Ad hoc flame graphs (meta/adhoc.c): one row per ad hoc profile's rendered HTML              */
+
+struct meta_adhoc {
+    int64_t id;
+    int64_t service_id;
+    char *service; /* filled on read; on insert used when service_id == 0 */
+    char *hostname;
+    char *filename;    /* the public name (validated like a blob key component) */
+    char *blob_key;    /* unique */
+    char *perf_events; /* JSON array text, may be NULL */
+    int64_t start_time, end_time;
+    int64_t size;
+    int64_t profile_id; /* 0 = none */
+    int64_t created_at;
+};
+void meta_adhoc_clear(struct meta_adhoc *a);
+typedef int (*meta_adhoc_cb)(const struct meta_adhoc *a, void *ctx);
+
+/* Upserts on blob_key; returns the row id. */
+int meta_adhoc_insert(struct meta_db *db, const struct meta_adhoc *a, int64_t *id_out,
+                      struct gp_err *err);
+/* Rows of service with start_time >= start and end_time <= end, newest first; hostnames (may be
+ * NULL / nhosts 0) restricts to those hosts. */
+int meta_adhoc_list(struct meta_db *db, const char *service, int64_t start, int64_t end,
+                    const char *const *hostnames, size_t nhosts, meta_adhoc_cb cb, void *ctx,
+                    struct gp_err *err);
+int meta_adhoc_get(struct meta_db *db, const char *service, const char *filename,
+                   struct meta_adhoc *out, struct gp_err *err);
+int meta_adhoc_delete_before(struct meta_db *db, int64_t before, int64_t *deleted,
+                             struct gp_err *err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Settings (meta/settings.c): key/value, e.g. "retention_days"                               */
+
+#define META_SETTING_RETENTION_DAYS "retention_days"
+
+/* *value_out is malloc'd; -ENOENT when unset. */
+int meta_setting_get(struct meta_db *db, const char *key, char **value_out, struct gp_err *err);
+int meta_setting_set(struct meta_db *db, const char *key, const char *value, struct gp_err *err);
+/* Integer setting with a default when unset or unparsable. */
+int meta_setting_get_int(struct meta_db *db, const char *key, int64_t def, int64_t *out,
+                         struct gp_err *err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Control plane (meta/control.c), modelled on Performance Studio's tables (reference §3).
+ * Plain CRUD; status logic and merging live in coordinator/control/.                          */
+
+/* Host heartbeat: one row per (hostname, service_name). */
+struct meta_heartbeat {
+    int64_t id;
+    char *hostname;
+    char *service_name;
+    char *ip_address;
+    char *agent_version;        /* may be NULL */
+    char *last_command_id;      /* may be NULL */
+    char *received_command_ids; /* JSON array text, may be NULL */
+    char *executed_command_ids; /* JSON array text, may be NULL */
+    char *status;               /* "active" | "idle" | "error" | "offline" */
+    int64_t heartbeat_timestamp;
+    int64_t created_at, updated_at; /* filled on read */
+};
+void meta_heartbeat_clear(struct meta_heartbeat *h);
+
+/* Inserts or updates the (hostname, service_name) row; updated_at = heartbeat_timestamp
+ * (or now when 0). */
+int meta_heartbeat_upsert(struct meta_db *db, const struct meta_heartbeat *h, struct gp_err *err);
+int meta_heartbeat_get(struct meta_db *db, const char *hostname, const char *service,
+                       struct meta_heartbeat *out, struct gp_err *err);
+/* Hosts of a service whose heartbeat_timestamp >= since (for targeting "all hosts"). */
+int meta_heartbeat_list_active(struct meta_db *db, const char *service, int64_t since,
+                               int (*cb)(const struct meta_heartbeat *h, void *ctx), void *ctx,
+                               struct gp_err *err);
+int meta_heartbeat_count(struct meta_db *db, const char *service, int64_t since, int64_t *out,
+                         struct gp_err *err);
+
+/* Current command of one (hostname, service_name). */
+struct meta_command {
+    int64_t id;
+    char *command_id; /* uuid */
+    char *hostname;
+    char *service_name;
+    char *command_type;    /* "start" | "stop" */
+    char *request_ids;     /* JSON array text of request uuids */
+    char *combined_config; /* JSON object text */
+    char *status;          /* "pending" | "sent" | "completed" | "failed" */
+    int64_t created_at, sent_at, completed_at, updated_at; /* 0 = NULL */
+    int64_t execution_time;                                /* -1 = NULL */
+    char *error_message;
+    char *results_path;
+};
+void meta_command_clear(struct meta_command *c);
+
+/* -ENOENT when the host has no command. */
+int meta_command_get(struct meta_db *db, const char *hostname, const char *service,
+                     struct meta_command *out, struct gp_err *err);
+int meta_command_get_by_id(struct meta_db *db, const char *command_id, const char *hostname,
+                           struct meta_command *out, struct gp_err *err);
+/* Replaces the (hostname, service_name) command with c (every column written as given;
+ * created_at/updated_at = now when 0). */
+int meta_command_put(struct meta_db *db, const struct meta_command *c, struct gp_err *err);
+/* Sets status (and sent_at when status is "sent") where command_id and hostname match;
+ * *changes (may be NULL) = 0 when the row was already replaced by a newer command. */
+int meta_command_set_status(struct meta_db *db, const char *command_id, const char *hostname,
+                            const char *status, int64_t now, int64_t *changes, struct gp_err *err);
+/* Completion: status, completed_at, execution_time (-1 = NULL), error_message, results_path. */
+int meta_command_complete(struct meta_db *db, const char *command_id, const char *hostname,
+                          const char *status, int64_t completed_at, int64_t execution_time,
+                          const char *error_message, const char *results_path, int64_t *changes,
+                          struct gp_err *err);
+/* Commands whose request_ids contain request_id. */
+int meta_command_list_by_request(struct meta_db *db, const char *request_id,
+                                 int (*cb)(const struct meta_command *c, void *ctx), void *ctx,
+                                 struct gp_err *err);
+/* Commands of a service (NULL = all) with the given status (NULL = any). */
+int meta_command_list(struct meta_db *db, const char *service, const char *status,
+                      int (*cb)(const struct meta_command *c, void *ctx), void *ctx,
+                      struct gp_err *err);
+
+/* A profiling request as posted to /api/metrics/profile_request. */
+struct meta_request {
+    int64_t id;
+    char *request_id; /* uuid, unique */
+    char *service_name;
+    char *request_type; /* "start" | "stop" */
+    int continuous;
+    int64_t duration, frequency;
+    char *profiling_mode;  /* "cpu" | "allocation" | "none" */
+    char *target_hosts;    /* JSON object text hostname -> [pids] | null (never NULL: "{}") */
+    char *stop_level;      /* "process" | "host" | NULL */
+    char *additional_args; /* JSON object text or NULL */
+    char *status;          /* "pending" | "assigned" | "completed" | "failed" | "cancelled" */
+    int64_t created_at, updated_at, completed_at, estimated_completion_time; /* 0 = NULL */
+};
+void meta_request_clear(struct meta_request *r);
+
+/* -EEXIST when request_id exists. */
+int meta_request_insert(struct meta_db *db, const struct meta_request *r, struct gp_err *err);
+int meta_request_get(struct meta_db *db, const char *request_id, struct meta_request *out,
+                     struct gp_err *err);
+/* completed_at is stored when status is "completed", "failed" or "cancelled". */
+int meta_request_set_status(struct meta_db *db, const char *request_id, const char *status,
+                            int64_t now, struct gp_err *err);
+
+/* One execution per (command_id, hostname, request_id) — unlike the reference, which keeps only
+ * the last request per command and host. */
+struct meta_execution {
+    int64_t id;
+    char *command_id;
+    char *hostname;
+    char *request_id;
+    char *status;                     /* "assigned" | "completed" | "failed" | ... */
+    int64_t started_at, completed_at; /* 0 = NULL */
+    int64_t execution_time;           /* -1 = NULL */
+    char *error_message;
+    char *results_path;
+    int64_t created_at, updated_at;
+};
+void meta_execution_clear(struct meta_execution *e);
+
+/* Inserts, or on (command_id, hostname, request_id) updates status/started_at. */
+int meta_execution_upsert(struct meta_db *db, const struct meta_execution *e, struct gp_err *err);
+/* Updates every execution of (command_id, hostname); *changes may be NULL. */
+int meta_execution_complete(struct meta_db *db, const char *command_id, const char *hostname,
+                            const char *status, int64_t completed_at, int64_t execution_time,
+                            const char *error_message, const char *results_path, int64_t *changes,
+                            struct gp_err *err);
+/* Executions of command_id (hostname NULL = any host). */
+int meta_execution_list(struct meta_db *db, const char *command_id, const char *hostname,
+                        int (*cb)(const struct meta_execution *e, void *ctx), void *ctx,
+                        struct gp_err *err);
+
+/* host_status: heartbeat rows LEFT JOIN the host's current command. Every list is OR-ed within
+ * itself and AND-ed with the others; NULL/0 = no restriction. exact_match = 0 means
+ * case-insensitive substring match for services and hostnames ('%' and '_' are literal). */
+struct meta_host_filter {
+    const char *const *services;
+    size_t nservices;
+    const char *const *hostnames;
+    size_t nhostnames;
+    const char *const *ip_addresses; /* substring match */
+    size_t nip_addresses;
+    const char *const *command_types; /* "start" | "stop" | "N/A" (= no command) */
+    size_t ncommand_types;
+    const char *const *command_statuses; /* command status, or "stopped" (= no command) */
+    size_t ncommand_statuses;
+    int exact_match;
+    int64_t heartbeat_since; /* 0 = any */
+    size_t limit;            /* 0 = no limit */
+};
+struct meta_host_status {
+    const struct meta_heartbeat *host;
+    const struct meta_command *command; /* NULL when the host has no command */
+};
+/* Ordered by heartbeat_timestamp descending. */
+int meta_host_list(struct meta_db *db, const struct meta_host_filter *f,
+                   int (*cb)(const struct meta_host_status *hs, void *ctx), void *ctx,
+                   struct gp_err *err);
+
+#endif
