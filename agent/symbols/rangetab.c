@@ -1,0 +1,91 @@
+/* rangetab.c — sorted named address ranges (see rangetab.h). */
+#include "agent/symbols/rangetab.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int gp_rangetab_add(struct gp_rangetab *t, uint64_t start, uint64_t size, const char *name,
+                    size_t namelen, const char *suffix)
+{
+    size_t sl = suffix ? strlen(suffix) : 0, need = namelen + sl + 1;
+    if (t->slen + need > t->scap) {
+        size_t nc = t->scap ? t->scap * 2 : 4096;
+        while (nc < t->slen + need)
+            nc *= 2;
+        char *ns = realloc(t->strs, nc);
+        if (!ns)
+            return -ENOMEM;
+        t->strs = ns;
+        t->scap = nc;
+    }
+    if (t->n == t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 256;
+        struct gp_range *nv = realloc(t->v, nc * sizeof(*nv));
+        if (!nv)
+            return -ENOMEM;
+        t->v = nv;
+        t->cap = nc;
+    }
+    memcpy(t->strs + t->slen, name, namelen);
+    if (sl)
+        memcpy(t->strs + t->slen + namelen, suffix, sl);
+    t->strs[t->slen + namelen + sl] = '\0';
+    t->v[t->n] = (struct gp_range){start, size, (uint32_t)t->slen, (uint32_t)t->n};
+    t->n++;
+    t->slen += need;
+    return 0;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+    const struct gp_range *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return x->seq > y->seq ? -1 : x->seq < y->seq; /* newest first */
+}
+
+void gp_rangetab_finish(struct gp_rangetab *t, uint64_t last_size)
+{
+    if (t->n)
+        qsort(t->v, t->n, sizeof(*t->v), range_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (k && t->v[k - 1].start == t->v[i].start)
+            continue; /* shadowed by a newer entry at the same address */
+        t->v[k++] = t->v[i];
+    }
+    t->n = k;
+    for (size_t i = 0; i < k; i++) {
+        if (t->v[i].size == 0)
+            t->v[i].size = i + 1 < k ? t->v[i + 1].start - t->v[i].start : last_size;
+    }
+    t->bytes = sizeof(*t) + t->cap * sizeof(*t->v) + t->scap;
+}
+
+const char *gp_rangetab_lookup(const struct gp_rangetab *t, uint64_t addr)
+{
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->v[mid].start <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* JIT code can be replaced at overlapping addresses: look back a little for a covering range.
+     */
+    for (size_t i = lo, steps = 0; i > 0 && steps < 8; i--, steps++) {
+        const struct gp_range *r = &t->v[i - 1];
+        if (addr - r->start < r->size)
+            return t->strs + r->name;
+    }
+    return NULL;
+}
+
+void gp_rangetab_free(struct gp_rangetab *t)
+{
+    free(t->v);
+    free(t->strs);
+    memset(t, 0, sizeof(*t));
+}

@@ -1,0 +1,33 @@
+/* rangetab.h — a sorted table of named address ranges: the storage and lookup shared by the
+ * kernel symbol table (/proc/kallsyms) and JIT perf maps (/tmp/perf-PID.map). */
+#ifndef GPROF_AGENT_SYMBOLS_RANGETAB_H
+#define GPROF_AGENT_SYMBOLS_RANGETAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct gp_range {
+    uint64_t start, size; /* size 0: up to the next range */
+    uint32_t name;        /* offset into strs */
+    uint32_t seq;         /* input order: a later entry at the same start wins */
+};
+
+struct gp_rangetab {
+    struct gp_range *v;
+    size_t n, cap;
+    char *strs;
+    size_t slen, scap;
+    size_t bytes;
+};
+
+/* Appends one entry; name is copied with suffix appended (may be NULL). Returns 0 or -ENOMEM. */
+int gp_rangetab_add(struct gp_rangetab *t, uint64_t start, uint64_t size, const char *name,
+                    size_t namelen, const char *suffix);
+/* Sorts and removes shadowed duplicates; sets sizes of unsized ranges to the gap to the next
+ * (the last unsized range gets last_size). Call once after the adds. */
+void gp_rangetab_finish(struct gp_rangetab *t, uint64_t last_size);
+/* Name of the range containing addr, or NULL. */
+const char *gp_rangetab_lookup(const struct gp_rangetab *t, uint64_t addr);
+void gp_rangetab_free(struct gp_rangetab *t);
+
+#endif

@@ -1,0 +1,632 @@
+/* symbolizer.c — per-process map snapshots over the shared ELF cache, JIT maps and kallsyms
+ * (see symbolizer.h). */
+#include "agent/symbols/symbolizer.h"
+#include "agent/procs/maps.h"
+#include "agent/procs/procinfo.h"
+#include "agent/symbols/elfcache.h"
+#include "agent/symbols/elfsyms.h"
+#include "agent/symbols/kallsyms.h"
+#include "agent/symbols/perfmap.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PROC_BUCKETS   4096
+#define ARENA_CHUNK    (64u * 1024)
+#define LIVENESS_EVERY 16 /* gc calls between checks for processes that vanished silently */
+
+struct pmap {
+    uint64_t start, end, offset;
+    enum gp_map_kind kind;
+    char *path;         /* as the process sees it */
+    const char *module; /* basename, points into path (or a static name) */
+    struct gp_elf_key key;
+    int have_key;
+    int load_failed;
+    int pinned;
+    struct gp_elf_entry *entry;
+    uint64_t entry_gen; /* cache generation entry was valid for */
+};
+
+struct proc {
+    uint32_t tgid, nspid;
+    uint64_t starttime;
+    int exited;
+    struct pmap *maps;
+    size_t nmaps;
+    uint64_t remap_gen; /* gc generation of the last re-read on a miss */
+    struct gp_rangetab perfmap;
+    int perfmap_loaded;
+    uint64_t perfmap_gen;
+    int64_t perfmap_mtime;
+    int64_t perfmap_size;
+    struct proc *next;
+};
+
+struct arena_chunk {
+    struct arena_chunk *next;
+    size_t used, cap;
+    char data[];
+};
+
+struct gp_symbolizer {
+    char **dirs;
+    size_t ndirs;
+    int no_kernel;
+    struct gp_elfcache *cache;
+    struct proc *procs[PROC_BUCKETS];
+    struct gp_rangetab kernel;
+    int kernel_state; /* 0 not tried, 1 loaded, -1 failed */
+    struct gp_elfsyms *vdso;
+    struct arena_chunk *arena;
+    uint64_t gc_gen;
+    uint64_t frames, resolved, unresolved, nprocs, nexited;
+};
+
+/* ---- frame text arena (reset by gc) ---- */
+
+static const char *arena_printf(struct gp_symbolizer *s, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+static const char *arena_printf(struct gp_symbolizer *s, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    size_t need = (size_t)(n < (int)sizeof(tmp) ? n : (int)sizeof(tmp) - 1) + 1;
+    struct arena_chunk *c = s->arena;
+    if (!c || c->cap - c->used < need) {
+        size_t cap = need > ARENA_CHUNK ? need : ARENA_CHUNK;
+        c = malloc(sizeof(*c) + cap);
+        if (!c)
+            return NULL;
+        c->next = s->arena;
+        c->used = 0;
+        c->cap = cap;
+        s->arena = c;
+    }
+    char *p = c->data + c->used;
+    memcpy(p, tmp, need - 1);
+    p[need - 1] = '\0';
+    c->used += need;
+    return p;
+}
+
+static void arena_reset(struct gp_symbolizer *s)
+{
+    /* Keep the newest chunk for reuse; free the rest. */
+    struct arena_chunk *c = s->arena;
+    if (!c)
+        return;
+    struct arena_chunk *n = c->next;
+    c->next = NULL;
+    c->used = 0;
+    while (n) {
+        struct arena_chunk *nn = n->next;
+        free(n);
+        n = nn;
+    }
+}
+
+/* ---- processes ---- */
+
+static struct proc **proc_slot(struct gp_symbolizer *s, uint32_t tgid)
+{
+    struct proc **pp = &s->procs[tgid % PROC_BUCKETS];
+    while (*pp && (*pp)->tgid != tgid)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static int read_starttime(uint32_t tgid, uint64_t *st)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/stat", tgid);
+    char *b;
+    int rc = gp_read_file(path, &b, NULL);
+    if (rc < 0)
+        return rc == -ENOENT ? -ESRCH : rc;
+    const char *p = strrchr(b, ')');
+    rc = -EINVAL;
+    if (p) {
+        /* fields after comm start at 3 (state); starttime is field 22 */
+        int field = 2;
+        for (p++; *p; p++) {
+            if (*p == ' ' && ++field == 22) {
+                *st = strtoull(p + 1, NULL, 10);
+                rc = 0;
+                break;
+            }
+        }
+    }
+    free(b);
+    return rc;
+}
+
+static void pmaps_free(struct gp_symbolizer *s, struct pmap *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].pinned) /* a pinned entry is never evicted, so the pointer is still good */
+            gp_elf_entry_unpin(v[i].entry);
+        free(v[i].path);
+    }
+    free(v);
+}
+
+static void proc_free(struct gp_symbolizer *s, struct proc *p)
+{
+    pmaps_free(s, p->maps, p->nmaps);
+    gp_rangetab_free(&p->perfmap);
+    free(p);
+}
+
+/* Opens the file behind a mapping while the process lives: map_files gives the exact file
+ * (even deleted or in another mount namespace); /proc/PID/root/<path> is the fallback. */
+static int open_mapping(uint32_t tgid, const struct pmap *m, uint64_t inode, struct stat *st)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64, tgid, m->start,
+             m->end);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && fstat(fd, st) == 0 && S_ISREG(st->st_mode))
+        return fd;
+    if (fd >= 0)
+        close(fd);
+    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/root%s", tgid, m->path);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || (inode && st->st_ino != inode)) {
+        close(fd); /* replaced since it was mapped: its symbols would be wrong */
+        return -ESTALE;
+    }
+    return fd;
+}
+
+static void load_pmap(struct gp_symbolizer *s, struct proc *p, struct pmap *m, uint64_t inode)
+{
+    struct stat st;
+    int fd = open_mapping(p->tgid, m, inode, &st);
+    if (fd < 0) {
+        m->load_failed = 1;
+        gp_debug("symbols: cannot open %s of pid %" PRIu32 ": %s", m->path, p->tgid, strerror(-fd));
+        return;
+    }
+    gp_elf_key_from_stat(&st, &m->key);
+    m->have_key = 1;
+    char root[64];
+    snprintf(root, sizeof(root), "/proc/%" PRIu32 "/root", p->tgid);
+    struct gp_debug_search ds = {(const char *const *)s->dirs, s->ndirs, root, m->path};
+    struct gp_err err = {0};
+    struct gp_elf_entry *e;
+    if (gp_elfcache_get(s->cache, fd, &m->key, &ds, &e, &err) == 0) {
+        m->entry = e;
+        m->entry_gen = gp_elfcache_generation(s->cache);
+    } else {
+        m->load_failed = 1;
+        gp_debug("symbols: %s of pid %" PRIu32 ": %s", m->path, p->tgid, err.msg);
+    }
+    close(fd);
+}
+
+static struct gp_elfsyms *pmap_syms(struct gp_symbolizer *s, struct proc *p, struct pmap *m)
+{
+    uint64_t gen = gp_elfcache_generation(s->cache);
+    if (m->entry && m->entry_gen == gen)
+        return gp_elf_entry_syms(m->entry);
+    m->entry = NULL;
+    if (m->have_key) {
+        struct gp_elf_entry *e = gp_elfcache_find(s->cache, &m->key);
+        if (e) {
+            m->entry = e;
+            m->entry_gen = gen;
+            return gp_elf_entry_syms(e);
+        }
+    }
+    if (!p->exited && !m->load_failed) {
+        load_pmap(s, p, m, 0);
+        if (m->entry)
+            return gp_elf_entry_syms(m->entry);
+    }
+    return NULL;
+}
+
+/* Takes a new snapshot of the process's executable mappings and loads their symbols. */
+static int snapshot_maps(struct gp_symbolizer *s, struct proc *p)
+{
+    struct gp_maps maps;
+    struct gp_err err = {0};
+    int rc = gp_maps_read(p->tgid, 1, &maps, &err);
+    if (rc < 0)
+        return rc;
+    struct pmap *v = calloc(maps.n ? maps.n : 1, sizeof(*v));
+    if (!v) {
+        gp_maps_free(&maps);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < maps.n; i++) {
+        const struct gp_map *g = &maps.v[i];
+        struct pmap *m = &v[i];
+        m->start = g->start;
+        m->end = g->end;
+        m->offset = g->offset;
+        m->kind = g->kind;
+        m->path = g->path; /* take ownership */
+        maps.v[i].path = NULL;
+        if (g->kind == GP_MAP_FILE) {
+            m->module = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
+            load_pmap(s, p, m, g->inode);
+        } else if (g->kind == GP_MAP_ANON) {
+            m->module = "[anon]";
+        } else {
+            m->module = m->path;
+        }
+    }
+    size_t n = maps.n;
+    gp_maps_free(&maps);
+    pmaps_free(s, p->maps, p->nmaps);
+    p->maps = v;
+    p->nmaps = n;
+    return 0;
+}
+
+static void load_perfmap(struct proc *p)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/root/tmp/perf-%" PRIu32 ".map", p->tgid,
+             p->nspid);
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return;
+    int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+    if (p->perfmap_loaded && mt == p->perfmap_mtime && st.st_size == p->perfmap_size)
+        return;
+    struct gp_rangetab t = {0};
+    char root[64];
+    snprintf(root, sizeof(root), "/proc/%" PRIu32 "/root", p->tgid);
+    struct gp_err err = {0};
+    if (gp_perfmap_load(root, p->nspid, &t, &err) < 0)
+        return;
+    gp_rangetab_free(&p->perfmap);
+    p->perfmap = t;
+    p->perfmap_loaded = 1;
+    p->perfmap_mtime = mt;
+    p->perfmap_size = st.st_size;
+}
+
+int gp_symbolizer_note_process(struct gp_symbolizer *s, uint32_t tgid)
+{
+    uint64_t start;
+    int rc = read_starttime(tgid, &start);
+    if (rc < 0)
+        return rc;
+    struct proc **slot = proc_slot(s, tgid);
+    struct proc *p = *slot;
+    if (p && (p->starttime != start || p->exited)) {
+        /* The pid was reused: the old snapshot is gone with its process. */
+        *slot = p->next;
+        if (p->exited)
+            s->nexited--;
+        s->nprocs--;
+        proc_free(s, p);
+        p = NULL;
+        slot = proc_slot(s, tgid);
+    }
+    int fresh = !p;
+    if (fresh) {
+        p = calloc(1, sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        p->tgid = tgid;
+        p->starttime = start;
+        if (gp_proc_nspid(tgid, &p->nspid) < 0)
+            p->nspid = tgid;
+    }
+    rc = snapshot_maps(s, p);
+    if (rc < 0) {
+        if (fresh)
+            proc_free(s, p);
+        return rc;
+    }
+    load_perfmap(p);
+    if (fresh) {
+        p->next = NULL;
+        *slot = p;
+        s->nprocs++;
+    }
+    return 0;
+}
+
+void gp_symbolizer_process_exited(struct gp_symbolizer *s, uint32_t tgid)
+{
+    struct proc *p = *proc_slot(s, tgid);
+    if (!p || p->exited)
+        return;
+    p->exited = 1;
+    s->nexited++;
+    for (size_t i = 0; i < p->nmaps; i++) {
+        struct pmap *m = &p->maps[i];
+        if (m->kind == GP_MAP_FILE && pmap_syms(s, p, m)) {
+            gp_elf_entry_pin(m->entry);
+            m->pinned = 1;
+        }
+    }
+}
+
+static void check_liveness(struct gp_symbolizer *s)
+{
+    for (size_t b = 0; b < PROC_BUCKETS; b++) {
+        for (struct proc *p = s->procs[b]; p; p = p->next) {
+            uint64_t st;
+            if (!p->exited && (read_starttime(p->tgid, &st) < 0 || st != p->starttime))
+                gp_symbolizer_process_exited(s, p->tgid);
+        }
+    }
+}
+
+void gp_symbolizer_gc(struct gp_symbolizer *s)
+{
+    for (size_t b = 0; b < PROC_BUCKETS; b++) {
+        struct proc **pp = &s->procs[b];
+        while (*pp) {
+            struct proc *p = *pp;
+            if (p->exited) {
+                *pp = p->next;
+                s->nprocs--;
+                s->nexited--;
+                proc_free(s, p);
+            } else {
+                pp = &p->next;
+            }
+        }
+    }
+    arena_reset(s);
+    gp_elfcache_trim(s->cache);
+    s->gc_gen++;
+    if (s->gc_gen % LIVENESS_EVERY == 0)
+        check_liveness(s);
+}
+
+/* ---- lookup ---- */
+
+static struct pmap *find_pmap(struct proc *p, uint64_t addr)
+{
+    size_t lo = 0, hi = p->nmaps;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (addr < p->maps[mid].start)
+            hi = mid;
+        else if (addr >= p->maps[mid].end)
+            lo = mid + 1;
+        else
+            return &p->maps[mid];
+    }
+    return NULL;
+}
+
+static const char *name_user(struct gp_symbolizer *s, struct proc *p, uint64_t addr, int *ok)
+{
+    *ok = 0;
+    struct pmap *m = p ? find_pmap(p, addr) : NULL;
+    if (p && !m && !p->exited && p->remap_gen != s->gc_gen + 1) {
+        /* Mapped after the snapshot (dlopen, JIT): re-read once per gc cycle. */
+        p->remap_gen = s->gc_gen + 1;
+        if (snapshot_maps(s, p) == 0)
+            m = find_pmap(p, addr);
+    }
+    if (!m) {
+        const char *n = p && p->perfmap_loaded ? gp_rangetab_lookup(&p->perfmap, addr) : NULL;
+        if (!n && p && !p->exited && p->perfmap_gen != s->gc_gen + 1) {
+            p->perfmap_gen = s->gc_gen + 1;
+            load_perfmap(p);
+            n = p->perfmap_loaded ? gp_rangetab_lookup(&p->perfmap, addr) : NULL;
+        }
+        if (n) {
+            *ok = 1;
+            return n;
+        }
+        return "[unknown]";
+    }
+    uint64_t off = addr - m->start;
+    switch (m->kind) {
+    case GP_MAP_FILE: {
+        struct gp_elfsyms *e = pmap_syms(s, p, m);
+        uint64_t vaddr;
+        uint64_t foff = off + m->offset;
+        if (e && gp_elfsyms_vaddr(e, foff, &vaddr) == 0) {
+            const char *n = gp_elfsyms_lookup(e, vaddr);
+            if (n) {
+                *ok = 1;
+                return n;
+            }
+        }
+        return arena_printf(s, "%s+0x%" PRIx64, m->module, foff);
+    }
+    case GP_MAP_VDSO: {
+        uint64_t vaddr;
+        if (s->vdso && gp_elfsyms_vaddr(s->vdso, off, &vaddr) == 0) {
+            const char *n = gp_elfsyms_lookup(s->vdso, vaddr);
+            if (n) {
+                *ok = 1;
+                return n;
+            }
+        }
+        return arena_printf(s, "[vdso]+0x%" PRIx64, off);
+    }
+    case GP_MAP_ANON: {
+        const char *n = p->perfmap_loaded ? gp_rangetab_lookup(&p->perfmap, addr) : NULL;
+        if (!n && !p->exited && p->perfmap_gen != s->gc_gen + 1) {
+            p->perfmap_gen = s->gc_gen + 1; /* JITs append: re-read once per gc cycle */
+            load_perfmap(p);
+            n = p->perfmap_loaded ? gp_rangetab_lookup(&p->perfmap, addr) : NULL;
+        }
+        if (n) {
+            *ok = 1;
+            return n;
+        }
+        return arena_printf(s, "[anon]+0x%" PRIx64, off);
+    }
+    default:
+        return arena_printf(s, "%s+0x%" PRIx64, m->module, off);
+    }
+}
+
+int gp_symbolize_user(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *ips, uint32_t n,
+                      const char **out)
+{
+    struct proc *p = *proc_slot(s, tgid);
+    if (!p && gp_symbolizer_note_process(s, tgid) == 0)
+        p = *proc_slot(s, tgid);
+    int rc = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t addr = i == 0 ? ips[i] : ips[i] - 1;
+        int ok;
+        const char *name = name_user(s, p, addr, &ok);
+        if (!name) {
+            name = "[unknown]";
+            rc = -ENOMEM;
+        }
+        out[i] = name;
+        s->frames++;
+        if (ok)
+            s->resolved++;
+        else
+            s->unresolved++;
+    }
+    return rc;
+}
+
+int gp_symbolize_kernel(struct gp_symbolizer *s, const uint64_t *ips, uint32_t n, const char **out)
+{
+    if (s->kernel_state == 0 && !s->no_kernel) {
+        struct gp_err err = {0};
+        if (gp_kallsyms_load("/proc/kallsyms", &s->kernel, &err) == 0) {
+            s->kernel_state = 1;
+        } else {
+            s->kernel_state = -1;
+            gp_warn("kernel frames will be [unknown]_[k]: %s", err.msg);
+        }
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t addr = i == 0 ? ips[i] : ips[i] - 1;
+        const char *name = s->kernel_state == 1 ? gp_rangetab_lookup(&s->kernel, addr) : NULL;
+        s->frames++;
+        if (name) {
+            s->resolved++;
+        } else {
+            s->unresolved++;
+            name = "[unknown]_[k]";
+        }
+        out[i] = name;
+    }
+    return 0;
+}
+
+/* ---- lifetime ---- */
+
+static void load_vdso(struct gp_symbolizer *s)
+{
+    struct gp_maps maps;
+    struct gp_err err = {0};
+    if (gp_maps_read((uint32_t)getpid(), 0, &maps, &err) < 0)
+        return;
+    for (size_t i = 0; i < maps.n; i++) {
+        if (maps.v[i].kind == GP_MAP_VDSO) {
+            /* Every 64-bit process maps the same vDSO image: ours names theirs. */
+            if (gp_elfsyms_load_mem((const void *)(uintptr_t)maps.v[i].start,
+                                    maps.v[i].end - maps.v[i].start, &s->vdso, &err) < 0)
+                s->vdso = NULL;
+            break;
+        }
+    }
+    gp_maps_free(&maps);
+}
+
+int gp_symbolizer_new(const struct gp_symbolizer_opts *o, struct gp_symbolizer **out,
+                      struct gp_err *err)
+{
+    static const char *const def_dirs[] = {"/usr/lib/debug"};
+    struct gp_symbolizer_opts dflt = {0};
+    if (!o)
+        o = &dflt;
+    struct gp_symbolizer *s = calloc(1, sizeof(*s));
+    if (!s)
+        return gp_err_set(err, -ENOMEM, "out of memory");
+    const char *const *dirs = o->ndebug_dirs ? o->debug_dirs : def_dirs;
+    size_t nd = o->ndebug_dirs ? o->ndebug_dirs : 1;
+    s->dirs = calloc(nd, sizeof(char *));
+    if (!s->dirs)
+        goto oom;
+    for (size_t i = 0; i < nd; i++) {
+        size_t l = strlen(dirs[i]);
+        while (l > 1 && dirs[i][l - 1] == '/')
+            l--;
+        s->dirs[i] = strndup(dirs[i], l);
+        if (!s->dirs[i])
+            goto oom;
+        s->ndirs++;
+    }
+    s->no_kernel = o->no_kernel;
+    if (o->no_kernel)
+        s->kernel_state = -1;
+    if (gp_elfcache_new(o->cache_bytes ? o->cache_bytes : GP_SYMBOLIZER_DEFAULT_CACHE_BYTES,
+                        &s->cache) < 0)
+        goto oom;
+    load_vdso(s);
+    *out = s;
+    return 0;
+oom:
+    gp_symbolizer_free(s);
+    return gp_err_set(err, -ENOMEM, "out of memory creating the symbolizer");
+}
+
+void gp_symbolizer_free(struct gp_symbolizer *s)
+{
+    if (!s)
+        return;
+    for (size_t b = 0; b < PROC_BUCKETS; b++) {
+        while (s->procs[b]) {
+            struct proc *p = s->procs[b];
+            s->procs[b] = p->next;
+            proc_free(s, p);
+        }
+    }
+    gp_elfcache_free(s->cache);
+    gp_rangetab_free(&s->kernel);
+    gp_elfsyms_free(s->vdso);
+    arena_reset(s);
+    free(s->arena);
+    for (size_t i = 0; i < s->ndirs; i++)
+        free(s->dirs[i]);
+    free(s->dirs);
+    free(s);
+}
+
+void gp_symbolizer_stats(const struct gp_symbolizer *s, struct gp_symbolizer_stats *out)
+{
+    struct gp_elfcache_stats cs;
+    gp_elfcache_stats(s->cache, &cs);
+    memset(out, 0, sizeof(*out));
+    out->frames = s->frames;
+    out->resolved = s->resolved;
+    out->unresolved = s->unresolved;
+    out->elf_loaded = cs.loads;
+    out->cache_bytes = cs.bytes;
+    out->processes = s->nprocs;
+    out->processes_exited = s->nexited;
+    out->elf_cache_hits = cs.hits;
+    out->elf_build_id_hits = cs.build_id_hits;
+    out->elf_evictions = cs.evictions;
+}

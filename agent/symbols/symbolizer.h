@@ -1,0 +1,66 @@
+/* symbolizer.h — names the addresses of sampled stacks: user frames through per-process map
+ * snapshots and shared ELF symbol tables, JIT perf maps and kallsyms; never drops a frame. */
+#ifndef GPROF_AGENT_SYMBOLS_SYMBOLIZER_H
+#define GPROF_AGENT_SYMBOLS_SYMBOLIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+/* Frame text:
+ *   resolved user frame   the demangled function name ("ns::Foo<int>::run(int)", "main")
+ *   resolved kernel frame "vfs_read_[k]"
+ *   unnamed, in a file    "<basename of the mapping>+0x<file offset>"   ("libfoo.so+0x1a2b")
+ *   unnamed, elsewhere    "[anon]+0x<offset in mapping>", "[vdso]+0x...", "[unknown]",
+ *                         "[unknown]_[k]"
+ * The symbolizer is not thread-safe: use one per thread or guard it. */
+
+#define GP_SYMBOLIZER_DEFAULT_CACHE_BYTES (64u << 20)
+
+struct gp_symbolizer_opts {
+    const char *const *debug_dirs; /* NULL/0 = { "/usr/lib/debug" } */
+    size_t ndebug_dirs;
+    size_t cache_bytes; /* 0 = GP_SYMBOLIZER_DEFAULT_CACHE_BYTES */
+    int no_kernel;      /* do not read /proc/kallsyms: kernel frames are "[unknown]_[k]" */
+};
+struct gp_symbolizer;
+
+int gp_symbolizer_new(const struct gp_symbolizer_opts *o, struct gp_symbolizer **out,
+                      struct gp_err *err);
+void gp_symbolizer_free(struct gp_symbolizer *s);
+
+/* A process was seen or exec'd: snapshot its executable mappings and load the symbols of every
+ * mapped binary now, while it lives (through /proc/PID/map_files or /proc/PID/root). Calling it
+ * again for a live process re-reads its maps (exec, dlopen). Returns 0, -ESRCH when the process
+ * is already gone, or another -errno. Processes never noted are noted on first symbolization. */
+int gp_symbolizer_note_process(struct gp_symbolizer *s, uint32_t tgid);
+/* The process exited; its snapshot (and the symbols it needs) is kept until the next
+ * gp_symbolizer_gc(). Call it after draining the samples taken before the exit was observed
+ * (swap the sample buffers, then process exit events, then symbolize, then gc). */
+void gp_symbolizer_process_exited(struct gp_symbolizer *s, uint32_t tgid);
+/* Drops exited processes, frees frame text returned since the last gc, trims the ELF cache
+ * to its budget and, now and then, forgets processes that vanished without an exit event. */
+void gp_symbolizer_gc(struct gp_symbolizer *s);
+
+/* Names n addresses of one stack, leaf first (user: of process tgid; kernel: tgid ignored).
+ * ips are raw: ips[0] is the sampled ip, the others return addresses; the symbolizer looks up
+ * ips[i]-1 for i > 0 so a call at the end of a function is named by its caller.
+ * out[i] points to text owned by the symbolizer, valid until the next gp_symbolizer_gc().
+ * Returns 0 or -errno (-ENOMEM); every out[i] is set even for unknown addresses. */
+int gp_symbolize_user(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *ips, uint32_t n,
+                      const char **out);
+int gp_symbolize_kernel(struct gp_symbolizer *s, const uint64_t *ips, uint32_t n, const char **out);
+
+struct gp_symbolizer_stats {
+    uint64_t frames, resolved, unresolved, elf_loaded, cache_bytes;
+    /* additions */
+    uint64_t processes, processes_exited, elf_cache_hits, elf_build_id_hits, elf_evictions;
+};
+void gp_symbolizer_stats(const struct gp_symbolizer *s, struct gp_symbolizer_stats *out);
+
+/* Process facts for the collapsed line and metadata (also declared in agent/procs/procinfo.h):
+ * the container id (64 hex) and name of the process, both "" on the host. */
+int gp_proc_container(uint32_t tgid, char *id, size_t idlen, char *name, size_t namelen);
+
+#endif
