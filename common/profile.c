@@ -192,7 +192,8 @@ int gp_profile_add_ids(struct gp_profile *p, uint32_t app_idx, uint32_t containe
         struct stack_rec *r = &p->stacks[p->stack_table[i] - 1];
         if (r->hash == h && r->app_idx == app_idx && r->container == container_id &&
             r->comm == comm_id && r->nframes == nframes &&
-            memcmp(p->frame_pool + r->frames_off, frame_ids, nframes * sizeof(*frame_ids)) == 0) {
+            (nframes == 0 ||
+             memcmp(p->frame_pool + r->frames_off, frame_ids, nframes * sizeof(*frame_ids)) == 0)) {
             r->count += count;
             p->total += count;
             return 0;
@@ -216,7 +217,8 @@ int gp_profile_add_ids(struct gp_profile *p, uint32_t app_idx, uint32_t containe
         p->frame_pool = np;
         p->pool_cap = cap;
     }
-    memcpy(p->frame_pool + p->pool_len, frame_ids, nframes * sizeof(*frame_ids));
+    if (nframes) /* frame_pool and frame_ids may be NULL for a frameless stack */
+        memcpy(p->frame_pool + p->pool_len, frame_ids, nframes * sizeof(*frame_ids));
     p->stacks[p->nstacks] = (struct stack_rec){
             .hash = h,
             .count = count,

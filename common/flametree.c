@@ -1,0 +1,244 @@
+/* flametree.c — builds a name trie from one or two profiles and prints it as tree JSON. */
+#include "common/flametree.h"
+#include "common/hash.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct node {
+    uint32_t name; /* id in tree.names */
+    uint32_t parent;
+    uint32_t depth;
+    uint32_t first_child, next_sibling; /* UINT32_MAX = none */
+    uint64_t v[2];
+    int keep;
+};
+
+struct tree {
+    struct gp_profile *names; /* interner shared by both sides of a diff */
+    struct node *nodes;
+    size_t n, cap;
+    uint32_t *table; /* open addressing on (parent, name): node index + 1 */
+    size_t table_cap;
+    unsigned flags;
+    int side;
+    int oom;
+    uint32_t empty_id;
+};
+
+#define NONE UINT32_MAX
+
+static uint64_t key_hash(uint32_t parent, uint32_t name)
+{
+    return gp_hash_mix(((uint64_t)parent << 32) ^ name ^ 0x9e3779b97f4a7c15ULL);
+}
+
+static int table_grow(struct tree *t)
+{
+    size_t cap = t->table_cap ? t->table_cap * 2 : 4096;
+    uint32_t *tab = calloc(cap, sizeof(*tab));
+    if (!tab)
+        return -ENOMEM;
+    for (size_t k = 1; k < t->n; k++) { /* node 0 is root, never looked up */
+        size_t i = key_hash(t->nodes[k].parent, t->nodes[k].name) & (cap - 1);
+        while (tab[i])
+            i = (i + 1) & (cap - 1);
+        tab[i] = (uint32_t)k + 1;
+    }
+    free(t->table);
+    t->table = tab;
+    t->table_cap = cap;
+    return 0;
+}
+
+static uint32_t new_node(struct tree *t, uint32_t parent, uint32_t name)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 1024;
+        struct node *nn = realloc(t->nodes, cap * sizeof(*nn));
+        if (!nn)
+            return NONE;
+        t->nodes = nn;
+        t->cap = cap;
+    }
+    if (t->n >= NONE - 1)
+        return NONE;
+    uint32_t k = (uint32_t)t->n++;
+    t->nodes[k] = (struct node){
+            .name = name,
+            .parent = parent,
+            .depth = parent == NONE ? 0 : t->nodes[parent].depth + 1,
+            .first_child = NONE,
+            .next_sibling = NONE,
+    };
+    return k;
+}
+
+static uint32_t child(struct tree *t, uint32_t parent, const char *name)
+{
+    uint32_t nid = gp_profile_intern(t->names, name, strlen(name));
+    if (nid == GP_NO_ID)
+        return NONE;
+    if ((t->n + 1) * 2 > t->table_cap && table_grow(t))
+        return NONE;
+    size_t mask = t->table_cap - 1, i = key_hash(parent, nid) & mask;
+    for (; t->table[i]; i = (i + 1) & mask) {
+        struct node *c = &t->nodes[t->table[i] - 1];
+        if (c->parent == parent && c->name == nid)
+            return t->table[i] - 1;
+    }
+    uint32_t k = new_node(t, parent, nid);
+    if (k == NONE)
+        return NONE;
+    t->table[i] = k + 1;
+    return k;
+}
+
+static int add_stack(const struct gp_stack_view *s, void *arg)
+{
+    struct tree *t = arg;
+    uint64_t c = s->count;
+    uint32_t at = 0;
+    t->nodes[0].v[t->side] += c;
+    if ((t->flags & GP_FLAMETREE_CONTAINER) && s->container[0]) {
+        if ((at = child(t, at, s->container)) == NONE)
+            return -ENOMEM;
+        t->nodes[at].v[t->side] += c;
+    }
+    if (!(t->flags & GP_FLAMETREE_NO_COMM)) {
+        if ((at = child(t, at, s->comm)) == NONE)
+            return -ENOMEM;
+        t->nodes[at].v[t->side] += c;
+    }
+    for (uint32_t k = 0; k < s->nframes; k++) {
+        if ((at = child(t, at, s->frames[k])) == NONE)
+            return -ENOMEM;
+        t->nodes[at].v[t->side] += c;
+    }
+    return 0;
+}
+
+static uint64_t weight(const struct node *n)
+{
+    return n->v[0] > n->v[1] ? n->v[0] : n->v[1];
+}
+
+static int by_weight(const void *a, const void *b, void *arg)
+{
+    const struct node *nodes = arg;
+    const struct node *x = &nodes[*(const uint32_t *)a], *y = &nodes[*(const uint32_t *)b];
+    uint64_t wx = weight(x), wy = weight(y);
+    if (wx != wy)
+        return wx > wy ? -1 : 1;
+    if (x->depth != y->depth) /* a parent before its equally heavy child */
+        return x->depth < y->depth ? -1 : 1;
+    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+static int by_name(const void *a, const void *b, void *arg)
+{
+    const struct tree *t = arg;
+    const char *x = gp_profile_str(t->names, t->nodes[*(const uint32_t *)a].name);
+    const char *y = gp_profile_str(t->names, t->nodes[*(const uint32_t *)b].name);
+    return strcmp(x, y);
+}
+
+/* Marks the nodes to print and links each node's kept children in name order. */
+static int select_and_link(struct tree *t, size_t max_nodes)
+{
+    uint32_t *order = malloc((t->n ? t->n : 1) * sizeof(*order));
+    if (!order)
+        return -ENOMEM;
+    size_t m = 0;
+    for (size_t k = 1; k < t->n; k++)
+        order[m++] = (uint32_t)k;
+    t->nodes[0].keep = 1;
+    if (max_nodes && max_nodes < m) {
+        qsort_r(order, m, sizeof(*order), by_weight, t->nodes);
+        for (size_t k = 0; k < m; k++) {
+            struct node *n = &t->nodes[order[k]];
+            n->keep = k < max_nodes && t->nodes[n->parent].keep;
+        }
+    } else {
+        for (size_t k = 0; k < m; k++)
+            t->nodes[order[k]].keep = 1;
+    }
+    /* Sort kept nodes by name, then prepend in reverse so each sibling list is sorted. */
+    size_t kept = 0;
+    for (size_t k = 1; k < t->n; k++)
+        if (t->nodes[k].keep)
+            order[kept++] = (uint32_t)k;
+    qsort_r(order, kept, sizeof(*order), by_name, t);
+    for (size_t k = kept; k-- > 0;) {
+        struct node *n = &t->nodes[order[k]];
+        struct node *p = &t->nodes[n->parent];
+        n->next_sibling = p->first_child;
+        p->first_child = order[k];
+    }
+    free(order);
+    return 0;
+}
+
+static void emit(struct tree *t, uint32_t k, int diff, struct strbuf *out)
+{
+    const struct node *n = &t->nodes[k];
+    sb_puts(out, "{\"name\":");
+    sb_json_str(out, k == 0 ? "root" : gp_profile_str(t->names, n->name));
+    if (diff)
+        sb_printf(out, ",\"value\":%llu,\"before\":%llu,\"after\":%llu,\"children\":[",
+                  (unsigned long long)n->v[1], (unsigned long long)n->v[0],
+                  (unsigned long long)n->v[1]);
+    else
+        sb_printf(out, ",\"value\":%llu,\"children\":[", (unsigned long long)n->v[0]);
+    for (uint32_t c = n->first_child; c != NONE; c = t->nodes[c].next_sibling) {
+        if (c != n->first_child)
+            sb_putc(out, ',');
+        emit(t, c, diff, out);
+    }
+    sb_puts(out, "]}");
+}
+
+static int build(struct gp_profile *a, struct gp_profile *b, const struct gp_flametree_opts *o,
+                 struct strbuf *out, struct gp_err *err)
+{
+    struct gp_flametree_opts opts = {0};
+    if (o)
+        opts = *o;
+    struct tree t = {.flags = opts.flags};
+    int rc = -ENOMEM;
+    if (!(t.names = gp_profile_new()) || new_node(&t, NONE, 0) == NONE)
+        goto out;
+    t.side = 0;
+    if ((rc = gp_profile_foreach(a, add_stack, &t)))
+        goto out;
+    if (b) {
+        t.side = 1;
+        if ((rc = gp_profile_foreach(b, add_stack, &t)))
+            goto out;
+    }
+    if ((rc = select_and_link(&t, opts.max_nodes)))
+        goto out;
+    emit(&t, 0, b != NULL, out);
+    rc = out->oom ? -ENOMEM : 0;
+out:
+    if (rc)
+        gp_err_set(err, rc, "flame graph tree: out of memory (%zu nodes)", t.n);
+    gp_profile_free(t.names);
+    free(t.nodes);
+    free(t.table);
+    return rc;
+}
+
+int gp_flametree_json(struct gp_profile *p, const struct gp_flametree_opts *o, struct strbuf *out,
+                      struct gp_err *err)
+{
+    return build(p, NULL, o, out, err);
+}
+
+int gp_flametree_diff_json(struct gp_profile *before, struct gp_profile *after,
+                           const struct gp_flametree_opts *o, struct strbuf *out,
+                           struct gp_err *err)
+{
+    return build(before, after, o, out, err);
+}

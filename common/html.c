@@ -1,0 +1,268 @@
+/* html.c — one self-contained HTML flame graph page from the embedded ui-static/ viewer. */
+#include "common/html.h"
+#include "common/collapsed.h"
+#include "common/pprof.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+const struct gp_ui_asset *gp_ui_asset_find(const char *name)
+{
+    for (const struct gp_ui_asset *a = gp_ui_assets; a->name; a++)
+        if (strcmp(a->name, name) == 0)
+            return a;
+    return NULL;
+}
+
+const char *gp_ui_mime(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot)
+        return "application/octet-stream";
+    if (!strcmp(dot, ".html"))
+        return "text/html; charset=utf-8";
+    if (!strcmp(dot, ".js"))
+        return "text/javascript; charset=utf-8";
+    if (!strcmp(dot, ".css"))
+        return "text/css; charset=utf-8";
+    if (!strcmp(dot, ".json"))
+        return "application/json";
+    if (!strcmp(dot, ".svg"))
+        return "image/svg+xml";
+    if (!strcmp(dot, ".png"))
+        return "image/png";
+    return "application/octet-stream";
+}
+
+static void put_html_text(struct strbuf *out, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&':
+            sb_puts(out, "&amp;");
+            break;
+        case '<':
+            sb_puts(out, "&lt;");
+            break;
+        case '>':
+            sb_puts(out, "&gt;");
+            break;
+        case '"':
+            sb_puts(out, "&quot;");
+            break;
+        default:
+            sb_putc(out, *s);
+        }
+    }
+}
+
+/* Inline script text must not close its element or open an HTML comment. */
+static int script_safe(const struct gp_ui_asset *a)
+{
+    const char *s = (const char *)a->data;
+    for (size_t i = 0; i + 2 <= a->len; i++) {
+        if (s[i] != '<')
+            continue;
+        if (a->len - i >= 8 && strncasecmp(s + i, "</script", 8) == 0)
+            return 0;
+        if (a->len - i >= 4 && strncmp(s + i, "<!--", 4) == 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Appends a module's text without its `import` lines (everything is one inline module). */
+static void put_module(struct strbuf *out, const struct gp_ui_asset *a)
+{
+    const char *s = (const char *)a->data, *end = s + a->len;
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        const char *e = nl ? nl + 1 : end;
+        if (!(e - s >= 7 && strncmp(s, "import ", 7) == 0))
+            sb_append(out, s, (size_t)(e - s));
+        s = e;
+    }
+    sb_putc(out, '\n');
+}
+
+static int page(const char *title, const char *data_json, size_t data_len, struct strbuf *out,
+                struct gp_err *err)
+{
+    const struct gp_ui_asset *css = gp_ui_asset_find("flamegraph.css");
+    const struct gp_ui_asset *lib = gp_ui_asset_find("flamegraph.js");
+    const struct gp_ui_asset *app = gp_ui_asset_find("viewer.js");
+    if (!css || !lib || !app)
+        return gp_err_set(err, -ENOENT,
+                          "html: the viewer is missing from this build (flamegraph.css, "
+                          "flamegraph.js, viewer.js in ui-static/); rebuild gprof");
+    if (!script_safe(lib) || !script_safe(app) || strstr((const char *)css->data, "</style"))
+        return gp_err_set(err, -EINVAL,
+                          "html: an embedded viewer file contains '</script', "
+                          "'<!--' or '</style' and cannot be inlined");
+    sb_puts(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                 "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+                 "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n"
+                 "<meta name=\"generator\" content=\"gprof " GPROF_VERSION "\">\n<title>");
+    put_html_text(out, title && *title ? title : "gprof flame graph");
+    sb_puts(out, "</title>\n<style>\n");
+    sb_append(out, css->data, css->len);
+    sb_puts(out, "</style>\n</head>\n<body>\n<script id=\"gp-data\" type=\"application/json\">");
+    sb_append(out, data_json, data_len);
+    sb_puts(out, "</script>\n<script type=\"module\">\n");
+    put_module(out, lib);
+    put_module(out, app);
+    sb_puts(out, "</script>\n</body>\n</html>\n");
+    if (out->oom)
+        return gp_err_set(err, -ENOMEM, "html: out of memory");
+    return 0;
+}
+
+/* ---- metadata -------------------------------------------------------------------------- */
+
+static json_object *lookup(json_object *h, const char *key)
+{
+    json_object *v = NULL, *md = NULL;
+    if (!h)
+        return NULL;
+    if (json_object_object_get_ex(h, key, &v) && v)
+        return v;
+    if (json_object_object_get_ex(h, "metadata", &md) &&
+        json_object_is_type(md, json_type_object) && json_object_object_get_ex(md, key, &v))
+        return v;
+    return NULL;
+}
+
+/* Copies the first scalar found under one of keys (top level or "metadata") as meta[name]. */
+static void copy_scalar(json_object *meta, json_object *h, const char *name,
+                        const char *const *keys)
+{
+    for (; *keys; keys++) {
+        json_object *v = lookup(h, *keys);
+        if (!v)
+            continue;
+        enum json_type t = json_object_get_type(v);
+        if (t == json_type_string || t == json_type_int || t == json_type_double ||
+            t == json_type_boolean) {
+            json_object_object_add(meta, name, json_object_get(v));
+            return;
+        }
+    }
+}
+
+static json_object *make_meta(struct gp_profile *p, const char *title)
+{
+    json_object *h = gp_profile_header(p), *meta = json_object_new_object();
+    if (!meta)
+        return NULL;
+    static const char *const k_host[] = {"hostname", "host", NULL};
+    static const char *const k_start[] = {"start_time", NULL};
+    static const char *const k_end[] = {"end_time", NULL};
+    static const char *const k_sampler[] = {"sampler", "sampling_event", NULL};
+    static const char *const k_event[] = {"event", "sampling_event", NULL};
+    static const char *const k_agent[] = {"agent_version", NULL};
+    static const char *const k_kernel[] = {"kernel_release", "kernel", NULL};
+    static const char *const k_mode[] = {"profiling_mode", NULL};
+    static const char *const k_cmd[] = {"command", "target", NULL};
+    json_object_object_add(meta, "title",
+                           json_object_new_string(title && *title ? title : "gprof flame graph"));
+    copy_scalar(meta, h, "hostname", k_host);
+    copy_scalar(meta, h, "start_time", k_start);
+    copy_scalar(meta, h, "end_time", k_end);
+    copy_scalar(meta, h, "sampler", k_sampler);
+    copy_scalar(meta, h, "event", k_event);
+    copy_scalar(meta, h, "agent_version", k_agent);
+    copy_scalar(meta, h, "kernel", k_kernel);
+    copy_scalar(meta, h, "profiling_mode", k_mode);
+    copy_scalar(meta, h, "command", k_cmd);
+    unsigned f = gp_profile_frequency(p);
+    if (f)
+        json_object_object_add(meta, "frequency", json_object_new_int64(f));
+    double s = 0, e = 0;
+    gp_profile_time_range(p, &s, &e);
+    if (s > 0)
+        json_object_object_add(meta, "start_epoch", json_object_new_double(s));
+    if (e > 0)
+        json_object_object_add(meta, "end_epoch", json_object_new_double(e));
+    json_object_object_add(meta, "samples", json_object_new_int64((int64_t)gp_profile_total(p)));
+    json_object_object_add(meta, "stacks", json_object_new_int64((int64_t)gp_profile_nstacks(p)));
+    return meta;
+}
+
+/* Appends a JSON text (already valid JSON) with '<', '>', '&' as \u00XX. Valid JSON has
+ * those characters only inside strings, where the escapes mean the same. */
+static void put_json_html(struct strbuf *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '<')
+            sb_puts(out, "\\u003c");
+        else if (*s == '>')
+            sb_puts(out, "\\u003e");
+        else if (*s == '&')
+            sb_puts(out, "\\u0026");
+        else
+            sb_putc(out, *s);
+    }
+}
+
+static int write_data(struct strbuf *data, const char *meta_text, const char *format,
+                      const char *payload, size_t payload_len)
+{
+    sb_puts(data, "{\"meta\":");
+    put_json_html(data, meta_text ? meta_text : "{}");
+    sb_printf(data, ",\"format\":\"%s\",\"data\":", format);
+    sb_json_str_html(data, payload, payload_len);
+    sb_putc(data, '}');
+    return data->oom ? -ENOMEM : 0;
+}
+
+int gp_html_write(struct gp_profile *p, const char *title, struct strbuf *out, struct gp_err *err)
+{
+    struct strbuf col = STRBUF_INIT, data = STRBUF_INIT;
+    int rc = gp_collapsed_write_ex(p, GP_COLLAPSED_NO_HEADER | GP_COLLAPSED_NO_PREFIX, &col, err);
+    if (rc)
+        return rc;
+    json_object *meta = make_meta(p, title);
+    const char *mt = meta ? json_object_to_json_string_ext(
+                                    meta, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+                          : NULL;
+    if (!mt || write_data(&data, mt, "collapsed", sb_str(&col), col.len))
+        rc = gp_err_set(err, -ENOMEM, "html: out of memory building the data");
+    else
+        rc = page(title, sb_str(&data), data.len, out, err);
+    if (meta)
+        json_object_put(meta);
+    sb_free(&col);
+    sb_free(&data);
+    return rc;
+}
+
+int gp_html_write_tree(const char *tree_json, size_t len, const char *meta_json, const char *title,
+                       struct strbuf *out, struct gp_err *err)
+{
+    struct strbuf data = STRBUF_INIT;
+    json_object *meta = NULL;
+    if (meta_json) {
+        meta = json_tokener_parse(meta_json);
+        if (!meta || !json_object_is_type(meta, json_type_object)) {
+            if (meta)
+                json_object_put(meta);
+            return gp_err_set(err, -EINVAL, "html: metadata is not a JSON object");
+        }
+    } else if (!(meta = json_object_new_object())) {
+        return gp_err_set(err, -ENOMEM, "html: out of memory");
+    }
+    if (title && *title)
+        json_object_object_add(meta, "title", json_object_new_string(title));
+    const char *mt = json_object_to_json_string_ext(meta, JSON_C_TO_STRING_PLAIN |
+                                                                  JSON_C_TO_STRING_NOSLASHESCAPE);
+    int rc;
+    if (!mt || write_data(&data, mt, "tree", tree_json, len))
+        rc = gp_err_set(err, -ENOMEM, "html: out of memory building the data");
+    else
+        rc = page(title, sb_str(&data), data.len, out, err);
+    json_object_put(meta);
+    sb_free(&data);
+    return rc;
+}

@@ -1,0 +1,49 @@
+/* fuzz_collapsed.c — the collapsed-stack parser on arbitrary bytes (it parses untrusted uploads):
+ * must never crash, leak or hang; accepted input must survive a write/parse round trip. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/collapsed.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* The first byte picks the options, so every layout/header mode is explored. */
+    struct gp_collapsed_parse_opts o = {0};
+    if (size) {
+        o.layout = (enum gp_collapsed_layout)(data[0] % 3);
+        o.header = (data[0] >> 2) & 1 ? GP_COLLAPSED_HEADER_REQUIRED : GP_COLLAPSED_HEADER_OPTIONAL;
+        o.reject_zero_counts = (data[0] >> 3) & 1;
+        o.max_frames = (data[0] >> 4) & 1 ? 8 : 0;
+        o.max_line = (data[0] >> 5) & 1 ? 64 : 0;
+    }
+    struct gp_profile *p = NULL;
+    struct gp_err err = {0};
+    int rc = gp_collapsed_parse((const char *)data + (size ? 1 : 0), size ? size - 1 : 0, &o, &p,
+                                &err);
+    if (rc) {
+        if (p || err.msg[0] == '\0')
+            abort(); /* a failure must explain itself and leave no profile */
+        return 0;
+    }
+    /* Round trip: what we write, we parse back to the same totals. */
+    struct strbuf sb = STRBUF_INIT;
+    if (gp_collapsed_write(p, &sb, &err) == 0) {
+        struct gp_profile *q = NULL;
+        struct gp_collapsed_parse_opts o2 = {.header = GP_COLLAPSED_HEADER_REQUIRED,
+                                             .layout = GP_COLLAPSED_V2,
+                                             .max_frames = UINT32_MAX - 1,
+                                             .max_line = (size_t)-1 >> 1};
+        if (gp_collapsed_parse(sb.buf, sb.len, &o2, &q, &err) != 0)
+            abort();
+        if (gp_profile_total(q) != gp_profile_total(p) ||
+            gp_profile_nstacks(q) != gp_profile_nstacks(p))
+            abort();
+        gp_profile_free(q);
+    }
+    sb_free(&sb);
+    gp_profile_free(p);
+    return 0;
+}

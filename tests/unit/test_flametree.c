@@ -1,0 +1,196 @@
+/* test_flametree.c — Performance Studio tree JSON: exact output, levels, truncation that keeps
+ * totals right, and the before/after diff. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/flametree.h"
+
+static struct gp_profile *make(void)
+{
+    struct gp_profile *p = gp_profile_new();
+    const char *a[] = {"main", "b_hot"};
+    const char *b[] = {"main", "a_cold"};
+    const char *c[] = {"main"};
+    const char *d[] = {"zz"};
+    assert_int_equal(gp_profile_add(p, 1, "", "app", a, 2, 6), 0);
+    assert_int_equal(gp_profile_add(p, 2, "web", "app", b, 2, 3), 0);
+    assert_int_equal(gp_profile_add(p, 0, "", "app", c, 1, 1), 0);
+    assert_int_equal(gp_profile_add(p, 0, "db", "pg\"<x>", d, 1, 2), 0);
+    return p;
+}
+
+static void check(struct gp_profile *p, const struct gp_flametree_opts *o, const char *want)
+{
+    struct strbuf sb = STRBUF_INIT;
+    struct gp_err err = {0};
+    assert_int_equal(gp_flametree_json(p, o, &sb, &err), 0);
+    assert_string_equal(sb_str(&sb), want);
+    /* and it is valid JSON */
+    json_object *j = json_tokener_parse(sb_str(&sb));
+    assert_non_null(j);
+    json_object_put(j);
+    sb_free(&sb);
+}
+
+static void test_default_levels(void **state)
+{
+    struct gp_profile *p = make();
+    check(p, NULL,
+          "{\"name\":\"root\",\"value\":12,\"children\":["
+          "{\"name\":\"app\",\"value\":10,\"children\":["
+          "{\"name\":\"main\",\"value\":10,\"children\":["
+          "{\"name\":\"a_cold\",\"value\":3,\"children\":[]},"
+          "{\"name\":\"b_hot\",\"value\":6,\"children\":[]}]}]},"
+          "{\"name\":\"pg\\\"<x>\",\"value\":2,\"children\":["
+          "{\"name\":\"zz\",\"value\":2,\"children\":[]}]}]}");
+    gp_profile_free(p);
+}
+
+static void test_container_and_no_comm(void **state)
+{
+    struct gp_profile *p = make();
+    struct gp_flametree_opts o = {.flags = GP_FLAMETREE_CONTAINER};
+    check(p, &o,
+          "{\"name\":\"root\",\"value\":12,\"children\":["
+          "{\"name\":\"app\",\"value\":7,\"children\":["
+          "{\"name\":\"main\",\"value\":7,\"children\":["
+          "{\"name\":\"b_hot\",\"value\":6,\"children\":[]}]}]},"
+          "{\"name\":\"db\",\"value\":2,\"children\":["
+          "{\"name\":\"pg\\\"<x>\",\"value\":2,\"children\":["
+          "{\"name\":\"zz\",\"value\":2,\"children\":[]}]}]},"
+          "{\"name\":\"web\",\"value\":3,\"children\":["
+          "{\"name\":\"app\",\"value\":3,\"children\":["
+          "{\"name\":\"main\",\"value\":3,\"children\":["
+          "{\"name\":\"a_cold\",\"value\":3,\"children\":[]}]}]}]}]}");
+    struct gp_flametree_opts n = {.flags = GP_FLAMETREE_NO_COMM};
+    check(p, &n,
+          "{\"name\":\"root\",\"value\":12,\"children\":["
+          "{\"name\":\"main\",\"value\":10,\"children\":["
+          "{\"name\":\"a_cold\",\"value\":3,\"children\":[]},"
+          "{\"name\":\"b_hot\",\"value\":6,\"children\":[]}]},"
+          "{\"name\":\"zz\",\"value\":2,\"children\":[]}]}");
+    gp_profile_free(p);
+}
+
+static void test_truncation_keeps_totals(void **state)
+{
+    struct gp_profile *p = make();
+    /* the 3 heaviest nodes: app(10), main(10), b_hot(6); pg/zz/a_cold dropped, values exact */
+    struct gp_flametree_opts o = {.max_nodes = 3};
+    check(p, &o,
+          "{\"name\":\"root\",\"value\":12,\"children\":["
+          "{\"name\":\"app\",\"value\":10,\"children\":["
+          "{\"name\":\"main\",\"value\":10,\"children\":["
+          "{\"name\":\"b_hot\",\"value\":6,\"children\":[]}]}]}]}");
+    /* ties: a child never survives without its parent */
+    struct gp_profile *q = gp_profile_new();
+    const char *f[] = {"a", "b", "c"};
+    assert_int_equal(gp_profile_add(q, 0, "", "x", f, 3, 5), 0);
+    struct gp_flametree_opts t = {.max_nodes = 2};
+    check(q, &t,
+          "{\"name\":\"root\",\"value\":5,\"children\":["
+          "{\"name\":\"x\",\"value\":5,\"children\":["
+          "{\"name\":\"a\",\"value\":5,\"children\":[]}]}]}");
+    gp_profile_free(q);
+    gp_profile_free(p);
+}
+
+static void test_empty_profile(void **state)
+{
+    struct gp_profile *p = gp_profile_new();
+    check(p, NULL, "{\"name\":\"root\",\"value\":0,\"children\":[]}");
+    gp_profile_free(p);
+}
+
+static void test_diff(void **state)
+{
+    struct gp_profile *before = gp_profile_new(), *after = gp_profile_new();
+    const char *a[] = {"main", "old"};
+    const char *b[] = {"main", "both"};
+    const char *c[] = {"main", "new"};
+    assert_int_equal(gp_profile_add(before, 0, "", "app", a, 2, 4), 0);
+    assert_int_equal(gp_profile_add(before, 0, "", "app", b, 2, 6), 0);
+    assert_int_equal(gp_profile_add(after, 0, "", "app", b, 2, 2), 0);
+    assert_int_equal(gp_profile_add(after, 0, "", "app", c, 2, 7), 0);
+    struct strbuf sb = STRBUF_INIT;
+    struct gp_err err = {0};
+    assert_int_equal(gp_flametree_diff_json(before, after, NULL, &sb, &err), 0);
+    assert_string_equal(
+            sb_str(&sb),
+            "{\"name\":\"root\",\"value\":9,\"before\":10,\"after\":9,\"children\":["
+            "{\"name\":\"app\",\"value\":9,\"before\":10,\"after\":9,\"children\":["
+            "{\"name\":\"main\",\"value\":9,\"before\":10,\"after\":9,\"children\":["
+            "{\"name\":\"both\",\"value\":2,\"before\":6,\"after\":2,\"children\":[]},"
+            "{\"name\":\"new\",\"value\":7,\"before\":0,\"after\":7,\"children\":[]},"
+            "{\"name\":\"old\",\"value\":0,\"before\":4,\"after\":0,\"children\":[]}]}]}]}");
+    /* truncation ranks by max(before, after): new(7) and both(6) stay, old(4) goes */
+    sb_reset(&sb);
+    struct gp_flametree_opts o = {.max_nodes = 4};
+    assert_int_equal(gp_flametree_diff_json(before, after, &o, &sb, &err), 0);
+    assert_null(strstr(sb_str(&sb), "\"old\""));
+    assert_non_null(strstr(sb_str(&sb), "\"new\""));
+    assert_non_null(strstr(sb_str(&sb), "\"both\""));
+    sb_free(&sb);
+    gp_profile_free(before);
+    gp_profile_free(after);
+}
+
+static void test_many_nodes(void **state)
+{
+    /* 100k distinct leaves under one parent: names sorted bytewise, total exact, truncation */
+    struct gp_profile *p = gp_profile_new();
+    char name[32];
+    for (int i = 0; i < 100000; i++) {
+        snprintf(name, sizeof(name), "f%06d", 99999 - i);
+        const char *f[] = {"main", name};
+        assert_int_equal(gp_profile_add(p, 0, "", "app", f, 2, (uint64_t)(i % 10) + 1), 0);
+    }
+    struct strbuf sb = STRBUF_INIT;
+    struct gp_err err = {0};
+    assert_int_equal(gp_flametree_json(p, NULL, &sb, &err), 0);
+    json_object *j = json_tokener_parse(sb_str(&sb)), *v, *ch;
+    assert_non_null(j);
+    assert_true(json_object_object_get_ex(j, "value", &v));
+    assert_int_equal(json_object_get_int64(v), 550000);
+    json_object_object_get_ex(j, "children", &ch);
+    json_object *main = json_object_array_get_idx(
+            json_object_object_get(json_object_array_get_idx(ch, 0), "children"), 0);
+    json_object *leaves = json_object_object_get(main, "children");
+    assert_int_equal(json_object_array_length(leaves), 100000);
+    assert_string_equal(json_object_get_string(json_object_object_get(
+                                json_object_array_get_idx(leaves, 0), "name")),
+                        "f000000");
+    json_object_put(j);
+    sb_reset(&sb);
+    struct gp_flametree_opts o = {.max_nodes = 1000};
+    assert_int_equal(gp_flametree_json(p, &o, &sb, &err), 0);
+    j = json_tokener_parse(sb_str(&sb));
+    main = json_object_array_get_idx(
+            json_object_object_get(
+                    json_object_array_get_idx(json_object_object_get(j, "children"), 0),
+                    "children"),
+            0);
+    assert_int_equal(json_object_array_length(json_object_object_get(main, "children")), 998);
+    assert_int_equal(json_object_get_int64(json_object_object_get(j, "value")), 550000);
+    json_object_put(j);
+    sb_free(&sb);
+    gp_profile_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_default_levels),
+            cmocka_unit_test(test_container_and_no_comm),
+            cmocka_unit_test(test_truncation_keeps_totals),
+            cmocka_unit_test(test_empty_profile),
+            cmocka_unit_test(test_diff),
+            cmocka_unit_test(test_many_nodes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
