@@ -48,6 +48,9 @@ struct proc {
     uint64_t perfmap_gen;
     int64_t perfmap_mtime;
     int64_t perfmap_size;
+    char comm[16];
+    char container_id[65];
+    char container_name[128];
     struct proc *next;
 };
 
@@ -333,7 +336,10 @@ int gp_symbolizer_note_process(struct gp_symbolizer *s, uint32_t tgid)
         p->starttime = start;
         if (gp_proc_nspid(tgid, &p->nspid) < 0)
             p->nspid = tgid;
+        gp_proc_container(tgid, p->container_id, sizeof(p->container_id), p->container_name,
+                          sizeof(p->container_name));
     }
+    gp_proc_comm(tgid, p->comm, sizeof(p->comm)); /* exec changes it */
     rc = snapshot_maps(s, p);
     if (rc < 0) {
         if (fresh)
@@ -363,6 +369,20 @@ void gp_symbolizer_process_exited(struct gp_symbolizer *s, uint32_t tgid)
             m->pinned = 1;
         }
     }
+}
+
+int gp_symbolizer_process_facts(struct gp_symbolizer *s, uint32_t tgid,
+                                struct gp_process_facts *out)
+{
+    struct proc *p = *proc_slot(s, tgid);
+    if (!p)
+        return -ENOENT;
+    out->comm = p->comm;
+    out->container_id = p->container_id;
+    out->container_name = p->container_name;
+    out->nspid = p->nspid;
+    out->exited = p->exited;
+    return 0;
 }
 
 static void check_liveness(struct gp_symbolizer *s)

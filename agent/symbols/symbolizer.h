@@ -52,6 +52,17 @@ int gp_symbolize_user(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *ip
                       const char **out);
 int gp_symbolize_kernel(struct gp_symbolizer *s, const uint64_t *ips, uint32_t n, const char **out);
 
+/* Facts captured when the process was noted, still answered after it exited (until the gc that
+ * drops it): comm, container id ("" on the host) and container name. Strings are owned by the
+ * symbolizer. Returns 0, or -ENOENT when the process was never noted. */
+struct gp_process_facts {
+    const char *comm, *container_id, *container_name;
+    uint32_t nspid; /* pid inside its pid namespace */
+    int exited;
+};
+int gp_symbolizer_process_facts(struct gp_symbolizer *s, uint32_t tgid,
+                                struct gp_process_facts *out);
+
 struct gp_symbolizer_stats {
     uint64_t frames, resolved, unresolved, elf_loaded, cache_bytes;
     /* additions */

@@ -326,6 +326,10 @@ static void test_jit_in_pid_and_mount_namespace(void **state)
     assert_int_equal(access(hostmap, F_OK), -1);
     struct gp_symbolizer *s = new_sym(NULL, 0);
     assert_names(s, &w);
+    struct gp_process_facts pf;
+    assert_int_equal(gp_symbolizer_process_facts(s, w.tgid, &pf), 0);
+    assert_int_equal(pf.nspid, 1); /* its map is named by the namespace pid */
+    assert_string_equal(pf.comm, "wl_jit");
     gp_symbolizer_free(s);
     wl_stop(&w);
 }
@@ -350,6 +354,11 @@ static void test_exited_short_process(void **state)
     gp_symbolizer_free(late);
 
     gp_symbolizer_process_exited(s, w.tgid);
+    struct gp_process_facts pf;
+    assert_int_equal(gp_symbolizer_process_facts(s, w.tgid, &pf), 0);
+    assert_string_equal(pf.comm, "wl_short");
+    assert_true(pf.exited);
+    assert_int_equal(pf.nspid, w.tgid);
     uint64_t ips[2] = {w.addr[0], w.addr[0]};
     assert_int_equal(gp_symbolize_user(s, w.tgid, ips, 2, out), 0);
     assert_string_equal(out[0], "short_hot_loop");
