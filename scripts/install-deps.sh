@@ -6,13 +6,13 @@ set -euo pipefail
 build_pkgs=(
   build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
   liblzma-dev libiberty-dev libcurl4-openssl-dev libjson-c-dev libsqlite3-dev uuid-dev
-  libsystemd-dev libmicrohttpd-dev libpq-dev libprotobuf-c-dev protobuf-c-compiler
+  libsystemd-dev libmicrohttpd-dev libpq-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
 )
 test_pkgs=(
   libcmocka-dev libclang-rt-14-dev golang-go chromium postgresql
   systemd util-linux binutils file sqlite3 curl procps
 )
-bench_pkgs=(linux-perf bpftrace wrk hyperfine)
+bench_pkgs=(linux-perf bpftrace wrk hyperfine time bc jq)
 
 pkgs=("${build_pkgs[@]}")
 if [ "${1:-}" != "--build-only" ]; then

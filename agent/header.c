@@ -1,0 +1,123 @@
+/* header.c — builds the gProfiler-compatible profile header. */
+#include "agent/header.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+void gp_format_utc(time_t t, char *buf, size_t len)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+}
+
+static json_object *jstr(const char *s)
+{
+    return s ? json_object_new_string(s) : NULL;
+}
+
+static json_object *jpct(double v)
+{
+    return v < 0 ? NULL : json_object_new_double(v);
+}
+
+struct containers_ctx {
+    json_object *list;
+    json_object *seen;
+};
+
+static int collect_container(const struct gp_stack_view *v, void *ctx)
+{
+    struct containers_ctx *c = ctx;
+    if (!v->container[0] || json_object_object_get_ex(c->seen, v->container, NULL))
+        return 0;
+    json_object_object_add(c->seen, v->container, NULL);
+    json_object_array_add(c->list, json_object_new_string(v->container));
+    return 0;
+}
+
+int gp_header_fill(struct gp_profile *p, const struct gp_header_info *hi)
+{
+    json_object *h = json_object_new_object();
+    json_object *md = json_object_new_object();
+    json_object *args = json_object_new_object();
+    json_object *metrics = json_object_new_object();
+    json_object *app = json_object_new_array();
+    json_object *gp = json_object_new_object();
+    json_object *drops = json_object_new_object();
+    struct containers_ctx cc = {json_object_new_array(), json_object_new_object()};
+    if (!h || !md || !args || !metrics || !app || !gp || !drops || !cc.list || !cc.seen) {
+        json_object *all[] = {h, md, args, metrics, app, gp, drops, cc.list, cc.seen};
+        for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+            json_object_put(all[i]);
+        return -ENOMEM;
+    }
+    struct utsname u;
+    if (uname(&u) != 0)
+        memset(&u, 0, sizeof(u));
+    char start[32], end[32], now[32];
+    gp_format_utc(hi->start, start, sizeof(start));
+    gp_format_utc(hi->end, end, sizeof(end));
+    gp_format_utc(time(NULL), now, sizeof(now));
+
+    gp_profile_foreach(p, collect_container, &cc);
+    json_object_put(cc.seen);
+    json_object_object_add(h, "containers", cc.list);
+    json_object_object_add(h, "container_names_enabled", json_object_new_boolean(1));
+
+    json_object_object_add(md, "hostname", jstr(hi->hostname));
+    json_object_object_add(md, "agent_version", jstr("gprof " GPROF_VERSION));
+    json_object_object_add(md, "kernel_release", jstr(u.release));
+    json_object_object_add(md, "kernel_version", jstr(u.version));
+    json_object_object_add(md, "system_name", jstr(u.sysname));
+    json_object_object_add(md, "hardware_type", jstr(u.machine));
+    json_object_object_add(md, "processors",
+                           json_object_new_int((int)sysconf(_SC_NPROCESSORS_ONLN)));
+    json_object_object_add(md, "run_mode", jstr(hi->run_mode));
+    json_object_object_add(md, "start_time", jstr(start));
+    json_object_object_add(md, "end_time", jstr(end));
+    json_object_object_add(md, "current_time", jstr(now));
+    json_object_object_add(md, "profiling_mode", jstr("cpu"));
+    json_object_object_add(
+            md, "continuous",
+            json_object_new_boolean(hi->run_mode && !strcmp(hi->run_mode, "continuous")));
+    json_object_object_add(args, "frequency", json_object_new_int((int)hi->freq_hz));
+    json_object_object_add(args, "duration", json_object_new_double(hi->duration_s));
+    json_object_object_add(args, "sampler", jstr(hi->sampler));
+    json_object_object_add(args, "perf_mode", jstr("fp"));
+    if (hi->service)
+        json_object_object_add(args, "service_name", jstr(hi->service));
+    json_object_object_add(md, "run_arguments", args);
+    json_object_object_add(h, "metadata", md);
+
+    json_object_object_add(metrics, "cpu_avg", jpct(hi->cpu_avg));
+    json_object_object_add(metrics, "mem_avg", jpct(hi->mem_avg));
+    json_object_object_add(h, "metrics", metrics);
+    json_object_array_add(app, NULL);
+    json_object_object_add(h, "application_metadata", app);
+    json_object_object_add(h, "application_metadata_enabled", json_object_new_boolean(0));
+    json_object_object_add(h, "profiling_mode", jstr("cpu"));
+    json_object_object_add(h, "sampling_event", jstr(hi->event));
+    json_object_object_add(h, "sampling_mode", jstr("frequency"));
+    json_object_object_add(h, "sampling_frequency", json_object_new_int((int)hi->freq_hz));
+
+    const struct gp_sampler_stats *st = &hi->sampler_stats;
+    json_object_object_add(drops, "user_stack_errors",
+                           json_object_new_uint64(st->user_stack_errors));
+    json_object_object_add(drops, "kernel_stack_errors",
+                           json_object_new_uint64(st->kernel_stack_errors));
+    json_object_object_add(drops, "map_full", json_object_new_uint64(st->map_full));
+    json_object_object_add(drops, "lost", json_object_new_uint64(st->lost));
+    json_object_object_add(gp, "sampler", jstr(hi->sampler));
+    json_object_object_add(gp, "samples", json_object_new_uint64(hi->samples));
+    json_object_object_add(gp, "drops", drops);
+    json_object_object_add(gp, "frames", json_object_new_uint64(hi->symbol_stats.frames));
+    json_object_object_add(gp, "frames_unresolved",
+                           json_object_new_uint64(hi->symbol_stats.unresolved));
+    json_object_object_add(h, "gprof", gp);
+    gp_profile_set_header(p, h);
+    return 0;
+}

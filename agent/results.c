@@ -1,0 +1,180 @@
+/* results.c — local session results with rotation. */
+#include "agent/results.h"
+#include "common/collapsed.h"
+#include "common/html.h"
+#include "common/log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+int gp_results_open(struct gp_results *r, const char *state_dir, unsigned keep, struct gp_err *err)
+{
+    snprintf(r->dir, sizeof(r->dir), "%s/results", state_dir);
+    r->keep = keep ? keep : 60;
+    int rc = mkdir_p(r->dir, 0750);
+    if (rc)
+        return gp_err_set(err, rc, "cannot create %s: %s (set state_dir to a writable place)",
+                          r->dir, strerror(-rc));
+    return 0;
+}
+
+static int write_atomic(const char *path, const char *data, size_t len, struct gp_err *err)
+{
+    char tmp[4300];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return gp_err_set(err, -errno, "cannot write %s: %s", tmp, strerror(errno));
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            return gp_err_set(err, -e, "writing %s: %s", tmp, strerror(e));
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return gp_err_set(err, -e, "saving %s: %s", path, strerror(e));
+    }
+    return 0;
+}
+
+static void relink(const char *dir, const char *target, const char *name)
+{
+    char link[4200], tmp[4300];
+    snprintf(link, sizeof(link), "%s/%s", dir, name);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", link);
+    unlink(tmp);
+    const char *base = strrchr(target, '/');
+    if (symlink(base ? base + 1 : target, tmp) != 0 || rename(tmp, link) != 0)
+        gp_warn("cannot update %s: %s", link, strerror(errno));
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Removes the oldest profile_* pairs beyond keep (names sort by time). */
+static void rotate(struct gp_results *r)
+{
+    DIR *d = opendir(r->dir);
+    if (!d)
+        return;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (strncmp(e->d_name, "profile_", 8) || l < 5 || strcmp(e->d_name + l - 4, ".col"))
+            continue;
+        if (n == cap) {
+            char **nn = realloc(names, (cap = cap ? cap * 2 : 64) * sizeof(*nn));
+            if (!nn)
+                break;
+            names = nn;
+        }
+        if (!(names[n] = strndup(e->d_name, l - 4)))
+            break;
+        n++;
+    }
+    closedir(d);
+    qsort(names, n, sizeof(*names), by_name);
+    for (size_t i = 0; i + r->keep < n; i++) {
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/%s.col", r->dir, names[i]);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/%s.html", r->dir, names[i]);
+        unlink(path);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+static time_t header_time(json_object *h, const char *key)
+{
+    json_object *md = json_object_object_get(h, "metadata");
+    const char *s = json_object_get_string(json_object_object_get(md, key));
+    struct tm tm = {0};
+    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
+        return time(NULL);
+    return timegm(&tm);
+}
+
+static void new_uuid(char *buf, size_t len)
+{
+    FILE *f = fopen("/proc/sys/kernel/random/uuid", "re");
+    if (!f || !fgets(buf, (int)len, f))
+        snprintf(buf, len, "%lx-%lx", (long)time(NULL), (long)getpid());
+    if (f)
+        fclose(f);
+    buf[strcspn(buf, "\n")] = '\0';
+}
+
+int gp_results_write(struct gp_results *r, struct gp_profile *p, struct strbuf *col,
+                     struct gp_result_paths *out, struct gp_err *err)
+{
+    json_object *h = gp_profile_header(p);
+    out->start = header_time(h, "start_time");
+    out->end = header_time(h, "end_time");
+    new_uuid(out->id, sizeof(out->id));
+    char stamp[32];
+    struct tm tm;
+    gmtime_r(&out->end, &tm);
+    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(out->col, sizeof(out->col), "%s/profile_%s.col", r->dir, stamp);
+    snprintf(out->html, sizeof(out->html), "%s/profile_%s.html", r->dir, stamp);
+
+    struct strbuf html = STRBUF_INIT;
+    int rc = gp_collapsed_write(p, col, err);
+    if (!rc)
+        rc = write_atomic(out->col, col->buf ? col->buf : "", col->len, err);
+    if (!rc)
+        rc = gp_html_write(p, "gprof · continuous profile", &html, err);
+    if (!rc)
+        rc = write_atomic(out->html, html.buf ? html.buf : "", html.len, err);
+    sb_free(&html);
+    if (rc)
+        return rc;
+    relink(r->dir, out->col, "last_profile.col");
+    relink(r->dir, out->html, "last_flamegraph.html");
+    rotate(r);
+    return 0;
+}
+
+void gp_results_close(struct gp_results *r)
+{
+    (void)r;
+}

@@ -1,0 +1,382 @@
+/* session.c — sampler → symbolizer → profile, drained about once a second. */
+#include "agent/session.h"
+#include "agent/header.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_FRAMES 256 /* user + kernel frames of one sample */
+
+struct target {
+    int pid;
+    int alive;
+    double exited_after_s;
+};
+
+struct container_entry {
+    uint32_t tgid;
+    uint32_t name_id; /* interned in the profile; GP_NO_ID when the slot is empty */
+};
+
+struct gp_session {
+    struct gp_session_opts o;
+    struct gp_sampler *sampler;
+    struct gp_symbolizer *sym;
+    struct gp_profile *prof;
+    struct target *targets;
+    size_t ntargets;
+    struct timespec t0;
+    time_t start_wall, end_wall;
+    double elapsed;
+    uint64_t samples;
+    int running, started;
+    /* tgid → container name, open addressing, cleared when it fills up */
+    struct container_entry *containers;
+    size_t containers_cap, containers_used;
+    char hostname[256];
+    int drain_failed;
+};
+
+static double since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* A pid is alive while /proc/PID/stat exists and the task is not a zombie. */
+static int pid_alive(int pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')');
+    return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+}
+
+int gp_session_open(const struct gp_session_opts *o, struct gp_session **out, char *notice,
+                    size_t notice_len, struct gp_err *err)
+{
+    struct gp_session *s = calloc(1, sizeof(*s));
+    if (!s)
+        return gp_err_set(err, -ENOMEM, "out of memory");
+    s->o = *o;
+    if (!s->o.drain_interval_ms)
+        s->o.drain_interval_ms = 1000;
+    if (o->hostname)
+        snprintf(s->hostname, sizeof(s->hostname), "%s", o->hostname);
+    else if (gethostname(s->hostname, sizeof(s->hostname) - 1) != 0)
+        snprintf(s->hostname, sizeof(s->hostname), "localhost");
+    int rc = -ENOMEM;
+    s->prof = gp_profile_new();
+    s->containers_cap = 1024;
+    s->containers = malloc(s->containers_cap * sizeof(*s->containers));
+    if (o->sampler.npids) {
+        s->targets = calloc(o->sampler.npids, sizeof(*s->targets));
+        if (!s->targets)
+            goto fail_oom;
+        for (size_t i = 0; i < o->sampler.npids; i++) {
+            s->targets[i].pid = o->sampler.pids[i];
+            s->targets[i].alive = 1;
+        }
+        s->ntargets = o->sampler.npids;
+    }
+    if (!s->prof || !s->containers)
+        goto fail_oom;
+    for (size_t i = 0; i < s->containers_cap; i++)
+        s->containers[i].name_id = GP_NO_ID;
+
+    struct gp_symbolizer_opts so = {.debug_dirs = o->debug_dirs, .ndebug_dirs = o->ndebug_dirs};
+    rc = gp_symbolizer_new(&so, &s->sym, err);
+    if (rc)
+        goto fail;
+    if (notice && notice_len)
+        notice[0] = '\0';
+    if (o->auto_fallback)
+        rc = gp_sampler_open_auto(&o->sampler, &s->sampler, notice, notice_len, err);
+    else
+        rc = gp_sampler_open(&o->sampler, &s->sampler, err);
+    if (rc)
+        goto fail;
+    *out = s;
+    return 0;
+fail_oom:
+    rc = gp_err_set(err, -ENOMEM, "out of memory");
+fail:
+    gp_session_close(s);
+    return rc;
+}
+
+static uint32_t container_of(struct gp_session *s, uint32_t tgid)
+{
+    size_t mask = s->containers_cap - 1, i = (tgid * 2654435761u) & mask;
+    for (; s->containers[i].name_id != GP_NO_ID; i = (i + 1) & mask)
+        if (s->containers[i].tgid == tgid)
+            return s->containers[i].name_id;
+    char id[128] = "", name[256] = "";
+    const char *label = "";
+    if (gp_proc_container(tgid, id, sizeof(id), name, sizeof(name)) == 0)
+        label = name[0] ? name : id;
+    uint32_t nid = gp_profile_intern(s->prof, label, strlen(label));
+    if (nid == GP_NO_ID)
+        return nid;
+    if (s->containers_used * 2 >= s->containers_cap) { /* forget and start over: a cache */
+        for (size_t k = 0; k < s->containers_cap; k++)
+            s->containers[k].name_id = GP_NO_ID;
+        s->containers_used = 0;
+        i = (tgid * 2654435761u) & mask;
+    }
+    s->containers[i] = (struct container_entry){.tgid = tgid, .name_id = nid};
+    s->containers_used++;
+    return nid;
+}
+
+static void on_sample(const struct gp_raw_sample *r, void *ctx)
+{
+    struct gp_session *s = ctx;
+    const char *names[MAX_FRAMES];
+    uint32_t ids[MAX_FRAMES];
+    uint32_t nu = r->nuser, nk = r->nkernel, n = 0;
+    if (nu > MAX_FRAMES - 1)
+        nu = MAX_FRAMES - 1;
+    if (nk > MAX_FRAMES - 1 - nu)
+        nk = MAX_FRAMES - 1 - nu;
+    /* Root first: user frames from main down to the leaf, then kernel entry down to its leaf. */
+    if (nu && gp_symbolize_user(s->sym, r->tgid, r->user_ips, nu, names) == 0)
+        for (uint32_t k = nu; k-- > 0;)
+            ids[n++] = gp_profile_intern(s->prof, names[k], strlen(names[k]));
+    if (nk && gp_symbolize_kernel(s->sym, r->kernel_ips, nk, names) == 0)
+        for (uint32_t k = nk; k-- > 0;)
+            ids[n++] = gp_profile_intern(s->prof, names[k], strlen(names[k]));
+    /* A stack the kernel could not store still counts, visibly (and in the header's drops). */
+    if ((r->user_err && !nu) || (r->kernel_err && !nk))
+        ids[n++] = gp_profile_intern(s->prof, "[lost stack]", 12);
+    uint32_t comm = gp_profile_intern(s->prof, r->comm, strnlen(r->comm, sizeof(r->comm)));
+    if (gp_profile_add_ids(s->prof, 0, container_of(s, r->tgid), comm, ids, n, r->count) != 0) {
+        s->drain_failed = 1;
+        return;
+    }
+    s->samples += r->count;
+}
+
+static void on_event(const struct gp_proc_event *e, void *ctx)
+{
+    struct gp_session *s = ctx;
+    switch (e->type) {
+    case GP_PROC_SEEN:
+    case GP_PROC_EXEC:
+        if (gp_symbolizer_note_process(s->sym, e->tgid) != 0)
+            gp_debug("process %u exited before its maps could be read", e->tgid);
+        break;
+    case GP_PROC_EXIT:
+        gp_symbolizer_process_exited(s->sym, e->tgid);
+        break;
+    }
+}
+
+static unsigned check_targets(struct gp_session *s)
+{
+    unsigned alive = 0;
+    for (size_t i = 0; i < s->ntargets; i++) {
+        struct target *t = &s->targets[i];
+        if (t->alive && !pid_alive(t->pid)) {
+            t->alive = 0;
+            t->exited_after_s = s->elapsed;
+        }
+        alive += (unsigned)t->alive;
+    }
+    return alive;
+}
+
+static int drain(struct gp_session *s, struct gp_err *err)
+{
+    /* Name every process that announced itself before reading the samples that mention it. */
+    gp_sampler_poll_events(s->sampler, 0, on_event, s);
+    int rc = gp_sampler_drain(s->sampler, on_sample, s, err);
+    if (rc > 0) /* the number of stacks delivered */
+        rc = 0;
+    if (!rc && s->drain_failed)
+        rc = gp_err_set(err, -ENOMEM, "out of memory while aggregating samples");
+    gp_symbolizer_gc(s->sym);
+    return rc;
+}
+
+int gp_session_run(struct gp_session *s, volatile sig_atomic_t *stop, gp_session_progress_cb cb,
+                   void *ctx, struct gp_err *err)
+{
+    int rc = 0;
+    if (!s->started) { /* later calls continue the same sampler: sessions stay contiguous */
+        if ((rc = gp_sampler_start(s->sampler, err)))
+            return rc;
+        s->started = 1;
+        if (s->o.started_cb)
+            s->o.started_cb(s->o.started_ctx);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &s->t0);
+    s->start_wall = time(NULL);
+    s->end_wall = 0;
+    s->running = 1;
+    double interval = s->o.drain_interval_ms / 1000.0, next_drain = interval;
+    struct gp_session_progress pr;
+    while (!(stop && *stop)) {
+        s->elapsed = since(&s->t0);
+        if (s->o.duration_s > 0 && s->elapsed >= s->o.duration_s)
+            break;
+        double wake = next_drain;
+        if (s->o.duration_s > 0 && s->o.duration_s < wake)
+            wake = s->o.duration_s;
+        double wait = wake - s->elapsed;
+        int timeout_ms = wait <= 0 ? 0 : wait > 0.1 ? 100 : (int)(wait * 1000);
+        gp_sampler_poll_events(s->sampler, timeout_ms, on_event, s);
+        s->elapsed = since(&s->t0);
+        if (s->elapsed < next_drain)
+            continue;
+        next_drain += interval;
+        if ((rc = drain(s, err)))
+            break;
+        unsigned alive = check_targets(s);
+        if (cb) {
+            gp_session_progress(s, &pr);
+            cb(&pr, ctx);
+        }
+        if (s->ntargets && !alive)
+            break;
+    }
+    /* A continuous session leaves the samples taken since the last flip to the next run; a
+     * final one stops the sampler first so the last drain empties everything. */
+    if (!s->o.keep_running || (stop && *stop))
+        gp_sampler_stop(s->sampler);
+    if (!rc)
+        rc = drain(s, err);
+    s->elapsed = since(&s->t0);
+    s->end_wall = time(NULL);
+    s->running = 0;
+    check_targets(s);
+    return rc;
+}
+
+int gp_session_add_pid(struct gp_session *s, int pid, struct gp_err *err)
+{
+    struct target *t = realloc(s->targets, (s->ntargets + 1) * sizeof(*t));
+    if (!t)
+        return gp_err_set(err, -ENOMEM, "out of memory");
+    s->targets = t;
+    int rc = gp_sampler_add_pid(s->sampler, pid, err);
+    if (rc)
+        return rc;
+    s->targets[s->ntargets++] = (struct target){.pid = pid, .alive = 1};
+    return 0;
+}
+
+int gp_session_remove_pid(struct gp_session *s, int pid)
+{
+    for (size_t i = 0; i < s->ntargets; i++) {
+        if (s->targets[i].pid == pid) {
+            memmove(&s->targets[i], &s->targets[i + 1],
+                    (s->ntargets - i - 1) * sizeof(*s->targets));
+            s->ntargets--;
+            return gp_sampler_remove_pid(s->sampler, pid);
+        }
+    }
+    return -ESRCH;
+}
+
+void gp_session_progress(const struct gp_session *s, struct gp_session_progress *out)
+{
+    struct gp_sampler_stats st;
+    struct gp_symbolizer_stats sy;
+    gp_sampler_stats(s->sampler, &st);
+    gp_symbolizer_stats(s->sym, &sy);
+    unsigned alive = 0;
+    for (size_t i = 0; i < s->ntargets; i++)
+        alive += (unsigned)s->targets[i].alive;
+    *out = (struct gp_session_progress){
+            .elapsed_s = s->running ? since(&s->t0) : s->elapsed,
+            .duration_s = s->o.duration_s,
+            .samples = s->samples,
+            .dropped = st.user_stack_errors + st.kernel_stack_errors + st.map_full + st.lost,
+            .frames = sy.frames,
+            .frames_unresolved = sy.unresolved,
+            .targets_alive = alive,
+    };
+}
+
+size_t gp_session_exited_targets(const struct gp_session *s, int *pids, double *after_s, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->ntargets && n < max; i++) {
+        if (!s->targets[i].alive) {
+            pids[n] = s->targets[i].pid;
+            after_s[n++] = s->targets[i].exited_after_s;
+        }
+    }
+    return n;
+}
+
+enum gp_sampler_kind gp_session_sampler_kind(const struct gp_session *s)
+{
+    return gp_sampler_kind(s->sampler);
+}
+
+struct gp_profile *gp_session_take_profile(struct gp_session *s, const struct gp_header_info *extra)
+{
+    struct gp_profile *p = s->prof;
+    if (!p)
+        return NULL;
+    struct gp_sampler_stats st;
+    struct gp_symbolizer_stats sy;
+    gp_sampler_stats(s->sampler, &st);
+    gp_symbolizer_stats(s->sym, &sy);
+    struct gp_header_info hi = {
+            .hostname = s->hostname,
+            .run_mode = s->o.run_mode ? s->o.run_mode : "record",
+            .sampler = gp_sampler_kind_name(gp_sampler_kind(s->sampler)),
+            .event = gp_sample_event_name(s->o.sampler.event),
+            .freq_hz = s->o.sampler.freq_hz,
+            .start = s->start_wall,
+            .end = s->end_wall ? s->end_wall : time(NULL),
+            .duration_s = s->elapsed,
+            .samples = s->samples,
+            .sampler_stats = st,
+            .symbol_stats = sy,
+            .cpu_avg = extra ? extra->cpu_avg : -1,
+            .mem_avg = extra ? extra->mem_avg : -1,
+            .service = extra ? extra->service : NULL,
+    };
+    if (gp_header_fill(p, &hi))
+        return NULL;
+    /* The next run aggregates into a fresh profile; the container cache held ids of the old. */
+    s->prof = gp_profile_new();
+    for (size_t i = 0; i < s->containers_cap; i++)
+        s->containers[i].name_id = GP_NO_ID;
+    s->containers_used = 0;
+    s->samples = 0;
+    if (!s->prof) {
+        gp_profile_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void gp_session_close(struct gp_session *s)
+{
+    if (!s)
+        return;
+    if (s->sampler)
+        gp_sampler_close(s->sampler);
+    if (s->sym)
+        gp_symbolizer_free(s->sym);
+    gp_profile_free(s->prof);
+    free(s->targets);
+    free(s->containers);
+    free(s);
+}

@@ -1,0 +1,44 @@
+/* main.c — gprofctl: dispatches `gprofctl VERB ...` to the verb's file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/gprofctl.h"
+
+static const struct verb {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} verbs[] = {
+        {"record", cmd_record, "profile the host, some pids or a command; write a flame graph"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: gprofctl VERB [OPTIONS]\n\nverbs:\n");
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        fprintf(f, "  %-12s %s\n", verbs[i].name, verbs[i].summary);
+    fprintf(f, "\n`gprofctl VERB --help` describes a verb. `gprofctl --version` prints the "
+               "version.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("gprofctl %s\n", GPROF_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        if (!strcmp(argv[1], verbs[i].name))
+            return verbs[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "gprofctl: unknown verb '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

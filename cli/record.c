@@ -1,0 +1,525 @@
+/* record.c — `gprofctl record`: profile the whole host, some pids, or a command (like perf record)
+ * and write a collapsed, HTML or pprof flame graph. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/header.h"
+#include "agent/session.h"
+#include "cli/gprofctl.h"
+#include "common/collapsed.h"
+#include "common/html.h"
+#include "common/pprof.h"
+#include "common/strbuf.h"
+
+#define MAX_PIDS 256
+
+enum out_format { FMT_AUTO, FMT_COLLAPSED, FMT_HTML, FMT_PPROF };
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static const char usage_text[] =
+        "usage: gprofctl record [--pid PID]... [-d SECONDS] [-F HZ] [--sampler bpf|perf]\n"
+        "                       [--event cpu-clock|cycles] [--format collapsed|html|pprof]\n"
+        "                       [-o FILE] [-- COMMAND ARGS...]\n"
+        "\n"
+        "Samples CPU stacks (user and kernel) and writes a flame graph.\n"
+        "\n"
+        "What is profiled:\n"
+        "  (nothing)            the whole host, until -d elapses or Ctrl-C\n"
+        "  -p, --pid PID        a process and all its threads; repeat for several. Ends early\n"
+        "                       when every pid has exited (what was sampled is kept)\n"
+        "  -- COMMAND ARGS...   starts COMMAND and profiles it until it exits\n"
+        "\n"
+        "Options:\n"
+        "  -d, --duration SECS  stop after SECS seconds (default: until Ctrl-C or exit)\n"
+        "  -F, --freq HZ        samples per second per CPU, 1-10000 (default 99)\n"
+        "  --sampler bpf|perf   bpf (default): in-kernel aggregation; perf: perf_event ring,\n"
+        "                       no BPF. Without this flag BPF is tried and perf is the fallback\n"
+        "  --event EVENT        cpu-clock (default, works everywhere) or cycles (needs a PMU)\n"
+        "  -o, --output FILE    format from the extension: .col/.txt collapsed, .html, .pb.gz "
+        "pprof\n"
+        "  --format FMT         collapsed, html or pprof; overrides the extension\n"
+        "  --debug-dir DIR      also look for separate debug files under DIR (repeatable)\n"
+        "  -q, --quiet          no progress line\n"
+        "  -h, --help           this text\n"
+        "\n"
+        "Without -o, writes gprof-<UTC time>.html and gprof-<UTC time>.col in the current\n"
+        "directory and prints both paths. Needs root (or CAP_BPF + CAP_PERFMON).\n";
+
+static int parse_format(const char *s, enum out_format *f)
+{
+    if (!strcmp(s, "collapsed") || !strcmp(s, "col"))
+        *f = FMT_COLLAPSED;
+    else if (!strcmp(s, "html"))
+        *f = FMT_HTML;
+    else if (!strcmp(s, "pprof"))
+        *f = FMT_PPROF;
+    else
+        return -1;
+    return 0;
+}
+
+static enum out_format format_from_path(const char *path)
+{
+    size_t n = strlen(path);
+#define ENDS(sfx) (n >= sizeof(sfx) - 1 && !strcmp(path + n - (sizeof(sfx) - 1), sfx))
+    if (ENDS(".html") || ENDS(".htm"))
+        return FMT_HTML;
+    if (ENDS(".pb.gz") || ENDS(".pprof") || ENDS(".pb"))
+        return FMT_PPROF;
+    if (ENDS(".col") || ENDS(".txt") || ENDS(".folded") || ENDS(".collapsed"))
+        return FMT_COLLAPSED;
+#undef ENDS
+    return FMT_AUTO;
+}
+
+/* Has this process CAP_BPF and CAP_PERFMON in its effective set? */
+static int have_bpf_caps(void)
+{
+    if (geteuid() == 0)
+        return 1;
+    FILE *f = fopen("/proc/self/status", "re");
+    if (!f)
+        return 0;
+    char line[256];
+    unsigned long long eff = 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "CapEff: %llx", &eff) == 1)
+            break;
+    fclose(f);
+    return (eff >> 38 & 1) && (eff >> 39 & 1); /* CAP_PERFMON = 38, CAP_BPF = 39 */
+}
+
+/* An output target: the final path and an open temp file beside it, renamed on success. */
+struct output {
+    char path[4096];
+    char tmp[4112];
+    enum out_format fmt;
+    int fd;
+};
+
+static int output_open(struct output *o, const char *path, enum out_format fmt)
+{
+    snprintf(o->path, sizeof(o->path), "%s", path);
+    snprintf(o->tmp, sizeof(o->tmp), "%s.tmp.%d", path, (int)getpid());
+    o->fmt = fmt;
+    o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (o->fd < 0) {
+        fprintf(stderr, "gprofctl record: cannot write %s: %s; choose another place with -o\n",
+                path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void output_abort(struct output *o)
+{
+    if (o->fd >= 0) {
+        close(o->fd);
+        unlink(o->tmp);
+        o->fd = -1;
+    }
+}
+
+static int output_commit(struct output *o, struct gp_profile *p, const char *title)
+{
+    struct strbuf sb = STRBUF_INIT;
+    struct gp_err err = {0};
+    int rc;
+    switch (o->fmt) {
+    case FMT_HTML:
+        rc = gp_html_write(p, title, &sb, &err);
+        break;
+    case FMT_PPROF: {
+        json_object *f = json_object_object_get(gp_profile_header(p), "sampling_frequency");
+        rc = gp_pprof_write(p, (unsigned)json_object_get_int(f), &sb, &err);
+        break;
+    }
+    default:
+        rc = gp_collapsed_write(p, &sb, &err);
+        break;
+    }
+    if (rc == 0 && sb.oom)
+        rc = gp_err_set(&err, -ENOMEM, "out of memory");
+    size_t off = 0;
+    while (rc == 0 && off < sb.len) {
+        ssize_t w = write(o->fd, sb.buf + off, sb.len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            rc = gp_err_set(&err, -errno, "write: %s", strerror(errno));
+        else
+            off += (size_t)w;
+    }
+    if (rc == 0 && fsync(o->fd) != 0)
+        rc = gp_err_set(&err, -errno, "fsync: %s", strerror(errno));
+    if (close(o->fd) != 0 && rc == 0)
+        rc = gp_err_set(&err, -errno, "close: %s", strerror(errno));
+    o->fd = -1;
+    if (rc == 0 && rename(o->tmp, o->path) != 0)
+        rc = gp_err_set(&err, -errno, "rename to %s: %s", o->path, strerror(errno));
+    sb_free(&sb);
+    if (rc) {
+        unlink(o->tmp);
+        fprintf(stderr, "gprofctl record: writing %s failed: %s\n", o->path, err.msg);
+    }
+    return rc;
+}
+
+struct progress_ctx {
+    int tty;
+    int printed;
+};
+
+static void on_progress(const struct gp_session_progress *p, void *ctx)
+{
+    struct progress_ctx *pc = ctx;
+    if (!pc->tty)
+        return;
+    if (p->duration_s > 0)
+        fprintf(stderr, "\r\033[K  recording %5.1f s / %.0f s  ·  %llu samples", p->elapsed_s,
+                p->duration_s, (unsigned long long)p->samples);
+    else
+        fprintf(stderr, "\r\033[K  recording %5.1f s  ·  %llu samples  ·  Ctrl-C to stop",
+                p->elapsed_s, (unsigned long long)p->samples);
+    if (p->dropped)
+        fprintf(stderr, "  ·  %llu dropped", (unsigned long long)p->dropped);
+    pc->printed = 1;
+}
+
+/* `-- COMMAND`: the child waits on a pipe until sampling runs, then execs. */
+struct child {
+    pid_t pid;
+    int go_fd;
+};
+
+static void release_child(void *ctx)
+{
+    struct child *c = ctx;
+    if (c->go_fd >= 0) {
+        char x = 1;
+        if (write(c->go_fd, &x, 1) != 1)
+            perror("gprofctl record: starting the command");
+        close(c->go_fd);
+        c->go_fd = -1;
+    }
+}
+
+static int spawn_held(char **argv, struct child *c)
+{
+    int p[2], e[2]; /* p: go signal; e: exec failure report (CLOEXEC) */
+    if (pipe2(p, O_CLOEXEC) != 0 || pipe2(e, O_CLOEXEC) != 0) {
+        perror("gprofctl record: pipe");
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("gprofctl record: fork");
+        return -1;
+    }
+    if (pid == 0) {
+        close(p[1]);
+        close(e[0]);
+        char x;
+        if (read(p[0], &x, 1) != 1)
+            _exit(127); /* the parent gave up before sampling started */
+        signal(SIGINT, SIG_DFL);
+        execvp(argv[0], argv);
+        int err = errno;
+        if (write(e[1], &err, sizeof(err)) < 0)
+            _exit(127);
+        _exit(127);
+    }
+    close(p[0]);
+    close(e[1]);
+    c->pid = pid;
+    c->go_fd = p[1];
+    /* Exec failures are reported after release; keep e[0] to check then. */
+    return e[0];
+}
+
+int cmd_record(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+            {"pid", required_argument, NULL, 'p'},
+            {"duration", required_argument, NULL, 'd'},
+            {"freq", required_argument, NULL, 'F'},
+            {"sampler", required_argument, NULL, 's'},
+            {"event", required_argument, NULL, 'e'},
+            {"format", required_argument, NULL, 'f'},
+            {"output", required_argument, NULL, 'o'},
+            {"debug-dir", required_argument, NULL, 'D'},
+            {"quiet", no_argument, NULL, 'q'},
+            {"help", no_argument, NULL, 'h'},
+            {0},
+    };
+    int pids[MAX_PIDS];
+    size_t npids = 0;
+    const char *debug_dirs[16];
+    size_t ndebug = 0;
+    double duration = 0;
+    unsigned freq = 99;
+    int explicit_sampler = 0, quiet = 0;
+    enum gp_sampler_kind kind = GP_SAMPLER_BPF;
+    enum gp_sample_event event = GP_EVENT_CPU_CLOCK;
+    enum out_format fmt = FMT_AUTO;
+    const char *output = NULL;
+    char *end;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+p:d:F:o:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'p': {
+            long v = strtol(optarg, &end, 10);
+            if (*end || v <= 0 || v > 4194304) {
+                fprintf(stderr, "gprofctl record: --pid '%s' is not a process id\n", optarg);
+                return 2;
+            }
+            if (npids == MAX_PIDS) {
+                fprintf(stderr, "gprofctl record: at most %d --pid options\n", MAX_PIDS);
+                return 2;
+            }
+            pids[npids++] = (int)v;
+            break;
+        }
+        case 'd':
+            duration = strtod(optarg, &end);
+            if (*end || !(duration > 0) || duration > 86400) {
+                fprintf(stderr, "gprofctl record: -d '%s': give seconds between 0 and 86400\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'F': {
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 10000) {
+                fprintf(stderr, "gprofctl record: -F '%s': give a frequency of 1-10000 Hz\n",
+                        optarg);
+                return 2;
+            }
+            freq = (unsigned)v;
+            break;
+        }
+        case 's':
+            explicit_sampler = 1;
+            if (!strcmp(optarg, "bpf"))
+                kind = GP_SAMPLER_BPF;
+            else if (!strcmp(optarg, "perf"))
+                kind = GP_SAMPLER_PERF;
+            else {
+                fprintf(stderr, "gprofctl record: --sampler must be bpf or perf\n");
+                return 2;
+            }
+            break;
+        case 'e':
+            if (!strcmp(optarg, "cpu-clock"))
+                event = GP_EVENT_CPU_CLOCK;
+            else if (!strcmp(optarg, "cycles"))
+                event = GP_EVENT_CYCLES;
+            else {
+                fprintf(stderr, "gprofctl record: --event must be cpu-clock or cycles\n");
+                return 2;
+            }
+            break;
+        case 'f':
+            if (parse_format(optarg, &fmt)) {
+                fprintf(stderr, "gprofctl record: --format must be collapsed, html or pprof\n");
+                return 2;
+            }
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'D':
+            if (ndebug < sizeof(debug_dirs) / sizeof(debug_dirs[0]))
+                debug_dirs[ndebug++] = optarg;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        default:
+            fputs(usage_text, stderr);
+            return 2;
+        }
+    }
+    char **command = optind < argc ? argv + optind : NULL;
+    if (command && npids) {
+        fprintf(stderr, "gprofctl record: give either --pid or a command, not both\n");
+        return 2;
+    }
+    if (!have_bpf_caps()) {
+        fprintf(stderr, "gprofctl record: needs root, or CAP_BPF and CAP_PERFMON; "
+                        "run it with sudo\n");
+        return 1;
+    }
+    for (size_t i = 0; i < npids; i++) {
+        if (kill(pids[i], 0) != 0 && errno == ESRCH) {
+            fprintf(stderr, "gprofctl record: no process with pid %d (see `ps -p %d`)\n", pids[i],
+                    pids[i]);
+            return 1;
+        }
+    }
+
+    /* Open the outputs first: a recording must never be lost to an unwritable path. */
+    struct output outs[2] = {{.fd = -1}, {.fd = -1}};
+    size_t nouts = 0;
+    if (output) {
+        enum out_format f = fmt != FMT_AUTO ? fmt : format_from_path(output);
+        if (f == FMT_AUTO)
+            f = FMT_HTML;
+        if (output_open(&outs[nouts++], output, f))
+            return 1;
+    } else {
+        char stamp[32], path[64];
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+        snprintf(path, sizeof(path), "gprof-%s.html", stamp);
+        if (output_open(&outs[nouts++], path, FMT_HTML))
+            return 1;
+        snprintf(path, sizeof(path), "gprof-%s.col", stamp);
+        if (output_open(&outs[nouts++], path, FMT_COLLAPSED)) {
+            output_abort(&outs[0]);
+            return 1;
+        }
+    }
+
+    struct child child = {.pid = -1, .go_fd = -1};
+    int exec_err_fd = -1;
+    if (command) {
+        exec_err_fd = spawn_held(command, &child);
+        if (exec_err_fd < 0)
+            goto fail_outputs;
+        pids[npids++] = child.pid;
+    }
+
+    struct gp_session_opts so = {
+            .sampler =
+                    {.kind = kind, .event = event, .freq_hz = freq, .pids = pids, .npids = npids},
+            .auto_fallback = !explicit_sampler,
+            .duration_s = duration,
+            .debug_dirs = ndebug ? debug_dirs : NULL,
+            .ndebug_dirs = ndebug,
+            .run_mode = "record",
+            .started_cb = command ? release_child : NULL,
+            .started_ctx = &child,
+    };
+    struct gp_session *s = NULL;
+    struct gp_err err = {0};
+    char notice[256];
+    if (gp_session_open(&so, &s, notice, sizeof(notice), &err)) {
+        fprintf(stderr, "gprofctl record: %s\n", err.msg);
+        goto fail_child;
+    }
+    if (notice[0])
+        fprintf(stderr, "gprofctl record: %s\n", notice);
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    struct progress_ctx pc = {.tty = !quiet && isatty(STDERR_FILENO)};
+    if (pc.tty)
+        fprintf(stderr, "  recording %s at %u Hz with the %s sampler…",
+                command ? command[0]
+                : npids ? "the given pids"
+                        : "the whole host",
+                freq, gp_session_sampler_kind(s) == GP_SAMPLER_BPF ? "bpf" : "perf");
+    int rc = gp_session_run(s, &g_stop, on_progress, &pc, &err);
+    if (pc.printed || pc.tty)
+        fputc('\n', stderr);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    if (rc) {
+        fprintf(stderr, "gprofctl record: %s\n", err.msg);
+        gp_session_close(s);
+        goto fail_child;
+    }
+
+    if (command) {
+        int status = 0, exec_errno = 0;
+        if (read(exec_err_fd, &exec_errno, sizeof(exec_errno)) == sizeof(exec_errno))
+            fprintf(stderr, "gprofctl record: cannot run %s: %s\n", command[0],
+                    strerror(exec_errno));
+        close(exec_err_fd);
+        if (g_stop)
+            kill(child.pid, SIGTERM);
+        waitpid(child.pid, &status, 0);
+        if (WIFEXITED(status) && WEXITSTATUS(status) && !exec_errno)
+            fprintf(stderr, "gprofctl record: %s exited with status %d\n", command[0],
+                    WEXITSTATUS(status));
+        else if (WIFSIGNALED(status))
+            fprintf(stderr, "gprofctl record: %s was killed by signal %d\n", command[0],
+                    WTERMSIG(status));
+    } else {
+        int gone[MAX_PIDS];
+        double after[MAX_PIDS];
+        size_t ngone = gp_session_exited_targets(s, gone, after, MAX_PIDS);
+        for (size_t i = 0; i < ngone; i++)
+            fprintf(stderr,
+                    "gprofctl record: pid %d exited after %.1f s; the profile keeps what was "
+                    "sampled until then\n",
+                    gone[i], after[i]);
+    }
+
+    struct gp_session_progress pr;
+    gp_session_progress(s, &pr);
+    struct gp_profile *p = gp_session_take_profile(s, NULL);
+    gp_session_close(s);
+    if (!p) {
+        fprintf(stderr, "gprofctl record: out of memory\n");
+        goto fail_outputs;
+    }
+    char title[256];
+    snprintf(title, sizeof(title), "gprof · %s",
+             command ? command[0]
+             : npids ? "selected processes"
+                     : "whole host");
+    int failed = 0;
+    for (size_t i = 0; i < nouts; i++)
+        failed |= output_commit(&outs[i], p, title) != 0;
+    gp_profile_free(p);
+    if (failed)
+        return 1;
+    double named = pr.frames
+                           ? 100.0 * (double)(pr.frames - pr.frames_unresolved) / (double)pr.frames
+                           : 100.0;
+    fprintf(stderr, "%llu samples in %.1f s, %.1f%% of frames named, %llu dropped\n",
+            (unsigned long long)pr.samples, pr.elapsed_s, named, (unsigned long long)pr.dropped);
+    if (pr.samples == 0)
+        fprintf(stderr, "gprofctl record: no samples: the target was idle or exited at once\n");
+    for (size_t i = 0; i < nouts; i++)
+        printf("%s\n", outs[i].path);
+    return 0;
+
+fail_child:
+    if (child.pid > 0) {
+        close(child.go_fd); /* the held child reads EOF and exits */
+        waitpid(child.pid, NULL, 0);
+    }
+    if (exec_err_fd >= 0)
+        close(exec_err_fd);
+fail_outputs:
+    for (size_t i = 0; i < nouts; i++)
+        output_abort(&outs[i]);
+    return 1;
+}
