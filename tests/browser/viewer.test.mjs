@@ -1,0 +1,225 @@
+// viewer.test.mjs — drives the self-contained HTML flame graph in Debian's headless chromium
+// (playwright-core, no downloaded browser) with every non-file, non-data request blocked.
+// Usage: node viewer.test.mjs SMALL.html SMALL.col BIG.html [SCREENSHOT_DIR]
+//   SMALL: a profile whose hottest function is "hot_function"; its collapsed text gives the
+//   expected search share. BIG: a profile of 100k+ nodes (render time is reported only).
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const [smallHtml, smallCol, bigHtml, shotDir] = process.argv.slice(2);
+if (!smallHtml || !smallCol || !bigHtml) {
+  console.error('usage: node viewer.test.mjs SMALL.html SMALL.col BIG.html [SCREENSHOT_DIR]');
+  process.exit(2);
+}
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+let failures = 0;
+function check(cond, what) {
+  if (cond) console.log(`ok   ${what}`);
+  else { console.log(`FAIL ${what}`); failures++; }
+}
+
+// Expected share of samples whose stack contains hot_function, from the collapsed text.
+function expectedShare(text, fn) {
+  let total = 0, hit = 0;
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const sp = line.lastIndexOf(' ');
+    const n = Number(line.slice(sp + 1));
+    total += n;
+    if (line.slice(0, sp).split(';').includes(fn)) hit += n;
+  }
+  return (100 * hit) / total;
+}
+
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gprof-chromium-'));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1400, height: 900 },
+  deviceScaleFactor: 1,
+});
+const blocked = [];
+await context.route('**/*', (route) => {
+  const url = route.request().url();
+  if (url.startsWith('file:') || url.startsWith('data:')) return route.continue();
+  blocked.push(url);
+  return route.abort('blockedbyclient');
+});
+
+async function open(file) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const t0 = Date.now();
+  await page.goto(pathToFileURL(path.resolve(file)).href);
+  await page.waitForFunction(() => document.documentElement.dataset.ready, null, { timeout: 60000 });
+  const wall = Date.now() - t0;
+  return { page, errors, wall };
+}
+
+// Distinct colours over a grid of canvas pixels, and whether given rows are painted edge to edge.
+async function canvasStats(page) {
+  return page.evaluate(() => {
+    const c = document.querySelector('canvas.gp-canvas');
+    const ctx = c.getContext('2d');
+    const { width: w, height: h } = c;
+    const img = ctx.getImageData(0, 0, w, h).data;
+    const colors = new Set();
+    let painted = 0, n = 0;
+    for (let y = 0; y < h; y += 3) {
+      for (let x = 0; x < w; x += 3) {
+        const o = (y * w + x) * 4;
+        colors.add((img[o] << 24) | (img[o + 1] << 16) | (img[o + 2] << 8) | img[o + 3]);
+        if (img[o + 3] > 0) painted++;
+        n++;
+      }
+    }
+    const rowFull = (y) => {
+      const a = (x) => img[(y * w + x) * 4 + 3] > 0;
+      return a(3) && a(Math.floor(w / 2)) && a(w - 6);
+    };
+    return { colors: colors.size, paintedShare: painted / n, w, h, topFull: rowFull(9), bottomFull: rowFull(h - 9) };
+  });
+}
+
+// ---- the small profile ------------------------------------------------------------------
+{
+  const { page, errors } = await open(smallHtml);
+  const col = fs.readFileSync(smallCol, 'utf8');
+  const want = expectedShare(col, 'hot_function');
+
+  const s = await canvasStats(page);
+  check(s.colors >= 5 && s.paintedShare > 0.05, `canvas is drawn (${s.colors} colours, ${(100 * s.paintedShare).toFixed(1)}% painted)`);
+  check(s.bottomFull && !s.topFull, 'flame mode: the root row spans the bottom edge to edge');
+
+  const title = await page.title();
+  check(title.length > 0, `title "${title}"`);
+  if (shotDir) await page.screenshot({ path: path.join(shotDir, 'viewer-flame.png'), fullPage: true });
+
+  // search
+  await page.fill('#gp-search', 'hot_func');
+  await page.press('#gp-search', 'Enter');
+  const got = Number(await page.getAttribute('#gp-match', 'data-percent'));
+  const label = await page.textContent('#gp-match');
+  check(Math.abs(got - want) < 0.01, `search "hot_func" matches ${got.toFixed(2)}% (expected ${want.toFixed(2)}%; label "${label}")`);
+  await page.fill('#gp-search', 'hot_function|cold_function');
+  await page.press('#gp-search', 'Enter');
+  const both = Number(await page.getAttribute('#gp-match', 'data-percent'));
+  const wantBoth = want + expectedShare(col, 'cold_function');
+  check(Math.abs(both - wantBoth) < 0.01, `regex alternation matches ${both.toFixed(2)}% (expected ${wantBoth.toFixed(2)}%)`);
+  await page.fill('#gp-search', '([');
+  await page.press('#gp-search', 'Enter');
+  check((await page.textContent('#gp-match')) === 'invalid regex', 'an invalid regex is reported, not thrown');
+  if (shotDir) {
+    await page.fill('#gp-search', 'hot_func');
+    await page.press('#gp-search', 'Enter');
+    await page.screenshot({ path: path.join(shotDir, 'viewer-search.png') });
+  }
+  await page.fill('#gp-search', '');
+  await page.press('#gp-search', 'Enter');
+
+  // tooltip on hover
+  const hot = await page.evaluate(() => {
+    const g = window.gprofViewer.graph;
+    return g.nodeCenter(g.findNode('hot_function'));
+  });
+  check(hot !== null, 'hot_function is drawn');
+  await page.mouse.move(hot.x, hot.y);
+  await page.waitForTimeout(50);
+  const tip = await page.evaluate(() => {
+    const t = document.querySelector('.gp-tooltip');
+    return t.hidden ? null : t.textContent;
+  });
+  check(tip && tip.includes('hot_function') && tip.includes('% of total') && tip.includes('% of parent'),
+    `tooltip shows samples, % of total and % of parent (${tip && tip.replace(/\s+/g, ' ').slice(0, 90)})`);
+  if (shotDir) await page.screenshot({ path: path.join(shotDir, 'viewer-tooltip.png') });
+
+  // click to zoom: breadcrumbs end with the clicked frame
+  const before = await page.evaluate(() => window.gprofViewer.breadcrumbs());
+  const cold = await page.evaluate(() => {
+    const g = window.gprofViewer.graph;
+    return g.nodeCenter(g.findNode('cold_function'));
+  });
+  await page.mouse.click(cold.x, cold.y);
+  await page.waitForTimeout(50);
+  const after = await page.evaluate(() => window.gprofViewer.breadcrumbs());
+  check(before.length === 1 && after[after.length - 1] === 'cold_function' && after.length > 2,
+    `click zoom changes breadcrumbs: [${before.join(' › ')}] → [${after.join(' › ')}]`);
+  const centred = await page.evaluate(() => {
+    const g = window.gprofViewer.graph;
+    const c = g.nodeCenter(g.findNode('cold_function'));
+    const r = g.canvas.getBoundingClientRect();
+    return c !== null && Math.abs(c.x - (r.left + r.width / 2)) < 1;
+  });
+  check(centred, 'the zoomed frame spans the full width');
+  // breadcrumb click goes back to the root
+  await page.click('#gp-breadcrumbs .gp-crumb >> nth=0');
+  await page.waitForTimeout(50);
+  check((await page.evaluate(() => window.gprofViewer.breadcrumbs())).length === 1, 'clicking the first breadcrumb resets the zoom');
+
+  // icicle toggle
+  await page.click('#gp-mode-icicle');
+  await page.waitForTimeout(80);
+  const ic = await canvasStats(page);
+  const mode = await page.evaluate(() => document.querySelector('.gp-viewer').dataset.mode);
+  check(mode === 'icicle' && ic.topFull && !ic.bottomFull, 'icicle mode: the root row spans the top edge to edge');
+  if (shotDir) await page.screenshot({ path: path.join(shotDir, 'viewer-icicle.png') });
+  await page.click('#gp-mode-flame');
+  await page.waitForTimeout(80);
+  check((await canvasStats(page)).bottomFull, 'back to flame mode');
+
+  // top functions table
+  const rows = await page.$$eval('#gp-top tbody tr', (trs) => trs.map((tr) => Array.from(tr.cells).map((c) => c.textContent)));
+  check(rows.length > 3 && rows[0][0] === 'hot_function', `top table lists hot_function first (${rows[0] && rows[0].join(' | ')})`);
+  const cum = await page.evaluate(() => window.gprofViewer.top.find((r) => r.name === 'main'));
+  check(cum && cum.self === 0 && cum.total > 0, 'top table: main has total but no self time');
+
+  check(errors.length === 0, `no page errors (${errors.join('; ')})`);
+  await page.close();
+}
+
+// ---- the 100k-node profile ---------------------------------------------------------------
+{
+  const { page, errors, wall } = await open(bigHtml);
+  const info = await page.evaluate(() => ({ ...window.gprofViewer.timings }));
+  const s = await canvasStats(page);
+  check(info.nodes >= 100000, `big profile has ${info.nodes} nodes`);
+  check(s.colors >= 5, `big profile canvas is drawn (${s.colors} colours)`);
+  // redraw cost: zoom in and out, scroll, search
+  const redraw = await page.evaluate(async () => {
+    const g = window.gprofViewer.graph;
+    const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+    const times = [];
+    for (let k = 0; k < 10; k++) {
+      g.zoomTo(k % 2 ? 0 : 1 + k);
+      await frame();
+      times.push(g.lastRenderMs);
+    }
+    const t0 = performance.now();
+    const res = window.gprofViewer.search('e1234');
+    const searchMs = performance.now() - t0;
+    await frame();
+    times.sort((a, b) => a - b);
+    return { median: times[5], max: times[9], searchMs, searchPct: res.percent, drawn: g.lastDrawn };
+  });
+  console.log(`big profile: ${info.nodes} nodes; build ${info.buildMs.toFixed(0)} ms, first draw ${info.firstDrawMs.toFixed(1)} ms, ` +
+    `load to drawn ${info.totalMs.toFixed(0)} ms (page open ${wall} ms); redraw median ${redraw.median.toFixed(1)} ms, ` +
+    `max ${redraw.max.toFixed(1)} ms; regex search over all names ${redraw.searchMs.toFixed(1)} ms; ${redraw.drawn} rects in the last frame`);
+  check(redraw.searchPct > 0, 'big profile search finds matches');
+  if (shotDir) await page.screenshot({ path: path.join(shotDir, 'viewer-big.png') });
+  check(errors.length === 0, `no page errors on the big profile (${errors.join('; ')})`);
+  await page.close();
+}
+
+check(blocked.length === 0, `the viewer made no network requests (${blocked.join(', ')})`);
+await context.close();
+fs.rmSync(userDataDir, { recursive: true, force: true });
+console.log(failures ? `${failures} check(s) failed` : 'all checks passed');
+process.exit(failures ? 1 : 0);
