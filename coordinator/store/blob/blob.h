@@ -7,10 +7,10 @@
  *   entry. Locations: "fs:<dir>" (objects at <dir>/<key>), later "s3:<bucket>/<prefix>".
  *
  * Keys
- *   1..512 bytes of [A-Za-z0-9._/-]; no leading '/', no empty, "." or ".." component, no "//",
- *   no trailing '/'. Anything else is -EINVAL before a backend sees it (path traversal is
- *   impossible by construction). Backends may use keys ending in ".tmp" internally: callers
- *   must not.
+ *   1..512 bytes of [A-Za-z0-9._/-]; no leading '/', no empty component and none starting with '.'
+ *   (so no "." or ".."), no "//", no trailing '/'. Anything else is -EINVAL before a backend
+ *   sees it (path traversal is impossible by construction). Backends use names starting with
+ *   '.' for temp files; list never reports them.
  *
  * Durability
  *   put returns only when the object is durable and complete: the fs backend writes a temp file

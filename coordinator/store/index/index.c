@@ -1,0 +1,165 @@
+/* index/index.c — the sample index backend table, struct sample_index wrappers with argument
+ * checks, and the filter predicate every backend shares. */
+#include "coordinator/store/index/index.h"
+#include "coordinator/store/index/index_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One line per backend; tests/unit/test_index.c runs its conformance suite on each. */
+const struct sample_index_ops *const sample_index_backends[] = {
+        &sample_index_sqlite_ops,
+        NULL,
+};
+
+struct sample_index {
+    const struct sample_index_ops *ops;
+    void *impl;
+};
+
+int sample_index_open(const char *spec, struct sample_index **out, struct gp_err *err)
+{
+    const char *colon = spec ? strchr(spec, ':') : NULL;
+    if (!colon)
+        return gp_err_set(err, -EINVAL,
+                          "sample index '%s': expected <scheme>:<location>, e.g. "
+                          "sqlite:/var/lib/gprof-coordinator/index.db",
+                          spec ? spec : "(null)");
+    size_t sl = (size_t)(colon - spec);
+    const struct sample_index_ops *ops = NULL;
+    for (int i = 0; sample_index_backends[i]; i++)
+        if (strlen(sample_index_backends[i]->scheme) == sl &&
+            memcmp(sample_index_backends[i]->scheme, spec, sl) == 0)
+            ops = sample_index_backends[i];
+    if (!ops)
+        return gp_err_set(err, -ENOTSUP,
+                          "sample index '%s': unknown scheme; this build supports: sqlite", spec);
+    struct sample_index *si = calloc(1, sizeof(*si));
+    if (!si)
+        return gp_err_set(err, -ENOMEM, "out of memory");
+    si->ops = ops;
+    int rc = ops->open(colon + 1, &si->impl, err);
+    if (rc < 0) {
+        free(si);
+        return rc;
+    }
+    *out = si;
+    return 0;
+}
+
+void sample_index_close(struct sample_index *si)
+{
+    if (!si)
+        return;
+    si->ops->close(si->impl);
+    free(si);
+}
+
+const struct sample_index_ops *sample_index_backend(const struct sample_index *si)
+{
+    return si->ops;
+}
+
+int index_add(struct sample_index *si, const struct index_profile_meta *m,
+              const struct gp_profile *p, struct gp_err *err)
+{
+    if (!m || !p || !m->service || !*m->service || !m->hostname || !*m->hostname ||
+        m->profile_id <= 0)
+        return gp_err_set(err, -EINVAL, "index add needs a profile id, service and hostname");
+    return si->ops->add(si->impl, m, p, err);
+}
+
+int index_has(struct sample_index *si, int64_t profile_id, struct gp_err *err)
+{
+    return si->ops->has(si->impl, profile_id, err);
+}
+
+int index_query(struct sample_index *si, const struct index_query *q, struct gp_profile *out,
+                struct index_query_stats *stats, struct gp_err *err)
+{
+    struct index_query_stats dummy;
+    if (!q || !q->service || !out)
+        return gp_err_set(err, -EINVAL, "index query needs a service");
+    if (q->end <= q->start)
+        return gp_err_set(err, -EINVAL, "index query: end time must be after start time");
+    memset(stats ? stats : &dummy, 0, sizeof(dummy));
+    return si->ops->query(si->impl, q, out, stats ? stats : &dummy, err);
+}
+
+int index_time_range(struct sample_index *si, const char *service, const struct index_filter *f,
+                     int64_t *first, int64_t *last, struct gp_err *err)
+{
+    return si->ops->time_range(si->impl, service, f, first, last, err);
+}
+
+int index_series(struct sample_index *si, const char *service, int64_t start, int64_t end,
+                 int64_t bucket_secs, const struct index_filter *f, index_series_cb cb, void *ctx,
+                 struct gp_err *err)
+{
+    if (bucket_secs < 60 || bucket_secs % 60)
+        return gp_err_set(err, -EINVAL, "series bucket must be a multiple of 60 s (got %lld)",
+                          (long long)bucket_secs);
+    if (end <= start)
+        return gp_err_set(err, -EINVAL, "series: end time must be after start time");
+    return si->ops->series(si->impl, service, start, end, bucket_secs, f, cb, ctx, err);
+}
+
+int index_services(struct sample_index *si, index_service_cb cb, void *ctx, struct gp_err *err)
+{
+    return si->ops->services(si->impl, cb, ctx, err);
+}
+
+int index_values(struct sample_index *si, const char *service, int64_t start, int64_t end,
+                 enum index_dimension dim, index_value_cb cb, void *ctx, struct gp_err *err)
+{
+    if (end <= start)
+        return gp_err_set(err, -EINVAL, "values: end time must be after start time");
+    return si->ops->values(si->impl, service, start, end, dim, cb, ctx, err);
+}
+
+int index_retention(struct sample_index *si, int64_t before, int64_t *deleted, struct gp_err *err)
+{
+    return si->ops->retention(si->impl, before, deleted, err);
+}
+
+int index_check(struct sample_index *si, int *ok, char *msg, size_t msgsz, struct gp_err *err)
+{
+    if (!si->ops->check) {
+        *ok = 1;
+        return 0;
+    }
+    return si->ops->check(si->impl, ok, msg, msgsz, err);
+}
+
+static int in_list(const struct index_strlist *l, const char *v)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i] && strcmp(l->v[i], v) == 0)
+            return 1;
+    return 0;
+}
+
+static int passes(const struct index_strlist *in, const struct index_strlist *out, const char *v)
+{
+    if (!v)
+        v = "";
+    if (in->n && !in_list(in, v))
+        return 0;
+    return !in_list(out, v);
+}
+
+int index_filter_match(const struct index_filter *f, const char *host, const char *container,
+                       const char *comm)
+{
+    if (!f)
+        return 1;
+    return passes(&f->host_in, &f->host_out, host) &&
+           passes(&f->container_in, &f->container_out, container) &&
+           passes(&f->comm_in, &f->comm_out, comm);
+}
+
+int index_filter_has_host(const struct index_filter *f)
+{
+    return f && (f->host_in.n || f->host_out.n);
+}

@@ -1,0 +1,260 @@
+/* ingest.c — the durable half of an upload: gzip the collapsed text, write the blob (fsynced),
+ * then commit the profile row and its outbox row in one transaction; also ad hoc HTML storage. */
+#include "coordinator/store/ingest.h"
+#include "coordinator/store/store_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uuid/uuid.h>
+#include <zlib.h>
+
+#define HOST_KEY_MAX 100
+
+static int valid_upload_id(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
+            return 0;
+        if (n >= 64)
+            return 0;
+    }
+    return n > 0;
+}
+
+static int valid_hostname(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if ((unsigned char)s[n] < 0x20 || s[n] == 0x7f || n >= META_NAME_MAX - 1)
+            return 0;
+    return n > 0;
+}
+
+int coord_ingest_blob_key(const char *service, int64_t start_time, const char *upload_id,
+                          const char *hostname, char *out, size_t outsz)
+{
+    char host[HOST_KEY_MAX + 1];
+    size_t n = 0;
+    for (const char *p = hostname; *p && n < HOST_KEY_MAX; p++) {
+        char c = *p;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '_' || c == '-';
+        host[n++] = ok ? c : '_';
+    }
+    host[n] = 0;
+    if (!n)
+        snprintf(host, sizeof(host), "_");
+    time_t t = (time_t)start_time;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+        return -EINVAL;
+    int w = snprintf(out, outsz, "%s/%04d-%02d-%02d/%lld_%s_%s.col.gz", service, tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, (long long)start_time, upload_id, host);
+    if (w < 0 || (size_t)w >= outsz || !blob_key_valid(out))
+        return -EINVAL;
+    return 0;
+}
+
+/* gzip (RFC 1952) of data at the fastest level: uploads are large and the disk is the limit. */
+static int gzip_buf(const void *data, size_t len, unsigned char **out, size_t *outlen)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -ENOMEM;
+    size_t cap = deflateBound(&zs, (uLong)len) + 32;
+    unsigned char *buf = malloc(cap);
+    if (!buf) {
+        deflateEnd(&zs);
+        return -ENOMEM;
+    }
+    zs.next_in = (Bytef *)data;
+    zs.avail_in = (uInt)len;
+    zs.next_out = buf;
+    zs.avail_out = (uInt)cap;
+    int zr = deflate(&zs, Z_FINISH);
+    deflateEnd(&zs);
+    if (zr != Z_STREAM_END) {
+        free(buf);
+        return -EIO;
+    }
+    *out = buf;
+    *outlen = zs.total_out;
+    return 0;
+}
+
+int coord_ingest(struct coord_store *store, const struct ingest_request *req,
+                 int64_t *profile_id_out, struct gp_err *err)
+{
+    char service[META_NAME_MAX];
+    if (!req->service || strlen(req->service) >= META_NAME_MAX ||
+        !meta_service_sanitize(req->service, service, sizeof(service)))
+        return gp_err_set(err, -EINVAL, "invalid service name '%.80s' (allowed: A-Z a-z 0-9 _ . -)",
+                          req->service ? req->service : "");
+    if (!req->hostname || !valid_hostname(req->hostname))
+        return gp_err_set(err, -EINVAL,
+                          "invalid hostname: 1..%d bytes without control "
+                          "characters required",
+                          META_NAME_MAX - 1);
+    if (req->end_time < req->start_time || req->start_time < 0)
+        return gp_err_set(err, -EINVAL, "end_time is before start_time");
+    if (!req->gz && !req->text)
+        return gp_err_set(err, -EINVAL, "upload has no profile text");
+    char upload_id[65];
+    if (req->upload_id) {
+        if (!valid_upload_id(req->upload_id))
+            return gp_err_set(err, -EINVAL,
+                              "upload id must be 1..64 characters of A-Z a-z 0-9 _ -");
+        snprintf(upload_id, sizeof(upload_id), "%s", req->upload_id);
+        /* A retry of an acknowledged upload: answer with the stored id, write nothing. */
+        struct meta_value k = META_T(upload_id);
+        int64_t id;
+        int rc = meta_query_int(store->meta, "SELECT id FROM profiles WHERE upload_id = ?", &k, 1,
+                                &id, err);
+        if (rc == 0) {
+            *profile_id_out = id;
+            return 0;
+        }
+        if (rc != -ENOENT)
+            return rc;
+    } else {
+        uuid_t u;
+        uuid_generate_random(u);
+        uuid_unparse_lower(u, upload_id);
+    }
+    char key[BLOB_KEY_MAX + 1];
+    if (coord_ingest_blob_key(service, req->start_time, upload_id, req->hostname, key,
+                              sizeof(key)) < 0)
+        return gp_err_set(err, -EINVAL, "cannot build a storage key for this upload");
+    unsigned char *gz = NULL;
+    size_t gzlen;
+    const void *data;
+    if (req->gz) {
+        data = req->gz;
+        gzlen = req->gz_len;
+    } else {
+        int zr = gzip_buf(req->text, req->text_len, &gz, &gzlen);
+        if (zr < 0)
+            return gp_err_set(err, zr, "compressing the profile failed");
+        data = gz;
+    }
+    int rc = blob_put(store->blobs, key, data, gzlen, err);
+    free(gz);
+    if (rc < 0)
+        return gp_err_prefix(err, "storing upload"), rc;
+
+    if ((rc = meta_begin(store->meta, err)) < 0)
+        return rc;
+    int64_t sid, id = 0;
+    struct meta_profile p = {
+            .hostname = (char *)req->hostname,
+            .start_time = req->start_time,
+            .end_time = req->end_time,
+            .blob_key = key,
+            .cpu_avg = req->cpu_avg,
+            .mem_avg = req->mem_avg,
+            .continuous = req->continuous,
+            .size = (int64_t)gzlen,
+            .upload_id = upload_id,
+    };
+    if ((rc = meta_service_ensure(store->meta, service, &sid, err)) < 0)
+        goto fail;
+    p.service_id = sid;
+    rc = meta_profile_insert(store->meta, &p, &id, err);
+    if (rc == -EEXIST) {
+        /* Raced with a concurrent retry that committed first: same upload, same answer. */
+        meta_rollback(store->meta);
+        *profile_id_out = id;
+        gp_err_clear(err);
+        return 0;
+    }
+    if (rc < 0)
+        goto fail;
+    if ((rc = meta_outbox_add(store->meta, id, err)) < 0)
+        goto fail;
+    if ((rc = meta_commit(store->meta, err)) < 0)
+        return gp_err_prefix(err, "storing upload metadata"), rc;
+    *profile_id_out = id;
+    coord_store_kick(store);
+    return 0;
+fail:
+    meta_rollback(store->meta);
+    gp_err_prefix(err, "storing upload metadata");
+    return rc;
+}
+
+static int valid_filename(const char *s)
+{
+    size_t n = 0;
+    if (!s || s[0] == '.')
+        return 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return 0;
+        if (n >= 200)
+            return 0;
+    }
+    return n > 0;
+}
+
+int coord_ingest_adhoc(struct coord_store *store, const struct ingest_adhoc *a, int64_t *id_out,
+                       struct gp_err *err)
+{
+    char service[META_NAME_MAX];
+    if (!a->service || strlen(a->service) >= META_NAME_MAX ||
+        !meta_service_sanitize(a->service, service, sizeof(service)))
+        return gp_err_set(err, -EINVAL, "invalid service name");
+    if (!valid_filename(a->filename))
+        return gp_err_set(err, -EINVAL,
+                          "invalid ad hoc file name '%.80s': 1..200 characters of A-Z a-z 0-9 . _ "
+                          "-, not starting with '.'",
+                          a->filename ? a->filename : "");
+    if (!a->hostname || !valid_hostname(a->hostname))
+        return gp_err_set(err, -EINVAL, "invalid hostname");
+    char key[BLOB_KEY_MAX + 1];
+    int w = snprintf(key, sizeof(key), "%s/adhoc/%s", service, a->filename);
+    if (w < 0 || (size_t)w >= sizeof(key) || !blob_key_valid(key))
+        return gp_err_set(err, -EINVAL, "cannot build a storage key for %s", a->filename);
+    int rc = blob_put(store->blobs, key, a->html, a->html_len, err);
+    if (rc < 0)
+        return rc;
+    struct meta_adhoc row = {
+            .service = service,
+            .hostname = (char *)a->hostname,
+            .filename = (char *)a->filename,
+            .blob_key = key,
+            .perf_events = (char *)a->perf_events,
+            .start_time = a->start_time,
+            .end_time = a->end_time,
+            .size = (int64_t)a->html_len,
+            .profile_id = a->profile_id,
+    };
+    return meta_adhoc_insert(store->meta, &row, id_out, err);
+}
+
+int coord_adhoc_read(struct coord_store *store, const char *service, const char *filename,
+                     void **html, size_t *len, struct gp_err *err)
+{
+    if (!valid_filename(filename))
+        return gp_err_set(err, -EINVAL, "invalid ad hoc file name '%.80s'",
+                          filename ? filename : "");
+    char clean[META_NAME_MAX];
+    if (!service || strlen(service) >= META_NAME_MAX ||
+        !meta_service_sanitize(service, clean, sizeof(clean)))
+        return gp_err_set(err, -EINVAL, "invalid service name");
+    struct meta_adhoc a;
+    int rc = meta_adhoc_get(store->meta, clean, filename, &a, err);
+    if (rc < 0)
+        return rc;
+    rc = blob_get(store->blobs, a.blob_key, html, len, 0, err);
+    meta_adhoc_clear(&a);
+    return rc;
+}

@@ -1,0 +1,69 @@
+/* meta/outbox.c — the durable indexing outbox: a row per profile still to index, committed with
+ * the profile row, removed once the index holds the profile; failures back off. */
+#include "coordinator/store/meta/meta.h"
+#include "coordinator/store/meta/meta_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+int meta_outbox_add(struct meta_db *db, int64_t profile_id, struct gp_err *err)
+{
+    struct meta_value p[] = {META_I(profile_id), META_I(meta_now())};
+    return meta_exec(db,
+                     "INSERT INTO index_outbox (profile_id, created_at) VALUES (?, ?) "
+                     "ON CONFLICT (profile_id) DO NOTHING",
+                     p, 2, NULL, err);
+}
+
+struct next_ctx {
+    struct meta_outbox_item *items;
+    int n, max;
+};
+
+static int next_cb(const struct meta_row *r, void *ctx)
+{
+    struct next_ctx *nc = ctx;
+    if (nc->n >= nc->max)
+        return 1;
+    struct meta_outbox_item *it = &nc->items[nc->n++];
+    it->id = meta_row_int(r, 0);
+    it->profile_id = meta_row_int(r, 1);
+    it->attempts = (int)meta_row_int(r, 2);
+    it->not_before = meta_row_int(r, 3);
+    return 0;
+}
+
+int meta_outbox_next(struct meta_db *db, int64_t now, struct meta_outbox_item *items, int max,
+                     struct gp_err *err)
+{
+    if (max <= 0)
+        return 0;
+    struct next_ctx nc = {items, 0, max};
+    struct meta_value p[] = {META_I(now), META_I(max)};
+    int rc = meta_query(db,
+                        "SELECT id, profile_id, attempts, not_before FROM index_outbox "
+                        "WHERE not_before <= ? ORDER BY id LIMIT ?",
+                        p, 2, next_cb, &nc, err);
+    return rc < 0 ? rc : nc.n;
+}
+
+int meta_outbox_done(struct meta_db *db, int64_t id, struct gp_err *err)
+{
+    struct meta_value p = META_I(id);
+    return meta_exec(db, "DELETE FROM index_outbox WHERE id = ?", &p, 1, NULL, err);
+}
+
+int meta_outbox_fail(struct meta_db *db, int64_t id, int64_t retry_at, const char *msg,
+                     struct gp_err *err)
+{
+    struct meta_value p[] = {META_I(retry_at), META_TN(msg), META_I(id)};
+    return meta_exec(db,
+                     "UPDATE index_outbox SET attempts = attempts + 1, not_before = ?, "
+                     "last_error = ? WHERE id = ?",
+                     p, 3, NULL, err);
+}
+
+int meta_outbox_pending(struct meta_db *db, int64_t *out, struct gp_err *err)
+{
+    return meta_query_int(db, "SELECT COUNT(*) FROM index_outbox", NULL, 0, out, err);
+}

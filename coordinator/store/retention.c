@@ -1,0 +1,123 @@
+/* retention.c — deletes raw blobs, metadata rows, ad hoc files and index data older than
+ * retention_days (setting, else configuration), oldest first and in bounded batches. */
+#include "coordinator/store/store.h"
+#include "coordinator/store/store_internal.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH 500
+
+struct victims {
+    int64_t ids[BATCH];
+    char *keys[BATCH];
+    int n;
+};
+
+static int collect_cb(const struct meta_profile *p, void *ctx)
+{
+    struct victims *v = ctx;
+    if (v->n >= BATCH)
+        return 1;
+    v->ids[v->n] = p->id;
+    v->keys[v->n] = strdup(p->blob_key);
+    v->n++;
+    return 0;
+}
+
+static int adhoc_cb(const struct meta_row *r, void *ctx)
+{
+    struct victims *v = ctx;
+    if (v->n >= BATCH)
+        return 1;
+    const char *k = meta_row_text(r, 0);
+    v->ids[v->n] = meta_row_int(r, 1);
+    v->keys[v->n] = k ? strdup(k) : NULL;
+    v->n++;
+    return 0;
+}
+
+static void free_victims(struct victims *v)
+{
+    for (int i = 0; i < v->n; i++)
+        free(v->keys[i]);
+    v->n = 0;
+}
+
+int coord_retention_run(struct coord_store *s, int64_t now, struct coord_retention_stats *stats,
+                        struct gp_err *err)
+{
+    struct coord_retention_stats dummy;
+    if (!stats)
+        stats = &dummy;
+    memset(stats, 0, sizeof(*stats));
+    int64_t days;
+    int rc = coord_store_retention_days(s, &days, err);
+    if (rc < 0)
+        return rc;
+    if (days < 0)
+        return 0;
+    int64_t cutoff = now - days * 86400;
+    stats->cutoff = cutoff;
+
+    /* Raw profiles: blob first, then the row (a crash in between leaves a row whose blob is
+     * gone; the next pass deletes the row, the indexer treats the missing blob as permanent). */
+    for (;;) {
+        struct victims v = {0};
+        if ((rc = meta_profile_list_before(s->meta, cutoff, BATCH, collect_cb, &v, err)) < 0) {
+            free_victims(&v);
+            return rc;
+        }
+        if (!v.n)
+            break;
+        for (int i = 0; i < v.n; i++) {
+            struct gp_err e = {0};
+            if (v.keys[i] && blob_delete(s->blobs, v.keys[i], &e) < 0 && e.code != -ENOENT)
+                gp_warn("retention: %s", e.msg);
+            if ((rc = meta_profile_delete(s->meta, v.ids[i], err)) < 0)
+                break;
+            stats->profiles++;
+        }
+        int full = v.n == BATCH;
+        free_victims(&v);
+        if (rc < 0)
+            return rc;
+        if (!full)
+            break;
+    }
+
+    /* Ad hoc flame graphs. */
+    for (;;) {
+        struct victims v = {0};
+        struct meta_value p[] = {META_I(cutoff), META_I(BATCH)};
+        if ((rc = meta_query(s->meta,
+                             "SELECT blob_key, id FROM adhoc_flamegraphs WHERE end_time < ? "
+                             "ORDER BY id LIMIT ?",
+                             p, 2, adhoc_cb, &v, err)) < 0) {
+            free_victims(&v);
+            return rc;
+        }
+        if (!v.n)
+            break;
+        for (int i = 0; i < v.n && rc == 0; i++) {
+            struct gp_err e = {0};
+            if (v.keys[i] && blob_delete(s->blobs, v.keys[i], &e) < 0 && e.code != -ENOENT)
+                gp_warn("retention: %s", e.msg);
+            struct meta_value id = META_I(v.ids[i]);
+            rc = meta_exec(s->meta, "DELETE FROM adhoc_flamegraphs WHERE id = ?", &id, 1, NULL,
+                           err);
+            stats->adhoc++;
+        }
+        int full = v.n == BATCH;
+        free_victims(&v);
+        if (rc < 0)
+            return rc;
+        if (!full)
+            break;
+    }
+
+    /* Index: whole days before the cutoff. */
+    return index_retention(s->index, cutoff, &stats->index_profiles, err);
+}
