@@ -1,0 +1,212 @@
+/* agent_api.c — the endpoints gProfiler agents (and ours) call: health check, profile upload,
+ * heartbeat and command completion; wire-compatible with Performance Studio. */
+#include "coordinator/api/api.h"
+#include "coordinator/api/envelope.h"
+#include "coordinator/api/timeutil.h"
+#include "coordinator/store/ingest.h"
+#include "common/hash.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void api_health(const struct http_req *r, struct http_resp *w, void *ctx)
+{
+    struct coord_api *api = ctx;
+    const char *key = http_header(r, "GPROFILER-API-KEY");
+    const char *svc = http_header(r, "GPROFILER-SERVICE-NAME");
+    if (key && svc && api->auth->enabled && !strstr(r->path, "webapp")) {
+        struct gp_err err = {0};
+        if (auth_check_agent(api->auth, r, svc, NULL, 0, coord_now(), &err) != 0) {
+            http_resp_msg(w, 400, "Invalid API key");
+            return;
+        }
+    }
+    http_resp_msg(w, 200, "ok");
+}
+
+static bool valid_upload_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_'))
+            return false;
+    return true;
+}
+
+static void safe_component(const char *in, char *out, size_t outsz)
+{
+    size_t n = 0;
+    for (const char *p = in; *p && n + 1 < outsz; p++) {
+        char c = *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.';
+        out[n++] = ok ? c : '_';
+    }
+    if (n == 0)
+        out[n++] = 'x';
+    out[n] = '\0';
+    if (out[0] == '.')
+        out[0] = '_';
+}
+
+void api_profiles(const struct http_req *r, struct http_resp *w, void *ctx)
+{
+    struct coord_api *api = ctx;
+    struct gp_err err = {0};
+    int64_t now = coord_now();
+    const char *svc = http_header(r, "GPROFILER-SERVICE-NAME");
+    if (!svc || !*svc)
+        svc = http_query(r, "service");
+    if (!svc || !*svc) {
+        http_resp_msg(w, 400, "Invalid GPROFILER-SERVICE-NAME header");
+        return;
+    }
+    char clean[META_NAME_MAX];
+    if (meta_service_sanitize(svc, clean, sizeof(clean)) == 0) {
+        http_resp_msg(w, 400,
+                      "Invalid GPROFILER-SERVICE-NAME header: '%.80s' has no characters from "
+                      "[A-Za-z0-9_.-]",
+                      svc);
+        return;
+    }
+    if (auth_check_agent(api->auth, r, clean, NULL, 0, now, &err) != 0) {
+        http_resp_msg(w, err.code == -EACCES ? 401 : 500, "%s", err.msg);
+        return;
+    }
+    const char *uid = http_header(r, "X-Gprof-Upload-Id");
+    char uidbuf[40];
+    if (uid && *uid) {
+        if (!valid_upload_id(uid)) {
+            http_resp_msg(w, 400, "invalid X-Gprof-Upload-Id header: use 1..64 of [A-Za-z0-9_-]");
+            return;
+        }
+    } else {
+        /* a retried upload carries the same body: its hash identifies it */
+        uint64_t h = gp_hash_bytes(GP_HASH_SEED, clean, strlen(clean) + 1);
+        h = gp_hash_bytes(h, r->body, r->body_len);
+        uint64_t h2 = gp_hash_mix(gp_hash_bytes(h ^ 0x9e3779b97f4a7c15ULL, r->body, r->body_len));
+        snprintf(uidbuf, sizeof(uidbuf), "b%016llx%016llx", (unsigned long long)gp_hash_mix(h),
+                 (unsigned long long)h2);
+        uid = uidbuf;
+    }
+    struct upload_envelope env;
+    int rc = envelope_parse(r->body, r->body_len, &env, &err);
+    if (rc) {
+        http_resp_msg(w, rc == -E2BIG ? 413 : rc == -ENOMEM ? 500 : 400, "%s", err.msg);
+        return;
+    }
+    const char *host = env.hostname[0] ? env.hostname : http_query(r, "hostname");
+    if (!host || !*host) {
+        envelope_free(&env);
+        http_resp_msg(w, 400, "Missing parameter hostname (in the body or the query string)");
+        return;
+    }
+    struct ingest_request in = {.service = clean,
+                                .hostname = host,
+                                .start_time = env.start_time,
+                                .end_time = env.end_time,
+                                .cpu_avg = env.cpu_avg,
+                                .mem_avg = env.mem_avg,
+                                .continuous = env.continuous,
+                                .upload_id = uid,
+                                .text = env.text,
+                                .text_len = env.text_len};
+    int64_t pid = 0;
+    rc = coord_ingest(api->store, &in, &pid, &err);
+    if (rc) {
+        envelope_free(&env);
+        if (rc == -EINVAL)
+            http_resp_msg(w, 400, "%s", err.msg);
+        else
+            api_store_error(w, rc, &err);
+        return;
+    }
+    if (env.flamegraph_html && !env.continuous) {
+        char hs[128], fname[256], ts[32];
+        safe_component(host, hs, sizeof(hs));
+        tu_format(env.start_time, ts, sizeof(ts));
+        for (char *p = ts; *p; p++)
+            if (*p == ':')
+                *p = '-';
+        snprintf(fname, sizeof(fname), "%s_%s_%s_adhoc_flamegraph.html", ts, uid, hs);
+        struct ingest_adhoc ad = {.service = clean,
+                                  .hostname = host,
+                                  .filename = fname,
+                                  .start_time = env.start_time,
+                                  .end_time = env.end_time,
+                                  .html = env.flamegraph_html,
+                                  .html_len = env.flamegraph_html_len,
+                                  .profile_id = pid};
+        struct gp_err aerr = {0};
+        if (coord_ingest_adhoc(api->store, &ad, NULL, &aerr) != 0)
+            gp_warn("upload %s: ad hoc flame graph not stored: %s", uid, aerr.msg);
+    }
+    gp_debug("upload %s: service %s host %s profile %lld (%zu stacks, %llu samples)", uid, clean,
+             host, (long long)pid, env.stack_lines, (unsigned long long)env.samples);
+    int64_t gpid = env.gpid > 0 ? env.gpid : pid;
+    envelope_free(&env);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "message", json_object_new_string("ok"));
+    json_object_object_add(o, "gpid", json_object_new_int64(gpid));
+    http_resp_json(w, 200, o);
+}
+
+void api_heartbeat(const struct http_req *r, struct http_resp *w, void *ctx)
+{
+    struct coord_api *api = ctx;
+    struct gp_err err = {0};
+    int64_t now = coord_now();
+    json_object *body = api_json_body(r, w);
+    if (!body)
+        return;
+    json_object *sv;
+    const char *svc = json_object_is_type(body, json_type_object) &&
+                                      json_object_object_get_ex(body, "service_name", &sv) &&
+                                      json_object_is_type(sv, json_type_string)
+                              ? json_object_get_string(sv)
+                              : NULL;
+    if (auth_check_agent(api->auth, r, svc, NULL, 0, now, &err) != 0) {
+        json_object_put(body);
+        http_resp_msg(w, err.code == -EACCES ? 401 : 500, "%s", err.msg);
+        return;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    int status = 500;
+    int rc = cp_plane_heartbeat(api->plane, body, now, &text, &len, &status, &err);
+    json_object_put(body);
+    if (rc) {
+        api_store_error(w, rc, &err);
+        return;
+    }
+    http_resp_raw(w, status, "application/json", text, len);
+}
+
+void api_command_completion(const struct http_req *r, struct http_resp *w, void *ctx)
+{
+    struct coord_api *api = ctx;
+    struct gp_err err = {0};
+    int64_t now = coord_now();
+    if (auth_check_agent(api->auth, r, NULL, NULL, 0, now, &err) != 0) {
+        http_resp_msg(w, err.code == -EACCES ? 401 : 500, "%s", err.msg);
+        return;
+    }
+    json_object *body = api_json_body(r, w);
+    if (!body)
+        return;
+    json_object *resp = NULL;
+    int status = 500;
+    int rc = cp_plane_completion(api->plane, body, now, &resp, &status, &err);
+    json_object_put(body);
+    if (rc) {
+        api_store_error(w, rc, &err);
+        return;
+    }
+    http_resp_json(w, status, resp);
+}

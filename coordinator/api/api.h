@@ -1,0 +1,61 @@
+/* api.h — the coordinator's HTTP endpoints (agent, control, query) bound to the store, the
+ * control plane and auth; coord_api_routes() hands the routing table to the HTTP server. */
+#ifndef GPROF_COORD_API_API_H
+#define GPROF_COORD_API_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coordinator/api/auth.h"
+#include "coordinator/control/plane.h"
+#include "coordinator/http/server.h"
+#include "coordinator/store/store.h"
+
+struct coord_api {
+    struct coord_store *store;
+    struct cp_plane *plane;
+    struct coord_auth *auth;
+    size_t max_upload;     /* compressed upload limit (4 MiB) */
+    size_t max_request;    /* other request bodies (1 MiB) */
+    size_t default_stacks; /* stacksCount default (10000) */
+    size_t max_stacks;     /* stacksCount cap */
+};
+
+/* Fills routes (at most max) and returns how many. */
+size_t coord_api_routes(struct coord_api *api, struct http_route *routes, size_t max);
+
+/* Current time in Unix seconds (wall clock). */
+int64_t coord_now(void);
+
+/* Handlers, one file per area. */
+void api_health(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_profiles(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_heartbeat(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_command_completion(const struct http_req *r, struct http_resp *w, void *ctx);
+
+void api_profile_request(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_profile_request_bulk(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_profile_request_get(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_host_status(const struct http_req *r, struct http_resp *w, void *ctx);
+
+void api_services(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_flamegraph(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_flamegraph_diff(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_datetime_with_data(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_metrics_summary(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_metrics_graph(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_adhoc_list(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_adhoc_content(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_settings_get(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_settings_put(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_filter_values(const struct http_req *r, struct http_resp *w, void *ctx);
+
+/* Shared helpers (api/common.c). */
+/* Parses a JSON request body; on failure answers 400 and returns NULL. */
+json_object *api_json_body(const struct http_req *r, struct http_resp *w);
+/* UI auth; answers 401 and returns false when refused. */
+bool api_ui_ok(struct coord_api *api, const struct http_req *r, struct http_resp *w);
+/* Answers 500/503 for a store error. */
+void api_store_error(struct http_resp *w, int rc, const struct gp_err *err);
+
+#endif

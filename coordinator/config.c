@@ -1,0 +1,214 @@
+/* config.c — coordinator settings (see config.h). */
+#include "coordinator/config.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "coordinator/http/server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+const char *const coord_config_keys[] = {"listen",
+                                         "state_dir",
+                                         "meta",
+                                         "blobs",
+                                         "index",
+                                         "auth",
+                                         "ui_token",
+                                         "ui_basic_auth",
+                                         "http_threads",
+                                         "request_timeout_s",
+                                         "max_connections",
+                                         "max_upload_bytes",
+                                         "max_request_bytes",
+                                         "max_decompressed_bytes",
+                                         "heartbeat_interval_s",
+                                         "max_hosts_per_request",
+                                         "max_profiling_share_pct",
+                                         "retention_days",
+                                         "stacks_count_default",
+                                         "stacks_count_max",
+                                         "indexer_poll_ms",
+                                         "retention_interval_s",
+                                         "log_level",
+                                         NULL};
+
+#define DEFAULT_CONFIG_FILE "/etc/gprof/coordinator.conf"
+
+static int copy_str(char *dst, size_t dsz, const char *v, const char *key, struct gp_err *err)
+{
+    if (strlen(v) >= dsz)
+        return gp_err_set(err, -EINVAL, "setting %s is longer than %zu characters", key, dsz - 1);
+    strcpy(dst, v);
+    return 0;
+}
+
+int coord_config_load(struct coord_config *c, int argc, char **argv, struct gp_err *err)
+{
+    memset(c, 0, sizeof(*c));
+    struct gp_config *cfg = gp_config_new();
+    if (!cfg)
+        return gp_err_set(err, -ENOMEM, "out of memory");
+    int rc = 0;
+    const char *file = getenv("GPROF_CONFIG");
+    bool file_explicit = file != NULL;
+    for (int i = 0; i < argc && rc == 0; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+        const char *key = NULL;
+        char kbuf[128];
+        if (strncmp(a, "--", 2) != 0) {
+            rc = gp_err_set(err, -EINVAL, "unexpected argument '%s' (see --help)", a);
+            break;
+        }
+        const char *eq = strchr(a, '=');
+        if (eq) {
+            snprintf(kbuf, sizeof(kbuf), "%.*s", (int)(eq - a - 2), a + 2);
+            val = eq + 1;
+        } else {
+            snprintf(kbuf, sizeof(kbuf), "%s", a + 2);
+            if (i + 1 >= argc) {
+                rc = gp_err_set(err, -EINVAL, "option --%s needs a value", kbuf);
+                break;
+            }
+            val = argv[++i];
+        }
+        key = kbuf;
+        if (strcmp(key, "config") == 0) {
+            file = val;
+            file_explicit = true;
+            continue;
+        }
+        if (strcmp(key, "set") == 0) {
+            const char *e2 = strchr(val, '=');
+            if (!e2) {
+                rc = gp_err_set(err, -EINVAL, "--set needs key=value, got '%s'", val);
+                break;
+            }
+            snprintf(kbuf, sizeof(kbuf), "%.*s", (int)(e2 - val), val);
+            val = e2 + 1;
+        }
+        bool known = false;
+        char norm[128];
+        snprintf(norm, sizeof(norm), "%s", key);
+        for (char *p = norm; *p; p++)
+            if (*p == '-')
+                *p = '_';
+        for (int k = 0; coord_config_keys[k]; k++)
+            known |= strcmp(coord_config_keys[k], norm) == 0;
+        if (!known) {
+            rc = gp_err_set(err, -EINVAL, "unknown option --%s (see --help)", key);
+            break;
+        }
+        rc = gp_config_set(cfg, norm, val, GP_CFG_FLAG, err);
+    }
+    if (rc == 0 && file) {
+        if (access(file, F_OK) == 0 || file_explicit)
+            rc = gp_config_load_file(cfg, file, coord_config_keys, err);
+        snprintf(c->config_file, sizeof(c->config_file), "%s", file);
+    } else if (rc == 0 && access(DEFAULT_CONFIG_FILE, R_OK) == 0) {
+        rc = gp_config_load_file(cfg, DEFAULT_CONFIG_FILE, coord_config_keys, err);
+        snprintf(c->config_file, sizeof(c->config_file), "%s", DEFAULT_CONFIG_FILE);
+    }
+    if (rc == 0)
+        rc = gp_config_load_env(cfg, "GPROF_", coord_config_keys, err);
+    if (rc)
+        goto out;
+
+    const char *v;
+    v = gp_config_get(cfg, "listen");
+    if ((rc = copy_str(c->listen, sizeof(c->listen), v ? v : COORD_DEFAULT_LISTEN, "listen", err)))
+        goto out;
+    v = gp_config_get(cfg, "state_dir");
+    if ((rc = copy_str(c->state_dir, sizeof(c->state_dir), v ? v : COORD_DEFAULT_STATE_DIR,
+                       "state_dir", err)))
+        goto out;
+    if ((v = gp_config_get(cfg, "meta")) &&
+        (rc = copy_str(c->meta, sizeof(c->meta), v, "meta", err)))
+        goto out;
+    if ((v = gp_config_get(cfg, "blobs")) &&
+        (rc = copy_str(c->blobs, sizeof(c->blobs), v, "blobs", err)))
+        goto out;
+    if ((v = gp_config_get(cfg, "index")) &&
+        (rc = copy_str(c->index, sizeof(c->index), v, "index", err)))
+        goto out;
+    if ((v = gp_config_get(cfg, "ui_token")) &&
+        (rc = copy_str(c->ui_token, sizeof(c->ui_token), v, "ui_token", err)))
+        goto out;
+    if ((v = gp_config_get(cfg, "ui_basic_auth"))) {
+        if (*v && !strchr(v, ':')) {
+            rc = gp_err_set(err, -EINVAL, "setting ui_basic_auth must be user:password");
+            goto out;
+        }
+        if ((rc = copy_str(c->ui_basic_auth, sizeof(c->ui_basic_auth), v, "ui_basic_auth", err)))
+            goto out;
+    }
+    v = gp_config_get(cfg, "log_level");
+    snprintf(c->log_level, sizeof(c->log_level), "%s", v ? v : "info");
+    if (gp_log_parse_level(c->log_level) < 0) {
+        rc = gp_err_set(err, -EINVAL, "setting log_level must be error, warn, info or debug");
+        goto out;
+    }
+    int64_t x;
+    if ((rc = gp_config_get_i64(cfg, "http_threads", 0, 0, 256, &x, err)))
+        goto out;
+    c->http_threads = (unsigned)x;
+    if ((rc = gp_config_get_i64(cfg, "request_timeout_s", 30, 1, 3600, &x, err)))
+        goto out;
+    c->request_timeout_s = (unsigned)x;
+    if ((rc = gp_config_get_i64(cfg, "max_connections", 4096, 16, 1000000, &x, err)))
+        goto out;
+    c->max_connections = (unsigned)x;
+    if ((rc = gp_config_get_size(cfg, "max_upload_bytes", 4u << 20, &c->max_upload_bytes, err)) ||
+        (rc = gp_config_get_size(cfg, "max_request_bytes", 1u << 20, &c->max_request_bytes, err)) ||
+        (rc = gp_config_get_size(cfg, "max_decompressed_bytes", 128u << 20,
+                                 &c->max_decompressed_bytes, err)))
+        goto out;
+    if ((rc = gp_config_get_i64(cfg, "heartbeat_interval_s", 30, 1, 86400, &c->heartbeat_interval_s,
+                                err)) ||
+        (rc = gp_config_get_i64(cfg, "max_hosts_per_request", 100, 0, 1000000,
+                                &c->max_hosts_per_request, err)) ||
+        (rc = gp_config_get_i64(cfg, "max_profiling_share_pct", 100, 0, 100,
+                                &c->max_profiling_share_pct, err)) ||
+        (rc = gp_config_get_i64(cfg, "retention_days", 30, -1, 36500, &c->retention_days, err)) ||
+        (rc = gp_config_get_i64(cfg, "stacks_count_default", 10000, 1, 10000000,
+                                &c->stacks_count_default, err)) ||
+        (rc = gp_config_get_i64(cfg, "stacks_count_max", 1000000, 1, 100000000,
+                                &c->stacks_count_max, err)) ||
+        (rc = gp_config_get_i64(cfg, "indexer_poll_ms", 500, 10, 600000, &c->indexer_poll_ms,
+                                err)) ||
+        (rc = gp_config_get_i64(cfg, "retention_interval_s", 3600, 1, 864000,
+                                &c->retention_interval_s, err)))
+        goto out;
+
+    char host[256];
+    uint16_t port;
+    if ((rc = http_parse_listen(c->listen, host, sizeof(host), &port, err)))
+        goto out;
+    bool loopback = http_addr_is_loopback(host);
+    v = gp_config_get(cfg, "auth");
+    if (!v || strcasecmp(v, "auto") == 0) {
+        c->auth = !loopback;
+    } else {
+        int b;
+        if (gp_parse_bool(v, &b) != 0) {
+            rc = gp_err_set(err, -EINVAL, "setting auth must be on, off or auto, got '%s'", v);
+            goto out;
+        }
+        c->auth = b;
+    }
+    if (!c->auth && !loopback) {
+        rc = gp_err_set(err, -EPERM,
+                        "refusing to listen on %s with auth = off: anyone on the network could "
+                        "upload profiles and start profiling. Set auth = on (and ui_token or "
+                        "ui_basic_auth for the UI), or listen on 127.0.0.1",
+                        c->listen);
+        goto out;
+    }
+out:
+    gp_config_free(cfg);
+    return rc;
+}

@@ -1,0 +1,47 @@
+/* config.h — gprof-coordinator's settings: defaults, the config file (key = value), GPROF_*
+ * environment variables and command-line flags (flag > env > file > default), validated. */
+#ifndef GPROF_COORD_CONFIG_H
+#define GPROF_COORD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+#define COORD_DEFAULT_LISTEN    "127.0.0.1:8080"
+#define COORD_DEFAULT_STATE_DIR "/var/lib/gprof-coordinator"
+
+struct coord_config {
+    char listen[128];
+    char state_dir[512];
+    char meta[600], blobs[600], index[600]; /* "" = store defaults under state_dir */
+    bool auth;                              /* resolved: on/off */
+    char ui_token[256];
+    char ui_basic_auth[256];
+    unsigned http_threads;
+    unsigned request_timeout_s;
+    unsigned max_connections;
+    uint64_t max_upload_bytes;       /* compressed /api/v2/profiles body */
+    uint64_t max_request_bytes;      /* other bodies */
+    uint64_t max_decompressed_bytes; /* gzip bomb cap */
+    int64_t heartbeat_interval_s;
+    int64_t max_hosts_per_request;
+    int64_t max_profiling_share_pct;
+    int64_t retention_days;
+    int64_t stacks_count_default, stacks_count_max;
+    int64_t indexer_poll_ms, retention_interval_s;
+    char log_level[16];
+    char config_file[512];
+};
+
+/* The settings every source may set (NULL-terminated). */
+extern const char *const coord_config_keys[];
+
+/* Loads defaults, then the file (--config or GPROF_CONFIG; a missing default file is fine),
+ * env, flags. argv holds only the service flags (--config, --listen, --state-dir, and
+ * --set key=value for anything else). Errors say which setting is wrong and how to fix it,
+ * including the refusal to run without auth on a non-loopback address. */
+int coord_config_load(struct coord_config *c, int argc, char **argv, struct gp_err *err);
+
+#endif

@@ -1,0 +1,48 @@
+/* plane.h — the control plane service: profiling requests become one current command per
+ * (host, service), heartbeats deliver them, completions close them; on top of the meta store.
+ * Heartbeats are answered from memory and written behind (flushed about once a second). */
+#ifndef GPROF_COORD_CONTROL_PLANE_H
+#define GPROF_COORD_CONTROL_PLANE_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "coordinator/store/meta/meta.h"
+
+struct cp_plane_opts {
+    int64_t heartbeat_interval;   /* seconds the agents wait between heartbeats (30) */
+    size_t max_hosts_per_request; /* 0 = unlimited */
+    unsigned max_share_pct; /* hosts of a service profiling at once, % of active; 0/100 = off */
+    unsigned flush_ms;      /* heartbeat write-behind period (1000) */
+};
+
+struct cp_plane;
+
+int cp_plane_open(struct meta_db *db, const struct cp_plane_opts *o, struct cp_plane **out,
+                  struct gp_err *err);
+/* Stops the flusher and writes pending heartbeats. */
+void cp_plane_close(struct cp_plane *p);
+/* Writes pending heartbeats now. */
+int cp_plane_flush(struct cp_plane *p, struct gp_err *err);
+
+/* Each returns 0 with *resp (JSON to send) and *status (HTTP status), or a negative errno for
+ * internal failures (err set). Validation problems are answered, not returned as errors. */
+/* The heartbeat answer is text (built once per command, copied per heartbeat). */
+int cp_plane_heartbeat(struct cp_plane *p, json_object *body, int64_t now, char **resp,
+                       size_t *resp_len, int *status, struct gp_err *err);
+int cp_plane_profile_request(struct cp_plane *p, json_object *body, bool dry_run, int64_t now,
+                             json_object **resp, int *status, struct gp_err *err);
+int cp_plane_bulk_request(struct cp_plane *p, json_object *body, int64_t now, json_object **resp,
+                          int *status, struct gp_err *err);
+int cp_plane_completion(struct cp_plane *p, json_object *body, int64_t now, json_object **resp,
+                        int *status, struct gp_err *err);
+/* host_status: filters as in the reference; liveness from the server's receive times. */
+int cp_plane_host_status(struct cp_plane *p, const struct meta_host_filter *f, int64_t now,
+                         json_object **resp, int *status, struct gp_err *err);
+/* GET a request and its executions: {"request_id", "status", ...}. */
+int cp_plane_request_status(struct cp_plane *p, const char *request_id, json_object **resp,
+                            int *status, struct gp_err *err);
+
+#endif

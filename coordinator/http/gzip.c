@@ -1,0 +1,124 @@
+/* gzip.c — zlib wrappers with an output cap. */
+#include "coordinator/http/gzip.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+int gz_inflate(const void *in, size_t in_len, size_t max_out, char **out, size_t *out_len,
+               struct gp_err *err)
+{
+    *out = NULL;
+    *out_len = 0;
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    if (inflateInit2(&zs, 15 + 32) != Z_OK)
+        return gp_err_set(err, -ENOMEM, "cannot initialise zlib");
+    size_t cap = in_len * 4 + 1024;
+    if (cap > max_out + 1)
+        cap = max_out + 1;
+    char *buf = malloc(cap + 1);
+    if (!buf) {
+        inflateEnd(&zs);
+        return gp_err_set(err, -ENOMEM, "out of memory decompressing %zu bytes", in_len);
+    }
+    zs.next_in = (Bytef *)in;
+    size_t left = in_len, len = 0;
+    int zrc = Z_OK, rc = 0;
+    for (;;) {
+        if (zs.avail_in == 0 && left) {
+            uInt chunk = left > (1u << 30) ? (1u << 30) : (uInt)left;
+            zs.avail_in = chunk;
+            left -= chunk;
+        }
+        if (len == cap) {
+            if (cap > max_out) {
+                rc = gp_err_set(err, -EFBIG, "gzip bomb: body decompresses to more than %zu bytes",
+                                max_out);
+                break;
+            }
+            size_t ncap = cap * 2;
+            if (ncap > max_out + 1)
+                ncap = max_out + 1;
+            char *nb = realloc(buf, ncap + 1);
+            if (!nb) {
+                rc = gp_err_set(err, -ENOMEM, "out of memory decompressing body");
+                break;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t room = cap - len;
+        zs.next_out = (Bytef *)buf + len;
+        zs.avail_out = room > (1u << 30) ? (1u << 30) : (uInt)room;
+        uInt before = zs.avail_out;
+        zrc = inflate(&zs, Z_NO_FLUSH);
+        len += before - zs.avail_out;
+        if (zrc == Z_STREAM_END) {
+            /* concatenated gzip members are legal; continue with the next one */
+            if (zs.avail_in == 0 && left == 0)
+                break;
+            if (inflateReset(&zs) != Z_OK) {
+                rc = gp_err_set(err, -EINVAL, "invalid gzip body: cannot reset stream");
+                break;
+            }
+            continue;
+        }
+        if (zrc == Z_BUF_ERROR && zs.avail_in == 0 && left == 0) {
+            rc = gp_err_set(err, -EINVAL, "invalid gzip body: truncated after %zu compressed bytes",
+                            in_len);
+            break;
+        }
+        if (zrc != Z_OK && zrc != Z_BUF_ERROR) {
+            rc = gp_err_set(err, -EINVAL, "invalid gzip body at compressed byte %lu: %s",
+                            (unsigned long)zs.total_in, zs.msg ? zs.msg : "corrupt data");
+            break;
+        }
+        if (len > max_out) {
+            rc = gp_err_set(err, -EFBIG, "gzip bomb: body decompresses to more than %zu bytes",
+                            max_out);
+            break;
+        }
+    }
+    inflateEnd(&zs);
+    if (rc == 0 && len > max_out)
+        rc = gp_err_set(err, -EFBIG, "gzip bomb: body decompresses to more than %zu bytes",
+                        max_out);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    *out_len = len;
+    return 0;
+}
+
+int gz_deflate(const void *in, size_t in_len, char **out, size_t *out_len, struct gp_err *err)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return gp_err_set(err, -ENOMEM, "cannot initialise zlib");
+    size_t cap = deflateBound(&zs, in_len) + 32;
+    char *buf = malloc(cap);
+    if (!buf) {
+        deflateEnd(&zs);
+        return gp_err_set(err, -ENOMEM, "out of memory compressing %zu bytes", in_len);
+    }
+    zs.next_in = (Bytef *)in;
+    zs.avail_in = (uInt)in_len;
+    zs.next_out = (Bytef *)buf;
+    zs.avail_out = (uInt)cap;
+    int zrc = deflate(&zs, Z_FINISH);
+    size_t len = zs.total_out;
+    deflateEnd(&zs);
+    if (zrc != Z_STREAM_END) {
+        free(buf);
+        return gp_err_set(err, -EIO, "gzip compression failed");
+    }
+    *out = buf;
+    *out_len = len;
+    return 0;
+}

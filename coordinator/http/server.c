@@ -1,0 +1,512 @@
+/* server.c — libmicrohttpd glue: routing, body limits, gzip, responses. */
+#include "coordinator/http/server.h"
+#include "coordinator/http/gzip.h"
+#include "common/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+struct http_server {
+    struct MHD_Daemon *d;
+    struct http_route *routes;
+    size_t nroutes;
+    struct http_opts opts;
+    uint16_t port;
+    atomic_uint inflight;
+};
+
+/* Per-request state, kept in MHD's con_cls. */
+struct req_state {
+    const struct http_route *route;
+    char *buf;
+    size_t len, cap, limit;
+    bool too_large;
+    bool rejected; /* a response was queued before the body arrived */
+};
+
+int http_parse_listen(const char *listen, char *host, size_t hostsz, uint16_t *port,
+                      struct gp_err *err)
+{
+    const char *colon;
+    const char *h = listen;
+    size_t hl;
+    if (!listen || !*listen)
+        return gp_err_set(err, -EINVAL, "listen address is empty; use ADDR:PORT (127.0.0.1:8080)");
+    if (listen[0] == '[') {
+        const char *rb = strchr(listen, ']');
+        if (!rb || rb[1] != ':')
+            return gp_err_set(err, -EINVAL, "listen '%s': expected [IPv6]:PORT", listen);
+        h = listen + 1;
+        hl = (size_t)(rb - h);
+        colon = rb + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (!colon)
+            return gp_err_set(err, -EINVAL, "listen '%s': expected ADDR:PORT (127.0.0.1:8080)",
+                              listen);
+        hl = (size_t)(colon - listen);
+    }
+    if (hl == 0 || hl >= hostsz)
+        return gp_err_set(err, -EINVAL, "listen '%s': missing or too long address", listen);
+    char *end;
+    errno = 0;
+    long p = strtol(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end || p < 0 || p > 65535)
+        return gp_err_set(err, -EINVAL, "listen '%s': port must be 0..65535", listen);
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    *port = (uint16_t)p;
+    return 0;
+}
+
+bool http_addr_is_loopback(const char *host)
+{
+    if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0)
+        return true;
+    struct in_addr a;
+    if (inet_pton(AF_INET, host, &a) == 1)
+        return (ntohl(a.s_addr) >> 24) == 127;
+    return false;
+}
+
+/* ---- responses ----------------------------------------------------------------------- */
+
+static void resp_reset(struct http_resp *resp)
+{
+    free(resp->body);
+    resp->body = NULL;
+    resp->len = 0;
+}
+
+void http_resp_raw(struct http_resp *resp, int status, const char *ctype, char *body, size_t len)
+{
+    resp_reset(resp);
+    resp->status = status;
+    resp->content_type = ctype;
+    resp->body = body;
+    resp->len = len;
+}
+
+void http_resp_empty(struct http_resp *resp, int status)
+{
+    resp_reset(resp);
+    resp->status = status;
+}
+
+void http_resp_json(struct http_resp *resp, int status, json_object *o)
+{
+    resp_reset(resp);
+    if (!o) {
+        resp->status = 500;
+        resp->content_type = "application/json";
+        resp->body = strdup("{\"message\":\"out of memory\"}");
+        resp->len = resp->body ? strlen(resp->body) : 0;
+        return;
+    }
+    size_t n;
+    const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &n);
+    resp->body = malloc(n + 1);
+    if (resp->body) {
+        memcpy(resp->body, s, n + 1);
+        resp->len = n;
+    }
+    resp->status = resp->body ? status : 500;
+    resp->content_type = "application/json";
+    json_object_put(o);
+}
+
+void http_resp_msg(struct http_resp *resp, int status, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_object *o = json_object_new_object();
+    if (o)
+        json_object_object_add(o, "message", json_object_new_string(msg));
+    http_resp_json(resp, status, o);
+}
+
+/* ---- request accessors --------------------------------------------------------------- */
+
+const char *http_query(const struct http_req *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+struct each_ctx {
+    const char *key;
+    void (*cb)(const char *, void *);
+    void *ctx;
+    size_t n;
+};
+
+static enum MHD_Result each_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    struct each_ctx *e = cls;
+    (void)kind;
+    if (key && strcmp(key, e->key) == 0) {
+        e->cb(value ? value : "", e->ctx);
+        e->n++;
+    }
+    return MHD_YES;
+}
+
+size_t http_query_each(const struct http_req *r, const char *key,
+                       void (*cb)(const char *value, void *ctx), void *ctx)
+{
+    struct each_ctx e = {key, cb, ctx, 0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_iter, &e);
+    return e.n;
+}
+
+const char *http_header(const struct http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+void http_client_ip(const struct http_req *r, char *buf, size_t bufsz)
+{
+    buf[0] = '\0';
+    const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)bufsz);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)bufsz);
+}
+
+/* ---- dispatch ------------------------------------------------------------------------ */
+
+static bool method_matches(const char *route_method, const char *method)
+{
+    if (strcmp(route_method, method) == 0)
+        return true;
+    return strcmp(route_method, "GET") == 0 && strcmp(method, "HEAD") == 0;
+}
+
+static bool path_matches(const struct http_route *rt, const char *path)
+{
+    if (rt->flags & HTTP_R_PREFIX)
+        return strncmp(path, rt->path, strlen(rt->path)) == 0;
+    return strcmp(path, rt->path) == 0;
+}
+
+/* Finds the route; when only the method is wrong fills allow and returns NULL with *wrong=1. */
+static const struct http_route *find_route(const struct http_server *s, const char *path,
+                                           const char *method, char *allow, size_t allowsz,
+                                           bool *wrong_method)
+{
+    *wrong_method = false;
+    allow[0] = '\0';
+    for (size_t i = 0; i < s->nroutes; i++) {
+        const struct http_route *rt = &s->routes[i];
+        if (!path_matches(rt, path))
+            continue;
+        if (method_matches(rt->method, method))
+            return rt;
+        *wrong_method = true;
+        size_t l = strlen(allow);
+        snprintf(allow + l, allowsz - l, "%s%s", l ? ", " : "", rt->method);
+    }
+    return NULL;
+}
+
+static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *r)
+{
+    struct MHD_Response *mr;
+    if (r->body && r->len) {
+        mr = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
+        if (mr)
+            r->body = NULL;
+    } else {
+        mr = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    free(r->body);
+    r->body = NULL;
+    if (!mr)
+        return MHD_NO;
+    if (r->status != 204)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                r->content_type ? r->content_type : "application/json");
+    if (r->disposition[0])
+        MHD_add_response_header(mr, "Content-Disposition", r->disposition);
+    if (r->allow[0])
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, r->allow);
+    MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, mr);
+    MHD_destroy_response(mr);
+    return ret;
+}
+
+static enum MHD_Result quick(struct MHD_Connection *conn, int status, const char *allow,
+                             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static enum MHD_Result quick(struct MHD_Connection *conn, int status, const char *allow,
+                             const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    struct http_resp r = {0};
+    http_resp_msg(&r, status, "%s", msg);
+    if (allow)
+        snprintf(r.allow, sizeof(r.allow), "%s", allow);
+    return send_resp(conn, &r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct http_server *s = cls;
+    (void)version;
+    struct req_state *st = *con_cls;
+    if (!st) {
+        st = calloc(1, sizeof(*st));
+        if (!st)
+            return MHD_NO;
+        *con_cls = st;
+        atomic_fetch_add(&s->inflight, 1);
+        char allow[64];
+        bool wrong;
+        st->route = find_route(s, url, method, allow, sizeof(allow), &wrong);
+        if (!st->route) {
+            st->rejected = true;
+            if (wrong)
+                return quick(conn, 405, allow, "method %s not allowed on %s; use %s", method, url,
+                             allow);
+            return quick(conn, 404, NULL, "no such endpoint: %s %s", method, url);
+        }
+        st->limit = st->route->max_body ? st->route->max_body : s->opts.max_body;
+        const char *cl =
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if ((st->route->flags & HTTP_R_NEED_LENGTH) && !cl) {
+            st->rejected = true;
+            return quick(conn, 411, NULL, "Content-Length header is required");
+        }
+        if (cl) {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (errno || end == cl || *end) {
+                st->rejected = true;
+                return quick(conn, 400, NULL, "malformed Content-Length header '%.40s'", cl);
+            }
+            if (n > st->limit) {
+                st->rejected = true;
+                return quick(conn, 413, NULL,
+                             "request body of %llu bytes exceeds the limit of %zu bytes", n,
+                             st->limit);
+            }
+        }
+        return MHD_YES;
+    }
+    if (st->rejected) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (st->too_large || st->len + n > st->limit) {
+            st->too_large = true;
+            free(st->buf);
+            st->buf = NULL;
+            st->len = st->cap = 0;
+            return MHD_YES;
+        }
+        if (st->len + n + 1 > st->cap) {
+            size_t cap = st->cap ? st->cap * 2 : 16384;
+            while (cap < st->len + n + 1)
+                cap *= 2;
+            if (cap > st->limit + 1)
+                cap = st->limit + 1;
+            char *nb = realloc(st->buf, cap);
+            if (!nb)
+                return MHD_NO;
+            st->buf = nb;
+            st->cap = cap;
+        }
+        memcpy(st->buf + st->len, upload_data, n);
+        st->len += n;
+        return MHD_YES;
+    }
+    /* The whole body is here. */
+    if (st->too_large)
+        return quick(conn, 413, NULL, "request body exceeds the limit of %zu bytes", st->limit);
+    struct http_req req = {.conn = conn, .method = method, .path = url, .wire_len = st->len};
+    const char *enc =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    struct gp_err err = {0};
+    if (enc && strcasecmp(enc, "identity") != 0) {
+        if (strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "x-gzip") != 0 &&
+            strcasecmp(enc, "deflate") != 0)
+            return quick(conn, 415, NULL, "unsupported Content-Encoding '%.40s'; use gzip", enc);
+        if (st->len) {
+            int rc = gz_inflate(st->buf, st->len, s->opts.max_decompressed, &req.body,
+                                &req.body_len, &err);
+            if (rc == -EFBIG)
+                return quick(conn, 413, NULL, "%s", err.msg);
+            if (rc)
+                return quick(conn, rc == -ENOMEM ? 500 : 400, NULL, "%s", err.msg);
+        }
+        req.was_gzip = true;
+        free(st->buf);
+        st->buf = NULL;
+    } else {
+        if (st->len + 1 > st->cap) {
+            char *nb = realloc(st->buf, st->len + 1);
+            if (!nb)
+                return MHD_NO;
+            st->buf = nb;
+        }
+        st->buf[st->len] = '\0';
+        req.body = st->buf;
+        req.body_len = st->len;
+        st->buf = NULL;
+    }
+    if (!req.body) {
+        req.body = strdup("");
+        if (!req.body)
+            return MHD_NO;
+    }
+    struct http_resp resp = {.status = 500, .content_type = "application/json"};
+    st->route->fn(&req, &resp, st->route->ctx);
+    free(req.body);
+    return send_resp(conn, &resp);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *s = cls;
+    (void)conn;
+    (void)toe;
+    struct req_state *st = *con_cls;
+    if (st) {
+        free(st->buf);
+        free(st);
+        *con_cls = NULL;
+        atomic_fetch_sub(&s->inflight, 1);
+    }
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    gp_debug("http: %s", msg);
+}
+
+int http_server_start(const struct http_opts *o, const struct http_route *routes, size_t nroutes,
+                      struct http_server **out, struct gp_err *err)
+{
+    char host[256];
+    uint16_t port;
+    int rc = http_parse_listen(o->listen, host, sizeof(host), &port, err);
+    if (rc)
+        return rc;
+    struct addrinfo hints = {
+            .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    char portstr[8];
+    snprintf(portstr, sizeof(portstr), "%u", port);
+    int grc = getaddrinfo(host, portstr, &hints, &ai);
+    if (grc != 0 || !ai)
+        return gp_err_set(err, -EINVAL, "cannot resolve listen address '%s': %s", host,
+                          gai_strerror(grc));
+    struct http_server *s = calloc(1, sizeof(*s));
+    if (!s) {
+        freeaddrinfo(ai);
+        return gp_err_set(err, -ENOMEM, "out of memory");
+    }
+    s->opts = *o;
+    if (!s->opts.max_body)
+        s->opts.max_body = 4u << 20;
+    if (!s->opts.max_decompressed)
+        s->opts.max_decompressed = 64u << 20;
+    s->routes = calloc(nroutes, sizeof(*routes));
+    if (!s->routes) {
+        free(s);
+        freeaddrinfo(ai);
+        return gp_err_set(err, -ENOMEM, "out of memory");
+    }
+    memcpy(s->routes, routes, nroutes * sizeof(*routes));
+    s->nroutes = nroutes;
+    unsigned threads = o->threads;
+    if (!threads) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (unsigned)n : 2;
+    }
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    s->d = MHD_start_daemon(
+            flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+            MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)(o->timeout_s ? o->timeout_s : 30), MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned)(o->max_connections ? o->max_connections : 4096), MHD_OPTION_NOTIFY_COMPLETED,
+            on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+            MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!s->d) {
+        int e = errno;
+        free(s->routes);
+        free(s);
+        return gp_err_set(err, -(e ? e : EADDRINUSE),
+                          "cannot listen on %s: %s; is another process using the port?", o->listen,
+                          strerror(e ? e : EADDRINUSE));
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : port;
+    *out = s;
+    return 0;
+}
+
+uint16_t http_server_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+unsigned http_server_inflight(const struct http_server *s)
+{
+    return atomic_load(&((struct http_server *)s)->inflight);
+}
+
+void http_server_stop(struct http_server *s, unsigned grace_ms)
+{
+    if (!s)
+        return;
+    MHD_socket ls = MHD_quiesce_daemon(s->d);
+    if (ls != MHD_INVALID_SOCKET)
+        close(ls);
+    for (unsigned waited = 0; waited < grace_ms && atomic_load(&s->inflight) > 0; waited += 10) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(s->d);
+    free(s->routes);
+    free(s);
+}

@@ -1,0 +1,92 @@
+/* server.h — the coordinator's HTTP front: libmicrohttpd (epoll thread pool, keep-alive), a small
+ * routing table, body accumulation with size limits, gzip request bodies and response helpers. */
+#ifndef GPROF_COORD_HTTP_SERVER_H
+#define GPROF_COORD_HTTP_SERVER_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+struct MHD_Connection;
+
+struct http_req {
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;
+    char *body; /* decoded body (gunzipped when Content-Encoding: gzip), NUL-terminated */
+    size_t body_len;
+    size_t wire_len; /* bytes received on the wire */
+    bool was_gzip;
+};
+
+struct http_resp {
+    int status;
+    const char *content_type; /* static string; default application/json */
+    char *body;               /* malloc'd, owned by the response */
+    size_t len;
+    char disposition[256]; /* Content-Disposition when non-empty */
+    char allow[64];        /* Allow header (405) when non-empty */
+};
+
+typedef void (*http_handler_fn)(const struct http_req *req, struct http_resp *resp, void *ctx);
+
+enum {
+    HTTP_R_PREFIX = 1u << 0,      /* path is a prefix ("/ui/") */
+    HTTP_R_NEED_LENGTH = 1u << 1, /* Content-Length required (411 otherwise) */
+};
+
+struct http_route {
+    const char *method; /* "GET", "POST", ... ; GET routes also answer HEAD */
+    const char *path;
+    unsigned flags;
+    size_t max_body; /* wire bytes; 0 = the server default */
+    http_handler_fn fn;
+    void *ctx;
+};
+
+struct http_opts {
+    const char *listen;      /* "ADDR:PORT", "[v6]:PORT" */
+    unsigned threads;        /* thread pool size (0 = number of CPUs) */
+    unsigned timeout_s;      /* idle connection / request timeout */
+    size_t max_body;         /* default wire limit for a request body */
+    size_t max_decompressed; /* cap for gunzipped bodies (gzip bomb -> 413) */
+    unsigned max_connections;
+};
+
+struct http_server;
+
+int http_parse_listen(const char *listen, char *host, size_t hostsz, uint16_t *port,
+                      struct gp_err *err);
+/* True when the address is 127.0.0.0/8, ::1 or "localhost". */
+bool http_addr_is_loopback(const char *host);
+
+int http_server_start(const struct http_opts *o, const struct http_route *routes, size_t nroutes,
+                      struct http_server **out, struct gp_err *err);
+/* The port actually bound (useful with port 0). */
+uint16_t http_server_port(const struct http_server *s);
+/* Stops accepting, waits up to grace_ms for requests in progress, then stops the daemon. */
+void http_server_stop(struct http_server *s, unsigned grace_ms);
+/* Requests being served right now. */
+unsigned http_server_inflight(const struct http_server *s);
+
+/* Request accessors (values are borrowed from the connection). */
+const char *http_query(const struct http_req *r, const char *key);
+/* Calls cb for every value of a repeatable query parameter; returns how many. */
+size_t http_query_each(const struct http_req *r, const char *key,
+                       void (*cb)(const char *value, void *ctx), void *ctx);
+const char *http_header(const struct http_req *r, const char *name);
+/* Client IP as text ("127.0.0.1"); "" when unknown. */
+void http_client_ip(const struct http_req *r, char *buf, size_t bufsz);
+
+/* Response helpers; they free any previous body. */
+void http_resp_json(struct http_resp *resp, int status, json_object *o); /* takes o */
+void http_resp_msg(struct http_resp *resp, int status, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4))); /* {"message": "..."} */
+void http_resp_raw(struct http_resp *resp, int status, const char *ctype, char *body,
+                   size_t len); /* takes body */
+void http_resp_empty(struct http_resp *resp, int status);
+
+#endif

@@ -1,0 +1,260 @@
+/* main.c — gprof-coordinator: the HTTP service (ingest, control plane, queries) and its token
+ * subcommands; systemd notification and graceful shutdown on SIGTERM. */
+#include "coordinator/api/api.h"
+#include "coordinator/config.h"
+#include "coordinator/control/plane.h"
+#include "coordinator/http/server.h"
+#include "coordinator/store/store.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: gprof-coordinator [--config FILE] [--listen ADDR:PORT] [--state-dir DIR]\n"
+            "                         [--set key=value ...]\n"
+            "       gprof-coordinator token create --service NAME [--state-dir DIR]\n"
+            "       gprof-coordinator token list [--service NAME] [--state-dir DIR]\n"
+            "       gprof-coordinator token revoke ID [--state-dir DIR]\n"
+            "\n"
+            "Every setting can be given in the config file (key = value), as GPROF_<KEY> in the\n"
+            "environment or as --key value; precedence: flag > env > file > default.\n"
+            "Defaults: listen %s, state_dir %s, auth off on loopback only.\n",
+            COORD_DEFAULT_LISTEN, COORD_DEFAULT_STATE_DIR);
+}
+
+static int open_store(const struct coord_config *c, struct coord_store **st, struct gp_err *err)
+{
+    struct coord_store_config sc = {.state_dir = c->state_dir,
+                                    .meta = c->meta[0] ? c->meta : NULL,
+                                    .blobs = c->blobs[0] ? c->blobs : NULL,
+                                    .index = c->index[0] ? c->index : NULL,
+                                    .retention_days =
+                                            c->retention_days == 0 ? -1 : (int)c->retention_days,
+                                    .indexer_poll_ms = (int)c->indexer_poll_ms,
+                                    .retention_interval_s = (int)c->retention_interval_s};
+    return coord_store_open(&sc, st, err);
+}
+
+static int token_list_cb(const struct meta_token *t, void *ctx)
+{
+    (void)ctx;
+    char created[32] = "", revoked[32] = "-";
+    time_t tc = (time_t)t->created_at, tr = (time_t)t->revoked_at;
+    struct tm tm;
+    strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tc, &tm));
+    if (t->revoked_at)
+        strftime(revoked, sizeof(revoked), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tr, &tm));
+    printf("%-6lld %-24s %-10s %-21s %s\n", (long long)t->id, t->service, t->prefix, created,
+           revoked);
+    return 0;
+}
+
+static int token_main(int argc, char **argv)
+{
+    if (argc < 1) {
+        usage(stderr);
+        return 2;
+    }
+    const char *verb = argv[0];
+    const char *service = NULL, *id = NULL;
+    char **rest = calloc((size_t)argc + 1, sizeof(char *));
+    int nrest = 0;
+    if (!rest)
+        return 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--service") == 0 && i + 1 < argc)
+            service = argv[++i];
+        else if (strncmp(argv[i], "--service=", 10) == 0)
+            service = argv[i] + 10;
+        else if (strncmp(argv[i], "--", 2) == 0) {
+            rest[nrest++] = argv[i];
+            if (!strchr(argv[i], '=') && i + 1 < argc)
+                rest[nrest++] = argv[++i];
+        } else if (!id)
+            id = argv[i];
+        else {
+            fprintf(stderr, "gprof-coordinator: unexpected argument '%s'\n", argv[i]);
+            free(rest);
+            return 2;
+        }
+    }
+    struct coord_config c;
+    struct gp_err err = {0};
+    if (coord_config_load(&c, nrest, rest, &err) != 0) {
+        free(rest);
+        fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
+        return 2;
+    }
+    free(rest);
+    struct coord_store *st = NULL;
+    if (open_store(&c, &st, &err) != 0) {
+        fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
+        return 1;
+    }
+    int ret = 0;
+    if (strcmp(verb, "create") == 0) {
+        if (!service) {
+            fprintf(stderr, "gprof-coordinator: token create needs --service NAME\n");
+            ret = 2;
+        } else {
+            char tok[META_TOKEN_MAX];
+            int64_t tid;
+            if (meta_token_create(st->meta, service, tok, sizeof(tok), &tid, &err) != 0) {
+                fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
+                ret = 1;
+            } else {
+                printf("%s\n", tok);
+                fprintf(stderr,
+                        "token %lld for service '%s' created; it is shown only once. Give it to "
+                        "agents as --token / GPROFILER-API-KEY.\n",
+                        (long long)tid, service);
+            }
+        }
+    } else if (strcmp(verb, "list") == 0) {
+        printf("%-6s %-24s %-10s %-21s %s\n", "ID", "SERVICE", "PREFIX", "CREATED", "REVOKED");
+        if (meta_token_list(st->meta, service, token_list_cb, NULL, &err) != 0) {
+            fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
+            ret = 1;
+        }
+    } else if (strcmp(verb, "revoke") == 0) {
+        char *end = NULL;
+        long long n = id ? strtoll(id, &end, 10) : 0;
+        if (!id || *end || n <= 0) {
+            fprintf(stderr, "gprof-coordinator: token revoke needs a token ID (see token list)\n");
+            ret = 2;
+        } else {
+            int rc = meta_token_revoke(st->meta, n, &err);
+            if (rc == -ENOENT) {
+                fprintf(stderr, "gprof-coordinator: no active token with id %lld\n", n);
+                ret = 1;
+            } else if (rc) {
+                fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
+                ret = 1;
+            } else {
+                printf("token %lld revoked\n", n);
+            }
+        }
+    } else {
+        fprintf(stderr, "gprof-coordinator: unknown token command '%s' (create, list, revoke)\n",
+                verb);
+        ret = 2;
+    }
+    coord_store_close(st);
+    return ret;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+        printf("gprof-coordinator %s\n", GPROF_VERSION);
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "token") == 0)
+        return token_main(argc - 2, argv + 2);
+
+    struct coord_config c;
+    struct gp_err err = {0};
+    if (coord_config_load(&c, argc - 1, argv + 1, &err) != 0) {
+        fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
+        return 2;
+    }
+    gp_log_set_level((enum gp_log_level)gp_log_parse_level(c.log_level));
+    if (getenv("JOURNAL_STREAM"))
+        gp_log_set_journal(1);
+
+    /* Signals are taken synchronously by the main thread; every other thread blocks them. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct coord_store *st = NULL;
+    if (open_store(&c, &st, &err) != 0) {
+        fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
+        return 1;
+    }
+    int ret = 1;
+    struct cp_plane *plane = NULL;
+    struct http_server *srv = NULL;
+    struct coord_auth auth;
+    coord_auth_init(&auth, st->meta, c.auth, c.ui_token, c.ui_basic_auth);
+    if (coord_store_start(st, &err) != 0) {
+        fprintf(stderr, "gprof-coordinator: cannot start the indexer: %s\n", err.msg);
+        goto out;
+    }
+    struct cp_plane_opts po = {.heartbeat_interval = c.heartbeat_interval_s,
+                               .max_hosts_per_request = (size_t)c.max_hosts_per_request,
+                               .max_share_pct = (unsigned)c.max_profiling_share_pct,
+                               .flush_ms = 1000};
+    if (cp_plane_open(st->meta, &po, &plane, &err) != 0) {
+        fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
+        goto out;
+    }
+    struct coord_api api = {.store = st,
+                            .plane = plane,
+                            .auth = &auth,
+                            .max_upload = c.max_upload_bytes,
+                            .max_request = c.max_request_bytes,
+                            .default_stacks = (size_t)c.stacks_count_default,
+                            .max_stacks = (size_t)c.stacks_count_max};
+    struct http_route routes[64];
+    size_t nroutes = coord_api_routes(&api, routes, 64);
+    struct http_opts ho = {.listen = c.listen,
+                           .threads = c.http_threads,
+                           .timeout_s = c.request_timeout_s,
+                           .max_body = c.max_request_bytes,
+                           .max_decompressed = c.max_decompressed_bytes,
+                           .max_connections = c.max_connections};
+    if (http_server_start(&ho, routes, nroutes, &srv, &err) != 0) {
+        fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
+        goto out;
+    }
+    gp_info("gprof-coordinator %s listening on %s (port %u), state in %s, auth %s", GPROF_VERSION,
+            c.listen, http_server_port(srv), c.state_dir, c.auth ? "on" : "off (loopback only)");
+    if (c.auth && !c.ui_token[0] && !c.ui_basic_auth[0])
+        gp_warn("auth is on but neither ui_token nor ui_basic_auth is set: the control and query "
+                "API will refuse every request");
+    sd_notifyf(0, "READY=1\nSTATUS=listening on %s", c.listen);
+
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&sigs, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            gp_info("SIGHUP ignored (restart to apply new settings)");
+            continue;
+        }
+        gp_info("signal %d: stopping (finishing requests in progress)", sig);
+        break;
+    }
+    sd_notify(0, "STOPPING=1\nSTATUS=finishing requests");
+    http_server_stop(srv, 10000);
+    srv = NULL;
+    ret = 0;
+out:
+    if (srv)
+        http_server_stop(srv, 0);
+    cp_plane_close(plane);
+    coord_store_stop(st);
+    coord_store_close(st);
+    coord_auth_destroy(&auth);
+    if (ret == 0)
+        gp_info("stopped");
+    return ret;
+}
