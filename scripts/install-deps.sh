@@ -11,6 +11,7 @@ build_pkgs=(
 test_pkgs=(
   libcmocka-dev libclang-rt-14-dev golang-go chromium postgresql
   systemd util-linux binutils file sqlite3 curl procps
+  libc6-dbg xz-utils
 )
 bench_pkgs=(linux-perf bpftrace wrk hyperfine time bc jq)
 

@@ -506,7 +506,8 @@ int gp_elfsyms_load_fd(int fd, const struct gp_debug_search *ds, struct gp_elfsy
     return rc;
 }
 
-int gp_elfsyms_load_mem(const void *image, size_t len, struct gp_elfsyms **out, struct gp_err *err)
+int gp_elfsyms_load_mem(const void *image, size_t len, const struct gp_debug_search *ds,
+                        struct gp_elfsyms **out, struct gp_err *err)
 {
     elf_version(EV_CURRENT);
     char *copy = malloc(len);
@@ -518,7 +519,12 @@ int gp_elfsyms_load_mem(const void *image, size_t len, struct gp_elfsyms **out, 
         free(copy);
         return gp_err_set(err, -ENOEXEC, "cannot read ELF image: %s", elf_errmsg(-1));
     }
-    int rc = load_elf(elf, NULL, 0, out, err);
+    struct gp_debug_search bid_only = {0};
+    if (ds) {
+        bid_only = *ds;
+        bid_only.path = NULL; /* no .gnu_debuglink for an image */
+    }
+    int rc = load_elf(elf, ds ? &bid_only : NULL, ds != NULL, out, err);
     elf_end(elf);
     free(copy);
     return rc;

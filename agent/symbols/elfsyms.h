@@ -54,8 +54,10 @@ struct gp_debug_search {
 /* Loads from an open file (fd is not closed). ds may be NULL (no debug file search). */
 int gp_elfsyms_load_fd(int fd, const struct gp_debug_search *ds, struct gp_elfsyms **out,
                        struct gp_err *err);
-/* Loads from an ELF image in memory (the vDSO, a decompressed MiniDebugInfo). */
-int gp_elfsyms_load_mem(const void *image, size_t len, struct gp_elfsyms **out, struct gp_err *err);
+/* Loads from an ELF image in memory (the vDSO). ds may be NULL; when given, only build-id
+ * debug files are searched (an image has no directory for .gnu_debuglink). */
+int gp_elfsyms_load_mem(const void *image, size_t len, const struct gp_debug_search *ds,
+                        struct gp_elfsyms **out, struct gp_err *err);
 void gp_elfsyms_free(struct gp_elfsyms *e);
 
 /* Reads only the GNU build-id of an open ELF file. Returns its length, 0 when none, -errno. */

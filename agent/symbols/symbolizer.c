@@ -564,9 +564,11 @@ static void load_vdso(struct gp_symbolizer *s)
         return;
     for (size_t i = 0; i < maps.n; i++) {
         if (maps.v[i].kind == GP_MAP_VDSO) {
-            /* Every 64-bit process maps the same vDSO image: ours names theirs. */
+            /* Every 64-bit process maps the same vDSO image: ours names theirs. Its internal
+             * functions are named only by the kernel's vdso debug file, found by build-id. */
+            struct gp_debug_search ds = {(const char *const *)s->dirs, s->ndirs, "", NULL};
             if (gp_elfsyms_load_mem((const void *)(uintptr_t)maps.v[i].start,
-                                    maps.v[i].end - maps.v[i].start, &s->vdso, &err) < 0)
+                                    maps.v[i].end - maps.v[i].start, &ds, &s->vdso, &err) < 0)
                 s->vdso = NULL;
             break;
         }

@@ -254,7 +254,8 @@ static void test_vdso(void **state)
     const struct gp_map *g = gp_maps_find(&m, base);
     assert_non_null(g);
     struct gp_elfsyms *e;
-    assert_int_equal(gp_elfsyms_load_mem((void *)(uintptr_t)base, g->end - g->start, &e, &err), 0);
+    assert_int_equal(
+            gp_elfsyms_load_mem((void *)(uintptr_t)base, g->end - g->start, NULL, &e, &err), 0);
     assert_true(e->nsyms > 0);
     /* the first vDSO function, named through the symbolizer at its runtime address */
     uint64_t vaddr = e->syms[0].addr, fileoff = 0;
