@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PROC_BUCKETS   4096
@@ -68,11 +69,15 @@ struct gp_symbolizer {
     struct proc *procs[PROC_BUCKETS];
     struct gp_rangetab kernel;
     int kernel_state; /* 0 not tried, 1 loaded, -1 failed */
+    time_t kernel_loaded_at;
+    int kernel_missed; /* a kernel-text address was not named since the last load */
     struct gp_elfsyms *vdso;
     struct arena_chunk *arena;
     uint64_t gc_gen;
     uint64_t frames, resolved, unresolved, nprocs, nexited;
 };
+
+static void load_kernel(struct gp_symbolizer *s);
 
 /* ---- frame text arena (reset by gc) ---- */
 
@@ -414,6 +419,9 @@ void gp_symbolizer_gc(struct gp_symbolizer *s)
     }
     arena_reset(s);
     gp_elfcache_trim(s->cache);
+    /* A module loaded since kallsyms was read: read it again, at most once a minute. */
+    if (s->kernel_state == 1 && s->kernel_missed && time(NULL) - s->kernel_loaded_at >= 60)
+        load_kernel(s);
     s->gc_gen++;
     if (s->gc_gen % LIVENESS_EVERY == 0)
         check_liveness(s);
@@ -548,6 +556,8 @@ int gp_symbolize_kernel(struct gp_symbolizer *s, const uint64_t *ips, uint32_t n
         } else {
             s->unresolved++;
             name = "[unknown]_[k]";
+            if (addr >= 0xffff800000000000ULL)
+                s->kernel_missed = 1;
         }
         out[i] = name;
     }
