@@ -536,17 +536,26 @@ int gp_symbolize_user(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *ip
     return rc;
 }
 
+static void load_kernel(struct gp_symbolizer *s)
+{
+    struct gp_rangetab t = {0};
+    struct gp_err err = {0};
+    s->kernel_loaded_at = time(NULL);
+    s->kernel_missed = 0;
+    if (gp_kallsyms_load("/proc/kallsyms", &t, &err) == 0) {
+        gp_rangetab_free(&s->kernel);
+        s->kernel = t;
+        s->kernel_state = 1;
+    } else if (s->kernel_state == 0) {
+        s->kernel_state = -1;
+        gp_warn("kernel frames will be [unknown]_[k]: %s", err.msg);
+    }
+}
+
 int gp_symbolize_kernel(struct gp_symbolizer *s, const uint64_t *ips, uint32_t n, const char **out)
 {
-    if (s->kernel_state == 0 && !s->no_kernel) {
-        struct gp_err err = {0};
-        if (gp_kallsyms_load("/proc/kallsyms", &s->kernel, &err) == 0) {
-            s->kernel_state = 1;
-        } else {
-            s->kernel_state = -1;
-            gp_warn("kernel frames will be [unknown]_[k]: %s", err.msg);
-        }
-    }
+    if (s->kernel_state == 0 && !s->no_kernel)
+        load_kernel(s);
     for (uint32_t i = 0; i < n; i++) {
         uint64_t addr = i == 0 ? ips[i] : ips[i] - 1;
         const char *name = s->kernel_state == 1 ? gp_rangetab_lookup(&s->kernel, addr) : NULL;
