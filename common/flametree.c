@@ -136,12 +136,12 @@ static int by_weight(const void *a, const void *b, void *arg)
     return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
 }
 
-static int by_name(const void *a, const void *b, void *arg)
+/* Orders name ids bytewise (used once per distinct name, not per node). */
+static int by_str(const void *a, const void *b, void *arg)
 {
-    const struct tree *t = arg;
-    const char *x = gp_profile_str(t->names, t->nodes[*(const uint32_t *)a].name);
-    const char *y = gp_profile_str(t->names, t->nodes[*(const uint32_t *)b].name);
-    return strcmp(x, y);
+    const struct gp_profile *names = arg;
+    return strcmp(gp_profile_str(names, *(const uint32_t *)a),
+                  gp_profile_str(names, *(const uint32_t *)b));
 }
 
 /* Marks the nodes to print and links each node's kept children in name order. */
@@ -164,20 +164,58 @@ static int select_and_link(struct tree *t, size_t max_nodes)
         for (size_t k = 0; k < m; k++)
             t->nodes[order[k]].keep = 1;
     }
-    /* Sort kept nodes by name, then prepend in reverse so each sibling list is sorted. */
-    size_t kept = 0;
+    /* Rank the distinct names once, bucket the kept nodes by rank (counting sort), then
+     * prepend them in reverse so every sibling list comes out sorted by name. */
+    size_t nnames = 0;
+    for (size_t k = 1; k < t->n; k++)
+        if (t->nodes[k].name + 1 > nnames)
+            nnames = t->nodes[k].name + 1;
+    uint32_t *ids = malloc((nnames ? nnames : 1) * sizeof(*ids));
+    uint32_t *rank = malloc((nnames ? nnames : 1) * sizeof(*rank));
+    size_t *bucket = calloc(nnames + 1, sizeof(*bucket));
+    if (!ids || !rank || !bucket) {
+        free(ids);
+        free(rank);
+        free(bucket);
+        free(order);
+        return -ENOMEM;
+    }
+    for (size_t k = 0; k < nnames; k++)
+        ids[k] = (uint32_t)k;
+    qsort_r(ids, nnames, sizeof(*ids), by_str, t->names);
+    for (size_t r = 0; r < nnames; r++)
+        rank[ids[r]] = (uint32_t)r;
     for (size_t k = 1; k < t->n; k++)
         if (t->nodes[k].keep)
-            order[kept++] = (uint32_t)k;
-    qsort_r(order, kept, sizeof(*order), by_name, t);
+            bucket[rank[t->nodes[k].name] + 1]++;
+    for (size_t r = 0; r < nnames; r++)
+        bucket[r + 1] += bucket[r];
+    size_t kept = bucket[nnames];
+    for (size_t k = 1; k < t->n; k++)
+        if (t->nodes[k].keep)
+            order[bucket[rank[t->nodes[k].name]]++] = (uint32_t)k;
     for (size_t k = kept; k-- > 0;) {
         struct node *n = &t->nodes[order[k]];
         struct node *p = &t->nodes[n->parent];
         n->next_sibling = p->first_child;
         p->first_child = order[k];
     }
+    free(ids);
+    free(rank);
+    free(bucket);
     free(order);
     return 0;
+}
+
+static void put_u64(struct strbuf *out, const char *key, uint64_t v)
+{
+    char buf[48], *e = buf + sizeof(buf), *d = e;
+    do {
+        *--d = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    sb_puts(out, key);
+    sb_append(out, d, (size_t)(e - d));
 }
 
 static void emit(struct tree *t, uint32_t k, int diff, struct strbuf *out)
@@ -185,12 +223,14 @@ static void emit(struct tree *t, uint32_t k, int diff, struct strbuf *out)
     const struct node *n = &t->nodes[k];
     sb_puts(out, "{\"name\":");
     sb_json_str(out, k == 0 ? "root" : gp_profile_str(t->names, n->name));
-    if (diff)
-        sb_printf(out, ",\"value\":%llu,\"before\":%llu,\"after\":%llu,\"children\":[",
-                  (unsigned long long)n->v[1], (unsigned long long)n->v[0],
-                  (unsigned long long)n->v[1]);
-    else
-        sb_printf(out, ",\"value\":%llu,\"children\":[", (unsigned long long)n->v[0]);
+    if (diff) {
+        put_u64(out, ",\"value\":", n->v[1]);
+        put_u64(out, ",\"before\":", n->v[0]);
+        put_u64(out, ",\"after\":", n->v[1]);
+    } else {
+        put_u64(out, ",\"value\":", n->v[0]);
+    }
+    sb_puts(out, ",\"children\":[");
     for (uint32_t c = n->first_child; c != NONE; c = t->nodes[c].next_sibling) {
         if (c != n->first_child)
             sb_putc(out, ',');
@@ -219,6 +259,11 @@ static int build(struct gp_profile *a, struct gp_profile *b, const struct gp_fla
     }
     if ((rc = select_and_link(&t, opts.max_nodes)))
         goto out;
+    size_t est = 0; /* one reservation instead of many doublings */
+    for (size_t k = 0; k < t.n; k++)
+        if (t.nodes[k].keep)
+            est += strlen(gp_profile_str(t.names, t.nodes[k].name)) + (b ? 70 : 40);
+    sb_reserve(out, est);
     emit(&t, 0, b != NULL, out);
     rc = out->oom ? -ENOMEM : 0;
 out:

@@ -277,7 +277,7 @@ static int gzip_append(const uint8_t *data, size_t n, struct strbuf *out, struct
 {
     z_stream z;
     memset(&z, 0, sizeof(z));
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return gp_err_set(err, -ENOMEM, "pprof: cannot initialize gzip");
     size_t bound = deflateBound(&z, (uLong)n) + 64;
     if (sb_reserve(out, bound)) {

@@ -1,17 +1,22 @@
 // viewer.test.mjs — drives the self-contained HTML flame graph in Debian's headless chromium
 // (playwright-core, no downloaded browser) with every non-file, non-data request blocked.
-// Usage: node viewer.test.mjs SMALL.html SMALL.col BIG.html [SCREENSHOT_DIR]
-//   SMALL: a profile whose hottest function is "hot_function"; its collapsed text gives the
-//   expected search share. BIG: a profile of 100k+ nodes (render time is reported only).
+// Usage: node viewer.test.mjs --small S.html --col S.col --big B.html [--tree T.html]
+//          [--diff D.html] [--shots DIR]
+//   S: a profile whose hottest function is "hot_function"; its collapsed text (S.col) gives
+//   the expected search share. B: a profile of 100k+ nodes (render time is reported only).
+//   T: S rendered from Performance Studio tree JSON. D: a diff tree where "hot" grew and
+//   "cold" shrank.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const [smallHtml, smallCol, bigHtml, shotDir] = process.argv.slice(2);
+const args = {};
+for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+const { small: smallHtml, col: smallCol, big: bigHtml, tree: treeHtml, diff: diffHtml, shots: shotDir } = args;
 if (!smallHtml || !smallCol || !bigHtml) {
-  console.error('usage: node viewer.test.mjs SMALL.html SMALL.col BIG.html [SCREENSHOT_DIR]');
+  console.error('usage: node viewer.test.mjs --small S.html --col S.col --big B.html [--tree T.html] [--diff D.html] [--shots DIR]');
   process.exit(2);
 }
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -215,6 +220,43 @@ async function canvasStats(page) {
   check(redraw.searchPct > 0, 'big profile search finds matches');
   if (shotDir) await page.screenshot({ path: path.join(shotDir, 'viewer-big.png') });
   check(errors.length === 0, `no page errors on the big profile (${errors.join('; ')})`);
+  await page.close();
+}
+
+// ---- the same profile from Performance Studio's tree JSON --------------------------------
+if (treeHtml) {
+  const { page, errors } = await open(treeHtml);
+  const want = expectedShare(fs.readFileSync(smallCol, 'utf8'), 'hot_function');
+  const s = await canvasStats(page);
+  check(s.colors >= 5, `tree JSON page: canvas is drawn (${s.colors} colours)`);
+  const r = await page.evaluate(() => window.gprofViewer.search('hot_func'));
+  check(Math.abs(r.percent - want) < 0.01, `tree JSON page: search matches ${r.percent.toFixed(2)}% (expected ${want.toFixed(2)}%)`);
+  const first = await page.$eval('#gp-top tbody tr td', (td) => td.textContent);
+  check(first === 'hot_function', `tree JSON page: top table lists ${first} first`);
+  check(errors.length === 0, `tree JSON page: no page errors (${errors.join('; ')})`);
+  await page.close();
+}
+
+// ---- a diff tree: growth red, shrink blue, before/after in the tooltip ---------------------
+if (diffHtml) {
+  const { page, errors } = await open(diffHtml);
+  const px = async (name) => page.evaluate((n) => {
+    const g = window.gprofViewer.graph;
+    const c = g.nodeCenter(g.findNode(n));
+    if (!c) return null;
+    const r = g.canvas.getBoundingClientRect();
+    const d = g.ctx.getImageData(Math.round(c.x - r.left) + 10, Math.round(c.y - r.top), 1, 1).data;
+    return { x: c.x, y: c.y, r: d[0], g: d[1], b: d[2] };
+  }, name);
+  const grew = await px('hot'), shrank = await px('cold');
+  check(grew && grew.r > grew.b + 40, `diff: a frame that grew is red (${grew && [grew.r, grew.g, grew.b]})`);
+  check(shrank && shrank.b > shrank.r + 20, `diff: a frame that shrank is blue (${shrank && [shrank.r, shrank.g, shrank.b]})`);
+  await page.mouse.move(grew.x, grew.y);
+  await page.waitForTimeout(50);
+  const tip = await page.evaluate(() => document.querySelector('.gp-tooltip').textContent);
+  check(tip.includes('Before') && tip.includes('After'), `diff: tooltip shows before and after (${tip.replace(/\s+/g, ' ').slice(0, 100)})`);
+  if (shotDir) await page.screenshot({ path: path.join(shotDir, 'viewer-diff.png') });
+  check(errors.length === 0, `diff: no page errors (${errors.join('; ')})`);
   await page.close();
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_html_browser.sh — the self-contained HTML flame graph in headless Debian chromium with the
 # network blocked (playwright-core): canvas drawn, regex search share, click zoom + breadcrumbs,
-# tooltip, icicle toggle, top-functions table, and a 100k-node profile (render time reported).
+# tooltip, icicle toggle, top-functions table, a 100k-node profile (render time reported), the
+# Performance Studio tree JSON input and a before/after diff tree.
 # Set GPROF_SCREENSHOT_DIR to keep PNG screenshots.
 set -euo pipefail
 : "${GPROF_SOURCE_DIR:?}" "${GPROF_BUILD_DIR:?}"
@@ -38,6 +39,10 @@ awk 'BEGIN { for (i = 0; i < 100000; i++)
 
 "$gen" --generate "$tmp/small.col" "$tmp/small.html" "CPU profile · browser-test"
 "$gen" --generate "$tmp/big.col" "$tmp/big.html" "100k nodes"
+"$gen" --generate-tree "$tmp/small.col" "$tmp/tree.html" "From tree JSON"
+printf 'app;main;hot 50\napp;main;cold 50\napp;main;gone 20\n' > "$tmp/before.col"
+printf 'app;main;hot 90\napp;main;cold 40\napp;main;newfn 30\n' > "$tmp/after.col"
+"$gen" --generate-diff "$tmp/before.col" "$tmp/after.col" "$tmp/diff.html" "Diff"
 echo "small.html $(stat -c %s "$tmp/small.html") bytes, big.html $(stat -c %s "$tmp/big.html") bytes"
 # One file, nothing to fetch: no src=/href= attributes at all.
 if grep -Eq '<(script|link|img)[^>]* (src|href)=' "$tmp/small.html"; then
@@ -45,6 +50,7 @@ if grep -Eq '<(script|link|img)[^>]* (src|href)=' "$tmp/small.html"; then
 fi
 
 shots=()
-[ -n "${GPROF_SCREENSHOT_DIR:-}" ] && mkdir -p "$GPROF_SCREENSHOT_DIR" && shots=("$GPROF_SCREENSHOT_DIR")
+[ -n "${GPROF_SCREENSHOT_DIR:-}" ] && mkdir -p "$GPROF_SCREENSHOT_DIR" && shots=(--shots "$GPROF_SCREENSHOT_DIR")
 cd "$browser_dir"
-node viewer.test.mjs "$tmp/small.html" "$tmp/small.col" "$tmp/big.html" "${shots[@]}"
+node viewer.test.mjs --small "$tmp/small.html" --col "$tmp/small.col" --big "$tmp/big.html" \
+  --tree "$tmp/tree.html" --diff "$tmp/diff.html" "${shots[@]}"

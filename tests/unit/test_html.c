@@ -1,6 +1,6 @@
 /* test_html.c — the self-contained HTML export: one file, viewer inlined without imports, data
  * embedded safely (no way to close the script element from a frame name), curated metadata.
- * Also the generator for tests/integration/test_html_browser.sh:
+ * Also the generator for tests/integration/test_html_browser.sh (see generate() below):
  *   unit_html --generate IN.col OUT.html [TITLE]     (collapsed text, with or without header) */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/collapsed.h"
+#include "common/flametree.h"
 #include "common/html.h"
 
 static size_t count(const char *hay, const char *needle)
@@ -151,14 +152,14 @@ static void test_assets(void **state)
     }
 }
 
-static int generate(const char *in, const char *out, const char *title)
+static struct gp_profile *load(const char *in)
 {
     FILE *f = fopen(in, "rb");
     if (!f) {
         perror(in);
-        return 1;
+        return NULL;
     }
-    struct strbuf text = STRBUF_INIT, html = STRBUF_INIT;
+    struct strbuf text = STRBUF_INIT;
     char buf[65536];
     size_t n;
     while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
@@ -166,26 +167,59 @@ static int generate(const char *in, const char *out, const char *title)
     fclose(f);
     struct gp_profile *p = NULL;
     struct gp_err err = {0};
-    if (gp_collapsed_parse(text.buf, text.len, NULL, &p, &err) ||
-        gp_html_write(p, title, &html, &err)) {
+    if (gp_collapsed_parse(text.buf, text.len, NULL, &p, &err))
         fprintf(stderr, "%s: %s\n", in, err.msg);
-        return 1;
-    }
+    sb_free(&text);
+    return p;
+}
+
+static int save(const struct strbuf *html, const char *out)
+{
     FILE *o = fopen(out, "wb");
-    if (!o || fwrite(html.buf, 1, html.len, o) != html.len || fclose(o)) {
+    if (!o || fwrite(html->buf, 1, html->len, o) != html->len || fclose(o)) {
         perror(out);
         return 1;
     }
-    gp_profile_free(p);
-    sb_free(&text);
-    sb_free(&html);
     return 0;
+}
+
+/* --generate IN.col OUT.html [TITLE]: the export as gprofctl writes it.
+ * --generate-tree IN.col OUT.html [TITLE]: the page from Performance Studio tree JSON.
+ * --generate-diff BEFORE.col AFTER.col OUT.html [TITLE]: the page from a diff tree. */
+static int generate(int argc, char **argv)
+{
+    struct strbuf html = STRBUF_INIT, tree = STRBUF_INIT;
+    struct gp_err err = {0};
+    int diff = !strcmp(argv[1], "--generate-diff");
+    if (diff && argc < 5)
+        return 2;
+    struct gp_profile *p = load(argv[2]), *q = diff ? load(argv[3]) : NULL;
+    const char *out = argv[diff ? 4 : 3],
+               *title = argc > (diff ? 5 : 4) ? argv[diff ? 5 : 4] : NULL;
+    if (!p || (diff && !q))
+        return 1;
+    int rc;
+    if (!strcmp(argv[1], "--generate"))
+        rc = gp_html_write(p, title, &html, &err);
+    else if ((rc = diff ? gp_flametree_diff_json(p, q, NULL, &tree, &err)
+                        : gp_flametree_json(p, NULL, &tree, &err)) == 0)
+        rc = gp_html_write_tree(tree.buf, tree.len, NULL, title, &html, &err);
+    if (rc) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    rc = save(&html, out);
+    gp_profile_free(p);
+    gp_profile_free(q);
+    sb_free(&html);
+    sb_free(&tree);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc >= 4 && !strcmp(argv[1], "--generate"))
-        return generate(argv[2], argv[3], argc > 4 ? argv[4] : NULL);
+    if (argc >= 4 && !strncmp(argv[1], "--generate", 10))
+        return generate(argc, argv);
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_page),
             cmocka_unit_test(test_tree_page),
