@@ -282,7 +282,8 @@ int envelope_parse(const char *body, size_t len, struct upload_envelope *e, stru
     json_object_object_del(hdr, "flamegraph_html");
     e->scrubbed = envelope_scrub_secrets(hdr);
     size_t hn;
-    const char *hs = json_object_to_json_string_length(hdr, JSON_C_TO_STRING_PLAIN, &hn);
+    const char *hs = json_object_to_json_string_length(
+            hdr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &hn);
     struct strbuf sb = STRBUF_INIT;
     sb_puts(&sb, "# ");
     sb_append(&sb, hs, hn);

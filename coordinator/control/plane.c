@@ -152,7 +152,8 @@ static char *build_answer(const struct meta_command *c, size_t *len)
     json_object_object_add(o, "profiling_command", pc);
     json_object_object_add(o, "command_id", json_object_new_string(c->command_id));
     size_t n;
-    const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &n);
+    const char *s = json_object_to_json_string_length(
+            o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
     char *out = malloc(n + 1);
     if (out) {
         memcpy(out, s, n + 1);
@@ -458,7 +459,8 @@ int cp_plane_heartbeat(struct cp_plane *p, json_object *body, int64_t now, char 
     if (problem) {
         json_object *o = msg_obj(false, "%s", problem);
         size_t n;
-        const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &n);
+        const char *s = json_object_to_json_string_length(
+                o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
         *resp = strndup(s, n);
         *resp_len = n;
         json_object_put(o);
@@ -715,7 +717,8 @@ static char *json_text(json_object *o)
     if (!o)
         return NULL;
     size_t n;
-    const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &n);
+    const char *s = json_object_to_json_string_length(
+            o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
     return strndup(s, n);
 }
 

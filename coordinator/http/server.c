@@ -114,7 +114,8 @@ void http_resp_json(struct http_resp *resp, int status, json_object *o)
         return;
     }
     size_t n;
-    const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &n);
+    const char *s = json_object_to_json_string_length(
+            o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
     resp->body = malloc(n + 1);
     if (resp->body) {
         memcpy(resp->body, s, n + 1);
@@ -464,12 +465,12 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s->d = MHD_start_daemon(
-            flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-            MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
-            (unsigned)(o->timeout_s ? o->timeout_s : 30), MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)(o->max_connections ? o->max_connections : 4096), MHD_OPTION_NOTIFY_COMPLETED,
-            on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-            MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+            flags, port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+            MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o->timeout_s ? o->timeout_s : 30),
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)(o->max_connections ? o->max_connections : 4096),
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+            MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->d) {
         int e = errno;

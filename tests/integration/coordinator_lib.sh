@@ -1,0 +1,101 @@
+# coordinator_lib.sh — helpers sourced by tests/integration/test_coordinator*.sh: start/stop a
+# real gprof-coordinator on 127.0.0.1 with a temp state dir, build gProfiler-style uploads, assert.
+BUILD=${GPROF_BUILD_DIR:?GPROF_BUILD_DIR must point at the build directory}
+SRC=${GPROF_SOURCE_DIR:?GPROF_SOURCE_DIR must point at the source tree}
+COORD=$BUILD/coordinator/gprof-coordinator
+[ -x "$COORD" ] || { echo "FAIL: $COORD not built"; exit 1; }
+WORK=$(mktemp -d /tmp/gprof-coord-test.XXXXXX)
+COORD_PID=
+FAILS=0
+
+cleanup() {
+    if [ -n "$COORD_PID" ] && kill -0 "$COORD_PID" 2>/dev/null; then
+        kill -9 "$COORD_PID" 2>/dev/null || true
+    fi
+    if [ "${KEEP_WORK:-0}" = 1 ] || [ "$FAILS" != 0 ]; then
+        echo "work dir kept: $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'
+}
+
+fail() {
+    echo "FAIL: $*" >&2
+    FAILS=$((FAILS + 1))
+    if [ -f "$WORK/coord.log" ]; then tail -20 "$WORK/coord.log" >&2; fi
+    exit 1
+}
+
+ok() { echo "ok - $*"; }
+
+# start_coord STATE_DIR [extra flags...]
+start_coord() {
+    local state=$1
+    shift
+    PORT=${PORT:-$(free_port)}
+    H=http://127.0.0.1:$PORT
+    "$COORD" --listen 127.0.0.1:$PORT --state-dir "$state" --indexer-poll-ms 50 "$@" \
+        >>"$WORK/coord.log" 2>&1 &
+    COORD_PID=$!
+    for _ in $(seq 1 100); do
+        if curl -fs "$H/api/v1/health_check" >/dev/null 2>&1; then return 0; fi
+        kill -0 "$COORD_PID" 2>/dev/null || fail "coordinator exited at start: $(tail -3 "$WORK/coord.log")"
+        sleep 0.05
+    done
+    fail "coordinator did not answer health_check"
+}
+
+stop_coord() {
+    kill -TERM "$COORD_PID"
+    local rc=0
+    wait "$COORD_PID" || rc=$?
+    COORD_PID=
+    [ "$rc" = 0 ] || fail "coordinator exited with $rc after SIGTERM"
+}
+
+# make_body OUT.gz START HOST PROFILE_FILE [extra python dict entries]
+make_body() {
+    python3 - "$@" <<'PY'
+import json, sys, gzip
+out, start, host, pfile = sys.argv[1:5]
+prof = open(pfile).read().rstrip("\n")
+body = {"start_time": start, "end_time": start, "hostname": host, "profile": prof,
+        "cpu_avg": 12.5, "mem_avg": 40.0, "spawn_time": start, "gpid": ""}
+with open(out, "wb") as f:
+    f.write(gzip.compress(json.dumps(body).encode()))
+PY
+}
+
+# upload BODY.gz SERVICE HOST TOKEN [extra curl args] -> prints "<http code> <body>"
+upload() {
+    local body=$1 svc=$2 host=$3 tok=$4
+    shift 4
+    curl -s -o "$WORK/up.out" -w '%{http_code}' -X POST \
+        "$H/api/v2/profiles?key=$tok&service=$svc&hostname=$host&timestamp=2026-01-01T00:00:00&version=1.57.1" \
+        -H "GPROFILER-API-KEY: $tok" -H "GPROFILER-SERVICE-NAME: $svc" \
+        -H 'Content-Encoding: gzip' -H 'Content-type: application/json' \
+        --data-binary @"$body" "$@"
+    echo " $(cat "$WORK/up.out")"
+}
+
+# jq-like check with python: jcheck 'expr over d' <<< json
+jcheck() {
+    python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if ($1) else 1)"
+}
+
+# expect_status CODE MESSAGE_SUBSTRING curl-args...
+expect_status() {
+    local want=$1 needle=$2
+    shift 2
+    local got
+    got=$(curl -s -o "$WORK/resp" -w '%{http_code}' "$@") || true
+    [ "$got" = "$want" ] || fail "expected $want, got $got for $*: $(head -c 300 "$WORK/resp")"
+    if [ -n "$needle" ] && ! grep -q -- "$needle" "$WORK/resp"; then
+        fail "response to $* lacks '$needle': $(head -c 300 "$WORK/resp")"
+    fi
+}

@@ -1,0 +1,235 @@
+#!/bin/bash
+# test_coordinator_api.sh — the real coordinator over real HTTP: gProfiler-style gzip uploads are
+# queryable with exactly the merged counts; filters, truncation, exports, diff, services, ad hoc
+# flame graphs; auth (401), 400 with precise messages, 404/405/406/411/413, gzip bomb, path
+# traversal; tokens are never stored; SIGTERM exits 0.
+set -euo pipefail
+. "$(dirname "$0")/coordinator_lib.sh"
+
+STATE=$WORK/state
+TOK=$("$COORD" token create --service svc --state-dir "$STATE" 2>/dev/null)
+TOK2=$("$COORD" token create --service other --state-dir "$STATE" 2>/dev/null)
+[ -n "$TOK" ] && [ "$TOK" != "$TOK2" ] || fail "token create printed no token"
+"$COORD" token list --state-dir "$STATE" | grep -q svc || fail "token list lacks svc"
+ok "token create/list"
+
+start_coord "$STATE" --auth on --ui-token UITOKEN --max-decompressed-bytes 16MiB
+UI=(-H "Authorization: Bearer UITOKEN")
+
+# --- uploads exactly as a gProfiler agent sends them ------------------------------------------
+cat >"$WORK/p1.col" <<'P'
+# {"containers":["web"],"container_names_enabled":true,"metadata":{"hostname":"h1","agent_version":"1.57.1","cloud_info":{"instance_type":"m5.large"},"run_arguments":{"service_name":"svc","server_token":"SECRET-TOKEN-1","frequency":11,"duration":60,"continuous":true}},"metrics":{"cpu_avg":12.5,"mem_avg":40.0},"application_metadata":[null],"application_metadata_enabled":true,"profiling_mode":"cpu"}
+0;;python;main;foo;bar 5
+0;;python;main;foo 3
+0;web;java;main;baz_[j] 2
+0;;swapper;secondary_startup_64_no_verify_[k];cpu_idle_[k] 7
+P
+cat >"$WORK/p2.col" <<'P'
+# {"containers":[],"metadata":{"hostname":"h2","run_arguments":{"service_name":"svc","token":"SECRET-TOKEN-2","continuous":true}},"metrics":{"cpu_avg":20.0,"mem_avg":50.0}}
+0;;python;main;foo;bar 11
+0;;python;main;qux 4
+0;db;postgres;main;exec_[k] 6
+P
+NOW=$(date -u +%Y-%m-%dT%H:%M:%S)
+T0=$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%S)
+T1=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%S)
+make_body "$WORK/b1.gz" "$NOW" h1 "$WORK/p1.col"
+make_body "$WORK/b2.gz" "$NOW" h2 "$WORK/p2.col"
+
+r=$(upload "$WORK/b1.gz" svc h1 nope)
+[ "${r%% *}" = 401 ] || fail "upload with a bad token: $r"
+r=$(upload "$WORK/b1.gz" svc h1 "$TOK2")
+[ "${r%% *}" = 401 ] || fail "upload with another service's token: $r"
+expect_status 401 "missing agent token" -X POST "$H/api/v2/profiles?service=svc" \
+    -H 'GPROFILER-SERVICE-NAME: svc' -H 'Content-Encoding: gzip' --data-binary @"$WORK/b1.gz"
+ok "401 without a valid token"
+
+r=$(upload "$WORK/b1.gz" svc h1 "$TOK")
+[ "$r" = '200 {"message":"ok","gpid":1}' ] || fail "upload 1: $r"
+r=$(upload "$WORK/b2.gz" svc h2 "$TOK" -H "X-Gprof-Upload-Id: agent-upload-2")
+echo "$r" | grep -q '^200 {"message":"ok","gpid":' || fail "upload 2: $r"
+# retries are stored once: same body again, and same upload id with another body
+r=$(upload "$WORK/b1.gz" svc h1 "$TOK")
+[ "${r%% *}" = 200 ] || fail "retry 1: $r"
+r=$(upload "$WORK/b2.gz" svc h2 "$TOK" -H "Authorization: Bearer $TOK" -H "X-Gprof-Upload-Id: agent-upload-2")
+[ "${r%% *}" = 200 ] || fail "retry 2: $r"
+ok "uploads accepted (GPROFILER-API-KEY, Bearer), retries deduplicated"
+
+# the expected merged tree, computed independently
+expected_tree() { # files...
+    python3 - "$@" <<'PY'
+import json, sys
+root = {}
+total = 0
+for f in sys.argv[1:]:
+    for line in open(f).read().splitlines()[1:]:
+        stack, cnt = line.rsplit(" ", 1)
+        parts = stack.split(";")
+        frames = parts[2:]  # comm + frames (app index and container skipped)
+        node = root
+        for fr in frames:
+            node = node.setdefault(fr, {"v": 0, "c": {}})
+            node["v"] += int(cnt)
+            node = node["c"]
+        total += int(cnt)
+def conv(name, v, c):
+    return {"name": name, "value": v, "children": [conv(k, c[k]["v"], c[k]["c"]) for k in sorted(c)]}
+print(json.dumps(conv("root", total, root), sort_keys=True))
+PY
+}
+strip_tree() {
+    python3 -c '
+import json,sys
+def s(n): return {"name":n["name"],"value":n["value"],"children":[s(c) for c in n.get("children",[])]}
+print(json.dumps(s(json.load(sys.stdin)), sort_keys=True))'
+}
+FG="$H/api/flamegraph?serviceName=svc&startTime=$T0&endTime=$T1"
+want=$(expected_tree "$WORK/p1.col" "$WORK/p2.col")
+got=""
+for _ in $(seq 1 100); do
+    got=$(curl -s "${UI[@]}" "$FG" | strip_tree 2>/dev/null || true)
+    [ "$got" = "$want" ] && break
+    sleep 0.1
+done
+[ "$got" = "$want" ] || fail "flamegraph differs from the merged counts:
+ got  $got
+ want $want"
+ok "/api/flamegraph returns exactly the merged counts (no double counting of retries)"
+
+# the stored profiles hold no token
+find "$STATE" -name '*.gz' -exec zcat {} + >"$WORK/blobs.txt"
+if grep -q SECRET-TOKEN "$WORK/blobs.txt"; then
+    fail "a run_arguments token was stored"
+fi
+grep -q '"service_name":"svc"' "$WORK/blobs.txt" || fail "blob lacks the header"
+ok "run_arguments tokens scrubbed before storing"
+
+# --- filters and truncation -------------------------------------------------------------------
+q() { # filter-json [extra query]
+    curl -s "${UI[@]}" -G "$FG" --data-urlencode "filter=$1" ${2:+--data-urlencode "$2"}
+}
+q '{"filter":{"$and":[{"HostName":{"$eq":"h1"}}]}}' | strip_tree >"$WORK/f1"
+[ "$(cat "$WORK/f1")" = "$(expected_tree "$WORK/p1.col")" ] || fail "HostName filter: $(cat "$WORK/f1")"
+q '{"filter":{"$and":[{"HostName":{"$neq":"h1"}}]}}' | strip_tree >"$WORK/f2"
+[ "$(cat "$WORK/f2")" = "$(expected_tree "$WORK/p2.col")" ] || fail "HostName \$neq: $(cat "$WORK/f2")"
+q '{"filter":{"$and":[{"ContainerName":{"$eq":"web"}}]}}' | jcheck 'd["value"]==2 and d["children"][0]["name"]=="java"' ||
+    fail "ContainerName filter"
+q '{"filter":{"$or":[{"ContainerName":{"$eq":"db"}},{"HostName":{"$eq":"h1"}}]}}' |
+    jcheck 'd["value"]==17+6' || fail "\$or filter"
+q '{"filter":{"$and":[{"ProcessName":{"$eq":"python"}},{"HostName":{"$eq":"h2"}}]}}' |
+    jcheck 'd["value"]==15' || fail "ProcessName + HostName filter"
+expect_status 204 "" "${UI[@]}" -G "$FG" --data-urlencode 'filter={"filter":{"HostName":{"$eq":"nope"}}}'
+expect_status 400 "filter is not valid JSON" "${UI[@]}" -G "$FG" --data-urlencode 'filter={"filter":'
+expect_status 400 "unknown field 'Bogus'" "${UI[@]}" -G "$FG" --data-urlencode 'filter={"filter":{"Bogus":{"$eq":"x"}}}'
+expect_status 400 "unknown operator" "${UI[@]}" -G "$FG" --data-urlencode 'filter={"filter":{"HostName":{"$gt":"x"}}}'
+ok "RQL filters (\$eq, \$neq, \$and, \$or on HostName/ContainerName/ProcessName) and their errors"
+
+# heaviest stack: python;main;foo;bar = 16
+curl -s "${UI[@]}" "$FG&stacksCount=1" | jcheck 'd["value"]==16 and d["children"][0]["children"][0]["children"][0]["children"][0]["name"]=="bar"' ||
+    fail "stacksCount=1 should keep only the heaviest stack"
+curl -s "${UI[@]}" "$FG&stacksCount=2" | jcheck 'd["value"]==16+7' || fail "stacksCount=2"
+expect_status 400 "stacksCount" "${UI[@]}" "$FG&stacksCount=abc"
+ok "truncation keeps the heaviest stacks"
+
+# --- exports, diff, metadata queries ----------------------------------------------------------
+curl -s "${UI[@]}" "$FG&format=collapsed" >"$WORK/exp.col"
+grep -qx 'python;main;foo;bar 16' "$WORK/exp.col" || fail "collapsed export: $(cat "$WORK/exp.col")"
+[ "$(awk '{s+=$NF} END {print s}' "$WORK/exp.col")" = 38 ] || fail "collapsed export total"
+curl -s "${UI[@]}" "$FG&format=html" | grep -qi '<html' || fail "html export"
+curl -s "${UI[@]}" "$FG&format=pprof" | head -c 2 | od -An -tx1 | grep -q '1f 8b' || fail "pprof export is not gzip"
+expect_status 400 "format must be" "${UI[@]}" "$FG&format=svgz"
+ok "exports: collapsed, html, pprof"
+
+curl -s "${UI[@]}" "$H/api/flamegraph/diff?serviceName=svc&startTime=$T0&endTime=$T1&compareServiceName=other" |
+    jcheck 'd["after"]==38 and d["before"]==0' || fail "diff against another service"
+T2=$(date -u -d '-5 hours' +%Y-%m-%dT%H:%M:%S)
+curl -s "${UI[@]}" "$H/api/flamegraph/diff?serviceName=svc&startTime=$T0&endTime=$T1&compareStartTime=$T2&compareEndTime=$T0" |
+    jcheck 'd["after"]==38 and d["before"]==0' || fail "diff of two ranges"
+expect_status 400 "compareStartTime" "${UI[@]}" "$H/api/flamegraph/diff?serviceName=svc&startTime=$T0&endTime=$T1"
+ok "diff of two ranges and of two services"
+
+curl -s "${UI[@]}" "$H/api/services" | jcheck 'any(s["name"]=="svc" and s["hasData"] for s in d)' || fail "services"
+curl -s "${UI[@]}" "$H/api/flamegraph/datetime_with_data?serviceName=svc" | jcheck '"firstDateTime" in d' || fail "datetime_with_data"
+curl -s "${UI[@]}" "$H/api/metrics/summary?serviceName=svc&startTime=$T0&endTime=$T1" |
+    jcheck 'd["uniq_hostnames"]==2 and abs(d["avg_cpu"]-12.5)<1e-9 and d["max_memory"]==40.0' ||
+    fail "metrics summary: $(curl -s "${UI[@]}" "$H/api/metrics/summary?serviceName=svc&startTime=$T0&endTime=$T1")"
+curl -s "${UI[@]}" "$H/api/metrics/graph?serviceName=svc&startTime=$T0&endTime=$T1" |
+    jcheck 'sum(p["samples"] for p in d)==38 and len(d[0]["hosts"])==2' || fail "metrics graph"
+curl -s "${UI[@]}" "$H/api/v1/filters/tags/HostName?serviceName=svc&startTime=$T0&endTime=$T1" |
+    jcheck 'sorted(x["name"] for x in d)==["h1","h2"]' || fail "host list"
+ok "services, datetime_with_data, metrics summary/graph, host list"
+
+# --- settings ---------------------------------------------------------------------------------
+curl -s "${UI[@]}" -X PUT "$H/api/settings" -d '{"retention_days":7,"sample_thresholds":{"svc":0.25}}' |
+    jcheck 'd["retention_days"]==7 and d["sample_thresholds"]["svc"]==0.25' || fail "settings"
+expect_status 400 "retention_days" "${UI[@]}" -X PUT "$H/api/settings" -d '{"retention_days":"x"}'
+expect_status 404 "unknown service" "${UI[@]}" -X PUT "$H/api/settings" -d '{"sample_thresholds":{"zzz":0.5}}'
+curl -s "${UI[@]}" -X PUT "$H/api/settings" -d '{"sample_thresholds":{"svc":0}}' >/dev/null
+ok "retention and downsampling settings"
+
+# --- ad hoc flame graphs ----------------------------------------------------------------------
+cat >"$WORK/p3.col" <<'P'
+# {"metadata":{"hostname":"h3","run_arguments":{"service_name":"svc","continuous":false}},"flamegraph_html":"<html><body>adhoc flame graph</body></html>"}
+0;;app;main;work 9
+P
+make_body "$WORK/b3.gz" "$NOW" h3 "$WORK/p3.col"
+r=$(upload "$WORK/b3.gz" svc h3 "$TOK")
+[ "${r%% *}" = 200 ] || fail "ad hoc upload: $r"
+curl -s "${UI[@]}" "$H/api/metrics/adhoc_flamegraphs?serviceName=svc&startTime=$T0&endTime=$T1" >"$WORK/adhoc"
+FN=$(python3 -c 'import json;d=json.load(open("'"$WORK/adhoc"'"));print(d[0]["filename"])') || fail "adhoc list: $(cat "$WORK/adhoc")"
+curl -s "${UI[@]}" "$H/api/metrics/adhoc_flamegraph_content?serviceName=svc&filename=$FN" |
+    jcheck '"adhoc flame graph" in d["content"]' || fail "adhoc content"
+expect_status 400 "invalid filename" "${UI[@]}" "$H/api/metrics/adhoc_flamegraph_content?serviceName=svc&filename=../../meta.db"
+expect_status 400 "invalid filename" "${UI[@]}" "$H/api/metrics/adhoc_flamegraph_content?serviceName=svc&filename=..%2F..%2Fetc%2Fpasswd"
+expect_status 400 "invalid filename" "${UI[@]}" "$H/api/metrics/adhoc_flamegraph_content?serviceName=svc&filename=/etc/passwd"
+expect_status 404 "no ad hoc" "${UI[@]}" "$H/api/metrics/adhoc_flamegraph_content?serviceName=svc&filename=nope.html"
+ok "ad hoc flame graphs listed and served; path traversal refused"
+
+# --- garbage in, precise errors out -----------------------------------------------------------
+post_gz() { # text -> gz file
+    printf '%s' "$1" | gzip -c >"$WORK/g.gz"
+}
+AG=(-X POST "$H/api/v2/profiles?service=svc" -H "GPROFILER-API-KEY: $TOK" -H 'GPROFILER-SERVICE-NAME: svc' -H 'Content-Encoding: gzip')
+post_gz '{"start_time": "2026-01-01T00:00:00", "profile": '
+expect_status 400 "malformed JSON" "${AG[@]}" --data-binary @"$WORK/g.gz"
+printf 'not gzip at all' >"$WORK/g.gz"
+expect_status 400 "invalid gzip" "${AG[@]}" --data-binary @"$WORK/g.gz"
+head -c 300 "$WORK/b1.gz" >"$WORK/g.gz"
+expect_status 400 "truncated" "${AG[@]}" --data-binary @"$WORK/g.gz"
+post_gz '{"start_time":"2026-01-01T00:00:00","hostname":"h","profile":"0;;a;b 1","gpid":""}'
+expect_status 400 "header" "${AG[@]}" --data-binary @"$WORK/g.gz"
+post_gz '{"start_time":"2026-01-01T00:00:00","hostname":"h","profile":"# {not json\n0;;a;b 1","gpid":""}'
+expect_status 400 "Failed to parse v2 metadata" "${AG[@]}" --data-binary @"$WORK/g.gz"
+post_gz '{"start_time":"2026-01-01T00:00:00","hostname":"h","profile":"# {\"metadata\":{}}\n0;;a;b 1\n0;;a;c x2","gpid":""}'
+expect_status 400 "line 3" "${AG[@]}" --data-binary @"$WORK/g.gz"
+post_gz '{"start_time":"yesterday","hostname":"h","profile":"# {\"metadata\":{}}\n0;;a;b 1","gpid":""}'
+expect_status 400 "start_time" "${AG[@]}" --data-binary @"$WORK/g.gz"
+post_gz '{"start_time":"2026-01-01T00:00:00","hostname":"h","profile":"# {\"metadata\":{}}\n0;;a;b 1"}'
+expect_status 400 "gpid must be a part of a json body" "${AG[@]}" --data-binary @"$WORK/g.gz"
+expect_status 400 "GPROFILER-SERVICE-NAME" -X POST "$H/api/v2/profiles" -H "GPROFILER-API-KEY: $TOK" --data-binary @"$WORK/b1.gz"
+expect_status 411 "Content-Length" "${AG[@]}" -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/b1.gz"
+head -c $((5 * 1024 * 1024)) /dev/urandom >"$WORK/big"
+expect_status 413 "exceeds the limit" "${AG[@]}" --data-binary @"$WORK/big"
+head -c $((64 * 1024 * 1024)) /dev/zero | gzip -c >"$WORK/bomb.gz"
+expect_status 413 "gzip bomb" "${AG[@]}" --data-binary @"$WORK/bomb.gz"
+expect_status 404 "no such endpoint" "$H/api/nope"
+expect_status 405 "not allowed" -X DELETE "$H/api/flamegraph"
+expect_status 405 "not allowed" "$H/api/v2/profiles"
+expect_status 406 "doesn't exists" "${UI[@]}" "$H/api/flamegraph?serviceName=ghost&startTime=$T0&endTime=$T1"
+expect_status 400 "startTime" "${UI[@]}" "$H/api/flamegraph?serviceName=svc&startTime=soon&endTime=$T1"
+expect_status 401 "authentication required" "$FG"
+expect_status 401 "authentication required" -H "Authorization: Bearer $TOK" "$FG"
+expect_status 200 "" -u wrong:creds "$H/api/v1/health_check"
+expect_status 400 "Invalid API key" -H 'GPROFILER-API-KEY: bad' -H 'GPROFILER-SERVICE-NAME: svc' "$H/api/v1/health_check"
+expect_status 200 '"ok"' -H "GPROFILER-API-KEY: $TOK" -H 'GPROFILER-SERVICE-NAME: svc' "$H/api/v2/health_check"
+expect_status 401 "" -X POST "$H/api/metrics/heartbeat" -d '{"hostname":"h","service_name":"svc"}'
+expect_status 400 "malformed JSON" -X POST "$H/api/metrics/heartbeat" -H "Authorization: Bearer $TOK" -d '{"hostname":'
+kill -0 "$COORD_PID" || fail "coordinator died on garbage"
+ok "400 malformed JSON/gzip/header/collapsed line (with line number), 401, 404, 405, 406, 411, 413, gzip bomb"
+
+# the flame graph is unchanged by all the rejected uploads
+curl -s "${UI[@]}" "$FG" | jcheck 'd["value"]==38+9' || fail "rejected uploads changed the data"
+
+stop_coord
+grep -q "stopped" "$WORK/coord.log" || fail "no clean shutdown message"
+ok "SIGTERM: graceful stop, exit 0"
