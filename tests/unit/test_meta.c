@@ -1,0 +1,817 @@
+/* test_meta.c — conformance suite for every metadata driver in meta_drivers[] (today: sqlite):
+ * the driver layer (types, params, transactions, migrations, re-entrancy, per-thread
+ * connections) and every domain area (services, tokens, profiles, outbox, ad hoc, settings,
+ * control plane). Also measures heartbeat upserts per second (reported, not asserted). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "coordinator/store/meta/meta.h"
+#include "test_store_util.h"
+
+#include <errno.h>
+#include <pthread.h>
+
+struct fx {
+    char *dir;
+    char *spec;
+    struct meta_db *db;
+};
+
+/* Spec for driver i; a Postgres driver adds its line here (e.g. from GPROF_TEST_PG_DSN). */
+static char *spec_for(const struct meta_store_ops *ops, const char *dir)
+{
+    char *s = NULL;
+    if (strcmp(ops->scheme, "sqlite") == 0 && asprintf(&s, "sqlite:%s/meta.db", dir) < 0)
+        return NULL;
+    return s;
+}
+
+static void fx_open(struct fx *f, int i)
+{
+    f->dir = tu_tmpdir("meta");
+    assert_non_null(f->dir);
+    f->spec = spec_for(meta_drivers[i], f->dir);
+    assert_non_null(f->spec);
+    struct gp_err err = {0};
+    int rc = meta_db_open(f->spec, &f->db, &err);
+    if (rc)
+        fail_msg("open %s: %s", f->spec, err.msg);
+}
+
+static void fx_close(struct fx *f)
+{
+    meta_db_close(f->db);
+    tu_rmrf(f->dir);
+    free(f->dir);
+    free(f->spec);
+}
+
+#define FOR_EACH_DRIVER(f)                                                                         \
+    for (int drv_ = 0; meta_drivers[drv_]; drv_++)                                                 \
+        for (int once_ = (fx_open(&f, drv_), 1); once_; once_ = (fx_close(&f), 0))
+
+#define OK(expr)                                                                                   \
+    do {                                                                                           \
+        struct gp_err e_ = {0};                                                                    \
+        (void)e_;                                                                                  \
+        int rc_ = (expr);                                                                          \
+        if (rc_ < 0)                                                                               \
+            fail_msg("%s = %d: %s", #expr, rc_, err.msg);                                          \
+    } while (0)
+
+/* ---- driver layer ----------------------------------------------------------------------- */
+
+struct typed {
+    int64_t i;
+    double d;
+    char t[32];
+    unsigned char b[8];
+    size_t blen;
+    int null_type;
+    int rows;
+};
+
+static int typed_cb(const struct meta_row *r, void *ctx)
+{
+    struct typed *t = ctx;
+    t->rows++;
+    assert_int_equal(r->ncols, 5);
+    assert_string_equal(r->names[0], "i");
+    t->i = meta_row_int(r, 0);
+    t->d = meta_row_real(r, 1);
+    snprintf(t->t, sizeof(t->t), "%s", meta_row_text(r, 2));
+    assert_int_equal(r->cols[3].type, META_BLOB);
+    t->blen = r->cols[3].len;
+    memcpy(t->b, r->cols[3].p, t->blen < 8 ? t->blen : 8);
+    t->null_type = r->cols[4].type;
+    return 0;
+}
+
+static void test_driver_basics(void **state)
+{
+    struct fx f;
+    FOR_EACH_DRIVER(f)
+    {
+        struct gp_err err = {0};
+        int v = 0;
+        OK(meta_schema_version(f.db, &v, &err));
+        assert_true(v >= 1);
+        OK(meta_exec(f.db, "CREATE TABLE t (i INTEGER, d REAL, t TEXT, b BLOB, n TEXT)", NULL, 0,
+                     NULL, &err));
+        struct meta_value p[] = {META_I(-42), META_D(2.5), META_T("héllo"), META_B("\0\1\2", 3),
+                                 META_N};
+        int64_t changes = 0;
+        OK(meta_exec(f.db, "INSERT INTO t VALUES (?, ?, ?, ?, ?)", p, 5, &changes, &err));
+        assert_int_equal(changes, 1);
+        struct typed t = {0};
+        OK(meta_query(f.db, "SELECT i, d, t, b, n FROM t", NULL, 0, typed_cb, &t, &err));
+        assert_int_equal(t.rows, 1);
+        assert_int_equal(t.i, -42);
+        assert_true(t.d == 2.5);
+        assert_string_equal(t.t, "héllo");
+        assert_int_equal(t.blen, 3);
+        assert_memory_equal(t.b, "\0\1\2", 3);
+        assert_int_equal(t.null_type, META_NULL);
+
+        /* rollback discards, commit keeps */
+        OK(meta_begin(f.db, &err));
+        OK(meta_exec(f.db, "INSERT INTO t (i) VALUES (1)", NULL, 0, NULL, &err));
+        assert_int_equal(meta_begin(f.db, &err), -EBUSY); /* no nesting */
+        meta_rollback(f.db);
+        int64_t n = 0;
+        OK(meta_query_int(f.db, "SELECT COUNT(*) FROM t", NULL, 0, &n, &err));
+        assert_int_equal(n, 1);
+        OK(meta_begin(f.db, &err));
+        OK(meta_exec(f.db, "INSERT INTO t (i) VALUES (2)", NULL, 0, NULL, &err));
+        OK(meta_commit(f.db, &err));
+        OK(meta_query_int(f.db, "SELECT COUNT(*) FROM t", NULL, 0, &n, &err));
+        assert_int_equal(n, 2);
+        assert_int_equal(meta_query_int(f.db, "SELECT i FROM t WHERE i = 99", NULL, 0, &n, &err),
+                         -ENOENT);
+
+        /* errors carry a message */
+        assert_true(meta_exec(f.db, "INSERT INTO nope VALUES (1)", NULL, 0, NULL, &err) < 0);
+        assert_true(strlen(err.msg) > 0);
+        int ok = 0;
+        char msg[128];
+        OK(meta_check(f.db, &ok, msg, sizeof(msg), &err));
+        assert_int_equal(ok, 1);
+    }
+}
+
+struct reent {
+    struct meta_db *db;
+    int outer, inner;
+};
+
+static int inner_cb(const struct meta_row *r, void *ctx)
+{
+    ((struct reent *)ctx)->inner++;
+    return 0;
+}
+
+static int outer_cb(const struct meta_row *r, void *ctx)
+{
+    struct reent *re = ctx;
+    struct gp_err err = {0};
+    re->outer++;
+    /* the same statement again from inside its own row callback */
+    assert_int_equal(meta_query(re->db, "SELECT x FROM r ORDER BY x", NULL, 0, inner_cb, re, &err),
+                     0);
+    return 0;
+}
+
+static void test_reentrant_query(void **state)
+{
+    struct fx f;
+    FOR_EACH_DRIVER(f)
+    {
+        struct gp_err err = {0};
+        OK(meta_exec(f.db, "CREATE TABLE r (x INTEGER)", NULL, 0, NULL, &err));
+        OK(meta_exec(f.db, "INSERT INTO r VALUES (1), (2), (3)", NULL, 0, NULL, &err));
+        struct reent re = {f.db, 0, 0};
+        OK(meta_query(f.db, "SELECT x FROM r ORDER BY x", NULL, 0, outer_cb, &re, &err));
+        assert_int_equal(re.outer, 3);
+        assert_int_equal(re.inner, 9);
+    }
+}
+
+static void test_reopen_keeps_data(void **state)
+{
+    struct fx f;
+    FOR_EACH_DRIVER(f)
+    {
+        struct gp_err err = {0};
+        int64_t id, id2;
+        OK(meta_service_ensure(f.db, "keep", &id, &err));
+        int v1, v2;
+        OK(meta_schema_version(f.db, &v1, &err));
+        meta_db_close(f.db);
+        OK(meta_db_open(f.spec, &f.db, &err));
+        OK(meta_schema_version(f.db, &v2, &err));
+        assert_int_equal(v1, v2);
+        OK(meta_service_ensure(f.db, "keep", &id2, &err));
+        assert_int_equal(id, id2);
+    }
+    struct meta_db *db;
+    struct gp_err err = {0};
+    assert_int_equal(meta_db_open("mysql:/x", &db, &err), -ENOTSUP);
+    assert_int_equal(meta_db_open("nocolon", &db, &err), -EINVAL);
+    assert_true(meta_db_open("sqlite:/proc/nope/meta.db", &db, &err) < 0);
+    assert_non_null(strstr(err.msg, "/proc/nope/meta.db"));
+}
+
+/* ---- services and tokens ---------------------------------------------------------------- */
+
+static int count_services(const struct meta_service *s, void *ctx)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_services(void **state)
+{
+    char out[META_NAME_MAX];
+    assert_int_equal(meta_service_sanitize("my service/../x!", out, sizeof(out)), 12);
+    assert_string_equal(out, "myservice..x");
+    assert_int_equal(meta_service_sanitize("__a_b", out, sizeof(out)), 3);
+    assert_string_equal(out, "a_b");
+    assert_int_equal(meta_service_sanitize("!!!", out, sizeof(out)), 0);
+    assert_int_equal(meta_service_sanitize("abcdef", out, 4), 3);
+    assert_string_equal(out, "abc");
+
+    struct fx f;
+    FOR_EACH_DRIVER(f)
+    {
+        struct gp_err err = {0};
+        int64_t a, b, c;
+        OK(meta_service_ensure(f.db, "web app", &a, &err));
+        OK(meta_service_ensure(f.db, "webapp", &b, &err));
+        assert_int_equal(a, b);
+        OK(meta_service_ensure(f.db, "db", &c, &err));
+        assert_true(c != a);
+        assert_int_equal(meta_service_ensure(f.db, "///", &c, &err), -EINVAL);
+        struct meta_service s;
+        OK(meta_service_get(f.db, "webapp", &s, &err));
+        assert_string_equal(s.name, "webapp");
+        assert_true(s.sample_threshold == 0);
+        meta_service_clear(&s);
+        assert_int_equal(meta_service_get(f.db, "nope", &s, &err), -ENOENT);
+        OK(meta_service_set_sample_threshold(f.db, "webapp", 0.25, &err));
+        OK(meta_service_get_by_id(f.db, a, &s, &err));
+        assert_true(s.sample_threshold == 0.25);
+        meta_service_clear(&s);
+        assert_int_equal(meta_service_set_sample_threshold(f.db, "webapp", 1.5, &err), -EINVAL);
+        assert_int_equal(meta_service_set_sample_threshold(f.db, "nope", 0.5, &err), -ENOENT);
+        int n = 0;
+        OK(meta_service_list(f.db, count_services, &n, &err));
+        assert_int_equal(n, 2);
+    }
+}
+
+struct tok_list {
+    int n, revoked;
+    char prefix[16];
+};
+
+static int tok_cb(const struct meta_token *t, void *ctx)
+{
+    struct tok_list *l = ctx;
+    l->n++;
+    if (t->revoked_at)
+        l->revoked++;
+    snprintf(l->prefix, sizeof(l->prefix), "%s", t->prefix);
+    return 0;
+}
+
+static int no_clear_token(const struct meta_row *r, void *ctx)
+{
+    const char *tok = ctx;
+    for (int i = 0; i < r->ncols; i++) {
+        const char *t = meta_row_text(r, i);
+        assert_true(!t || strcmp(t, tok) != 0);
+    }
+    return 0;
+}
+
+static void test_tokens(void **state)
+{
+    char hex[65];
+    meta_sha256_hex("abc", 3, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    struct fx f;
+    FOR_EACH_DRIVER(f)
+    {
+        struct gp_err err = {0};
+        char tok[META_TOKEN_MAX], tok2[META_TOKEN_MAX], svc[META_NAME_MAX];
+        int64_t id, id2;
+        OK(meta_token_create(f.db, "payments", tok, sizeof(tok), &id, &err));
+        OK(meta_token_create(f.db, "payments", tok2, sizeof(tok2), &id2, &err));
+        assert_true(strncmp(tok, "gpt_", 4) == 0);
+        assert_int_equal(strlen(tok), 68);
+        assert_string_not_equal(tok, tok2);
+        OK(meta_token_validate(f.db, tok, "payments", NULL, 0, &err));
+        OK(meta_token_validate(f.db, tok, NULL, svc, sizeof(svc), &err));
+        assert_string_equal(svc, "payments");
+        assert_int_equal(meta_token_validate(f.db, tok, "other", NULL, 0, &err), -EACCES);
+        assert_int_equal(meta_token_validate(f.db, "gpt_nope", NULL, NULL, 0, &err), -EACCES);
+        assert_int_equal(meta_token_validate(f.db, "", NULL, NULL, 0, &err), -EACCES);
+        assert_int_equal(meta_token_validate(f.db, NULL, NULL, NULL, 0, &err), -EACCES);
+        /* only the hash is stored */
+        OK(meta_query(f.db, "SELECT * FROM agent_tokens", NULL, 0, no_clear_token, tok, &err));
+        OK(meta_token_revoke(f.db, id, &err));
+        assert_int_equal(meta_token_revoke(f.db, id, &err), -ENOENT);
+        assert_int_equal(meta_token_validate(f.db, tok, NULL, NULL, 0, &err), -EACCES);
+        OK(meta_token_validate(f.db, tok2, "payments", NULL, 0, &err));
+        struct tok_list l = {0};
+        OK(meta_token_list(f.db, "payments", tok_cb, &l, &err));
+        assert_int_equal(l.n, 2);
+        assert_int_equal(l.revoked, 1);
+        assert_int_equal(strlen(l.prefix), 8);
+        memset(&l, 0, sizeof(l));
+        OK(meta_token_list(f.db, "other", tok_cb, &l, &err));
+        assert_int_equal(l.n, 0);
+        OK(meta_token_list(f.db, NULL, tok_cb, &l, &err));
+        assert_int_equal(l.n, 2);
+    }
+}
+
+/* ---- profiles, outbox, ad hoc, settings ------------------------------------------------- */
+
+static int count_profiles(const struct meta_profile *p, void *ctx)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_profiles_outbox(void **state)
+{
+    struct fx f;
+    FOR_EACH_DRIVER(f)
+    {
+        struct gp_err err = {0};
+        int64_t sid, id, id2;
+        OK(meta_service_ensure(f.db, "svc", &sid, &err));
+        struct meta_profile p = {.service_id = sid,
+                                 .hostname = "h1",
+                                 .start_time = 1000,
+                                 .end_time = 1060,
+                                 .blob_key = "svc/k1",
+                                 .cpu_avg = 12.5,
+                                 .mem_avg = -1,
+                                 .continuous = 1,
+                                 .size = 77,
+                                 .upload_id = "u1"};
+        OK(meta_profile_insert(f.db, &p, &id, &err));
+        assert_int_equal(meta_profile_insert(f.db, &p, &id2, &err), -EEXIST);
+        assert_int_equal(id, id2);
+        p.upload_id = "u2";
+        p.start_time = 5000;
+        p.end_time = 5060;
+        p.blob_key = "svc/k2";
+        OK(meta_profile_insert(f.db, &p, &id2, &err));
+        struct meta_profile g;
+        OK(meta_profile_get(f.db, id, &g, &err));
+        assert_string_equal(g.service, "svc");
+        assert_string_equal(g.hostname, "h1");
+        assert_string_equal(g.blob_key, "svc/k1");
+        assert_true(g.cpu_avg == 12.5);
+        assert_true(g.mem_avg == -1);
+        assert_int_equal(g.continuous, 1);
+        assert_int_equal(g.size, 77);
+        assert_int_equal(g.indexed, 0);
+        meta_profile_clear(&g);
+        OK(meta_profile_get_by_upload(f.db, "u2", &g, &err));
+        assert_int_equal(g.id, id2);
+        meta_profile_clear(&g);
+        assert_int_equal(meta_profile_get(f.db, 999, &g, &err), -ENOENT);
+        int n = 0;
+        OK(meta_profile_list(f.db, "svc", 0, 2000, 0, count_profiles, &n, &err));
+        assert_int_equal(n, 1);
+        n = 0;
+        OK(meta_profile_list(f.db, NULL, 0, 10000, 0, count_profiles, &n, &err));
+        assert_int_equal(n, 2);
+        n = 0;
+        OK(meta_profile_list_before(f.db, 2000, 0, count_profiles, &n, &err));
+        assert_int_equal(n, 1);
+
+        /* outbox */
+        OK(meta_outbox_add(f.db, id, &err));
+        OK(meta_outbox_add(f.db, id, &err)); /* idempotent */
+        OK(meta_outbox_add(f.db, id2, &err));
+        int64_t pending;
+        OK(meta_outbox_pending(f.db, &pending, &err));
+        assert_int_equal(pending, 2);
+        struct meta_outbox_item it[4];
+        assert_int_equal(meta_outbox_next(f.db, 100, it, 4, &err), 2);
+        assert_int_equal(it[0].profile_id, id);
+        OK(meta_outbox_fail(f.db, it[0].id, 500, "boom", &err));
+        assert_int_equal(meta_outbox_next(f.db, 100, it, 4, &err), 1);
+        assert_int_equal(it[0].profile_id, id2);
+        assert_int_equal(meta_outbox_next(f.db, 500, it, 4, &err), 2);
+        assert_int_equal(it[0].attempts, 1);
+        OK(meta_outbox_done(f.db, it[1].id, &err));
+        OK(meta_outbox_pending(f.db, &pending, &err));
+        assert_int_equal(pending, 1);
+        /* deleting a profile removes its outbox row */
+        OK(meta_profile_delete(f.db, id, &err));
+        OK(meta_outbox_pending(f.db, &pending, &err));
+        assert_int_equal(pending, 0);
+        OK(meta_profile_set_indexed(f.db, id2, 1, &err));
+        OK(meta_profile_get(f.db, id2, &g, &err));
+        assert_int_equal(g.indexed, 1);
+        meta_profile_clear(&g);
+        OK(meta_profile_count(f.db, &pending, &err));
+        assert_int_equal(pending, 1);
+    }
+}
+
+static int adhoc_names(const struct meta_adhoc *a, void *ctx)
+{
+    char *s = ctx;
+    strcat(s, a->filename);
+    strcat(s, ",");
+    return 0;
+}
+
+static void test_adhoc_settings(void **state)
+{
+    struct fx f;
+    FOR_EACH_DRIVER(f)
+    {
+        struct gp_err err = {0};
+        int64_t id, id2;
+        struct meta_adhoc a = {.service = "svc",
+                               .hostname = "h1",
+                               .filename = "a.html",
+                               .blob_key = "svc/adhoc/a.html",
+                               .perf_events = "[\"cycles\"]",
+                               .start_time = 100,
+                               .end_time = 160,
+                               .size = 10};
+        OK(meta_adhoc_insert(f.db, &a, &id, &err));
+        a.size = 11;
+        OK(meta_adhoc_insert(f.db, &a, &id2, &err)); /* upsert on key */
+        assert_int_equal(id, id2);
+        a.filename = "b.html";
+        a.blob_key = "svc/adhoc/b.html";
+        a.hostname = "h2";
+        a.start_time = 200;
+        a.end_time = 260;
+        OK(meta_adhoc_insert(f.db, &a, &id2, &err));
+        char names[256] = "";
+        OK(meta_adhoc_list(f.db, "svc", 0, 1000, NULL, 0, adhoc_names, names, &err));
+        assert_string_equal(names, "b.html,a.html,");
+        names[0] = 0;
+        const char *hosts[] = {"h1"};
+        OK(meta_adhoc_list(f.db, "svc", 0, 1000, hosts, 1, adhoc_names, names, &err));
+        assert_string_equal(names, "a.html,");
+        names[0] = 0;
+        OK(meta_adhoc_list(f.db, "svc", 150, 1000, NULL, 0, adhoc_names, names, &err));
+        assert_string_equal(names, "b.html,");
+        struct meta_adhoc g;
+        OK(meta_adhoc_get(f.db, "svc", "a.html", &g, &err));
+        assert_int_equal(g.size, 11);
+        assert_string_equal(g.perf_events, "[\"cycles\"]");
+        meta_adhoc_clear(&g);
+        assert_int_equal(meta_adhoc_get(f.db, "svc", "../x", &g, &err), -ENOENT);
+        int64_t del;
+        OK(meta_adhoc_delete_before(f.db, 200, &del, &err));
+        assert_int_equal(del, 1);
+
+        char *v;
+        int64_t iv;
+        assert_int_equal(meta_setting_get(f.db, "retention_days", &v, &err), -ENOENT);
+        OK(meta_setting_get_int(f.db, "retention_days", 30, &iv, &err));
+        assert_int_equal(iv, 30);
+        OK(meta_setting_set(f.db, "retention_days", "7", &err));
+        OK(meta_setting_set(f.db, "retention_days", "9", &err));
+        OK(meta_setting_get_int(f.db, "retention_days", 30, &iv, &err));
+        assert_int_equal(iv, 9);
+        OK(meta_setting_get(f.db, "retention_days", &v, &err));
+        assert_string_equal(v, "9");
+        free(v);
+        OK(meta_setting_set(f.db, "x", "notanumber", &err));
+        OK(meta_setting_get_int(f.db, "x", 5, &iv, &err));
+        assert_int_equal(iv, 5);
+    }
+}
+
+/* ---- control plane ---------------------------------------------------------------------- */
+
+struct hosts_seen {
+    char names[1024];
+    int n, with_cmd;
+};
+
+static int host_cb(const struct meta_host_status *hs, void *ctx)
+{
+    struct hosts_seen *s = ctx;
+    s->n++;
+    if (hs->command)
+        s->with_cmd++;
+    strcat(s->names, hs->host->hostname);
+    strcat(s->names, ",");
+    return 0;
+}
+
+static int cmd_count(const struct meta_command *c, void *ctx)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int exec_cb(const struct meta_execution *e, void *ctx)
+{
+    char *s = ctx;
+    strcat(s, e->request_id);
+    strcat(s, "=");
+    strcat(s, e->status);
+    strcat(s, ",");
+    return 0;
+}
+
+static int hb_cb(const struct meta_heartbeat *h, void *ctx)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_control_plane(void **state)
+{
+    struct fx f;
+    FOR_EACH_DRIVER(f)
+    {
+        struct gp_err err = {0};
+        /* heartbeats */
+        struct meta_heartbeat hb = {.hostname = "web-1",
+                                    .service_name = "shop",
+                                    .ip_address = "10.0.0.1",
+                                    .agent_version = "1.50.0",
+                                    .received_command_ids = "[]",
+                                    .heartbeat_timestamp = 1000};
+        OK(meta_heartbeat_upsert(f.db, &hb, &err));
+        hb.hostname = "web-2";
+        hb.ip_address = "10.0.0.2";
+        hb.heartbeat_timestamp = 1010;
+        OK(meta_heartbeat_upsert(f.db, &hb, &err));
+        hb.hostname = "db_1";
+        hb.service_name = "db";
+        hb.ip_address = "10.0.1.1";
+        hb.heartbeat_timestamp = 900;
+        OK(meta_heartbeat_upsert(f.db, &hb, &err));
+        hb.hostname = "web-1";
+        hb.service_name = "shop";
+        hb.ip_address = "10.0.0.9";
+        hb.last_command_id = "c-0";
+        hb.heartbeat_timestamp = 1020;
+        OK(meta_heartbeat_upsert(f.db, &hb, &err)); /* update, not insert */
+        struct meta_heartbeat g;
+        OK(meta_heartbeat_get(f.db, "web-1", "shop", &g, &err));
+        assert_string_equal(g.ip_address, "10.0.0.9");
+        assert_string_equal(g.last_command_id, "c-0");
+        assert_string_equal(g.status, "active");
+        assert_int_equal(g.heartbeat_timestamp, 1020);
+        assert_int_equal(g.created_at, 1000);
+        meta_heartbeat_clear(&g);
+        assert_int_equal(meta_heartbeat_get(f.db, "nope", "shop", &g, &err), -ENOENT);
+        int64_t cnt;
+        OK(meta_heartbeat_count(f.db, NULL, 0, &cnt, &err));
+        assert_int_equal(cnt, 3);
+        OK(meta_heartbeat_count(f.db, "shop", 1015, &cnt, &err));
+        assert_int_equal(cnt, 1);
+        int n = 0;
+        OK(meta_heartbeat_list_active(f.db, "shop", 1000, hb_cb, &n, &err));
+        assert_int_equal(n, 2);
+        hb.status = "sleeping";
+        assert_true(meta_heartbeat_upsert(f.db, &hb, &err) < 0);
+
+        /* requests */
+        struct meta_request r = {.request_id = "r-1",
+                                 .service_name = "shop",
+                                 .request_type = "start",
+                                 .duration = 60,
+                                 .frequency = 11,
+                                 .target_hosts = "{\"web-1\":[1,2]}"};
+        OK(meta_request_insert(f.db, &r, &err));
+        assert_int_equal(meta_request_insert(f.db, &r, &err), -EEXIST);
+        r.request_id = "r-2";
+        OK(meta_request_insert(f.db, &r, &err));
+        r.request_id = "r-3";
+        r.request_type = "pause";
+        assert_true(meta_request_insert(f.db, &r, &err) < 0);
+        struct meta_request rg;
+        OK(meta_request_get(f.db, "r-1", &rg, &err));
+        assert_string_equal(rg.status, "pending");
+        assert_string_equal(rg.profiling_mode, "cpu");
+        assert_string_equal(rg.target_hosts, "{\"web-1\":[1,2]}");
+        assert_int_equal(rg.duration, 60);
+        meta_request_clear(&rg);
+        OK(meta_request_set_status(f.db, "r-1", "completed", 2000, &err));
+        OK(meta_request_get(f.db, "r-1", &rg, &err));
+        assert_string_equal(rg.status, "completed");
+        assert_int_equal(rg.completed_at, 2000);
+        meta_request_clear(&rg);
+        assert_int_equal(meta_request_set_status(f.db, "r-x", "failed", 0, &err), -ENOENT);
+
+        /* commands: one per (host, service) */
+        struct meta_command c = {.command_id = "c-1",
+                                 .hostname = "web-1",
+                                 .service_name = "shop",
+                                 .command_type = "start",
+                                 .request_ids = "[\"r-1\"]",
+                                 .combined_config = "{\"duration\":60}",
+                                 .execution_time = -1};
+        OK(meta_command_put(f.db, &c, &err));
+        c.command_id = "c-2";
+        c.request_ids = "[\"r-1\",\"r-2\"]";
+        OK(meta_command_put(f.db, &c, &err)); /* replaces */
+        struct meta_command cg;
+        OK(meta_command_get(f.db, "web-1", "shop", &cg, &err));
+        assert_string_equal(cg.command_id, "c-2");
+        assert_string_equal(cg.status, "pending");
+        assert_int_equal(cg.execution_time, -1);
+        assert_int_equal(cg.sent_at, 0);
+        meta_command_clear(&cg);
+        assert_int_equal(meta_command_get(f.db, "web-2", "shop", &cg, &err), -ENOENT);
+        int64_t ch;
+        OK(meta_command_set_status(f.db, "c-1", "web-1", "sent", 1500, &ch, &err));
+        assert_int_equal(ch, 0); /* c-1 was replaced */
+        OK(meta_command_set_status(f.db, "c-2", "web-1", "sent", 1500, &ch, &err));
+        assert_int_equal(ch, 1);
+        OK(meta_command_get_by_id(f.db, "c-2", "web-1", &cg, &err));
+        assert_string_equal(cg.status, "sent");
+        assert_int_equal(cg.sent_at, 1500);
+        meta_command_clear(&cg);
+        n = 0;
+        OK(meta_command_list_by_request(f.db, "r-2", cmd_count, &n, &err));
+        assert_int_equal(n, 1);
+        n = 0;
+        OK(meta_command_list_by_request(f.db, "r-", cmd_count, &n, &err));
+        assert_int_equal(n, 0); /* exact ids, not substrings */
+        n = 0;
+        OK(meta_command_list(f.db, "shop", "sent", cmd_count, &n, &err));
+        assert_int_equal(n, 1);
+        c.status = "bogus";
+        assert_true(meta_command_put(f.db, &c, &err) < 0);
+
+        /* executions, one per request */
+        struct meta_execution e = {.command_id = "c-2",
+                                   .hostname = "web-1",
+                                   .request_id = "r-1",
+                                   .started_at = 1500,
+                                   .execution_time = -1};
+        OK(meta_execution_upsert(f.db, &e, &err));
+        e.request_id = "r-2";
+        OK(meta_execution_upsert(f.db, &e, &err));
+        OK(meta_execution_upsert(f.db, &e, &err));
+        e.request_id = "r-missing";
+        assert_true(meta_execution_upsert(f.db, &e, &err) < 0);
+        OK(meta_command_complete(f.db, "c-2", "web-1", "completed", 1600, 42, NULL, "/tmp/r", &ch,
+                                 &err));
+        assert_int_equal(ch, 1);
+        OK(meta_execution_complete(f.db, "c-2", "web-1", "completed", 1600, 42, NULL, "/tmp/r", &ch,
+                                   &err));
+        assert_int_equal(ch, 2);
+        char ex[256] = "";
+        OK(meta_execution_list(f.db, "c-2", NULL, exec_cb, ex, &err));
+        assert_string_equal(ex, "r-1=completed,r-2=completed,");
+        OK(meta_command_get(f.db, "web-1", "shop", &cg, &err));
+        assert_int_equal(cg.execution_time, 42);
+        assert_string_equal(cg.results_path, "/tmp/r");
+        assert_int_equal(cg.completed_at, 1600);
+        meta_command_clear(&cg);
+
+        /* host_status */
+        struct hosts_seen s = {0};
+        OK(meta_host_list(f.db, NULL, host_cb, &s, &err));
+        assert_int_equal(s.n, 3);
+        assert_int_equal(s.with_cmd, 1);
+        assert_string_equal(s.names, "web-1,web-2,db_1,"); /* newest heartbeat first */
+        const char *svc[] = {"SHO"};
+        struct meta_host_filter hf = {.services = svc, .nservices = 1};
+        memset(&s, 0, sizeof(s));
+        OK(meta_host_list(f.db, &hf, host_cb, &s, &err));
+        assert_int_equal(s.n, 2); /* case-insensitive substring */
+        hf.exact_match = 1;
+        memset(&s, 0, sizeof(s));
+        OK(meta_host_list(f.db, &hf, host_cb, &s, &err));
+        assert_int_equal(s.n, 0);
+        const char *under[] = {"b_"};
+        struct meta_host_filter hu = {.hostnames = under, .nhostnames = 1};
+        memset(&s, 0, sizeof(s));
+        OK(meta_host_list(f.db, &hu, host_cb, &s, &err));
+        assert_string_equal(s.names, "db_1,"); /* '_' is literal, not a wildcard */
+        const char *ips[] = {"10.0.0."};
+        const char *na[] = {"N/A"};
+        struct meta_host_filter hi = {
+                .ip_addresses = ips, .nip_addresses = 1, .command_types = na, .ncommand_types = 1};
+        memset(&s, 0, sizeof(s));
+        OK(meta_host_list(f.db, &hi, host_cb, &s, &err));
+        assert_string_equal(s.names, "web-2,");
+        const char *st[] = {"completed", "stopped"};
+        struct meta_host_filter hst = {
+                .command_statuses = st, .ncommand_statuses = 2, .heartbeat_since = 950, .limit = 5};
+        memset(&s, 0, sizeof(s));
+        OK(meta_host_list(f.db, &hst, host_cb, &s, &err));
+        assert_string_equal(s.names, "web-1,web-2,");
+        hst.limit = 1;
+        memset(&s, 0, sizeof(s));
+        OK(meta_host_list(f.db, &hst, host_cb, &s, &err));
+        assert_int_equal(s.n, 1);
+    }
+}
+
+/* ---- threads ---------------------------------------------------------------------------- */
+
+struct hb_thread {
+    struct meta_db *db;
+    int id, n, fails;
+};
+
+static void *hb_worker(void *v)
+{
+    struct hb_thread *t = v;
+    char host[64];
+    for (int i = 0; i < t->n; i++) {
+        struct gp_err err = {0};
+        snprintf(host, sizeof(host), "host-%d-%d", t->id, i % 2000);
+        struct meta_heartbeat hb = {.hostname = host,
+                                    .service_name = "bench",
+                                    .ip_address = "10.1.2.3",
+                                    .last_command_id = "c",
+                                    .received_command_ids = "[\"a\",\"b\"]",
+                                    .executed_command_ids = "[\"a\"]",
+                                    .heartbeat_timestamp = 1000 + i};
+        if (meta_heartbeat_upsert(t->db, &hb, &err) < 0)
+            t->fails++;
+        struct meta_command c;
+        int rc = meta_command_get(t->db, host, "bench", &c, &err);
+        if (rc == 0)
+            meta_command_clear(&c);
+        else if (rc != -ENOENT)
+            t->fails++;
+    }
+    return NULL;
+}
+
+/* What the control plane's write-behind flush does: many upserts in one transaction. */
+static void bench_batched(struct meta_db *db, const char *scheme)
+{
+    const int total = getenv("GPROF_BENCH") ? 200000 : 20000, batch = 1000;
+    char host[64];
+    double t0 = tu_now();
+    for (int i = 0; i < total; i += batch) {
+        struct gp_err err = {0};
+        assert_int_equal(meta_begin(db, &err), 0);
+        for (int j = i; j < i + batch; j++) {
+            snprintf(host, sizeof(host), "fleet-%d", j % 10000);
+            struct meta_heartbeat hb = {.hostname = host,
+                                        .service_name = "fleet",
+                                        .ip_address = "10.9.8.7",
+                                        .last_command_id = "c",
+                                        .received_command_ids = "[\"a\"]",
+                                        .executed_command_ids = "[\"a\"]",
+                                        .heartbeat_timestamp = 5000 + j};
+            OK(meta_heartbeat_upsert(db, &hb, &err));
+        }
+        OK(meta_commit(db, &err));
+    }
+    double dt = tu_now() - t0;
+    printf("# meta[%s]: batched (%d per transaction, 10k hosts): %.0f heartbeat upserts/s\n",
+           scheme, batch, total / dt);
+    struct gp_err err = {0};
+    int64_t cnt;
+    OK(meta_heartbeat_count(db, "fleet", 0, &cnt, &err));
+    assert_int_equal(cnt, 10000);
+}
+
+static void test_threads_heartbeats(void **state)
+{
+    const int per_thread = getenv("GPROF_BENCH") ? 50000 : 5000;
+    struct fx f;
+    FOR_EACH_DRIVER(f)
+    {
+        for (int nthreads = 1; nthreads <= 4; nthreads *= 2) {
+            pthread_t th[4];
+            struct hb_thread a[4];
+            double t0 = tu_now();
+            for (int i = 0; i < nthreads; i++) {
+                a[i] = (struct hb_thread){f.db, i, per_thread, 0};
+                pthread_create(&th[i], NULL, hb_worker, &a[i]);
+            }
+            for (int i = 0; i < nthreads; i++) {
+                pthread_join(th[i], NULL);
+                assert_int_equal(a[i].fails, 0);
+            }
+            double dt = tu_now() - t0;
+            printf("# meta[%s]: %d threads, one transaction each: %.0f heartbeat upserts+command "
+                   "lookups/s\n",
+                   meta_drivers[drv_]->scheme, nthreads, nthreads * per_thread / dt);
+        }
+        struct gp_err err = {0};
+        int64_t cnt;
+        OK(meta_heartbeat_count(f.db, "bench", 0, &cnt, &err));
+        assert_int_equal(cnt, 4 * 2000);
+        bench_batched(f.db, meta_drivers[drv_]->scheme);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_driver_basics),
+            cmocka_unit_test(test_reentrant_query),
+            cmocka_unit_test(test_reopen_keeps_data),
+            cmocka_unit_test(test_services),
+            cmocka_unit_test(test_tokens),
+            cmocka_unit_test(test_profiles_outbox),
+            cmocka_unit_test(test_adhoc_settings),
+            cmocka_unit_test(test_control_plane),
+            cmocka_unit_test(test_threads_heartbeats),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,141 @@
+/* test_store_util.h — helpers shared by the store tests (test_store*.c, test_meta.c,
+ * test_index.c, test_blob.c): temp directories, deterministic synthetic profiles and a canonical
+ * text form of a profile so two profiles can be compared exactly. Header-only on purpose. */
+#ifndef GPROF_TEST_STORE_UTIL_H
+#define GPROF_TEST_STORE_UTIL_H
+
+#include "common/profile.h"
+#include "common/strbuf.h"
+
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static inline double tu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* mkdtemp under $TMPDIR (or /tmp); the caller frees the string and calls tu_rmrf. */
+static inline char *tu_tmpdir(const char *tag)
+{
+    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char *p = NULL;
+    if (asprintf(&p, "%s/gprof-%s-XXXXXX", base, tag) < 0)
+        return NULL;
+    if (!mkdtemp(p)) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static inline int tu_rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static inline void tu_rmrf(const char *dir)
+{
+    if (dir)
+        nftw(dir, tu_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* xorshift PRNG so every run builds the same data. */
+static inline uint64_t tu_rand(uint64_t *s)
+{
+    uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ULL;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *s = x;
+    return x;
+}
+
+/* A synthetic profile: nstacks distinct stacks of `depth` frames drawn from a pool, spread
+ * over a few comms and containers, counts 1..100. Same seed -> same profile. Stacks are
+ * "shared" across seeds with the same pool_seed so merging profiles exercises addition. */
+static inline struct gp_profile *tu_profile(uint64_t pool_seed, uint64_t count_seed,
+                                            unsigned nstacks, unsigned depth)
+{
+    static const char *const comms[] = {"java", "python3", "nginx", "postgres"};
+    static const char *const conts[] = {"", "web-1", "db-0"};
+    struct gp_profile *p = gp_profile_new();
+    if (!p)
+        return NULL;
+    char names[64][48];
+    const char *frames[64];
+    if (depth > 64)
+        depth = 64;
+    uint64_t cs = count_seed * 7919 + 1;
+    for (unsigned i = 0; i < nstacks; i++) {
+        uint64_t s = pool_seed * 1000003ULL + i + 1;
+        for (unsigned d = 0; d < depth; d++) {
+            /* shallow frames are shared, deeper frames diverge: a realistic tree */
+            unsigned fan = d < 3 ? 4 : 40;
+            snprintf(names[d], sizeof(names[d]), "mod%u::function_%u_%llu", d % 7, d,
+                     (unsigned long long)(tu_rand(&s) % fan));
+            frames[d] = names[d];
+        }
+        /* make every stack distinct through its leaf */
+        snprintf(names[depth - 1], sizeof(names[depth - 1]), "leaf_%u", i);
+        const char *comm = comms[i % 4];
+        const char *cont = conts[(i / 4) % 3];
+        gp_profile_add(p, 0, cont, comm, frames, depth, 1 + tu_rand(&cs) % 100);
+    }
+    return p;
+}
+
+struct tu_lines {
+    char **v;
+    size_t n, cap;
+};
+
+static inline int tu_line_cb(const struct gp_stack_view *s, void *ctx)
+{
+    struct tu_lines *l = ctx;
+    struct strbuf b = STRBUF_INIT;
+    sb_printf(&b, "%s;%s", s->container, s->comm);
+    for (uint32_t i = 0; i < s->nframes; i++)
+        sb_printf(&b, ";%s", s->frames[i]);
+    sb_printf(&b, " %llu", (unsigned long long)s->count);
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 256;
+        l->v = realloc(l->v, l->cap * sizeof(char *));
+    }
+    l->v[l->n++] = sb_detach(&b, NULL);
+    return 0;
+}
+
+static inline int tu_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Canonical text: one "container;comm;frames count" line per stack, sorted. Caller frees. */
+static inline char *tu_canon(const struct gp_profile *p)
+{
+    struct tu_lines l = {0};
+    gp_profile_foreach(p, tu_line_cb, &l);
+    qsort(l.v, l.n, sizeof(char *), tu_cmp);
+    struct strbuf b = STRBUF_INIT;
+    for (size_t i = 0; i < l.n; i++) {
+        sb_puts(&b, l.v[i]);
+        sb_putc(&b, '\n');
+        free(l.v[i]);
+    }
+    free(l.v);
+    char *s = sb_detach(&b, NULL);
+    return s ? s : strdup("");
+}
+
+#endif
