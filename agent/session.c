@@ -22,6 +22,16 @@ struct container_entry {
     uint32_t name_id; /* interned in the profile; GP_NO_ID when the slot is empty */
 };
 
+/* A process first seen moments ago may still be inside the dynamic loader: its libraries are
+ * not mapped yet. It is snapshotted again a few times while young (and alive). */
+#define YOUNG_MAX 256
+static const double young_renote_at[] = {0.05, 0.3, 1.0};
+struct young {
+    uint32_t tgid;
+    uint8_t renotes;
+    double seen_at;
+};
+
 struct gp_session {
     struct gp_session_opts o;
     struct gp_sampler *sampler;
@@ -31,7 +41,7 @@ struct gp_session {
     size_t ntargets;
     struct timespec t0;
     time_t start_wall, end_wall;
-    double elapsed;
+    double elapsed, finish_s;
     uint64_t samples;
     int running, started;
     /* tgid → container name, open addressing, cleared when it fills up */
@@ -39,6 +49,8 @@ struct gp_session {
     size_t containers_cap, containers_used;
     char hostname[256];
     int drain_failed;
+    struct young young[YOUNG_MAX];
+    size_t nyoung;
 };
 
 static double since(const struct timespec *t0)
@@ -168,6 +180,22 @@ static void on_sample(const struct gp_raw_sample *r, void *ctx)
     s->samples += r->count;
 }
 
+static void renote_young(struct gp_session *s)
+{
+    double now = since(&s->t0);
+    for (size_t i = 0; i < s->nyoung;) {
+        struct young *y = &s->young[i];
+        if (now - y->seen_at >= young_renote_at[y->renotes]) {
+            int gone = gp_symbolizer_note_process(s->sym, y->tgid) != 0;
+            if (gone || ++y->renotes == sizeof(young_renote_at) / sizeof(young_renote_at[0])) {
+                *y = s->young[--s->nyoung];
+                continue;
+            }
+        }
+        i++;
+    }
+}
+
 static void on_event(const struct gp_proc_event *e, void *ctx)
 {
     struct gp_session *s = ctx;
@@ -176,6 +204,8 @@ static void on_event(const struct gp_proc_event *e, void *ctx)
     case GP_PROC_EXEC:
         if (gp_symbolizer_note_process(s->sym, e->tgid) != 0)
             gp_debug("process %u exited before its maps could be read", e->tgid);
+        else if (s->nyoung < YOUNG_MAX)
+            s->young[s->nyoung++] = (struct young){.tgid = e->tgid, .seen_at = since(&s->t0)};
         break;
     case GP_PROC_EXIT:
         gp_symbolizer_process_exited(s->sym, e->tgid);
@@ -237,6 +267,7 @@ int gp_session_run(struct gp_session *s, volatile sig_atomic_t *stop, gp_session
         double wait = wake - s->elapsed;
         int timeout_ms = wait <= 0 ? 0 : wait > 0.1 ? 100 : (int)(wait * 1000);
         gp_sampler_poll_events(s->sampler, timeout_ms, on_event, s);
+        renote_young(s);
         s->elapsed = since(&s->t0);
         if (s->elapsed < next_drain)
             continue;
@@ -253,11 +284,14 @@ int gp_session_run(struct gp_session *s, volatile sig_atomic_t *stop, gp_session
     }
     /* A continuous session leaves the samples taken since the last flip to the next run; a
      * final one stops the sampler first so the last drain empties everything. */
+    double loop_end = since(&s->t0);
     if (!s->o.keep_running || (stop && *stop))
         gp_sampler_stop(s->sampler);
     if (!rc)
         rc = drain(s, err);
     s->elapsed = since(&s->t0);
+    s->finish_s = s->elapsed - loop_end;
+    s->elapsed = loop_end;
     s->end_wall = time(NULL);
     s->running = 0;
     check_targets(s);
@@ -307,6 +341,7 @@ void gp_session_progress(const struct gp_session *s, struct gp_session_progress 
             .frames = sy.frames,
             .frames_unresolved = sy.unresolved,
             .targets_alive = alive,
+            .finish_s = s->finish_s,
     };
 }
 

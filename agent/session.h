@@ -36,6 +36,7 @@ struct gp_session_progress {
     uint64_t dropped; /* samples or stacks lost (stack-map errors, full maps, ring loss) */
     uint64_t frames, frames_unresolved;
     unsigned targets_alive; /* targeted pids still running (0 when profiling the whole host) */
+    double finish_s;        /* after sampling ended: the final drain and symbolization */
 };
 
 typedef void (*gp_session_progress_cb)(const struct gp_session_progress *p, void *ctx);

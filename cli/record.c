@@ -202,6 +202,26 @@ static void on_progress(const struct gp_session_progress *p, void *ctx)
     pc->printed = 1;
 }
 
+/* Is name an executable file, directly or through PATH (as execvp would find it)? */
+static int find_program(const char *name)
+{
+    if (strchr(name, '/'))
+        return access(name, X_OK) == 0;
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    char buf[4096];
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, ":");
+        snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, n ? p : ".", name);
+        if (access(buf, X_OK) == 0)
+            return 1;
+        p += n + (p[n] == ':');
+    }
+    errno = ENOENT;
+    return 0;
+}
+
 /* `-- COMMAND`: the child waits on a pipe until sampling runs, then execs. */
 struct child {
     pid_t pid;
@@ -270,8 +290,8 @@ int cmd_record(int argc, char **argv)
     };
     int pids[MAX_PIDS];
     size_t npids = 0;
-    const char *debug_dirs[16];
-    size_t ndebug = 0;
+    const char *debug_dirs[16] = {"/usr/lib/debug"}; /* --debug-dir adds to the default */
+    size_t ndebug = 1;
     double duration = 0;
     unsigned freq = 99;
     int explicit_sampler = 0, quiet = 0;
@@ -361,6 +381,11 @@ int cmd_record(int argc, char **argv)
         }
     }
     char **command = optind < argc ? argv + optind : NULL;
+    if (command && !find_program(command[0])) {
+        fprintf(stderr, "gprofctl record: cannot run %s: %s\n", command[0],
+                strchr(command[0], '/') ? strerror(errno) : "not found in PATH");
+        return 1;
+    }
     if (command && npids) {
         fprintf(stderr, "gprofctl record: give either --pid or a command, not both\n");
         return 2;
@@ -417,7 +442,7 @@ int cmd_record(int argc, char **argv)
                     {.kind = kind, .event = event, .freq_hz = freq, .pids = pids, .npids = npids},
             .auto_fallback = !explicit_sampler,
             .duration_s = duration,
-            .debug_dirs = ndebug ? debug_dirs : NULL,
+            .debug_dirs = debug_dirs,
             .ndebug_dirs = ndebug,
             .run_mode = "record",
             .started_cb = command ? release_child : NULL,
@@ -457,14 +482,19 @@ int cmd_record(int argc, char **argv)
 
     if (command) {
         int status = 0, exec_errno = 0;
-        if (read(exec_err_fd, &exec_errno, sizeof(exec_errno)) == sizeof(exec_errno))
-            fprintf(stderr, "gprofctl record: cannot run %s: %s\n", command[0],
-                    strerror(exec_errno));
+        if (read(exec_err_fd, &exec_errno, sizeof(exec_errno)) != sizeof(exec_errno))
+            exec_errno = 0;
         close(exec_err_fd);
         if (g_stop)
             kill(child.pid, SIGTERM);
         waitpid(child.pid, &status, 0);
-        if (WIFEXITED(status) && WEXITSTATUS(status) && !exec_errno)
+        if (exec_errno) {
+            fprintf(stderr, "gprofctl record: cannot run %s: %s\n", command[0],
+                    strerror(exec_errno));
+            gp_session_close(s);
+            goto fail_outputs;
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status))
             fprintf(stderr, "gprofctl record: %s exited with status %d\n", command[0],
                     WEXITSTATUS(status));
         else if (WIFSIGNALED(status))
@@ -495,16 +525,23 @@ int cmd_record(int argc, char **argv)
              : npids ? "selected processes"
                      : "whole host");
     int failed = 0;
+    struct timespec w0, w1;
+    clock_gettime(CLOCK_MONOTONIC, &w0);
     for (size_t i = 0; i < nouts; i++)
         failed |= output_commit(&outs[i], p, title) != 0;
+    clock_gettime(CLOCK_MONOTONIC, &w1);
+    double write_s = (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9;
     gp_profile_free(p);
     if (failed)
         return 1;
     double named = pr.frames
                            ? 100.0 * (double)(pr.frames - pr.frames_unresolved) / (double)pr.frames
                            : 100.0;
-    fprintf(stderr, "%llu samples in %.1f s, %.1f%% of frames named, %llu dropped\n",
-            (unsigned long long)pr.samples, pr.elapsed_s, named, (unsigned long long)pr.dropped);
+    fprintf(stderr,
+            "%llu samples in %.1f s, %.1f%% of frames named, %llu dropped; written %.3f s after "
+            "sampling ended\n",
+            (unsigned long long)pr.samples, pr.elapsed_s, named, (unsigned long long)pr.dropped,
+            pr.finish_s + write_s);
     if (pr.samples == 0)
         fprintf(stderr, "gprofctl record: no samples: the target was idle or exited at once\n");
     for (size_t i = 0; i < nouts; i++)

@@ -9,7 +9,7 @@ build_pkgs=(
   libsystemd-dev libmicrohttpd-dev libpq-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
 )
 test_pkgs=(
-  libcmocka-dev libclang-rt-14-dev golang-go chromium postgresql
+  libcmocka-dev libclang-rt-14-dev libc6-dbg golang-go chromium postgresql
   systemd util-linux binutils file sqlite3 curl procps
   libc6-dbg xz-utils
 )
