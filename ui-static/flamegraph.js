@@ -13,44 +13,76 @@ const FONT = '12px ui-sans-serif, system-ui, -apple-system, "Segoe UI", Roboto, 
 // Tree model: nodes in pre-order in typed arrays; end[i] is one past i's last descendant,
 // so a subtree is skipped with `i = end[i]`. x[i] is the node's left edge in samples.
 
+const NAME_SPAN = 16777216; // child key = parent * NAME_SPAN + name id (exact below 2^53)
+
 class Builder {
   constructor() {
     this.names = [];
     this.nameIds = new Map();
-    this.root = { n: this.intern('all'), v: 0, b: 0, c: null };
+    this.keys = new Map(); // parent * NAME_SPAN + name -> node
+    this.cap = 1024;
+    this.count = 0;
+    this.nName = new Int32Array(this.cap);
+    this.nParent = new Int32Array(this.cap);
+    this.nValue = new Float64Array(this.cap);
+    this.nBefore = new Float64Array(this.cap);
+    this.root = this.node(-1, this.intern('all'));
   }
   intern(s) {
     let id = this.nameIds.get(s);
     if (id === undefined) {
       id = this.names.length;
+      if (id >= NAME_SPAN) throw new Error('too many distinct frame names');
       this.names.push(s);
       this.nameIds.set(s, id);
     }
     return id;
   }
-  child(node, name) {
+  node(parent, name) {
+    if (this.count === this.cap) {
+      this.cap *= 2;
+      const grow = (a, T) => { const b = new T(this.cap); b.set(a); return b; };
+      this.nName = grow(this.nName, Int32Array);
+      this.nParent = grow(this.nParent, Int32Array);
+      this.nValue = grow(this.nValue, Float64Array);
+      this.nBefore = grow(this.nBefore, Float64Array);
+    }
+    const i = this.count++;
+    this.nName[i] = name;
+    this.nParent[i] = parent;
+    return i;
+  }
+  child(parent, name) {
     const id = this.intern(name);
-    if (!node.c) node.c = new Map();
-    let c = node.c.get(id);
-    if (!c) {
-      c = { n: id, v: 0, b: 0, c: null };
-      node.c.set(id, c);
+    const key = parent * NAME_SPAN + id;
+    let c = this.keys.get(key);
+    if (c === undefined) {
+      c = this.node(parent, id);
+      this.keys.set(key, c);
     }
     return c;
   }
-  // Flattens into typed arrays, children ordered by name (as Performance Studio does).
+  // Flattens into pre-order typed arrays, children ordered by name (as Performance Studio does).
   finish(diff) {
-    const names = this.names;
+    const names = this.names, count = this.count;
     const order = names.map((_, i) => i).sort((a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0));
     const rank = new Int32Array(names.length);
     order.forEach((id, r) => { rank[id] = r; });
-    let count = 0;
-    const stack = [this.root];
-    while (stack.length) {
-      const n = stack.pop();
-      count++;
-      if (n.c) for (const c of n.c.values()) stack.push(c);
-    }
+    this.keys = null;
+    // children lists: bucket node ids by (rank) then by parent, so each list comes out sorted
+    const byRank = new Int32Array(count - 1);
+    const rcount = new Int32Array(names.length + 1);
+    for (let i = 1; i < count; i++) rcount[rank[this.nName[i]] + 1]++;
+    for (let r = 0; r < names.length; r++) rcount[r + 1] += rcount[r];
+    for (let i = 1; i < count; i++) byRank[rcount[rank[this.nName[i]]]++] = i;
+    const nkids = new Int32Array(count + 1);
+    for (let i = 1; i < count; i++) nkids[this.nParent[i] + 1]++;
+    for (let i = 0; i < count; i++) nkids[i + 1] += nkids[i];
+    const kidStart = nkids.slice(0, count);
+    const kids = new Int32Array(Math.max(1, count - 1));
+    for (let k = 0; k < byRank.length; k++) { const i = byRank[k]; kids[nkids[this.nParent[i]]++] = i; }
+    // kids of node i: kids[kidStart[i] .. nkids[i]) in name order
+
     const t = {
       names, n: count, diff: !!diff,
       name: new Int32Array(count), value: new Float64Array(count), self: new Float64Array(count),
@@ -58,30 +90,35 @@ class Builder {
       x: new Float64Array(count), depth: new Int32Array(count), end: new Int32Array(count),
       parent: new Int32Array(count), maxDepth: 0,
     };
-    // iterative pre-order: [node, parentIndex, x, depth]
-    let k = 0;
-    const work = [[this.root, -1, 0, 0]];
-    const ends = [];
-    while (work.length) {
-      const item = work.pop();
-      if (item === null) { const i = ends.pop(); t.end[i] = k; continue; }
-      const [node, parent, x, d] = item;
+    // iterative pre-order over builder ids; pos maps builder id -> output index
+    const pos = new Int32Array(count);
+    const stack = new Int32Array(count + 1);
+    const xs = new Float64Array(count);
+    let sp = 0, k = 0;
+    stack[sp++] = this.root;
+    xs[this.root] = 0;
+    const open = []; // output indices whose end is pending, with their last descendant check
+    while (sp) {
+      const b = stack[--sp];
       const i = k++;
-      t.name[i] = node.n; t.value[i] = node.v; t.parent[i] = parent; t.x[i] = x; t.depth[i] = d;
-      if (diff) t.before[i] = node.b;
+      pos[b] = i;
+      const p = this.nParent[b];
+      const d = p < 0 ? 0 : t.depth[pos[p]] + 1;
+      while (open.length && t.depth[open[open.length - 1]] >= d) t.end[open.pop()] = i;
+      open.push(i);
+      t.name[i] = this.nName[b];
+      t.value[i] = this.nValue[b];
+      t.parent[i] = p < 0 ? -1 : pos[p];
+      t.depth[i] = d;
+      t.x[i] = xs[b];
+      if (diff) t.before[i] = this.nBefore[b];
       if (d > t.maxDepth) t.maxDepth = d;
-      let childSum = 0;
-      ends.push(i);
-      work.push(null);
-      if (node.c) {
-        const kids = Array.from(node.c.values()).sort((a, b) => rank[a.n] - rank[b.n]);
-        let cx = x;
-        const items = [];
-        for (const c of kids) { items.push([c, i, cx, d + 1]); cx += c.v; childSum += c.v; }
-        for (let j = items.length - 1; j >= 0; j--) work.push(items[j]);
-      }
-      t.self[i] = Math.max(0, node.v - childSum);
+      let cx = xs[b], childSum = 0;
+      for (let c = kidStart[b]; c < nkids[b]; c++) { const kid = kids[c]; xs[kid] = cx; cx += this.nValue[kid]; childSum += this.nValue[kid]; }
+      for (let c = nkids[b] - 1; c >= kidStart[b]; c--) stack[sp++] = kids[c];
+      t.self[i] = Math.max(0, this.nValue[b] - childSum);
     }
+    while (open.length) t.end[open.pop()] = k;
     return t;
   }
 }
@@ -90,9 +127,11 @@ class Builder {
 // "# {json}" header line is skipped. Returns the tree; bad lines are counted, not fatal.
 export function parseCollapsed(text) {
   const b = new Builder();
+  const val = () => b.nValue;
   let bad = 0;
   let start = 0;
   const len = text.length;
+  let prev = [], prevPath = [];
   while (start < len) {
     let nl = text.indexOf('\n', start);
     if (nl < 0) nl = len;
@@ -103,18 +142,18 @@ export function parseCollapsed(text) {
     const sp = line.lastIndexOf(' ');
     const count = sp > 0 ? Number(line.slice(sp + 1)) : NaN;
     if (!(count > 0)) { bad++; continue; }
-    let node = b.root;
-    node.v += count;
-    const stack = line.slice(0, sp);
-    let f = 0;
-    for (;;) {
-      const semi = stack.indexOf(';', f);
-      const name = semi < 0 ? stack.slice(f) : stack.slice(f, semi);
-      node = b.child(node, name);
-      node.v += count;
-      if (semi < 0) break;
-      f = semi + 1;
-    }
+    const frames = line.slice(0, sp).split(';');
+    // consecutive lines usually share a prefix: reuse its nodes
+    let same = 0;
+    while (same < frames.length && same < prev.length && frames[same] === prev[same]) same++;
+    const path = prevPath.slice(0, same);
+    let node = same ? path[same - 1] : b.root;
+    for (let f = same; f < frames.length; f++) { node = b.child(node, frames[f]); path.push(node); }
+    const v = val();
+    v[b.root] += count;
+    for (let f = 0; f < path.length; f++) v[path[f]] += count;
+    prev = frames;
+    prevPath = path;
   }
   const t = b.finish(false);
   t.badLines = bad;
@@ -125,12 +164,12 @@ export function parseCollapsed(text) {
 // Nodes with "before"/"after" (gprof's diff) make a diff tree: value = after.
 export function parseTree(obj) {
   const b = new Builder();
-  const diff = obj && (obj.before !== undefined || obj.after !== undefined);
+  const diff = !!obj && (obj.before !== undefined || obj.after !== undefined);
   const work = [[obj, b.root]];
   while (work.length) {
     const [src, dst] = work.pop();
-    dst.v += Number(src.value) || 0;
-    if (diff) dst.b += Number(src.before) || 0;
+    b.nValue[dst] += Number(src.value) || 0;
+    if (diff) b.nBefore[dst] += Number(src.before) || 0;
     if (Array.isArray(src.children)) {
       for (const c of src.children) {
         if (!c || typeof c !== 'object') continue;
