@@ -73,6 +73,8 @@ struct gp_symbolizer {
     int kernel_missed; /* a kernel-text address was not named since the last load */
     struct gp_elfsyms *vdso;
     struct arena_chunk *arena;
+    struct gp_rangetab *retired; /* replaced perf maps: their names live until the next gc */
+    size_t nretired, capretired;
     uint64_t gc_gen;
     uint64_t frames, resolved, unresolved, nprocs, nexited;
 };
@@ -173,10 +175,37 @@ static void pmaps_free(struct gp_symbolizer *s, struct pmap *v, size_t n)
     free(v);
 }
 
+/* Frame text handed out from a perf map must stay valid until the next gc: a replaced table
+ * is parked here instead of freed (freed at once only if parking fails for lack of memory). */
+static void retire_rangetab(struct gp_symbolizer *s, struct gp_rangetab *t)
+{
+    if (!t->v && !t->strs)
+        return;
+    if (s->nretired == s->capretired) {
+        size_t nc = s->capretired ? s->capretired * 2 : 8;
+        struct gp_rangetab *nv = realloc(s->retired, nc * sizeof(*nv));
+        if (!nv) {
+            gp_rangetab_free(t);
+            return;
+        }
+        s->retired = nv;
+        s->capretired = nc;
+    }
+    s->retired[s->nretired++] = *t;
+    memset(t, 0, sizeof(*t));
+}
+
+static void free_retired(struct gp_symbolizer *s)
+{
+    for (size_t i = 0; i < s->nretired; i++)
+        gp_rangetab_free(&s->retired[i]);
+    s->nretired = 0;
+}
+
 static void proc_free(struct gp_symbolizer *s, struct proc *p)
 {
     pmaps_free(s, p->maps, p->nmaps);
-    gp_rangetab_free(&p->perfmap);
+    retire_rangetab(s, &p->perfmap);
     free(p);
 }
 
@@ -290,7 +319,7 @@ static int snapshot_maps(struct gp_symbolizer *s, struct proc *p)
     return 0;
 }
 
-static void load_perfmap(struct proc *p)
+static void load_perfmap(struct gp_symbolizer *s, struct proc *p)
 {
     char path[128];
     snprintf(path, sizeof(path), "/proc/%" PRIu32 "/root/tmp/perf-%" PRIu32 ".map", p->tgid,
@@ -307,7 +336,7 @@ static void load_perfmap(struct proc *p)
     struct gp_err err = {0};
     if (gp_perfmap_load(root, p->nspid, &t, &err) < 0)
         return;
-    gp_rangetab_free(&p->perfmap);
+    retire_rangetab(s, &p->perfmap);
     p->perfmap = t;
     p->perfmap_loaded = 1;
     p->perfmap_mtime = mt;
@@ -351,7 +380,7 @@ int gp_symbolizer_note_process(struct gp_symbolizer *s, uint32_t tgid)
             proc_free(s, p);
         return rc;
     }
-    load_perfmap(p);
+    load_perfmap(s, p);
     if (fresh) {
         p->next = NULL;
         *slot = p;
@@ -418,6 +447,7 @@ void gp_symbolizer_gc(struct gp_symbolizer *s)
         }
     }
     arena_reset(s);
+    free_retired(s);
     gp_elfcache_trim(s->cache);
     /* A module loaded since kallsyms was read: read it again, at most once a minute. */
     if (s->kernel_state == 1 && s->kernel_missed && time(NULL) - s->kernel_loaded_at >= 60)
@@ -444,6 +474,18 @@ static struct pmap *find_pmap(struct proc *p, uint64_t addr)
     return NULL;
 }
 
+/* The perf map's name for addr, re-reading the map (once per gc cycle) on a miss. */
+static const char *perfmap_name(struct gp_symbolizer *s, struct proc *p, uint64_t addr)
+{
+    const char *n = p->perfmap_loaded ? gp_rangetab_lookup(&p->perfmap, addr) : NULL;
+    if (!n && !p->exited && p->perfmap_gen != s->gc_gen + 1) {
+        p->perfmap_gen = s->gc_gen + 1; /* JITs append: re-read once per gc cycle */
+        load_perfmap(s, p);
+        n = p->perfmap_loaded ? gp_rangetab_lookup(&p->perfmap, addr) : NULL;
+    }
+    return n;
+}
+
 static const char *name_user(struct gp_symbolizer *s, struct proc *p, uint64_t addr, int *ok)
 {
     *ok = 0;
@@ -455,12 +497,7 @@ static const char *name_user(struct gp_symbolizer *s, struct proc *p, uint64_t a
             m = find_pmap(p, addr);
     }
     if (!m) {
-        const char *n = p && p->perfmap_loaded ? gp_rangetab_lookup(&p->perfmap, addr) : NULL;
-        if (!n && p && !p->exited && p->perfmap_gen != s->gc_gen + 1) {
-            p->perfmap_gen = s->gc_gen + 1;
-            load_perfmap(p);
-            n = p->perfmap_loaded ? gp_rangetab_lookup(&p->perfmap, addr) : NULL;
-        }
+        const char *n = p ? perfmap_name(s, p, addr) : NULL;
         if (n) {
             *ok = 1;
             return n;
@@ -480,6 +517,13 @@ static const char *name_user(struct gp_symbolizer *s, struct proc *p, uint64_t a
                 return n;
             }
         }
+        if (!e) { /* not an ELF file: JIT code in a memfd or a file a JIT maps */
+            const char *n = perfmap_name(s, p, addr);
+            if (n) {
+                *ok = 1;
+                return n;
+            }
+        }
         return arena_printf(s, "%s+0x%" PRIx64, m->module, foff);
     }
     case GP_MAP_VDSO: {
@@ -494,12 +538,7 @@ static const char *name_user(struct gp_symbolizer *s, struct proc *p, uint64_t a
         return arena_printf(s, "[vdso]+0x%" PRIx64, off);
     }
     case GP_MAP_ANON: {
-        const char *n = p->perfmap_loaded ? gp_rangetab_lookup(&p->perfmap, addr) : NULL;
-        if (!n && !p->exited && p->perfmap_gen != s->gc_gen + 1) {
-            p->perfmap_gen = s->gc_gen + 1; /* JITs append: re-read once per gc cycle */
-            load_perfmap(p);
-            n = p->perfmap_loaded ? gp_rangetab_lookup(&p->perfmap, addr) : NULL;
-        }
+        const char *n = perfmap_name(s, p, addr);
         if (n) {
             *ok = 1;
             return n;
@@ -649,6 +688,8 @@ void gp_symbolizer_free(struct gp_symbolizer *s)
     gp_elfsyms_free(s->vdso);
     arena_reset(s);
     free(s->arena);
+    free_retired(s);
+    free(s->retired);
     for (size_t i = 0; i < s->ndirs; i++)
         free(s->dirs[i]);
     free(s->dirs);

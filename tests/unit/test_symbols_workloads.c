@@ -309,6 +309,25 @@ static void test_jit_perf_map(void **state)
     run_simple(argv, NULL, 0);
 }
 
+static void test_jit_memfd(void **state)
+{
+    const char *argv[] = {"wl_jit", "60", "--memfd", NULL};
+    struct wl w;
+    wl_start(&w, 0, argv);
+    struct gp_maps m;
+    struct gp_err err = {0};
+    assert_int_equal(gp_maps_read(w.tgid, 1, &m, &err), 0);
+    const struct gp_map *g = gp_maps_find(&m, w.addr[0]);
+    assert_non_null(g);
+    assert_int_equal(g->kind, GP_MAP_FILE); /* "/memfd:gprof-jit (deleted)" */
+    assert_non_null(strstr(g->path, "memfd:"));
+    gp_maps_free(&m);
+    struct gp_symbolizer *s = new_sym(NULL, 0);
+    assert_names(s, &w);
+    gp_symbolizer_free(s);
+    wl_stop(&w);
+}
+
 static void test_jit_in_pid_and_mount_namespace(void **state)
 {
     if (geteuid() != 0)
@@ -453,6 +472,7 @@ int main(void)
             cmocka_unit_test(test_minidebuginfo),
             cmocka_unit_test(test_other_mount_namespace),
             cmocka_unit_test(test_jit_perf_map),
+            cmocka_unit_test(test_jit_memfd),
             cmocka_unit_test(test_jit_in_pid_and_mount_namespace),
             cmocka_unit_test(test_exited_short_process),
             cmocka_unit_test(test_kallsyms),

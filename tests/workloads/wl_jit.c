@@ -1,7 +1,9 @@
 /* wl_jit.c — a JIT-style process: copies a hand-assembled hot loop into anonymous executable
  * memory, runs it, and describes it in /tmp/perf-<pid>.map (the pid as the process sees it,
  * so inside a pid namespace the file carries the namespace pid).
- * Usage: wl_jit [SECONDS]; prints "pid N", "sym jit_hot_loop 0x…", "ready". */
+ * Usage: wl_jit [SECONDS] [--memfd]; prints "pid N", "sym jit_hot_loop 0x…", "ready".
+ * With --memfd the code lives in a file-backed mapping of a memfd (as dual-mapping JITs do),
+ * not in anonymous memory. */
 #include "workload.h"
 
 #include <stdint.h>
@@ -30,17 +32,35 @@ int main(int argc, char **argv)
 {
     double end = wl_deadline(argc, argv, 5);
     size_t len = 4096;
-    unsigned char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) {
-        perror("mmap");
-        return 1;
-    }
-    unsigned char *fn = mem + 64; /* not at the start of the mapping */
-    memcpy(fn, code, sizeof(code));
-    __builtin___clear_cache((char *)fn, (char *)fn + sizeof(code));
-    if (mprotect(mem, len, PROT_READ | PROT_EXEC) != 0) {
-        perror("mprotect");
-        return 1;
+    int memfd = argc > 2 && strcmp(argv[2], "--memfd") == 0;
+    unsigned char *mem, *fn;
+    if (memfd) {
+        int fd = memfd_create("gprof-jit", MFD_CLOEXEC);
+        unsigned char page[4096] = {0};
+        memcpy(page + 64, code, sizeof(code));
+        if (fd < 0 || write(fd, page, sizeof(page)) != (ssize_t)sizeof(page)) {
+            perror("memfd");
+            return 1;
+        }
+        mem = mmap(NULL, len, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+        if (mem == MAP_FAILED) {
+            perror("mmap memfd");
+            return 1;
+        }
+        fn = mem + 64;
+    } else {
+        mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (mem == MAP_FAILED) {
+            perror("mmap");
+            return 1;
+        }
+        fn = mem + 64; /* not at the start of the mapping */
+        memcpy(fn, code, sizeof(code));
+        __builtin___clear_cache((char *)fn, (char *)fn + sizeof(code));
+        if (mprotect(mem, len, PROT_READ | PROT_EXEC) != 0) {
+            perror("mprotect");
+            return 1;
+        }
     }
     char path[64];
     snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
