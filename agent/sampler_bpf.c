@@ -1,0 +1,682 @@
+/* sampler_bpf.c — the eBPF sampler engine: loads bpf/profile.bpf.c, attaches it to one perf_event
+ * per online CPU, flips its double buffer and drains the inactive one, forwards process events. */
+#include "agent/sampler_ops.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bpf/profile.h"
+#include "bpf/profile.skel.h"
+#include "common/log.h"
+
+#define KERNEL_ENOTSUPP 524 /* the kernel-internal "operation not supported" */
+
+/* A stack loaded during one drain (open addressing on the stack's hash). */
+struct stack_slot {
+    uint64_t h; /* 0 = empty */
+    int32_t err;
+    uint32_t off, n;
+};
+
+struct bpf_sampler {
+    struct gp_sampler base;
+    struct profile_bpf *skel;
+    int ncpu_possible;
+    int *cpus, ncpus;
+    int *pfds;               /* one per online CPU; owned by links[i] once attached */
+    struct bpf_link **links; /* perf_event links */
+    struct bpf_link *exec_link, *exit_link;
+    struct ring_buffer *rb;
+    int started, stopped;
+
+    /* event delivery (poll_events thread) */
+    void (*ev_cb)(const struct gp_proc_event *, void *);
+    void *ev_ctx;
+
+    /* drain state (drain thread) */
+    pthread_mutex_t drain_lock;
+    uint32_t active;
+    uint64_t drains, drained;
+    uint32_t count_entries, stack_entries;
+    struct gp_count_key *keys;
+    uint64_t *vals;
+    struct stack_slot *slots; /* stacks loaded in the current drain */
+    uint32_t slots_cap, nslots;
+    uint64_t *ips; /* their addresses */
+    size_t ips_len, ips_cap;
+    struct gp_stack value;        /* lookup buffer */
+    uint64_t *seq_now, *seq_then; /* inflight snapshot, ncpu_possible each */
+};
+
+/* ---- libbpf log routing: process-wide, set once; the last warning is kept per thread so an
+ * open that fails can quote it. ---- */
+
+static __thread char libbpf_last[256];
+static pthread_once_t libbpf_print_once = PTHREAD_ONCE_INIT;
+
+static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+    char line[1024];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    size_t n = strlen(line);
+    while (n && line[n - 1] == '\n')
+        line[--n] = '\0';
+    if (level == LIBBPF_WARN && n) {
+        size_t m = n < sizeof(libbpf_last) - 1 ? n : sizeof(libbpf_last) - 1;
+        memcpy(libbpf_last, line, m);
+        libbpf_last[m] = '\0';
+    }
+    if (level != LIBBPF_DEBUG)
+        gp_debug("libbpf: %s", line);
+    return 0;
+}
+
+static void libbpf_setup(void)
+{
+    libbpf_set_print(libbpf_print_fn);
+}
+
+/* ---- helpers ---- */
+
+static uint32_t round_pow2(uint32_t v)
+{
+    uint32_t p = 1;
+    while (p < v && p < (1u << 30))
+        p <<= 1;
+    return p;
+}
+
+static int counts_fd(struct bpf_sampler *b, uint32_t idx)
+{
+    return bpf_map__fd(idx ? b->skel->maps.counts1 : b->skel->maps.counts0);
+}
+
+static int stacks_fd(struct bpf_sampler *b, uint32_t idx)
+{
+    return bpf_map__fd(idx ? b->skel->maps.stacks1 : b->skel->maps.stacks0);
+}
+
+static int read_inflight(struct bpf_sampler *b, uint64_t *vals)
+{
+    uint32_t zero = 0;
+    return bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.inflight), &zero, vals);
+}
+
+/* After active_idx changed: wait until no program that may have read the old value is still
+ * writing (each CPU's sequence is odd while a sample is inside a buffer). */
+static void wait_inflight(struct bpf_sampler *b)
+{
+    if (read_inflight(b, b->seq_then))
+        return;
+    for (int spins = 0; spins < 200000; spins++) {
+        int busy = 0;
+        for (int c = 0; c < b->ncpu_possible; c++)
+            if (b->seq_then[c] & 1)
+                busy = 1;
+        if (!busy)
+            return;
+        struct timespec ts = {0, 20000};
+        nanosleep(&ts, NULL);
+        if (read_inflight(b, b->seq_now))
+            return;
+        for (int c = 0; c < b->ncpu_possible; c++)
+            if (b->seq_now[c] != b->seq_then[c])
+                b->seq_then[c] = 0; /* that CPU moved on: its writer finished */
+    }
+    gp_warn("sampler: a BPF program stayed inside a buffer for >4 s; draining anyway");
+}
+
+static uint64_t stat_sum(const struct bpf_sampler *b, uint32_t idx)
+{
+    uint64_t vals[b->ncpu_possible];
+    if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.stats), &idx, vals))
+        return 0;
+    uint64_t s = 0;
+    for (int c = 0; c < b->ncpu_possible; c++)
+        s += vals[c];
+    return s;
+}
+
+static int slots_grow(struct bpf_sampler *b)
+{
+    uint32_t ncap = b->slots_cap ? b->slots_cap * 2 : 1024;
+    struct stack_slot *ns = calloc(ncap, sizeof(*ns));
+    if (!ns)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < b->slots_cap; i++) {
+        if (!b->slots[i].h)
+            continue;
+        uint32_t j = (uint32_t)b->slots[i].h & (ncap - 1);
+        while (ns[j].h)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = b->slots[i];
+    }
+    free(b->slots);
+    b->slots = ns;
+    b->slots_cap = ncap;
+    return 0;
+}
+
+/* Looks a stack up (once per drain), removing it from the stack map. NULL on OOM. */
+static struct stack_slot *get_stack(struct bpf_sampler *b, int fd, uint64_t h)
+{
+    if ((b->nslots + 1) * 2 > b->slots_cap && slots_grow(b))
+        return NULL;
+    uint32_t m = b->slots_cap - 1, j = (uint32_t)h & m;
+    for (; b->slots[j].h; j = (j + 1) & m)
+        if (b->slots[j].h == h)
+            return &b->slots[j];
+    struct stack_slot *sl = &b->slots[j];
+    sl->h = h;
+    sl->err = 0;
+    sl->n = 0;
+    sl->off = 0;
+    b->nslots++;
+    int rc = bpf_map_lookup_and_delete_elem(fd, &h, &b->value);
+    if (rc == -EINVAL || rc == -EOPNOTSUPP || rc == -KERNEL_ENOTSUPP) {
+        rc = bpf_map_lookup_elem(fd, &h, &b->value);
+        if (rc == 0)
+            bpf_map_delete_elem(fd, &h);
+    }
+    if (rc) {
+        sl->err = rc;
+        return sl;
+    }
+    uint32_t n = b->value.n < GP_MAX_STACK_DEPTH ? b->value.n : GP_MAX_STACK_DEPTH;
+    if (b->ips_cap - b->ips_len < n) {
+        size_t ncap = b->ips_cap ? b->ips_cap * 2 : 64 * GP_MAX_STACK_DEPTH;
+        uint64_t *nips = realloc(b->ips, ncap * sizeof(*nips));
+        if (!nips) {
+            sl->err = -ENOMEM;
+            return sl;
+        }
+        b->ips = nips;
+        b->ips_cap = ncap;
+    }
+    memcpy(b->ips + b->ips_len, b->value.ips, n * sizeof(uint64_t));
+    sl->off = (uint32_t)b->ips_len;
+    sl->n = n;
+    b->ips_len += n;
+    return sl;
+}
+
+/* Offsets (not pointers: b->ips may move while later stacks load) of one stack's addresses. */
+static void resolve(struct bpf_sampler *b, int sfd, uint64_t h, uint32_t *off, uint32_t *n,
+                    int *err)
+{
+    *off = 0;
+    *n = 0;
+    *err = 0;
+    if (h == GP_STACK_NONE)
+        return;
+    if (h == GP_STACK_FULL) {
+        *err = -ENOSPC;
+        return;
+    }
+    if (h < GP_STACK_FIRST_HASH) {
+        *err = -EFAULT;
+        return;
+    }
+    struct stack_slot *sl = get_stack(b, sfd, h);
+    if (!sl) {
+        *err = -ENOMEM;
+        return;
+    }
+    if (sl->err) {
+        *err = sl->err;
+        return;
+    }
+    *off = sl->off;
+    *n = sl->n;
+}
+
+/* Reads every entry of one count map, deleting it. Returns the number read or -errno. */
+static int read_counts(struct bpf_sampler *b, int cfd)
+{
+    uint32_t total = 0;
+    uint32_t in_batch = 0, out_batch = 0;
+    int first = 1;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    for (;;) {
+        uint32_t count = b->count_entries - total;
+        if (count == 0)
+            break;
+        int rc = bpf_map_lookup_and_delete_batch(cfd, first ? NULL : &in_batch, &out_batch,
+                                                 b->keys + total, b->vals + total, &count, &opts);
+        if (rc && rc != -ENOENT) {
+            if (first && (rc == -EINVAL || rc == -EOPNOTSUPP || rc == -KERNEL_ENOTSUPP))
+                break; /* no batch ops: iterate below */
+            return rc;
+        }
+        total += count;
+        if (rc == -ENOENT)
+            return (int)total;
+        in_batch = out_batch;
+        first = 0;
+    }
+    /* Iterate + delete (old kernels, or leftovers beyond the buffer). */
+    struct gp_count_key k;
+    while (total < b->count_entries && bpf_map_get_next_key(cfd, NULL, &k) == 0) {
+        if (bpf_map_lookup_elem(cfd, &k, &b->vals[total]) == 0)
+            b->keys[total++] = k;
+        bpf_map_delete_elem(cfd, &k);
+    }
+    return (int)total;
+}
+
+static int drain_buffer(struct bpf_sampler *b, uint32_t idx,
+                        void (*cb)(const struct gp_raw_sample *, void *), void *ctx,
+                        struct gp_err *err)
+{
+    int cfd = counts_fd(b, idx), sfd = stacks_fd(b, idx);
+    int n = read_counts(b, cfd);
+    if (n < 0)
+        return gp_err_set(err, n, "draining BPF count map: %s", strerror(-n));
+    if (b->slots)
+        memset(b->slots, 0, b->slots_cap * sizeof(*b->slots));
+    b->nslots = 0;
+    b->ips_len = 0;
+
+    struct res {
+        uint32_t u, k, nu, nk;
+        int ue, ke;
+    };
+    struct res *r = malloc((size_t)(n ? n : 1) * sizeof(*r));
+    if (!r)
+        return gp_err_set(err, -ENOMEM, "out of memory draining samples");
+    for (int i = 0; i < n; i++) {
+        resolve(b, sfd, b->keys[i].user_stack, &r[i].u, &r[i].nu, &r[i].ue);
+        resolve(b, sfd, b->keys[i].kernel_stack, &r[i].k, &r[i].nk, &r[i].ke);
+    }
+    /* Stacks of samples that were dropped (count map full) are still in the map: clear it. */
+    uint64_t next;
+    while (bpf_map_get_next_key(sfd, NULL, &next) == 0)
+        if (bpf_map_delete_elem(sfd, &next))
+            break;
+    for (int i = 0; i < n; i++) {
+        struct gp_raw_sample s = {0};
+        const struct gp_count_key *k = &b->keys[i];
+        s.tgid = k->tgid;
+        s.tid = k->pid;
+        memcpy(s.comm, k->comm, sizeof(s.comm));
+        s.comm[sizeof(s.comm) - 1] = '\0';
+        s.user_ips = r[i].nu ? b->ips + r[i].u : NULL;
+        s.nuser = r[i].nu;
+        s.kernel_ips = r[i].nk ? b->ips + r[i].k : NULL;
+        s.nkernel = r[i].nk;
+        s.user_err = r[i].ue;
+        s.kernel_err = r[i].ke;
+        s.count = b->vals[i];
+        b->drained += s.count;
+        if (cb)
+            cb(&s, ctx);
+    }
+    free(r);
+    return n;
+}
+
+/* ---- ops ---- */
+
+static int bpf_start(struct gp_sampler *s, struct gp_err *err)
+{
+    struct bpf_sampler *b = (struct bpf_sampler *)s;
+    if (b->started && !b->stopped)
+        return 0;
+    if (b->stopped) { /* restart after stop: re-enable the events */
+        for (int i = 0; i < b->ncpus; i++)
+            if (b->pfds[i] >= 0 && ioctl(b->pfds[i], PERF_EVENT_IOC_ENABLE, 0))
+                return gp_err_set(err, -errno, "enabling perf event on cpu %d: %s", b->cpus[i],
+                                  strerror(errno));
+        b->stopped = 0;
+        return 0;
+    }
+    b->exec_link = bpf_program__attach(b->skel->progs.gp_exec);
+    if (!b->exec_link) {
+        int rc = -errno;
+        b->exec_link = NULL;
+        return gp_err_set(err, rc, "attaching to raw tracepoint sched_process_exec: %s",
+                          strerror(-rc));
+    }
+    b->exit_link = bpf_program__attach(b->skel->progs.gp_exit);
+    if (!b->exit_link) {
+        int rc = -errno;
+        b->exit_link = NULL;
+        return gp_err_set(err, rc, "attaching to raw tracepoint sched_process_exit: %s",
+                          strerror(-rc));
+    }
+    for (int i = 0; i < b->ncpus; i++) {
+        if (b->pfds[i] < 0)
+            continue;
+        b->links[i] = bpf_program__attach_perf_event(b->skel->progs.gp_sample, b->pfds[i]);
+        if (!b->links[i]) {
+            int rc = -errno;
+            b->links[i] = NULL;
+            return gp_err_set(err, rc, "attaching the BPF sampler to cpu %d: %s", b->cpus[i],
+                              strerror(-rc));
+        }
+    }
+    b->started = 1;
+    return 0;
+}
+
+static void bpf_stop(struct gp_sampler *s)
+{
+    struct bpf_sampler *b = (struct bpf_sampler *)s;
+    if (!b->started || b->stopped)
+        return;
+    for (int i = 0; i < b->ncpus; i++)
+        if (b->pfds[i] >= 0)
+            ioctl(b->pfds[i], PERF_EVENT_IOC_DISABLE, 0);
+    b->stopped = 1;
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+    struct bpf_sampler *b = ctx;
+    if (size < sizeof(struct gp_proc_event_raw) || !b->ev_cb)
+        return 0;
+    const struct gp_proc_event_raw *raw = data;
+    struct gp_proc_event ev = {0};
+    ev.type = raw->type == GP_BPF_PROC_EXEC   ? GP_PROC_EXEC
+              : raw->type == GP_BPF_PROC_EXIT ? GP_PROC_EXIT
+                                              : GP_PROC_SEEN;
+    ev.tgid = raw->tgid;
+    memcpy(ev.comm, raw->comm, sizeof(ev.comm));
+    ev.comm[sizeof(ev.comm) - 1] = '\0';
+    b->ev_cb(&ev, b->ev_ctx);
+    return 0;
+}
+
+static int bpf_poll_events(struct gp_sampler *s, int timeout_ms,
+                           void (*cb)(const struct gp_proc_event *, void *), void *ctx)
+{
+    struct bpf_sampler *b = (struct bpf_sampler *)s;
+    b->ev_cb = cb;
+    b->ev_ctx = ctx;
+    int rc = ring_buffer__poll(b->rb, timeout_ms);
+    b->ev_cb = NULL;
+    if (rc == -EINTR)
+        return 0;
+    return rc;
+}
+
+static int bpf_drain(struct gp_sampler *s, void (*cb)(const struct gp_raw_sample *, void *),
+                     void *ctx, struct gp_err *err)
+{
+    struct bpf_sampler *b = (struct bpf_sampler *)s;
+    pthread_mutex_lock(&b->drain_lock);
+    uint32_t old = b->active;
+    b->active = old ^ 1;
+    __atomic_store_n(&b->skel->bss->active_idx, b->active, __ATOMIC_SEQ_CST);
+    wait_inflight(b);
+    int total = drain_buffer(b, old, cb, ctx, err);
+    if (total >= 0 && (b->stopped || !b->started)) {
+        /* Nothing samples any more: the other buffer is complete too. */
+        int more = drain_buffer(b, b->active, cb, ctx, err);
+        total = more < 0 ? more : total + more;
+    }
+    if (total >= 0)
+        b->drains++;
+    pthread_mutex_unlock(&b->drain_lock);
+    return total;
+}
+
+static int bpf_add_tgid(struct gp_sampler *s, uint32_t tgid, struct gp_err *err)
+{
+    struct bpf_sampler *b = (struct bpf_sampler *)s;
+    uint8_t one = 1;
+    int rc = bpf_map_update_elem(bpf_map__fd(b->skel->maps.pid_filter), &tgid, &one, BPF_ANY);
+    if (rc == -E2BIG)
+        return gp_err_set(err, rc, "pid filter full (%d processes)", GP_MAX_FILTER_PIDS);
+    if (rc)
+        return gp_err_set(err, rc, "updating the BPF pid filter: %s", strerror(-rc));
+    __atomic_store_n(&b->skel->bss->filter_on, 1, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+static int bpf_remove_tgid(struct gp_sampler *s, uint32_t tgid)
+{
+    struct bpf_sampler *b = (struct bpf_sampler *)s;
+    return bpf_map_delete_elem(bpf_map__fd(b->skel->maps.pid_filter), &tgid);
+}
+
+static void bpf_stats(const struct gp_sampler *s, struct gp_sampler_stats *out)
+{
+    const struct bpf_sampler *b = (const struct bpf_sampler *)s;
+    out->samples = stat_sum(b, GP_STAT_SAMPLES);
+    out->user_stack_errors = stat_sum(b, GP_STAT_USTACK_ERR);
+    out->kernel_stack_errors = stat_sum(b, GP_STAT_KSTACK_ERR);
+    out->map_full = stat_sum(b, GP_STAT_MAP_FULL);
+    out->filtered = stat_sum(b, GP_STAT_FILTERED);
+    out->events_lost = stat_sum(b, GP_STAT_EVENTS_LOST);
+    out->lost = 0;
+    out->drains = __atomic_load_n(&b->drains, __ATOMIC_RELAXED);
+    out->drained = __atomic_load_n(&b->drained, __ATOMIC_RELAXED);
+}
+
+static int bpf_runtime(const struct gp_sampler *s, uint64_t *run_time_ns, uint64_t *run_cnt)
+{
+    const struct bpf_sampler *b = (const struct bpf_sampler *)s;
+    struct bpf_prog_info info;
+    memset(&info, 0, sizeof(info));
+    uint32_t len = sizeof(info);
+    int rc = bpf_obj_get_info_by_fd(bpf_program__fd(b->skel->progs.gp_sample), &info, &len);
+    if (rc)
+        return rc;
+    *run_time_ns = info.run_time_ns;
+    *run_cnt = info.run_cnt;
+    return 0;
+}
+
+static void bpf_close(struct gp_sampler *s)
+{
+    struct bpf_sampler *b = (struct bpf_sampler *)s;
+    if (b->rb)
+        ring_buffer__free(b->rb);
+    for (int i = 0; i < b->ncpus; i++) {
+        if (b->links && b->links[i])
+            bpf_link__destroy(b->links[i]); /* also closes the perf event fd */
+        else if (b->pfds && b->pfds[i] >= 0)
+            close(b->pfds[i]);
+    }
+    if (b->exec_link)
+        bpf_link__destroy(b->exec_link);
+    if (b->exit_link)
+        bpf_link__destroy(b->exit_link);
+    if (b->skel)
+        profile_bpf__destroy(b->skel);
+    pthread_mutex_destroy(&b->drain_lock);
+    free(b->links);
+    free(b->pfds);
+    free(b->cpus);
+    free(b->keys);
+    free(b->vals);
+    free(b->slots);
+    free(b->ips);
+    free(b->seq_now);
+    free(b->seq_then);
+    free(b);
+}
+
+int gp_sampler_enable_bpf_stats(void)
+{
+    return bpf_enable_stats(BPF_STATS_RUN_TIME);
+}
+
+static const struct gp_sampler_ops bpf_ops = {
+        .kind = GP_SAMPLER_BPF,
+        .start = bpf_start,
+        .stop = bpf_stop,
+        .poll_events = bpf_poll_events,
+        .drain = bpf_drain,
+        .add_tgid = bpf_add_tgid,
+        .remove_tgid = bpf_remove_tgid,
+        .stats = bpf_stats,
+        .bpf_runtime = bpf_runtime,
+        .close = bpf_close,
+};
+
+/* Says why loading failed and what to do. */
+static int load_error(int rc, struct gp_err *err)
+{
+    char btf[160] = "";
+    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+        snprintf(btf, sizeof(btf),
+                 "; note: the kernel has no BTF (/sys/kernel/btf/vmlinux "
+                 "missing, needs CONFIG_DEBUG_INFO_BTF=y)");
+    if (rc == -EPERM || rc == -EACCES) {
+        return gp_err_set(err, rc,
+                          "loading the BPF sampler: %s; run as root or grant CAP_BPF and "
+                          "CAP_PERFMON (setcap cap_bpf,cap_perfmon+ep), or use --sampler perf%s",
+                          strerror(-rc), btf);
+    }
+    return gp_err_set(err, rc, "loading the BPF sampler: %s%s%s; use --sampler perf%s",
+                      strerror(rc < 0 ? -rc : rc), libbpf_last[0] ? " — " : "", libbpf_last, btf);
+}
+
+int gp_sampler_bpf_open(const struct gp_sampler_opts *o, struct gp_sampler **out, int *bpf_failed,
+                        struct gp_err *err)
+{
+    *out = NULL;
+    if (bpf_failed)
+        *bpf_failed = 0;
+    pthread_once(&libbpf_print_once, libbpf_setup);
+    libbpf_last[0] = '\0';
+
+    uint32_t *tgids = NULL;
+    if (o->npids) {
+        tgids = calloc(o->npids, sizeof(*tgids));
+        if (!tgids)
+            return gp_err_set(err, -ENOMEM, "out of memory");
+        for (size_t i = 0; i < o->npids; i++) {
+            int rc = gp_sampler_resolve_tgid(o->pids[i], &tgids[i], err);
+            if (rc) {
+                free(tgids);
+                return rc;
+            }
+        }
+        if (o->npids > GP_MAX_FILTER_PIDS) {
+            free(tgids);
+            return gp_err_set(err, -E2BIG, "too many pids (%zu, at most %d)", o->npids,
+                              GP_MAX_FILTER_PIDS);
+        }
+    }
+
+    struct bpf_sampler *b = calloc(1, sizeof(*b));
+    if (!b) {
+        free(tgids);
+        return gp_err_set(err, -ENOMEM, "out of memory");
+    }
+    b->base.ops = &bpf_ops;
+    pthread_mutex_init(&b->drain_lock, NULL);
+    int rc = gp_sampler_online_cpus(&b->cpus, &b->ncpus, err);
+    if (rc)
+        goto fail;
+    b->pfds = malloc(b->ncpus * sizeof(*b->pfds));
+    b->links = calloc(b->ncpus, sizeof(*b->links));
+    if (!b->pfds || !b->links) {
+        rc = gp_err_set(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < b->ncpus; i++)
+        b->pfds[i] = -1;
+
+    /* perf events first: their errors (permissions, PMU, frequency) apply to both engines. */
+    struct perf_event_attr attr;
+    gp_sampler_event_attr(o, &attr);
+    int opened = 0;
+    for (int i = 0; i < b->ncpus; i++) {
+        int fd = gp_sampler_open_cpu_event(&attr, b->cpus[i], err);
+        if (fd == -ENODEV) /* CPU went offline meanwhile */
+            continue;
+        if (fd < 0) {
+            rc = fd;
+            goto fail;
+        }
+        b->pfds[i] = fd;
+        opened++;
+    }
+    if (!opened) {
+        rc = gp_err_set(err, -ENODEV, "no online CPU accepted a perf event");
+        goto fail;
+    }
+
+    if (bpf_failed)
+        *bpf_failed = 1;
+    b->ncpu_possible = libbpf_num_possible_cpus();
+    if (b->ncpu_possible <= 0) {
+        rc = gp_err_set(err, b->ncpu_possible ? b->ncpu_possible : -EIO,
+                        "cannot count possible CPUs");
+        goto fail;
+    }
+    /* Room for about four seconds of distinct samples per buffer (drains run every second). */
+    uint64_t per_s = (uint64_t)attr.sample_freq * (uint64_t)b->ncpus;
+    uint32_t def = round_pow2((uint32_t)(per_s * 4 < (1u << 30) ? per_s * 4 : (1u << 30)));
+    def = def < 4096 ? 4096 : def > 65536 ? 65536 : def;
+    b->count_entries = o->count_entries ? o->count_entries : def;
+    b->stack_entries = o->stack_entries ? o->stack_entries : def;
+    b->keys = malloc((size_t)b->count_entries * sizeof(*b->keys));
+    b->vals = malloc((size_t)b->count_entries * sizeof(*b->vals));
+    b->seq_now = calloc(b->ncpu_possible, sizeof(uint64_t));
+    b->seq_then = calloc(b->ncpu_possible, sizeof(uint64_t));
+    if (!b->keys || !b->vals || !b->seq_now || !b->seq_then) {
+        rc = gp_err_set(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
+
+    b->skel = profile_bpf__open();
+    if (!b->skel) {
+        rc = gp_err_set(err, -errno ? -errno : -EINVAL, "opening the BPF sampler object: %s%s%s",
+                        strerror(errno), libbpf_last[0] ? " — " : "", libbpf_last);
+        goto fail;
+    }
+    b->skel->rodata->include_idle = o->include_idle ? 1 : 0;
+    b->skel->bss->filter_on = o->npids ? 1 : 0;
+    b->skel->bss->active_idx = 0;
+    struct bpf_map *cm[] = {b->skel->maps.counts0, b->skel->maps.counts1};
+    struct bpf_map *sm[] = {b->skel->maps.stacks0, b->skel->maps.stacks1};
+    for (int i = 0; i < 2; i++) {
+        if (bpf_map__set_max_entries(cm[i], b->count_entries) ||
+            bpf_map__set_max_entries(sm[i], b->stack_entries)) {
+            rc = gp_err_set(err, -EINVAL, "sizing BPF maps failed");
+            goto fail;
+        }
+    }
+    rc = profile_bpf__load(b->skel);
+    if (rc) {
+        rc = load_error(rc, err);
+        goto fail;
+    }
+    for (size_t i = 0; i < o->npids; i++) {
+        uint8_t one = 1;
+        rc = bpf_map_update_elem(bpf_map__fd(b->skel->maps.pid_filter), &tgids[i], &one, BPF_ANY);
+        if (rc) {
+            rc = gp_err_set(err, rc, "filling the BPF pid filter: %s", strerror(-rc));
+            goto fail;
+        }
+    }
+    b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.events), handle_event, b, NULL);
+    if (!b->rb) {
+        rc = gp_err_set(err, -errno, "opening the BPF event ring: %s", strerror(errno));
+        goto fail;
+    }
+    free(tgids);
+    if (bpf_failed)
+        *bpf_failed = 0;
+    *out = &b->base;
+    return 0;
+fail:
+    free(tgids);
+    bpf_close(&b->base);
+    return rc;
+}

@@ -1,0 +1,67 @@
+/* profile.h — the structs, map limits and counter indexes that profile.bpf.c and the user-space
+ * sampler (agent/sampler_bpf.c) both see; change them in one place so both sides agree. */
+#ifndef GPROF_BPF_PROFILE_H
+#define GPROF_BPF_PROFILE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define GP_TASK_COMM_LEN   16
+#define GP_MAX_STACK_DEPTH 127 /* kernel.perf_event_max_stack default */
+#define GP_MAX_FILTER_PIDS 1024
+#define GP_SEEN_ENTRIES    16384
+#define GP_RINGBUF_BYTES   (256 * 1024)
+#define GP_DEFAULT_COUNTS  16384      /* per buffer; user space sizes them before load */
+#define GP_DEFAULT_STACKS  16384      /* per buffer */
+#define GP_MAX_FRAME_SIZE  (8u << 20) /* a caller's frame lies at most this far above */
+
+/* Stacks are stored by content: the key is a 64-bit hash of the addresses, so two different
+ * stacks never fight for one slot (bpf_get_stackid's buckets do: -EEXIST). Values below
+ * GP_STACK_FIRST_HASH are not hashes but say why there is no stack: */
+#define GP_STACK_NONE       0 /* not walked (user-mode sample: no kernel stack) or no user mm */
+#define GP_STACK_FULL       1 /* the stack map was full */
+#define GP_STACK_FAILED     2 /* the kernel could not walk it */
+#define GP_STACK_FIRST_HASH 16
+
+struct gp_stack {
+    __u32 n; /* addresses used in ips, leaf first */
+    __u32 pad;
+    __u64 ips[GP_MAX_STACK_DEPTH];
+};
+
+/* Key of the in-kernel aggregation: one count per distinct (process, thread, stacks, comm). */
+struct gp_count_key {
+    __u32 tgid;
+    __u32 pid;
+    __u64 user_stack;   /* hash (key in the stack map) or GP_STACK_* */
+    __u64 kernel_stack; /* same */
+    char comm[GP_TASK_COMM_LEN];
+};
+
+/* Process lifecycle events sent through the ring buffer. */
+enum gp_bpf_proc_event {
+    GP_BPF_PROC_SEEN = 0, /* first sample of this tgid */
+    GP_BPF_PROC_EXEC = 1,
+    GP_BPF_PROC_EXIT = 2, /* group leader exited */
+};
+
+struct gp_proc_event_raw {
+    __u32 type;
+    __u32 tgid;
+    char comm[GP_TASK_COMM_LEN];
+};
+
+/* Per-CPU counters (the `stats` map). Invariant once sampling has stopped and both buffers are
+ * drained: GP_STAT_SAMPLES == sum of drained counts + GP_STAT_MAP_FULL. */
+enum gp_bpf_stat {
+    GP_STAT_SAMPLES = 0, /* samples that passed the idle and pid filters */
+    GP_STAT_USTACK_ERR,  /* user stack not stored (stack map full) */
+    GP_STAT_KSTACK_ERR,  /* kernel stack not walked (bpf_get_stack failed) or not stored */
+    GP_STAT_MAP_FULL,    /* count map full: sample dropped */
+    GP_STAT_FILTERED,    /* samples of processes outside the pid filter */
+    GP_STAT_EVENTS_LOST, /* ring buffer full: process event dropped */
+    GP_STAT_MAX,
+};
+
+#endif

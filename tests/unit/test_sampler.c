@@ -1,0 +1,720 @@
+/* test_sampler.c — the sampler against the real kernel: BPF and perf engines sample the burn
+ * workload (tests/workloads/burn.c); user and kernel stacks, 70/30 attribution, no-loss
+ * accounting across drains, runtime pid filter, process events, two instances at once, errors
+ * and the automatic fallback when CAP_BPF is missing. Skips without BPF unless
+ * GPROF_REQUIRE_BPF=1, which turns a skip into a failure. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/sampler.h"
+
+/* ---- the workload ---- */
+
+struct burn {
+    pid_t pid;
+    uint64_t a_lo, a_hi, b_lo, b_hi; /* runtime address ranges of hot_a / hot_b */
+};
+
+static const char *burn_path(void)
+{
+    static char path[4096];
+    const char *bd = getenv("GPROF_BUILD_DIR");
+    snprintf(path, sizeof(path), "%s/tests/workloads/burn", bd ? bd : ".");
+    return path;
+}
+
+/* value and size of a symbol from `nm -S` */
+static int nm_symbol(const char *name, uint64_t *value, uint64_t *size)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof(cmd), "nm -S --defined-only '%s'", burn_path());
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return -1;
+    char line[512];
+    int found = -1;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long long v, s;
+        char type, sym[256];
+        if (sscanf(line, "%llx %llx %c %255s", &v, &s, &type, sym) == 4 && !strcmp(sym, name)) {
+            *value = v;
+            *size = s;
+            found = 0;
+        }
+    }
+    pclose(f);
+    return found;
+}
+
+static void burn_start(struct burn *b, const char *mode, int threads, const char *dur)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    char tstr[16];
+    snprintf(tstr, sizeof(tstr), "%d", threads);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execl(burn_path(), "burn", "-p", "-m", mode, "-t", tstr, "-d", dur, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    assert_non_null(f);
+    unsigned long long a = 0, bb = 0;
+    int ok = fscanf(f, "hot_a %llx hot_b %llx", &a, &bb);
+    fclose(f);
+    if (ok != 2)
+        fail_msg("cannot start %s (build the 'burn' target; GPROF_BUILD_DIR set?)", burn_path());
+    uint64_t va, sa, vb, sb;
+    assert_int_equal(nm_symbol("hot_a", &va, &sa), 0);
+    assert_int_equal(nm_symbol("hot_b", &vb, &sb), 0);
+    b->pid = pid;
+    b->a_lo = a;
+    b->a_hi = a + sa;
+    b->b_lo = bb;
+    b->b_hi = bb + sb;
+}
+
+static void burn_stop(struct burn *b)
+{
+    if (b->pid > 0) {
+        kill(b->pid, SIGKILL);
+        waitpid(b->pid, NULL, 0);
+        b->pid = 0;
+    }
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) && errno == EINTR)
+        ;
+}
+
+/* ---- collecting drained samples and events ---- */
+
+struct collect {
+    const struct burn *b;
+    uint32_t want;  /* tgid of interest */
+    uint32_t other; /* a tgid that must not appear (0 = none) */
+    uint64_t total, mine, foreign, user_stacks, kernel_stacks, kernel_bad, in_a, in_b;
+    uint64_t both; /* samples with kernel stack and a user stack through hot_a/hot_b */
+    uint64_t other_seen;
+};
+
+static void on_sample(const struct gp_raw_sample *s, void *ctx)
+{
+    struct collect *c = ctx;
+    c->total += s->count;
+    if (c->other && s->tgid == c->other)
+        c->other_seen += s->count;
+    if (s->tgid != c->want) {
+        c->foreign += s->count;
+        return;
+    }
+    c->mine += s->count;
+    if (s->nuser)
+        c->user_stacks += s->count;
+    if (s->nkernel) {
+        c->kernel_stacks += s->count;
+        if (s->kernel_ips[0] < 0xffff800000000000ULL)
+            c->kernel_bad += s->count;
+    }
+    if (!c->b)
+        return;
+    for (uint32_t i = 0; i < s->nuser; i++) {
+        uint64_t ip = s->user_ips[i];
+        if (ip >= c->b->a_lo && ip < c->b->a_hi) {
+            c->in_a += s->count;
+            if (s->nkernel)
+                c->both += s->count;
+            break;
+        }
+        if (ip >= c->b->b_lo && ip < c->b->b_hi) {
+            c->in_b += s->count;
+            if (s->nkernel)
+                c->both += s->count;
+            break;
+        }
+    }
+}
+
+struct evlog {
+    int n;
+    struct gp_proc_event ev[4096];
+};
+
+static void on_event(const struct gp_proc_event *e, void *ctx)
+{
+    struct evlog *l = ctx;
+    if (l->n < 4096)
+        l->ev[l->n++] = *e;
+}
+
+static int has_event(const struct evlog *l, enum gp_proc_event_type t, uint32_t tgid)
+{
+    for (int i = 0; i < l->n; i++)
+        if (l->ev[i].type == t && l->ev[i].tgid == tgid)
+            return i + 1;
+    return 0;
+}
+
+/* Samples for about ms milliseconds, polling events every 50 ms and draining every drain_ms. */
+static void run_for(struct gp_sampler *s, int ms, int drain_ms, struct collect *c, struct evlog *l)
+{
+    struct gp_err err = {0};
+    int since = 0;
+    for (int t = 0; t < ms; t += 50) {
+        assert_true(gp_sampler_poll_events(s, 50, on_event, l) >= 0);
+        since += 50;
+        if (since >= drain_ms) {
+            since = 0;
+            int rc = gp_sampler_drain(s, on_sample, c, &err);
+            if (rc < 0)
+                fail_msg("drain: %s", err.msg);
+        }
+    }
+}
+
+/* stop, final drain (complete after stop), last events */
+static void finish(struct gp_sampler *s, struct collect *c, struct evlog *l)
+{
+    struct gp_err err = {0};
+    gp_sampler_stop(s);
+    if (gp_sampler_drain(s, on_sample, c, &err) < 0)
+        fail_msg("drain: %s", err.msg);
+    gp_sampler_poll_events(s, 0, on_event, l);
+}
+
+/* ---- availability: skip, or fail in CI ---- */
+
+static int require_bpf_env(void)
+{
+    const char *v = getenv("GPROF_REQUIRE_BPF");
+    return v && !strcmp(v, "1");
+}
+
+static int engine_usable(enum gp_sampler_kind kind)
+{
+    struct gp_sampler_opts o = {.kind = kind, .freq_hz = 99};
+    struct gp_sampler *s = NULL;
+    struct gp_err err = {0};
+    int rc = gp_sampler_open(&o, &s, &err);
+    if (rc == 0) {
+        gp_sampler_close(s);
+        return 1;
+    }
+    if (require_bpf_env())
+        fail_msg("%s sampler unavailable but GPROF_REQUIRE_BPF=1: %s", gp_sampler_kind_name(kind),
+                 err.msg);
+    print_message("skipping: %s sampler unavailable: %s\n", gp_sampler_kind_name(kind), err.msg);
+    return 0;
+}
+
+#define REQUIRE(kind)                                                                              \
+    do {                                                                                           \
+        if (!engine_usable(kind)) {                                                                \
+            skip();                                                                                \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+static struct gp_sampler *open_or_fail(struct gp_sampler_opts *o)
+{
+    struct gp_sampler *s = NULL;
+    struct gp_err err = {0};
+    if (gp_sampler_open(o, &s, &err))
+        fail_msg("open %s sampler: %s", gp_sampler_kind_name(o->kind), err.msg);
+    assert_int_equal(gp_sampler_kind(s), o->kind);
+    if (gp_sampler_start(s, &err))
+        fail_msg("start: %s", err.msg);
+    return s;
+}
+
+static void check_accounting(struct gp_sampler *s, const char *what)
+{
+    struct gp_sampler_stats st;
+    gp_sampler_stats(s, &st);
+    print_message("%s: samples=%llu drained=%llu map_full=%llu ustack_err=%llu kstack_err=%llu "
+                  "lost=%llu filtered=%llu drains=%llu\n",
+                  what, (unsigned long long)st.samples, (unsigned long long)st.drained,
+                  (unsigned long long)st.map_full, (unsigned long long)st.user_stack_errors,
+                  (unsigned long long)st.kernel_stack_errors, (unsigned long long)st.lost,
+                  (unsigned long long)st.filtered, (unsigned long long)st.drains);
+    assert_true(st.samples > 0);
+    /* every sample counted by the separate per-CPU total was handed out or reported dropped */
+    assert_int_equal(st.samples, st.drained + st.map_full);
+}
+
+/* ---- tests shared by both engines ---- */
+
+static void user_stacks_and_shares(enum gp_sampler_kind kind)
+{
+    struct burn b = {0};
+    burn_start(&b, "user", 1, "10");
+    int stats_fd = kind == GP_SAMPLER_BPF ? gp_sampler_enable_bpf_stats() : -1;
+    int pids[] = {b.pid};
+    struct gp_sampler_opts o = {.kind = kind, .freq_hz = 997, .pids = pids, .npids = 1};
+    struct gp_sampler *s = open_or_fail(&o);
+    struct collect c = {.b = &b, .want = (uint32_t)b.pid};
+    static struct evlog l;
+    l.n = 0;
+    run_for(s, 2500, 400, &c, &l);
+    finish(s, &c, &l);
+    burn_stop(&b);
+
+    print_message("%s user: %llu samples of burn, hot_a %llu, hot_b %llu (hot_a share %.1f%%)\n",
+                  gp_sampler_kind_name(kind), (unsigned long long)c.mine,
+                  (unsigned long long)c.in_a, (unsigned long long)c.in_b,
+                  c.in_a + c.in_b ? 100.0 * c.in_a / (c.in_a + c.in_b) : 0.0);
+    if (stats_fd >= 0) {
+        uint64_t ns = 0, cnt = 0;
+        if (gp_sampler_bpf_runtime(s, &ns, &cnt) == 0 && cnt)
+            print_message("bpf: program run time %.0f ns per sample (%llu runs)\n",
+                          (double)ns / cnt, (unsigned long long)cnt);
+        close(stats_fd);
+    }
+    check_accounting(s, gp_sampler_kind_name(kind));
+    assert_true(c.mine >= 100);
+    assert_int_equal(c.foreign, 0); /* pid filter */
+    assert_true(c.user_stacks * 10 >= c.mine * 9);
+    assert_true((c.in_a + c.in_b) * 10 >= c.mine * 9);
+    /* 70/30 by construction; wide bounds, this is not a timing test */
+    assert_true(c.in_a * 100 >= (c.in_a + c.in_b) * 55);
+    assert_true(c.in_a * 100 <= (c.in_a + c.in_b) * 85);
+    assert_true(has_event(&l, GP_PROC_SEEN, c.want));
+    gp_sampler_close(s);
+}
+
+static void kernel_stacks(enum gp_sampler_kind kind)
+{
+    struct burn b = {0};
+    burn_start(&b, "kernel", 1, "10");
+    int pids[] = {b.pid};
+    struct gp_sampler_opts o = {.kind = kind, .freq_hz = 997, .pids = pids, .npids = 1};
+    struct gp_sampler *s = open_or_fail(&o);
+    struct collect c = {.b = &b, .want = (uint32_t)b.pid};
+    static struct evlog l;
+    l.n = 0;
+    run_for(s, 1500, 500, &c, &l);
+    finish(s, &c, &l);
+    burn_stop(&b);
+    print_message(
+            "%s kernel: %llu samples, %llu with kernel stacks, %llu kernel+user via hot_a/b\n",
+            gp_sampler_kind_name(kind), (unsigned long long)c.mine,
+            (unsigned long long)c.kernel_stacks, (unsigned long long)c.both);
+    check_accounting(s, gp_sampler_kind_name(kind));
+    assert_true(c.mine >= 50);
+    assert_true(c.kernel_stacks * 4 >= c.mine); /* syscall-heavy: many samples in the kernel */
+    assert_int_equal(c.kernel_bad, 0);          /* kernel frames are kernel addresses */
+    assert_true(c.both > 0);                    /* and they carry the user stack below them */
+    gp_sampler_close(s);
+}
+
+static void pid_filter_runtime(enum gp_sampler_kind kind)
+{
+    struct burn a = {0}, b = {0};
+    burn_start(&a, "user", 1, "10");
+    burn_start(&b, "user", 1, "10");
+    int pids[] = {a.pid};
+    struct gp_sampler_opts o = {.kind = kind, .freq_hz = 499, .pids = pids, .npids = 1};
+    struct gp_sampler *s = open_or_fail(&o);
+    struct gp_err err = {0};
+    static struct evlog l;
+    l.n = 0;
+
+    struct collect c1 = {.want = (uint32_t)a.pid, .other = (uint32_t)b.pid};
+    run_for(s, 700, 300, &c1, &l);
+    assert_true(gp_sampler_drain(s, on_sample, &c1, &err) >= 0);
+    assert_true(c1.mine > 0);
+    assert_int_equal(c1.other_seen, 0); /* b filtered out */
+    assert_int_equal(c1.foreign, 0);
+
+    /* add b while running */
+    if (gp_sampler_add_pid(s, b.pid, &err))
+        fail_msg("add_pid: %s", err.msg);
+    struct collect c2 = {.want = (uint32_t)b.pid, .other = (uint32_t)a.pid};
+    run_for(s, 700, 300, &c2, &l);
+    assert_true(gp_sampler_drain(s, on_sample, &c2, &err) >= 0);
+    assert_true(c2.mine > 0);       /* b now sampled */
+    assert_true(c2.other_seen > 0); /* a still sampled */
+
+    /* remove a: after one drain (which may still hold a's earlier samples), a is gone */
+    assert_int_equal(gp_sampler_remove_pid(s, a.pid), 0);
+    assert_true(gp_sampler_drain(s, NULL, NULL, &err) >= 0);
+    struct collect c3 = {.want = (uint32_t)b.pid, .other = (uint32_t)a.pid};
+    run_for(s, 700, 300, &c3, &l);
+    finish(s, &c3, &l);
+    assert_true(c3.mine > 0);
+    assert_int_equal(c3.other_seen, 0);
+    assert_int_equal(c3.foreign, 0);
+
+    struct gp_sampler_stats st;
+    gp_sampler_stats(s, &st);
+    assert_true(st.filtered > 0);
+    assert_int_equal(gp_sampler_add_pid(s, 0x3fffffff, &err), -ESRCH);
+    assert_non_null(strstr(err.msg, "no such process"));
+    burn_stop(&a);
+    burn_stop(&b);
+    gp_sampler_close(s);
+}
+
+/* exec and exit of a filtered process are reported */
+static void proc_events(enum gp_sampler_kind kind)
+{
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char x;
+        close(go[1]);
+        if (read(go[0], &x, 1) != 1)
+            _exit(1);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        execl(burn_path(), "burn", "-d", "0.6", (char *)NULL);
+        _exit(127);
+    }
+    close(go[0]);
+    int pids[] = {pid};
+    struct gp_sampler_opts o = {.kind = kind, .freq_hz = 997, .pids = pids, .npids = 1};
+    struct gp_sampler *s = open_or_fail(&o);
+    static struct evlog l;
+    l.n = 0;
+    assert_int_equal(write(go[1], "x", 1), 1);
+    close(go[1]);
+    struct collect c = {.want = (uint32_t)pid};
+    for (int t = 0; t < 100 && !has_event(&l, GP_PROC_EXIT, (uint32_t)pid); t++)
+        gp_sampler_poll_events(s, 100, on_event, &l);
+    waitpid(pid, NULL, 0);
+    finish(s, &c, &l);
+    int exec = has_event(&l, GP_PROC_EXEC, (uint32_t)pid);
+    int seen = has_event(&l, GP_PROC_SEEN, (uint32_t)pid);
+    int exit_ = has_event(&l, GP_PROC_EXIT, (uint32_t)pid);
+    print_message("%s events: exec #%d seen #%d exit #%d of %d\n", gp_sampler_kind_name(kind), exec,
+                  seen, exit_, l.n);
+    assert_true(exec);
+    assert_true(seen);
+    assert_true(exit_);
+    assert_string_equal(l.ev[exec - 1].comm, "burn");
+    assert_true(exit_ > seen);
+    assert_true(c.mine > 0); /* its samples survive its exit */
+    check_accounting(s, "events");
+    gp_sampler_close(s);
+}
+
+/* ---- BPF ---- */
+
+static void test_bpf_user_stacks_and_shares(void **state)
+{
+    REQUIRE(GP_SAMPLER_BPF);
+    user_stacks_and_shares(GP_SAMPLER_BPF);
+}
+
+static void test_bpf_kernel_stacks(void **state)
+{
+    REQUIRE(GP_SAMPLER_BPF);
+    kernel_stacks(GP_SAMPLER_BPF);
+}
+
+static void test_bpf_pid_filter_runtime(void **state)
+{
+    REQUIRE(GP_SAMPLER_BPF);
+    pid_filter_runtime(GP_SAMPLER_BPF);
+}
+
+static void test_bpf_proc_events(void **state)
+{
+    REQUIRE(GP_SAMPLER_BPF);
+    proc_events(GP_SAMPLER_BPF);
+}
+
+/* Whole host at a high rate with a drain every ~10 ms: buffers flip while every CPU samples,
+ * and still every sample is accounted for. */
+static void test_bpf_no_loss_across_drains(void **state)
+{
+    REQUIRE(GP_SAMPLER_BPF);
+    struct burn b = {0};
+    burn_start(&b, "user", 2, "10");
+    struct gp_sampler_opts o = {.kind = GP_SAMPLER_BPF, .freq_hz = 2000};
+    struct gp_sampler *s = open_or_fail(&o);
+    struct collect c = {.b = &b, .want = (uint32_t)b.pid};
+    struct gp_err err = {0};
+    for (int i = 0; i < 150; i++) {
+        sleep_ms(10);
+        if (gp_sampler_drain(s, on_sample, &c, &err) < 0)
+            fail_msg("drain: %s", err.msg);
+    }
+    static struct evlog l;
+    l.n = 0;
+    finish(s, &c, &l);
+    burn_stop(&b);
+    check_accounting(s, "bpf whole host");
+    struct gp_sampler_stats st;
+    gp_sampler_stats(s, &st);
+    assert_true(st.drains >= 150);
+    assert_true(c.mine > 0);
+    assert_true(c.foreign > 0 || c.total == c.mine);
+    gp_sampler_close(s);
+}
+
+/* Two instances in one process at different frequencies, side by side. */
+static void test_bpf_two_instances(void **state)
+{
+    REQUIRE(GP_SAMPLER_BPF);
+    struct burn b = {0};
+    burn_start(&b, "user", 1, "10");
+    int pids[] = {b.pid};
+    struct gp_sampler_opts o1 = {.kind = GP_SAMPLER_BPF, .freq_hz = 99, .pids = pids, .npids = 1};
+    struct gp_sampler_opts o2 = {.kind = GP_SAMPLER_BPF, .freq_hz = 999};
+    struct gp_sampler *s1 = open_or_fail(&o1), *s2 = open_or_fail(&o2);
+    struct collect c1 = {.want = (uint32_t)b.pid}, c2 = {.want = (uint32_t)b.pid};
+    struct gp_err err = {0};
+    for (int i = 0; i < 4; i++) {
+        sleep_ms(300);
+        assert_true(gp_sampler_drain(s1, on_sample, &c1, &err) >= 0);
+        assert_true(gp_sampler_drain(s2, on_sample, &c2, &err) >= 0);
+    }
+    static struct evlog l;
+    finish(s1, &c1, &l);
+    finish(s2, &c2, &l);
+    burn_stop(&b);
+    print_message("two instances: 99 Hz filtered %llu samples, 999 Hz host-wide %llu of burn\n",
+                  (unsigned long long)c1.mine, (unsigned long long)c2.mine);
+    assert_true(c1.mine > 0);
+    assert_int_equal(c1.foreign, 0);
+    assert_true(c2.mine > c1.mine); /* ten times the rate, same process */
+    check_accounting(s1, "instance 1");
+    check_accounting(s2, "instance 2");
+    gp_sampler_close(s1);
+    gp_sampler_close(s2);
+}
+
+/* ---- perf fallback ---- */
+
+static void test_perf_user_stacks_and_shares(void **state)
+{
+    REQUIRE(GP_SAMPLER_PERF);
+    user_stacks_and_shares(GP_SAMPLER_PERF);
+}
+
+static void test_perf_kernel_stacks(void **state)
+{
+    REQUIRE(GP_SAMPLER_PERF);
+    kernel_stacks(GP_SAMPLER_PERF);
+}
+
+static void test_perf_pid_filter_runtime(void **state)
+{
+    REQUIRE(GP_SAMPLER_PERF);
+    pid_filter_runtime(GP_SAMPLER_PERF);
+}
+
+static void test_perf_proc_events(void **state)
+{
+    REQUIRE(GP_SAMPLER_PERF);
+    proc_events(GP_SAMPLER_PERF);
+}
+
+/* ---- errors and the automatic choice ---- */
+
+static void test_cycles_clear_error(void **state)
+{
+    REQUIRE(GP_SAMPLER_PERF);
+    for (int k = 0; k < 2; k++) {
+        struct gp_sampler_opts o = {.kind = k ? GP_SAMPLER_PERF : GP_SAMPLER_BPF,
+                                    .event = GP_EVENT_CYCLES};
+        struct gp_sampler *s = NULL;
+        struct gp_err err = {0};
+        int rc = gp_sampler_open(&o, &s, &err);
+        if (rc == 0) { /* a host with a hardware PMU */
+            print_message("cycles is supported here\n");
+            gp_sampler_close(s);
+            continue;
+        }
+        print_message("cycles: %s\n", err.msg);
+        assert_int_equal(rc, -EOPNOTSUPP);
+        assert_non_null(strstr(err.msg, "use --event cpu-clock"));
+    }
+}
+
+static void test_open_auto_prefers_bpf(void **state)
+{
+    REQUIRE(GP_SAMPLER_BPF);
+    struct gp_sampler_opts o = {.kind = GP_SAMPLER_BPF};
+    struct gp_sampler *s = NULL;
+    struct gp_err err = {0};
+    char notice[512];
+    assert_int_equal(gp_sampler_open_auto(&o, &s, notice, sizeof(notice), &err), 0);
+    assert_int_equal(gp_sampler_kind(s), GP_SAMPLER_BPF);
+    assert_string_equal(notice, "");
+    gp_sampler_close(s);
+    o.kind = GP_SAMPLER_PERF; /* an explicit choice is honoured */
+    assert_int_equal(gp_sampler_open_auto(&o, &s, notice, sizeof(notice), &err), 0);
+    assert_int_equal(gp_sampler_kind(s), GP_SAMPLER_PERF);
+    gp_sampler_close(s);
+}
+
+/* Removes capabilities from this (child) process: bits in the 64-bit capability set. */
+static int drop_caps(uint64_t mask)
+{
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &hdr, data))
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        uint32_t m = (uint32_t)(mask >> (32 * i));
+        data[i].effective &= ~m;
+        data[i].permitted &= ~m;
+        data[i].inheritable &= ~m;
+    }
+    return (int)syscall(SYS_capset, &hdr, data);
+}
+
+#define CAPBIT(c) (1ULL << (c))
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+/* Runs fn in a child without the given capabilities; returns its exit status. */
+static int in_child_without(uint64_t caps, int (*fn)(void))
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (drop_caps(caps))
+            _exit(100);
+        int rc = fn();
+        fflush(NULL);
+        _exit(rc);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 200;
+}
+
+static int child_auto_falls_back(void)
+{
+    struct gp_sampler_opts o = {.kind = GP_SAMPLER_BPF, .freq_hz = 99};
+    struct gp_sampler *s = NULL;
+    struct gp_err err = {0};
+    char notice[1024];
+    if (gp_sampler_open(&o, &s, &err) == 0)
+        return 10; /* BPF must not load without CAP_BPF */
+    printf("  without CAP_BPF, bpf: %s\n", err.msg);
+    if (!strstr(err.msg, "CAP_BPF"))
+        return 11;
+    if (gp_sampler_open_auto(&o, &s, notice, sizeof(notice), &err)) {
+        printf("  auto failed: %s\n", err.msg);
+        return 12;
+    }
+    printf("  notice: %s\n", notice);
+    if (gp_sampler_kind(s) != GP_SAMPLER_PERF || !strstr(notice, "using the perf_event sampler") ||
+        strchr(notice, '\n'))
+        return 13;
+    if (gp_sampler_start(s, &err))
+        return 14;
+    sleep_ms(200);
+    gp_sampler_stop(s);
+    gp_sampler_drain(s, NULL, NULL, &err);
+    struct gp_sampler_stats st;
+    gp_sampler_stats(s, &st);
+    gp_sampler_close(s);
+    return 0;
+}
+
+static int child_no_caps_errors(void)
+{
+    struct gp_sampler_opts o = {.kind = GP_SAMPLER_BPF, .freq_hz = 99};
+    struct gp_sampler *s = NULL;
+    struct gp_err err = {0};
+    char notice[1024];
+    if (gp_sampler_open_auto(&o, &s, notice, sizeof(notice), &err) == 0)
+        return 20;
+    printf("  without CAP_PERFMON/CAP_BPF: %s\n", err.msg);
+    if (!strstr(err.msg, "CAP_PERFMON") || !strstr(err.msg, "perf_event_paranoid"))
+        return 21;
+    o.kind = GP_SAMPLER_PERF;
+    if (gp_sampler_open(&o, &s, &err) == 0)
+        return 22;
+    if (!strstr(err.msg, "run as root"))
+        return 23;
+    return 0;
+}
+
+static void test_auto_fallback_without_cap_bpf(void **state)
+{
+    REQUIRE(GP_SAMPLER_BPF);
+    int rc = in_child_without(CAPBIT(CAP_BPF) | CAPBIT(CAP_SYS_ADMIN), child_auto_falls_back);
+    assert_int_equal(rc, 0);
+}
+
+static int read_paranoid(void)
+{
+    FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
+    int v = 2;
+    if (f) {
+        if (fscanf(f, "%d", &v) != 1)
+            v = 2;
+        fclose(f);
+    }
+    return v;
+}
+
+static void test_errors_without_capabilities(void **state)
+{
+    REQUIRE(GP_SAMPLER_BPF);
+    if (read_paranoid() < 1) {
+        print_message("skipping: kernel.perf_event_paranoid < 1 allows unprivileged sampling\n");
+        skip();
+        return;
+    }
+    int rc = in_child_without(CAPBIT(CAP_BPF) | CAPBIT(CAP_SYS_ADMIN) | CAPBIT(CAP_PERFMON),
+                              child_no_caps_errors);
+    assert_int_equal(rc, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_bpf_user_stacks_and_shares),
+            cmocka_unit_test(test_bpf_kernel_stacks),
+            cmocka_unit_test(test_bpf_pid_filter_runtime),
+            cmocka_unit_test(test_bpf_proc_events),
+            cmocka_unit_test(test_bpf_no_loss_across_drains),
+            cmocka_unit_test(test_bpf_two_instances),
+            cmocka_unit_test(test_perf_user_stacks_and_shares),
+            cmocka_unit_test(test_perf_kernel_stacks),
+            cmocka_unit_test(test_perf_pid_filter_runtime),
+            cmocka_unit_test(test_perf_proc_events),
+            cmocka_unit_test(test_cycles_clear_error),
+            cmocka_unit_test(test_open_auto_prefers_bpf),
+            cmocka_unit_test(test_auto_fallback_without_cap_bpf),
+            cmocka_unit_test(test_errors_without_capabilities),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
