@@ -249,6 +249,12 @@ int gp_container_name_lookup(const char *root, const char *runtime, const char *
 
 int gp_proc_container(uint32_t tgid, char *id, size_t idlen, char *name, size_t namelen)
 {
+    return gp_proc_container_at(tgid, "/", id, idlen, name, namelen);
+}
+
+int gp_proc_container_at(uint32_t tgid, const char *state_root, char *id, size_t idlen, char *name,
+                         size_t namelen)
+{
     char path[64], rt[32];
     if (idlen)
         id[0] = '\0';
@@ -267,6 +273,6 @@ int gp_proc_container(uint32_t tgid, char *id, size_t idlen, char *name, size_t 
     if (idlen)
         snprintf(id, idlen, "%s", cid);
     if (namelen)
-        gp_container_name_lookup("/", rt, cid, name, namelen);
+        gp_container_name_lookup(state_root, rt, cid, name, namelen);
     return 0;
 }

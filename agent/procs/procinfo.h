@@ -39,5 +39,8 @@ int gp_container_name_lookup(const char *state_root, const char *runtime, const 
 /* Process facts for the collapsed line and metadata: id and name of the process's container,
  * both "" when it runs on the host. Returns 0, or -errno when the process cannot be read. */
 int gp_proc_container(uint32_t tgid, char *id, size_t idlen, char *name, size_t namelen);
+/* The same, looking names up in the runtimes' state under state_root (tests; "/" normally). */
+int gp_proc_container_at(uint32_t tgid, const char *state_root, char *id, size_t idlen, char *name,
+                         size_t namelen);
 
 #endif

@@ -14,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent/procs/maps.h"
+#include "agent/procs/procinfo.h"
 #include "agent/symbols/symbolizer.h"
 
 #define MAXSYM 8
@@ -124,6 +126,9 @@ static void wl_stop(struct wl *w)
         kill((pid_t)w->tgid, SIGKILL);
     int st;
     waitpid(w->child, &st, 0);
+    char map[64]; /* a killed wl_jit leaves its perf map behind */
+    snprintf(map, sizeof(map), "/tmp/perf-%u.map", w->tgid);
+    unlink(map);
     fclose(w->out);
     close(w->in_fd);
 }
@@ -395,6 +400,78 @@ static void test_exited_short_process(void **state)
     close(w.in_fd);
 }
 
+#define ID64 "4f3c2b1a0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a"
+
+static int write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    int ok = fputs(text, f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* A process moved into a cgroup named like docker's systemd scope is seen as that container. */
+static void test_container_of_process(void **state)
+{
+    if (geteuid() != 0)
+        skip();
+    const char *bases[] = {"/sys/fs/cgroup/unified", "/sys/fs/cgroup", "/sys/fs/cgroup/pids"};
+    char parent[256] = "", dir[512] = "", procs[600];
+    for (size_t i = 0; i < 3 && !dir[0]; i++) {
+        snprintf(procs, sizeof(procs), "%s/cgroup.procs", bases[i]);
+        if (access(procs, W_OK) != 0)
+            continue;
+        snprintf(parent, sizeof(parent), "%s/gprof-test-%d", bases[i], (int)getpid());
+        snprintf(dir, sizeof(dir), "%s/docker-" ID64 ".scope", parent);
+        if (mkdir(parent, 0755) != 0 || mkdir(dir, 0755) != 0) {
+            rmdir(parent);
+            dir[0] = '\0';
+        }
+    }
+    if (!dir[0])
+        fail_msg("no writable cgroup hierarchy to place a test process in");
+    const char *argv[] = {"wl_c", "60", NULL};
+    struct wl w;
+    wl_start(&w, 0, argv);
+    char pid[32];
+    snprintf(pid, sizeof(pid), "%u\n", w.tgid);
+    snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+    assert_int_equal(write_text(procs, pid), 0);
+
+    char root[] = "/tmp/gprof-cstate-XXXXXX", path[512], cmd[700];
+    assert_non_null(mkdtemp(root));
+    snprintf(path, sizeof(path), "%s/var/lib/docker/containers/" ID64, root);
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", path);
+    assert_int_equal(system(cmd), 0);
+    strcat(path, "/config.v2.json");
+    assert_int_equal(write_text(path, "{\"Name\":\"/gprof-wl\"}"), 0);
+
+    char id[80], name[80];
+    assert_int_equal(gp_proc_container_at(w.tgid, root, id, sizeof(id), name, sizeof(name)), 0);
+    assert_string_equal(id, ID64);
+    assert_string_equal(name, "gprof-wl");
+    assert_int_equal(gp_proc_container(w.tgid, id, sizeof(id), name, sizeof(name)), 0);
+    assert_string_equal(id, ID64);
+    assert_string_equal(name, "4f3c2b1a0d9e"); /* no docker state on this host: short id */
+    struct gp_symbolizer *s = new_sym(NULL, 0);
+    assert_int_equal(gp_symbolizer_note_process(s, w.tgid), 0);
+    struct gp_process_facts pf;
+    assert_int_equal(gp_symbolizer_process_facts(s, w.tgid, &pf), 0);
+    assert_string_equal(pf.container_id, ID64);
+    gp_symbolizer_free(s);
+    /* and this test process is not in that container */
+    assert_int_equal(gp_proc_container((uint32_t)getpid(), id, sizeof(id), name, sizeof(name)), 0);
+    assert_string_not_equal(id, ID64);
+
+    wl_stop(&w);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+    assert_int_equal(system(cmd), 0);
+    for (int i = 0; i < 100 && rmdir(dir) != 0; i++)
+        usleep(10000); /* the killed process leaves the cgroup asynchronously */
+    assert_int_equal(rmdir(parent), 0);
+}
+
 static void test_kallsyms(void **state)
 {
     FILE *f = fopen("/proc/kallsyms", "r");
@@ -475,6 +552,7 @@ int main(void)
             cmocka_unit_test(test_jit_memfd),
             cmocka_unit_test(test_jit_in_pid_and_mount_namespace),
             cmocka_unit_test(test_exited_short_process),
+            cmocka_unit_test(test_container_of_process),
             cmocka_unit_test(test_kallsyms),
             cmocka_unit_test(test_cache_shared_and_bounded),
     };
