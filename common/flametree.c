@@ -23,11 +23,12 @@ struct tree {
     size_t table_cap;
     unsigned flags;
     int side;
-    int oom;
+    size_t budget; /* stacks that may still create nodes (max_stacks), SIZE_MAX = no limit */
     uint32_t empty_id;
 };
 
-#define NONE UINT32_MAX
+#define NONE    UINT32_MAX
+#define MISSING (UINT32_MAX - 1) /* lookup without creating found nothing */
 
 static uint64_t key_hash(uint32_t parent, uint32_t name)
 {
@@ -75,7 +76,7 @@ static uint32_t new_node(struct tree *t, uint32_t parent, uint32_t name)
     return k;
 }
 
-static uint32_t child(struct tree *t, uint32_t parent, const char *name)
+static uint32_t child(struct tree *t, uint32_t parent, const char *name, int create)
 {
     uint32_t nid = gp_profile_intern(t->names, name, strlen(name));
     if (nid == GP_NO_ID)
@@ -88,6 +89,8 @@ static uint32_t child(struct tree *t, uint32_t parent, const char *name)
         if (c->parent == parent && c->name == nid)
             return t->table[i] - 1;
     }
+    if (!create)
+        return MISSING;
     uint32_t k = new_node(t, parent, nid);
     if (k == NONE)
         return NONE;
@@ -95,24 +98,28 @@ static uint32_t child(struct tree *t, uint32_t parent, const char *name)
     return k;
 }
 
+/* Adds one stack. Once the max_stacks budget is spent, a stack only adds its samples along
+ * the part of its path that already exists, so every node's value stays exact. */
 static int add_stack(const struct gp_stack_view *s, void *arg)
 {
     struct tree *t = arg;
     uint64_t c = s->count;
     uint32_t at = 0;
+    int create = t->budget > 0;
+    if (create && t->budget != SIZE_MAX)
+        t->budget--;
     t->nodes[0].v[t->side] += c;
-    if ((t->flags & GP_FLAMETREE_CONTAINER) && s->container[0]) {
-        if ((at = child(t, at, s->container)) == NONE)
-            return -ENOMEM;
-        t->nodes[at].v[t->side] += c;
-    }
-    if (!(t->flags & GP_FLAMETREE_NO_COMM)) {
-        if ((at = child(t, at, s->comm)) == NONE)
-            return -ENOMEM;
-        t->nodes[at].v[t->side] += c;
-    }
-    for (uint32_t k = 0; k < s->nframes; k++) {
-        if ((at = child(t, at, s->frames[k])) == NONE)
+    const char *level[2];
+    uint32_t nlevel = 0;
+    if ((t->flags & GP_FLAMETREE_CONTAINER) && s->container[0])
+        level[nlevel++] = s->container;
+    if (!(t->flags & GP_FLAMETREE_NO_COMM))
+        level[nlevel++] = s->comm;
+    for (uint32_t k = 0; k < nlevel + s->nframes; k++) {
+        at = child(t, at, k < nlevel ? level[k] : s->frames[k - nlevel], create);
+        if (at == MISSING)
+            return 0;
+        if (at == NONE)
             return -ENOMEM;
         t->nodes[at].v[t->side] += c;
     }
@@ -249,12 +256,12 @@ static int build(struct gp_profile *a, struct gp_profile *b, const struct gp_fla
     int rc = -ENOMEM;
     if (!(t.names = gp_profile_new()) || new_node(&t, NONE, 0) == NONE)
         goto out;
-    t.side = 0;
-    if ((rc = gp_profile_foreach(a, add_stack, &t)))
-        goto out;
-    if (b) {
-        t.side = 1;
-        if ((rc = gp_profile_foreach(b, add_stack, &t)))
+    for (int side = 0; side < (b ? 2 : 1); side++) {
+        t.side = side;
+        t.budget = opts.max_stacks ? opts.max_stacks : SIZE_MAX;
+        rc = opts.max_stacks ? gp_profile_foreach_sorted(side ? b : a, add_stack, &t)
+                             : gp_profile_foreach(side ? b : a, add_stack, &t);
+        if (rc)
             goto out;
     }
     if ((rc = select_and_link(&t, opts.max_nodes)))

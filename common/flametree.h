@@ -16,9 +16,12 @@ enum {
 
 struct gp_flametree_opts {
     unsigned flags; /* GP_FLAMETREE_*; 0 = root → comm → frames (app index, container skipped) */
-    size_t max_nodes; /* keep only the heaviest N nodes below root; 0 = all. Values stay exact:
-                         a kept node's value still counts the samples of its dropped children,
-                         so root.value is always the profile total. */
+    size_t max_nodes;  /* keep only the heaviest N nodes below root; 0 = all. Values stay exact:
+                          a kept node's value still counts the samples of its dropped children,
+                          so root.value is always the profile total. */
+    size_t max_stacks; /* only the heaviest N stacks (of each side of a diff) create nodes; the
+                          others add their samples along the part of their path that exists,
+                          so values stay exact and root.value is the total. 0 = all. */
 };
 
 /* Appends {"name":"root","value":N,"children":[{"name":…,"value":…,"children":[…]},…]}.

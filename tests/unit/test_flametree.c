@@ -100,6 +100,27 @@ static void test_truncation_keeps_totals(void **state)
     gp_profile_free(p);
 }
 
+static void test_max_stacks_keeps_totals(void **state)
+{
+    struct gp_profile *p = make();
+    /* heaviest 2 stacks: app;main;b_hot (6) and app;main;a_cold (3). main;[self] (1) adds to
+     * existing app/main; pg"<x>";zz (2) has no node and counts only in root. */
+    struct gp_flametree_opts o = {.max_stacks = 2};
+    check(p, &o,
+          "{\"name\":\"root\",\"value\":12,\"children\":["
+          "{\"name\":\"app\",\"value\":10,\"children\":["
+          "{\"name\":\"main\",\"value\":10,\"children\":["
+          "{\"name\":\"a_cold\",\"value\":3,\"children\":[]},"
+          "{\"name\":\"b_hot\",\"value\":6,\"children\":[]}]}]}]}");
+    struct gp_flametree_opts one = {.max_stacks = 1};
+    check(p, &one,
+          "{\"name\":\"root\",\"value\":12,\"children\":["
+          "{\"name\":\"app\",\"value\":10,\"children\":["
+          "{\"name\":\"main\",\"value\":10,\"children\":["
+          "{\"name\":\"b_hot\",\"value\":6,\"children\":[]}]}]}]}");
+    gp_profile_free(p);
+}
+
 static void test_empty_profile(void **state)
 {
     struct gp_profile *p = gp_profile_new();
@@ -188,6 +209,7 @@ int main(void)
             cmocka_unit_test(test_default_levels),
             cmocka_unit_test(test_container_and_no_comm),
             cmocka_unit_test(test_truncation_keeps_totals),
+            cmocka_unit_test(test_max_stacks_keeps_totals),
             cmocka_unit_test(test_empty_profile),
             cmocka_unit_test(test_diff),
             cmocka_unit_test(test_many_nodes),
