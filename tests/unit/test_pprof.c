@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,29 @@ static void test_frequency_from_header_or_none(void **state)
     gp_profile_free(p);
 }
 
+static void test_header_times(void **state)
+{
+    struct gp_profile *p = gp_profile_new();
+    json_object *h = gp_profile_header(p);
+    double s, e;
+    assert_int_equal(gp_profile_time_range(p, &s, &e), -ENOENT);
+    json_object_object_add(h, "start_time", json_object_new_string("2026-01-02T05:04:05+02:00"));
+    json_object_object_add(h, "end_time", json_object_new_string("2026-01-02 03:04:06.25"));
+    assert_int_equal(gp_profile_time_range(p, &s, &e), 0);
+    assert_true(s == 1767323045.0);
+    assert_true(e == 1767323046.25);
+    json_object_object_add(h, "start_time", json_object_new_int64(1767323045123LL)); /* ms */
+    json_object_object_add(h, "end_time", json_object_new_string("yesterday"));
+    assert_int_equal(gp_profile_time_range(p, &s, &e), -ENOENT);
+    assert_true(s > 1767323045.12 && s < 1767323045.13);
+    /* frequency: strings and nonsense */
+    json_object_object_add(h, "frequency", json_object_new_string("49"));
+    assert_int_equal(gp_profile_frequency(p), 49);
+    json_object_object_add(h, "frequency", json_object_new_int(-5));
+    assert_int_equal(gp_profile_frequency(p), 0);
+    gp_profile_free(p);
+}
+
 static void test_empty_and_frameless(void **state)
 {
     struct gp_profile *p = gp_profile_new();
@@ -209,6 +233,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_structure),
             cmocka_unit_test(test_frequency_from_header_or_none),
+            cmocka_unit_test(test_header_times),
             cmocka_unit_test(test_empty_and_frameless),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
