@@ -94,107 +94,197 @@ static void bump(struct coord_store *s, uint64_t *field)
     pthread_mutex_unlock(&s->priv->mu);
 }
 
-/* Marks the profile and removes the outbox item in one transaction. */
-static int finish(struct coord_store *s, const struct meta_outbox_item *it, int indexed,
-                  struct gp_err *err)
+/* One outbox item on its way through a pass. */
+struct work {
+    struct meta_outbox_item it;
+    struct meta_profile prof;
+    struct gp_profile *profile; /* parsed, to be added */
+    struct index_profile_meta m;
+    int indexed; /* INDEXED_* to record, 0 = not finished */
+    int gone;    /* profile row deleted meanwhile: only drop the outbox item */
+};
+
+/* Marks the finished items and removes their outbox rows in one transaction. */
+static int finish(struct coord_store *s, struct work *w, int n, struct gp_err *err)
 {
+    int any = 0;
+    for (int i = 0; i < n; i++)
+        any |= w[i].indexed || w[i].gone;
+    if (!any)
+        return 0;
     int rc = meta_begin(s->meta, err);
     if (rc < 0)
         return rc;
-    if ((rc = meta_profile_set_indexed(s->meta, it->profile_id, indexed, err)) < 0 ||
-        (rc = meta_outbox_done(s->meta, it->id, err)) < 0) {
+    for (int i = 0; i < n && rc == 0; i++) {
+        if (w[i].indexed)
+            rc = meta_profile_set_indexed(s->meta, w[i].it.profile_id, w[i].indexed, err);
+        if (rc == 0 && (w[i].indexed || w[i].gone))
+            rc = meta_outbox_done(s->meta, w[i].it.id, err);
+    }
+    if (rc < 0) {
         meta_rollback(s->meta);
         return rc;
     }
     return meta_commit(s->meta, err);
 }
 
-static int index_one(struct coord_store *s, const struct meta_outbox_item *it, struct gp_err *err)
+static void record_failure(struct coord_store *s, struct work *w, const struct gp_err *why)
+{
+    struct gp_err err = {0};
+    bump(s, &s->priv->stats.failed);
+    /* Data errors (bad gzip, bad text, missing blob) will not heal: give up at once. */
+    int permanent = why->code == -EINVAL || why->code == -ENOENT || why->code == -EFBIG ||
+                    why->code == -E2BIG;
+    if (permanent || w->it.attempts + 1 >= MAX_ATTEMPTS) {
+        gp_warn("%s; giving up on it", why->msg);
+        w->indexed = INDEXED_FAIL;
+        return;
+    }
+    int64_t delay = (int64_t)1 << (w->it.attempts < 12 ? w->it.attempts : 12);
+    gp_warn("%s; retrying in %lld s", why->msg, (long long)delay);
+    if (meta_outbox_fail(s->meta, w->it.id, (int64_t)time(NULL) + delay, why->msg, &err) < 0)
+        gp_warn("indexer: %s", err.msg);
+}
+
+static int fatal(int code)
+{
+    /* The store itself is in trouble: stop this pass and retry later. */
+    return code == -EBUSY || code == -ENOMEM || code == -ENOSPC || code == -EROFS;
+}
+
+/* Reads, checks and parses one item; leaves w->profile set when it must be added. */
+static int prepare(struct coord_store *s, struct work *w, struct gp_err *err)
 {
     struct coord_store_priv *p = s->priv;
-    struct meta_profile prof;
-    int rc = meta_profile_get(s->meta, it->profile_id, &prof, err);
-    if (rc == -ENOENT) /* removed by retention meanwhile */
-        return meta_outbox_done(s->meta, it->id, err);
+    int rc = meta_profile_get(s->meta, w->it.profile_id, &w->prof, err);
+    if (rc == -ENOENT) { /* removed by retention meanwhile */
+        w->gone = 1;
+        return 0;
+    }
     if (rc < 0)
         return rc;
-    rc = index_has(s->index, prof.id, err);
-    if (rc < 0)
-        goto out;
-    if (rc > 0) {
+    if ((rc = index_has(s->index, w->prof.id, err)) < 0)
+        return rc;
+    if (rc > 0) { /* indexed before a crash, outbox row not yet removed */
         bump(s, &p->stats.already);
-        rc = finish(s, it, INDEXED_OK, err);
-        goto out;
+        w->indexed = INDEXED_OK;
+        return 0;
     }
     struct meta_service svc;
-    if ((rc = meta_service_get_by_id(s->meta, prof.service_id, &svc, err)) < 0)
-        goto out;
-    int skip = downsampled(prof.upload_id, svc.sample_threshold);
+    if ((rc = meta_service_get_by_id(s->meta, w->prof.service_id, &svc, err)) < 0)
+        return rc;
+    int skip = downsampled(w->prof.upload_id, svc.sample_threshold);
     meta_service_clear(&svc);
     if (skip) {
         bump(s, &p->stats.skipped);
-        rc = finish(s, it, INDEXED_SKIP, err);
-        goto out;
+        w->indexed = INDEXED_SKIP;
+        return 0;
     }
     size_t max_blob = p->cfg.max_blob_bytes ? p->cfg.max_blob_bytes : (64u << 20);
     size_t max_text = p->cfg.max_text_bytes ? p->cfg.max_text_bytes : (256u << 20);
     void *gz = NULL;
     size_t gzlen = 0;
-    if ((rc = blob_get(s->blobs, prof.blob_key, &gz, &gzlen, max_blob, err)) < 0)
-        goto out;
+    if ((rc = blob_get(s->blobs, w->prof.blob_key, &gz, &gzlen, max_blob, err)) < 0)
+        return rc;
     char *text = NULL;
     size_t tlen = 0;
     rc = gunzip_buf(gz, gzlen, max_text, &text, &tlen, err);
     free(gz);
     if (rc < 0)
-        goto out;
-    struct gp_profile *profile = NULL;
+        return rc;
     struct gp_collapsed_parse_opts opts = {.max_total = max_text};
-    rc = gp_collapsed_parse(text, tlen, &opts, &profile, err);
+    rc = gp_collapsed_parse(text, tlen, &opts, &w->profile, err);
     free(text);
     if (rc < 0)
-        goto out;
-    struct index_profile_meta m = {
-            .profile_id = prof.id,
-            .service = prof.service,
-            .hostname = prof.hostname,
-            .start_time = prof.start_time,
-            .end_time = prof.end_time,
-            .cpu_avg = prof.cpu_avg,
-            .mem_avg = prof.mem_avg,
+        return rc;
+    w->m = (struct index_profile_meta){
+            .profile_id = w->prof.id,
+            .service = w->prof.service,
+            .hostname = w->prof.hostname,
+            .start_time = w->prof.start_time,
+            .end_time = w->prof.end_time,
+            .cpu_avg = w->prof.cpu_avg,
+            .mem_avg = w->prof.mem_avg,
     };
-    rc = index_add(s->index, &m, profile, err);
-    gp_profile_free(profile);
-    if (rc < 0)
-        goto out;
-    bump(s, &p->stats.indexed);
-    rc = finish(s, it, INDEXED_OK, err);
-out:
-    if (rc < 0)
-        gp_err_prefix(err, "indexing profile %lld (%s)", (long long)prof.id,
-                      prof.blob_key ? prof.blob_key : "?");
-    meta_profile_clear(&prof);
-    return rc;
+    return 0;
 }
 
-static void record_failure(struct coord_store *s, const struct meta_outbox_item *it,
-                           const struct gp_err *why)
+static void prefix_item(struct gp_err *e, const struct work *w)
 {
-    struct gp_err err = {0};
-    bump(s, &s->priv->stats.failed);
-    /* Data errors (bad gzip, bad text, missing blob) will not heal: give up early. */
-    int permanent = why->code == -EINVAL || why->code == -ENOENT || why->code == -EFBIG ||
-                    why->code == -E2BIG;
-    if (permanent || it->attempts + 1 >= MAX_ATTEMPTS) {
-        gp_warn("%s; giving up on it", why->msg);
-        if (finish(s, it, INDEXED_FAIL, &err) < 0)
-            gp_warn("indexer: %s", err.msg);
-        return;
+    gp_err_prefix(e, "indexing profile %lld (%s)", (long long)w->it.profile_id,
+                  w->prof.blob_key ? w->prof.blob_key : "?");
+}
+
+/* One batch: prepare every item, add the parsed ones in one index transaction (falling back to
+ * one by one to isolate a failure), then record the outcome in one metadata transaction. */
+static int run_batch(struct coord_store *s, struct work *w, int n, struct gp_err *err)
+{
+    struct coord_store_priv *p = s->priv;
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        struct gp_err e = {0};
+        if (prepare(s, &w[i], &e) < 0) {
+            prefix_item(&e, &w[i]);
+            if (fatal(e.code)) {
+                *err = e;
+                rc = e.code;
+                goto out;
+            }
+            record_failure(s, &w[i], &e);
+        }
     }
-    int64_t delay = (int64_t)1 << (it->attempts < 12 ? it->attempts : 12);
-    gp_warn("%s; retrying in %lld s", why->msg, (long long)delay);
-    if (meta_outbox_fail(s->meta, it->id, (int64_t)time(NULL) + delay, why->msg, &err) < 0)
-        gp_warn("indexer: %s", err.msg);
+    const struct index_profile_meta *ms[BATCH];
+    const struct gp_profile *ps[BATCH];
+    int idx[BATCH], k = 0;
+    for (int i = 0; i < n; i++)
+        if (w[i].profile) {
+            ms[k] = &w[i].m;
+            ps[k] = w[i].profile;
+            idx[k++] = i;
+        }
+    if (k) {
+        struct gp_err e = {0};
+        if (index_add_batch(s->index, ms, ps, (size_t)k, &e) == 0) {
+            for (int j = 0; j < k; j++)
+                w[idx[j]].indexed = INDEXED_OK;
+        } else if (fatal(e.code)) {
+            *err = e;
+            rc = e.code;
+            goto out;
+        } else {
+            for (int j = 0; j < k; j++) {
+                struct gp_err e1 = {0};
+                if (index_add(s->index, ms[j], ps[j], &e1) == 0) {
+                    w[idx[j]].indexed = INDEXED_OK;
+                    continue;
+                }
+                prefix_item(&e1, &w[idx[j]]);
+                if (fatal(e1.code)) {
+                    *err = e1;
+                    rc = e1.code;
+                    goto out;
+                }
+                record_failure(s, &w[idx[j]], &e1);
+            }
+        }
+        for (int j = 0; j < k; j++)
+            if (w[idx[j]].indexed == INDEXED_OK) {
+                pthread_mutex_lock(&p->mu);
+                p->stats.indexed++;
+                pthread_mutex_unlock(&p->mu);
+            }
+    }
+out:
+    /* Whatever was added is durable in the index; record it even after a fatal error. */
+    {
+        struct gp_err e = {0};
+        int frc = finish(s, w, n, &e);
+        if (frc < 0 && rc == 0) {
+            *err = e;
+            rc = frc;
+        }
+    }
+    return rc;
 }
 
 int coord_indexer_run(struct coord_store *s, size_t max, size_t *processed, struct gp_err *err)
@@ -209,27 +299,23 @@ int coord_indexer_run(struct coord_store *s, size_t max, size_t *processed, stru
         if (max && max - done < (size_t)want)
             want = (int)(max - done);
         int n = meta_outbox_next(s->meta, (int64_t)time(NULL), items, want, err);
-        if (n < 0) {
+        if (n <= 0) {
             rc = n;
             break;
         }
-        if (n == 0)
-            break;
+        struct work w[BATCH];
+        memset(w, 0, sizeof(w));
+        for (int i = 0; i < n; i++)
+            w[i].it = items[i];
+        rc = run_batch(s, w, n, err);
         for (int i = 0; i < n; i++) {
-            struct gp_err e = {0};
-            if (index_one(s, &items[i], &e) < 0) {
-                if (e.code == -EBUSY || e.code == -ENOMEM || e.code == -ENOSPC) {
-                    /* The store itself is in trouble: stop this pass, retry later. */
-                    *err = e;
-                    rc = e.code;
-                    goto out;
-                }
-                record_failure(s, &items[i], &e);
-            }
-            done++;
+            gp_profile_free(w[i].profile);
+            meta_profile_clear(&w[i].prof);
         }
+        if (rc < 0)
+            break;
+        done += (size_t)n;
     }
-out:
     pthread_mutex_unlock(&p->run_mu);
     if (processed)
         *processed = done;

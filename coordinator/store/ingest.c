@@ -89,6 +89,97 @@ static int gzip_buf(const void *data, size_t len, unsigned char **out, size_t *o
     return 0;
 }
 
+/* Inserts one waiter's rows in the current transaction. A duplicate upload id (a concurrent
+ * retry that committed first) is not an error: the waiter gets the stored id. */
+static int insert_rows(struct coord_store *store, struct ingest_waiter *w, struct gp_err *err)
+{
+    int64_t sid, id = 0;
+    int rc = meta_service_ensure(store->meta, w->service, &sid, err);
+    if (rc < 0)
+        return rc;
+    w->row.service_id = sid;
+    rc = meta_profile_insert(store->meta, &w->row, &id, err);
+    if (rc == -EEXIST) {
+        gp_err_clear(err);
+        w->id = id;
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    if ((rc = meta_outbox_add(store->meta, id, err)) < 0)
+        return rc;
+    w->id = id;
+    return 0;
+}
+
+/* Commits a batch in one transaction; if that fails, each waiter alone so that one bad row
+ * does not fail the others. */
+static void commit_batch(struct coord_store *store, struct ingest_waiter *batch)
+{
+    struct gp_err err = {0};
+    int rc = meta_begin(store->meta, &err);
+    for (struct ingest_waiter *w = batch; rc == 0 && w; w = w->next)
+        rc = insert_rows(store, w, &err);
+    if (rc == 0 && (rc = meta_commit(store->meta, &err)) == 0) {
+        for (struct ingest_waiter *w = batch; w; w = w->next)
+            w->rc = 0;
+        return;
+    }
+    if (rc < 0 && !batch->next) {
+        meta_rollback(store->meta);
+        batch->rc = rc;
+        batch->err = err;
+        return;
+    }
+    meta_rollback(store->meta);
+    for (struct ingest_waiter *w = batch; w; w = w->next) {
+        gp_err_clear(&w->err);
+        w->rc = meta_begin(store->meta, &w->err);
+        if (w->rc == 0 && (w->rc = insert_rows(store, w, &w->err)) == 0)
+            w->rc = meta_commit(store->meta, &w->err);
+        else if (w->rc < 0)
+            meta_rollback(store->meta);
+    }
+}
+
+/* Queues w; the first thread to find no leader becomes it and commits everything queued
+ * (including rows that arrive while it works, in the next round). Returns when w is done. */
+static void group_commit(struct coord_store *store, struct ingest_waiter *w)
+{
+    struct coord_store_priv *p = store->priv;
+    pthread_mutex_lock(&p->gc_mu);
+    if (p->gc_tail)
+        p->gc_tail->next = w;
+    else
+        p->gc_head = w;
+    p->gc_tail = w;
+    while (!w->done) {
+        if (p->gc_leader) {
+            pthread_cond_wait(&p->gc_cond, &p->gc_mu);
+            continue;
+        }
+        p->gc_leader = 1;
+        while (p->gc_head) {
+            struct ingest_waiter *batch = p->gc_head;
+            p->gc_head = p->gc_tail = NULL;
+            pthread_mutex_unlock(&p->gc_mu);
+            commit_batch(store, batch);
+            pthread_mutex_lock(&p->gc_mu);
+            for (struct ingest_waiter *x = batch, *next; x; x = next) {
+                next = x->next;
+                x->next = NULL;
+                x->done = 1;
+            }
+            pthread_cond_broadcast(&p->gc_cond);
+            if (w->done)
+                break; /* our row is in; a waiter still queued takes over as leader */
+        }
+        p->gc_leader = 0;
+        pthread_cond_broadcast(&p->gc_cond);
+    }
+    pthread_mutex_unlock(&p->gc_mu);
+}
+
 int coord_ingest(struct coord_store *store, const struct ingest_request *req,
                  int64_t *profile_id_out, struct gp_err *err)
 {
@@ -149,44 +240,31 @@ int coord_ingest(struct coord_store *store, const struct ingest_request *req,
     if (rc < 0)
         return gp_err_prefix(err, "storing upload"), rc;
 
-    if ((rc = meta_begin(store->meta, err)) < 0)
-        return rc;
-    int64_t sid, id = 0;
-    struct meta_profile p = {
-            .hostname = (char *)req->hostname,
-            .start_time = req->start_time,
-            .end_time = req->end_time,
-            .blob_key = key,
-            .cpu_avg = req->cpu_avg,
-            .mem_avg = req->mem_avg,
-            .continuous = req->continuous,
-            .size = (int64_t)gzlen,
-            .upload_id = upload_id,
+    struct ingest_waiter w = {
+            .row =
+                    {
+                            .hostname = (char *)req->hostname,
+                            .start_time = req->start_time,
+                            .end_time = req->end_time,
+                            .blob_key = key,
+                            .cpu_avg = req->cpu_avg,
+                            .mem_avg = req->mem_avg,
+                            .continuous = req->continuous,
+                            .size = (int64_t)gzlen,
+                            .upload_id = upload_id,
+                    },
+            .service = service,
     };
-    if ((rc = meta_service_ensure(store->meta, service, &sid, err)) < 0)
-        goto fail;
-    p.service_id = sid;
-    rc = meta_profile_insert(store->meta, &p, &id, err);
-    if (rc == -EEXIST) {
-        /* Raced with a concurrent retry that committed first: same upload, same answer. */
-        meta_rollback(store->meta);
-        *profile_id_out = id;
-        gp_err_clear(err);
-        return 0;
+    group_commit(store, &w);
+    if (w.rc < 0) {
+        if (err)
+            *err = w.err;
+        gp_err_prefix(err, "storing upload metadata");
+        return w.rc;
     }
-    if (rc < 0)
-        goto fail;
-    if ((rc = meta_outbox_add(store->meta, id, err)) < 0)
-        goto fail;
-    if ((rc = meta_commit(store->meta, err)) < 0)
-        return gp_err_prefix(err, "storing upload metadata"), rc;
-    *profile_id_out = id;
+    *profile_id_out = w.id;
     coord_store_kick(store);
     return 0;
-fail:
-    meta_rollback(store->meta);
-    gp_err_prefix(err, "storing upload metadata");
-    return rc;
 }
 
 static int valid_filename(const char *s)

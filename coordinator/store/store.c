@@ -62,6 +62,8 @@ int coord_store_open(const struct coord_store_config *cfg, struct coord_store **
     p->index_spec = cfg->index ? strdup(cfg->index) : dupf("sqlite:%s/index.db", dir);
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->run_mu, NULL);
+    pthread_mutex_init(&p->gc_mu, NULL);
+    pthread_cond_init(&p->gc_cond, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -105,6 +107,8 @@ void coord_store_close(struct coord_store *s)
     struct coord_store_priv *p = s->priv;
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->run_mu);
+    pthread_mutex_destroy(&p->gc_mu);
+    pthread_cond_destroy(&p->gc_cond);
     pthread_cond_destroy(&p->cond);
     free(p->state_dir);
     free(p->meta_spec);

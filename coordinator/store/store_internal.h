@@ -18,6 +18,22 @@ struct coord_store_priv {
     int64_t last_retention; /* Unix seconds of the last retention pass */
     struct coord_index_stats stats;
     pthread_mutex_t run_mu; /* one outbox drain at a time (thread, tests, CLI) */
+
+    /* Group commit of ingests (ingest.c): waiters queue their rows, one leader commits them
+     * all in one transaction, so concurrent uploads share one fsync. */
+    pthread_mutex_t gc_mu;
+    pthread_cond_t gc_cond;
+    struct ingest_waiter *gc_head, *gc_tail;
+    int gc_leader;
+};
+
+struct ingest_waiter {
+    struct meta_profile row; /* borrowed strings, valid while the waiter blocks */
+    const char *service;
+    int64_t id;
+    int rc, done;
+    struct gp_err err;
+    struct ingest_waiter *next;
 };
 
 #endif

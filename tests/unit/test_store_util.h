@@ -134,8 +134,11 @@ static inline char *tu_canon(const struct gp_profile *p)
         free(l.v[i]);
     }
     free(l.v);
-    char *s = sb_detach(&b, NULL);
-    return s ? s : strdup("");
+    if (!b.len) {
+        sb_free(&b);
+        return strdup("");
+    }
+    return sb_detach(&b, NULL);
 }
 
 #endif

@@ -70,6 +70,23 @@ int index_add(struct sample_index *si, const struct index_profile_meta *m,
     return si->ops->add(si->impl, m, p, err);
 }
 
+int index_add_batch(struct sample_index *si, const struct index_profile_meta *const *m,
+                    const struct gp_profile *const *p, size_t n, struct gp_err *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!m[i] || !p[i] || !m[i]->service || !*m[i]->service || !m[i]->hostname ||
+            !*m[i]->hostname || m[i]->profile_id <= 0)
+            return gp_err_set(err, -EINVAL, "index add needs a profile id, service and hostname");
+    if (si->ops->add_batch)
+        return si->ops->add_batch(si->impl, m, p, n, err);
+    for (size_t i = 0; i < n; i++) {
+        int rc = si->ops->add(si->impl, m[i], p[i], err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 int index_has(struct sample_index *si, int64_t profile_id, struct gp_err *err)
 {
     return si->ops->has(si->impl, profile_id, err);

@@ -122,6 +122,10 @@ struct sample_index_ops {
     int (*retention)(void *impl, int64_t before, int64_t *deleted, struct gp_err *err);
     /* Optional: *ok = 1 when the backend reports no corruption. */
     int (*check)(void *impl, int *ok, char *msg, size_t msgsz, struct gp_err *err);
+    /* Optional (NULL = add() one by one): adds n profiles in one durable transaction, each
+     * idempotent as in add(); all or nothing. Amortises the commit (fsync) over a batch. */
+    int (*add_batch)(void *impl, const struct index_profile_meta *const *m,
+                     const struct gp_profile *const *p, size_t n, struct gp_err *err);
 };
 
 extern const struct sample_index_ops *const sample_index_backends[];
@@ -135,6 +139,9 @@ const struct sample_index_ops *sample_index_backend(const struct sample_index *s
 
 int index_add(struct sample_index *si, const struct index_profile_meta *m,
               const struct gp_profile *p, struct gp_err *err);
+/* n profiles at once (one commit when the backend supports it; else one by one). */
+int index_add_batch(struct sample_index *si, const struct index_profile_meta *const *m,
+                    const struct gp_profile *const *p, size_t n, struct gp_err *err);
 int index_has(struct sample_index *si, int64_t profile_id, struct gp_err *err);
 /* stats may be NULL. */
 int index_query(struct sample_index *si, const struct index_query *q, struct gp_profile *out,

@@ -443,35 +443,24 @@ static int has_profile(struct sq_conn *c, int64_t profile_id, struct gp_err *err
     return rc < 0 ? rc : found;
 }
 
-static int six_add(void *impl, const struct index_profile_meta *m, const struct gp_profile *p,
-                   struct gp_err *err)
+/* Adds one profile inside the caller's transaction (wmu held). */
+static int add_locked(struct six *x, struct sq_conn *c, const struct index_profile_meta *m,
+                      const struct gp_profile *p, struct gp_err *err)
 {
-    struct six *x = impl;
-    struct sq_conn *c;
-    int rc = get_conn(x, &c, err);
-    if (rc < 0)
-        return rc;
-    pthread_mutex_lock(&x->wmu);
-    if ((rc = sq_begin(c, err)) < 0)
-        goto out;
-    if ((rc = has_profile(c, m->profile_id, err)) != 0) {
-        if (rc > 0) {
-            rc = sq_commit(c, err); /* already indexed: nothing to do */
-            goto out;
-        }
-        goto fail;
-    }
+    int rc = has_profile(c, m->profile_id, err);
+    if (rc != 0)
+        return rc < 0 ? rc : 0; /* already indexed: nothing to do */
     int64_t service_id, host_id;
     if ((rc = name_id(c, "services", m->service, 1, &service_id, err)) < 0 ||
         (rc = name_id(c, "hosts", m->hostname, 1, &host_id, err)) < 0)
-        goto fail;
+        return rc;
     int64_t minute = floor_to(m->start_time, 60);
     struct add_ctx a = {.x = x, .c = c, .day = floor_to(minute, 86400) / 86400, .err = err};
     gp_profile_foreach(p, add_stack_cb, &a);
     if ((rc = a.rc) < 0) {
         count_vec_free(&a.vec);
         sb_free(&a.frames);
-        goto fail;
+        return rc;
     }
     count_vec_normalize(&a.vec);
     for (int res = RES_MIN; res <= RES_DAY && rc == 0; res++) {
@@ -484,14 +473,14 @@ static int six_add(void *impl, const struct index_profile_meta *m, const struct 
     count_vec_free(&a.vec);
     sb_free(&a.frames);
     if (rc < 0)
-        goto fail;
+        return rc;
     sqlite3_stmt *st;
     if ((rc = sq_prepare(c,
                          "INSERT INTO profiles (profile_id, service_id, host_id, minute, "
                          "start_time, end_time, samples, nstacks, cpu_avg, mem_avg) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          &st, err)) < 0)
-        goto fail;
+        return rc;
     sqlite3_bind_int64(st, 1, m->profile_id);
     sqlite3_bind_int64(st, 2, service_id);
     sqlite3_bind_int64(st, 3, host_id);
@@ -506,20 +495,38 @@ static int six_add(void *impl, const struct index_profile_meta *m, const struct 
         sqlite3_bind_double(st, 10, m->mem_avg);
     int s = sqlite3_step(st);
     sqlite3_reset(st);
-    if (s != SQLITE_DONE) {
-        rc = sq_error(c, s, err, "index insert profile");
-        goto fail;
-    }
-    rc = sq_commit(c, err);
+    if (s != SQLITE_DONE)
+        return sq_error(c, s, err, "index insert profile");
+    return 0;
+}
+
+static int six_add_batch(void *impl, const struct index_profile_meta *const *m,
+                         const struct gp_profile *const *p, size_t n, struct gp_err *err)
+{
+    struct six *x = impl;
+    struct sq_conn *c;
+    int rc = get_conn(x, &c, err);
     if (rc < 0)
-        cache_clear(x); /* ids inserted in the failed transaction are gone */
-    goto out;
-fail:
-    sq_rollback(c);
-    cache_clear(x);
-out:
+        return rc;
+    pthread_mutex_lock(&x->wmu);
+    if ((rc = sq_begin(c, err)) == 0) {
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = add_locked(x, c, m[i], p[i], err);
+        if (rc == 0)
+            rc = sq_commit(c, err); /* rolls back itself on failure */
+        else
+            sq_rollback(c);
+        if (rc < 0)
+            cache_clear(x); /* ids inserted by the failed transaction are gone */
+    }
     pthread_mutex_unlock(&x->wmu);
     return rc;
+}
+
+static int six_add(void *impl, const struct index_profile_meta *m, const struct gp_profile *p,
+                   struct gp_err *err)
+{
+    return six_add_batch(impl, &m, &p, 1, err);
 }
 
 static int six_has(void *impl, int64_t profile_id, struct gp_err *err)
@@ -1209,4 +1216,5 @@ const struct sample_index_ops sample_index_sqlite_ops = {
         .values = six_values,
         .retention = six_retention,
         .check = six_check,
+        .add_batch = six_add_batch,
 };
