@@ -27,8 +27,9 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: gprofctl stat [--pid PID]... [-d SECONDS] [-I MS] [--json] [--html FILE]\n"
-            "                     [--no-hardware] [--replay FIXTURE] [-- COMMAND [ARGS...]]\n"
+            "usage: gprofctl stat [--pid PID]... [-d SECONDS] [-I MS] [--json] [-o FILE]\n"
+            "                     [--html FILE] [--no-hardware] [--replay FIXTURE] [-- "
+            "COMMAND...]\n"
             "\n"
             "Counts hardware events (cycles, instructions, caches, branches, TLB, topdown) and\n"
             "software events (task-clock, context switches, migrations, page faults) with\n"
@@ -40,6 +41,7 @@ static void usage(FILE *f)
             "  -d, --duration S   stop after S seconds (default: Ctrl-C, or when the targets end)\n"
             "  -I, --interval MS  interval length (default 1000) and print every interval\n"
             "      --json         print the report as JSON (summary and per interval)\n"
+            "  -o, --output FILE  write the table or JSON to FILE instead of stdout\n"
             "      --html FILE    also write the self-contained HTML report to FILE\n"
             "      --no-hardware  count software events only\n"
             "      --replay FILE  replay recorded counter readings instead of counting\n");
@@ -82,21 +84,33 @@ static int add_pids(const char *arg, pid_t **pids, size_t *n)
     return 0;
 }
 
-static int output(const struct ps_report *r, int json, const char *html_path)
+static int output(const struct ps_report *r, int json, const char *html_path, const char *out_path)
 {
     struct gp_err err = {0};
     int rc = 0;
+    FILE *out = stdout;
+    if (out_path && !(out = fopen(out_path, "we"))) {
+        fprintf(stderr, "gprofctl stat: cannot write %s: %s\n", out_path, strerror(errno));
+        return 1;
+    }
     if (json) {
         json_object *o = NULL;
         if (ps_report_json(r, &o, &err)) {
             fprintf(stderr, "gprofctl stat: %s\n", err.msg);
+            if (out != stdout)
+                fclose(out);
             return 1;
         }
-        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
+        fprintf(out, "%s\n",
+                json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);
     } else {
-        ps_report_print_table(r, stdout);
+        ps_report_print_table(r, out);
+    }
+    if (out != stdout && fclose(out)) {
+        fprintf(stderr, "gprofctl stat: cannot write %s: %s\n", out_path, strerror(errno));
+        rc = 1;
     }
     if (html_path) {
         struct strbuf sb = STRBUF_INIT;
@@ -147,24 +161,21 @@ static pid_t spawn_held(char **cmd, int *go)
 
 int cmd_stat(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"pid", required_argument, NULL, 'p'},
-                                             {"duration", required_argument, NULL, 'd'},
-                                             {"interval", required_argument, NULL, 'I'},
-                                             {"json", no_argument, NULL, 'j'},
-                                             {"html", required_argument, NULL, 'H'},
-                                             {"no-hardware", no_argument, NULL, 'n'},
-                                             {"replay", required_argument, NULL, 'r'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+            {"pid", required_argument, NULL, 'p'},      {"duration", required_argument, NULL, 'd'},
+            {"interval", required_argument, NULL, 'I'}, {"json", no_argument, NULL, 'j'},
+            {"html", required_argument, NULL, 'H'},     {"no-hardware", no_argument, NULL, 'n'},
+            {"replay", required_argument, NULL, 'r'},   {"output", required_argument, NULL, 'o'},
+            {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     pid_t *pids = NULL;
     size_t npids = 0;
     double duration = 0;
     long interval = 0;
     int json = 0, no_hw = 0;
-    const char *html = NULL, *replay = NULL;
+    const char *html = NULL, *replay = NULL, *outp = NULL;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "+p:d:I:ah", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+p:d:I:o:ah", longopts, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'p':
@@ -204,6 +215,9 @@ int cmd_stat(int argc, char **argv)
         case 'r':
             replay = optarg;
             break;
+        case 'o':
+            outp = optarg;
+            break;
         case 'h':
             usage(stdout);
             free(pids);
@@ -223,7 +237,7 @@ int cmd_stat(int argc, char **argv)
             fprintf(stderr, "gprofctl stat: %s\n", err.msg);
             return 1;
         }
-        int rc = output(r, json, html);
+        int rc = output(r, json, html, outp);
         ps_report_free(r);
         return rc;
     }
@@ -303,7 +317,7 @@ int cmd_stat(int argc, char **argv)
         free(pids);
         return 1;
     }
-    int orc = output(ps_session_report(s), json, html);
+    int orc = output(ps_session_report(s), json, html, outp);
     ps_session_free(s);
     free(pids);
     if (orc)

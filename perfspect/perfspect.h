@@ -43,9 +43,15 @@ int ps_session_start(struct ps_session *s, struct gp_err *err);
  * was called or every target pid exited; then takes a last (partial) interval. Run it in the
  * thread of your choice; returns 0 or a negative errno with err filled. */
 int ps_session_run(struct ps_session *s, struct gp_err *err);
+/* Convenience for running beside a profiling session: ps_session_start + ps_session_run in a new
+ * thread; ps_session_join stops it (when stop is 1), waits, and returns the thread's result
+ * (0 or negative errno; err filled). Call join exactly once after a successful spawn. */
+int ps_session_spawn(struct ps_session *s, struct gp_err *err);
+int ps_session_join(struct ps_session *s, int stop, struct gp_err *err);
 /* Asks ps_session_run() to finish (thread-safe, async-signal-safe). */
 void ps_session_stop(struct ps_session *s);
-/* The report collected so far (owned by the session; valid until ps_session_free or take). */
+/* The report (owned by the session; valid until ps_session_free or take). While ps_session_run
+ * runs in another thread, read it only from the on_interval callback, or after it returned. */
 const struct ps_report *ps_session_report(const struct ps_session *s);
 /* Moves the report out of the session; the caller frees it with ps_report_free. */
 struct ps_report *ps_session_take_report(struct ps_session *s);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,10 @@ struct ps_session {
     int stopfd;
     atomic_int stop;
     uint64_t start_ns;
+    pthread_t thread;
+    int spawned;
+    int thread_rc;
+    struct gp_err thread_err;
 };
 
 static uint64_t now_ns(void)
@@ -393,6 +398,39 @@ int ps_session_run(struct ps_session *s, struct gp_err *err)
     }
 }
 
+static void *session_thread(void *arg)
+{
+    struct ps_session *s = arg;
+    s->thread_rc = ps_session_start(s, &s->thread_err);
+    if (!s->thread_rc)
+        s->thread_rc = ps_session_run(s, &s->thread_err);
+    return NULL;
+}
+
+int ps_session_spawn(struct ps_session *s, struct gp_err *err)
+{
+    if (s->spawned)
+        return gp_err_set(err, -EBUSY, "counter session already running");
+    int rc = pthread_create(&s->thread, NULL, session_thread, s);
+    if (rc)
+        return gp_err_set(err, -rc, "cannot start the counter thread: %s", strerror(rc));
+    s->spawned = 1;
+    return 0;
+}
+
+int ps_session_join(struct ps_session *s, int stop, struct gp_err *err)
+{
+    if (!s->spawned)
+        return gp_err_set(err, -EINVAL, "counter session was not spawned");
+    if (stop)
+        ps_session_stop(s);
+    pthread_join(s->thread, NULL);
+    s->spawned = 0;
+    if (s->thread_rc && err)
+        *err = s->thread_err;
+    return s->thread_rc;
+}
+
 void ps_session_stop(struct ps_session *s)
 {
     atomic_store(&s->stop, 1);
@@ -417,6 +455,10 @@ void ps_session_free(struct ps_session *s)
 {
     if (!s)
         return;
+    if (s->spawned) {
+        ps_session_stop(s);
+        pthread_join(s->thread, NULL);
+    }
     ps_counters_close(&s->c);
     if (s->stopfd >= 0)
         close(s->stopfd);
