@@ -1159,6 +1159,13 @@ int cp_plane_completion(struct cp_plane *p, json_object *body, int64_t now, json
             from = CMD_SENT;
         if (from == CMD_PENDING)
             from = CMD_SENT; /* delivered: the agent would not know it otherwise */
+        if (from == to) {
+            /* a retried report: idempotent, nothing changes */
+            meta_rollback(p->db);
+            *resp = msg_obj(true, "Command completion for %s was already recorded", cid);
+            *status = 200;
+            goto out_unlock;
+        }
         if (!cp_cmd_transition_ok(from, to)) {
             meta_rollback(p->db);
             *resp = msg_obj(false, "Command %s is in status '%s', expected 'sent'", cid, c.status);

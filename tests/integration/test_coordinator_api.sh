@@ -10,7 +10,8 @@ STATE=$WORK/state
 TOK=$("$COORD" token create --service svc --state-dir "$STATE" 2>/dev/null)
 TOK2=$("$COORD" token create --service other --state-dir "$STATE" 2>/dev/null)
 [ -n "$TOK" ] && [ "$TOK" != "$TOK2" ] || fail "token create printed no token"
-"$COORD" token list --state-dir "$STATE" | grep -q svc || fail "token list lacks svc"
+"$COORD" token list --state-dir "$STATE" >"$WORK/tokens"
+grep -q svc "$WORK/tokens" || fail "token list lacks svc"
 ok "token create/list"
 
 start_coord "$STATE" --auth on --ui-token UITOKEN --max-decompressed-bytes 16MiB
@@ -135,8 +136,10 @@ ok "truncation keeps the heaviest stacks"
 curl -s "${UI[@]}" "$FG&format=collapsed" >"$WORK/exp.col"
 grep -qx 'python;main;foo;bar 16' "$WORK/exp.col" || fail "collapsed export: $(cat "$WORK/exp.col")"
 [ "$(awk '{s+=$NF} END {print s}' "$WORK/exp.col")" = 38 ] || fail "collapsed export total"
-curl -s "${UI[@]}" "$FG&format=html" | grep -qi '<html' || fail "html export"
-curl -s "${UI[@]}" "$FG&format=pprof" | head -c 2 | od -An -tx1 | grep -q '1f 8b' || fail "pprof export is not gzip"
+curl -s "${UI[@]}" "$FG&format=html" -o "$WORK/exp.html"
+grep -qi '<html' "$WORK/exp.html" || fail "html export"
+curl -s "${UI[@]}" "$FG&format=pprof" -o "$WORK/exp.pb.gz"
+[ "$(head -c 2 "$WORK/exp.pb.gz" | od -An -tx1 | tr -d ' ')" = 1f8b ] || fail "pprof export is not gzip"
 expect_status 400 "format must be" "${UI[@]}" "$FG&format=svgz"
 ok "exports: collapsed, html, pprof"
 
