@@ -54,8 +54,8 @@ struct bpf_sampler {
     uint32_t slots_cap, nslots;
     uint64_t *ips; /* their addresses */
     size_t ips_len, ips_cap;
-    struct gp_stack value;        /* lookup buffer */
-    uint64_t *seq_now, *seq_then; /* inflight snapshot, ncpu_possible each */
+    struct gp_stack value;                   /* lookup buffer */
+    struct gp_cpu_state *seq_now, *seq_then; /* per-CPU state snapshots, ncpu_possible each */
 };
 
 /* ---- libbpf log routing: process-wide, set once; the last warning is kept per thread so an
@@ -106,10 +106,10 @@ static int stacks_fd(struct bpf_sampler *b, uint32_t idx)
     return bpf_map__fd(idx ? b->skel->maps.stacks1 : b->skel->maps.stacks0);
 }
 
-static int read_inflight(struct bpf_sampler *b, uint64_t *vals)
+static int read_inflight(struct bpf_sampler *b, struct gp_cpu_state *vals)
 {
     uint32_t zero = 0;
-    return bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.inflight), &zero, vals);
+    return bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.cpustate), &zero, vals);
 }
 
 /* After active_idx changed: wait until no program that may have read the old value is still
@@ -121,7 +121,7 @@ static void wait_inflight(struct bpf_sampler *b)
     for (int spins = 0; spins < 200000; spins++) {
         int busy = 0;
         for (int c = 0; c < b->ncpu_possible; c++)
-            if (b->seq_then[c] & 1)
+            if (b->seq_then[c].seq & 1)
                 busy = 1;
         if (!busy)
             return;
@@ -130,8 +130,8 @@ static void wait_inflight(struct bpf_sampler *b)
         if (read_inflight(b, b->seq_now))
             return;
         for (int c = 0; c < b->ncpu_possible; c++)
-            if (b->seq_now[c] != b->seq_then[c])
-                b->seq_then[c] = 0; /* that CPU moved on: its writer finished */
+            if (b->seq_now[c].seq != b->seq_then[c].seq)
+                b->seq_then[c].seq = 0; /* that CPU moved on: its writer finished */
     }
     gp_warn("sampler: a BPF program stayed inside a buffer for >4 s; draining anyway");
 }
@@ -627,8 +627,8 @@ int gp_sampler_bpf_open(const struct gp_sampler_opts *o, struct gp_sampler **out
     b->stack_entries = o->stack_entries ? o->stack_entries : def;
     b->keys = malloc((size_t)b->count_entries * sizeof(*b->keys));
     b->vals = malloc((size_t)b->count_entries * sizeof(*b->vals));
-    b->seq_now = calloc(b->ncpu_possible, sizeof(uint64_t));
-    b->seq_then = calloc(b->ncpu_possible, sizeof(uint64_t));
+    b->seq_now = calloc(b->ncpu_possible, sizeof(*b->seq_now));
+    b->seq_then = calloc(b->ncpu_possible, sizeof(*b->seq_then));
     if (!b->keys || !b->vals || !b->seq_now || !b->seq_then) {
         rc = gp_err_set(err, -ENOMEM, "out of memory");
         goto fail;

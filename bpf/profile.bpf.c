@@ -61,14 +61,15 @@ struct {
     __type(value, __u64);
 } stats SEC(".maps");
 
-/* Per-CPU sequence: odd while a sample is writing into a buffer. User space waits for every
- * odd value it sees after a flip to change, so no writer is left in the buffer it drains. */
+/* Per-CPU sequence (odd while a sample is writing into a buffer: user space waits for every odd
+ * value it sees after a flip to change, so no writer is left in the buffer it drains) and the
+ * last tgid known to be in `seen`, which saves the LRU lookup on most samples. */
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, 1);
     __type(key, __u32);
-    __type(value, __u64);
-} inflight SEC(".maps");
+    __type(value, struct gp_cpu_state);
+} cpustate SEC(".maps");
 
 /* Per-CPU scratch where a stack is assembled before it is hashed and stored. */
 struct {
@@ -83,10 +84,19 @@ struct {
     __uint(max_entries, GP_RINGBUF_BYTES);
 } events SEC(".maps");
 
+/* For counters only the perf_event program touches: it does not nest on a CPU. */
 static __always_inline void stat_inc(__u32 idx)
 {
     __u64 *v = bpf_map_lookup_elem(&stats, &idx);
-    if (v) /* per-CPU, but a perf_event program may interrupt a raw tracepoint program */
+    if (v)
+        *v += 1;
+}
+
+/* For counters shared with the raw tracepoint programs, which a sample may interrupt. */
+static __always_inline void stat_inc_atomic(__u32 idx)
+{
+    __u64 *v = bpf_map_lookup_elem(&stats, &idx);
+    if (v)
         __sync_fetch_and_add(v, 1);
 }
 
@@ -94,7 +104,7 @@ static __always_inline void emit(__u32 type, __u32 tgid)
 {
     struct gp_proc_event_raw *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
-        stat_inc(GP_STAT_EVENTS_LOST);
+        stat_inc_atomic(GP_STAT_EVENTS_LOST);
         return;
     }
     e->type = type;
@@ -227,26 +237,31 @@ int gp_sample(struct bpf_perf_event_data *ctx)
     struct task_struct *task = bpf_get_current_task_btf();
 
     __u32 zero = 0;
-    __u64 *seq = bpf_map_lookup_elem(&inflight, &zero);
+    struct gp_cpu_state *cs = bpf_map_lookup_elem(&cpustate, &zero);
     struct gp_stack *st = bpf_map_lookup_elem(&scratch, &zero);
-    if (!seq || !st) /* cannot happen for array maps; keeps the verifier happy */
+    if (!cs || !st) /* cannot happen for array maps; keeps the verifier happy */
         return 0;
     /* A fetching atomic is a full barrier: the increment is visible before active_idx is read
      * (barrier_var keeps the fetched value live so clang emits the fetching form). */
-    __u64 prev = __sync_fetch_and_add(seq, 1);
+    __u64 prev = __sync_fetch_and_add(&cs->seq, 1);
     barrier_var(prev);
     if (*(volatile __u32 *)&active_idx)
         record(ctx, &counts1, &stacks1, st, task, tgid, pid, kernel_mode);
     else
         record(ctx, &counts0, &stacks0, st, task, tgid, pid, kernel_mode);
-    __sync_fetch_and_add(seq, 1);
+    __sync_fetch_and_add(&cs->seq, 1);
 
     /* First sample of a process: tell user space (not for a process already exiting: its exit
      * event may have been sent). */
-    if (!bpf_map_lookup_elem(&seen, &tgid) && !(task->flags & PF_EXITING)) {
-        __u8 one = 1;
-        if (bpf_map_update_elem(&seen, &tgid, &one, BPF_NOEXIST) == 0)
-            emit(GP_BPF_PROC_SEEN, tgid);
+    if (cs->last_seen != tgid) {
+        if (!bpf_map_lookup_elem(&seen, &tgid)) {
+            if (task->flags & PF_EXITING)
+                return 0;
+            __u8 one = 1;
+            if (bpf_map_update_elem(&seen, &tgid, &one, BPF_NOEXIST) == 0)
+                emit(GP_BPF_PROC_SEEN, tgid);
+        }
+        cs->last_seen = tgid;
     }
     return 0;
 }
@@ -268,6 +283,10 @@ int gp_exit(void *ctx)
     if (pid != tgid)
         return 0; /* a thread, not the group leader */
     int was_seen = bpf_map_delete_elem(&seen, &tgid) == 0;
+    __u32 zero = 0;
+    struct gp_cpu_state *cs = bpf_map_lookup_elem(&cpustate, &zero);
+    if (cs && cs->last_seen == tgid)
+        cs->last_seen = 0;
     if (was_seen || (filter_on && bpf_map_lookup_elem(&pid_filter, &tgid)))
         emit(GP_BPF_PROC_EXIT, tgid);
     return 0;

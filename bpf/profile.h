@@ -39,6 +39,13 @@ struct gp_count_key {
     char comm[GP_TASK_COMM_LEN];
 };
 
+/* Per-CPU state of the sampling program (the `cpustate` map). */
+struct gp_cpu_state {
+    __u64 seq;       /* odd while a sample is writing into a buffer (see the drain) */
+    __u32 last_seen; /* tgid last announced or found in `seen` on this CPU */
+    __u32 pad;
+};
+
 /* Process lifecycle events sent through the ring buffer. */
 enum gp_bpf_proc_event {
     GP_BPF_PROC_SEEN = 0, /* first sample of this tgid */
