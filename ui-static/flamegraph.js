@@ -124,7 +124,9 @@ class Builder {
 }
 
 // Collapsed stacks "comm;frame;…;frame count" (root first), one per line. A leading
-// "# {json}" header line is skipped. Returns the tree; bad lines are counted, not fatal.
+// "# {json}" header line is skipped, and gProfiler's "<app_idx>;<container>;" prefix is
+// dropped when the first stack line has one (as gProfiler's own HTML does). Returns the
+// tree; bad lines are counted, not fatal.
 export function parseCollapsed(text) {
   const b = new Builder();
   const val = () => b.nValue;
@@ -132,6 +134,7 @@ export function parseCollapsed(text) {
   let start = 0;
   const len = text.length;
   let prev = [], prevPath = [];
+  let v2 = null; // decided by the first stack line
   while (start < len) {
     let nl = text.indexOf('\n', start);
     if (nl < 0) nl = len;
@@ -142,7 +145,9 @@ export function parseCollapsed(text) {
     const sp = line.lastIndexOf(' ');
     const count = sp > 0 ? Number(line.slice(sp + 1)) : NaN;
     if (!(count > 0)) { bad++; continue; }
-    const frames = line.slice(0, sp).split(';');
+    let frames = line.slice(0, sp).split(';');
+    if (v2 === null) v2 = frames.length >= 3 && /^\d{1,10}$/.test(frames[0]);
+    if (v2 && frames.length >= 3) frames = frames.slice(2);
     // consecutive lines usually share a prefix: reuse its nodes
     let same = 0;
     while (same < frames.length && same < prev.length && frames[same] === prev[same]) same++;

@@ -10,7 +10,8 @@ import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import http from 'node:http';
+import { pathToFileURL, fileURLToPath } from 'node:url';
 
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
@@ -49,10 +50,27 @@ const context = await chromium.launchPersistentContext(userDataDir, {
   viewport: { width: 1400, height: 900 },
   deviceScaleFactor: 1,
 });
+// ui-static/ served over HTTP on loopback, as the coordinator serves it (viewer.html?src=…).
+const uiDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../ui-static');
+const served = { '/data/small.col': fs.readFileSync(smallCol) };
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.col': 'text/plain', '.json': 'application/json' };
+const server = http.createServer((req, res) => {
+  const u = new URL(req.url, 'http://x');
+  let body = served[u.pathname];
+  if (!body && /^\/[a-z.]+$/.test(u.pathname)) {
+    try { body = fs.readFileSync(path.join(uiDir, u.pathname)); } catch { body = null; }
+  }
+  if (!body) { res.writeHead(404); res.end(); return; }
+  res.writeHead(200, { 'content-type': types[path.extname(u.pathname)] || 'application/octet-stream' });
+  res.end(body);
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const origin = `http://127.0.0.1:${server.address().port}`;
+
 const blocked = [];
 await context.route('**/*', (route) => {
   const url = route.request().url();
-  if (url.startsWith('file:') || url.startsWith('data:')) return route.continue();
+  if (url.startsWith('file:') || url.startsWith('data:') || url.startsWith(origin + '/')) return route.continue();
   blocked.push(url);
   return route.abort('blockedbyclient');
 });
@@ -63,7 +81,7 @@ async function open(file) {
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   const t0 = Date.now();
-  await page.goto(pathToFileURL(path.resolve(file)).href);
+  await page.goto(file.startsWith('http:') ? file : pathToFileURL(path.resolve(file)).href);
   await page.waitForFunction(() => document.documentElement.dataset.ready, null, { timeout: 60000 });
   const wall = Date.now() - t0;
   return { page, errors, wall };
@@ -260,6 +278,31 @@ if (diffHtml) {
   await page.close();
 }
 
+// ---- ui-static/viewer.html served over HTTP, data from ?src= (the coordinator's way) --------
+{
+  const { page, errors } = await open(`${origin}/viewer.html?src=/data/small.col&title=Served`);
+  const want = expectedShare(fs.readFileSync(smallCol, 'utf8'), 'hot_function');
+  const s = await canvasStats(page);
+  check(s.colors >= 5, `served viewer.html: canvas is drawn (${s.colors} colours)`);
+  const r = await page.evaluate(() => window.gprofViewer.search('hot_func'));
+  check(Math.abs(r.percent - want) < 0.01, `served viewer.html: search matches ${r.percent.toFixed(2)}%`);
+  check((await page.title()) === 'Served', 'served viewer.html: title from ?title=');
+  const procs = await page.evaluate(() => {
+    const t = window.gprofViewer.tree;
+    const out = [];
+    for (let i = 1; i < t.n; i++) if (t.depth[i] === 1) out.push(t.names[t.name[i]]);
+    return out.sort();
+  });
+  check(procs.join(',') === 'burner,nginx,python3,swapper', `served viewer.html: gProfiler's index;container; prefix is dropped (${procs})`);
+  check(errors.length === 0, `served viewer.html: no page errors (${errors.join('; ')})`);
+  await page.close();
+  const { page: p404 } = await open(`${origin}/viewer.html?src=/data/missing.col`);
+  const msg = await p404.textContent('.gp-error');
+  check(/HTTP 404/.test(msg), `served viewer.html: a failed load says so ("${msg}")`);
+  await p404.close();
+}
+
+server.close();
 check(blocked.length === 0, `the viewer made no network requests (${blocked.join(', ')})`);
 await context.close();
 fs.rmSync(userDataDir, { recursive: true, force: true });
