@@ -4,7 +4,17 @@
 
 #include <errno.h>
 #include <math.h>
+#include <string.h>
 #include <time.h>
+
+/* 12345.6 -> "12346", 1.23456 -> "1.235": readable without exponents. */
+static void num(struct strbuf *sb, double v)
+{
+    if (fabs(v) >= 1000)
+        sb_printf(sb, "%.0f", v);
+    else
+        sb_printf(sb, "%.4g", v);
+}
 
 static void esc(struct strbuf *sb, const char *s)
 {
@@ -53,7 +63,7 @@ static void chart(const struct ps_report *r, enum ps_metric m, struct strbuf *sb
         return;
     if (lo > 0 && lo < hi * 0.5)
         lo = 0;
-    if (hi - lo < 1e-9) {
+    if (hi - lo < 1e-3 * fmax(1.0, fabs(hi))) {
         double pad = fabs(hi) > 0 ? fabs(hi) * 0.1 : 1;
         lo -= pad;
         hi += pad;
@@ -118,7 +128,7 @@ int ps_report_html(const struct ps_report *r, struct strbuf *sb, struct gp_err *
                 "body{font:14px system-ui,sans-serif;margin:24px;color:#222}"
                 "table{border-collapse:collapse;margin:8px 0 20px}"
                 "td,th{border-bottom:1px solid #ddd;padding:3px 10px;text-align:right}"
-                "td:first-child,th:first-child,td.l{text-align:left}"
+                "td:first-child,th:first-child,td.l,th.l{text-align:left}"
                 ".warn{background:#fff4d6;border:1px solid #e0b84c;padding:8px 12px}"
                 "figure{display:inline-block;margin:8px 16px 8px 0}"
                 "figcaption{font-weight:600;margin-bottom:2px}"
@@ -143,20 +153,28 @@ int ps_report_html(const struct ps_report *r, struct strbuf *sb, struct gp_err *
     if (r->hw_line[0]) {
         sb_puts(sb, "<p class=\"warn\">");
         esc(sb, r->hw_line);
-        if (r->nrefused) {
-            sb_puts(sb, "<br>refused events:");
-            for (size_t i = 0; i < r->nrefused; i++) {
-                sb_puts(sb, i ? ", " : " ");
-                esc(sb, ps_event_info(r->refused[i].ev)->name);
-                sb_puts(sb, " (");
-                esc(sb, r->refused[i].reason);
-                sb_puts(sb, ")");
+        /* refused events, grouped by reason */
+        int done[PS_EV_COUNT] = {0};
+        for (size_t i = 0; i < r->nrefused; i++) {
+            if (done[i])
+                continue;
+            sb_puts(sb, "<br>refused: ");
+            int first = 1;
+            for (size_t k = i; k < r->nrefused; k++) {
+                if (done[k] || strcmp(r->refused[k].reason, r->refused[i].reason) != 0)
+                    continue;
+                done[k] = 1;
+                sb_puts(sb, first ? "" : ", ");
+                esc(sb, ps_event_info(r->refused[k].ev)->name);
+                first = 0;
             }
+            sb_puts(sb, " — ");
+            esc(sb, r->refused[i].reason);
         }
         sb_puts(sb, "</p>\n");
     }
     sb_puts(sb, "<h2>Summary</h2>\n<table><tr><th>metric</th><th>value</th><th>mean</th>"
-                "<th>p95</th><th>meaning</th></tr>\n");
+                "<th>p95</th><th class=\"l\">meaning</th></tr>\n");
     for (int m = 0; m < PS_M_COUNT; m++) {
         struct ps_stat st;
         ps_report_stat(r, (enum ps_metric)m, &st);
@@ -165,13 +183,19 @@ int ps_report_html(const struct ps_report *r, struct strbuf *sb, struct gp_err *
         const struct ps_metric_info *mi = ps_metric_info((enum ps_metric)m);
         sb_puts(sb, "<tr><td>");
         esc(sb, mi->display);
+        sb_puts(sb, "</td><td>");
         if (st.has_value)
-            sb_printf(sb, "</td><td>%.4g</td>", st.value);
+            num(sb, st.value);
         else
-            sb_puts(sb, "</td><td>—</td>");
-        if (st.n)
-            sb_printf(sb, "<td>%.4g</td><td>%.4g</td>", st.mean, st.p95);
-        else
+            sb_puts(sb, "—");
+        sb_puts(sb, "</td>");
+        if (st.n) {
+            sb_puts(sb, "<td>");
+            num(sb, st.mean);
+            sb_puts(sb, "</td><td>");
+            num(sb, st.p95);
+            sb_puts(sb, "</td>");
+        } else
             sb_puts(sb, "<td>—</td><td>—</td>");
         sb_puts(sb, "<td class=\"l\">");
         esc(sb, mi->meaning);

@@ -2,6 +2,7 @@
  * misses per kilo-instruction, stalls, and TMA level 1 from Intel's topdown events. */
 #include "perfspect/internal.h"
 
+#include <pthread.h>
 #include <string.h>
 
 static const struct ps_metric_info metrics[PS_M_COUNT] = {
@@ -70,17 +71,20 @@ int ps_metric_by_key(const char *key)
     return -1;
 }
 
+static const char *metric_names[PS_M_COUNT + 1];
+
+static void fill_names(void)
+{
+    for (int m = 0; m < PS_M_COUNT; m++)
+        metric_names[m] = metrics[m].key;
+    metric_names[PS_M_COUNT] = NULL;
+}
+
 const char *const *ps_metric_names(void)
 {
-    static const char *names[PS_M_COUNT + 1];
-    static int once; /* filling the same constants twice is harmless */
-    if (!once) {
-        for (int m = 0; m < PS_M_COUNT; m++)
-            names[m] = metrics[m].key;
-        names[PS_M_COUNT] = NULL;
-        once = 1;
-    }
-    return names;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, fill_names);
+    return metric_names;
 }
 
 static void set(double *val, int *present, enum ps_metric m, double v)

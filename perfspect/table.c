@@ -86,11 +86,19 @@ int ps_report_print_table(const struct ps_report *r, FILE *f)
     fputc('\n', f);
     if (r->hw_line[0]) {
         fprintf(f, " %s\n", r->hw_line);
-        if (r->nrefused) {
+        int same = 1;
+        for (size_t i = 1; i < r->nrefused; i++)
+            same &= !strcmp(r->refused[i].reason, r->refused[0].reason);
+        if (r->nrefused && same) {
             fprintf(f, " refused events (%zu):", r->nrefused);
             for (size_t i = 0; i < r->nrefused; i++)
                 fprintf(f, "%s %s", i ? "," : "", ps_event_info(r->refused[i].ev)->name);
             fprintf(f, "\n   reason: %s\n", r->refused[0].reason);
+        } else if (r->nrefused) {
+            fprintf(f, " refused events (%zu):\n", r->nrefused);
+            for (size_t i = 0; i < r->nrefused; i++)
+                fprintf(f, "   %-26s %s\n", ps_event_info(r->refused[i].ev)->name,
+                        r->refused[i].reason);
         }
         fputc('\n', f);
     } else if (r->nrefused) {
