@@ -5,6 +5,10 @@
  * commits with the profile row, so a profile is either unknown (upload not acknowledged, a blob
  * may be left over and is harmless) or will be indexed exactly once (index add is idempotent
  * per profile id). A retried upload with the same upload_id returns the first profile's id.
+ *
+ * Throughput: concurrent callers are group-committed (one metadata transaction and fsync for
+ * every upload that arrives while the previous commit runs), so call coord_ingest from the
+ * HTTP worker threads directly; the blob write + fsync happens in the caller's thread.
  */
 #ifndef GPROF_COORD_STORE_INGEST_H
 #define GPROF_COORD_STORE_INGEST_H

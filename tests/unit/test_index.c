@@ -135,9 +135,24 @@ static void test_exact_merge_and_idempotent(void **state)
         struct gp_err err = {0};
         assert_int_equal(index_has(f.si, 1, &err), 1);
         assert_int_equal(index_has(f.si, 99, &err), 0);
+        /* a batch mixing an indexed profile, a new one and the new one again */
+        struct index_profile_meta m1 = {1, "svc", "h1", T0 + 10, T0 + 70, -1, -1},
+                                  m5 = {5, "svc", "h3", T0 + 7100, T0 + 7160, -1, -1};
+        const struct index_profile_meta *ms[] = {&m1, &m5, &m5};
+        const struct gp_profile *ps[] = {a, c, c};
+        OK(index_add_batch(f.si, ms, ps, 3, &err));
+        assert_int_equal(index_has(f.si, 5, &err), 1);
+        gp_profile_merge(ref, c);
+        char *want5 = tu_canon(ref);
+        got = query_canon(f.si, "svc", T0, T0 + 7200, NULL, 0, INDEX_RES_AUTO, NULL);
+        assert_string_equal(got, want5);
+        free(got);
+        free(want5);
         /* the first minute only */
         got = query_canon(f.si, "svc", T0, T0 + 60, NULL, 0, INDEX_RES_AUTO, NULL);
         gp_profile_free(ref);
+        m5.hostname = "";
+        assert_int_equal(index_add_batch(f.si, ms, ps, 3, &err), -EINVAL);
         ref = gp_profile_new();
         gp_profile_merge(ref, a);
         gp_profile_merge(ref, b);

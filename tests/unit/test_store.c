@@ -526,8 +526,8 @@ static void test_bench_ingest(void **state)
         unsigned stacks, depth;
         int n;
     } cases[] = {
-            {"small (100 stacks x 10 frames)", 100, 10, 300},
-            {"realistic (2000 stacks x 40 frames)", 2000, 40, getenv("GPROF_BENCH") ? 200 : 40},
+            {"small (100 stacks x 10 frames)", 100, 10, getenv("GPROF_BENCH") ? 800 : 160},
+            {"realistic (2000 stacks x 40 frames)", 2000, 40, getenv("GPROF_BENCH") ? 200 : 16},
     };
     for (size_t c = 0; c < 2; c++) {
         struct gp_profile *p = tu_profile(13, 13, cases[c].stacks, cases[c].depth);

@@ -126,7 +126,8 @@ static inline char *tu_canon(const struct gp_profile *p)
 {
     struct tu_lines l = {0};
     gp_profile_foreach(p, tu_line_cb, &l);
-    qsort(l.v, l.n, sizeof(char *), tu_cmp);
+    if (l.n)
+        qsort(l.v, l.n, sizeof(char *), tu_cmp);
     struct strbuf b = STRBUF_INIT;
     for (size_t i = 0; i < l.n; i++) {
         sb_puts(&b, l.v[i]);

@@ -14,6 +14,14 @@
  *   JSON text columns so every backend stores them the same way. Ids are int64 row ids, uuids are
  *   36-char text.
  *
+ * Durability
+ *   meta_commit is durable (SQLite: synchronous=FULL for the transaction, the WAL is fsynced).
+ *   A single statement outside meta_begin/meta_commit is atomic and survives a process crash
+ *   but may be lost on power failure (synchronous=NORMAL): fine for heartbeats, not for
+ *   anything acknowledged to a client — wrap those in a transaction. Batch many small writes
+ *   in one transaction: measured here ~60,000 heartbeat upserts/s batched vs ~6-13,000/s one
+ *   statement at a time (syscall cost per commit dominates on this VM).
+ *
  * Threads
  *   A struct meta_db is safe to share between threads: each thread transparently gets its own
  *   connection (opened on first use, kept until meta_db_close or thread exit). A transaction
