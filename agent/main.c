@@ -379,7 +379,7 @@ static void report_command(struct agent *ag, const struct gp_command *c, int ok,
 {
     if (c->local) {
         struct gp_slot_result r = {.local = 1, .ok = ok, .execution_time = exec};
-        snprintf(r.command_id, sizeof(r.command_id), "%s", c->id);
+        snprintf(r.command_id, sizeof(r.command_id), "%.*s", GP_CMD_ID_MAX - 1, c->id);
         snprintf(r.error, sizeof(r.error), "%s", error ? error : "");
         pthread_mutex_lock(&ag->mu);
         ag->recent[ag->nrecent++ % MAX_RESULTS] = r;
@@ -983,6 +983,8 @@ int main(int argc, char **argv)
     gp_info("stopping: finishing the current sessions");
     sd_notify(0, "STOPPING=1\nSTATUS=finishing the current sessions");
     gp_control_stop(ag.control);
+    if (ag.sender)
+        gp_sender_cancel_waits(ag.sender);
     gp_adhoc_close(ag.adhoc);
     gp_cont_close(ag.cont);
     if (ag.coordinator[0])

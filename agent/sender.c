@@ -17,7 +17,7 @@ struct gp_sender {
     pthread_mutex_t mu;
     pthread_cond_t cv;   /* wakes the thread */
     pthread_cond_t done; /* an item left the spool */
-    int stop, kicked, started;
+    int stop, kicked, started, cancel_waits;
     double stop_deadline;
     struct gp_backoff bo;
     struct gp_sender_stats st;
@@ -204,6 +204,10 @@ int gp_sender_wait(struct gp_sender *s, const char *upload_id, double timeout_s)
             rc = -EPROTO;
             break;
         }
+        if (s->cancel_waits) {
+            rc = -EAGAIN;
+            break;
+        }
         if (!gp_spool_contains(s->spool, upload_id)) {
             rc = 0;
             break;
@@ -219,6 +223,14 @@ int gp_sender_wait(struct gp_sender *s, const char *upload_id, double timeout_s)
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+void gp_sender_cancel_waits(struct gp_sender *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->cancel_waits = 1;
+    pthread_cond_broadcast(&s->done);
+    pthread_mutex_unlock(&s->mu);
 }
 
 void gp_sender_stats(struct gp_sender *s, struct gp_sender_stats *out)

@@ -29,6 +29,9 @@ void gp_sender_kick(struct gp_sender *s);
  * sent, -EAGAIN when still spooled, -EPROTO when the coordinator refused it for good. */
 int gp_sender_wait(struct gp_sender *s, const char *upload_id, double timeout_s);
 
+/* Makes every current and future gp_sender_wait return -EAGAIN at once (shutdown). */
+void gp_sender_cancel_waits(struct gp_sender *s);
+
 struct gp_sender_stats {
     uint64_t sent, failed_attempts, refused;
     time_t last_success, next_retry; /* 0 = never / not waiting */

@@ -10,6 +10,12 @@ static const struct verb {
     const char *summary;
 } verbs[] = {
         {"record", cmd_record, "profile the host, some pids or a command; write a flame graph"},
+        {"start", cmd_start, "ask the agent (or the fleet) for an ad hoc profiling session"},
+        {"stop", cmd_stop, "stop command-started profiling, or some pids of it"},
+        {"status", cmd_status, "what the local agent is doing: slots, queue, heartbeat, spool"},
+        {"hosts", cmd_hosts, "the fleet's hosts and their profiling state (coordinator)"},
+        {"requests", cmd_requests, "profiling requests and their per-host results (coordinator)"},
+        {"flamegraph", cmd_flamegraph, "download a service's merged flame graph (coordinator)"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,596 @@
+/* fleet.c — gprofctl's fleet verbs through a coordinator: `start`/`stop` aimed at hosts or a
+ * service, `hosts`, `requests` and `flamegraph`. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/httpjson.h"
+#include "cli/fleet.h"
+#include "cli/gprofctl.h"
+#include "common/strbuf.h"
+
+/* A string member, or NULL when absent or null. */
+static const char *has(json_object *o, const char *k)
+{
+    json_object *v = o ? json_object_object_get(o, k) : NULL;
+    return v ? json_object_get_string(v) : NULL;
+}
+
+/* A string member for printing: "-" when absent. */
+static const char *str(json_object *o, const char *k)
+{
+    const char *s = has(o, k);
+    return s ? s : "-";
+}
+
+static void esc(struct strbuf *sb, const char *s)
+{
+    char *e = curl_easy_escape(NULL, s, 0);
+    sb_puts(sb, e ? e : "");
+    curl_free(e);
+}
+
+/* Calls the coordinator; prints a useful message and returns -1 on any failure. */
+static int api(const char *verb, const char *method, const char *url, const char *token,
+               const char *body, json_object **reply)
+{
+    struct gp_err err = {0};
+    long status = 0;
+    int rc = gp_http_json(method, url, token, body, 30, &status, reply, &err);
+    if (rc) {
+        fprintf(stderr,
+                "gprofctl %s: cannot reach the coordinator: %s; check --coordinator or "
+                "GPROF_COORDINATOR\n",
+                verb, err.msg);
+        return -1;
+    }
+    if (status == 401 || status == 403) {
+        fprintf(stderr,
+                "gprofctl %s: the coordinator refused the credentials (HTTP %ld); pass --token "
+                "or set GPROF_UI_TOKEN\n",
+                verb, status);
+        json_object_put(*reply);
+        return -1;
+    }
+    if (status == 204) {
+        json_object_put(*reply);
+        *reply = NULL;
+        return 0;
+    }
+    if (status != 200) {
+        const char *m = has(*reply, "message");
+        if (!m)
+            m = has(*reply, "detail");
+        fprintf(stderr, "gprofctl %s: the coordinator answered HTTP %ld: %s\n", verb, status,
+                m ? m : "no message");
+        json_object_put(*reply);
+        return -1;
+    }
+    return 0;
+}
+
+/* Active hosts of a service, for a stop without --host. */
+static int service_hosts(const struct gpctl_fleet_req *r, const char **hosts, size_t *n,
+                         json_object **keep)
+{
+    struct strbuf url = STRBUF_INIT;
+    sb_printf(&url, "%s/api/metrics/profiling/host_status?exact_match=true&service_name=",
+              r->coordinator);
+    esc(&url, r->service);
+    int rc = api("stop", "GET", sb_str(&url), r->token, NULL, keep);
+    sb_free(&url);
+    if (rc)
+        return -1;
+    *n = 0;
+    json_object *arr = *keep;
+    if (arr && json_object_is_type(arr, json_type_object))
+        arr = json_object_object_get(arr, "hosts");
+    for (size_t i = 0; arr && i < json_object_array_length(arr) && *n < 64; i++) {
+        json_object *h = json_object_array_get_idx(arr, i);
+        const char *st = has(h, "status");
+        if (!st || !strcmp(st, "active"))
+            hosts[(*n)++] = str(h, "hostname");
+    }
+    return 0;
+}
+
+static int wait_request(const struct gpctl_fleet_req *r, const char *rid)
+{
+    struct strbuf url = STRBUF_INIT;
+    sb_printf(&url, "%s/api/metrics/profile_request?request_id=", r->coordinator);
+    esc(&url, rid);
+    int tty = isatty(STDERR_FILENO);
+    time_t deadline = time(NULL) + r->duration + 600;
+    int status = 1;
+    for (;;) {
+        json_object *st = NULL;
+        if (api("start", "GET", sb_str(&url), r->token, NULL, &st)) {
+            sb_free(&url);
+            return 1;
+        }
+        json_object *ex = json_object_object_get(st, "executions");
+        size_t n = ex ? json_object_array_length(ex) : 0, done = 0, failed = 0;
+        for (size_t i = 0; i < n; i++) {
+            const char *s = has(json_object_array_get_idx(ex, i), "status");
+            done += s &&
+                    (!strcmp(s, "completed") || !strcmp(s, "failed") || !strcmp(s, "cancelled"));
+            failed += s && strcmp(s, "completed") &&
+                      (!strcmp(s, "failed") || !strcmp(s, "cancelled"));
+        }
+        const char *rs = has(st, "status");
+        int finished =
+                (n && done == n) || (rs && (!strcmp(rs, "completed") || !strcmp(rs, "failed") ||
+                                            !strcmp(rs, "cancelled")));
+        if (finished || time(NULL) > deadline) {
+            if (tty)
+                fputc('\n', stderr);
+            if (r->json) {
+                printf("%s\n", json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN));
+            } else {
+                for (size_t i = 0; i < n; i++) {
+                    json_object *e = json_object_array_get_idx(ex, i);
+                    const char *p = has(e, "results_path"), *em = has(e, "error_message");
+                    printf("%-24s %-10s %s\n", str(e, "hostname"), str(e, "status"),
+                           p    ? p
+                           : em ? em
+                                : "");
+                }
+                if (!finished)
+                    fprintf(stderr,
+                            "gprofctl start: gave up waiting; follow it with `gprofctl "
+                            "requests %s`\n",
+                            rid);
+            }
+            status = finished && !failed ? 0 : 1;
+            json_object_put(st);
+            break;
+        }
+        fprintf(stderr, "%srequest %s: %s, %zu of %zu host%s done%s", tty ? "\r" : "", rid,
+                rs ? rs : "?", done, n, n == 1 ? "" : "s", tty ? "   " : "\n");
+        fflush(stderr);
+        json_object_put(st);
+        sleep(1);
+    }
+    sb_free(&url);
+    return status;
+}
+
+int gpctl_fleet_start_stop(const struct gpctl_fleet_req *r)
+{
+    const char *verb = r->stop ? "stop" : "start";
+    if (!r->service) {
+        fprintf(stderr, "gprofctl %s: fleet mode needs --service S (the hosts' service)\n", verb);
+        return 2;
+    }
+    const char *hosts[64];
+    size_t nh = r->nhosts;
+    memcpy(hosts, r->hosts, nh * sizeof(*hosts));
+    json_object *keep = NULL;
+    if (r->stop && !nh) {
+        if (service_hosts(r, hosts, &nh, &keep))
+            return 1;
+        if (!nh) {
+            fprintf(stderr, "gprofctl stop: service %s has no active host\n", r->service);
+            json_object_put(keep);
+            return 1;
+        }
+    }
+    json_object *b = json_object_new_object();
+    json_object_object_add(b, "service_name", json_object_new_string(r->service));
+    json_object_object_add(b, "request_type", json_object_new_string(verb));
+    if (!r->stop) {
+        json_object_object_add(b, "continuous", json_object_new_boolean(0));
+        json_object_object_add(b, "duration", json_object_new_int64(r->duration));
+        json_object_object_add(b, "frequency", json_object_new_int64(r->frequency));
+        json_object_object_add(b, "profiling_mode", json_object_new_string("cpu"));
+        json_object *aa = json_object_new_object();
+        json_object_object_add(aa, "enable_perfspect", json_object_new_boolean(r->perfspect));
+        json_object_object_add(b, "additional_args", aa);
+    } else {
+        json_object_object_add(b, "stop_level",
+                               json_object_new_string(r->npids ? "process" : "host"));
+    }
+    if (nh) {
+        json_object *th = json_object_new_object();
+        for (size_t i = 0; i < nh; i++) {
+            json_object *p = NULL;
+            if (r->npids) {
+                p = json_object_new_array();
+                for (size_t k = 0; k < r->npids; k++)
+                    json_object_array_add(p, json_object_new_int(r->pids[k]));
+            }
+            json_object_object_add(th, hosts[i], p);
+        }
+        json_object_object_add(b, "target_hosts", th);
+    } else if (r->npids) {
+        fprintf(stderr, "gprofctl %s: --pid needs --host (pids are per host)\n", verb);
+        json_object_put(b);
+        return 2;
+    }
+    struct strbuf url = STRBUF_INIT;
+    sb_printf(&url, "%s/api/metrics/profile_request", r->coordinator);
+    json_object *resp = NULL;
+    int rc = api(verb, "POST", sb_str(&url), r->token,
+                 json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN), &resp);
+    sb_free(&url);
+    json_object_put(b);
+    json_object_put(keep);
+    if (rc)
+        return 1;
+    const char *rid = has(resp, "request_id");
+    if (!rid) {
+        fprintf(stderr, "gprofctl %s: the coordinator answered without a request id: %s\n", verb,
+                has(resp, "message") ? str(resp, "message") : "");
+        json_object_put(resp);
+        return 1;
+    }
+    char id[128];
+    snprintf(id, sizeof(id), "%s", rid);
+    if (r->stop || r->no_wait) {
+        if (r->json)
+            printf("%s\n", json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PLAIN));
+        else
+            printf("%s\n%s\n", has(resp, "message") ? str(resp, "message") : "", id);
+        json_object_put(resp);
+        return 0;
+    }
+    fprintf(stderr, "%s\n", has(resp, "message") ? str(resp, "message") : id);
+    json_object_put(resp);
+    return wait_request(r, id);
+}
+
+/* ---- hosts, requests, flamegraph ---- */
+
+enum { F_COORD = 2000, F_TOKEN, F_SERVICE, F_JSON, F_SINCE, F_HOST, F_FORMAT };
+
+static const struct option fopts[] = {
+        {"coordinator", required_argument, NULL, F_COORD},
+        {"token", required_argument, NULL, F_TOKEN},
+        {"service", required_argument, NULL, F_SERVICE},
+        {"host", required_argument, NULL, F_HOST},
+        {"json", no_argument, NULL, F_JSON},
+        {"since", required_argument, NULL, F_SINCE},
+        {"format", required_argument, NULL, F_FORMAT},
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+};
+
+struct fargs {
+    const char *coord, *token, *service, *host, *since, *output, *format;
+    int json;
+    char cbuf[1024];
+};
+
+static int fparse(const char *verb, const char *help, int argc, char **argv, struct fargs *a,
+                  int *rest)
+{
+    memset(a, 0, sizeof(*a));
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "o:h", fopts, NULL)) != -1) {
+        switch (o) {
+        case F_COORD:
+            a->coord = optarg;
+            break;
+        case F_TOKEN:
+            a->token = optarg;
+            break;
+        case F_SERVICE:
+            a->service = optarg;
+            break;
+        case F_HOST:
+            a->host = optarg;
+            break;
+        case F_JSON:
+            a->json = 1;
+            break;
+        case F_SINCE:
+            a->since = optarg;
+            break;
+        case F_FORMAT:
+            a->format = optarg;
+            break;
+        case 'o':
+            a->output = optarg;
+            break;
+        case 'h':
+            fputs(help, stdout);
+            return 1;
+        default:
+            fprintf(stderr, "usage: see `gprofctl %s --help`\n", verb);
+            return 2;
+        }
+    }
+    *rest = optind;
+    const char *c = gpctl_coordinator(a->coord, a->cbuf, sizeof(a->cbuf));
+    if (!c) {
+        fprintf(stderr,
+                "gprofctl %s: no coordinator: pass --coordinator URL or set GPROF_COORDINATOR\n",
+                verb);
+        return 2;
+    }
+    a->coord = c;
+    a->token = gpctl_token(a->token);
+    return 0;
+}
+
+static const char hosts_help[] =
+        "NAME\n"
+        "    gprofctl hosts - the fleet's hosts as the coordinator sees them\n"
+        "\n"
+        "SYNOPSIS\n"
+        "    gprofctl hosts [--service S] [--host H] [--json] [--coordinator URL] [--token T]\n"
+        "\n"
+        "DESCRIPTION\n"
+        "    Lists every host whose agent sent a heartbeat: service, address, agent version,\n"
+        "    liveness (active while heartbeats arrive), the current profiling command and its\n"
+        "    status, the pids it targets and the time of the last heartbeat.\n"
+        "\n"
+        "OPTIONS\n"
+        "    --service S          only hosts of services whose name contains S\n"
+        "    --host H             only hosts whose name contains H\n"
+        "    --json               the coordinator's answer as JSON\n"
+        "    --coordinator URL    the coordinator (or GPROF_COORDINATOR)\n"
+        "    --token T            its UI/API token (or GPROF_UI_TOKEN)\n";
+
+static int list_hosts(const char *verb, const struct fargs *a, json_object **out)
+{
+    struct strbuf url = STRBUF_INIT;
+    sb_printf(&url, "%s/api/metrics/profiling/host_status?x=1", a->coord);
+    if (a->service) {
+        sb_puts(&url, "&service_name=");
+        esc(&url, a->service);
+    }
+    if (a->host) {
+        sb_puts(&url, "&hostname=");
+        esc(&url, a->host);
+    }
+    int rc = api(verb, "GET", sb_str(&url), a->token, NULL, out);
+    sb_free(&url);
+    return rc;
+}
+
+int cmd_hosts(int argc, char **argv)
+{
+    struct fargs a;
+    int rest, rc = fparse("hosts", hosts_help, argc, argv, &a, &rest);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    json_object *r = NULL;
+    if (list_hosts("hosts", &a, &r))
+        return 1;
+    if (a.json) {
+        printf("%s\n", r ? json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN) : "[]");
+        json_object_put(r);
+        return 0;
+    }
+    json_object *arr =
+            r && json_object_is_type(r, json_type_object) ? json_object_object_get(r, "hosts") : r;
+    size_t n = arr ? json_object_array_length(arr) : 0;
+    printf("%-24s %-16s %-15s %-8s %-6s %-10s %-14s %s\n", "HOST", "SERVICE", "IP", "STATUS", "CMD",
+           "PROFILING", "PIDS", "LAST HEARTBEAT");
+    for (size_t i = 0; i < n; i++) {
+        json_object *h = json_object_array_get_idx(arr, i);
+        char pids[128] = "-";
+        json_object *p = json_object_object_get(h, "pids");
+        size_t np = p ? json_object_array_length(p) : 0, l = 0;
+        for (size_t k = 0; k < np && l < sizeof(pids) - 12; k++)
+            l += (size_t)snprintf(pids + l, sizeof(pids) - l, "%s%d", k ? "," : "",
+                                  json_object_get_int(json_object_array_get_idx(p, k)));
+        printf("%-24s %-16s %-15s %-8s %-6s %-10s %-14s %s\n", str(h, "hostname"),
+               str(h, "service_name"), has(h, "ip_address") ? str(h, "ip_address") : "-",
+               has(h, "status") ? str(h, "status") : "-", str(h, "command_type"),
+               str(h, "profiling_status"), pids, str(h, "heartbeat_timestamp"));
+    }
+    if (!n)
+        printf("(no host has sent a heartbeat yet)\n");
+    json_object_put(r);
+    return 0;
+}
+
+static const char requests_help[] =
+        "NAME\n"
+        "    gprofctl requests - profiling requests and the commands they became\n"
+        "\n"
+        "SYNOPSIS\n"
+        "    gprofctl requests [REQUEST_ID] [--service S] [--json] [--coordinator URL]\n"
+        "\n"
+        "DESCRIPTION\n"
+        "    With REQUEST_ID: the request's status and, per host, its execution (status,\n"
+        "    execution time, error, and results_path, the URL of the ad hoc flame graph).\n"
+        "    Without: the current command of every host (what the last request asked of it)\n"
+        "    and how far it got.\n"
+        "\n"
+        "OPTIONS\n"
+        "    --service S          only hosts of this service (without REQUEST_ID)\n"
+        "    --json               the coordinator's answer as JSON\n"
+        "    --coordinator URL    the coordinator (or GPROF_COORDINATOR)\n"
+        "    --token T            its UI/API token (or GPROF_UI_TOKEN)\n";
+
+int cmd_requests(int argc, char **argv)
+{
+    struct fargs a;
+    int rest, rc = fparse("requests", requests_help, argc, argv, &a, &rest);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    json_object *r = NULL;
+    if (rest < argc) {
+        struct strbuf url = STRBUF_INIT;
+        sb_printf(&url, "%s/api/metrics/profile_request?request_id=", a.coord);
+        esc(&url, argv[rest]);
+        rc = api("requests", "GET", sb_str(&url), a.token, NULL, &r);
+        sb_free(&url);
+        if (rc)
+            return 1;
+        if (a.json) {
+            printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN));
+        } else {
+            printf("request %s: %s %s, service %s\n", str(r, "request_id"), str(r, "request_type"),
+                   str(r, "status"), str(r, "service_name"));
+            json_object *ex = json_object_object_get(r, "executions");
+            for (size_t i = 0; ex && i < json_object_array_length(ex); i++) {
+                json_object *e = json_object_array_get_idx(ex, i);
+                const char *p = has(e, "results_path"), *em = has(e, "error_message");
+                printf("  %-24s %-10s %-6s %s\n", str(e, "hostname"), str(e, "status"),
+                       has(e, "execution_time") ? str(e, "execution_time") : "-",
+                       p    ? p
+                       : em ? em
+                            : "");
+            }
+        }
+        json_object_put(r);
+        return 0;
+    }
+    if (list_hosts("requests", &a, &r))
+        return 1;
+    json_object *arr =
+            r && json_object_is_type(r, json_type_object) ? json_object_object_get(r, "hosts") : r;
+    if (a.json) {
+        printf("%s\n", arr ? json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN) : "[]");
+        json_object_put(r);
+        return 0;
+    }
+    printf("%-24s %-16s %-38s %-6s %s\n", "HOST", "SERVICE", "COMMAND", "TYPE", "STATUS");
+    size_t n = arr ? json_object_array_length(arr) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *h = json_object_array_get_idx(arr, i);
+        printf("%-24s %-16s %-38s %-6s %s\n", str(h, "hostname"), str(h, "service_name"),
+               has(h, "command_id") ? str(h, "command_id") : "-", str(h, "command_type"),
+               str(h, "profiling_status"));
+    }
+    json_object_put(r);
+    return 0;
+}
+
+static const char flamegraph_help[] =
+        "NAME\n"
+        "    gprofctl flamegraph - download a service's merged flame graph\n"
+        "\n"
+        "SYNOPSIS\n"
+        "    gprofctl flamegraph --service S [--since DURATION] [--host H] -o FILE\n"
+        "                        [--format html|collapsed|pprof|json] [--coordinator URL]\n"
+        "\n"
+        "DESCRIPTION\n"
+        "    Merges every profile the coordinator holds for the service over the last\n"
+        "    DURATION and writes it to FILE: a self-contained HTML flame graph (works\n"
+        "    offline), collapsed stacks, pprof or the flame tree JSON.\n"
+        "\n"
+        "OPTIONS\n"
+        "    --service S          the service (required)\n"
+        "    --since DURATION     how far back: 30s, 15m, 1h, 2d (default 1h)\n"
+        "    --host H             only this host's profiles\n"
+        "    -o, --output FILE    where to write (required); the format follows the extension\n"
+        "                         (.html, .col/.txt, .pb.gz, .json) unless --format is given\n"
+        "    --coordinator URL    the coordinator (or GPROF_COORDINATOR)\n"
+        "    --token T            its UI/API token (or GPROF_UI_TOKEN)\n";
+
+static long parse_since(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v <= 0)
+        return -1;
+    long mul = !*end || !strcmp(end, "s") ? 1
+               : !strcmp(end, "m")        ? 60
+               : !strcmp(end, "h")        ? 3600
+               : !strcmp(end, "d")        ? 86400
+                                          : -1;
+    return mul < 0 ? -1 : (long)(v * (double)mul);
+}
+
+static const char *format_for(const char *path)
+{
+    size_t n = strlen(path);
+#define ENDS(x) (n >= sizeof(x) - 1 && !strcmp(path + n - (sizeof(x) - 1), x))
+    if (ENDS(".col") || ENDS(".txt") || ENDS(".collapsed") || ENDS(".folded"))
+        return "collapsed";
+    if (ENDS(".pb.gz") || ENDS(".pprof") || ENDS(".pb"))
+        return "pprof";
+    if (ENDS(".json"))
+        return "flamegraph";
+#undef ENDS
+    return "html";
+}
+
+int cmd_flamegraph(int argc, char **argv)
+{
+    struct fargs a;
+    int rest, rc = fparse("flamegraph", flamegraph_help, argc, argv, &a, &rest);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    if (!a.service || !a.output) {
+        fprintf(stderr, "gprofctl flamegraph: --service S and -o FILE are required\n");
+        return 2;
+    }
+    long since = parse_since(a.since ? a.since : "1h");
+    if (since <= 0) {
+        fprintf(stderr, "gprofctl flamegraph: --since '%s': use a duration like 30s, 15m, 1h, 2d\n",
+                a.since);
+        return 2;
+    }
+    const char *fmt = a.format ? a.format : format_for(a.output);
+    if (!strcmp(fmt, "json"))
+        fmt = "flamegraph";
+    time_t now = time(NULL), from = now - since;
+    char t0[32], t1[32];
+    struct tm tm;
+    gmtime_r(&from, &tm);
+    strftime(t0, sizeof(t0), "%Y-%m-%dT%H:%M:%S", &tm);
+    now += 60; /* a profile that ends right now is included */
+    gmtime_r(&now, &tm);
+    strftime(t1, sizeof(t1), "%Y-%m-%dT%H:%M:%S", &tm);
+    struct strbuf url = STRBUF_INIT;
+    sb_printf(&url, "%s/api/flamegraph?format=%s&startTime=%s&endTime=%s&serviceName=", a.coord,
+              fmt, t0, t1);
+    esc(&url, a.service);
+    if (a.host) {
+        sb_puts(&url, "&filter=");
+        struct strbuf f = STRBUF_INIT;
+        sb_printf(&f, "{\"HostName\":{\"$eq\":\"%s\"}}", a.host);
+        esc(&url, sb_str(&f));
+        sb_free(&f);
+    }
+    long status = 0;
+    char *body = NULL;
+    size_t len = 0;
+    struct gp_err err = {0};
+    rc = gp_http_get_raw(sb_str(&url), a.token, 120, &status, &body, &len, &err);
+    sb_free(&url);
+    if (rc) {
+        fprintf(stderr, "gprofctl flamegraph: cannot reach the coordinator: %s\n", err.msg);
+        return 1;
+    }
+    if (status == 204) {
+        fprintf(stderr, "gprofctl flamegraph: no profiles for service %s in the last %s\n",
+                a.service, a.since ? a.since : "1h");
+        free(body);
+        return 1;
+    }
+    if (status != 200) {
+        fprintf(stderr, "gprofctl flamegraph: the coordinator answered HTTP %ld: %.300s\n", status,
+                body ? body : "");
+        free(body);
+        return 1;
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", a.output, (int)getpid());
+    FILE *f = fopen(tmp, "we");
+    if (!f || fwrite(body, 1, len, f) != len || fclose(f) != 0 || rename(tmp, a.output) != 0) {
+        fprintf(stderr, "gprofctl flamegraph: cannot write %s: %s\n", a.output, strerror(errno));
+        unlink(tmp);
+        free(body);
+        return 1;
+    }
+    free(body);
+    printf("%s (%zu bytes, %s, service %s, last %s)\n", a.output, len, fmt, a.service,
+           a.since ? a.since : "1h");
+    return 0;
+}
