@@ -202,11 +202,15 @@ void ps_pmu_probe(const char *sysfs_root, struct ps_pmu *pmu)
     if (!sysfs_root)
         sysfs_root = "/sys";
     char dir[2048], path[4096], buf[256];
-    snprintf(dir, sizeof(dir), "%s/bus/event_source/devices/cpu", sysfs_root);
-    snprintf(path, sizeof(path), "%s/type", dir);
-    if (read_small(path, buf, sizeof(buf)) == 0) {
-        pmu->present = 1;
-        pmu->type = (uint32_t)strtoul(buf, NULL, 10);
+    /* "cpu" everywhere but hybrid Intel parts, whose big cores are "cpu_core" */
+    static const char *const names[] = {"cpu", "cpu_core"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !pmu->present; i++) {
+        snprintf(dir, sizeof(dir), "%s/bus/event_source/devices/%s", sysfs_root, names[i]);
+        snprintf(path, sizeof(path), "%s/type", dir);
+        if (read_small(path, buf, sizeof(buf)) == 0) {
+            pmu->present = 1;
+            pmu->type = (uint32_t)strtoul(buf, NULL, 10);
+        }
     }
     detect_counters(&pmu->gp_counters, &pmu->fixed_counters);
     snprintf(path, sizeof(path), "%s/caps/num_gp_counters", dir); /* not standard; tests */

@@ -20,11 +20,13 @@ static const struct ps_metric_info metrics[PS_M_COUNT] = {
         [PS_M_RSS_MB] = {"rss_mb", "target resident memory (MB)", "MB", PS_MK_GAUGE,
                          "resident set of the target processes, /proc/PID/statm"},
         [PS_M_CPUS_UTILIZED] = {"cpus_utilized", "CPUs utilized", "CPUs", PS_MK_RATIO,
-                                "task-clock / wall time: CPUs kept busy by the target"},
-        [PS_M_CS_PER_S] = {"cs_per_s", "context switches per sec", "/s", PS_MK_RATIO,
-                           "times a target thread was switched out, per second"},
+                                "task-clock / wall time: CPUs kept busy by the target (all CPUs "
+                                "when system-wide)"},
+        [PS_M_CS_PER_S] =
+                {"cs_per_s", "context switches per sec", "/s", PS_MK_RATIO,
+                 "times a thread of the target (pids or host) was switched out, per second"},
         [PS_M_MIGRATIONS_PER_S] = {"migrations_per_s", "CPU migrations per sec", "/s", PS_MK_RATIO,
-                                   "times a target thread moved to another CPU, per second"},
+                                   "times a thread of the target moved to another CPU, per second"},
         [PS_M_MINFLT_PER_S] = {"minor_faults_per_s", "minor page faults per sec", "/s", PS_MK_RATIO,
                                "page faults served without I/O, per second"},
         [PS_M_MAJFLT_PER_S] = {"major_faults_per_s", "major page faults per sec", "/s", PS_MK_RATIO,
