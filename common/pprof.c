@@ -165,19 +165,11 @@ static uint64_t location_for(struct builder *b, const char *name, int is_comm)
     if (*slot)
         return *slot;
     if (b->nfns == b->fns_cap) {
-        size_t cap = b->fns_cap ? b->fns_cap * 2 : 1024;
+        size_t cap = b->fns_cap ? b->fns_cap * 2 : 4096;
         void *f = realloc(b->fns, cap * sizeof(*b->fns));
         if (!f)
             return 0;
         b->fns = f;
-        void *l = realloc(b->locs, cap * sizeof(*b->locs));
-        if (!l)
-            return 0;
-        b->locs = l;
-        void *n = realloc(b->lines, cap * sizeof(*b->lines));
-        if (!n)
-            return 0;
-        b->lines = n;
         b->fns_cap = cap;
     }
     size_t i = b->nfns++;
@@ -190,6 +182,12 @@ static uint64_t location_for(struct builder *b, const char *name, int is_comm)
     b->fns[i] = fn;
     *slot = (uint32_t)id;
     return id;
+}
+
+static int count_frames(const struct gp_stack_view *s, void *arg)
+{
+    *(size_t *)arg += s->nframes;
+    return 0;
 }
 
 static int add_sample(const struct gp_stack_view *s, void *arg)
@@ -339,12 +337,29 @@ int gp_pprof_write(struct gp_profile *p, unsigned freq_hz, struct strbuf *out_gz
         (uint32_t)mapping.filename == GP_NO_ID)
         goto oom;
 
+    /* Size the per-sample arrays once: growing them by realloc copied more than it built. */
+    size_t nst = gp_profile_nstacks(p), nframes = 0;
+    if (gp_profile_foreach(p, count_frames, &nframes))
+        goto oom;
+    b.samples_cap = nst ? nst : 1;
+    b.loc_ids_cap = nframes + nst + 1;
+    b.samples = malloc(b.samples_cap * sizeof(*b.samples));
+    b.labels = malloc(2 * b.samples_cap * sizeof(*b.labels));
+    b.values = malloc(2 * b.samples_cap * sizeof(*b.values));
+    b.loc_ids = malloc(b.loc_ids_cap * sizeof(*b.loc_ids));
+    if (!b.samples || !b.labels || !b.values || !b.loc_ids)
+        goto oom;
     rc = gp_profile_foreach(p, add_sample, &b);
     if (rc)
         goto oom;
     rc = -ENOMEM;
 
-    /* Pointer arrays protobuf-c wants, now that nothing moves any more. */
+    /* Locations and lines (one each per function), and the pointer arrays protobuf-c wants,
+     * now that nothing moves any more. */
+    b.locs = malloc((b.nfns + 1) * sizeof(*b.locs));
+    b.lines = malloc((b.nfns + 1) * sizeof(*b.lines));
+    if (!b.locs || !b.lines)
+        goto oom;
     sp = calloc(b.nsamples + 1, sizeof(*sp));
     lp = calloc(b.nfns + 1, sizeof(*lp));
     fp = calloc(b.nfns + 1, sizeof(*fp));
