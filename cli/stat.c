@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -262,6 +263,13 @@ int cmd_stat(int argc, char **argv)
         }
         pids[0] = child;
         npids = 1;
+    }
+    /* one fd per event and CPU or thread: a big process needs more than the default 1024
+     * (raised after the fork: COMMAND keeps its own limit) */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
     }
     struct cb_ctx cbc = {interval > 0};
     struct ps_options o = {.pids = pids,

@@ -214,6 +214,10 @@ void ps_report_refuse(struct ps_report *r, enum ps_ev ev, int errnum, const char
         snprintf(f->reason, sizeof(f->reason), "%s", reason);
     else if (errnum == ENOENT || errnum == EOPNOTSUPP)
         snprintf(f->reason, sizeof(f->reason), "not supported (%s)", strerror(errnum));
+    else if (errnum == EMFILE || errnum == ENFILE)
+        snprintf(f->reason, sizeof(f->reason),
+                 "%s; raise the open-file limit (ulimit -n) or count fewer threads",
+                 strerror(errnum));
     else if (errnum == EACCES || errnum == EPERM)
         snprintf(f->reason, sizeof(f->reason),
                  "%s; run as root or lower kernel.perf_event_paranoid", strerror(errnum));
