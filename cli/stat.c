@@ -301,9 +301,6 @@ int cmd_stat(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    const char *hw = ps_report_hw_line(ps_session_report(s));
-    if (hw)
-        fprintf(stderr, "gprofctl stat: %s\n", hw);
     if (cmd) {
         close(go); /* lets the command exec, which enables the counters */
     } else {
