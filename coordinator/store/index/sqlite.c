@@ -243,18 +243,77 @@ static void cache_put(struct six *x, uint64_t h, int64_t id, int64_t day)
     x->cache[i] = (struct cache_ent){h, id, day};
 }
 
-static uint64_t stack_hash(const struct gp_stack_view *s)
+/* Strings of one gp_profile are interned (one pointer per distinct string), so each string is
+ * hashed once per add and a stack's hash combines its strings' hashes. */
+struct str_hashes {
+    const char **keys;
+    uint64_t *vals;
+    size_t cap, n;
+};
+
+static uint64_t str_hash(struct str_hashes *m, const char *s)
 {
-    uint64_t h = GP_HASH_SEED;
-    h = gp_hash_bytes(h, s->container, strlen(s->container) + 1);
-    h = gp_hash_bytes(h, s->comm, strlen(s->comm) + 1);
-    for (uint32_t i = 0; i < s->nframes; i++)
-        h = gp_hash_bytes(h, s->frames[i], strlen(s->frames[i]) + 1);
-    h = gp_hash_mix(h);
-    return h ? h : 1;
+    if ((m->n + 1) * 2 > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 4096;
+        const char **k = calloc(cap, sizeof(*k));
+        uint64_t *v = calloc(cap, sizeof(*v));
+        if (k && v) {
+            for (size_t i = 0; i < m->cap; i++) {
+                if (!m->keys[i])
+                    continue;
+                size_t j = gp_hash_mix((uint64_t)(uintptr_t)m->keys[i]) & (cap - 1);
+                while (k[j])
+                    j = (j + 1) & (cap - 1);
+                k[j] = m->keys[i];
+                v[j] = m->vals[i];
+            }
+            free(m->keys);
+            free(m->vals);
+            m->keys = k;
+            m->vals = v;
+            m->cap = cap;
+        } else {
+            free(k);
+            free(v);
+            if (!m->cap) /* no table at all: hash directly */
+                return gp_hash_mix(gp_hash_bytes(GP_HASH_SEED, s, strlen(s) + 1));
+        }
+    }
+    size_t i = gp_hash_mix((uint64_t)(uintptr_t)s) & (m->cap - 1);
+    while (m->keys[i]) {
+        if (m->keys[i] == s)
+            return m->vals[i];
+        i = (i + 1) & (m->cap - 1);
+    }
+    uint64_t h = gp_hash_mix(gp_hash_bytes(GP_HASH_SEED, s, strlen(s) + 1));
+    if ((m->n + 1) * 2 <= m->cap) {
+        m->keys[i] = s;
+        m->vals[i] = h;
+        m->n++;
+    }
+    return h;
 }
 
-/* ---- add -------------------------------------------------------------------------------- */
+static void str_hashes_free(struct str_hashes *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof(*m));
+}
+
+/* The stack identity: container, comm and frames in order (position matters). */
+static uint64_t stack_hash(struct str_hashes *m, const struct gp_stack_view *s)
+{
+    uint64_t h = GP_HASH_SEED;
+    h = (h ^ str_hash(m, s->container)) * 0x9e3779b97f4a7c15ULL;
+    h = (h ^ str_hash(m, s->comm)) * 0x9e3779b97f4a7c15ULL;
+    for (uint32_t i = 0; i < s->nframes; i++) {
+        h = (h << 31) | (h >> 33);
+        h = (h ^ str_hash(m, s->frames[i])) * 0x9e3779b97f4a7c15ULL;
+    }
+    h = gp_hash_mix(h ^ s->nframes);
+    return h ? h : 1;
+}
 
 struct add_ctx {
     struct six *x;
@@ -262,6 +321,7 @@ struct add_ctx {
     int64_t day;
     struct count_vec vec;
     struct strbuf frames;
+    struct str_hashes sh;
     uint64_t samples;
     int rc;
     struct gp_err *err;
@@ -269,7 +329,7 @@ struct add_ctx {
 
 static int stack_id_for(struct add_ctx *a, const struct gp_stack_view *s, int64_t *id)
 {
-    uint64_t h = stack_hash(s);
+    uint64_t h = stack_hash(&a->sh, s);
     struct cache_ent *ce = cache_find(a->x, h);
     sqlite3_stmt *st;
     int rc;
@@ -457,6 +517,7 @@ static int add_locked(struct six *x, struct sq_conn *c, const struct index_profi
     int64_t minute = floor_to(m->start_time, 60);
     struct add_ctx a = {.x = x, .c = c, .day = floor_to(minute, 86400) / 86400, .err = err};
     gp_profile_foreach(p, add_stack_cb, &a);
+    str_hashes_free(&a.sh);
     if ((rc = a.rc) < 0) {
         count_vec_free(&a.vec);
         sb_free(&a.frames);
