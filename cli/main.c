@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/gprofctl.h"
+#include "cli/stat.h"
 
 static const struct verb {
     const char *name;
@@ -16,6 +17,8 @@ static const struct verb {
         {"hosts", cmd_hosts, "the fleet's hosts and their profiling state (coordinator)"},
         {"requests", cmd_requests, "profiling requests and their per-host results (coordinator)"},
         {"flamegraph", cmd_flamegraph, "download a service's merged flame graph (coordinator)"},
+        {"stat", cmd_stat,
+         "hardware and software counters (PerfSpect) of the host, pids or a command"},
 };
 
 static void usage(FILE *f)
