@@ -201,7 +201,7 @@ int main(int argc, char **argv)
     struct cp_plane_opts po = {.heartbeat_interval = c.heartbeat_interval_s,
                                .max_hosts_per_request = (size_t)c.max_hosts_per_request,
                                .max_share_pct = (unsigned)c.max_profiling_share_pct,
-                               .flush_ms = 1000};
+                               .flush_ms = 2000};
     if (cp_plane_open(st->meta, &po, &plane, &err) != 0) {
         fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
         goto out;

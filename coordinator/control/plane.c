@@ -40,6 +40,7 @@ struct cp_plane {
     struct cp_plane_opts o;
     pthread_mutex_t cache_mu; /* the table and entries */
     pthread_mutex_t write_mu; /* serialises command writes; taken before cache_mu */
+    pthread_mutex_t flush_mu; /* one heartbeat flush at a time; taken before cache_mu */
     struct hb_entry *buckets[NBUCKETS];
     size_t nentries;
     pthread_t flusher;
@@ -231,22 +232,42 @@ static void refresh_entry(struct cp_plane *p, const char *host, const char *serv
 
 /* ---- heartbeat flushing -------------------------------------------------------------- */
 
+/* A dirty heartbeat taken out of the cache: host/service are borrowed (entries live until
+ * cp_plane_close, which joins the flusher first), the other strings are moved out. */
 struct hb_copy {
     struct meta_heartbeat h;
+    char ip[64];
 };
+
+static void hb_copy_release(struct hb_copy *c)
+{
+    free(c->h.agent_version);
+    free(c->h.last_command_id);
+    free(c->h.received_command_ids);
+    free(c->h.executed_command_ids);
+}
+
+static void give_back(char **dst, char **src)
+{
+    if (!*dst) {
+        *dst = *src;
+        *src = NULL;
+    }
+}
 
 int cp_plane_flush(struct cp_plane *p, struct gp_err *err)
 {
     struct hb_copy *v = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
+    pthread_mutex_lock(&p->flush_mu); /* one flush at a time */
     pthread_mutex_lock(&p->cache_mu);
     for (size_t b = 0; b < NBUCKETS && rc == 0; b++) {
         for (struct hb_entry *e = p->buckets[b]; e; e = e->next) {
             if (!e->dirty)
                 continue;
             if (n == cap) {
-                size_t ncap = cap ? cap * 2 : 256;
+                size_t ncap = cap ? cap * 2 : 1024;
                 struct hb_copy *nv = realloc(v, ncap * sizeof(*nv));
                 if (!nv) {
                     rc = -ENOMEM;
@@ -255,22 +276,24 @@ int cp_plane_flush(struct cp_plane *p, struct gp_err *err)
                 v = nv;
                 cap = ncap;
             }
-            struct meta_heartbeat *h = &v[n].h;
-            memset(h, 0, sizeof(*h));
-            h->hostname = strdup(e->host);
-            h->service_name = strdup(e->service);
-            h->ip_address = strdup(e->ip);
-            h->agent_version = dup_or_null(e->agent_version);
-            h->last_command_id = dup_or_null(e->last_cmd);
-            h->received_command_ids = dup_or_null(e->received);
-            h->executed_command_ids = dup_or_null(e->executed);
-            h->status = strdup("active");
-            h->heartbeat_timestamp = e->ts;
-            n++;
+            struct hb_copy *c = &v[n++];
+            memset(c, 0, sizeof(*c));
+            memcpy(c->ip, e->ip, sizeof(c->ip));
+            c->h.hostname = e->host;
+            c->h.service_name = e->service;
+            c->h.agent_version = e->agent_version;
+            c->h.last_command_id = e->last_cmd;
+            c->h.received_command_ids = e->received;
+            c->h.executed_command_ids = e->executed;
+            e->agent_version = e->last_cmd = e->received = e->executed = NULL;
+            c->h.status = "active";
+            c->h.heartbeat_timestamp = e->ts;
             e->dirty = false;
         }
     }
     pthread_mutex_unlock(&p->cache_mu);
+    for (size_t i = 0; i < n; i++)
+        v[i].h.ip_address = v[i].ip; /* v no longer moves */
     if (n && rc == 0) {
         rc = meta_begin(p->db, err);
         for (size_t i = 0; rc == 0 && i < n; i++)
@@ -279,20 +302,26 @@ int cp_plane_flush(struct cp_plane *p, struct gp_err *err)
             rc = meta_commit(p->db, err);
         else
             meta_rollback(p->db);
-        if (rc) {
-            /* put them back so the next flush retries */
-            pthread_mutex_lock(&p->cache_mu);
-            for (size_t i = 0; i < n; i++) {
-                struct hb_entry *e = entry_get(p, v[i].h.hostname, v[i].h.service_name, false);
-                if (e)
-                    e->dirty = true;
-            }
-            pthread_mutex_unlock(&p->cache_mu);
+    }
+    if (n && rc) {
+        /* put them back so the next flush retries */
+        pthread_mutex_lock(&p->cache_mu);
+        for (size_t i = 0; i < n; i++) {
+            struct hb_entry *e = entry_get(p, v[i].h.hostname, v[i].h.service_name, false);
+            if (!e)
+                continue;
+            e->dirty = true;
+            give_back(&e->agent_version, &v[i].h.agent_version);
+            give_back(&e->last_cmd, &v[i].h.last_command_id);
+            give_back(&e->received, &v[i].h.received_command_ids);
+            give_back(&e->executed, &v[i].h.executed_command_ids);
         }
+        pthread_mutex_unlock(&p->cache_mu);
     }
     for (size_t i = 0; i < n; i++)
-        meta_heartbeat_clear(&v[i].h);
+        hb_copy_release(&v[i]);
     free(v);
+    pthread_mutex_unlock(&p->flush_mu);
     if (rc == -ENOMEM)
         gp_err_set(err, rc, "out of memory flushing heartbeats");
     return rc;
@@ -337,6 +366,7 @@ int cp_plane_open(struct meta_db *db, const struct cp_plane_opts *o, struct cp_p
         p->o.heartbeat_interval = 30;
     pthread_mutex_init(&p->cache_mu, NULL);
     pthread_mutex_init(&p->write_mu, NULL);
+    pthread_mutex_init(&p->flush_mu, NULL);
     pthread_mutex_init(&p->stop_mu, NULL);
     pthread_cond_init(&p->stop_cv, NULL);
     int rc = pthread_create(&p->flusher, NULL, flusher_main, p);
@@ -370,6 +400,7 @@ void cp_plane_close(struct cp_plane *p)
         }
     pthread_mutex_destroy(&p->cache_mu);
     pthread_mutex_destroy(&p->write_mu);
+    pthread_mutex_destroy(&p->flush_mu);
     free(p);
 }
 
