@@ -296,12 +296,26 @@ export class FlameGraph {
       if (i >= 0) this.zoomTo(i);
     });
     this.canvas.addEventListener('dblclick', () => this.zoomTo(0));
+    this.canvas.setAttribute('role', 'img');
+    this.canvas.setAttribute('aria-label', `Flame graph of ${fmtNum(tree.value[0])} samples; the table below lists the top functions`);
     if (typeof ResizeObserver !== 'undefined') {
-      new ResizeObserver(() => this.layout()).observe(this.scroller);
+      this.ro = new ResizeObserver(() => this.layout());
+      this.ro.observe(this.scroller);
     }
-    window.addEventListener('resize', () => this.layout());
+    this.onResize = () => this.layout();
+    window.addEventListener('resize', this.onResize);
     this.layout();
     if (this.mode === 'flame') this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+
+  // Removes the widget, its tooltip and its window listeners (before mounting another tree).
+  destroy() {
+    if (this.ro) this.ro.disconnect();
+    window.removeEventListener('resize', this.onResize);
+    this.scroller.remove();
+    this.tip.remove();
+    this.listeners = {};
+    this.destroyed = true;
   }
 
   on(ev, fn) { (this.listeners[ev] = this.listeners[ev] || []).push(fn); }
@@ -319,7 +333,7 @@ export class FlameGraph {
   }
 
   requestDraw() {
-    if (this.pending) return;
+    if (this.pending || this.destroyed) return;
     this.pending = true;
     requestAnimationFrame(() => { this.pending = false; this.draw(); });
   }
@@ -769,10 +783,11 @@ export function mountViewer(root, { tree, meta = {} }) {
   bFlame.addEventListener('click', () => fg.setMode('flame'));
   bIcicle.addEventListener('click', () => fg.setMode('icicle'));
   reset.addEventListener('click', () => fg.zoomTo(0));
-  document.addEventListener('keydown', (e) => {
+  const onKey = (e) => {
     if (e.key === 'Escape') { if (document.activeElement === input && input.value) { input.value = ''; runSearch(); } else fg.zoomTo(0); }
     if (e.key === '/' && document.activeElement !== input) { e.preventDefault(); input.focus(); }
-  });
+  };
+  document.addEventListener('keydown', onKey);
   fg.on('zoom', renderCrumbs);
   fg.on('mode', renderMode);
   renderTop();
@@ -785,5 +800,13 @@ export function mountViewer(root, { tree, meta = {} }) {
     top: rows,
     search(p) { input.value = p; runSearch(); return fg.lastSearch; },
     breadcrumbs() { return Array.from(crumbs.querySelectorAll('.gp-crumb')).map((b) => b.textContent); },
+    // Empties root so another profile can be mounted in it (the coordinator UI reuses pages).
+    unmount() {
+      clearTimeout(timer);
+      document.removeEventListener('keydown', onKey);
+      fg.destroy();
+      root.replaceChildren();
+      root.classList.remove('gp-viewer');
+    },
   };
 }

@@ -204,6 +204,16 @@ async function canvasStats(page) {
   const cum = await page.evaluate(() => window.gprofViewer.top.find((r) => r.name === 'main'));
   check(cum && cum.self === 0 && cum.total > 0, 'top table: main has total but no self time');
 
+  // unmount and mount another tree in the same element (the coordinator UI does this)
+  const remount = await page.evaluate(() => {
+    const v = window.gprofViewer;
+    const root = document.getElementById('gp-root');
+    v.unmount();
+    const empty = root.childElementCount === 0 && !document.querySelector('.gp-tooltip');
+    return { empty };
+  });
+  check(remount.empty, 'unmount leaves no viewer elements behind');
+
   check(errors.length === 0, `no page errors (${errors.join('; ')})`);
   await page.close();
 }
