@@ -1,0 +1,250 @@
+/* test_api.c — request-side parsers of the coordinator API: the gProfiler upload envelope
+ * (validation, precise errors, token scrubbing, ad hoc HTML), RQL filters, ISO timestamps and
+ * bounded gzip inflation (gzip bombs). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coordinator/api/envelope.h"
+#include "coordinator/api/rql.h"
+#include "coordinator/api/timeutil.h"
+#include "coordinator/http/gzip.h"
+
+static char *body_with(const char *profile, const char *extra)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "start_time", json_object_new_string("2026-03-04T05:06:07"));
+    json_object_object_add(o, "end_time", json_object_new_string("2026-03-04T05:07:07"));
+    json_object_object_add(o, "hostname", json_object_new_string("h1"));
+    json_object_object_add(o, "profile", json_object_new_string(profile));
+    json_object_object_add(o, "cpu_avg", json_object_new_double(8.5));
+    json_object_object_add(o, "mem_avg", NULL);
+    json_object_object_add(o, "spawn_time", json_object_new_string("2026-03-04T00:00:00"));
+    json_object_object_add(o, "gpid", json_object_new_string(extra ? extra : ""));
+    char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return s;
+}
+
+static void expect_env_error(const char *body, const char *needle)
+{
+    struct upload_envelope e;
+    struct gp_err err = {0};
+    assert_int_not_equal(envelope_parse(body, strlen(body), &e, &err), 0);
+    if (!strstr(err.msg, needle))
+        fail_msg("message '%s' lacks '%s'", err.msg, needle);
+}
+
+static void test_envelope_ok(void **state)
+{
+    const char *prof = "# {\"metadata\":{\"hostname\":\"h1\",\"run_arguments\":{\"service_name\":"
+                       "\"svc\",\"server_token\":\"S3CRET\",\"continuous\":false,\"Api_Token\":1}},"
+                       "\"flamegraph_html\":\"<html>x</html>\"}\n"
+                       "0;;python;main;foo 3\n0;c;java;a_[j] 2";
+    char *body = body_with(prof, "42");
+    struct upload_envelope e;
+    struct gp_err err = {0};
+    assert_int_equal(envelope_parse(body, strlen(body), &e, &err), 0);
+    assert_int_equal(e.start_time, 1772600767); /* 2026-03-04T05:06:07Z */
+    assert_int_equal(e.end_time, 1772600827);
+    assert_string_equal(e.hostname, "h1");
+    assert_true(e.cpu_avg > 8.4 && e.cpu_avg < 8.6);
+    assert_true(e.mem_avg < 0); /* null = unknown */
+    assert_int_equal(e.gpid, 42);
+    assert_false(e.continuous);
+    assert_string_equal(e.service_hint, "svc");
+    assert_int_equal(e.stack_lines, 2);
+    assert_int_equal(e.samples, 5);
+    assert_int_equal(e.scrubbed, 2);
+    assert_null(strstr(e.text, "S3CRET"));
+    assert_null(strstr(e.text, "Api_Token"));
+    assert_null(strstr(e.text, "flamegraph_html"));
+    assert_non_null(strstr(e.text, "\n0;;python;main;foo 3\n0;c;java;a_[j] 2"));
+    assert_memory_equal(e.text, "# {", 3);
+    assert_string_equal(e.flamegraph_html, "<html>x</html>");
+    envelope_free(&e);
+    free(body);
+}
+
+static void test_envelope_errors(void **state)
+{
+    expect_env_error("{\"start_time\": ", "malformed JSON");
+    expect_env_error("[1,2]", "JSON object");
+    expect_env_error("{} trailing", "malformed JSON at offset 3");
+    expect_env_error("{\"profile\":\"# {}\",\"gpid\":\"\"}", "start_time");
+    char *b = body_with("0;;a;b 1", NULL);
+    expect_env_error(b, "header");
+    free(b);
+    b = body_with("# {nope\n0;;a;b 1", NULL);
+    expect_env_error(b, "Failed to parse v2 metadata");
+    free(b);
+    b = body_with("# {\"x\":1}\n0;;a;b 1", NULL);
+    expect_env_error(b, "metadata");
+    free(b);
+    b = body_with("# {\"metadata\":{}}\n0;;a;b 1\n0;;a;c -4", NULL);
+    expect_env_error(b, "line 3");
+    free(b);
+    b = body_with("# {\"metadata\":{}}\n0;;a;b 1", "x1");
+    expect_env_error(b, "gpid");
+    free(b);
+    expect_env_error("{\"start_time\":\"2026-01-01T00:00:00\",\"profile\":\"# "
+                     "{\\\"metadata\\\":{}}\\n0;;a;b 1\"}",
+                     "gpid must be a part of a json body");
+    expect_env_error("{\"start_time\":\"2026-01-01T00:00:00\",\"end_time\":\"2025-01-01T00:00:00\","
+                     "\"profile\":\"# {}\",\"gpid\":\"\"}",
+                     "before start_time");
+}
+
+static bool match(const char *filter, const char *host, const char *cont, const char *comm)
+{
+    struct rql *q;
+    struct gp_err err = {0};
+    if (rql_parse(filter, strlen(filter), &q, &err) != 0)
+        fail_msg("parse %s: %s", filter, err.msg);
+    struct rql_attrs a = {.v = {host, cont, comm, NULL, NULL}};
+    bool m = rql_match(q, &a);
+    rql_free(q);
+    return m;
+}
+
+static void test_rql(void **state)
+{
+    const char *f = "{\"filter\":{\"$and\":[{\"HostName\":{\"$eq\":\"h1\"}},"
+                    "{\"ContainerName\":{\"$neq\":\"c\"}}]}}";
+    assert_true(match(f, "h1", "", "x"));
+    assert_false(match(f, "h1", "c", "x"));
+    assert_false(match(f, "h2", "", "x"));
+    const char *o = "{\"$or\":[{\"HostName\":\"h1\"},{\"ProcessName\":{\"$in\":[\"a\",\"b\"]}}]}";
+    assert_true(match(o, "h2", "", "b"));
+    assert_false(match(o, "h2", "", "c"));
+    assert_true(match("{\"filter\":{\"HostName\":{\"$like\":\"web-%\"}}}", "web-12", "", ""));
+    assert_false(match("{\"filter\":{\"HostName\":{\"$like\":\"web-%\"}}}", "db-1", "", ""));
+    assert_true(match("", "any", "", ""));
+    assert_true(match("{\"filter\":{}}", "any", "", ""));
+
+    struct rql *q;
+    struct gp_err err = {0};
+    assert_int_equal(rql_parse(f, strlen(f), &q, &err), 0);
+    struct rql_term t[4];
+    assert_int_equal(rql_conjunction(q, t, 4), 2);
+    assert_int_equal(t[0].field, RQL_HOSTNAME);
+    assert_false(t[0].negate);
+    assert_true(t[1].negate);
+    const char *vals[4];
+    assert_int_equal(rql_required_eq(q, RQL_HOSTNAME, vals, 4), 1);
+    assert_string_equal(vals[0], "h1");
+    rql_free(q);
+    assert_int_equal(rql_parse(o, strlen(o), &q, &err), 0);
+    assert_int_equal(rql_conjunction(q, t, 4), -1); /* $or is not a plain conjunction */
+    assert_int_equal(rql_required_eq(q, RQL_HOSTNAME, vals, 4), 0);
+    rql_free(q);
+
+    const char *bad[][2] = {{"{\"filter\":", "not valid JSON"},
+                            {"{\"Bogus\":{\"$eq\":\"x\"}}", "unknown field 'Bogus'"},
+                            {"{\"HostName\":{\"$gt\":\"x\"}}", "unknown operator '$gt'"},
+                            {"{\"$and\":{}}", "needs a list"},
+                            {"{\"HostName\":{\"$in\":\"x\"}}", "needs a list"},
+                            {"{\"HostName\":{\"$eq\":[1]}}", "must be a string"},
+                            {"[1]", "expected an object"},
+                            {"{\"filter\":{},\"x\":1}", "unexpected keys"}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        q = NULL;
+        assert_int_not_equal(rql_parse(bad[i][0], strlen(bad[i][0]), &q, &err), 0);
+        if (!strstr(err.msg, bad[i][1]))
+            fail_msg("'%s': message '%s' lacks '%s'", bad[i][0], err.msg, bad[i][1]);
+        assert_null(q);
+    }
+    /* nesting is bounded */
+    char deep[2000] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "{\"$and\":[");
+    strcat(deep, "{}");
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "]}");
+    assert_int_not_equal(rql_parse(deep, strlen(deep), &q, &err), 0);
+}
+
+static void test_time(void **state)
+{
+    int64_t t;
+    assert_int_equal(tu_parse("1970-01-01T00:00:00", &t), 0);
+    assert_int_equal(t, 0);
+    assert_int_equal(tu_parse("2026-03-04T05:06:07Z", &t), 0);
+    assert_int_equal(t, 1772600767);
+    assert_int_equal(tu_parse("2026-03-04T07:06:07.123456+02:00", &t), 0);
+    assert_int_equal(t, 1772600767);
+    assert_int_equal(tu_parse("2026-03-04 05:06:07", &t), 0);
+    assert_int_equal(t, 1772600767);
+    assert_int_equal(tu_parse("1772600767", &t), 0);
+    assert_int_equal(t, 1772600767);
+    assert_int_equal(tu_parse("2026-03-04", &t), 0);
+    assert_int_not_equal(tu_parse("2026-13-04T00:00:00", &t), 0);
+    assert_int_not_equal(tu_parse("yesterday", &t), 0);
+    assert_int_not_equal(tu_parse("2026-03-04T05:06:07junk", &t), 0);
+    assert_int_not_equal(tu_parse("", &t), 0);
+    char buf[32];
+    tu_format(1772600767, buf, sizeof(buf));
+    assert_string_equal(buf, "2026-03-04T05:06:07");
+}
+
+static void test_gzip(void **state)
+{
+    struct gp_err err = {0};
+    const char *msg = "hello gzip world";
+    char *gz, *out;
+    size_t gzlen, outlen;
+    assert_int_equal(gz_deflate(msg, strlen(msg), &gz, &gzlen, &err), 0);
+    assert_int_equal(gz_inflate(gz, gzlen, 1024, &out, &outlen, &err), 0);
+    assert_int_equal(outlen, strlen(msg));
+    assert_string_equal(out, msg);
+    free(out);
+    /* truncated */
+    assert_int_equal(gz_inflate(gz, gzlen - 4, 1024, &out, &outlen, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "truncated"));
+    /* corrupt */
+    assert_int_equal(gz_inflate("not gzip", 8, 1024, &out, &outlen, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "invalid gzip"));
+    free(gz);
+    /* a bomb: 8 MiB of zeros, cap 1 MiB */
+    size_t big = 8u << 20;
+    char *zeros = calloc(1, big);
+    assert_int_equal(gz_deflate(zeros, big, &gz, &gzlen, &err), 0);
+    assert_true(gzlen < 64 * 1024);
+    assert_int_equal(gz_inflate(gz, gzlen, 1u << 20, &out, &outlen, &err), -EFBIG);
+    assert_non_null(strstr(err.msg, "gzip bomb"));
+    /* exactly at the cap is fine */
+    assert_int_equal(gz_inflate(gz, gzlen, big, &out, &outlen, &err), 0);
+    assert_int_equal(outlen, big);
+    free(out);
+    free(gz);
+    free(zeros);
+    /* concatenated members */
+    char *g1, *g2;
+    size_t l1, l2;
+    assert_int_equal(gz_deflate("ab", 2, &g1, &l1, &err), 0);
+    assert_int_equal(gz_deflate("cd", 2, &g2, &l2, &err), 0);
+    char *cat = malloc(l1 + l2);
+    memcpy(cat, g1, l1);
+    memcpy(cat + l1, g2, l2);
+    assert_int_equal(gz_inflate(cat, l1 + l2, 100, &out, &outlen, &err), 0);
+    assert_string_equal(out, "abcd");
+    free(out);
+    free(cat);
+    free(g1);
+    free(g2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_envelope_ok), cmocka_unit_test(test_envelope_errors),
+            cmocka_unit_test(test_rql),         cmocka_unit_test(test_time),
+            cmocka_unit_test(test_gzip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
