@@ -201,6 +201,7 @@ static void test_filters_and_truncation(void **state)
                 {.comm_in = {java, 2}, .container_out = {db, 1}},
                 {.host_in = {h12, 3}, .comm_out = {java, 2}},
                 {.host_in = {(const char *[]){"ghost"}, 1}},
+                {.host_out = {(const char *[]){"ghost"}, 1}},
         };
         for (size_t fi = 0; fi < sizeof(filters) / sizeof(filters[0]); fi++) {
             struct gp_profile *ref = gp_profile_new();

@@ -651,6 +651,8 @@ static int resolve_hosts(struct sq_conn *c, const struct index_filter *f, struct
             return rc;
         hs->ids[hs->n++] = id;
     }
+    if (!hs->n) /* excluding only unknown hosts: the all-hosts rollup answers exactly */
+        hs->all = 1;
     return 0;
 }
 
