@@ -8,19 +8,38 @@
 
 /* ---- writer ---------------------------------------------------------------------------- */
 
-/* Appends a name with the characters that would break a collapsed line replaced. */
-static void put_name(struct strbuf *out, const char *s)
+static size_t utf8_seq_len(const unsigned char *s, size_t n);
+
+/* Appends a name with what would break a collapsed line (or be refused by the parser)
+ * replaced: ';' by '|', control characters by ' ', bytes that are not UTF-8 by '?'. */
+static void put_name(struct strbuf *out, const char *name)
 {
-    size_t run = 0, i = 0;
-    for (; s[i]; i++) {
-        char c = s[i];
-        if (c != ';' && c != '\n' && c != '\r')
+    const unsigned char *s = (const unsigned char *)name;
+    size_t n = strlen(name), run = 0, i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        char rep;
+        size_t len = 1;
+        if (c == ';')
+            rep = '|';
+        else if (c < 0x20 || c == 0x7f)
+            rep = ' ';
+        else if (c < 0x80) {
+            i++;
             continue;
-        sb_append(out, s + run, i - run);
-        sb_putc(out, c == ';' ? '|' : ' ');
-        run = i + 1;
+        } else if ((len = utf8_seq_len(s + i, n - i)) > 0) {
+            i += len;
+            continue;
+        } else {
+            rep = '?';
+            len = 1;
+        }
+        sb_append(out, name + run, i - run);
+        sb_putc(out, rep);
+        i += len;
+        run = i;
     }
-    sb_append(out, s + run, i - run);
+    sb_append(out, name + run, i - run);
 }
 
 struct write_ctx {
@@ -108,6 +127,37 @@ static const char *quote(const char *s, size_t n, char buf[64])
     return buf;
 }
 
+/* Length of the valid UTF-8 sequence (2-4 bytes) starting at s, or 0 when it is not one. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t need;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 1;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 2;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 3;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n <= need)
+        return 0;
+    for (size_t k = 1; k <= need; k++) {
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[k] & 0x3f);
+    }
+    if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return need + 1;
+}
+
 /* Returns the byte offset of the first invalid UTF-8 sequence or control character, or -1. */
 static long bad_text_at(const unsigned char *s, size_t n)
 {
@@ -115,38 +165,15 @@ static long bad_text_at(const unsigned char *s, size_t n)
     while (i < n) {
         unsigned char c = s[i];
         if (c < 0x80) {
-            if (c < 0x20 && c != '\t')
-                return (long)i;
-            if (c == 0x7f)
+            if ((c < 0x20 && c != '\t') || c == 0x7f)
                 return (long)i;
             i++;
             continue;
         }
-        size_t need;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            need = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3;
-            cp = c & 0x07;
-        } else {
+        size_t len = utf8_seq_len(s + i, n - i);
+        if (!len)
             return (long)i;
-        }
-        if (n - i <= need)
-            return (long)i;
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return (long)i;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return (long)i;
-        i += need + 1;
+        i += len;
     }
     return -1;
 }

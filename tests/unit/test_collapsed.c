@@ -54,6 +54,21 @@ static void test_write_escapes_separators(void **state)
     struct strbuf sb = STRBUF_INIT;
     assert_int_equal(gp_collapsed_write_ex(p, GP_COLLAPSED_NO_HEADER, &sb, NULL), 0);
     assert_string_equal(sb_str(&sb), "0;c|1;co mm;Foo.bar(Ljava/lang/String|)V;x y 3");
+    /* control characters and bytes that are not UTF-8 never reach the output, so what the
+     * agent writes the coordinator always accepts */
+    struct gp_profile *q = gp_profile_new();
+    const char *g[] = {"a\x01"
+                       "b\xff\xc3\xa9\xe2\x82",
+                       "\xf0\x9f\x94\xa5\t\x7f"};
+    assert_int_equal(gp_profile_add(q, 0, "", "x", g, 2, 1), 0);
+    sb_reset(&sb);
+    assert_int_equal(gp_collapsed_write_ex(q, GP_COLLAPSED_NO_HEADER, &sb, NULL), 0);
+    assert_string_equal(sb_str(&sb), "0;;x;a b?\xc3\xa9??;\xf0\x9f\x94\xa5   1");
+    struct gp_profile *r = NULL;
+    assert_int_equal(gp_collapsed_parse(sb.buf, sb.len, NULL, &r, NULL), 0);
+    assert_int_equal(gp_profile_total(r), 1);
+    gp_profile_free(r);
+    gp_profile_free(q);
     sb_free(&sb);
     gp_profile_free(p);
 }
