@@ -156,6 +156,11 @@ int gp_results_write(struct gp_results *r, struct gp_profile *p, struct strbuf *
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
     snprintf(out->col, sizeof(out->col), "%s/profile_%s.col", r->dir, stamp);
     snprintf(out->html, sizeof(out->html), "%s/profile_%s.html", r->dir, stamp);
+    /* two sessions ending in the same second (a restart mid-session) keep both */
+    for (int k = 2; access(out->col, F_OK) == 0 && k < 100; k++) {
+        snprintf(out->col, sizeof(out->col), "%s/profile_%s-%d.col", r->dir, stamp, k);
+        snprintf(out->html, sizeof(out->html), "%s/profile_%s-%d.html", r->dir, stamp, k);
+    }
 
     struct strbuf html = STRBUF_INIT;
     int rc = gp_collapsed_write(p, col, err);
