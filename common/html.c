@@ -121,17 +121,43 @@ static int page(const char *title, const char *data_json, size_t data_len, struc
 
 /* ---- metadata -------------------------------------------------------------------------- */
 
+/* Looks key up at the top level, then in "metadata", "gprof" and "metadata.run_arguments"
+ * (where gProfiler and gprof agents put these facts). */
 static json_object *lookup(json_object *h, const char *key)
 {
-    json_object *v = NULL, *md = NULL;
+    json_object *v = NULL, *o = NULL, *md = NULL;
     if (!h)
         return NULL;
     if (json_object_object_get_ex(h, key, &v) && v)
         return v;
     if (json_object_object_get_ex(h, "metadata", &md) &&
-        json_object_is_type(md, json_type_object) && json_object_object_get_ex(md, key, &v))
+        json_object_is_type(md, json_type_object) && json_object_object_get_ex(md, key, &v) && v)
+        return v;
+    if (json_object_object_get_ex(h, "gprof", &o) && json_object_is_type(o, json_type_object) &&
+        json_object_object_get_ex(o, key, &v) && v)
+        return v;
+    if (md && json_object_object_get_ex(md, "run_arguments", &o) &&
+        json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, key, &v) && v)
         return v;
     return NULL;
+}
+
+/* Sum of the numbers in the header's gprof.drops object (samples the sampler lost). */
+static int64_t drops_total(json_object *h)
+{
+    json_object *gp, *drops;
+    int64_t sum = 0;
+    if (!h || !json_object_object_get_ex(h, "gprof", &gp) ||
+        !json_object_object_get_ex(gp, "drops", &drops) ||
+        !json_object_is_type(drops, json_type_object))
+        return 0;
+    json_object_object_foreach(drops, k, v)
+    {
+        (void)k;
+        if (json_object_is_type(v, json_type_int))
+            sum += json_object_get_int64(v);
+    }
+    return sum;
 }
 
 /* Copies the first scalar found under one of keys (top level or "metadata") as meta[name]. */
@@ -159,7 +185,7 @@ static json_object *make_meta(struct gp_profile *p, const char *title)
     static const char *const k_host[] = {"hostname", "host", NULL};
     static const char *const k_start[] = {"start_time", NULL};
     static const char *const k_end[] = {"end_time", NULL};
-    static const char *const k_sampler[] = {"sampler", "sampling_event", NULL};
+    static const char *const k_sampler[] = {"sampler", NULL};
     static const char *const k_event[] = {"event", "sampling_event", NULL};
     static const char *const k_agent[] = {"agent_version", NULL};
     static const char *const k_kernel[] = {"kernel_release", "kernel", NULL};
@@ -185,6 +211,9 @@ static json_object *make_meta(struct gp_profile *p, const char *title)
         json_object_object_add(meta, "start_epoch", json_object_new_double(s));
     if (e > 0)
         json_object_object_add(meta, "end_epoch", json_object_new_double(e));
+    int64_t drops = drops_total(h);
+    if (drops > 0)
+        json_object_object_add(meta, "drops", json_object_new_int64(drops));
     json_object_object_add(meta, "samples", json_object_new_int64((int64_t)gp_profile_total(p)));
     json_object_object_add(meta, "stacks", json_object_new_int64((int64_t)gp_profile_nstacks(p)));
     return meta;

@@ -654,6 +654,11 @@ export function mountViewer(root, { tree, meta = {} }) {
   chip('sampler', meta.sampler);
   chip('event', meta.event && meta.event !== meta.sampler ? meta.event : null);
   chip('samples', fmtNum(total));
+  if (Number(meta.drops) > 0) {
+    chip('dropped', fmtNum(Number(meta.drops)));
+    chips.lastChild.classList.add('gp-chip-warn');
+    chips.lastChild.title = 'samples the sampler could not record (see the header\'s gprof.drops)';
+  }
   if (freq) chip('CPU', `${(total / freq).toFixed(1)} s`);
   chip('command', meta.command);
   if (tree.diff) chip('before', fmtNum(tree.before[0]));

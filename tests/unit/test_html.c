@@ -39,6 +39,13 @@ static struct gp_profile *make(void)
     json_object_object_add(ra, "server_token", json_object_new_string("SECRET-TOKEN-123"));
     json_object_object_add(h, "run_arguments", ra);
     json_object_object_add(h, "sampling_frequency", json_object_new_int(99));
+    json_object_object_add(h, "sampling_event", json_object_new_string("cpu-clock"));
+    json_object *gp = json_object_new_object(), *drops = json_object_new_object();
+    json_object_object_add(drops, "lost", json_object_new_int(3));
+    json_object_object_add(drops, "map_full", json_object_new_int(4));
+    json_object_object_add(gp, "drops", drops);
+    json_object_object_add(gp, "sampler", json_object_new_string("bpf"));
+    json_object_object_add(h, "gprof", gp);
     json_object_object_add(h, "start_time", json_object_new_string("2026-01-02T03:04:05Z"));
     json_object_object_add(h, "end_time", json_object_new_string("2026-01-02T03:05:05Z"));
     return p;
@@ -93,6 +100,9 @@ static void test_page(void **state)
                         "CPU <web-1> & co");
     assert_int_equal(json_object_get_int(json_object_object_get(meta, "frequency")), 99);
     assert_int_equal(json_object_get_int(json_object_object_get(meta, "samples")), 10);
+    assert_int_equal(json_object_get_int(json_object_object_get(meta, "drops")), 7);
+    assert_string_equal(json_object_get_string(json_object_object_get(meta, "sampler")), "bpf");
+    assert_string_equal(json_object_get_string(json_object_object_get(meta, "event")), "cpu-clock");
     assert_int_equal(json_object_get_int64(json_object_object_get(meta, "start_epoch")),
                      1767323045);
     assert_int_equal(json_object_get_int64(json_object_object_get(meta, "end_epoch")), 1767323105);
