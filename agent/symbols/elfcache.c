@@ -209,6 +209,54 @@ int gp_elfcache_get(struct gp_elfcache *c, int fd, const struct gp_elf_key *k,
     return 0;
 }
 
+int gp_elfcache_insert(struct gp_elfcache *c, const struct gp_elf_key *k, struct gp_elfsyms *syms,
+                       struct gp_elf_entry **out)
+{
+    struct gp_elf_entry *e = gp_elfcache_find(c, k);
+    if (e) {
+        gp_elfsyms_free(syms);
+        *out = e;
+        return 0;
+    }
+    if (syms->build_id_len) {
+        for (e = c->by_bid[bid_bucket(syms->build_id, syms->build_id_len)]; e; e = e->next_bid) {
+            if (e->syms->build_id_len == syms->build_id_len &&
+                memcmp(e->syms->build_id, syms->build_id, syms->build_id_len) == 0) {
+                if (add_key(c, e, k) < 0) {
+                    gp_elfsyms_free(syms);
+                    return -ENOMEM;
+                }
+                touch(c, e);
+                c->st.build_id_hits++;
+                gp_elfsyms_free(syms);
+                *out = e;
+                return 0;
+            }
+        }
+    }
+    e = calloc(1, sizeof(*e));
+    if (!e) {
+        gp_elfsyms_free(syms);
+        return -ENOMEM;
+    }
+    e->syms = syms;
+    if (add_key(c, e, k) < 0) {
+        gp_elfsyms_free(syms);
+        free(e);
+        return -ENOMEM;
+    }
+    if (syms->build_id_len) {
+        size_t b = bid_bucket(syms->build_id, syms->build_id_len);
+        e->next_bid = c->by_bid[b];
+        c->by_bid[b] = e;
+    }
+    lru_push_head(c, e);
+    c->st.entries++;
+    c->st.loads++;
+    *out = e;
+    return 0;
+}
+
 struct gp_elfsyms *gp_elf_entry_syms(struct gp_elf_entry *e)
 {
     return e->syms;

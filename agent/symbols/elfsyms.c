@@ -19,7 +19,8 @@
 struct rawsym {
     uint64_t addr, size;
     uint32_t name;
-    uint8_t prio; /* lower wins among aliases at the same address */
+    uint8_t prio;  /* lower wins among aliases at the same address */
+    uint8_t label; /* STT_NOTYPE code label (asm entry points such as ld.so's _start) */
 };
 
 struct collector {
@@ -52,7 +53,7 @@ static uint32_t pool_add(struct collector *c, const char *s)
 }
 
 static void sym_add(struct collector *c, uint64_t addr, uint64_t size, const char *name,
-                    uint8_t prio)
+                    uint8_t prio, uint8_t label)
 {
     if (c->oom)
         return;
@@ -69,7 +70,7 @@ static void sym_add(struct collector *c, uint64_t addr, uint64_t size, const cha
     uint32_t off = pool_add(c, name);
     if (c->oom)
         return;
-    c->v[c->n++] = (struct rawsym){addr, size, off, prio};
+    c->v[c->n++] = (struct rawsym){addr, size, off, prio, label};
 }
 
 static uint8_t sym_prio(const char *name, const GElf_Sym *s, int from_dynsym)
@@ -89,7 +90,15 @@ static uint8_t sym_prio(const char *name, const GElf_Sym *s, int from_dynsym)
     return (uint8_t)(p * 2 + (from_dynsym ? 1 : 0));
 }
 
-/* Adds the FUNC symbols of every section of type `type` (SHT_SYMTAB / SHT_DYNSYM). */
+static int in_exec_section(Elf *elf, size_t shndx)
+{
+    GElf_Shdr sh;
+    Elf_Scn *scn = elf_getscn(elf, shndx);
+    return scn && gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_EXECINSTR);
+}
+
+/* Adds the FUNC symbols (and code labels) of every section of type `type` (SHT_SYMTAB /
+ * SHT_DYNSYM). */
 static int collect_table(Elf *elf, Elf32_Word type, struct collector *c)
 {
     Elf_Scn *scn = NULL;
@@ -107,12 +116,16 @@ static int collect_table(Elf *elf, Elf32_Word type, struct collector *c)
             if (!gelf_getsym(d, (int)i, &s))
                 break;
             int t = GELF_ST_TYPE(s.st_info);
-            if ((t != STT_FUNC && t != STT_GNU_IFUNC) || s.st_shndx == SHN_UNDEF || s.st_value == 0)
+            if (s.st_shndx == SHN_UNDEF || s.st_shndx >= SHN_LORESERVE || s.st_value == 0)
+                continue;
+            int label = t == STT_NOTYPE && in_exec_section(elf, s.st_shndx);
+            if (t != STT_FUNC && t != STT_GNU_IFUNC && !label)
                 continue;
             const char *name = elf_strptr(elf, sh.sh_link, s.st_name);
-            if (!name || !name[0])
-                continue;
-            sym_add(c, s.st_value, s.st_size, name, sym_prio(name, &s, type == SHT_DYNSYM));
+            if (!name || !name[0] || (label && (name[0] == '.' || name[0] == '$')))
+                continue; /* .L local labels, $x/$d mapping symbols */
+            uint8_t prio = (uint8_t)(sym_prio(name, &s, type == SHT_DYNSYM) + (label ? 32 : 0));
+            sym_add(c, s.st_value, s.st_size, name, prio, (uint8_t)label);
             found = 1;
         }
     }
@@ -418,12 +431,17 @@ static int finish(struct collector *c, struct gp_elfsyms *e)
     if (c->n)
         qsort(c->v, c->n, sizeof(*c->v), rawsym_cmp);
     size_t k = 0;
+    uint64_t func_end = 0; /* end of the furthest-reaching sized function so far */
     for (size_t i = 0; i < c->n; i++) {
         if (k && c->v[k - 1].addr == c->v[i].addr) {
             if (c->v[k - 1].size == 0)
                 c->v[k - 1].size = c->v[i].size;
             continue;
         }
+        if (c->v[i].label && c->v[i].addr < func_end)
+            continue; /* a label inside a function must not split it */
+        if (!c->v[i].label && c->v[i].addr + c->v[i].size > func_end)
+            func_end = c->v[i].addr + c->v[i].size;
         c->v[k++] = c->v[i];
     }
     e->syms = k ? malloc(k * sizeof(*e->syms)) : NULL;

@@ -6,6 +6,7 @@
 #include "agent/symbols/elfcache.h"
 #include "agent/symbols/elfsyms.h"
 #include "agent/symbols/kallsyms.h"
+#include "agent/symbols/loader.h"
 #include "agent/symbols/perfmap.h"
 #include "common/log.h"
 
@@ -49,6 +50,7 @@ struct proc {
     uint64_t perfmap_gen;
     int64_t perfmap_mtime;
     int64_t perfmap_size;
+    int other_mntns;
     char comm[16];
     char container_id[65];
     char container_name[128];
@@ -73,13 +75,14 @@ struct gp_symbolizer {
     int kernel_missed; /* a kernel-text address was not named since the last load */
     struct gp_elfsyms *vdso;
     struct arena_chunk *arena;
+    struct gp_loader *loader;    /* reads binaries and kallsyms off the caller's thread */
     struct gp_rangetab *retired; /* replaced perf maps: their names live until the next gc */
     size_t nretired, capretired;
     uint64_t gc_gen;
     uint64_t frames, resolved, unresolved, nprocs, nexited;
 };
 
-static void load_kernel(struct gp_symbolizer *s);
+static void take_kernel(struct gp_symbolizer *s, int wait);
 
 /* ---- frame text arena (reset by gc) ---- */
 
@@ -232,7 +235,18 @@ static int open_mapping(uint32_t tgid, const struct pmap *m, uint64_t inode, str
     return fd;
 }
 
-static void load_pmap(struct gp_symbolizer *s, struct proc *p, struct pmap *m, uint64_t inode)
+/* Moves a binary read by the loader into the cache. */
+static struct gp_elf_entry *adopt(struct gp_symbolizer *s, const struct gp_elf_key *k,
+                                  struct gp_elfsyms *syms)
+{
+    struct gp_elf_entry *e = NULL;
+    if (syms && gp_elfcache_insert(s->cache, k, syms, &e) < 0)
+        e = NULL;
+    return e;
+}
+
+/* Links a mapping to its binary: already loaded, already pending, or opened now and queued. */
+static void attach_pmap(struct gp_symbolizer *s, struct proc *p, struct pmap *m, uint64_t inode)
 {
     struct stat st;
     int fd = open_mapping(p->tgid, m, inode, &st);
@@ -243,41 +257,95 @@ static void load_pmap(struct gp_symbolizer *s, struct proc *p, struct pmap *m, u
     }
     gp_elf_key_from_stat(&st, &m->key);
     m->have_key = 1;
-    char root[64];
-    snprintf(root, sizeof(root), "/proc/%" PRIu32 "/root", p->tgid);
-    struct gp_debug_search ds = {(const char *const *)s->dirs, s->ndirs, root, m->path};
-    struct gp_err err = {0};
-    struct gp_elf_entry *e;
-    if (gp_elfcache_get(s->cache, fd, &m->key, &ds, &e, &err) == 0) {
+    struct gp_elf_entry *e = gp_elfcache_find(s->cache, &m->key);
+    if (e) {
         m->entry = e;
         m->entry_gen = gp_elfcache_generation(s->cache);
-    } else {
-        m->load_failed = 1;
-        gp_debug("symbols: %s of pid %" PRIu32 ": %s", m->path, p->tgid, err.msg);
+        close(fd);
+        return;
     }
-    close(fd);
+    if (gp_loader_has(s->loader, &m->key)) {
+        close(fd);
+        return;
+    }
+    int rootfd = -1;
+    if (p->other_mntns) {
+        char rp[64];
+        snprintf(rp, sizeof(rp), "/proc/%" PRIu32 "/root", p->tgid);
+        rootfd = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+    char *path = strdup(m->path);
+    if (!path) {
+        close(fd);
+        if (rootfd >= 0)
+            close(rootfd);
+        return;
+    }
+    if (gp_loader_queue_elf(s->loader, &m->key, fd, rootfd, path) < 0) {
+        close(fd); /* read on demand instead, while the process lives */
+        if (rootfd >= 0)
+            close(rootfd);
+        free(path);
+    }
 }
 
+/* The symbols of a mapping, loading its binary now if it is still pending. */
 static struct gp_elfsyms *pmap_syms(struct gp_symbolizer *s, struct proc *p, struct pmap *m)
 {
     uint64_t gen = gp_elfcache_generation(s->cache);
     if (m->entry && m->entry_gen == gen)
         return gp_elf_entry_syms(m->entry);
     m->entry = NULL;
+    struct gp_elf_entry *e = NULL;
+    struct gp_elfsyms *syms;
     if (m->have_key) {
-        struct gp_elf_entry *e = gp_elfcache_find(s->cache, &m->key);
-        if (e) {
-            m->entry = e;
-            m->entry_gen = gen;
-            return gp_elf_entry_syms(e);
+        e = gp_elfcache_find(s->cache, &m->key);
+        if (!e && gp_loader_take(s->loader, &m->key, &syms)) {
+            e = adopt(s, &m->key, syms);
+            if (!e)
+                m->load_failed = 1; /* not a readable ELF: do not read it again */
         }
     }
-    if (!p->exited && !m->load_failed) {
-        load_pmap(s, p, m, 0);
-        if (m->entry)
-            return gp_elf_entry_syms(m->entry);
+    if (!e && !p->exited && !m->load_failed) {
+        m->have_key = 0;
+        attach_pmap(s, p, m, 0); /* evicted or never opened: open it again while it lives */
+        if (m->have_key && !(e = gp_elfcache_find(s->cache, &m->key)) &&
+            gp_loader_take(s->loader, &m->key, &syms))
+            e = adopt(s, &m->key, syms);
+        if (!e)
+            m->load_failed = 1;
     }
-    return NULL;
+    if (!e)
+        return NULL;
+    m->entry = e;
+    m->entry_gen = gen = gp_elfcache_generation(s->cache);
+    if (p->exited && !m->pinned) { /* loaded after the exit: keep it until the gc */
+        gp_elf_entry_pin(e);
+        m->pinned = 1;
+    }
+    return gp_elf_entry_syms(e);
+}
+
+int gp_symbolizer_load_pending(struct gp_symbolizer *s, unsigned budget_ms)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int n = 0;
+    for (;;) {
+        struct gp_elf_key k;
+        struct gp_elfsyms *syms;
+        if (gp_loader_take_done(s->loader, &k, &syms)) {
+            adopt(s, &k, syms);
+            n++;
+            continue;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if (!gp_loader_pending(s->loader) || ms >= (long)budget_ms)
+            break;
+        usleep(1000); /* the worker is still reading: give it a moment */
+    }
+    return n;
 }
 
 /* Takes a new snapshot of the process's executable mappings and loads their symbols. */
@@ -288,6 +356,10 @@ static int snapshot_maps(struct gp_symbolizer *s, struct proc *p)
     int rc = gp_maps_read(p->tgid, 1, &maps, &err);
     if (rc < 0)
         return rc;
+    if (maps.n == 0 && p->nmaps > 0) { /* a zombie has no maps: keep what it had */
+        gp_maps_free(&maps);
+        return 0;
+    }
     struct pmap *v = calloc(maps.n ? maps.n : 1, sizeof(*v));
     if (!v) {
         gp_maps_free(&maps);
@@ -304,7 +376,7 @@ static int snapshot_maps(struct gp_symbolizer *s, struct proc *p)
         maps.v[i].path = NULL;
         if (g->kind == GP_MAP_FILE) {
             m->module = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
-            load_pmap(s, p, m, g->inode);
+            attach_pmap(s, p, m, g->inode);
         } else if (g->kind == GP_MAP_ANON) {
             m->module = "[anon]";
         } else {
@@ -351,7 +423,9 @@ int gp_symbolizer_note_process(struct gp_symbolizer *s, uint32_t tgid)
         return rc;
     struct proc **slot = proc_slot(s, tgid);
     struct proc *p = *slot;
-    if (p && (p->starttime != start || p->exited)) {
+    if (p && p->exited && p->starttime == start)
+        return 0; /* the same process, dead or a zombie: keep the snapshot taken while it lived */
+    if (p && p->starttime != start) {
         /* The pid was reused: the old snapshot is gone with its process. */
         *slot = p->next;
         if (p->exited)
@@ -370,6 +444,7 @@ int gp_symbolizer_note_process(struct gp_symbolizer *s, uint32_t tgid)
         p->starttime = start;
         if (gp_proc_nspid(tgid, &p->nspid) < 0)
             p->nspid = tgid;
+        p->other_mntns = gp_proc_other_mntns(tgid) == 1;
         gp_proc_container(tgid, p->container_id, sizeof(p->container_id), p->container_name,
                           sizeof(p->container_name));
     }
@@ -396,9 +471,17 @@ void gp_symbolizer_process_exited(struct gp_symbolizer *s, uint32_t tgid)
         return;
     p->exited = 1;
     s->nexited++;
+    /* Pin what is loaded; binaries still pending are held open and pinned once loaded. */
+    uint64_t gen = gp_elfcache_generation(s->cache);
     for (size_t i = 0; i < p->nmaps; i++) {
         struct pmap *m = &p->maps[i];
-        if (m->kind == GP_MAP_FILE && pmap_syms(s, p, m)) {
+        if (m->kind != GP_MAP_FILE || m->pinned)
+            continue;
+        if (!(m->entry && m->entry_gen == gen) && m->have_key) {
+            m->entry = gp_elfcache_find(s->cache, &m->key);
+            m->entry_gen = gen;
+        }
+        if (m->entry && m->entry_gen == gen) {
             gp_elf_entry_pin(m->entry);
             m->pinned = 1;
         }
@@ -448,10 +531,17 @@ void gp_symbolizer_gc(struct gp_symbolizer *s)
     }
     arena_reset(s);
     free_retired(s);
+    /* Binaries the worker read but no stack needed yet: into the cache (no waiting). */
+    gp_symbolizer_load_pending(s, 0);
     gp_elfcache_trim(s->cache);
     /* A module loaded since kallsyms was read: read it again, at most once a minute. */
-    if (s->kernel_state == 1 && s->kernel_missed && time(NULL) - s->kernel_loaded_at >= 60)
-        load_kernel(s);
+    if (s->kernel_state == 1)
+        take_kernel(s, 0);
+    if (s->kernel_state == 1 && s->kernel_missed && time(NULL) - s->kernel_loaded_at >= 60) {
+        s->kernel_missed = 0;
+        s->kernel_loaded_at = time(NULL);
+        gp_loader_queue_kallsyms(s->loader);
+    }
     s->gc_gen++;
     if (s->gc_gen % LIVENESS_EVERY == 0)
         check_liveness(s);
@@ -575,26 +665,29 @@ int gp_symbolize_user(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *ip
     return rc;
 }
 
-static void load_kernel(struct gp_symbolizer *s)
+/* Takes the kallsyms table the worker read (reading /proc/kallsyms takes 0.2-1 s, so it starts
+ * in gp_symbolizer_new and, after misses, again from gc). wait: block for a read under way. */
+static void take_kernel(struct gp_symbolizer *s, int wait)
 {
     struct gp_rangetab t = {0};
     struct gp_err err = {0};
-    s->kernel_loaded_at = time(NULL);
-    s->kernel_missed = 0;
-    if (gp_kallsyms_load("/proc/kallsyms", &t, &err) == 0) {
+    int rc = gp_loader_take_kallsyms(s->loader, wait, &t, &err);
+    if (rc == 1) {
         gp_rangetab_free(&s->kernel);
         s->kernel = t;
         s->kernel_state = 1;
-    } else if (s->kernel_state == 0) {
+    } else if (rc < 0 && s->kernel_state == 0) {
         s->kernel_state = -1;
         gp_warn("kernel frames will be [unknown]_[k]: %s", err.msg);
+    } else if (rc == 0 && wait && s->kernel_state == 0) {
+        s->kernel_state = -1; /* nothing was queued: cannot happen, but never wait forever */
     }
 }
 
 int gp_symbolize_kernel(struct gp_symbolizer *s, const uint64_t *ips, uint32_t n, const char **out)
 {
     if (s->kernel_state == 0 && !s->no_kernel)
-        load_kernel(s);
+        take_kernel(s, 1);
     for (uint32_t i = 0; i < n; i++) {
         uint64_t addr = i == 0 ? ips[i] : ips[i] - 1;
         const char *name = s->kernel_state == 1 ? gp_rangetab_lookup(&s->kernel, addr) : NULL;
@@ -664,6 +757,12 @@ int gp_symbolizer_new(const struct gp_symbolizer_opts *o, struct gp_symbolizer *
     if (gp_elfcache_new(o->cache_bytes ? o->cache_bytes : GP_SYMBOLIZER_DEFAULT_CACHE_BYTES,
                         &s->cache) < 0)
         goto oom;
+    if (gp_loader_new((const char *const *)s->dirs, s->ndirs, &s->loader) < 0)
+        goto oom;
+    if (!o->no_kernel) {
+        gp_loader_queue_kallsyms(s->loader);
+        s->kernel_loaded_at = time(NULL);
+    }
     load_vdso(s);
     *out = s;
     return 0;
@@ -683,6 +782,7 @@ void gp_symbolizer_free(struct gp_symbolizer *s)
             proc_free(s, p);
         }
     }
+    gp_loader_free(s->loader); /* before the cache: results never taken are freed with it */
     gp_elfcache_free(s->cache);
     gp_rangetab_free(&s->kernel);
     gp_elfsyms_free(s->vdso);
@@ -711,4 +811,5 @@ void gp_symbolizer_stats(const struct gp_symbolizer *s, struct gp_symbolizer_sta
     out->elf_cache_hits = cs.hits;
     out->elf_build_id_hits = cs.build_id_hits;
     out->elf_evictions = cs.evictions;
+    out->elf_pending = s->loader ? gp_loader_pending(s->loader) : 0;
 }

@@ -30,18 +30,27 @@ int gp_symbolizer_new(const struct gp_symbolizer_opts *o, struct gp_symbolizer *
                       struct gp_err *err);
 void gp_symbolizer_free(struct gp_symbolizer *s);
 
-/* A process was seen or exec'd: snapshot its executable mappings and load the symbols of every
- * mapped binary now, while it lives (through /proc/PID/map_files or /proc/PID/root). Calling it
- * again for a live process re-reads its maps (exec, dlopen). Returns 0, -ESRCH when the process
- * is already gone, or another -errno. Processes never noted are noted on first symbolization. */
+/* A process was seen or exec'd: snapshot its executable mappings and open every mapped binary
+ * now, while it lives (through /proc/PID/map_files, else /proc/PID/root/<path>). It is cheap
+ * (tens of microseconds: no ELF is read here), so call it straight from the event handler;
+ * binaries not in the cache yet are read when a stack needs them or by
+ * gp_symbolizer_load_pending(), from the fds held open, so they work after the process exits.
+ * Calling it again for a live process re-reads its maps (exec, dlopen); for a process already
+ * marked exited (a zombie) it keeps the snapshot. Returns 0, -ESRCH when the process is already
+ * gone, or another -errno. A process never noted is noted on its first symbolization. */
 int gp_symbolizer_note_process(struct gp_symbolizer *s, uint32_t tgid);
-/* The process exited; its snapshot (and the symbols it needs) is kept until the next
- * gp_symbolizer_gc(). Call it after draining the samples taken before the exit was observed
- * (swap the sample buffers, then process exit events, then symbolize, then gc). */
+/* The process exited; its snapshot and the symbols it needs are kept until the next
+ * gp_symbolizer_gc(). Order per drain: take the samples, symbolize them, then gc: an exit
+ * observed before the gc never loses the names of samples already taken. */
 void gp_symbolizer_process_exited(struct gp_symbolizer *s, uint32_t tgid);
-/* Drops exited processes, frees frame text returned since the last gc, trims the ELF cache
- * to its budget and, now and then, forgets processes that vanished without an exit event. */
+/* Drops exited processes, frees frame text returned since the last gc, reads pending binaries
+ * for up to 50 ms, trims the ELF cache to its budget and, every 16th call, forgets processes
+ * that vanished without an exit event. */
 void gp_symbolizer_gc(struct gp_symbolizer *s);
+/* Reads binaries opened by gp_symbolizer_note_process() but not read yet, for about budget_ms
+ * (at least one). Call it when idle to keep symbolization of the next drain fast. Returns how
+ * many were read. */
+int gp_symbolizer_load_pending(struct gp_symbolizer *s, unsigned budget_ms);
 
 /* Names n addresses of one stack, leaf first (user: of process tgid; kernel: tgid ignored).
  * ips are raw: ips[0] is the sampled ip, the others return addresses; the symbolizer looks up
@@ -67,6 +76,7 @@ struct gp_symbolizer_stats {
     uint64_t frames, resolved, unresolved, elf_loaded, cache_bytes;
     /* additions */
     uint64_t processes, processes_exited, elf_cache_hits, elf_build_id_hits, elf_evictions;
+    uint64_t elf_pending; /* binaries opened at note time, not read yet */
 };
 void gp_symbolizer_stats(const struct gp_symbolizer *s, struct gp_symbolizer_stats *out);
 

@@ -265,7 +265,8 @@ static void test_vdso(void **state)
     char want[256];
     snprintf(want, sizeof(want), "%s", gp_elfsyms_lookup(e, vaddr));
     struct gp_symbolizer *s;
-    assert_int_equal(gp_symbolizer_new(NULL, &s, &err), 0);
+    struct gp_symbolizer_opts o = {.no_kernel = 1};
+    assert_int_equal(gp_symbolizer_new(&o, &s, &err), 0);
     uint64_t ip = g->start + fileoff + 1;
     const char *out[1];
     assert_int_equal(gp_symbolize_user(s, (uint32_t)getpid(), &ip, 1, out), 0);
@@ -303,6 +304,38 @@ static void mapped_path(const char *frag, char *out, size_t len)
             snprintf(out, len, "%s", m.v[i].path);
     gp_maps_free(&m);
     assert_true(out[0] != '\0');
+}
+
+/* Assembly entry points are NOTYPE labels: ld.so's _start (its ELF entry) is named from its
+ * debug file (libc6-dbg), and labels never split a sized function. */
+static void test_code_labels(void **state)
+{
+    char ld[4096];
+    mapped_path("ld-linux", ld, sizeof(ld));
+    int fd = open(ld, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    const char *dirs[] = {"/usr/lib/debug"};
+    struct gp_debug_search ds = {dirs, 1, "", ld};
+    struct gp_elfsyms *e;
+    struct gp_err err = {0};
+    assert_int_equal(gp_elfsyms_load_fd(fd, &ds, &e, &err), 0);
+    close(fd);
+    if (!(e->sources & (GP_SRC_DEBUG_BUILDID | GP_SRC_DEBUGLINK | GP_SRC_SYMTAB)))
+        fail_msg("no symbol table for %s: install libc6-dbg (scripts/install-deps.sh)", ld);
+    FILE *f = fopen(ld, "rb");
+    assert_non_null(f);
+    unsigned char eh[64];
+    assert_int_equal(fread(eh, 1, sizeof(eh), f), sizeof(eh));
+    fclose(f);
+    uint64_t entry;
+    memcpy(&entry, eh + 24, 8); /* e_entry of an ELF64 header */
+    assert_string_equal(gp_elfsyms_lookup(e, entry), "_start");
+    assert_string_equal(gp_elfsyms_lookup(e, entry + 4), "_start");
+    /* every sized function still covers its whole range */
+    for (size_t i = 0; i + 1 < e->nsyms; i++)
+        assert_true(e->syms[i].addr + e->syms[i].size <= e->syms[i + 1].addr ||
+                    e->syms[i].size == UINT32_MAX);
+    gp_elfsyms_free(e);
 }
 
 static void test_elfcache_lru_bound(void **state)
@@ -378,6 +411,7 @@ int main(void)
             cmocka_unit_test(test_perfmap_parse),
             cmocka_unit_test(test_demangle),
             cmocka_unit_test(test_vdso),
+            cmocka_unit_test(test_code_labels),
             cmocka_unit_test(test_elfcache_lru_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

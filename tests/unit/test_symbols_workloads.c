@@ -133,14 +133,20 @@ static void wl_stop(struct wl *w)
     close(w->in_fd);
 }
 
-static struct gp_symbolizer *new_sym(const char *debug_dir, size_t cache)
+static struct gp_symbolizer *new_sym_k(const char *debug_dir, size_t cache, int kernel)
 {
     struct gp_symbolizer *s;
     struct gp_err err = {0};
     const char *dirs[] = {debug_dir};
-    struct gp_symbolizer_opts o = {debug_dir ? dirs : NULL, debug_dir ? 1 : 0, cache, 0};
+    struct gp_symbolizer_opts o = {debug_dir ? dirs : NULL, debug_dir ? 1 : 0, cache, !kernel};
     assert_int_equal(gp_symbolizer_new(&o, &s, &err), 0);
     return s;
+}
+
+/* User stacks only: no kallsyms read in the background. */
+static struct gp_symbolizer *new_sym(const char *debug_dir, size_t cache)
+{
+    return new_sym_k(debug_dir, cache, 0);
 }
 
 /* Every reported address names its function, as a leaf and as a return address. */
@@ -490,7 +496,7 @@ static void test_kallsyms(void **state)
     fclose(f);
     if (!addr)
         fail_msg("vfs_read not in /proc/kallsyms (or addresses hidden: run as root)");
-    struct gp_symbolizer *s = new_sym(NULL, 0);
+    struct gp_symbolizer *s = new_sym_k(NULL, 0, 1);
     uint64_t ips[2] = {addr + 1, addr + 8};
     const char *out[2];
     assert_int_equal(gp_symbolize_kernel(s, ips, 2, out), 0);
@@ -514,16 +520,26 @@ static void test_cache_shared_and_bounded(void **state)
     struct gp_symbolizer_stats st1, st2;
     assert_int_equal(gp_symbolizer_note_process(s, a.tgid), 0);
     gp_symbolizer_stats(s, &st1);
-    assert_true(st1.elf_loaded >= 2); /* wl_c and libc at least */
+    assert_int_equal(st1.elf_loaded, 0); /* noting only opens the files */
+    assert_true(st1.elf_pending >= 2);   /* wl_c and libc at least */
     assert_int_equal(gp_symbolizer_note_process(s, b.tgid), 0);
     gp_symbolizer_stats(s, &st2);
-    assert_int_equal(st2.elf_loaded, st1.elf_loaded);
+    assert_int_equal(st2.elf_pending, st1.elf_pending); /* same binaries: one fd each */
+    assert_int_equal(gp_symbolizer_load_pending(s, 10000), (int)st1.elf_pending);
+    gp_symbolizer_stats(s, &st1);
+    assert_int_equal(st1.elf_pending, 0);
+    assert_true(st1.elf_loaded >= 2);
+    assert_int_equal(gp_symbolizer_note_process(s, b.tgid), 0);
+    gp_symbolizer_stats(s, &st2);
+    assert_int_equal(st2.elf_loaded, st1.elf_loaded); /* loaded once per binary */
+    assert_int_equal(st2.elf_pending, 0);
     assert_names(s, &a);
     assert_names(s, &b);
     gp_symbolizer_free(s);
 
     s = new_sym(NULL, 4096);
     assert_int_equal(gp_symbolizer_note_process(s, a.tgid), 0);
+    gp_symbolizer_load_pending(s, 10000);
     gp_symbolizer_stats(s, &st1);
     assert_true(st1.cache_bytes > 4096); /* libc alone is bigger */
     gp_symbolizer_gc(s);
