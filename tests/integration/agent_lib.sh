@@ -75,9 +75,16 @@ wait_for() {
     return 1
 }
 
-# a CPU-bound workload in the background; sets WPID
+# a CPU-bound workload (one thread) in the background; sets WPID
 burn() {
-    "$WL/burn" -d "${1:-60}" >/dev/null 2>&1 &
+    "$WL/burn" -d "${1:-60}" -t 1 >/dev/null 2>&1 &
+    WPID=$!
+    BG_PIDS+=("$WPID")
+}
+
+# an idle process in the background; sets WPID
+idle() {
+    sleep "${1:-120}" &
     WPID=$!
     BG_PIDS+=("$WPID")
 }
