@@ -660,6 +660,10 @@ export function mountViewer(root, { tree, meta = {} }) {
     chips.lastChild.title = 'samples the sampler could not record (see the header\'s gprof.drops)';
   }
   if (freq) chip('CPU', `${(total / freq).toFixed(1)} s`);
+  if (tree.badLines) {
+    chip('unreadable lines', fmtNum(tree.badLines));
+    chips.lastChild.classList.add('gp-chip-warn');
+  }
   chip('command', meta.command);
   if (tree.diff) chip('before', fmtNum(tree.before[0]));
   header.append(brand, chips);
@@ -715,6 +719,7 @@ export function mountViewer(root, { tree, meta = {} }) {
   const foot = el('footer', 'gp-footer', 'gprof · click a frame to zoom, double-click or Esc to reset, / to search');
   root.append(header, bar, crumbs, graphHost, topSec, foot);
 
+  if (!total) graphHost.append(el('div', 'gp-empty', 'This profile has no samples.'));
   const fg = new FlameGraph(graphHost, tree, { frequency: freq, mode: 'flame' });
   const rows = topFunctions(tree);
   let sortKey = 'self';

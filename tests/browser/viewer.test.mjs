@@ -1,11 +1,11 @@
 // viewer.test.mjs — drives the self-contained HTML flame graph in Debian's headless chromium
 // (playwright-core, no downloaded browser) with every non-file, non-data request blocked.
 // Usage: node viewer.test.mjs --small S.html --col S.col --big B.html [--tree T.html]
-//          [--diff D.html] [--shots DIR]
+//          [--diff D.html] [--empty E.html] [--shots DIR]
 //   S: a profile whose hottest function is "hot_function"; its collapsed text (S.col) gives
 //   the expected search share. B: a profile of 100k+ nodes (render time is reported only).
 //   T: S rendered from Performance Studio tree JSON. D: a diff tree where "hot" grew and
-//   "cold" shrank.
+//   "cold" shrank. E: a profile without samples.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,7 +15,7 @@ import { pathToFileURL, fileURLToPath } from 'node:url';
 
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
-const { small: smallHtml, col: smallCol, big: bigHtml, tree: treeHtml, diff: diffHtml, shots: shotDir } = args;
+const { small: smallHtml, col: smallCol, big: bigHtml, tree: treeHtml, diff: diffHtml, empty: emptyHtml, shots: shotDir } = args;
 if (!smallHtml || !smallCol || !bigHtml) {
   console.error('usage: node viewer.test.mjs --small S.html --col S.col --big B.html [--tree T.html] [--diff D.html] [--shots DIR]');
   process.exit(2);
@@ -285,6 +285,14 @@ if (diffHtml) {
   check(tip.includes('Before') && tip.includes('After'), `diff: tooltip shows before and after (${tip.replace(/\s+/g, ' ').slice(0, 100)})`);
   if (shotDir) await page.screenshot({ path: path.join(shotDir, 'viewer-diff.png') });
   check(errors.length === 0, `diff: no page errors (${errors.join('; ')})`);
+  await page.close();
+}
+
+// ---- a profile without samples says so -----------------------------------------------------
+if (emptyHtml) {
+  const { page, errors } = await open(emptyHtml);
+  const msg = await page.textContent('.gp-empty');
+  check(msg === 'This profile has no samples.' && errors.length === 0, `empty profile: "${msg}" (${errors.join('; ')})`);
   await page.close();
 }
 

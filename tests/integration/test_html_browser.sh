@@ -43,6 +43,8 @@ awk 'BEGIN { for (i = 0; i < 100000; i++)
 printf 'app;main;hot 50\napp;main;cold 50\napp;main;gone 20\n' > "$tmp/before.col"
 printf 'app;main;hot 90\napp;main;cold 40\napp;main;newfn 30\n' > "$tmp/after.col"
 "$gen" --generate-diff "$tmp/before.col" "$tmp/after.col" "$tmp/diff.html" "Diff"
+printf '# {"hostname":"idle"}' > "$tmp/empty.col"
+"$gen" --generate "$tmp/empty.col" "$tmp/empty.html"
 echo "small.html $(stat -c %s "$tmp/small.html") bytes, big.html $(stat -c %s "$tmp/big.html") bytes"
 # One file, nothing to fetch: no src=/href= attributes at all.
 if grep -Eq '<(script|link|img)[^>]* (src|href)=' "$tmp/small.html"; then
@@ -53,4 +55,4 @@ shots=()
 [ -n "${GPROF_SCREENSHOT_DIR:-}" ] && mkdir -p "$GPROF_SCREENSHOT_DIR" && shots=(--shots "$GPROF_SCREENSHOT_DIR")
 cd "$browser_dir"
 node viewer.test.mjs --small "$tmp/small.html" --col "$tmp/small.col" --big "$tmp/big.html" \
-  --tree "$tmp/tree.html" --diff "$tmp/diff.html" "${shots[@]}"
+  --tree "$tmp/tree.html" --diff "$tmp/diff.html" --empty "$tmp/empty.html" "${shots[@]}"
