@@ -31,9 +31,12 @@ struct collector {
     int oom;
 };
 
+/* Adds a name without its symbol version ("memcpy@@GLIBC_2.14" -> "memcpy"), which static
+ * symbol tables of versioned libraries carry; frame text is the function name. */
 static uint32_t pool_add(struct collector *c, const char *s)
 {
-    size_t l = strlen(s) + 1;
+    const char *at = strchr(s, '@');
+    size_t l = (at && at > s ? (size_t)(at - s) : strlen(s)) + 1;
     if (c->plen + l > c->pcap) {
         size_t nc = c->pcap ? c->pcap * 2 : 4096;
         while (nc < c->plen + l)
@@ -47,7 +50,8 @@ static uint32_t pool_add(struct collector *c, const char *s)
         c->pcap = nc;
     }
     uint32_t off = (uint32_t)c->plen;
-    memcpy(c->pool + c->plen, s, l);
+    memcpy(c->pool + c->plen, s, l - 1);
+    c->pool[c->plen + l - 1] = '\0';
     c->plen += l;
     return off;
 }

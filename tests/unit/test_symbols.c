@@ -357,6 +357,13 @@ static void test_elfcache_lru_bound(void **state)
     gp_elfcache_stats(c, &st);
     assert_int_equal(st.loads, 3);
     assert_int_equal(st.hits, 1);
+    /* names carry no symbol versions ("clock_gettime@@GLIBC_2.17" is "clock_gettime") */
+    const struct gp_elfsyms *ls = gp_elf_entry_syms(a);
+    size_t versioned = 0;
+    for (size_t i = 0; i < ls->nsyms; i++)
+        versioned += strchr(ls->strs + ls->syms[i].name, '@') != NULL;
+    assert_int_equal(versioned, 0);
+    assert_true(ls->nsyms > 1000);
     size_t ba = gp_elf_entry_syms(a)->bytes, bb = gp_elf_entry_syms(b)->bytes,
            bx = gp_elf_entry_syms(x)->bytes;
     assert_int_equal(st.bytes, ba + bb + bx);
