@@ -11,7 +11,7 @@
 static size_t utf8_seq_len(const unsigned char *s, size_t n);
 
 /* Appends a name with what would break a collapsed line (or be refused by the parser)
- * replaced: ';' by '|', control characters by ' ', bytes that are not UTF-8 by '?'. */
+ * replaced: ';' by '|', control characters but tab by ' ', bytes that are not UTF-8 by '?'. */
 static void put_name(struct strbuf *out, const char *name)
 {
     const unsigned char *s = (const unsigned char *)name;
@@ -22,7 +22,7 @@ static void put_name(struct strbuf *out, const char *name)
         size_t len = 1;
         if (c == ';')
             rep = '|';
-        else if (c < 0x20 || c == 0x7f)
+        else if ((c < 0x20 && c != '\t') || c == 0x7f)
             rep = ' ';
         else if (c < 0x80) {
             i++;

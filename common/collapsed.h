@@ -21,8 +21,9 @@ enum {
 
 /* Appends the profile to out in gProfiler's layout: "# " + one-line JSON header, then one
  * line per stack, joined by '\n' with no trailing newline. Stacks with a zero count are not
- * written. Characters that would break the format are replaced in names: ';' becomes '|'
- * (as gProfiler does for Java signatures), '\n' and '\r' become ' '. Returns 0 or -ENOMEM. */
+ * written. Names are made safe for the format and for gp_collapsed_parse: ';' becomes '|'
+ * (as gProfiler does for Java signatures), control characters other than tab become ' ',
+ * bytes that are not UTF-8 become '?'. Returns 0 or -ENOMEM. */
 int gp_collapsed_write(struct gp_profile *p, struct strbuf *out, struct gp_err *err);
 int gp_collapsed_write_ex(struct gp_profile *p, unsigned flags, struct strbuf *out,
                           struct gp_err *err);
