@@ -14,6 +14,10 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n);
  * replaced: ';' by '|', control characters but tab by ' ', bytes that are not UTF-8 by '?'. */
 static void put_name(struct strbuf *out, const char *name)
 {
+    if (!*name) { /* only the container may be empty; see write_stack */
+        sb_puts(out, "[unknown]");
+        return;
+    }
     const unsigned char *s = (const unsigned char *)name;
     size_t n = strlen(name), run = 0, i = 0;
     while (i < n) {
@@ -58,7 +62,8 @@ static int write_stack(const struct gp_stack_view *s, void *arg)
     w->first = 0;
     if (!(w->flags & GP_COLLAPSED_NO_PREFIX)) {
         sb_printf(w->out, "%u;", s->app_idx);
-        put_name(w->out, s->container);
+        if (s->container[0])
+            put_name(w->out, s->container);
         sb_putc(w->out, ';');
     }
     put_name(w->out, s->comm);

@@ -23,7 +23,8 @@ enum {
  * line per stack, joined by '\n' with no trailing newline. Stacks with a zero count are not
  * written. Names are made safe for the format and for gp_collapsed_parse: ';' becomes '|'
  * (as gProfiler does for Java signatures), control characters other than tab become ' ',
- * bytes that are not UTF-8 become '?'. Returns 0 or -ENOMEM. */
+ * bytes that are not UTF-8 become '?', an empty comm or frame becomes "[unknown]".
+ * Returns 0 or -ENOMEM. */
 int gp_collapsed_write(struct gp_profile *p, struct strbuf *out, struct gp_err *err);
 int gp_collapsed_write_ex(struct gp_profile *p, unsigned flags, struct strbuf *out,
                           struct gp_err *err);

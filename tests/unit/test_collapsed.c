@@ -69,6 +69,14 @@ static void test_write_escapes_separators(void **state)
     assert_int_equal(gp_profile_total(r), 1);
     gp_profile_free(r);
     gp_profile_free(q);
+    /* empty names (only the container may be empty) */
+    q = gp_profile_new();
+    const char *e[] = {"main", ""};
+    assert_int_equal(gp_profile_add(q, 0, "", "", e, 2, 2), 0);
+    sb_reset(&sb);
+    assert_int_equal(gp_collapsed_write_ex(q, GP_COLLAPSED_NO_HEADER, &sb, NULL), 0);
+    assert_string_equal(sb_str(&sb), "0;;[unknown];main;[unknown] 2");
+    gp_profile_free(q);
     sb_free(&sb);
     gp_profile_free(p);
 }
