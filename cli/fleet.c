@@ -575,8 +575,15 @@ int cmd_flamegraph(int argc, char **argv)
         return 1;
     }
     if (status != 200) {
-        fprintf(stderr, "gprofctl flamegraph: the coordinator answered HTTP %ld: %.300s\n", status,
-                body ? body : "");
+        json_object *j = body ? json_tokener_parse(body) : NULL;
+        const char *m = has(j, "message");
+        fprintf(stderr, "gprofctl flamegraph: the coordinator answered HTTP %ld: %.300s%s\n",
+                status,
+                m      ? m
+                : body ? body
+                       : "",
+                status == 404 || status == 406 ? "; check --service (see gprofctl hosts)" : "");
+        json_object_put(j);
         free(body);
         return 1;
     }
