@@ -51,6 +51,7 @@ struct proc {
     int64_t perfmap_mtime;
     int64_t perfmap_size;
     int other_mntns;
+    uint32_t ppid; /* its image before its first exec was a copy of the parent's */
     char comm[16];
     char container_id[65];
     char container_name[128];
@@ -143,7 +144,8 @@ static struct proc **proc_slot(struct gp_symbolizer *s, uint32_t tgid)
     return pp;
 }
 
-static int read_starttime(uint32_t tgid, uint64_t *st)
+/* starttime (field 22) and, when ppid is not NULL, the parent (field 4) of /proc/PID/stat. */
+static int read_stat(uint32_t tgid, uint64_t *st, uint32_t *ppid)
 {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%" PRIu32 "/stat", tgid);
@@ -157,7 +159,9 @@ static int read_starttime(uint32_t tgid, uint64_t *st)
         /* fields after comm start at 3 (state); starttime is field 22 */
         int field = 2;
         for (p++; *p; p++) {
-            if (*p == ' ' && ++field == 22) {
+            if (*p == ' ' && ++field == 4 && ppid)
+                *ppid = (uint32_t)strtoul(p + 1, NULL, 10);
+            if (*p == ' ' && field == 22) {
                 *st = strtoull(p + 1, NULL, 10);
                 rc = 0;
                 break;
@@ -418,7 +422,8 @@ static void load_perfmap(struct gp_symbolizer *s, struct proc *p)
 int gp_symbolizer_note_process(struct gp_symbolizer *s, uint32_t tgid)
 {
     uint64_t start;
-    int rc = read_starttime(tgid, &start);
+    uint32_t ppid = 0;
+    int rc = read_stat(tgid, &start, &ppid);
     if (rc < 0)
         return rc;
     struct proc **slot = proc_slot(s, tgid);
@@ -442,6 +447,7 @@ int gp_symbolizer_note_process(struct gp_symbolizer *s, uint32_t tgid)
             return -ENOMEM;
         p->tgid = tgid;
         p->starttime = start;
+        p->ppid = ppid;
         if (gp_proc_nspid(tgid, &p->nspid) < 0)
             p->nspid = tgid;
         p->other_mntns = gp_proc_other_mntns(tgid) == 1;
@@ -507,7 +513,7 @@ static void check_liveness(struct gp_symbolizer *s)
     for (size_t b = 0; b < PROC_BUCKETS; b++) {
         for (struct proc *p = s->procs[b]; p; p = p->next) {
             uint64_t st;
-            if (!p->exited && (read_starttime(p->tgid, &st) < 0 || st != p->starttime))
+            if (!p->exited && (read_stat(p->tgid, &st, NULL) < 0 || st != p->starttime))
                 gp_symbolizer_process_exited(s, p->tgid);
         }
     }
@@ -585,6 +591,12 @@ static const char *name_user(struct gp_symbolizer *s, struct proc *p, uint64_t a
         p->remap_gen = s->gc_gen + 1;
         if (snapshot_maps(s, p) == 0)
             m = find_pmap(p, addr);
+    }
+    if (!m && p && p->ppid > 1) {
+        /* Sampled between fork and exec: the address is in the parent's image. */
+        struct proc *pp = *proc_slot(s, p->ppid);
+        if (pp && pp != p && pp->starttime <= p->starttime && (m = find_pmap(pp, addr)))
+            p = pp;
     }
     if (!m) {
         const char *n = p ? perfmap_name(s, p, addr) : NULL;

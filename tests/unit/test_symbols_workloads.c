@@ -33,6 +33,7 @@ struct wl {
     char name[MAXSYM][256];
     uint64_t addr[MAXSYM];
     uint64_t unnamed;
+    uint32_t other; /* a child it reported */
 };
 
 static char wldir[4096];
@@ -104,6 +105,8 @@ static void wl_start(struct wl *w, int pidns, const char *const *argv)
             assert_true(w->nsyms < MAXSYM);
             snprintf(w->name[w->nsyms], sizeof(w->name[0]), "%.*s", (int)(sp - line - 4), line + 4);
             w->addr[w->nsyms++] = strtoull(sp + 1, NULL, 16);
+        } else if (sscanf(line, "child %u", &p) == 1) {
+            w->other = p;
         } else if (sscanf(line, "unnamed %" SCNx64, &w->unnamed) == 1) {
         } else if (strncmp(line, "ready", 5) == 0) {
             ready = 1;
@@ -478,6 +481,34 @@ static void test_container_of_process(void **state)
     assert_int_equal(rmdir(parent), 0);
 }
 
+/* Samples a child took between fork and exec point into the parent's image. */
+static void test_fork_before_exec(void **state)
+{
+    const char *argv[] = {"wl_forkexec", "60", NULL};
+    struct wl w;
+    wl_start(&w, 0, argv);
+    assert_true(w.other > 0);
+    struct gp_symbolizer *s = new_sym(NULL, 0);
+    assert_int_equal(gp_symbolizer_note_process(s, w.tgid), 0); /* the parent */
+    char link[64], exe[4096] = "";
+    snprintf(link, sizeof(link), "/proc/%u/exe", w.other);
+    for (int i = 0; i < 500 && !strstr(exe, "sleep"); i++) {
+        ssize_t n = readlink(link, exe, sizeof(exe) - 1);
+        exe[n > 0 ? n : 0] = '\0';
+        usleep(10000);
+    }
+    assert_non_null(strstr(exe, "sleep")); /* the child has exec'd: noted only now */
+    assert_int_equal(gp_symbolizer_note_process(s, w.other), 0);
+    uint64_t ips[2] = {w.addr[0], w.addr[0]};
+    const char *out[2];
+    assert_int_equal(gp_symbolize_user(s, w.other, ips, 2, out), 0);
+    assert_string_equal(out[0], "fork_child_hot");
+    assert_string_equal(out[1], "fork_child_hot");
+    gp_symbolizer_free(s);
+    kill((pid_t)w.other, SIGKILL);
+    wl_stop(&w);
+}
+
 static void test_kallsyms(void **state)
 {
     FILE *f = fopen("/proc/kallsyms", "r");
@@ -569,6 +600,7 @@ int main(void)
             cmocka_unit_test(test_jit_in_pid_and_mount_namespace),
             cmocka_unit_test(test_exited_short_process),
             cmocka_unit_test(test_container_of_process),
+            cmocka_unit_test(test_fork_before_exec),
             cmocka_unit_test(test_kallsyms),
             cmocka_unit_test(test_cache_shared_and_bounded),
     };
