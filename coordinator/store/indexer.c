@@ -8,6 +8,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -192,8 +193,32 @@ static int prepare(struct coord_store *s, struct work *w, struct gp_err *err)
     free(gz);
     if (rc < 0)
         return rc;
+    const char *body = text;
+    size_t blen = tlen;
+    json_object *env = NULL;
+    size_t kl = strlen(w->prof.blob_key);
+    if (kl > 8 && strcmp(w->prof.blob_key + kl - 8, ".json.gz") == 0) {
+        /* the agent's envelope stored as received: the text is its "profile" member */
+        json_tokener *tok = json_tokener_new_ex(64);
+        if (!tok) {
+            free(text);
+            return gp_err_set(err, -ENOMEM, "out of memory");
+        }
+        env = json_tokener_parse_ex(tok, text, (int)tlen);
+        json_tokener_free(tok);
+        json_object *prof = NULL;
+        if (!env || !json_object_object_get_ex(env, "profile", &prof) ||
+            !json_object_is_type(prof, json_type_string)) {
+            json_object_put(env);
+            free(text);
+            return gp_err_set(err, -EINVAL, "stored envelope has no \"profile\" string");
+        }
+        body = json_object_get_string(prof);
+        blen = (size_t)json_object_get_string_len(prof);
+    }
     struct gp_collapsed_parse_opts opts = {.max_total = max_text};
-    rc = gp_collapsed_parse(text, tlen, &opts, &w->profile, err);
+    rc = gp_collapsed_parse(body, blen, &opts, &w->profile, err);
+    json_object_put(env);
     free(text);
     if (rc < 0)
         return rc;

@@ -195,7 +195,7 @@ int coord_ingest(struct coord_store *store, const struct ingest_request *req,
                           META_NAME_MAX - 1);
     if (req->end_time < req->start_time || req->start_time < 0)
         return gp_err_set(err, -EINVAL, "end_time is before start_time");
-    if (!req->gz && !req->text)
+    if (!req->gz && !req->text && !req->envelope_gz)
         return gp_err_set(err, -EINVAL, "upload has no profile text");
     char upload_id[65];
     if (req->upload_id) {
@@ -226,7 +226,14 @@ int coord_ingest(struct coord_store *store, const struct ingest_request *req,
     unsigned char *gz = NULL;
     size_t gzlen;
     const void *data;
-    if (req->gz) {
+    if (req->envelope_gz) {
+        size_t kl = strlen(key); /* "....col.gz" -> "....json.gz" */
+        if (kl + 2 > sizeof(key))
+            return gp_err_set(err, -EINVAL, "cannot build a storage key for this upload");
+        memcpy(key + kl - strlen(".col.gz"), ".json.gz", strlen(".json.gz") + 1);
+        data = req->envelope_gz;
+        gzlen = req->envelope_gz_len;
+    } else if (req->gz) {
         data = req->gz;
         gzlen = req->gz_len;
     } else {

@@ -35,6 +35,12 @@ struct ingest_request {
      * is stored as is and text is ignored. */
     const void *gz;
     size_t gz_len;
+    /* Optional: the upload's HTTP body exactly as received — gzip'd JSON envelope whose
+     * "profile" member is the text. Stored as is (key ends ".json.gz"), which saves
+     * re-compressing megabytes of text per upload; text and gz are then ignored and the indexer
+     * unpacks the envelope. */
+    const void *envelope_gz;
+    size_t envelope_gz_len;
 };
 
 /* Stores the upload durably (blob fsynced, rows committed) and kicks the indexer.
