@@ -6,7 +6,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define BATCH 500
 
@@ -44,6 +46,58 @@ static void free_victims(struct victims *v)
     for (int i = 0; i < v->n; i++)
         free(v->keys[i]);
     v->n = 0;
+}
+
+#define SWEEP_DAYS 7 /* date directories examined per pass, starting 2 days before cutoff */
+
+struct sweep_ctx {
+    struct coord_store *s;
+    struct coord_retention_stats *stats;
+};
+
+static int sweep_cb(const char *key, uint64_t size, void *ctx)
+{
+    struct sweep_ctx *sc = ctx;
+    struct gp_err e = {0};
+    struct meta_value k = META_T(key);
+    int64_t one;
+    int rc = meta_query_int(sc->s->meta, "SELECT 1 FROM profiles WHERE blob_key = ?", &k, 1, &one,
+                            &e);
+    if (rc == -ENOENT) {
+        if (blob_delete(sc->s->blobs, key, &e) == 0)
+            sc->stats->orphans++;
+    } else if (rc < 0) {
+        gp_warn("retention: %s", e.msg);
+    }
+    return 0;
+}
+
+static int sweep_service(const struct meta_service *svc, void *ctx)
+{
+    struct sweep_ctx *sc = ctx;
+    for (int d = 2; d < 2 + SWEEP_DAYS; d++) {
+        time_t t = (time_t)(sc->stats->cutoff - (int64_t)d * 86400);
+        struct tm tm;
+        if (!gmtime_r(&t, &tm))
+            continue;
+        char prefix[META_NAME_MAX + 16];
+        snprintf(prefix, sizeof(prefix), "%s/%04d-%02d-%02d/", svc->name, tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday);
+        struct gp_err e = {0};
+        if (blob_list(sc->s->blobs, prefix, sweep_cb, sc, &e) < 0)
+            gp_warn("retention: listing %s: %s", prefix, e.msg);
+    }
+    return 0;
+}
+
+static void sweep_orphans(struct coord_store *s, int64_t cutoff,
+                          struct coord_retention_stats *stats)
+{
+    struct sweep_ctx sc = {s, stats};
+    struct gp_err e = {0};
+    (void)cutoff;
+    if (meta_service_list(s->meta, sweep_service, &sc, &e) < 0)
+        gp_warn("retention: %s", e.msg);
 }
 
 int coord_retention_run(struct coord_store *s, int64_t now, struct coord_retention_stats *stats,
@@ -117,6 +171,11 @@ int coord_retention_run(struct coord_store *s, int64_t now, struct coord_retenti
         if (!full)
             break;
     }
+
+    /* Orphan blobs (written, but their row never committed: a crash or a failed commit) in
+     * the date directories that just expired. Rows go first, above, so what is left there is
+     * unreferenced; a blob a row still points to (end_time far after start) is kept. */
+    sweep_orphans(s, cutoff, stats);
 
     /* Index: whole days before the cutoff. */
     return index_retention(s->index, cutoff, &stats->index_profiles, err);

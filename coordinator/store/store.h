@@ -76,6 +76,7 @@ struct coord_retention_stats {
     int64_t profiles;       /* metadata rows + blobs removed */
     int64_t index_profiles; /* profiles removed from the index */
     int64_t adhoc;          /* ad hoc rows removed (their blobs too) */
+    int64_t orphans;        /* unreferenced upload blobs swept from expired date directories */
 };
 /* Applies retention now: the "retention_days" setting (else cfg default) relative to now.
  * retention_days < 0 deletes nothing. stats may be NULL. */

@@ -349,6 +349,13 @@ static void test_retention(void **state)
     OK(blob_list(s->blobs, "", count_blobs, &nb, &err));
     assert_int_equal(nb, 4);
 
+    /* an orphan: a blob whose row never committed, in a date directory about to expire */
+    char okey[128], dkey[128];
+    OK(coord_ingest_blob_key("svc", now - 33 * 86400, "orphan", "h", okey, sizeof(okey)));
+    OK(blob_put(s->blobs, okey, "x", 1, &err));
+    /* a blob in a recent date directory is never swept, referenced or not */
+    OK(coord_ingest_blob_key("svc", now - 5 * 86400, "young", "h", dkey, sizeof(dkey)));
+    OK(blob_put(s->blobs, dkey, "x", 1, &err));
     int64_t days;
     OK(coord_store_retention_days(s, &days, &err));
     assert_int_equal(days, 30);
@@ -357,6 +364,11 @@ static void test_retention(void **state)
     assert_int_equal(rs.profiles, 1);
     assert_int_equal(rs.adhoc, 1);
     assert_int_equal(rs.index_profiles, 1);
+    assert_int_equal(rs.orphans, 1);
+    uint64_t bsz;
+    assert_int_equal(blob_stat(s->blobs, okey, &bsz, &err), -ENOENT);
+    OK(blob_stat(s->blobs, dkey, &bsz, &err));
+    OK(blob_delete(s->blobs, dkey, &err));
     struct meta_profile row;
     assert_int_equal(meta_profile_get(s->meta, old, &row, &err), -ENOENT);
     OK(meta_profile_get(s->meta, mid, &row, &err));

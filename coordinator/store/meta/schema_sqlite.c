@@ -139,6 +139,8 @@ const char *const meta_sqlite_migrations[] = {
          * on the hottest path; 10k-host scans are cheap, the indexes are not worth it. */
         "DROP INDEX host_heartbeats_ts;"
         "DROP INDEX host_heartbeats_service;",
+        /* 3: retention checks whether an old blob is still referenced before sweeping it. */
+        "CREATE INDEX profiles_blob_key ON profiles(blob_key);",
 };
 
 const int meta_sqlite_nmigrations =
