@@ -3,6 +3,7 @@
 #include "agent/hostmetrics.h"
 #include "agent/session.h"
 #include "common/collapsed.h"
+#include "perfspect/perfspect.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 
@@ -299,6 +300,7 @@ struct gp_adhoc_slot {
     double elapsed;
     unsigned long long samples;
     struct gp_hostmetrics hm;
+    struct ps_session *ps; /* PerfSpect counters beside the session (enable_perfspect) */
 };
 
 static int has_pid(const int *v, size_t n, int pid)
@@ -357,6 +359,18 @@ static void *adhoc_run(void *arg)
     struct gp_slot_result r = {.ok = 0};
     gp_hostmetrics_begin(&s->hm);
     int rc = gp_session_run(s->sess, &s->stop, adhoc_progress, s, &err);
+    struct ps_report *psr = NULL;
+    if (s->ps) {
+        struct gp_err perr = {0};
+        if (ps_session_join(s->ps, 1, &perr))
+            gp_warn("ad hoc %s: PerfSpect counters: %s", s->cmd.id, perr.msg);
+        psr = ps_session_take_report(s->ps);
+        ps_session_free(s->ps);
+        s->ps = NULL;
+        const char *hw = psr ? ps_report_hw_line(psr) : NULL;
+        if (hw)
+            gp_info("ad hoc %s: %s", s->cmd.id, hw);
+    }
     struct gp_session_progress pr;
     gp_session_progress(s->sess, &pr);
     pthread_mutex_lock(&s->mu);
@@ -373,6 +387,11 @@ static void *adhoc_run(void *arg)
         gp_hostmetrics_end(&s->hm, &extra.cpu_avg, &extra.mem_avg);
         struct gp_profile *p = gp_session_take_profile(s->sess, &extra);
         struct gp_result_paths rp;
+        if (p && psr) {
+            struct gp_err perr = {0};
+            if (ps_header_fields(psr, gp_profile_header(p), &perr))
+                gp_warn("ad hoc %s: PerfSpect results not attached: %s", cmd.id, perr.msg);
+        }
         if (!p) {
             snprintf(r.error, sizeof(r.error), "out of memory building the profile");
         } else if (keep_and_spool(&s->env, s->env.adhoc_results, p, "adhoc", extra.cpu_avg,
@@ -402,6 +421,7 @@ static void *adhoc_run(void *arg)
         }
         gp_profile_free(p);
     }
+    ps_report_free(psr);
     gp_info("ad hoc %s %s after %.1f s: %llu samples%s%s%s%s", cmd.id,
             r.ok ? "completed" : "failed", r.execution_time, r.samples, r.html[0] ? ", " : "",
             r.html, r.error[0] ? ": " : "", r.error);
@@ -493,7 +513,22 @@ int gp_adhoc_start(struct gp_adhoc_slot *s, const struct gp_command *c, struct g
         return rc;
     if (notice[0])
         gp_warn("%s", notice);
+    struct ps_session *ps = NULL;
+    if (c->enable_perfspect) {
+        pid_t ppids[GP_CMD_MAX_PIDS];
+        for (size_t i = 0; i < n; i++)
+            ppids[i] = pids[i];
+        struct ps_options po = {.pids = n ? ppids : NULL, .npids = n};
+        struct gp_err perr = {0};
+        if (ps_session_open(&po, &ps, &perr) || ps_session_spawn(ps, &perr)) {
+            gp_warn("ad hoc %s: PerfSpect counters unavailable, profiling without them: %s", c->id,
+                    perr.msg);
+            ps_session_free(ps);
+            ps = NULL;
+        }
+    }
     pthread_mutex_lock(&s->mu);
+    s->ps = ps;
     s->sess = sess;
     s->cmd = *c;
     memcpy(s->have, pids, n * sizeof(int));
@@ -506,7 +541,12 @@ int gp_adhoc_start(struct gp_adhoc_slot *s, const struct gp_command *c, struct g
     s->samples = 0;
     rc = pthread_create(&s->thr, NULL, adhoc_run, s);
     if (rc) {
+        s->ps = NULL;
         pthread_mutex_unlock(&s->mu);
+        if (ps) {
+            ps_session_join(ps, 1, NULL);
+            ps_session_free(ps);
+        }
         gp_session_close(sess);
         s->sess = NULL;
         return gp_err_set(err, -rc, "cannot start the ad hoc profiling thread: %s", strerror(rc));
