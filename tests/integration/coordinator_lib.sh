@@ -83,9 +83,13 @@ upload() {
     echo " $(cat "$WORK/up.out")"
 }
 
-# jq-like check with python: jcheck 'expr over d' <<< json
+# jcheck 'jq boolean expression' <<< json   (fails unless the expression is true)
 jcheck() {
-    python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if ($1) else 1)"
+    jq -e "$1" >/dev/null
+}
+# field 'jq path' <<< json   (prints the raw value)
+field() {
+    jq -r "$1"
 }
 
 # expect_status CODE MESSAGE_SUBSTRING curl-args...

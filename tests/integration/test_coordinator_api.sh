@@ -57,7 +57,7 @@ r=$(upload "$WORK/b2.gz" svc h2 "$TOK" -H "Authorization: Bearer $TOK" -H "X-Gpr
 ok "uploads accepted (GPROFILER-API-KEY, Bearer), retries deduplicated"
 
 # the expected merged tree, computed independently
-expected_tree() { # files...
+expected_tree_py() { # files...
     python3 - "$@" <<'PY'
 import json, sys
 root = {}
@@ -78,11 +78,9 @@ def conv(name, v, c):
 print(json.dumps(conv("root", total, root), sort_keys=True))
 PY
 }
+expected_tree() { expected_tree_py "$@" | jq -cS .; }
 strip_tree() {
-    python3 -c '
-import json,sys
-def s(n): return {"name":n["name"],"value":n["value"],"children":[s(c) for c in n.get("children",[])]}
-print(json.dumps(s(json.load(sys.stdin)), sort_keys=True))'
+    jq -cS 'def s: {name, value, children: [(.children // [])[] | s]}; s'
 }
 FG="$H/api/flamegraph?serviceName=svc&startTime=$T0&endTime=$T1"
 want=$(expected_tree "$WORK/p1.col" "$WORK/p2.col")
@@ -113,12 +111,12 @@ q '{"filter":{"$and":[{"HostName":{"$eq":"h1"}}]}}' | strip_tree >"$WORK/f1"
 [ "$(cat "$WORK/f1")" = "$(expected_tree "$WORK/p1.col")" ] || fail "HostName filter: $(cat "$WORK/f1")"
 q '{"filter":{"$and":[{"HostName":{"$neq":"h1"}}]}}' | strip_tree >"$WORK/f2"
 [ "$(cat "$WORK/f2")" = "$(expected_tree "$WORK/p2.col")" ] || fail "HostName \$neq: $(cat "$WORK/f2")"
-q '{"filter":{"$and":[{"ContainerName":{"$eq":"web"}}]}}' | jcheck 'd["value"]==2 and d["children"][0]["name"]=="java"' ||
+q '{"filter":{"$and":[{"ContainerName":{"$eq":"web"}}]}}' | jcheck '.value==2 and .children[0].name=="java"' ||
     fail "ContainerName filter"
 q '{"filter":{"$or":[{"ContainerName":{"$eq":"db"}},{"HostName":{"$eq":"h1"}}]}}' |
-    jcheck 'd["value"]==17+6' || fail "\$or filter"
+    jcheck '.value==17+6' || fail "\$or filter"
 q '{"filter":{"$and":[{"ProcessName":{"$eq":"python"}},{"HostName":{"$eq":"h2"}}]}}' |
-    jcheck 'd["value"]==15' || fail "ProcessName + HostName filter"
+    jcheck '.value==15' || fail "ProcessName + HostName filter"
 expect_status 204 "" "${UI[@]}" -G "$FG" --data-urlencode 'filter={"filter":{"HostName":{"$eq":"nope"}}}'
 expect_status 400 "filter is not valid JSON" "${UI[@]}" -G "$FG" --data-urlencode 'filter={"filter":'
 expect_status 400 "unknown field 'Bogus'" "${UI[@]}" -G "$FG" --data-urlencode 'filter={"filter":{"Bogus":{"$eq":"x"}}}'
@@ -126,9 +124,9 @@ expect_status 400 "unknown operator" "${UI[@]}" -G "$FG" --data-urlencode 'filte
 ok "RQL filters (\$eq, \$neq, \$and, \$or on HostName/ContainerName/ProcessName) and their errors"
 
 # heaviest stack: python;main;foo;bar = 16
-curl -s "${UI[@]}" "$FG&stacksCount=1" | jcheck 'd["value"]==16 and d["children"][0]["children"][0]["children"][0]["children"][0]["name"]=="bar"' ||
+curl -s "${UI[@]}" "$FG&stacksCount=1" | jcheck '.value==16 and .children[0].children[0].children[0].children[0].name=="bar"' ||
     fail "stacksCount=1 should keep only the heaviest stack"
-curl -s "${UI[@]}" "$FG&stacksCount=2" | jcheck 'd["value"]==16+7' || fail "stacksCount=2"
+curl -s "${UI[@]}" "$FG&stacksCount=2" | jcheck '.value==16+7' || fail "stacksCount=2"
 expect_status 400 "stacksCount" "${UI[@]}" "$FG&stacksCount=abc"
 ok "truncation keeps the heaviest stacks"
 
@@ -144,27 +142,27 @@ expect_status 400 "format must be" "${UI[@]}" "$FG&format=svgz"
 ok "exports: collapsed, html, pprof"
 
 curl -s "${UI[@]}" "$H/api/flamegraph/diff?serviceName=svc&startTime=$T0&endTime=$T1&compareServiceName=other" |
-    jcheck 'd["after"]==38 and d["before"]==0' || fail "diff against another service"
+    jcheck '.after==38 and .before==0' || fail "diff against another service"
 T2=$(date -u -d '-5 hours' +%Y-%m-%dT%H:%M:%S)
 curl -s "${UI[@]}" "$H/api/flamegraph/diff?serviceName=svc&startTime=$T0&endTime=$T1&compareStartTime=$T2&compareEndTime=$T0" |
-    jcheck 'd["after"]==38 and d["before"]==0' || fail "diff of two ranges"
+    jcheck '.after==38 and .before==0' || fail "diff of two ranges"
 expect_status 400 "compareStartTime" "${UI[@]}" "$H/api/flamegraph/diff?serviceName=svc&startTime=$T0&endTime=$T1"
 ok "diff of two ranges and of two services"
 
-curl -s "${UI[@]}" "$H/api/services" | jcheck 'any(s["name"]=="svc" and s["hasData"] for s in d)' || fail "services"
-curl -s "${UI[@]}" "$H/api/flamegraph/datetime_with_data?serviceName=svc" | jcheck '"firstDateTime" in d' || fail "datetime_with_data"
+curl -s "${UI[@]}" "$H/api/services" | jcheck 'any(.[]; .name=="svc" and .hasData)' || fail "services"
+curl -s "${UI[@]}" "$H/api/flamegraph/datetime_with_data?serviceName=svc" | jcheck 'has("firstDateTime")' || fail "datetime_with_data"
 curl -s "${UI[@]}" "$H/api/metrics/summary?serviceName=svc&startTime=$T0&endTime=$T1" |
-    jcheck 'd["uniq_hostnames"]==2 and abs(d["avg_cpu"]-12.5)<1e-9 and d["max_memory"]==40.0' ||
+    jcheck '.uniq_hostnames==2 and .avg_cpu==12.5 and .max_memory==40' ||
     fail "metrics summary: $(curl -s "${UI[@]}" "$H/api/metrics/summary?serviceName=svc&startTime=$T0&endTime=$T1")"
 curl -s "${UI[@]}" "$H/api/metrics/graph?serviceName=svc&startTime=$T0&endTime=$T1" |
-    jcheck 'sum(p["samples"] for p in d)==38 and len(d[0]["hosts"])==2' || fail "metrics graph"
+    jcheck '(map(.samples)|add)==38 and (.[0].hosts|length)==2' || fail "metrics graph"
 curl -s "${UI[@]}" "$H/api/v1/filters/tags/HostName?serviceName=svc&startTime=$T0&endTime=$T1" |
-    jcheck 'sorted(x["name"] for x in d)==["h1","h2"]' || fail "host list"
+    jcheck '[.[].name]|sort==["h1","h2"]' || fail "host list"
 ok "services, datetime_with_data, metrics summary/graph, host list"
 
 # --- settings ---------------------------------------------------------------------------------
 curl -s "${UI[@]}" -X PUT "$H/api/settings" -d '{"retention_days":7,"sample_thresholds":{"svc":0.25}}' |
-    jcheck 'd["retention_days"]==7 and d["sample_thresholds"]["svc"]==0.25' || fail "settings"
+    jcheck '.retention_days==7 and .sample_thresholds.svc==0.25' || fail "settings"
 expect_status 400 "retention_days" "${UI[@]}" -X PUT "$H/api/settings" -d '{"retention_days":"x"}'
 expect_status 404 "unknown service" "${UI[@]}" -X PUT "$H/api/settings" -d '{"sample_thresholds":{"zzz":0.5}}'
 curl -s "${UI[@]}" -X PUT "$H/api/settings" -d '{"sample_thresholds":{"svc":0}}' >/dev/null
@@ -179,9 +177,9 @@ make_body "$WORK/b3.gz" "$NOW" h3 "$WORK/p3.col"
 r=$(upload "$WORK/b3.gz" svc h3 "$TOK")
 [ "${r%% *}" = 200 ] || fail "ad hoc upload: $r"
 curl -s "${UI[@]}" "$H/api/metrics/adhoc_flamegraphs?serviceName=svc&startTime=$T0&endTime=$T1" >"$WORK/adhoc"
-FN=$(python3 -c 'import json;d=json.load(open("'"$WORK/adhoc"'"));print(d[0]["filename"])') || fail "adhoc list: $(cat "$WORK/adhoc")"
+FN=$(jq -er '.[0].filename' "$WORK/adhoc") || fail "adhoc list: $(cat "$WORK/adhoc")"
 curl -s "${UI[@]}" "$H/api/metrics/adhoc_flamegraph_content?serviceName=svc&filename=$FN" |
-    jcheck '"adhoc flame graph" in d["content"]' || fail "adhoc content"
+    jcheck '.content|contains("adhoc flame graph")' || fail "adhoc content"
 expect_status 400 "invalid filename" "${UI[@]}" "$H/api/metrics/adhoc_flamegraph_content?serviceName=svc&filename=../../meta.db"
 expect_status 400 "invalid filename" "${UI[@]}" "$H/api/metrics/adhoc_flamegraph_content?serviceName=svc&filename=..%2F..%2Fetc%2Fpasswd"
 expect_status 400 "invalid filename" "${UI[@]}" "$H/api/metrics/adhoc_flamegraph_content?serviceName=svc&filename=/etc/passwd"
@@ -231,7 +229,7 @@ kill -0 "$COORD_PID" || fail "coordinator died on garbage"
 ok "400 malformed JSON/gzip/header/collapsed line (with line number), 401, 404, 405, 406, 411, 413, gzip bomb"
 
 # the flame graph is unchanged by all the rejected uploads
-curl -s "${UI[@]}" "$FG" | jcheck 'd["value"]==38+9' || fail "rejected uploads changed the data"
+curl -s "${UI[@]}" "$FG" | jcheck '.value==38+9' || fail "rejected uploads changed the data"
 
 stop_coord
 grep -q "stopped" "$WORK/coord.log" || fail "no clean shutdown message"
