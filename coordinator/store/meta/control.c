@@ -162,7 +162,7 @@ int meta_heartbeat_count(struct meta_db *db, const char *service, int64_t since,
 {
     struct meta_value p[] = {META_TN(service), META_TN(service), META_I(since)};
     return meta_query_int(db,
-                          "SELECT COUNT(*) FROM host_heartbeats WHERE (? IS NULL OR "
+                          "SELECT COUNT(*) FROM host_heartbeats WHERE (CAST(? AS TEXT) IS NULL OR "
                           "service_name = ?) AND heartbeat_timestamp >= ?",
                           p, 3, out, err);
 }
@@ -384,7 +384,8 @@ int meta_command_list(struct meta_db *db, const char *service, const char *statu
     struct meta_value p[] = {META_TN(service), META_TN(service), META_TN(status), META_TN(status)};
     int rc = meta_query(db,
                         "SELECT " CMD_COLS " FROM profiling_commands c "
-                        "WHERE (? IS NULL OR c.service_name = ?) AND (? IS NULL OR c.status = ?) "
+                        "WHERE (CAST(? AS TEXT) IS NULL OR c.service_name = ?) AND (CAST(? AS "
+                        "TEXT) IS NULL OR c.status = ?) "
                         "ORDER BY c.service_name, c.hostname",
                         p, 4, cmd_list_cb, &l, err);
     if (l.rc < 0)
@@ -634,7 +635,7 @@ int meta_execution_list(struct meta_db *db, const char *command_id, const char *
                         "SELECT id, command_id, hostname, request_id, status, started_at, "
                         "completed_at, execution_time, error_message, results_path, created_at, "
                         "updated_at FROM profiling_executions WHERE command_id = ? AND "
-                        "(? IS NULL OR hostname = ?) ORDER BY hostname, id",
+                        "(CAST(? AS TEXT) IS NULL OR hostname = ?) ORDER BY hostname, id",
                         p, 3, exec_list_cb, &l, err);
     if (l.rc < 0)
         return gp_err_set(err, l.rc, "out of memory");

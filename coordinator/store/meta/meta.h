@@ -7,7 +7,8 @@
  *   outbox.c, adhoc.c, settings.c, control.c) only use meta_exec/meta_query with `?`
  *   placeholders (a Postgres driver rewrites them to $1..$n) and SQL that runs on SQLite >= 3.35
  *   and Postgres >= 12 (INSERT .. ON CONFLICT .. DO UPDATE SET x = excluded.x, RETURNING,
- *   LOWER(x) LIKE LOWER(?), `||`). Each driver owns its DDL (meta/schema_sqlite.c), versioned.
+ *   LOWER(x) LIKE LOWER(?), `||`, CAST(? AS TEXT) IS NULL for optional filters so no parameter
+ *   is left untyped). Each driver owns its DDL (meta/schema_sqlite.c), versioned.
  *
  * Types
  *   Times are int64 Unix seconds (UTC). Lists (command ids, request ids, pids, perf events) are

@@ -154,7 +154,7 @@ int meta_profile_list(struct meta_db *db, const char *service, int64_t start, in
                              META_I(limit ? (int64_t)limit : -1)};
     int rc = meta_query(db,
                         "SELECT " PROFILE_COLS PROFILE_FROM
-                        "WHERE (? IS NULL OR s.name = ?) AND p.start_time >= ? AND "
+                        "WHERE (CAST(? AS TEXT) IS NULL OR s.name = ?) AND p.start_time >= ? AND "
                         "p.start_time < ? ORDER BY p.start_time, p.id LIMIT ?",
                         p, 5, list_cb, &lc, err);
     if (lc.rc < 0)

@@ -122,7 +122,7 @@ int meta_token_list(struct meta_db *db, const char *service, meta_token_cb cb, v
     int rc = meta_query(db,
                         "SELECT t.id, s.name, t.prefix, t.created_at, t.revoked_at, t.last_used "
                         "FROM agent_tokens t JOIN services s ON s.id = t.service_id "
-                        "WHERE ? IS NULL OR s.name = ? ORDER BY t.id DESC",
+                        "WHERE CAST(? AS TEXT) IS NULL OR s.name = ? ORDER BY t.id DESC",
                         p, 2, list_cb, &lc, err);
     if (lc.rc < 0)
         return gp_err_set(err, lc.rc, "out of memory");
