@@ -16,6 +16,5 @@ foreach(f ${FILES})
   math(EXPR i "${i} + 1")
 endforeach()
 string(APPEND body "\nconst struct gp_ui_asset gp_ui_assets[] = {\n${table}    {NULL, NULL, 0},\n};\n")
-file(WRITE ${OUT}.tmp "${body}")
-configure_file(${OUT}.tmp ${OUT} COPYONLY)
-file(REMOVE ${OUT}.tmp)
+# Runs only when a viewer file changed (the custom command's dependencies), so always write.
+file(WRITE ${OUT} "${body}")
