@@ -14,7 +14,23 @@ TOK2=$("$COORD" token create --service other --state-dir "$STATE" 2>/dev/null)
 grep -q svc "$WORK/tokens" || fail "token list lacks svc"
 ok "token create/list"
 
-start_coord "$STATE" --auth on --ui-token UITOKEN --max-decompressed-bytes 16MiB
+# a stand-in for systemd's notification socket
+python3 - "$WORK/notify.sock" "$WORK/notify.log" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as f:
+    while True:
+        f.write(s.recv(4096).decode() + "\n")
+        f.flush()
+PY
+NOTIFY_PID=$!
+for _ in $(seq 1 200); do [ -S "$WORK/notify.sock" ] && break; sleep 0.05; done
+NOTIFY_SOCKET=$WORK/notify.sock start_coord "$STATE" --auth on --ui-token UITOKEN --max-decompressed-bytes 16MiB
+for _ in $(seq 1 100); do grep -q READY=1 "$WORK/notify.log" 2>/dev/null && break; sleep 0.05; done
+grep -q READY=1 "$WORK/notify.log" || fail "no READY=1 on NOTIFY_SOCKET"
+grep -q "STATUS=listening on 127.0.0.1:$PORT" "$WORK/notify.log" || fail "no STATUS on NOTIFY_SOCKET: $(cat "$WORK/notify.log")"
+ok "sd_notify READY and STATUS"
 UI=(-H "Authorization: Bearer UITOKEN")
 
 # --- uploads exactly as a gProfiler agent sends them ------------------------------------------
@@ -233,4 +249,6 @@ curl -s "${UI[@]}" "$FG" | jcheck '.value==38+9' || fail "rejected uploads chang
 
 stop_coord
 grep -q "stopped" "$WORK/coord.log" || fail "no clean shutdown message"
+grep -q STOPPING=1 "$WORK/notify.log" || fail "no STOPPING=1 on NOTIFY_SOCKET"
+kill "$NOTIFY_PID" 2>/dev/null || true
 ok "SIGTERM: graceful stop, exit 0"
