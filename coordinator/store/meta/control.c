@@ -770,7 +770,7 @@ int meta_host_list(struct meta_db *db, const struct meta_host_filter *f,
         b->p[b->n++] = META_I(f->heartbeat_since);
     }
     sb_puts(&b->sql, " ORDER BY h.heartbeat_timestamp DESC, h.id DESC LIMIT ?");
-    b->p[b->n++] = META_I(f->limit ? (int64_t)f->limit : -1);
+    b->p[b->n++] = META_I(f->limit ? (int64_t)f->limit : INT64_MAX);
     int rc;
     if (b->oom || b->sql.oom) {
         rc = gp_err_set(err, -ENOMEM, "out of memory");

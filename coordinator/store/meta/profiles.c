@@ -151,7 +151,7 @@ int meta_profile_list(struct meta_db *db, const char *service, int64_t start, in
 {
     struct list_ctx lc = {cb, ctx, 0};
     struct meta_value p[] = {META_TN(service), META_TN(service), META_I(start), META_I(end),
-                             META_I(limit ? (int64_t)limit : -1)};
+                             META_I(limit ? (int64_t)limit : INT64_MAX)};
     int rc = meta_query(db,
                         "SELECT " PROFILE_COLS PROFILE_FROM
                         "WHERE (CAST(? AS TEXT) IS NULL OR s.name = ?) AND p.start_time >= ? AND "
@@ -166,7 +166,7 @@ int meta_profile_list_before(struct meta_db *db, int64_t before, size_t limit, m
                              void *ctx, struct gp_err *err)
 {
     struct list_ctx lc = {cb, ctx, 0};
-    struct meta_value p[] = {META_I(before), META_I(limit ? (int64_t)limit : -1)};
+    struct meta_value p[] = {META_I(before), META_I(limit ? (int64_t)limit : INT64_MAX)};
     int rc = meta_query(db,
                         "SELECT " PROFILE_COLS PROFILE_FROM
                         "WHERE p.end_time < ? ORDER BY p.end_time, p.id LIMIT ?",
