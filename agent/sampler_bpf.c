@@ -261,6 +261,8 @@ static int read_counts(struct bpf_sampler *b, int cfd)
         total += count;
         if (rc == -ENOENT)
             return (int)total;
+        if (count == 0)
+            break; /* no progress: finish by iterating */
         in_batch = out_batch;
         first = 0;
     }

@@ -510,7 +510,70 @@ static void test_bpf_two_instances(void **state)
     gp_sampler_close(s2);
 }
 
+struct errcount {
+    uint64_t user_err, total;
+};
+
+static void on_sample_err(const struct gp_raw_sample *s, void *ctx)
+{
+    struct errcount *e = ctx;
+    e->total += s->count;
+    if (s->user_err == -ENOSPC && s->nuser == 0)
+        e->user_err += s->count;
+}
+
+/* Tiny maps: drops happen, are counted, and the accounting still balances. */
+static void test_bpf_drops_reported(void **state)
+{
+    REQUIRE(GP_SAMPLER_BPF);
+    struct burn b = {0};
+    burn_start(&b, "user", 2, "10");
+    struct gp_sampler_opts o = {
+            .kind = GP_SAMPLER_BPF, .freq_hz = 2000, .count_entries = 4, .stack_entries = 2};
+    struct gp_sampler *s = open_or_fail(&o);
+    struct errcount e = {0};
+    struct gp_err err = {0};
+    for (int i = 0; i < 5; i++) {
+        sleep_ms(100);
+        assert_true(gp_sampler_drain(s, on_sample_err, &e, &err) >= 0);
+    }
+    gp_sampler_stop(s);
+    assert_true(gp_sampler_drain(s, on_sample_err, &e, &err) >= 0);
+    burn_stop(&b);
+    check_accounting(s, "bpf tiny maps");
+    struct gp_sampler_stats st;
+    gp_sampler_stats(s, &st);
+    assert_true(st.map_full > 0);          /* count map full: dropped, counted */
+    assert_true(st.user_stack_errors > 0); /* stack map full: counted... */
+    assert_true(e.user_err > 0);           /* ...and the sample kept, marked -ENOSPC */
+    assert_int_equal(e.total, st.drained);
+    gp_sampler_close(s);
+}
+
 /* ---- perf fallback ---- */
+
+/* A one-page ring that nobody reads for a while overflows: the kernel's lost records are
+ * counted, and what was read still balances. */
+static void test_perf_lost_records_counted(void **state)
+{
+    REQUIRE(GP_SAMPLER_PERF);
+    struct burn b = {0};
+    burn_start(&b, "user", 2, "10");
+    struct gp_sampler_opts o = {.kind = GP_SAMPLER_PERF, .freq_hz = 4000, .perf_ring_pages = 1};
+    struct gp_sampler *s = open_or_fail(&o);
+    struct gp_err err = {0};
+    sleep_ms(400);
+    assert_true(gp_sampler_drain(s, NULL, NULL, &err) >= 0);
+    sleep_ms(100);
+    gp_sampler_stop(s);
+    assert_true(gp_sampler_drain(s, NULL, NULL, &err) >= 0);
+    burn_stop(&b);
+    check_accounting(s, "perf one-page ring");
+    struct gp_sampler_stats st;
+    gp_sampler_stats(s, &st);
+    assert_true(st.lost > 0);
+    gp_sampler_close(s);
+}
 
 static void test_perf_user_stacks_and_shares(void **state)
 {
@@ -707,10 +770,12 @@ int main(void)
             cmocka_unit_test(test_bpf_proc_events),
             cmocka_unit_test(test_bpf_no_loss_across_drains),
             cmocka_unit_test(test_bpf_two_instances),
+            cmocka_unit_test(test_bpf_drops_reported),
             cmocka_unit_test(test_perf_user_stacks_and_shares),
             cmocka_unit_test(test_perf_kernel_stacks),
             cmocka_unit_test(test_perf_pid_filter_runtime),
             cmocka_unit_test(test_perf_proc_events),
+            cmocka_unit_test(test_perf_lost_records_counted),
             cmocka_unit_test(test_cycles_clear_error),
             cmocka_unit_test(test_open_auto_prefers_bpf),
             cmocka_unit_test(test_auto_fallback_without_cap_bpf),
