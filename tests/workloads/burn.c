@@ -43,7 +43,8 @@ static long long mono_ns(void)
     for (int i_ = 0; i_ < (n); i_++)                                                               \
     x = x * 6364136223846793005ULL + 1442695040888963407ULL
 
-/* Kernel-mode work: cheap system calls in a loop. */
+/* Kernel-mode work: cheap system calls in a loop. libc's wrappers are frameless leaves, so a
+ * frame-pointer unwinder skips their caller: that is this helper, and hot_a/hot_b stay. */
 __attribute__((noinline)) static void syscalls_write(int n)
 {
     static const char buf[64];
