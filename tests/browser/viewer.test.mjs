@@ -85,6 +85,7 @@ async function open(file) {
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('dialog', (d) => { errors.push(`dialog: ${d.message()}`); d.dismiss(); });
   const t0 = Date.now();
   await page.goto(file.startsWith('http:') ? file : pathToFileURL(path.resolve(file)).href);
   await page.waitForFunction(() => document.documentElement.dataset.ready, null, { timeout: 60000 });
@@ -206,6 +207,10 @@ async function canvasStats(page) {
   // top functions table
   const rows = await page.$$eval('#gp-top tbody tr', (trs) => trs.map((tr) => Array.from(tr.cells).map((c) => c.textContent)));
   check(rows.length > 1 && rows[0][0] === HOT, `top table lists ${HOT} first (${rows[0] && rows[0].join(' | ')})`);
+  const evil = rows.find((r) => r[0].startsWith('evil'));
+  const imgs = await page.$$eval('img', (x) => x.length);
+  check(!evil || (evil[0] === 'evil</script><img src=x onerror=alert(1)>&amp' && imgs === 0),
+    `frame names are text, never markup (${evil ? evil[0] : 'no such frame'}; ${imgs} img elements)`);
   const cum = await page.evaluate(() => window.gprofViewer.top.find((r) => r.name === 'main'));
   check(cum && cum.self === 0 && cum.total > 0, 'top table: main has total but no self time');
 

@@ -28,6 +28,7 @@ mkdir -p "$HOME"
   printf '0;;burner;_start;__libc_start_main;main;cold_function 2300\n'
   printf '0;;burner;_start;__libc_start_main;main;cold_function;memcpy 300\n'
   printf '0;;burner;_start;__libc_start_main;main;setup;parse_config 200\n'
+  printf '0;;burner;_start;__libc_start_main;main;evil</script><img src=x onerror=alert(1)>&amp 5\n'
   printf '0;web;nginx;start_thread;ngx_worker_process_cycle;ngx_process_events_and_timers;epoll_wait;do_syscall_64_[k] 450\n'
   printf '0;;python3;Py_RunMain;_PyEval_EvalFrameDefault;handle (/app/server.py:42)_[p] 350\n'
   printf '0;;swapper;secondary_startup_64_no_verify_[k];do_idle_[k];native_safe_halt_[k] 700'
