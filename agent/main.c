@@ -907,7 +907,7 @@ int main(int argc, char **argv)
                                                .token = ag.token[0] ? ag.token : NULL,
                                                .service = ag.service,
                                                .hostname = ag.hostname,
-                                               .timeout_s = 60}};
+                                               .timeout_s = 20}};
         if (gp_sender_start(ag.spool, &so, &ag.sender, &err)) {
             gp_error("%s", err.msg);
             return 1;

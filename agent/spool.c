@@ -262,6 +262,11 @@ int gp_spool_put(struct gp_spool *s, const struct gp_spool_meta *m, const char *
         unlink(tmp);
         return gp_err_set(err, rc, "saving %s: %s", path, strerror(-rc));
     }
+    int dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) { /* the rename itself survives a power cut */
+        fsync(dfd);
+        close(dfd);
+    }
     struct entry e = {.seq = seq, .size = size};
     snprintf(e.upload_id, sizeof(e.upload_id), "%s", m->upload_id);
     pthread_mutex_lock(&s->mu);
