@@ -117,6 +117,12 @@ void api_profiles(const struct http_req *r, struct http_resp *w, void *ctx)
                                 .upload_id = uid,
                                 .text = env.text,
                                 .text_len = env.text_len};
+    /* Nothing had to be removed from the header: keep the agent's own gzip stream instead of
+     * compressing the text again (the indexer unpacks the envelope). */
+    if (r->was_gzip && r->wire && env.scrubbed == 0 && !env.flamegraph_html) {
+        in.envelope_gz = r->wire;
+        in.envelope_gz_len = r->wire_len;
+    }
     int64_t pid = 0;
     rc = coord_ingest(api->store, &in, &pid, &err);
     if (rc) {

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -18,6 +19,13 @@
 
 struct http_server {
     struct MHD_Daemon *d;
+    /* worker pool for HTTP_R_OFFLOAD routes (connection suspended meanwhile) */
+    pthread_mutex_t jmu;
+    pthread_cond_t jcv;
+    struct req_state *jhead, *jtail;
+    pthread_t *workers;
+    unsigned nworkers;
+    bool jstop;
     struct http_route *routes;
     size_t nroutes;
     struct http_opts opts;
@@ -32,6 +40,12 @@ struct req_state {
     size_t len, cap, limit;
     bool too_large;
     bool rejected; /* a response was queued before the body arrived */
+    /* offloaded requests: 1 = queued/running in a worker, 2 = response ready */
+    int phase;
+    struct MHD_Connection *conn;
+    char *method, *url;
+    struct http_resp resp;
+    struct req_state *next_job;
 };
 
 int http_parse_listen(const char *listen, char *host, size_t hostsz, uint16_t *port,
@@ -273,6 +287,88 @@ static enum MHD_Result quick(struct MHD_Connection *conn, int status, const char
     return send_resp(conn, &r);
 }
 
+/* Decodes the body and runs the handler; fills resp (also for decoding errors). */
+static void process(struct http_server *s, struct req_state *st, struct MHD_Connection *conn,
+                    const char *method, const char *url, struct http_resp *resp)
+{
+    struct http_req req = {.conn = conn, .method = method, .path = url, .wire_len = st->len};
+    const char *enc =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    struct gp_err err = {0};
+    if (enc && strcasecmp(enc, "identity") != 0) {
+        if (strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "x-gzip") != 0 &&
+            strcasecmp(enc, "deflate") != 0) {
+            http_resp_msg(resp, 415, "unsupported Content-Encoding '%.40s'; use gzip", enc);
+            return;
+        }
+        if (st->len) {
+            int rc = gz_inflate(st->buf, st->len, s->opts.max_decompressed, &req.body,
+                                &req.body_len, &err);
+            if (rc) {
+                http_resp_msg(resp, rc == -EFBIG ? 413 : rc == -ENOMEM ? 500 : 400, "%s", err.msg);
+                return;
+            }
+        }
+        req.was_gzip = true;
+        req.wire = st->buf; /* stays owned by st until the request completes */
+    } else {
+        if (st->len + 1 > st->cap) {
+            char *nb = realloc(st->buf, st->len + 1);
+            if (!nb) {
+                http_resp_msg(resp, 500, "out of memory");
+                return;
+            }
+            st->buf = nb;
+            st->cap = st->len + 1;
+        }
+        if (!st->buf) {
+            st->buf = strdup("");
+            if (!st->buf) {
+                http_resp_msg(resp, 500, "out of memory");
+                return;
+            }
+        }
+        st->buf[st->len] = '\0';
+        req.body = st->buf;
+        req.body_len = st->len;
+        req.wire = st->buf;
+        st->buf = NULL;
+    }
+    if (!req.body) {
+        req.body = strdup("");
+        if (!req.body) {
+            http_resp_msg(resp, 500, "out of memory");
+            return;
+        }
+    }
+    st->route->fn(&req, resp, st->route->ctx);
+    free(req.body);
+}
+
+static void *worker_main(void *arg)
+{
+    struct http_server *s = arg;
+    pthread_mutex_lock(&s->jmu);
+    for (;;) {
+        while (!s->jhead && !s->jstop)
+            pthread_cond_wait(&s->jcv, &s->jmu);
+        struct req_state *st = s->jhead;
+        if (!st)
+            break; /* stopping and drained */
+        s->jhead = st->next_job;
+        if (!s->jhead)
+            s->jtail = NULL;
+        pthread_mutex_unlock(&s->jmu);
+        st->resp = (struct http_resp){.status = 500, .content_type = "application/json"};
+        process(s, st, st->conn, st->method, st->url, &st->resp);
+        st->phase = 2;
+        MHD_resume_connection(st->conn);
+        pthread_mutex_lock(&s->jmu);
+    }
+    pthread_mutex_unlock(&s->jmu);
+    return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -353,45 +449,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     /* The whole body is here. */
     if (st->too_large)
         return quick(conn, 413, NULL, "request body exceeds the limit of %zu bytes", st->limit);
-    struct http_req req = {.conn = conn, .method = method, .path = url, .wire_len = st->len};
-    const char *enc =
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
-    struct gp_err err = {0};
-    if (enc && strcasecmp(enc, "identity") != 0) {
-        if (strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "x-gzip") != 0 &&
-            strcasecmp(enc, "deflate") != 0)
-            return quick(conn, 415, NULL, "unsupported Content-Encoding '%.40s'; use gzip", enc);
-        if (st->len) {
-            int rc = gz_inflate(st->buf, st->len, s->opts.max_decompressed, &req.body,
-                                &req.body_len, &err);
-            if (rc == -EFBIG)
-                return quick(conn, 413, NULL, "%s", err.msg);
-            if (rc)
-                return quick(conn, rc == -ENOMEM ? 500 : 400, NULL, "%s", err.msg);
-        }
-        req.was_gzip = true;
-        free(st->buf);
-        st->buf = NULL;
-    } else {
-        if (st->len + 1 > st->cap) {
-            char *nb = realloc(st->buf, st->len + 1);
-            if (!nb)
-                return MHD_NO;
-            st->buf = nb;
-        }
-        st->buf[st->len] = '\0';
-        req.body = st->buf;
-        req.body_len = st->len;
-        st->buf = NULL;
-    }
-    if (!req.body) {
-        req.body = strdup("");
-        if (!req.body)
+    if (st->phase == 2)
+        return send_resp(conn, &st->resp);
+    if (st->phase == 1)
+        return MHD_YES; /* still running in a worker */
+    if ((st->route->flags & HTTP_R_OFFLOAD) && s->nworkers) {
+        st->method = strdup(method);
+        st->url = strdup(url);
+        if (!st->method || !st->url)
             return MHD_NO;
+        st->conn = conn;
+        st->phase = 1;
+        MHD_suspend_connection(conn);
+        pthread_mutex_lock(&s->jmu);
+        st->next_job = NULL;
+        if (s->jtail)
+            s->jtail->next_job = st;
+        else
+            s->jhead = st;
+        s->jtail = st;
+        pthread_cond_signal(&s->jcv);
+        pthread_mutex_unlock(&s->jmu);
+        return MHD_YES;
     }
     struct http_resp resp = {.status = 500, .content_type = "application/json"};
-    st->route->fn(&req, &resp, st->route->ctx);
-    free(req.body);
+    process(s, st, conn, method, url, &resp);
     return send_resp(conn, &resp);
 }
 
@@ -404,11 +486,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct req_state *st = *con_cls;
     if (st) {
         free(st->buf);
+        free(st->method);
+        free(st->url);
+        free(st->resp.body);
         free(st);
         *con_cls = NULL;
         atomic_fetch_sub(&s->inflight, 1);
     }
 }
+
+static void stop_workers(struct http_server *s);
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -461,7 +548,29 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (unsigned)n : 2;
     }
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
+    pthread_mutex_init(&s->jmu, NULL);
+    pthread_cond_init(&s->jcv, NULL);
+    s->nworkers = o->workers ? o->workers : threads;
+    s->workers = calloc(s->nworkers, sizeof(pthread_t));
+    if (!s->workers) {
+        free(s->routes);
+        free(s);
+        freeaddrinfo(ai);
+        return gp_err_set(err, -ENOMEM, "out of memory");
+    }
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        int prc = pthread_create(&s->workers[i], NULL, worker_main, s);
+        if (prc) {
+            s->nworkers = i;
+            stop_workers(s);
+            free(s->routes);
+            free(s);
+            freeaddrinfo(ai);
+            return gp_err_set(err, -prc, "cannot start HTTP worker threads: %s", strerror(prc));
+        }
+    }
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s->d = MHD_start_daemon(
@@ -474,6 +583,7 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
     freeaddrinfo(ai);
     if (!s->d) {
         int e = errno;
+        stop_workers(s);
         free(s->routes);
         free(s);
         return gp_err_set(err, -(e ? e : EADDRINUSE),
@@ -484,6 +594,20 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
     s->port = di ? di->port : port;
     *out = s;
     return 0;
+}
+
+/* Lets the workers finish every queued job, then joins them. */
+static void stop_workers(struct http_server *s)
+{
+    pthread_mutex_lock(&s->jmu);
+    s->jstop = true;
+    pthread_cond_broadcast(&s->jcv);
+    pthread_mutex_unlock(&s->jmu);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i], NULL);
+    free(s->workers);
+    s->workers = NULL;
+    s->nworkers = 0;
 }
 
 uint16_t http_server_port(const struct http_server *s)
@@ -507,6 +631,7 @@ void http_server_stop(struct http_server *s, unsigned grace_ms)
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    stop_workers(s); /* resumes every suspended connection before the daemon stops */
     MHD_stop_daemon(s->d);
     free(s->routes);
     free(s);

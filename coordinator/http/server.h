@@ -18,7 +18,8 @@ struct http_req {
     const char *path;
     char *body; /* decoded body (gunzipped when Content-Encoding: gzip), NUL-terminated */
     size_t body_len;
-    size_t wire_len; /* bytes received on the wire */
+    size_t wire_len;  /* bytes received on the wire */
+    const char *wire; /* those bytes (the gzip stream when was_gzip), valid during the handler */
     bool was_gzip;
 };
 
@@ -36,6 +37,8 @@ typedef void (*http_handler_fn)(const struct http_req *req, struct http_resp *re
 enum {
     HTTP_R_PREFIX = 1u << 0,      /* path is a prefix ("/ui/") */
     HTTP_R_NEED_LENGTH = 1u << 1, /* Content-Length required (411 otherwise) */
+    HTTP_R_OFFLOAD = 1u << 2,     /* CPU-heavy: run in the worker pool, connection suspended,
+                                     so the event-loop threads keep answering others */
 };
 
 struct http_route {
@@ -54,6 +57,7 @@ struct http_opts {
     size_t max_body;         /* default wire limit for a request body */
     size_t max_decompressed; /* cap for gunzipped bodies (gzip bomb -> 413) */
     unsigned max_connections;
+    unsigned workers; /* pool for HTTP_R_OFFLOAD routes (0 = same as threads) */
 };
 
 struct http_server;

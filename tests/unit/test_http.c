@@ -120,6 +120,8 @@ static int setup(void **state)
             {"GET", "/multi", 0, 0, multi, NULL},
             {"GET", "/slow", 0, 0, slow, NULL},
             {"GET", "/pre/", HTTP_R_PREFIX, 0, echo, NULL},
+            {"POST", "/off", HTTP_R_OFFLOAD, 0, echo, NULL},
+            {"GET", "/offslow", HTTP_R_OFFLOAD, 0, slow, NULL},
     };
     struct http_opts o = {.listen = "127.0.0.1:0",
                           .threads = 2,
@@ -225,6 +227,56 @@ static void test_gzip_bodies(void **state)
     curl_slist_free_all(h);
 }
 
+struct slow_arg {
+    const char *path;
+    long code;
+};
+
+static void *get_client(void *arg)
+{
+    struct slow_arg *a = arg;
+    CURL *c = curl_easy_init();
+    char url[128];
+    struct res r = {0};
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, a->path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, wr);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->code);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+static void test_offload(void **state)
+{
+    /* gzip decoding and the handler run in the worker pool */
+    struct gp_err err = {0};
+    char *gz;
+    size_t gzlen;
+    assert_int_equal(gz_deflate("{\"x\":1}", 7, &gz, &gzlen, &err), 0);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Encoding: gzip");
+    struct res r = req("POST", "/off?q=z", gz, (long)gzlen, h);
+    assert_int_equal(r.code, 200);
+    assert_non_null(strstr(r.body, "\"gzip\":true"));
+    assert_non_null(strstr(r.body, "\"q\":\"z\""));
+    r = req("POST", "/off", "garbage!", 8, h);
+    assert_int_equal(r.code, 400);
+    curl_slist_free_all(h);
+    free(gz);
+    /* four slow offloaded requests at once all complete */
+    pthread_t t[4];
+    struct slow_arg a[4];
+    for (int i = 0; i < 4; i++) {
+        a[i] = (struct slow_arg){"/offslow", 0};
+        pthread_create(&t[i], NULL, get_client, &a[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(a[i].code, 200);
+    }
+}
+
 static void test_keepalive(void **state)
 {
     struct res r = req("GET", "/echo", NULL, 0, NULL);
@@ -289,9 +341,10 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_routing),       cmocka_unit_test(test_bodies),
-            cmocka_unit_test(test_gzip_bodies),   cmocka_unit_test(test_keepalive),
-            cmocka_unit_test(test_graceful_stop), cmocka_unit_test(test_listen_parsing),
+            cmocka_unit_test(test_routing),        cmocka_unit_test(test_bodies),
+            cmocka_unit_test(test_gzip_bodies),    cmocka_unit_test(test_offload),
+            cmocka_unit_test(test_keepalive),      cmocka_unit_test(test_graceful_stop),
+            cmocka_unit_test(test_listen_parsing),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     curl_global_cleanup();
