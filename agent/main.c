@@ -939,7 +939,8 @@ int main(int argc, char **argv)
 
     if (a->continuous && start_config_continuous(&ag))
         return 1;
-    gp_hb_probe_facts(&ag.facts, a->kind == GP_SAMPLER_PERF ? "perf" : "bpf");
+    const char *smp = gp_cont_sampler(ag.cont); /* what actually loaded, after any fallback */
+    gp_hb_probe_facts(&ag.facts, smp ? smp : a->kind == GP_SAMPLER_PERF ? "perf" : "bpf");
     if (gp_control_start(a->control_socket, on_control, &ag, &ag.control, &err))
         gp_warn("%s; gprofctl cannot reach this agent", err.msg);
     recover_marker(&ag);

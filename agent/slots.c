@@ -114,6 +114,7 @@ struct gp_cont_slot {
     unsigned long sessions;
     double elapsed;
     struct gp_hostmetrics hm;
+    const char *sampler; /* static string */
 };
 
 static void cont_progress(const struct gp_session_progress *p, void *ctx)
@@ -216,6 +217,7 @@ int gp_cont_start(struct gp_cont_slot *s, unsigned freq_hz, unsigned duration_s,
     snprintf(s->cmd, sizeof(s->cmd), "%s", command_id ? command_id : "");
     s->started = time(NULL);
     s->elapsed = 0;
+    s->sampler = gp_sampler_kind_name(gp_session_sampler_kind(sess));
     pthread_mutex_unlock(&s->mu);
     rc = pthread_create(&s->thr, NULL, cont_run, s);
     if (rc) {
@@ -254,6 +256,14 @@ unsigned long gp_cont_sessions(struct gp_cont_slot *s)
     return n;
 }
 
+const char *gp_cont_sampler(struct gp_cont_slot *s)
+{
+    pthread_mutex_lock(&s->mu);
+    const char *r = s->sampler;
+    pthread_mutex_unlock(&s->mu);
+    return r;
+}
+
 json_object *gp_cont_status(struct gp_cont_slot *s)
 {
     pthread_mutex_lock(&s->mu);
@@ -265,6 +275,8 @@ json_object *gp_cont_status(struct gp_cont_slot *s)
                                json_object_new_string(s->cmd[0] ? "command" : "config"));
         json_object_object_add(o, "frequency", json_object_new_int((int)s->freq));
         json_object_object_add(o, "duration", json_object_new_int((int)s->duration));
+        json_object_object_add(o, "sampler",
+                               s->sampler ? json_object_new_string(s->sampler) : NULL);
         json_object_object_add(o, "started", json_object_new_int64((int64_t)s->started));
         json_object_object_add(o, "sessions", json_object_new_int64((int64_t)s->sessions));
         json_object_object_add(o, "session_elapsed", json_object_new_double(s->elapsed));

@@ -57,6 +57,8 @@ bool gp_cont_running(struct gp_cont_slot *s);
 /* The command that started it ("" = configuration). */
 void gp_cont_command(struct gp_cont_slot *s, char *buf, size_t len);
 unsigned long gp_cont_sessions(struct gp_cont_slot *s);
+/* The sampler the running (or last) session uses: "bpf", "perf", or NULL before the first. */
+const char *gp_cont_sampler(struct gp_cont_slot *s);
 /* {"slot":"continuous", ...} or NULL when idle. */
 json_object *gp_cont_status(struct gp_cont_slot *s);
 void gp_cont_close(struct gp_cont_slot *s);
