@@ -163,3 +163,14 @@ start_coord "$STATE" "${FLAGS[@]}"
 curl -s "${UI[@]}" "$H/api/metrics/profiling/host_status?hostname=solo" | jcheck 'length==1' || fail "heartbeats not persisted"
 ok "commands and heartbeats persist across a restart"
 stop_coord
+
+# --- the share of the fleet profiling at once --------------------------------------------------
+start_coord "$STATE" "${FLAGS[@]}" --max-profiling-share-pct 50
+for h in h1 h2 h3; do hb $h >/dev/null; done
+# h3 still runs a start; 50% of 3 active hosts = 1 may profile at once
+expect_status 422 "max_profiling_share_pct" "${UI[@]}" -X POST "$H/api/metrics/profile_request" \
+    -d '{"service_name":"svc","request_type":"start","target_hosts":{"h1":null}}'
+req '{"service_name":"svc","request_type":"start","target_hosts":{"h3":[10]}}' | jcheck '.success and .hosts[0].action=="merged"' ||
+    fail "a host already profiling may take more work under the share limit"
+ok "fleet share limit refuses to start a second host at 50% of 3"
+stop_coord
