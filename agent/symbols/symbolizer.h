@@ -14,12 +14,18 @@
  *   unnamed, in a file    "<basename of the mapping>+0x<file offset>"   ("libfoo.so+0x1a2b")
  *   unnamed, elsewhere    "[anon]+0x<offset in mapping>", "[vdso]+0x...", "[unknown]",
  *                         "[unknown]_[k]"
- * The symbolizer is not thread-safe: use one per thread or guard it. */
+ * Calls are not thread-safe: call one symbolizer from one thread (it runs its own worker thread
+ * that reads ELF files and /proc/kallsyms in the background).
+ * Event handling: note_process() is cheap and may be called between two gp_symbolize_user()
+ * calls, even inside a drain callback; a single-threaded session that polls process events
+ * only between drains lets short-lived processes exit un-noted while a drain is busy.
+ * Memory: the ELF cache honours cache_bytes after each gc (except binaries pinned by exited,
+ * not yet collected processes); per-process snapshots (maps, perf maps) are not counted. */
 
 #define GP_SYMBOLIZER_DEFAULT_CACHE_BYTES (64u << 20)
 
 struct gp_symbolizer_opts {
-    const char *const *debug_dirs; /* NULL/0 = { "/usr/lib/debug" } */
+    const char *const *debug_dirs; /* NULL/0 = { "/usr/lib/debug" }; given dirs replace it */
     size_t ndebug_dirs;
     size_t cache_bytes; /* 0 = GP_SYMBOLIZER_DEFAULT_CACHE_BYTES */
     int no_kernel;      /* do not read /proc/kallsyms: kernel frames are "[unknown]_[k]" */
