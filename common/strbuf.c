@@ -129,8 +129,11 @@ char *sb_detach(struct strbuf *sb, size_t *len)
         sb_free(sb);
         return NULL;
     }
-    if (!sb->buf && sb_reserve(sb, 0))
-        return NULL;
+    if (!sb->buf) {
+        if (sb_reserve(sb, 0))
+            return NULL;
+        sb->buf[0] = '\0';
+    }
     char *p = sb->buf;
     if (len)
         *len = sb->len;
