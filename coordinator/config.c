@@ -183,6 +183,10 @@ int coord_config_load(struct coord_config *c, int argc, char **argv, struct gp_e
         (rc = gp_config_get_i64(cfg, "retention_interval_s", 3600, 1, 864000,
                                 &c->retention_interval_s, err)))
         goto out;
+    if (c->retention_days == 0) {
+        rc = gp_err_set(err, -EINVAL, "setting retention_days must be >= 1 (or -1 = keep forever)");
+        goto out;
+    }
 
     char host[256];
     uint16_t port;

@@ -62,8 +62,7 @@ static int open_store(const struct coord_config *c, struct coord_store **st, str
                                     .meta = c->meta[0] ? c->meta : NULL,
                                     .blobs = c->blobs[0] ? c->blobs : NULL,
                                     .index = c->index[0] ? c->index : NULL,
-                                    .retention_days =
-                                            c->retention_days == 0 ? -1 : (int)c->retention_days,
+                                    .retention_days = (int)c->retention_days,
                                     .indexer_poll_ms = (int)c->indexer_poll_ms,
                                     .retention_interval_s = (int)c->retention_interval_s};
     return coord_store_open(&sc, st, err);
