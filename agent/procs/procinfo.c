@@ -252,6 +252,19 @@ int gp_proc_container(uint32_t tgid, char *id, size_t idlen, char *name, size_t 
     return gp_proc_container_at(tgid, "/", id, idlen, name, namelen);
 }
 
+int gp_proc_container_id(uint32_t tgid, char *id, size_t idlen, char *runtime, size_t rtlen)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/cgroup", tgid);
+    char *b;
+    int rc = gp_read_file(path, &b, NULL);
+    if (rc < 0)
+        return rc == -ENOENT ? -ESRCH : rc;
+    gp_cgroup_container_id(b, id, idlen, runtime, rtlen);
+    free(b);
+    return 0;
+}
+
 int gp_proc_container_at(uint32_t tgid, const char *state_root, char *id, size_t idlen, char *name,
                          size_t namelen)
 {

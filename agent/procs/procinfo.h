@@ -36,6 +36,10 @@ int gp_cgroup_container_id(const char *cgroup_text, char *id, size_t idlen, char
 int gp_container_name_lookup(const char *state_root, const char *runtime, const char *id,
                              char *name, size_t namelen);
 
+/* The container id and runtime of a process (both "" on the host), without the name lookup.
+ * Returns 0 or -errno (-ESRCH when gone). */
+int gp_proc_container_id(uint32_t tgid, char *id, size_t idlen, char *runtime, size_t rtlen);
+
 /* Process facts for the collapsed line and metadata: id and name of the process's container,
  * both "" when it runs on the host. Returns 0, or -errno when the process cannot be read. */
 int gp_proc_container(uint32_t tgid, char *id, size_t idlen, char *name, size_t namelen);

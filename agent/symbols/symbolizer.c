@@ -58,6 +58,12 @@ struct proc {
     struct proc *next;
 };
 
+#define CNAME_SLOTS 64 /* container id -> name, so runtime state is parsed once per container */
+struct cname {
+    char id[65];
+    char name[128];
+};
+
 struct arena_chunk {
     struct arena_chunk *next;
     size_t used, cap;
@@ -76,7 +82,9 @@ struct gp_symbolizer {
     int kernel_missed; /* a kernel-text address was not named since the last load */
     struct gp_elfsyms *vdso;
     struct arena_chunk *arena;
-    struct gp_loader *loader;    /* reads binaries and kallsyms off the caller's thread */
+    struct gp_loader *loader; /* reads binaries and kallsyms off the caller's thread */
+    struct cname cnames[CNAME_SLOTS];
+    size_t cname_next;
     struct gp_rangetab *retired; /* replaced perf maps: their names live until the next gc */
     size_t nretired, capretired;
     uint64_t gc_gen;
@@ -419,6 +427,26 @@ static void load_perfmap(struct gp_symbolizer *s, struct proc *p)
     p->perfmap_size = st.st_size;
 }
 
+static void container_facts(struct gp_symbolizer *s, struct proc *p)
+{
+    char rt[32];
+    if (gp_proc_container_id(p->tgid, p->container_id, sizeof(p->container_id), rt, sizeof(rt)) <
+                0 ||
+        !p->container_id[0])
+        return;
+    for (size_t i = 0; i < CNAME_SLOTS; i++) {
+        if (strcmp(s->cnames[i].id, p->container_id) == 0) {
+            snprintf(p->container_name, sizeof(p->container_name), "%s", s->cnames[i].name);
+            return;
+        }
+    }
+    gp_container_name_lookup("/", rt, p->container_id, p->container_name,
+                             sizeof(p->container_name));
+    struct cname *c = &s->cnames[s->cname_next++ % CNAME_SLOTS];
+    snprintf(c->id, sizeof(c->id), "%s", p->container_id);
+    snprintf(c->name, sizeof(c->name), "%s", p->container_name);
+}
+
 int gp_symbolizer_note_process(struct gp_symbolizer *s, uint32_t tgid)
 {
     uint64_t start;
@@ -451,8 +479,7 @@ int gp_symbolizer_note_process(struct gp_symbolizer *s, uint32_t tgid)
         if (gp_proc_nspid(tgid, &p->nspid) < 0)
             p->nspid = tgid;
         p->other_mntns = gp_proc_other_mntns(tgid) == 1;
-        gp_proc_container(tgid, p->container_id, sizeof(p->container_id), p->container_name,
-                          sizeof(p->container_name));
+        container_facts(s, p);
     }
     gp_proc_comm(tgid, p->comm, sizeof(p->comm)); /* exec changes it */
     rc = snapshot_maps(s, p);

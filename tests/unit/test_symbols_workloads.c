@@ -468,6 +468,7 @@ static void test_container_of_process(void **state)
     struct gp_process_facts pf;
     assert_int_equal(gp_symbolizer_process_facts(s, w.tgid, &pf), 0);
     assert_string_equal(pf.container_id, ID64);
+    assert_string_equal(pf.container_name, "4f3c2b1a0d9e");
     gp_symbolizer_free(s);
     /* and this test process is not in that container */
     assert_int_equal(gp_proc_container((uint32_t)getpid(), id, sizeof(id), name, sizeof(name)), 0);
