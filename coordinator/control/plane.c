@@ -15,6 +15,8 @@
 #include <uuid/uuid.h>
 
 #define NBUCKETS 16384
+/* (host, service) pairs kept in memory; more is refused rather than growing without bound */
+#define CP_MAX_TRACKED_HOSTS 500000
 
 /* One (host, service) as seen by heartbeats, with its current command cached. */
 struct hb_entry {
@@ -80,7 +82,7 @@ static struct hb_entry *entry_get(struct cp_plane *p, const char *host, const ch
     for (struct hb_entry *e = *slot; e; e = e->next)
         if (e->hash == h && strcmp(e->host, host) == 0 && strcmp(e->service, service) == 0)
             return e;
-    if (!create)
+    if (!create || p->nentries >= CP_MAX_TRACKED_HOSTS)
         return NULL;
     struct hb_entry *e = calloc(1, sizeof(*e));
     if (!e)
@@ -509,9 +511,13 @@ int cp_plane_heartbeat(struct cp_plane *p, json_object *body, int64_t now, char 
         pthread_mutex_lock(&p->cache_mu);
         struct hb_entry *e = entry_get(p, host, service, true);
         if (!e) {
+            bool full = p->nentries >= CP_MAX_TRACKED_HOSTS;
             pthread_mutex_unlock(&p->cache_mu);
             free(received);
             free(executed);
+            if (full)
+                return gp_err_set(err, -EBUSY, "the coordinator tracks %d hosts already",
+                                  CP_MAX_TRACKED_HOSTS);
             return gp_err_set(err, -ENOMEM, "out of memory");
         }
         if (attempt == 0) {
