@@ -3,6 +3,7 @@
  * pid filter in user space, process events from first samples and COMM/EXIT records. */
 #include "agent/sampler_ops.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -282,7 +283,8 @@ struct perf_sampler {
     int include_idle;
     int filter_on;
     struct u32set filter, seen;
-    struct u32set exited; /* leaders that exited: late samples must not announce them again */
+    struct u32set exited;      /* leaders that exited: late samples must not announce them again */
+    struct u32set leader_gone; /* processes whose leader exited while other threads live on */
     struct agg cur, spare;
     uint32_t max_ents;
     struct comm_slot *comms; /* direct-mapped tid -> comm cache */
@@ -408,6 +410,38 @@ static void handle_sample(struct perf_sampler *p, const uint8_t *rec, size_t siz
         queue_event(p, GP_PROC_SEEN, pid, comm_of(p, pid, pid));
 }
 
+/* Whether a thread other than the leader of tgid is still alive (not a zombie). */
+static int threads_left(uint32_t tgid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%u/task", tgid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    int alive = 0;
+    struct dirent *de;
+    while (!alive && (de = readdir(d))) {
+        unsigned long tid = strtoul(de->d_name, NULL, 10);
+        if (tid == 0 || tid == tgid)
+            continue;
+        char stat[128], buf[512];
+        snprintf(stat, sizeof(stat), "/proc/%u/task/%lu/stat", tgid, tid);
+        int fd = open(stat, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        const char *rp = strrchr(buf, ')'); /* state follows the comm, which may hold ')' */
+        if (rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X' && rp[2] != 'x')
+            alive = 1;
+    }
+    closedir(d);
+    return alive;
+}
+
 static void handle_record(struct perf_sampler *p, const uint8_t *rec, size_t size)
 {
     const struct perf_event_header *h = (const void *)rec;
@@ -461,7 +495,17 @@ static void handle_record(struct perf_sampler *p, const uint8_t *rec, size_t siz
             uint32_t pid, tid;
             memcpy(&pid, body, 4);
             memcpy(&tid, body + 8, 4);
-            if (pid == tid) {
+            /* The process ends with its last thread; the leader may exit first. */
+            if (pid != tid && !u32set_has(&p->leader_gone, pid))
+                break;
+            int tracked =
+                    u32set_has(&p->seen, pid) || (p->filter_on && u32set_has(&p->filter, pid));
+            if (tracked && threads_left(pid)) {
+                u32set_add(&p->leader_gone, pid);
+                break;
+            }
+            u32set_del(&p->leader_gone, pid);
+            {
                 int was_seen = u32set_del(&p->seen, pid);
                 if (p->exited.n >= 65536) { /* bounded; forgetting only risks a late SEEN */
                     free(p->exited.slot);
@@ -678,6 +722,7 @@ static void perf_close(struct gp_sampler *s)
     free(p->filter.slot);
     free(p->seen.slot);
     free(p->exited.slot);
+    free(p->leader_gone.slot);
     agg_free(&p->cur);
     agg_free(&p->spare);
     free(p->comms);

@@ -283,10 +283,12 @@ int gp_exec(void *ctx)
 SEC("raw_tp/sched_process_exit")
 int gp_exit(void *ctx)
 {
-    __u64 id = bpf_get_current_pid_tgid();
-    __u32 tgid = id >> 32, pid = (__u32)id;
-    if (pid != tgid)
-        return 0; /* a thread, not the group leader */
+    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    struct task_struct *task = bpf_get_current_task_btf();
+    /* The process ends with its last thread (the leader may exit first): signal->live was
+     * decremented before this tracepoint, so it is 0 only in the thread that ends the group. */
+    if (task->signal->live.counter != 0)
+        return 0;
     int was_seen = bpf_map_delete_elem(&seen, &tgid) == 0;
     __u32 zero = 0;
     struct gp_cpu_state *cs = bpf_map_lookup_elem(&cpustate, &zero);

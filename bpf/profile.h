@@ -50,7 +50,7 @@ struct gp_cpu_state {
 enum gp_bpf_proc_event {
     GP_BPF_PROC_SEEN = 0, /* first sample of this tgid */
     GP_BPF_PROC_EXEC = 1,
-    GP_BPF_PROC_EXIT = 2, /* group leader exited */
+    GP_BPF_PROC_EXIT = 2, /* the process ended (its last thread exited) */
 };
 
 struct gp_proc_event_raw {

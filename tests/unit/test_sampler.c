@@ -423,7 +423,57 @@ static void proc_events(enum gp_sampler_kind kind)
     gp_sampler_close(s);
 }
 
+/* The main thread exits first; the process lives on in its worker: EXIT comes when the process
+ * really ends, so after it the process runs no user code any more (its last thread may still be
+ * sampled finishing its exit in the kernel, without a user stack: its mm is gone). */
+static void exit_when_last_thread_ends(enum gp_sampler_kind kind)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execl(burn_path(), "burn", "-p", "-L", "-t", "1", "-d", "1.5", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char line[64];
+    assert_true(read(fds[0], line, sizeof(line)) > 0); /* started */
+    close(fds[0]);
+    int pids[] = {pid};
+    struct gp_sampler_opts o = {.kind = kind, .freq_hz = 997, .pids = pids, .npids = 1};
+    struct gp_sampler *s = open_or_fail(&o);
+    static struct evlog l;
+    l.n = 0;
+    struct collect before = {.want = (uint32_t)pid}, after = {.want = (uint32_t)pid};
+    struct gp_err err = {0};
+    for (int t = 0; t < 100 && !has_event(&l, GP_PROC_EXIT, (uint32_t)pid); t++) {
+        gp_sampler_poll_events(s, 50, on_event, &l);
+        assert_true(gp_sampler_drain(s, on_sample, &before, &err) >= 0);
+    }
+    assert_true(has_event(&l, GP_PROC_EXIT, (uint32_t)pid));
+    assert_true(gp_sampler_drain(s, on_sample, &before, &err) >= 0); /* may hold its last ones */
+    sleep_ms(300);
+    finish(s, &after, &l);
+    waitpid(pid, NULL, 0);
+    print_message("%s: %llu samples before the exit event, %llu after (%llu with user stacks)\n",
+                  gp_sampler_kind_name(kind), (unsigned long long)before.mine,
+                  (unsigned long long)after.mine, (unsigned long long)after.user_stacks);
+    assert_true(before.mine > 0);
+    assert_int_equal(after.user_stacks, 0);
+    gp_sampler_close(s);
+}
+
 /* ---- BPF ---- */
+
+static void test_bpf_exit_when_last_thread_ends(void **state)
+{
+    REQUIRE(GP_SAMPLER_BPF);
+    exit_when_last_thread_ends(GP_SAMPLER_BPF);
+}
 
 static void test_bpf_user_stacks_and_shares(void **state)
 {
@@ -551,6 +601,12 @@ static void test_bpf_drops_reported(void **state)
 }
 
 /* ---- perf fallback ---- */
+
+static void test_perf_exit_when_last_thread_ends(void **state)
+{
+    REQUIRE(GP_SAMPLER_PERF);
+    exit_when_last_thread_ends(GP_SAMPLER_PERF);
+}
 
 /* A one-page ring that nobody reads for a while overflows: the kernel's lost records are
  * counted, and what was read still balances. */
@@ -768,6 +824,7 @@ int main(void)
             cmocka_unit_test(test_bpf_kernel_stacks),
             cmocka_unit_test(test_bpf_pid_filter_runtime),
             cmocka_unit_test(test_bpf_proc_events),
+            cmocka_unit_test(test_bpf_exit_when_last_thread_ends),
             cmocka_unit_test(test_bpf_no_loss_across_drains),
             cmocka_unit_test(test_bpf_two_instances),
             cmocka_unit_test(test_bpf_drops_reported),
@@ -775,6 +832,7 @@ int main(void)
             cmocka_unit_test(test_perf_kernel_stacks),
             cmocka_unit_test(test_perf_pid_filter_runtime),
             cmocka_unit_test(test_perf_proc_events),
+            cmocka_unit_test(test_perf_exit_when_last_thread_ends),
             cmocka_unit_test(test_perf_lost_records_counted),
             cmocka_unit_test(test_cycles_clear_error),
             cmocka_unit_test(test_open_auto_prefers_bpf),

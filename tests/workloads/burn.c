@@ -2,7 +2,8 @@
  * each thread alternates 7 ms of thread CPU time in hot_a and 3 ms in hot_b. In --mode kernel
  * both spend their time in system calls, so kernel stacks appear under them.
  *
- * burn [-d SECONDS (0 = until killed)] [-t THREADS] [-m user|kernel] [-p (print addresses)] */
+ * burn [-d SECONDS (0 = until killed)] [-t THREADS] [-m user|kernel] [-p (print addresses)]
+ *      [-L (the main thread exits first; the process lives on in its workers)] */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -96,14 +97,14 @@ static void *worker(void *arg)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: burn [-d SECONDS] [-t THREADS] [-m user|kernel] [-p]\n");
+    fprintf(stderr, "usage: burn [-d SECONDS] [-t THREADS] [-m user|kernel] [-p] [-L]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    int threads = 1, print = 0, opt;
-    while ((opt = getopt(argc, argv, "d:t:m:ph")) != -1) {
+    int threads = 1, print = 0, leader_exits = 0, opt;
+    while ((opt = getopt(argc, argv, "d:t:m:pLh")) != -1) {
         switch (opt) {
         case 'd':
             duration_s = atof(optarg);
@@ -119,6 +120,9 @@ int main(int argc, char **argv)
             break;
         case 'p':
             print = 1;
+            break;
+        case 'L':
+            leader_exits = 1;
             break;
         default:
             usage();
@@ -145,6 +149,8 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    if (leader_exits)
+        pthread_exit(NULL); /* the process ends when the last worker does */
     uint64_t sum = 0;
     for (int i = 0; i < threads; i++) {
         void *ret;
