@@ -46,6 +46,9 @@ struct gp_raw_sample {
     int user_err, kernel_err;
 };
 
+/* SEEN: first sample of a process (read its /proc/PID/maps now, while it lives); EXEC: a sampled
+ * or filtered process exec'd (its maps changed); EXIT: a sampled or filtered process ended (its
+ * last thread exited). */
 enum gp_proc_event_type { GP_PROC_SEEN, GP_PROC_EXEC, GP_PROC_EXIT };
 struct gp_proc_event {
     enum gp_proc_event_type type;
