@@ -3,7 +3,8 @@
  * both spend their time in system calls, so kernel stacks appear under them.
  *
  * burn [-d SECONDS (0 = until killed)] [-t THREADS] [-m user|kernel] [-p (print addresses)]
- *      [-L (the main thread exits first; the process lives on in its workers)] */
+ *      [-L (the main thread exits first; the process lives on in its workers)]
+ *      [-r DEPTH (that many extra frames below hot_a/hot_b)] */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -20,6 +21,7 @@
 
 static int kernel_mode;
 static double duration_s = 5.0;
+static int depth; /* extra frames below the hot functions (-r) */
 static volatile int stop_flag;
 static int devnull = -1;
 
@@ -84,27 +86,45 @@ __attribute__((noinline)) uint64_t hot_b(uint64_t x, long long budget_ns)
     return x;
 }
 
+static uint64_t burn_loop(uint64_t x);
+
+/* Adds frames between worker and the hot functions: deep stacks for unwinder costs. */
+__attribute__((noinline)) static uint64_t descend(uint64_t x, int n)
+{
+    if (n > 0)
+        x = descend(x + 1, n - 1);
+    else
+        x = burn_loop(x);
+    __asm__ volatile("" ::: "memory"); /* not a tail call: keep the frame */
+    return x;
+}
+
 static void *worker(void *arg)
 {
-    uint64_t x = (uintptr_t)arg;
+    return (void *)(uintptr_t)descend((uintptr_t)arg, depth);
+}
+
+__attribute__((noinline)) static uint64_t burn_loop(uint64_t x)
+{
     long long deadline = duration_s > 0 ? mono_ns() + (long long)(duration_s * 1e9) : 0;
     while (!stop_flag && (!deadline || mono_ns() < deadline)) {
         x = hot_a(x, SLICE_A_NS);
         x = hot_b(x, SLICE_B_NS);
     }
-    return (void *)(uintptr_t)x;
+    return x;
 }
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: burn [-d SECONDS] [-t THREADS] [-m user|kernel] [-p] [-L]\n");
+    fprintf(stderr,
+            "usage: burn [-d SECONDS] [-t THREADS] [-m user|kernel] [-p] [-L] [-r DEPTH]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
     int threads = 1, print = 0, leader_exits = 0, opt;
-    while ((opt = getopt(argc, argv, "d:t:m:pLh")) != -1) {
+    while ((opt = getopt(argc, argv, "d:t:m:pLr:h")) != -1) {
         switch (opt) {
         case 'd':
             duration_s = atof(optarg);
@@ -123,6 +143,9 @@ int main(int argc, char **argv)
             break;
         case 'L':
             leader_exits = 1;
+            break;
+        case 'r':
+            depth = atoi(optarg);
             break;
         default:
             usage();
