@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent/procs/maps.h"
 #include "agent/symbols/symbolizer.h"
 
 #define RING_PAGES 512 /* data pages; plenty for ~2 s at 1 kHz */
@@ -43,6 +44,7 @@ struct run {
     int in_fd;
     char hot[4][256];
     int nhot;
+    struct gp_maps maps; /* all mappings, read once it is ready */
 };
 
 static void start(struct run *r, const char *const *argv)
@@ -70,8 +72,11 @@ static void start(struct run *r, const char *const *argv)
     while (fgets(line, sizeof(line), r->out)) {
         if (strncmp(line, "sym ", 4) == 0 && (sp = strrchr(line, ' ')) && r->nhot < 4)
             snprintf(r->hot[r->nhot++], sizeof(r->hot[0]), "%.*s", (int)(sp - line - 4), line + 4);
-        else if (strncmp(line, "ready", 5) == 0)
+        else if (strncmp(line, "ready", 5) == 0) {
+            struct gp_err err = {0};
+            assert_int_equal(gp_maps_read((uint32_t)pid, 0, &r->maps, &err), 0);
             return;
+        }
     }
     fail_msg("%s did not report ready", argv[0]);
 }
@@ -95,6 +100,7 @@ static int perf_open(pid_t pid)
 
 struct tally {
     uint64_t samples, frames, named, leaf_hot;
+    uint64_t not_code; /* "return addresses" outside executable memory: unwinder artifacts */
     char first_bad[256];
 };
 
@@ -130,8 +136,17 @@ static void drain(struct gp_symbolizer *s, void *ring, size_t pagesz, const stru
         assert_int_equal(gp_symbolize_user(s, pid, ips, n, out), 0);
         t->samples++;
         for (uint32_t i = 0; i < n; i++) {
+            int unnamed = strstr(out[i], "+0x") || strcmp(out[i], "[unknown]") == 0;
+            const struct gp_map *g = gp_maps_find(&r->maps, ips[i] - (i ? 1 : 0));
+            if (unnamed && i > 0 && (!g || g->perms[2] != 'x')) {
+                /* The frame-pointer walk went through code built without frame pointers (libc's
+                 * __libc_start_call_main) and read a data pointer as a return address: no code
+                 * is there, so no symbolizer can name it. Counted, not held against naming. */
+                t->not_code++;
+                continue;
+            }
             t->frames++;
-            if (!strstr(out[i], "+0x") && strcmp(out[i], "[unknown]") != 0)
+            if (!unnamed)
                 t->named++;
             else if (!t->first_bad[0])
                 snprintf(t->first_bad, sizeof(t->first_bad), "%s (0x%" PRIx64 ")", out[i], ips[i]);
@@ -180,12 +195,16 @@ static void sample_workload(const char *const *argv, const char *debug_dir, int 
            "%6.2f%%%s%s\n",
            strrchr(argv[1] && strstr(argv[0], ".sh") ? argv[1] : argv[0], '/') + 1, t.samples,
            t.frames, named, hot, t.first_bad[0] ? "  first unnamed: " : "", t.first_bad);
+    if (t.not_code)
+        printf("%28s %" PRIu64 " frames outside executable memory (frame-pointer walk artifacts)\n",
+               "", t.not_code);
     assert_true(t.samples >= 10);
     if (named < 99.0)
         fail_msg("only %.2f%% of sampled frames named (first: %s)", named, t.first_bad);
     if (hot < 50.0)
         fail_msg("only %.2f%% of samples in the hot functions", hot);
     gp_symbolizer_free(s);
+    gp_maps_free(&r.maps);
     munmap(ring, (RING_PAGES + 1) * pagesz);
     close(fd);
     fclose(r.out);
