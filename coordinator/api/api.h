@@ -49,6 +49,8 @@ void api_adhoc_content(const struct http_req *r, struct http_resp *w, void *ctx)
 void api_settings_get(const struct http_req *r, struct http_resp *w, void *ctx);
 void api_settings_put(const struct http_req *r, struct http_resp *w, void *ctx);
 void api_filter_values(const struct http_req *r, struct http_resp *w, void *ctx);
+/* The web UI (api/static_api.c): GET / and GET /ui/<file>, no credentials needed. */
+void api_ui_static(const struct http_req *r, struct http_resp *w, void *ctx);
 
 /* Shared helpers (api/common.c). */
 /* Parses a JSON request body; on failure answers 400 and returns NULL. */

@@ -264,6 +264,9 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *
     if (r->allow[0])
         MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, r->allow);
     MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+    for (size_t i = 0; i < sizeof(r->headers) / sizeof(r->headers[0]); i++)
+        if (r->headers[i][0] && r->headers[i][1])
+            MHD_add_response_header(mr, r->headers[i][0], r->headers[i][1]);
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, mr);
     MHD_destroy_response(mr);
     return ret;

@@ -30,6 +30,8 @@ struct http_resp {
     size_t len;
     char disposition[256]; /* Content-Disposition when non-empty */
     char allow[64];        /* Allow header (405) when non-empty */
+    /* Extra headers (name, value) with static lifetime, e.g. Cache-Control; unused slots NULL. */
+    const char *headers[4][2];
 };
 
 typedef void (*http_handler_fn)(const struct http_req *req, struct http_resp *resp, void *ctx);

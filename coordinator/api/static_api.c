@@ -1,0 +1,82 @@
+/* static_api.c — serves the web UI: GET / (index.html) and GET /ui/<file> (the files of ui-static/
+ * embedded at build time) with their MIME type, ETag revalidation and a strict CSP. The files
+ * hold no secrets, so they need no credentials; the API calls they make do. */
+#include "coordinator/api/api.h"
+#include "common/html.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Scripts, styles and data only from this origin; no inline script, no framing, no forms. */
+#define UI_CSP                                                                                     \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "        \
+    "connect-src 'self'; frame-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; "        \
+    "form-action 'none'"
+
+#define MAX_ETAGS 64
+
+/* ETags of the embedded files, computed once (the files never change while we run). */
+static char etags[MAX_ETAGS][24];
+static pthread_once_t etags_once = PTHREAD_ONCE_INIT;
+
+static void etags_init(void)
+{
+    size_t i = 0;
+    for (const struct gp_ui_asset *a = gp_ui_assets; a->name && i < MAX_ETAGS; a++, i++) {
+        uint64_t h = 1469598103934665603ULL; /* FNV-1a 64 */
+        for (size_t k = 0; k < a->len; k++) {
+            h ^= a->data[k];
+            h *= 1099511628211ULL;
+        }
+        snprintf(etags[i], sizeof(etags[i]), "\"%016llx\"", (unsigned long long)h);
+    }
+}
+
+static const char *etag_of(const struct gp_ui_asset *a)
+{
+    pthread_once(&etags_once, etags_init);
+    size_t i = (size_t)(a - gp_ui_assets);
+    return i < MAX_ETAGS ? etags[i] : NULL;
+}
+
+void api_ui_static(const struct http_req *r, struct http_resp *w, void *ctx)
+{
+    (void)ctx;
+    const char *name = "index.html";
+    if (strncmp(r->path, "/ui/", 4) == 0 && r->path[4])
+        name = r->path + 4;
+    const struct gp_ui_asset *a = gp_ui_asset_find(name);
+    if (!a) {
+        http_resp_msg(w, 404, "no UI file '%.80s'; the UI is at /", name);
+        return;
+    }
+    const char *etag = etag_of(a);
+    const char *inm = http_header(r, "If-None-Match");
+    if (etag && inm && strstr(inm, etag)) {
+        http_resp_empty(w, 304);
+    } else {
+        char *body = malloc(a->len + 1);
+        if (!body) {
+            http_resp_msg(w, 500, "out of memory");
+            return;
+        }
+        memcpy(body, a->data, a->len);
+        body[a->len] = '\0';
+        http_resp_raw(w, 200, gp_ui_mime(a->name), body, a->len);
+    }
+    w->content_type = gp_ui_mime(a->name);
+    /* Revalidate every time (file names carry no version), cheap with the ETag. */
+    w->headers[0][0] = "Cache-Control";
+    w->headers[0][1] = "no-cache";
+    w->headers[1][0] = "Content-Security-Policy";
+    w->headers[1][1] = UI_CSP;
+    w->headers[2][0] = "Referrer-Policy";
+    w->headers[2][1] = "no-referrer";
+    if (etag) {
+        w->headers[3][0] = "ETag";
+        w->headers[3][1] = etag;
+    }
+}

@@ -1,0 +1,276 @@
+// ui.test.mjs — drives the coordinator's web UI (GET /) in Debian's headless chromium
+// (playwright-core, no downloaded browser) against a real gprof-coordinator; every request that
+// does not go to the coordinator is blocked. Run by tests/integration/test_ui_browser.sh.
+// Usage: node ui.test.mjs --url http://127.0.0.1:PORT --service SVC --hot FN
+//          [--host H --cols A.col,B.col --host-col A.col --old-service SVC2]  (the full run)
+//          [--auth TOKEN]  (auth on: the token prompt, then the flame graph)
+//          [--shots DIR]
+//   cols: the collapsed files uploaded in the last hour (expected search share and totals);
+//   host-col: the part of them uploaded by --host (expected total with the host filter);
+//   old-service: a service whose only upload is days old (empty state).
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const args = {};
+for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+const { url: URL0, service: SVC, hot: HOT, host: HOST, auth: TOKEN, shots: shotDir } = args;
+if (!URL0 || !SVC || !HOT) {
+  console.error('usage: node ui.test.mjs --url URL --service SVC --hot FN [--host H --cols A,B --host-col A --old-service S] [--auth TOKEN] [--shots DIR]');
+  process.exit(2);
+}
+const origin = new URL(URL0).origin;
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+let failures = 0;
+function check(cond, what) {
+  if (cond) console.log(`ok   ${what}`);
+  else { console.log(`FAIL ${what}`); failures++; }
+}
+
+// Samples in collapsed files: total, and the part whose stack contains fn.
+function tally(files, fn) {
+  let total = 0, hit = 0;
+  for (const f of files) {
+    for (const line of fs.readFileSync(f, 'utf8').split('\n')) {
+      if (!line || line.startsWith('#')) continue;
+      const sp = line.lastIndexOf(' ');
+      const n = Number(line.slice(sp + 1));
+      total += n;
+      if (line.slice(0, sp).split(';').includes(fn)) hit += n;
+    }
+  }
+  return { total, hit };
+}
+
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gprof-chromium-'));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1400, height: 900 },
+  deviceScaleFactor: 1,
+  acceptDownloads: true,
+});
+const blocked = [];
+await context.route('**/*', (route) => {
+  const u = route.request().url();
+  if (u.startsWith(origin + '/') || u.startsWith('blob:') || u.startsWith('data:')) return route.continue();
+  blocked.push(u);
+  return route.abort('blockedbyclient');
+});
+
+const page = await context.newPage();
+const errors = [];
+page.on('pageerror', (e) => errors.push(String(e)));
+// 401s and 4xx answers are part of the test; anything else logged as an error is a defect.
+page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) errors.push(m.text()); });
+page.on('dialog', (d) => { errors.push(`dialog: ${d.message()}`); d.dismiss(); });
+const shot = async (name, opts = {}) => { if (shotDir) await page.screenshot({ path: path.join(shotDir, `ui-${name}.png`), ...opts }); };
+
+async function ready(pageName) {
+  await page.waitForFunction((p) => document.documentElement.dataset.ready === p, pageName, { timeout: 30000 });
+}
+async function nextGraph(prev) {
+  await page.waitForFunction((p) => Number(document.documentElement.dataset.graph || 0) > p, prev, { timeout: 30000 });
+}
+const graphCount = () => page.evaluate(() => Number(document.documentElement.dataset.graph || 0));
+
+async function canvasStats() {
+  return page.evaluate(() => {
+    const c = document.querySelector('#ap-graph canvas.gp-canvas');
+    if (!c) return { colors: 0, paintedShare: 0 };
+    const ctx = c.getContext('2d');
+    const { width: w, height: h } = c;
+    const img = ctx.getImageData(0, 0, w, h).data;
+    const colors = new Set();
+    let painted = 0, n = 0, red = 0, blue = 0;
+    for (let y = 0; y < h; y += 3) {
+      for (let x = 0; x < w; x += 3) {
+        const o = (y * w + x) * 4;
+        const [r, g, b, a] = [img[o], img[o + 1], img[o + 2], img[o + 3]];
+        colors.add((r << 24) | (g << 16) | (b << 8) | a);
+        if (a > 0) painted++;
+        if (a > 0 && r > b + 60 && r > g + 40) red++;
+        if (a > 0 && b > r + 40) blue++;
+        n++;
+      }
+    }
+    return { colors: colors.size, paintedShare: painted / n, red, blue };
+  });
+}
+
+if (TOKEN) {
+  // ---- auth on: the first API call answers 401, the UI asks for the token once ----------
+  await page.goto(origin + '/');
+  await page.waitForSelector('#ap-token-input', { timeout: 30000 });
+  const msg = await page.textContent('.ap-dialog .ap-error');
+  check(/authentication required/.test(msg), `401 opens the token dialog with the server's message ("${msg}")`);
+  await shot('token');
+  await page.fill('#ap-token-input', 'wrong-token');
+  await page.click('#ap-token-ok');
+  await page.waitForSelector('#ap-token-input', { timeout: 30000 });
+  check((await page.inputValue('#ap-token-input')) === '', 'a wrong token is refused and asked for again');
+  await page.fill('#ap-token-input', TOKEN);
+  await page.click('#ap-token-ok');
+  await ready('profiles');
+  const top = await page.evaluate(() => window.gprofApp.viewer && window.gprofApp.viewer.top[0].name);
+  check(top === HOT, `with the token the flame graph loads (top function ${top})`);
+  check(await page.evaluate(() => sessionStorage.getItem('gprof.uiToken')) === TOKEN, 'the token is kept in sessionStorage');
+  const btn = await page.textContent('#ap-token');
+  check(/Token set/.test(btn), `the header shows the token is set ("${btn}")`);
+  // other pages reuse it without asking again
+  await page.goto(origin + '/#/hosts');
+  await ready('hosts');
+  check(!(await page.$('#ap-token-input')), 'no second prompt on the Hosts page');
+} else {
+  const cols = (args.cols || '').split(',').filter(Boolean);
+  const all = tally(cols, HOT);
+
+  // ---- Profiles: services, flame graph, top functions, search, summary, exports ----------
+  await page.goto(origin + '/');
+  await ready('profiles');
+  const opts = await page.$$eval('#ap-service option', (o) => o.map((x) => x.value));
+  check(opts.includes(SVC), `the service picker lists ${SVC} (${opts.join(', ')})`);
+  check(await page.$eval('#ap-service', (s) => s.value) === SVC, `${SVC} (the service with recent data) is selected`);
+  const s = await canvasStats();
+  check(s.colors >= 5 && s.paintedShare > 0.05, `the flame graph is drawn (${s.colors} colours, ${(100 * s.paintedShare).toFixed(1)}% painted)`);
+  const total = await page.evaluate(() => window.gprofApp.viewer.tree.value[0]);
+  check(total === all.total, `the graph holds every sample of the last hour (${total}, expected ${all.total})`);
+  const firstRow = await page.textContent('#gp-top tbody tr:first-child td.gp-col-name');
+  check(firstRow.trim() === HOT, `the top functions table lists ${HOT} first (got "${firstRow.trim()}")`);
+  await page.fill('#gp-search', HOT);
+  await page.press('#gp-search', 'Enter');
+  const pct = Number(await page.getAttribute('#gp-match', 'data-percent'));
+  const want = (100 * all.hit) / all.total;
+  check(Math.abs(pct - want) < 0.01, `search "${HOT}" finds ${pct.toFixed(2)}% of samples (expected ${want.toFixed(2)}%)`);
+  await page.waitForSelector('#ap-summary .ap-stat');
+  const stats = await page.$$eval('#ap-summary .ap-stat', (e) => e.map((x) => x.textContent));
+  check(stats.some((t) => /^Hosts2$/.test(t)) && stats.some((t) => /^Avg CPU\d/.test(t)), `summary strip: ${stats.join(' | ')}`);
+  await shot('profiles', { fullPage: true });
+  for (const fmt of ['html', 'collapsed', 'pprof']) {
+    const href = await page.getAttribute(`#ap-export-${fmt}`, 'href');
+    const r = await page.evaluate(async (u) => { const x = await fetch(u); const b = new Uint8Array(await x.arrayBuffer()); return { status: x.status, type: x.headers.get('content-type'), len: b.length, text: new TextDecoder().decode(b.slice(0, 4000)) }; }, href);
+    const good = r.status === 200 && r.len > 0 && (fmt !== 'collapsed' || r.text.includes(HOT)) && (fmt !== 'html' || r.type.startsWith('text/html'));
+    check(good, `export ${fmt}: ${href.slice(0, 60)}… → ${r.status} ${r.type}, ${r.len} bytes`);
+  }
+  const dl = page.waitForEvent('download', { timeout: 10000 }).catch(() => null);
+  await page.click('#ap-export-collapsed');
+  const d = await dl;
+  check(d && d.suggestedFilename() === `${SVC}_flamegraph.collapsed`, `clicking Collapsed downloads ${d && d.suggestedFilename()}`);
+
+  // icicle toggle still works inside the app
+  await page.click('#gp-mode-icicle');
+  check(await page.evaluate(() => document.querySelector('#ap-graph').dataset.mode) === 'icicle', 'the icicle toggle works');
+  await page.click('#gp-mode-flame');
+
+  // host filter → RQL → only that host's samples
+  if (HOST && args['host-col']) {
+    const mine = tally([args['host-col']], HOT);
+    const g0 = await graphCount();
+    await page.selectOption('#ap-f-hn', HOST);
+    await nextGraph(g0);
+    const t = await page.evaluate(() => window.gprofApp.viewer.tree.value[0]);
+    check(t === mine.total, `host filter ${HOST}: ${t} samples (expected ${mine.total})`);
+    check(/"HostName":\{"\$eq":"/.test(await page.textContent("#ap-rql")), 'the filter is shown as the RQL sent to the API');
+    const g1 = await graphCount();
+    await page.selectOption('#ap-f-hn-op', 'not');
+    await nextGraph(g1);
+    const t2 = await page.evaluate(() => window.gprofApp.viewer.tree.value[0]);
+    check(t2 === all.total - mine.total, `host "is not" ${HOST}: ${t2} samples (expected ${all.total - mine.total})`);
+    await shot('profiles-filter');
+    check(page.url().includes('hn=') && page.url().includes('hnop=not'), 'the filter is kept in the URL');
+  }
+
+  // ---- empty state and API errors -------------------------------------------------------
+  if (args['old-service']) {
+    await page.goto(`${origin}/#/profiles?service=${encodeURIComponent(args['old-service'])}&time=1h`);
+    await ready('profiles');
+    await page.waitForSelector('.ap-empty button', { timeout: 30000 });
+    const txt = await page.textContent('.ap-empty');
+    check(txt.includes(`No profiles yet for service ${args['old-service']}`) && txt.includes('Latest data'), `empty state: "${txt.slice(0, 140)}…"`);
+    await shot('empty');
+    const g = await graphCount();
+    await page.click('.ap-empty button');
+    await nextGraph(g);
+    check(await page.evaluate(() => window.gprofApp.viewer.tree.value[0]) > 0, '"Show the last hour of data" jumps to the old upload');
+  }
+  await page.goto(`${origin}/#/profiles?service=${SVC}&time=custom&start=2000000000&end=1000000000`);
+  await ready('profiles');
+  await page.waitForSelector('#ap-graph-host .ap-error');
+  const err = await page.textContent('#ap-graph-host .ap-error');
+  check(/HTTP 400.*endTime must be after startTime/.test(err), `API errors are shown as the server words them ("${err}")`);
+
+  // ---- Hosts: heartbeat → row; Start dialog → profile_request → pending ----------------
+  await page.goto(origin + '/#/hosts');
+  await ready('hosts');
+  const row = `#ap-host-table tr[data-host="${HOST}"]`;
+  await page.waitForSelector(row);
+  check(true, `the Hosts page lists ${HOST} after its heartbeat`);
+  const cells = await page.$$eval(`${row} td`, (t) => t.map((x) => x.textContent));
+  check(cells.includes('stopped') && cells.includes('10.0.0.7') && cells.includes('active'), `row: ${cells.slice(1).join(' | ')}`);
+  check(await page.isDisabled('#ap-start'), 'Start is disabled until a host is selected');
+  await page.check(`${row} input[type=checkbox]`);
+  await page.click('#ap-start');
+  await page.waitForSelector('.ap-dialog');
+  await page.fill('#ap-d-duration', '30');
+  await page.fill('#ap-d-frequency', '49');
+  await page.fill('#ap-d-pids', '4242x');
+  await page.click('#ap-d-submit');
+  const perr = await page.textContent('.ap-dialog .ap-error');
+  check(/PIDs must be positive numbers/.test(perr), `bad PIDs are refused in the dialog ("${perr}")`);
+  await page.fill('#ap-d-pids', '4242');
+  await page.check('#ap-d-perfspect');
+  await shot('start-dialog');
+  await page.click('#ap-d-submit');
+  await page.waitForSelector('#ap-request-ok');
+  const okMsg = await page.textContent('#ap-request-ok');
+  check(/Start profiling request submitted successfully for service 'checkout' across 1 host/.test(okMsg), `the coordinator's answer is shown ("${okMsg}")`);
+  await page.waitForFunction((sel) => { const r = document.querySelector(sel); return r && r.textContent.includes('pending'); }, row, { timeout: 30000 });
+  const after = await page.$$eval(`${row} td`, (t) => t.map((x) => x.textContent));
+  check(after.includes('pending') && after.includes('start') && after.includes('4242'), `after Start: ${after.slice(1).join(' | ')}`);
+  await shot('hosts');
+  // a process-level stop without PIDs is refused before it reaches the API
+  await page.click('#ap-stop');
+  await page.selectOption('#ap-d-level', 'process');
+  await page.click('#ap-d-submit');
+  check(/needs at least one PID/.test(await page.textContent('.ap-dialog .ap-error')), 'process-level stop without PIDs is refused in the dialog');
+  await page.keyboard.press('Escape');
+  check(!(await page.$('.ap-dialog')), 'Esc closes the dialog');
+
+  // ---- Compare: the last hour against the hour before → diff colours ------------------
+  await page.goto(`${origin}/#/compare?service=${SVC}&time=1h`);
+  await ready('compare');
+  const diff = await page.evaluate(() => { const v = window.gprofApp.viewer; return v && { diff: v.tree.diff, before: v.tree.before[0], after: v.tree.value[0] }; });
+  check(diff && diff.diff && diff.before > 0 && diff.after === all.total, `Compare draws a diff (before ${diff && diff.before}, after ${diff && diff.after})`);
+  const cs = await canvasStats();
+  check(cs.red > 0 && cs.blue > 0, `diff colours: ${cs.red} red and ${cs.blue} blue sample points`);
+  await shot('compare', { fullPage: true });
+  // two services
+  await page.click('#ap-cmp-mode button >> nth=1');
+  await page.waitForSelector('#ap-cmp-other');
+  await page.waitForFunction(() => window.gprofApp.viewer || document.querySelector('#ap-graph-host .ap-empty, #ap-graph-host .ap-error'), null, { timeout: 30000 });
+  check(page.url().includes('mode=service'), 'two-services mode is kept in the URL');
+
+  // ---- Ad hoc results: empty state --------------------------------------------------------
+  await page.goto(`${origin}/#/adhoc?service=${SVC}&time=1h`);
+  await ready('adhoc');
+  await page.waitForSelector('#ap-adhoc-list .ap-empty');
+  const adhoc = await page.textContent('#ap-adhoc-list .ap-empty');
+  check(adhoc.includes(`No ad hoc results for service ${SVC}`), `ad hoc empty state: "${adhoc.slice(0, 80)}…"`);
+  await shot('adhoc');
+
+  // nav keeps the service and range
+  await page.click('#ap-nav a[data-page="profiles"]');
+  await ready('profiles');
+  check(page.url().includes(`service=${SVC}`) && page.url().includes('time=1h'), `nav keeps service and range (${page.url().replace(origin, '')})`);
+}
+
+check(blocked.length === 0, `no request left the coordinator (${blocked.length} blocked${blocked.length ? ': ' + blocked.slice(0, 3).join(', ') : ''})`);
+check(errors.length === 0, `no page errors${errors.length ? ': ' + errors.join(' | ') : ''}`);
+await context.close();
+fs.rmSync(userDataDir, { recursive: true, force: true });
+console.log(failures ? `${failures} check(s) FAILED` : 'all UI checks passed');
+process.exit(failures ? 1 : 0);
