@@ -13,9 +13,12 @@ static __attribute__((noinline)) void *here()
     return __builtin_return_address(0);
 }
 
-namespace gpw {
-namespace engine {
-template <typename T> class Matrix {
+namespace gpw
+{
+namespace engine
+{
+template <typename T> class Matrix
+{
   public:
     __attribute__((noinline)) T multiply(int rounds)
     {
@@ -29,7 +32,8 @@ template <typename T> class Matrix {
 template class Matrix<double>;
 } // namespace engine
 
-namespace detail {
+namespace detail
+{
 template <typename T> __attribute__((noinline)) T accumulate(const T *v, std::size_t n)
 {
     accum_ip = here();
