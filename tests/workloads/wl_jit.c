@@ -6,8 +6,19 @@
  * not in anonymous memory. */
 #include "workload.h"
 
+#include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+
+static char map_path[64];
+
+/* Killed by a test (SIGTERM/SIGINT/SIGHUP): do not leave the perf map behind in /tmp. */
+static void on_signal(int sig)
+{
+    (void)sig;
+    unlink(map_path);
+    _exit(0);
+}
 
 #if defined(__x86_64__)
 static const unsigned char code[] = {
@@ -62,8 +73,13 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    char path[64];
-    snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+    char *path = map_path;
+    snprintf(map_path, sizeof(map_path), "/tmp/perf-%d.map", (int)getpid());
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     FILE *f = fopen(path, "w");
     if (!f) {
         perror(path);
