@@ -556,9 +556,58 @@ async function pageCompare(main, gen, q) {
     if (!tree.before[0]) note.append(h('div', { class: 'ap-ok', text: 'The baseline has no samples, so every frame shows as new.' }));
     else if (!tree.value[0]) note.append(h('div', { class: 'ap-ok', text: 'The current range has no samples; the graph shows the baseline shape.' }));
     mountGraph(graph, tree, { title: `Diff · ${what}` });
+    const gh = graph.querySelector('.gp-graph-host');
+    if (gh) gh.after(changesTable(tree));
   }
   render();
   await load();
+}
+
+// Per function: share of all samples with the function on the stack (recursion counted once)
+// before and after, sorted by the size of the change.
+function diffFunctions(t) {
+  const n = t.names.length;
+  const after = new Float64Array(n), before = new Float64Array(n), active = new Int32Array(n), seen = new Uint8Array(n);
+  const open = [];
+  for (let i = 1; i < t.n; i++) {
+    while (open.length && t.end[open[open.length - 1]] <= i) active[t.name[open.pop()]]--;
+    const id = t.name[i];
+    seen[id] = 1;
+    if (active[id] === 0) { after[id] += t.value[i]; before[id] += t.before[i]; }
+    active[id]++;
+    open.push(i);
+  }
+  const A = t.value[0] || 1, B = t.before[0] || 1;
+  const rows = [];
+  for (let id = 0; id < n; id++) {
+    if (!seen[id]) continue;
+    const pa = (100 * after[id]) / A, pb = (100 * before[id]) / B;
+    rows.push({ name: t.names[id], before: before[id], after: after[id], pb, pa, delta: pa - pb });
+  }
+  rows.sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta) || y.after - x.after);
+  return rows;
+}
+
+function changesTable(tree) {
+  const rows = diffFunctions(tree).filter((r) => Math.abs(r.delta) >= 0.005).slice(0, 50);
+  const sec = h('section', { class: 'gp-top', id: 'ap-changes' });
+  sec.append(h('div', { class: 'gp-top-head' }, h('h2', { text: 'Biggest changes' }),
+    h('span', { class: 'gp-hint', text: 'share of all samples with the function on the stack, baseline → current' })));
+  if (!rows.length) { sec.append(h('div', { class: 'ap-empty', text: 'No function changed its share.' })); return sec; }
+  const body = h('tbody');
+  for (const r of rows) {
+    body.append(h('tr', null,
+      h('td', { class: 'ap-mono', title: r.name, text: r.name }),
+      h('td', { class: 'ap-num', text: `${r.pb.toFixed(2)}%` }),
+      h('td', { class: 'ap-num', text: `${r.pa.toFixed(2)}%` }),
+      h('td', { class: `ap-num ${r.delta > 0 ? 'ap-grew' : 'ap-shrank'}`, text: `${r.delta > 0 ? '+' : '−'}${Math.abs(r.delta).toFixed(2)} pp` }),
+      h('td', { class: 'ap-num', text: fmtNum(r.before) }),
+      h('td', { class: 'ap-num', text: fmtNum(r.after) })));
+  }
+  const head = h('tr', null, ...[['Function', ''], ['Baseline', 'ap-num'], ['Current', 'ap-num'], ['Change', 'ap-num'], ['Baseline samples', 'ap-num'], ['Current samples', 'ap-num']]
+    .map(([x, c]) => h('th', { class: c, text: x })));
+  sec.append(h('div', { class: 'ap-table-wrap' }, h('table', { class: 'ap-table ap-changes' }, h('thead', null, head), body)));
+  return sec;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -591,14 +640,19 @@ async function pageHosts(main, gen, q) {
   for (const e of [svcSel, stSel, ctSel, auto]) e.addEventListener('change', apply);
   let t = 0;
   hostIn.addEventListener('input', () => { clearTimeout(t); t = setTimeout(apply, 250); });
+  const selInfo = h('span', { class: 'ap-muted', id: 'ap-selinfo' });
   main.append(h('div', { class: 'ap-card' }, h('div', { class: 'ap-row' },
     h('span', { class: 'ap-label', text: 'Filters' }), svcSel, hostIn, stSel, ctSel,
+    h('div', { class: 'gp-spring' }),
     h('label', { class: 'ap-check' }, auto, `auto-refresh (${HOSTS_REFRESH_MS / 1000} s)`),
-    h('button', { class: 'gp-btn', type: 'button', text: 'Refresh', id: 'ap-h-refresh', onclick: () => load() }),
-    h('div', { class: 'gp-spring' }), updated, stopBtn, startBtn)), note, tableHost);
+    h('button', { class: 'gp-btn', type: 'button', text: 'Refresh', id: 'ap-h-refresh', onclick: () => load() }))),
+  note, h('div', { class: 'ap-actionbar' }, selInfo, h('div', { class: 'gp-spring' }), updated, stopBtn, startBtn), tableHost);
 
   const key = (r) => `${r.service_name}\u0000${r.hostname}`;
-  const syncButtons = () => { startBtn.disabled = stopBtn.disabled = selected.size === 0; startBtn.textContent = selected.size ? `Start profiling ${selected.size} host${selected.size > 1 ? 's' : ''}…` : 'Start profiling…'; };
+  const syncButtons = () => {
+    startBtn.disabled = stopBtn.disabled = selected.size === 0;
+    selInfo.textContent = selected.size ? `${selected.size} host${selected.size > 1 ? 's' : ''} selected` : 'Select hosts to start or stop profiling.';
+  };
 
   function renderTable() {
     const present = new Set(rows.map(key));
@@ -765,13 +819,17 @@ async function pageHosts(main, gen, q) {
 // ---------------------------------------------------------------------------------------
 // Ad hoc results
 
-// The agent's ad hoc files are gprof's self-contained HTML: the data sits in
-// <script id="gp-data" type="application/json">. DOMParser runs no script.
+// The agent's ad hoc files are gprof's self-contained HTML: the data sits in the
+// <script id="gp-data" type="application/json"> element, with <, > and & escaped, so the first
+// closing tag after it ends it. Read as text: nothing of the file is parsed as HTML or run.
 function payloadFromHtml(html) {
-  const doc = new DOMParser().parseFromString(html, 'text/html');
-  const el = doc.getElementById('gp-data');
-  if (!el || !el.textContent.trim() || el.textContent.trim() === 'null') return null;
-  return JSON.parse(el.textContent);
+  const m = /<script id="gp-data" type="application\/json">/.exec(html);
+  if (!m) return null;
+  const from = m.index + m[0].length;
+  const to = html.indexOf('<' + '/script', from);
+  const text = html.slice(from, to < 0 ? undefined : to).trim();
+  if (!text || text === 'null') return null;
+  return JSON.parse(text);
 }
 
 async function pageAdhoc(main, gen) {

@@ -4,6 +4,7 @@
 // Usage: node ui.test.mjs --url http://127.0.0.1:PORT --service SVC --hot FN
 //          [--host H --cols A.col,B.col --host-col A.col --old-service SVC2]  (the full run)
 //          [--auth TOKEN]  (auth on: the token prompt, then the flame graph)
+//          [--adhoc HOST]  (the Ad hoc results page lists HOST's ad hoc file and opens it)
 //          [--shots DIR]
 //   cols: the collapsed files uploaded in the last hour (expected search share and totals);
 //   host-col: the part of them uploaded by --host (expected total with the host filter);
@@ -102,7 +103,23 @@ async function canvasStats() {
   });
 }
 
-if (TOKEN) {
+if (args.adhoc) {
+  // ---- Ad hoc results: an agent's ad hoc HTML (gprof's own export) listed and opened -----
+  await page.goto(`${origin}/#/adhoc?service=${SVC}&time=1h`);
+  await ready('adhoc');
+  const row = '#ap-adhoc-table tbody tr';
+  await page.waitForSelector(row);
+  const cells = await page.$$eval(`${row} td`, (t) => t.map((x) => x.textContent));
+  check(cells.includes(args.adhoc) && cells.some((c) => /_adhoc_flamegraph\.html$/.test(c)), `the ad hoc list shows ${args.adhoc}'s file (${cells.join(' | ')})`);
+  const g = await graphCount();
+  await page.click(`${row} button`);
+  await nextGraph(g);
+  const top = await page.evaluate(() => window.gprofApp.viewer.top[0].name);
+  check(top === HOT, `opening it draws its flame graph in the page (top function ${top})`);
+  const s = await canvasStats();
+  check(s.colors >= 5 && s.paintedShare > 0.05, `the ad hoc flame graph is drawn (${s.colors} colours)`);
+  await shot('adhoc-open', { fullPage: true });
+} else if (TOKEN) {
   // ---- auth on: the first API call answers 401, the UI asks for the token once ----------
   await page.goto(origin + '/');
   await page.waitForSelector('#ap-token-input', { timeout: 30000 });
@@ -247,6 +264,8 @@ if (TOKEN) {
   check(diff && diff.diff && diff.before > 0 && diff.after === all.total, `Compare draws a diff (before ${diff && diff.before}, after ${diff && diff.after})`);
   const cs = await canvasStats();
   check(cs.red > 0 && cs.blue > 0, `diff colours: ${cs.red} red and ${cs.blue} blue sample points`);
+  const firstChange = await page.$$eval('#ap-changes tbody tr:first-child td', (t) => t.map((x) => x.textContent));
+  check(firstChange.length === 6 && /^[+−]\d/.test(firstChange[3]), `the biggest-changes table: ${firstChange.join(' | ')}`);
   await shot('compare', { fullPage: true });
   // two services
   await page.click('#ap-cmp-mode button >> nth=1');

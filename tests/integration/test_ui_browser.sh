@@ -102,6 +102,28 @@ hb=$(curl -s -X POST "$H/api/metrics/heartbeat" -H 'Content-Type: application/js
 echo "$hb" | jcheck '.profiling_command.combined_config.duration == 30 and .profiling_command.combined_config.frequency == 49 and .profiling_command.combined_config.enable_perfspect == true' ||
     fail "the agent's heartbeat does not get the UI's command: $hb"
 ok "the UI's profile request is what the agent receives (duration 30, 49 Hz, pid 4242, PerfSpect)"
+
+# --- an ad hoc session's result: gprof's own HTML export inside the agent's upload header ------
+printf '0;;adhoc-job;main;adhoc_hot 700\n0;;adhoc-job;main;adhoc_cold 100\n' >"$WORK/adhoc.col"
+"$BUILD/tests/unit_html" --generate "$WORK/adhoc.col" "$WORK/adhoc.html" "ad hoc" >/dev/null ||
+    fail "unit_html --generate (build the unit tests)"
+python3 - "$WORK/adhoc.html" "$WORK/adhoc.col" "$WORK/adhoc.prof" <<'PY'
+import json, sys
+html = open(sys.argv[1]).read()
+hdr = {"metadata": {"hostname": "ui-host-adhoc", "run_arguments": {"service_name": "checkout", "continuous": False}},
+       "flamegraph_html": html}
+with open(sys.argv[3], "w") as f:
+    f.write("# " + json.dumps(hdr) + "\n" + open(sys.argv[2]).read())
+PY
+make_body "$WORK/b6.gz" "$NOW" ui-host-adhoc "$WORK/adhoc.prof"
+r=$(upload "$WORK/b6.gz" checkout ui-host-adhoc no-token-needed-on-loopback)
+[ "${r%% *}" = 200 ] || fail "ad hoc upload: $r"
+for _ in $(seq 1 200); do
+    [ "$(curl -s "$H/api/metrics/adhoc_flamegraphs?serviceName=checkout&startTime=$T0&endTime=$T1" | jq length)" = 1 ] && break
+    sleep 0.05
+done
+(cd "$browser_dir" && node ui.test.mjs --url "$H" --service checkout --hot adhoc_hot --adhoc ui-host-adhoc "${shots[@]}") ||
+    fail "browser test of the Ad hoc results page failed"
 stop_coord
 
 # --- auth on: the UI asks for the token once and uses it --------------------------------------
