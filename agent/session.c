@@ -51,6 +51,8 @@ struct gp_session {
     int drain_failed;
     struct young young[YOUNG_MAX];
     size_t nyoung;
+    unsigned drain_calls;
+    double last_poll;
 };
 
 static double since(const struct timespec *t0)
@@ -152,9 +154,26 @@ static uint32_t container_of(struct gp_session *s, uint32_t tgid)
     return nid;
 }
 
+static void on_event(const struct gp_proc_event *e, void *ctx);
+
+/* A long drain (the first host-wide one reads every running binary) must not starve process
+ * events: a process that starts and exits meanwhile would never be snapshotted. The BPF event
+ * ring is independent of the count maps, so it is polled from inside the drain. */
+static void poll_during_drain(struct gp_session *s)
+{
+    if (gp_sampler_kind(s->sampler) != GP_SAMPLER_BPF || ++s->drain_calls % 64)
+        return;
+    double now = since(&s->t0);
+    if (now - s->last_poll < 0.01)
+        return;
+    s->last_poll = now;
+    gp_sampler_poll_events(s->sampler, 0, on_event, s);
+}
+
 static void on_sample(const struct gp_raw_sample *r, void *ctx)
 {
     struct gp_session *s = ctx;
+    poll_during_drain(s);
     const char *names[MAX_FRAMES];
     uint32_t ids[MAX_FRAMES];
     uint32_t nu = r->nuser, nk = r->nkernel, n = 0;

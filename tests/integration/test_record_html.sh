@@ -7,7 +7,7 @@ set -euo pipefail
 need_root
 command -v node > /dev/null || fail "node is not installed (scripts/install-deps.sh)"
 [ -d "$SRC/tests/browser/node_modules/playwright-core" ] || fail "run (cd tests/browser && npm ci)"
-tmp=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
+tmp=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 export HOME=$tmp
 "$WL/burn" -d 8 -t 1 > /dev/null &
 bpid=$!

@@ -7,7 +7,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need_root
-tmp=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
+tmp=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 UNNAMED='\+0x[0-9a-f]+(;| )|\[unknown\]|\[lost stack\]'
 
 # Samples of process PID (by comm) in FILE; checks the hot name and the named share.
