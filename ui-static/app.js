@@ -187,7 +187,8 @@ async function api(path, params = {}, { method = 'GET', body, blob = false } = {
       const msg = await messageOf(res);
       if (!tokenPrompt) tokenPrompt = askToken(msg).finally(() => { tokenPrompt = null; });
       if (await tokenPrompt) continue;
-      throw new ApiError(401, `The coordinator asks for credentials: ${msg}`);
+      renderTokenButton(true);
+      throw new ApiError(401, `The coordinator asks for credentials: ${msg} (use "Enter access token" at the top right)`);
     }
     if (res.status === 204) return { status: 204, data: null };
     if (!res.ok) throw new ApiError(res.status, `${method} ${path} failed (HTTP ${res.status}): ${await messageOf(res)}`);
@@ -239,14 +240,18 @@ function askToken(message) {
   });
 }
 
-function renderTokenButton() {
+function renderTokenButton(needed = false) {
   const b = document.getElementById('ap-token');
   if (!b) return;
   const set = !!sessionStorage.getItem(TOKEN_KEY);
-  b.hidden = !set;
+  b.hidden = !set && !needed;
   b.classList.toggle('ap-set', set);
-  b.textContent = set ? 'Token set · forget' : 'Access token';
-  b.onclick = () => { sessionStorage.removeItem(TOKEN_KEY); renderTokenButton(); };
+  b.textContent = set ? 'Token set · forget' : 'Enter access token';
+  b.title = set ? 'forget the access token kept for this tab' : '';
+  b.onclick = () => {
+    if (sessionStorage.getItem(TOKEN_KEY)) { sessionStorage.removeItem(TOKEN_KEY); renderTokenButton(); return; }
+    askToken('Enter the coordinator\'s ui_token.').then((ok) => { if (ok) route(); });
+  };
 }
 
 // Downloads url with the credentials (a plain link cannot carry the Authorization header).
@@ -324,6 +329,31 @@ function serviceSelect(list, value, onChange, id) {
 
 function stat(k, v) {
   return h('div', { class: 'ap-stat' }, h('div', { class: 'ap-stat-k', text: k }), h('div', { class: 'ap-stat-v', text: v }));
+}
+
+// Samples per time bucket over the range (/api/metrics/graph), as a small bar chart.
+function activity(points, start, end) {
+  const W = 360, H = 44;
+  const c = h('canvas', { class: 'ap-activity-canvas', width: W * 2, height: H * 2 });
+  c.style.width = `${W}px`;
+  c.style.height = `${H}px`;
+  const pts = points.map((p) => ({ t: parseApiTime(p.time || ''), v: Number(p.samples) || 0 })).filter((p) => p.t !== null);
+  const max = Math.max(1, ...pts.map((p) => p.v));
+  const step = pts.length > 1 ? Math.min(...pts.slice(1).map((p, i) => p.t - pts[i].t).filter((x) => x > 0)) : 0;
+  const ctx = c.getContext('2d');
+  ctx.scale(2, 2);
+  ctx.fillStyle = '#eadfd5';
+  ctx.fillRect(0, H - 1, W, 1);
+  ctx.fillStyle = '#f26b21';
+  const span = Math.max(1, end - start);
+  const bw = Math.max(2, step > 0 ? (step / span) * W - 1 : 4);
+  for (const p of pts) {
+    const x = ((p.t - start) / span) * W;
+    const bh = Math.max(1, (p.v / max) * (H - 6));
+    ctx.fillRect(Math.max(0, Math.min(W - bw, x)), H - 1 - bh, bw, bh);
+  }
+  return h('div', { class: 'ap-stat ap-activity', id: 'ap-activity', title: 'samples per time bucket over the range' },
+    h('div', { class: 'ap-stat-k', text: `Activity · ${showTime(start).slice(11)} → ${showTime(end).slice(11)}` }), c);
 }
 
 function fmtPctVal(v) { return v === undefined || v === null ? '–' : `${Number(v).toFixed(1)}%`; }
@@ -427,6 +457,7 @@ async function pageProfiles(main, gen) {
     const [start, end] = rangeOf(shared.time);
     const params = { serviceName: shared.service, startTime: iso(start), endTime: iso(end), filter: rqlFilter() };
     renderExports(params);
+    exports.hidden = true;
     note.replaceChildren();
     stats.replaceChildren();
     graph.replaceChildren(h('div', { class: 'ap-loading', text: 'Loading flame graph…' }));
@@ -462,6 +493,8 @@ async function pageProfiles(main, gen) {
     let tree;
     try { tree = parseTree(fg.data); } catch (e) { graph.replaceChildren(errorBox(e)); return; }
     mountGraph(graph, tree, { title: `${shared.service} · ${showTime(start)} → ${showTime(end)}` });
+    exports.hidden = false;
+    const series = api('/api/metrics/graph', params).catch(() => null);
     const s = await summary;
     if (stale()) return;
     if (s.error) { stats.append(errorBox(s.error)); return; }
@@ -470,6 +503,9 @@ async function pageProfiles(main, gen) {
     stats.append(stat('Samples', fmtNum(d.samples !== undefined ? d.samples : tree.value[0])), stat('Hosts', fmtNum(d.uniq_hostnames || 0)),
       stat('Avg CPU', fmtPctVal(d.avg_cpu)), stat('Max CPU', fmtPctVal(d.max_cpu)),
       stat('Avg memory', fmtPctVal(d.avg_memory)), stat('Max memory', fmtPctVal(d.max_memory)));
+    const g = await series;
+    if (stale() || !g || !Array.isArray(g.data) || !g.data.length) return;
+    stats.append(activity(g.data, start, end));
   }
 
   renderFilters();
@@ -841,7 +877,7 @@ async function pageAdhoc(main, gen) {
   shared.service = pickService(services);
   const card = h('div', { class: 'ap-card' });
   const list = h('div', { id: 'ap-adhoc-list' });
-  const view = h('div', { id: 'ap-graph-host' });
+  const view = h('div', { id: 'ap-graph-host', class: 'ap-view' });
   main.append(card, list, view);
   const reload = () => { writeHash('adhoc', sharedParams()); load(); };
   card.append(h('div', { class: 'ap-row' },
@@ -868,7 +904,8 @@ async function pageAdhoc(main, gen) {
       const tree = payload.format === 'tree'
         ? parseTree(typeof payload.data === 'string' ? JSON.parse(payload.data) : payload.data)
         : parseCollapsed(String(payload.data || ''));
-      mountGraph(view, tree, { ...meta, title: `${item.hostname} · ${item.filename}` });
+      const ts = parseApiTime(item.timestamp || '');
+      mountGraph(view, tree, { ...meta, title: `Ad hoc · ${item.hostname} · ${ts === null ? item.filename : showTime(ts)}` });
     } catch (e) {
       if (gen !== app.gen) return;
       dropViewer();
@@ -901,7 +938,11 @@ async function pageAdhoc(main, gen) {
         h('td', { text: Array.isArray(it.perf_events) && it.perf_events.length ? it.perf_events.join(', ') : '–' }),
         h('td', { class: 'ap-num', text: `${fmtNum((it.size || 0) / 1024)} KiB` }),
         h('td', null, it.removed ? h('span', { class: 'ap-badge ap-b-stopped', text: 'removed' })
-          : h('button', { class: 'gp-btn', type: 'button', text: 'Open', onclick: () => open(it) }))));
+          : h('button', { class: 'gp-btn', type: 'button', text: 'Open', onclick: (e) => {
+            for (const tr of body.querySelectorAll('tr.ap-sel')) tr.classList.remove('ap-sel');
+            e.target.closest('tr').classList.add('ap-sel');
+            open(it);
+          } }))));
     }
     list.replaceChildren(h('div', { class: 'ap-table-wrap' }, h('table', { class: 'ap-table', id: 'ap-adhoc-table' },
       h('thead', null, h('tr', null, ...['Time', 'Host', 'File', 'PMU events', 'Size', ''].map((x) => h('th', { text: x })))), body)));

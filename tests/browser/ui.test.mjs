@@ -126,6 +126,14 @@ if (args.adhoc) {
   const msg = await page.textContent('.ap-dialog .ap-error');
   check(/authentication required/.test(msg), `401 opens the token dialog with the server's message ("${msg}")`);
   await shot('token');
+  // Cancel: the page says why it is empty and offers the token again from the header
+  await page.click('.ap-dialog button:has-text("Cancel")');
+  await page.waitForSelector('#ap-main .ap-error');
+  const why = await page.textContent('#ap-main .ap-error');
+  check(/HTTP|credentials/.test(why) && /authentication required/.test(why), `after Cancel the page explains: "${why}"`);
+  check(await page.isVisible('#ap-token') && (await page.textContent('#ap-token')) === 'Enter access token', 'the header offers "Enter access token"');
+  await page.click('#ap-token');
+  await page.waitForSelector('#ap-token-input');
   await page.fill('#ap-token-input', 'wrong-token');
   await page.click('#ap-token-ok');
   await page.waitForSelector('#ap-token-input', { timeout: 30000 });
@@ -166,6 +174,8 @@ if (args.adhoc) {
   await page.waitForSelector('#ap-summary .ap-stat');
   const stats = await page.$$eval('#ap-summary .ap-stat', (e) => e.map((x) => x.textContent));
   check(stats.some((t) => /^Hosts2$/.test(t)) && stats.some((t) => /^Avg CPU\d/.test(t)), `summary strip: ${stats.join(' | ')}`);
+  await page.waitForSelector('#ap-activity canvas');
+  check(true, 'the activity chart (/api/metrics/graph) is drawn');
   await shot('profiles', { fullPage: true });
   for (const fmt of ['html', 'collapsed', 'pprof']) {
     const href = await page.getAttribute(`#ap-export-${fmt}`, 'href');
@@ -208,6 +218,7 @@ if (args.adhoc) {
     await page.waitForSelector('.ap-empty button', { timeout: 30000 });
     const txt = await page.textContent('.ap-empty');
     check(txt.includes(`No profiles yet for service ${args['old-service']}`) && txt.includes('Latest data'), `empty state: "${txt.slice(0, 140)}…"`);
+    check(await page.isHidden('#ap-exports'), 'no export links while there is nothing to export');
     await shot('empty');
     const g = await graphCount();
     await page.click('.ap-empty button');
