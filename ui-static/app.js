@@ -356,6 +356,15 @@ function activity(points, start, end) {
     h('div', { class: 'ap-stat-k', text: `Activity · ${showTime(start).slice(11)} → ${showTime(end).slice(11)}` }), c);
 }
 
+// The active filters (set on the Profiles page or by a link) as a row with a Clear button.
+function filterNote(reload) {
+  const rql = rqlFilter();
+  if (!rql) return null;
+  return h('div', { class: 'ap-row' }, h('span', { class: 'ap-label', text: 'Filters' }),
+    h('span', { class: 'ap-rql', id: 'ap-rql', title: 'the filter sent to the API (Performance Studio RQL)', text: rql }),
+    h('button', { class: 'gp-btn', type: 'button', text: 'Clear', onclick: () => { shared.filters = {}; reload(); } }));
+}
+
 function fmtPctVal(v) { return v === undefined || v === null ? '–' : `${Number(v).toFixed(1)}%`; }
 
 // Mounts the viewer in host (replacing any previous one) and returns it.
@@ -549,12 +558,8 @@ async function pageCompare(main, gen, q) {
       h('div', { class: 'ap-row' }, h('span', { class: 'ap-label', text: 'Baseline' }), mode, baseline,
         h('div', { class: 'gp-spring' }),
         h('span', { class: 'ap-legend' }, h('span', null, h('span', { class: 'ap-sw ap-sw-grew' }), 'grew'), h('span', null, h('span', { class: 'ap-sw ap-sw-shrank' }), 'shrank'))));
-    const rql = rqlFilter();
-    if (rql) {
-      card.append(h('div', { class: 'ap-row' }, h('span', { class: 'ap-label', text: 'Filters' }),
-        h('span', { class: 'ap-rql', id: 'ap-rql', title: 'set on the Profiles page; applies to both sides', text: rql }),
-        h('button', { class: 'gp-btn', type: 'button', text: 'Clear', onclick: () => { shared.filters = {}; reload(); } })));
-    }
+    const fr = filterNote(reload);
+    if (fr) card.append(fr);
   }
 
   let loadGen = 0;
@@ -685,6 +690,7 @@ async function pageHosts(main, gen, q) {
   note, h('div', { class: 'ap-actionbar' }, selInfo, h('div', { class: 'gp-spring' }), updated, stopBtn, startBtn), tableHost);
 
   const key = (r) => `${r.service_name}\u0000${r.hostname}`;
+  const hostLink = (page, r) => `#/${page}?${new URLSearchParams({ service: r.service_name, time: page === 'adhoc' ? '24h' : '1h', hn: r.hostname })}`;
   const syncButtons = () => {
     startBtn.disabled = stopBtn.disabled = selected.size === 0;
     selInfo.textContent = selected.size ? `${selected.size} host${selected.size > 1 ? 's' : ''} selected` : 'Select hosts to start or stop profiling.';
@@ -722,9 +728,11 @@ async function pageHosts(main, gen, q) {
         h('td', null, h('span', { class: `ap-badge ap-b-${r.profiling_status}`, text: r.profiling_status })),
         h('td', { class: 'ap-mono', text: Array.isArray(r.pids) && r.pids.length ? r.pids.join(', ') : 'all' }),
         h('td', { class: 'ap-mono', text: r.agent_version || '–' }),
-        h('td', { title: r.heartbeat_timestamp || '', text: hb === null ? '–' : ago(hb) })));
+        h('td', { title: r.heartbeat_timestamp || '', text: hb === null ? '–' : ago(hb) }),
+        h('td', null, h('a', { class: 'ap-link', href: hostLink('profiles', r), text: 'Profile' }), ' · ',
+          h('a', { class: 'ap-link', href: hostLink('adhoc', r), text: 'Ad hoc' }))));
     }
-    const head = h('tr', null, h('th', { class: 'ap-cb' }, all), ...['Service', 'Host', 'IP', 'Agent', 'Command', 'Profiling', 'PIDs', 'Version', 'Last heartbeat'].map((x) => h('th', { text: x })));
+    const head = h('tr', null, h('th', { class: 'ap-cb' }, all), ...['Service', 'Host', 'IP', 'Agent', 'Command', 'Profiling', 'PIDs', 'Version', 'Last heartbeat', 'View'].map((x) => h('th', { text: x })));
     tableHost.replaceChildren(h('div', { class: 'ap-table-wrap' }, h('table', { class: 'ap-table', id: 'ap-host-table' }, h('thead', null, head), body)));
   }
 
@@ -880,11 +888,15 @@ async function pageAdhoc(main, gen) {
   const view = h('div', { id: 'ap-graph-host', class: 'ap-view' });
   main.append(card, list, view);
   const reload = () => { writeHash('adhoc', sharedParams()); load(); };
-  card.append(h('div', { class: 'ap-row' },
-    h('span', { class: 'ap-field' }, h('span', { class: 'ap-label', text: 'Service' }),
-      serviceSelect(services, shared.service, (v) => { shared.service = v; reload(); }, 'ap-service')),
-    timeControls(shared.time, reload),
-    h('button', { class: 'gp-btn', type: 'button', text: 'Refresh', onclick: () => load() })));
+  const reloadAll = () => { reload(); renderCard(); };
+  function renderCard() {
+    card.replaceChildren(h('div', { class: 'ap-row' },
+      h('span', { class: 'ap-field' }, h('span', { class: 'ap-label', text: 'Service' }),
+        serviceSelect(services, shared.service, (v) => { shared.service = v; reloadAll(); }, 'ap-service')),
+      timeControls(shared.time, reload),
+      h('button', { class: 'gp-btn', type: 'button', text: 'Refresh', onclick: () => load() })), filterNote(reloadAll));
+  }
+  renderCard();
 
   async function open(item) {
     view.replaceChildren(h('div', { class: 'ap-loading', text: `Loading ${item.filename}…` }));

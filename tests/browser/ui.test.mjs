@@ -268,6 +268,16 @@ if (args.adhoc) {
   await page.keyboard.press('Escape');
   check(!(await page.$('.ap-dialog')), 'Esc closes the dialog');
 
+  // the row's Profile link opens the flame graph of that host only
+  if (args['host-col']) {
+    await page.click(`${row} a:has-text("Profile")`);
+    await ready('profiles');
+    await page.waitForFunction(() => window.gprofApp.viewer, null, { timeout: 30000 });
+    const t = await page.evaluate(() => window.gprofApp.viewer.tree.value[0]);
+    const mine = tally([args['host-col']], HOT);
+    check(t === mine.total && (await page.$eval('#ap-f-hn', (x) => x.value)) === HOST, `the host's Profile link shows ${HOST} only (${t} samples)`);
+  }
+
   // ---- Compare: the last hour against the hour before → diff colours ------------------
   await page.goto(`${origin}/#/compare?service=${SVC}&time=1h`);
   await ready('compare');
