@@ -107,14 +107,21 @@ int gp_collapsed_write(struct gp_profile *p, struct strbuf *out, struct gp_err *
 
 struct parser {
     const struct gp_collapsed_parse_opts *o;
-    struct gp_profile *p;
+    struct gp_profile *p; /* NULL: validate only, nothing is built */
     struct gp_err *err;
     size_t lineno;
     enum gp_collapsed_layout layout;
     uint32_t *ids;
     uint32_t ids_cap;
     struct gp_collapsed_stats st;
+    int need_full; /* validate only: the distinct-stack cap needs the real profile */
 };
+
+/* Interns a name into the profile being built; validation only needs "not GP_NO_ID". */
+static uint32_t intern(struct parser *ps, const char *s, size_t n)
+{
+    return ps->p ? gp_profile_intern(ps->p, s, n) : 0;
+}
 
 /* Shows at most 40 bytes of untrusted text inside an error message, printable ASCII only. */
 static const char *quote(const char *s, size_t n, char buf[64])
@@ -233,7 +240,10 @@ static int parse_header(struct parser *ps, const char *s, size_t n)
         return gp_err_set(ps->err, -EINVAL, "header: not valid JSON: expected an object, got %s",
                           type);
     }
-    gp_profile_set_header(ps->p, h);
+    if (ps->p)
+        gp_profile_set_header(ps->p, h);
+    else
+        json_object_put(h);
     ps->st.had_header = 1;
     return 0;
 }
@@ -345,11 +355,11 @@ static int parse_stack_line(struct parser *ps, const char *s, size_t n)
                                   "line %zu: missing ';' separators; expected "
                                   "'<app_idx>;<container>;<comm>;frame;… <count>'",
                                   ln);
-            container = gp_profile_intern(ps->p, f, fl);
+            container = intern(ps, f, fl);
         } else if (field == (prefixed ? 2u : 0u)) {
             if (fl == 0)
                 return gp_err_set(ps->err, -EINVAL, "line %zu: empty process name (comm)", ln);
-            comm = gp_profile_intern(ps->p, f, fl);
+            comm = intern(ps, f, fl);
         } else {
             if (fl == 0)
                 return gp_err_set(ps->err, -EINVAL, "line %zu: empty frame name at frame %u", ln,
@@ -357,9 +367,13 @@ static int parse_stack_line(struct parser *ps, const char *s, size_t n)
             if (nf >= ps->o->max_frames)
                 return gp_err_set(ps->err, -E2BIG, "line %zu: more than %u frames in one stack", ln,
                                   ps->o->max_frames);
-            int rc = push_id(ps, &nf, gp_profile_intern(ps->p, f, fl));
-            if (rc)
-                return rc;
+            if (!ps->p) {
+                nf++;
+            } else {
+                int rc = push_id(ps, &nf, intern(ps, f, fl));
+                if (rc)
+                    return rc;
+            }
         }
         field++;
         if (!semi)
@@ -367,11 +381,21 @@ static int parse_stack_line(struct parser *ps, const char *s, size_t n)
         f = semi + 1;
     }
     if (container == GP_NO_ID)
-        container = gp_profile_intern(ps->p, "", 0);
+        container = intern(ps, "", 0);
     if (container == GP_NO_ID || comm == GP_NO_ID)
         return gp_err_set(ps->err, -ENOMEM, "line %zu: out of memory", ln);
     if (ps->st.samples > UINT64_MAX - count)
         return gp_err_set(ps->err, -EINVAL, "line %zu: the sum of counts overflows 64 bits", ln);
+    if (!ps->p) {
+        /* at most lines distinct stacks; beyond the cap only the real profile can tell */
+        if (ps->st.lines + 1 > ps->o->max_stacks) {
+            ps->need_full = 1;
+            return 1;
+        }
+        ps->st.samples += count;
+        ps->st.lines++;
+        return 0;
+    }
     if (gp_profile_add_ids(ps->p, app_idx, container, comm, ps->ids, nf, count))
         return gp_err_set(ps->err, -ENOMEM, "line %zu: out of memory", ln);
     if (gp_profile_nstacks(ps->p) > ps->o->max_stacks)
@@ -382,8 +406,9 @@ static int parse_stack_line(struct parser *ps, const char *s, size_t n)
     return 0;
 }
 
-int gp_collapsed_parse_into(const char *text, size_t len, const struct gp_collapsed_parse_opts *o,
-                            struct gp_profile *p, struct gp_err *err)
+/* Parses into p, or only validates when p is NULL (returns 1 when that needs a full parse). */
+static int parse_text(const char *text, size_t len, const struct gp_collapsed_parse_opts *o,
+                      struct gp_profile *p, struct gp_err *err)
 {
     struct gp_collapsed_parse_opts opts = {0};
     if (o)
@@ -436,6 +461,25 @@ int gp_collapsed_parse_into(const char *text, size_t len, const struct gp_collap
     free(ps.ids);
     if (!rc && opts.stats)
         *opts.stats = ps.st;
+    return rc;
+}
+
+int gp_collapsed_parse_into(const char *text, size_t len, const struct gp_collapsed_parse_opts *o,
+                            struct gp_profile *p, struct gp_err *err)
+{
+    return parse_text(text, len, o, p, err);
+}
+
+int gp_collapsed_validate(const char *text, size_t len, const struct gp_collapsed_parse_opts *o,
+                          struct gp_err *err)
+{
+    int rc = parse_text(text, len, o, NULL, err);
+    if (rc <= 0)
+        return rc;
+    /* more lines than max_stacks: whether they are distinct decides, so build the profile */
+    struct gp_profile *p = NULL;
+    rc = gp_collapsed_parse(text, len, o, &p, err);
+    gp_profile_free(p);
     return rc;
 }
 

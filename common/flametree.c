@@ -25,6 +25,11 @@ struct tree {
     int side;
     size_t budget; /* stacks that may still create nodes (max_stacks), SIZE_MAX = no limit */
     uint32_t empty_id;
+    /* A profile's names are interned, so one string has one address: a cache from address to
+     * name id spares hashing and comparing every frame's text (80k frames per query). */
+    const char **ptr_keys;
+    uint32_t *ptr_ids;
+    size_t ptr_cap, ptr_n;
 };
 
 #define NONE    UINT32_MAX
@@ -76,9 +81,54 @@ static uint32_t new_node(struct tree *t, uint32_t parent, uint32_t name)
     return k;
 }
 
+static int ptr_grow(struct tree *t)
+{
+    size_t cap = t->ptr_cap ? t->ptr_cap * 2 : 4096;
+    const char **keys = calloc(cap, sizeof(*keys));
+    uint32_t *ids = malloc(cap * sizeof(*ids));
+    if (!keys || !ids) {
+        free(keys);
+        free(ids);
+        return -ENOMEM;
+    }
+    for (size_t k = 0; k < t->ptr_cap; k++) {
+        if (!t->ptr_keys[k])
+            continue;
+        size_t i = gp_hash_mix((uint64_t)(uintptr_t)t->ptr_keys[k]) & (cap - 1);
+        while (keys[i])
+            i = (i + 1) & (cap - 1);
+        keys[i] = t->ptr_keys[k];
+        ids[i] = t->ptr_ids[k];
+    }
+    free(t->ptr_keys);
+    free(t->ptr_ids);
+    t->ptr_keys = keys;
+    t->ptr_ids = ids;
+    t->ptr_cap = cap;
+    return 0;
+}
+
+/* The name id of a string, looked up by address first. */
+static uint32_t name_id(struct tree *t, const char *name)
+{
+    if ((t->ptr_n + 1) * 2 > t->ptr_cap && ptr_grow(t))
+        return GP_NO_ID;
+    size_t mask = t->ptr_cap - 1, i = gp_hash_mix((uint64_t)(uintptr_t)name) & mask;
+    for (; t->ptr_keys[i]; i = (i + 1) & mask)
+        if (t->ptr_keys[i] == name)
+            return t->ptr_ids[i];
+    uint32_t nid = gp_profile_intern(t->names, name, strlen(name));
+    if (nid == GP_NO_ID)
+        return GP_NO_ID;
+    t->ptr_keys[i] = name;
+    t->ptr_ids[i] = nid;
+    t->ptr_n++;
+    return nid;
+}
+
 static uint32_t child(struct tree *t, uint32_t parent, const char *name, int create)
 {
-    uint32_t nid = gp_profile_intern(t->names, name, strlen(name));
+    uint32_t nid = name_id(t, name);
     if (nid == GP_NO_ID)
         return NONE;
     if ((t->n + 1) * 2 > t->table_cap && table_grow(t))
@@ -123,6 +173,14 @@ static int add_stack(const struct gp_stack_view *s, void *arg)
             return -ENOMEM;
         t->nodes[at].v[t->side] += c;
     }
+    return 0;
+}
+
+/* Upper bound of the nodes a stack can create: its levels above the frames plus its frames
+ * (the comm and container levels are counted whether or not the flags use them). */
+static int count_nodes(const struct gp_stack_view *s, void *arg)
+{
+    *(size_t *)arg += (size_t)s->nframes + 2;
     return 0;
 }
 
@@ -225,11 +283,22 @@ static void put_u64(struct strbuf *out, const char *key, uint64_t v)
     sb_append(out, d, (size_t)(e - d));
 }
 
-static void emit(struct tree *t, uint32_t k, int diff, struct strbuf *out)
+#define PUT_LIT(out, lit) sb_append(out, lit, sizeof(lit) - 1)
+
+/* Every distinct name JSON-escaped once: name id k is esc[off[k] .. off[k + 1]). */
+struct escaped {
+    struct strbuf sb;
+    size_t *off;
+};
+
+static void emit(struct tree *t, const struct escaped *e, uint32_t k, int diff, struct strbuf *out)
 {
     const struct node *n = &t->nodes[k];
-    sb_puts(out, "{\"name\":");
-    sb_json_str(out, k == 0 ? "root" : gp_profile_str(t->names, n->name));
+    PUT_LIT(out, "{\"name\":");
+    if (k == 0)
+        PUT_LIT(out, "\"root\"");
+    else
+        sb_append(out, e->sb.buf + e->off[n->name], e->off[n->name + 1] - e->off[n->name]);
     if (diff) {
         put_u64(out, ",\"value\":", n->v[1]);
         put_u64(out, ",\"before\":", n->v[0]);
@@ -237,13 +306,13 @@ static void emit(struct tree *t, uint32_t k, int diff, struct strbuf *out)
     } else {
         put_u64(out, ",\"value\":", n->v[0]);
     }
-    sb_puts(out, ",\"children\":[");
+    PUT_LIT(out, ",\"children\":[");
     for (uint32_t c = n->first_child; c != NONE; c = t->nodes[c].next_sibling) {
         if (c != n->first_child)
             sb_putc(out, ',');
-        emit(t, c, diff, out);
+        emit(t, e, c, diff, out);
     }
-    sb_puts(out, "]}");
+    PUT_LIT(out, "]}");
 }
 
 static int build(struct gp_profile *a, struct gp_profile *b, const struct gp_flametree_opts *o,
@@ -253,7 +322,24 @@ static int build(struct gp_profile *a, struct gp_profile *b, const struct gp_fla
     if (o)
         opts = *o;
     struct tree t = {.flags = opts.flags};
+    struct escaped esc = {.sb = STRBUF_INIT};
     int rc = -ENOMEM;
+    /* Reserve nodes and hash tables once for the (at most) frames + levels of every stack,
+     * instead of doubling and rehashing ~17 times on a big profile. */
+    size_t bound = 1;
+    for (int side = 0; side < (b ? 2 : 1); side++)
+        if (gp_profile_foreach(side ? b : a, count_nodes, &bound))
+            goto out;
+    if (bound > (1u << 22))
+        bound = 1u << 22; /* the tables still grow past this when needed */
+    if (!(t.nodes = malloc(bound * sizeof(*t.nodes))))
+        goto out;
+    t.cap = bound;
+    while (t.table_cap < bound * 2)
+        t.table_cap = t.table_cap ? t.table_cap * 2 : 4096;
+    t.table_cap /= 2; /* table_grow doubles it */
+    if (table_grow(&t))
+        goto out;
     if (!(t.names = gp_profile_new()) || new_node(&t, NONE, 0) == NONE)
         goto out;
     for (int side = 0; side < (b ? 2 : 1); side++) {
@@ -266,12 +352,30 @@ static int build(struct gp_profile *a, struct gp_profile *b, const struct gp_fla
     }
     if ((rc = select_and_link(&t, opts.max_nodes)))
         goto out;
+    size_t nnames = 1;
+    for (size_t k = 1; k < t.n; k++)
+        if (t.nodes[k].name + 1 > nnames)
+            nnames = t.nodes[k].name + 1;
+    esc.off = malloc((nnames + 1) * sizeof(*esc.off));
+    if (!esc.off) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t k = 0; k < nnames; k++) {
+        esc.off[k] = esc.sb.len;
+        sb_json_str(&esc.sb, gp_profile_str(t.names, (uint32_t)k));
+    }
+    esc.off[nnames] = esc.sb.len;
+    if (esc.sb.oom) {
+        rc = -ENOMEM;
+        goto out;
+    }
     size_t est = 0; /* one reservation instead of many doublings */
     for (size_t k = 0; k < t.n; k++)
         if (t.nodes[k].keep)
-            est += strlen(gp_profile_str(t.names, t.nodes[k].name)) + (b ? 70 : 40);
+            est += esc.off[t.nodes[k].name + 1] - esc.off[t.nodes[k].name] + (b ? 70 : 40);
     sb_reserve(out, est);
-    emit(&t, 0, b != NULL, out);
+    emit(&t, &esc, 0, b != NULL, out);
     rc = out->oom ? -ENOMEM : 0;
 out:
     if (rc)
@@ -279,6 +383,10 @@ out:
     gp_profile_free(t.names);
     free(t.nodes);
     free(t.table);
+    free(t.ptr_keys);
+    free(t.ptr_ids);
+    sb_free(&esc.sb);
+    free(esc.off);
     return rc;
 }
 

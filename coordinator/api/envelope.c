@@ -2,6 +2,7 @@
 #include "coordinator/api/envelope.h"
 #include "coordinator/api/timeutil.h"
 #include "common/collapsed.h"
+#include "common/json_member.h"
 #include "common/strbuf.h"
 
 #include <ctype.h>
@@ -144,14 +145,46 @@ static bool printable(const char *s)
     return true;
 }
 
+/* Parses the envelope with the (MiB-sized) "profile" string decoded by the fast path and
+ * json-c seeing the rest with "profile": "" — json-c takes ~15 ns a byte on strings. Whenever
+ * the fast path has a doubt, or json-c rejects the rest, the whole body goes to json-c, so
+ * what is accepted and every error message stay those of json_parse_strict. *text is the
+ * decoded profile (caller frees), or NULL when json-c parsed everything. */
+static json_object *parse_body(const char *body, size_t len, char **text, size_t *tlen,
+                               struct gp_err *err)
+{
+    size_t qs, qe;
+    *text = NULL;
+    if (len >= 4096 && len <= (size_t)INT32_MAX &&
+        gp_json_find_string_member(body, len, "profile", &qs, &qe)) {
+        size_t vlen = qe - qs - 1, slen = len - vlen;
+        char *small = malloc(slen + 1), *t = malloc(vlen + 1);
+        json_object *root = NULL;
+        if (small && t && gp_json_unescape_simple(body + qs + 1, vlen, t, tlen)) {
+            memcpy(small, body, qs + 1);
+            memcpy(small + qs + 1, body + qe, len - qe);
+            small[slen] = '\0';
+            root = json_parse_strict(small, slen, ENVELOPE_MAX_DEPTH, NULL);
+        }
+        free(small);
+        if (root) {
+            *text = t;
+            return root;
+        }
+        free(t);
+    }
+    return json_parse_strict(body, len, ENVELOPE_MAX_DEPTH, err);
+}
+
 int envelope_parse(const char *body, size_t len, struct upload_envelope *e, struct gp_err *err)
 {
     memset(e, 0, sizeof(*e));
     e->cpu_avg = e->mem_avg = -1;
     int rc = 0;
-    json_object *root = json_parse_strict(body, len, ENVELOPE_MAX_DEPTH, err), *v;
+    char *ptext = NULL;
+    size_t ptlen = 0;
+    json_object *root = parse_body(body, len, &ptext, &ptlen, err), *v;
     json_object *hdr = NULL;
-    struct gp_profile *prof = NULL;
     if (!root)
         return err ? err->code : -EINVAL;
     if (!json_object_is_type(root, json_type_object)) {
@@ -199,8 +232,8 @@ int envelope_parse(const char *body, size_t len, struct upload_envelope *e, stru
         rc = gp_err_set(err, -EINVAL, "Missing parameter profile (the collapsed text)");
         goto out;
     }
-    const char *text = json_object_get_string(v);
-    size_t tlen = (size_t)json_object_get_string_len(v);
+    const char *text = ptext ? ptext : json_object_get_string(v);
+    size_t tlen = ptext ? ptlen : (size_t)json_object_get_string_len(v);
     if (tlen < 2 || text[0] != '#') {
         rc = gp_err_set(err, -EINVAL,
                         "Agent metadata is missing, probably you are using an old agent: the "
@@ -262,7 +295,7 @@ int envelope_parse(const char *body, size_t len, struct upload_envelope *e, stru
     struct gp_collapsed_stats st = {0};
     struct gp_collapsed_parse_opts po = {.header = GP_COLLAPSED_HEADER_REQUIRED, .stats = &st};
     struct gp_err perr = {0};
-    if (gp_collapsed_parse(text, tlen, &po, &prof, &perr) != 0) {
+    if (gp_collapsed_validate(text, tlen, &po, &perr) != 0) {
         rc = gp_err_set(err, perr.code == -E2BIG ? -E2BIG : -EINVAL, "profile: %s", perr.msg);
         goto out;
     }
@@ -296,7 +329,7 @@ int envelope_parse(const char *body, size_t len, struct upload_envelope *e, stru
     }
     e->text = sb_detach(&sb, &e->text_len);
 out:
-    gp_profile_free(prof);
+    free(ptext);
     json_object_put(hdr);
     json_object_put(root);
     if (rc)

@@ -5,6 +5,7 @@
 #include "coordinator/store/store_internal.h"
 #include "common/collapsed.h"
 #include "common/hash.h"
+#include "common/json_member.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -41,8 +42,17 @@ static int gunzip_buf(const void *data, size_t len, size_t max, char **out, size
         zs.avail_out = (uInt)(cap - n);
         int zr = inflate(&zs, Z_NO_FLUSH);
         n = cap - zs.avail_out;
-        if (zr == Z_STREAM_END)
-            break;
+        if (zr == Z_STREAM_END) {
+            /* an agent's body stored as received may hold concatenated gzip members, which
+             * the HTTP layer accepted: read them all */
+            if (zs.avail_in == 0)
+                break;
+            if (inflateReset(&zs) != Z_OK) {
+                rc = gp_err_set(err, -EINVAL, "stored profile is not valid gzip: cannot reset");
+                break;
+            }
+            continue;
+        }
         if (zr != Z_OK && zr != Z_BUF_ERROR) {
             rc = gp_err_set(err, -EINVAL, "stored profile is not valid gzip: %s",
                             zs.msg ? zs.msg : "corrupt data");
@@ -196,8 +206,22 @@ static int prepare(struct coord_store *s, struct work *w, struct gp_err *err)
     const char *body = text;
     size_t blen = tlen;
     json_object *env = NULL;
-    size_t kl = strlen(w->prof.blob_key);
-    if (kl > 8 && strcmp(w->prof.blob_key + kl - 8, ".json.gz") == 0) {
+    char *decoded = NULL;
+    size_t kl = strlen(w->prof.blob_key), qs, qe;
+    int envelope = kl > 8 && strcmp(w->prof.blob_key + kl - 8, ".json.gz") == 0;
+    if (envelope && gp_json_find_string_member(text, tlen, "profile", &qs, &qe)) {
+        /* fast path: decode the one big member without building the whole JSON tree */
+        decoded = malloc(qe - qs);
+        if (decoded && gp_json_unescape_simple(text + qs + 1, qe - qs - 1, decoded, &blen)) {
+            body = decoded;
+            envelope = 0;
+        } else {
+            free(decoded);
+            decoded = NULL;
+            blen = tlen;
+        }
+    }
+    if (envelope) {
         /* the agent's envelope stored as received: the text is its "profile" member */
         json_tokener *tok = json_tokener_new_ex(64);
         if (!tok) {
@@ -219,6 +243,7 @@ static int prepare(struct coord_store *s, struct work *w, struct gp_err *err)
     struct gp_collapsed_parse_opts opts = {.max_total = max_text};
     rc = gp_collapsed_parse(body, blen, &opts, &w->profile, err);
     json_object_put(env);
+    free(decoded);
     free(text);
     if (rc < 0)
         return rc;

@@ -1,5 +1,6 @@
 /* fuzz_collapsed.c — the collapsed-stack parser on arbitrary bytes (it parses untrusted uploads):
- * must never crash, leak or hang; accepted input must survive a write/parse round trip. */
+ * must never crash, leak or hang; accepted input must survive a write/parse round trip, and
+ * gp_collapsed_validate must agree with the parser (same code, message and stats). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,11 +57,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         o.reject_zero_counts = (data[0] >> 3) & 1;
         o.max_frames = (data[0] >> 4) & 1 ? 8 : 0;
         o.max_line = (data[0] >> 5) & 1 ? 64 : 0;
+        o.max_stacks = size > 1 && (data[1] & 3) == 3 ? 2 : 0; /* validate's fallback */
     }
     struct gp_profile *p = NULL;
-    struct gp_err err = {0};
-    int rc = gp_collapsed_parse((const char *)data + (size ? 1 : 0), size ? size - 1 : 0, &o, &p,
-                                &err);
+    struct gp_err err = {0}, verr = {0};
+    struct gp_collapsed_stats st = {0}, vst = {0};
+    const char *text = (const char *)data + (size ? 1 : 0);
+    size_t len = size ? size - 1 : 0;
+    o.stats = &st;
+    int rc = gp_collapsed_parse(text, len, &o, &p, &err);
+    o.stats = &vst;
+    int vrc = gp_collapsed_validate(text, len, &o, &verr);
+    if (vrc != rc || strcmp(verr.msg, err.msg) != 0 || memcmp(&st, &vst, sizeof(st)) != 0)
+        abort(); /* validate-only must decide and explain exactly like the parser */
     if (rc) {
         if (p || err.msg[0] == '\0')
             abort(); /* a failure must explain itself and leave no profile */

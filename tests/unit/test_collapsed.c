@@ -129,13 +129,31 @@ static void test_round_trip(void **state)
     gp_profile_free(q);
 }
 
-/* Parses text with opts; returns rc and leaves the message in err. */
+/* Parses text with opts; returns rc and leaves the message in err. Every case also checks
+ * that gp_collapsed_validate decides the same way with the same message and stats. */
 static int parse(const char *text, const struct gp_collapsed_parse_opts *o, struct gp_err *err,
                  struct collect *c)
 {
     struct gp_profile *q = NULL;
+    struct gp_collapsed_parse_opts po = {0}, vo;
+    struct gp_collapsed_stats pst = {0}, vst = {0};
+    struct gp_err verr = {0};
+    if (o)
+        po = *o;
+    vo = po;
+    if (o && o->stats) { /* both fill their own copy; the caller's gets the parser's */
+        po.stats = &pst;
+        vo.stats = &vst;
+    }
+    int vrc = gp_collapsed_validate(text, strlen(text), &vo, &verr);
     gp_err_clear(err);
-    int rc = gp_collapsed_parse(text, strlen(text), o, &q, err);
+    int rc = gp_collapsed_parse(text, strlen(text), &po, &q, err);
+    assert_int_equal(vrc, rc);
+    assert_string_equal(verr.msg, err->msg);
+    if (o && o->stats) {
+        assert_memory_equal(&pst, &vst, sizeof(pst));
+        *o->stats = pst;
+    }
     if (rc == 0) {
         if (c)
             gp_profile_foreach(q, collect_cb, c);
@@ -313,6 +331,44 @@ static void test_caps(void **state)
     sb_free(&sb);
 }
 
+/* Validation builds nothing, so it must not depend on what a profile would do: a large input
+ * with duplicates around the distinct-stack cap, and the line counters. */
+static void test_validate(void **state)
+{
+    struct gp_err err = {0};
+    struct gp_collapsed_stats st = {0};
+    struct gp_collapsed_parse_opts o = {.header = GP_COLLAPSED_HEADER_REQUIRED, .stats = &st};
+    const char *ok = "# {\"a\": 1}\r\n0;;java;f;g 3\n\n0;c1;java;f;h 0\n0;;java;f;g 4\n";
+    assert_int_equal(gp_collapsed_validate(ok, strlen(ok), &o, &err), 0);
+    assert_int_equal(st.lines, 2);
+    assert_int_equal(st.samples, 7);
+    assert_int_equal(st.zero_skipped, 1);
+    assert_int_equal(st.had_header, 1);
+    /* more lines than max_stacks but only 2 distinct: accepted (falls back to a full parse) */
+    struct gp_collapsed_parse_opts s = {.max_stacks = 2};
+    assert_int_equal(parse("a 1\nb 1\na 4\nb 1\na 1", &s, &err, NULL), 0);
+    assert_int_equal(parse("a 1\nb 1\na 4\nb 1\nc 1\nd x", &s, &err, NULL), -E2BIG);
+    assert_string_equal(err.msg, "line 5: more than 2 distinct stacks");
+    /* a later syntax error still wins when the cap is not exceeded */
+    assert_int_equal(parse("a 1\nb 1\na 4\nb x", &s, &err, NULL), -EINVAL);
+    assert_string_equal(err.msg, "line 4: count 'x' is not a positive integer");
+    /* a realistic upload: 2,000 stacks x 40 frames */
+    struct strbuf sb = STRBUF_INIT;
+    sb_puts(&sb, "# {\"metadata\": {\"hostname\": \"h\"}}");
+    for (int i = 0; i < 2000; i++) {
+        sb_printf(&sb, "\n0;web-1;java");
+        for (int d = 0; d < 39; d++)
+            sb_printf(&sb, ";mod%d::function_%d_%d", d % 7, d, (i * 31 + d) % 40);
+        sb_printf(&sb, ";leaf_%d %d", i, 1 + i % 100);
+    }
+    assert_int_equal(gp_collapsed_validate(sb.buf, sb.len, &o, &err), 0);
+    assert_int_equal(st.lines, 2000);
+    sb_free(&sb);
+    /* NULL text */
+    assert_int_equal(gp_collapsed_validate(NULL, 3, NULL, &err), -EINVAL);
+    assert_string_equal(err.msg, "collapsed input is NULL");
+}
+
 static void test_parse_into_merges(void **state)
 {
     struct gp_profile *p = gp_profile_new();
@@ -340,6 +396,7 @@ int main(void)
             cmocka_unit_test(test_error_messages),
             cmocka_unit_test(test_caps),
             cmocka_unit_test(test_parse_into_merges),
+            cmocka_unit_test(test_validate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
