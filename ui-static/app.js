@@ -369,12 +369,16 @@ function fmtPctVal(v) { return v === undefined || v === null ? '–' : `${Number
 
 // Mounts the viewer in host (replacing any previous one) and returns it.
 let currentViewer = null;
+let graphMode = 'flame';
 function mountGraph(host, tree, meta) {
   if (currentViewer && currentViewer.unmount) currentViewer.unmount();
   host.replaceChildren();
   const root = h('div', { class: 'ap-graph', id: 'ap-graph' });
   host.append(root);
   currentViewer = mountViewer(root, { tree, meta });
+  // flame or icicle: the last choice holds for the next graph
+  if (graphMode !== 'flame') currentViewer.graph.setMode(graphMode);
+  currentViewer.graph.on('mode', (m) => { graphMode = m; });
   app.viewer = currentViewer;
   requestAnimationFrame(() => requestAnimationFrame(() => { document.documentElement.dataset.graph = String(++app.graphs); }));
   return currentViewer;
@@ -594,8 +598,8 @@ async function pageCompare(main, gen, q) {
       return;
     }
     const tree = parseTree(r.data);
-    if (!tree.before[0]) note.append(h('div', { class: 'ap-ok', text: 'The baseline has no samples, so every frame shows as new.' }));
-    else if (!tree.value[0]) note.append(h('div', { class: 'ap-ok', text: 'The current range has no samples; the graph shows the baseline shape.' }));
+    if (!tree.before[0]) note.append(h('div', { class: 'ap-info', text: 'The baseline has no samples, so every frame shows as new.' }));
+    else if (!tree.value[0]) note.append(h('div', { class: 'ap-info', text: 'The current range has no samples; the graph shows the baseline shape.' }));
     mountGraph(graph, tree, { title: `Diff · ${what}` });
     const gh = graph.querySelector('.gp-graph-host');
     if (gh) gh.after(changesTable(tree));
@@ -894,7 +898,9 @@ async function pageAdhoc(main, gen) {
       h('span', { class: 'ap-field' }, h('span', { class: 'ap-label', text: 'Service' }),
         serviceSelect(services, shared.service, (v) => { shared.service = v; reloadAll(); }, 'ap-service')),
       timeControls(shared.time, reload),
-      h('button', { class: 'gp-btn', type: 'button', text: 'Refresh', onclick: () => load() })), filterNote(reloadAll));
+      h('button', { class: 'gp-btn', type: 'button', text: 'Refresh', onclick: () => load() })));
+    const fr = filterNote(reloadAll);
+    if (fr) card.append(fr);
   }
   renderCard();
 
