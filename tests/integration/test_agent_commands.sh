@@ -116,5 +116,25 @@ sleep 2
 if grep -q "ad hoc $C6 started" "$WORK/agent.log"; then fail "$C6 ran on a host it does not target"; fi
 ok "a command whose target_hostnames exclude this host is skipped"
 
+# --- a continuous command replaces the configured sessions until a host-level stop ------------
+request "{\"service_name\":\"$SERVICE\",\"request_type\":\"stop\",\"stop_level\":\"host\",\"target_hosts\":{\"$HN\":null}}" >/dev/null
+R=$(request "{\"service_name\":\"$SERVICE\",\"request_type\":\"start\",\"continuous\":true,\"duration\":4,\"frequency\":29,\"target_hosts\":{\"$HN\":null}}")
+RC7=$(echo "$R" | field 'd["request_id"]')
+C7=$(echo "$R" | field 'd["command_ids"][0]')
+cont_is() { # COMMAND_ID|config FREQ
+    "$GPROFCTL" status --json | python3 -c "import json,sys
+c = json.load(sys.stdin)['slots']['continuous']
+sys.exit(0 if c and (c['command_id'] or 'config') == '$1' and c['frequency'] == $2 else 1)"
+}
+wait_for 15 'cont_is "$C7" 29' || fail "continuous command $C7 did not take over: $("$GPROFCTL" status --json)"
+wait_for 15 '[ "$(exec_field "$RC7" "e.get(\"status\")")" = completed ]' || fail "$C7 not reported: $(req_json "$RC7")"
+exec_field "$RC7" 'e["results_path"]' | grep -q "/api/flamegraph?serviceName=$SERVICE" || fail "results_path of $C7"
+n_before=$(local_sessions)
+wait_for 15 '[ "$(local_sessions)" -gt "$n_before" ]' || fail "no session under the continuous command"
+head -1 "$ASTATE/results/last_profile.col" | grep -q '"sampling_frequency":29' || fail "sessions not at 29 Hz"
+request "{\"service_name\":\"$SERVICE\",\"request_type\":\"stop\",\"stop_level\":\"host\",\"target_hosts\":{\"$HN\":null}}" >/dev/null
+wait_for 15 'cont_is config 11' || fail "after the host-level stop the configured 11 Hz sessions did not resume"
+ok "a continuous command runs its own sessions (29 Hz); a host-level stop returns to the configuration"
+
 stop_agent TERM
 [ "$AGENT_RC" = 0 ] || fail "agent exit status $AGENT_RC"
