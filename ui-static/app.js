@@ -8,6 +8,7 @@ const PRESETS = [['15m', '15 min', 900], ['1h', '1 h', 3600], ['6h', '6 h', 2160
   ['24h', '24 h', 86400], ['7d', '7 d', 604800], ['custom', 'Custom', 0]];
 const DIMS = [['HostName', 'Host', 'hn'], ['ContainerName', 'Container', 'cn'], ['ProcessName', 'Process', 'pn']];
 const HOSTS_REFRESH_MS = 10000;
+const sentRequests = []; // profile requests sent from this tab (Hosts page)
 
 // ---------------------------------------------------------------------------------------
 // DOM helpers
@@ -461,7 +462,7 @@ async function pageProfiles(main, gen) {
       });
       exports.append(a);
     }
-    exports.append(h('a', { class: 'ap-link', target: '_blank', rel: 'noopener', href: `/ui/viewer.html?src=${encodeURIComponent(apiUrl('/api/flamegraph', params))}&title=${encodeURIComponent(shared.service)}`, text: 'Open alone ↗' }));
+    if (!sessionStorage.getItem(TOKEN_KEY)) exports.append(h('a', { class: 'ap-link', target: '_blank', rel: 'noopener', href: `/ui/viewer.html?src=${encodeURIComponent(apiUrl('/api/flamegraph', params))}&title=${encodeURIComponent(shared.service)}`, text: 'Open alone ↗' }));
   }
 
   let loadGen = 0;
@@ -686,12 +687,41 @@ async function pageHosts(main, gen, q) {
   let t = 0;
   hostIn.addEventListener('input', () => { clearTimeout(t); t = setTimeout(apply, 250); });
   const selInfo = h('span', { class: 'ap-muted', id: 'ap-selinfo' });
+  const reqHost = h('div', { id: 'ap-requests' });
   main.append(h('div', { class: 'ap-card' }, h('div', { class: 'ap-row' },
     h('span', { class: 'ap-label', text: 'Filters' }), svcSel, hostIn, stSel, ctSel,
     h('div', { class: 'gp-spring' }),
     h('label', { class: 'ap-check' }, auto, `auto-refresh (${HOSTS_REFRESH_MS / 1000} s)`),
-    h('button', { class: 'gp-btn', type: 'button', text: 'Refresh', id: 'ap-h-refresh', onclick: () => load() }))),
-  note, h('div', { class: 'ap-actionbar' }, selInfo, h('div', { class: 'gp-spring' }), updated, stopBtn, startBtn), tableHost);
+    h('button', { class: 'gp-btn', type: 'button', text: 'Refresh', id: 'ap-h-refresh', onclick: () => { load(); renderRequests(); } }))),
+  note, h('div', { class: 'ap-actionbar' }, selInfo, h('div', { class: 'gp-spring' }), updated, stopBtn, startBtn), tableHost, reqHost);
+
+  // Requests sent from this tab, with their state (GET /api/metrics/profile_request).
+  async function renderRequests() {
+    if (!sentRequests.length) { reqHost.replaceChildren(); return; }
+    await Promise.all(sentRequests.map(async (q) => {
+      if (q.final) return;
+      try {
+        const r = await api('/api/metrics/profile_request', { request_id: q.id });
+        if (r.data) { q.status = r.data.status; q.executions = Array.isArray(r.data.executions) ? r.data.executions : []; }
+        q.final = q.status === 'completed' || q.status === 'failed' || q.status === 'cancelled';
+      } catch (e) { q.error = e.message; }
+    }));
+    if (gen !== app.gen) return;
+    const body = h('tbody');
+    for (const q of sentRequests.slice().reverse()) {
+      const ex = (q.executions || []).map((x) => `${x.hostname}: ${x.status}${x.error_message ? ` (${x.error_message})` : ''}`).join(', ');
+      body.append(h('tr', { dataset: { request: q.id } },
+        h('td', { text: showTime(q.at) }),
+        h('td', { text: q.service }),
+        h('td', { text: q.summary }),
+        h('td', null, h('span', { class: `ap-badge ap-b-${q.status}`, text: q.status })),
+        h('td', { class: 'ap-wrap', text: q.error || ex || 'waiting for the agents\' next heartbeat' }),
+        h('td', { class: 'ap-mono ap-muted', text: q.id })));
+    }
+    reqHost.replaceChildren(h('h2', { class: 'ap-h2', text: 'Requests from this tab' }),
+      h('div', { class: 'ap-table-wrap' }, h('table', { class: 'ap-table', id: 'ap-request-table' },
+        h('thead', null, h('tr', null, ...['Sent', 'Service', 'Request', 'Status', 'Hosts', 'Request id'].map((x) => h('th', { text: x })))), body)));
+  }
 
   const key = (r) => `${r.service_name}\u0000${r.hostname}`;
   const hostLink = (page, r) => `#/${page}?${new URLSearchParams({ service: r.service_name, time: page === 'adhoc' ? '24h' : '1h', hn: r.hostname })}`;
@@ -789,6 +819,14 @@ async function pageHosts(main, gen, q) {
         const o = r.data || {};
         if (o.success === false) throw new Error(o.message || 'the request was refused');
         msgs.push(o.message || 'submitted');
+        if (o.request_id) {
+          const hosts = Object.keys(body.target_hosts || {});
+          const what = body.request_type === 'start'
+            ? `start ${body.continuous ? 'continuous' : `ad hoc ${body.duration} s`} at ${body.frequency} Hz`
+            : `stop (${body.stop_level})`;
+          sentRequests.push({ id: o.request_id, service: body.service_name, at: nowSec(), status: 'pending',
+            summary: `${what} on ${hosts.join(', ')}` });
+        }
       }
     } catch (e) {
       err.replaceChildren(errorBox(e));
@@ -797,6 +835,7 @@ async function pageHosts(main, gen, q) {
     d.close();
     note.replaceChildren(h('div', { class: 'ap-ok', id: 'ap-request-ok', text: msgs.join(' · ') }));
     load();
+    renderRequests();
   }
 
   function startDialog() {
@@ -860,7 +899,8 @@ async function pageHosts(main, gen, q) {
       [h('button', { class: 'gp-btn', type: 'button', text: 'Cancel', onclick: () => d.close() }), go]);
   }
 
-  app.timer = setInterval(() => { if (auto.checked && !document.querySelector('.ap-backdrop')) load(); }, HOSTS_REFRESH_MS);
+  app.timer = setInterval(() => { if (auto.checked && !document.querySelector('.ap-backdrop')) { load(); renderRequests(); } }, HOSTS_REFRESH_MS);
+  renderRequests();
   await load();
 }
 

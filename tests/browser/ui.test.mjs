@@ -259,6 +259,10 @@ if (args.adhoc) {
   await page.waitForFunction((sel) => { const r = document.querySelector(sel); return r && r.textContent.includes('pending'); }, row, { timeout: 30000 });
   const after = await page.$$eval(`${row} td`, (t) => t.map((x) => x.textContent));
   check(after.includes('pending') && after.includes('start') && after.includes('4242'), `after Start: ${after.slice(1).join(' | ')}`);
+  await page.waitForSelector('#ap-request-table tbody tr');
+  const req = await page.$$eval('#ap-request-table tbody tr:first-child td', (t) => t.map((x) => x.textContent));
+  check(req.length === 6 && /start ad hoc 30 s at 49 Hz on ui-host-1/.test(req[2]) && req[3] === 'pending' && /^[0-9a-f-]{36}$/.test(req[5]),
+    `the request is tracked on the page: ${req.join(' | ')}`);
   await shot('hosts');
   // a process-level stop without PIDs is refused before it reaches the API
   await page.click('#ap-stop');
