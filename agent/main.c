@@ -37,11 +37,12 @@ static void on_signal(int sig)
 }
 
 static const char *const known_keys[] = {
-        "coordinator", "service",        "token",     "token_file",
-        "state_dir",   "hostname",       "duration",  "frequency",
-        "sampler",     "keep_results",   "log_level", "heartbeat_interval",
-        "continuous",  "control_socket", "spool_max", "upload_wait",
-        NULL,
+        "coordinator",  "service",        "token",
+        "token_file",   "state_dir",      "hostname",
+        "duration",     "frequency",      "sampler",
+        "keep_results", "log_level",      "heartbeat_interval",
+        "continuous",   "control_socket", "spool_max",
+        "upload_wait",  "symbol_cache",   NULL,
 };
 
 static const char usage_text[] =
@@ -49,13 +50,15 @@ static const char usage_text[] =
         "                   [--token-file FILE] [--state-dir DIR] [--hostname H]\n"
         "                   [--heartbeat-interval S] [--continuous | --no-continuous]\n"
         "                   [-d SECONDS] [-F HZ] [--sampler bpf|perf] [--keep-results N]\n"
-        "                   [--control-socket PATH] [--spool-max SIZE] [--log-level L]\n"
+        "                   [--control-socket PATH] [--spool-max SIZE] [--symbol-cache SIZE]\n"
+        "                   [--log-level L]\n"
         "\n"
         "Profiles the whole host in back-to-back sessions of -d seconds (default 60) at -F Hz\n"
         "(default 11); --no-continuous waits for commands instead. Each session is kept in\n"
         "STATE_DIR/results (newest as last_profile.col and last_flamegraph.html) and, with\n"
         "--coordinator, uploaded through an on-disk spool (STATE_DIR/spool, bounded by\n"
-        "--spool-max, default 256M) that survives outages and restarts.\n"
+        "--spool-max, default 256M) that survives outages and restarts. --symbol-cache\n"
+        "(default 16M) bounds each session's cache of ELF symbol tables.\n"
         "\n"
         "With a coordinator the agent sends a heartbeat every --heartbeat-interval seconds\n"
         "(default 30, ±10%, backing off up to 5 min while it fails) and runs the profiling\n"
@@ -71,7 +74,7 @@ static const char usage_text[] =
 struct agent_cfg {
     const char *coordinator, *service, *token, *state_dir, *hostname, *control_socket;
     int64_t duration, frequency, keep, heartbeat_interval, upload_wait;
-    uint64_t spool_max;
+    uint64_t spool_max, symbol_cache;
     int continuous;
     enum gp_sampler_kind kind;
     int explicit_sampler;
@@ -122,7 +125,8 @@ static int load_config(struct gp_config *c, struct agent_cfg *a, struct gp_err *
                                 err)) ||
         (rc = gp_config_get_i64(c, "upload_wait", 20, 0, 600, &a->upload_wait, err)) ||
         (rc = gp_config_get_bool(c, "continuous", 1, &a->continuous, err)) ||
-        (rc = gp_config_get_size(c, "spool_max", GP_SPOOL_DEFAULT_MAX, &a->spool_max, err)))
+        (rc = gp_config_get_size(c, "spool_max", GP_SPOOL_DEFAULT_MAX, &a->spool_max, err)) ||
+        (rc = gp_config_get_size(c, "symbol_cache", 16u << 20, &a->symbol_cache, err)))
         return rc;
     if (a->spool_max < 4096)
         return gp_err_set(err, -EINVAL, "spool_max %llu is too small: use at least 4K",
@@ -171,6 +175,7 @@ static int parse_args(int argc, char **argv, struct gp_config *c, const char **c
             {"control-socket", required_argument, NULL, 11},
             {"spool-max", required_argument, NULL, 12},
             {"upload-wait", required_argument, NULL, 13},
+            {"symbol-cache", required_argument, NULL, 14},
             {"continuous", no_argument, NULL, 20},
             {"no-continuous", no_argument, NULL, 21},
             {"help", no_argument, NULL, 'h'},
@@ -183,7 +188,7 @@ static int parse_args(int argc, char **argv, struct gp_config *c, const char **c
                                        [7] = "sampler",         [8] = "keep_results",
                                        [9] = "log_level",       [10] = "heartbeat_interval",
                                        [11] = "control_socket", [12] = "spool_max",
-                                       [13] = "upload_wait"};
+                                       [13] = "upload_wait",    [14] = "symbol_cache"};
     int o, rc;
     optind = 0; /* also used again on SIGHUP */
     while ((o = getopt_long(argc, argv, "c:d:F:hV", opts, NULL)) != -1) {
@@ -210,7 +215,7 @@ static int parse_args(int argc, char **argv, struct gp_config *c, const char **c
             printf("gprof-agent %s\n", GPROF_VERSION);
             return 1;
         default:
-            if (o >= 1 && o <= 13) {
+            if (o >= 1 && o <= 14) {
                 key = keys[o];
                 break;
             }
@@ -924,6 +929,7 @@ int main(int argc, char **argv)
                               .adhoc_results = &ag.adhoc_results,
                               .spawn = ag.spawn,
                               .upload_wait_s = (double)a->upload_wait,
+                              .symbol_cache_bytes = (size_t)a->symbol_cache,
                               .on_done = on_adhoc_done,
                               .ctx = &ag};
     if (gp_cont_open(&env, &ag.cont, &err) || gp_adhoc_open(&env, &ag.adhoc, &err)) {

@@ -109,7 +109,9 @@ int gp_session_open(const struct gp_session_opts *o, struct gp_session **out, ch
     for (size_t i = 0; i < s->containers_cap; i++)
         s->containers[i].name_id = GP_NO_ID;
 
-    struct gp_symbolizer_opts so = {.debug_dirs = o->debug_dirs, .ndebug_dirs = o->ndebug_dirs};
+    struct gp_symbolizer_opts so = {.debug_dirs = o->debug_dirs,
+                                    .ndebug_dirs = o->ndebug_dirs,
+                                    .cache_bytes = o->symbol_cache_bytes};
     rc = gp_symbolizer_new(&so, &s->sym, err);
     if (rc)
         goto fail;

@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -157,6 +158,7 @@ static void *cont_run(void *arg)
                     (unsigned long long)pr.samples, rp.col,
                     s->env.spool ? " (spooled for upload)" : "");
         gp_profile_free(p);
+        malloc_trim(0); /* hand the session's freed heap back: RSS stays flat */
         pthread_mutex_lock(&s->mu);
         s->sessions++;
         pthread_mutex_unlock(&s->mu);
@@ -199,6 +201,7 @@ int gp_cont_start(struct gp_cont_slot *s, unsigned freq_hz, unsigned duration_s,
             .auto_fallback = s->env.auto_fallback,
             .duration_s = (double)duration_s,
             .hostname = s->env.hostname,
+            .symbol_cache_bytes = s->env.symbol_cache_bytes,
             .run_mode = "continuous",
             .keep_running = 1,
     };
@@ -516,6 +519,7 @@ int gp_adhoc_start(struct gp_adhoc_slot *s, const struct gp_command *c, struct g
             .auto_fallback = s->env.auto_fallback,
             .duration_s = (double)c->duration_s,
             .hostname = s->env.hostname,
+            .symbol_cache_bytes = s->env.symbol_cache_bytes,
             .run_mode = "adhoc",
     };
     char notice[256];

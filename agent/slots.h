@@ -39,7 +39,8 @@ struct gp_slot_env {
     struct gp_results *results; /* continuous results */
     struct gp_results *adhoc_results;
     time_t spawn;
-    double upload_wait_s; /* ad hoc: how long to wait for the upload before reporting */
+    double upload_wait_s;      /* ad hoc: how long to wait for the upload before reporting */
+    size_t symbol_cache_bytes; /* per session; 0 = the symbolizer's default */
     gp_slot_done_cb on_done;
     void *ctx;
 };
