@@ -99,7 +99,8 @@ function writeHash(page, params, replace = true) {
 }
 
 // Shared between pages: the chosen service, time range and filters.
-const shared = { service: '', time: { preset: '1h', start: 0, end: 0 }, filters: {} };
+const shared = { service: '', time: { preset: '1h', start: 0, end: 0 }, filters: {}, full: false };
+const UNTRUNCATED = 500000; // stacksCount asked for "every stack" (Performance Studio's value)
 
 function loadShared(q) {
   if (q.get('service')) shared.service = q.get('service');
@@ -107,6 +108,7 @@ function loadShared(q) {
   if (q.get('start')) shared.time.start = Number(q.get('start')) || 0;
   if (q.get('end')) shared.time.end = Number(q.get('end')) || 0;
   // the filters are exactly those of the URL (a link without them shows everything)
+  shared.full = q.get('full') === '1';
   shared.filters = {};
   for (const [, , key] of DIMS) {
     if (q.has(key)) shared.filters[key] = { value: q.get(key), not: q.get(key + 'op') === 'not' };
@@ -116,6 +118,7 @@ function loadShared(q) {
 function sharedParams() {
   const o = { service: shared.service, time: shared.time.preset };
   if (shared.time.preset === 'custom') { o.start = shared.time.start; o.end = shared.time.end; }
+  if (shared.full) o.full = '1';
   for (const [, , key] of DIMS) {
     const f = shared.filters[key];
     if (f && f.value) { o[key] = f.value; if (f.not) o[key + 'op'] = 'not'; }
@@ -354,7 +357,7 @@ function activity(points, start, end) {
     ctx.fillRect(Math.max(0, Math.min(W - bw, x)), H - 1 - bh, bw, bh);
   }
   return h('div', { class: 'ap-stat ap-activity', id: 'ap-activity', title: 'samples per time bucket over the range' },
-    h('div', { class: 'ap-stat-k', text: `Activity · ${showTime(start).slice(11)} → ${showTime(end).slice(11)}` }), c);
+    h('div', { class: 'ap-stat-k', text: `Activity · ${showTime(start).slice(end - start > 72000 ? 5 : 11)} → ${showTime(end).slice(end - start > 72000 ? 5 : 11)}` }), c);
 }
 
 // The active filters (set on the Profiles page or by a link) as a row with a Clear button.
@@ -470,6 +473,7 @@ async function pageProfiles(main, gen) {
     const my = ++loadGen;
     const [start, end] = rangeOf(shared.time);
     const params = { serviceName: shared.service, startTime: iso(start), endTime: iso(end), filter: rqlFilter() };
+    if (shared.full) params.stacksCount = UNTRUNCATED;
     renderExports(params);
     exports.hidden = true;
     note.replaceChildren();
@@ -514,6 +518,14 @@ async function pageProfiles(main, gen) {
     if (s.error) { stats.append(errorBox(s.error)); return; }
     if (s.status === 204 || !s.data) return;
     const d = s.data;
+    // The coordinator sends the heaviest stacks only (stacksCount); say so when samples are missing.
+    if (d.samples > tree.value[0]) {
+      const share = (100 * tree.value[0]) / d.samples;
+      note.replaceChildren(h('div', { class: 'ap-info ap-row', id: 'ap-truncated' },
+        h('span', { text: `The flame graph holds the heaviest stacks only: ${fmtNum(tree.value[0])} of ${fmtNum(d.samples)} samples (${share.toFixed(1)}%).` +
+          (shared.full ? ' The coordinator caps stacksCount (stacks_count_max).' : '') }),
+        shared.full ? null : h('button', { class: 'gp-btn', type: 'button', id: 'ap-full', text: 'Show every stack', onclick: () => { shared.full = true; reload(); } })));
+    }
     stats.append(stat('Samples', fmtNum(d.samples !== undefined ? d.samples : tree.value[0])), stat('Hosts', fmtNum(d.uniq_hostnames || 0)),
       stat('Avg CPU', fmtPctVal(d.avg_cpu)), stat('Max CPU', fmtPctVal(d.max_cpu)),
       stat('Avg memory', fmtPctVal(d.avg_memory)), stat('Max memory', fmtPctVal(d.max_memory)));

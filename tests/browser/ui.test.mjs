@@ -3,7 +3,8 @@
 // does not go to the coordinator is blocked. Run by tests/integration/test_ui_browser.sh.
 // Usage: node ui.test.mjs --url http://127.0.0.1:PORT --service SVC --hot FN
 //          [--host H --cols A.col,B.col --host-col A.col --old-service SVC2]  (the full run)
-//          [--auth TOKEN]  (auth on: the token prompt, then the flame graph)
+//          [--auth TOKEN [--full-total N]]  (auth on: the token prompt, then the flame graph;
+//                                            truncated to 2 stacks, N samples in all)
 //          [--adhoc HOST]  (the Ad hoc results page lists HOST's ad hoc file and opens it)
 //          [--shots DIR]
 //   cols: the collapsed files uploaded in the last hour (expected search share and totals);
@@ -146,6 +147,20 @@ if (args.adhoc) {
   check(await page.evaluate(() => sessionStorage.getItem('gprof.uiToken')) === TOKEN, 'the token is kept in sessionStorage');
   const btn = await page.textContent('#ap-token');
   check(/Token set/.test(btn), `the header shows the token is set ("${btn}")`);
+  // this coordinator sends 2 stacks by default: the page says so and loads every stack on request
+  if (args['full-total']) {
+    await page.waitForSelector('#ap-truncated');
+    const t = await page.textContent('#ap-truncated');
+    check(/heaviest stacks only/.test(t) && t.includes(Number(args['full-total']).toLocaleString('en-US')), `truncation is explained: "${t}"`);
+    await shot('truncated');
+    const g = await graphCount();
+    await page.click('#ap-full');
+    await nextGraph(g);
+    const total = await page.evaluate(() => window.gprofApp.viewer.tree.value[0]);
+    check(total === Number(args['full-total']) && page.url().includes('full=1'), `"Show every stack" loads all ${total} samples`);
+    // exports carry the token: no plain links
+    check(!(await page.$('#ap-exports a[target=_blank]')), 'no "Open alone" link while a token is needed');
+  }
   // other pages reuse it without asking again
   await page.goto(origin + '/#/hosts');
   await ready('hosts');
