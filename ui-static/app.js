@@ -291,7 +291,7 @@ function pickService(list) {
 function noServices() {
   return emptyBox('No services yet',
     h('div', null, 'A service appears here with its first upload. Point a gprof or gProfiler agent at this coordinator, for example ',
-      h('code', { text: `gprof-agent --server-host ${location.origin} --service-name my-service` }), '.'));
+      h('code', { text: `gprof-agent --coordinator ${location.origin} --service my-service` }), '.'));
 }
 
 // Service picker + time presets (+ custom range inputs). onChange() runs after any change.

@@ -6,6 +6,7 @@
 //          [--auth TOKEN [--full-total N]]  (auth on: the token prompt, then the flame graph;
 //                                            truncated to 2 stacks, N samples in all)
 //          [--adhoc HOST]  (the Ad hoc results page lists HOST's ad hoc file and opens it)
+//          [--fresh 1]  (a coordinator without any data: empty states)
 //          [--shots DIR]
 //   cols: the collapsed files uploaded in the last hour (expected search share and totals);
 //   host-col: the part of them uploaded by --host (expected total with the host filter);
@@ -18,7 +19,7 @@ import path from 'node:path';
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 const { url: URL0, service: SVC, hot: HOT, host: HOST, auth: TOKEN, shots: shotDir } = args;
-if (!URL0 || !SVC || !HOT) {
+if (!URL0 || ((!SVC || !HOT) && !args.fresh)) {
   console.error('usage: node ui.test.mjs --url URL --service SVC --hot FN [--host H --cols A,B --host-col A --old-service S] [--auth TOKEN] [--shots DIR]');
   process.exit(2);
 }
@@ -104,7 +105,18 @@ async function canvasStats() {
   });
 }
 
-if (args.adhoc) {
+if (args.fresh) {
+  // ---- a coordinator that has received nothing yet: empty states, no errors -------------
+  await page.goto(origin + '/');
+  await ready('profiles');
+  const t = await page.textContent('#ap-main .ap-empty');
+  check(t.startsWith('No services yet') && t.includes(`gprof-agent --coordinator ${origin} --service`), `fresh coordinator: "${t.slice(0, 90)}…"`);
+  await shot('fresh');
+  await page.goto(origin + '/#/hosts');
+  await ready('hosts');
+  const hst = await page.textContent('#ap-hosts .ap-empty');
+  check(hst.startsWith('No agent has sent a heartbeat yet'), `fresh Hosts page: "${hst.slice(0, 60)}…"`);
+} else if (args.adhoc) {
   // ---- Ad hoc results: an agent's ad hoc HTML (gprof's own export) listed and opened -----
   await page.goto(`${origin}/#/adhoc?service=${SVC}&time=1h`);
   await ready('adhoc');

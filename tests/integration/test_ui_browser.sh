@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_ui_browser.sh — the coordinator's web UI (GET /, /ui/*) in headless Debian chromium against
-# a real gprof-coordinator fed with real gProfiler-style uploads: services, flame graph, search,
-# top functions, host filter (RQL), summary, exports, Hosts page + Start dialog -> pending
-# command, Compare (diff), ad hoc and empty states, API errors, and the UI token prompt (auth on).
+# a real gprof-coordinator: empty states of a fresh one, then real gProfiler-style uploads:
+# services, flame graph, search, top functions, host filter (RQL), summary, exports, Hosts page +
+# Start dialog -> pending command the agent's heartbeat receives, Compare (diff), ad hoc results,
+# API errors, and with auth on the UI token prompt and stacksCount truncation.
 # Set GPROF_SCREENSHOT_DIR to keep PNG screenshots.
 set -euo pipefail
 . "$(dirname "$0")/coordinator_lib.sh"
@@ -30,6 +31,11 @@ curl -sI "$H/ui/app.css" | grep -qi '^content-type: text/css' || fail "app.css M
 expect_status 404 "no UI file" "$H/ui/missing.js"
 expect_status 404 "no UI file" --path-as-is "$H/ui/../../etc/passwd"
 ok "static UI files: MIME types, CSP, ETag/304, 404"
+
+shots=()
+[ -n "${GPROF_SCREENSHOT_DIR:-}" ] && mkdir -p "$GPROF_SCREENSHOT_DIR" && shots=(--shots "$GPROF_SCREENSHOT_DIR")
+(cd "$browser_dir" && node ui.test.mjs --url "$H" --fresh 1 "${shots[@]}") ||
+    fail "browser test of the UI on a fresh coordinator failed"
 
 # --- real uploads: two hosts now, one baseline an hour and a half ago, one old service -------
 cat >"$WORK/h1.col" <<'P'
@@ -87,8 +93,6 @@ hb=$(curl -s -X POST "$H/api/metrics/heartbeat" -H 'Content-Type: application/js
     -d '{"ip_address":"10.0.0.7","hostname":"ui-host-1","service_name":"checkout","last_command_id":null,"received_command_ids":[],"executed_command_ids":[],"status":"active","agent_version":"1.57.1"}')
 echo "$hb" | jcheck '.success == true' || fail "heartbeat: $hb"
 
-shots=()
-[ -n "${GPROF_SCREENSHOT_DIR:-}" ] && mkdir -p "$GPROF_SCREENSHOT_DIR" && shots=(--shots "$GPROF_SCREENSHOT_DIR")
 (cd "$browser_dir" && node ui.test.mjs --url "$H" --service checkout --hot hot_function --host ui-host-1 \
     --cols "$WORK/h1.col,$WORK/h2.col" --host-col "$WORK/h1.col" --old-service legacy "${shots[@]}") ||
     fail "browser test of the UI failed"
