@@ -60,7 +60,8 @@ drain() { # waits for the indexer to empty its outbox; prints seconds taken
     while [[ $(pending) != 0 ]]; do sleep 0.5; done
     echo $((SECONDS - t0))
 }
-echo "coordinator pid $PID on $URL, state $TMP/state; load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "coordinator pid $PID on $URL, state $TMP/state; load: $LOAD0" >&2
 
 # ---- 1. heartbeats --------------------------------------------------------------------------
 c0=$(cpu)
@@ -118,7 +119,7 @@ read -r fg1_p50 fg1_p99 fg1_cpu fg1_bytes <<<"$FG1"
 read -r fg2_p50 fg2_p99 fg2_cpu _ <<<"$FG2"
 cat <<EOF
 
-Coordinator benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg)
+Coordinator benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average at the start: $LOAD0, at the end: $(cut -d' ' -f1-3 /proc/loadavg)
 
 | measure | result | goal | coordinator CPU per op |
 |---|---|---|---|
@@ -127,7 +128,7 @@ Coordinator benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average
 | uploads/s (2,000 stacks × 40 frames, gzip, $UP_CONNS conns, ${UP_SECONDS} s) | $(field rate "$UP") | ≥ 300 | $up_cpu ms (ingest) |
 | upload latency p50 / p99 | $(field p50_ms "$UP") / $(field p99_ms "$UP") ms | | |
 | upload errors | $(field errors "$UP") | 0 | |
-| indexed profiles/s (same uploads, until the outbox is empty) | $idx_rate | | $up_total_cpu ms (ingest + index) |
+| uploads indexed per second (from the first upload until the outbox is empty) | $idx_rate | | $up_total_cpu ms (ingest + index) |
 | dataset: $fill_n uploads ($FG_HOSTS hosts × $FG_MINUTES min) over HTTP + indexing | $(field seconds "$FILL") s + $fill_idx_s s | | $fill_cpu ms |
 | /api/flamegraph, aligned hour, p50 / p99 ($FG_QUERIES queries, $fg1_bytes bytes) | $fg1_p50 / $fg1_p99 ms | ≤ 200 ms | $fg1_cpu ms |
 | /api/flamegraph, unaligned hour, p50 / p99 | $fg2_p50 / $fg2_p99 ms | ≤ 200 ms | $fg2_cpu ms |

@@ -173,8 +173,20 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 /* Returns the byte offset of the first invalid UTF-8 sequence or control character, or -1. */
 static long bad_text_at(const unsigned char *s, size_t n)
 {
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
     size_t i = 0;
     while (i < n) {
+        /* 8 bytes at a time while they are all printable ASCII (no byte < 0x20, 0x7f, >= 0x80) */
+        while (i + 8 <= n) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            uint64_t y = x ^ (0x7f * ones);
+            if ((((x - 0x20 * ones) & ~x) | ((y - ones) & ~y) | x) & highs)
+                break; /* some byte < 0x20, == 0x7f or >= 0x80: look at them one by one */
+            i += 8;
+        }
+        if (i >= n)
+            break;
         unsigned char c = s[i];
         if (c < 0x80) {
             if ((c < 0x20 && c != '\t') || c == 0x7f)

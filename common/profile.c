@@ -107,9 +107,27 @@ static int str_table_grow(struct gp_profile *p)
     return 0;
 }
 
+/* The interning table's hash (in memory only, never stored): 8 bytes per step instead of
+ * gp_hash_bytes' one, since a realistic upload interns ~80,000 names (1.6 MB of text). */
+static uint64_t name_hash(const char *s, size_t len)
+{
+    uint64_t h = GP_HASH_SEED ^ (len * 0x9e3779b97f4a7c15ULL), w;
+    for (; len >= 8; s += 8, len -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ (w * 0xff51afd7ed558ccdULL)) * 0xc4ceb9fe1a85ec53ULL;
+        h ^= h >> 29;
+    }
+    if (len) {
+        w = 0;
+        memcpy(&w, s, len);
+        h = (h ^ (w * 0xff51afd7ed558ccdULL)) * 0xc4ceb9fe1a85ec53ULL;
+    }
+    return gp_hash_mix(h);
+}
+
 uint32_t gp_profile_intern(struct gp_profile *p, const char *s, size_t len)
 {
-    uint64_t h = gp_hash_mix(gp_hash_bytes(GP_HASH_SEED, s, len));
+    uint64_t h = name_hash(s, len);
     if ((uint64_t)(p->nstrs + 1) * 2 > p->str_table_cap && str_table_grow(p))
         return GP_NO_ID;
     uint32_t mask = p->str_table_cap - 1;

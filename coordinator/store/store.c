@@ -9,8 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DEFAULT_STATE_DIR "/var/lib/gprof-coordinator"
 
@@ -122,6 +125,10 @@ static void *background(void *arg)
 {
     struct coord_store *s = arg;
     struct coord_store_priv *p = s->priv;
+    /* Indexing is asynchronous and durable (the outbox); uploads and queries are not. Under
+     * a burst, let them have the CPUs first (Linux: nice applies to this thread only). */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
+        gp_debug("indexer: cannot lower the thread priority: %s", strerror(errno));
     int poll_ms = p->cfg.indexer_poll_ms > 0 ? p->cfg.indexer_poll_ms : 500;
     int64_t ret_every = p->cfg.retention_interval_s > 0 ? p->cfg.retention_interval_s : 3600;
     for (;;) {
