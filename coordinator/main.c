@@ -193,7 +193,7 @@ int main(int argc, char **argv)
     /* Uploads allocate several MiB-sized buffers per request (body, inflated text, JSON).
      * glibc would mmap and unmap each one, page-faulting every page anew (~15% of the CPU of
      * an upload); keep them in the heap and reuse them instead. */
-    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's maximum on 64-bit */
     mallopt(M_TRIM_THRESHOLD, 128 << 20);
 
     struct coord_config c;
