@@ -247,6 +247,27 @@ ok "400 malformed JSON/gzip/header/collapsed line (with line number), 401, 404, 
 # the flame graph is unchanged by all the rejected uploads
 curl -s "${UI[@]}" "$FG" | jcheck '.value==38+9' || fail "rejected uploads changed the data"
 
+# a body in two concatenated gzip members (legal gzip) is stored as received and indexed
+# (the indexer used to read only the first member and drop the profile)
+printf '# {"metadata": {"hostname": "mm"}}\n0;;mmcomm;mmframe 5' >"$WORK/mm.col"
+python3 - "$WORK/mm.col" "$WORK/mm.gz" "$NOW" <<'PY'
+import gzip, json, sys
+prof = open(sys.argv[1]).read()
+body = json.dumps({"start_time": sys.argv[3], "hostname": "mm", "profile": prof, "gpid": ""}).encode()
+cut = len(body) // 2
+open(sys.argv[2], "wb").write(gzip.compress(body[:cut]) + gzip.compress(body[cut:]))
+PY
+r=$(upload "$WORK/mm.gz" svc mm "$TOK")
+[ "${r%% *}" = 200 ] || fail "two-member gzip upload: $r"
+for _ in $(seq 1 100); do
+    curl -s "${UI[@]}" "$FG" | jcheck '.value==38+9+5' && break
+    sleep 0.1
+done
+curl -s "${UI[@]}" "$FG" | jcheck '.value==38+9+5 and ([.children[] | select(.name=="mmcomm")
+    | .children[] | select(.name=="mmframe") | .value] == [5])' ||
+    fail "the two-member gzip upload was not indexed: $(curl -s "${UI[@]}" "$FG" | head -c 300)"
+ok "a two-member gzip body is stored as received and indexed"
+
 stop_coord
 grep -q "stopped" "$WORK/coord.log" || fail "no clean shutdown message"
 grep -q STOPPING=1 "$WORK/notify.log" || fail "no STOPPING=1 on NOTIFY_SOCKET"
