@@ -442,6 +442,52 @@ static int threads_left(uint32_t tgid)
     return alive;
 }
 
+/* Has the thread-group leader exited (a zombie, or gone)? */
+static int leader_dead(uint32_t tgid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%u/stat", tgid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 1;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 1;
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')');
+    return !rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X' || rp[2] == 'x';
+}
+
+/* The last thread of process pid is gone: forget it and announce its exit once. */
+static void process_ended(struct perf_sampler *p, uint32_t pid)
+{
+    u32set_del(&p->leader_gone, pid);
+    int was_seen = u32set_del(&p->seen, pid);
+    if (p->exited.n >= 65536) { /* bounded; forgetting only risks a late SEEN */
+        free(p->exited.slot);
+        memset(&p->exited, 0, sizeof(p->exited));
+    }
+    u32set_add(&p->exited, pid);
+    if (was_seen || (p->filter_on && u32set_has(&p->filter, pid)))
+        queue_event(p, GP_PROC_EXIT, pid, comm_of(p, pid, pid));
+}
+
+/* A thread's EXIT record is written early in its exit, while /proc may still show it running:
+ * processes whose leader left are checked again at every poll until no thread is left. */
+static void sweep_leader_gone(struct perf_sampler *p)
+{
+    uint32_t gone[64];
+    size_t n = 0;
+    for (uint32_t i = 0; i < p->leader_gone.cap && n < 64; i++) {
+        uint32_t pid = p->leader_gone.slot[i];
+        if (pid && !threads_left(pid))
+            gone[n++] = pid;
+    }
+    for (size_t i = 0; i < n; i++)
+        process_ended(p, gone[i]);
+}
+
 static void handle_record(struct perf_sampler *p, const uint8_t *rec, size_t size)
 {
     const struct perf_event_header *h = (const void *)rec;
@@ -495,26 +541,17 @@ static void handle_record(struct perf_sampler *p, const uint8_t *rec, size_t siz
             uint32_t pid, tid;
             memcpy(&pid, body, 4);
             memcpy(&tid, body + 8, 4);
-            /* The process ends with its last thread; the leader may exit first. */
-            if (pid != tid && !u32set_has(&p->leader_gone, pid))
-                break;
             int tracked =
                     u32set_has(&p->seen, pid) || (p->filter_on && u32set_has(&p->filter, pid));
+            /* The process ends with its last thread; the leader may exit first (even before
+             * sampling started, so its own EXIT record was never seen). */
+            if (pid != tid && !u32set_has(&p->leader_gone, pid) && !(tracked && leader_dead(pid)))
+                break;
             if (tracked && threads_left(pid)) {
                 u32set_add(&p->leader_gone, pid);
                 break;
             }
-            u32set_del(&p->leader_gone, pid);
-            {
-                int was_seen = u32set_del(&p->seen, pid);
-                if (p->exited.n >= 65536) { /* bounded; forgetting only risks a late SEEN */
-                    free(p->exited.slot);
-                    memset(&p->exited, 0, sizeof(p->exited));
-                }
-                u32set_add(&p->exited, pid);
-                if (was_seen || (p->filter_on && u32set_has(&p->filter, pid)))
-                    queue_event(p, GP_PROC_EXIT, pid, comm_of(p, pid, pid));
-            }
+            process_ended(p, pid);
         }
         break;
     default:
@@ -611,6 +648,8 @@ static int deliver(struct perf_sampler *p, void (*cb)(const struct gp_proc_event
 {
     pthread_mutex_lock(&p->lock);
     read_all(p);
+    if (p->leader_gone.n)
+        sweep_leader_gone(p);
     struct gp_proc_event *evs;
     uint32_t n = take_pending(p, &evs);
     pthread_mutex_unlock(&p->lock);

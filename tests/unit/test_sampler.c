@@ -450,7 +450,8 @@ static void exit_when_last_thread_ends(enum gp_sampler_kind kind)
     l.n = 0;
     struct collect before = {.want = (uint32_t)pid}, after = {.want = (uint32_t)pid};
     struct gp_err err = {0};
-    for (int t = 0; t < 100 && !has_event(&l, GP_PROC_EXIT, (uint32_t)pid); t++) {
+    /* burn -d counts wall time, but under load its start can lag: wait up to 20 s */
+    for (int t = 0; t < 400 && !has_event(&l, GP_PROC_EXIT, (uint32_t)pid); t++) {
         gp_sampler_poll_events(s, 50, on_event, &l);
         assert_true(gp_sampler_drain(s, on_sample, &before, &err) >= 0);
     }
