@@ -44,7 +44,7 @@ rpid=$!
 sleep 2
 kill -INT $rpid
 wait $rpid || { cat "$tmp/err"; fail "record interrupted by SIGINT exited non-zero"; }
-kill $bpid
+kill $bpid 2>/dev/null || true
 grep -Eq '^gprof-[0-9]{8}T[0-9]{6}Z\.html$' "$tmp/paths" && grep -Eq '^gprof-[0-9]{8}T[0-9]{6}Z\.col$' "$tmp/paths" \
   || { cat "$tmp/paths"; fail "default output names"; }
 col="$tmp/$(grep '\.col$' "$tmp/paths")"

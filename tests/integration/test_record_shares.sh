@@ -30,7 +30,7 @@ for sampler in bpf perf; do
       if [ $sampler = bpf ] && grep -qi 'bpf' "$tmp/err"; then skip "BPF sampler cannot load"; fi
       fail "$sampler/$mode: record failed"
     fi
-    kill $bpid; wait $bpid 2>/dev/null || true
+    kill $bpid 2>/dev/null || true; wait $bpid 2>/dev/null || true
     check_shares "$out" "$sampler/$mode"
     if [ $mode = kernel ]; then
       k=$(count_matching "$out" ';hot_[ab];.*_\[k\]')
@@ -45,7 +45,7 @@ done
 "$GPROFCTL" record -q -F 499 -o "$tmp/cmd.col" -- "$WL/burn" -d 2 -t 1 > "$tmp/cmd.out" 2> "$tmp/cmd.err" \
   || { cat "$tmp/cmd.err"; fail "record -- COMMAND failed"; }
 a=$(count_matching "$tmp/cmd.col" ';hot_a(;| )')
-[ "$a" -gt 300 ] || fail "record -- burn: only $a samples in hot_a"
+[ "$a" -gt 50 ] || fail "record -- burn: only $a samples in hot_a"
 echo "record -- COMMAND: $a samples in hot_a"
 
 # pprof output: `go tool pprof -top` lists the hot function first.

@@ -32,7 +32,7 @@ profile_workload() { # LABEL HOT COMMAND...
   # run-in-mntns.sh execs the workload: its pid is the one we started
   "$GPROFCTL" record -q -F 499 --debug-dir "$WL/debug" --pid $wpid -d 3 -o "$tmp/$label.col" 2> "$tmp/err" \
     || { cat "$tmp/err"; fail "$label: record failed"; }
-  kill $wpid 2>/dev/null; wait $wpid 2>/dev/null || true
+  kill $wpid 2>/dev/null || true; wait $wpid 2>/dev/null || true
   check "$tmp/$label.col" "$(head -c 15 <<< "$(basename "$label")")" "$hot" "$label"
 }
 
