@@ -8,6 +8,7 @@
 #include <time.h>
 
 static uint64_t g_loops;
+static volatile uint64_t g_sink; /* keeps the calibration's calls from being optimised away */
 
 __attribute__((noinline)) static uint64_t mix(uint64_t x)
 {
@@ -58,7 +59,7 @@ int main(int argc, char **argv)
         double t0 = now();
         uint64_t n = 0;
         while (now() - t0 < 0.5)
-            n += 1000, work_a(1000, n);
+            n += 1000, g_sink += work_a(1000, n);
         rate = (double)n / (now() - t0);
     }
     g_loops = (uint64_t)(rate * secs);
