@@ -7,7 +7,8 @@
 # profiles the whole host, so every process started on the machine meanwhile (builds, tests)
 # costs it symbolization: run it on an otherwise quiet host.
 # Usage (root): bench/agent_overhead.sh [SECONDS=600] [SESSION_SECONDS=60]
-#   env: GPROF_BUILD_DIR (default build), INTERVAL (RSS/CPU sample period, default 30 s)
+#   env: GPROF_BUILD_DIR (default build), INTERVAL (RSS/CPU sample period, default 30 s),
+#        FREQS (rows to run, default "11 99 idle"), OUT (result directory)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-600}
@@ -19,7 +20,7 @@ BURN=$BUILD/tests/workloads/burn
 [ -x "$AGENT" ] && [ -x "$BURN" ] || { echo "build first: cmake -S . -B build && make -C build" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "run as root (BPF)" >&2; exit 1; }
 for t in bpftool jq bc; do command -v "$t" >/dev/null || { echo "missing $t" >&2; exit 1; }; done
-out=bench/results/agent-$(date -u +%Y%m%dT%H%M%SZ)
+out=${OUT:-bench/results/agent-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$out"
 HZ_TICK=$(getconf CLK_TCK)
 NCPU=$(nproc)
@@ -44,7 +45,7 @@ PIDS+=($!)
 sleep 2
 
 declare -A RESULT
-for FREQ in 11 99 idle; do
+for FREQ in ${FREQS:-11 99 idle}; do
   state=$out/state-$FREQ
   base=$(bpf_ids)
   mode=(-F "$FREQ")
@@ -87,8 +88,6 @@ done
 {
   echo "| agent | measured | user+sys % of a core | BPF in-kernel % | total % | RSS start MB | RSS end MB | RSS max MB | host processes started / min |"
   echo "|---|---|---|---|---|---|---|---|---|"
-  echo "${RESULT[11]}"
-  echo "${RESULT[99]}"
-  echo "${RESULT[idle]}"
+  for FREQ in ${FREQS:-11 99 idle}; do echo "${RESULT[$FREQ]}"; done
 } | tee "$out/table.md"
 echo "per-interval samples: $out/agent-11.csv $out/agent-99.csv"
