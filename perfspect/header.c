@@ -5,25 +5,8 @@
 #include <errno.h>
 #include <math.h>
 
+#include "common/base64.h"
 #include "common/gzip.h"
-
-static int base64(const unsigned char *in, size_t n, struct strbuf *out)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    if (sb_reserve(out, (n + 2) / 3 * 4 + 1))
-        return -ENOMEM;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        char q[4] = {tbl[(v >> 18) & 63], tbl[(v >> 12) & 63], i + 1 < n ? tbl[(v >> 6) & 63] : '=',
-                     i + 2 < n ? tbl[v & 63] : '='};
-        sb_append(out, q, 4);
-    }
-    return out->oom ? -ENOMEM : 0;
-}
 
 int ps_header_fields(const struct ps_report *r, json_object *header, struct gp_err *err)
 {
@@ -44,7 +27,7 @@ int ps_header_fields(const struct ps_report *r, json_object *header, struct gp_e
     int rc = ps_report_html(r, &html, err);
     if (!rc)
         rc = gp_gzip_compress(html.buf, html.len, 9, &gz, err);
-    if (!rc && base64((const unsigned char *)gz.buf, gz.len, &b64))
+    if (!rc && gp_base64_encode(gz.buf, gz.len, &b64))
         rc = gp_err_set(err, -ENOMEM, "out of memory encoding the HTML report");
     sb_free(&html);
     sb_free(&gz);

@@ -3,7 +3,9 @@
 #include "coordinator/api/api.h"
 #include "coordinator/api/envelope.h"
 #include "coordinator/api/timeutil.h"
+#include "coordinator/http/gzip.h"
 #include "coordinator/store/ingest.h"
+#include "common/base64.h"
 #include "common/hash.h"
 #include "common/log.h"
 
@@ -53,6 +55,43 @@ static void safe_component(const char *in, char *out, size_t outsz)
     out[n] = '\0';
     if (out[0] == '.')
         out[0] = '_';
+}
+
+/* The blob key prefix of a host's PerfSpect reports: perfspect/<service>/<host>/. */
+void api_perfspect_prefix(const char *service, const char *host, char *out, size_t len)
+{
+    char hs[128];
+    safe_component(host, hs, sizeof(hs));
+    snprintf(out, len, "perfspect/%s/%s/", service, hs);
+}
+
+/* Keeps the upload's PerfSpect report (base64 of gzip'd HTML) as
+ * perfspect/<service>/<host>/<end time>_<upload id>.html. A bad report is logged, never a
+ * reason to refuse the profile it came with. */
+static void store_perfspect_report(struct coord_api *api, const char *service, const char *host,
+                                   int64_t end_time, const char *uid,
+                                   const struct upload_envelope *env)
+{
+    struct strbuf gz = STRBUF_INIT;
+    struct gp_err err = {0};
+    char *html = NULL, key[512], prefix[400], ts[32];
+    size_t html_len = 0;
+    int rc = gp_base64_decode(env->htmlblob, env->htmlblob_len, &gz, &err);
+    if (!rc)
+        rc = gz_inflate(gz.buf, gz.len, 32u << 20, &html, &html_len, &err);
+    if (!rc) {
+        api_perfspect_prefix(service, host, prefix, sizeof(prefix));
+        tu_format(end_time, ts, sizeof(ts));
+        for (char *p = ts; *p; p++)
+            if (*p == ':')
+                *p = '-';
+        snprintf(key, sizeof(key), "%s%s_%s.html", prefix, ts, uid);
+        rc = blob_put(api->store->blobs, key, html, html_len, &err);
+    }
+    if (rc)
+        gp_warn("upload %s: PerfSpect report (htmlblob) not stored: %s", uid, err.msg);
+    free(html);
+    sb_free(&gz);
 }
 
 void api_profiles(const struct http_req *r, struct http_resp *w, void *ctx)
@@ -119,7 +158,7 @@ void api_profiles(const struct http_req *r, struct http_resp *w, void *ctx)
                                 .text_len = env.text_len};
     /* Nothing had to be removed from the header: keep the agent's own gzip stream instead of
      * compressing the text again (the indexer unpacks the envelope). */
-    if (r->was_gzip && r->wire && env.scrubbed == 0 && !env.flamegraph_html) {
+    if (r->was_gzip && r->wire && env.scrubbed == 0 && !env.flamegraph_html && !env.htmlblob) {
         in.envelope_gz = r->wire;
         in.envelope_gz_len = r->wire_len;
     }
@@ -153,6 +192,8 @@ void api_profiles(const struct http_req *r, struct http_resp *w, void *ctx)
         if (coord_ingest_adhoc(api->store, &ad, NULL, &aerr) != 0)
             gp_warn("upload %s: ad hoc flame graph not stored: %s", uid, aerr.msg);
     }
+    if (env.htmlblob)
+        store_perfspect_report(api, clean, host, env.end_time, uid, &env);
     gp_debug("upload %s: service %s host %s profile %lld (%zu stacks, %llu samples)", uid, clean,
              host, (long long)pid, env.stack_lines, (unsigned long long)env.samples);
     int64_t gpid = env.gpid > 0 ? env.gpid : pid;

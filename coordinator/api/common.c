@@ -71,6 +71,7 @@ size_t coord_api_routes(struct coord_api *api, struct http_route *rt, size_t max
             {"GET", "/api/metrics/graph", HTTP_R_OFFLOAD, 0, api_metrics_graph, api},
             {"GET", "/api/metrics/adhoc_flamegraphs", 0, 0, api_adhoc_list, api},
             {"GET", "/api/metrics/adhoc_flamegraph_content", 0, 0, api_adhoc_content, api},
+            {"GET", "/api/metrics/html_metadata", 0, 0, api_html_metadata, api},
             {"GET", "/api/settings", 0, 0, api_settings_get, api},
             {"PUT", "/api/settings", 0, api->max_request, api_settings_put, api},
             {"POST", "/api/settings", 0, api->max_request, api_settings_put, api},

@@ -98,7 +98,8 @@ void envelope_free(struct upload_envelope *e)
         return;
     free(e->text);
     free(e->flamegraph_html);
-    e->text = e->flamegraph_html = NULL;
+    free(e->htmlblob);
+    e->text = e->flamegraph_html = e->htmlblob = NULL;
 }
 
 static int get_time(json_object *body, const char *key, bool required, int64_t *out,
@@ -313,6 +314,16 @@ int envelope_parse(const char *body, size_t len, struct upload_envelope *e, stru
         memcpy(e->flamegraph_html, json_object_get_string(v), e->flamegraph_html_len + 1);
     }
     json_object_object_del(hdr, "flamegraph_html");
+    if (json_object_object_get_ex(hdr, "htmlblob", &v) &&
+        json_object_is_type(v, json_type_string) && json_object_get_string_len(v) > 0) {
+        e->htmlblob_len = (size_t)json_object_get_string_len(v);
+        e->htmlblob = strndup(json_object_get_string(v), e->htmlblob_len);
+        if (!e->htmlblob) {
+            rc = gp_err_set(err, -ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    json_object_object_del(hdr, "htmlblob");
     e->scrubbed = envelope_scrub_secrets(hdr);
     size_t hn;
     const char *hs = json_object_to_json_string_length(

@@ -30,6 +30,10 @@ struct upload_envelope {
      * stored header; malloc'd, NULL when absent. */
     char *flamegraph_html;
     size_t flamegraph_html_len;
+    /* The PerfSpect report (header "htmlblob": base64 of gzip'd HTML), removed from the stored
+     * header and kept beside the profile; malloc'd base64 text, NULL when absent. */
+    char *htmlblob;
+    size_t htmlblob_len;
     size_t scrubbed; /* how many token fields were removed */
 };
 

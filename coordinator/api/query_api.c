@@ -924,6 +924,82 @@ void api_adhoc_content(const struct http_req *r, struct http_resp *w, void *ctx)
     http_resp_json(w, 200, o);
 }
 
+/* ---- PerfSpect reports ----------------------------------------------------------------- */
+
+static int latest_key_cb(const char *key, uint64_t size, void *ctx)
+{
+    char *best = ctx; /* keys start with the report's end time: the largest is the newest */
+    if (strcmp(key, best) > 0)
+        snprintf(best, 512, "%s", key);
+    return 0;
+}
+
+/* GET /api/metrics/html_metadata?serviceName=S&filter=<RQL with HostName $eq> (or &hostname=H):
+ * the newest PerfSpect HTML report of that host, {"content": "<html>", "filename": …}. */
+void api_html_metadata(const struct http_req *r, struct http_resp *w, void *ctx)
+{
+    struct coord_api *api = ctx;
+    if (!api_ui_ok(api, r, w))
+        return;
+    const char *svc = http_query(r, "serviceName");
+    const char *host = http_query(r, "hostname");
+    const char *filter = http_query(r, "filter");
+    struct rql *q = NULL;
+    if (!svc || !*svc) {
+        http_resp_msg(w, 400, "query parameter serviceName is required");
+        return;
+    }
+    if ((!host || !*host) && filter && *filter) {
+        struct gp_err err = {0};
+        if (rql_parse(filter, strlen(filter), &q, &err) != 0) {
+            http_resp_msg(w, 400, "filter: %s", err.msg);
+            return;
+        }
+        const char *vals[2];
+        if (rql_required_eq(q, RQL_HOSTNAME, vals, 2) == 1)
+            host = vals[0];
+    }
+    if (!host || !*host) {
+        rql_free(q);
+        http_resp_msg(w, 400,
+                      "html_metadata needs one host: hostname=H or a filter with "
+                      "{\"HostName\":{\"$eq\":\"H\"}}");
+        return;
+    }
+    char clean[META_NAME_MAX], prefix[400], best[512] = "";
+    if (meta_service_sanitize(svc, clean, sizeof(clean)) == 0 || strcmp(clean, svc) != 0 ||
+        !service_exists(api, clean, w)) {
+        if (w->status != 406 && w->status != 500 && w->status != 503)
+            http_resp_msg(w, 406, "service %.80s doesn't exists", svc);
+        rql_free(q);
+        return;
+    }
+    api_perfspect_prefix(clean, host, prefix, sizeof(prefix));
+    char hostname[256];
+    snprintf(hostname, sizeof(hostname), "%s", host);
+    rql_free(q);
+    struct gp_err err = {0};
+    int rc = blob_list(api->store->blobs, prefix, latest_key_cb, best, &err);
+    if (rc == 0 && !best[0]) {
+        http_resp_msg(w, 404, "no PerfSpect report for host %s of service %s", hostname, clean);
+        return;
+    }
+    void *html = NULL;
+    size_t len = 0;
+    if (rc == 0)
+        rc = blob_get(api->store->blobs, best, &html, &len, 64u << 20, &err);
+    if (rc) {
+        api_store_error(w, rc, &err);
+        return;
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "content", json_object_new_string_len(html, (int)len));
+    json_object_object_add(o, "filename", json_object_new_string(strrchr(best, '/') + 1));
+    json_object_object_add(o, "hostname", json_object_new_string(hostname));
+    free(html);
+    http_resp_json(w, 200, o);
+}
+
 /* ---- settings ------------------------------------------------------------------------ */
 
 static int thr_cb(const struct meta_service *s, void *ctx)
