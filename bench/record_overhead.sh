@@ -24,15 +24,16 @@ trap 'sysctl -qw kernel.bpf_stats_enabled=0' EXIT
 
 now() { date +%s.%N; }
 
-# Sum run_time_ns and run_cnt of the BPF programs that appeared after a baseline snapshot.
-bpf_snapshot() { bpftool prog show -j 2>/dev/null || echo '[]'; }
-bpf_poll() { # poll every 0.5 s into $1 until killed, keeping the last complete snapshot
-  while :; do bpf_snapshot > "$1.tmp" && mv "$1.tmp" "$1"; sleep 0.5; done
-}
-bpf_delta() { # baseline, last -> "run_ns run_cnt"
+# BPF program run time: kernel.bpf_stats_enabled accounts it per program. The poller appends a
+# snapshot every 0.2 s; a program that appeared after the baseline counts with the largest
+# run_time_ns / run_cnt seen (its last snapshot before it was unloaded).
+bpf_snapshot() { bpftool -j prog show 2>/dev/null || echo '[]'; }
+bpf_poll() { while :; do bpf_snapshot >> "$1"; sleep 0.2; done; }
+bpf_delta() { # baseline snapshots -> "run_ns run_cnt"
   jq -rn --slurpfile a "$1" --slurpfile b "$2" '($a[0] | map(.id)) as $base
-    | [$b[0][] | select(.type == "perf_event" and ((.id as $i | $base | index($i)) == null))]
-    | "\(map(.run_time_ns // 0) | add // 0) \(map(.run_cnt // 0) | add // 0)"'
+    | [$b[][] | select(.type == "perf_event" and ((.id as $i | $base | index($i)) == null))]
+    | group_by(.id) | map({ns: (map(.run_time_ns // 0) | max), cnt: (map(.run_cnt // 0) | max)})
+    | "\(map(.ns) | add // 0) \(map(.cnt) | add // 0)"'
 }
 
 # run NAME -- profiler command...; the profiler is stopped with SIGINT after DUR seconds.
@@ -66,8 +67,8 @@ run() {
     t_done=$(now)
   fi
   wait "$wpid"
-  read -r u s m < "$out/$name.time"
-  if [ "$name" = perf ]; then read -r u2 s2 m2 < "$out/perf-script.time"; u=$(echo "$u + $u2" | bc); s=$(echo "$s + $s2" | bc); [ "$m2" -gt "$m" ] && m=$m2; fi
+  read -r u s m < <(tail -n 1 "$out/$name.time") # GNU time may first note the SIGINT
+  if [ "$name" = perf ]; then read -r u2 s2 m2 < <(tail -n 1 "$out/perf-script.time"); u=$(echo "$u + $u2" | bc); s=$(echo "$s + $s2" | bc); [ "$m2" -gt "$m" ] && m=$m2; fi
   read -r ns cnt < <(bpf_delta "$out/$name.bpf0" "$out/$name.bpf1")
   BPFNS[$name]=$ns; BPFCNT[$name]=$cnt
   CPU[$name]=$(echo "scale=3; $u + $s + $ns / 1000000000" | bc)
