@@ -1,6 +1,7 @@
 /* results.c — local session results with rotation. */
 #include "agent/results.h"
 #include "common/collapsed.h"
+#include "common/fsutil.h"
 #include "common/html.h"
 #include "common/log.h"
 
@@ -14,28 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, mode) != 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(tmp, mode) != 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 int gp_results_open(struct gp_results *r, const char *state_dir, unsigned keep, struct gp_err *err)
 {
     snprintf(r->dir, sizeof(r->dir), "%s/results", state_dir);
     r->keep = keep ? keep : 60;
-    int rc = mkdir_p(r->dir, 0750);
+    int rc = gp_mkdir_p(r->dir, 0750);
     if (rc)
         return gp_err_set(err, rc, "cannot create %s: %s (set state_dir to a writable place)",
                           r->dir, strerror(-rc));

@@ -1,5 +1,6 @@
 /* auth.c — agent token validation (cached) and UI credentials. */
 #include "coordinator/api/auth.h"
+#include "common/base64.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -101,43 +102,6 @@ int auth_check_agent(struct coord_auth *a, const struct http_req *r, const char 
     return 0;
 }
 
-static int b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-static int b64decode(const char *in, char *out, size_t outsz)
-{
-    size_t n = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (; *in && *in != '='; in++) {
-        int v = b64val((unsigned char)*in);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (n + 1 >= outsz)
-                return -1;
-            out[n++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    out[n] = '\0';
-    return (int)n;
-}
-
 int auth_check_ui(struct coord_auth *a, const struct http_req *r, struct gp_err *err)
 {
     if (!a->enabled)
@@ -151,8 +115,12 @@ int auth_check_ui(struct coord_auth *a, const struct http_req *r, struct gp_err 
             return 0;
     }
     if (a->ui_basic[0] && h && strncasecmp(h, "Basic ", 6) == 0) {
-        char dec[300];
-        if (b64decode(h + 6, dec, sizeof(dec)) > 0 && secret_eq(dec, a->ui_basic))
+        struct strbuf dec = STRBUF_INIT;
+        size_t n = strnlen(h + 6, 1024);
+        int match = n < 1024 && gp_base64_decode(h + 6, n, &dec, NULL) == 0 && dec.len &&
+                    strlen(sb_str(&dec)) == dec.len && secret_eq(sb_str(&dec), a->ui_basic);
+        sb_free(&dec);
+        if (match)
             return 0;
     }
     if (!a->ui_token[0] && !a->ui_basic[0])

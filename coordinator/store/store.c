@@ -2,6 +2,7 @@
  * configuration (defaults under the state directory) and runs the background thread that drains
  * the indexing outbox and applies retention. */
 #include "coordinator/store/store.h"
+#include "common/fsutil.h"
 #include "coordinator/store/store_internal.h"
 #include "common/log.h"
 
@@ -23,24 +24,6 @@ static char *dupf(const char *fmt, const char *a)
     if (asprintf(&s, fmt, a) < 0)
         return NULL;
     return s;
-}
-
-static int mkdir_p(const char *path)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-        return -ENAMETOOLONG;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(buf, 0750) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(buf, 0750) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
 }
 
 int coord_store_open(const struct coord_store_config *cfg, struct coord_store **out,
@@ -81,7 +64,7 @@ int coord_store_open(const struct coord_store_config *cfg, struct coord_store **
     p->cfg.meta = p->meta_spec;
     p->cfg.blobs = p->blobs_spec;
     p->cfg.index = p->index_spec;
-    if ((rc = mkdir_p(dir)) < 0) {
+    if ((rc = gp_mkdir_p(dir, 0750)) < 0) {
         gp_err_set(err, rc,
                    "cannot create state directory %s: %s; create it or set "
                    "--state-dir to a writable directory",

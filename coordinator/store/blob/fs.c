@@ -2,6 +2,7 @@
  * relative to a directory fd (keys are validated by blob.c), written atomically and durably
  * (temp file in the same directory, fsync, rename, fsync of the directory). */
 #include "coordinator/store/blob/blob.h"
+#include "common/fsutil.h"
 #include "coordinator/store/blob/blob_internal.h"
 
 #include <dirent.h>
@@ -22,29 +23,11 @@ struct fs_store {
 
 static atomic_uint tmp_counter;
 
-static int mkdir_p(const char *path)
-{
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-        return -ENAMETOOLONG;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(buf, 0750) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(buf, 0750) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 static int fs_open(const char *location, void **impl, struct gp_err *err)
 {
     if (!location || !*location)
         return gp_err_set(err, -EINVAL, "fs blob store needs a directory (fs:/path)");
-    int rc = mkdir_p(location);
+    int rc = gp_mkdir_p(location, 0750);
     if (rc < 0)
         return gp_err_set(err, rc, "cannot create blob directory %s: %s; check permissions",
                           location, strerror(-rc));
