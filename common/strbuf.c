@@ -27,6 +27,7 @@ int sb_reserve(struct strbuf *sb, size_t extra)
         sb->oom = 1;
         return -ENOMEM;
     }
+    p[sb->len] = '\0'; /* the invariant: buf is always NUL-terminated */
     sb->buf = p;
     sb->cap = cap;
     return 0;
@@ -129,11 +130,8 @@ char *sb_detach(struct strbuf *sb, size_t *len)
         sb_free(sb);
         return NULL;
     }
-    if (!sb->buf) {
-        if (sb_reserve(sb, 0))
-            return NULL;
-        sb->buf[0] = '\0';
-    }
+    if (!sb->buf && sb_reserve(sb, 0))
+        return NULL;
     char *p = sb->buf;
     if (len)
         *len = sb->len;

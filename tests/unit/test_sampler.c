@@ -573,28 +573,50 @@ static void on_sample_err(const struct gp_raw_sample *s, void *ctx)
         e->user_err += s->count;
 }
 
-/* Tiny maps: drops happen, are counted, and the accounting still balances. */
+/* Samples burn for half a second with the given map sizes; returns the drained error counts. */
+static struct gp_sampler *sample_tiny(pid_t pid, uint32_t counts, uint32_t stacks,
+                                      struct errcount *e, const char *label)
+{
+    int pids[] = {pid}; /* only burn: other processes must not take the few entries first */
+    struct gp_sampler_opts o = {.kind = GP_SAMPLER_BPF,
+                                .freq_hz = 2000,
+                                .pids = pids,
+                                .npids = 1,
+                                .count_entries = counts,
+                                .stack_entries = stacks};
+    struct gp_sampler *s = open_or_fail(&o);
+    struct gp_err err = {0};
+    for (int i = 0; i < 5; i++) {
+        sleep_ms(100);
+        assert_true(gp_sampler_drain(s, on_sample_err, e, &err) >= 0);
+    }
+    gp_sampler_stop(s);
+    assert_true(gp_sampler_drain(s, on_sample_err, e, &err) >= 0);
+    check_accounting(s, label);
+    return s;
+}
+
+/* Tiny maps: drops happen, are counted, and the accounting still balances. A full count map
+ * drops the sample (counted); a full stack map keeps the sample without its stack, marked
+ * -ENOSPC. Each is provoked on its own: with both maps tiny, the stack-less samples would find
+ * the count map full as well. */
 static void test_bpf_drops_reported(void **state)
 {
     REQUIRE(GP_SAMPLER_BPF);
     struct burn b = {0};
     burn_start(&b, "user", 2, "10");
-    struct gp_sampler_opts o = {
-            .kind = GP_SAMPLER_BPF, .freq_hz = 2000, .count_entries = 4, .stack_entries = 2};
-    struct gp_sampler *s = open_or_fail(&o);
-    struct errcount e = {0};
-    struct gp_err err = {0};
-    for (int i = 0; i < 5; i++) {
-        sleep_ms(100);
-        assert_true(gp_sampler_drain(s, on_sample_err, &e, &err) >= 0);
-    }
-    gp_sampler_stop(s);
-    assert_true(gp_sampler_drain(s, on_sample_err, &e, &err) >= 0);
-    burn_stop(&b);
-    check_accounting(s, "bpf tiny maps");
     struct gp_sampler_stats st;
+    struct errcount e = {0};
+    struct gp_sampler *s = sample_tiny(b.pid, 4, 4096, &e, "bpf tiny count map");
     gp_sampler_stats(s, &st);
-    assert_true(st.map_full > 0);          /* count map full: dropped, counted */
+    assert_true(st.map_full > 0); /* count map full: dropped, counted */
+    assert_int_equal(e.total, st.drained);
+    gp_sampler_close(s);
+
+    e = (struct errcount){0};
+    s = sample_tiny(b.pid, 4096, 2, &e, "bpf tiny stack map");
+    gp_sampler_stats(s, &st);
+    burn_stop(&b);
     assert_true(st.user_stack_errors > 0); /* stack map full: counted... */
     assert_true(e.user_err > 0);           /* ...and the sample kept, marked -ENOSPC */
     assert_int_equal(e.total, st.drained);
