@@ -317,10 +317,11 @@ int meta_command_set_status(struct meta_db *db, const char *command_id, const ch
                      p, 6, changes, err);
 }
 
-int meta_command_complete(struct meta_db *db, const char *command_id, const char *hostname,
-                          const char *status, int64_t completed_at, int64_t execution_time,
-                          const char *error_message, const char *results_path, int64_t *changes,
-                          struct gp_err *err)
+/* Completion of a command or of an execution: the same columns in either table. */
+static int complete_row(struct meta_db *db, const char *sql, const char *command_id,
+                        const char *hostname, const char *status, int64_t completed_at,
+                        int64_t execution_time, const char *error_message, const char *results_path,
+                        int64_t *changes, struct gp_err *err)
 {
     if (completed_at <= 0)
         completed_at = meta_now();
@@ -332,11 +333,20 @@ int meta_command_complete(struct meta_db *db, const char *command_id, const char
                              META_I(completed_at),
                              META_T(command_id),
                              META_T(hostname)};
-    return meta_exec(db,
-                     "UPDATE profiling_commands SET status = ?, completed_at = ?, "
-                     "execution_time = ?, error_message = ?, results_path = ?, updated_at = ? "
-                     "WHERE command_id = ? AND hostname = ?",
-                     p, 8, changes, err);
+    return meta_exec(db, sql, p, 8, changes, err);
+}
+
+#define COMPLETE_SET                                                                               \
+    " SET status = ?, completed_at = ?, execution_time = ?, error_message = ?, "                   \
+    "results_path = ?, updated_at = ? WHERE command_id = ? AND hostname = ?"
+
+int meta_command_complete(struct meta_db *db, const char *command_id, const char *hostname,
+                          const char *status, int64_t completed_at, int64_t execution_time,
+                          const char *error_message, const char *results_path, int64_t *changes,
+                          struct gp_err *err)
+{
+    return complete_row(db, "UPDATE profiling_commands" COMPLETE_SET, command_id, hostname, status,
+                        completed_at, execution_time, error_message, results_path, changes, err);
 }
 
 struct cmd_list {
@@ -573,21 +583,9 @@ int meta_execution_complete(struct meta_db *db, const char *command_id, const ch
                             const char *error_message, const char *results_path, int64_t *changes,
                             struct gp_err *err)
 {
-    if (completed_at <= 0)
-        completed_at = meta_now();
-    struct meta_value p[] = {META_T(status),
-                             META_I(completed_at),
-                             execution_time >= 0 ? META_I(execution_time) : META_N,
-                             META_TN(error_message),
-                             META_TN(results_path),
-                             META_I(completed_at),
-                             META_T(command_id),
-                             META_T(hostname)};
-    return meta_exec(db,
-                     "UPDATE profiling_executions SET status = ?, completed_at = ?, "
-                     "execution_time = ?, error_message = ?, results_path = ?, updated_at = ? "
-                     "WHERE command_id = ? AND hostname = ?",
-                     p, 8, changes, err);
+    return complete_row(db, "UPDATE profiling_executions" COMPLETE_SET, command_id, hostname,
+                        status, completed_at, execution_time, error_message, results_path, changes,
+                        err);
 }
 
 struct exec_list {
