@@ -582,6 +582,24 @@ static int load_series(struct coord_api *api, struct fg_params *p, int64_t bucke
     return rc == -ENOENT ? 0 : rc;
 }
 
+/* Loads the series and frees p; on an error or no data answers (500/503 or 204) and returns
+ * false. */
+static bool load_series_or_answer(struct coord_api *api, struct fg_params *p, int64_t bucket,
+                                  struct pts *s, struct http_resp *w)
+{
+    struct gp_err err = {0};
+    int rc = load_series(api, p, bucket, s, &err);
+    fg_free(p);
+    if (rc)
+        api_store_error(w, rc, &err);
+    else if (s->n == 0)
+        http_resp_empty(w, 204);
+    else
+        return true;
+    pts_free(s);
+    return false;
+}
+
 void api_metrics_summary(const struct http_req *r, struct http_resp *w, void *ctx)
 {
     struct coord_api *api = ctx;
@@ -589,23 +607,12 @@ void api_metrics_summary(const struct http_req *r, struct http_resp *w, void *ct
     if (!parse_base(api, r, w, &p, true))
         return;
     struct pts s = {0};
-    struct gp_err err = {0};
     int64_t bucket = p.end - p.start;
     if (bucket < 60)
         bucket = 60;
     bucket = (bucket + 59) / 60 * 60;
-    int rc = load_series(api, &p, bucket, &s, &err);
-    fg_free(&p);
-    if (rc) {
-        pts_free(&s);
-        api_store_error(w, rc, &err);
+    if (!load_series_or_answer(api, &p, bucket, &s, w))
         return;
-    }
-    if (s.n == 0) {
-        pts_free(&s);
-        http_resp_empty(w, 204);
-        return;
-    }
     json_object *o = summarize(s.v, s.n);
     pts_free(&s);
     http_resp_json(w, 200, o);
@@ -659,19 +666,8 @@ void api_metrics_graph(const struct http_req *r, struct http_resp *w, void *ctx)
         return;
     }
     struct pts s = {0};
-    struct gp_err err = {0};
-    int rc = load_series(api, &p, bucket, &s, &err);
-    fg_free(&p);
-    if (rc) {
-        pts_free(&s);
-        api_store_error(w, rc, &err);
+    if (!load_series_or_answer(api, &p, bucket, &s, w))
         return;
-    }
-    if (s.n == 0) {
-        pts_free(&s);
-        http_resp_empty(w, 204);
-        return;
-    }
     json_object *arr = json_object_new_array();
     for (size_t i = 0; i < s.n;) {
         size_t j = i;
