@@ -1,6 +1,7 @@
 /* slots.c — ContinuousProfilerSlot and AdhocProfilerSlot threads. */
 #include "agent/slots.h"
 #include "agent/hostmetrics.h"
+#include "agent/profile_limit.h"
 #include "agent/session.h"
 #include "common/collapsed.h"
 #include "perfspect/perfspect.h"
@@ -407,8 +408,23 @@ static void *adhoc_run(void *arg)
             if (ps_header_fields(psr, gp_profile_header(p), &perr))
                 gp_warn("ad hoc %s: PerfSpect results not attached: %s", cmd.id, perr.msg);
         }
+        if (p && !cmd.npids && cmd.max_processes) {
+            /* max_processes limits whole-host sessions only: named pids are all wanted */
+            struct gp_profile_limit_stats ls;
+            if (gp_profile_limit_processes(&p, cmd.max_processes, &ls, &err)) {
+                gp_profile_free(p);
+                p = NULL;
+            } else if (ls.processes_dropped) {
+                gp_info("ad hoc %s: max_processes %u: kept %zu of %zu processes, dropped %llu "
+                        "of %llu samples",
+                        cmd.id, cmd.max_processes, ls.processes - ls.processes_dropped,
+                        ls.processes, (unsigned long long)ls.samples_dropped,
+                        (unsigned long long)ls.samples);
+            }
+        }
         if (!p) {
-            snprintf(r.error, sizeof(r.error), "out of memory building the profile");
+            snprintf(r.error, sizeof(r.error), "%s",
+                     err.msg[0] ? err.msg : "out of memory building the profile");
         } else if (keep_and_spool(&s->env, s->env.adhoc_results, p, "adhoc", extra.cpu_avg,
                                   extra.mem_avg, 1, &rp, &err)) {
             snprintf(r.error, sizeof(r.error), "keeping the result failed: %s", err.msg);
