@@ -1,8 +1,10 @@
 /* collapsed.c — writer and hardened parser for gProfiler's collapsed stacks + JSON header. */
 #include "common/collapsed.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -303,6 +305,41 @@ static int push_id(struct parser *ps, uint32_t *n, uint32_t id)
     return 0;
 }
 
+/* Validation only: counts the ';'-separated frames of s (n bytes) 8 bytes at a time. Returns 1
+ * with *count when none is empty, 0 when one is (the caller's frame loop then names it). */
+static int count_frames(const char *s, size_t n, size_t *count)
+{
+    const uint64_t ones = 0x0101010101010101ULL, low7 = 0x7f7f7f7f7f7f7f7fULL;
+    const uint64_t semis = (uint64_t)';' * ones;
+    if (n == 0 || s[0] == ';' || s[n - 1] == ';')
+        return 0;
+    size_t c = 0, i = 0;
+    uint64_t prev = 0; /* bit 7 set when the byte before the current word is ';' */
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        x = le64toh(x);
+        uint64_t t = x ^ semis;
+        uint64_t m = ~(((t & low7) + low7) | t | low7); /* bit 7 of each byte that is ';' */
+        if (m & ((m << 8) | prev))
+            return 0; /* ";;": an empty frame */
+        prev = (m >> 56) & 0x80;
+        c += (size_t)__builtin_popcountll(m);
+    }
+    for (; i < n; i++) {
+        if (s[i] != ';') {
+            prev = 0;
+            continue;
+        }
+        if (prev)
+            return 0;
+        prev = 1;
+        c++;
+    }
+    *count = c + 1;
+    return 1;
+}
+
 static int parse_stack_line(struct parser *ps, const char *s, size_t n)
 {
     char q[64];
@@ -346,6 +383,16 @@ static int parse_stack_line(struct parser *ps, const char *s, size_t n)
     const char *f = s, *end = s + sn;
     int prefixed = ps->layout == GP_COLLAPSED_V2;
     for (;;) {
+        size_t nframes;
+        if (!ps->p && field == (prefixed ? 3u : 1u) &&
+            count_frames(f, (size_t)(end - f), &nframes)) {
+            /* validation: only the number of frames matters once none is empty */
+            if (nframes > ps->o->max_frames)
+                return gp_err_set(ps->err, -E2BIG, "line %zu: more than %u frames in one stack", ln,
+                                  ps->o->max_frames);
+            nf = (uint32_t)nframes;
+            break;
+        }
         const char *semi = memchr(f, ';', (size_t)(end - f));
         const char *fe = semi ? semi : end;
         size_t fl = (size_t)(fe - f);
