@@ -7,6 +7,7 @@ build_pkgs=(
   build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
   liblzma-dev libiberty-dev libcurl4-openssl-dev libjson-c-dev libsqlite3-dev uuid-dev
   libsystemd-dev libmicrohttpd-dev libpq-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
+  libdeflate-dev
 )
 test_pkgs=(
   libcmocka-dev libclang-rt-14-dev libc6-dbg golang-go chromium postgresql

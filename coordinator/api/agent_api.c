@@ -134,8 +134,12 @@ void api_profiles(const struct http_req *r, struct http_resp *w, void *ctx)
                  (unsigned long long)h2);
         uid = uidbuf;
     }
+    /* A gzip'd body is stored as received unless the header had to change: then only is the
+     * re-serialised text needed. */
+    bool keep_wire = r->was_gzip && r->wire;
     struct upload_envelope env;
-    int rc = envelope_parse(r->body, r->body_len, &env, &err);
+    int rc = envelope_parse_ex(r->body, r->body_len, keep_wire ? ENVELOPE_TEXT_IF_CHANGED : 0, &env,
+                               &err);
     if (rc) {
         http_resp_msg(w, rc == -E2BIG ? 413 : rc == -ENOMEM ? 500 : 400, "%s", err.msg);
         return;
@@ -158,7 +162,7 @@ void api_profiles(const struct http_req *r, struct http_resp *w, void *ctx)
                                 .text_len = env.text_len};
     /* Nothing had to be removed from the header: keep the agent's own gzip stream instead of
      * compressing the text again (the indexer unpacks the envelope). */
-    if (r->was_gzip && r->wire && env.scrubbed == 0 && !env.flamegraph_html && !env.htmlblob) {
+    if (keep_wire && !env.text) {
         in.envelope_gz = r->wire;
         in.envelope_gz_len = r->wire_len;
     }

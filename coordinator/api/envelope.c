@@ -179,6 +179,12 @@ static json_object *parse_body(const char *body, size_t len, char **text, size_t
 
 int envelope_parse(const char *body, size_t len, struct upload_envelope *e, struct gp_err *err)
 {
+    return envelope_parse_ex(body, len, 0, e, err);
+}
+
+int envelope_parse_ex(const char *body, size_t len, unsigned flags, struct upload_envelope *e,
+                      struct gp_err *err)
+{
     memset(e, 0, sizeof(*e));
     e->cpu_avg = e->mem_avg = -1;
     int rc = 0;
@@ -325,6 +331,9 @@ int envelope_parse(const char *body, size_t len, struct upload_envelope *e, stru
     }
     json_object_object_del(hdr, "htmlblob");
     e->scrubbed = envelope_scrub_secrets(hdr);
+    if ((flags & ENVELOPE_TEXT_IF_CHANGED) && e->scrubbed == 0 && !e->flamegraph_html &&
+        !e->htmlblob)
+        goto out; /* the caller keeps the body as received: no re-serialised copy */
     size_t hn;
     const char *hs = json_object_to_json_string_length(
             hdr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &hn);

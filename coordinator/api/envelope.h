@@ -21,7 +21,7 @@ struct upload_envelope {
     bool continuous;                          /* header metadata.run_arguments.continuous */
     char service_hint[256];                   /* header metadata.run_arguments.service_name */
     /* The profile text to store: the header line re-serialised without secrets, then the
-     * stack lines exactly as uploaded. malloc'd. */
+     * stack lines exactly as uploaded. malloc'd (NULL, see ENVELOPE_TEXT_IF_CHANGED). */
     char *text;
     size_t text_len;
     size_t stack_lines;
@@ -43,6 +43,12 @@ struct upload_envelope {
  * malformed JSON with its offset, missing/mistyped fields, a profile without a "# {json}"
  * header, a bad header, a malformed collapsed line (with its line number). */
 int envelope_parse(const char *body, size_t len, struct upload_envelope *out, struct gp_err *err);
+/* envelope_parse with flags. ENVELOPE_TEXT_IF_CHANGED: build text only when the stored header
+ * differs from the uploaded one (a secret scrubbed, flamegraph_html or htmlblob removed); text
+ * is NULL otherwise, for a caller that stores the body as received. Same checks and errors. */
+#define ENVELOPE_TEXT_IF_CHANGED 1u
+int envelope_parse_ex(const char *body, size_t len, unsigned flags, struct upload_envelope *out,
+                      struct gp_err *err);
 void envelope_free(struct upload_envelope *e);
 
 /* Removes every key containing "token" (case-insensitive) from o and nested objects, plus

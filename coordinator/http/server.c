@@ -38,6 +38,7 @@ struct req_state {
     const struct http_route *route;
     char *buf;
     size_t len, cap, limit;
+    size_t expect; /* Content-Length (within limit): the body buffer is sized once */
     bool too_large;
     bool rejected; /* a response was queued before the body arrived */
     /* offloaded requests: 1 = queued/running in a worker, 2 = response ready */
@@ -416,6 +417,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                              "request body of %llu bytes exceeds the limit of %zu bytes", n,
                              st->limit);
             }
+            st->expect = (size_t)n;
         }
         return MHD_YES;
     }
@@ -434,7 +436,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
         if (st->len + n + 1 > st->cap) {
-            size_t cap = st->cap ? st->cap * 2 : 16384;
+            size_t cap = st->cap ? st->cap * 2 : st->expect ? st->expect + 1 : 16384;
             while (cap < st->len + n + 1)
                 cap *= 2;
             if (cap > st->limit + 1)

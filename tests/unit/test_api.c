@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "coordinator/api/envelope.h"
 #include "coordinator/api/rql.h"
@@ -69,6 +70,39 @@ static void test_envelope_ok(void **state)
     assert_string_equal(e.flamegraph_html, "<html>x</html>");
     envelope_free(&e);
     free(body);
+}
+
+/* ENVELOPE_TEXT_IF_CHANGED: no re-serialised text when the header is stored unchanged. */
+static void test_envelope_text_if_changed(void **state)
+{
+    (void)state;
+    struct upload_envelope e;
+    struct gp_err err = {0};
+    char *plain = body_with("# {\"metadata\":{\"hostname\":\"h1\"}}\nmain;foo 3", NULL);
+    assert_int_equal(envelope_parse_ex(plain, strlen(plain), ENVELOPE_TEXT_IF_CHANGED, &e, &err),
+                     0);
+    assert_null(e.text);
+    assert_int_equal(e.stack_lines, 1);
+    assert_int_equal(e.samples, 3);
+    envelope_free(&e);
+    assert_int_equal(envelope_parse_ex(plain, strlen(plain), 0, &e, &err), 0);
+    assert_non_null(e.text);
+    envelope_free(&e);
+    char *secret =
+            body_with("# {\"metadata\":{\"hostname\":\"h1\",\"token\":\"S3\"}}\nmain;foo 3", NULL);
+    assert_int_equal(envelope_parse_ex(secret, strlen(secret), ENVELOPE_TEXT_IF_CHANGED, &e, &err),
+                     0);
+    assert_non_null(e.text);
+    assert_null(strstr(e.text, "S3"));
+    envelope_free(&e);
+    /* errors are those of envelope_parse */
+    char *bad = body_with("# {\"metadata\":{}}\nmain;;foo 3", NULL);
+    assert_int_equal(envelope_parse_ex(bad, strlen(bad), ENVELOPE_TEXT_IF_CHANGED, &e, &err),
+                     -EINVAL);
+    assert_non_null(strstr(err.msg, "empty frame name"));
+    free(plain);
+    free(secret);
+    free(bad);
 }
 
 static void test_envelope_errors(void **state)
@@ -239,11 +273,102 @@ static void test_gzip(void **state)
     free(g2);
 }
 
+/* A gzip member of in built by hand: raw deflate, optional header CRC (FHCRC), trailer. */
+static size_t gzip_member(const void *in, size_t n, int fhcrc, int bad_hcrc, unsigned char *out)
+{
+    unsigned char hdr[10] = {0x1f, 0x8b, 8, fhcrc ? 2 : 0, 0, 0, 0, 0, 0, 3};
+    size_t k = 0;
+    memcpy(out, hdr, 10);
+    k = 10;
+    if (fhcrc) {
+        uLong c = crc32(0, hdr, 10) ^ (bad_hcrc ? 1 : 0);
+        out[k++] = c & 0xff;
+        out[k++] = (c >> 8) & 0xff;
+    }
+    z_stream zs = {0};
+    assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = (Bytef *)in;
+    zs.avail_in = (uInt)n;
+    zs.next_out = out + k;
+    zs.avail_out = (uInt)deflateBound(&zs, n);
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    k += zs.total_out;
+    deflateEnd(&zs);
+    uLong c = crc32(0, in, (uInt)n);
+    for (int i = 0; i < 4; i++)
+        out[k++] = (c >> (8 * i)) & 0xff;
+    for (int i = 0; i < 4; i++)
+        out[k++] = ((uLong)n >> (8 * i)) & 0xff;
+    return k;
+}
+
+/* The libdeflate fast path answers exactly as zlib did: it declines what it cannot vouch for. */
+static void test_gzip_fast_path(void **state)
+{
+    (void)state;
+    struct gp_err err = {0};
+    char *out = NULL;
+    size_t outlen = 0;
+    size_t big = 300000;
+    char *text = malloc(big);
+    unsigned char *buf = malloc(2 * big + 1024);
+    assert_non_null(text);
+    assert_non_null(buf);
+    for (size_t i = 0; i < big; i++)
+        text[i] = (char)('a' + (i * 7919 + i / 13) % 26);
+    /* a big member then a small one: the trailer's size hint is too small, the buffer grows */
+    size_t l1 = gzip_member(text, big, 0, 0, buf);
+    size_t l2 = gzip_member("xyz", 3, 0, 0, buf + l1);
+    assert_int_equal(gz_inflate_fast(buf, l1 + l2, 1u << 20, &out, &outlen), 0);
+    assert_int_equal(outlen, big + 3);
+    assert_memory_equal(out, text, big);
+    assert_memory_equal(out + big, "xyz", 4);
+    free(out);
+    /* over the cap: declined (zlib words it as a bomb) */
+    assert_int_equal(gz_inflate_fast(buf, l1, 1000, &out, &outlen), -EFBIG);
+    assert_int_equal(gz_inflate(buf, l1, 1000, &out, &outlen, &err), -EFBIG);
+    assert_non_null(strstr(err.msg, "gzip bomb"));
+    /* a header CRC: declined; zlib checks it */
+    size_t l = gzip_member("hello", 5, 1, 0, buf);
+    assert_int_equal(gz_inflate_fast(buf, l, 1024, &out, &outlen), -EAGAIN);
+    assert_int_equal(gz_inflate(buf, l, 1024, &out, &outlen, &err), 0);
+    assert_string_equal(out, "hello");
+    free(out);
+    l = gzip_member("hello", 5, 1, 1, buf);
+    assert_int_equal(gz_inflate(buf, l, 1024, &out, &outlen, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "header crc mismatch"));
+    /* a wrong data CRC: zlib's message */
+    l = gzip_member(text, 1000, 0, 0, buf);
+    buf[l - 8] ^= 1;
+    assert_int_equal(gz_inflate_fast(buf, l, 1u << 20, &out, &outlen), -EAGAIN);
+    assert_int_equal(gz_inflate(buf, l, 1u << 20, &out, &outlen, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "incorrect data check"));
+    /* garbage after a member: zlib's message */
+    l = gzip_member("ok", 2, 0, 0, buf);
+    memcpy(buf + l, "garbage!", 8);
+    assert_int_equal(gz_inflate_fast(buf, l + 8, 1024, &out, &outlen), -EAGAIN);
+    assert_int_equal(gz_inflate(buf, l + 8, 1024, &out, &outlen, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "invalid gzip body at compressed byte"));
+    /* zlib format (Content-Encoding: deflate): declined, zlib decodes it */
+    uLongf zl = compressBound(5);
+    assert_int_equal(compress(buf, &zl, (const Bytef *)"hello", 5), Z_OK);
+    assert_int_equal(gz_inflate_fast(buf, zl, 1024, &out, &outlen), -EAGAIN);
+    assert_int_equal(gz_inflate(buf, zl, 1024, &out, &outlen, &err), 0);
+    assert_string_equal(out, "hello");
+    free(out);
+    free(buf);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_envelope_ok), cmocka_unit_test(test_envelope_errors),
-            cmocka_unit_test(test_rql),         cmocka_unit_test(test_time),
+            cmocka_unit_test(test_gzip_fast_path),
+            cmocka_unit_test(test_envelope_text_if_changed),
+            cmocka_unit_test(test_envelope_ok),
+            cmocka_unit_test(test_envelope_errors),
+            cmocka_unit_test(test_rql),
+            cmocka_unit_test(test_time),
             cmocka_unit_test(test_gzip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
