@@ -19,26 +19,42 @@ const volatile __u8 include_idle = 0;
 __u32 active_idx = 0; /* which buffer (0/1) samples go to */
 __u32 filter_on = 0;  /* 1: only tgids in pid_filter are sampled */
 
-#define COUNT_MAP(name)                                                                            \
-    struct {                                                                                       \
-        __uint(type, BPF_MAP_TYPE_HASH);                                                           \
-        __uint(max_entries, GP_DEFAULT_COUNTS);                                                    \
-        __type(key, struct gp_count_key);                                                          \
-        __type(value, __u64);                                                                      \
-    } name SEC(".maps")
+/* Not preallocated: entries are taken as samples need them, so loading the program does not
+ * fill (and charge) tens of megabytes of kernel memory up front. */
+struct count_map {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __uint(max_entries, GP_DEFAULT_COUNTS);
+    __type(key, struct gp_count_key);
+    __type(value, __u64);
+};
 
-#define STACK_MAP(name)                                                                            \
-    struct {                                                                                       \
-        __uint(type, BPF_MAP_TYPE_HASH);                                                           \
-        __uint(max_entries, GP_DEFAULT_STACKS);                                                    \
-        __type(key, __u64);                                                                        \
-        __type(value, struct gp_stack);                                                            \
-    } name SEC(".maps")
+struct stack_map {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __uint(max_entries, GP_DEFAULT_STACKS);
+    __type(key, __u64);
+    __type(value, struct gp_stack);
+};
 
-COUNT_MAP(counts0);
-COUNT_MAP(counts1);
-STACK_MAP(stacks0);
-STACK_MAP(stacks1);
+struct count_map counts0 SEC(".maps"), counts1 SEC(".maps");
+struct stack_map stacks0 SEC(".maps"), stacks1 SEC(".maps");
+
+/* The two buffers are reached through arrays of maps indexed by active_idx, so the sampling
+ * code exists once: the verifier checks it once instead of once per buffer. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+    __uint(max_entries, 2);
+    __type(key, __u32);
+    __array(values, struct count_map);
+} counts SEC(".maps") = {.values = {&counts0, &counts1}};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+    __uint(max_entries, 2);
+    __type(key, __u32);
+    __array(values, struct stack_map);
+} stacks SEC(".maps") = {.values = {&stacks0, &stacks1}};
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -113,59 +129,83 @@ static __always_inline void emit(__u32 type, __u32 tgid)
     bpf_ringbuf_submit(e, 0);
 }
 
-/* Walks the user stack by frame pointers. Unlike the kernel's walker (what bpf_get_stackid and
- * bpf_get_stack use) it reads a frame only where one can be: the first at or above the stack
- * pointer, each next one above the last, all within GP_MAX_FRAME_SIZE. The kernel's walker
- * reads whatever the frame pointer holds, and in code built without frame pointers (or at the
- * outermost frame) that read faults: about 2 µs in a VM, on nearly every sample. */
-static __always_inline __u32 walk_user(struct pt_regs *regs, struct gp_stack *st)
+/* The stack hash: FNV-style mixing per address, finished with the address count and a
+ * murmur finalizer; values below GP_STACK_FIRST_HASH are moved up (they are GP_STACK_*). */
+#define HASH_SEED 0xcbf29ce484222325ULL
+
+static __always_inline __u64 hash_mix(__u64 h, __u64 ip)
+{
+    h = (h ^ ip) * 0x100000001b3ULL;
+    return h ^ (h >> 29);
+}
+
+static __always_inline __u64 hash_finish(__u64 h, __u32 n)
+{
+    h ^= n;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h < GP_STACK_FIRST_HASH ? h + GP_STACK_FIRST_HASH : h;
+}
+
+/* Walks the user stack by frame pointers, hashing as it goes. Unlike the kernel's walker (what
+ * bpf_get_stackid and bpf_get_stack use) it reads a frame only where one can be: the first at
+ * or above the stack pointer, each next one above the last, all within GP_MAX_FRAME_SIZE. The
+ * kernel's walker reads whatever the frame pointer holds, and in code built without frame
+ * pointers (or at the outermost frame) that read faults: about 2 µs in a VM, on nearly every
+ * sample. The depth reached is only stored and hashed, never branched on after the loop, so
+ * the verifier prunes the paths that leave the loop at different depths. */
+static __always_inline __u32 walk_user(struct pt_regs *regs, struct gp_stack *st, __u64 *hash)
 {
 #if defined(__TARGET_ARCH_x86)
     __u64 fp = regs->bp; /* direct BTF loads: cheaper than probe reads */
     __u64 sp = regs->sp;
-    st->ips[0] = regs->ip;
+    __u64 ip = regs->ip;
 #else
     __u64 fp = PT_REGS_FP_CORE(regs);
     __u64 sp = PT_REGS_SP_CORE(regs);
-    st->ips[0] = PT_REGS_IP_CORE(regs);
+    __u64 ip = PT_REGS_IP_CORE(regs);
 #endif
+    __u64 h = hash_mix(HASH_SEED, ip);
     __u32 n = 1;
-    if (fp < sp || fp - sp > GP_MAX_FRAME_SIZE)
-        return n; /* the frame pointer does not point into this stack */
-    for (int i = 0; i < GP_MAX_STACK_DEPTH - 1; i++) {
-        __u64 frame[2]; /* saved frame pointer, return address */
-        if (fp & 7)
-            break;
-        if (bpf_probe_read_user(frame, sizeof(frame), (const void *)fp))
-            break;
-        if (frame[1] == 0 || n >= GP_MAX_STACK_DEPTH)
-            break;
-        st->ips[n] = frame[1];
-        n++;
-        if (frame[0] <= fp || frame[0] - fp > GP_MAX_FRAME_SIZE)
-            break;
-        fp = frame[0];
+    st->ips[0] = ip;
+    if (fp >= sp && fp - sp <= GP_MAX_FRAME_SIZE) {
+        for (int i = 1; i < GP_MAX_STACK_DEPTH; i++) {
+            __u64 frame[2]; /* saved frame pointer, return address */
+            if (fp & 7)
+                break;
+            if (bpf_probe_read_user(frame, sizeof(frame), (const void *)fp))
+                break;
+            if (frame[1] == 0)
+                break;
+            st->ips[i] = frame[1];
+            h = hash_mix(h, frame[1]);
+            n = i + 1;
+            if (frame[0] <= fp || frame[0] - fp > GP_MAX_FRAME_SIZE)
+                break;
+            fp = frame[0];
+        }
     }
+    *hash = hash_finish(h, n);
     return n;
 }
 
-/* Hashes st->ips[0..n) and stores the stack in the map if new; returns the key or GP_STACK_*. */
-static __always_inline __u64 store_stack(void *stacks, struct gp_stack *st, __u32 n, __u32 err_stat)
+/* Hashes the kernel stack bpf_get_stack left in st (n addresses; it zero-fills the rest). */
+static __always_inline __u64 hash_kernel(const struct gp_stack *st, __u32 n)
 {
-    if (n == 0)
-        return GP_STACK_NONE;
-    __u64 h = 0xcbf29ce484222325ULL ^ n;
+    __u64 h = HASH_SEED;
     for (int i = 0; i < GP_MAX_STACK_DEPTH; i++) {
-        if (i >= n)
+        if (st->ips[i] == 0)
             break;
-        h = (h ^ st->ips[i]) * 0x100000001b3ULL;
-        h ^= h >> 29;
+        h = hash_mix(h, st->ips[i]);
     }
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    if (h < GP_STACK_FIRST_HASH)
-        h += GP_STACK_FIRST_HASH;
+    return hash_finish(h, n);
+}
+
+/* Stores the stack in the map under its hash h unless it is there; returns h or GP_STACK_FULL. */
+static __always_inline __u64 store_stack(void *stacks, struct gp_stack *st, __u32 n, __u64 h,
+                                         __u32 err_stat)
+{
     if (bpf_map_lookup_elem(stacks, &h))
         return h;
     st->n = n;
@@ -186,13 +226,17 @@ static __always_inline void record(struct bpf_perf_event_data *ctx, void *counts
     key.pid = pid;
     if (task->mm) { /* kernel threads have no user stack */
         struct pt_regs *uregs = (struct pt_regs *)bpf_task_pt_regs(task);
-        if (uregs)
-            key.user_stack = store_stack(stacks, st, walk_user(uregs, st), GP_STAT_USTACK_ERR);
+        if (uregs) {
+            __u64 h;
+            __u32 n = walk_user(uregs, st, &h);
+            key.user_stack = store_stack(stacks, st, n, h, GP_STAT_USTACK_ERR);
+        }
     }
     if (kernel_mode) {
         long bytes = bpf_get_stack(ctx, st->ips, sizeof(st->ips), 0);
         if (bytes > 0) {
-            key.kernel_stack = store_stack(stacks, st, (__u32)bytes / 8, GP_STAT_KSTACK_ERR);
+            __u32 n = (__u32)bytes / 8;
+            key.kernel_stack = store_stack(stacks, st, n, hash_kernel(st, n), GP_STAT_KSTACK_ERR);
         } else {
             stat_inc(GP_STAT_KSTACK_ERR);
             key.kernel_stack = GP_STACK_FAILED;
@@ -250,10 +294,11 @@ int gp_sample(struct bpf_perf_event_data *ctx)
      * (barrier_var keeps the fetched value live so clang emits the fetching form). */
     __u64 prev = __sync_fetch_and_add(&cs->seq, 1);
     barrier_var(prev);
-    if (*(volatile __u32 *)&active_idx)
-        record(ctx, &counts1, &stacks1, st, task, tgid, pid, kernel_mode);
-    else
-        record(ctx, &counts0, &stacks0, st, task, tgid, pid, kernel_mode);
+    __u32 idx = *(volatile __u32 *)&active_idx;
+    void *cm = bpf_map_lookup_elem(&counts, &idx);
+    void *sm = bpf_map_lookup_elem(&stacks, &idx);
+    if (cm && sm)
+        record(ctx, cm, sm, st, task, tgid, pid, kernel_mode);
     __sync_fetch_and_add(&cs->seq, 1);
 
     /* First sample of a process: tell user space (not for a process already exiting: its exit

@@ -29,7 +29,7 @@ struct gp_elf_entry *gp_elfcache_find(struct gp_elfcache *c, const struct gp_elf
 int gp_elfcache_get(struct gp_elfcache *c, int fd, const struct gp_elf_key *k,
                     const struct gp_debug_search *ds, struct gp_elf_entry **out,
                     struct gp_err *err);
-/* Adds symbols read elsewhere (the background loader) under identity k, taking ownership of
+/* Adds symbols read elsewhere (the loader) under identity k, taking ownership of
  * syms: when k or syms' build-id is already cached, syms is freed and that entry is returned. */
 int gp_elfcache_insert(struct gp_elfcache *c, const struct gp_elf_key *k, struct gp_elfsyms *syms,
                        struct gp_elf_entry **out);

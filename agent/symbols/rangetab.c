@@ -5,6 +5,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+int gp_rangetab_reserve(struct gp_rangetab *t, size_t n, size_t str_bytes)
+{
+    if (n > t->cap) {
+        struct gp_range *nv = realloc(t->v, n * sizeof(*nv));
+        if (!nv)
+            return -ENOMEM;
+        t->v = nv;
+        t->cap = n;
+    }
+    if (str_bytes > t->scap) {
+        char *ns = realloc(t->strs, str_bytes);
+        if (!ns)
+            return -ENOMEM;
+        t->strs = ns;
+        t->scap = str_bytes;
+    }
+    return 0;
+}
+
 int gp_rangetab_add(struct gp_rangetab *t, uint64_t start, uint64_t size, const char *name,
                     size_t namelen, const char *suffix)
 {
@@ -37,22 +56,52 @@ int gp_rangetab_add(struct gp_rangetab *t, uint64_t start, uint64_t size, const 
     return 0;
 }
 
+/* Input order within one start: the later entry sorts after, and wins the dedupe below. */
 static int range_cmp(const void *a, const void *b)
 {
     const struct gp_range *x = a, *y = b;
     if (x->start != y->start)
         return x->start < y->start ? -1 : 1;
-    return x->seq > y->seq ? -1 : x->seq < y->seq; /* newest first */
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Orders t->v by (start, seq). Kallsyms and most perf maps arrive sorted but for a short tail
+ * (modules, BPF programs, JIT code moved later): only the part after the sorted prefix is
+ * sorted, then merged from the back into place. */
+static int sort_ranges(struct gp_rangetab *t)
+{
+    size_t pre = 1;
+    while (pre < t->n && t->v[pre - 1].start <= t->v[pre].start)
+        pre++;
+    if (pre >= t->n)
+        return 0;
+    size_t tail = t->n - pre;
+    struct gp_range *tmp = malloc(tail * sizeof(*tmp));
+    if (!tmp) {
+        qsort(t->v, t->n, sizeof(*t->v), range_cmp);
+        return 0;
+    }
+    memcpy(tmp, t->v + pre, tail * sizeof(*tmp));
+    qsort(tmp, tail, sizeof(*tmp), range_cmp);
+    size_t i = pre, j = tail, k = t->n; /* merge the largest first */
+    while (j > 0) {
+        if (i > 0 && range_cmp(&t->v[i - 1], &tmp[j - 1]) > 0)
+            t->v[--k] = t->v[--i];
+        else
+            t->v[--k] = tmp[--j];
+    }
+    free(tmp);
+    return 0;
 }
 
 void gp_rangetab_finish(struct gp_rangetab *t, uint64_t last_size)
 {
     if (t->n)
-        qsort(t->v, t->n, sizeof(*t->v), range_cmp);
+        sort_ranges(t);
     size_t k = 0;
     for (size_t i = 0; i < t->n; i++) {
         if (k && t->v[k - 1].start == t->v[i].start)
-            continue; /* shadowed by a newer entry at the same address */
+            k--; /* shadowed by this newer entry at the same address */
         t->v[k++] = t->v[i];
     }
     t->n = k;

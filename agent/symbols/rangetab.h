@@ -20,6 +20,9 @@ struct gp_rangetab {
     size_t bytes;
 };
 
+/* Makes room for n entries and str_bytes of names (a hint: adds grow the table anyway).
+ * Returns 0 or -ENOMEM. */
+int gp_rangetab_reserve(struct gp_rangetab *t, size_t n, size_t str_bytes);
 /* Appends one entry; name is copied with suffix appended (may be NULL). Returns 0 or -ENOMEM. */
 int gp_rangetab_add(struct gp_rangetab *t, uint64_t start, uint64_t size, const char *name,
                     size_t namelen, const char *suffix);

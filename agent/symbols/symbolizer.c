@@ -30,10 +30,12 @@ struct pmap {
     enum gp_map_kind kind;
     char *path;         /* as the process sees it */
     const char *module; /* basename, points into path (or a static name) */
+    uint64_t inode;     /* as /proc/PID/maps shows it */
     struct gp_elf_key key;
     int have_key;
     int load_failed;
     int pinned;
+    uint64_t hold; /* the loader's hold on the file while it is not read (0: none) */
     struct gp_elf_entry *entry;
     uint64_t entry_gen; /* cache generation entry was valid for */
 };
@@ -82,7 +84,7 @@ struct gp_symbolizer {
     int kernel_missed; /* a kernel-text address was not named since the last load */
     struct gp_elfsyms *vdso;
     struct arena_chunk *arena;
-    struct gp_loader *loader; /* reads binaries and kallsyms off the caller's thread */
+    struct gp_loader *loader; /* binaries opened at note time, read when a stack needs them */
     struct cname cnames[CNAME_SLOTS];
     size_t cname_next;
     struct gp_rangetab *retired; /* replaced perf maps: their names live until the next gc */
@@ -91,7 +93,7 @@ struct gp_symbolizer {
     uint64_t frames, resolved, unresolved, nprocs, nexited;
 };
 
-static void take_kernel(struct gp_symbolizer *s, int wait);
+static void load_kernel(struct gp_symbolizer *s);
 
 /* ---- frame text arena (reset by gc) ---- */
 
@@ -152,8 +154,9 @@ static struct proc **proc_slot(struct gp_symbolizer *s, uint32_t tgid)
     return pp;
 }
 
-/* starttime (field 22) and, when ppid is not NULL, the parent (field 4) of /proc/PID/stat. */
-static int read_stat(uint32_t tgid, uint64_t *st, uint32_t *ppid)
+/* starttime (field 22) and, when not NULL, the parent (field 4) and comm (field 2) of
+ * /proc/PID/stat. */
+static int read_stat(uint32_t tgid, uint64_t *st, uint32_t *ppid, char comm[16])
 {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%" PRIu32 "/stat", tgid);
@@ -161,9 +164,11 @@ static int read_stat(uint32_t tgid, uint64_t *st, uint32_t *ppid)
     int rc = gp_read_file(path, &b, NULL);
     if (rc < 0)
         return rc == -ENOENT ? -ESRCH : rc;
-    const char *p = strrchr(b, ')');
+    const char *p = strrchr(b, ')'), *open = strchr(b, '(');
     rc = -EINVAL;
-    if (p) {
+    if (p && open && open < p) {
+        if (comm)
+            snprintf(comm, 16, "%.*s", (int)(p - open - 1), open + 1);
         /* fields after comm start at 3 (state); starttime is field 22 */
         int field = 2;
         for (p++; *p; p++) {
@@ -185,6 +190,7 @@ static void pmaps_free(struct gp_symbolizer *s, struct pmap *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (v[i].pinned) /* a pinned entry is never evicted, so the pointer is still good */
             gp_elf_entry_unpin(v[i].entry);
+        gp_loader_release(s->loader, v[i].hold);
         free(v[i].path);
     }
     free(v);
@@ -257,7 +263,8 @@ static struct gp_elf_entry *adopt(struct gp_symbolizer *s, const struct gp_elf_k
     return e;
 }
 
-/* Links a mapping to its binary: already loaded, already pending, or opened now and queued. */
+/* Links a mapping to its binary: already loaded, or opened now and held until a stack needs it
+ * (reading it here would read every library of every process, most never on a stack). */
 static void attach_pmap(struct gp_symbolizer *s, struct proc *p, struct pmap *m, uint64_t inode)
 {
     struct stat st;
@@ -276,10 +283,6 @@ static void attach_pmap(struct gp_symbolizer *s, struct proc *p, struct pmap *m,
         close(fd);
         return;
     }
-    if (gp_loader_has(s->loader, &m->key)) {
-        close(fd);
-        return;
-    }
     int rootfd = -1;
     if (p->other_mntns) {
         char rp[64];
@@ -293,12 +296,25 @@ static void attach_pmap(struct gp_symbolizer *s, struct proc *p, struct pmap *m,
             close(rootfd);
         return;
     }
-    if (gp_loader_queue_elf(s->loader, &m->key, fd, rootfd, path) < 0) {
-        close(fd); /* read on demand instead, while the process lives */
-        if (rootfd >= 0)
-            close(rootfd);
-        free(path);
-    }
+    gp_loader_release(s->loader, m->hold);
+    m->hold = gp_loader_hold(s->loader, &m->key, fd, rootfd, path);
+}
+
+/* Moves o's link to its binary (key, hold, loaded entry, pin) to m, the same mapping in a newer
+ * snapshot; o is freed without them. */
+static void take_attachment(struct pmap *m, struct pmap *o)
+{
+    m->key = o->key;
+    m->have_key = o->have_key;
+    m->load_failed = o->load_failed;
+    m->pinned = o->pinned;
+    m->hold = o->hold;
+    m->entry = o->entry;
+    m->entry_gen = o->entry_gen;
+    o->pinned = 0;
+    o->hold = 0;
+    o->have_key = 0;
+    o->entry = NULL;
 }
 
 /* The symbols of a mapping, loading its binary now if it is still pending. */
@@ -343,19 +359,14 @@ int gp_symbolizer_load_pending(struct gp_symbolizer *s, unsigned budget_ms)
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int n = 0;
-    for (;;) {
-        struct gp_elf_key k;
-        struct gp_elfsyms *syms;
-        if (gp_loader_take_done(s->loader, &k, &syms)) {
-            adopt(s, &k, syms);
-            n++;
-            continue;
-        }
+    struct gp_elf_key k;
+    struct gp_elfsyms *syms;
+    while (gp_loader_take_any(s->loader, &k, &syms)) {
+        adopt(s, &k, syms);
+        n++;
         clock_gettime(CLOCK_MONOTONIC, &t);
-        long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-        if (!gp_loader_pending(s->loader) || ms >= (long)budget_ms)
+        if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >= (long)budget_ms)
             break;
-        usleep(1000); /* the worker is still reading: give it a moment */
     }
     return n;
 }
@@ -377,18 +388,28 @@ static int snapshot_maps(struct gp_symbolizer *s, struct proc *p)
         gp_maps_free(&maps);
         return -ENOMEM;
     }
+    size_t j = 0; /* walks the old snapshot alongside: both are sorted by start */
     for (size_t i = 0; i < maps.n; i++) {
         const struct gp_map *g = &maps.v[i];
         struct pmap *m = &v[i];
         m->start = g->start;
         m->end = g->end;
         m->offset = g->offset;
+        m->inode = g->inode;
         m->kind = g->kind;
         m->path = g->path; /* take ownership */
         maps.v[i].path = NULL;
         if (g->kind == GP_MAP_FILE) {
             m->module = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
-            attach_pmap(s, p, m, g->inode);
+            while (j < p->nmaps && p->maps[j].start < m->start)
+                j++;
+            struct pmap *o = j < p->nmaps ? &p->maps[j] : NULL;
+            if (o && o->kind == GP_MAP_FILE && o->start == m->start && o->end == m->end &&
+                o->offset == m->offset && o->inode == m->inode && !o->load_failed &&
+                !strcmp(o->path, m->path))
+                take_attachment(m, o); /* unchanged since the last snapshot: no reopen */
+            else
+                attach_pmap(s, p, m, g->inode);
         } else if (g->kind == GP_MAP_ANON) {
             m->module = "[anon]";
         } else {
@@ -451,7 +472,8 @@ int gp_symbolizer_note_process(struct gp_symbolizer *s, uint32_t tgid)
 {
     uint64_t start;
     uint32_t ppid = 0;
-    int rc = read_stat(tgid, &start, &ppid);
+    char comm[16];
+    int rc = read_stat(tgid, &start, &ppid, comm);
     if (rc < 0)
         return rc;
     struct proc **slot = proc_slot(s, tgid);
@@ -481,7 +503,7 @@ int gp_symbolizer_note_process(struct gp_symbolizer *s, uint32_t tgid)
         p->other_mntns = gp_proc_other_mntns(tgid) == 1;
         container_facts(s, p);
     }
-    gp_proc_comm(tgid, p->comm, sizeof(p->comm)); /* exec changes it */
+    memcpy(p->comm, comm, sizeof(p->comm)); /* exec changes it */
     rc = snapshot_maps(s, p);
     if (rc < 0) {
         if (fresh)
@@ -540,7 +562,7 @@ static void check_liveness(struct gp_symbolizer *s)
     for (size_t b = 0; b < PROC_BUCKETS; b++) {
         for (struct proc *p = s->procs[b]; p; p = p->next) {
             uint64_t st;
-            if (!p->exited && (read_stat(p->tgid, &st, NULL) < 0 || st != p->starttime))
+            if (!p->exited && (read_stat(p->tgid, &st, NULL, NULL) < 0 || st != p->starttime))
                 gp_symbolizer_process_exited(s, p->tgid);
         }
     }
@@ -564,16 +586,11 @@ void gp_symbolizer_gc(struct gp_symbolizer *s)
     }
     arena_reset(s);
     free_retired(s);
-    /* Binaries the worker read but no stack needed yet: into the cache (no waiting). */
-    gp_symbolizer_load_pending(s, 0);
     gp_elfcache_trim(s->cache);
     /* A module loaded since kallsyms was read: read it again, at most once a minute. */
-    if (s->kernel_state == 1)
-        take_kernel(s, 0);
     if (s->kernel_state == 1 && s->kernel_missed && time(NULL) - s->kernel_loaded_at >= 60) {
         s->kernel_missed = 0;
-        s->kernel_loaded_at = time(NULL);
-        gp_loader_queue_kallsyms(s->loader);
+        load_kernel(s);
     }
     s->gc_gen++;
     if (s->gc_gen % LIVENESS_EVERY == 0)
@@ -704,29 +721,27 @@ int gp_symbolize_user(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *ip
     return rc;
 }
 
-/* Takes the kallsyms table the worker read (reading /proc/kallsyms takes 0.2-1 s, so it starts
- * in gp_symbolizer_new and, after misses, again from gc). wait: block for a read under way. */
-static void take_kernel(struct gp_symbolizer *s, int wait)
+/* Reads /proc/kallsyms: on the first kernel frame (a session that never samples the kernel
+ * never pays for it), and again from gc after misses. */
+static void load_kernel(struct gp_symbolizer *s)
 {
     struct gp_rangetab t = {0};
     struct gp_err err = {0};
-    int rc = gp_loader_take_kallsyms(s->loader, wait, &t, &err);
-    if (rc == 1) {
+    s->kernel_loaded_at = time(NULL);
+    if (gp_kallsyms_load("/proc/kallsyms", &t, &err) == 0) {
         gp_rangetab_free(&s->kernel);
         s->kernel = t;
         s->kernel_state = 1;
-    } else if (rc < 0 && s->kernel_state == 0) {
+    } else if (s->kernel_state == 0) {
         s->kernel_state = -1;
         gp_warn("kernel frames will be [unknown]_[k]: %s", err.msg);
-    } else if (rc == 0 && wait && s->kernel_state == 0) {
-        s->kernel_state = -1; /* nothing was queued: cannot happen, but never wait forever */
     }
 }
 
 int gp_symbolize_kernel(struct gp_symbolizer *s, const uint64_t *ips, uint32_t n, const char **out)
 {
-    if (s->kernel_state == 0 && !s->no_kernel)
-        take_kernel(s, 1);
+    if (s->kernel_state == 0)
+        load_kernel(s);
     for (uint32_t i = 0; i < n; i++) {
         uint64_t addr = i == 0 ? ips[i] : ips[i] - 1;
         const char *name = s->kernel_state == 1 ? gp_rangetab_lookup(&s->kernel, addr) : NULL;
@@ -798,10 +813,6 @@ int gp_symbolizer_new(const struct gp_symbolizer_opts *o, struct gp_symbolizer *
         goto oom;
     if (gp_loader_new((const char *const *)s->dirs, s->ndirs, &s->loader) < 0)
         goto oom;
-    if (!o->no_kernel) {
-        gp_loader_queue_kallsyms(s->loader);
-        s->kernel_loaded_at = time(NULL);
-    }
     load_vdso(s);
     *out = s;
     return 0;
@@ -821,7 +832,7 @@ void gp_symbolizer_free(struct gp_symbolizer *s)
             proc_free(s, p);
         }
     }
-    gp_loader_free(s->loader); /* before the cache: results never taken are freed with it */
+    gp_loader_free(s->loader);
     gp_elfcache_free(s->cache);
     gp_rangetab_free(&s->kernel);
     gp_elfsyms_free(s->vdso);

@@ -14,8 +14,8 @@
  *   unnamed, in a file    "<basename of the mapping>+0x<file offset>"   ("libfoo.so+0x1a2b")
  *   unnamed, elsewhere    "[anon]+0x<offset in mapping>", "[vdso]+0x...", "[unknown]",
  *                         "[unknown]_[k]"
- * Calls are not thread-safe: call one symbolizer from one thread (it runs its own worker thread
- * that reads ELF files and /proc/kallsyms in the background).
+ * Calls are not thread-safe: call one symbolizer from one thread. Nothing is read before it is
+ * needed: a binary when a stack first falls into it, /proc/kallsyms at the first kernel frame.
  * Event handling: note_process() is cheap and may be called between two gp_symbolize_user()
  * calls, even inside a drain callback; a single-threaded session that polls process events
  * only between drains lets short-lived processes exit un-noted while a drain is busy.
@@ -39,8 +39,9 @@ void gp_symbolizer_free(struct gp_symbolizer *s);
 /* A process was seen or exec'd: snapshot its executable mappings and open every mapped binary
  * now, while it lives (through /proc/PID/map_files, else /proc/PID/root/<path>). It is cheap
  * (tens of microseconds: no ELF is read here), so call it straight from the event handler;
- * binaries not in the cache yet are read when a stack needs them or by
- * gp_symbolizer_load_pending(), from the fds held open, so they work after the process exits.
+ * a binary not in the cache yet is read from the descriptor held open when a stack first needs
+ * it (or by gp_symbolizer_load_pending()), so it works after the process exits; the descriptor
+ * closes when the last process holding it is dropped.
  * Calling it again for a live process re-reads its maps (exec, dlopen); for a process already
  * marked exited (a zombie) it keeps the snapshot. Returns 0, -ESRCH when the process is already
  * gone, or another -errno. A process never noted is noted on its first symbolization. */
@@ -49,13 +50,12 @@ int gp_symbolizer_note_process(struct gp_symbolizer *s, uint32_t tgid);
  * gp_symbolizer_gc(). Order per drain: take the samples, symbolize them, then gc: an exit
  * observed before the gc never loses the names of samples already taken. */
 void gp_symbolizer_process_exited(struct gp_symbolizer *s, uint32_t tgid);
-/* Drops exited processes, frees frame text returned since the last gc, reads pending binaries
- * for up to 50 ms, trims the ELF cache to its budget and, every 16th call, forgets processes
- * that vanished without an exit event. */
+/* Drops exited processes (closing the binaries only they held), frees frame text returned since
+ * the last gc, trims the ELF cache to its budget, re-reads kallsyms after misses (at most once a
+ * minute) and, every 16th call, forgets processes that vanished without an exit event. */
 void gp_symbolizer_gc(struct gp_symbolizer *s);
-/* Reads binaries opened by gp_symbolizer_note_process() but not read yet, for about budget_ms
- * (at least one). Call it when idle to keep symbolization of the next drain fast. Returns how
- * many were read. */
+/* Reads binaries opened by gp_symbolizer_note_process() but not read yet, oldest first, for
+ * about budget_ms (at least one). Returns how many were read. */
 int gp_symbolizer_load_pending(struct gp_symbolizer *s, unsigned budget_ms);
 
 /* Names n addresses of one stack, leaf first (user: of process tgid; kernel: tgid ignored).

@@ -22,6 +22,7 @@
 #include "agent/symbols/elfcache.h"
 #include "agent/symbols/elfsyms.h"
 #include "agent/symbols/kallsyms.h"
+#include "agent/symbols/loader.h"
 #include "agent/symbols/perfmap.h"
 #include "agent/symbols/symbolizer.h"
 
@@ -204,6 +205,93 @@ static void test_kallsyms_parse(void **state)
     const char *hidden = "0000000000000000 T _stext\n0000000000000000 t foo\n";
     assert_int_equal(gp_kallsyms_parse(hidden, strlen(hidden), &t, &err), -EPERM);
     assert_non_null(strstr(err.msg, "kptr_restrict"));
+}
+
+/* A file larger than the load's read buffer, so lines straddle reads: loading it must give the
+ * table parsing it whole gives. The tail is out of order and repeats an address (modules and
+ * BPF programs come last in the real file; the later entry at one address wins). */
+static void test_kallsyms_load_chunked(void **state)
+{
+    char path[] = "/tmp/gp-kallsyms-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    const unsigned n = 60000; /* ~3 MB */
+    for (unsigned i = 0; i < n; i++)
+        fprintf(f, "%016" PRIx64 " %c function_with_a_long_enough_name_%u\n",
+                (uint64_t)0xffffffff81000000ULL + (uint64_t)i * 64, i % 2 ? 't' : 'T', i);
+    fprintf(f, "ffffffffc0002000 t mod_b\t[mod]\nffffffffc0001000 t mod_a\t[mod]\n");
+    fprintf(f, "ffffffff81000040 t alias_of_1\n");
+    assert_int_equal(fclose(f), 0);
+
+    struct gp_rangetab a = {0}, b = {0};
+    struct gp_err err = {0};
+    assert_int_equal(gp_kallsyms_load(path, &a, &err), 0);
+    char *text;
+    size_t len;
+    assert_int_equal(gp_read_file(path, &text, &len), 0);
+    assert_int_equal(gp_kallsyms_parse(text, len, &b, &err), 0);
+    free(text);
+    unlink(path);
+    assert_int_equal(a.n, n + 2); /* the alias replaced function 1 */
+    assert_int_equal(a.n, b.n);
+    for (size_t i = 0; i < a.n; i++) {
+        assert_true(a.v[i].start == b.v[i].start && a.v[i].size == b.v[i].size);
+        assert_string_equal(a.strs + a.v[i].name, b.strs + b.v[i].name);
+        if (i)
+            assert_true(a.v[i - 1].start < a.v[i].start);
+    }
+    assert_string_equal(gp_rangetab_lookup(&a, 0xffffffff81000000ULL + 59999 * 64 + 3),
+                        "function_with_a_long_enough_name_59999_[k]");
+    assert_string_equal(gp_rangetab_lookup(&a, 0xffffffff81000041ULL), "alias_of_1_[k]");
+    assert_string_equal(gp_rangetab_lookup(&a, 0xffffffffc0001010ULL), "mod_a_[k]");
+    assert_string_equal(gp_rangetab_lookup(&a, 0xffffffffc0002010ULL), "mod_b_[k]");
+    gp_rangetab_free(&a);
+    gp_rangetab_free(&b);
+    assert_true(gp_kallsyms_load("/nonexistent/kallsyms", &a, &err) < 0);
+    assert_non_null(strstr(err.msg, "/nonexistent/kallsyms"));
+}
+
+/* Held files: one per identity however many mappings share it, closed with the last release,
+ * and ids of holds already read or released are inert. */
+static void test_loader_holds(void **state)
+{
+    struct gp_loader *l;
+    const char *dirs[] = {"/usr/lib/debug"};
+    assert_int_equal(gp_loader_new(dirs, 1, &l), 0);
+    struct stat st;
+    int fd1 = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    assert_true(fd1 >= 0 && fstat(fd1, &st) == 0);
+    struct gp_elf_key k;
+    gp_elf_key_from_stat(&st, &k);
+    uint64_t a = gp_loader_hold(l, &k, fd1, -1, strdup("/self"));
+    int fd2 = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    uint64_t b = gp_loader_hold(l, &k, fd2, -1, strdup("/self"));
+    assert_true(a != 0 && a == b);
+    assert_int_equal(gp_loader_pending(l), 1);
+    assert_int_equal(fcntl(fd2, F_GETFD), -1); /* the second descriptor was closed at once */
+    gp_loader_release(l, a);
+    assert_int_equal(gp_loader_pending(l), 1); /* b still holds it */
+    assert_int_equal(fcntl(fd1, F_GETFD), FD_CLOEXEC);
+    gp_loader_release(l, b);
+    assert_int_equal(gp_loader_pending(l), 0);
+    assert_int_equal(fcntl(fd1, F_GETFD), -1);
+    gp_loader_release(l, b); /* stale: ignored */
+
+    int fd3 = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    uint64_t c = gp_loader_hold(l, &k, fd3, -1, strdup("/self"));
+    assert_true(c != 0 && c != a); /* the slot was reused under a new generation */
+    gp_loader_release(l, a);       /* an old id does not touch the new hold */
+    assert_int_equal(gp_loader_pending(l), 1);
+    struct gp_elfsyms *syms = NULL;
+    assert_int_equal(gp_loader_take(l, &k, &syms), 1);
+    assert_non_null(syms); /* this test binary is an ELF with symbols */
+    gp_elfsyms_free(syms);
+    assert_int_equal(gp_loader_pending(l), 0);
+    assert_int_equal(gp_loader_take(l, &k, &syms), 0);
+    gp_loader_release(l, c); /* read already: ignored */
+    gp_loader_free(l);
 }
 
 static void test_perfmap_parse(void **state)
@@ -415,6 +503,8 @@ int main(void)
             cmocka_unit_test(test_cgroup_container_id),
             cmocka_unit_test(test_container_name_lookup),
             cmocka_unit_test(test_kallsyms_parse),
+            cmocka_unit_test(test_kallsyms_load_chunked),
+            cmocka_unit_test(test_loader_holds),
             cmocka_unit_test(test_perfmap_parse),
             cmocka_unit_test(test_demangle),
             cmocka_unit_test(test_vdso),
