@@ -17,6 +17,7 @@
 
 #include "agent/backoff.h"
 #include "agent/commands/manager.h"
+#include "agent/completions.h"
 #include "agent/control/control.h"
 #include "agent/heartbeat.h"
 #include "agent/results.h"
@@ -260,22 +261,14 @@ static int read_config(int argc, char **argv, struct gp_config **out, struct age
  * The agent: slots, command manager, spool, heartbeat, control socket.
  */
 
-#define MAX_COMPLETIONS 256
-#define MAX_RESULTS     64
-
-struct completion {
-    char id[GP_CMD_ID_MAX];
-    int ok;
-    double exec;
-    char error[512];
-    char path[2048];
-};
+#define MAX_RESULTS 64
 
 struct agent {
     struct agent_cfg cfg;
     char hostname[256], service[256], coordinator[1024], token[512], state_dir[2048];
     char marker[2200]; /* STATE_DIR/adhoc_running: the ad hoc command in flight */
     struct gp_cmdmgr *mgr;
+    struct gp_completions *pending; /* STATE_DIR/pending_completions: not yet acknowledged */
     struct gp_results results, adhoc_results;
     struct gp_spool *spool;
     struct gp_sender *sender;
@@ -287,9 +280,7 @@ struct agent {
     struct gp_backoff hb_backoff;
     time_t spawn;
 
-    pthread_mutex_t mu; /* guards everything below */
-    struct completion completions[MAX_COMPLETIONS];
-    size_t ncompletions;
+    pthread_mutex_t mu;                        /* guards everything below */
     struct gp_slot_result recent[MAX_RESULTS]; /* ring of finished ad hoc sessions */
     size_t nrecent;
     time_t last_hb, last_hb_ok;
@@ -298,39 +289,28 @@ struct agent {
     unsigned long local_seq;
 };
 
+/* Keeps a completion for the coordinator, on disk before returning, so a restart still sends it. */
 static void queue_completion(struct agent *ag, const char *id, int ok, double exec,
                              const char *error, const char *path)
 {
     if (!ag->coordinator[0])
         return;
-    pthread_mutex_lock(&ag->mu);
-    if (ag->ncompletions == MAX_COMPLETIONS) {
-        gp_warn("completion queue full: dropping the report of %s", ag->completions[0].id);
-        memmove(&ag->completions[0], &ag->completions[1],
-                (MAX_COMPLETIONS - 1) * sizeof(ag->completions[0]));
-        ag->ncompletions--;
-    }
-    struct completion *c = &ag->completions[ag->ncompletions++];
-    memset(c, 0, sizeof(*c));
-    snprintf(c->id, sizeof(c->id), "%s", id);
-    c->ok = ok;
-    c->exec = exec;
-    snprintf(c->error, sizeof(c->error), "%s", error ? error : "");
-    snprintf(c->path, sizeof(c->path), "%s", path ? path : "");
-    pthread_mutex_unlock(&ag->mu);
+    struct gp_completion c = {.ok = ok, .exec = exec};
+    snprintf(c.id, sizeof(c.id), "%s", id);
+    snprintf(c.error, sizeof(c.error), "%s", error ? error : "");
+    snprintf(c.path, sizeof(c.path), "%s", path ? path : "");
+    struct gp_err err = {0};
+    if (gp_completions_push(ag->pending, &c, &err))
+        gp_error("%s", err.msg);
 }
 
-/* Sends queued completions (main thread). Stops at the first retryable failure. */
+/* Sends pending completions, oldest first (main thread). Stops at the first retryable failure;
+ * a completion leaves the queue (and the file) once the coordinator acknowledged it, or refused
+ * it for good. */
 static void flush_completions(struct agent *ag)
 {
-    for (;;) {
-        pthread_mutex_lock(&ag->mu);
-        if (!ag->ncompletions) {
-            pthread_mutex_unlock(&ag->mu);
-            return;
-        }
-        struct completion c = ag->completions[0];
-        pthread_mutex_unlock(&ag->mu);
+    struct gp_completion c;
+    while (gp_completions_peek(ag->pending, &c)) {
         struct gp_err err = {0};
         int rc = gp_hb_complete(&ag->hb, c.id, c.ok ? "completed" : "failed", c.exec,
                                 c.error[0] ? c.error : NULL, c.path[0] ? c.path : NULL, &err);
@@ -343,13 +323,10 @@ static void flush_completions(struct agent *ag)
         else
             gp_info("reported %s: %s%s%s", c.id, c.ok ? "completed" : "failed",
                     c.path[0] ? ", " : "", c.path);
-        pthread_mutex_lock(&ag->mu);
-        if (ag->ncompletions && !strcmp(ag->completions[0].id, c.id)) {
-            memmove(&ag->completions[0], &ag->completions[1],
-                    (ag->ncompletions - 1) * sizeof(ag->completions[0]));
-            ag->ncompletions--;
+        if (gp_completions_ack(ag->pending, c.id, &err)) {
+            gp_error("%s", err.msg);
+            return;
         }
-        pthread_mutex_unlock(&ag->mu);
     }
 }
 
@@ -370,13 +347,14 @@ static void write_marker(struct agent *ag, const char *id)
 static void on_adhoc_done(const struct gp_slot_result *r, void *ctx)
 {
     struct agent *ag = ctx;
+    /* the completion is on disk before the marker goes: a crash in between is not "failed" */
+    if (!r->local)
+        queue_completion(ag, r->command_id, r->ok, r->execution_time, r->ok ? NULL : r->error,
+                         r->ok ? (r->url[0] ? r->url : r->html) : NULL);
     unlink(ag->marker);
     pthread_mutex_lock(&ag->mu);
     ag->recent[ag->nrecent++ % MAX_RESULTS] = *r;
     pthread_mutex_unlock(&ag->mu);
-    if (!r->local)
-        queue_completion(ag, r->command_id, r->ok, r->execution_time, r->ok ? NULL : r->error,
-                         r->ok ? (r->url[0] ? r->url : r->html) : NULL);
 }
 
 static void report_command(struct agent *ag, const struct gp_command *c, int ok, double exec,
@@ -716,7 +694,8 @@ static json_object *ctl_status(struct agent *ag)
     json_object_object_add(hb, "last_ok", json_object_new_int64((int64_t)ag->last_hb_ok));
     json_object_object_add(hb, "error",
                            ag->last_hb_error[0] ? json_object_new_string(ag->last_hb_error) : NULL);
-    json_object_object_add(hb, "pending_completions", json_object_new_int((int)ag->ncompletions));
+    json_object_object_add(hb, "pending_completions",
+                           json_object_new_int((int)gp_completions_count(ag->pending)));
     json_object_object_add(o, "heartbeat", ag->coordinator[0] ? hb : NULL);
     if (!ag->coordinator[0])
         json_object_put(hb);
@@ -847,6 +826,8 @@ static void recover_marker(struct agent *ag)
     unlink(ag->marker);
     if (!id[0])
         return;
+    if (gp_completions_has(ag->pending, id))
+        return; /* it ended and its completion was kept just before the agent stopped */
     gp_warn("command %s was running when the agent stopped; it is reported failed, not re-run", id);
     queue_completion(ag, id, 0, -1,
                      "the agent restarted during this session; its samples were lost", NULL);
@@ -894,7 +875,8 @@ int main(int argc, char **argv)
     snprintf(spool_dir, sizeof(spool_dir), "%s/spool", ag.state_dir);
     if (gp_results_open(&ag.results, ag.state_dir, (unsigned)a->keep, &err) ||
         gp_results_open(&ag.adhoc_results, adhoc_dir, (unsigned)a->keep, &err) ||
-        gp_cmdmgr_open(ag.state_dir, &ag.mgr, &err)) {
+        gp_cmdmgr_open(ag.state_dir, &ag.mgr, &err) ||
+        gp_completions_open(ag.state_dir, &ag.pending, &err)) {
         gp_error("%s", err.msg);
         return 1;
     }
@@ -950,6 +932,10 @@ int main(int argc, char **argv)
     if (gp_control_start(a->control_socket, on_control, &ag, &ag.control, &err))
         gp_warn("%s; gprofctl cannot reach this agent", err.msg);
     recover_marker(&ag);
+    size_t npend = gp_completions_count(ag.pending);
+    if (npend)
+        gp_info("%zu command completion%s from before the restart wait%s for the coordinator",
+                npend, npend == 1 ? "" : "s", npend == 1 ? "s" : "");
     gp_backoff_init(&ag.hb_backoff, (double)a->heartbeat_interval, 300, 0.1, 0);
     gp_info("gprof-agent %s on %s (service %s)%s%s; control socket %s", GPROF_VERSION, ag.hostname,
             ag.service, ag.coordinator[0] ? ", coordinator " : ", no coordinator", ag.coordinator,
@@ -1006,6 +992,7 @@ int main(int argc, char **argv)
     }
     gp_spool_close(ag.spool);
     gp_cmdmgr_close(ag.mgr);
+    gp_completions_close(ag.pending);
     gp_results_close(&ag.results);
     gp_results_close(&ag.adhoc_results);
     gp_config_free(c);
