@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* ---- writer ---------------------------------------------------------------------------- */
 
@@ -178,6 +181,17 @@ static long bad_text_at(const unsigned char *s, size_t n)
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
     size_t i = 0;
     while (i < n) {
+#ifdef __SSE2__
+        /* 16 bytes at a time while they are all printable ASCII: as signed bytes, >= 0x80 is
+         * negative, so "< 0x20" catches both ends */
+        const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+        while (i + 16 <= n) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
+            if (_mm_movemask_epi8(_mm_or_si128(_mm_cmplt_epi8(x, space), _mm_cmpeq_epi8(x, del))))
+                break;
+            i += 16;
+        }
+#endif
         /* 8 bytes at a time while they are all printable ASCII (no byte < 0x20, 0x7f, >= 0x80) */
         while (i + 8 <= n) {
             uint64_t x;
@@ -315,6 +329,26 @@ static int count_frames(const char *s, size_t n, size_t *count)
         return 0;
     size_t c = 0, i = 0;
     uint64_t prev = 0; /* bit 7 set when the byte before the current word is ';' */
+#ifdef __SSE2__
+    const __m128i semi = _mm_set1_epi8(';'), zero = _mm_setzero_si128();
+    __m128i acc = zero; /* per-lane counts of ';' (each lane < 256: folded every 255 blocks) */
+    unsigned prev16 = 0, blocks = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m128i e = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(s + i)), semi);
+        unsigned m = (unsigned)_mm_movemask_epi8(e);
+        if (m & ((m << 1) | prev16))
+            return 0; /* ";;": an empty frame */
+        prev16 = m >> 15;
+        acc = _mm_sub_epi8(acc, e);
+        if (++blocks == 255 || i + 32 > n) {
+            __m128i sum = _mm_sad_epu8(acc, zero);
+            c += (size_t)_mm_cvtsi128_si32(sum) + (size_t)_mm_extract_epi16(sum, 4);
+            acc = zero;
+            blocks = 0;
+        }
+    }
+    prev = prev16 ? 0x80 : 0;
+#endif
     for (; i + 8 <= n; i += 8) {
         uint64_t x;
         memcpy(&x, s + i, 8);
