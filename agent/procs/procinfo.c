@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -41,15 +42,53 @@ int gp_proc_exe(uint32_t tgid, char *buf, size_t len)
     return 0;
 }
 
+/* Our own mount and pid namespaces, looked up once per process. */
+static struct {
+    const char *ns;
+    struct stat st;
+    int err; /* -errno of the lookup, or 0 */
+} self_ns[2] = {{.ns = "mnt"}, {.ns = "pid"}};
+static pthread_once_t self_ns_once = PTHREAD_ONCE_INIT;
+
+static void read_self_ns(void)
+{
+    for (size_t i = 0; i < 2; i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/self/ns/%s", self_ns[i].ns);
+        self_ns[i].err = stat(path, &self_ns[i].st) < 0 ? -errno : 0;
+    }
+}
+
+/* 1 when /proc/PID/ns/<ns> is not ours, 0 when it is, or -errno (-ESRCH: no such process). */
+static int other_ns(uint32_t tgid, size_t which)
+{
+    pthread_once(&self_ns_once, read_self_ns);
+    if (self_ns[which].err)
+        return self_ns[which].err;
+    char path[64];
+    struct stat a;
+    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/ns/%s", tgid, self_ns[which].ns);
+    if (stat(path, &a) < 0)
+        return errno == ENOENT ? -ESRCH : -errno;
+    return a.st_ino != self_ns[which].st.st_ino || a.st_dev != self_ns[which].st.st_dev;
+}
+
 int gp_proc_nspid(uint32_t tgid, uint32_t *nspid)
 {
+    int other = other_ns(tgid, 1);
+    if (other < 0 && other != -ESRCH)
+        other = 1; /* cannot tell: read status */
+    if (other == -ESRCH)
+        return -ESRCH;
+    *nspid = tgid;
+    if (!other) /* our pid namespace: the pid is the same inside */
+        return 0;
     char path[64];
     snprintf(path, sizeof(path), "/proc/%" PRIu32 "/status", tgid);
     char *b;
     int rc = gp_read_file(path, &b, NULL);
     if (rc < 0)
         return rc == -ENOENT ? -ESRCH : rc;
-    *nspid = tgid;
     char *line = strstr(b, "\nNSpid:");
     if (line) {
         char *p = line + 7, *last = NULL;
@@ -70,14 +109,7 @@ int gp_proc_nspid(uint32_t tgid, uint32_t *nspid)
 
 int gp_proc_other_mntns(uint32_t tgid)
 {
-    char path[64];
-    struct stat a, b;
-    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/ns/mnt", tgid);
-    if (stat(path, &a) < 0)
-        return errno == ENOENT ? -ESRCH : -errno;
-    if (stat("/proc/self/ns/mnt", &b) < 0)
-        return -errno;
-    return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
+    return other_ns(tgid, 0);
 }
 
 static int is_hex64(const char *s, size_t n)

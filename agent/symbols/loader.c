@@ -155,6 +155,15 @@ uint64_t gp_loader_hold(struct gp_loader *l, const struct gp_elf_key *k, int fd,
     return id_of(l, i);
 }
 
+uint64_t gp_loader_ref(struct gp_loader *l, const struct gp_elf_key *k)
+{
+    uint32_t i = find(l, k);
+    if (i == NONE)
+        return 0;
+    l->v[i].refs++;
+    return id_of(l, i);
+}
+
 void gp_loader_release(struct gp_loader *l, uint64_t id)
 {
     uint32_t i = (uint32_t)id - 1, gen = (uint32_t)(id >> 32);

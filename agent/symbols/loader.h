@@ -23,6 +23,9 @@ void gp_loader_free(struct gp_loader *l);
  * path the process sees) in every case. Returns a hold id (never 0), or 0 when out of memory. */
 uint64_t gp_loader_hold(struct gp_loader *l, const struct gp_elf_key *k, int fd, int rootfd,
                         char *path);
+/* Another mapping refers to the file with identity k, when it is held: returns the hold's id
+ * (counted like gp_loader_hold), or 0 when k is not held. */
+uint64_t gp_loader_ref(struct gp_loader *l, const struct gp_elf_key *k);
 /* A mapping no longer needs hold id; the file closes with the last reference. Ids of holds
  * already read or released are ignored. */
 void gp_loader_release(struct gp_loader *l, uint64_t id);

@@ -268,6 +268,26 @@ static struct gp_elf_entry *adopt(struct gp_symbolizer *s, const struct gp_elf_k
 static void attach_pmap(struct gp_symbolizer *s, struct proc *p, struct pmap *m, uint64_t inode)
 {
     struct stat st;
+    /* Most mappings are of binaries already read or held (libc in every process): a stat of the
+     * mapping tells which, without opening it. */
+    char mf[96];
+    snprintf(mf, sizeof(mf), "/proc/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64, p->tgid, m->start,
+             m->end);
+    if (stat(mf, &st) == 0 && S_ISREG(st.st_mode)) {
+        struct gp_elf_key k;
+        gp_elf_key_from_stat(&st, &k);
+        struct gp_elf_entry *e = gp_elfcache_find(s->cache, &k);
+        uint64_t hold = e ? 0 : gp_loader_ref(s->loader, &k);
+        if (e || hold) {
+            m->key = k;
+            m->have_key = 1;
+            m->entry = e;
+            m->entry_gen = gp_elfcache_generation(s->cache);
+            gp_loader_release(s->loader, m->hold);
+            m->hold = hold;
+            return;
+        }
+    }
     int fd = open_mapping(p->tgid, m, inode, &st);
     if (fd < 0) {
         m->load_failed = 1;
