@@ -25,14 +25,14 @@ int gz_inflate_fast(const void *in, size_t in_len, size_t max_out, char **out, s
     *out_len = 0;
     if (!plain_gzip_member(src, in_len))
         return -EAGAIN;
-    /* The last member's trailer holds its size (mod 2^32): enough for the usual single member;
-     * concatenated members grow the buffer below. */
+    /* The last member's trailer holds its size (mod 2^32): exact for the usual single member.
+     * A size below the input's means concatenated members (or incompressible data): then
+     * guess generously, since too small a buffer means decoding a member again. Untouched
+     * capacity costs no memory. */
     uint32_t isize;
     memcpy(&isize, src + in_len - 4, 4);
     isize = le32toh(isize);
-    size_t cap = in_len * 4 + 1024;
-    if ((size_t)isize > cap)
-        cap = isize;
+    size_t cap = (size_t)isize >= in_len ? (size_t)isize : in_len * 16 + 1024;
     if (cap > max_out + 1)
         cap = max_out + 1;
     struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
@@ -64,7 +64,7 @@ int gz_inflate_fast(const void *in, size_t in_len, size_t max_out, char **out, s
             rc = -EFBIG; /* zlib decides between a bomb and corrupt data, as before */
             break;
         }
-        size_t ncap = cap * 2 > max_out + 1 ? max_out + 1 : cap * 2;
+        size_t ncap = cap * 4 > max_out + 1 ? max_out + 1 : cap * 4;
         char *nb = realloc(buf, ncap + 1);
         if (!nb) {
             rc = -ENOMEM;

@@ -324,6 +324,25 @@ static void test_gzip_fast_path(void **state)
     assert_memory_equal(out, text, big);
     assert_memory_equal(out + big, "xyz", 4);
     free(out);
+    /* a highly compressible member then a small one: the guess is too small, the member is
+     * decoded again into a bigger buffer */
+    size_t rep = 2u << 20;
+    char *same = malloc(rep);
+    unsigned char *gz2 = malloc(rep / 4);
+    assert_non_null(same);
+    assert_non_null(gz2);
+    for (size_t i = 0; i < rep; i++)
+        same[i] = "ab"[i & 1];
+    l1 = gzip_member(same, rep, 0, 0, gz2);
+    assert_true(l1 * 16 + 1024 < rep);
+    l2 = gzip_member("xyz", 3, 0, 0, gz2 + l1);
+    assert_int_equal(gz_inflate_fast(gz2, l1 + l2, 4u << 20, &out, &outlen), 0);
+    assert_int_equal(outlen, rep + 3);
+    assert_memory_equal(out, same, rep);
+    assert_memory_equal(out + rep, "xyz", 4);
+    free(out);
+    free(gz2);
+    free(same);
     /* over the cap: declined (zlib words it as a bomb) */
     assert_int_equal(gz_inflate_fast(buf, l1, 1000, &out, &outlen), -EFBIG);
     assert_int_equal(gz_inflate(buf, l1, 1000, &out, &outlen, &err), -EFBIG);
