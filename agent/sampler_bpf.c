@@ -42,6 +42,7 @@ struct bpf_sampler {
     /* event delivery (poll_events thread) */
     void (*ev_cb)(const struct gp_proc_event *, void *);
     void *ev_ctx;
+    struct gp_u32set leader_gone; /* processes whose leader exited while other threads live on */
 
     /* drain state (drain thread) */
     pthread_mutex_t drain_lock;
@@ -382,20 +383,70 @@ static void bpf_stop(struct gp_sampler *s)
     b->stopped = 1;
 }
 
+static void deliver(struct bpf_sampler *b, enum gp_proc_event_type type, uint32_t tgid,
+                    const char *comm)
+{
+    struct gp_proc_event ev = {.type = type, .tgid = tgid};
+    strncpy(ev.comm, comm, sizeof(ev.comm) - 1); /* ev.comm stays NUL-terminated */
+    b->ev_cb(&ev, b->ev_ctx);
+}
+
+/* The process's last thread is gone: forget it (so a reused pid is announced again). */
+static void process_ended(struct bpf_sampler *b, uint32_t tgid, const char *comm)
+{
+    gp_u32set_del(&b->leader_gone, tgid);
+    bpf_map_delete_elem(bpf_map__fd(b->skel->maps.seen), &tgid);
+    deliver(b, GP_PROC_EXIT, tgid, comm);
+}
+
+/* A thread of tracked process tgid exited. The process ends with its last thread; its leader
+ * may exit first (even before sampling started). */
+static void thread_exited(struct bpf_sampler *b, uint32_t tgid, uint32_t tid, const char *comm)
+{
+    if (tid != tgid && !gp_u32set_has(&b->leader_gone, tgid) && !gp_sampler_leader_dead(tgid))
+        return; /* a worker of a live process */
+    if (gp_sampler_threads_left(tgid)) {
+        gp_u32set_add(&b->leader_gone, tgid);
+        return;
+    }
+    process_ended(b, tgid, comm);
+}
+
+/* The exit tracepoint fires early in a thread's exit, while /proc may still show it running:
+ * processes whose leader left are checked again at every poll until no thread is left. */
+static void sweep_leader_gone(struct bpf_sampler *b)
+{
+    uint32_t gone[64];
+    size_t n = 0;
+    for (uint32_t i = 0; i < b->leader_gone.cap && n < 64; i++) {
+        uint32_t tgid = b->leader_gone.slot[i];
+        if (tgid && !gp_sampler_threads_left(tgid))
+            gone[n++] = tgid;
+    }
+    for (size_t i = 0; i < n; i++)
+        process_ended(b, gone[i], "");
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
     struct bpf_sampler *b = ctx;
     if (size < sizeof(struct gp_proc_event_raw) || !b->ev_cb)
         return 0;
     const struct gp_proc_event_raw *raw = data;
-    struct gp_proc_event ev = {0};
-    ev.type = raw->type == GP_BPF_PROC_EXEC   ? GP_PROC_EXEC
-              : raw->type == GP_BPF_PROC_EXIT ? GP_PROC_EXIT
-                                              : GP_PROC_SEEN;
-    ev.tgid = raw->tgid;
-    memcpy(ev.comm, raw->comm, sizeof(ev.comm));
-    ev.comm[sizeof(ev.comm) - 1] = '\0';
-    b->ev_cb(&ev, b->ev_ctx);
+    char comm[sizeof(raw->comm) + 1];
+    memcpy(comm, raw->comm, sizeof(raw->comm));
+    comm[sizeof(raw->comm)] = '\0';
+    switch (raw->type) {
+    case GP_BPF_PROC_EXIT:
+        thread_exited(b, raw->tgid, raw->pid, comm);
+        break;
+    case GP_BPF_PROC_EXEC:
+        deliver(b, GP_PROC_EXEC, raw->tgid, comm);
+        break;
+    default:
+        deliver(b, GP_PROC_SEEN, raw->tgid, comm);
+        break;
+    }
     return 0;
 }
 
@@ -406,6 +457,8 @@ static int bpf_poll_events(struct gp_sampler *s, int timeout_ms,
     b->ev_cb = cb;
     b->ev_ctx = ctx;
     int rc = ring_buffer__poll(b->rb, timeout_ms);
+    if (b->leader_gone.n && cb)
+        sweep_leader_gone(b);
     b->ev_cb = NULL;
     if (rc == -EINTR)
         return 0;
@@ -506,6 +559,7 @@ static void bpf_close(struct gp_sampler *s)
     free(b->slots);
     free(b->ips);
     free(b->seq_now);
+    free(b->leader_gone.slot);
     free(b->seq_then);
     free(b);
 }

@@ -50,4 +50,20 @@ int gp_sampler_resolve_tgid(int pid, uint32_t *tgid, struct gp_err *err);
 /* Reads an integer sysctl from /proc/sys (path relative to it); def when unreadable. */
 int gp_sampler_read_sysctl(const char *name, int def);
 
+/* A set of tgids (0 is never stored): linear probing with backward-shift deletion. add returns
+ * 1 when added, 0 when present, -ENOMEM; del returns 1 when removed. */
+struct gp_u32set {
+    uint32_t *slot; /* 0 = empty */
+    uint32_t cap, n;
+};
+uint32_t gp_u32_hash(uint32_t v);
+int gp_u32set_has(const struct gp_u32set *s, uint32_t v);
+int gp_u32set_add(struct gp_u32set *s, uint32_t v);
+int gp_u32set_del(struct gp_u32set *s, uint32_t v);
+
+/* A process ends with its last thread, and its leader may exit first. Whether a thread other
+ * than the leader of tgid is still alive (not a zombie), and whether the leader has exited. */
+int gp_sampler_threads_left(uint32_t tgid);
+int gp_sampler_leader_dead(uint32_t tgid);
+
 #endif

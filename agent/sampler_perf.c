@@ -24,84 +24,6 @@
 #define COMM_CACHE_SLOTS     4096
 #define MAX_PENDING_EVENTS   65536
 
-/* ---- a set of u32 (tgids), linear probing with backward-shift deletion ---- */
-
-struct u32set {
-    uint32_t *slot; /* 0 = empty (tgid 0 is never stored) */
-    uint32_t cap, n;
-};
-
-static uint32_t u32_hash(uint32_t v)
-{
-    return (uint32_t)gp_hash_mix(v + 0x9e3779b97f4a7c15ULL);
-}
-
-static int u32set_has(const struct u32set *s, uint32_t v)
-{
-    if (!s->cap)
-        return 0;
-    for (uint32_t i = u32_hash(v) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
-        if (s->slot[i] == v)
-            return 1;
-        if (s->slot[i] == 0)
-            return 0;
-    }
-}
-
-static int u32set_add(struct u32set *s, uint32_t v)
-{
-    if (v == 0 || u32set_has(s, v))
-        return 0;
-    if ((s->n + 1) * 2 > s->cap) {
-        uint32_t ncap = s->cap ? s->cap * 2 : 64;
-        uint32_t *ns = calloc(ncap, sizeof(*ns));
-        if (!ns)
-            return -ENOMEM;
-        for (uint32_t i = 0; i < s->cap; i++) {
-            uint32_t x = s->slot[i];
-            if (!x)
-                continue;
-            uint32_t j = u32_hash(x) & (ncap - 1);
-            while (ns[j])
-                j = (j + 1) & (ncap - 1);
-            ns[j] = x;
-        }
-        free(s->slot);
-        s->slot = ns;
-        s->cap = ncap;
-    }
-    uint32_t i = u32_hash(v) & (s->cap - 1);
-    while (s->slot[i])
-        i = (i + 1) & (s->cap - 1);
-    s->slot[i] = v;
-    s->n++;
-    return 1;
-}
-
-static int u32set_del(struct u32set *s, uint32_t v)
-{
-    if (!s->cap)
-        return 0;
-    uint32_t m = s->cap - 1, i = u32_hash(v) & m;
-    while (s->slot[i] != v) {
-        if (s->slot[i] == 0)
-            return 0;
-        i = (i + 1) & m;
-    }
-    s->slot[i] = 0;
-    s->n--;
-    for (uint32_t j = (i + 1) & m; s->slot[j]; j = (j + 1) & m) {
-        uint32_t x = s->slot[j], home = u32_hash(x) & m;
-        /* move x into the hole if the hole lies on its probe path */
-        if (((j - home) & m) >= ((j - i) & m)) {
-            s->slot[i] = x;
-            s->slot[j] = 0;
-            i = j;
-        }
-    }
-    return 1;
-}
-
 /* ---- user-space aggregation: interned stacks + counts ---- */
 
 struct agg_stack {
@@ -282,9 +204,9 @@ struct perf_sampler {
     int started, stopped;
     int include_idle;
     int filter_on;
-    struct u32set filter, seen;
-    struct u32set exited;      /* leaders that exited: late samples must not announce them again */
-    struct u32set leader_gone; /* processes whose leader exited while other threads live on */
+    struct gp_u32set filter, seen;
+    struct gp_u32set exited; /* leaders that exited: late samples must not announce them again */
+    struct gp_u32set leader_gone; /* processes whose leader exited while other threads live on */
     struct agg cur, spare;
     uint32_t max_ents;
     struct comm_slot *comms; /* direct-mapped tid -> comm cache */
@@ -321,7 +243,7 @@ static void queue_event(struct perf_sampler *p, enum gp_proc_event_type type, ui
 
 static const char *comm_of(struct perf_sampler *p, uint32_t tgid, uint32_t tid)
 {
-    struct comm_slot *c = &p->comms[u32_hash(tid) & (COMM_CACHE_SLOTS - 1)];
+    struct comm_slot *c = &p->comms[gp_u32_hash(tid) & (COMM_CACHE_SLOTS - 1)];
     if (c->tid == tid && c->comm[0])
         return c->comm;
     c->tid = tid;
@@ -348,21 +270,21 @@ static const char *comm_of(struct perf_sampler *p, uint32_t tgid, uint32_t tid)
 
 static void set_comm(struct perf_sampler *p, uint32_t tid, const char *comm)
 {
-    struct comm_slot *c = &p->comms[u32_hash(tid) & (COMM_CACHE_SLOTS - 1)];
+    struct comm_slot *c = &p->comms[gp_u32_hash(tid) & (COMM_CACHE_SLOTS - 1)];
     c->tid = tid;
     snprintf(c->comm, sizeof(c->comm), "%s", comm);
 }
 
 static void forget_comm(struct perf_sampler *p, uint32_t tid)
 {
-    struct comm_slot *c = &p->comms[u32_hash(tid) & (COMM_CACHE_SLOTS - 1)];
+    struct comm_slot *c = &p->comms[gp_u32_hash(tid) & (COMM_CACHE_SLOTS - 1)];
     if (c->tid == tid)
         c->comm[0] = '\0';
 }
 
 static int wanted(struct perf_sampler *p, uint32_t tgid)
 {
-    return !p->filter_on || u32set_has(&p->filter, tgid);
+    return !p->filter_on || gp_u32set_has(&p->filter, tgid);
 }
 
 static void handle_sample(struct perf_sampler *p, const uint8_t *rec, size_t size)
@@ -405,71 +327,22 @@ static void handle_sample(struct perf_sampler *p, const uint8_t *rec, size_t siz
     int rc = agg_add(&p->cur, p->max_ents, pid, tid, comm, p->uips, nu, p->kips, nk);
     if (rc)
         p->st.map_full++;
-    if (!u32set_has(&p->seen, pid) && !u32set_has(&p->exited, pid) &&
-        u32set_add(&p->seen, pid) == 1)
+    if (!gp_u32set_has(&p->seen, pid) && !gp_u32set_has(&p->exited, pid) &&
+        gp_u32set_add(&p->seen, pid) == 1)
         queue_event(p, GP_PROC_SEEN, pid, comm_of(p, pid, pid));
-}
-
-/* Whether a thread other than the leader of tgid is still alive (not a zombie). */
-static int threads_left(uint32_t tgid)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%u/task", tgid);
-    DIR *d = opendir(path);
-    if (!d)
-        return 0;
-    int alive = 0;
-    struct dirent *de;
-    while (!alive && (de = readdir(d))) {
-        unsigned long tid = strtoul(de->d_name, NULL, 10);
-        if (tid == 0 || tid == tgid)
-            continue;
-        char stat[128], buf[512];
-        snprintf(stat, sizeof(stat), "/proc/%u/task/%lu/stat", tgid, tid);
-        int fd = open(stat, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (n <= 0)
-            continue;
-        buf[n] = '\0';
-        const char *rp = strrchr(buf, ')'); /* state follows the comm, which may hold ')' */
-        if (rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X' && rp[2] != 'x')
-            alive = 1;
-    }
-    closedir(d);
-    return alive;
-}
-
-/* Has the thread-group leader exited (a zombie, or gone)? */
-static int leader_dead(uint32_t tgid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%u/stat", tgid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 1;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return 1;
-    buf[n] = '\0';
-    const char *rp = strrchr(buf, ')');
-    return !rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X' || rp[2] == 'x';
 }
 
 /* The last thread of process pid is gone: forget it and announce its exit once. */
 static void process_ended(struct perf_sampler *p, uint32_t pid)
 {
-    u32set_del(&p->leader_gone, pid);
-    int was_seen = u32set_del(&p->seen, pid);
+    gp_u32set_del(&p->leader_gone, pid);
+    int was_seen = gp_u32set_del(&p->seen, pid);
     if (p->exited.n >= 65536) { /* bounded; forgetting only risks a late SEEN */
         free(p->exited.slot);
         memset(&p->exited, 0, sizeof(p->exited));
     }
-    u32set_add(&p->exited, pid);
-    if (was_seen || (p->filter_on && u32set_has(&p->filter, pid)))
+    gp_u32set_add(&p->exited, pid);
+    if (was_seen || (p->filter_on && gp_u32set_has(&p->filter, pid)))
         queue_event(p, GP_PROC_EXIT, pid, comm_of(p, pid, pid));
 }
 
@@ -481,7 +354,7 @@ static void sweep_leader_gone(struct perf_sampler *p)
     size_t n = 0;
     for (uint32_t i = 0; i < p->leader_gone.cap && n < 64; i++) {
         uint32_t pid = p->leader_gone.slot[i];
-        if (pid && !threads_left(pid))
+        if (pid && !gp_sampler_threads_left(pid))
             gone[n++] = pid;
     }
     for (size_t i = 0; i < n; i++)
@@ -522,7 +395,7 @@ static void handle_record(struct perf_sampler *p, const uint8_t *rec, size_t siz
             comm[n] = '\0';
             set_comm(p, tid, comm);
             if ((h->misc & PERF_RECORD_MISC_COMM_EXEC) &&
-                (u32set_has(&p->seen, pid) || (p->filter_on && u32set_has(&p->filter, pid))))
+                (gp_u32set_has(&p->seen, pid) || (p->filter_on && gp_u32set_has(&p->filter, pid))))
                 queue_event(p, GP_PROC_EXEC, pid, comm);
         }
         break;
@@ -533,7 +406,7 @@ static void handle_record(struct perf_sampler *p, const uint8_t *rec, size_t siz
             memcpy(&tid, body + 8, 4);
             forget_comm(p, tid); /* a reused tid must not keep an old name */
             if (pid == tid)      /* a new process: its pid may be a reused one */
-                u32set_del(&p->exited, pid);
+                gp_u32set_del(&p->exited, pid);
         }
         break;
     case PERF_RECORD_EXIT:
@@ -541,14 +414,15 @@ static void handle_record(struct perf_sampler *p, const uint8_t *rec, size_t siz
             uint32_t pid, tid;
             memcpy(&pid, body, 4);
             memcpy(&tid, body + 8, 4);
-            int tracked =
-                    u32set_has(&p->seen, pid) || (p->filter_on && u32set_has(&p->filter, pid));
+            int tracked = gp_u32set_has(&p->seen, pid) ||
+                          (p->filter_on && gp_u32set_has(&p->filter, pid));
             /* The process ends with its last thread; the leader may exit first (even before
              * sampling started, so its own EXIT record was never seen). */
-            if (pid != tid && !u32set_has(&p->leader_gone, pid) && !(tracked && leader_dead(pid)))
+            if (pid != tid && !gp_u32set_has(&p->leader_gone, pid) &&
+                !(tracked && gp_sampler_leader_dead(pid)))
                 break;
-            if (tracked && threads_left(pid)) {
-                u32set_add(&p->leader_gone, pid);
+            if (tracked && gp_sampler_threads_left(pid)) {
+                gp_u32set_add(&p->leader_gone, pid);
                 break;
             }
             process_ended(p, pid);
@@ -721,7 +595,7 @@ static int perf_add_tgid(struct gp_sampler *s, uint32_t tgid, struct gp_err *err
 {
     struct perf_sampler *p = (struct perf_sampler *)s;
     pthread_mutex_lock(&p->lock);
-    int rc = u32set_add(&p->filter, tgid);
+    int rc = gp_u32set_add(&p->filter, tgid);
     if (rc >= 0)
         p->filter_on = 1;
     pthread_mutex_unlock(&p->lock);
@@ -734,7 +608,7 @@ static int perf_remove_tgid(struct gp_sampler *s, uint32_t tgid)
 {
     struct perf_sampler *p = (struct perf_sampler *)s;
     pthread_mutex_lock(&p->lock);
-    int found = u32set_del(&p->filter, tgid);
+    int found = gp_u32set_del(&p->filter, tgid);
     pthread_mutex_unlock(&p->lock);
     return found ? 0 : -ENOENT;
 }
@@ -809,7 +683,7 @@ int gp_sampler_perf_open(const struct gp_sampler_opts *o, struct gp_sampler **ou
         rc = gp_sampler_resolve_tgid(o->pids[i], &tgid, err);
         if (rc)
             goto fail;
-        if (u32set_add(&p->filter, tgid) < 0) {
+        if (gp_u32set_add(&p->filter, tgid) < 0) {
             rc = gp_err_set(err, -ENOMEM, "out of memory");
             goto fail;
         }

@@ -50,12 +50,15 @@ struct gp_cpu_state {
 enum gp_bpf_proc_event {
     GP_BPF_PROC_SEEN = 0, /* first sample of this tgid */
     GP_BPF_PROC_EXEC = 1,
-    GP_BPF_PROC_EXIT = 2, /* the process ended (its last thread exited) */
+    GP_BPF_PROC_EXIT = 2, /* a thread (pid) of a tracked process exited; user space tells
+                             from /proc whether it was the last one */
 };
 
 struct gp_proc_event_raw {
     __u32 type;
     __u32 tgid;
+    __u32 pid;
+    __u32 pad;
     char comm[GP_TASK_COMM_LEN];
 };
 
