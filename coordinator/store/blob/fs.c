@@ -1,6 +1,7 @@
 /* blob/fs.c — the filesystem blob backend: objects are files under one root directory, opened
  * relative to a directory fd (keys are validated by blob.c), written atomically and durably
- * (temp file in the same directory, fsync, rename, fsync of the directory). */
+ * (temp file in the same directory, fsync, rename, fsync of the directory — shared by the puts
+ * that rename into one directory at the same time). */
 #include "coordinator/store/blob/blob.h"
 #include "common/fsutil.h"
 #include "coordinator/store/blob/blob_internal.h"
@@ -9,6 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +20,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Directory fsyncs are shared: a put renames its file in, then waits until some fsync of that
+ * directory that started after its rename has succeeded; concurrent puts into one directory
+ * (every upload of a service and day) thus share one. */
+#define DIR_SYNC_SLOTS 32
+
+struct dir_sync {
+    char dir[BLOB_KEY_MAX + 1]; /* the key's directory part; "" = the root */
+    uint64_t renamed;           /* renames announced */
+    uint64_t synced;            /* every rename up to this one is durable */
+    unsigned users;             /* puts waiting on this slot */
+    bool syncing;
+};
+
 struct fs_store {
     int root; /* O_DIRECTORY fd of the root */
     char *path;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct dir_sync slots[DIR_SYNC_SLOTS];
 };
 
 static atomic_uint tmp_counter;
@@ -43,6 +63,8 @@ static int fs_open(const char *location, void **impl, struct gp_err *err)
         free(s);
         return gp_err_set(err, rc, "cannot open blob directory %s: %s", location, strerror(-rc));
     }
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
     *impl = s;
     return 0;
 }
@@ -52,6 +74,8 @@ static void fs_close(void *impl)
     struct fs_store *s = impl;
     if (!s)
         return;
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
     close(s->root);
     free(s->path);
     free(s);
@@ -115,6 +139,63 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
+/* The slot of directory dir (n bytes), claiming an idle one when it has none; NULL when all
+ * are busy. Called with mu held. */
+static struct dir_sync *dir_slot(struct fs_store *s, const char *dir, size_t n)
+{
+    struct dir_sync *idle = NULL;
+    for (size_t i = 0; i < DIR_SYNC_SLOTS; i++) {
+        struct dir_sync *d = &s->slots[i];
+        if ((d->users || d->renamed) && strlen(d->dir) == n && memcmp(d->dir, dir, n) == 0)
+            return d;
+        if (!d->users && !d->syncing && (!idle || !d->renamed))
+            idle = d;
+    }
+    if (!idle)
+        return NULL;
+    memcpy(idle->dir, dir, n);
+    idle->dir[n] = '\0';
+    idle->renamed = idle->synced = 0;
+    return idle;
+}
+
+/* Makes the rename just done in dirfd (the directory of key) durable: returns once an fsync of
+ * the directory that began after the rename succeeded; 0 or -errno of this caller's fsync. */
+static int dir_sync_after_rename(struct fs_store *s, const char *key, int dirfd)
+{
+    const char *slash = strrchr(key, '/');
+    size_t n = slash ? (size_t)(slash - key) : 0;
+    pthread_mutex_lock(&s->mu);
+    struct dir_sync *d = dir_slot(s, key, n);
+    if (!d) {
+        pthread_mutex_unlock(&s->mu);
+        return fsync(dirfd) < 0 ? -errno : 0;
+    }
+    d->users++;
+    uint64_t mine = ++d->renamed;
+    int rc = 0;
+    while (d->synced < mine) {
+        if (d->syncing) {
+            pthread_cond_wait(&s->cv, &s->mu);
+            continue;
+        }
+        d->syncing = true;
+        uint64_t upto = d->renamed; /* every rename announced so far is in the directory */
+        pthread_mutex_unlock(&s->mu);
+        rc = fsync(dirfd) < 0 ? -errno : 0;
+        pthread_mutex_lock(&s->mu);
+        d->syncing = false;
+        if (rc == 0 && upto > d->synced)
+            d->synced = upto;
+        pthread_cond_broadcast(&s->cv);
+        if (rc)
+            break; /* this caller's own fsync failed; the others try theirs */
+    }
+    d->users--;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 static int fs_put(void *impl, const char *key, const void *data, size_t len, struct gp_err *err)
 {
     struct fs_store *s = impl;
@@ -152,9 +233,10 @@ static int fs_put(void *impl, const char *key, const void *data, size_t len, str
         close(dir);
         return rc;
     }
-    if (fsync(dir) < 0)
-        rc = gp_err_set(err, -errno, "%s: fsync of directory for %s: %s", s->path, key,
-                        strerror(errno));
+    int src = dir_sync_after_rename(s, key, dir);
+    if (src < 0)
+        rc = gp_err_set(err, src, "%s: fsync of directory for %s: %s", s->path, key,
+                        strerror(-src));
     close(dir);
     return rc;
 }
