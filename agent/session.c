@@ -1,5 +1,6 @@
 /* session.c — sampler → symbolizer → profile, drained about once a second. */
 #include "agent/session.h"
+#include "agent/symbols/kallsyms_cache.h"
 #include "agent/header.h"
 #include "common/log.h"
 
@@ -111,7 +112,8 @@ int gp_session_open(const struct gp_session_opts *o, struct gp_session **out, ch
 
     struct gp_symbolizer_opts so = {.debug_dirs = o->debug_dirs,
                                     .ndebug_dirs = o->ndebug_dirs,
-                                    .cache_bytes = o->symbol_cache_bytes};
+                                    .cache_bytes = o->symbol_cache_bytes,
+                                    .kallsyms_cache_dir = GP_KALLSYMS_CACHE_DIR};
     rc = gp_symbolizer_new(&so, &s->sym, err);
     if (rc)
         goto fail;

@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int gp_rangetab_reserve(struct gp_rangetab *t, size_t n, size_t str_bytes)
 {
@@ -127,14 +130,93 @@ const char *gp_rangetab_lookup(const struct gp_rangetab *t, uint64_t addr)
     for (size_t i = lo, steps = 0; i > 0 && steps < 8; i--, steps++) {
         const struct gp_range *r = &t->v[i - 1];
         if (addr - r->start < r->size)
-            return t->strs + r->name;
+            return r->name < t->slen ? t->strs + r->name : NULL;
     }
     return NULL;
 }
 
 void gp_rangetab_free(struct gp_rangetab *t)
 {
-    free(t->v);
-    free(t->strs);
+    if (t->map) {
+        munmap(t->map, t->map_len);
+    } else {
+        free(t->v);
+        free(t->strs);
+    }
     memset(t, 0, sizeof(*t));
+}
+
+/* ---- the file form: header, ranges, names ---- */
+
+#define FILE_MAGIC "gprof-rangetab-1"
+
+struct file_header {
+    char magic[16];
+    uint8_t tag[64];
+    uint64_t taglen, n, slen;
+};
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int gp_rangetab_save(const struct gp_rangetab *t, int fd, const void *tag, size_t taglen)
+{
+    struct file_header h = {.taglen = taglen, .n = t->n, .slen = t->slen};
+    if (taglen > sizeof(h.tag))
+        return -EINVAL;
+    memcpy(h.magic, FILE_MAGIC, sizeof(h.magic));
+    memcpy(h.tag, tag, taglen);
+    int rc = write_all(fd, &h, sizeof(h));
+    if (!rc)
+        rc = write_all(fd, t->v, t->n * sizeof(*t->v));
+    if (!rc)
+        rc = write_all(fd, t->strs, t->slen);
+    return rc;
+}
+
+int gp_rangetab_map(struct gp_rangetab *t, int fd, const void *tag, size_t taglen)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    size_t len = (size_t)st.st_size;
+    if (len < sizeof(struct file_header) || taglen > sizeof(((struct file_header *)0)->tag))
+        return -EINVAL;
+    void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED)
+        return -errno;
+    const struct file_header *h = m;
+    int rc = 0;
+    if (memcmp(h->magic, FILE_MAGIC, sizeof(h->magic)) != 0 ||
+        h->n > (len - sizeof(*h)) / sizeof(struct gp_range) ||
+        h->slen != len - sizeof(*h) - h->n * sizeof(struct gp_range) ||
+        (h->slen && ((const char *)m)[len - 1] != '\0'))
+        rc = -EINVAL;
+    else if (h->taglen != taglen || memcmp(h->tag, tag, taglen) != 0)
+        rc = -ESTALE;
+    if (rc) {
+        munmap(m, len);
+        return rc;
+    }
+    memset(t, 0, sizeof(*t));
+    t->map = m;
+    t->map_len = len;
+    t->v = (struct gp_range *)(h + 1);
+    t->n = t->cap = h->n;
+    t->strs = (char *)(t->v + h->n);
+    t->slen = t->scap = h->slen;
+    t->bytes = sizeof(*t) + len;
+    return 0; /* name offsets are checked by lookups: reading them all would touch every page */
 }

@@ -18,6 +18,8 @@ struct gp_rangetab {
     char *strs;
     size_t slen, scap;
     size_t bytes;
+    void *map; /* set when v and strs point into a file mapped by gp_rangetab_map() */
+    size_t map_len;
 };
 
 /* Makes room for n entries and str_bytes of names (a hint: adds grow the table anyway).
@@ -32,5 +34,12 @@ void gp_rangetab_finish(struct gp_rangetab *t, uint64_t last_size);
 /* Name of the range containing addr, or NULL. */
 const char *gp_rangetab_lookup(const struct gp_rangetab *t, uint64_t addr);
 void gp_rangetab_free(struct gp_rangetab *t);
+
+/* A finished table as a file: written by save, mapped read-only by map (no parsing, pages read
+ * as lookups touch them). tag (up to 64 bytes) is stored with it; map succeeds only when the
+ * file's tag is the same, so callers tag what the table was built from. Both return 0 or
+ * -errno (map: -ESTALE for another tag, -EINVAL for a file that is not a table). */
+int gp_rangetab_save(const struct gp_rangetab *t, int fd, const void *tag, size_t taglen);
+int gp_rangetab_map(struct gp_rangetab *t, int fd, const void *tag, size_t taglen);
 
 #endif

@@ -5,7 +5,7 @@
 #include "agent/procs/procinfo.h"
 #include "agent/symbols/elfcache.h"
 #include "agent/symbols/elfsyms.h"
-#include "agent/symbols/kallsyms.h"
+#include "agent/symbols/kallsyms_cache.h"
 #include "agent/symbols/loader.h"
 #include "agent/symbols/perfmap.h"
 #include "common/log.h"
@@ -82,6 +82,8 @@ struct gp_symbolizer {
     int kernel_state; /* 0 not tried, 1 loaded, -1 failed */
     time_t kernel_loaded_at;
     int kernel_missed; /* a kernel-text address was not named since the last load */
+    int kernel_cached; /* the table came from the per-boot file, not a live read */
+    char *kallsyms_cache_dir;
     struct gp_elfsyms *vdso;
     struct arena_chunk *arena;
     struct gp_loader *loader; /* binaries opened at note time, read when a stack needs them */
@@ -93,7 +95,7 @@ struct gp_symbolizer {
     uint64_t frames, resolved, unresolved, nprocs, nexited;
 };
 
-static void load_kernel(struct gp_symbolizer *s);
+static void load_kernel(struct gp_symbolizer *s, int fresh);
 
 /* ---- frame text arena (reset by gc) ---- */
 
@@ -607,10 +609,12 @@ void gp_symbolizer_gc(struct gp_symbolizer *s)
     arena_reset(s);
     free_retired(s);
     gp_elfcache_trim(s->cache);
-    /* A module loaded since kallsyms was read: read it again, at most once a minute. */
-    if (s->kernel_state == 1 && s->kernel_missed && time(NULL) - s->kernel_loaded_at >= 60) {
+    /* Code loaded since kallsyms was read (a module, a BPF program): read it again, at once
+     * when the table came from the per-boot file, else at most once a minute. */
+    if (s->kernel_state == 1 && s->kernel_missed &&
+        (s->kernel_cached || time(NULL) - s->kernel_loaded_at >= 60)) {
         s->kernel_missed = 0;
-        load_kernel(s);
+        load_kernel(s, 1);
     }
     s->gc_gen++;
     if (s->gc_gen % LIVENESS_EVERY == 0)
@@ -741,17 +745,18 @@ int gp_symbolize_user(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *ip
     return rc;
 }
 
-/* Reads /proc/kallsyms: on the first kernel frame (a session that never samples the kernel
- * never pays for it), and again from gc after misses. */
-static void load_kernel(struct gp_symbolizer *s)
+/* Reads the kernel's symbols: on the first kernel frame (a session that never samples the kernel
+ * never pays for it) from the per-boot file when there is one, and live (fresh) after misses. */
+static void load_kernel(struct gp_symbolizer *s, int fresh)
 {
     struct gp_rangetab t = {0};
     struct gp_err err = {0};
     s->kernel_loaded_at = time(NULL);
-    if (gp_kallsyms_load("/proc/kallsyms", &t, &err) == 0) {
+    if (gp_kallsyms_load_cached(s->kallsyms_cache_dir, fresh, &t, &err) == 0) {
         gp_rangetab_free(&s->kernel);
         s->kernel = t;
         s->kernel_state = 1;
+        s->kernel_cached = t.map != NULL;
     } else if (s->kernel_state == 0) {
         s->kernel_state = -1;
         gp_warn("kernel frames will be [unknown]_[k]: %s", err.msg);
@@ -761,7 +766,7 @@ static void load_kernel(struct gp_symbolizer *s)
 int gp_symbolize_kernel(struct gp_symbolizer *s, const uint64_t *ips, uint32_t n, const char **out)
 {
     if (s->kernel_state == 0)
-        load_kernel(s);
+        load_kernel(s, 0);
     for (uint32_t i = 0; i < n; i++) {
         uint64_t addr = i == 0 ? ips[i] : ips[i] - 1;
         const char *name = s->kernel_state == 1 ? gp_rangetab_lookup(&s->kernel, addr) : NULL;
@@ -826,6 +831,8 @@ int gp_symbolizer_new(const struct gp_symbolizer_opts *o, struct gp_symbolizer *
         s->ndirs++;
     }
     s->no_kernel = o->no_kernel;
+    if (o->kallsyms_cache_dir && !(s->kallsyms_cache_dir = strdup(o->kallsyms_cache_dir)))
+        goto oom;
     if (o->no_kernel)
         s->kernel_state = -1;
     if (gp_elfcache_new(o->cache_bytes ? o->cache_bytes : GP_SYMBOLIZER_DEFAULT_CACHE_BYTES,
@@ -855,6 +862,7 @@ void gp_symbolizer_free(struct gp_symbolizer *s)
     gp_loader_free(s->loader);
     gp_elfcache_free(s->cache);
     gp_rangetab_free(&s->kernel);
+    free(s->kallsyms_cache_dir);
     gp_elfsyms_free(s->vdso);
     arena_reset(s);
     free(s->arena);

@@ -29,6 +29,8 @@ struct gp_symbolizer_opts {
     size_t ndebug_dirs;
     size_t cache_bytes; /* 0 = GP_SYMBOLIZER_DEFAULT_CACHE_BYTES */
     int no_kernel;      /* do not read /proc/kallsyms: kernel frames are "[unknown]_[k]" */
+    const char
+            *kallsyms_cache_dir; /* per-boot kernel symbol file (GP_KALLSYMS_CACHE_DIR), or NULL */
 };
 struct gp_symbolizer;
 

@@ -22,6 +22,7 @@
 #include "agent/symbols/elfcache.h"
 #include "agent/symbols/elfsyms.h"
 #include "agent/symbols/kallsyms.h"
+#include "agent/symbols/kallsyms_cache.h"
 #include "agent/symbols/loader.h"
 #include "agent/symbols/perfmap.h"
 #include "agent/symbols/symbolizer.h"
@@ -294,6 +295,62 @@ static void test_loader_holds(void **state)
     gp_loader_free(l);
 }
 
+/* The per-boot kernel symbol file: written by the first load, mapped by the next with the same
+ * names, ignored when others could have written it, and bypassed by a fresh load. */
+static void test_kallsyms_cache(void **state)
+{
+    char dir[] = "/tmp/gp-kcache-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char sub[64], file[96];
+    snprintf(sub, sizeof(sub), "%s/cache", dir);
+    snprintf(file, sizeof(file), "%s/kallsyms", sub);
+    struct gp_rangetab live = {0}, a = {0}, b = {0};
+    struct gp_err err = {0};
+    assert_int_equal(gp_kallsyms_load("/proc/kallsyms", &live, &err), 0);
+    assert_int_equal(gp_kallsyms_load_cached(sub, 0, &a, &err), 0);
+    assert_null(a.map); /* first: a live read, then saved */
+    struct stat st;
+    assert_int_equal(stat(file, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(gp_kallsyms_load_cached(sub, 0, &b, &err), 0);
+    assert_non_null(b.map); /* second: mapped */
+    /* (BPF programs loaded meanwhile by other tests come and go: compare the rest) */
+    size_t compared = 0;
+    for (size_t i = 0; i < live.n; i += 997) {
+        uint64_t addr = live.v[i].start + live.v[i].size / 2;
+        const char *want = gp_rangetab_lookup(&live, addr);
+        if (!want || strncmp(want, "bpf_", 4) == 0)
+            continue;
+        assert_string_equal(gp_rangetab_lookup(&b, addr), want);
+        compared++;
+    }
+    assert_true(compared > 50);
+    gp_rangetab_free(&b);
+    assert_int_equal(gp_kallsyms_load_cached(sub, 1, &b, &err), 0);
+    assert_null(b.map); /* fresh: live */
+    gp_rangetab_free(&b);
+    assert_int_equal(chmod(file, 0666), 0);
+    assert_int_equal(gp_kallsyms_load_cached(sub, 0, &b, &err), 0);
+    assert_null(b.map); /* writable by others: not trusted, read live and written anew */
+    gp_rangetab_free(&b);
+    assert_int_equal(stat(file, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    /* a file that is not a table is refused, not trusted */
+    int fd = open(file, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "garbage", 7), 7);
+    close(fd);
+    struct gp_rangetab c = {0};
+    fd = open(file, O_RDONLY);
+    assert_int_equal(gp_rangetab_map(&c, fd, "x", 1), -EINVAL);
+    close(fd);
+    gp_rangetab_free(&a);
+    gp_rangetab_free(&live);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_perfmap_parse(void **state)
 {
     const char *text = "7f0000001000 40 LazyCompile:*foo /app/x.js:1\n"
@@ -505,6 +562,7 @@ int main(void)
             cmocka_unit_test(test_kallsyms_parse),
             cmocka_unit_test(test_kallsyms_load_chunked),
             cmocka_unit_test(test_loader_holds),
+            cmocka_unit_test(test_kallsyms_cache),
             cmocka_unit_test(test_perfmap_parse),
             cmocka_unit_test(test_demangle),
             cmocka_unit_test(test_vdso),

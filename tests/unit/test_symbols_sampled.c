@@ -174,7 +174,9 @@ static void sample_workload(const char *const *argv, const char *debug_dir, int 
     struct gp_symbolizer *s;
     struct gp_err err = {0};
     const char *dirs[] = {debug_dir, "/usr/lib/debug"}; /* libc's own: libc6-dbg */
-    struct gp_symbolizer_opts o = {debug_dir ? dirs : NULL, debug_dir ? 2 : 0, 0, 1};
+    struct gp_symbolizer_opts o = {.debug_dirs = debug_dir ? dirs : NULL,
+                                   .ndebug_dirs = debug_dir ? 2 : 0,
+                                   .no_kernel = 1};
     assert_int_equal(gp_symbolizer_new(&o, &s, &err), 0);
     assert_int_equal(gp_symbolizer_note_process(s, (uint32_t)r.child), 0);
 

@@ -141,7 +141,10 @@ static struct gp_symbolizer *new_sym_k(const char *debug_dir, size_t cache, int 
     struct gp_symbolizer *s;
     struct gp_err err = {0};
     const char *dirs[] = {debug_dir};
-    struct gp_symbolizer_opts o = {debug_dir ? dirs : NULL, debug_dir ? 1 : 0, cache, !kernel};
+    struct gp_symbolizer_opts o = {.debug_dirs = debug_dir ? dirs : NULL,
+                                   .ndebug_dirs = debug_dir ? 1 : 0,
+                                   .cache_bytes = cache,
+                                   .no_kernel = !kernel};
     assert_int_equal(gp_symbolizer_new(&o, &s, &err), 0);
     return s;
 }
