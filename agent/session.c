@@ -287,8 +287,15 @@ int gp_session_run(struct gp_session *s, volatile sig_atomic_t *stop, gp_session
         double wake = next_drain;
         if (s->o.duration_s > 0 && s->o.duration_s < wake)
             wake = s->o.duration_s;
+        /* Sleep until the next drain, or the next re-note of a young process: new events wake
+         * the poll anyway (each wakeup costs a context switch, so no fixed tick). */
+        for (size_t i = 0; i < s->nyoung; i++) {
+            double due = s->young[i].seen_at + young_renote_at[s->young[i].renotes];
+            if (due < wake)
+                wake = due;
+        }
         double wait = wake - s->elapsed;
-        int timeout_ms = wait <= 0 ? 0 : wait > 0.1 ? 100 : (int)(wait * 1000);
+        int timeout_ms = wait <= 0 ? 0 : (int)(wait * 1000) + 1;
         gp_sampler_poll_events(s->sampler, timeout_ms, on_event, s);
         renote_young(s);
         s->elapsed = since(&s->t0);
