@@ -508,7 +508,12 @@ static int bpf_remove_tgid(struct gp_sampler *s, uint32_t tgid)
 static void bpf_stats(const struct gp_sampler *s, struct gp_sampler_stats *out)
 {
     const struct bpf_sampler *b = (const struct bpf_sampler *)s;
-    out->samples = stat_sum(b, GP_STAT_SAMPLES);
+    out->samples = 0;
+    uint32_t zero = 0;
+    struct gp_cpu_state cs[b->ncpu_possible];
+    if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.cpustate), &zero, cs) == 0)
+        for (int c = 0; c < b->ncpu_possible; c++)
+            out->samples += cs[c].samples;
     out->user_stack_errors = stat_sum(b, GP_STAT_USTACK_ERR);
     out->kernel_stack_errors = stat_sum(b, GP_STAT_KSTACK_ERR);
     out->map_full = stat_sum(b, GP_STAT_MAP_FULL);

@@ -163,12 +163,9 @@ static __always_inline __u64 hash_finish(__u64 h, __u32 n)
  * pointers (or at the outermost frame) that read faults: about 2 µs in a VM, on nearly every
  * sample. The depth reached is only stored and hashed, never branched on after the loop, so
  * the verifier prunes the paths that leave the loop at different depths. */
-static __always_inline __u32 walk_user(struct pt_regs *regs, struct gp_stack *st, __u64 *hash)
+static __always_inline __u32 walk_user(__u64 ip, __u64 sp, __u64 fp, struct gp_stack *st,
+                                       __u64 *hash)
 {
-    /* Direct loads from the task's saved registers: cheaper than probe reads. */
-    __u64 fp = PT_REGS_FP(regs);
-    __u64 sp = PT_REGS_SP(regs);
-    __u64 ip = PT_REGS_IP(regs);
     __u64 h = hash_mix(HASH_SEED, ip);
     __u32 n = 1;
     st->ips[0] = ip;
@@ -220,18 +217,26 @@ static __always_inline __u64 store_stack(void *stacks, struct gp_stack *st, __u3
     return h;
 }
 
+/* ip, sp, fp: the interrupted registers (user ones when kernel_mode is 0). */
 static __always_inline void record(struct bpf_perf_event_data *ctx, void *counts, void *stacks,
-                                   struct gp_stack *st, struct task_struct *task, __u32 tgid,
-                                   __u32 pid, int kernel_mode)
+                                   struct gp_stack *st, __u32 tgid, __u32 pid, int kernel_mode,
+                                   __u64 ip, __u64 sp, __u64 fp)
 {
     struct gp_count_key key = {};
     key.tgid = tgid;
     key.pid = pid;
-    struct pt_regs *uregs = (struct pt_regs *)bpf_task_pt_regs(task);
+    /* A sample taken in the kernel walks the user registers saved at kernel entry (direct loads
+     * from the task's pt_regs, no probe reads). */
+    if (kernel_mode) {
+        struct pt_regs *u = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+        ip = u ? PT_REGS_IP(u) : 0;
+        sp = u ? PT_REGS_SP(u) : 0;
+        fp = u ? PT_REGS_FP(u) : 0;
+    }
     /* Kernel threads (and io workers) have no user context: their saved registers are zero. */
-    if (uregs && PT_REGS_IP(uregs) != 0 && !(PT_REGS_IP(uregs) >> 63)) {
+    if (ip != 0 && !(ip >> 63)) {
         __u64 h;
-        __u32 n = walk_user(uregs, st, &h);
+        __u32 n = walk_user(ip, sp, fp, st, &h);
         key.user_stack = store_stack(stacks, st, n, h, GP_STAT_USTACK_ERR);
     }
     if (kernel_mode) {
@@ -281,17 +286,21 @@ int gp_sample(struct bpf_perf_event_data *ctx)
         stat_inc(GP_STAT_FILTERED);
         return 0;
     }
-    stat_inc(GP_STAT_SAMPLES);
-
-    /* Kernel addresses have the top bit set on every 64-bit architecture we build for. */
-    int kernel_mode = (PT_REGS_IP(&ctx->regs) >> 63) != 0;
-    struct task_struct *task = bpf_get_current_task_btf();
+    /* Kernel addresses have the top bit set on every 64-bit architecture we build for. The
+     * context is read here, once, so no load of it is shared with the task-register path (the
+     * verifier refuses a context access through a computed pointer). */
+    __u64 ip = PT_REGS_IP(&ctx->regs), sp = PT_REGS_SP(&ctx->regs), fp = PT_REGS_FP(&ctx->regs);
+    barrier_var(ip);
+    barrier_var(sp);
+    barrier_var(fp);
+    int kernel_mode = (ip >> 63) != 0;
 
     __u32 zero = 0;
     struct gp_cpu_state *cs = bpf_map_lookup_elem(&cpustate, &zero);
     struct gp_stack *st = bpf_map_lookup_elem(&scratch, &zero);
     if (!cs || !st) /* cannot happen for array maps; keeps the verifier happy */
         return 0;
+    cs->samples++; /* here, not in `stats`: this cache line is touched anyway */
     /* A fetching atomic is a full barrier: the increment is visible before active_idx is read
      * (barrier_var keeps the fetched value live so clang emits the fetching form). */
     __u64 prev = __sync_fetch_and_add(&cs->seq, 1);
@@ -300,7 +309,7 @@ int gp_sample(struct bpf_perf_event_data *ctx)
     void *cm = bpf_map_lookup_elem(&counts, &idx);
     void *sm = bpf_map_lookup_elem(&stacks, &idx);
     if (cm && sm)
-        record(ctx, cm, sm, st, task, tgid, pid, kernel_mode);
+        record(ctx, cm, sm, st, tgid, pid, kernel_mode, ip, sp, fp);
     __sync_fetch_and_add(&cs->seq, 1);
 
     /* First sample of a process: tell user space. (A sample taken while the process exits, after

@@ -42,6 +42,7 @@ struct gp_count_key {
 /* Per-CPU state of the sampling program (the `cpustate` map). */
 struct gp_cpu_state {
     __u64 seq;       /* odd while a sample is writing into a buffer (see the drain) */
+    __u64 samples;   /* samples that passed the idle and pid filters */
     __u32 last_seen; /* tgid last announced or found in `seen` on this CPU */
     __u32 pad;
 };
@@ -62,15 +63,14 @@ struct gp_proc_event_raw {
     char comm[GP_TASK_COMM_LEN];
 };
 
-/* Per-CPU counters (the `stats` map). Invariant once sampling has stopped and both buffers are
- * drained: GP_STAT_SAMPLES == sum of drained counts + GP_STAT_MAP_FULL. */
+/* Per-CPU counters (the `stats` map; the sample count is in gp_cpu_state). Invariant once
+ * sampling has stopped and both buffers are drained: samples == drained counts + MAP_FULL. */
 enum gp_bpf_stat {
-    GP_STAT_SAMPLES = 0, /* samples that passed the idle and pid filters */
-    GP_STAT_USTACK_ERR,  /* user stack not stored (stack map full) */
-    GP_STAT_KSTACK_ERR,  /* kernel stack not walked (bpf_get_stack failed) or not stored */
-    GP_STAT_MAP_FULL,    /* count map full: sample dropped */
-    GP_STAT_FILTERED,    /* samples of processes outside the pid filter */
-    GP_STAT_EVENTS_LOST, /* ring buffer full: process event dropped */
+    GP_STAT_USTACK_ERR = 0, /* user stack not stored (stack map full) */
+    GP_STAT_KSTACK_ERR,     /* kernel stack not walked (bpf_get_stack failed) or not stored */
+    GP_STAT_MAP_FULL,       /* count map full: sample dropped */
+    GP_STAT_FILTERED,       /* samples of processes outside the pid filter */
+    GP_STAT_EVENTS_LOST,    /* ring buffer full: process event dropped */
     GP_STAT_MAX,
 };
 

@@ -13,22 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int gp_proc_comm(uint32_t tgid, char *buf, size_t len)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/comm", tgid);
-    char *b;
-    size_t n;
-    int rc = gp_read_file(path, &b, &n);
-    if (rc < 0)
-        return rc == -ENOENT ? -ESRCH : rc;
-    while (n && (b[n - 1] == '\n'))
-        b[--n] = '\0';
-    snprintf(buf, len, "%s", b);
-    free(b);
-    return 0;
-}
-
 int gp_proc_exe(uint32_t tgid, char *buf, size_t len)
 {
     char path[64];

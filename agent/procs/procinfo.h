@@ -1,4 +1,4 @@
-/* procinfo.h — facts about a process from /proc: comm, exe, its pid inside its pid namespace,
+/* procinfo.h — facts about a process from /proc: exe, its pid inside its pid namespace,
  * whether it lives in another mount namespace, and its container (id, runtime, name) from cgroups.
  */
 #ifndef GPROF_AGENT_PROCS_PROCINFO_H
@@ -7,12 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* comm (at most 15 chars + NUL). Returns 0 or -errno (-ESRCH when gone). */
-int gp_proc_comm(uint32_t tgid, char *buf, size_t len);
 /* Target of /proc/PID/exe as the process sees it (inside its mount namespace). */
 int gp_proc_exe(uint32_t tgid, char *buf, size_t len);
-/* The innermost pid of the process (last NSpid field of /proc/PID/status); tgid when
- * the kernel has no NSpid line. Returns 0 or -errno. */
+/* The innermost pid of the process: tgid in our pid namespace, else the last NSpid field of
+ * /proc/PID/status (tgid when the kernel has no NSpid line). Returns 0 or -errno. */
 int gp_proc_nspid(uint32_t tgid, uint32_t *nspid);
 /* 1 when the process's mount namespace differs from ours, 0 when the same, -errno. */
 int gp_proc_other_mntns(uint32_t tgid);
