@@ -24,11 +24,11 @@ trap 'sysctl -qw kernel.bpf_stats_enabled=0' EXIT
 
 now() { date +%s.%N; }
 
-# BPF program run time: kernel.bpf_stats_enabled accounts it per program. The poller appends a
-# snapshot every 0.2 s; a program that appeared after the baseline counts with the largest
-# run_time_ns / run_cnt seen (its last snapshot before it was unloaded).
+# BPF program run time: kernel.bpf_stats_enabled accounts it per program. One snapshot before
+# the profiler starts and one just before it is stopped (a poller would start a bpftool process
+# every few hundred ms, which a host-wide profiler would then have to profile and symbolize);
+# a program that appeared after the baseline counts with the run_time_ns / run_cnt it reached.
 bpf_snapshot() { bpftool -j prog show 2>/dev/null || echo '[]'; }
-bpf_poll() { while :; do bpf_snapshot >> "$1"; sleep 0.2; done; }
 bpf_delta() { # baseline snapshots -> "run_ns run_cnt"
   jq -rn --slurpfile a "$1" --slurpfile b "$2" '($a[0] | map(.id)) as $base
     | [$b[][] | select(.type == "perf_event" and ((.id as $i | $base | index($i)) == null))]
@@ -52,15 +52,23 @@ run() {
   run_workload > "$out/$name.wall" &
   local wpid=$!
   sleep 1
-  bpf_poll "$out/$name.bpf1" & local ppid=$!
   /usr/bin/time -f "%U %S %M" -o "$out/$name.time" "$@" > "$out/$name.out" 2> "$out/$name.err" &
   local tpid=$!
   sleep "$DUR"
+  bpf_snapshot > "$out/$name.bpf1"
   local t_stop; t_stop=$(now)
   pkill -INT -P "$tpid" || true
+  # bpftrace sometimes takes the SIGINT on a thread that is not the one blocked in epoll_wait and
+  # then never wakes up: repeat it every 10 s, timing the flush from the signal that worked.
+  local waited=0
+  while kill -0 "$tpid" 2>/dev/null; do
+    sleep 0.05; waited=$(( waited + 1 ))
+    if [ $(( waited % 200 )) = 0 ]; then
+      echo "   (no exit 10 s after SIGINT: sending it again)"; t_stop=$(now); pkill -INT -P "$tpid" || true
+    fi
+  done
   wait "$tpid" || true
   local t_done; t_done=$(now)
-  kill "$ppid" 2>/dev/null; wait "$ppid" 2>/dev/null || true
   if [ "$name" = perf ]; then # the pipeline's second half: perf script + folding
     /usr/bin/time -f "%U %S %M" -o "$out/perf-script.time" \
       sh -c "perf script -i '$out/perf.data' 2>/dev/null | awk -f bench/collapse-perf.awk > '$out/perf.folded'"
@@ -78,6 +86,10 @@ run() {
   echo "   cpu ${CPU[$name]}s  rss ${RSS[$name]}MB  flush ${FLUSH[$name]}s  slowdown ${SLOW[$name]}  bpf ${ns}ns/${cnt}"
 }
 
+# gprofctl keeps the parsed kernel symbol table for the rest of the boot (/run/gprof/cache): the
+# first run after a boot reads /proc/kallsyms, later ones map the table. Both are measured.
+rm -f /run/gprof/cache/kallsyms
+run gprof-first "$GPROFCTL" record -q -F "$FREQ" -o "$out/gprof-first.html"
 run gprof "$GPROFCTL" record -q -F "$FREQ" -o "$out/gprof.html"
 run bpftrace bpftrace -e "profile:hz:$FREQ { @[kstack, ustack, comm] = count(); }" -o "$out/bpftrace.txt"
 run perf perf record -F "$FREQ" -a -g -o "$out/perf.data"
@@ -87,7 +99,7 @@ ratio() { echo "scale=1; $1 / $2" | bc; }
 {
   echo "| profiler | CPU s (user+sys+BPF) | vs gprof | peak RSS MB | workload slowdown | BPF ns/sample | sampling end → output s |"
   echo "|---|---|---|---|---|---|---|"
-  for n in gprof bpftrace perf; do
+  for n in gprof gprof-first bpftrace perf; do
     echo "| $n | ${CPU[$n]} | $(ratio "${CPU[$n]}" "${CPU[gprof]}")× | ${RSS[$n]} | ${SLOW[$n]} | $(per_sample $n) | ${FLUSH[$n]} |"
   done
 } | tee "$out/table.md"
