@@ -16,7 +16,7 @@ SESSION=${2:-60}
 INTERVAL=${INTERVAL:-30}
 BUILD=${GPROF_BUILD_DIR:-build}
 AGENT=$BUILD/agent/gprof-agent
-BURN=$BUILD/tests/workloads/burn
+BURN=${BURN:-$BUILD/tests/workloads/burn} # the load; any build of it will do
 [ -x "$AGENT" ] && [ -x "$BURN" ] || { echo "build first: cmake -S . -B build && make -C build" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "run as root (BPF)" >&2; exit 1; }
 for t in bpftool jq bc; do command -v "$t" >/dev/null || { echo "missing $t" >&2; exit 1; }; done

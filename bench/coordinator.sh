@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # coordinator.sh — issue 3's coordinator benchmark, side by side in one run against a real
 # gprof-coordinator on 127.0.0.1 with a fresh state directory:
-#   1. heartbeats/s, p50/p99 (wrk, 64 connections, 10,000 distinct hosts, bench/heartbeat.lua);
+#   1. heartbeats/s, p50/p99 (wrk, 64 connections, 10,000 distinct hosts, bench/heartbeat.lua),
+#      flat out and paced to 20,000/s;
 #   2. profile uploads/s, p50/p99 (bench/upload_load.c: N connections, gzip'd agent envelopes,
 #      2,000 stacks x 40 frames, distinct upload ids), and how fast the indexer drains them;
 #   3. /api/flamegraph p50/p99 over 1 hour x 100 hosts x 60 s profiles (6,000 uploads sent over
@@ -72,6 +73,11 @@ c1=$(cpu)
 hb_n=$(field requests "$HB")
 hb_cpu=$(per_op "$c0" "$c1" "$hb_n" 1e6)
 echo "heartbeats: $HB cpu_us=$hb_cpu" >&2
+# the same connections paced to the goal's rate: the latency of 20,000 heartbeats a second
+# rather than of as many as two shared cores can answer (wrk's closed loop queues the rest)
+HBP=$(BENCH_HOSTS=$HB_HOSTS BENCH_RATE=20000 BENCH_CONNS=$HB_CONNS wrk -t2 -c"$HB_CONNS" \
+    -d"${HB_SECONDS}s" --latency -s "$SRC/bench/heartbeat.lua" "$URL" | grep '^RESULT')
+echo "heartbeats paced: $HBP" >&2
 
 # ---- 2. uploads ---------------------------------------------------------------------------
 c0=$(cpu)
@@ -131,6 +137,7 @@ Coordinator benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average
 |---|---|---|---|
 | heartbeats/s (wrk, $HB_CONNS conns, $HB_HOSTS hosts, ${HB_SECONDS} s) | $(field rate "$HB") | ≥ 20,000 | $hb_cpu µs |
 | heartbeat latency p50 / p99 | $(field p50_ms "$HB") / $(field p99_ms "$HB") ms | p99 ≤ 5 ms | |
+| heartbeats paced to 20,000/s ($HB_CONNS conns): achieved rate, p50 / p99 | $(field rate "$HBP")/s, $(field p50_ms "$HBP") / $(field p99_ms "$HBP") ms | p99 ≤ 5 ms | |
 | uploads/s (2,000 stacks × 40 frames, gzip, $UP_CONNS conns, ${UP_SECONDS} s) | $(field rate "$UP") | ≥ 300 | $up_cpu ms (ingest) |
 | upload latency p50 / p99 | $(field p50_ms "$UP") / $(field p99_ms "$UP") ms | | |
 | upload errors | $(field errors "$UP") | 0 | |

@@ -2,7 +2,12 @@
 -- is a gProfiler agent heartbeat (the exact body of the agent's HeartbeatClient) from one of
 -- HOSTS distinct hosts (env BENCH_HOSTS, default 10,000), spread over the connections.
 -- Usage: wrk -t2 -c64 -d15s --latency -s bench/heartbeat.lua http://127.0.0.1:PORT
+-- Paced: BENCH_RATE=20000 BENCH_CONNS=64 makes each connection send one request per CONNS/RATE
+-- seconds (wrk's delay()), so the server sees about RATE heartbeats a second instead of as many
+-- as it can answer, and the latency is that of the asked-for load (the achieved rate is printed).
 local hosts = tonumber(os.getenv("BENCH_HOSTS") or "10000")
+local rate = tonumber(os.getenv("BENCH_RATE") or "0")
+local conns = tonumber(os.getenv("BENCH_CONNS") or "64")
 local service = os.getenv("BENCH_SERVICE") or "bench"
 local counter = 0
 local threads = {}
@@ -29,6 +34,18 @@ function request()
     '"received_command_ids": [], "executed_command_ids": []}',
     math.floor(h / 65536) % 256, math.floor(h / 256) % 256, h % 256, h, service)
   return wrk.format(nil, nil, nil, body)
+end
+
+if rate > 0 then
+  -- Each connection sends every conns/rate seconds: its wait is that interval less the time the
+  -- answer takes (~0.5 ms here), carried over in fractions because delay() takes whole ms.
+  local wait, carry = conns * 1000 / rate - 0.5, 0
+  function delay()
+    carry = carry + wait
+    local ms = math.floor(carry)
+    carry = carry - ms
+    return ms
+  end
 end
 
 function done(summary, latency, requests)
