@@ -137,8 +137,7 @@ const char *const meta_sqlite_migrations[] = {
         "CREATE INDEX profiling_executions_request ON profiling_executions(request_id);",
         /* 2: a heartbeat rewrites heartbeat_timestamp, so every index on it costs page writes
          * on the hottest path; 10k-host scans are cheap, the indexes are not worth it. */
-        "DROP INDEX host_heartbeats_ts;"
-        "DROP INDEX host_heartbeats_service;",
+        "DROP INDEX host_heartbeats_ts; DROP INDEX host_heartbeats_service;",
         /* 3: retention checks whether an old blob is still referenced before sweeping it. */
         "CREATE INDEX profiles_blob_key ON profiles(blob_key);",
 };
