@@ -412,21 +412,6 @@ static void thread_exited(struct bpf_sampler *b, uint32_t tgid, uint32_t tid, co
     process_ended(b, tgid, comm);
 }
 
-/* The exit tracepoint fires early in a thread's exit, while /proc may still show it running:
- * processes whose leader left are checked again at every poll until no thread is left. */
-static void sweep_leader_gone(struct bpf_sampler *b)
-{
-    uint32_t gone[64];
-    size_t n = 0;
-    for (uint32_t i = 0; i < b->leader_gone.cap && n < 64; i++) {
-        uint32_t tgid = b->leader_gone.slot[i];
-        if (tgid && !gp_sampler_threads_left(tgid))
-            gone[n++] = tgid;
-    }
-    for (size_t i = 0; i < n; i++)
-        process_ended(b, gone[i], "");
-}
-
 static int handle_event(void *ctx, void *data, size_t size)
 {
     struct bpf_sampler *b = ctx;
@@ -457,8 +442,12 @@ static int bpf_poll_events(struct gp_sampler *s, int timeout_ms,
     b->ev_cb = cb;
     b->ev_ctx = ctx;
     int rc = ring_buffer__poll(b->rb, timeout_ms);
-    if (b->leader_gone.n && cb)
-        sweep_leader_gone(b);
+    if (b->leader_gone.n && cb) {
+        uint32_t gone[64];
+        size_t n = gp_sampler_ended(&b->leader_gone, gone, 64);
+        for (size_t i = 0; i < n; i++)
+            process_ended(b, gone[i], "");
+    }
     b->ev_cb = NULL;
     if (rc == -EINTR)
         return 0;

@@ -433,3 +433,14 @@ int gp_sampler_leader_dead(uint32_t tgid)
     const char *rp = strrchr(buf, ')');
     return !rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X' || rp[2] == 'x';
 }
+
+size_t gp_sampler_ended(const struct gp_u32set *leader_gone, uint32_t *out, size_t max)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < leader_gone->cap && n < max; i++) {
+        uint32_t tgid = leader_gone->slot[i];
+        if (tgid && !gp_sampler_threads_left(tgid))
+            out[n++] = tgid;
+    }
+    return n;
+}

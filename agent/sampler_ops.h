@@ -65,5 +65,9 @@ int gp_u32set_del(struct gp_u32set *s, uint32_t v);
  * than the leader of tgid is still alive (not a zombie), and whether the leader has exited. */
 int gp_sampler_threads_left(uint32_t tgid);
 int gp_sampler_leader_dead(uint32_t tgid);
+/* Exit records come early in a thread's exit, while /proc may still show it running, so the
+ * processes whose leader left are checked again at every poll: writes to out (up to max) those
+ * with no thread left and returns how many. */
+size_t gp_sampler_ended(const struct gp_u32set *leader_gone, uint32_t *out, size_t max);
 
 #endif

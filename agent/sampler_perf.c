@@ -346,21 +346,6 @@ static void process_ended(struct perf_sampler *p, uint32_t pid)
         queue_event(p, GP_PROC_EXIT, pid, comm_of(p, pid, pid));
 }
 
-/* A thread's EXIT record is written early in its exit, while /proc may still show it running:
- * processes whose leader left are checked again at every poll until no thread is left. */
-static void sweep_leader_gone(struct perf_sampler *p)
-{
-    uint32_t gone[64];
-    size_t n = 0;
-    for (uint32_t i = 0; i < p->leader_gone.cap && n < 64; i++) {
-        uint32_t pid = p->leader_gone.slot[i];
-        if (pid && !gp_sampler_threads_left(pid))
-            gone[n++] = pid;
-    }
-    for (size_t i = 0; i < n; i++)
-        process_ended(p, gone[i]);
-}
-
 static void handle_record(struct perf_sampler *p, const uint8_t *rec, size_t size)
 {
     const struct perf_event_header *h = (const void *)rec;
@@ -522,8 +507,12 @@ static int deliver(struct perf_sampler *p, void (*cb)(const struct gp_proc_event
 {
     pthread_mutex_lock(&p->lock);
     read_all(p);
-    if (p->leader_gone.n)
-        sweep_leader_gone(p);
+    if (p->leader_gone.n) {
+        uint32_t gone[64];
+        size_t n = gp_sampler_ended(&p->leader_gone, gone, 64);
+        for (size_t i = 0; i < n; i++)
+            process_ended(p, gone[i]);
+    }
     struct gp_proc_event *evs;
     uint32_t n = take_pending(p, &evs);
     pthread_mutex_unlock(&p->lock);

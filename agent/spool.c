@@ -1,5 +1,6 @@
 /* spool.c — durable upload spool: one file per item, named by a growing sequence number. */
 #include "agent/spool.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 
 #include <dirent.h>
@@ -185,20 +186,6 @@ void gp_spool_close(struct gp_spool *s)
     free(s);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static void drop_at(struct gp_spool *s, size_t i)
 {
     char path[4200];
@@ -249,8 +236,8 @@ int gp_spool_put(struct gp_spool *s, const struct gp_spool_meta *m, const char *
         json_object_put(j);
         return rc;
     }
-    if ((rc = write_all(fd, mt, ml)) || (rc = write_all(fd, "\n", 1)) ||
-        (rc = write_all(fd, data, len)) || (fsync(fd) != 0 && (rc = -errno))) {
+    if ((rc = gp_write_all(fd, mt, ml)) || (rc = gp_write_all(fd, "\n", 1)) ||
+        (rc = gp_write_all(fd, data, len)) || (fsync(fd) != 0 && (rc = -errno))) {
         close(fd);
         unlink(tmp);
         json_object_put(j);

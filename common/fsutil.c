@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int gp_mkdir_p(const char *path, mode_t mode)
 {
@@ -21,5 +22,20 @@ int gp_mkdir_p(const char *path, mode_t mode)
     }
     if (mkdir(buf, mode) != 0 && errno != EEXIST)
         return -errno;
+    return 0;
+}
+
+int gp_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        p += w;
+        len -= (size_t)w;
+    }
     return 0;
 }

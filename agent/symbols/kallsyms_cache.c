@@ -1,6 +1,7 @@
 /* kallsyms_cache.c — the per-boot kernel symbol file (see kallsyms_cache.h). */
 #include "agent/symbols/kallsyms_cache.h"
 #include "agent/symbols/kallsyms.h"
+#include "common/fsutil.h"
 #include "common/hash.h"
 #include "common/log.h"
 
@@ -83,14 +84,7 @@ static int open_trusted(const char *path)
 static void save(const char *dir, const char *path, const struct gp_rangetab *t,
                  const struct tag *tag)
 {
-    char parent[4096];
-    snprintf(parent, sizeof(parent), "%s", dir);
-    char *slash = strrchr(parent, '/');
-    if (slash && slash != parent) {
-        *slash = '\0';
-        mkdir(parent, 0755); /* /run/gprof: also holds the agent's socket */
-    }
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+    if (gp_mkdir_p(dir, 0700) < 0) /* /run/gprof (also the agent's socket) and its cache */
         return;
     char tmp[4200];
     snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());

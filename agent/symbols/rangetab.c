@@ -1,5 +1,6 @@
 /* rangetab.c — sorted named address ranges (see rangetab.h). */
 #include "agent/symbols/rangetab.h"
+#include "common/fsutil.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -156,21 +157,6 @@ struct file_header {
     uint64_t taglen, n, slen;
 };
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 int gp_rangetab_save(const struct gp_rangetab *t, int fd, const void *tag, size_t taglen)
 {
     struct file_header h = {.taglen = taglen, .n = t->n, .slen = t->slen};
@@ -178,11 +164,11 @@ int gp_rangetab_save(const struct gp_rangetab *t, int fd, const void *tag, size_
         return -EINVAL;
     memcpy(h.magic, FILE_MAGIC, sizeof(h.magic));
     memcpy(h.tag, tag, taglen);
-    int rc = write_all(fd, &h, sizeof(h));
+    int rc = gp_write_all(fd, &h, sizeof(h));
     if (!rc)
-        rc = write_all(fd, t->v, t->n * sizeof(*t->v));
+        rc = gp_write_all(fd, t->v, t->n * sizeof(*t->v));
     if (!rc)
-        rc = write_all(fd, t->strs, t->slen);
+        rc = gp_write_all(fd, t->strs, t->slen);
     return rc;
 }
 

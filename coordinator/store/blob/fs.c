@@ -123,22 +123,6 @@ static int open_parent(struct fs_store *s, const char *key, int create, const ch
     return dir;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* The slot of directory dir (n bytes), claiming an idle one when it has none; NULL when all
  * are busy. Called with mu held. */
 static struct dir_sync *dir_slot(struct fs_store *s, const char *dir, size_t n)
@@ -213,7 +197,7 @@ static int fs_put(void *impl, const char *key, const void *data, size_t len, str
         close(dir);
         return rc;
     }
-    if ((rc = write_all(fd, data, len)) < 0 || (fsync(fd) < 0 && (rc = -errno))) {
+    if ((rc = gp_write_all(fd, data, len)) < 0 || (fsync(fd) < 0 && (rc = -errno))) {
         gp_err_set(err, rc, "%s: writing %s: %s%s", s->path, key, strerror(-rc),
                    rc == -ENOSPC ? "; free disk space" : "");
         close(fd);
