@@ -224,21 +224,27 @@ static void *put_thread(void *v)
     return NULL;
 }
 
+/* Runs fn on four threads against bs; none may fail a put. */
+static void run_put_threads(struct blob_store *bs, void *(*fn)(void *))
+{
+    pthread_t t[4];
+    struct put_arg a[4];
+    for (int i = 0; i < 4; i++) {
+        a[i] = (struct put_arg){bs, i, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, fn, &a[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(a[i].fails, 0);
+    }
+}
+
 static void test_concurrent_atomic_puts(void **state)
 {
     for (int b = 0; blob_backends[b]; b++) {
         struct fixture f;
         open_backend(&f, b);
-        pthread_t t[4];
-        struct put_arg a[4];
-        for (int i = 0; i < 4; i++) {
-            a[i] = (struct put_arg){f.bs, i, 0};
-            pthread_create(&t[i], NULL, put_thread, &a[i]);
-        }
-        for (int i = 0; i < 4; i++) {
-            pthread_join(t[i], NULL);
-            assert_int_equal(a[i].fails, 0);
-        }
+        run_put_threads(f.bs, put_thread);
         int n = 0;
         struct gp_err err = {0};
         assert_int_equal(blob_list(f.bs, "", count_cb, &n, &err), 0);
@@ -274,16 +280,7 @@ static void test_puts_into_many_directories(void **state)
     for (int b = 0; blob_backends[b]; b++) {
         struct fixture f;
         open_backend(&f, b);
-        pthread_t t[4];
-        struct put_arg a[4];
-        for (int i = 0; i < 4; i++) {
-            a[i] = (struct put_arg){f.bs, i, 0};
-            pthread_create(&t[i], NULL, dirs_thread, &a[i]);
-        }
-        for (int i = 0; i < 4; i++) {
-            pthread_join(t[i], NULL);
-            assert_int_equal(a[i].fails, 0);
-        }
+        run_put_threads(f.bs, dirs_thread);
         for (int id = 0; id < 4; id++)
             for (int i = 0; i < 40; i++) {
                 char key[64], want[32];
