@@ -26,9 +26,12 @@ struct gp_sampler_opts {
     size_t npids;     /* empty = the whole host */
     int include_idle; /* also count the idle task (pid 0) */
     /* Optional sizes, 0 = defaults. BPF: entries per count map / stack map (x2, double
-     * buffered; stack entries are rounded up to a power of two). perf: ring pages per CPU. */
+     * buffered; stack entries are rounded up to a power of two), slots used of each per-CPU
+     * front table (a power of two up to GP_FRONT_SLOTS; fewer only for tests, which use 1 to
+     * send nearly every key through the count map). perf: ring pages per CPU. */
     uint32_t count_entries;
     uint32_t stack_entries;
+    uint32_t front_slots;
     uint32_t perf_ring_pages;
 };
 

@@ -49,8 +49,10 @@ struct bpf_sampler {
     uint32_t active;
     uint64_t drains, drained;
     uint32_t count_entries, stack_entries;
-    struct gp_count_key *keys;
+    uint32_t keys_cap;         /* count_entries + every CPU's front slots */
+    struct gp_count_key *keys; /* one drain's counted keys and their counts */
     uint64_t *vals;
+    struct gp_front *fronts;  /* one buffer's front tables, ncpu_possible of them */
     struct stack_slot *slots; /* stacks loaded in the current drain */
     uint32_t slots_cap, nslots;
     uint64_t *ips; /* their addresses */
@@ -241,15 +243,39 @@ static void resolve(struct bpf_sampler *b, int sfd, uint64_t h, uint32_t *off, u
     *n = sl->n;
 }
 
-/* Reads every entry of one count map, deleting it. Returns the number read or -errno. */
-static int read_counts(struct bpf_sampler *b, int cfd)
+/* Moves the counted slots of every CPU's front table of buffer idx into keys/vals from index 0,
+ * and clears the tables. Returns the number moved or -errno. */
+static int read_fronts(struct bpf_sampler *b, uint32_t idx)
 {
+    int fd = bpf_map__fd(b->skel->maps.front);
+    if (bpf_map_lookup_elem(fd, &idx, b->fronts))
+        return -errno;
     uint32_t total = 0;
+    for (int c = 0; c < b->ncpu_possible; c++)
+        for (uint32_t i = 0; i < GP_FRONT_SLOTS; i++) {
+            const struct gp_count_slot *sl = &b->fronts[c].slots[i];
+            if (!sl->count)
+                continue;
+            b->keys[total] = sl->key;
+            b->vals[total++] = sl->count;
+        }
+    if (total == 0)
+        return 0;
+    memset(b->fronts, 0, (size_t)b->ncpu_possible * sizeof(*b->fronts));
+    if (bpf_map_update_elem(fd, &idx, b->fronts, BPF_ANY))
+        return -errno;
+    return (int)total;
+}
+
+/* Reads every entry of one count map into keys/vals from index `total`, deleting it. Returns
+ * the number of entries in keys/vals then, or -errno. */
+static int read_counts(struct bpf_sampler *b, int cfd, uint32_t total)
+{
     uint32_t in_batch = 0, out_batch = 0;
     int first = 1;
     LIBBPF_OPTS(bpf_map_batch_opts, opts);
     for (;;) {
-        uint32_t count = b->count_entries - total;
+        uint32_t count = b->keys_cap - total;
         if (count == 0)
             break;
         int rc = bpf_map_lookup_and_delete_batch(cfd, first ? NULL : &in_batch, &out_batch,
@@ -269,7 +295,7 @@ static int read_counts(struct bpf_sampler *b, int cfd)
     }
     /* Iterate + delete (old kernels, or leftovers beyond the buffer). */
     struct gp_count_key k;
-    while (total < b->count_entries && bpf_map_get_next_key(cfd, NULL, &k) == 0) {
+    while (total < b->keys_cap && bpf_map_get_next_key(cfd, NULL, &k) == 0) {
         if (bpf_map_lookup_elem(cfd, &k, &b->vals[total]) == 0)
             b->keys[total++] = k;
         bpf_map_delete_elem(cfd, &k);
@@ -282,7 +308,10 @@ static int drain_buffer(struct bpf_sampler *b, uint32_t idx,
                         struct gp_err *err)
 {
     int cfd = counts_fd(b, idx), sfd = stacks_fd(b, idx);
-    int n = read_counts(b, cfd);
+    int n = read_fronts(b, idx);
+    if (n < 0)
+        return gp_err_set(err, n, "draining the BPF front tables: %s", strerror(-n));
+    n = read_counts(b, cfd, (uint32_t)n);
     if (n < 0)
         return gp_err_set(err, n, "draining BPF count map: %s", strerror(-n));
     if (b->slots)
@@ -550,6 +579,7 @@ static void bpf_close(struct gp_sampler *s)
     free(b->cpus);
     free(b->keys);
     free(b->vals);
+    free(b->fronts);
     free(b->slots);
     free(b->ips);
     free(b->seq_now);
@@ -675,11 +705,13 @@ int gp_sampler_bpf_open(const struct gp_sampler_opts *o, struct gp_sampler **out
     def = def < 4096 ? 4096 : def > 65536 ? 65536 : def;
     b->count_entries = o->count_entries ? o->count_entries : def;
     b->stack_entries = o->stack_entries ? o->stack_entries : def;
-    b->keys = malloc((size_t)b->count_entries * sizeof(*b->keys));
-    b->vals = malloc((size_t)b->count_entries * sizeof(*b->vals));
+    b->keys_cap = b->count_entries + (uint32_t)b->ncpu_possible * GP_FRONT_SLOTS;
+    b->keys = malloc((size_t)b->keys_cap * sizeof(*b->keys));
+    b->vals = malloc((size_t)b->keys_cap * sizeof(*b->vals));
+    b->fronts = calloc(b->ncpu_possible, sizeof(*b->fronts));
     b->seq_now = calloc(b->ncpu_possible, sizeof(*b->seq_now));
     b->seq_then = calloc(b->ncpu_possible, sizeof(*b->seq_then));
-    if (!b->keys || !b->vals || !b->seq_now || !b->seq_then) {
+    if (!b->keys || !b->vals || !b->fronts || !b->seq_now || !b->seq_then) {
         rc = gp_err_set(err, -ENOMEM, "out of memory");
         goto fail;
     }
@@ -691,6 +723,14 @@ int gp_sampler_bpf_open(const struct gp_sampler_opts *o, struct gp_sampler **out
         goto fail;
     }
     b->skel->rodata->include_idle = o->include_idle ? 1 : 0;
+    if (o->front_slots) {
+        if (o->front_slots > GP_FRONT_SLOTS || (o->front_slots & (o->front_slots - 1))) {
+            rc = gp_err_set(err, -EINVAL, "front_slots must be a power of two up to %d, not %u",
+                            GP_FRONT_SLOTS, o->front_slots);
+            goto fail;
+        }
+        b->skel->rodata->front_mask = o->front_slots - 1;
+    }
     b->skel->bss->filter_on = o->npids ? 1 : 0;
     b->skel->bss->active_idx = 0;
     struct bpf_map *cm[] = {b->skel->maps.counts0, b->skel->maps.counts1};

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* profile.bpf.c — the CPU sampler: a perf_event program that counts samples in the kernel by
- * (tgid, pid, user stack, kernel stack, comm) into one of two buffers user space flips between,
+ * (tgid, pid, user stack, kernel stack, comm) into one of two buffers user space flips between
+ * (each: a per-CPU front table, a count map for the keys the front cannot hold, a stack map),
  * plus tracepoints that report process exec/exit so maps can be read while processes live.
  *
  * It reads no kernel-internal structure, only UAPI ones (the perf_event context and the user
@@ -20,6 +21,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set before load. */
 const volatile __u8 include_idle = 0;
+const volatile __u32 front_mask = GP_FRONT_SLOTS - 1; /* slots used of each front table - 1 */
 
 /* Written by user space through the mmapped .bss while running. */
 __u32 active_idx = 0; /* which buffer (0/1) samples go to */
@@ -53,14 +55,14 @@ struct {
     __uint(max_entries, 2);
     __type(key, __u32);
     __array(values, struct count_map);
-} counts SEC(".maps") = {.values = {&counts0, &counts1}};
+} counts_of SEC(".maps") = {.values = {&counts0, &counts1}};
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
     __uint(max_entries, 2);
     __type(key, __u32);
     __array(values, struct stack_map);
-} stacks SEC(".maps") = {.values = {&stacks0, &stacks1}};
+} stacks_of SEC(".maps") = {.values = {&stacks0, &stacks1}};
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -93,12 +95,25 @@ struct {
     __type(value, struct gp_cpu_state);
 } cpustate SEC(".maps");
 
-/* Per-CPU scratch where a stack is assembled before it is hashed and stored. */
+/* The per-CPU front tables of the two buffers (key: the buffer index). */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 2);
+    __type(key, __u32);
+    __type(value, struct gp_front);
+} front SEC(".maps");
+
+/* Per-CPU scratch where the stacks of a sample are assembled before they are hashed and stored. */
+struct gp_scratch {
+    struct gp_stack user;
+    struct gp_stack kernel;
+};
+
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, 1);
     __type(key, __u32);
-    __type(value, struct gp_stack);
+    __type(value, struct gp_scratch);
 } scratch SEC(".maps");
 
 struct {
@@ -217,12 +232,80 @@ static __always_inline __u64 store_stack(void *stacks, struct gp_stack *st, __u3
     return h;
 }
 
-/* ip, sp, fp: the interrupted registers (user ones when kernel_mode is 0). */
-static __always_inline void record(struct bpf_perf_event_data *ctx, void *counts, void *stacks,
-                                   struct gp_stack *st, __u32 tgid, __u32 pid, int kernel_mode,
+/* The front slot of a key: its stack hashes are hashes already; the pid spreads threads that
+ * run the same code. */
+static __always_inline __u32 front_slot(const struct gp_count_key *k)
+{
+    __u64 h = k->user_stack ^ (k->kernel_stack * 0x9e3779b97f4a7c15ULL) ^
+              ((__u64)k->pid * 0xc2b2ae3d27d4eb4fULL);
+    return (__u32)(h ^ (h >> 32)) & front_mask & (GP_FRONT_SLOTS - 1);
+}
+
+static __always_inline int same_key(const struct gp_count_key *a, const struct gp_count_key *b)
+{
+    const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+    return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+}
+
+/* Stores the sample's stacks in buffer idx's stack map (those not there yet); a stack that
+ * does not fit turns into GP_STACK_FULL in the key. */
+static __always_inline void store_stacks(__u32 idx, struct gp_scratch *sc, struct gp_count_key *key,
+                                         __u32 user_n, __u32 kernel_n)
+{
+    void *stacks = bpf_map_lookup_elem(&stacks_of, &idx);
+    if (!stacks) { /* cannot happen: idx is 0 or 1 */
+        key->user_stack = user_n ? GP_STACK_FULL : key->user_stack;
+        key->kernel_stack = kernel_n ? GP_STACK_FULL : key->kernel_stack;
+        return;
+    }
+    if (user_n)
+        key->user_stack =
+                store_stack(stacks, &sc->user, user_n, key->user_stack, GP_STAT_USTACK_ERR);
+    if (kernel_n)
+        key->kernel_stack =
+                store_stack(stacks, &sc->kernel, kernel_n, key->kernel_stack, GP_STAT_KSTACK_ERR);
+}
+
+/* Counts a key whose front slot another key holds, in buffer idx's count map. */
+static __always_inline void count_in_map(__u32 idx, struct gp_scratch *sc, struct gp_count_key *key,
+                                         __u32 user_n, __u32 kernel_n)
+{
+    void *counts = bpf_map_lookup_elem(&counts_of, &idx);
+    if (!counts) { /* cannot happen: idx is 0 or 1 */
+        stat_inc(GP_STAT_MAP_FULL);
+        return;
+    }
+    __u64 *val = bpf_map_lookup_elem(counts, key);
+    if (val) {
+        __sync_fetch_and_add(val, 1);
+        return;
+    }
+    store_stacks(idx, sc, key, user_n, kernel_n);
+    __u64 one = 1;
+    long err = bpf_map_update_elem(counts, key, &one, BPF_NOEXIST);
+    if (err == -17) { /* EEXIST: another CPU inserted the same key meanwhile */
+        val = bpf_map_lookup_elem(counts, key);
+        if (val) {
+            __sync_fetch_and_add(val, 1);
+            return;
+        }
+    }
+    if (err)
+        stat_inc(GP_STAT_MAP_FULL);
+}
+
+/* ip, sp, fp: the interrupted registers (user ones when kernel_mode is 0). The stacks are hashed
+ * into the key first and stored only when the key is new to the buffer: a counted key means its
+ * stacks were stored before it was counted. At 99 Hz a sample starts with cold caches and TLB
+ * (on hosts with page table isolation and no PCID every kernel entry empties the TLB), where a
+ * hash map lookup is a chain of dependent misses: outer map, map, bucket, element. The common
+ * case, a key this CPU counted before, touches one slot of its front table instead. */
+static __always_inline void record(struct bpf_perf_event_data *ctx, __u32 idx, struct gp_front *fr,
+                                   struct gp_scratch *sc, __u32 tgid, __u32 pid, int kernel_mode,
                                    __u64 ip, __u64 sp, __u64 fp)
 {
     struct gp_count_key key = {};
+    __u32 user_n = 0, kernel_n = 0;
     key.tgid = tgid;
     key.pid = pid;
     /* A sample taken in the kernel walks the user registers saved at kernel entry (direct loads
@@ -234,16 +317,13 @@ static __always_inline void record(struct bpf_perf_event_data *ctx, void *counts
         fp = u ? PT_REGS_FP(u) : 0;
     }
     /* Kernel threads (and io workers) have no user context: their saved registers are zero. */
-    if (ip != 0 && !(ip >> 63)) {
-        __u64 h;
-        __u32 n = walk_user(ip, sp, fp, st, &h);
-        key.user_stack = store_stack(stacks, st, n, h, GP_STAT_USTACK_ERR);
-    }
+    if (ip != 0 && !(ip >> 63))
+        user_n = walk_user(ip, sp, fp, &sc->user, &key.user_stack);
     if (kernel_mode) {
-        long bytes = bpf_get_stack(ctx, st->ips, sizeof(st->ips), 0);
+        long bytes = bpf_get_stack(ctx, sc->kernel.ips, sizeof(sc->kernel.ips), 0);
         if (bytes > 0) {
-            __u32 n = (__u32)bytes / 8;
-            key.kernel_stack = store_stack(stacks, st, n, hash_kernel(st, n), GP_STAT_KSTACK_ERR);
+            kernel_n = (__u32)bytes / 8;
+            key.kernel_stack = hash_kernel(&sc->kernel, kernel_n);
         } else {
             stat_inc(GP_STAT_KSTACK_ERR);
             key.kernel_stack = GP_STACK_FAILED;
@@ -251,22 +331,19 @@ static __always_inline void record(struct bpf_perf_event_data *ctx, void *counts
     }
     bpf_get_current_comm(key.comm, sizeof(key.comm));
 
-    __u64 *val = bpf_map_lookup_elem(counts, &key);
-    if (val) {
-        __sync_fetch_and_add(val, 1);
+    /* No atomics: only this CPU writes its front table, and perf_event programs do not nest. */
+    struct gp_count_slot *slot = &fr->slots[front_slot(&key)];
+    if (slot->count && same_key(&slot->key, &key)) {
+        slot->count++;
         return;
     }
-    __u64 one = 1;
-    long err = bpf_map_update_elem(counts, &key, &one, BPF_NOEXIST);
-    if (err == -17) { /* EEXIST: another CPU inserted the same key meanwhile */
-        val = bpf_map_lookup_elem(counts, &key);
-        if (val) {
-            __sync_fetch_and_add(val, 1);
-            return;
-        }
+    if (slot->count) {
+        count_in_map(idx, sc, &key, user_n, kernel_n);
+        return;
     }
-    if (err)
-        stat_inc(GP_STAT_MAP_FULL);
+    store_stacks(idx, sc, &key, user_n, kernel_n);
+    slot->key = key;
+    slot->count = 1;
 }
 
 static __always_inline int wanted(__u32 tgid)
@@ -295,21 +372,22 @@ int gp_sample(struct bpf_perf_event_data *ctx)
     barrier_var(fp);
     int kernel_mode = (ip >> 63) != 0;
 
-    __u32 zero = 0;
+    __u32 zero = 0, one = 1;
     struct gp_cpu_state *cs = bpf_map_lookup_elem(&cpustate, &zero);
-    struct gp_stack *st = bpf_map_lookup_elem(&scratch, &zero);
-    if (!cs || !st) /* cannot happen for array maps; keeps the verifier happy */
+    struct gp_scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+    /* Both front tables are looked up before the barrier below, so their map lines load while
+     * it waits; active_idx picks one after it. */
+    struct gp_front *fr0 = bpf_map_lookup_elem(&front, &zero);
+    struct gp_front *fr1 = bpf_map_lookup_elem(&front, &one);
+    if (!cs || !sc || !fr0 || !fr1) /* cannot happen for array maps; keeps the verifier happy */
         return 0;
     cs->samples++; /* here, not in `stats`: this cache line is touched anyway */
     /* A fetching atomic is a full barrier: the increment is visible before active_idx is read
      * (barrier_var keeps the fetched value live so clang emits the fetching form). */
     __u64 prev = __sync_fetch_and_add(&cs->seq, 1);
     barrier_var(prev);
-    __u32 idx = *(volatile __u32 *)&active_idx;
-    void *cm = bpf_map_lookup_elem(&counts, &idx);
-    void *sm = bpf_map_lookup_elem(&stacks, &idx);
-    if (cm && sm)
-        record(ctx, cm, sm, st, tgid, pid, kernel_mode, ip, sp, fp);
+    __u32 idx = *(volatile __u32 *)&active_idx & 1;
+    record(ctx, idx, idx ? fr1 : fr0, sc, tgid, pid, kernel_mode, ip, sp, fp);
     __sync_fetch_and_add(&cs->seq, 1);
 
     /* First sample of a process: tell user space. (A sample taken while the process exits, after

@@ -39,6 +39,20 @@ struct gp_count_key {
     char comm[GP_TASK_COMM_LEN];
 };
 
+/* Per-CPU front of the count map, one per buffer: a direct-mapped table of the keys this CPU
+ * counted, so a repeated key costs one cold line instead of a walk through a hash map. A key
+ * whose slot another key holds is counted in the count map; user space adds both up. */
+#define GP_FRONT_SLOTS 256 /* a power of two */
+
+struct gp_count_slot {
+    struct gp_count_key key;
+    __u64 count; /* 0: the slot is free */
+};
+
+struct gp_front {
+    struct gp_count_slot slots[GP_FRONT_SLOTS];
+};
+
 /* Per-CPU state of the sampling program (the `cpustate` map). */
 struct gp_cpu_state {
     __u64 seq;       /* odd while a sample is writing into a buffer (see the drain) */
@@ -64,7 +78,8 @@ struct gp_proc_event_raw {
 };
 
 /* Per-CPU counters (the `stats` map; the sample count is in gp_cpu_state). Invariant once
- * sampling has stopped and both buffers are drained: samples == drained counts + MAP_FULL. */
+ * sampling has stopped and both buffers are drained: samples == drained counts (front tables and
+ * count maps) + MAP_FULL. */
 enum gp_bpf_stat {
     GP_STAT_USTACK_ERR = 0, /* user stack not stored (stack map full) */
     GP_STAT_KSTACK_ERR,     /* kernel stack not walked (bpf_get_stack failed) or not stored */

@@ -267,13 +267,16 @@ static void check_accounting(struct gp_sampler *s, const char *what)
 
 /* ---- tests shared by both engines ---- */
 
-static void user_stacks_and_shares(enum gp_sampler_kind kind)
+/* front_slots (BPF): 0 = the default front tables; 1 sends every key but one per CPU through
+ * the count map, so both paths must add up to the same shares. */
+static void user_stacks_and_shares(enum gp_sampler_kind kind, uint32_t front_slots)
 {
     struct burn b = {0};
     burn_start(&b, "user", 1, "10");
     int stats_fd = kind == GP_SAMPLER_BPF ? gp_sampler_enable_bpf_stats() : -1;
     int pids[] = {b.pid};
-    struct gp_sampler_opts o = {.kind = kind, .freq_hz = 997, .pids = pids, .npids = 1};
+    struct gp_sampler_opts o = {
+            .kind = kind, .freq_hz = 997, .pids = pids, .npids = 1, .front_slots = front_slots};
     struct gp_sampler *s = open_or_fail(&o);
     struct collect c = {.b = &b, .want = (uint32_t)b.pid};
     static struct evlog l;
@@ -479,7 +482,13 @@ static void test_bpf_exit_when_last_thread_ends(void **state)
 static void test_bpf_user_stacks_and_shares(void **state)
 {
     REQUIRE(GP_SAMPLER_BPF);
-    user_stacks_and_shares(GP_SAMPLER_BPF);
+    user_stacks_and_shares(GP_SAMPLER_BPF, 0);
+}
+
+static void test_bpf_shares_through_count_map(void **state)
+{
+    REQUIRE(GP_SAMPLER_BPF);
+    user_stacks_and_shares(GP_SAMPLER_BPF, 1);
 }
 
 static void test_bpf_kernel_stacks(void **state)
@@ -573,7 +582,8 @@ static void on_sample_err(const struct gp_raw_sample *s, void *ctx)
         e->user_err += s->count;
 }
 
-/* Samples burn for half a second with the given map sizes; returns the drained error counts. */
+/* Samples burn for half a second with the given map sizes (and one front slot per CPU, so
+ * keys reach the count map); returns the drained error counts. */
 static struct gp_sampler *sample_tiny(pid_t pid, uint32_t counts, uint32_t stacks,
                                       struct errcount *e, const char *label)
 {
@@ -583,7 +593,8 @@ static struct gp_sampler *sample_tiny(pid_t pid, uint32_t counts, uint32_t stack
                                 .pids = pids,
                                 .npids = 1,
                                 .count_entries = counts,
-                                .stack_entries = stacks};
+                                .stack_entries = stacks,
+                                .front_slots = 1};
     struct gp_sampler *s = open_or_fail(&o);
     struct gp_err err = {0};
     for (int i = 0; i < 5; i++) {
@@ -623,6 +634,17 @@ static void test_bpf_drops_reported(void **state)
     gp_sampler_close(s);
 }
 
+static void test_bpf_front_slots_checked(void **state)
+{
+    REQUIRE(GP_SAMPLER_BPF);
+    struct gp_sampler_opts o = {.kind = GP_SAMPLER_BPF, .front_slots = 3};
+    struct gp_sampler *s = NULL;
+    struct gp_err err = {0};
+    assert_int_equal(gp_sampler_open(&o, &s, &err), -EINVAL);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "power of two"));
+}
+
 /* ---- perf fallback ---- */
 
 static void test_perf_exit_when_last_thread_ends(void **state)
@@ -657,7 +679,7 @@ static void test_perf_lost_records_counted(void **state)
 static void test_perf_user_stacks_and_shares(void **state)
 {
     REQUIRE(GP_SAMPLER_PERF);
-    user_stacks_and_shares(GP_SAMPLER_PERF);
+    user_stacks_and_shares(GP_SAMPLER_PERF, 0);
 }
 
 static void test_perf_kernel_stacks(void **state)
@@ -844,6 +866,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_bpf_user_stacks_and_shares),
+            cmocka_unit_test(test_bpf_shares_through_count_map),
             cmocka_unit_test(test_bpf_kernel_stacks),
             cmocka_unit_test(test_bpf_pid_filter_runtime),
             cmocka_unit_test(test_bpf_proc_events),
@@ -851,6 +874,7 @@ int main(void)
             cmocka_unit_test(test_bpf_no_loss_across_drains),
             cmocka_unit_test(test_bpf_two_instances),
             cmocka_unit_test(test_bpf_drops_reported),
+            cmocka_unit_test(test_bpf_front_slots_checked),
             cmocka_unit_test(test_perf_user_stacks_and_shares),
             cmocka_unit_test(test_perf_kernel_stacks),
             cmocka_unit_test(test_perf_pid_filter_runtime),
