@@ -291,19 +291,12 @@ static __always_inline void count_in_map(__u32 idx, struct gp_scratch *sc, struc
         stat_inc(GP_STAT_MAP_FULL);
 }
 
-/* ip, sp, fp: the interrupted registers (user ones when kernel_mode is 0). The stacks are hashed
- * into the key first and stored only when the key is new to the buffer: a counted key means its
- * stacks were stored before it was counted. At 99 Hz a sample starts with cold caches and TLB
- * (on hosts with page table isolation and no PCID every kernel entry empties the TLB), where a
- * hash map lookup is a chain of dependent misses: outer map, map, bucket, element. The common
- * case, a key this CPU counted before, touches one slot of its front table instead. */
-static __always_inline void record(struct bpf_perf_event_data *ctx, __u32 idx, struct gp_front *fr,
-                                   struct gp_scratch *sc, __u32 tgid, __u32 pid, int kernel_mode,
-                                   __u64 ip, __u64 sp, __u64 fp)
+/* Fills the key of a sample: its stacks are walked into scratch and hashed, not stored yet.
+ * ip, sp, fp: the interrupted registers (user ones when kernel_mode is 0). */
+static __always_inline void make_key(struct bpf_perf_event_data *ctx, struct gp_scratch *sc,
+                                     struct gp_count_key *key, int kernel_mode, __u64 ip, __u64 sp,
+                                     __u64 fp)
 {
-    struct gp_count_key key = {};
-    key.tgid = tgid;
-    key.pid = pid;
     /* A sample taken in the kernel walks the user registers saved at kernel entry (direct loads
      * from the task's pt_regs, no probe reads). */
     if (kernel_mode) {
@@ -314,31 +307,41 @@ static __always_inline void record(struct bpf_perf_event_data *ctx, __u32 idx, s
     }
     /* Kernel threads (and io workers) have no user context: their saved registers are zero. */
     if (ip != 0 && !(ip >> 63))
-        key.user_stack = walk_user(ip, sp, fp, &sc->user);
+        key->user_stack = walk_user(ip, sp, fp, &sc->user);
     if (kernel_mode) {
         long bytes = bpf_get_stack(ctx, sc->kernel.ips, sizeof(sc->kernel.ips), 0);
         if (bytes > 0) {
             sc->kernel.n = (__u32)bytes / 8;
-            key.kernel_stack = hash_kernel(&sc->kernel, sc->kernel.n);
+            key->kernel_stack = hash_kernel(&sc->kernel, sc->kernel.n);
         } else {
             stat_inc(GP_STAT_KSTACK_ERR);
-            key.kernel_stack = GP_STACK_FAILED;
+            key->kernel_stack = GP_STACK_FAILED;
         }
     }
-    bpf_get_current_comm(key.comm, sizeof(key.comm));
+    bpf_get_current_comm(key->comm, sizeof(key->comm));
+}
 
-    /* No atomics: only this CPU writes its front table, and perf_event programs do not nest. */
-    struct gp_count_slot *slot = &fr->slots[front_slot(&key)];
-    if (slot->count && same_key(&slot->key, &key)) {
+/* Counts a key in buffer idx. Its stacks are stored only when the key is new to the buffer: a
+ * counted key means its stacks were stored before it was counted. At 99 Hz a sample starts with
+ * cold caches and TLB (on hosts with page table isolation and no PCID every kernel entry empties
+ * the TLB), where a hash map lookup is a chain of dependent misses: outer map, map, bucket,
+ * element. The common case, a key this CPU counted before, touches one slot of its front table
+ * instead. No atomics: only this CPU writes its front table, and perf_event programs do not
+ * nest. */
+static __always_inline void count_key(__u32 idx, struct gp_front *fr, struct gp_scratch *sc,
+                                      struct gp_count_key *key)
+{
+    struct gp_count_slot *slot = &fr->slots[front_slot(key)];
+    if (slot->count && same_key(&slot->key, key)) {
         slot->count++;
         return;
     }
     if (slot->count) {
-        count_in_map(idx, sc, &key);
+        count_in_map(idx, sc, key);
         return;
     }
-    store_stacks(idx, sc, &key);
-    slot->key = key;
+    store_stacks(idx, sc, key);
+    slot->key = *key;
     slot->count = 1;
 }
 
@@ -369,13 +372,20 @@ int gp_sample(struct bpf_perf_event_data *ctx)
     int kernel_mode = (ip >> 63) != 0;
 
     __u32 zero = 0, one = 1;
-    struct gp_cpu_state *cs = bpf_map_lookup_elem(&cpustate, &zero);
     struct gp_scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+    if (!sc) /* cannot happen for array maps; keeps the verifier happy */
+        return 0;
+    /* The key first, outside the buffer: a drain waits only while a sample counts (its
+     * sequence is odd), not while it walks stacks. */
+    struct gp_count_key key = {.tgid = tgid, .pid = pid};
+    make_key(ctx, sc, &key, kernel_mode, ip, sp, fp);
+
+    struct gp_cpu_state *cs = bpf_map_lookup_elem(&cpustate, &zero);
     /* Both front tables are looked up before the barrier below, so their map lines load while
      * it waits; active_idx picks one after it. */
     struct gp_front *fr0 = bpf_map_lookup_elem(&front, &zero);
     struct gp_front *fr1 = bpf_map_lookup_elem(&front, &one);
-    if (!cs || !sc || !fr0 || !fr1) /* cannot happen for array maps; keeps the verifier happy */
+    if (!cs || !fr0 || !fr1)
         return 0;
     cs->samples++; /* here, not in `stats`: this cache line is touched anyway */
     /* A fetching atomic is a full barrier: the increment is visible before active_idx is read
@@ -383,7 +393,7 @@ int gp_sample(struct bpf_perf_event_data *ctx)
     __u64 prev = __sync_fetch_and_add(&cs->seq, 1);
     barrier_var(prev);
     __u32 idx = *(volatile __u32 *)&active_idx & 1;
-    record(ctx, idx, idx ? fr1 : fr0, sc, tgid, pid, kernel_mode, ip, sp, fp);
+    count_key(idx, idx ? fr1 : fr0, sc, &key);
     __sync_fetch_and_add(&cs->seq, 1);
 
     /* First sample of a process: tell user space. (A sample taken while the process exits, after
