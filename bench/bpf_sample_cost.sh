@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
 # BPF run time per sample of two or more gprofctl builds, compared on the same workload in
 # interleaved rounds (this VM's noise drifts over minutes, so each round runs every build back
-# to back). Each run: `cpuwork` on both cores, `gprofctl record -F HZ` host-wide, and the
-# gp_sample program's run_time_ns / run_cnt (kernel.bpf_stats_enabled) read just before it ends.
-# Usage (root): bench/bpf_sample_cost.sh [-r ROUNDS=5] [-F HZ=99] [-d SECONDS=10] GPROFCTL...
+# to back). Each run: a workload on both cores (`cpuwork`, or `cachethrash`, which leaves every
+# sample cold and is steadier at 999 Hz), `gprofctl record -F HZ` host-wide, and the gp_sample
+# program's run_time_ns / run_cnt (kernel.bpf_stats_enabled) read just before it ends.
+# Usage (root): bench/bpf_sample_cost.sh [-r ROUNDS=5] [-F HZ=99] [-d SECONDS=10]
+#                                        [-w cpuwork|cachethrash] GPROFCTL...
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=5 FREQ=99 SECS=10
-while getopts r:F:d: opt; do
+ROUNDS=5 FREQ=99 SECS=10 WORKLOAD=cpuwork
+usage="usage: $0 [-r ROUNDS] [-F HZ] [-d SECONDS] [-w cpuwork|cachethrash] GPROFCTL..."
+while getopts r:F:d:w: opt; do
   case $opt in
     r) ROUNDS=$OPTARG ;;
     F) FREQ=$OPTARG ;;
     d) SECS=$OPTARG ;;
-    *) echo "usage: $0 [-r ROUNDS] [-F HZ] [-d SECONDS] GPROFCTL..." >&2; exit 2 ;;
+    w) WORKLOAD=$OPTARG ;;
+    *) echo "$usage" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
-[ $# -ge 1 ] || { echo "usage: $0 [-r ROUNDS] [-F HZ] [-d SECONDS] GPROFCTL..." >&2; exit 2; }
+[ $# -ge 1 ] || { echo "$usage" >&2; exit 2; }
+case $WORKLOAD in cpuwork | cachethrash) ;; *) echo "$usage" >&2; exit 2 ;; esac
 for b in "$@"; do [ -x "$b" ] || { echo "not executable: $b" >&2; exit 1; }; done
 for t in bpftool jq; do
   command -v "$t" >/dev/null || { echo "missing $t: run scripts/install-deps.sh" >&2; exit 1; }
@@ -24,16 +29,20 @@ done
 
 tmp=$(mktemp -d)
 trap 'sysctl -qw kernel.bpf_stats_enabled=0; rm -rf "$tmp"' EXIT
-cc -O2 -g -fno-omit-frame-pointer -pthread bench/cpuwork.c -o "$tmp/cpuwork"
+cc -O2 -g -fno-omit-frame-pointer -pthread "bench/$WORKLOAD.c" -o "$tmp/$WORKLOAD"
 sysctl -qw kernel.bpf_stats_enabled=1
 
 declare -A NS CNT
 for b in "$@"; do NS[$b]=0; CNT[$b]=0; done
 for r in $(seq "$ROUNDS"); do
   for b in "$@"; do
-    "$tmp/cpuwork" 2 $((SECS + 6)) > /dev/null &
+    if [ "$WORKLOAD" = cpuwork ]; then
+      "$tmp/cpuwork" 2 $((SECS + 6)) > /dev/null &
+    else
+      "$tmp/cachethrash" $((SECS + 6)) &
+    fi
     wl=$!
-    sleep 0.5
+    sleep 1.5 # cachethrash touches its 512 MiB first
     "$b" record -q -F "$FREQ" -d $((SECS + 2)) -o "$tmp/out.col" > /dev/null 2>&1 &
     gp=$!
     sleep "$SECS"
