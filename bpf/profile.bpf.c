@@ -103,7 +103,8 @@ struct {
     __type(value, struct gp_front);
 } front SEC(".maps");
 
-/* Per-CPU scratch where the stacks of a sample are assembled before they are hashed and stored. */
+/* Per-CPU scratch where a sample's key and stacks are assembled before they are counted and
+ * stored. */
 struct gp_scratch {
     struct gp_count_key key;
     struct gp_stack user;

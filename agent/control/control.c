@@ -64,7 +64,9 @@ static int read_line(int fd, struct strbuf *sb, int timeout_ms)
     }
 }
 
-static int write_all(int fd, const char *p, size_t n)
+/* Not gp_write_all: send() with MSG_NOSIGNAL, so a client that hung up costs an EPIPE, not
+ * the agent (SIGPIPE). */
+static int send_all(int fd, const char *p, size_t n)
 {
     while (n) {
         ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
@@ -102,8 +104,8 @@ static void serve(struct gp_control *c, int fd)
     if (resp) {
         size_t n;
         const char *t = json_object_to_json_string_length(resp, JSON_C_TO_STRING_PLAIN, &n);
-        if (write_all(fd, t, n) == 0)
-            write_all(fd, "\n", 1);
+        if (send_all(fd, t, n) == 0)
+            send_all(fd, "\n", 1);
         json_object_put(resp);
     }
     sb_free(&sb);
@@ -130,8 +132,8 @@ static void *accept_loop(void *arg)
             cr.uid != geteuid()) {
             json_object *e = error_obj("permission denied: the agent's control socket is for root");
             const char *t = json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN);
-            write_all(fd, t, strlen(t));
-            write_all(fd, "\n", 1);
+            send_all(fd, t, strlen(t));
+            send_all(fd, "\n", 1);
             json_object_put(e);
         } else {
             serve(c, fd);
@@ -268,7 +270,7 @@ int gp_control_call(const char *path, json_object *req, double timeout_s, json_o
     }
     const char *t = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
     struct strbuf sb = STRBUF_INIT;
-    if ((rc = write_all(fd, t, strlen(t))) || (rc = write_all(fd, "\n", 1))) {
+    if ((rc = send_all(fd, t, strlen(t))) || (rc = send_all(fd, "\n", 1))) {
         close(fd);
         return gp_err_set(err, rc, "sending to the agent failed: %s", strerror(-rc));
     }
