@@ -7,13 +7,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int gp_read_file(const char *path, char **buf, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* never a FIFO (would block), a device or a symlink someone planted: /proc files are
+     * regular files */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return -errno;
+    struct stat st;
+    int e = fstat(fd, &st) != 0 ? errno : !S_ISREG(st.st_mode) ? EINVAL : 0;
+    if (e) {
+        close(fd);
+        return -e;
+    }
     size_t cap = 4096, n = 0;
     char *b = malloc(cap);
     if (!b) {
@@ -22,6 +31,11 @@ int gp_read_file(const char *path, char **buf, size_t *len)
     }
     for (;;) {
         if (cap - n < 2048) {
+            if (cap >= GP_READ_FILE_MAX) {
+                free(b);
+                close(fd);
+                return -EFBIG;
+            }
             char *nb = realloc(b, cap * 2);
             if (!nb) {
                 free(b);

@@ -44,7 +44,10 @@ const struct gp_map *gp_maps_find(const struct gp_maps *m, uint64_t addr);
 /* Basename of the mapping's path ("[vdso]", "[anon]" for anonymous memory). */
 const char *gp_map_module_name(const struct gp_map *m);
 
-/* Reads a whole (proc) file into a NUL-terminated malloc'd buffer. Returns 0 or -errno. */
+/* Reads a whole (proc) file into a NUL-terminated malloc'd buffer. Returns 0 or -errno: a
+ * symlink as the last component is -ELOOP, anything but a regular file -EINVAL (never blocks on
+ * a FIFO), more than GP_READ_FILE_MAX bytes -EFBIG. */
+#define GP_READ_FILE_MAX ((size_t)256 << 20)
 int gp_read_file(const char *path, char **buf, size_t *len);
 
 #endif

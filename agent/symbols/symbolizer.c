@@ -2,6 +2,7 @@
  * (see symbolizer.h). */
 #include "agent/symbols/symbolizer.h"
 #include "agent/procs/maps.h"
+#include "agent/procs/perfmap_file.h"
 #include "agent/procs/procinfo.h"
 #include "agent/symbols/elfcache.h"
 #include "agent/symbols/elfsyms.h"
@@ -49,6 +50,7 @@ struct proc {
     uint64_t remap_gen; /* gc generation of the last re-read on a miss */
     struct gp_rangetab perfmap;
     int perfmap_loaded;
+    int perfmap_refused; /* a refusal was logged */
     uint64_t perfmap_gen;
     int64_t perfmap_mtime;
     int64_t perfmap_size;
@@ -448,20 +450,33 @@ static int snapshot_maps(struct gp_symbolizer *s, struct proc *p)
 
 static void load_perfmap(struct gp_symbolizer *s, struct proc *p)
 {
-    char path[128];
-    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/root/tmp/perf-%" PRIu32 ".map", p->tgid,
-             p->nspid);
     struct stat st;
-    if (stat(path, &st) < 0)
-        return;
-    int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-    if (p->perfmap_loaded && mt == p->perfmap_mtime && st.st_size == p->perfmap_size)
-        return;
-    struct gp_rangetab t = {0};
-    char root[64];
-    snprintf(root, sizeof(root), "/proc/%" PRIu32 "/root", p->tgid);
     struct gp_err err = {0};
-    if (gp_perfmap_load(root, p->nspid, &t, &err) < 0)
+    int fd = gp_perfmap_open(p->tgid, p->nspid, GP_PERFMAP_MAX_BYTES, &st, &err);
+    if (fd < 0) {
+        if (fd != -ENOENT && fd != -ESRCH && !p->perfmap_refused) {
+            p->perfmap_refused = 1; /* once per process: it is re-read on misses */
+            gp_warn("pid %" PRIu32 " (%s): perf map refused: %s; its JIT frames show as "
+                    "module+0xoffset",
+                    p->tgid, p->comm, err.msg);
+        }
+        return;
+    }
+    int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+    if (p->perfmap_loaded && mt == p->perfmap_mtime && st.st_size == p->perfmap_size) {
+        close(fd);
+        return;
+    }
+    char *buf;
+    size_t len;
+    struct gp_rangetab t = {0};
+    int rc = gp_perfmap_read(fd, &st, &buf, &len, &err);
+    close(fd);
+    if (rc < 0)
+        return;
+    rc = gp_perfmap_parse(buf, len, &t, &err);
+    free(buf);
+    if (rc < 0)
         return;
     retire_rangetab(s, &p->perfmap);
     p->perfmap = t;
