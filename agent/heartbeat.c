@@ -125,7 +125,8 @@ int gp_hb_send(const struct gp_hb_client *c, json_object *body, char **command_i
     json_object *reply = NULL;
     int rc = gp_http_json("POST", sb_str(&url), c->token,
                           json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
-                          c->timeout_s ? c->timeout_s : 30, &status, &reply, err);
+                          c->timeout_s ? c->timeout_s : 30, GP_HTTP_CONTROL_REPLY_MAX, &status,
+                          &reply, err);
     if (rc)
         goto out;
     if (status != 200) {
@@ -177,7 +178,8 @@ int gp_hb_complete(const struct gp_hb_client *c, const char *command_id, const c
     json_object *reply = NULL;
     int rc = gp_http_json("POST", sb_str(&url), c->token,
                           json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
-                          c->timeout_s ? c->timeout_s : 30, &st, &reply, err);
+                          c->timeout_s ? c->timeout_s : 30, GP_HTTP_CONTROL_REPLY_MAX, &st, &reply,
+                          err);
     if (!rc && st != 200) {
         json_object *m = reply ? json_object_object_get(reply, "message") : NULL;
         rc = gp_err_set(err, st >= 500 || st == 429 ? -EAGAIN : -EPROTO,

@@ -7,21 +7,29 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MAX_REPLY (64u << 20)
+struct sink {
+    struct strbuf sb;
+    size_t max;
+    int too_big;
+};
 
 static size_t collect(char *ptr, size_t size, size_t n, void *ctx)
 {
-    struct strbuf *sb = ctx;
-    if (sb->len + size * n > MAX_REPLY)
-        return 0; /* aborts the transfer */
-    if (sb_append(sb, ptr, size * n))
+    struct sink *k = ctx;
+    if (k->sb.len + size * n > k->max) {
+        k->too_big = 1;
+        return 0; /* aborts the transfer at once: nothing more is read */
+    }
+    if (sb_append(&k->sb, ptr, size * n))
         return 0;
     return size * n;
 }
 
 static int perform(const char *method, const char *url, const char *token, const char *body,
-                   long timeout_s, long *status, struct strbuf *reply, struct gp_err *err)
+                   long timeout_s, size_t max_reply, long *status, struct sink *reply,
+                   struct gp_err *err)
 {
+    reply->max = max_reply;
     CURL *c = curl_easy_init();
     if (!c)
         return gp_err_set(err, -ENOMEM, "cannot initialise libcurl");
@@ -51,7 +59,16 @@ static int perform(const char *method, const char *url, const char *token, const
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, reply);
+    /* a Content-Length above the cap is refused before the body is read */
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_reply);
     CURLcode cc = curl_easy_perform(c);
+    if (reply->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+        rc = gp_err_set(err, -EMSGSIZE,
+                        "%s %s: the reply is larger than the %zu bytes allowed; refused (is this "
+                        "the right coordinator?)",
+                        method, url, max_reply);
+        goto out;
+    }
     if (cc != CURLE_OK) {
         rc = gp_err_set(err, -EAGAIN, "%s %s failed: %s", method, url, curl_easy_strerror(cc));
         goto out;
@@ -65,34 +82,35 @@ out:
 }
 
 int gp_http_json(const char *method, const char *url, const char *token, const char *body,
-                 long timeout_s, long *status, json_object **reply, struct gp_err *err)
+                 long timeout_s, size_t max_reply, long *status, json_object **reply,
+                 struct gp_err *err)
 {
-    struct strbuf sb = STRBUF_INIT;
+    struct sink k = {.sb = STRBUF_INIT};
     *reply = NULL;
     *status = 0;
-    int rc = perform(method, url, token, body, timeout_s, status, &sb, err);
-    if (!rc && sb.len)
-        *reply = json_tokener_parse(sb_str(&sb));
-    sb_free(&sb);
+    int rc = perform(method, url, token, body, timeout_s, max_reply, status, &k, err);
+    if (!rc && k.sb.len)
+        *reply = json_tokener_parse(sb_str(&k.sb));
+    sb_free(&k.sb);
     return rc;
 }
 
 int gp_http_get_raw(const char *url, const char *token, long timeout_s, long *status, char **out,
                     size_t *out_len, struct gp_err *err)
 {
-    struct strbuf sb = STRBUF_INIT;
+    struct sink k = {.sb = STRBUF_INIT};
     *out = NULL;
     *status = 0;
-    int rc = perform("GET", url, token, NULL, timeout_s, status, &sb, err);
+    int rc = perform("GET", url, token, NULL, timeout_s, GP_HTTP_DOWNLOAD_MAX, status, &k, err);
     if (rc) {
-        sb_free(&sb);
+        sb_free(&k.sb);
         return rc;
     }
-    if (sb_reserve(&sb, 1)) {
-        sb_free(&sb);
+    if (sb_reserve(&k.sb, 1)) {
+        sb_free(&k.sb);
         return gp_err_set(err, -ENOMEM, "out of memory");
     }
-    sb.buf[sb.len] = '\0';
-    *out = sb_detach(&sb, out_len);
+    k.sb.buf[k.sb.len] = '\0';
+    *out = sb_detach(&k.sb, out_len);
     return 0;
 }

@@ -43,7 +43,8 @@ static int api(const char *verb, const char *method, const char *url, const char
 {
     struct gp_err err = {0};
     long status = 0;
-    int rc = gp_http_json(method, url, token, body, 30, &status, reply, &err);
+    int rc = gp_http_json(method, url, token, body, 30, GP_HTTP_FLEET_REPLY_MAX, &status, reply,
+                          &err);
     if (rc) {
         fprintf(stderr,
                 "gprofctl %s: cannot reach the coordinator: %s; check --coordinator or "
