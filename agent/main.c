@@ -24,7 +24,9 @@
 #include "agent/sender.h"
 #include "agent/slots.h"
 #include "agent/spool.h"
+#include "agent/symbols/kallsyms_cache.h"
 #include "common/config.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 
 static volatile sig_atomic_t g_stop, g_reload;
@@ -873,6 +875,16 @@ int main(int argc, char **argv)
     char adhoc_dir[2100], spool_dir[2100];
     snprintf(adhoc_dir, sizeof(adhoc_dir), "%s/adhoc", ag.state_dir);
     snprintf(spool_dir, sizeof(spool_dir), "%s/spool", ag.state_dir);
+    /* temp files a crash left: the state directory with results, adhoc/ and spool/, and the
+     * kallsyms cache */
+    size_t swept = 0, nswept;
+    if (gp_tmp_sweep(ag.state_dir, 1, GP_SWEEP_PLAIN, &nswept) == 0)
+        swept += nswept;
+    if (gp_tmp_sweep(GP_KALLSYMS_CACHE_DIR, 0, GP_SWEEP_PLAIN, &nswept) == 0)
+        swept += nswept;
+    if (swept)
+        gp_info("removed %zu stale temp file%s left by an earlier crash", swept,
+                swept == 1 ? "" : "s");
     if (gp_results_open(&ag.results, ag.state_dir, (unsigned)a->keep, &err) ||
         gp_results_open(&ag.adhoc_results, adhoc_dir, (unsigned)a->keep, &err) ||
         gp_cmdmgr_open(ag.state_dir, &ag.mgr, &err) ||

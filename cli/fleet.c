@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent/httpjson.h"
+#include "common/fsutil.h"
 #include "cli/fleet.h"
 #include "cli/gprofctl.h"
 #include "common/strbuf.h"
@@ -588,12 +589,9 @@ int cmd_flamegraph(int argc, char **argv)
         free(body);
         return 1;
     }
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", a.output, (int)getpid());
-    FILE *f = fopen(tmp, "we");
-    if (!f || fwrite(body, 1, len, f) != len || fclose(f) != 0 || rename(tmp, a.output) != 0) {
-        fprintf(stderr, "gprofctl flamegraph: cannot write %s: %s\n", a.output, strerror(errno));
-        unlink(tmp);
+    int wrc = gp_atomic_write(a.output, body, len, 0644);
+    if (wrc != 0) {
+        fprintf(stderr, "gprofctl flamegraph: cannot write %s: %s\n", a.output, strerror(-wrc));
         free(body);
         return 1;
     }

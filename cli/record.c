@@ -16,6 +16,7 @@
 #include "agent/session.h"
 #include "cli/gprofctl.h"
 #include "common/collapsed.h"
+#include "common/fsutil.h"
 #include "common/html.h"
 #include "common/pprof.h"
 #include "common/strbuf.h"
@@ -105,23 +106,20 @@ static int have_bpf_caps(void)
     return (eff >> 38 & 1) && (eff >> 39 & 1); /* CAP_PERFMON = 38, CAP_BPF = 39 */
 }
 
-/* An output target: the final path and an open temp file beside it, renamed on success. */
+/* An output target: the final path and an unpredictable temp file beside it (created with
+ * O_EXCL | O_NOFOLLOW: nothing planted in /tmp is followed), renamed on success. */
 struct output {
-    char path[4096];
-    char tmp[4112];
+    struct gp_atomic_file f;
     enum out_format fmt;
-    int fd;
 };
 
 static int output_open(struct output *o, const char *path, enum out_format fmt)
 {
-    snprintf(o->path, sizeof(o->path), "%s", path);
-    snprintf(o->tmp, sizeof(o->tmp), "%s.tmp.%d", path, (int)getpid());
     o->fmt = fmt;
-    o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (o->fd < 0) {
+    int rc = gp_atomic_open(&o->f, path, 0644);
+    if (rc < 0) {
         fprintf(stderr, "gprofctl record: cannot write %s: %s; choose another place with -o\n",
-                path, strerror(errno));
+                path, strerror(-rc));
         return -1;
     }
     return 0;
@@ -129,11 +127,7 @@ static int output_open(struct output *o, const char *path, enum out_format fmt)
 
 static void output_abort(struct output *o)
 {
-    if (o->fd >= 0) {
-        close(o->fd);
-        unlink(o->tmp);
-        o->fd = -1;
-    }
+    gp_atomic_abort(&o->f);
 }
 
 static int output_commit(struct output *o, struct gp_profile *p, const char *title)
@@ -156,28 +150,15 @@ static int output_commit(struct output *o, struct gp_profile *p, const char *tit
     }
     if (rc == 0 && sb.oom)
         rc = gp_err_set(&err, -ENOMEM, "out of memory");
-    size_t off = 0;
-    while (rc == 0 && off < sb.len) {
-        ssize_t w = write(o->fd, sb.buf + off, sb.len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            rc = gp_err_set(&err, -errno, "write: %s", strerror(errno));
-        else
-            off += (size_t)w;
-    }
-    if (rc == 0 && fsync(o->fd) != 0)
-        rc = gp_err_set(&err, -errno, "fsync: %s", strerror(errno));
-    if (close(o->fd) != 0 && rc == 0)
-        rc = gp_err_set(&err, -errno, "close: %s", strerror(errno));
-    o->fd = -1;
-    if (rc == 0 && rename(o->tmp, o->path) != 0)
-        rc = gp_err_set(&err, -errno, "rename to %s: %s", o->path, strerror(errno));
+    int wrc;
+    if (rc == 0 && (wrc = gp_write_all(o->f.fd, sb.buf, sb.len)) != 0)
+        rc = gp_err_set(&err, wrc, "write: %s", strerror(-wrc));
+    if (rc == 0 && (wrc = gp_atomic_commit(&o->f)) != 0)
+        rc = gp_err_set(&err, wrc, "%s", strerror(-wrc));
+    gp_atomic_abort(&o->f); /* after a failure before the commit */
     sb_free(&sb);
-    if (rc) {
-        unlink(o->tmp);
-        fprintf(stderr, "gprofctl record: writing %s failed: %s\n", o->path, err.msg);
-    }
+    if (rc)
+        fprintf(stderr, "gprofctl record: writing %s failed: %s\n", o->f.path, err.msg);
     return rc;
 }
 
@@ -404,7 +385,7 @@ int cmd_record(int argc, char **argv)
     }
 
     /* Open the outputs first: a recording must never be lost to an unwritable path. */
-    struct output outs[2] = {{.fd = -1}, {.fd = -1}};
+    struct output outs[2] = {{.f.fd = -1}, {.f.fd = -1}};
     size_t nouts = 0;
     if (output) {
         enum out_format f = fmt != FMT_AUTO ? fmt : format_from_path(output);
@@ -545,7 +526,7 @@ int cmd_record(int argc, char **argv)
     if (pr.samples == 0)
         fprintf(stderr, "gprofctl record: no samples: the target was idle or exited at once\n");
     for (size_t i = 0; i < nouts; i++)
-        printf("%s\n", outs[i].path);
+        printf("%s\n", outs[i].f.path);
     return 0;
 
 fail_child:

@@ -1,5 +1,5 @@
 /* fsutil.h — small filesystem helpers every daemon needs: creating a directory path, writing a
- * whole buffer.
+ * whole buffer, atomic file replacement through a temp file, and sweeping temp files a crash left.
  * Returns 0 or a negative errno; callers turn that into a message naming the path. */
 #ifndef GPROF_COMMON_FSUTIL_H
 #define GPROF_COMMON_FSUTIL_H
@@ -12,5 +12,37 @@
 int gp_mkdir_p(const char *path, mode_t mode);
 /* write(2) until all len bytes are written, retrying on EINTR. */
 int gp_write_all(int fd, const void *buf, size_t len);
+
+/* Atomic replacement of a file: the data goes to ".BASE.PID.RANDOM.tmp" beside the target,
+ * created with O_EXCL | O_NOFOLLOW (a name planted in advance, a symlink or a FIFO, is never
+ * opened: another unpredictable name is tried), then fsync'd and renamed over the target. */
+struct gp_atomic_file {
+    int fd; /* write here between open and commit; -1 when closed */
+    char path[4096];
+    char tmp[4096 + 64];
+};
+/* Creates the temp file for path (mode as for open(2)). 0 or -errno; f->fd is -1 on error. */
+int gp_atomic_open(struct gp_atomic_file *f, const char *path, mode_t mode);
+/* fsync, close and rename over the target; on any failure the temp file is removed. 0 or
+ * -errno (of the step that failed). */
+int gp_atomic_commit(struct gp_atomic_file *f);
+/* Closes and removes the temp file (no-op when already closed). */
+void gp_atomic_abort(struct gp_atomic_file *f);
+/* The whole of buf into path, atomically (open + write + commit). 0 or -errno. */
+int gp_atomic_write(const char *path, const void *buf, size_t len, mode_t mode);
+
+/* A temp file older than this is stale even when the pid in its name runs (pids are reused). */
+#define GP_TMP_STALE_SECS (6 * 3600)
+/* gp_tmp_sweep removes, of the regular files owned by the caller's euid, ".NAME.PID.N.tmp"
+ * (the atomic writers' names) when PID no longer runs or the file is older than
+ * GP_TMP_STALE_SECS; with this flag also "NAME.PID.tmp" (same rule) and "NAME.tmp" (by age). */
+#define GP_SWEEP_PLAIN 1
+/* The pid in a temp file name: ".NAME.PID.N.tmp" always; "NAME.PID.tmp" and "NAME.tmp" (pid 0)
+ * with plain. 1 when name is a temp file name of that kind, else 0. */
+int gp_tmp_name_pid(const char *name, int plain, long *pid);
+/* Removes stale temp files in dir and its subdirectories down to depth levels (0 = dir only);
+ * symlinks are never followed. *removed counts them. 0, or -errno when dir cannot be opened
+ * (-ENOENT is 0: nothing to sweep). */
+int gp_tmp_sweep(const char *dir, int depth, unsigned flags, size_t *removed);
 
 #endif

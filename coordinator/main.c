@@ -5,6 +5,7 @@
 #include "coordinator/control/plane.h"
 #include "coordinator/http/server.h"
 #include "coordinator/store/store.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -70,6 +71,27 @@ static int open_store(const struct coord_config *c, struct coord_store **st, str
     return coord_store_open(&sc, st, err);
 }
 
+/* Removes temp files a crash left (".NAME.PID.N.tmp" of a pid that is gone) in the state
+ * directory and a local blob directory, before anything writes there. */
+static void sweep_temp_files(const struct coord_config *c)
+{
+    char blobs[1024];
+    if (!c->blobs[0])
+        snprintf(blobs, sizeof(blobs), "%s/profiles", c->state_dir);
+    else if (strncmp(c->blobs, "fs:", 3) == 0)
+        snprintf(blobs, sizeof(blobs), "%s", c->blobs + 3);
+    else
+        blobs[0] = '\0';
+    size_t swept = 0, n;
+    if (gp_tmp_sweep(c->state_dir, 0, 0, &n) == 0)
+        swept += n;
+    if (blobs[0] && gp_tmp_sweep(blobs, 3, 0, &n) == 0) /* SERVICE/DAY/NAME, SERVICE/adhoc/NAME */
+        swept += n;
+    if (swept)
+        gp_info("removed %zu stale temp file%s left by an earlier crash", swept,
+                swept == 1 ? "" : "s");
+}
+
 static int token_list_cb(const struct meta_token *t, void *ctx)
 {
     (void)ctx;
@@ -121,6 +143,7 @@ static int token_main(int argc, char **argv)
         return 2;
     }
     free(rest);
+    sweep_temp_files(&c);
     struct coord_store *st = NULL;
     if (open_store(&c, &st, &err) != 0) {
         fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
@@ -215,6 +238,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    sweep_temp_files(&c);
     struct coord_store *st = NULL;
     if (open_store(&c, &st, &err) != 0) {
         fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
