@@ -1,5 +1,7 @@
 /* completions.c — the persisted queue of command completions not yet acknowledged. */
 #include "agent/completions.h"
+#include "common/fsutil.h"
+#include "common/strbuf.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -85,51 +87,23 @@ static int save(struct gp_completions *q, struct gp_err *err)
         sync_dir(q->dir);
         return 0;
     }
-    char tmp[4300];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", q->path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return gp_err_set(err, -errno, "cannot write %s: %s (check the state directory)", tmp,
-                          strerror(errno));
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return gp_err_set(err, -e, "cannot write %s: %s", tmp, strerror(e));
-    }
-    int bad = 0, e = 0;
-    for (size_t i = 0; i < q->n && !bad; i++) {
+    struct strbuf sb = STRBUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; i < q->n && !rc; i++) {
         json_object *o = to_json(&q->items[i]);
-        const char *s = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
-        if (!s) {
-            bad = 1;
-            e = ENOMEM;
-        } else if (fprintf(f, "%s\n", s) < 0) {
-            bad = 1;
-            e = errno;
-        }
+        const char *js = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
+        if (!js || sb_printf(&sb, "%s\n", js))
+            rc = -ENOMEM;
         json_object_put(o);
     }
-    if (!bad && (fflush(f) != 0 || ferror(f) || fsync(fd) != 0)) {
-        bad = 1;
-        e = errno;
-    }
-    if (fclose(f) != 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
-    if (!bad && rename(tmp, q->path) != 0) {
-        bad = 1;
-        e = errno;
-    }
-    if (bad) {
-        unlink(tmp);
-        return gp_err_set(err, -e,
+    if (!rc)
+        rc = gp_atomic_write(q->path, sb.buf, sb.len, 0600);
+    sb_free(&sb);
+    if (rc)
+        return gp_err_set(err, rc,
                           "cannot save %s: %s (pending completions are lost if the "
                           "agent restarts)",
-                          q->path, strerror(e));
-    }
+                          q->path, strerror(-rc));
     sync_dir(q->dir);
     return 0;
 }

@@ -334,15 +334,14 @@ static void flush_completions(struct agent *ag)
 
 static void write_marker(struct agent *ag, const char *id)
 {
-    char tmp[2300];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", ag->marker);
-    FILE *f = fopen(tmp, "we");
-    if (!f)
+    size_t n = strlen(id);
+    char *line = malloc(n + 1);
+    if (!line)
         return;
-    fprintf(f, "%s\n", id);
-    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
-    if (fclose(f) != 0 || bad || rename(tmp, ag->marker) != 0)
-        unlink(tmp);
+    memcpy(line, id, n);
+    line[n] = '\n';
+    gp_atomic_write(ag->marker, line, n + 1, 0600);
+    free(line);
 }
 
 /* Called on the ad hoc thread when its session really ended. */

@@ -28,29 +28,9 @@ int gp_results_open(struct gp_results *r, const char *state_dir, unsigned keep, 
 
 static int write_atomic(const char *path, const char *data, size_t len, struct gp_err *err)
 {
-    char tmp[4300];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return gp_err_set(err, -errno, "cannot write %s: %s", tmp, strerror(errno));
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return gp_err_set(err, -e, "writing %s: %s", tmp, strerror(e));
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return gp_err_set(err, -e, "saving %s: %s", path, strerror(e));
-    }
+    int rc = gp_atomic_write(path, data, len, 0640);
+    if (rc)
+        return gp_err_set(err, rc, "cannot save %s: %s", path, strerror(-rc));
     return 0;
 }
 

@@ -226,29 +226,23 @@ int gp_spool_put(struct gp_spool *s, const struct gp_spool_meta *m, const char *
     pthread_mutex_lock(&s->mu);
     uint64_t seq = s->next_seq++;
     pthread_mutex_unlock(&s->mu);
-    char path[4200], tmp[4300];
+    char path[4200];
     item_path(s, seq, path, sizeof(path));
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int rc = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        rc = gp_err_set(err, -errno, "cannot write %s: %s", tmp, strerror(errno));
+    struct gp_atomic_file af;
+    int rc = gp_atomic_open(&af, path, 0600);
+    if (rc) {
         json_object_put(j);
-        return rc;
+        return gp_err_set(err, rc, "cannot write %s: %s", path, strerror(-rc));
     }
-    if ((rc = gp_write_all(fd, mt, ml)) || (rc = gp_write_all(fd, "\n", 1)) ||
-        (rc = gp_write_all(fd, data, len)) || (fsync(fd) != 0 && (rc = -errno))) {
-        close(fd);
-        unlink(tmp);
+    if ((rc = gp_write_all(af.fd, mt, ml)) || (rc = gp_write_all(af.fd, "\n", 1)) ||
+        (rc = gp_write_all(af.fd, data, len))) {
+        gp_atomic_abort(&af);
         json_object_put(j);
-        return gp_err_set(err, rc, "writing %s: %s", tmp, strerror(-rc));
+        return gp_err_set(err, rc, "writing %s: %s", path, strerror(-rc));
     }
     json_object_put(j);
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
-        rc = -errno;
-        unlink(tmp);
+    if ((rc = gp_atomic_commit(&af)))
         return gp_err_set(err, rc, "saving %s: %s", path, strerror(-rc));
-    }
     int dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) { /* the rename itself survives a power cut */
         fsync(dfd);

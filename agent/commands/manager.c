@@ -1,5 +1,7 @@
 /* manager.c — CommandManager queues and the persisted executed-ids history. */
 #include "agent/commands/manager.h"
+#include "common/fsutil.h"
+#include "common/strbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -88,32 +90,13 @@ static int save_history(struct gp_cmdmgr *m, struct gp_err *err)
 {
     if (!m->persist)
         return 0;
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", m->path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return gp_err_set(err, -errno, "cannot write %s: %s", tmp, strerror(errno));
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return gp_err_set(err, -e, "cannot write %s: %s", tmp, strerror(e));
-    }
+    struct strbuf sb = STRBUF_INIT;
     for (size_t i = 0; i < m->executed.n; i++)
-        fprintf(f, "%s\n", ring_at(&m->executed, i));
-    int bad = fflush(f) != 0 || ferror(f) || fsync(fd) != 0;
-    int e = errno;
-    if (fclose(f) != 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
-    if (bad || rename(tmp, m->path) != 0) {
-        if (!bad)
-            e = errno;
-        unlink(tmp);
-        return gp_err_set(err, -e, "cannot save %s: %s", m->path, strerror(e));
-    }
+        sb_printf(&sb, "%s\n", ring_at(&m->executed, i));
+    int rc = sb.oom ? -ENOMEM : gp_atomic_write(m->path, sb.buf ? sb.buf : "", sb.len, 0600);
+    sb_free(&sb);
+    if (rc)
+        return gp_err_set(err, rc, "cannot save %s: %s", m->path, strerror(-rc));
     return 0;
 }
 

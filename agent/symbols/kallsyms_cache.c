@@ -86,18 +86,16 @@ static void save(const char *dir, const char *path, const struct gp_rangetab *t,
 {
     if (gp_mkdir_p(dir, 0700) < 0) /* /run/gprof (also the agent's socket) and its cache */
         return;
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
+    struct gp_atomic_file af;
+    if (gp_atomic_open(&af, path, 0600))
         return;
-    int rc = gp_rangetab_save(t, fd, tag, sizeof(*tag));
-    if (close(fd) < 0 && !rc)
-        rc = -errno;
-    if (rc || rename(tmp, path) < 0) {
-        unlink(tmp);
+    int rc = gp_rangetab_save(t, af.fd, tag, sizeof(*tag));
+    if (rc)
+        gp_atomic_abort(&af);
+    else
+        rc = gp_atomic_commit(&af);
+    if (rc)
         gp_debug("kallsyms cache: cannot write %s", path);
-    }
 }
 
 int gp_kallsyms_load_cached(const char *dir, int fresh, struct gp_rangetab *t, struct gp_err *err)
