@@ -75,7 +75,8 @@ int gp_atomic_open(struct gp_atomic_file *f, const char *path, mode_t mode)
     if (!*base)
         return -EISDIR;
     for (int attempt = 0; attempt < 16; attempt++) {
-        if (snprintf(f->tmp, sizeof(f->tmp), "%.*s.%s.%ld.%016llx.tmp", dirlen, path, base,
+        /* base cut to 200 bytes: the name stays within NAME_MAX (255) */
+        if (snprintf(f->tmp, sizeof(f->tmp), "%.*s.%.200s.%ld.%016llx.tmp", dirlen, path, base,
                      (long)getpid(), (unsigned long long)tmp_random()) >= (int)sizeof(f->tmp))
             return -ENAMETOOLONG;
         f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);

@@ -134,6 +134,13 @@ static void test_atomic_write(void **state)
     assert_string_equal(slurp(out), "x");
     assert_int_equal(count_tmp(), 0);
 
+    /* a 250-byte name: the temp name still fits in NAME_MAX */
+    char longp[400];
+    snprintf(longp, sizeof(longp), "%s/%0250d", dir, 7);
+    assert_int_equal(gp_atomic_write(longp, "y", 1, 0600), 0);
+    assert_string_equal(slurp(longp), "y");
+    unlink(longp);
+
     /* no directory: an error, nothing created */
     char bad[160];
     snprintf(bad, sizeof(bad), "%s/nodir/out.col", dir);
