@@ -84,7 +84,7 @@ stop_agent TERM
 [ "$AGENT_RC" = 0 ] || fail "agent exit status $AGENT_RC"
 grep -q "\"command_id\":\"$C\"" "$ASTATE/pending_completions" ||
     fail "the completion of $C did not survive the agent stop"
-[ ! -e "$ASTATE/pending_completions.tmp" ] || fail "a temp file was left behind"
+! ls -a "$ASTATE" | grep -qE '^\.?pending_completions.*\.tmp$' || fail "a temp file was left behind"
 if grep -q "reported $C" "$WORK/agent.log"; then fail "$C was reported while the coordinator was down"; fi
 ok "$C completed while the coordinator was down; its completion is kept across the agent stop"
 start_agent
