@@ -114,14 +114,14 @@ static struct http_server *srv;
 static int setup(void **state)
 {
     static const struct http_route routes[] = {
-            {"POST", "/echo", 0, 0, echo, NULL},
-            {"GET", "/echo", 0, 0, echo, NULL},
-            {"POST", "/strict", HTTP_R_NEED_LENGTH, 1000, echo, NULL},
-            {"GET", "/multi", 0, 0, multi, NULL},
-            {"GET", "/slow", 0, 0, slow, NULL},
-            {"GET", "/pre/", HTTP_R_PREFIX, 0, echo, NULL},
-            {"POST", "/off", HTTP_R_OFFLOAD, 0, echo, NULL},
-            {"GET", "/offslow", HTTP_R_OFFLOAD, 0, slow, NULL},
+            {"POST", "/echo", 0, 0, echo, NULL, NULL},
+            {"GET", "/echo", 0, 0, echo, NULL, NULL},
+            {"POST", "/strict", HTTP_R_NEED_LENGTH, 1000, echo, NULL, NULL},
+            {"GET", "/multi", 0, 0, multi, NULL, NULL},
+            {"GET", "/slow", 0, 0, slow, NULL, NULL},
+            {"GET", "/pre/", HTTP_R_PREFIX, 0, echo, NULL, NULL},
+            {"POST", "/off", HTTP_R_OFFLOAD, 0, echo, NULL, NULL},
+            {"GET", "/offslow", HTTP_R_OFFLOAD, 0, slow, NULL, NULL},
     };
     struct http_opts o = {.listen = "127.0.0.1:0",
                           .threads = 2,
