@@ -28,7 +28,8 @@ struct http_conns {
     bool running, stop;
     struct conn_entry *head;
     unsigned max_conns;
-    int64_t header_ms;
+    int64_t header_ms; /* header deadline of a new connection */
+    int64_t next_ms;   /* of the next request on a kept-alive one: idle timeout + header_ms */
     atomic_uint open;
     atomic_uint_fast64_t refused;
     int64_t last_refuse_log_ms;
@@ -75,8 +76,8 @@ static void *watch_main(void *arg)
     return NULL;
 }
 
-int http_conns_start(unsigned max_conns, unsigned header_timeout_s, struct http_conns **out,
-                     struct gp_err *err)
+int http_conns_start(unsigned max_conns, unsigned header_timeout_s, unsigned idle_timeout_s,
+                     struct http_conns **out, struct gp_err *err)
 {
     struct http_conns *c = calloc(1, sizeof(*c));
     if (!c)
@@ -85,6 +86,7 @@ int http_conns_start(unsigned max_conns, unsigned header_timeout_s, struct http_
     pthread_cond_init(&c->cv, NULL);
     c->max_conns = max_conns;
     c->header_ms = (int64_t)header_timeout_s * 1000;
+    c->next_ms = c->header_ms ? c->header_ms + (int64_t)idle_timeout_s * 1000 : 0;
     if (c->header_ms) {
         int rc = pthread_create(&c->watcher, NULL, watch_main, c);
         if (rc) {
@@ -194,6 +196,6 @@ void http_conns_header_done(struct MHD_Connection *conn)
 void http_conns_request_done(struct http_conns *c, struct MHD_Connection *conn)
 {
     struct conn_entry *e = entry_of(conn);
-    if (e && c->header_ms)
-        atomic_store(&e->deadline_ms, mono_ms() + c->header_ms);
+    if (e && c->next_ms)
+        atomic_store(&e->deadline_ms, mono_ms() + c->next_ms);
 }

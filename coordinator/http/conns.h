@@ -11,11 +11,11 @@
 
 struct http_conns;
 
-/* max_conns: connections served at once; header_timeout_s: seconds a connection may take to
- * send a complete request header, counted from its opening or from the end of its previous
- * request (0 = no deadline). Starts the watcher thread. */
-int http_conns_start(unsigned max_conns, unsigned header_timeout_s, struct http_conns **out,
-                     struct gp_err *err);
+/* max_conns: connections served at once; header_timeout_s: seconds a new connection may take
+ * to send a complete request header (0 = no deadline); a kept-alive connection gets its idle
+ * timeout (MHD closes it when idle) plus that for its next header. Starts the watcher thread. */
+int http_conns_start(unsigned max_conns, unsigned header_timeout_s, unsigned idle_timeout_s,
+                     struct http_conns **out, struct gp_err *err);
 /* Stops the watcher and frees the registry; call after MHD_stop_daemon. */
 void http_conns_free(struct http_conns *c);
 

@@ -610,7 +610,8 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
         return gp_err_set(err, -EINVAL, "%s", gmsg);
     }
     unsigned max_conns = o->max_connections ? o->max_connections : 4096;
-    rc = http_conns_start(max_conns, o->header_timeout_s, &s->conns, err);
+    unsigned idle_s = o->timeout_s ? o->timeout_s : 30;
+    rc = http_conns_start(max_conns, o->header_timeout_s, idle_s, &s->conns, err);
     if (rc) {
         free(s);
         freeaddrinfo(ai);
@@ -667,11 +668,10 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
     s->d = MHD_start_daemon(
             flags, port, http_conns_accept, s->conns, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
             mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o->timeout_s ? o->timeout_s : 30),
-            MHD_OPTION_CONNECTION_LIMIT, max_conns * threads + threads,
-            MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_conns_per_ip, MHD_OPTION_NOTIFY_CONNECTION,
-            http_conns_notify, s->conns, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-            MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+            MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_CONNECTION_LIMIT,
+            max_conns * threads + threads, MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_conns_per_ip,
+            MHD_OPTION_NOTIFY_CONNECTION, http_conns_notify, s->conns, MHD_OPTION_NOTIFY_COMPLETED,
+            on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->d) {
         int e = errno;
