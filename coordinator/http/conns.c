@@ -122,7 +122,7 @@ void http_conns_notify(void *cls, struct MHD_Connection *conn, void **socket_con
 {
     struct http_conns *c = cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        atomic_fetch_add(&c->open, 1);
+        /* counted in open by http_conns_accept already */
         *socket_context = NULL;
         if (!c->header_ms)
             return;
@@ -164,8 +164,13 @@ enum MHD_Result http_conns_accept(void *cls, const struct sockaddr *addr, sockle
     struct http_conns *c = cls;
     (void)addr;
     (void)addrlen;
-    if (atomic_load(&c->open) < c->max_conns)
-        return MHD_YES;
+    /* The slot is taken here, atomically, so concurrent accepts in the pool threads cannot
+     * overshoot the cap; MHD_CONNECTION_NOTIFY_CLOSED gives it back. (MHD failing to set up
+     * an accepted connection after this — out of memory — would keep a slot.) */
+    unsigned n = atomic_load(&c->open);
+    while (n < c->max_conns)
+        if (atomic_compare_exchange_weak(&c->open, &n, n + 1))
+            return MHD_YES;
     uint64_t total = atomic_fetch_add(&c->refused, 1) + 1;
     int64_t now = mono_ms();
     pthread_mutex_lock(&c->mu);
