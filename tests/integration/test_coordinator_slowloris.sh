@@ -4,7 +4,8 @@
 # max_connections_per_ip are closed at once, the rest are closed at the header deadline although
 # never idle, and /api/v1/health_check from 127.0.0.1 answers 200 meanwhile; no "Too many open
 # files". Then the global cap: beyond max_connections new connections are closed at once, not
-# queued. And the start-up check of the open-file limit against max_connections.
+# queued; a kept-alive connection dribbling its next header is cut off too. And the start-up
+# check of the open-file limit against max_connections.
 set -euo pipefail
 . "$(dirname "$0")/coordinator_lib.sh"
 
@@ -98,7 +99,35 @@ grep -q "refused .* new connection" "$WORK/coord.log" || fail "no log line for r
 ok "max_connections 20: $after of 40 served, the rest closed at once"
 kill -TERM "$COORD_PID"; wait "$COORD_PID" || true; COORD_PID=
 
-# --- 3. an explicit max_connections that cannot fit the open-file limit refuses to start ----
+# --- 3. a kept-alive connection gets request_timeout_s + header_timeout_s for its next header -
+start_limited --header-timeout-s 2 --request-timeout-s 2
+python3 - "$PORT" <<'PY' || fail "a dribbled second request on a kept-alive connection was not cut off"
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"GET /api/v1/health_check HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+got = b""
+while b"ok" not in got:
+    got += s.recv(4096)
+assert got.startswith(b"HTTP/1.1 200"), got[:40]
+s.settimeout(0.5)
+end = time.monotonic() + 20  # a byte every 0.5 s: never idle for the 2 s idle timeout
+for b in b"GET /api/v1/health_check HTTP/1.1\r\nX-Slow: " + b"a" * 100:
+    if time.monotonic() > end:
+        sys.exit(1)
+    try:
+        s.send(bytes([b]))
+        if s.recv(1) == b"":
+            sys.exit(0)  # closed by the coordinator
+    except socket.timeout:
+        pass
+    except OSError:
+        sys.exit(0)
+sys.exit(1)
+PY
+ok "kept-alive connection dribbling its next header: closed"
+kill -TERM "$COORD_PID"; wait "$COORD_PID" || true; COORD_PID=
+
+# --- 4. an explicit max_connections that cannot fit the open-file limit refuses to start ----
 rc=0
 (ulimit -n 1024 && exec "$COORD" --listen "127.0.0.1:$(free_port)" --state-dir "$WORK/state" \
     --max-connections 4096) >"$WORK/start.log" 2>&1 || rc=$?
