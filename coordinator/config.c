@@ -22,6 +22,10 @@ const char *const coord_config_keys[] = {"listen",
                                          "http_threads",
                                          "request_timeout_s",
                                          "max_connections",
+                                         "max_connections_per_ip",
+                                         "header_timeout_s",
+                                         "allowed_hosts",
+                                         "allowed_origins",
                                          "max_upload_bytes",
                                          "max_request_bytes",
                                          "max_decompressed_bytes",
@@ -162,6 +166,19 @@ int coord_config_load(struct coord_config *c, int argc, char **argv, struct gp_e
     if ((rc = gp_config_get_i64(cfg, "max_connections", 4096, 16, 1000000, &x, err)))
         goto out;
     c->max_connections = (unsigned)x;
+    c->max_connections_set = gp_config_get(cfg, "max_connections") != NULL;
+    if ((rc = gp_config_get_i64(cfg, "max_connections_per_ip", 64, 0, 1000000, &x, err)))
+        goto out;
+    c->max_connections_per_ip = (unsigned)x;
+    if ((rc = gp_config_get_i64(cfg, "header_timeout_s", 10, 1, 3600, &x, err)))
+        goto out;
+    c->header_timeout_s = (unsigned)x;
+    if ((v = gp_config_get(cfg, "allowed_hosts")) &&
+        (rc = copy_str(c->allowed_hosts, sizeof(c->allowed_hosts), v, "allowed_hosts", err)))
+        goto out;
+    if ((v = gp_config_get(cfg, "allowed_origins")) &&
+        (rc = copy_str(c->allowed_origins, sizeof(c->allowed_origins), v, "allowed_origins", err)))
+        goto out;
     if ((rc = gp_config_get_size(cfg, "max_upload_bytes", 4u << 20, &c->max_upload_bytes, err)) ||
         (rc = gp_config_get_size(cfg, "max_request_bytes", 1u << 20, &c->max_request_bytes, err)) ||
         (rc = gp_config_get_size(cfg, "max_decompressed_bytes", 128u << 20,
@@ -196,6 +213,7 @@ int coord_config_load(struct coord_config *c, int argc, char **argv, struct gp_e
     v = gp_config_get(cfg, "auth");
     if (!v || strcasecmp(v, "auto") == 0) {
         c->auth = !loopback;
+        c->auth_auto = true;
     } else {
         int b;
         if (gp_parse_bool(v, &b) != 0) {

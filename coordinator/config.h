@@ -17,11 +17,17 @@ struct coord_config {
     char state_dir[512];
     char meta[600], blobs[600], index[600]; /* "" = store defaults under state_dir */
     bool auth;                              /* resolved: on/off */
+    bool auth_auto;                         /* auth was decided by the listen address */
     char ui_token[256];
     char ui_basic_auth[256];
     unsigned http_threads;
     unsigned request_timeout_s;
     unsigned max_connections;
+    bool max_connections_set;        /* given explicitly (else the default may be lowered to fit) */
+    unsigned max_connections_per_ip; /* 0 = no limit */
+    unsigned header_timeout_s;       /* whole request header deadline */
+    char allowed_hosts[1024];        /* extra Host names ("*" = any) */
+    char allowed_origins[1024];      /* extra origins for POST/PUT/DELETE */
     uint64_t max_upload_bytes;       /* compressed /api/v2/profiles body */
     uint64_t max_request_bytes;      /* other bodies */
     uint64_t max_decompressed_bytes; /* gzip bomb cap */

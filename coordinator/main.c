@@ -3,6 +3,7 @@
 #include "coordinator/api/api.h"
 #include "coordinator/config.h"
 #include "coordinator/control/plane.h"
+#include "coordinator/http/fdlimit.h"
 #include "coordinator/http/server.h"
 #include "coordinator/store/store.h"
 #include "common/fsutil.h"
@@ -43,10 +44,15 @@ static void usage(FILE *f)
             "  ui_basic_auth            user:password for the control and query API\n"
             "  http_threads             event-loop threads and upload workers (CPUs)\n"
             "  request_timeout_s        idle connection / request timeout (30)\n"
-            "  max_connections          concurrent connections (4096)\n"
+            "  max_connections          concurrent connections; more are closed at once (4096)\n"
+            "  max_connections_per_ip   concurrent connections from one address (64; 0 = any)\n"
+            "  header_timeout_s         seconds to send a whole request header (10)\n"
+            "  allowed_hosts            extra Host names accepted (with auth off only the\n"
+            "                           listen address and localhost are; * = any)\n"
+            "  allowed_origins          extra origins that may POST/PUT/DELETE (same origin only)\n"
             "  max_upload_bytes         compressed /api/v2/profiles body (4MiB)\n"
             "  max_request_bytes        any other request body (1MiB)\n"
-            "  max_decompressed_bytes   gunzipped body cap, above = gzip bomb (128MiB)\n"
+            "  max_decompressed_bytes   gunzipped profile upload cap, above = 413 (128MiB)\n"
             "  heartbeat_interval_s     agents' heartbeat period; 3 missed = offline (30)\n"
             "  max_hosts_per_request    hosts one profiling request may name (100; 0 = any)\n"
             "  max_profiling_share_pct  %% of a service's active hosts profiling at once (100)\n"
@@ -276,19 +282,44 @@ int main(int argc, char **argv)
      * busy and gives the group commit several rows per transaction. */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned base = c.http_threads ? c.http_threads : (ncpu > 0 ? (unsigned)ncpu : 2);
+    unsigned workers = base * 4 < 8 ? 8 : base * 4;
+    /* descriptors besides connections: stdio, databases (+WAL, shm), blob writes per worker,
+     * an epoll and an eventfd per event-loop thread, the listen socket, the journal */
+    unsigned reserve = 64 + 2 * workers + 2 * base;
+    unsigned max_conns = c.max_connections;
+    char note[512];
+    if (http_fit_nofile(&max_conns, reserve, 16, c.max_connections_set, note, sizeof(note), &err) !=
+        0) {
+        fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
+        goto out;
+    }
+    if (note[0])
+        gp_warn("%s", note);
     struct http_opts ho = {.listen = c.listen,
                            .threads = c.http_threads,
-                           .workers = base * 4 < 8 ? 8 : base * 4,
+                           .workers = workers,
                            .timeout_s = c.request_timeout_s,
                            .max_body = c.max_request_bytes,
                            .max_decompressed = c.max_decompressed_bytes,
-                           .max_connections = c.max_connections};
+                           .max_connections = max_conns,
+                           .max_conns_per_ip = c.max_connections_per_ip,
+                           .header_timeout_s = c.header_timeout_s,
+                           .check_host = !c.auth,
+                           .allowed_hosts = c.allowed_hosts,
+                           .allowed_origins = c.allowed_origins};
     if (http_server_start(&ho, routes, nroutes, &srv, &err) != 0) {
         fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
         goto out;
     }
     gp_info("gprof-coordinator %s listening on %s (port %u), state in %s, auth %s", GPROF_VERSION,
             c.listen, http_server_port(srv), c.state_dir, c.auth ? "on" : "off (loopback only)");
+    if (!c.auth && c.auth_auto)
+        gp_warn("AUTH IS OFF: auth = auto and %s is a loopback address, so no token is checked. "
+                "Every local user can upload profiles and start profiling on every agent, and a "
+                "reverse proxy on this host (TLS or not) exposes all of it to whoever reaches the "
+                "proxy. Set auth = on (with ui_token or ui_basic_auth) before putting a proxy in "
+                "front.",
+                c.listen);
     if (c.auth && !c.ui_token[0] && !c.ui_basic_auth[0])
         gp_warn("auth is on but neither ui_token nor ui_basic_auth is set: the control and query "
                 "API will refuse every request");

@@ -55,6 +55,15 @@ void api_filter_values(const struct http_req *r, struct http_resp *w, void *ctx)
 /* The web UI (api/static_api.c): GET / and GET /ui/<file>, no credentials needed. */
 void api_ui_static(const struct http_req *r, struct http_resp *w, void *ctx);
 
+/* Largest heartbeat or command completion body, on the wire and inflated: a gProfiler agent
+ * sends well under a kilobyte. */
+#define API_AGENT_MSG_MAX (64u * 1024)
+
+/* Route pre-hooks (api/common.c): check the agent token / UI credentials from the header
+ * before the body is read; answer 401 and return false when refused. */
+bool api_pre_agent(const struct http_req *r, struct http_resp *w, void *ctx);
+bool api_pre_ui(const struct http_req *r, struct http_resp *w, void *ctx);
+
 /* Shared helpers (api/common.c). */
 /* Parses a JSON request body; on failure answers 400 and returns NULL. */
 json_object *api_json_body(const struct http_req *r, struct http_resp *w);

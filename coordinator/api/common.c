@@ -34,6 +34,22 @@ bool api_ui_ok(struct coord_api *api, const struct http_req *r, struct http_resp
     return false;
 }
 
+bool api_pre_agent(const struct http_req *r, struct http_resp *w, void *ctx)
+{
+    struct coord_api *api = ctx;
+    struct gp_err err = {0};
+    /* any valid token here; the handler checks it against the service the body names */
+    if (auth_check_agent(api->auth, r, NULL, NULL, 0, coord_now(), &err) == 0)
+        return true;
+    http_resp_msg(w, err.code == -EACCES ? 401 : 500, "%s", err.msg);
+    return false;
+}
+
+bool api_pre_ui(const struct http_req *r, struct http_resp *w, void *ctx)
+{
+    return api_ui_ok(ctx, r, w);
+}
+
 void api_store_error(struct http_resp *w, int rc, const struct gp_err *err)
 {
     if (rc == -EBUSY) {
@@ -47,37 +63,39 @@ void api_store_error(struct http_resp *w, int rc, const struct gp_err *err)
 size_t coord_api_routes(struct coord_api *api, struct http_route *rt, size_t max)
 {
     const struct http_route all[] = {
-            {"GET", "/api/v1/health_check", 0, 0, api_health, api},
-            {"GET", "/api/v2/health_check", 0, 0, api_health, api},
-            {"GET", "/api/v1/health_check/webapp", 0, 0, api_health, api},
-            {"GET", "/api/v2/health_check/webapp", 0, 0, api_health, api},
-            {"POST", "/api/v2/profiles", HTTP_R_NEED_LENGTH | HTTP_R_OFFLOAD, api->max_upload,
-             api_profiles, api},
-            {"POST", "/api/v1/profiles", HTTP_R_NEED_LENGTH | HTTP_R_OFFLOAD, api->max_upload,
-             api_profiles, api},
-            {"POST", "/api/metrics/heartbeat", 0, api->max_request, api_heartbeat, api},
-            {"POST", "/api/metrics/command_completion", 0, api->max_request, api_command_completion,
-             api},
-            {"POST", "/api/metrics/profile_request", 0, api->max_request, api_profile_request, api},
-            {"GET", "/api/metrics/profile_request", 0, 0, api_profile_request_get, api},
+            {"GET", "/api/v1/health_check", 0, 0, api_health, api, NULL},
+            {"GET", "/api/v2/health_check", 0, 0, api_health, api, NULL},
+            {"GET", "/api/v1/health_check/webapp", 0, 0, api_health, api, NULL},
+            {"GET", "/api/v2/health_check/webapp", 0, 0, api_health, api, NULL},
+            {"POST", "/api/v2/profiles", HTTP_R_NEED_LENGTH | HTTP_R_OFFLOAD | HTTP_R_LARGE_INFLATE,
+             api->max_upload, api_profiles, api, api_pre_agent},
+            {"POST", "/api/v1/profiles", HTTP_R_NEED_LENGTH | HTTP_R_OFFLOAD | HTTP_R_LARGE_INFLATE,
+             api->max_upload, api_profiles, api, api_pre_agent},
+            {"POST", "/api/metrics/heartbeat", 0, API_AGENT_MSG_MAX, api_heartbeat, api,
+             api_pre_agent},
+            {"POST", "/api/metrics/command_completion", 0, API_AGENT_MSG_MAX,
+             api_command_completion, api, api_pre_agent},
+            {"POST", "/api/metrics/profile_request", 0, api->max_request, api_profile_request, api,
+             api_pre_ui},
+            {"GET", "/api/metrics/profile_request", 0, 0, api_profile_request_get, api, NULL},
             {"POST", "/api/metrics/profile_request/bulk", 0, api->max_request * 8,
-             api_profile_request_bulk, api},
-            {"GET", "/api/metrics/profiling/host_status", 0, 0, api_host_status, api},
-            {"GET", "/api/services", 0, 0, api_services, api},
-            {"GET", "/api/flamegraph", HTTP_R_OFFLOAD, 0, api_flamegraph, api},
-            {"GET", "/api/flamegraph/diff", HTTP_R_OFFLOAD, 0, api_flamegraph_diff, api},
-            {"GET", "/api/flamegraph/datetime_with_data", 0, 0, api_datetime_with_data, api},
-            {"GET", "/api/metrics/summary", HTTP_R_OFFLOAD, 0, api_metrics_summary, api},
-            {"GET", "/api/metrics/graph", HTTP_R_OFFLOAD, 0, api_metrics_graph, api},
-            {"GET", "/api/metrics/adhoc_flamegraphs", 0, 0, api_adhoc_list, api},
-            {"GET", "/api/metrics/adhoc_flamegraph_content", 0, 0, api_adhoc_content, api},
-            {"GET", "/api/metrics/html_metadata", 0, 0, api_html_metadata, api},
-            {"GET", "/api/settings", 0, 0, api_settings_get, api},
-            {"PUT", "/api/settings", 0, api->max_request, api_settings_put, api},
-            {"POST", "/api/settings", 0, api->max_request, api_settings_put, api},
-            {"GET", "/api/v1/filters/tags/", HTTP_R_PREFIX, 0, api_filter_values, api},
-            {"GET", "/", 0, 0, api_ui_static, api},
-            {"GET", "/ui/", HTTP_R_PREFIX, 0, api_ui_static, api},
+             api_profile_request_bulk, api, api_pre_ui},
+            {"GET", "/api/metrics/profiling/host_status", 0, 0, api_host_status, api, NULL},
+            {"GET", "/api/services", 0, 0, api_services, api, NULL},
+            {"GET", "/api/flamegraph", HTTP_R_OFFLOAD, 0, api_flamegraph, api, NULL},
+            {"GET", "/api/flamegraph/diff", HTTP_R_OFFLOAD, 0, api_flamegraph_diff, api, NULL},
+            {"GET", "/api/flamegraph/datetime_with_data", 0, 0, api_datetime_with_data, api, NULL},
+            {"GET", "/api/metrics/summary", HTTP_R_OFFLOAD, 0, api_metrics_summary, api, NULL},
+            {"GET", "/api/metrics/graph", HTTP_R_OFFLOAD, 0, api_metrics_graph, api, NULL},
+            {"GET", "/api/metrics/adhoc_flamegraphs", 0, 0, api_adhoc_list, api, NULL},
+            {"GET", "/api/metrics/adhoc_flamegraph_content", 0, 0, api_adhoc_content, api, NULL},
+            {"GET", "/api/metrics/html_metadata", 0, 0, api_html_metadata, api, NULL},
+            {"GET", "/api/settings", 0, 0, api_settings_get, api, NULL},
+            {"PUT", "/api/settings", 0, api->max_request, api_settings_put, api, api_pre_ui},
+            {"POST", "/api/settings", 0, api->max_request, api_settings_put, api, api_pre_ui},
+            {"GET", "/api/v1/filters/tags/", HTTP_R_PREFIX, 0, api_filter_values, api, NULL},
+            {"GET", "/", 0, 0, api_ui_static, api, NULL},
+            {"GET", "/ui/", HTTP_R_PREFIX, 0, api_ui_static, api, NULL},
     };
     size_t n = sizeof(all) / sizeof(all[0]);
     if (n > max)

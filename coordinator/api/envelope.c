@@ -265,25 +265,27 @@ int envelope_parse_ex(const char *body, size_t len, unsigned flags, struct uploa
         rc = gp_err_set(err, -EINVAL, "gpid must be a part of a json body");
         goto out;
     }
-    if (json_object_is_type(v, json_type_int)) {
-        e->gpid = json_object_get_int64(v);
-    } else if (json_object_is_type(v, json_type_string)) {
-        const char *g = json_object_get_string(v);
+    /* json-c and strtoll clamp what does not fit an int64: refuse it instead */
+    const char *g =
+            json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_string)
+                    ? json_object_get_string(v)
+                    : NULL;
+    if (g && *g) {
         char *end;
-        if (*g) {
-            long long x = strtoll(g, &end, 10);
-            if (*end || x < 0) {
-                rc = gp_err_set(err, -EINVAL, "gpid must be an integer or \"\", got \"%.40s\"", g);
-                goto out;
-            }
-            e->gpid = x;
+        errno = 0;
+        long long x = strtoll(g, &end, 10);
+        if (*end || errno == ERANGE || x < 0) {
+            rc = gp_err_set(err, -EINVAL,
+                            "gpid must be an integer from 0 to 9223372036854775807 or \"\", got "
+                            "%.40s",
+                            g);
+            goto out;
         }
-    } else if (!json_object_is_type(v, json_type_null)) {
+        e->gpid = x;
+    } else if (!g && !json_object_is_type(v, json_type_null)) {
         rc = gp_err_set(err, -EINVAL, "gpid must be an integer or \"\"");
         goto out;
     }
-    if (e->gpid < 0)
-        e->gpid = 0;
     if (!json_object_object_get_ex(root, "profile", &v) ||
         !json_object_is_type(v, json_type_string)) {
         rc = gp_err_set(err, -EINVAL, "Missing parameter profile (the collapsed text)");

@@ -1,5 +1,7 @@
 /* server.c — libmicrohttpd glue: routing, body limits, gzip, responses. */
 #include "coordinator/http/server.h"
+#include "coordinator/http/conns.h"
+#include "coordinator/http/guard.h"
 #include "coordinator/http/gzip.h"
 #include "common/log.h"
 
@@ -31,6 +33,8 @@ struct http_server {
     struct http_opts opts;
     uint16_t port;
     atomic_uint inflight;
+    struct http_conns *conns;
+    struct http_guard guard;
 };
 
 /* Per-request state, kept in MHD's con_cls. */
@@ -306,10 +310,16 @@ static void process(struct http_server *s, struct req_state *st, struct MHD_Conn
             return;
         }
         if (st->len) {
-            int rc = gz_inflate(st->buf, st->len, s->opts.max_decompressed, &req.body,
-                                &req.body_len, &err);
+            /* inflation stops at the route's bound: nothing is decoded beyond it */
+            size_t max_out = (st->route->flags & HTTP_R_LARGE_INFLATE) ? s->opts.max_decompressed
+                                                                       : st->limit;
+            int rc = gz_inflate(st->buf, st->len, max_out, &req.body, &req.body_len, &err);
+            if (rc == -EFBIG) {
+                http_resp_msg(resp, 413, "%s (the limit of %s %s)", err.msg, method, url);
+                return;
+            }
             if (rc) {
-                http_resp_msg(resp, rc == -EFBIG ? 413 : rc == -ENOMEM ? 500 : 400, "%s", err.msg);
+                http_resp_msg(resp, rc == -ENOMEM ? 500 : 400, "%s", err.msg);
                 return;
             }
         }
@@ -373,6 +383,41 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+struct qs_ctx {
+    char buf[1024];
+    size_t len;
+};
+
+static enum MHD_Result qs_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    struct qs_ctx *q = cls;
+    (void)kind;
+    if (q->len < sizeof(q->buf))
+        q->len += (size_t)snprintf(q->buf + q->len, sizeof(q->buf) - q->len, "%c%s%s%s",
+                                   q->len ? '&' : '?', key ? key : "", value ? "=" : "",
+                                   value ? value : "");
+    return MHD_YES;
+}
+
+/* Debug access log; the query keeps no agent token (?key= is redacted). */
+static void log_request(struct MHD_Connection *conn, const char *method, const char *url)
+{
+    if (gp_log_get_level() < GP_LOG_DEBUG)
+        return;
+    struct qs_ctx q = {.len = 0};
+    q.buf[0] = '\0';
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, qs_iter, &q);
+    char red[1024];
+    http_redact_query(q.buf, red, sizeof(red));
+    char line[1400];
+    snprintf(line, sizeof(line), "%s %.200s%s", method, url, red);
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    gp_debug("http: %s", line);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -386,6 +431,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         *con_cls = st;
         atomic_fetch_add(&s->inflight, 1);
+        http_conns_header_done(conn);
+        log_request(conn, method, url);
+        char gmsg[512];
+        int gst = http_guard_check(
+                &s->guard, method, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host"),
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"), gmsg, sizeof(gmsg));
+        if (gst) {
+            st->rejected = true;
+            return quick(conn, gst, NULL, "%s", gmsg);
+        }
         char allow[64];
         bool wrong;
         st->route = find_route(s, url, method, allow, sizeof(allow), &wrong);
@@ -395,6 +450,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 return quick(conn, 405, allow, "method %s not allowed on %s; use %s", method, url,
                              allow);
             return quick(conn, 404, NULL, "no such endpoint: %s %s", method, url);
+        }
+        if (st->route->pre) {
+            /* authenticate from the header: a refused request never has its body read */
+            struct http_req pre = {.conn = conn, .method = method, .path = url};
+            struct http_resp r = {.status = 500, .content_type = "application/json"};
+            if (!st->route->pre(&pre, &r, st->route->ctx)) {
+                st->rejected = true;
+                return send_resp(conn, &r);
+            }
+            free(r.body);
         }
         st->limit = st->route->max_body ? st->route->max_body : s->opts.max_body;
         const char *cl =
@@ -486,8 +551,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct http_server *s = cls;
-    (void)conn;
     (void)toe;
+    http_conns_request_done(s->conns, conn);
     struct req_state *st = *con_cls;
     if (st) {
         free(st->buf);
@@ -536,12 +601,29 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
         return gp_err_set(err, -ENOMEM, "out of memory");
     }
     s->opts = *o;
+    s->opts.allowed_hosts = s->opts.allowed_origins = NULL; /* copied into the guard */
+    char gmsg[256];
+    if (http_guard_init(&s->guard, host, o->check_host, o->allowed_hosts, o->allowed_origins, gmsg,
+                        sizeof(gmsg)) != 0) {
+        free(s);
+        freeaddrinfo(ai);
+        return gp_err_set(err, -EINVAL, "%s", gmsg);
+    }
+    unsigned max_conns = o->max_connections ? o->max_connections : 4096;
+    unsigned idle_s = o->timeout_s ? o->timeout_s : 30;
+    rc = http_conns_start(max_conns, o->header_timeout_s, idle_s, &s->conns, err);
+    if (rc) {
+        free(s);
+        freeaddrinfo(ai);
+        return rc;
+    }
     if (!s->opts.max_body)
         s->opts.max_body = 4u << 20;
     if (!s->opts.max_decompressed)
         s->opts.max_decompressed = 64u << 20;
     s->routes = calloc(nroutes, sizeof(*routes));
     if (!s->routes) {
+        http_conns_free(s->conns);
         free(s);
         freeaddrinfo(ai);
         return gp_err_set(err, -ENOMEM, "out of memory");
@@ -561,6 +643,7 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
     s->workers = calloc(s->nworkers, sizeof(pthread_t));
     if (!s->workers) {
         free(s->routes);
+        http_conns_free(s->conns);
         free(s);
         freeaddrinfo(ai);
         return gp_err_set(err, -ENOMEM, "out of memory");
@@ -571,6 +654,7 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
             s->nworkers = i;
             stop_workers(s);
             free(s->routes);
+            http_conns_free(s->conns);
             free(s);
             freeaddrinfo(ai);
             return gp_err_set(err, -prc, "cannot start HTTP worker threads: %s", strerror(prc));
@@ -578,18 +662,22 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
     }
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    /* The cap is enforced by the accept policy, which closes a connection beyond it at once;
+     * MHD's own limit (per pool thread) is set out of its way, since at that limit MHD stops
+     * accepting and leaves new connections queued in the backlog. */
     s->d = MHD_start_daemon(
-            flags, port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-            MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o->timeout_s ? o->timeout_s : 30),
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)(o->max_connections ? o->max_connections : 4096),
-            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-            MHD_OPTION_END);
+            flags, port, http_conns_accept, s->conns, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+            mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
+            MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_CONNECTION_LIMIT,
+            max_conns * threads + threads, MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_conns_per_ip,
+            MHD_OPTION_NOTIFY_CONNECTION, http_conns_notify, s->conns, MHD_OPTION_NOTIFY_COMPLETED,
+            on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->d) {
         int e = errno;
         stop_workers(s);
         free(s->routes);
+        http_conns_free(s->conns);
         free(s);
         return gp_err_set(err, -(e ? e : EADDRINUSE),
                           "cannot listen on %s: %s; is another process using the port?", o->listen,
@@ -638,6 +726,7 @@ void http_server_stop(struct http_server *s, unsigned grace_ms)
     }
     stop_workers(s); /* resumes every suspended connection before the daemon stops */
     MHD_stop_daemon(s->d);
+    http_conns_free(s->conns);
     free(s->routes);
     free(s);
 }

@@ -35,12 +35,18 @@ struct http_resp {
 };
 
 typedef void (*http_handler_fn)(const struct http_req *req, struct http_resp *resp, void *ctx);
+/* Runs once the request header is in, before any body byte is read (req->body is NULL): return
+ * true to go on, or false after filling resp (e.g. 401), which is sent at once; the body is
+ * then never read. */
+typedef bool (*http_pre_fn)(const struct http_req *req, struct http_resp *resp, void *ctx);
 
 enum {
-    HTTP_R_PREFIX = 1u << 0,      /* path is a prefix ("/ui/") */
-    HTTP_R_NEED_LENGTH = 1u << 1, /* Content-Length required (411 otherwise) */
-    HTTP_R_OFFLOAD = 1u << 2,     /* CPU-heavy: run in the worker pool, connection suspended,
-                                     so the event-loop threads keep answering others */
+    HTTP_R_PREFIX = 1u << 0,        /* path is a prefix ("/ui/") */
+    HTTP_R_NEED_LENGTH = 1u << 1,   /* Content-Length required (411 otherwise) */
+    HTTP_R_OFFLOAD = 1u << 2,       /* CPU-heavy: run in the worker pool, connection suspended,
+                                       so the event-loop threads keep answering others */
+    HTTP_R_LARGE_INFLATE = 1u << 3, /* a gzip body may inflate up to opts.max_decompressed;
+                                       other routes stop inflating at their wire limit */
 };
 
 struct http_route {
@@ -50,16 +56,23 @@ struct http_route {
     size_t max_body; /* wire bytes; 0 = the server default */
     http_handler_fn fn;
     void *ctx;
+    http_pre_fn pre; /* optional: authenticate from the header before reading the body */
 };
 
 struct http_opts {
-    const char *listen;      /* "ADDR:PORT", "[v6]:PORT" */
-    unsigned threads;        /* thread pool size (0 = number of CPUs) */
-    unsigned timeout_s;      /* idle connection / request timeout */
-    size_t max_body;         /* default wire limit for a request body */
-    size_t max_decompressed; /* cap for gunzipped bodies (gzip bomb -> 413) */
-    unsigned max_connections;
-    unsigned workers; /* pool for HTTP_R_OFFLOAD routes (0 = same as threads) */
+    const char *listen;        /* "ADDR:PORT", "[v6]:PORT" */
+    unsigned threads;          /* thread pool size (0 = number of CPUs) */
+    unsigned timeout_s;        /* idle connection / request timeout */
+    size_t max_body;           /* default wire limit for a request body */
+    size_t max_decompressed;   /* gunzipped cap of HTTP_R_LARGE_INFLATE routes (bomb -> 413) */
+    unsigned max_connections;  /* beyond it new connections are closed at once */
+    unsigned max_conns_per_ip; /* connections from one address (0 = no limit) */
+    unsigned header_timeout_s; /* whole request header deadline (0 = none) */
+    unsigned workers;          /* pool for HTTP_R_OFFLOAD routes (0 = same as threads) */
+    /* Host / Origin checks (see guard.h): */
+    bool check_host;             /* refuse a Host that is not ours (DNS rebinding) */
+    const char *allowed_hosts;   /* extra Host names, comma separated */
+    const char *allowed_origins; /* extra origins for state-changing requests */
 };
 
 struct http_server;

@@ -126,6 +126,20 @@ static void test_envelope_errors(void **state)
     b = body_with("# {\"metadata\":{}}\n0;;a;b 1", "x1");
     expect_env_error(b, "gpid");
     free(b);
+    /* out of range: refused, never clamped (issue 10 #18) */
+    const char *big[] = {"99999999999999999999", "9223372036854775808", "-1"};
+    for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+        b = body_with("# {\"metadata\":{}}\n0;;a;b 1", big[i]);
+        expect_env_error(b, "gpid must be an integer");
+        /* the same as a JSON number instead of a string */
+        char *q = strstr(b, "\"gpid\":\"");
+        assert_non_null(q);
+        memmove(q + 7, q + 8, strlen(q + 8) + 1);
+        char *close = strchr(q + 7, '"');
+        memmove(close, close + 1, strlen(close + 1) + 1);
+        expect_env_error(b, "gpid must be an integer");
+        free(b);
+    }
     expect_env_error("{\"start_time\":\"2026-01-01T00:00:00\",\"profile\":\"# "
                      "{\\\"metadata\\\":{}}\\n0;;a;b 1\"}",
                      "gpid must be a part of a json body");

@@ -110,18 +110,38 @@ static struct res req(const char *method, const char *path, const void *body, lo
 }
 
 static struct http_server *srv;
+static int handler_runs;
+
+/* A pre-hook that refuses unless X-Token: yes (the header), before the body is read. */
+static bool need_token(const struct http_req *r, struct http_resp *w, void *ctx)
+{
+    (void)ctx;
+    const char *t = http_header(r, "X-Token");
+    assert_null(r->body);
+    if (t && strcmp(t, "yes") == 0)
+        return true;
+    http_resp_msg(w, 401, "no token");
+    return false;
+}
+
+static void counted_echo(const struct http_req *r, struct http_resp *w, void *ctx)
+{
+    handler_runs++;
+    echo(r, w, ctx);
+}
 
 static int setup(void **state)
 {
     static const struct http_route routes[] = {
-            {"POST", "/echo", 0, 0, echo, NULL},
-            {"GET", "/echo", 0, 0, echo, NULL},
-            {"POST", "/strict", HTTP_R_NEED_LENGTH, 1000, echo, NULL},
-            {"GET", "/multi", 0, 0, multi, NULL},
-            {"GET", "/slow", 0, 0, slow, NULL},
-            {"GET", "/pre/", HTTP_R_PREFIX, 0, echo, NULL},
-            {"POST", "/off", HTTP_R_OFFLOAD, 0, echo, NULL},
-            {"GET", "/offslow", HTTP_R_OFFLOAD, 0, slow, NULL},
+            {"POST", "/echo", 0, 0, echo, NULL, NULL},
+            {"GET", "/echo", 0, 0, echo, NULL, NULL},
+            {"POST", "/strict", HTTP_R_NEED_LENGTH, 1000, echo, NULL, NULL},
+            {"GET", "/multi", 0, 0, multi, NULL, NULL},
+            {"GET", "/slow", 0, 0, slow, NULL, NULL},
+            {"GET", "/pre/", HTTP_R_PREFIX, 0, echo, NULL, NULL},
+            {"POST", "/off", HTTP_R_OFFLOAD, 0, echo, NULL, NULL},
+            {"GET", "/offslow", HTTP_R_OFFLOAD, 0, slow, NULL, NULL},
+            {"POST", "/guarded", 0, 0, counted_echo, NULL, need_token},
     };
     struct http_opts o = {.listen = "127.0.0.1:0",
                           .threads = 2,
@@ -277,6 +297,36 @@ static void test_offload(void **state)
     }
 }
 
+/* issue 10 #1: a refused request is answered from its header; its body (here a gzip that
+ * would inflate past every bound) is neither read nor inflated, and the handler never runs. */
+static void test_pre_hook(void **state)
+{
+    struct gp_err err = {0};
+    char *gz;
+    size_t gzlen;
+    char *zeros = calloc(1, 4u << 20);
+    assert_int_equal(gz_deflate(zeros, 4u << 20, &gz, &gzlen, &err), 0);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Encoding: gzip");
+    handler_runs = 0;
+    struct res r = req("POST", "/guarded", gz, (long)gzlen, h);
+    assert_int_equal(r.code, 401);
+    assert_non_null(strstr(r.body, "no token"));
+    assert_int_equal(handler_runs, 0);
+    h = curl_slist_append(h, "X-Token: yes");
+    r = req("POST", "/guarded", gz, (long)gzlen, h);
+    assert_int_equal(r.code, 413); /* inflation stops at the route's bound (64 KiB here) */
+    assert_non_null(strstr(r.body, "65536"));
+    assert_int_equal(handler_runs, 0);
+    curl_slist_free_all(h);
+    h = curl_slist_append(NULL, "X-Token: yes");
+    r = req("POST", "/guarded", "{}", 2, h);
+    assert_int_equal(r.code, 200);
+    assert_int_equal(handler_runs, 1);
+    free(gz);
+    free(zeros);
+    curl_slist_free_all(h);
+}
+
 static void test_keepalive(void **state)
 {
     struct res r = req("GET", "/echo", NULL, 0, NULL);
@@ -341,10 +391,10 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_routing),        cmocka_unit_test(test_bodies),
-            cmocka_unit_test(test_gzip_bodies),    cmocka_unit_test(test_offload),
-            cmocka_unit_test(test_keepalive),      cmocka_unit_test(test_graceful_stop),
-            cmocka_unit_test(test_listen_parsing),
+            cmocka_unit_test(test_routing),       cmocka_unit_test(test_bodies),
+            cmocka_unit_test(test_gzip_bodies),   cmocka_unit_test(test_pre_hook),
+            cmocka_unit_test(test_offload),       cmocka_unit_test(test_keepalive),
+            cmocka_unit_test(test_graceful_stop), cmocka_unit_test(test_listen_parsing),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     curl_global_cleanup();
