@@ -1135,8 +1135,26 @@ static int rid_cb(const struct meta_execution *e, void *ctx)
     return 0;
 }
 
-int cp_plane_completion(struct cp_plane *p, json_object *body, int64_t now, json_object **resp,
-                        int *status, struct gp_err *err)
+/* Whether every request that executions of (cid, host) name belongs to service. In a
+ * transaction. */
+static int executions_of_service(struct cp_plane *p, const char *cid, const char *host,
+                                 const char *service, bool *same, struct gp_err *err)
+{
+    struct rid_acc acc = {.n = 0};
+    int rc = meta_execution_list(p->db, cid, host, rid_cb, &acc, err);
+    *same = true;
+    for (size_t i = 0; rc == 0 && i < acc.n && *same; i++) {
+        struct meta_request r = {0};
+        rc = meta_request_get(p->db, acc.ids[i], &r, err);
+        if (rc == 0)
+            *same = strcmp(r.service_name, service) == 0;
+        meta_request_clear(&r);
+    }
+    return rc;
+}
+
+int cp_plane_completion(struct cp_plane *p, json_object *body, const char *token_service,
+                        int64_t now, json_object **resp, int *status, struct gp_err *err)
 {
     *resp = NULL;
     const char *cid = jstr(body, "command_id");
@@ -1183,6 +1201,22 @@ int cp_plane_completion(struct cp_plane *p, json_object *body, int64_t now, json
     }
     if ((rc = meta_execution_list(p->db, cid, host, exec_cb, &ec, err)))
         goto out_rollback;
+    bool foreign = false; /* a command of a service the caller's token does not cover */
+    if (token_service && grc == 0)
+        foreign = strcmp(c.service_name, token_service) != 0;
+    else if (token_service && ec.n) {
+        bool same;
+        if ((rc = executions_of_service(p, cid, host, token_service, &same, err)))
+            goto out_rollback;
+        foreign = !same;
+    }
+    if (foreign) {
+        meta_rollback(p->db);
+        *resp = msg_obj(false, "Command %s not found for host %s of service %s", cid, host,
+                        token_service);
+        *status = 404;
+        goto out_unlock;
+    }
     if (grc == -ENOENT && ec.n == 0) {
         meta_rollback(p->db);
         *resp = msg_obj(false, "Command %s not found for host %s", cid, host);

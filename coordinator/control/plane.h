@@ -36,8 +36,10 @@ int cp_plane_profile_request(struct cp_plane *p, json_object *body, bool dry_run
                              json_object **resp, int *status, struct gp_err *err);
 int cp_plane_bulk_request(struct cp_plane *p, json_object *body, int64_t now, json_object **resp,
                           int *status, struct gp_err *err);
-int cp_plane_completion(struct cp_plane *p, json_object *body, int64_t now, json_object **resp,
-                        int *status, struct gp_err *err);
+/* service: the only service whose commands the caller may complete (its token's), NULL = any
+ * (auth off); a command of another service is answered 404, as if it did not exist. */
+int cp_plane_completion(struct cp_plane *p, json_object *body, const char *service, int64_t now,
+                        json_object **resp, int *status, struct gp_err *err);
 /* host_status: filters as in the reference; liveness from the server's receive times. */
 int cp_plane_host_status(struct cp_plane *p, const struct meta_host_filter *f, int64_t now,
                          json_object **resp, int *status, struct gp_err *err);

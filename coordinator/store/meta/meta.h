@@ -192,6 +192,9 @@ int meta_token_list(struct meta_db *db, const char *service, meta_token_cb cb, v
                     struct gp_err *err);
 /* Revokes by id; -ENOENT when no such active token. */
 int meta_token_revoke(struct meta_db *db, int64_t id, struct gp_err *err);
+/* A number that changes whenever any token is revoked or deleted (by any process sharing the
+ * store): a cache of validated tokens is valid only while it is unchanged. */
+int meta_token_generation(struct meta_db *db, int64_t *gen, struct gp_err *err);
 /* 0 when token is active and (service == NULL or it belongs to that sanitised service name);
  * -EACCES otherwise. service_out (may be NULL) receives the token's service name. */
 int meta_token_validate(struct meta_db *db, const char *token, const char *service,
