@@ -917,12 +917,11 @@ void api_adhoc_content(const struct http_req *r, struct http_resp *w, void *ctx)
     }
     const char *raw = http_query(r, "raw");
     if (raw && strcmp(raw, "1") == 0) {
-        /* the HTML came from an agent: never run it with the coordinator's origin */
+        /* the HTML came from an agent: never run it with the coordinator's origin (every
+         * response already carries X-Content-Type-Options: nosniff) */
         http_resp_raw(w, 200, "text/html; charset=utf-8", html, len);
         w->headers[0][0] = "Content-Security-Policy";
         w->headers[0][1] = "sandbox";
-        w->headers[1][0] = "X-Content-Type-Options";
-        w->headers[1][1] = "nosniff";
         return;
     }
     json_object *o = json_object_new_object();
