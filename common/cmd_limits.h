@@ -3,6 +3,7 @@
 #ifndef GPROF_COMMON_CMD_LIMITS_H
 #define GPROF_COMMON_CMD_LIMITS_H
 
+#define GP_CMD_ID_MAX       80    /* bytes of a command id, with its NUL */
 #define GP_CMD_MIN_FREQ     1     /* Hz */
 #define GP_CMD_MAX_FREQ     1000  /* Hz */
 #define GP_CMD_MIN_DURATION 1     /* seconds */

@@ -2,6 +2,7 @@
 #include "coordinator/control/plane.h"
 #include "coordinator/control/command.h"
 #include "coordinator/api/timeutil.h"
+#include "common/cmd_limits.h"
 #include "common/hash.h"
 #include "common/ident.h"
 #include "common/log.h"
@@ -21,8 +22,8 @@
 #define HB_MAX_NAME    255 /* hostname, service_name */
 #define HB_MAX_IP      63
 #define HB_MAX_VERSION 128
-#define HB_MAX_CMD_ID  64
-#define HB_MAX_IDS     1000 /* command ids kept per list (the newest) */
+#define HB_MAX_CMD_ID  (GP_CMD_ID_MAX - 1) /* what the agent can hold (cmd_limits.h) */
+#define HB_MAX_IDS     1000                /* command ids kept per list (the newest) */
 
 /* One (host, service) as seen by heartbeats, with its current command cached. A cache only:
  * an entry can be dropped at any time (its command is reloaded from the store on demand), at
@@ -569,14 +570,18 @@ static json_object *msg_obj(bool success, const char *fmt, ...)
     return o;
 }
 
-/* Checks the optional string field key of o against the identifier rule (common/ident.h) with
- * at most max bytes; false with problem set when present and invalid. */
-static bool check_field(json_object *o, const char *key, size_t max, char *problem, size_t psz)
+/* Checks the string field key of o against the identifier rule (common/ident.h) with at most
+ * max bytes; false with problem set when present and invalid. An empty string passes only for
+ * optional fields (agents send "" for an unknown address or version). */
+static bool check_field_ex(json_object *o, const char *key, size_t max, bool optional,
+                           char *problem, size_t psz)
 {
     json_object *v;
     if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
         return true;
     char why[128];
+    if (optional && json_object_is_type(v, json_type_string) && json_object_get_string_len(v) == 0)
+        return true;
     if (!json_object_is_type(v, json_type_string))
         snprintf(why, sizeof(why), "is not a string");
     else if (gp_ident_check(json_object_get_string(v), (size_t)json_object_get_string_len(v), max,
@@ -584,6 +589,16 @@ static bool check_field(json_object *o, const char *key, size_t max, char *probl
         return true;
     snprintf(problem, psz, "field '%s' %s", key, why);
     return false;
+}
+
+static bool check_field(json_object *o, const char *key, size_t max, char *problem, size_t psz)
+{
+    return check_field_ex(o, key, max, false, problem, psz);
+}
+
+static bool check_optional(json_object *o, const char *key, size_t max, char *problem, size_t psz)
+{
+    return check_field_ex(o, key, max, true, problem, psz);
 }
 
 /* Checks an optional list of command ids: strings of 1..HB_MAX_CMD_ID identifier bytes. */
@@ -659,9 +674,9 @@ int cp_plane_heartbeat(struct cp_plane *p, json_object *body, int64_t now, char 
         snprintf(problem, sizeof(problem), "field 'service_name' is required (a string)");
     else if (check_field(body, "hostname", HB_MAX_NAME, problem, sizeof(problem)) &&
              check_field(body, "service_name", HB_MAX_NAME, problem, sizeof(problem)) &&
-             check_field(body, "ip_address", HB_MAX_IP, problem, sizeof(problem)) &&
-             check_field(body, "agent_version", HB_MAX_VERSION, problem, sizeof(problem)) &&
-             check_field(body, "last_command_id", HB_MAX_CMD_ID, problem, sizeof(problem)) &&
+             check_optional(body, "ip_address", HB_MAX_IP, problem, sizeof(problem)) &&
+             check_optional(body, "agent_version", HB_MAX_VERSION, problem, sizeof(problem)) &&
+             check_optional(body, "last_command_id", HB_MAX_CMD_ID, problem, sizeof(problem)) &&
              check_id_list(body, "received_command_ids", problem, sizeof(problem)) &&
              check_id_list(body, "executed_command_ids", problem, sizeof(problem)))
         problem[0] = '\0'; /* every field is valid (a check that fails sets problem) */

@@ -63,7 +63,7 @@ check_hb_400 '{"hostname":"h\u202eevil","service_name":"other"}' 'U+202E'
 check_hb_400 '{"hostname":"h\u2066x","service_name":"other"}' 'U+2066'
 check_hb_400 "$(printf '{"hostname":"h\xff","service_name":"other"}')" 'UTF-8'
 check_hb_400 "{\"hostname\":\"h1\",\"service_name\":\"other\",\"ip_address\":\"$(printf '1%.0s' $(seq 64))\"}" "ip_address' is longer than 63"
-check_hb_400 "{\"hostname\":\"h1\",\"service_name\":\"other\",\"executed_command_ids\":[\"$(printf 'c%.0s' $(seq 65))\"]}" "executed_command_ids'\[0\] is longer than 64"
+check_hb_400 "{\"hostname\":\"h1\",\"service_name\":\"other\",\"executed_command_ids\":[\"$(printf 'c%.0s' $(seq 80))\"]}" "executed_command_ids'\[0\] is longer than 79"
 curl -s "${UI[@]}" "$H/api/metrics/profiling/host_status?service_name=other" >"$WORK/hs"
 jcheck 'length == 1 and .[0].hostname == "h1"' <"$WORK/hs" || fail "a refused heartbeat created a host: $(cat "$WORK/hs")"
 expect_status 400 "U+202E" -X POST "$H/api/metrics/command_completion" -H "Authorization: Bearer $TOK2" \

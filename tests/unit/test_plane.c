@@ -115,14 +115,14 @@ static void test_heartbeat_field_bounds(void **state)
     snprintf(j, sizeof(j), "{\"hostname\":\"h\",\"service_name\":\"s\",\"agent_version\":\"%s\"}",
              big);
     expect_hb_400(&f, j, "field 'agent_version' is longer than 128 bytes");
-    big[65] = '\0';
+    big[80] = '\0';
     snprintf(j, sizeof(j), "{\"hostname\":\"h\",\"service_name\":\"s\",\"last_command_id\":\"%s\"}",
              big);
-    expect_hb_400(&f, j, "field 'last_command_id' is longer than 64 bytes");
+    expect_hb_400(&f, j, "field 'last_command_id' is longer than 79 bytes");
     snprintf(j, sizeof(j),
              "{\"hostname\":\"h\",\"service_name\":\"s\",\"executed_command_ids\":[\"ok\",\"%s\"]}",
              big);
-    expect_hb_400(&f, j, "field 'executed_command_ids'[1] is longer than 64 bytes");
+    expect_hb_400(&f, j, "field 'executed_command_ids'[1] is longer than 79 bytes");
     expect_hb_400(&f, "{\"hostname\":\"h\",\"service_name\":\"s\",\"received_command_ids\":[3]}",
                   "field 'received_command_ids'[0] is not a string");
     /* \u0000 no longer truncates "h\u0000evil" to "h"; bidi controls and bad UTF-8 refused */
@@ -134,6 +134,13 @@ static void test_heartbeat_field_bounds(void **state)
     cp_plane_stats(f.p, &st);
     assert_int_equal(st.tracked, 0); /* nothing refused was remembered */
     assert_int_equal(hb(&f, "h\xc3\xa9", "s", T0), 200);
+    /* optional fields may be empty or null */
+    assert_int_equal(hb_json(&f,
+                             "{\"hostname\":\"h\",\"service_name\":\"s\",\"ip_address\":\"\","
+                             "\"agent_version\":\"\",\"last_command_id\":null,"
+                             "\"received_command_ids\":[],\"executed_command_ids\":null}",
+                             T0, NULL, 0),
+                     200);
     fx_close(&f);
 }
 
