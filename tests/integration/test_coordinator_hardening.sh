@@ -69,6 +69,10 @@ jcheck 'length == 1 and .[0].hostname == "h1"' <"$WORK/hs" || fail "a refused he
 expect_status 400 "U+202E" -X POST "$H/api/metrics/command_completion" -H "Authorization: Bearer $TOK2" \
     "${JS[@]}" -d '{"command_id":"c\u202e1","hostname":"h1","status":"completed"}'
 expect_status 400 "bidirectional" "${PR[@]}" -d '{"service_name":"o\u202eth","request_type":"start"}'
+printf '# {"metadata":{"hostname":"h1"}}\n0;;app;main 1\n' >"$WORK/n.col"
+make_body "$WORK/n.gz" "$(date -u +%Y-%m-%dT%H:%M:%S)" "$(printf 'h\u202eevil')" "$WORK/n.col"
+r=$(upload "$WORK/n.gz" other h1 "$TOK2")
+[ "${r%% *}" = 400 ] && [[ "$r" == *U+202E* ]] || fail "upload with a bidi hostname: $r"
 ok "NUL, bidi controls, invalid UTF-8 and over-long fields refused with 400"
 
 # --- #11: bad serviceName / hostname answered 400, not an empty 500 ------------------------------
