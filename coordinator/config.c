@@ -32,6 +32,8 @@ const char *const coord_config_keys[] = {"listen",
                                          "heartbeat_interval_s",
                                          "max_hosts_per_request",
                                          "max_profiling_share_pct",
+                                         "max_tracked_hosts",
+                                         "host_expiry_days",
                                          "retention_days",
                                          "stacks_count_default",
                                          "stacks_count_max",
@@ -190,6 +192,9 @@ int coord_config_load(struct coord_config *c, int argc, char **argv, struct gp_e
                                 &c->max_hosts_per_request, err)) ||
         (rc = gp_config_get_i64(cfg, "max_profiling_share_pct", 100, 0, 100,
                                 &c->max_profiling_share_pct, err)) ||
+        (rc = gp_config_get_i64(cfg, "max_tracked_hosts", 100000, 1, 10000000,
+                                &c->max_tracked_hosts, err)) ||
+        (rc = gp_config_get_i64(cfg, "host_expiry_days", 7, -1, 3650, &c->host_expiry_days, err)) ||
         (rc = gp_config_get_i64(cfg, "retention_days", 30, -1, 36500, &c->retention_days, err)) ||
         (rc = gp_config_get_i64(cfg, "stacks_count_default", 10000, 1, 10000000,
                                 &c->stacks_count_default, err)) ||
@@ -200,6 +205,11 @@ int coord_config_load(struct coord_config *c, int argc, char **argv, struct gp_e
         (rc = gp_config_get_i64(cfg, "retention_interval_s", 3600, 1, 864000,
                                 &c->retention_interval_s, err)))
         goto out;
+    if (c->host_expiry_days == 0) {
+        rc = gp_err_set(err, -EINVAL,
+                        "setting host_expiry_days must be >= 1 (or -1 = never forget hosts)");
+        goto out;
+    }
     if (c->retention_days == 0) {
         rc = gp_err_set(err, -EINVAL, "setting retention_days must be >= 1 (or -1 = keep forever)");
         goto out;

@@ -34,6 +34,8 @@ struct coord_config {
     int64_t heartbeat_interval_s;
     int64_t max_hosts_per_request;
     int64_t max_profiling_share_pct;
+    int64_t max_tracked_hosts; /* (host, service) pairs remembered; least recently seen evicted */
+    int64_t host_expiry_days;  /* hosts unseen this long are forgotten (-1 = never) */
     int64_t retention_days;
     int64_t stacks_count_default, stacks_count_max;
     int64_t indexer_poll_ms, retention_interval_s;

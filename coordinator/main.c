@@ -56,6 +56,9 @@ static void usage(FILE *f)
             "  heartbeat_interval_s     agents' heartbeat period; 3 missed = offline (30)\n"
             "  max_hosts_per_request    hosts one profiling request may name (100; 0 = any)\n"
             "  max_profiling_share_pct  %% of a service's active hosts profiling at once (100)\n"
+            "  max_tracked_hosts        (host, service) pairs remembered; the least recently\n"
+            "                           seen is forgotten beyond it (100000)\n"
+            "  host_expiry_days         hosts unseen this long are forgotten (7; -1 = never)\n"
             "  retention_days           raw and index data kept (30; -1 = forever)\n"
             "  stacks_count_default     stacksCount of /api/flamegraph (10000)\n"
             "  stacks_count_max         largest stacksCount accepted (1000000)\n"
@@ -262,6 +265,9 @@ int main(int argc, char **argv)
     struct cp_plane_opts po = {.heartbeat_interval = c.heartbeat_interval_s,
                                .max_hosts_per_request = (size_t)c.max_hosts_per_request,
                                .max_share_pct = (unsigned)c.max_profiling_share_pct,
+                               .max_tracked_hosts = (size_t)c.max_tracked_hosts,
+                               .host_expiry_s =
+                                       c.host_expiry_days < 0 ? -1 : c.host_expiry_days * 86400,
                                .flush_ms = 2000};
     if (cp_plane_open(st->meta, &po, &plane, &err) != 0) {
         fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
@@ -337,6 +343,7 @@ int main(int argc, char **argv)
         break;
     }
     sd_notify(0, "STOPPING=1\nSTATUS=finishing requests");
+    cp_plane_shutdown(plane); /* long bulk requests stop between items */
     http_server_stop(srv, 10000);
     srv = NULL;
     ret = 0;

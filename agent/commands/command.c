@@ -14,7 +14,8 @@ enum gp_cmd_class gp_command_class(const struct gp_command *c)
     return c->continuous ? GP_CLASS_CONTINUOUS : GP_CLASS_ADHOC;
 }
 
-/* An integer from a JSON number or a numeric string; -EINVAL for anything else. */
+/* An integer from a JSON number or a numeric string; -ERANGE for a number beyond long long,
+ * -EINVAL for anything else. */
 static int json_int(json_object *v, long long *out)
 {
     if (json_object_is_type(v, json_type_int)) {
@@ -24,6 +25,10 @@ static int json_int(json_object *v, long long *out)
     }
     if (json_object_is_type(v, json_type_double)) {
         double d = json_object_get_double(v);
+        /* converting a double outside long long's range is undefined: refuse it first (the
+         * negated test also refuses NaN) */
+        if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+            return -ERANGE;
         if (d != (double)(long long)d)
             return -EINVAL;
         *out = (long long)d;
@@ -121,7 +126,12 @@ int gp_command_parse(const char *id, json_object *pc, const char *hostname, stru
             for (size_t i = 0; i < n; i++) {
                 long long p;
                 json_object *e = json_object_array_get_idx(pids, i);
-                if (json_int(e, &p) || p <= 0 || p > INT_MAX)
+                int jrc = json_int(e, &p);
+                if (jrc == -ERANGE)
+                    return gp_err_set(err, -EINVAL,
+                                      "pid '%.40s' is out of range (a process id is at most %d)",
+                                      json_object_get_string(e), INT_MAX);
+                if (jrc || p <= 0 || p > INT_MAX)
                     return gp_err_set(err, -EINVAL,
                                       "pid '%.40s' is not a process id (a positive number)",
                                       e ? json_object_get_string(e) : "null");

@@ -7,14 +7,10 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "common/cmd_limits.h" /* id, frequency and duration bounds, shared with the coordinator */
 #include "common/err.h"
 
-#define GP_CMD_ID_MAX       80
-#define GP_CMD_MAX_PIDS     256
-#define GP_CMD_MIN_FREQ     1
-#define GP_CMD_MAX_FREQ     1000
-#define GP_CMD_MIN_DURATION 1
-#define GP_CMD_MAX_DURATION 86400
+#define GP_CMD_MAX_PIDS 256
 
 enum gp_cmd_type { GP_CMD_START = 0, GP_CMD_STOP = 1 };
 /* Priority classes, highest first. */

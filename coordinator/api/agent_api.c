@@ -244,7 +244,8 @@ void api_command_completion(const struct http_req *r, struct http_resp *w, void 
     struct coord_api *api = ctx;
     struct gp_err err = {0};
     int64_t now = coord_now();
-    if (auth_check_agent(api->auth, r, NULL, NULL, 0, now, &err) != 0) {
+    char token_svc[256] = ""; /* the service the token belongs to: only its commands */
+    if (auth_check_agent(api->auth, r, NULL, token_svc, sizeof(token_svc), now, &err) != 0) {
         http_resp_msg(w, err.code == -EACCES ? 401 : 500, "%s", err.msg);
         return;
     }
@@ -253,7 +254,8 @@ void api_command_completion(const struct http_req *r, struct http_resp *w, void 
         return;
     json_object *resp = NULL;
     int status = 500;
-    int rc = cp_plane_completion(api->plane, body, now, &resp, &status, &err);
+    int rc = cp_plane_completion(api->plane, body, api->auth->enabled ? token_svc : NULL, now,
+                                 &resp, &status, &err);
     json_object_put(body);
     if (rc) {
         api_store_error(w, rc, &err);

@@ -71,9 +71,14 @@ int auth_check_agent(struct coord_auth *a, const struct http_req *r, const char 
     meta_sha256_hex(tok, strlen(tok), key);
     size_t slot = (size_t)strtoul(key + 56, NULL, 16) % AUTH_CACHE_SLOTS;
     char tsvc[256] = "";
+    int64_t gen = 0;
+    struct gp_err gerr = {0};
+    int grc = meta_token_generation(a->db, &gen, &gerr);
+    if (grc)
+        return gp_err_set(err, grc == -ENOENT ? -EIO : grc, "cannot check the token: %s", gerr.msg);
     pthread_mutex_lock(&a->mu);
     struct auth_cache_slot *s = &a->cache[slot];
-    bool hit = s->until > now && strcmp(s->key, key) == 0;
+    bool hit = s->until > now && s->generation == gen && strcmp(s->key, key) == 0;
     if (hit)
         snprintf(tsvc, sizeof(tsvc), "%s", s->service);
     pthread_mutex_unlock(&a->mu);
@@ -88,6 +93,7 @@ int auth_check_agent(struct coord_auth *a, const struct http_req *r, const char 
         snprintf(s->key, sizeof(s->key), "%s", key);
         snprintf(s->service, sizeof(s->service), "%s", tsvc);
         s->until = now + AUTH_CACHE_TTL;
+        s->generation = gen; /* read before validating: a revocation since then is seen next time */
         pthread_mutex_unlock(&a->mu);
     }
     if (service && *service) {

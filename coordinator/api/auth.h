@@ -12,12 +12,15 @@
 #include "coordinator/store/meta/meta.h"
 
 #define AUTH_CACHE_SLOTS 1024
-#define AUTH_CACHE_TTL   30 /* seconds a validated token is trusted without asking the store */
+#define AUTH_CACHE_TTL   30 /* seconds a validated token is trusted without a full lookup */
 
+/* A validated token; trusted only while the store's revocation generation is unchanged, so a
+ * revocation (even by `token revoke` in another process) takes effect on the next request. */
 struct auth_cache_slot {
     char key[65]; /* sha256 hex of the token */
     char service[256];
     int64_t until;
+    int64_t generation; /* meta_token_generation() when validated */
 };
 
 struct coord_auth {

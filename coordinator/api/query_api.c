@@ -7,6 +7,7 @@
 #include "common/collapsed.h"
 #include "common/flametree.h"
 #include "common/html.h"
+#include "common/ident.h"
 #include "common/pprof.h"
 #include "common/strbuf.h"
 
@@ -49,6 +50,19 @@ static bool service_exists(struct coord_api *api, const char *name, struct http_
         return false;
     }
     return true;
+}
+
+/* The service named by query parameter `param`: its cleaned name in clean when it is valid and
+ * exists. Returns false when it is not, and then the response is always set: 400 for a name
+ * with characters outside [A-Za-z0-9_.-], 406 for an unknown service, 5xx for a store error. */
+static bool service_param(struct coord_api *api, struct http_resp *w, const char *param,
+                          const char *svc, char clean[META_NAME_MAX])
+{
+    if (meta_service_sanitize(svc, clean, META_NAME_MAX) == 0 || strcmp(clean, svc) != 0) {
+        http_resp_msg(w, 400, "invalid %s '%.80s': use only [A-Za-z0-9_.-]", param, svc);
+        return false;
+    }
+    return service_exists(api, clean, w);
 }
 
 static bool parse_time_param(const struct http_req *r, struct http_resp *w, const char *key,
@@ -383,10 +397,7 @@ void api_flamegraph_diff(const struct http_req *r, struct http_resp *w, void *ct
     snprintf(before_svc, sizeof(before_svc), "%s", p.service);
     const char *cs = http_query(r, "compareServiceName");
     if (cs && *cs) {
-        if (meta_service_sanitize(cs, before_svc, sizeof(before_svc)) == 0 ||
-            strcmp(before_svc, cs) != 0 || !service_exists(api, before_svc, w)) {
-            if (w->status != 406 && w->status != 500 && w->status != 503)
-                http_resp_msg(w, 406, "service %.80s doesn't exists", cs);
+        if (!service_param(api, w, "compareServiceName", cs, before_svc)) {
             fg_free(&p);
             return;
         }
@@ -890,12 +901,8 @@ void api_adhoc_content(const struct http_req *r, struct http_resp *w, void *ctx)
         return;
     }
     char clean[META_NAME_MAX];
-    if (meta_service_sanitize(svc, clean, sizeof(clean)) == 0 || strcmp(clean, svc) != 0 ||
-        !service_exists(api, clean, w)) {
-        if (w->status != 406 && w->status != 500 && w->status != 503)
-            http_resp_msg(w, 406, "service %.80s doesn't exists", svc);
+    if (!service_param(api, w, "serviceName", svc, clean))
         return;
-    }
     void *html = NULL;
     size_t len = 0;
     struct gp_err err = {0};
@@ -910,7 +917,11 @@ void api_adhoc_content(const struct http_req *r, struct http_resp *w, void *ctx)
     }
     const char *raw = http_query(r, "raw");
     if (raw && strcmp(raw, "1") == 0) {
+        /* the HTML came from an agent: never run it with the coordinator's origin (every
+         * response already carries X-Content-Type-Options: nosniff) */
         http_resp_raw(w, 200, "text/html; charset=utf-8", html, len);
+        w->headers[0][0] = "Content-Security-Policy";
+        w->headers[0][1] = "sandbox";
         return;
     }
     json_object *o = json_object_new_object();
@@ -963,10 +974,18 @@ void api_html_metadata(const struct http_req *r, struct http_resp *w, void *ctx)
         return;
     }
     char clean[META_NAME_MAX], prefix[400], best[512] = "";
-    if (meta_service_sanitize(svc, clean, sizeof(clean)) == 0 || strcmp(clean, svc) != 0 ||
-        !service_exists(api, clean, w)) {
-        if (w->status != 406 && w->status != 500 && w->status != 503)
-            http_resp_msg(w, 406, "service %.80s doesn't exists", svc);
+    char why[128] = "";
+    bool bad_host = gp_ident_check(host, strlen(host), 255, why, sizeof(why)) != 0;
+    if (!bad_host && (strchr(host, '/') || strstr(host, ".."))) {
+        bad_host = true;
+        snprintf(why, sizeof(why), "contains '/' or '..'");
+    }
+    if (bad_host) {
+        http_resp_msg(w, 400, "invalid hostname '%.80s': %s", host, why);
+        rql_free(q);
+        return;
+    }
+    if (!service_param(api, w, "serviceName", svc, clean)) {
         rql_free(q);
         return;
     }

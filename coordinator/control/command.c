@@ -1,7 +1,10 @@
 /* command.c — pure control-plane rules (see command.h). */
 #include "coordinator/control/command.h"
+#include "common/cmd_limits.h"
+#include "common/ident.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,15 +196,14 @@ static int parse_pid_array(json_object *arr, const char *host, int32_t **out, si
     return 0;
 }
 
-static bool valid_hostname(const char *h)
+/* A hostname: the shared identifier rule (common/ident.h), and no space or path separator. */
+static bool valid_hostname(const char *h, size_t len, char *why, size_t whysz)
 {
-    size_t n = strlen(h);
-    if (n == 0 || n > 255)
+    if (gp_ident_check(h, len, 255, why, whysz) != 0)
         return false;
-    for (const char *p = h; *p; p++) {
-        unsigned char ch = (unsigned char)*p;
-        if (ch < 0x21 || ch == 0x7f || ch == '/' || ch == '\\')
-            return false;
+    if (strcspn(h, " /\\") != len) {
+        snprintf(why, whysz, "contains a space, '/' or '\\'");
+        return false;
     }
     return true;
 }
@@ -216,8 +218,10 @@ int cp_request_parse(json_object *body, struct cp_request *r, struct gp_err *err
     if (!json_object_object_get_ex(body, "service_name", &v) ||
         !json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0)
         return gp_err_set(err, -EINVAL, "field 'service_name' is required (a non-empty string)");
-    if (json_object_get_string_len(v) > 255)
-        return gp_err_set(err, -EINVAL, "field 'service_name' is longer than 255 characters");
+    char why[128];
+    if (gp_ident_check(json_object_get_string(v), (size_t)json_object_get_string_len(v), 255, why,
+                       sizeof(why)))
+        return gp_err_set(err, -EINVAL, "field 'service_name' %s", why);
     r->service_name = strdup(json_object_get_string(v));
     if (!r->service_name)
         return gp_err_set(err, -ENOMEM, "out of memory");
@@ -247,12 +251,15 @@ int cp_request_parse(json_object *body, struct cp_request *r, struct gp_err *err
     if ((rc = get_int_field(body, "duration", 60, &r->duration, err)) ||
         (rc = get_int_field(body, "frequency", 11, &r->frequency, err)))
         goto fail;
-    if (r->duration > 7 * 24 * 3600) {
-        rc = gp_err_set(err, -EINVAL, "field 'duration' must be at most 604800 seconds");
+    /* the agent's own limits (common/cmd_limits.h): a command it would refuse is refused here */
+    if (r->duration < GP_CMD_MIN_DURATION || r->duration > GP_CMD_MAX_DURATION) {
+        rc = gp_err_set(err, -EINVAL, "field 'duration' must be %d..%d seconds (24 h), got %d",
+                        GP_CMD_MIN_DURATION, GP_CMD_MAX_DURATION, r->duration);
         goto fail;
     }
-    if (r->frequency > 10000) {
-        rc = gp_err_set(err, -EINVAL, "field 'frequency' must be at most 10000 Hz");
+    if (r->frequency < GP_CMD_MIN_FREQ || r->frequency > GP_CMD_MAX_FREQ) {
+        rc = gp_err_set(err, -EINVAL, "field 'frequency' must be %d..%d Hz, got %d",
+                        GP_CMD_MIN_FREQ, GP_CMD_MAX_FREQ, r->frequency);
         goto fail;
     }
     strcpy(r->mode, "cpu");
@@ -316,9 +323,10 @@ int cp_request_parse(json_object *body, struct cp_request *r, struct gp_err *err
         }
         json_object_object_foreach(v, host, pids)
         {
-            if (!valid_hostname(host)) {
-                rc = gp_err_set(err, -EINVAL, "target_hosts: '%.80s' is not a valid hostname",
-                                host);
+            char hwhy[128];
+            if (!valid_hostname(host, strlen(host), hwhy, sizeof(hwhy))) {
+                rc = gp_err_set(err, -EINVAL, "target_hosts: '%.80s' is not a valid hostname: %s",
+                                host, hwhy);
                 goto fail;
             }
             struct cp_target *tg = &r->targets[r->ntargets];

@@ -2,7 +2,9 @@
 #include "coordinator/control/plane.h"
 #include "coordinator/control/command.h"
 #include "coordinator/api/timeutil.h"
+#include "common/cmd_limits.h"
 #include "common/hash.h"
+#include "common/ident.h"
 #include "common/log.h"
 #include "common/strbuf.h"
 
@@ -15,12 +17,20 @@
 #include <uuid/uuid.h>
 
 #define NBUCKETS 16384
-/* (host, service) pairs kept in memory; more is refused rather than growing without bound */
-#define CP_MAX_TRACKED_HOSTS 500000
 
-/* One (host, service) as seen by heartbeats, with its current command cached. */
+/* Bounds of one heartbeat's fields (bytes); longer ones are refused with 400. */
+#define HB_MAX_NAME    255 /* hostname, service_name */
+#define HB_MAX_IP      63
+#define HB_MAX_VERSION 128
+#define HB_MAX_CMD_ID  (GP_CMD_ID_MAX - 1) /* what the agent can hold (cmd_limits.h) */
+#define HB_MAX_IDS     1000                /* command ids kept per list (the newest) */
+
+/* One (host, service) as seen by heartbeats, with its current command cached. A cache only:
+ * an entry can be dropped at any time (its command is reloaded from the store on demand), at
+ * worst losing one heartbeat not yet written. */
 struct hb_entry {
     struct hb_entry *next;
+    struct hb_entry *lru_prev, *lru_next; /* least recently seen first */
     uint64_t hash;
     char *host, *service;
     /* latest heartbeat, written behind */
@@ -45,6 +55,10 @@ struct cp_plane {
     pthread_mutex_t flush_mu; /* one heartbeat flush at a time; taken before cache_mu */
     struct hb_entry *buckets[NBUCKETS];
     size_t nentries;
+    struct hb_entry *lru_head, *lru_tail;
+    struct cp_plane_stats stats; /* cache_mu (tracked: nentries) */
+    int64_t last_expire;         /* flusher thread only */
+    volatile int shutting_down;  /* read with __atomic */
     pthread_t flusher;
     bool flusher_running;
     pthread_mutex_t stop_mu;
@@ -73,6 +87,54 @@ static void entry_free(struct hb_entry *e)
     free(e);
 }
 
+/* ---- the LRU list (cache_mu held) ------------------------------------------------------ */
+
+static void lru_unlink(struct cp_plane *p, struct hb_entry *e)
+{
+    if (e->lru_prev)
+        e->lru_prev->lru_next = e->lru_next;
+    else
+        p->lru_head = e->lru_next;
+    if (e->lru_next)
+        e->lru_next->lru_prev = e->lru_prev;
+    else
+        p->lru_tail = e->lru_prev;
+    e->lru_prev = e->lru_next = NULL;
+}
+
+static void lru_append(struct cp_plane *p, struct hb_entry *e)
+{
+    e->lru_prev = p->lru_tail;
+    e->lru_next = NULL;
+    if (p->lru_tail)
+        p->lru_tail->lru_next = e;
+    else
+        p->lru_head = e;
+    p->lru_tail = e;
+}
+
+/* Seen now: the most recently seen. */
+static void lru_touch(struct cp_plane *p, struct hb_entry *e)
+{
+    if (p->lru_tail != e) {
+        lru_unlink(p, e);
+        lru_append(p, e);
+    }
+}
+
+/* Drops e from the table and frees it. */
+static void entry_remove(struct cp_plane *p, struct hb_entry *e)
+{
+    for (struct hb_entry **pp = &p->buckets[e->hash % NBUCKETS]; *pp; pp = &(*pp)->next)
+        if (*pp == e) {
+            *pp = e->next;
+            break;
+        }
+    lru_unlink(p, e);
+    p->nentries--;
+    entry_free(e);
+}
+
 /* cache_mu held */
 static struct hb_entry *entry_get(struct cp_plane *p, const char *host, const char *service,
                                   bool create)
@@ -82,8 +144,13 @@ static struct hb_entry *entry_get(struct cp_plane *p, const char *host, const ch
     for (struct hb_entry *e = *slot; e; e = e->next)
         if (e->hash == h && strcmp(e->host, host) == 0 && strcmp(e->service, service) == 0)
             return e;
-    if (!create || p->nentries >= CP_MAX_TRACKED_HOSTS)
+    if (!create)
         return NULL;
+    /* full: forget the least recently seen (its row goes at the next expiry pass) */
+    while (p->nentries >= p->o.max_tracked_hosts && p->lru_head) {
+        entry_remove(p, p->lru_head);
+        p->stats.evicted++;
+    }
     struct hb_entry *e = calloc(1, sizeof(*e));
     if (!e)
         return NULL;
@@ -96,6 +163,7 @@ static struct hb_entry *entry_get(struct cp_plane *p, const char *host, const ch
     e->hash = h;
     e->next = *slot;
     *slot = e;
+    lru_append(p, e);
     p->nentries++;
     return e;
 }
@@ -234,8 +302,8 @@ static void refresh_entry(struct cp_plane *p, const char *host, const char *serv
 
 /* ---- heartbeat flushing -------------------------------------------------------------- */
 
-/* A dirty heartbeat taken out of the cache: host/service are borrowed (entries live until
- * cp_plane_close, which joins the flusher first), the other strings are moved out. */
+/* A dirty heartbeat taken out of the cache: host/service are copied (an entry may be evicted
+ * while the copy is written), the other strings are moved out. */
 struct hb_copy {
     struct meta_heartbeat h;
     char ip[64];
@@ -243,6 +311,8 @@ struct hb_copy {
 
 static void hb_copy_release(struct hb_copy *c)
 {
+    free(c->h.hostname);
+    free(c->h.service_name);
     free(c->h.agent_version);
     free(c->h.last_command_id);
     free(c->h.received_command_ids);
@@ -278,11 +348,17 @@ int cp_plane_flush(struct cp_plane *p, struct gp_err *err)
                 v = nv;
                 cap = ncap;
             }
-            struct hb_copy *c = &v[n++];
+            struct hb_copy *c = &v[n];
             memset(c, 0, sizeof(*c));
+            c->h.hostname = strdup(e->host);
+            c->h.service_name = strdup(e->service);
+            if (!c->h.hostname || !c->h.service_name) {
+                hb_copy_release(c);
+                rc = -ENOMEM;
+                break;
+            }
+            n++;
             memcpy(c->ip, e->ip, sizeof(c->ip));
-            c->h.hostname = e->host;
-            c->h.service_name = e->service;
             c->h.agent_version = e->agent_version;
             c->h.last_command_id = e->last_cmd;
             c->h.received_command_ids = e->received;
@@ -350,6 +426,13 @@ static void *flusher_main(void *arg)
         struct gp_err err = {0};
         if (cp_plane_flush(p, &err))
             gp_warn("control: writing heartbeats: %s (will retry)", err.msg);
+        int64_t now = (int64_t)time(NULL);
+        if (now - p->last_expire >= (int64_t)p->o.expire_every_s) {
+            p->last_expire = now;
+            struct gp_err eerr = {0};
+            if (cp_plane_expire(p, now, &eerr))
+                gp_warn("control: expiring hosts: %s (will retry)", eerr.msg);
+        }
         pthread_mutex_lock(&p->stop_mu);
     }
     pthread_mutex_unlock(&p->stop_mu);
@@ -366,6 +449,13 @@ int cp_plane_open(struct meta_db *db, const struct cp_plane_opts *o, struct cp_p
     p->o = *o;
     if (p->o.heartbeat_interval <= 0)
         p->o.heartbeat_interval = 30;
+    if (p->o.max_tracked_hosts == 0)
+        p->o.max_tracked_hosts = CP_DEFAULT_MAX_TRACKED_HOSTS;
+    if (p->o.host_expiry_s == 0)
+        p->o.host_expiry_s = CP_DEFAULT_HOST_EXPIRY_S;
+    if (p->o.expire_every_s == 0)
+        p->o.expire_every_s = 60;
+    p->last_expire = (int64_t)time(NULL); /* the first pass after expire_every_s */
     pthread_mutex_init(&p->cache_mu, NULL);
     pthread_mutex_init(&p->write_mu, NULL);
     pthread_mutex_init(&p->flush_mu, NULL);
@@ -406,6 +496,53 @@ void cp_plane_close(struct cp_plane *p)
     free(p);
 }
 
+int cp_plane_expire(struct cp_plane *p, int64_t now, struct gp_err *err)
+{
+    int64_t cutoff = p->o.host_expiry_s > 0 ? now - p->o.host_expiry_s : 0;
+    uint64_t gone = 0;
+    pthread_mutex_lock(&p->cache_mu);
+    if (cutoff > 0)
+        for (struct hb_entry *e = p->lru_head, *n; e; e = n) {
+            n = e->lru_next;
+            if (e->ts < cutoff && !e->dirty) {
+                entry_remove(p, e);
+                gone++;
+            }
+        }
+    p->stats.expired += gone;
+    pthread_mutex_unlock(&p->cache_mu);
+    int64_t rows = 0;
+    int rc = meta_heartbeat_expire(p->db, cutoff, (int64_t)p->o.max_tracked_hosts, &rows, err);
+    pthread_mutex_lock(&p->cache_mu);
+    p->stats.rows_expired += (uint64_t)rows;
+    pthread_mutex_unlock(&p->cache_mu);
+    if (gone || rows)
+        gp_info("control: forgot %llu host(s) in memory and %lld stored (unseen for %lld s, or "
+                "beyond max_tracked_hosts %zu)",
+                (unsigned long long)gone, (long long)rows, (long long)p->o.host_expiry_s,
+                p->o.max_tracked_hosts);
+    return rc;
+}
+
+void cp_plane_shutdown(struct cp_plane *p)
+{
+    if (p)
+        __atomic_store_n(&p->shutting_down, 1, __ATOMIC_RELEASE);
+}
+
+static bool plane_stopping(struct cp_plane *p)
+{
+    return __atomic_load_n(&p->shutting_down, __ATOMIC_ACQUIRE) != 0;
+}
+
+void cp_plane_stats(struct cp_plane *p, struct cp_plane_stats *out)
+{
+    pthread_mutex_lock(&p->cache_mu);
+    *out = p->stats;
+    out->tracked = p->nentries;
+    pthread_mutex_unlock(&p->cache_mu);
+}
+
 /* ---- helpers ------------------------------------------------------------------------- */
 
 static const char *jstr(json_object *o, const char *key)
@@ -433,13 +570,59 @@ static json_object *msg_obj(bool success, const char *fmt, ...)
     return o;
 }
 
-static bool valid_name(const char *s, size_t max)
+/* Checks the string field key of o against the identifier rule (common/ident.h) with at most
+ * max bytes; false with problem set when present and invalid. An empty string passes only for
+ * optional fields (agents send "" for an unknown address or version). */
+static bool check_field_ex(json_object *o, const char *key, size_t max, bool optional,
+                           char *problem, size_t psz)
 {
-    if (!s || !*s || strlen(s) > max)
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+        return true;
+    char why[128];
+    if (optional && json_object_is_type(v, json_type_string) && json_object_get_string_len(v) == 0)
+        return true;
+    if (!json_object_is_type(v, json_type_string))
+        snprintf(why, sizeof(why), "is not a string");
+    else if (gp_ident_check(json_object_get_string(v), (size_t)json_object_get_string_len(v), max,
+                            why, sizeof(why)) == 0)
+        return true;
+    snprintf(problem, psz, "field '%s' %s", key, why);
+    return false;
+}
+
+static bool check_field(json_object *o, const char *key, size_t max, char *problem, size_t psz)
+{
+    return check_field_ex(o, key, max, false, problem, psz);
+}
+
+static bool check_optional(json_object *o, const char *key, size_t max, char *problem, size_t psz)
+{
+    return check_field_ex(o, key, max, true, problem, psz);
+}
+
+/* Checks an optional list of command ids: strings of 1..HB_MAX_CMD_ID identifier bytes. */
+static bool check_id_list(json_object *o, const char *key, char *problem, size_t psz)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+        return true;
+    if (!json_object_is_type(v, json_type_array)) {
+        snprintf(problem, psz, "field '%s' must be a list of command ids", key);
         return false;
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
-        if (*c < 0x20 || *c == 0x7f)
-            return false;
+    }
+    size_t n = json_object_array_length(v);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(v, i);
+        char why[128];
+        if (!json_object_is_type(e, json_type_string))
+            snprintf(why, sizeof(why), "is not a string");
+        else if (gp_ident_check(json_object_get_string(e), (size_t)json_object_get_string_len(e),
+                                HB_MAX_CMD_ID, why, sizeof(why)) == 0)
+            continue;
+        snprintf(problem, psz, "field '%s'[%zu] %s", key, i, why);
+        return false;
+    }
     return true;
 }
 
@@ -450,8 +633,8 @@ static char *id_list_text(json_object *o, const char *key)
     if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_array))
         return NULL;
     size_t n = json_object_array_length(v);
-    /* keep the newest 1000 (agents send everything they remember) */
-    size_t from = n > 1000 ? n - 1000 : 0;
+    /* keep the newest HB_MAX_IDS (agents send everything they remember) */
+    size_t from = n > HB_MAX_IDS ? n - HB_MAX_IDS : 0;
     struct strbuf sb = STRBUF_INIT;
     sb_putc(&sb, '[');
     for (size_t i = from; i < n; i++) {
@@ -482,14 +665,22 @@ int cp_plane_heartbeat(struct cp_plane *p, json_object *body, int64_t now, char 
     *status = 200;
     const char *host = jstr(body, "hostname");
     const char *service = jstr(body, "service_name");
-    const char *problem = NULL;
+    char problem[300] = "";
     if (!json_object_is_type(body, json_type_object))
-        problem = "heartbeat body must be a JSON object";
-    else if (!valid_name(host, 255))
-        problem = "field 'hostname' is required (a string of 1..255 printable characters)";
-    else if (!valid_name(service, 255))
-        problem = "field 'service_name' is required (a string of 1..255 printable characters)";
-    if (problem) {
+        snprintf(problem, sizeof(problem), "heartbeat body must be a JSON object");
+    else if (!host)
+        snprintf(problem, sizeof(problem), "field 'hostname' is required (a string)");
+    else if (!service)
+        snprintf(problem, sizeof(problem), "field 'service_name' is required (a string)");
+    else if (check_field(body, "hostname", HB_MAX_NAME, problem, sizeof(problem)) &&
+             check_field(body, "service_name", HB_MAX_NAME, problem, sizeof(problem)) &&
+             check_optional(body, "ip_address", HB_MAX_IP, problem, sizeof(problem)) &&
+             check_optional(body, "agent_version", HB_MAX_VERSION, problem, sizeof(problem)) &&
+             check_optional(body, "last_command_id", HB_MAX_CMD_ID, problem, sizeof(problem)) &&
+             check_id_list(body, "received_command_ids", problem, sizeof(problem)) &&
+             check_id_list(body, "executed_command_ids", problem, sizeof(problem)))
+        problem[0] = '\0'; /* every field is valid (a check that fails sets problem) */
+    if (problem[0]) {
         json_object *o = msg_obj(false, "%s", problem);
         size_t n;
         const char *s = json_object_to_json_string_length(
@@ -511,17 +702,14 @@ int cp_plane_heartbeat(struct cp_plane *p, json_object *body, int64_t now, char 
         pthread_mutex_lock(&p->cache_mu);
         struct hb_entry *e = entry_get(p, host, service, true);
         if (!e) {
-            bool full = p->nentries >= CP_MAX_TRACKED_HOSTS;
             pthread_mutex_unlock(&p->cache_mu);
             free(received);
             free(executed);
-            if (full)
-                return gp_err_set(err, -EBUSY, "the coordinator tracks %d hosts already",
-                                  CP_MAX_TRACKED_HOSTS);
             return gp_err_set(err, -ENOMEM, "out of memory");
         }
         if (attempt == 0) {
-            snprintf(e->ip, sizeof(e->ip), "%s", ip && valid_name(ip, 63) ? ip : "");
+            lru_touch(p, e);
+            snprintf(e->ip, sizeof(e->ip), "%s", ip ? ip : "");
             replace_str(&e->agent_version, ver);
             replace_str(&e->last_cmd, last);
             free(e->received);
@@ -660,16 +848,44 @@ static int mark_sent(struct cp_plane *p, const char *host, const char *service,
 
 /* ---- profile requests ---------------------------------------------------------------- */
 
+/* A set of hostnames in insertion order, hashed so that a request over a large fleet stays
+ * linear in its size. */
 struct host_list {
     char **v;
     size_t n, cap;
+    size_t *slots; /* open addressing: index + 1 into v, 0 = empty; nslots a power of two */
+    size_t nslots;
 };
+
+static size_t host_slot(const struct host_list *l, const char *h)
+{
+    size_t mask = l->nslots - 1;
+    size_t i = (size_t)gp_hash_mix(gp_hash_bytes(GP_HASH_SEED, h, strlen(h))) & mask;
+    while (l->slots[i] && strcmp(l->v[l->slots[i] - 1], h) != 0)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static bool host_list_has(const struct host_list *l, const char *h)
+{
+    return l->nslots && l->slots[host_slot(l, h)] != 0;
+}
 
 static int host_list_add(struct host_list *l, const char *h)
 {
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->v[i], h) == 0)
-            return 0;
+    if (host_list_has(l, h))
+        return 0;
+    if ((l->n + 1) * 2 > l->nslots) {
+        size_t ns = l->nslots ? l->nslots * 2 : 32;
+        size_t *nv = calloc(ns, sizeof(*nv));
+        if (!nv)
+            return -ENOMEM;
+        free(l->slots);
+        l->slots = nv;
+        l->nslots = ns;
+        for (size_t i = 0; i < l->n; i++)
+            l->slots[host_slot(l, l->v[i])] = i + 1;
+    }
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
         char **nv = realloc(l->v, cap * sizeof(*nv));
@@ -680,6 +896,7 @@ static int host_list_add(struct host_list *l, const char *h)
     }
     if (!(l->v[l->n] = strdup(h)))
         return -ENOMEM;
+    l->slots[host_slot(l, h)] = l->n + 1;
     l->n++;
     return 0;
 }
@@ -689,20 +906,13 @@ static void host_list_free(struct host_list *l)
     for (size_t i = 0; i < l->n; i++)
         free(l->v[i]);
     free(l->v);
+    free(l->slots);
     memset(l, 0, sizeof(*l));
 }
 
-static bool host_list_has(const struct host_list *l, const char *h)
+static int active_cb(const char *hostname, void *ctx)
 {
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->v[i], h) == 0)
-            return true;
-    return false;
-}
-
-static int active_cb(const struct meta_heartbeat *h, void *ctx)
-{
-    return host_list_add(ctx, h->hostname);
+    return host_list_add(ctx, hostname);
 }
 
 struct busy_ctx {
@@ -879,7 +1089,11 @@ static int submit_locked(struct cp_plane *p, struct cp_request *r, int64_t now, 
     int64_t since = now - 3 * p->o.heartbeat_interval;
     if ((rc = cp_plane_flush(p, err)))
         goto out;
-    if ((rc = meta_heartbeat_list_active(p->db, r->service_name, since, active_cb, &active, err)))
+    rc = meta_heartbeat_hosts_active(p->db, r->service_name, since, active_cb, &active, err);
+    pthread_mutex_lock(&p->cache_mu);
+    p->stats.hosts_scan_steps = meta_last_query_fullscan_steps();
+    pthread_mutex_unlock(&p->cache_mu);
+    if (rc)
         goto out;
     if (r->ntargets) {
         for (size_t i = 0; i < r->ntargets && rc == 0; i++)
@@ -1069,7 +1283,16 @@ int cp_plane_bulk_request(struct cp_plane *p, json_object *body, int64_t now, js
         json_object_object_add(item, "service_name", svc ? json_object_new_string(svc) : NULL);
         json_object *one = NULL;
         int st = 500;
-        rc = cp_plane_profile_request(p, rq, dry, now, &one, &st, err);
+        if (plane_stopping(p)) {
+            /* SIGTERM: the rest is answered, not run, so the service stops in time */
+            one = msg_obj(false, "not submitted: the coordinator is stopping; submit it again");
+            st = 503;
+            pthread_mutex_lock(&p->cache_mu);
+            p->stats.bulk_interrupted++;
+            pthread_mutex_unlock(&p->cache_mu);
+        } else {
+            rc = cp_plane_profile_request(p, rq, dry, now, &one, &st, err);
+        }
         if (rc) {
             json_object_put(item);
             break;
@@ -1135,17 +1358,41 @@ static int rid_cb(const struct meta_execution *e, void *ctx)
     return 0;
 }
 
-int cp_plane_completion(struct cp_plane *p, json_object *body, int64_t now, json_object **resp,
-                        int *status, struct gp_err *err)
+/* Whether every request that executions of (cid, host) name belongs to service. In a
+ * transaction. */
+static int executions_of_service(struct cp_plane *p, const char *cid, const char *host,
+                                 const char *service, bool *same, struct gp_err *err)
+{
+    struct rid_acc acc = {.n = 0};
+    int rc = meta_execution_list(p->db, cid, host, rid_cb, &acc, err);
+    *same = true;
+    for (size_t i = 0; rc == 0 && i < acc.n && *same; i++) {
+        struct meta_request r = {0};
+        rc = meta_request_get(p->db, acc.ids[i], &r, err);
+        if (rc == 0)
+            *same = strcmp(r.service_name, service) == 0;
+        meta_request_clear(&r);
+    }
+    return rc;
+}
+
+int cp_plane_completion(struct cp_plane *p, json_object *body, const char *token_service,
+                        int64_t now, json_object **resp, int *status, struct gp_err *err)
 {
     *resp = NULL;
     const char *cid = jstr(body, "command_id");
     const char *host = jstr(body, "hostname");
     const char *st = jstr(body, "status");
     json_object *v;
-    if (!json_object_is_type(body, json_type_object) || !valid_name(cid, 64) ||
-        !valid_name(host, 255)) {
+    if (!json_object_is_type(body, json_type_object) || !cid || !host) {
         *resp = msg_obj(false, "fields 'command_id' and 'hostname' are required strings");
+        *status = 400;
+        return 0;
+    }
+    char problem[300];
+    if (!check_field(body, "command_id", HB_MAX_CMD_ID, problem, sizeof(problem)) ||
+        !check_field(body, "hostname", HB_MAX_NAME, problem, sizeof(problem))) {
+        *resp = msg_obj(false, "%s", problem);
         *status = 400;
         return 0;
     }
@@ -1183,6 +1430,22 @@ int cp_plane_completion(struct cp_plane *p, json_object *body, int64_t now, json
     }
     if ((rc = meta_execution_list(p->db, cid, host, exec_cb, &ec, err)))
         goto out_rollback;
+    bool foreign = false; /* a command of a service the caller's token does not cover */
+    if (token_service && grc == 0)
+        foreign = strcmp(c.service_name, token_service) != 0;
+    else if (token_service && ec.n) {
+        bool same;
+        if ((rc = executions_of_service(p, cid, host, token_service, &same, err)))
+            goto out_rollback;
+        foreign = !same;
+    }
+    if (foreign) {
+        meta_rollback(p->db);
+        *resp = msg_obj(false, "Command %s not found for host %s of service %s", cid, host,
+                        token_service);
+        *status = 404;
+        goto out_unlock;
+    }
     if (grc == -ENOENT && ec.n == 0) {
         meta_rollback(p->db);
         *resp = msg_obj(false, "Command %s not found for host %s", cid, host);

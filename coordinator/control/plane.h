@@ -16,6 +16,24 @@ struct cp_plane_opts {
     size_t max_hosts_per_request; /* 0 = unlimited */
     unsigned max_share_pct; /* hosts of a service profiling at once, % of active; 0/100 = off */
     unsigned flush_ms;      /* heartbeat write-behind period (1000) */
+    /* (host, service) pairs kept, in memory and in host_heartbeats; beyond it the least
+     * recently seen is forgotten (CP_DEFAULT_MAX_TRACKED_HOSTS when 0) */
+    size_t max_tracked_hosts;
+    int64_t host_expiry_s;   /* hosts unseen this long are forgotten (7 days when 0; <0 never) */
+    unsigned expire_every_s; /* how often the writer thread expires hosts (60 when 0) */
+};
+
+#define CP_DEFAULT_MAX_TRACKED_HOSTS 100000
+#define CP_DEFAULT_HOST_EXPIRY_S     (7 * 86400)
+
+/* Counters for operators and tests. */
+struct cp_plane_stats {
+    size_t tracked;            /* (host, service) pairs in memory */
+    uint64_t evicted;          /* forgotten because max_tracked_hosts was reached */
+    uint64_t expired;          /* forgotten from memory because unseen for host_expiry_s */
+    uint64_t rows_expired;     /* host_heartbeats rows deleted (age or cap) */
+    uint64_t hosts_scan_steps; /* full-scan steps of the last request's active-host lookup */
+    uint64_t bulk_interrupted; /* bulk items not submitted because the plane was stopping */
 };
 
 struct cp_plane;
@@ -26,6 +44,13 @@ int cp_plane_open(struct meta_db *db, const struct cp_plane_opts *o, struct cp_p
 void cp_plane_close(struct cp_plane *p);
 /* Writes pending heartbeats now. */
 int cp_plane_flush(struct cp_plane *p, struct gp_err *err);
+/* Forgets hosts unseen since now - host_expiry_s, in memory and in the store, and caps the
+ * stored rows at max_tracked_hosts (the writer thread runs it every expire_every_s). */
+int cp_plane_expire(struct cp_plane *p, int64_t now, struct gp_err *err);
+/* Asks long work (a bulk request) to stop between items; called on SIGTERM, before the HTTP
+ * server waits for requests in progress. */
+void cp_plane_shutdown(struct cp_plane *p);
+void cp_plane_stats(struct cp_plane *p, struct cp_plane_stats *out);
 
 /* Each returns 0 with *resp (JSON to send) and *status (HTTP status), or a negative errno for
  * internal failures (err set). Validation problems are answered, not returned as errors. */
@@ -36,8 +61,10 @@ int cp_plane_profile_request(struct cp_plane *p, json_object *body, bool dry_run
                              json_object **resp, int *status, struct gp_err *err);
 int cp_plane_bulk_request(struct cp_plane *p, json_object *body, int64_t now, json_object **resp,
                           int *status, struct gp_err *err);
-int cp_plane_completion(struct cp_plane *p, json_object *body, int64_t now, json_object **resp,
-                        int *status, struct gp_err *err);
+/* service: the only service whose commands the caller may complete (its token's), NULL = any
+ * (auth off); a command of another service is answered 404, as if it did not exist. */
+int cp_plane_completion(struct cp_plane *p, json_object *body, const char *service, int64_t now,
+                        json_object **resp, int *status, struct gp_err *err);
 /* host_status: filters as in the reference; liveness from the server's receive times. */
 int cp_plane_host_status(struct cp_plane *p, const struct meta_host_filter *f, int64_t now,
                          json_object **resp, int *status, struct gp_err *err);

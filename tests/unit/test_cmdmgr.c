@@ -283,6 +283,13 @@ static void test_parse_invalid(void **state)
     } bad[] = {
             {"{\"command_type\":\"start\",\"combined_config\":{\"frequency\":0}}", "frequency"},
             {"{\"command_type\":\"start\",\"combined_config\":{\"frequency\":1001}}", "1 to 1000"},
+            /* doubles beyond long long: refused before the (undefined) conversion */
+            {"{\"command_type\":\"start\",\"combined_config\":{\"pids\":[8.9e19]}}",
+             "out of range"},
+            {"{\"command_type\":\"start\",\"combined_config\":{\"pids\":[-1e300]}}",
+             "out of range"},
+            {"{\"command_type\":\"start\",\"combined_config\":{\"frequency\":1e300}}", "1 to 1000"},
+            {"{\"command_type\":\"start\",\"combined_config\":{\"duration\":9.3e18}}", "24 h"},
             {"{\"command_type\":\"start\",\"combined_config\":{\"frequency\":\"fast\"}}",
              "frequency"},
             {"{\"command_type\":\"start\",\"combined_config\":{\"duration\":0}}", "duration"},

@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "coordinator/control/command.h"
+#include "common/cmd_limits.h"
+
+#include <stdio.h>
 
 static int parse(const char *json, struct cp_request *r, struct gp_err *err)
 {
@@ -79,6 +82,39 @@ static void test_parse_rejects(void **state)
                   "additional_args");
     expect_reject("{\"service_name\":\"s\",\"request_type\":\"start\",\"stop_level\":\"rack\"}",
                   "stop_level");
+}
+
+/* The coordinator refuses exactly what the agent would (common/cmd_limits.h), at the boundary. */
+static void test_shared_limits(void **state)
+{
+    char j[256];
+    struct cp_request r;
+    struct gp_err err = {0};
+    snprintf(j, sizeof(j),
+             "{\"service_name\":\"s\",\"request_type\":\"start\",\"duration\":%d,"
+             "\"frequency\":%d}",
+             GP_CMD_MAX_DURATION, GP_CMD_MAX_FREQ);
+    assert_int_equal(parse(j, &r, &err), 0);
+    assert_int_equal(r.duration, 86400);
+    assert_int_equal(r.frequency, 1000);
+    cp_request_free(&r);
+    snprintf(j, sizeof(j), "{\"service_name\":\"s\",\"request_type\":\"start\",\"duration\":%d}",
+             GP_CMD_MAX_DURATION + 1);
+    expect_reject(j, "field 'duration' must be 1..86400 seconds");
+    snprintf(j, sizeof(j), "{\"service_name\":\"s\",\"request_type\":\"start\",\"frequency\":%d}",
+             GP_CMD_MAX_FREQ + 1);
+    expect_reject(j, "field 'frequency' must be 1..1000 Hz");
+}
+
+/* Names go through the shared identifier rule: no NUL truncation, no bidi tricks. */
+static void test_identifiers(void **state)
+{
+    expect_reject("{\"service_name\":\"s\\u0000evil\",\"request_type\":\"start\"}", "U+0000");
+    expect_reject("{\"service_name\":\"\\u202eevil\",\"request_type\":\"start\"}", "bidirectional");
+    expect_reject("{\"service_name\":\"s\xff\",\"request_type\":\"start\"}", "UTF-8");
+    expect_reject("{\"service_name\":\"s\",\"request_type\":\"start\",\"target_hosts\":{"
+                  "\"h\\u2066x\":null}}",
+                  "bidirectional");
 }
 
 static void mk(struct cp_config *c, bool cont, int dur, int freq, const char *mode,
@@ -296,6 +332,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_parse_defaults),
             cmocka_unit_test(test_parse_rejects),
+            cmocka_unit_test(test_shared_limits),
+            cmocka_unit_test(test_identifiers),
             cmocka_unit_test(test_merge),
             cmocka_unit_test(test_merge_all_processes_absorbs_pids),
             cmocka_unit_test(test_process_stop),

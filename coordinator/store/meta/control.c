@@ -157,6 +157,71 @@ int meta_heartbeat_list_active(struct meta_db *db, const char *service, int64_t 
     return rc;
 }
 
+struct hosts_ctx {
+    int (*cb)(const char *hostname, void *ctx);
+    void *ctx;
+};
+
+static int hosts_cb(const struct meta_row *r, void *ctx)
+{
+    struct hosts_ctx *h = ctx;
+    const char *name = meta_row_text(r, 0);
+    return name ? h->cb(name, h->ctx) : 0;
+}
+
+int meta_heartbeat_hosts_active(struct meta_db *db, const char *service, int64_t since,
+                                int (*cb)(const char *hostname, void *ctx), void *ctx,
+                                struct gp_err *err)
+{
+    struct hosts_ctx h = {cb, ctx};
+    struct meta_value p[] = {META_T(service), META_I(since)};
+    return meta_query(
+            db,
+            "SELECT hostname FROM host_heartbeats INDEXED BY host_heartbeats_service_host "
+            "WHERE service_name = ? AND heartbeat_timestamp >= ? ORDER BY hostname",
+            p, 2, hosts_cb, &h, err);
+}
+
+#define EXPIRE_BATCH 1000
+
+int meta_heartbeat_expire(struct meta_db *db, int64_t before, int64_t keep_max, int64_t *deleted,
+                          struct gp_err *err)
+{
+    *deleted = 0;
+    int64_t n;
+    int rc = 0;
+    /* small transactions, so heartbeat writes and requests are never held up for long */
+    do {
+        struct meta_value p[] = {META_I(before), META_I(EXPIRE_BATCH)};
+        n = 0;
+        if (before > 0)
+            rc = meta_exec(db,
+                           "DELETE FROM host_heartbeats WHERE id IN (SELECT id FROM "
+                           "host_heartbeats WHERE heartbeat_timestamp < ? LIMIT ?)",
+                           p, 2, &n, err);
+        *deleted += n;
+    } while (rc == 0 && n == EXPIRE_BATCH);
+    if (rc || keep_max <= 0)
+        return rc;
+    int64_t total = 0;
+    if ((rc = meta_query_int(db, "SELECT COUNT(*) FROM host_heartbeats", NULL, 0, &total, err)))
+        return rc;
+    while (rc == 0 && total > keep_max) {
+        int64_t excess = total - keep_max;
+        struct meta_value p[] = {META_I(excess < EXPIRE_BATCH ? excess : EXPIRE_BATCH)};
+        n = 0;
+        rc = meta_exec(db,
+                       "DELETE FROM host_heartbeats WHERE id IN (SELECT id FROM host_heartbeats "
+                       "ORDER BY heartbeat_timestamp, id LIMIT ?)",
+                       p, 1, &n, err);
+        if (n == 0)
+            break;
+        *deleted += n;
+        total -= n;
+    }
+    return rc;
+}
+
 int meta_heartbeat_count(struct meta_db *db, const char *service, int64_t since, int64_t *out,
                          struct gp_err *err)
 {

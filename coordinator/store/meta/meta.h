@@ -117,6 +117,9 @@ int meta_exec(struct meta_db *db, const char *sql, const struct meta_value *para
               int64_t *changes, struct gp_err *err);
 int meta_query(struct meta_db *db, const char *sql, const struct meta_value *params, int nparams,
                meta_row_cb cb, void *ctx, struct gp_err *err);
+/* Rows the last meta_query on this thread stepped through in full table scans (SQLite:
+ * SQLITE_STMTSTATUS_FULLSCAN_STEP); 0 when it used indexes only. For tests of query plans. */
+uint64_t meta_last_query_fullscan_steps(void);
 /* Convenience: first column of the first row as int64; -ENOENT when no row or NULL. */
 int meta_query_int(struct meta_db *db, const char *sql, const struct meta_value *params,
                    int nparams, int64_t *out, struct gp_err *err);
@@ -192,6 +195,9 @@ int meta_token_list(struct meta_db *db, const char *service, meta_token_cb cb, v
                     struct gp_err *err);
 /* Revokes by id; -ENOENT when no such active token. */
 int meta_token_revoke(struct meta_db *db, int64_t id, struct gp_err *err);
+/* A number that changes whenever any token is revoked or deleted (by any process sharing the
+ * store): a cache of validated tokens is valid only while it is unchanged. */
+int meta_token_generation(struct meta_db *db, int64_t *gen, struct gp_err *err);
 /* 0 when token is active and (service == NULL or it belongs to that sanitised service name);
  * -EACCES otherwise. service_out (may be NULL) receives the token's service name. */
 int meta_token_validate(struct meta_db *db, const char *token, const char *service,
@@ -330,6 +336,14 @@ int meta_heartbeat_get(struct meta_db *db, const char *hostname, const char *ser
 int meta_heartbeat_list_active(struct meta_db *db, const char *service, int64_t since,
                                int (*cb)(const struct meta_heartbeat *h, void *ctx), void *ctx,
                                struct gp_err *err);
+/* Just the hostnames of meta_heartbeat_list_active, by index (service_name, hostname). */
+int meta_heartbeat_hosts_active(struct meta_db *db, const char *service, int64_t since,
+                                int (*cb)(const char *hostname, void *ctx), void *ctx,
+                                struct gp_err *err);
+/* Forgets hosts: deletes rows whose heartbeat is older than before (0 = none by age), then the
+ * least recently seen beyond keep_max rows (0 = no cap), in batches; *deleted counts them. */
+int meta_heartbeat_expire(struct meta_db *db, int64_t before, int64_t keep_max, int64_t *deleted,
+                          struct gp_err *err);
 int meta_heartbeat_count(struct meta_db *db, const char *service, int64_t since, int64_t *out,
                          struct gp_err *err);
 

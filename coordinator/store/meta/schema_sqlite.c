@@ -140,6 +140,18 @@ const char *const meta_sqlite_migrations[] = {
         "DROP INDEX host_heartbeats_ts; DROP INDEX host_heartbeats_service;",
         /* 3: retention checks whether an old blob is still referenced before sweeping it. */
         "CREATE INDEX profiles_blob_key ON profiles(blob_key);",
+        /* 4: a revocation generation, bumped by a trigger on every revocation or deletion (by
+         * any process: `token revoke` runs outside the server), so validation caches can be
+         * checked with one row read; and the hosts of a service found without a table scan
+         * (neither column changes on a heartbeat, so the index costs no heartbeat writes). */
+        "CREATE TABLE token_generation (id INTEGER PRIMARY KEY CHECK (id = 1),"
+        "  generation INTEGER NOT NULL);"
+        "INSERT INTO token_generation VALUES (1, 0);"
+        "CREATE TRIGGER agent_tokens_revoked AFTER UPDATE OF revoked_at ON agent_tokens "
+        "BEGIN UPDATE token_generation SET generation = generation + 1 WHERE id = 1; END;"
+        "CREATE TRIGGER agent_tokens_deleted AFTER DELETE ON agent_tokens "
+        "BEGIN UPDATE token_generation SET generation = generation + 1 WHERE id = 1; END;"
+        "CREATE INDEX host_heartbeats_service_host ON host_heartbeats(service_name, hostname);",
 };
 
 const int meta_sqlite_nmigrations =

@@ -99,6 +99,13 @@ static int msq_exec(struct meta_conn *c, const char *sql, const struct meta_valu
 
 #define MAX_COLS 64
 
+_Thread_local uint64_t meta_last_fullscan_steps;
+
+uint64_t meta_last_query_fullscan_steps(void)
+{
+    return meta_last_fullscan_steps;
+}
+
 static int msq_query(struct meta_conn *c, const char *sql, const struct meta_value *params,
                      int nparams, meta_row_cb cb, void *ctx, struct gp_err *err)
 {
@@ -159,6 +166,8 @@ static int msq_query(struct meta_conn *c, const char *sql, const struct meta_val
     }
     if (rc == 0 && s != SQLITE_DONE)
         rc = sq_error(c->sq, s, err, "query");
+    meta_last_fullscan_steps =
+            (uint64_t)sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
     sq_done(st, owned);
     return rc;
 }

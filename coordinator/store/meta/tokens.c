@@ -143,6 +143,12 @@ int meta_token_revoke(struct meta_db *db, int64_t id, struct gp_err *err)
     return 0;
 }
 
+int meta_token_generation(struct meta_db *db, int64_t *gen, struct gp_err *err)
+{
+    return meta_query_int(db, "SELECT generation FROM token_generation WHERE id = 1", NULL, 0, gen,
+                          err);
+}
+
 struct val_ctx {
     int found;
     int64_t id, last_used;
