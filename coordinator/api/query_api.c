@@ -41,7 +41,7 @@ static bool service_exists(struct coord_api *api, const char *name, struct http_
     struct gp_err err = {0};
     int rc = meta_service_get(api->store->meta, name, NULL, &err);
     if (rc == -ENOENT) {
-        http_resp_msg(w, 406, "service %s doesn't exists", name);
+        http_resp_msg(w, 406, "service %s doesn't exist", name);
         return false;
     }
     if (rc) {
@@ -128,7 +128,7 @@ static bool parse_base(struct coord_api *api, const struct http_req *r, struct h
     }
     if (meta_service_sanitize(svc, p->service, sizeof(p->service)) == 0 ||
         strcmp(p->service, svc) != 0) {
-        http_resp_msg(w, 406, "service %.80s doesn't exists", svc);
+        http_resp_msg(w, 406, "service %.80s doesn't exist", svc);
         return false;
     }
     if (!service_exists(api, p->service, w))
@@ -386,7 +386,7 @@ void api_flamegraph_diff(const struct http_req *r, struct http_resp *w, void *ct
         if (meta_service_sanitize(cs, before_svc, sizeof(before_svc)) == 0 ||
             strcmp(before_svc, cs) != 0 || !service_exists(api, before_svc, w)) {
             if (w->status != 406 && w->status != 500 && w->status != 503)
-                http_resp_msg(w, 406, "service %.80s doesn't exists", cs);
+                http_resp_msg(w, 406, "service %.80s doesn't exist", cs);
             fg_free(&p);
             return;
         }
@@ -893,7 +893,7 @@ void api_adhoc_content(const struct http_req *r, struct http_resp *w, void *ctx)
     if (meta_service_sanitize(svc, clean, sizeof(clean)) == 0 || strcmp(clean, svc) != 0 ||
         !service_exists(api, clean, w)) {
         if (w->status != 406 && w->status != 500 && w->status != 503)
-            http_resp_msg(w, 406, "service %.80s doesn't exists", svc);
+            http_resp_msg(w, 406, "service %.80s doesn't exist", svc);
         return;
     }
     void *html = NULL;
@@ -966,7 +966,7 @@ void api_html_metadata(const struct http_req *r, struct http_resp *w, void *ctx)
     if (meta_service_sanitize(svc, clean, sizeof(clean)) == 0 || strcmp(clean, svc) != 0 ||
         !service_exists(api, clean, w)) {
         if (w->status != 406 && w->status != 500 && w->status != 503)
-            http_resp_msg(w, 406, "service %.80s doesn't exists", svc);
+            http_resp_msg(w, 406, "service %.80s doesn't exist", svc);
         rql_free(q);
         return;
     }
