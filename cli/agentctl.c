@@ -465,9 +465,14 @@ int cmd_stop(int argc, char **argv)
     if (rc < 0)
         return 1;
     if (rc > 0) {
-        if (a.json)
-            printf("{\"ok\":true,\"stopped\":false,\"reason\":\"%s\"}\n", why);
-        else
+        if (a.json) {
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "ok", json_object_new_boolean(1));
+            json_object_object_add(o, "stopped", json_object_new_boolean(0));
+            json_object_object_add(o, "reason", json_object_new_string(why));
+            printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+            json_object_put(o);
+        } else
             printf("nothing to stop: %s\n", why);
         return 0;
     }

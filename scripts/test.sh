@@ -39,7 +39,7 @@ run_ctest() {
   shift
   n=$(cd "$dir" && ctest -N "$@" | sed -n 's/^Total Tests: *//p')
   if [ "${n:-0}" -eq 0 ]; then
-    echo "test.sh: no test selected in $dir (ctest $*): is it configured with GPROF_BUILD_TESTS=ON?" >&2
+    echo "test.sh: no test selected in $dir (ctest $*): check the ctest arguments and that $dir is configured with GPROF_BUILD_TESTS=ON" >&2
     return 1
   fi
   echo "   $n tests"
