@@ -360,6 +360,7 @@ int cmd_start(int argc, char **argv)
     }
     int tty = isatty(STDERR_FILENO);
     int shown = 0;
+    char said[16] = ""; /* without a terminal each state is said once */
     for (;;) {
         json_object *q = json_object_new_object();
         json_object_object_add(q, "cmd", json_object_new_string("result"));
@@ -391,8 +392,9 @@ int cmd_start(int argc, char **argv)
             json_object_put(resp);
             return ok ? 0 : 1;
         }
-        if (tty || !shown) {
-            if (state && !strcmp(state, "running")) {
+        if (state && (tty || strcmp(state, said))) {
+            snprintf(said, sizeof(said), "%s", state);
+            if (!strcmp(state, "running")) {
                 double el = json_object_get_double(json_object_object_get(resp, "elapsed"));
                 json_object *du = json_object_object_get(resp, "duration");
                 json_object *sm = json_object_object_get(resp, "samples");
@@ -400,9 +402,10 @@ int cmd_start(int argc, char **argv)
                         el, du ? json_object_get_double(du) : (double)a.duration,
                         sm ? (long long)json_object_get_int64(sm) : 0LL, tty ? "   " : "\n");
                 shown = 1;
-            } else if (state && !strcmp(state, "queued")) {
-                fprintf(stderr, "%s%s: queued%s", tty ? "\r" : "", id, tty ? "   " : "\n");
-                shown = tty;
+            } else if (!strcmp(state, "queued")) {
+                fprintf(stderr, "%s%s: queued behind another ad hoc session%s", tty ? "\r" : "", id,
+                        tty ? "   " : "\n");
+                shown = 1;
             }
             fflush(stderr);
         }

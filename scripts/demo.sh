@@ -6,6 +6,7 @@
 #   --port PORT  coordinator port on 127.0.0.1 (or GPROF_DEMO_PORT; default 8080)
 #   --dir DIR    state and logs (or GPROF_DEMO_DIR; default /tmp/gprof-demo)
 #   --stop       stop the demo's coordinator and agent (same --dir) and exit
+# gprofctl is linked into ${GPROF_DEMO_BINDIR:-/usr/local/bin}.
 # Agents heartbeat every 5 s here (30 s by default), so fleet commands start within ~5 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,14 +14,14 @@ root=$(pwd)
 port=${GPROF_DEMO_PORT:-8080}
 dir=${GPROF_DEMO_DIR:-/tmp/gprof-demo}
 heartbeat=5
-bindir=/usr/local/bin
+bindir=${GPROF_DEMO_BINDIR:-/usr/local/bin}
 stop_only=0
 while [ $# -gt 0 ]; do
   case $1 in
     --port) port=${2:?--port needs a value}; shift 2 ;;
     --dir) dir=${2:?--dir needs a value}; shift 2 ;;
     --stop) stop_only=1; shift ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -50,8 +51,13 @@ stop() {
     pid=$(cat "$dir/$p.pid")
     bin=$root/build/$p/gprof-$p
     if [[ $pid =~ ^[0-9]+$ ]] && ours "$pid" "$bin" "$dir/$p"; then
-      kill "$pid" && echo "stopped gprof-$p (pid $pid)"
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill "$pid"
+      for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      if kill -0 "$pid" 2>/dev/null; then
+        kill -9 "$pid" && echo "gprof-$p (pid $pid) did not exit 15 s after SIGTERM: killed (see $dir/$p.log)"
+      else
+        echo "stopped gprof-$p (pid $pid)"
+      fi
     elif [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
       echo "demo.sh: $dir/$p.pid names pid $pid, which is not this demo's gprof-$p; left alone" >&2
     fi

@@ -67,6 +67,14 @@ out=$("$GPROFCTL" stop --pid "$WPID" 2>&1) || rc=$?
 [ "$rc" = 0 ] && grep -q "^nothing to stop: " <<<"$out" || fail "stop --pid with no session (rc $rc): $out"
 ok "stop with nothing running says so and exits 0 ($out)"
 
+# a local start queued behind another session says each state once when stderr is not a terminal
+FIRST=$("$GPROFCTL" start -d 3 --no-wait)
+"$GPROFCTL" start -d 1 >"$WORK/start2.out" 2>"$WORK/start2.err" || fail "queued start failed: $(cat "$WORK/start2.err")"
+grep -q ": queued" "$WORK/start2.err" || fail "the second start was not queued behind $FIRST: $(cat "$WORK/start2.err")"
+[ -z "$(sort "$WORK/start2.err" | uniq -d)" ] && [ "$(wc -l <"$WORK/start2.err")" -le 2 ] ||
+    fail "start repeats its state: $(sort "$WORK/start2.err" | uniq -c)"
+ok "a queued local start says 'queued' once, then 'profiling' once: $(tr '\n' '|' <"$WORK/start2.err")"
+
 # --- fleet start by host alone -------------------------------------------------------------------
 "$GPROFCTL" start --host "$HN" -d 2 -F 49 >"$WORK/fleet.out" 2>"$WORK/fleet.err" ||
     fail "start --host without --service: $(cat "$WORK/fleet.err")"
