@@ -403,8 +403,8 @@ int cmd_start(int argc, char **argv)
                         sm ? (long long)json_object_get_int64(sm) : 0LL, tty ? "   " : "\n");
                 shown = 1;
             } else if (!strcmp(state, "queued")) {
-                fprintf(stderr, "%s%s: queued behind another ad hoc session%s", tty ? "\r" : "", id,
-                        tty ? "   " : "\n");
+                fprintf(stderr, "%s%s: queued (the ad hoc slot runs one session at a time)%s",
+                        tty ? "\r" : "", id, tty ? "   " : "\n");
                 shown = 1;
             }
             fflush(stderr);
