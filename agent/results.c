@@ -127,9 +127,12 @@ int gp_results_write(struct gp_results *r, struct gp_profile *p, struct strbuf *
     }
 
     struct strbuf html = STRBUF_INIT;
-    int rc = gp_collapsed_write(p, col, err);
+    /* the file ends with a newline like any text file; the upload, as gProfiler sends it, not */
+    int rc = gp_collapsed_write_ex(p, GP_COLLAPSED_TRAILING_NL, col, err);
     if (!rc)
         rc = write_atomic(out->col, col->buf ? col->buf : "", col->len, err);
+    if (!rc && col->len && col->buf[col->len - 1] == '\n')
+        col->buf[--col->len] = '\0';
     if (!rc)
         rc = gp_html_write(p, "gprof · continuous profile", &html, err);
     if (!rc)

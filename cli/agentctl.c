@@ -68,7 +68,9 @@ static const char start_help[] =
         "\n"
         "    With --coordinator (or GPROF_COORDINATOR) and --host or --service, the request\n"
         "    goes to the coordinator, which hands it to the agents of those hosts at their\n"
-        "    next heartbeat; start then waits for their completion reports and prints the\n"
+        "    next heartbeat (every 30 s by default), so a request waits up to one heartbeat\n"
+        "    interval before it starts; start says what it waits for and when each host's next\n"
+        "    heartbeat is due, then waits for their completion reports and prints the\n"
         "    results' URLs. --service alone targets every active host of the service.\n"
         "\n"
         "OPTIONS\n"
@@ -82,7 +84,8 @@ static const char start_help[] =
         "                         or GPROF_AGENT_SOCKET)\n"
         "    --coordinator URL    fleet mode: send the request to this coordinator\n"
         "    --host H             fleet mode: a target host; repeat for several\n"
-        "    --service S          fleet mode: the service of the hosts (required)\n"
+        "    --service S          fleet mode: the service of the hosts; with --host it is\n"
+        "                         needed only when a host reports under several services\n"
         "    --token T            fleet mode: the coordinator's UI/API token (or GPROF_UI_TOKEN)\n"
         "\n"
         "EXIT STATUS\n"
@@ -91,8 +94,7 @@ static const char start_help[] =
         "\n"
         "EXAMPLES\n"
         "    sudo gprofctl start --pid $(pidof myserver) -d 30\n"
-        "    gprofctl start --coordinator http://coord:8080 --service web --host web-3 --pid "
-        "4242\n";
+        "    gprofctl start --coordinator http://coord:8080 --host web-3 --pid 4242\n";
 
 static const char stop_help[] =
         "NAME\n"
@@ -110,13 +112,22 @@ static const char stop_help[] =
         "    profiling from the agent's configuration keeps running.\n"
         "\n"
         "    In fleet mode the stop goes through the coordinator to the named hosts (with\n"
-        "    --service alone: every active host of the service).\n"
+        "    --service alone: every active host of the service) at their next heartbeat.\n"
+        "\n"
+        "    On this host, when no command-started session runs and no ad hoc command waits,\n"
+        "    stop says \"nothing to stop\", sends nothing and exits 0 (with --json:\n"
+        "    {\"ok\":true,\"stopped\":false,...}); with --pid, the same when none of the pids is\n"
+        "    in the running ad hoc session.\n"
         "\n"
         "OPTIONS\n"
         "    -p, --pid PID        process-level stop for PID; repeat for several\n"
         "    --json               print the agent's answer as JSON\n"
         "    --socket PATH        the agent's control socket\n"
-        "    --coordinator URL, --host H, --service S, --token T   fleet mode, as for start\n";
+        "    --coordinator URL, --host H, --service S, --token T   fleet mode, as for start\n"
+        "\n"
+        "EXIT STATUS\n"
+        "    0 when the stop was sent or there was nothing to stop, 1 when the agent or the\n"
+        "    coordinator cannot be reached or refused it, 2 on a usage error.\n";
 
 static const char status_help[] =
         "NAME\n"
@@ -349,6 +360,7 @@ int cmd_start(int argc, char **argv)
     }
     int tty = isatty(STDERR_FILENO);
     int shown = 0;
+    char said[16] = ""; /* without a terminal each state is said once */
     for (;;) {
         json_object *q = json_object_new_object();
         json_object_object_add(q, "cmd", json_object_new_string("result"));
@@ -380,8 +392,9 @@ int cmd_start(int argc, char **argv)
             json_object_put(resp);
             return ok ? 0 : 1;
         }
-        if (tty || !shown) {
-            if (state && !strcmp(state, "running")) {
+        if (state && (tty || strcmp(state, said))) {
+            snprintf(said, sizeof(said), "%s", state);
+            if (!strcmp(state, "running")) {
                 double el = json_object_get_double(json_object_object_get(resp, "elapsed"));
                 json_object *du = json_object_object_get(resp, "duration");
                 json_object *sm = json_object_object_get(resp, "samples");
@@ -389,9 +402,10 @@ int cmd_start(int argc, char **argv)
                         el, du ? json_object_get_double(du) : (double)a.duration,
                         sm ? (long long)json_object_get_int64(sm) : 0LL, tty ? "   " : "\n");
                 shown = 1;
-            } else if (state && !strcmp(state, "queued")) {
-                fprintf(stderr, "%s%s: queued%s", tty ? "\r" : "", id, tty ? "   " : "\n");
-                shown = tty;
+            } else if (!strcmp(state, "queued")) {
+                fprintf(stderr, "%s%s: queued (the ad hoc slot runs one session at a time)%s",
+                        tty ? "\r" : "", id, tty ? "   " : "\n");
+                shown = 1;
             }
             fflush(stderr);
         }
@@ -399,6 +413,43 @@ int cmd_start(int argc, char **argv)
         struct timespec ts = {0, 300 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+}
+
+/* Asks the agent what command-started profiling runs or waits. Returns 1 (with why) when a
+ * stop would end nothing, 0 when it would, -1 when the agent cannot be asked. */
+static int nothing_to_stop(const char *sock, const struct args *a, char *why, size_t len)
+{
+    json_object *req = json_object_new_object(), *r = NULL;
+    json_object_object_add(req, "cmd", json_object_new_string("status"));
+    int rc = call("stop", sock, req, &r);
+    json_object_put(req);
+    if (rc)
+        return -1;
+    json_object *slots = json_object_object_get(r, "slots");
+    json_object *adhoc = json_object_object_get(slots, "adhoc");
+    json_object *cont = json_object_object_get(slots, "continuous");
+    json_object *q = json_object_object_get(r, "queue");
+    size_t nq = q ? json_object_array_length(q) : 0;
+    int idle = !adhoc && !has(cont, "command_id") && !nq;
+    if (idle) {
+        snprintf(why, len, "no command-started profiling runs or waits on this agent%s",
+                 cont ? " (continuous profiling from its configuration goes on)" : "");
+    } else if (a->npids && !nq) {
+        json_object *p = adhoc ? json_object_object_get(adhoc, "pids") : NULL;
+        size_t np = p ? json_object_array_length(p) : 0;
+        int found = 0;
+        for (size_t i = 0; i < a->npids && !found; i++)
+            for (size_t k = 0; k < np && !found; k++)
+                found = json_object_get_int(json_object_array_get_idx(p, k)) == a->pids[i];
+        if (!found) {
+            idle = 1;
+            snprintf(why, len, "%s",
+                     adhoc ? "none of these pids is in the running ad hoc session"
+                           : "no ad hoc session runs on this agent");
+        }
+    }
+    json_object_put(r);
+    return idle;
 }
 
 int cmd_stop(int argc, char **argv)
@@ -411,6 +462,23 @@ int cmd_stop(int argc, char **argv)
     const char *coord = gpctl_coordinator(a.coordinator, cb, sizeof(cb));
     if (coord && (a.nhosts || a.service))
         return fleet(&a, 1, coord);
+    const char *sock = gpctl_socket(a.socket);
+    char why[256];
+    rc = nothing_to_stop(sock, &a, why, sizeof(why));
+    if (rc < 0)
+        return 1;
+    if (rc > 0) {
+        if (a.json) {
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "ok", json_object_new_boolean(1));
+            json_object_object_add(o, "stopped", json_object_new_boolean(0));
+            json_object_object_add(o, "reason", json_object_new_string(why));
+            printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+            json_object_put(o);
+        } else
+            printf("nothing to stop: %s\n", why);
+        return 0;
+    }
     json_object *req = json_object_new_object(), *resp = NULL;
     json_object_object_add(req, "cmd", json_object_new_string("stop"));
     if (a.npids) {
@@ -419,7 +487,7 @@ int cmd_stop(int argc, char **argv)
     } else {
         json_object_object_add(req, "stop_level", json_object_new_string("host"));
     }
-    rc = call("stop", gpctl_socket(a.socket), req, &resp);
+    rc = call("stop", sock, req, &resp);
     json_object_put(req);
     if (rc)
         return 1;
@@ -432,6 +500,26 @@ int cmd_stop(int argc, char **argv)
         printf("stop queued (%s): command-started profiling ends now\n", str(resp, "command_id"));
     json_object_put(resp);
     return 0;
+}
+
+/* 0 B, 900 B, 1.5 KiB, 256 MiB: one decimal unless the value is whole in its unit. */
+static void human_bytes(int64_t v, char *buf, size_t len)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    if (v < 1024) {
+        snprintf(buf, len, "%lld B", (long long)(v < 0 ? 0 : v));
+        return;
+    }
+    size_t u = 0;
+    int64_t div = 1;
+    while (u + 1 < sizeof(units) / sizeof(units[0]) && v / div >= 1024) {
+        div *= 1024;
+        u++;
+    }
+    if (v % div == 0)
+        snprintf(buf, len, "%lld %s", (long long)(v / div), units[u]);
+    else
+        snprintf(buf, len, "%.1f %s", (double)v / (double)div, units[u]);
 }
 
 static void fmt_age(time_t t, char *buf, size_t len)
@@ -522,10 +610,13 @@ int cmd_status(int argc, char **argv)
                has(hb, "error") ? "; error: " : "", has(hb, "error") ? str(hb, "error") : "");
         json_object *sp = json_object_object_get(r, "spool");
         if (sp) {
-            printf("spool      %lld waiting (%lld of %lld bytes), %lld sent, %lld dropped%s%s\n",
-                   (long long)json_object_get_int64(json_object_object_get(sp, "items")),
-                   (long long)json_object_get_int64(json_object_object_get(sp, "bytes")),
-                   (long long)json_object_get_int64(json_object_object_get(sp, "max_bytes")),
+            char used[32], max[32];
+            human_bytes(json_object_get_int64(json_object_object_get(sp, "bytes")), used,
+                        sizeof(used));
+            human_bytes(json_object_get_int64(json_object_object_get(sp, "max_bytes")), max,
+                        sizeof(max));
+            printf("spool      %lld waiting (%s of %s), %lld sent, %lld dropped%s%s\n",
+                   (long long)json_object_get_int64(json_object_object_get(sp, "items")), used, max,
                    (long long)json_object_get_int64(json_object_object_get(sp, "sent")),
                    (long long)json_object_get_int64(json_object_object_get(sp, "dropped")),
                    has(sp, "last_error") ? "; last error: " : "",

@@ -15,6 +15,7 @@
 #include "agent/header.h"
 #include "agent/session.h"
 #include "cli/gprofctl.h"
+#include "cli/outfmt.h"
 #include "common/collapsed.h"
 #include "common/fsutil.h"
 #include "common/html.h"
@@ -52,8 +53,8 @@ static const char usage_text[] =
         "  --sampler bpf|perf   bpf (default): in-kernel aggregation; perf: perf_event ring,\n"
         "                       no BPF. Without this flag BPF is tried and perf is the fallback\n"
         "  --event EVENT        cpu-clock (default, works everywhere) or cycles (needs a PMU)\n"
-        "  -o, --output FILE    format from the extension: .col/.txt collapsed, .html, .pb.gz "
-        "pprof\n"
+        "  -o, --output FILE    format from the extension: .col/.txt collapsed, .html, .pb.gz\n"
+        "                       pprof; another extension needs --format\n"
         "  --format FMT         collapsed, html or pprof; overrides the extension\n"
         "  --debug-dir DIR      also look for separate debug files under DIR (repeatable)\n"
         "  -q, --quiet          no progress line\n"
@@ -77,16 +78,16 @@ static int parse_format(const char *s, enum out_format *f)
 
 static enum out_format format_from_path(const char *path)
 {
-    size_t n = strlen(path);
-#define ENDS(sfx) (n >= sizeof(sfx) - 1 && !strcmp(path + n - (sizeof(sfx) - 1), sfx))
-    if (ENDS(".html") || ENDS(".htm"))
+    switch (gpctl_format_from_path(path, false)) {
+    case GPCTL_FMT_HTML:
         return FMT_HTML;
-    if (ENDS(".pb.gz") || ENDS(".pprof") || ENDS(".pb"))
+    case GPCTL_FMT_PPROF:
         return FMT_PPROF;
-    if (ENDS(".col") || ENDS(".txt") || ENDS(".folded") || ENDS(".collapsed"))
+    case GPCTL_FMT_COLLAPSED:
         return FMT_COLLAPSED;
-#undef ENDS
-    return FMT_AUTO;
+    default:
+        return FMT_AUTO;
+    }
 }
 
 /* Has this process CAP_BPF and CAP_PERFMON in its effective set? */
@@ -144,8 +145,8 @@ static int output_commit(struct output *o, struct gp_profile *p, const char *tit
         rc = gp_pprof_write(p, (unsigned)json_object_get_int(f), &sb, &err);
         break;
     }
-    default:
-        rc = gp_collapsed_write(p, &sb, &err);
+    default: /* a file of its own: its last line ends with a newline */
+        rc = gp_collapsed_write_ex(p, GP_COLLAPSED_TRAILING_NL, &sb, &err);
         break;
     }
     if (rc == 0 && sb.oom)
@@ -361,6 +362,13 @@ int cmd_record(int argc, char **argv)
             return 2;
         }
     }
+    if (output && fmt == FMT_AUTO && format_from_path(output) == FMT_AUTO) {
+        fprintf(stderr,
+                "gprofctl record: -o %s: unknown extension; use %s, or name the format with "
+                "--format\n",
+                output, gpctl_format_extensions(false));
+        return 2;
+    }
     char **command = optind < argc ? argv + optind : NULL;
     if (command && !find_program(command[0])) {
         fprintf(stderr, "gprofctl record: cannot run %s: %s\n", command[0],
@@ -389,8 +397,6 @@ int cmd_record(int argc, char **argv)
     size_t nouts = 0;
     if (output) {
         enum out_format f = fmt != FMT_AUTO ? fmt : format_from_path(output);
-        if (f == FMT_AUTO)
-            f = FMT_HTML;
         if (output_open(&outs[nouts++], output, f))
             return 1;
     } else {

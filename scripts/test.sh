@@ -20,21 +20,39 @@ if [ -f tests/browser/package-lock.json ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# Every option a stage relies on is passed explicitly: CMake keeps cached values, and a build/
+# configured by scripts/demo.sh (GPROF_BUILD_TESTS=OFF) must not turn this run into "no tests".
 echo "== build (RelWithDebInfo)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPROF_BUILD_TESTS=ON \
+  -DGPROF_SANITIZE=OFF -DGPROF_FUZZ=OFF >/dev/null
 cmake --build build -j"$jobs"
 
 echo "== build (ASan + UBSan)"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGPROF_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGPROF_BUILD_TESTS=ON \
+  -DGPROF_SANITIZE=ON -DGPROF_FUZZ=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
+
+# run_ctest DIR ARGS... — ctest in DIR; a stage that selects no test fails (a green run that
+# tested nothing is the worst outcome), as does any failing test.
+run_ctest() {
+  local dir=$1 n
+  shift
+  n=$(cd "$dir" && ctest -N "$@" | sed -n 's/^Total Tests: *//p')
+  if [ "${n:-0}" -eq 0 ]; then
+    echo "test.sh: no test selected in $dir (ctest $*): check the ctest arguments and that $dir is configured with GPROF_BUILD_TESTS=ON" >&2
+    return 1
+  fi
+  echo "   $n tests"
+  (cd "$dir" && ctest --no-tests=error --output-on-failure "$@")
+}
 
 status=0
 echo "== unit tests under ASan + UBSan"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-(cd build-asan && ctest -L unit --output-on-failure -j"$jobs") || status=1
+run_ctest build-asan -L unit -j"$jobs" || status=1
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 echo "== all tests"
-(cd build && ctest --output-on-failure "$@") || status=1
+run_ctest build "$@" || status=1
 exit $status

@@ -42,7 +42,7 @@ static bool service_exists(struct coord_api *api, const char *name, struct http_
     struct gp_err err = {0};
     int rc = meta_service_get(api->store->meta, name, NULL, &err);
     if (rc == -ENOENT) {
-        http_resp_msg(w, 406, "service %s doesn't exists", name);
+        http_resp_msg(w, 406, "service %s doesn't exist", name);
         return false;
     }
     if (rc) {
@@ -142,7 +142,7 @@ static bool parse_base(struct coord_api *api, const struct http_req *r, struct h
     }
     if (meta_service_sanitize(svc, p->service, sizeof(p->service)) == 0 ||
         strcmp(p->service, svc) != 0) {
-        http_resp_msg(w, 406, "service %.80s doesn't exists", svc);
+        http_resp_msg(w, 406, "service %.80s doesn't exist", svc);
         return false;
     }
     if (!service_exists(api, p->service, w))

@@ -38,6 +38,10 @@ struct hb_entry {
     char *agent_version, *last_cmd, *received, *executed;
     int64_t ts;
     bool dirty;
+    /* in memory only: the agent's running sessions (compact JSON, NULL when it does not say)
+     * and the gap between its last two heartbeats, shown by host_status */
+    char *sessions;
+    int64_t gap;
     /* current command */
     bool cmd_loaded;
     bool deliver; /* returned on heartbeats */
@@ -83,6 +87,7 @@ static void entry_free(struct hb_entry *e)
     free(e->last_cmd);
     free(e->received);
     free(e->executed);
+    free(e->sessions);
     free(e->answer);
     free(e);
 }
@@ -655,6 +660,48 @@ static char *id_list_text(json_object *o, const char *key)
 
 /* ---- heartbeat ----------------------------------------------------------------------- */
 
+/* The heartbeat's running_sessions (gprof agents send them; gProfiler agents do not) as compact
+ * JSON: at most 4 sessions, each {slot, source, command_id, frequency, duration, npids}.
+ * NULL when absent or not an array. */
+static char *sessions_text(json_object *body)
+{
+    json_object *arr, *v;
+    if (!json_object_object_get_ex(body, "running_sessions", &arr) ||
+        !json_object_is_type(arr, json_type_array))
+        return NULL;
+    json_object *out = json_object_new_array();
+    for (size_t i = 0; out && i < json_object_array_length(arr) && i < 4; i++) {
+        json_object *s = json_object_array_get_idx(arr, i), *o;
+        const char *slot = jstr(s, "slot");
+        if (!slot || (strcmp(slot, "continuous") && strcmp(slot, "adhoc")) ||
+            !(o = json_object_new_object()))
+            continue;
+        json_object_object_add(o, "slot", json_object_new_string(slot));
+        static const char *const texts[] = {"source", "command_id"};
+        for (size_t k = 0; k < 2; k++) {
+            const char *t = jstr(s, texts[k]);
+            json_object_object_add(o, texts[k],
+                                   t && valid_name(t, 64) ? json_object_new_string(t) : NULL);
+        }
+        static const char *const ints[] = {"frequency", "duration"};
+        for (size_t k = 0; k < 2; k++)
+            json_object_object_add(o, ints[k],
+                                   json_object_object_get_ex(s, ints[k], &v) &&
+                                                   json_object_is_type(v, json_type_int)
+                                           ? json_object_new_int(json_object_get_int(v))
+                                           : NULL);
+        json_object_object_add(o, "npids",
+                               json_object_object_get_ex(s, "pids", &v) &&
+                                               json_object_is_type(v, json_type_array)
+                                       ? json_object_new_int((int)json_object_array_length(v))
+                                       : NULL);
+        json_object_array_add(out, o);
+    }
+    char *t = out ? strdup(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN)) : NULL;
+    json_object_put(out);
+    return t;
+}
+
 static int mark_sent(struct cp_plane *p, const char *host, const char *service,
                      const char *command_id, int64_t now, struct gp_err *err);
 
@@ -696,6 +743,7 @@ int cp_plane_heartbeat(struct cp_plane *p, json_object *body, int64_t now, char 
     const char *last = jstr(body, "last_command_id");
     char *received = id_list_text(body, "received_command_ids");
     char *executed = id_list_text(body, "executed_command_ids");
+    char *sessions = sessions_text(body);
 
     bool need_load = false;
     for (int attempt = 0; attempt < 3; attempt++) {
@@ -705,6 +753,7 @@ int cp_plane_heartbeat(struct cp_plane *p, json_object *body, int64_t now, char 
             pthread_mutex_unlock(&p->cache_mu);
             free(received);
             free(executed);
+            free(sessions);
             return gp_err_set(err, -ENOMEM, "out of memory");
         }
         if (attempt == 0) {
@@ -717,6 +766,10 @@ int cp_plane_heartbeat(struct cp_plane *p, json_object *body, int64_t now, char 
             free(e->executed);
             e->executed = executed;
             received = executed = NULL;
+            free(e->sessions);
+            e->sessions = sessions;
+            sessions = NULL;
+            e->gap = e->ts && now > e->ts ? now - e->ts : e->gap;
             e->ts = now;
             e->dirty = true;
         }
@@ -1561,6 +1614,25 @@ static int hs_cb(const struct meta_host_status *hs, void *ctx)
     return 0;
 }
 
+/* What only the cache knows, per host: running_sessions (null when its agent does not report
+ * them, or the coordinator restarted since its last heartbeat) and heartbeat_interval_s (the
+ * gap between its last two heartbeats, else the configured interval). */
+static void add_cached(struct cp_plane *p, json_object *arr)
+{
+    pthread_mutex_lock(&p->cache_mu);
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        json_object *o = json_object_array_get_idx(arr, i);
+        const char *host = jstr(o, "hostname"), *service = jstr(o, "service_name");
+        struct hb_entry *e = host && service ? entry_get(p, host, service, false) : NULL;
+        json_object_object_add(o, "running_sessions",
+                               e && e->sessions ? json_tokener_parse(e->sessions) : NULL);
+        json_object_object_add(
+                o, "heartbeat_interval_s",
+                json_object_new_int64(e && e->gap > 0 ? e->gap : p->o.heartbeat_interval));
+    }
+    pthread_mutex_unlock(&p->cache_mu);
+}
+
 int cp_plane_host_status(struct cp_plane *p, const struct meta_host_filter *f, int64_t now,
                          json_object **resp, int *status, struct gp_err *err)
 {
@@ -1576,6 +1648,7 @@ int cp_plane_host_status(struct cp_plane *p, const struct meta_host_filter *f, i
         json_object_put(c.arr);
         return rc;
     }
+    add_cached(p, c.arr);
     *resp = c.arr;
     *status = 200;
     return 0;
