@@ -78,6 +78,7 @@ size_t coord_api_routes(struct coord_api *api, struct http_route *rt, size_t max
             {"GET", "/api/v1/filters/tags/", HTTP_R_PREFIX, 0, api_filter_values, api},
             {"GET", "/", 0, 0, api_ui_static, api},
             {"GET", "/ui/", HTTP_R_PREFIX, 0, api_ui_static, api},
+            {"GET", "/favicon.ico", 0, 0, api_ui_static, api},
     };
     size_t n = sizeof(all) / sizeof(all[0]);
     if (n > max)

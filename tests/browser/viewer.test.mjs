@@ -127,6 +127,7 @@ async function canvasStats(page) {
   const s = await canvasStats(page);
   check(s.colors >= 5 && s.paintedShare > 0.05, `canvas is drawn (${s.colors} colours, ${(100 * s.paintedShare).toFixed(1)}% painted)`);
   check(s.bottomFull && !s.topFull, 'flame mode: the root row spans the bottom edge to edge');
+  check(await page.isHidden('#gp-hv-note'), 'no hypervisor-frames note on a profile without such frames');
 
   const title = await page.title();
   check(title.length > 0, `title "${title}"`);
