@@ -718,14 +718,17 @@ export function mountViewer(root, { tree, meta = {} }) {
 
   // On a virtual machine, paravirtualisation frames can hold a large share: say what they are.
   const hv = hypervisorShare(tree);
-  const hvNote = el('div', 'gp-note');
+  const hvNote = el('details', 'gp-note');
   hvNote.id = 'gp-hv-note';
   hvNote.hidden = !(hv.percent >= HYPERVISOR_NOTE_MIN);
-  hvNote.append(el('strong', null, `${fmtPct(hv.percent)} of samples are in hypervisor frames`),
-    ` (${hv.names.slice(0, 3).join(', ')}${hv.names.length > 3 ? ', …' : ''}). ` +
-    'This is a virtual machine: its kernel calls into the hypervisor to enable interrupts, flush TLBs, send IPIs or halt, and ' +
-    'that time is spent there, not in your code. A large *_irq_enable share often also means that samples were held back while ' +
-    'interrupts were off and taken when they came back on: that time belongs to the calling kernel function (the parent frame).');
+  const hvSum = el('summary');
+  hvSum.append(el('strong', null, `${fmtPct(hv.percent)} of samples are in hypervisor frames`),
+    ` (${hv.names.slice(0, 2).join(', ')}${hv.names.length > 2 ? ', …' : ''}): this virtual machine's kernel calling into the hypervisor, not your code.`);
+  hvNote.append(hvSum, el('p', null,
+    'On a virtual machine the kernel asks the hypervisor to enable interrupts, flush TLBs, send IPIs or halt ' +
+    '(pvm_*, xen_*, kvm_*, hv_*, __pv_* frames), and the time of those calls is spent there. A large share under an ' +
+    '*_irq_enable frame often also means that samples were held back while interrupts were off and taken when they ' +
+    'came back on: that time belongs to the calling kernel function (the parent frame).'));
 
   const crumbs = el('nav', 'gp-crumbs');
   crumbs.id = 'gp-breadcrumbs';

@@ -233,7 +233,7 @@ if (args.fresh) {
     const note = await page.isVisible('#gp-hv-note') ? await page.textContent('#gp-hv-note') : '';
     const pv = (100 * hvw.hit) / hvw.total;
     const pctTxt = pv.toFixed(pv >= 10 ? 1 : 2) + '%';
-    check(note.includes(pctTxt) && note.includes(args['hv-frame']) && /hypervisor/.test(note) && /not in your code/.test(note),
+    check(note.includes(pctTxt) && note.includes(args['hv-frame']) && /hypervisor/.test(note) && /not your code/.test(note),
       `hypervisor frames are explained: "${note.slice(0, 120)}…"`);
     const c = await page.evaluate((n) => { const g = window.gprofApp.viewer.graph; return g.nodeCenter(g.findNode(n)); }, args['hv-frame']);
     if (c) {
