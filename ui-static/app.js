@@ -337,7 +337,11 @@ function timeControls(time, onChange, idPrefix = 'ap') {
 
 function serviceSelect(list, value, onChange, id) {
   const s = select(list.map((x) => [x.name, x.hasData ? x.name : `${x.name} (no recent data)`]), value, { id });
-  s.addEventListener('change', () => onChange(s.value));
+  s.addEventListener('change', () => {
+    const unknown = document.getElementById('ap-unknown-service');
+    if (unknown) unknown.remove(); // a service was picked: the note about the URL's is done
+    onChange(s.value);
+  });
   return s;
 }
 

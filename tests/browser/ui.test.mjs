@@ -325,6 +325,10 @@ if (args.fresh) {
   await ready('profiles');
   const unk = await page.isVisible('#ap-unknown-service') ? await page.textContent('#ap-unknown-service') : '';
   check(/Unknown service "no-such-service"/.test(unk) && unk.includes(SVC), `an unknown service in the URL is reported: "${unk}"`);
+  if (args['old-service']) {
+    await page.selectOption('#ap-service', args['old-service']);
+    check(!(await page.$('#ap-unknown-service')), 'the note goes once another service is picked');
+  }
   await page.goto(`${origin}/#/compare?service=no-such-service&time=1h`);
   await ready('compare');
   check(await page.isVisible('#ap-unknown-service'), 'the Compare page reports it too');
