@@ -411,9 +411,9 @@ function dropViewer() {
 }
 
 // The coordinator sends the heaviest stacks only (stacksCount). The note about it, or null when
-// the stacks left out hold less than TRUNCATION_NOTE_MIN of all samples (then the graph looks
-// the same to the eye: nothing narrower than 1 px in 1000 is drawn). The shares are rounded so
-// that they never read 100% or 0% while samples are missing.
+// the stacks left out hold less than TRUNCATION_NOTE_MIN of all samples: together they would be
+// under 1.4 px wide on a 1400 px graph, so the drawing does not change to the eye. The shares are
+// rounded so that they never read 100% or 0% while samples are missing.
 export const TRUNCATION_NOTE_MIN = 0.001;
 export function truncationNote(shown, all) {
   if (!(all > 0) || !(shown < all)) return null;

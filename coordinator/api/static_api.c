@@ -1,6 +1,7 @@
 /* static_api.c — serves the web UI: GET / (index.html), GET /ui/<file> (the files of ui-static/
  * embedded at build time) and GET /favicon.ico (a small SVG icon) with their MIME type, ETag
- * revalidation and a strict CSP. The files hold no secrets, so they need no credentials. */
+ * revalidation and a strict CSP. The files hold no secrets, so they need no credentials; the API
+ * calls they make do. */
 #include "coordinator/api/api.h"
 #include "common/html.h"
 
