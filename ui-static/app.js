@@ -282,10 +282,20 @@ async function loadServices(force = false) {
   return servicesCache;
 }
 
-function pickService(list) {
+// The service to show: the one asked for (URL or last choice) when the coordinator knows it,
+// else the first with recent data. A service it does not know is said so in main, not swapped
+// silently for another.
+function pickService(list, main) {
   if (shared.service && list.some((s) => s.name === shared.service)) return shared.service;
   const withData = list.find((s) => s.hasData);
-  return (withData || list[0] || { name: '' }).name;
+  const picked = (withData || list[0] || { name: '' }).name;
+  if (shared.service && main) {
+    const names = list.map((s) => s.name);
+    const known = names.slice(0, 8).join(', ') + (names.length > 8 ? `, and ${names.length - 8} more` : '');
+    main.append(h('div', { class: 'ap-error', role: 'alert', id: 'ap-unknown-service',
+      text: `Unknown service "${shared.service}": this coordinator has no service of that name (it has ${known}). Showing ${picked} instead.` }));
+  }
+  return picked;
 }
 
 function noServices() {
@@ -327,7 +337,11 @@ function timeControls(time, onChange, idPrefix = 'ap') {
 
 function serviceSelect(list, value, onChange, id) {
   const s = select(list.map((x) => [x.name, x.hasData ? x.name : `${x.name} (no recent data)`]), value, { id });
-  s.addEventListener('change', () => onChange(s.value));
+  s.addEventListener('change', () => {
+    const unknown = document.getElementById('ap-unknown-service');
+    if (unknown) unknown.remove(); // a service was picked: the note about the URL's is done
+    onChange(s.value);
+  });
   return s;
 }
 
@@ -372,8 +386,10 @@ function filterNote(reload) {
 function fmtPctVal(v) { return v === undefined || v === null ? '–' : `${Number(v).toFixed(1)}%`; }
 
 // Mounts the viewer in host (replacing any previous one) and returns it.
+// Icicle (root on top) by default: the graph starts below the page's controls and summary, so in
+// flame mode a deep profile's root and widest frames would be drawn below the fold.
 let currentViewer = null;
-let graphMode = 'flame';
+let graphMode = 'icicle';
 function mountGraph(host, tree, meta) {
   if (currentViewer && currentViewer.unmount) currentViewer.unmount();
   host.replaceChildren();
@@ -394,6 +410,27 @@ function dropViewer() {
   app.viewer = null;
 }
 
+// The coordinator sends the heaviest stacks only (stacksCount). The note about it, or null when
+// the stacks left out hold less than TRUNCATION_NOTE_MIN of all samples: together they would be
+// under 1.4 px wide on a 1400 px graph, so the drawing does not change to the eye. The shares are
+// rounded so that they never read 100% or 0% while samples are missing.
+export const TRUNCATION_NOTE_MIN = 0.001;
+export function truncationNote(shown, all) {
+  if (!(all > 0) || !(shown < all)) return null;
+  const left = all - shown;
+  if (left / all < TRUNCATION_NOTE_MIN) return null;
+  return `The flame graph holds the heaviest stacks only: ${fmtNum(shown)} of ${fmtNum(all)} samples (${shareText(shown, all)}); ` +
+    `the ${fmtNum(left)} samples (${shareText(left, all)}) of the lightest stacks are left out.`;
+}
+
+// part/all as a percentage with the fewest decimals (1 to 4) that neither reach 100% nor 0%.
+function shareText(part, all) {
+  const p = (100 * part) / all;
+  let d = 1;
+  while (d < 4 && (Number(p.toFixed(d)) >= 100 || Number(p.toFixed(d)) <= 0)) d++;
+  return `${p.toFixed(d)}%`;
+}
+
 // ---------------------------------------------------------------------------------------
 // Profiles
 
@@ -403,7 +440,7 @@ async function pageProfiles(main, gen) {
   const services = await loadServices(true);
   if (gen !== app.gen) return;
   if (!services.length) { main.append(noServices()); return; }
-  shared.service = pickService(services);
+  shared.service = pickService(services, main);
 
   const controls = h('div', { class: 'ap-card' });
   const filterRow = h('div', { class: 'ap-row' });
@@ -519,11 +556,10 @@ async function pageProfiles(main, gen) {
     if (s.status === 204 || !s.data) return;
     const d = s.data;
     // The coordinator sends the heaviest stacks only (stacksCount); say so when samples are missing.
-    if (d.samples > tree.value[0]) {
-      const share = (100 * tree.value[0]) / d.samples;
+    const cut = truncationNote(tree.value[0], d.samples);
+    if (cut) {
       note.replaceChildren(h('div', { class: 'ap-info ap-row', id: 'ap-truncated' },
-        h('span', { text: `The flame graph holds the heaviest stacks only: ${fmtNum(tree.value[0])} of ${fmtNum(d.samples)} samples (${share.toFixed(1)}%).` +
-          (shared.full ? ' The coordinator caps stacksCount (stacks_count_max).' : '') }),
+        h('span', { text: cut + (shared.full ? ' The coordinator caps stacksCount (stacks_count_max).' : '') }),
         shared.full ? null : h('button', { class: 'gp-btn', type: 'button', id: 'ap-full', text: 'Show every stack', onclick: () => { shared.full = true; reload(); } })));
     }
     stats.append(stat('Samples', fmtNum(d.samples !== undefined ? d.samples : tree.value[0])), stat('Hosts', fmtNum(d.uniq_hostnames || 0)),
@@ -547,7 +583,7 @@ async function pageCompare(main, gen, q) {
   const services = await loadServices(true);
   if (gen !== app.gen) return;
   if (!services.length) { main.append(noServices()); return; }
-  shared.service = pickService(services);
+  shared.service = pickService(services, main);
   const cmp = { mode: q.get('mode') === 'service' ? 'service' : 'range', base: q.get('base') || 'previous', other: q.get('other') || '' };
   if (!services.some((s) => s.name === cmp.other)) cmp.other = (services.find((s) => s.name !== shared.service) || services[0]).name;
 
@@ -938,7 +974,7 @@ async function pageAdhoc(main, gen) {
   const services = await loadServices(true);
   if (gen !== app.gen) return;
   if (!services.length) { main.append(noServices()); return; }
-  shared.service = pickService(services);
+  shared.service = pickService(services, main);
   const card = h('div', { class: 'ap-card' });
   const list = h('div', { id: 'ap-adhoc-list' });
   const view = h('div', { id: 'ap-graph-host', class: 'ap-view' });

@@ -236,6 +236,31 @@ function diffColor(t, i) {
   return `hsl(214, ${(20 + 60 * s).toFixed(0)}%, ${(88 - 30 * s).toFixed(1)}%)`;
 }
 
+// Kernel frames of a virtual machine's paravirtualisation: the guest kernel calling into the
+// hypervisor (pvm_*, xen_*, kvm_*, hv_*, vmware_*, __pv_*/pv_*/paravirt_* hooks).
+const HYPERVISOR_RE = /^(pvm_|xen_|kvm_|hv_|hyperv_|vmware_|__pv_|pv_|paravirt_)\w*_\[k\]$/;
+const HYPERVISOR_NOTE_MIN = 1; // % of samples from which the viewer explains such frames
+
+export function isHypervisorFrame(name) {
+  return HYPERVISOR_RE.test(name);
+}
+
+// Share of samples (nested frames counted once) under hypervisor frames, and the heaviest names.
+export function hypervisorShare(t) {
+  let sum = 0;
+  const byName = new Map();
+  for (let i = 1; i < t.n;) {
+    const name = t.names[t.name[i]];
+    if (isHypervisorFrame(name)) {
+      sum += t.value[i];
+      byName.set(name, (byName.get(name) || 0) + t.value[i]);
+      i = t.end[i];
+    } else i++;
+  }
+  const names = [...byName].sort((a, b) => b[1] - a[1]).map((x) => x[0]);
+  return { percent: (100 * sum) / (t.value[0] || 1), samples: sum, names };
+}
+
 const MATCH_COLOR = '#c026d3';
 const MERGED_COLOR = '#e8d9c8';
 
@@ -509,6 +534,7 @@ export class FlameGraph {
     row('% of parent', fmtPct((100 * t.value[i]) / (par || 1)));
     row('Self', `${fmtNum(t.self[i])} (${fmtPct((100 * t.self[i]) / total)})`);
     if (this.opts.frequency) row('CPU time', `${(t.value[i] / this.opts.frequency).toFixed(2)} s`);
+    if (isHypervisorFrame(t.names[t.name[i]])) row('Note', 'hypervisor frame: the guest kernel calling into the hypervisor, not your code');
     if (t.diff) {
       const b = t.before[i], bt = t.before[0] || 1;
       row('Before', `${fmtNum(b)} (${fmtPct((100 * b) / bt)})`);
@@ -690,6 +716,20 @@ export function mountViewer(root, { tree, meta = {} }) {
   reset.id = 'gp-reset';
   bar.append(searchBox, el('div', 'gp-spring'), seg, reset);
 
+  // On a virtual machine, paravirtualisation frames can hold a large share: say what they are.
+  const hv = hypervisorShare(tree);
+  const hvNote = el('details', 'gp-note');
+  hvNote.id = 'gp-hv-note';
+  hvNote.hidden = !(hv.percent >= HYPERVISOR_NOTE_MIN);
+  const hvSum = el('summary');
+  hvSum.append(el('strong', null, `${fmtPct(hv.percent)} of samples are in hypervisor frames`),
+    ` (${hv.names.slice(0, 2).join(', ')}${hv.names.length > 2 ? ', …' : ''}): this virtual machine's kernel calling into the hypervisor, not your code.`);
+  hvNote.append(hvSum, el('p', null,
+    'On a virtual machine the kernel asks the hypervisor to enable interrupts, flush TLBs, send IPIs or halt ' +
+    '(pvm_*, xen_*, kvm_*, hv_*, __pv_* frames), and the time of those calls is spent there. A large share under an ' +
+    '*_irq_enable frame often also means that samples were held back while interrupts were off and taken when they ' +
+    'came back on: that time belongs to the calling kernel function (the parent frame).'));
+
   const crumbs = el('nav', 'gp-crumbs');
   crumbs.id = 'gp-breadcrumbs';
   const graphHost = el('div', 'gp-graph-host');
@@ -717,7 +757,7 @@ export function mountViewer(root, { tree, meta = {} }) {
   topSec.append(topHead, wrap);
 
   const foot = el('footer', 'gp-footer', 'gprof · click a frame to zoom, double-click or Esc to reset, / to search');
-  root.append(header, bar, crumbs, graphHost, topSec, foot);
+  root.append(header, bar, hvNote, crumbs, graphHost, topSec, foot);
 
   if (!total) graphHost.append(el('div', 'gp-empty', 'This profile has no samples.'));
   const fg = new FlameGraph(graphHost, tree, { frequency: freq, mode: 'flame' });
@@ -809,6 +849,7 @@ export function mountViewer(root, { tree, meta = {} }) {
     tree,
     top: rows,
     search(p) { input.value = p; runSearch(); return fg.lastSearch; },
+    hypervisor: hv,
     breadcrumbs() { return Array.from(crumbs.querySelectorAll('.gp-crumb')).map((b) => b.textContent); },
     // Empties root so another profile can be mounted in it (the coordinator UI reuses pages).
     unmount() {

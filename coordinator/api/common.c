@@ -96,6 +96,7 @@ size_t coord_api_routes(struct coord_api *api, struct http_route *rt, size_t max
             {"GET", "/api/v1/filters/tags/", HTTP_R_PREFIX, 0, api_filter_values, api, NULL},
             {"GET", "/", 0, 0, api_ui_static, api, NULL},
             {"GET", "/ui/", HTTP_R_PREFIX, 0, api_ui_static, api, NULL},
+            {"GET", "/favicon.ico", 0, 0, api_ui_static, api, NULL},
     };
     size_t n = sizeof(all) / sizeof(all[0]);
     if (n > max)

@@ -2,7 +2,7 @@
 // (playwright-core, no downloaded browser) against a real gprof-coordinator; every request that
 // does not go to the coordinator is blocked. Run by tests/integration/test_ui_browser.sh.
 // Usage: node ui.test.mjs --url http://127.0.0.1:PORT --service SVC --hot FN
-//          [--host H --cols A.col,B.col --host-col A.col --old-service SVC2]  (the full run)
+//          [--host H --cols A.col,B.col --host-col A.col --old-service SVC2 --hv-frame F]  (the full run)
 //          [--auth TOKEN [--full-total N]]  (auth on: the token prompt, then the flame graph;
 //                                            truncated to 2 stacks, N samples in all)
 //          [--adhoc HOST]  (the Ad hoc results page lists HOST's ad hoc file and opens it)
@@ -10,7 +10,9 @@
 //          [--shots DIR]
 //   cols: the collapsed files uploaded in the last hour (expected search share and totals);
 //   host-col: the part of them uploaded by --host (expected total with the host filter);
-//   old-service: a service whose only upload is days old (empty state).
+//   old-service: a service whose only upload is days old (empty state);
+//   hv-frame: a hypervisor frame in the cols (explained above the graph and in its tooltip).
+//   The cols hold a stack 40+ frames deep (the root must be drawn above the fold).
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -65,11 +67,35 @@ await context.route('**/*', (route) => {
   return route.abort('blockedbyclient');
 });
 
+// Routing requests (as above) stops chromium from asking for /favicon.ico, so one load of the
+// page is also made in a browser without routes: no console error at all, a missing icon included.
+async function plainLoad(what) {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const p = await ctx.newPage();
+  const errs = [];
+  p.on('pageerror', (e) => errs.push(String(e)));
+  p.on('console', (m) => { if (m.type() === 'error') errs.push(`${m.text()} (${m.location().url || 'no url'})`); });
+  await p.goto(origin + '/', { waitUntil: 'networkidle' });
+  await p.waitForFunction(() => document.documentElement.dataset.ready === 'profiles', null, { timeout: 30000 });
+  await p.waitForLoadState('networkidle');
+  check(errs.length === 0, `${what}: no console error on a plain load of / (favicon included)${errs.length ? ': ' + errs.join(' | ') : ''}`);
+  await browser.close();
+}
+
 const page = await context.newPage();
 const errors = [];
 page.on('pageerror', (e) => errors.push(String(e)));
-// 401s and 4xx answers are part of the test; anything else logged as an error is a defect.
-page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) errors.push(m.text()); });
+// 4xx answers of the API (401 before the token, 400 for a bad range) are part of the test;
+// any other console error is a defect, a missing /favicon.ico included.
+page.on('console', (m) => {
+  if (m.type() !== 'error') return;
+  const apiAnswer = /Failed to load resource: the server responded with a status of 4\d\d/.test(m.text()) &&
+    (m.location().url || '').startsWith(origin + '/api/');
+  if (!apiAnswer) errors.push(`${m.text()} (${m.location().url || 'no url'})`);
+});
 page.on('dialog', (d) => { errors.push(`dialog: ${d.message()}`); d.dismiss(); });
 const shot = async (name, opts = {}) => { if (shotDir) await page.screenshot({ path: path.join(shotDir, `ui-${name}.png`), ...opts }); };
 
@@ -112,6 +138,7 @@ if (args.fresh) {
   const t = await page.textContent('#ap-main .ap-empty');
   check(t.startsWith('No services yet') && t.includes(`gprof-agent --coordinator ${origin} --service`), `fresh coordinator: "${t.slice(0, 90)}…"`);
   await shot('fresh');
+  await plainLoad('fresh coordinator');
   await page.goto(origin + '/#/hosts');
   await ready('hosts');
   const hst = await page.textContent('#ap-hosts .ap-empty');
@@ -189,6 +216,46 @@ if (args.fresh) {
   check(await page.$eval('#ap-service', (s) => s.value) === SVC, `${SVC} (the service with recent data) is selected`);
   const s = await canvasStats();
   check(s.colors >= 5 && s.paintedShare > 0.05, `the flame graph is drawn (${s.colors} colours, ${(100 * s.paintedShare).toFixed(1)}% painted)`);
+  // a deep profile at 1400x900: the root and the widest frames are drawn without scrolling
+  const fold = await page.evaluate(() => {
+    const g = window.gprofApp.viewer.graph;
+    const box = (i) => { const c = g.nodeCenter(i); return c && { top: c.y - 9, bottom: c.y + 9 }; };
+    const widest = g.t.end[0] > 1 ? 1 : 0; // the first depth-1 frame
+    return { rows: g.rows(), mode: g.mode, root: box(0), d1: box(widest), vh: window.innerHeight, scrollY: window.scrollY };
+  });
+  const inView = (b) => b && b.top >= 0 && b.bottom <= fold.vh;
+  check(fold.rows >= 40 && fold.scrollY === 0 && inView(fold.root) && inView(fold.d1),
+    `deep profile (${fold.rows} rows, ${fold.mode}): the root frame is in the ${fold.vh}px viewport without scrolling (root ${JSON.stringify(fold.root)}, depth 1 ${JSON.stringify(fold.d1)})`);
+  await shot('profiles-first-view');
+  // hypervisor frames of a VM are explained above the graph and in their tooltip
+  if (args['hv-frame']) {
+    const hvw = tally(cols, args['hv-frame']);
+    const note = await page.isVisible('#gp-hv-note') ? await page.textContent('#gp-hv-note') : '';
+    const pv = (100 * hvw.hit) / hvw.total;
+    const pctTxt = pv.toFixed(pv >= 10 ? 1 : 2) + '%';
+    check(note.includes(pctTxt) && note.includes(args['hv-frame']) && /hypervisor/.test(note) && /not your code/.test(note),
+      `hypervisor frames are explained: "${note.slice(0, 120)}…"`);
+    const c = await page.evaluate((n) => { const g = window.gprofApp.viewer.graph; return g.nodeCenter(g.findNode(n)); }, args['hv-frame']);
+    if (c) {
+      await page.mouse.move(c.x, c.y);
+      await page.waitForTimeout(50);
+    }
+    const tip = await page.evaluate(() => { const t = document.querySelector('.gp-tooltip'); return t && !t.hidden ? t.textContent : ''; });
+    check(/hypervisor frame/.test(tip), `the tooltip of ${args['hv-frame']} says it is a hypervisor frame ("${tip.replace(/\s+/g, ' ').slice(0, 120)}")`);
+    await page.mouse.move(1, 1);
+  }
+  // the truncation note: only when the stacks left out hold 0.1% of the samples or more, and
+  // never a share rounded to 100%
+  const tn = await page.evaluate(async () => {
+    const m = await import('/ui/app.js');
+    return { small: m.truncationNote(40905, 40925), edge: m.truncationNote(9990, 10000), big: m.truncationNote(99890, 100000),
+      none: m.truncationNote(500, 500), min: m.TRUNCATION_NOTE_MIN };
+  });
+  check(tn.small === null && tn.none === null, `no truncation note when 20 of 40,925 samples (0.05%) are left out (${tn.small})`);
+  check(tn.min === 0.001 && tn.edge && /9,990 of 10,000 samples \(99\.9%\).*10 samples \(0\.1%\)/.test(tn.edge), `0.1% left out is noted: "${tn.edge}"`);
+  check(tn.big && /99,890 of 100,000 samples \(99\.9%\)/.test(tn.big) && !/100\.0%/.test(tn.big), `the share is not rounded to 100%: "${tn.big}"`);
+  check(!(await page.$('#ap-truncated')), 'no truncation note when every stack is drawn');
+  await plainLoad('with profiles');
   const total = await page.evaluate(() => window.gprofApp.viewer.tree.value[0]);
   check(total === all.total, `the graph holds every sample of the last hour (${total}, expected ${all.total})`);
   const firstRow = await page.textContent('#gp-top tbody tr:first-child td.gp-col-name');
@@ -215,10 +282,11 @@ if (args.fresh) {
   const d = await dl;
   check(d && d.suggestedFilename() === `${SVC}_flamegraph.collapsed`, `clicking Collapsed downloads ${d && d.suggestedFilename()}`);
 
-  // icicle toggle still works inside the app
+  // the flame/icicle toggle still works inside the app (icicle is the default)
+  await page.click('#gp-mode-flame');
+  check(await page.evaluate(() => document.querySelector('#ap-graph').dataset.mode) === 'flame', 'the flame toggle works');
   await page.click('#gp-mode-icicle');
   check(await page.evaluate(() => document.querySelector('#ap-graph').dataset.mode) === 'icicle', 'the icicle toggle works');
-  await page.click('#gp-mode-flame');
 
   // host filter → RQL → only that host's samples
   if (HOST && args['host-col']) {
@@ -252,6 +320,18 @@ if (args.fresh) {
     await nextGraph(g);
     check(await page.evaluate(() => window.gprofApp.viewer.tree.value[0]) > 0, '"Show the last hour of data" jumps to the old upload');
   }
+  // a service the coordinator does not know: said so, not silently swapped for another
+  await page.goto(`${origin}/#/profiles?service=no-such-service&time=1h`);
+  await ready('profiles');
+  const unk = await page.isVisible('#ap-unknown-service') ? await page.textContent('#ap-unknown-service') : '';
+  check(/Unknown service "no-such-service"/.test(unk) && unk.includes(SVC), `an unknown service in the URL is reported: "${unk}"`);
+  if (args['old-service']) {
+    await page.selectOption('#ap-service', args['old-service']);
+    check(!(await page.$('#ap-unknown-service')), 'the note goes once another service is picked');
+  }
+  await page.goto(`${origin}/#/compare?service=no-such-service&time=1h`);
+  await ready('compare');
+  check(await page.isVisible('#ap-unknown-service'), 'the Compare page reports it too');
   await page.goto(`${origin}/#/profiles?service=${SVC}&time=custom&start=2000000000&end=1000000000`);
   await ready('profiles');
   await page.waitForSelector('#ap-graph-host .ap-error');

@@ -127,6 +127,21 @@ async function canvasStats(page) {
   const s = await canvasStats(page);
   check(s.colors >= 5 && s.paintedShare > 0.05, `canvas is drawn (${s.colors} colours, ${(100 * s.paintedShare).toFixed(1)}% painted)`);
   check(s.bottomFull && !s.topFull, 'flame mode: the root row spans the bottom edge to edge');
+  // hypervisor frames (a VM's kernel calling its hypervisor): explained when they hold 1% or more
+  const hvRe = /^(pvm_|xen_|kvm_|hv_|hyperv_|vmware_|__pv_|pv_|paravirt_)\w*_\[k\]$/;
+  const hvFrames = [...new Set(col.split('\n').filter((l) => l && !l.startsWith('#'))
+    .flatMap((l) => l.slice(0, l.lastIndexOf(' ')).split(';')).filter((f) => hvRe.test(f)))];
+  const hvPct = expectedShare(col, ...hvFrames);
+  if (hvPct >= 1) {
+    const note = await page.isVisible('#gp-hv-note') ? await page.textContent('#gp-hv-note summary') : '';
+    const want = hvPct.toFixed(hvPct >= 10 ? 1 : 2) + '%';
+    check(note.startsWith(`${want} of samples are in hypervisor frames`) && /not your code/.test(note), `hypervisor frames (${hvFrames.join(', ')}) are explained: "${note}"`);
+    await page.click('#gp-hv-note summary');
+    check(await page.isVisible('#gp-hv-note p'), 'the note opens to say what such frames mean');
+    await page.click('#gp-hv-note summary');
+  } else {
+    check(await page.isHidden('#gp-hv-note'), `no hypervisor-frames note (${hvPct.toFixed(2)}% in such frames)`);
+  }
 
   const title = await page.title();
   check(title.length > 0, `title "${title}"`);
@@ -240,6 +255,7 @@ async function canvasStats(page) {
 // ---- the 100k-node profile ---------------------------------------------------------------
 if (bigHtml) {
   const { page, errors, wall } = await open(bigHtml);
+  check(await page.isHidden('#gp-hv-note'), 'no hypervisor-frames note on a profile without such frames');
   const info = await page.evaluate(() => ({ ...window.gprofViewer.timings }));
   const s = await canvasStats(page);
   check(info.nodes >= 100000, `big profile has ${info.nodes} nodes`);

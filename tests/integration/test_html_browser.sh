@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test_html_browser.sh — the self-contained HTML flame graph in headless Debian chromium with the
 # network blocked (playwright-core): canvas drawn, regex search share, click zoom + breadcrumbs,
-# tooltip, icicle toggle, top-functions table, a 100k-node profile (render time reported), the
-# Performance Studio tree JSON input and a before/after diff tree.
+# tooltip, icicle toggle, top-functions table, the note on hypervisor frames, a 100k-node profile
+# (render time reported), the Performance Studio tree JSON input and a before/after diff tree.
 # Set GPROF_SCREENSHOT_DIR to keep PNG screenshots.
 set -euo pipefail
 : "${GPROF_SOURCE_DIR:?}" "${GPROF_BUILD_DIR:?}"
@@ -27,6 +27,7 @@ mkdir -p "$HOME"
   printf '0;;burner;_start;__libc_start_main;main;hot_function;entry_SYSCALL_64_[k];do_syscall_64_[k];ksys_write_[k] 400\n'
   printf '0;;burner;_start;__libc_start_main;main;cold_function 2300\n'
   printf '0;;burner;_start;__libc_start_main;main;cold_function;memcpy 300\n'
+  printf '0;;burner;_start;__libc_start_main;main;cold_function;entry_SYSCALL_64_[k];do_syscall_64_[k];pvm_irq_enable_[k] 150\n'
   printf '0;;burner;_start;__libc_start_main;main;setup;parse_config 200\n'
   printf '0;;burner;_start;__libc_start_main;main;evil</script><img src=x onerror=alert(1)>&amp 5\n'
   printf '0;web;nginx;start_thread;ngx_worker_process_cycle;ngx_process_events_and_timers;epoll_wait;do_syscall_64_[k] 450\n'

@@ -3,7 +3,8 @@
 # a real gprof-coordinator: empty states of a fresh one, then real gProfiler-style uploads:
 # services, flame graph, search, top functions, host filter (RQL), summary, exports, Hosts page +
 # Start dialog -> pending command the agent's heartbeat receives, Compare (diff), ad hoc results,
-# API errors, and with auth on the UI token prompt and stacksCount truncation.
+# API errors, an unknown service, a deep profile's root above the fold, hypervisor frames, the
+# favicon (no console error at all), and with auth on the UI token prompt and stacksCount truncation.
 # Set GPROF_SCREENSHOT_DIR to keep PNG screenshots.
 set -euo pipefail
 . "$(dirname "$0")/coordinator_lib.sh"
@@ -29,8 +30,11 @@ etag=$(curl -sI "$H/ui/app.js" | tr -d '\r' | sed -n 's/^[Ee][Tt]ag: //p')
 curl -sI "$H/ui/flamegraph.js" | grep -qi '^content-type: text/javascript' || fail "flamegraph.js MIME"
 curl -sI "$H/ui/app.css" | grep -qi '^content-type: text/css' || fail "app.css MIME"
 expect_status 404 "no UI file" "$H/ui/missing.js"
+curl -s -D "$WORK/h" -o "$WORK/favicon" "$H/favicon.ico" >/dev/null
+grep -q '^HTTP/1.1 200' "$WORK/h" && grep -qi '^content-type: image/svg+xml' "$WORK/h" && grep -q '^<svg ' "$WORK/favicon" ||
+    fail "GET /favicon.ico is not an SVG icon: $(head -1 "$WORK/h")"
 expect_status 404 "no UI file" --path-as-is "$H/ui/../../etc/passwd"
-ok "static UI files: MIME types, CSP, ETag/304, 404"
+ok "static UI files: MIME types, CSP, ETag/304, 404, favicon"
 
 shots=()
 [ -n "${GPROF_SCREENSHOT_DIR:-}" ] && mkdir -p "$GPROF_SCREENSHOT_DIR" && shots=(--shots "$GPROF_SCREENSHOT_DIR")
@@ -51,7 +55,10 @@ cat >"$WORK/h2.col" <<'P'
 0;;checkout-api;_start;__libc_start_main;main;serve;hot_function 3100
 0;;checkout-api;_start;__libc_start_main;main;serve;cold_function 900
 0;;python3;Py_RunMain;_PyEval_EvalFrameDefault;handle (/app/server.py:42)_[p] 300
+0;;checkout-api;_start;__libc_start_main;main;serve;cold_function;entry_SYSCALL_64_[k];do_syscall_64_[k];_raw_spin_unlock_irqrestore_[k];pvm_irq_enable_[k] 200
 P
+# a stack 60 frames deep: the page must still show the root and the widest frames above the fold
+printf '0;;checkout-api;_start;__libc_start_main;main;serve%s 300\n' "$(seq -f ';recurse_%g' 1 60 | tr -d '\n')" >>"$WORK/h2.col"
 cat >"$WORK/base.col" <<'P'
 # {"containers":[],"metadata":{"hostname":"ui-host-1","run_arguments":{"service_name":"checkout"}},"metrics":{"cpu_avg":12.0,"mem_avg":40.0}}
 0;;checkout-api;_start;__libc_start_main;main;serve;hot_function 1000
@@ -73,15 +80,15 @@ for x in "b1 checkout ui-host-1" "b2 checkout ui-host-2" "b3 checkout ui-host-1"
     r=$(upload "$WORK/$1.gz" "$2" "$3" no-token-needed-on-loopback)
     [ "${r%% *}" = 200 ] || fail "upload $1: $r"
 done
-# wait until all three checkout uploads are indexed (total samples = 6100+900+1200+500+400+3100+900+300+1000+4000)
+# wait until all three checkout uploads are indexed (total samples = 6100+900+1200+500+400+3100+900+300+200+300+1000+4000)
 T0=$(date -u -d '-4 hours' +%Y-%m-%dT%H:%M:%S)
 T1=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%S)
 for _ in $(seq 1 200); do
     v=$(curl -s "$H/api/flamegraph?serviceName=checkout&startTime=$T0&endTime=$T1" | jq -r '.value // 0' 2>/dev/null || echo 0)
-    [ "$v" = 18400 ] && break
+    [ "$v" = 18900 ] && break
     sleep 0.05
 done
-[ "$v" = 18400 ] || fail "uploads not indexed: total $v, want 18400"
+[ "$v" = 18900 ] || fail "uploads not indexed: total $v, want 18900"
 for _ in $(seq 1 200); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$H/api/flamegraph?serviceName=legacy&startTime=$(date -u -d '-4 days' +%Y-%m-%dT%H:%M:%S)&endTime=$T1")" = 200 ] && break
     sleep 0.05
@@ -94,7 +101,7 @@ hb=$(curl -s -X POST "$H/api/metrics/heartbeat" -H 'Content-Type: application/js
 echo "$hb" | jcheck '.success == true' || fail "heartbeat: $hb"
 
 (cd "$browser_dir" && node ui.test.mjs --url "$H" --service checkout --hot hot_function --host ui-host-1 \
-    --cols "$WORK/h1.col,$WORK/h2.col" --host-col "$WORK/h1.col" --old-service legacy "${shots[@]}") ||
+    --cols "$WORK/h1.col,$WORK/h2.col" --host-col "$WORK/h1.col" --old-service legacy --hv-frame 'pvm_irq_enable_[k]' "${shots[@]}") ||
     fail "browser test of the UI failed"
 
 # the Start dialog's request reached the control plane: a pending start for ui-host-1
