@@ -681,7 +681,9 @@ static char *sessions_text(json_object *body)
         for (size_t k = 0; k < 2; k++) {
             const char *t = jstr(s, texts[k]);
             json_object_object_add(o, texts[k],
-                                   t && valid_name(t, 64) ? json_object_new_string(t) : NULL);
+                                   t && gp_ident_check(t, strlen(t), 64, NULL, 0) == 0
+                                           ? json_object_new_string(t)
+                                           : NULL);
         }
         static const char *const ints[] = {"frequency", "duration"};
         for (size_t k = 0; k < 2; k++)
