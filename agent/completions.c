@@ -42,8 +42,7 @@ static const char *str_of(json_object *o, const char *key)
     return json_object_get_string(v);
 }
 
-/* One line of the file; -EINVAL when it is not a completion. */
-static int from_json(const char *line, struct gp_completion *c)
+int gp_completion_parse(const char *line, struct gp_completion *c)
 {
     json_object *o = json_tokener_parse(line);
     int rc = -EINVAL;
@@ -154,7 +153,7 @@ static int load(struct gp_completions *q, struct gp_err *err)
         if (!line[0])
             continue;
         struct gp_completion c;
-        if (from_json(line, &c))
+        if (gp_completion_parse(line, &c))
             gp_warn("%s line %u is not a completion; skipped", q->path, lineno);
         else
             add(q, &c);

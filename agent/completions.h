@@ -22,6 +22,10 @@ struct gp_completion {
 
 struct gp_completions;
 
+/* Parses one line of the file (NUL-terminated JSON). Returns 0, or -EINVAL when it is not a
+ * completion. */
+int gp_completion_parse(const char *line, struct gp_completion *c);
+
 /* state_dir NULL keeps them in memory only. Loads STATE_DIR/pending_completions (one JSON object
  * per line, oldest first); a missing file is an empty queue, an unreadable line is skipped with a
  * warning. Thread-safe afterwards. */

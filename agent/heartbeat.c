@@ -114,6 +114,32 @@ json_object *gp_hb_body(const struct gp_hb_client *c, const struct gp_hb_facts *
     return o;
 }
 
+int gp_hb_reply(const char *base_url, long status, json_object *reply, char **command_id,
+                json_object **pc, struct gp_err *err)
+{
+    *command_id = NULL;
+    *pc = NULL;
+    if (status != 200) {
+        json_object *m = reply ? json_object_object_get(reply, "message") : NULL;
+        if (!m && reply)
+            m = json_object_object_get(reply, "detail");
+        return gp_err_set(err, status >= 500 || status == 429 || status == 408 ? -EAGAIN : -EPROTO,
+                          "heartbeat to %s: HTTP %ld: %s", base_url, status,
+                          m ? json_object_get_string(m) : "no message");
+    }
+    json_object *ok = json_object_object_get(reply, "success");
+    json_object *cmd = json_object_object_get(reply, "profiling_command");
+    json_object *id = json_object_object_get(reply, "command_id");
+    if (ok && json_object_get_boolean(ok) && cmd && json_object_is_type(cmd, json_type_object) &&
+        id && json_object_get_string(id)) {
+        *command_id = strdup(json_object_get_string(id));
+        if (!*command_id)
+            return gp_err_set(err, -ENOMEM, "out of memory");
+        *pc = json_object_get(cmd);
+    }
+    return 0;
+}
+
 int gp_hb_send(const struct gp_hb_client *c, json_object *body, char **command_id, json_object **pc,
                struct gp_err *err)
 {
@@ -129,27 +155,7 @@ int gp_hb_send(const struct gp_hb_client *c, json_object *body, char **command_i
                           &reply, err);
     if (rc)
         goto out;
-    if (status != 200) {
-        json_object *m = reply ? json_object_object_get(reply, "message") : NULL;
-        if (!m && reply)
-            m = json_object_object_get(reply, "detail");
-        rc = gp_err_set(err, status >= 500 || status == 429 || status == 408 ? -EAGAIN : -EPROTO,
-                        "heartbeat to %s: HTTP %ld: %s", c->base_url, status,
-                        m ? json_object_get_string(m) : "no message");
-        goto out;
-    }
-    json_object *ok = json_object_object_get(reply, "success");
-    json_object *cmd = json_object_object_get(reply, "profiling_command");
-    json_object *id = json_object_object_get(reply, "command_id");
-    if (ok && json_object_get_boolean(ok) && cmd && json_object_is_type(cmd, json_type_object) &&
-        id && json_object_get_string(id)) {
-        *command_id = strdup(json_object_get_string(id));
-        if (!*command_id) {
-            rc = gp_err_set(err, -ENOMEM, "out of memory");
-            goto out;
-        }
-        *pc = json_object_get(cmd);
-    }
+    rc = gp_hb_reply(c->base_url, status, reply, command_id, pc, err);
 out:
     json_object_put(reply);
     sb_free(&url);

@@ -37,6 +37,11 @@ json_object *gp_hb_body(const struct gp_hb_client *c, const struct gp_hb_facts *
 int gp_hb_send(const struct gp_hb_client *c, json_object *body, char **command_id,
                json_object **profiling_command, struct gp_err *err);
 
+/* Reads the coordinator's answer (HTTP status and JSON body, reply may be NULL) as gp_hb_send
+ * does: an error for a non-200 status, else the command, if any, in *command_id and
+ * *profiling_command (a new reference). */
+int gp_hb_reply(const char *base_url, long status, json_object *reply, char **command_id,
+                json_object **profiling_command, struct gp_err *err);
 /* POSTs a command completion. status "completed" or "failed"; error/results_path may be NULL;
  * execution_time_s < 0 = omitted. -EAGAIN marks a failure worth retrying. */
 int gp_hb_complete(const struct gp_hb_client *c, const char *command_id, const char *status,

@@ -71,12 +71,14 @@ static int push_entry(struct gp_spool *s, const struct entry *e)
     return 0;
 }
 
-/* Reads the first line (meta JSON) of an item file into m. */
-static int read_meta_line(FILE *f, struct gp_spool_meta *m)
+int gp_spool_meta_parse(const char *text, size_t len, struct gp_spool_meta *m)
 {
     char line[1024];
-    if (!fgets(line, sizeof(line), f) || !strchr(line, '\n'))
+    const char *nl = memchr(text, '\n', len < sizeof(line) - 1 ? len : sizeof(line) - 1);
+    if (!nl)
         return -EINVAL;
+    memcpy(line, text, (size_t)(nl - text));
+    line[nl - text] = '\0';
     json_object *j = json_tokener_parse(line);
     if (!j || !json_object_is_type(j, json_type_object)) {
         json_object_put(j);
@@ -100,6 +102,15 @@ static int read_meta_line(FILE *f, struct gp_spool_meta *m)
     m->mem_avg = json_object_object_get_ex(j, "mem_avg", &v) && v ? json_object_get_double(v) : -1;
     json_object_put(j);
     return 0;
+}
+
+/* Reads the first line (meta JSON) of an item file into m. */
+static int read_meta_line(FILE *f, struct gp_spool_meta *m)
+{
+    char line[1024];
+    if (!fgets(line, sizeof(line), f) || !strchr(line, '\n'))
+        return -EINVAL;
+    return gp_spool_meta_parse(line, strlen(line), m);
 }
 
 static int scan(struct gp_spool *s, struct gp_err *err)

@@ -28,6 +28,10 @@ struct gp_spool_item {
 
 struct gp_spool;
 
+/* Parses an item's first line (its meta JSON, at most 1023 bytes up to '\n') from text into m.
+ * Returns 0, or -EINVAL when the line is missing, too long or not valid meta. */
+int gp_spool_meta_parse(const char *text, size_t len, struct gp_spool_meta *m);
+
 /* Creates dir (0700) if needed, removes leftover *.tmp files, indexes the items present. */
 int gp_spool_open(const char *dir, uint64_t max_bytes, struct gp_spool **out, struct gp_err *err);
 void gp_spool_close(struct gp_spool *s);

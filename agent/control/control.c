@@ -88,19 +88,34 @@ static json_object *error_obj(const char *msg)
     return o;
 }
 
+json_object *gp_control_answer(const char *line, gp_control_handler h, void *ctx)
+{
+    json_object *req = json_tokener_parse(line), *resp;
+    if (!req || !json_object_is_type(req, json_type_object))
+        resp = error_obj("the request is not a JSON object");
+    else
+        resp = h(req, ctx);
+    json_object_put(req);
+    return resp;
+}
+
+int gp_control_parse_answer(const char *line, json_object **resp, struct gp_err *err)
+{
+    *resp = json_tokener_parse(line);
+    if (!*resp)
+        return gp_err_set(err, -EPROTO, "the agent answered something that is not JSON");
+    return 0;
+}
+
 static void serve(struct gp_control *c, int fd)
 {
     struct strbuf sb = STRBUF_INIT;
     json_object *resp;
     int rc = read_line(fd, &sb, 5000);
-    json_object *req = rc ? NULL : json_tokener_parse(sb_str(&sb));
     if (rc)
         resp = error_obj(rc == -E2BIG ? "request too long" : "no request received");
-    else if (!req || !json_object_is_type(req, json_type_object))
-        resp = error_obj("the request is not a JSON object");
     else
-        resp = c->h(req, c->ctx);
-    json_object_put(req);
+        resp = gp_control_answer(sb_str(&sb), c->h, c->ctx);
     if (resp) {
         size_t n;
         const char *t = json_object_to_json_string_length(resp, JSON_C_TO_STRING_PLAIN, &n);
@@ -280,9 +295,7 @@ int gp_control_call(const char *path, json_object *req, double timeout_s, json_o
         sb_free(&sb);
         return gp_err_set(err, rc, "no answer from the agent on %s: %s", path, strerror(-rc));
     }
-    *resp = json_tokener_parse(sb_str(&sb));
+    rc = gp_control_parse_answer(sb_str(&sb), resp, err);
     sb_free(&sb);
-    if (!*resp)
-        return gp_err_set(err, -EPROTO, "the agent answered something that is not JSON");
-    return 0;
+    return rc;
 }

@@ -15,6 +15,12 @@ typedef json_object *(*gp_control_handler)(json_object *req, void *ctx);
 
 struct gp_control;
 
+/* What the server answers to one request line (NUL-terminated): h's answer, or an error object
+ * when the line is not a JSON object. */
+json_object *gp_control_answer(const char *line, gp_control_handler h, void *ctx);
+/* The client's reading of an answer line: 0 with *resp, or -EPROTO when it is not JSON. */
+int gp_control_parse_answer(const char *line, json_object **resp, struct gp_err *err);
+
 /* Creates the parent directory (0755) when missing, replaces a stale socket, binds, chmods 0600
  * and starts the accept thread. An address already served by a live agent is -EADDRINUSE. */
 int gp_control_start(const char *path, gp_control_handler h, void *ctx, struct gp_control **out,

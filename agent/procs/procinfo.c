@@ -57,6 +57,44 @@ static int other_ns(uint32_t tgid, size_t which)
     return a.st_ino != self_ns[which].st.st_ino || a.st_dev != self_ns[which].st.st_dev;
 }
 
+void gp_proc_status_nspid(const char *status, uint32_t *nspid)
+{
+    const char *line = strstr(status, "\nNSpid:");
+    if (!line)
+        return;
+    const char *p = line + 7, *last = NULL;
+    while (*p && *p != '\n') {
+        while (*p != '\n' && isspace((unsigned char)*p)) /* a '\r' alone looped forever */
+            p++;
+        if (isdigit((unsigned char)*p))
+            last = p;
+        while (*p && !isspace((unsigned char)*p))
+            p++;
+    }
+    if (last)
+        *nspid = (uint32_t)strtoul(last, NULL, 10);
+}
+
+int gp_proc_stat_parse(const char *stat, uint64_t *starttime, uint32_t *ppid, char comm[16])
+{
+    const char *p = strrchr(stat, ')'), *open = strchr(stat, '(');
+    if (!p || !open || open >= p)
+        return -EINVAL;
+    if (comm)
+        snprintf(comm, 16, "%.*s", (int)(p - open - 1), open + 1);
+    /* fields after comm start at 3 (state); starttime is field 22 */
+    int field = 2;
+    for (p++; *p; p++) {
+        if (*p == ' ' && ++field == 4 && ppid)
+            *ppid = (uint32_t)strtoul(p + 1, NULL, 10);
+        if (*p == ' ' && field == 22) {
+            *starttime = strtoull(p + 1, NULL, 10);
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
 int gp_proc_nspid(uint32_t tgid, uint32_t *nspid)
 {
     int other = other_ns(tgid, 1);
@@ -73,20 +111,7 @@ int gp_proc_nspid(uint32_t tgid, uint32_t *nspid)
     int rc = gp_read_file(path, &b, NULL);
     if (rc < 0)
         return rc == -ENOENT ? -ESRCH : rc;
-    char *line = strstr(b, "\nNSpid:");
-    if (line) {
-        char *p = line + 7, *last = NULL;
-        while (*p && *p != '\n') {
-            while (*p == ' ' || *p == '\t')
-                p++;
-            if (isdigit((unsigned char)*p))
-                last = p;
-            while (*p && !isspace((unsigned char)*p))
-                p++;
-        }
-        if (last)
-            *nspid = (uint32_t)strtoul(last, NULL, 10);
-    }
+    gp_proc_status_nspid(b, nspid);
     free(b);
     return 0;
 }
@@ -197,11 +222,8 @@ int gp_cgroup_container_id(const char *text, char *id, size_t idlen, char *runti
     return 0;
 }
 
-static int json_name(const char *path, const char *id, char *name, size_t namelen)
+int gp_container_name_from_json(json_object *root, const char *id, char *name, size_t namelen)
 {
-    json_object *root = json_object_from_file(path);
-    if (!root)
-        return 0;
     int ok = 0;
     json_object *v, *ann;
     if (json_object_is_type(root, json_type_array)) {
@@ -229,6 +251,15 @@ static int json_name(const char *path, const char *id, char *name, size_t namele
             ok = 1;
         }
     }
+    return ok;
+}
+
+static int json_name(const char *path, const char *id, char *name, size_t namelen)
+{
+    json_object *root = json_object_from_file(path);
+    if (!root)
+        return 0;
+    int ok = gp_container_name_from_json(root, id, name, namelen);
     json_object_put(root);
     return ok;
 }

@@ -4,6 +4,7 @@
 #ifndef GPROF_AGENT_PROCS_PROCINFO_H
 #define GPROF_AGENT_PROCS_PROCINFO_H
 
+#include <json-c/json.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +13,12 @@ int gp_proc_exe(uint32_t tgid, char *buf, size_t len);
 /* The innermost pid of the process: tgid in our pid namespace, else the last NSpid field of
  * /proc/PID/status (tgid when the kernel has no NSpid line). Returns 0 or -errno. */
 int gp_proc_nspid(uint32_t tgid, uint32_t *nspid);
+/* Parsers of the /proc texts above, for tests and fuzzing. gp_proc_status_nspid sets *nspid to the
+ * last NSpid field of a NUL-terminated /proc/PID/status (unchanged when there is none).
+ * gp_proc_stat_parse reads starttime (field 22) and, when not NULL, ppid (field 4) and comm
+ * (field 2) of /proc/PID/stat; -EINVAL when malformed. */
+void gp_proc_status_nspid(const char *status, uint32_t *nspid);
+int gp_proc_stat_parse(const char *stat, uint64_t *starttime, uint32_t *ppid, char comm[16]);
 /* 1 when the process's mount namespace differs from ours, 0 when the same, -errno. */
 int gp_proc_other_mntns(uint32_t tgid);
 
@@ -24,6 +31,8 @@ int gp_proc_other_mntns(uint32_t tgid);
  * Returns 1 when found, 0 when not in a container. */
 int gp_cgroup_container_id(const char *cgroup_text, char *id, size_t idlen, char *runtime,
                            size_t rtlen);
+/* The name a runtime's state file (parsed JSON) gives container id; 1 when found. */
+int gp_container_name_from_json(json_object *root, const char *id, char *name, size_t namelen);
 /* Looks the container's name up in the runtime's state under state_root ("/" on a host):
  * docker  <root>var/lib/docker/containers/<id>/config.v2.json  "Name"
  * containerd <root>run/containerd/io.containerd.runtime.v2.task/k8s.io/<id>/config.json

@@ -168,23 +168,7 @@ static int read_stat(uint32_t tgid, uint64_t *st, uint32_t *ppid, char comm[16])
     int rc = gp_read_file(path, &b, NULL);
     if (rc < 0)
         return rc == -ENOENT ? -ESRCH : rc;
-    const char *p = strrchr(b, ')'), *open = strchr(b, '(');
-    rc = -EINVAL;
-    if (p && open && open < p) {
-        if (comm)
-            snprintf(comm, 16, "%.*s", (int)(p - open - 1), open + 1);
-        /* fields after comm start at 3 (state); starttime is field 22 */
-        int field = 2;
-        for (p++; *p; p++) {
-            if (*p == ' ' && ++field == 4 && ppid)
-                *ppid = (uint32_t)strtoul(p + 1, NULL, 10);
-            if (*p == ' ' && field == 22) {
-                *st = strtoull(p + 1, NULL, 10);
-                rc = 0;
-                break;
-            }
-        }
-    }
+    rc = gp_proc_stat_parse(b, st, ppid, comm);
     free(b);
     return rc;
 }
