@@ -67,14 +67,10 @@ int gp_upload_profile(const struct gp_upload_target *t, const struct gp_upload *
     char stamp[32];
     gp_format_utc(u->end, stamp, sizeof(stamp));
     char *esvc = curl_easy_escape(c, t->service, 0), *ehost = curl_easy_escape(c, t->hostname, 0);
-    char *etok = t->token ? curl_easy_escape(c, t->token, 0) : NULL;
     sb_printf(&url, "%s/api/v2/profiles?service=%s&hostname=%s&timestamp=%s&version=%s",
               t->base_url, esvc ? esvc : "", ehost ? ehost : "", stamp, GPROF_VERSION);
-    if (etok)
-        sb_printf(&url, "&key=%s", etok);
     curl_free(esvc);
     curl_free(ehost);
-    curl_free(etok);
     const char *fixed[] = {"Content-Encoding: gzip", "Content-Type: application/json", "Expect:"};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         headers = curl_slist_append(headers, fixed[i]);

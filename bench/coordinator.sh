@@ -43,7 +43,7 @@ cc -O2 -Wall -o "$TMP/upload_load" "$SRC/bench/upload_load.c" -lcurl -lz -lpthre
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 URL="http://127.0.0.1:$PORT"
 "$BIN" --listen "127.0.0.1:$PORT" --state-dir "$TMP/state" --set log_level=warn \
-    >"$TMP/coordinator.log" 2>&1 &
+    --set max_connections_per_ip=0 >"$TMP/coordinator.log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do
     curl -sf "$URL/api/v1/health_check" >/dev/null 2>&1 && break
