@@ -24,7 +24,8 @@ static int json_int(json_object *v, long long *out)
     }
     if (json_object_is_type(v, json_type_double)) {
         double d = json_object_get_double(v);
-        if (d != (double)(long long)d)
+        /* outside [-2^63, 2^63), or NaN, converting to long long is undefined */
+        if (!(d >= -0x1p63 && d < 0x1p63) || d != (double)(long long)d)
             return -EINVAL;
         *out = (long long)d;
         return 0;
