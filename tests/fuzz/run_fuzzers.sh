@@ -60,5 +60,6 @@ while [ $running -gt 0 ]; do
   wait -n || status=1
   running=$((running - 1))
 done
+echo "fuzz: ${#names[@]} targets, ${secs} s each, $jobs at a time: $([ $status -eq 0 ] && echo ok || echo FAILED) in ${SECONDS} s"
 [ $status -eq 0 ] && rm -rf "$work"
 exit $status
