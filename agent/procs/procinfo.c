@@ -222,36 +222,48 @@ int gp_cgroup_container_id(const char *text, char *id, size_t idlen, char *runti
     return 0;
 }
 
+/* The string member key of o, or NULL when o is not an object or the member is not a string
+ * (json_object_get_string would give NULL for null, or the JSON text of anything else). */
+static const char *str_member(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
 int gp_container_name_from_json(json_object *root, const char *id, char *name, size_t namelen)
 {
-    int ok = 0;
-    json_object *v, *ann;
+    const char *s;
+    json_object *ann;
     if (json_object_is_type(root, json_type_array)) {
         /* podman containers.json: [{"id":..., "names":[...]}] */
         size_t n = json_object_array_length(root);
-        for (size_t i = 0; i < n && !ok; i++) {
-            json_object *c = json_object_array_get_idx(root, i), *cid, *names;
-            if (json_object_object_get_ex(c, "id", &cid) &&
-                strcmp(json_object_get_string(cid), id) == 0 &&
-                json_object_object_get_ex(c, "names", &names) &&
-                json_object_array_length(names) > 0) {
-                snprintf(name, namelen, "%s",
-                         json_object_get_string(json_object_array_get_idx(names, 0)));
-                ok = 1;
+        for (size_t i = 0; i < n; i++) {
+            json_object *c = json_object_array_get_idx(root, i), *names, *first;
+            const char *cid = str_member(c, "id");
+            if (cid && strcmp(cid, id) == 0 && json_object_object_get_ex(c, "names", &names) &&
+                json_object_is_type(names, json_type_array) &&
+                json_object_array_length(names) > 0 &&
+                (first = json_object_array_get_idx(names, 0)) &&
+                json_object_is_type(first, json_type_string)) {
+                snprintf(name, namelen, "%s", json_object_get_string(first));
+                return 1;
             }
         }
-    } else if (json_object_object_get_ex(root, "Name", &v)) {
-        const char *s = json_object_get_string(v);
+    } else if (json_object_object_get_ex(root, "Name", NULL)) {
+        if (!(s = str_member(root, "Name")))
+            return 0;
         snprintf(name, namelen, "%s", s[0] == '/' ? s + 1 : s);
-        ok = s[0] != '\0';
+        return s[0] != '\0';
     } else if (json_object_object_get_ex(root, "annotations", &ann)) {
-        if (json_object_object_get_ex(ann, "io.kubernetes.cri.container-name", &v) ||
-            json_object_object_get_ex(ann, "io.kubernetes.container.name", &v)) {
-            snprintf(name, namelen, "%s", json_object_get_string(v));
-            ok = 1;
+        if ((s = str_member(ann, "io.kubernetes.cri.container-name")) ||
+            (s = str_member(ann, "io.kubernetes.container.name"))) {
+            snprintf(name, namelen, "%s", s);
+            return 1;
         }
     }
-    return ok;
+    return 0;
 }
 
 static int json_name(const char *path, const char *id, char *name, size_t namelen)

@@ -29,8 +29,10 @@ run_one() {
     return 1
   fi
   [ -d "$here/corpus/$n" ] && cp -r "$here/corpus/$n/." "$dir/corpus/"
+  local dict=()
+  [ -f "$here/$n.dict" ] && dict=(-dict="$here/$n.dict") # member names json-c would hide
   # -timeout: one input running 25 s is a hang; -rss_limit_mb: a leak or blow-up is a failure
-  "$bin" -max_total_time="$secs" -timeout=25 -rss_limit_mb=2048 -print_final_stats=1 \
+  "$bin" "${dict[@]}" -max_total_time="$secs" -timeout=25 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$dir/artifacts/" "$dir/corpus" >"$dir/log" 2>&1
   local rc=$?
   local runs cov
@@ -60,5 +62,6 @@ while [ $running -gt 0 ]; do
   wait -n || status=1
   running=$((running - 1))
 done
+echo "fuzz: ${#names[@]} targets, ${secs} s each, $jobs at a time: $([ $status -eq 0 ] && echo ok || echo FAILED) in ${SECONDS} s"
 [ $status -eq 0 ] && rm -rf "$work"
 exit $status
