@@ -15,6 +15,8 @@
 #include <zlib.h>
 
 #define MINIDEBUG_MAX (256u << 20) /* refuse to inflate .gnu_debugdata beyond this */
+/* the decoder's memory limit: xz -9 needs 65 MiB; a hostile header may ask for 4 GiB */
+#define MINIDEBUG_XZ_MEMLIMIT (128u << 20)
 
 struct rawsym {
     uint64_t addr, size;
@@ -346,7 +348,7 @@ static int search_debuglink(Elf *elf, const struct gp_debug_search *ds, struct g
 static int inflate_xz(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen)
 {
     lzma_stream st = LZMA_STREAM_INIT;
-    if (lzma_stream_decoder(&st, UINT64_MAX, 0) != LZMA_OK)
+    if (lzma_stream_decoder(&st, MINIDEBUG_XZ_MEMLIMIT, 0) != LZMA_OK)
         return -ENOMEM;
     size_t cap = inlen * 4 + 4096;
     uint8_t *buf = malloc(cap);
