@@ -86,20 +86,32 @@ static void put_module(struct strbuf *out, const struct gp_ui_asset *a)
     sb_putc(out, '\n');
 }
 
+/* The viewer's modules in dependency order: inlined one after the other as one module. */
+static const char *const viewer_js[] = {"flamegraph/model.js", "flamegraph/widget.js",
+                                        "flamegraph/viewer.js", "viewer.js"};
+#define N_VIEWER_JS (sizeof(viewer_js) / sizeof(viewer_js[0]))
+
 static int page(const char *title, const char *data_json, size_t data_len, struct strbuf *out,
                 struct gp_err *err)
 {
     const struct gp_ui_asset *css = gp_ui_asset_find("flamegraph.css");
-    const struct gp_ui_asset *lib = gp_ui_asset_find("flamegraph.js");
-    const struct gp_ui_asset *app = gp_ui_asset_find("viewer.js");
-    if (!css || !lib || !app)
-        return gp_err_set(err, -ENOENT,
-                          "html: the viewer is missing from this build (flamegraph.css, "
-                          "flamegraph.js, viewer.js in ui-static/); rebuild gprof");
-    if (!script_safe(lib) || !script_safe(app) || strstr((const char *)css->data, "</style"))
+    const struct gp_ui_asset *js[N_VIEWER_JS];
+    for (size_t i = 0; i < N_VIEWER_JS; i++) {
+        js[i] = gp_ui_asset_find(viewer_js[i]);
+        if (!js[i] || !css)
+            return gp_err_set(err, -ENOENT,
+                              "html: the viewer is missing from this build (flamegraph.css, "
+                              "flamegraph/*.js, viewer.js in ui-static/); rebuild gprof");
+        if (!script_safe(js[i]))
+            return gp_err_set(err, -EINVAL,
+                              "html: the embedded viewer file %s contains '</script' or '<!--' "
+                              "and cannot be inlined",
+                              viewer_js[i]);
+    }
+    if (strstr((const char *)css->data, "</style"))
         return gp_err_set(err, -EINVAL,
-                          "html: an embedded viewer file contains '</script', "
-                          "'<!--' or '</style' and cannot be inlined");
+                          "html: the embedded flamegraph.css contains '</style' and "
+                          "cannot be inlined");
     sb_puts(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                  "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
@@ -111,8 +123,8 @@ static int page(const char *title, const char *data_json, size_t data_len, struc
     sb_puts(out, "</style>\n</head>\n<body>\n<script id=\"gp-data\" type=\"application/json\">");
     sb_append(out, data_json, data_len);
     sb_puts(out, "</script>\n<script type=\"module\">\n");
-    put_module(out, lib);
-    put_module(out, app);
+    for (size_t i = 0; i < N_VIEWER_JS; i++)
+        put_module(out, js[i]);
     sb_puts(out, "</script>\n</body>\n</html>\n");
     if (out->oom)
         return gp_err_set(err, -ENOMEM, "html: out of memory");

@@ -11,7 +11,7 @@
 
 /* One file of ui-static/, embedded by ui-static/embed.cmake (data is NUL-terminated too). */
 struct gp_ui_asset {
-    const char *name; /* file name, e.g. "flamegraph.js" */
+    const char *name; /* path under ui-static/, e.g. "flamegraph/model.js" */
     const unsigned char *data;
     size_t len;
 };

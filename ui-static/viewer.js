@@ -1,7 +1,9 @@
 // viewer.js — boots the flame graph page: data embedded in the "gp-data" JSON script (the
 // self-contained HTML export) or fetched from ?src=URL (the coordinator serving ui-static/).
-// Import lines are dropped when common/html.c inlines this file after flamegraph.js.
-import { mountViewer, parseCollapsed, parseTree } from './flamegraph.js';
+// Import lines are dropped when common/html.c inlines this file after flamegraph/model.js,
+// widget.js and viewer.js (one inline module).
+import { parseCollapsed, parseTree } from './flamegraph/model.js';
+import { mountViewer } from './flamegraph/viewer.js';
 
 function showError(root, msg) {
   root.replaceChildren();

@@ -247,7 +247,7 @@ if (args.fresh) {
   // the truncation note: only when the stacks left out hold 0.1% of the samples or more, and
   // never a share rounded to 100%
   const tn = await page.evaluate(async () => {
-    const m = await import('/ui/app.js');
+    const m = await import('/ui/pages/profiles.js');
     return { small: m.truncationNote(40905, 40925), edge: m.truncationNote(9990, 10000), big: m.truncationNote(99890, 100000),
       none: m.truncationNote(500, 500), min: m.TRUNCATION_NOTE_MIN };
   });

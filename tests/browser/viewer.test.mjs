@@ -62,7 +62,7 @@ const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/cs
 const server = http.createServer((req, res) => {
   const u = new URL(req.url, 'http://x');
   let body = served[u.pathname];
-  if (!body && /^\/[a-z.]+$/.test(u.pathname)) {
+  if (!body && /^\/([a-z]+\/)?[a-z.]+$/.test(u.pathname)) {
     try { body = fs.readFileSync(path.join(uiDir, u.pathname)); } catch { body = null; }
   }
   if (!body) { res.writeHead(404); res.end(); return; }

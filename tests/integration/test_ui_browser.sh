@@ -27,7 +27,7 @@ etag=$(curl -sI "$H/ui/app.js" | tr -d '\r' | sed -n 's/^[Ee][Tt]ag: //p')
 [ -n "$etag" ] || fail "no ETag on /ui/app.js"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$H/ui/app.js")" = 304 ] ||
     fail "If-None-Match does not give 304"
-curl -sI "$H/ui/flamegraph.js" | grep -qi '^content-type: text/javascript' || fail "flamegraph.js MIME"
+curl -sI "$H/ui/flamegraph/model.js" | grep -qi '^content-type: text/javascript' || fail "flamegraph/model.js MIME"
 curl -sI "$H/ui/app.css" | grep -qi '^content-type: text/css' || fail "app.css MIME"
 expect_status 404 "no UI file" "$H/ui/missing.js"
 curl -s -D "$WORK/h" -o "$WORK/favicon" "$H/favicon.ico" >/dev/null

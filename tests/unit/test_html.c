@@ -142,12 +142,18 @@ static void test_tree_page(void **state)
 
 static void test_assets(void **state)
 {
-    const struct gp_ui_asset *a = gp_ui_asset_find("flamegraph.js");
+    const struct gp_ui_asset *a = gp_ui_asset_find("flamegraph/model.js");
     assert_non_null(a);
     assert_true(a->len > 1000);
     assert_int_equal(a->data[a->len], '\0');
+    assert_non_null(gp_ui_asset_find("flamegraph/widget.js"));
+    assert_non_null(gp_ui_asset_find("flamegraph/viewer.js"));
     assert_non_null(gp_ui_asset_find("viewer.html"));
     assert_non_null(gp_ui_asset_find("viewer.js"));
+    /* the coordinator's app: named by their path under ui-static/ */
+    assert_non_null(gp_ui_asset_find("app.js"));
+    assert_non_null(gp_ui_asset_find("pages/profiles.js"));
+    assert_null(gp_ui_asset_find("profiles.js"));
     assert_non_null(gp_ui_asset_find("flamegraph.css"));
     assert_null(gp_ui_asset_find("../etc/passwd"));
     assert_string_equal(gp_ui_mime("viewer.js"), "text/javascript; charset=utf-8");

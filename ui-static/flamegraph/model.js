@@ -1,0 +1,239 @@
+// flamegraph/model.js — the flame graph's tree model: collapsed stacks or Performance Studio's
+// tree JSON into typed arrays in pre-order, top functions, hypervisor frames, number formats.
+// No DOM. Inlined into self-contained HTML exports (common/html.c) with its import lines
+// dropped, so it must never contain the text that closes a script element or opens an HTML
+// comment, and its top-level names must differ from those of the other viewer files.
+
+// Tree model: nodes in pre-order in typed arrays; end[i] is one past i's last descendant,
+// so a subtree is skipped with `i = end[i]`. x[i] is the node's left edge in samples.
+
+const NAME_SPAN = 16777216; // child key = parent * NAME_SPAN + name id (exact below 2^53)
+
+class Builder {
+  constructor() {
+    this.names = [];
+    this.nameIds = new Map();
+    this.keys = new Map(); // parent * NAME_SPAN + name -> node
+    this.cap = 1024;
+    this.count = 0;
+    this.nName = new Int32Array(this.cap);
+    this.nParent = new Int32Array(this.cap);
+    this.nValue = new Float64Array(this.cap);
+    this.nBefore = new Float64Array(this.cap);
+    this.root = this.node(-1, this.intern('all'));
+  }
+  intern(s) {
+    let id = this.nameIds.get(s);
+    if (id === undefined) {
+      id = this.names.length;
+      if (id >= NAME_SPAN) throw new Error('too many distinct frame names');
+      this.names.push(s);
+      this.nameIds.set(s, id);
+    }
+    return id;
+  }
+  node(parent, name) {
+    if (this.count === this.cap) {
+      this.cap *= 2;
+      const grow = (a, T) => { const b = new T(this.cap); b.set(a); return b; };
+      this.nName = grow(this.nName, Int32Array);
+      this.nParent = grow(this.nParent, Int32Array);
+      this.nValue = grow(this.nValue, Float64Array);
+      this.nBefore = grow(this.nBefore, Float64Array);
+    }
+    const i = this.count++;
+    this.nName[i] = name;
+    this.nParent[i] = parent;
+    return i;
+  }
+  child(parent, name) {
+    const id = this.intern(name);
+    const key = parent * NAME_SPAN + id;
+    let c = this.keys.get(key);
+    if (c === undefined) {
+      c = this.node(parent, id);
+      this.keys.set(key, c);
+    }
+    return c;
+  }
+  // Flattens into pre-order typed arrays, children ordered by name (as Performance Studio does).
+  finish(diff) {
+    const names = this.names, count = this.count;
+    const order = names.map((_, i) => i).sort((a, b) => (names[a] < names[b] ? -1 : names[a] > names[b] ? 1 : 0));
+    const rank = new Int32Array(names.length);
+    order.forEach((id, r) => { rank[id] = r; });
+    this.keys = null;
+    // children lists: bucket node ids by (rank) then by parent, so each list comes out sorted
+    const byRank = new Int32Array(count - 1);
+    const rcount = new Int32Array(names.length + 1);
+    for (let i = 1; i < count; i++) rcount[rank[this.nName[i]] + 1]++;
+    for (let r = 0; r < names.length; r++) rcount[r + 1] += rcount[r];
+    for (let i = 1; i < count; i++) byRank[rcount[rank[this.nName[i]]]++] = i;
+    const nkids = new Int32Array(count + 1);
+    for (let i = 1; i < count; i++) nkids[this.nParent[i] + 1]++;
+    for (let i = 0; i < count; i++) nkids[i + 1] += nkids[i];
+    const kidStart = nkids.slice(0, count);
+    const kids = new Int32Array(Math.max(1, count - 1));
+    for (let k = 0; k < byRank.length; k++) { const i = byRank[k]; kids[nkids[this.nParent[i]]++] = i; }
+    // kids of node i: kids[kidStart[i] .. nkids[i]) in name order
+
+    const t = {
+      names, n: count, diff: !!diff,
+      name: new Int32Array(count), value: new Float64Array(count), self: new Float64Array(count),
+      before: diff ? new Float64Array(count) : null,
+      x: new Float64Array(count), depth: new Int32Array(count), end: new Int32Array(count),
+      parent: new Int32Array(count), maxDepth: 0,
+    };
+    // iterative pre-order over builder ids; pos maps builder id -> output index
+    const pos = new Int32Array(count);
+    const stack = new Int32Array(count + 1);
+    const xs = new Float64Array(count);
+    let sp = 0, k = 0;
+    stack[sp++] = this.root;
+    xs[this.root] = 0;
+    const open = []; // output indices whose end is pending, with their last descendant check
+    while (sp) {
+      const b = stack[--sp];
+      const i = k++;
+      pos[b] = i;
+      const p = this.nParent[b];
+      const d = p < 0 ? 0 : t.depth[pos[p]] + 1;
+      while (open.length && t.depth[open[open.length - 1]] >= d) t.end[open.pop()] = i;
+      open.push(i);
+      t.name[i] = this.nName[b];
+      t.value[i] = this.nValue[b];
+      t.parent[i] = p < 0 ? -1 : pos[p];
+      t.depth[i] = d;
+      t.x[i] = xs[b];
+      if (diff) t.before[i] = this.nBefore[b];
+      if (d > t.maxDepth) t.maxDepth = d;
+      let cx = xs[b], childSum = 0;
+      for (let c = kidStart[b]; c < nkids[b]; c++) { const kid = kids[c]; xs[kid] = cx; cx += this.nValue[kid]; childSum += this.nValue[kid]; }
+      for (let c = nkids[b] - 1; c >= kidStart[b]; c--) stack[sp++] = kids[c];
+      t.self[i] = Math.max(0, this.nValue[b] - childSum);
+    }
+    while (open.length) t.end[open.pop()] = k;
+    return t;
+  }
+}
+
+// Collapsed stacks "comm;frame;…;frame count" (root first), one per line. A leading
+// "# {json}" header line is skipped, and gProfiler's "<app_idx>;<container>;" prefix is
+// dropped when the first stack line has one (as gProfiler's own HTML does). Returns the
+// tree; bad lines are counted, not fatal.
+export function parseCollapsed(text) {
+  const b = new Builder();
+  const val = () => b.nValue;
+  let bad = 0;
+  let start = 0;
+  const len = text.length;
+  let prev = [], prevPath = [];
+  let v2 = null; // decided by the first stack line
+  while (start < len) {
+    let nl = text.indexOf('\n', start);
+    if (nl < 0) nl = len;
+    let line = text.slice(start, nl);
+    start = nl + 1;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (!line || line[0] === '#') continue;
+    const sp = line.lastIndexOf(' ');
+    const count = sp > 0 ? Number(line.slice(sp + 1)) : NaN;
+    if (!(count > 0)) { bad++; continue; }
+    let frames = line.slice(0, sp).split(';');
+    if (v2 === null) v2 = frames.length >= 3 && /^\d{1,10}$/.test(frames[0]);
+    if (v2 && frames.length >= 3) frames = frames.slice(2);
+    // consecutive lines usually share a prefix: reuse its nodes
+    let same = 0;
+    while (same < frames.length && same < prev.length && frames[same] === prev[same]) same++;
+    const path = prevPath.slice(0, same);
+    let node = same ? path[same - 1] : b.root;
+    for (let f = same; f < frames.length; f++) { node = b.child(node, frames[f]); path.push(node); }
+    const v = val();
+    v[b.root] += count;
+    for (let f = 0; f < path.length; f++) v[path[f]] += count;
+    prev = frames;
+    prevPath = path;
+  }
+  const t = b.finish(false);
+  t.badLines = bad;
+  return t;
+}
+
+// Performance Studio's tree JSON {name, value, children:[…]} (the root's name is ignored).
+// Nodes with "before"/"after" (gprof's diff) make a diff tree: value = after.
+export function parseTree(obj) {
+  const b = new Builder();
+  const diff = !!obj && (obj.before !== undefined || obj.after !== undefined);
+  const work = [[obj, b.root]];
+  while (work.length) {
+    const [src, dst] = work.pop();
+    b.nValue[dst] += Number(src.value) || 0;
+    if (diff) b.nBefore[dst] += Number(src.before) || 0;
+    if (Array.isArray(src.children)) {
+      for (const c of src.children) {
+        if (!c || typeof c !== 'object') continue;
+        work.push([c, b.child(dst, String(c.name))]);
+      }
+    }
+  }
+  return b.finish(diff);
+}
+
+// Per function name: self (sum of self samples) and total (samples with the function anywhere
+// on the stack, counting recursion once). Sorted by self, heaviest first. The root is skipped.
+export function topFunctions(t) {
+  const self = new Float64Array(t.names.length);
+  const total = new Float64Array(t.names.length);
+  const active = new Int32Array(t.names.length);
+  const seen = new Uint8Array(t.names.length);
+  const open = []; // indices of ancestors whose subtree has not ended
+  for (let i = 1; i < t.n; i++) {
+    while (open.length && t.end[open[open.length - 1]] <= i) active[t.name[open.pop()]]--;
+    const id = t.name[i];
+    seen[id] = 1;
+    self[id] += t.self[i];
+    if (active[id] === 0) total[id] += t.value[i];
+    active[id]++;
+    open.push(i);
+  }
+  const rows = [];
+  for (let id = 0; id < t.names.length; id++) {
+    if (seen[id]) rows.push({ name: t.names[id], self: self[id], total: total[id] });
+  }
+  rows.sort((a, b) => b.self - a.self || b.total - a.total || (a.name < b.name ? -1 : 1));
+  return rows;
+}
+
+// Kernel frames of a virtual machine's paravirtualisation: the guest kernel calling into the
+// hypervisor (pvm_*, xen_*, kvm_*, hv_*, vmware_*, __pv_*/pv_*/paravirt_* hooks).
+const HYPERVISOR_RE = /^(pvm_|xen_|kvm_|hv_|hyperv_|vmware_|__pv_|pv_|paravirt_)\w*_\[k\]$/;
+
+export function isHypervisorFrame(name) {
+  return HYPERVISOR_RE.test(name);
+}
+
+// Share of samples (nested frames counted once) under hypervisor frames, and the heaviest names.
+export function hypervisorShare(t) {
+  let sum = 0;
+  const byName = new Map();
+  for (let i = 1; i < t.n;) {
+    const name = t.names[t.name[i]];
+    if (isHypervisorFrame(name)) {
+      sum += t.value[i];
+      byName.set(name, (byName.get(name) || 0) + t.value[i]);
+      i = t.end[i];
+    } else i++;
+  }
+  const names = [...byName].sort((a, b) => b[1] - a[1]).map((x) => x[0]);
+  return { percent: (100 * sum) / (t.value[0] || 1), samples: sum, names };
+}
+
+// Sample counts and shares as the viewer and the coordinator's pages print them.
+export function fmtNum(v) {
+  return Math.round(v).toLocaleString('en-US');
+}
+
+export function fmtPct(v) {
+  if (!isFinite(v)) return '–';
+  return (v >= 10 ? v.toFixed(1) : v.toFixed(2)) + '%';
+}

@@ -1,0 +1,135 @@
+// pages/compare.js — #/compare: the difference between a baseline (an earlier range or another
+// service) and the current profile, in the viewer's diff colours, with the biggest changes.
+import { parseTree, fmtNum } from '../flamegraph/model.js';
+import { h, select, errorBox, emptyBox } from '../dom.js';
+import { api } from '../api.js';
+import { iso, showTime, rangeOf } from '../time.js';
+import { writeHash, shared, sharedParams, rqlFilter, app } from '../state.js';
+import { loadServices, pickService, noServices, timeControls, serviceSelect, filterNote, mountGraph, dropViewer } from '../parts.js';
+
+export async function pageCompare(main, gen, q) {
+  main.append(h('h1', { class: 'ap-h1', text: 'Compare' }),
+    h('p', { class: 'ap-sub', text: 'The difference between a baseline and the current profile. Frames that grew are red, frames that shrank are blue (change in share of all samples).' }));
+  const services = await loadServices(true);
+  if (gen !== app.gen) return;
+  if (!services.length) { main.append(noServices()); return; }
+  shared.service = pickService(services, main);
+  const cmp = { mode: q.get('mode') === 'service' ? 'service' : 'range', base: q.get('base') || 'previous', other: q.get('other') || '' };
+  if (!services.some((s) => s.name === cmp.other)) cmp.other = (services.find((s) => s.name !== shared.service) || services[0]).name;
+
+  const card = h('div', { class: 'ap-card' });
+  const note = h('div');
+  const graph = h('div', { id: 'ap-graph-host' });
+  main.append(card, note, graph);
+  const params = () => ({ ...sharedParams(), mode: cmp.mode, base: cmp.base, other: cmp.other });
+  const reload = () => { writeHash('compare', params()); render(); load(); };
+
+  function render() {
+    const mode = h('div', { class: 'gp-seg', id: 'ap-cmp-mode' });
+    for (const [k, label] of [['range', 'Two time ranges'], ['service', 'Two services']]) {
+      mode.append(h('button', { class: 'gp-seg-btn' + (cmp.mode === k ? ' gp-on' : ''), type: 'button', text: label, onclick: () => { cmp.mode = k; reload(); } }));
+    }
+    const baseline = cmp.mode === 'range'
+      ? select([['previous', 'the period just before'], ['day', 'same range a day earlier'], ['week', 'same range a week earlier']], cmp.base, { id: 'ap-cmp-base' })
+      : serviceSelect(services, cmp.other, (v) => { cmp.other = v; reload(); }, 'ap-cmp-other');
+    if (cmp.mode === 'range') baseline.addEventListener('change', () => { cmp.base = baseline.value; reload(); });
+    card.replaceChildren(
+      h('div', { class: 'ap-row' },
+        h('span', { class: 'ap-field' }, h('span', { class: 'ap-label', text: 'Service' }),
+          serviceSelect(services, shared.service, (v) => { shared.service = v; reload(); }, 'ap-service')),
+        timeControls(shared.time, reload)),
+      h('div', { class: 'ap-row' }, h('span', { class: 'ap-label', text: 'Baseline' }), mode, baseline,
+        h('div', { class: 'gp-spring' }),
+        h('span', { class: 'ap-legend' }, h('span', null, h('span', { class: 'ap-sw ap-sw-grew' }), 'grew'), h('span', null, h('span', { class: 'ap-sw ap-sw-shrank' }), 'shrank'))));
+    const fr = filterNote(reload);
+    if (fr) card.append(fr);
+  }
+
+  let loadGen = 0;
+  async function load() {
+    const my = ++loadGen;
+    const [start, end] = rangeOf(shared.time);
+    const p = { serviceName: shared.service, startTime: iso(start), endTime: iso(end), filter: rqlFilter() };
+    let bs = start, be = end, what;
+    if (cmp.mode === 'service') {
+      p.compareServiceName = cmp.other;
+      what = `${cmp.other} → ${shared.service}, same range`;
+    } else {
+      const shift = cmp.base === 'day' ? 86400 : cmp.base === 'week' ? 604800 : end - start;
+      bs = start - shift; be = end - shift;
+      p.compareStartTime = iso(bs);
+      p.compareEndTime = iso(be);
+      what = `${showTime(bs)} → ${showTime(be)} vs ${showTime(start)} → ${showTime(end)}`;
+    }
+    note.replaceChildren();
+    graph.replaceChildren(h('div', { class: 'ap-loading', text: 'Computing the difference…' }));
+    let r;
+    try { r = await api('/api/flamegraph/diff', p); } catch (e) {
+      if (my !== loadGen || gen !== app.gen) return;
+      dropViewer();
+      graph.replaceChildren(errorBox(e));
+      return;
+    }
+    if (my !== loadGen || gen !== app.gen) return;
+    if (r.status === 204 || !r.data) {
+      dropViewer();
+      graph.replaceChildren(emptyBox('No samples on either side', h('div', { text: `Neither the baseline nor the current range has profiles of ${shared.service} (${what}).` })));
+      return;
+    }
+    const tree = parseTree(r.data);
+    if (!tree.before[0]) note.append(h('div', { class: 'ap-info', text: 'The baseline has no samples, so every frame shows as new.' }));
+    else if (!tree.value[0]) note.append(h('div', { class: 'ap-info', text: 'The current range has no samples; the graph shows the baseline shape.' }));
+    mountGraph(graph, tree, { title: `Diff · ${what}` });
+    const gh = graph.querySelector('.gp-graph-host');
+    if (gh) gh.after(changesTable(tree));
+  }
+  render();
+  await load();
+}
+
+// Per function: share of all samples with the function on the stack (recursion counted once)
+// before and after, sorted by the size of the change.
+function diffFunctions(t) {
+  const n = t.names.length;
+  const after = new Float64Array(n), before = new Float64Array(n), active = new Int32Array(n), seen = new Uint8Array(n);
+  const open = [];
+  for (let i = 1; i < t.n; i++) {
+    while (open.length && t.end[open[open.length - 1]] <= i) active[t.name[open.pop()]]--;
+    const id = t.name[i];
+    seen[id] = 1;
+    if (active[id] === 0) { after[id] += t.value[i]; before[id] += t.before[i]; }
+    active[id]++;
+    open.push(i);
+  }
+  const A = t.value[0] || 1, B = t.before[0] || 1;
+  const rows = [];
+  for (let id = 0; id < n; id++) {
+    if (!seen[id]) continue;
+    const pa = (100 * after[id]) / A, pb = (100 * before[id]) / B;
+    rows.push({ name: t.names[id], before: before[id], after: after[id], pb, pa, delta: pa - pb });
+  }
+  rows.sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta) || y.after - x.after);
+  return rows;
+}
+
+function changesTable(tree) {
+  const rows = diffFunctions(tree).filter((r) => Math.abs(r.delta) >= 0.005).slice(0, 50);
+  const sec = h('section', { class: 'gp-top', id: 'ap-changes' });
+  sec.append(h('div', { class: 'gp-top-head' }, h('h2', { text: 'Biggest changes' }),
+    h('span', { class: 'gp-hint', text: 'share of all samples with the function on the stack, baseline → current' })));
+  if (!rows.length) { sec.append(h('div', { class: 'ap-empty', text: 'No function changed its share.' })); return sec; }
+  const body = h('tbody');
+  for (const r of rows) {
+    body.append(h('tr', null,
+      h('td', { class: 'ap-mono', title: r.name, text: r.name }),
+      h('td', { class: 'ap-num', text: `${r.pb.toFixed(2)}%` }),
+      h('td', { class: 'ap-num', text: `${r.pa.toFixed(2)}%` }),
+      h('td', { class: `ap-num ${r.delta > 0 ? 'ap-grew' : 'ap-shrank'}`, text: `${r.delta > 0 ? '+' : '−'}${Math.abs(r.delta).toFixed(2)} pp` }),
+      h('td', { class: 'ap-num', text: fmtNum(r.before) }),
+      h('td', { class: 'ap-num', text: fmtNum(r.after) })));
+  }
+  const head = h('tr', null, ...[['Function', ''], ['Baseline', 'ap-num'], ['Current', 'ap-num'], ['Change', 'ap-num'], ['Baseline samples', 'ap-num'], ['Current samples', 'ap-num']]
+    .map(([x, c]) => h('th', { class: c, text: x })));
+  sec.append(h('div', { class: 'ap-table-wrap' }, h('table', { class: 'ap-table ap-changes' }, h('thead', null, head), body)));
+  return sec;
+}
