@@ -21,7 +21,7 @@ T1=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%S)
 wait_for 20 '"$GPROFCTL" status --json | grep -q "\"last_ok\": [1-9]"' || fail "no heartbeat answered"
 
 # --- ad hoc for one pid, beside continuous profiling ------------------------------------------
-R=$(request "{\"service_name\":\"$SERVICE\",\"request_type\":\"start\",\"duration\":10,\"frequency\":99,\"target_hosts\":{\"$HN\":[$A]}}")
+R=$(request "{\"service_name\":\"$SERVICE\",\"request_type\":\"start\",\"duration\":20,\"frequency\":99,\"target_hosts\":{\"$HN\":[$A]}}")
 R1=$(echo "$R" | field 'd["request_id"]')
 C1=$(echo "$R" | field 'd["command_ids"][0]')
 wait_for 10 'grep -q "ad hoc $C1 started" "$WORK/agent.log"' || fail "command $C1 not started within 10 s"
@@ -34,15 +34,15 @@ d = json.load(open(sys.argv[1]))
 c, a = d["slots"]["continuous"], d["slots"]["adhoc"]
 assert c and c["source"] == "config", c
 assert a and a["command_id"] == sys.argv[2] and a["pids"] == [int(sys.argv[3])], a
-assert a["frequency"] == 99 and a["duration"] == 10, a
+assert a["frequency"] == 99 and a["duration"] == 20, a
 PY
 ok "it runs in the ad hoc slot while the continuous slot keeps running"
-wait_for 30 '[ "$(exec_field "$R1" "e.get(\"status\")")" = completed ]' ||
+wait_for 45 '[ "$(exec_field "$R1" "e.get(\"status\")")" = completed ]' ||
     fail "request $R1 not completed: $(req_json "$R1")"
 URL=$(exec_field "$R1" 'e["results_path"]')
 case "$URL" in "$H/api/metrics/adhoc_flamegraph_content?"*) ;; *) fail "results_path is '$URL'" ;; esac
 ET=$(exec_field "$R1" 'e["execution_time"]')
-[ "$ET" -ge 9 ] && [ "$ET" -le 12 ] || fail "execution_time $ET for a 10 s session"
+[ "$ET" -ge 19 ] && [ "$ET" -le 22 ] || fail "execution_time $ET for a 20 s session"
 [ "$(local_sessions)" -gt "$n_at_start" ] || fail "continuous sessions stopped during the ad hoc session"
 ok "completion: completed, execution_time $ET s, results_path $URL"
 

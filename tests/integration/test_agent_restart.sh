@@ -70,12 +70,12 @@ ok "$waiting uploads survived the agent restart; all $(local_sessions) sessions 
 # --- a completion that could not be sent survives an agent restart and arrives once ---------------
 start_agent --upload-wait 1
 wait_for 20 '"$GPROFCTL" status --json | grep -q "\"last_ok\": [1-9]"' || fail "no heartbeat answered"
-R=$(request "{\"service_name\":\"$SERVICE\",\"request_type\":\"start\",\"duration\":4,\"frequency\":49,\"target_hosts\":{\"$HN\":[$A]}}")
+R=$(request "{\"service_name\":\"$SERVICE\",\"request_type\":\"start\",\"duration\":15,\"frequency\":49,\"target_hosts\":{\"$HN\":[$A]}}")
 RQ=$(echo "$R" | field 'd["request_id"]')
 C=$(echo "$R" | field 'd["command_ids"][0]')
 wait_for 10 'grep -q "ad hoc $C started" "$WORK/agent.log"' || fail "$C not started"
 stop_coord
-wait_for 30 'grep -q "ad hoc $C completed after" "$WORK/agent.log"' || fail "$C did not complete"
+wait_for 45 'grep -q "ad hoc $C completed after" "$WORK/agent.log"' || fail "$C did not complete"
 wait_for 5 'grep -q "\"command_id\":\"$C\"" "$ASTATE/pending_completions" 2>/dev/null' ||
     fail "the completion of $C is not kept in $ASTATE/pending_completions"
 "$GPROFCTL" status --json | python3 -c "import json,sys; h=json.load(sys.stdin)['heartbeat']; assert h['pending_completions'] == 1, h" ||

@@ -620,7 +620,7 @@ static void test_bpf_drops_reported(void **state)
     burn_start(&b, "user", 2, "10");
     struct gp_sampler_stats st;
     struct errcount e = {0};
-    struct gp_sampler *s = sample_tiny(b.pid, 4, 4096, &e, "bpf tiny count map");
+    struct gp_sampler *s = sample_tiny(b.pid, 1, 4096, &e, "bpf tiny count map");
     gp_sampler_stats(s, &st);
     assert_true(st.map_full > 0); /* count map full: dropped, counted */
     assert_int_equal(e.total, st.drained);
