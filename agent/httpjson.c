@@ -1,8 +1,8 @@
 /* httpjson.c — JSON requests over libcurl. */
 #include "agent/httpjson.h"
+#include "common/curl.h"
 #include "common/strbuf.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,38 +30,38 @@ static int perform(const char *method, const char *url, const char *token, const
                    struct gp_err *err)
 {
     reply->max = max_reply;
-    CURL *c = curl_easy_init();
+    CURL *c = gp_curl.easy_init();
     if (!c)
         return gp_err_set(err, -ENOMEM, "cannot initialise libcurl");
     struct curl_slist *h = NULL;
     struct strbuf auth = STRBUF_INIT;
-    h = curl_slist_append(h, "Content-Type: application/json");
-    h = curl_slist_append(h, "Accept: application/json");
-    h = curl_slist_append(h, "Expect:");
+    h = gp_curl.slist_append(h, "Content-Type: application/json");
+    h = gp_curl.slist_append(h, "Accept: application/json");
+    h = gp_curl.slist_append(h, "Expect:");
     if (token && *token) {
         sb_printf(&auth, "Authorization: Bearer %s", token);
-        h = curl_slist_append(h, sb_str(&auth));
+        h = gp_curl.slist_append(h, sb_str(&auth));
     }
     int rc = 0;
     if (!h || auth.oom) {
         rc = gp_err_set(err, -ENOMEM, "out of memory");
         goto out;
     }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    gp_curl.easy_setopt(c, CURLOPT_URL, url);
+    gp_curl.easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    gp_curl.easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+        gp_curl.easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        gp_curl.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
     }
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s > 0 ? timeout_s : 30L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, reply);
+    gp_curl.easy_setopt(c, CURLOPT_TIMEOUT, timeout_s > 0 ? timeout_s : 30L);
+    gp_curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    gp_curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    gp_curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    gp_curl.easy_setopt(c, CURLOPT_WRITEDATA, reply);
     /* a Content-Length above the cap is refused before the body is read */
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_reply);
-    CURLcode cc = curl_easy_perform(c);
+    gp_curl.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_reply);
+    CURLcode cc = gp_curl.easy_perform(c);
     if (reply->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
         rc = gp_err_set(err, -EMSGSIZE,
                         "%s %s: the reply is larger than the %zu bytes allowed; refused (is this "
@@ -70,13 +70,13 @@ static int perform(const char *method, const char *url, const char *token, const
         goto out;
     }
     if (cc != CURLE_OK) {
-        rc = gp_err_set(err, -EAGAIN, "%s %s failed: %s", method, url, curl_easy_strerror(cc));
+        rc = gp_err_set(err, -EAGAIN, "%s %s failed: %s", method, url, gp_curl.easy_strerror(cc));
         goto out;
     }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    gp_curl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 out:
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    gp_curl.slist_free_all(h);
+    gp_curl.easy_cleanup(c);
     sb_free(&auth);
     return rc;
 }

@@ -4,6 +4,7 @@
 #include "common/fsutil.h"
 #include "common/html.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -91,10 +92,10 @@ static time_t header_time(json_object *h, const char *key)
 {
     json_object *md = json_object_object_get(h, "metadata");
     const char *s = json_object_get_string(json_object_object_get(md, key));
-    struct tm tm = {0};
-    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
+    int64_t t;
+    if (tu_parse(s, &t) < 0)
         return time(NULL);
-    return timegm(&tm);
+    return (time_t)t;
 }
 
 static void new_uuid(char *buf, size_t len)

@@ -1,5 +1,6 @@
 /* slots.c — ContinuousProfilerSlot and AdhocProfilerSlot threads. */
 #include "agent/slots.h"
+#include "common/curl.h"
 #include "agent/hostmetrics.h"
 #include "agent/profile_limit.h"
 #include "agent/session.h"
@@ -8,7 +9,6 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -93,12 +93,12 @@ void gp_adhoc_result_url(const char *coordinator, const char *service, const cha
     hs[n] = '\0';
     if (hs[0] == '.')
         hs[0] = '_';
-    char *esvc = curl_easy_escape(NULL, service, 0);
+    char *esvc = gp_curl.easy_escape(NULL, service, 0);
     snprintf(buf, len,
              "%s/api/metrics/adhoc_flamegraph_content?serviceName=%s&filename=%s_%s_%s_"
              "adhoc_flamegraph.html",
              coordinator, esvc ? esvc : service, ts, upload_id, hs);
-    curl_free(esvc);
+    gp_curl.free(esvc);
 }
 
 /* ======================= continuous ======================= */

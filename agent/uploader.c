@@ -1,10 +1,10 @@
 /* uploader.c — the gProfiler upload protocol over libcurl. */
 #include "agent/uploader.h"
+#include "common/curl.h"
 #include "agent/header.h"
 #include "common/gzip.h"
 #include "common/strbuf.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -59,54 +59,55 @@ int gp_upload_profile(const struct gp_upload_target *t, const struct gp_upload *
     int rc = build_body(t, u, gpid, &body, err);
     if (rc)
         goto out;
-    c = curl_easy_init();
+    c = gp_curl.easy_init();
     if (!c) {
         rc = gp_err_set(err, -ENOMEM, "cannot initialise libcurl");
         goto out;
     }
     char stamp[32];
     gp_format_utc(u->end, stamp, sizeof(stamp));
-    char *esvc = curl_easy_escape(c, t->service, 0), *ehost = curl_easy_escape(c, t->hostname, 0);
+    char *esvc = gp_curl.easy_escape(c, t->service, 0),
+         *ehost = gp_curl.easy_escape(c, t->hostname, 0);
     sb_printf(&url, "%s/api/v2/profiles?service=%s&hostname=%s&timestamp=%s&version=%s",
               t->base_url, esvc ? esvc : "", ehost ? ehost : "", stamp, GPROF_VERSION);
-    curl_free(esvc);
-    curl_free(ehost);
+    gp_curl.free(esvc);
+    gp_curl.free(ehost);
     const char *fixed[] = {"Content-Encoding: gzip", "Content-Type: application/json", "Expect:"};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-        headers = curl_slist_append(headers, fixed[i]);
+        headers = gp_curl.slist_append(headers, fixed[i]);
     sb_printf(&hdr, "GPROFILER-SERVICE-NAME: %s", t->service);
-    headers = curl_slist_append(headers, sb_str(&hdr));
+    headers = gp_curl.slist_append(headers, sb_str(&hdr));
     if (t->token) {
         sb_reset(&hdr);
         sb_printf(&hdr, "GPROFILER-API-KEY: %s", t->token);
-        headers = curl_slist_append(headers, sb_str(&hdr));
+        headers = gp_curl.slist_append(headers, sb_str(&hdr));
     }
     if (u->upload_id) {
         sb_reset(&hdr);
         sb_printf(&hdr, "X-Gprof-Upload-Id: %s", u->upload_id);
-        headers = curl_slist_append(headers, sb_str(&hdr));
+        headers = gp_curl.slist_append(headers, sb_str(&hdr));
     }
     if (!headers || url.oom || hdr.oom) {
         rc = gp_err_set(err, -ENOMEM, "out of memory");
         goto out;
     }
-    curl_easy_setopt(c, CURLOPT_URL, sb_str(&url));
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.buf);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body.len);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, t->timeout_s > 0 ? t->timeout_s : 120L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
-    CURLcode cc = curl_easy_perform(c);
+    gp_curl.easy_setopt(c, CURLOPT_URL, sb_str(&url));
+    gp_curl.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    gp_curl.easy_setopt(c, CURLOPT_POSTFIELDS, body.buf);
+    gp_curl.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body.len);
+    gp_curl.easy_setopt(c, CURLOPT_TIMEOUT, t->timeout_s > 0 ? t->timeout_s : 120L);
+    gp_curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    gp_curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    gp_curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    gp_curl.easy_setopt(c, CURLOPT_WRITEDATA, &reply);
+    CURLcode cc = gp_curl.easy_perform(c);
     if (cc != CURLE_OK) {
         rc = gp_err_set(err, -EAGAIN, "uploading to %s failed: %s", t->base_url,
-                        curl_easy_strerror(cc));
+                        gp_curl.easy_strerror(cc));
         goto out;
     }
     long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    gp_curl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     json_object *j = json_tokener_parse(sb_str(&reply));
     json_object *msg = j ? json_object_object_get(j, "message") : NULL;
     if (status != 200) {
@@ -120,9 +121,9 @@ int gp_upload_profile(const struct gp_upload_target *t, const struct gp_upload *
     }
     json_object_put(j);
 out:
-    curl_slist_free_all(headers);
+    gp_curl.slist_free_all(headers);
     if (c)
-        curl_easy_cleanup(c);
+        gp_curl.easy_cleanup(c);
     sb_free(&body);
     sb_free(&reply);
     sb_free(&url);

@@ -1,6 +1,5 @@
 /* fleet.c — gprofctl's fleet verbs through a coordinator: `start`/`stop` aimed at hosts or a
  * service, `hosts`, `requests` and `flamegraph`. */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -12,11 +11,14 @@
 #include <unistd.h>
 
 #include "agent/httpjson.h"
+#include "common/curl.h"
 #include "common/fsutil.h"
+#include "cli/endpoints.h"
 #include "cli/fleet.h"
 #include "cli/gprofctl.h"
 #include "cli/outfmt.h"
 #include "common/strbuf.h"
+#include "common/timeutil.h"
 
 /* A string member, or NULL when absent or null. */
 static const char *has(json_object *o, const char *k)
@@ -34,9 +36,9 @@ static const char *str(json_object *o, const char *k)
 
 static void esc(struct strbuf *sb, const char *s)
 {
-    char *e = curl_easy_escape(NULL, s, 0);
+    char *e = gp_curl.easy_escape(NULL, s, 0);
     sb_puts(sb, e ? e : "");
-    curl_free(e);
+    gp_curl.free(e);
 }
 
 /* Calls the coordinator; prints a useful message and returns -1 on any failure. */
@@ -181,9 +183,8 @@ static int service_hosts(const struct gpctl_fleet_req *r, const char *service, c
 /* A host_status timestamp (UTC, "YYYY-MM-DDTHH:MM:SS") as seconds, or 0. */
 static time_t utc_time(const char *s)
 {
-    struct tm tm = {0};
-    const char *e = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-    return e ? timegm(&tm) : 0;
+    int64_t t;
+    return tu_parse(s, &t) < 0 ? 0 : (time_t)t;
 }
 
 /* One line about what an execution waits for: the host's next heartbeat (when it is due), or

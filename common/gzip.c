@@ -1,7 +1,8 @@
-/* gzip.c — one-shot gzip compression with zlib. */
+/* gzip.c — one-shot gzip compression with zlib (the inflating half is gzip_inflate.c). */
 #include "common/gzip.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -39,4 +40,17 @@ int gp_gzip_compress(const void *in, size_t len, int level, struct strbuf *out, 
     }
     deflateEnd(&zs);
     return 0;
+}
+
+int gz_deflate(const void *in, size_t in_len, int level, char **out, size_t *out_len,
+               struct gp_err *err)
+{
+    struct strbuf sb = STRBUF_INIT;
+    int rc = gp_gzip_compress(in, in_len, level, &sb, err);
+    if (rc < 0) {
+        sb_free(&sb);
+        return rc;
+    }
+    *out = sb_detach(&sb, out_len);
+    return *out ? 0 : gp_err_set(err, -ENOMEM, "out of memory compressing %zu bytes", in_len);
 }

@@ -2,59 +2,16 @@
 #include "common/html.h"
 #include "common/collapsed.h"
 #include "common/pprof.h"
+#include "common/ui_asset.h"
 
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
 
-const struct gp_ui_asset *gp_ui_asset_find(const char *name)
+static int has_ext(const char *name, const char *ext)
 {
-    for (const struct gp_ui_asset *a = gp_ui_assets; a->name; a++)
-        if (strcmp(a->name, name) == 0)
-            return a;
-    return NULL;
-}
-
-const char *gp_ui_mime(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    if (!dot)
-        return "application/octet-stream";
-    if (!strcmp(dot, ".html"))
-        return "text/html; charset=utf-8";
-    if (!strcmp(dot, ".js"))
-        return "text/javascript; charset=utf-8";
-    if (!strcmp(dot, ".css"))
-        return "text/css; charset=utf-8";
-    if (!strcmp(dot, ".json"))
-        return "application/json";
-    if (!strcmp(dot, ".svg"))
-        return "image/svg+xml";
-    if (!strcmp(dot, ".png"))
-        return "image/png";
-    return "application/octet-stream";
-}
-
-static void put_html_text(struct strbuf *out, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            sb_puts(out, "&amp;");
-            break;
-        case '<':
-            sb_puts(out, "&lt;");
-            break;
-        case '>':
-            sb_puts(out, "&gt;");
-            break;
-        case '"':
-            sb_puts(out, "&quot;");
-            break;
-        default:
-            sb_putc(out, *s);
-        }
-    }
+    size_t n = strlen(name), e = strlen(ext);
+    return n > e && strcmp(name + n - e, ext) == 0;
 }
 
 /* Inline script text must not close its element or open an HTML comment. */
@@ -86,45 +43,40 @@ static void put_module(struct strbuf *out, const struct gp_ui_asset *a)
     sb_putc(out, '\n');
 }
 
-/* The viewer's modules in dependency order: inlined one after the other as one module. */
-static const char *const viewer_js[] = {"flamegraph/model.js", "flamegraph/widget.js",
-                                        "flamegraph/viewer.js", "viewer.js"};
-#define N_VIEWER_JS (sizeof(viewer_js) / sizeof(viewer_js[0]))
-
 static int page(const char *title, const char *data_json, size_t data_len, struct strbuf *out,
                 struct gp_err *err)
 {
-    const struct gp_ui_asset *css = gp_ui_asset_find("flamegraph.css");
-    const struct gp_ui_asset *js[N_VIEWER_JS];
-    for (size_t i = 0; i < N_VIEWER_JS; i++) {
-        js[i] = gp_ui_asset_find(viewer_js[i]);
-        if (!js[i] || !css)
-            return gp_err_set(err, -ENOENT,
-                              "html: the viewer is missing from this build (flamegraph.css, "
-                              "flamegraph/*.js, viewer.js in ui-static/); rebuild gprof");
-        if (!script_safe(js[i]))
+    size_t ncss = 0, njs = 0;
+    for (const struct gp_ui_asset *a = gp_viewer_assets; a->name; a++) {
+        int js = has_ext(a->name, ".js"), css = has_ext(a->name, ".css");
+        ncss += css;
+        njs += js;
+        if ((js && !script_safe(a)) || (css && strstr((const char *)a->data, "</style")))
             return gp_err_set(err, -EINVAL,
-                              "html: the embedded viewer file %s contains '</script' or '<!--' "
-                              "and cannot be inlined",
-                              viewer_js[i]);
+                              "html: the embedded viewer file %s contains '</script', "
+                              "'<!--' or '</style' and cannot be inlined",
+                              a->name);
     }
-    if (strstr((const char *)css->data, "</style"))
-        return gp_err_set(err, -EINVAL,
-                          "html: the embedded flamegraph.css contains '</style' and "
-                          "cannot be inlined");
+    if (!ncss || !njs)
+        return gp_err_set(err, -ENOENT,
+                          "html: the viewer is missing from this build (GPROF_UI_VIEWER_FILES "
+                          "in ui-static/CMakeLists.txt); rebuild gprof");
     sb_puts(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                  "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
                  "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n"
                  "<meta name=\"generator\" content=\"gprof " GPROF_VERSION "\">\n<title>");
-    put_html_text(out, title && *title ? title : "gprof flame graph");
+    sb_html_text(out, title && *title ? title : "gprof flame graph");
     sb_puts(out, "</title>\n<style>\n");
-    sb_append(out, css->data, css->len);
+    for (const struct gp_ui_asset *a = gp_viewer_assets; a->name; a++)
+        if (has_ext(a->name, ".css"))
+            sb_append(out, a->data, a->len);
     sb_puts(out, "</style>\n</head>\n<body>\n<script id=\"gp-data\" type=\"application/json\">");
     sb_append(out, data_json, data_len);
     sb_puts(out, "</script>\n<script type=\"module\">\n");
-    for (size_t i = 0; i < N_VIEWER_JS; i++)
-        put_module(out, js[i]);
+    for (const struct gp_ui_asset *a = gp_viewer_assets; a->name; a++)
+        if (has_ext(a->name, ".js"))
+            put_module(out, a);
     sb_puts(out, "</script>\n</body>\n</html>\n");
     if (out->oom)
         return gp_err_set(err, -ENOMEM, "html: out of memory");

@@ -1,5 +1,5 @@
-/* html.h — the self-contained HTML flame graph (viewer JS/CSS from ui-static/ inlined, data as
- * JSON) and access to the viewer files embedded at build time, which the coordinator serves. */
+/* html.h — the self-contained HTML flame graph: the viewer JS/CSS embedded from ui-static/
+ * (common/ui_asset.h) inlined, the data as JSON. */
 #ifndef GPROF_COMMON_HTML_H
 #define GPROF_COMMON_HTML_H
 
@@ -8,21 +8,6 @@
 #include "common/err.h"
 #include "common/profile.h"
 #include "common/strbuf.h"
-
-/* One file of ui-static/, embedded by ui-static/embed.cmake (data is NUL-terminated too). */
-struct gp_ui_asset {
-    const char *name; /* path under ui-static/, e.g. "flamegraph/model.js" */
-    const unsigned char *data;
-    size_t len;
-};
-
-/* All embedded files, terminated by an entry whose name is NULL. */
-extern const struct gp_ui_asset gp_ui_assets[];
-
-/* Finds an embedded file by name ("viewer.html"); NULL when there is none. */
-const struct gp_ui_asset *gp_ui_asset_find(const char *name);
-/* Content-Type for a file name by extension ("text/javascript; charset=utf-8", …). */
-const char *gp_ui_mime(const char *name);
 
 /* Appends one self-contained HTML page (no network access, strict CSP) showing p as a flame
  * graph: the viewer's CSS and JS inlined, the stacks as collapsed text "comm;frame;…;frame

@@ -1,4 +1,5 @@
-/* pprof.c — gp_profile → pprof Profile protobuf (protobuf-c generated code) → gzip (zlib). */
+/* pprof.c — gp_profile → pprof Profile protobuf (protobuf-c generated code) → gzip (common/gzip).
+ */
 #include "common/pprof.h"
 #include "common/pprof_profile.pb-c.h"
 
@@ -8,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zlib.h>
+#include "common/gzip.h"
+#include "common/timeutil.h"
 
 /* ---- header lookups -------------------------------------------------------------------- */
 
@@ -43,39 +45,6 @@ unsigned gp_profile_frequency(struct gp_profile *p)
     return 0;
 }
 
-static int parse_iso(const char *s, double *out)
-{
-    struct tm tm = {0};
-    const char *r = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!r)
-        r = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
-    if (!r)
-        return -1;
-    double frac = 0;
-    if (*r == '.') {
-        char *e;
-        frac = strtod(r, &e);
-        r = e;
-    }
-    long off = 0;
-    if (*r == 'Z' || *r == 'z') {
-        r++;
-    } else if (*r == '+' || *r == '-') {
-        int sign = *r == '-' ? -1 : 1, hh = 0, mm = 0;
-        if (sscanf(r + 1, "%2d:%2d", &hh, &mm) < 1 && sscanf(r + 1, "%2d%2d", &hh, &mm) < 1)
-            return -1;
-        off = sign * (hh * 3600L + mm * 60L);
-        r += strlen(r);
-    }
-    if (*r)
-        return -1;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1)
-        return -1;
-    *out = (double)t - (double)off + frac;
-    return 0;
-}
-
 static int header_time(struct gp_profile *p, const char *key, double *out)
 {
     json_object *v = header_get(p, key);
@@ -92,7 +61,7 @@ static int header_time(struct gp_profile *p, const char *key, double *out)
         return 0;
     }
     if (json_object_is_type(v, json_type_string))
-        return parse_iso(json_object_get_string(v), out);
+        return tu_parse_frac(json_object_get_string(v), out) ? -1 : 0;
     return -1;
 }
 
@@ -271,31 +240,6 @@ static void builder_free(struct builder *b)
     free(b->values);
 }
 
-static int gzip_append(const uint8_t *data, size_t n, struct strbuf *out, struct gp_err *err)
-{
-    z_stream z;
-    memset(&z, 0, sizeof(z));
-    if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return gp_err_set(err, -ENOMEM, "pprof: cannot initialize gzip");
-    size_t bound = deflateBound(&z, (uLong)n) + 64;
-    if (sb_reserve(out, bound)) {
-        deflateEnd(&z);
-        return gp_err_set(err, -ENOMEM, "pprof: out of memory for %zu compressed bytes", bound);
-    }
-    z.next_in = (Bytef *)data;
-    z.avail_in = (uInt)n;
-    z.next_out = (Bytef *)out->buf + out->len;
-    z.avail_out = (uInt)bound;
-    int zr = deflate(&z, Z_FINISH);
-    size_t produced = bound - z.avail_out;
-    deflateEnd(&z);
-    if (zr != Z_STREAM_END)
-        return gp_err_set(err, -EIO, "pprof: gzip failed (%d)", zr);
-    out->len += produced;
-    out->buf[out->len] = '\0';
-    return 0;
-}
-
 int gp_pprof_write(struct gp_profile *p, unsigned freq_hz, struct strbuf *out_gz,
                    struct gp_err *err)
 {
@@ -428,7 +372,7 @@ int gp_pprof_write(struct gp_profile *p, unsigned freq_hz, struct strbuf *out_gz
     if (!packed)
         goto oom;
     gprof__pprof__profile__pack(&prof, packed);
-    rc = gzip_append(packed, n, out_gz, err);
+    rc = gp_gzip_compress(packed, n, 1, out_gz, err);
     goto done;
 oom:
     rc = gp_err_set(err, -ENOMEM, "pprof: out of memory building the profile (%zu stacks)",

@@ -124,6 +124,33 @@ int sb_json_str_html(struct strbuf *sb, const char *s, size_t n)
     return json_escape(sb, s, n, 1);
 }
 
+int sb_html_text(struct strbuf *sb, const char *s)
+{
+    int rc = 0;
+    for (; *s && rc == 0; s++) {
+        switch (*s) {
+        case '&':
+            rc = sb_puts(sb, "&amp;");
+            break;
+        case '<':
+            rc = sb_puts(sb, "&lt;");
+            break;
+        case '>':
+            rc = sb_puts(sb, "&gt;");
+            break;
+        case '"':
+            rc = sb_puts(sb, "&quot;");
+            break;
+        case '\'':
+            rc = sb_puts(sb, "&#39;");
+            break;
+        default:
+            rc = sb_putc(sb, *s);
+        }
+    }
+    return rc;
+}
+
 char *sb_detach(struct strbuf *sb, size_t *len)
 {
     if (sb->oom) {

@@ -26,6 +26,8 @@ int sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(pri
 int sb_json_str(struct strbuf *sb, const char *s);
 /* Appends s with HTML/JS-safe escaping of '<', '>', '&' as \u00XX (for JSON inside <script>). */
 int sb_json_str_html(struct strbuf *sb, const char *s, size_t n);
+/* Appends s as HTML text or attribute value: & < > " ' become entities. */
+int sb_html_text(struct strbuf *sb, const char *s);
 /* Returns the buffer (caller owns it, free()) and resets sb. Never NULL unless oom. */
 char *sb_detach(struct strbuf *sb, size_t *len);
 void sb_reset(struct strbuf *sb);

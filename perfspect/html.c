@@ -16,31 +16,6 @@ static void num(struct strbuf *sb, double v)
         sb_printf(sb, "%.4g", v);
 }
 
-static void esc(struct strbuf *sb, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            sb_puts(sb, "&lt;");
-            break;
-        case '>':
-            sb_puts(sb, "&gt;");
-            break;
-        case '&':
-            sb_puts(sb, "&amp;");
-            break;
-        case '"':
-            sb_puts(sb, "&quot;");
-            break;
-        case '\'':
-            sb_puts(sb, "&#39;");
-            break;
-        default:
-            sb_putc(sb, *s);
-        }
-    }
-}
-
 #define CW   640
 #define CH   160
 #define PADL 70
@@ -72,7 +47,7 @@ static void chart(const struct ps_report *r, enum ps_metric m, struct strbuf *sb
         tmax = 1;
     const struct ps_metric_info *mi = ps_metric_info(m);
     sb_puts(sb, "<figure><figcaption>");
-    esc(sb, mi->display);
+    sb_html_text(sb, mi->display);
     sb_puts(sb, "</figcaption>");
     sb_printf(sb, "<svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\">", CW, CH, CW,
               CH);
@@ -123,7 +98,7 @@ int ps_report_html(const struct ps_report *r, struct strbuf *sb, struct gp_err *
                 "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
                 "style-src 'unsafe-inline'; img-src data:\">"
                 "<title>PerfSpect metrics — ");
-    esc(sb, r->hostname);
+    sb_html_text(sb, r->hostname);
     sb_puts(sb, "</title><style>"
                 "body{font:14px system-ui,sans-serif;margin:24px;color:#222}"
                 "table{border-collapse:collapse;margin:8px 0 20px}"
@@ -135,7 +110,7 @@ int ps_report_html(const struct ps_report *r, struct strbuf *sb, struct gp_err *
                 ".plot{fill:#fafafa;stroke:#bbb}.ln{fill:none;stroke:#1f6fb5;stroke-width:1.5}"
                 ".pt{fill:#1f6fb5}.ax{font-size:11px;fill:#555}"
                 "</style></head><body>\n<h1>PerfSpect metrics</h1>\n<p>host <b>");
-    esc(sb, r->hostname);
+    sb_html_text(sb, r->hostname);
     sb_puts(sb, "</b>, ");
     if (r->system_wide) {
         sb_printf(sb, "system-wide on %d CPUs", r->ncpus);
@@ -152,7 +127,7 @@ int ps_report_html(const struct ps_report *r, struct strbuf *sb, struct gp_err *
     sb_printf(sb, "%s, %.2f s in %zu intervals of %u ms.</p>\n", when, dt, r->niv, r->interval_ms);
     if (r->hw_line[0]) {
         sb_puts(sb, "<p class=\"warn\">");
-        esc(sb, r->hw_line);
+        sb_html_text(sb, r->hw_line);
         /* refused events, grouped by reason */
         int done[PS_EV_COUNT] = {0};
         for (size_t i = 0; i < r->nrefused; i++) {
@@ -165,11 +140,11 @@ int ps_report_html(const struct ps_report *r, struct strbuf *sb, struct gp_err *
                     continue;
                 done[k] = 1;
                 sb_puts(sb, first ? "" : ", ");
-                esc(sb, ps_event_info(r->refused[k].ev)->name);
+                sb_html_text(sb, ps_event_info(r->refused[k].ev)->name);
                 first = 0;
             }
             sb_puts(sb, " — ");
-            esc(sb, r->refused[i].reason);
+            sb_html_text(sb, r->refused[i].reason);
         }
         sb_puts(sb, "</p>\n");
     }
@@ -182,7 +157,7 @@ int ps_report_html(const struct ps_report *r, struct strbuf *sb, struct gp_err *
             continue;
         const struct ps_metric_info *mi = ps_metric_info((enum ps_metric)m);
         sb_puts(sb, "<tr><td>");
-        esc(sb, mi->display);
+        sb_html_text(sb, mi->display);
         sb_puts(sb, "</td><td>");
         if (st.has_value)
             num(sb, st.value);
@@ -198,7 +173,7 @@ int ps_report_html(const struct ps_report *r, struct strbuf *sb, struct gp_err *
         } else
             sb_puts(sb, "<td>—</td><td>—</td>");
         sb_puts(sb, "<td class=\"l\">");
-        esc(sb, mi->meaning);
+        sb_html_text(sb, mi->meaning);
         sb_puts(sb, "</td></tr>\n");
     }
     sb_puts(sb, "</table>\n<h2>Events</h2>\n<table><tr><th>event</th><th>count</th>"
@@ -207,7 +182,7 @@ int ps_report_html(const struct ps_report *r, struct strbuf *sb, struct gp_err *
         if (!r->ev_counted[ev])
             continue;
         sb_puts(sb, "<tr><td>");
-        esc(sb, ps_event_info((enum ps_ev)ev)->name);
+        sb_html_text(sb, ps_event_info((enum ps_ev)ev)->name);
         if (tot[ev].present)
             sb_printf(sb, "</td><td>%.0f</td><td>%.2f</td></tr>\n", tot[ev].scaled,
                       tot[ev].enabled ? 100.0 * (double)tot[ev].running / (double)tot[ev].enabled

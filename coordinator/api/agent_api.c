@@ -2,8 +2,8 @@
  * heartbeat and command completion; wire-compatible with Performance Studio. */
 #include "coordinator/api/api.h"
 #include "coordinator/api/envelope.h"
-#include "coordinator/api/timeutil.h"
-#include "coordinator/http/gzip.h"
+#include "common/timeutil.h"
+#include "common/gzip.h"
 #include "coordinator/store/ingest.h"
 #include "common/base64.h"
 #include "common/hash.h"

@@ -1,6 +1,6 @@
 /* envelope.c — gProfiler upload envelope parsing (see envelope.h). */
 #include "coordinator/api/envelope.h"
-#include "coordinator/api/timeutil.h"
+#include "common/timeutil.h"
 #include "common/collapsed.h"
 #include "common/ident.h"
 #include "common/json_member.h"

@@ -2,7 +2,7 @@
  * RQL filters, exports (html, collapsed, pprof), diffs, services, ad hoc results, settings. */
 #include "coordinator/api/api.h"
 #include "coordinator/api/rql.h"
-#include "coordinator/api/timeutil.h"
+#include "common/timeutil.h"
 #include "coordinator/store/ingest.h"
 #include "common/collapsed.h"
 #include "common/flametree.h"

@@ -3,7 +3,7 @@
  * revalidation and a strict CSP. The files hold no secrets, so they need no credentials; the API
  * calls they make do. */
 #include "coordinator/api/api.h"
-#include "common/html.h"
+#include "common/ui_asset.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -18,6 +18,9 @@
     "form-action 'none'"
 
 #define MAX_ETAGS 64
+
+/* Every file of ui-static/, embedded into the coordinator alone (coordinator/CMakeLists.txt). */
+extern const struct gp_ui_asset gp_app_assets[];
 
 /* The tab icon: three flame-graph bars, widest at the base, in the UI's accent colours. Browsers
  * ask for /favicon.ico whatever index.html links, so it is served there (as SVG, which they read
@@ -48,7 +51,7 @@ static void etag_make(const struct gp_ui_asset *a, char out[24])
 static void etags_init(void)
 {
     size_t i = 0;
-    for (const struct gp_ui_asset *a = gp_ui_assets; a->name && i < MAX_ETAGS; a++, i++)
+    for (const struct gp_ui_asset *a = gp_app_assets; a->name && i < MAX_ETAGS; a++, i++)
         etag_make(a, etags[i]);
     etag_make(&favicon, favicon_etag);
 }
@@ -58,7 +61,7 @@ static const char *etag_of(const struct gp_ui_asset *a)
     pthread_once(&etags_once, etags_init);
     if (a == &favicon)
         return favicon_etag;
-    size_t i = (size_t)(a - gp_ui_assets);
+    size_t i = (size_t)(a - gp_app_assets);
     return i < MAX_ETAGS ? etags[i] : NULL;
 }
 
@@ -72,7 +75,7 @@ void api_ui_static(const struct http_req *r, struct http_resp *w, void *ctx)
     if (!strcmp(r->path, "/favicon.ico") || !strcmp(name, favicon.name))
         a = &favicon;
     else
-        a = gp_ui_asset_find(name);
+        a = gp_ui_asset_find(gp_app_assets, name);
     if (!a) {
         http_resp_msg(w, 404, "no UI file '%.80s'; the UI is at /", name);
         return;

@@ -1,7 +1,7 @@
 /* plane.c — control plane: requests -> commands -> heartbeats -> completions (see plane.h). */
 #include "coordinator/control/plane.h"
 #include "coordinator/control/command.h"
-#include "coordinator/api/timeutil.h"
+#include "common/timeutil.h"
 #include "common/cmd_limits.h"
 #include "common/hash.h"
 #include "common/ident.h"

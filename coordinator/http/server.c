@@ -2,7 +2,7 @@
 #include "coordinator/http/server.h"
 #include "coordinator/http/conns.h"
 #include "coordinator/http/guard.h"
-#include "coordinator/http/gzip.h"
+#include "common/gzip.h"
 #include "common/log.h"
 
 #include <arpa/inet.h>

@@ -1,7 +1,7 @@
 /* indexer.c — drains the indexing outbox: read blob -> gunzip -> parse -> index add -> mark
  * done. Index add is idempotent per profile id and commits before the outbox row is removed,
  * so a crash at any point re-runs an item at most once more and never double-counts it. */
-#include "coordinator/http/gzip.h"
+#include "common/gzip.h"
 #include "coordinator/store/store.h"
 #include "coordinator/store/store_internal.h"
 #include "common/collapsed.h"

@@ -2,6 +2,7 @@
  * then commit the profile row and its outbox row in one transaction; also ad hoc HTML storage. */
 #include "coordinator/store/ingest.h"
 #include "coordinator/store/store_internal.h"
+#include "common/gzip.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,7 +10,6 @@
 #include <string.h>
 #include <time.h>
 #include <uuid/uuid.h>
-#include <zlib.h>
 
 #define HOST_KEY_MAX 100
 
@@ -64,29 +64,8 @@ int coord_ingest_blob_key(const char *service, int64_t start_time, const char *u
 /* gzip (RFC 1952) of data at the fastest level: uploads are large and the disk is the limit. */
 static int gzip_buf(const void *data, size_t len, unsigned char **out, size_t *outlen)
 {
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return -ENOMEM;
-    size_t cap = deflateBound(&zs, (uLong)len) + 32;
-    unsigned char *buf = malloc(cap);
-    if (!buf) {
-        deflateEnd(&zs);
-        return -ENOMEM;
-    }
-    zs.next_in = (Bytef *)data;
-    zs.avail_in = (uInt)len;
-    zs.next_out = buf;
-    zs.avail_out = (uInt)cap;
-    int zr = deflate(&zs, Z_FINISH);
-    deflateEnd(&zs);
-    if (zr != Z_STREAM_END) {
-        free(buf);
-        return -EIO;
-    }
-    *out = buf;
-    *outlen = zs.total_out;
-    return 0;
+    struct gp_err err = {0};
+    return gz_deflate(data, len, 1, (char **)out, outlen, &err);
 }
 
 /* Inserts one waiter's rows in the current transaction. A duplicate upload id (a concurrent

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coordinator/api/timeutil.h"
+#include "common/timeutil.h"
 #include "coordinator/control/command.h"
-#include "coordinator/http/gzip.h"
+#include "common/gzip.h"
 #include "coordinator/http/server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

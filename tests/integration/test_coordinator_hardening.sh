@@ -79,7 +79,7 @@ ok "NUL, bidi controls, invalid UTF-8 and over-long fields refused with 400"
 expect_status 400 "invalid serviceName" "${UI[@]}" "$H/api/metrics/adhoc_flamegraph_content?serviceName=../../etc&filename=passwd"
 expect_status 400 "invalid hostname" "${UI[@]}" "$H/api/metrics/html_metadata?serviceName=other&hostname=..%2F..%2Fx"
 expect_status 400 "invalid hostname" "${UI[@]}" "$H/api/metrics/html_metadata?serviceName=other&hostname=a..b"
-expect_status 406 "doesn't exists" "${UI[@]}" "$H/api/metrics/adhoc_flamegraph_content?serviceName=nosuch&filename=x.html"
+expect_status 406 "doesn't exist" "${UI[@]}" "$H/api/metrics/adhoc_flamegraph_content?serviceName=nosuch&filename=x.html"
 ok "path-like serviceName and hostname refused with 400"
 
 # --- #12: raw ad hoc HTML is sandboxed ------------------------------------------------------------

@@ -13,8 +13,8 @@
 
 #include "coordinator/api/envelope.h"
 #include "coordinator/api/rql.h"
-#include "coordinator/api/timeutil.h"
-#include "coordinator/http/gzip.h"
+#include "common/timeutil.h"
+#include "common/gzip.h"
 
 static char *body_with(const char *profile, const char *extra)
 {
@@ -246,7 +246,7 @@ static void test_gzip(void **state)
     const char *msg = "hello gzip world";
     char *gz, *out;
     size_t gzlen, outlen;
-    assert_int_equal(gz_deflate(msg, strlen(msg), &gz, &gzlen, &err), 0);
+    assert_int_equal(gz_deflate(msg, strlen(msg), 6, &gz, &gzlen, &err), 0);
     assert_int_equal(gz_inflate(gz, gzlen, 1024, &out, &outlen, &err), 0);
     assert_int_equal(outlen, strlen(msg));
     assert_string_equal(out, msg);
@@ -261,7 +261,7 @@ static void test_gzip(void **state)
     /* a bomb: 8 MiB of zeros, cap 1 MiB */
     size_t big = 8u << 20;
     char *zeros = calloc(1, big);
-    assert_int_equal(gz_deflate(zeros, big, &gz, &gzlen, &err), 0);
+    assert_int_equal(gz_deflate(zeros, big, 6, &gz, &gzlen, &err), 0);
     assert_true(gzlen < 64 * 1024);
     assert_int_equal(gz_inflate(gz, gzlen, 1u << 20, &out, &outlen, &err), -EFBIG);
     assert_non_null(strstr(err.msg, "gzip bomb"));
@@ -274,8 +274,8 @@ static void test_gzip(void **state)
     /* concatenated members */
     char *g1, *g2;
     size_t l1, l2;
-    assert_int_equal(gz_deflate("ab", 2, &g1, &l1, &err), 0);
-    assert_int_equal(gz_deflate("cd", 2, &g2, &l2, &err), 0);
+    assert_int_equal(gz_deflate("ab", 2, 6, &g1, &l1, &err), 0);
+    assert_int_equal(gz_deflate("cd", 2, 6, &g2, &l2, &err), 0);
     char *cat = malloc(l1 + l2);
     memcpy(cat, g1, l1);
     memcpy(cat + l1, g2, l2);

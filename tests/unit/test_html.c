@@ -15,6 +15,10 @@
 #include "common/collapsed.h"
 #include "common/flametree.h"
 #include "common/html.h"
+#include "common/ui_asset.h"
+
+/* the coordinator's app (coordinator/CMakeLists.txt embeds it; tests link every library) */
+extern const struct gp_ui_asset gp_app_assets[];
 
 static size_t count(const char *hay, const char *needle)
 {
@@ -142,25 +146,26 @@ static void test_tree_page(void **state)
 
 static void test_assets(void **state)
 {
-    const struct gp_ui_asset *a = gp_ui_asset_find("flamegraph/model.js");
+    const struct gp_ui_asset *a = gp_ui_asset_find(gp_viewer_assets, "flamegraph/model.js");
     assert_non_null(a);
     assert_true(a->len > 1000);
     assert_int_equal(a->data[a->len], '\0');
-    assert_non_null(gp_ui_asset_find("flamegraph/widget.js"));
-    assert_non_null(gp_ui_asset_find("flamegraph/viewer.js"));
-    assert_non_null(gp_ui_asset_find("viewer.html"));
-    assert_non_null(gp_ui_asset_find("viewer.js"));
-    /* the coordinator's app: named by their path under ui-static/ */
-    assert_non_null(gp_ui_asset_find("app.js"));
-    assert_non_null(gp_ui_asset_find("pages/profiles.js"));
-    assert_null(gp_ui_asset_find("profiles.js"));
-    assert_non_null(gp_ui_asset_find("flamegraph.css"));
-    assert_null(gp_ui_asset_find("../etc/passwd"));
+    assert_non_null(gp_ui_asset_find(gp_viewer_assets, "flamegraph/widget.js"));
+    assert_non_null(gp_ui_asset_find(gp_viewer_assets, "flamegraph/viewer.js"));
+    assert_non_null(gp_ui_asset_find(gp_viewer_assets, "viewer.js"));
+    assert_non_null(gp_ui_asset_find(gp_viewer_assets, "flamegraph.css"));
+    assert_null(gp_ui_asset_find(gp_viewer_assets, "../etc/passwd"));
+    /* the viewer alone: the app pages are the coordinator's, named by their path */
+    assert_null(gp_ui_asset_find(gp_viewer_assets, "app.js"));
+    assert_null(gp_ui_asset_find(gp_viewer_assets, "index.html"));
+    assert_non_null(gp_ui_asset_find(gp_app_assets, "pages/profiles.js"));
+    assert_null(gp_ui_asset_find(gp_app_assets, "profiles.js"));
+    assert_non_null(gp_ui_asset_find(gp_app_assets, "viewer.html"));
     assert_string_equal(gp_ui_mime("viewer.js"), "text/javascript; charset=utf-8");
     assert_string_equal(gp_ui_mime("a.css"), "text/css; charset=utf-8");
     assert_string_equal(gp_ui_mime("viewer.html"), "text/html; charset=utf-8");
     /* every embedded script can be inlined */
-    for (const struct gp_ui_asset *x = gp_ui_assets; x->name; x++) {
+    for (const struct gp_ui_asset *x = gp_viewer_assets; x->name; x++) {
         if (!strstr(x->name, ".js"))
             continue;
         assert_null(strcasestr((const char *)x->data, "</script"));

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "coordinator/http/gzip.h"
+#include "common/gzip.h"
 #include "coordinator/http/server.h"
 
 static void echo(const struct http_req *r, struct http_resp *w, void *ctx)
@@ -220,7 +220,7 @@ static void test_gzip_bodies(void **state)
     char *gz;
     size_t gzlen;
     const char *msg = "{\"compressed\":true}";
-    assert_int_equal(gz_deflate(msg, strlen(msg), &gz, &gzlen, &err), 0);
+    assert_int_equal(gz_deflate(msg, strlen(msg), 6, &gz, &gzlen, &err), 0);
     struct curl_slist *h = curl_slist_append(NULL, "Content-Encoding: gzip");
     struct res r = req("POST", "/echo", gz, (long)gzlen, h);
     assert_int_equal(r.code, 200);
@@ -234,7 +234,7 @@ static void test_gzip_bodies(void **state)
     assert_non_null(strstr(r.body, "invalid gzip"));
     free(gz);
     char *zeros = calloc(1, 4u << 20);
-    assert_int_equal(gz_deflate(zeros, 4u << 20, &gz, &gzlen, &err), 0);
+    assert_int_equal(gz_deflate(zeros, 4u << 20, 6, &gz, &gzlen, &err), 0);
     r = req("POST", "/echo", gz, (long)gzlen, h);
     assert_int_equal(r.code, 413);
     assert_non_null(strstr(r.body, "gzip bomb"));
@@ -274,7 +274,7 @@ static void test_offload(void **state)
     struct gp_err err = {0};
     char *gz;
     size_t gzlen;
-    assert_int_equal(gz_deflate("{\"x\":1}", 7, &gz, &gzlen, &err), 0);
+    assert_int_equal(gz_deflate("{\"x\":1}", 7, 6, &gz, &gzlen, &err), 0);
     struct curl_slist *h = curl_slist_append(NULL, "Content-Encoding: gzip");
     struct res r = req("POST", "/off?q=z", gz, (long)gzlen, h);
     assert_int_equal(r.code, 200);
@@ -305,7 +305,7 @@ static void test_pre_hook(void **state)
     char *gz;
     size_t gzlen;
     char *zeros = calloc(1, 4u << 20);
-    assert_int_equal(gz_deflate(zeros, 4u << 20, &gz, &gzlen, &err), 0);
+    assert_int_equal(gz_deflate(zeros, 4u << 20, 6, &gz, &gzlen, &err), 0);
     struct curl_slist *h = curl_slist_append(NULL, "Content-Encoding: gzip");
     handler_runs = 0;
     struct res r = req("POST", "/guarded", gz, (long)gzlen, h);

@@ -1,5 +1,7 @@
-/* gzip.c — zlib wrappers with an output cap, and a libdeflate fast path for whole gzip bodies. */
-#include "coordinator/http/gzip.h"
+/* gzip_inflate.c — gzip inflation with an output cap: a libdeflate fast path for whole gzip
+ * bodies, zlib for the rest and for the error message. Its own object file, so programs that
+ * only compress (gprofctl, gprof-agent) do not load libdeflate. */
+#include "common/gzip.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -171,34 +173,6 @@ int gz_inflate(const void *in, size_t in_len, size_t max_out, char **out, size_t
         return rc;
     }
     buf[len] = '\0';
-    *out = buf;
-    *out_len = len;
-    return 0;
-}
-
-int gz_deflate(const void *in, size_t in_len, char **out, size_t *out_len, struct gp_err *err)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return gp_err_set(err, -ENOMEM, "cannot initialise zlib");
-    size_t cap = deflateBound(&zs, in_len) + 32;
-    char *buf = malloc(cap);
-    if (!buf) {
-        deflateEnd(&zs);
-        return gp_err_set(err, -ENOMEM, "out of memory compressing %zu bytes", in_len);
-    }
-    zs.next_in = (Bytef *)in;
-    zs.avail_in = (uInt)in_len;
-    zs.next_out = (Bytef *)buf;
-    zs.avail_out = (uInt)cap;
-    int zrc = deflate(&zs, Z_FINISH);
-    size_t len = zs.total_out;
-    deflateEnd(&zs);
-    if (zrc != Z_STREAM_END) {
-        free(buf);
-        return gp_err_set(err, -EIO, "gzip compression failed");
-    }
     *out = buf;
     *out_len = len;
     return 0;

@@ -1,27 +1,17 @@
-/* curl_lazy.c — gprofctl's libcurl, loaded on first use. Only the fleet verbs and `start`
+/* lazy.c — gp_curl for gprofctl: libcurl loaded on first use. Only the fleet verbs and `start`
  * through a coordinator speak HTTP, but linking libcurl makes every run of gprofctl (`record`
  * included) map and relocate it and its ~28 dependencies first: ~15 ms of CPU before main().
- * These definitions stand in for the ten libcurl functions gprofctl calls and forward to the
- * real ones, resolved with dlopen() the first time one is called. */
-#include <curl/curl.h>
+ * Each entry of gp_curl resolves the real functions with dlopen() the first time one is called,
+ * then forwards to them. */
+#include "common/curl.h"
+
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 
-static struct {
-    CURL *(*easy_init)(void);
-    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-    CURLcode (*easy_perform)(CURL *);
-    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-    const char *(*easy_strerror)(CURLcode);
-    void (*easy_cleanup)(CURL *);
-    char *(*easy_escape)(CURL *, const char *, int);
-    void (*free)(void *);
-    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-    void (*slist_free_all)(struct curl_slist *);
-} fn;
-static int loaded; /* 1: every pointer above is set */
+static struct gp_curl_api fn; /* the real functions, once loaded */
+static int loaded;            /* 1: every pointer above is set */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void load(void)
@@ -35,7 +25,10 @@ static void load(void)
 #define SYM(field, name)                                                                           \
     if (!(*(void **)&fn.field = dlsym(h, name)))                                                   \
         return;
+    SYM(global_init, "curl_global_init")
+    SYM(global_cleanup, "curl_global_cleanup")
     SYM(easy_init, "curl_easy_init")
+    SYM(easy_reset, "curl_easy_reset")
     SYM(easy_setopt, "curl_easy_setopt")
     SYM(easy_perform, "curl_easy_perform")
     SYM(easy_getinfo, "curl_easy_getinfo")
@@ -57,15 +50,25 @@ static int ready(void)
 
 /* Without libcurl every call fails the way libcurl itself reports failure: NULL handles,
  * CURLE_FAILED_INIT. */
-CURL *curl_easy_init(void)
+static CURLcode lazy_global_init(long flags)
+{
+    return ready() ? fn.global_init(flags) : CURLE_FAILED_INIT;
+}
+
+static void lazy_global_cleanup(void)
+{
+    if (ready())
+        fn.global_cleanup();
+}
+
+static CURL *lazy_easy_init(void)
 {
     return ready() ? fn.easy_init() : NULL;
 }
 
-/* Every option gprofctl sets takes a long, a pointer or a curl_off_t: on the 64-bit ABIs we build
+/* Every option gprof sets takes a long, a pointer or a curl_off_t: on the 64-bit ABIs we build
  * for all three travel in one integer register, so one pointer-sized argument forwards each. */
-#undef curl_easy_setopt
-CURLcode curl_easy_setopt(CURL *c, CURLoption opt, ...)
+static CURLcode lazy_easy_setopt(CURL *c, CURLoption opt, ...)
 {
     va_list ap;
     va_start(ap, opt);
@@ -74,13 +77,12 @@ CURLcode curl_easy_setopt(CURL *c, CURLoption opt, ...)
     return ready() ? fn.easy_setopt(c, opt, arg) : CURLE_FAILED_INIT;
 }
 
-CURLcode curl_easy_perform(CURL *c)
+static CURLcode lazy_easy_perform(CURL *c)
 {
     return ready() ? fn.easy_perform(c) : CURLE_FAILED_INIT;
 }
 
-#undef curl_easy_getinfo
-CURLcode curl_easy_getinfo(CURL *c, CURLINFO info, ...)
+static CURLcode lazy_easy_getinfo(CURL *c, CURLINFO info, ...)
 {
     va_list ap;
     va_start(ap, info);
@@ -89,35 +91,57 @@ CURLcode curl_easy_getinfo(CURL *c, CURLINFO info, ...)
     return ready() ? fn.easy_getinfo(c, info, arg) : CURLE_FAILED_INIT;
 }
 
-const char *curl_easy_strerror(CURLcode code)
+static const char *lazy_easy_strerror(CURLcode code)
 {
     return ready() ? fn.easy_strerror(code) : "libcurl is not installed";
 }
 
-void curl_easy_cleanup(CURL *c)
+static void lazy_easy_reset(CURL *c)
+{
+    if (ready())
+        fn.easy_reset(c);
+}
+
+static void lazy_easy_cleanup(CURL *c)
 {
     if (ready())
         fn.easy_cleanup(c);
 }
 
-char *curl_easy_escape(CURL *c, const char *s, int len)
+static char *lazy_easy_escape(CURL *c, const char *s, int len)
 {
     return ready() ? fn.easy_escape(c, s, len) : NULL;
 }
 
-void curl_free(void *p)
+static void lazy_free(void *p)
 {
     if (ready())
         fn.free(p);
 }
 
-struct curl_slist *curl_slist_append(struct curl_slist *l, const char *s)
+static struct curl_slist *lazy_slist_append(struct curl_slist *l, const char *s)
 {
     return ready() ? fn.slist_append(l, s) : NULL;
 }
 
-void curl_slist_free_all(struct curl_slist *l)
+static void lazy_slist_free_all(struct curl_slist *l)
 {
     if (ready())
         fn.slist_free_all(l);
 }
+
+const struct gp_curl_api gp_curl = {
+        .global_init = lazy_global_init,
+        .global_cleanup = lazy_global_cleanup,
+        .easy_init = lazy_easy_init,
+        .easy_setopt = lazy_easy_setopt,
+        .easy_perform = lazy_easy_perform,
+        .easy_getinfo = lazy_easy_getinfo,
+        .easy_strerror = lazy_easy_strerror,
+        .easy_reset = lazy_easy_reset,
+        .easy_cleanup = lazy_easy_cleanup,
+        .easy_escape = lazy_easy_escape,
+        .free = lazy_free,
+        .slist_append = lazy_slist_append,
+        .slist_free_all = lazy_slist_free_all,
+};

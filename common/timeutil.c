@@ -1,5 +1,5 @@
-/* timeutil.c — ISO 8601 timestamps without locale or TZ dependencies. */
-#include "coordinator/api/timeutil.h"
+/* timeutil.c — ISO 8601 timestamps without locale, TZ or strptime dependencies. */
+#include "common/timeutil.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -30,7 +30,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-int tu_parse(const char *s, int64_t *out)
+int tu_parse_frac(const char *s, double *out)
 {
     if (!s || !*s)
         return -EINVAL;
@@ -41,10 +41,11 @@ int tu_parse(const char *s, int64_t *out)
     if (end != s && *end == '\0' && !errno && strchr(s, '-') == NULL) {
         if (d < 0 || d > 32503680000.0)
             return -EINVAL;
-        *out = (int64_t)d;
+        *out = d;
         return 0;
     }
     int Y, M, D, h = 0, m = 0, sec = 0;
+    double frac = 0;
     size_t n = strlen(s);
     if (n < 10 || digits(s, 4, &Y) || s[4] != '-' || digits(s + 5, 2, &M) || s[7] != '-' ||
         digits(s + 8, 2, &D))
@@ -64,8 +65,8 @@ int tu_parse(const char *s, int64_t *out)
             p++;
             if (!isdigit((unsigned char)*p))
                 return -EINVAL;
-            while (isdigit((unsigned char)*p))
-                p++;
+            for (double scale = 0.1; isdigit((unsigned char)*p); p++, scale /= 10)
+                frac += (*p - '0') * scale;
         }
     }
     int64_t off = 0;
@@ -91,8 +92,19 @@ int tu_parse(const char *s, int64_t *out)
         return -EINVAL;
     if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60 || Y < 1970 || Y > 9999)
         return -EINVAL;
-    *out = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + m * 60 + sec - off;
+    *out = (double)(days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + m * 60 + sec -
+                    off) +
+           frac;
     return 0;
+}
+
+int tu_parse(const char *s, int64_t *out)
+{
+    double t;
+    int rc = tu_parse_frac(s, &t);
+    if (rc == 0)
+        *out = (int64_t)t;
+    return rc;
 }
 
 void tu_format(int64_t t, char *buf, size_t bufsz)
