@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "coordinator/store/meta/meta.h"
+#include "coordinator/backends/sqlite/sql.h" /* the SQL driver layer is tested here too */
 #include "test_store_util.h"
 
 #include <errno.h>

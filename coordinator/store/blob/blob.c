@@ -1,7 +1,7 @@
 /* blob/blob.c — the blob backend table, key validation and the struct blob_store wrappers that
  * validate every key before a backend sees it. */
 #include "coordinator/store/blob/blob.h"
-#include "coordinator/store/blob/blob_internal.h"
+#include "coordinator/store/engines.h"
 
 #include <errno.h>
 #include <stdlib.h>

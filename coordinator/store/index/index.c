@@ -1,7 +1,7 @@
 /* index/index.c — the sample index backend table, struct sample_index wrappers with argument
  * checks, and the filter predicate every backend shares. */
 #include "coordinator/store/index/index.h"
-#include "coordinator/store/index/index_internal.h"
+#include "coordinator/store/engines.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,10 +1,10 @@
-/* blob/fs.c — the filesystem blob backend: objects are files under one root directory, opened
- * relative to a directory fd (keys are validated by blob.c), written atomically and durably
+/* backends/fs/blob.c — the filesystem blob backend: objects are files under one root directory,
+ * opened relative to a directory fd (keys are validated by blob.c), written atomically and durably
  * (temp file in the same directory, fsync, rename, fsync of the directory — shared by the puts
  * that rename into one directory at the same time). */
 #include "coordinator/store/blob/blob.h"
 #include "common/fsutil.h"
-#include "coordinator/store/blob/blob_internal.h"
+#include "coordinator/store/engines.h"
 
 #include <dirent.h>
 #include <errno.h>

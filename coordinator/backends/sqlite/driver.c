@@ -1,8 +1,8 @@
-/* meta/sqlite.c — the embedded metadata driver: one SQLite connection in WAL mode per thread,
- * schema migrations by PRAGMA user_version (meta/schema_sqlite.c), cached prepared statements. */
+/* backends/sqlite/driver.c — the embedded metadata driver: one SQLite connection in WAL mode per
+ * thread, schema migrations by PRAGMA user_version (schema.c), cached prepared statements. */
 #include "coordinator/store/meta/meta.h"
-#include "coordinator/store/meta/meta_internal.h"
-#include "coordinator/store/sqlite_util.h"
+#include "coordinator/backends/sqlite/sql.h"
+#include "coordinator/backends/sqlite/util.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,13 +1,14 @@
-/* index/sqlite.c — the embedded sample index. A stack dictionary (64-bit hash -> container, comm,
- * frames) plus one row per (service, resolution, bucket, host) holding that bucket's
- * (stack id, count) pairs as a packed sorted vector (index/counts.h). Every profile updates its
- * minute, hour and day buckets for its host and for "all hosts" (host 0), in one transaction
- * together with its row in `profiles` (the idempotency marker and the metrics series). A query
- * answers whole days from day rows, whole hours from hour rows and the edges from minute rows. */
+/* backends/sqlite/index.c — the embedded sample index. A stack dictionary (64-bit hash ->
+ * container, comm, frames) plus one row per (service, resolution, bucket, host) holding that
+ * bucket's (stack id, count) pairs as a packed sorted vector (index/counts.h). Every profile
+ * updates its minute, hour and day buckets for its host and for "all hosts" (host 0), in one
+ * transaction together with its row in `profiles` (the idempotency marker and the metrics series).
+ * A query answers whole days from day rows, whole hours from hour rows and the edges from minute
+ * rows. */
 #include "coordinator/store/index/counts.h"
 #include "coordinator/store/index/index.h"
-#include "coordinator/store/index/index_internal.h"
-#include "coordinator/store/sqlite_util.h"
+#include "coordinator/store/engines.h"
+#include "coordinator/backends/sqlite/util.h"
 #include "coordinator/store/tls_pool.h"
 #include "common/hash.h"
 #include "common/log.h"

@@ -1,7 +1,8 @@
-/* meta/meta.c — the metadata driver table and struct meta_db: a spec parsed into a driver and a
- * location, one driver connection per thread, and the thin wrappers every domain file uses. */
+/* backends/sqlite/db.c — the metadata driver table and struct meta_db: a spec parsed into a driver
+ * and a location, one driver connection per thread, and the thin wrappers every domain file uses.
+ */
 #include "coordinator/store/meta/meta.h"
-#include "coordinator/store/meta/meta_internal.h"
+#include "coordinator/backends/sqlite/sql.h"
 #include "coordinator/store/tls_pool.h"
 #include "common/log.h"
 
