@@ -7,7 +7,6 @@
  * rows. */
 #include "coordinator/store/index/counts.h"
 #include "coordinator/store/index/index.h"
-#include "coordinator/store/engines.h"
 #include "coordinator/backends/sqlite/util.h"
 #include "coordinator/store/tls_pool.h"
 #include "common/hash.h"
@@ -107,8 +106,9 @@ static int get_conn(struct six *x, struct sq_conn **c, struct gp_err *err)
 
 static void six_close(void *impl);
 
-static int six_open(const char *location, void **impl, struct gp_err *err)
+static int six_open(const struct store_engine_options *opts, void **impl, struct gp_err *err)
 {
+    const char *location = opts->path;
     if (!location || !*location)
         return gp_err_set(err, -EINVAL, "sqlite sample index needs a path (sqlite:/path/index.db)");
     struct six *x = calloc(1, sizeof(*x));
@@ -1268,7 +1268,7 @@ static int six_check(void *impl, int *ok, char *msg, size_t msgsz, struct gp_err
 }
 
 const struct sample_index_ops sample_index_sqlite_ops = {
-        .scheme = "sqlite",
+        .version = SAMPLE_INDEX_OPS_VERSION,
         .open = six_open,
         .close = six_close,
         .add = six_add,

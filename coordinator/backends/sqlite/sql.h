@@ -12,6 +12,7 @@
 #ifndef GPROF_COORD_BACKENDS_SQLITE_SQL_H
 #define GPROF_COORD_BACKENDS_SQLITE_SQL_H
 
+#include "coordinator/store/engine_options.h"
 #include "coordinator/store/meta/meta.h"
 
 #include <stddef.h>
@@ -52,11 +53,14 @@ typedef int (*meta_row_cb)(const struct meta_row *row, void *ctx);
 struct meta_conn; /* a driver's connection, opaque */
 
 /* A metadata driver. All functions fill err on failure. */
+#define META_STORE_OPS_VERSION 1
+
 struct meta_store_ops {
-    const char *scheme; /* "sqlite" in "sqlite:/var/lib/x/meta.db" */
-    /* Opens one connection to location (the part after "scheme:") and brings the schema to the
-     * newest version (migrations are the driver's; run under a lock so concurrent opens agree). */
-    int (*open)(const char *location, struct meta_conn **out, struct gp_err *err);
+    int version; /* META_STORE_OPS_VERSION; members added later are read only when it says so */
+    /* Opens one connection to opts and brings the schema to the newest version (migrations
+     * are the driver's; run under a lock so concurrent opens agree). */
+    int (*open)(const struct store_engine_options *opts, struct meta_conn **out,
+                struct gp_err *err);
     void (*close)(struct meta_conn *c);
     /* Runs one statement with bound `?` params; *changes (may be NULL) = rows affected. */
     int (*exec)(struct meta_conn *c, const char *sql, const struct meta_value *params, int nparams,
@@ -73,14 +77,7 @@ struct meta_store_ops {
     int (*check)(struct meta_conn *c, int *ok, char *msg, size_t msgsz, struct gp_err *err);
 };
 
-/* The driver table (NULL-terminated); conformance tests iterate it. */
-extern const struct meta_store_ops *const meta_drivers[];
-const struct meta_store_ops *meta_driver_find(const char *scheme, size_t len);
-
 struct meta_db;
-
-/* The driver of the connection pool behind db (tests name it in their output). */
-const struct meta_store_ops *meta_db_driver(const struct meta_db *db);
 
 /* Runs one statement with bound `?` params on this thread's connection. */
 int meta_exec(struct meta_db *db, const char *sql, const struct meta_value *params, int nparams,
