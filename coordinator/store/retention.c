@@ -97,6 +97,12 @@ static void sweep_orphans(struct coord_store *s, int64_t cutoff,
         gp_warn("retention: %s", e.msg);
 }
 
+int coord_store_retention_days(struct coord_store *s, int64_t *days, struct gp_err *err)
+{
+    int def = s->priv->cfg.retention_days;
+    return meta_setting_get_int(s->meta, META_SETTING_RETENTION_DAYS, def ? def : 30, days, err);
+}
+
 int coord_retention_run(struct coord_store *s, int64_t now, struct coord_retention_stats *stats,
                         struct gp_err *err)
 {
