@@ -183,10 +183,8 @@ int coord_ingest(struct coord_store *store, const struct ingest_request *req,
                               "upload id must be 1..64 characters of A-Z a-z 0-9 _ -");
         snprintf(upload_id, sizeof(upload_id), "%s", req->upload_id);
         /* A retry of an acknowledged upload: answer with the stored id, write nothing. */
-        struct meta_value k = META_T(upload_id);
         int64_t id;
-        int rc = meta_query_int(store->meta, "SELECT id FROM profiles WHERE upload_id = ?", &k, 1,
-                                &id, err);
+        int rc = meta_profile_id_by_upload(store->meta, upload_id, &id, err);
         if (rc == 0) {
             *profile_id_out = id;
             return 0;

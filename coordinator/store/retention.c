@@ -29,14 +29,13 @@ static int collect_cb(const struct meta_profile *p, void *ctx)
     return 0;
 }
 
-static int adhoc_cb(const struct meta_row *r, void *ctx)
+static int adhoc_cb(const struct meta_adhoc *a, void *ctx)
 {
     struct victims *v = ctx;
     if (v->n >= BATCH)
         return 1;
-    const char *k = meta_row_text(r, 0);
-    v->ids[v->n] = meta_row_int(r, 1);
-    v->keys[v->n] = k ? strdup(k) : NULL;
+    v->ids[v->n] = a->id;
+    v->keys[v->n] = a->blob_key ? strdup(a->blob_key) : NULL;
     v->n++;
     return 0;
 }
@@ -59,11 +58,9 @@ static int sweep_cb(const char *key, uint64_t size, void *ctx)
 {
     struct sweep_ctx *sc = ctx;
     struct gp_err e = {0};
-    struct meta_value k = META_T(key);
-    int64_t one;
-    int rc = meta_query_int(sc->s->meta, "SELECT 1 FROM profiles WHERE blob_key = ?", &k, 1, &one,
-                            &e);
-    if (rc == -ENOENT) {
+    int referenced = 1;
+    int rc = meta_profile_blob_referenced(sc->s->meta, key, &referenced, &e);
+    if (rc == 0 && !referenced) {
         if (blob_delete(sc->s->blobs, key, &e) == 0)
             sc->stats->orphans++;
     } else if (rc < 0) {
@@ -98,6 +95,12 @@ static void sweep_orphans(struct coord_store *s, int64_t cutoff,
     (void)cutoff;
     if (meta_service_list(s->meta, sweep_service, &sc, &e) < 0)
         gp_warn("retention: %s", e.msg);
+}
+
+int coord_store_retention_days(struct coord_store *s, int64_t *days, struct gp_err *err)
+{
+    int def = s->priv->cfg.retention_days;
+    return meta_setting_get_int(s->meta, META_SETTING_RETENTION_DAYS, def ? def : 30, days, err);
 }
 
 int coord_retention_run(struct coord_store *s, int64_t now, struct coord_retention_stats *stats,
@@ -145,11 +148,7 @@ int coord_retention_run(struct coord_store *s, int64_t now, struct coord_retenti
     /* Ad hoc flame graphs. */
     for (;;) {
         struct victims v = {0};
-        struct meta_value p[] = {META_I(cutoff), META_I(BATCH)};
-        if ((rc = meta_query(s->meta,
-                             "SELECT blob_key, id FROM adhoc_flamegraphs WHERE end_time < ? "
-                             "ORDER BY id LIMIT ?",
-                             p, 2, adhoc_cb, &v, err)) < 0) {
+        if ((rc = meta_adhoc_list_before(s->meta, cutoff, BATCH, adhoc_cb, &v, err)) < 0) {
             free_victims(&v);
             return rc;
         }
@@ -159,9 +158,7 @@ int coord_retention_run(struct coord_store *s, int64_t now, struct coord_retenti
             struct gp_err e = {0};
             if (v.keys[i] && blob_delete(s->blobs, v.keys[i], &e) < 0 && e.code != -ENOENT)
                 gp_warn("retention: %s", e.msg);
-            struct meta_value id = META_I(v.ids[i]);
-            rc = meta_exec(s->meta, "DELETE FROM adhoc_flamegraphs WHERE id = ?", &id, 1, NULL,
-                           err);
+            rc = meta_adhoc_delete(s->meta, v.ids[i], err);
             stats->adhoc++;
         }
         int full = v.n == BATCH;

@@ -207,9 +207,3 @@ void coord_indexer_stats(struct coord_store *s, struct coord_index_stats *out)
     *out = p->stats;
     pthread_mutex_unlock(&p->mu);
 }
-
-int coord_store_retention_days(struct coord_store *s, int64_t *days, struct gp_err *err)
-{
-    int def = s->priv->cfg.retention_days;
-    return meta_setting_get_int(s->meta, META_SETTING_RETENTION_DAYS, def ? def : 30, days, err);
-}

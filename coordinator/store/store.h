@@ -1,9 +1,9 @@
 /* store.h — struct coord_store: the coordinator's three storage backends (metadata, blobs,
  * sample index) chosen by configuration, plus the background indexer and retention tasks.
  *
- * Backends are picked by the scheme of each spec ("sqlite:", "fs:", later "postgres:", "s3:",
- * "clickhouse:"): adding one is a new file plus one line in meta_drivers[], blob_backends[] or
- * sample_index_backends[]; this file never changes for it.
+ * Engines are picked by the name before the colon of each spec ("sqlite:", "fs:", later
+ * "postgres:", "s3:", "clickhouse:"): adding one is a folder coordinator/backends/<engine>/, one
+ * line in the engine table (store/engines.c) and one CMake option; this file never changes.
  *
  * Threads: coord_store_open/close from one thread; everything else (ingest, queries through
  * store->meta / store->blobs / store->index) from any thread. The background thread started by

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "coordinator/control/plane.h"
+#include "coordinator/backends/sqlite/sql.h" /* counts rows to check the plan */
 #include "test_store_util.h"
 
 #include <errno.h>

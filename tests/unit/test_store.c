@@ -28,12 +28,31 @@
             fail_msg("%s = %d: %s", #expr, rc_, err.msg);                                          \
     } while (0)
 
+/* Opens a store in dir on the engines under test (GPROF_TEST_META, GPROF_TEST_BLOBS,
+ * GPROF_TEST_INDEX; default sqlite, fs, sqlite there, as the coordinator's defaults). */
+static int open_engines(const char *dir, int poll_ms, struct coord_store **s, struct gp_err *err)
+{
+    char *meta = tu_engine_spec("GPROF_TEST_META", "sqlite", dir, "meta.db");
+    char *blobs = tu_engine_spec("GPROF_TEST_BLOBS", "fs", dir, "profiles");
+    char *index = tu_engine_spec("GPROF_TEST_INDEX", "sqlite", dir, "index.db");
+    struct coord_store_config cfg = {.state_dir = dir,
+                                     .meta = meta,
+                                     .blobs = blobs,
+                                     .index = index,
+                                     .indexer_poll_ms = poll_ms};
+    int rc = meta && blobs && index ? coord_store_open(&cfg, s, err)
+                                    : gp_err_set(err, -ENOMEM, "out of memory");
+    free(meta);
+    free(blobs);
+    free(index);
+    return rc;
+}
+
 static struct coord_store *open_store(const char *dir)
 {
-    struct coord_store_config cfg = {.state_dir = dir, .indexer_poll_ms = 20};
     struct coord_store *s = NULL;
     struct gp_err err = {0};
-    OK(coord_store_open(&cfg, &s, &err));
+    OK(open_engines(dir, 20, &s, &err));
     return s;
 }
 
@@ -429,10 +448,9 @@ static void test_background_thread(void **state)
 
 static void child_ingest_forever(const char *dir, int fd, const char *text, size_t len)
 {
-    struct coord_store_config cfg = {.state_dir = dir, .indexer_poll_ms = 5};
     struct coord_store *s;
     struct gp_err err = {0};
-    if (coord_store_open(&cfg, &s, &err) < 0 || coord_store_start(s, &err) < 0)
+    if (open_engines(dir, 5, &s, &err) < 0 || coord_store_start(s, &err) < 0)
         _exit(2);
     int64_t t = (int64_t)time(NULL) - 300;
     for (int i = 0;; i++) {

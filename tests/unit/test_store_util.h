@@ -36,6 +36,35 @@ static inline char *tu_tmpdir(const char *tag)
     return p;
 }
 
+/* The engine under test for one store interface: env names it (GPROF_TEST_META, GPROF_TEST_BLOBS,
+ * GPROF_TEST_INDEX) either as a bare engine name ("sqlite": the store lives at <dir>/<file>) or
+ * as a whole spec ("postgres://user@host/db", used as is); unset = def_engine. Returns a malloc'd
+ * "<engine>:<location>" spec, or NULL on allocation failure. */
+static inline char *tu_engine_spec(const char *env, const char *def_engine, const char *dir,
+                                   const char *file)
+{
+    const char *v = getenv(env);
+    char *s = NULL;
+    if (!v || !*v)
+        v = def_engine;
+    if (strchr(v, ':'))
+        return strdup(v);
+    if (asprintf(&s, "%s:%s/%s", v, dir, file) < 0)
+        return NULL;
+    return s;
+}
+
+/* The engine name of tu_engine_spec(env, def_engine, ...), for test output. */
+static inline const char *tu_engine_name(const char *env, const char *def_engine, char *buf,
+                                         size_t bufsz)
+{
+    const char *v = getenv(env);
+    if (!v || !*v)
+        v = def_engine;
+    snprintf(buf, bufsz, "%.*s", (int)strcspn(v, ":"), v);
+    return buf;
+}
+
 static inline int tu_rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb;

@@ -1,17 +1,11 @@
 /* blob/blob.c — the blob backend table, key validation and the struct blob_store wrappers that
  * validate every key before a backend sees it. */
 #include "coordinator/store/blob/blob.h"
-#include "coordinator/store/blob/blob_internal.h"
+#include "coordinator/store/engines.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* One line per backend; tests/unit/test_blob.c runs its conformance suite on each. */
-const struct blob_store_ops *const blob_backends[] = {
-        &blob_fs_ops,
-        NULL,
-};
 
 struct blob_store {
     const struct blob_store_ops *ops;
@@ -55,26 +49,20 @@ static int bad_key(const char *key, struct gp_err *err)
 
 int blob_store_open(const char *spec, struct blob_store **out, struct gp_err *err)
 {
-    const char *colon = spec ? strchr(spec, ':') : NULL;
-    if (!colon)
-        return gp_err_set(err, -EINVAL,
-                          "blob store '%s': expected <scheme>:<location>, e.g. "
-                          "fs:/var/lib/gprof-coordinator/profiles",
-                          spec ? spec : "(null)");
-    size_t sl = (size_t)(colon - spec);
-    const struct blob_store_ops *ops = NULL;
-    for (int i = 0; blob_backends[i]; i++)
-        if (strlen(blob_backends[i]->scheme) == sl &&
-            memcmp(blob_backends[i]->scheme, spec, sl) == 0)
-            ops = blob_backends[i];
-    if (!ops)
-        return gp_err_set(err, -ENOTSUP, "blob store '%s': unknown scheme; this build supports: fs",
-                          spec);
+    const struct store_engine *e;
+    struct store_engine_options opts;
+    int rc = store_engine_parse(spec, STORE_ROLE_BLOBS, &e, &opts, err);
+    if (rc < 0)
+        return rc;
+    const struct blob_store_ops *ops = store_engine_vtable(e, STORE_ROLE_BLOBS);
     struct blob_store *bs = calloc(1, sizeof(*bs));
-    if (!bs)
+    if (!bs) {
+        store_engine_options_free(&opts);
         return gp_err_set(err, -ENOMEM, "out of memory");
+    }
     bs->ops = ops;
-    int rc = ops->open(colon + 1, &bs->impl, err);
+    rc = ops->open(&opts, &bs->impl, err);
+    store_engine_options_free(&opts);
     if (rc < 0) {
         free(bs);
         return rc;
@@ -89,11 +77,6 @@ void blob_store_close(struct blob_store *bs)
         return;
     bs->ops->close(bs->impl);
     free(bs);
-}
-
-const struct blob_store_ops *blob_store_backend(const struct blob_store *bs)
-{
-    return bs->ops;
 }
 
 int blob_put(struct blob_store *bs, const char *key, const void *data, size_t len,

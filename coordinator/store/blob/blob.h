@@ -2,9 +2,10 @@
  * validated keys, so a stored object can never escape its root whatever the caller passes.
  *
  * Seams
- *   A backend implements struct blob_store_ops (one file, e.g. blob/fs.c) and adds one line to
- *   blob_backends[] in blob/blob.c; the conformance test (tests/unit/test_blob.c) runs every
- *   entry. Locations: "fs:<dir>" (objects at <dir>/<key>), later "s3:<bucket>/<prefix>".
+ *   An engine implements struct blob_store_ops in coordinator/backends/<engine>/ (backends/fs/)
+ *   and adds one line to the engine table (store/engines.c); the conformance test
+ *   (tests/unit/test_blob.c) runs the engine GPROF_TEST_BLOBS names. Locations: "fs:<dir>"
+ *   (objects at <dir>/<key>), later "s3:<bucket>/<prefix>".
  *
  * Keys
  *   1..512 bytes of [A-Za-z0-9._/-]; no leading '/', no empty component and none starting with '.'
@@ -23,6 +24,7 @@
 #ifndef GPROF_COORD_STORE_BLOB_H
 #define GPROF_COORD_STORE_BLOB_H
 
+#include "coordinator/store/engine_options.h"
 #include "common/err.h"
 
 #include <stddef.h>
@@ -33,9 +35,12 @@
 /* Called per key; return non-zero to stop (that value is returned by list). */
 typedef int (*blob_list_cb)(const char *key, uint64_t size, void *ctx);
 
+#define BLOB_STORE_OPS_VERSION 1
+
 struct blob_store_ops {
-    const char *scheme; /* "fs" */
-    int (*open)(const char *location, void **impl, struct gp_err *err);
+    int version; /* BLOB_STORE_OPS_VERSION; members added later are read only when version says so
+                  */
+    int (*open)(const struct store_engine_options *opts, void **impl, struct gp_err *err);
     void (*close)(void *impl);
     int (*put)(void *impl, const char *key, const void *data, size_t len, struct gp_err *err);
     /* *data is malloc'd (caller frees); -EFBIG when larger than max (0 = no limit). */
@@ -49,19 +54,15 @@ struct blob_store_ops {
     int (*list)(void *impl, const char *prefix, blob_list_cb cb, void *ctx, struct gp_err *err);
 };
 
-/* Registered backends, NULL-terminated. */
-extern const struct blob_store_ops *const blob_backends[];
-
 /* 1 when key is acceptable (see above), else 0. */
 int blob_key_valid(const char *key);
 
 struct blob_store;
 
-/* spec = "<scheme>:<location>", e.g. "fs:/var/lib/gprof-coordinator/profiles" (the directory is
- * created, mode 0750, when missing). */
+/* spec = "<engine>:<location>" (store/engines.h), e.g. "fs:/var/lib/gprof-coordinator/profiles"
+ * (the directory is created, mode 0750, when missing). */
 int blob_store_open(const char *spec, struct blob_store **out, struct gp_err *err);
 void blob_store_close(struct blob_store *bs);
-const struct blob_store_ops *blob_store_backend(const struct blob_store *bs);
 
 int blob_put(struct blob_store *bs, const char *key, const void *data, size_t len,
              struct gp_err *err);

@@ -1,17 +1,11 @@
 /* index/index.c — the sample index backend table, struct sample_index wrappers with argument
  * checks, and the filter predicate every backend shares. */
 #include "coordinator/store/index/index.h"
-#include "coordinator/store/index/index_internal.h"
+#include "coordinator/store/engines.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* One line per backend; tests/unit/test_index.c runs its conformance suite on each. */
-const struct sample_index_ops *const sample_index_backends[] = {
-        &sample_index_sqlite_ops,
-        NULL,
-};
 
 struct sample_index {
     const struct sample_index_ops *ops;
@@ -20,26 +14,20 @@ struct sample_index {
 
 int sample_index_open(const char *spec, struct sample_index **out, struct gp_err *err)
 {
-    const char *colon = spec ? strchr(spec, ':') : NULL;
-    if (!colon)
-        return gp_err_set(err, -EINVAL,
-                          "sample index '%s': expected <scheme>:<location>, e.g. "
-                          "sqlite:/var/lib/gprof-coordinator/index.db",
-                          spec ? spec : "(null)");
-    size_t sl = (size_t)(colon - spec);
-    const struct sample_index_ops *ops = NULL;
-    for (int i = 0; sample_index_backends[i]; i++)
-        if (strlen(sample_index_backends[i]->scheme) == sl &&
-            memcmp(sample_index_backends[i]->scheme, spec, sl) == 0)
-            ops = sample_index_backends[i];
-    if (!ops)
-        return gp_err_set(err, -ENOTSUP,
-                          "sample index '%s': unknown scheme; this build supports: sqlite", spec);
+    const struct store_engine *e;
+    struct store_engine_options opts;
+    int rc = store_engine_parse(spec, STORE_ROLE_INDEX, &e, &opts, err);
+    if (rc < 0)
+        return rc;
+    const struct sample_index_ops *ops = store_engine_vtable(e, STORE_ROLE_INDEX);
     struct sample_index *si = calloc(1, sizeof(*si));
-    if (!si)
+    if (!si) {
+        store_engine_options_free(&opts);
         return gp_err_set(err, -ENOMEM, "out of memory");
+    }
     si->ops = ops;
-    int rc = ops->open(colon + 1, &si->impl, err);
+    rc = ops->open(&opts, &si->impl, err);
+    store_engine_options_free(&opts);
     if (rc < 0) {
         free(si);
         return rc;
@@ -54,11 +42,6 @@ void sample_index_close(struct sample_index *si)
         return;
     si->ops->close(si->impl);
     free(si);
-}
-
-const struct sample_index_ops *sample_index_backend(const struct sample_index *si)
-{
-    return si->ops;
 }
 
 int index_add(struct sample_index *si, const struct index_profile_meta *m,

@@ -2,9 +2,10 @@
  * and per-host series over any time range are answered without reading raw blobs.
  *
  * Seams
- *   A backend implements struct sample_index_ops (one file, e.g. index/sqlite.c; ClickHouse later)
- *   and adds one line to sample_index_backends[] in index/index.c; tests/unit/test_index.c runs
- *   its conformance suite against every entry. Location: "sqlite:<path>".
+ *   An engine implements struct sample_index_ops in coordinator/backends/<engine>/
+ *   (backends/sqlite/index.c; ClickHouse later) and adds one line to the engine table
+ *   (store/engines.c); tests/unit/test_index.c runs its conformance suite against the engine
+ *   GPROF_TEST_INDEX names. Location: "sqlite:<path>".
  *
  * Model
  *   A stack is (container, comm, frames root→leaf); its identity is a 64-bit hash (the stack
@@ -22,6 +23,7 @@
 #ifndef GPROF_COORD_STORE_INDEX_H
 #define GPROF_COORD_STORE_INDEX_H
 
+#include "coordinator/store/engine_options.h"
 #include "common/err.h"
 #include "common/profile.h"
 
@@ -93,9 +95,11 @@ typedef int (*index_service_cb)(const struct index_service_info *s, void *ctx);
 enum index_dimension { INDEX_DIM_HOST = 0, INDEX_DIM_CONTAINER, INDEX_DIM_COMM };
 typedef int (*index_value_cb)(const char *value, uint64_t samples, void *ctx);
 
+#define SAMPLE_INDEX_OPS_VERSION 1
+
 struct sample_index_ops {
-    const char *scheme; /* "sqlite" */
-    int (*open)(const char *location, void **impl, struct gp_err *err);
+    int version; /* SAMPLE_INDEX_OPS_VERSION; members added later are read only when it says so */
+    int (*open)(const struct store_engine_options *opts, void **impl, struct gp_err *err);
     void (*close)(void *impl);
     /* Adds every stack of p (app_idx is ignored) under m; idempotent per m->profile_id. */
     int (*add)(void *impl, const struct index_profile_meta *m, const struct gp_profile *p,
@@ -128,14 +132,12 @@ struct sample_index_ops {
                      const struct gp_profile *const *p, size_t n, struct gp_err *err);
 };
 
-extern const struct sample_index_ops *const sample_index_backends[];
-
 struct sample_index;
 
-/* spec = "<scheme>:<location>", e.g. "sqlite:/var/lib/gprof-coordinator/index.db". */
+/* spec = "<engine>:<location>" (store/engines.h), e.g.
+ * "sqlite:/var/lib/gprof-coordinator/index.db". */
 int sample_index_open(const char *spec, struct sample_index **out, struct gp_err *err);
 void sample_index_close(struct sample_index *si);
-const struct sample_index_ops *sample_index_backend(const struct sample_index *si);
 
 int index_add(struct sample_index *si, const struct index_profile_meta *m,
               const struct gp_profile *p, struct gp_err *err);

@@ -1,40 +1,36 @@
-/* meta.h — the coordinator's metadata store: a tiny SQL driver vtable (SQLite today, Postgres
- * later) and backend-independent domain functions for services, tokens, profiles, control plane.
+/* meta.h — the coordinator's metadata store: an engine-neutral contract (services, tokens,
+ * profiles, outbox, ad hoc graphs, settings, control plane) implemented by one engine per folder.
  *
  * Seams
- *   A driver implements struct meta_store_ops (one file, e.g. meta/sqlite.c) and adds one line to
- *   the driver table in meta/meta.c. Domain functions (meta/services.c, tokens.c, profiles.c,
- *   outbox.c, adhoc.c, settings.c, control.c) only use meta_exec/meta_query with `?`
- *   placeholders (a Postgres driver rewrites them to $1..$n) and SQL that runs on SQLite >= 3.35
- *   and Postgres >= 12 (INSERT .. ON CONFLICT .. DO UPDATE SET x = excluded.x, RETURNING,
- *   LOWER(x) LIKE LOWER(?), `||`, CAST(? AS TEXT) IS NULL for optional filters so no parameter
- *   is left untyped). Each driver owns its DDL (meta/schema_sqlite.c), versioned.
+ *   An engine lives in coordinator/backends/<engine>/ (SQLite today: backends/sqlite/) and is
+ *   registered in the engine table; callers see only the functions below and never the engine's
+ *   query language. Each engine owns its schema and its migrations, versioned.
  *
  * Types
  *   Times are int64 Unix seconds (UTC). Lists (command ids, request ids, pids, perf events) are
- *   JSON text columns so every backend stores them the same way. Ids are int64 row ids, uuids are
+ *   stored as JSON text so every engine stores them the same way. Ids are int64, uuids are
  *   36-char text.
  *
  * Durability
- *   meta_commit is durable (SQLite: synchronous=FULL for the transaction, the WAL is fsynced).
- *   A single statement outside meta_begin/meta_commit is atomic and survives a process crash
- *   but may be lost on power failure (synchronous=NORMAL): fine for heartbeats, not for
- *   anything acknowledged to a client — wrap those in a transaction. Batch many small writes
- *   in one transaction: measured here ~60,000 heartbeat upserts/s batched vs ~6-13,000/s one
- *   statement at a time (syscall cost per commit dominates on this VM).
+ *   meta_commit is durable: when it returns, the transaction survives a power failure. A single
+ *   write outside meta_begin/meta_commit is atomic and survives a process crash but may be lost
+ *   on power failure: fine for heartbeats, not for anything acknowledged to a client — wrap
+ *   those in a transaction. Batch many small writes in one transaction (measured with SQLite
+ *   here: ~60,000 heartbeat upserts/s batched vs ~6-13,000/s one at a time).
  *
  * Threads
  *   A struct meta_db is safe to share between threads: each thread transparently gets its own
  *   connection (opened on first use, kept until meta_db_close or thread exit). A transaction
  *   (meta_begin .. meta_commit/meta_rollback) therefore spans every meta_* call the same thread
- *   makes in between. meta_begin takes the write lock at once (SQLite BEGIN IMMEDIATE), so
- *   read-modify-write sequences (merging a command) are serialised and never fail to upgrade.
+ *   makes in between. meta_begin takes the write lock at once, so read-modify-write sequences
+ *   (merging a command) are serialised and never fail to upgrade.
  *
  * Output structs (struct meta_command ...) own their strings (malloc'd); release them with the
  * matching meta_*_clear(). When the same struct is used as input, fields are only read. Pointers
  * handed to list callbacks are valid during the callback only. All functions return 0 or a
- * negative errno (-ENOENT not found, -EEXIST duplicate, -EINVAL bad argument, -EIO backend error,
- * -EBUSY database locked beyond the busy timeout, -ENOMEM) and fill err.
+ * negative errno (-ENOENT not found, -EEXIST duplicate, -EINVAL bad argument, -EIO engine error,
+ * -EBUSY when the engine could not get the write lock within its busy timeout (the engine
+ * retries a busy write itself first), -ENOMEM) and fill err.
  */
 #ifndef GPROF_COORD_STORE_META_H
 #define GPROF_COORD_STORE_META_H
@@ -45,98 +41,23 @@
 #include <stdint.h>
 
 /* ------------------------------------------------------------------------------------------ */
-/* Driver layer                                                                                */
-
-enum meta_type { META_NULL = 0, META_INT, META_REAL, META_TEXT, META_BLOB };
-
-struct meta_value {
-    enum meta_type type;
-    int64_t i;     /* META_INT */
-    double d;      /* META_REAL */
-    const void *p; /* META_TEXT (NUL-terminated unless len set) / META_BLOB */
-    size_t len;    /* META_BLOB length; META_TEXT: 0 = strlen(p) */
-};
-
-/* Parameter constructors: META_I(42), META_T("x"), META_D(1.5), META_N, META_TN(s) = text or NULL.
- */
-#define META_I(x)    ((struct meta_value){.type = META_INT, .i = (int64_t)(x)})
-#define META_D(x)    ((struct meta_value){.type = META_REAL, .d = (double)(x)})
-#define META_T(x)    ((struct meta_value){.type = META_TEXT, .p = (x)})
-#define META_TN(x)   ((x) ? META_T(x) : META_N)
-#define META_B(x, n) ((struct meta_value){.type = META_BLOB, .p = (x), .len = (n)})
-#define META_N       ((struct meta_value){.type = META_NULL})
-
-/* One result row: cols[i] typed values (TEXT always NUL-terminated; NULL columns have type
- * META_NULL), names[i] the column names. Valid during the callback only. */
-struct meta_row {
-    int ncols;
-    const struct meta_value *cols;
-    const char *const *names;
-};
-/* Return 0 to continue, anything else stops the query and is returned by meta_query. */
-typedef int (*meta_row_cb)(const struct meta_row *row, void *ctx);
-
-struct meta_conn; /* a driver's connection, opaque */
-
-/* A metadata driver. All functions fill err on failure. */
-struct meta_store_ops {
-    const char *scheme; /* "sqlite" in "sqlite:/var/lib/x/meta.db" */
-    /* Opens one connection to location (the part after "scheme:") and brings the schema to the
-     * newest version (migrations are the driver's; run under a lock so concurrent opens agree). */
-    int (*open)(const char *location, struct meta_conn **out, struct gp_err *err);
-    void (*close)(struct meta_conn *c);
-    /* Runs one statement with bound `?` params; *changes (may be NULL) = rows affected. */
-    int (*exec)(struct meta_conn *c, const char *sql, const struct meta_value *params, int nparams,
-                int64_t *changes, struct gp_err *err);
-    /* Runs one statement and calls cb per row. */
-    int (*query)(struct meta_conn *c, const char *sql, const struct meta_value *params, int nparams,
-                 meta_row_cb cb, void *ctx, struct gp_err *err);
-    int (*begin)(struct meta_conn *c, struct gp_err *err); /* write transaction, taken at once */
-    int (*commit)(struct meta_conn *c, struct gp_err *err);
-    int (*rollback)(struct meta_conn *c, struct gp_err *err);
-    /* Schema version the connection is at (SQLite: PRAGMA user_version). */
-    int (*schema_version)(struct meta_conn *c, int *version, struct gp_err *err);
-    /* Optional: backend consistency check; *ok = 1 when fine, msg describes problems. */
-    int (*check)(struct meta_conn *c, int *ok, char *msg, size_t msgsz, struct gp_err *err);
-};
-
-/* The driver table (NULL-terminated); conformance tests iterate it. */
-extern const struct meta_store_ops *const meta_drivers[];
-const struct meta_store_ops *meta_driver_find(const char *scheme, size_t len);
+/* Opening, transactions                                                                       */
 
 struct meta_db;
 
-/* spec = "<scheme>:<location>", e.g. "sqlite:/var/lib/gprof-coordinator/meta.db". Opens (and
+/* spec = "<engine>:<location>", e.g. "sqlite:/var/lib/gprof-coordinator/meta.db". Opens (and
  * migrates) one connection immediately so configuration errors surface here. */
 int meta_db_open(const char *spec, struct meta_db **out, struct gp_err *err);
 /* Closes every connection. No other thread may use db any more. */
 void meta_db_close(struct meta_db *db);
-const struct meta_store_ops *meta_db_driver(const struct meta_db *db);
-
-int meta_exec(struct meta_db *db, const char *sql, const struct meta_value *params, int nparams,
-              int64_t *changes, struct gp_err *err);
-int meta_query(struct meta_db *db, const char *sql, const struct meta_value *params, int nparams,
-               meta_row_cb cb, void *ctx, struct gp_err *err);
-/* Rows the last meta_query on this thread stepped through in full table scans (SQLite:
- * SQLITE_STMTSTATUS_FULLSCAN_STEP); 0 when it used indexes only. For tests of query plans. */
-uint64_t meta_last_query_fullscan_steps(void);
-/* Convenience: first column of the first row as int64; -ENOENT when no row or NULL. */
-int meta_query_int(struct meta_db *db, const char *sql, const struct meta_value *params,
-                   int nparams, int64_t *out, struct gp_err *err);
 /* Transactions on this thread's connection. Nesting is not supported (-EBUSY). */
 int meta_begin(struct meta_db *db, struct gp_err *err);
 int meta_commit(struct meta_db *db, struct gp_err *err);
 int meta_rollback(struct meta_db *db); /* never fails visibly; logs */
+/* How many schema migrations the engine has applied (grows with every release's schema). */
 int meta_schema_version(struct meta_db *db, int *version, struct gp_err *err);
-/* *ok = 1 when the backend reports no corruption (SQLite: PRAGMA integrity_check = ok). */
+/* *ok = 1 when the engine reports no corruption; msg describes problems. */
 int meta_check(struct meta_db *db, int *ok, char *msg, size_t msgsz, struct gp_err *err);
-
-/* Row helpers for callbacks: NULL/absent -> 0 / NULL. */
-int64_t meta_row_int(const struct meta_row *r, int i);
-double meta_row_real(const struct meta_row *r, int i);
-const char *meta_row_text(const struct meta_row *r, int i);
-/* strdup of a text column, NULL for NULL; sets *oom when allocation fails. */
-char *meta_row_strdup(const struct meta_row *r, int i, int *oom);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Services (meta/services.c)                                                                  */
@@ -241,6 +162,12 @@ int meta_profile_list(struct meta_db *db, const char *service, int64_t start, in
 int meta_profile_list_before(struct meta_db *db, int64_t before, size_t limit, meta_profile_cb cb,
                              void *ctx, struct gp_err *err);
 int meta_profile_delete(struct meta_db *db, int64_t id, struct gp_err *err);
+/* The id of the row stored for upload_id; -ENOENT when none. */
+int meta_profile_id_by_upload(struct meta_db *db, const char *upload_id, int64_t *id_out,
+                              struct gp_err *err);
+/* *referenced = 1 when some row points at blob_key, else 0. */
+int meta_profile_blob_referenced(struct meta_db *db, const char *blob_key, int *referenced,
+                                 struct gp_err *err);
 int meta_profile_count(struct meta_db *db, int64_t *out, struct gp_err *err);
 
 /* ------------------------------------------------------------------------------------------ */
@@ -294,6 +221,11 @@ int meta_adhoc_get(struct meta_db *db, const char *service, const char *filename
                    struct meta_adhoc *out, struct gp_err *err);
 int meta_adhoc_delete_before(struct meta_db *db, int64_t before, int64_t *deleted,
                              struct gp_err *err);
+/* Retention: rows with end_time < before in id order, at most limit (0 = all); the callback
+ * sees only id and blob_key filled. */
+int meta_adhoc_list_before(struct meta_db *db, int64_t before, size_t limit, meta_adhoc_cb cb,
+                           void *ctx, struct gp_err *err);
+int meta_adhoc_delete(struct meta_db *db, int64_t id, struct gp_err *err);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Settings (meta/settings.c): key/value, e.g. "retention_days"                               */
@@ -469,5 +401,12 @@ struct meta_host_status {
 int meta_host_list(struct meta_db *db, const struct meta_host_filter *f,
                    int (*cb)(const struct meta_host_status *hs, void *ctx), void *ctx,
                    struct gp_err *err);
+
+/* Transitional (issue 12): control/plane.c still runs three SQL statements of its own until the
+ * control split moves them behind functions above; only it is compiled with this definition
+ * (coordinator/CMakeLists.txt). Delete this block and that definition at that merge. */
+#ifdef GPROF_META_TRANSITIONAL_SQL
+#include "coordinator/backends/sqlite/sql.h"
+#endif
 
 #endif

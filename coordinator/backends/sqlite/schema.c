@@ -1,6 +1,6 @@
-/* meta/schema_sqlite.c — the metadata schema for SQLite as an ordered list of migrations;
+/* backends/sqlite/schema.c — the metadata schema for SQLite as an ordered list of migrations;
  * PRAGMA user_version records how many have run. Append new migrations, never edit old ones. */
-#include "coordinator/store/meta/meta_internal.h"
+#include "coordinator/backends/sqlite/sql.h"
 
 const char *const meta_sqlite_migrations[] = {
         /* 1: services, tokens, profiles, outbox, ad hoc, settings, control plane */

@@ -1,7 +1,7 @@
-/* meta/profiles.c — one metadata row per stored upload (blob key, host, time range, metrics),
- * unique by upload id so a retried upload is stored once. */
+/* backends/sqlite/profiles.c — one metadata row per stored upload (blob key, host, time range,
+ * metrics), unique by upload id so a retried upload is stored once. */
 #include "coordinator/store/meta/meta.h"
-#include "coordinator/store/meta/meta_internal.h"
+#include "coordinator/backends/sqlite/sql.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -180,6 +180,25 @@ int meta_profile_delete(struct meta_db *db, int64_t id, struct gp_err *err)
 {
     struct meta_value p = META_I(id);
     return meta_exec(db, "DELETE FROM profiles WHERE id = ?", &p, 1, NULL, err);
+}
+
+int meta_profile_id_by_upload(struct meta_db *db, const char *upload_id, int64_t *id_out,
+                              struct gp_err *err)
+{
+    struct meta_value k = META_T(upload_id);
+    return meta_query_int(db, "SELECT id FROM profiles WHERE upload_id = ?", &k, 1, id_out, err);
+}
+
+int meta_profile_blob_referenced(struct meta_db *db, const char *blob_key, int *referenced,
+                                 struct gp_err *err)
+{
+    struct meta_value k = META_T(blob_key);
+    int64_t one;
+    int rc = meta_query_int(db, "SELECT 1 FROM profiles WHERE blob_key = ?", &k, 1, &one, err);
+    if (rc < 0 && rc != -ENOENT)
+        return rc;
+    *referenced = rc == 0;
+    return 0;
 }
 
 int meta_profile_count(struct meta_db *db, int64_t *out, struct gp_err *err)

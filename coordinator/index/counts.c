@@ -1,5 +1,5 @@
 /* counts.c — sorted (id, count) vectors, varint codec and an id -> count hash map. */
-#include "coordinator/store/index/counts.h"
+#include "coordinator/index/counts.h"
 #include "common/hash.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* counts.h — sorted (stack id, count) vectors and their compact encoding (delta + LEB128
- * varints) used by the SQLite index for a bucket's samples; plus an id -> count hash map. */
-#ifndef GPROF_COORD_STORE_INDEX_COUNTS_H
-#define GPROF_COORD_STORE_INDEX_COUNTS_H
+ * varints) used by index engines for a bucket's samples; plus an id -> count hash map. */
+#ifndef GPROF_COORD_INDEX_COUNTS_H
+#define GPROF_COORD_INDEX_COUNTS_H
 
 #include <stddef.h>
 #include <stdint.h>

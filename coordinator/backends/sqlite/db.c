@@ -1,7 +1,9 @@
-/* meta/meta.c — the metadata driver table and struct meta_db: a spec parsed into a driver and a
- * location, one driver connection per thread, and the thin wrappers every domain file uses. */
+/* backends/sqlite/db.c — the metadata driver table and struct meta_db: a spec parsed into a driver
+ * and a location, one driver connection per thread, and the thin wrappers every domain file uses.
+ */
 #include "coordinator/store/meta/meta.h"
-#include "coordinator/store/meta/meta_internal.h"
+#include "coordinator/backends/sqlite/sql.h"
+#include "coordinator/store/engines.h"
 #include "coordinator/store/tls_pool.h"
 #include "common/log.h"
 
@@ -10,32 +12,17 @@
 #include <string.h>
 #include <time.h>
 
-/* One line per driver; the conformance tests run against each. */
-const struct meta_store_ops *const meta_drivers[] = {
-        &meta_sqlite_ops,
-        NULL,
-};
-
 struct meta_db {
     const struct meta_store_ops *ops;
-    char *location;
+    struct store_engine_options opts; /* owned copies */
     struct tls_pool *pool;
 };
-
-const struct meta_store_ops *meta_driver_find(const char *scheme, size_t len)
-{
-    for (int i = 0; meta_drivers[i]; i++)
-        if (strlen(meta_drivers[i]->scheme) == len &&
-            memcmp(meta_drivers[i]->scheme, scheme, len) == 0)
-            return meta_drivers[i];
-    return NULL;
-}
 
 static int pool_open(void *ctx, void **conn, struct gp_err *err)
 {
     struct meta_db *db = ctx;
     struct meta_conn *c;
-    int rc = db->ops->open(db->location, &c, err);
+    int rc = db->ops->open(&db->opts, &c, err);
     if (rc < 0)
         return rc;
     *conn = c;
@@ -50,25 +37,22 @@ static void pool_close(void *ctx, void *conn)
 
 int meta_db_open(const char *spec, struct meta_db **out, struct gp_err *err)
 {
-    const char *colon = spec ? strchr(spec, ':') : NULL;
-    if (!colon)
-        return gp_err_set(err, -EINVAL,
-                          "metadata store '%s': expected <scheme>:<location>, e.g. "
-                          "sqlite:/var/lib/gprof-coordinator/meta.db",
-                          spec ? spec : "(null)");
-    const struct meta_store_ops *ops = meta_driver_find(spec, (size_t)(colon - spec));
-    if (!ops)
-        return gp_err_set(err, -ENOTSUP,
-                          "metadata store '%s': unknown scheme; this build supports: sqlite", spec);
+    const struct store_engine *e;
+    struct store_engine_options opts;
+    int rc = store_engine_parse(spec, STORE_ROLE_META, &e, &opts, err);
+    if (rc < 0)
+        return rc;
+    const struct meta_store_ops *ops = e->meta;
     struct meta_db *db = calloc(1, sizeof(*db));
-    if (!db || !(db->location = strdup(colon + 1))) {
-        free(db);
+    if (!db) {
+        store_engine_options_free(&opts);
         return gp_err_set(err, -ENOMEM, "out of memory");
     }
+    db->opts = opts;
     db->ops = ops;
-    int rc = tls_pool_new(pool_open, pool_close, db, &db->pool, err);
+    rc = tls_pool_new(pool_open, pool_close, db, &db->pool, err);
     if (rc < 0) {
-        free(db->location);
+        store_engine_options_free(&db->opts);
         free(db);
         return rc;
     }
@@ -87,13 +71,8 @@ void meta_db_close(struct meta_db *db)
     if (!db)
         return;
     tls_pool_free(db->pool);
-    free(db->location);
+    store_engine_options_free(&db->opts);
     free(db);
-}
-
-const struct meta_store_ops *meta_db_driver(const struct meta_db *db)
-{
-    return db->ops;
 }
 
 static int conn(struct meta_db *db, struct meta_conn **c, struct gp_err *err)

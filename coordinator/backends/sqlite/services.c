@@ -1,7 +1,7 @@
-/* meta/services.c — services: sanitised names (Performance Studio's rule), ids, per-service
- * downsampling threshold. */
+/* backends/sqlite/services.c — services: sanitised names (Performance Studio's rule), ids,
+ * per-service downsampling threshold. */
 #include "coordinator/store/meta/meta.h"
-#include "coordinator/store/meta/meta_internal.h"
+#include "coordinator/backends/sqlite/sql.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
-/* meta/adhoc.c — metadata of ad hoc flame graphs (one row per rendered HTML blob), listed by
- * service, time range and host for /api/metrics/adhoc_flamegraphs. */
+/* backends/sqlite/adhoc.c — metadata of ad hoc flame graphs (one row per rendered HTML blob),
+ * listed by service, time range and host for /api/metrics/adhoc_flamegraphs. */
 #include "coordinator/store/meta/meta.h"
-#include "coordinator/store/meta/meta_internal.h"
+#include "coordinator/backends/sqlite/sql.h"
 #include "common/strbuf.h"
 
 #include <errno.h>
@@ -175,4 +175,33 @@ int meta_adhoc_delete_before(struct meta_db *db, int64_t before, int64_t *delete
 {
     struct meta_value p = META_I(before);
     return meta_exec(db, "DELETE FROM adhoc_flamegraphs WHERE end_time < ?", &p, 1, deleted, err);
+}
+
+struct before_ctx {
+    meta_adhoc_cb cb;
+    void *ctx;
+};
+
+static int before_cb(const struct meta_row *r, void *ctx)
+{
+    struct before_ctx *bc = ctx;
+    struct meta_adhoc a = {.blob_key = (char *)meta_row_text(r, 0), .id = meta_row_int(r, 1)};
+    return bc->cb(&a, bc->ctx);
+}
+
+int meta_adhoc_list_before(struct meta_db *db, int64_t before, size_t limit, meta_adhoc_cb cb,
+                           void *ctx, struct gp_err *err)
+{
+    struct before_ctx bc = {cb, ctx};
+    struct meta_value p[] = {META_I(before), META_I(limit ? (int64_t)limit : INT64_MAX)};
+    return meta_query(db,
+                      "SELECT blob_key, id FROM adhoc_flamegraphs WHERE end_time < ? "
+                      "ORDER BY id LIMIT ?",
+                      p, 2, before_cb, &bc, err);
+}
+
+int meta_adhoc_delete(struct meta_db *db, int64_t id, struct gp_err *err)
+{
+    struct meta_value p = META_I(id);
+    return meta_exec(db, "DELETE FROM adhoc_flamegraphs WHERE id = ?", &p, 1, NULL, err);
 }

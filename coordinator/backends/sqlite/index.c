@@ -1,13 +1,15 @@
-/* index/sqlite.c — the embedded sample index. A stack dictionary (64-bit hash -> container, comm,
- * frames) plus one row per (service, resolution, bucket, host) holding that bucket's
- * (stack id, count) pairs as a packed sorted vector (index/counts.h). Every profile updates its
- * minute, hour and day buckets for its host and for "all hosts" (host 0), in one transaction
- * together with its row in `profiles` (the idempotency marker and the metrics series). A query
- * answers whole days from day rows, whole hours from hour rows and the edges from minute rows. */
-#include "coordinator/store/index/counts.h"
+/* backends/sqlite/index.c — the embedded sample index. A stack dictionary (64-bit hash ->
+ * container, comm, frames) plus one row per (service, resolution, bucket, host) holding that
+ * bucket's (stack id, count) pairs as a packed sorted vector (index/counts.h). Every profile
+ * updates its minute, hour and day buckets for its host and for "all hosts" (host 0), in one
+ * transaction together with its row in `profiles` (the idempotency marker and the metrics series).
+ * A query answers whole days from day rows, whole hours from hour rows and the edges from minute
+ * rows. */
+#include "coordinator/index/counts.h"
+#include "coordinator/index/rollup.h"
+#include "coordinator/index/stack_id.h"
 #include "coordinator/store/index/index.h"
-#include "coordinator/store/index/index_internal.h"
-#include "coordinator/store/sqlite_util.h"
+#include "coordinator/backends/sqlite/util.h"
 #include "coordinator/store/tls_pool.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -18,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { RES_MIN = 0, RES_HOUR = 1, RES_DAY = 2 };
-static const int64_t res_span[] = {60, 3600, 86400};
+enum { RES_MIN = INDEX_ROLLUP_MINUTE, RES_HOUR = INDEX_ROLLUP_HOUR, RES_DAY = INDEX_ROLLUP_DAY };
+#define res_span index_rollup_span
 
 #define STACK_CACHE_MAX (4u << 20) /* entries before the cache is dropped and rebuilt */
 #define MAX_HOST_FILTER 1024
@@ -106,8 +108,9 @@ static int get_conn(struct six *x, struct sq_conn **c, struct gp_err *err)
 
 static void six_close(void *impl);
 
-static int six_open(const char *location, void **impl, struct gp_err *err)
+static int six_open(const struct store_engine_options *opts, void **impl, struct gp_err *err)
 {
+    const char *location = opts->path;
     if (!location || !*location)
         return gp_err_set(err, -EINVAL, "sqlite sample index needs a path (sqlite:/path/index.db)");
     struct six *x = calloc(1, sizeof(*x));
@@ -243,85 +246,13 @@ static void cache_put(struct six *x, uint64_t h, int64_t id, int64_t day)
     x->cache[i] = (struct cache_ent){h, id, day};
 }
 
-/* Strings of one gp_profile are interned (one pointer per distinct string), so each string is
- * hashed once per add and a stack's hash combines its strings' hashes. */
-struct str_hashes {
-    const char **keys;
-    uint64_t *vals;
-    size_t cap, n;
-};
-
-static uint64_t str_hash(struct str_hashes *m, const char *s)
-{
-    if ((m->n + 1) * 2 > m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 4096;
-        const char **k = calloc(cap, sizeof(*k));
-        uint64_t *v = calloc(cap, sizeof(*v));
-        if (k && v) {
-            for (size_t i = 0; i < m->cap; i++) {
-                if (!m->keys[i])
-                    continue;
-                size_t j = gp_hash_mix((uint64_t)(uintptr_t)m->keys[i]) & (cap - 1);
-                while (k[j])
-                    j = (j + 1) & (cap - 1);
-                k[j] = m->keys[i];
-                v[j] = m->vals[i];
-            }
-            free(m->keys);
-            free(m->vals);
-            m->keys = k;
-            m->vals = v;
-            m->cap = cap;
-        } else {
-            free(k);
-            free(v);
-            if (!m->cap) /* no table at all: hash directly */
-                return gp_hash_mix(gp_hash_bytes(GP_HASH_SEED, s, strlen(s) + 1));
-        }
-    }
-    size_t i = gp_hash_mix((uint64_t)(uintptr_t)s) & (m->cap - 1);
-    while (m->keys[i]) {
-        if (m->keys[i] == s)
-            return m->vals[i];
-        i = (i + 1) & (m->cap - 1);
-    }
-    uint64_t h = gp_hash_mix(gp_hash_bytes(GP_HASH_SEED, s, strlen(s) + 1));
-    if ((m->n + 1) * 2 <= m->cap) {
-        m->keys[i] = s;
-        m->vals[i] = h;
-        m->n++;
-    }
-    return h;
-}
-
-static void str_hashes_free(struct str_hashes *m)
-{
-    free(m->keys);
-    free(m->vals);
-    memset(m, 0, sizeof(*m));
-}
-
-/* The stack identity: container, comm and frames in order (position matters). */
-static uint64_t stack_hash(struct str_hashes *m, const struct gp_stack_view *s)
-{
-    uint64_t h = GP_HASH_SEED;
-    h = (h ^ str_hash(m, s->container)) * 0x9e3779b97f4a7c15ULL;
-    h = (h ^ str_hash(m, s->comm)) * 0x9e3779b97f4a7c15ULL;
-    for (uint32_t i = 0; i < s->nframes; i++) {
-        h = (h << 31) | (h >> 33);
-        h = (h ^ str_hash(m, s->frames[i])) * 0x9e3779b97f4a7c15ULL;
-    }
-    h = gp_hash_mix(h ^ s->nframes);
-    return h ? h : 1;
-}
-
 struct add_ctx {
     struct six *x;
     struct sq_conn *c;
     int64_t day;
     struct count_vec vec;
     struct strbuf frames;
-    struct str_hashes sh;
+    struct index_str_hashes sh;
     uint64_t samples;
     int rc;
     struct gp_err *err;
@@ -329,7 +260,7 @@ struct add_ctx {
 
 static int stack_id_for(struct add_ctx *a, const struct gp_stack_view *s, int64_t *id)
 {
-    uint64_t h = stack_hash(&a->sh, s);
+    uint64_t h = index_stack_hash(&a->sh, s);
     struct cache_ent *ce = cache_find(a->x, h);
     sqlite3_stmt *st;
     int rc;
@@ -482,14 +413,6 @@ static int bucket_merge(struct sq_conn *c, int64_t service_id, int res, int64_t 
     return rc;
 }
 
-static int64_t floor_to(int64_t t, int64_t span)
-{
-    int64_t q = t / span;
-    if (t % span < 0)
-        q--;
-    return q * span;
-}
-
 static int has_profile(struct sq_conn *c, int64_t profile_id, struct gp_err *err)
 {
     sqlite3_stmt *st;
@@ -514,10 +437,10 @@ static int add_locked(struct six *x, struct sq_conn *c, const struct index_profi
     if ((rc = name_id(c, "services", m->service, 1, &service_id, err)) < 0 ||
         (rc = name_id(c, "hosts", m->hostname, 1, &host_id, err)) < 0)
         return rc;
-    int64_t minute = floor_to(m->start_time, 60);
-    struct add_ctx a = {.x = x, .c = c, .day = floor_to(minute, 86400) / 86400, .err = err};
+    int64_t minute = index_floor_to(m->start_time, 60);
+    struct add_ctx a = {.x = x, .c = c, .day = index_floor_to(minute, 86400) / 86400, .err = err};
     gp_profile_foreach(p, add_stack_cb, &a);
-    str_hashes_free(&a.sh);
+    index_str_hashes_free(&a.sh);
     if ((rc = a.rc) < 0) {
         count_vec_free(&a.vec);
         sb_free(&a.frames);
@@ -525,7 +448,7 @@ static int add_locked(struct six *x, struct sq_conn *c, const struct index_profi
     }
     count_vec_normalize(&a.vec);
     for (int res = RES_MIN; res <= RES_DAY && rc == 0; res++) {
-        int64_t ts = floor_to(minute, res_span[res]);
+        int64_t ts = index_floor_to(minute, res_span[res]);
         rc = bucket_merge(c, service_id, res, host_id, ts, &a.vec, a.samples, err);
         if (rc == 0)
             rc = bucket_merge(c, service_id, res, 0, ts, &a.vec, a.samples, err);
@@ -676,54 +599,6 @@ static void host_sql(struct strbuf *sb, const struct hostsel *hs, const char *co
     sb_putc(sb, ')');
 }
 
-struct slice {
-    int res;
-    int64_t a, b; /* [a, b) aligned to the resolution */
-};
-
-/* Splits the minute range [s, e) into day, hour and minute slices (at most 5). */
-static int plan_slices(int64_t s, int64_t e, enum index_resolution r, struct slice *out)
-{
-    int n = 0;
-    if (s >= e)
-        return 0;
-    if (r == INDEX_RES_MINUTE) {
-        out[n++] = (struct slice){RES_MIN, s, e};
-        return n;
-    }
-    int64_t d0 = floor_to(s + 86399, 86400), d1 = floor_to(e, 86400);
-    struct {
-        int64_t a, b;
-    } rest[2];
-    int nrest = 0;
-    if (d0 < d1) {
-        out[n++] = (struct slice){RES_DAY, d0, d1};
-        rest[nrest].a = s;
-        rest[nrest++].b = d0;
-        rest[nrest].a = d1;
-        rest[nrest++].b = e;
-    } else {
-        rest[nrest].a = s;
-        rest[nrest++].b = e;
-    }
-    for (int i = 0; i < nrest; i++) {
-        int64_t a = rest[i].a, b = rest[i].b;
-        if (a >= b)
-            continue;
-        int64_t h0 = floor_to(a + 3599, 3600), h1 = floor_to(b, 3600);
-        if (h0 < h1) {
-            out[n++] = (struct slice){RES_HOUR, h0, h1};
-            if (a < h0)
-                out[n++] = (struct slice){RES_MIN, a, h0};
-            if (h1 < b)
-                out[n++] = (struct slice){RES_MIN, h1, b};
-        } else {
-            out[n++] = (struct slice){RES_MIN, a, b};
-        }
-    }
-    return n;
-}
-
 static void map_add_fn(uint64_t id, uint64_t c, void *ctx)
 {
     count_map_add(ctx, id, c);
@@ -734,9 +609,9 @@ static int merge_buckets(struct sq_conn *c, int64_t service_id, const struct ind
                          const struct hostsel *hs, struct count_map *map,
                          struct index_query_stats *stats, struct gp_err *err)
 {
-    int64_t s = floor_to(q->start, 60), e = floor_to(q->end + 59, 60);
-    struct slice sl[8];
-    int n = plan_slices(s, e, q->resolution, sl);
+    int64_t s = index_floor_to(q->start, 60), e = index_floor_to(q->end + 59, 60);
+    struct index_slice sl[8];
+    int n = index_plan_slices(s, e, q->resolution, sl);
     struct strbuf sql = STRBUF_INIT;
     sb_puts(&sql, "SELECT data FROM buckets WHERE service_id = ? AND res = ?");
     host_sql(&sql, hs, "host_id");
@@ -1046,7 +921,7 @@ static int six_series(void *impl, const char *service, int64_t start, int64_t en
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, sid);
-    sqlite3_bind_int64(st, 2, floor_to(start, 60));
+    sqlite3_bind_int64(st, 2, index_floor_to(start, 60));
     sqlite3_bind_int64(st, 3, end);
     int s;
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1144,7 +1019,7 @@ static int six_values(void *impl, const char *service, int64_t start, int64_t en
                                 &st, &owned, err)) < 0)
             return rc;
         sqlite3_bind_int64(st, 1, sid);
-        sqlite3_bind_int64(st, 2, floor_to(start, 60));
+        sqlite3_bind_int64(st, 2, index_floor_to(start, 60));
         sqlite3_bind_int64(st, 3, end);
         int s;
         while ((s = sqlite3_step(st)) == SQLITE_ROW)
@@ -1222,7 +1097,7 @@ static int six_retention(void *impl, int64_t before, int64_t *deleted, struct gp
     if (rc < 0)
         return rc;
     /* Whole days only, so that a profile, its minute, hour and day buckets go together. */
-    int64_t cutoff = floor_to(before, 86400);
+    int64_t cutoff = index_floor_to(before, 86400);
     pthread_mutex_lock(&x->wmu);
     if ((rc = sq_begin(c, err)) < 0)
         goto out;
@@ -1267,7 +1142,7 @@ static int six_check(void *impl, int *ok, char *msg, size_t msgsz, struct gp_err
 }
 
 const struct sample_index_ops sample_index_sqlite_ops = {
-        .scheme = "sqlite",
+        .version = SAMPLE_INDEX_OPS_VERSION,
         .open = six_open,
         .close = six_close,
         .add = six_add,

@@ -1,7 +1,7 @@
-/* meta/tokens.c — agent tokens per service: random, shown once, stored as SHA-256 (OpenSSL's
- * libcrypto), listed, revoked and validated by hash lookup. */
+/* backends/sqlite/tokens.c — agent tokens per service: random, shown once, stored as SHA-256
+ * (OpenSSL's libcrypto), listed, revoked and validated by hash lookup. */
 #include "coordinator/store/meta/meta.h"
-#include "coordinator/store/meta/meta_internal.h"
+#include "coordinator/backends/sqlite/sql.h"
 
 #include <errno.h>
 #include <openssl/evp.h>

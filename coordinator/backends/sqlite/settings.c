@@ -1,7 +1,7 @@
-/* meta/settings.c — coordinator-wide key/value settings (retention_days, ...) kept in the
- * metadata store so the API can change them at run time. */
+/* backends/sqlite/settings.c — coordinator-wide key/value settings (retention_days, ...) kept in
+ * the metadata store so the API can change them at run time. */
 #include "coordinator/store/meta/meta.h"
-#include "coordinator/store/meta/meta_internal.h"
+#include "coordinator/backends/sqlite/sql.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,8 +1,8 @@
-/* meta/control.c — plain CRUD over the control-plane tables (host heartbeats, profiling
+/* backends/sqlite/control.c — plain CRUD over the control-plane tables (host heartbeats, profiling
  * requests, the current command per host and service, executions) and the host_status join.
  * Merging and status transitions are decided by coordinator/control/, not here. */
 #include "coordinator/store/meta/meta.h"
-#include "coordinator/store/meta/meta_internal.h"
+#include "coordinator/backends/sqlite/sql.h"
 #include "common/strbuf.h"
 
 #include <errno.h>

@@ -1,5 +1,6 @@
-/* sqlite_util.c — SQLite connection setup, migrations, statement cache and error mapping. */
-#include "coordinator/store/sqlite_util.h"
+/* backends/sqlite/util.c — SQLite connection setup, migrations, statement cache and error mapping.
+ */
+#include "coordinator/backends/sqlite/util.h"
 #include "common/hash.h"
 
 #include <errno.h>

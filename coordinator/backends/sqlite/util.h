@@ -1,6 +1,6 @@
-/* sqlite_util.h — what every SQLite-backed store shares: opening a connection in WAL mode with a
- * busy timeout, versioned migrations (PRAGMA user_version), a prepared-statement cache and the
- * mapping of SQLite result codes to errno-style codes with actionable messages. */
+/* backends/sqlite/util.h — what every SQLite-backed store shares: opening a connection in WAL mode
+ * with a busy timeout, versioned migrations (PRAGMA user_version), a prepared-statement cache and
+ * the mapping of SQLite result codes to errno-style codes with actionable messages. */
 #ifndef GPROF_COORD_STORE_SQLITE_UTIL_H
 #define GPROF_COORD_STORE_SQLITE_UTIL_H
 

@@ -1,10 +1,9 @@
-/* blob/fs.c — the filesystem blob backend: objects are files under one root directory, opened
- * relative to a directory fd (keys are validated by blob.c), written atomically and durably
+/* backends/fs/blob.c — the filesystem blob backend: objects are files under one root directory,
+ * opened relative to a directory fd (keys are validated by blob.c), written atomically and durably
  * (temp file in the same directory, fsync, rename, fsync of the directory — shared by the puts
  * that rename into one directory at the same time). */
 #include "coordinator/store/blob/blob.h"
 #include "common/fsutil.h"
-#include "coordinator/store/blob/blob_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -43,8 +42,9 @@ struct fs_store {
 
 static atomic_uint tmp_counter;
 
-static int fs_open(const char *location, void **impl, struct gp_err *err)
+static int fs_open(const struct store_engine_options *opts, void **impl, struct gp_err *err)
 {
+    const char *location = opts->path;
     if (!location || !*location)
         return gp_err_set(err, -EINVAL, "fs blob store needs a directory (fs:/path)");
     int rc = gp_mkdir_p(location, 0750);
@@ -367,7 +367,7 @@ static int fs_list(void *impl, const char *prefix, blob_list_cb cb, void *ctx, s
 }
 
 const struct blob_store_ops blob_fs_ops = {
-        .scheme = "fs",
+        .version = BLOB_STORE_OPS_VERSION,
         .open = fs_open,
         .close = fs_close,
         .put = fs_put,

@@ -1,8 +1,8 @@
-/* meta/sqlite.c — the embedded metadata driver: one SQLite connection in WAL mode per thread,
- * schema migrations by PRAGMA user_version (meta/schema_sqlite.c), cached prepared statements. */
+/* backends/sqlite/driver.c — the embedded metadata driver: one SQLite connection in WAL mode per
+ * thread, schema migrations by PRAGMA user_version (schema.c), cached prepared statements. */
 #include "coordinator/store/meta/meta.h"
-#include "coordinator/store/meta/meta_internal.h"
-#include "coordinator/store/sqlite_util.h"
+#include "coordinator/backends/sqlite/sql.h"
+#include "coordinator/backends/sqlite/util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -13,8 +13,10 @@ struct meta_conn {
     char *path;
 };
 
-static int msq_open(const char *location, struct meta_conn **out, struct gp_err *err)
+static int msq_open(const struct store_engine_options *opts, struct meta_conn **out,
+                    struct gp_err *err)
 {
+    const char *location = opts->path;
     if (!location || !*location)
         return gp_err_set(err, -EINVAL,
                           "sqlite metadata store needs a path (sqlite:/path/meta.db)");
@@ -206,7 +208,7 @@ static int msq_check(struct meta_conn *c, int *ok, char *msg, size_t msgsz, stru
 }
 
 const struct meta_store_ops meta_sqlite_ops = {
-        .scheme = "sqlite",
+        .version = META_STORE_OPS_VERSION,
         .open = msq_open,
         .close = msq_close,
         .exec = msq_exec,

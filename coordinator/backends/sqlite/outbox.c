@@ -1,7 +1,7 @@
-/* meta/outbox.c — the durable indexing outbox: a row per profile still to index, committed with
- * the profile row, removed once the index holds the profile; failures back off. */
+/* backends/sqlite/outbox.c — the durable indexing outbox: a row per profile still to index,
+ * committed with the profile row, removed once the index holds the profile; failures back off. */
 #include "coordinator/store/meta/meta.h"
-#include "coordinator/store/meta/meta_internal.h"
+#include "coordinator/backends/sqlite/sql.h"
 
 #include <errno.h>
 #include <string.h>
