@@ -99,6 +99,32 @@ static char *sessions_text(json_object *body)
     return t;
 }
 
+/* First delivery of a pending command: marks it sent and its executions assigned. */
+static int mark_sent(struct cp_plane *p, const char *host, const char *service,
+                     const char *command_id, int64_t now, struct gp_err *err)
+{
+    pthread_mutex_lock(&p->write_mu);
+    struct meta_command c = {0};
+    int rc = meta_begin(p->db, err);
+    if (rc == 0)
+        rc = meta_command_get(p->db, host, service, &c, err);
+    if (rc == 0 && strcmp(c.command_id, command_id) == 0 && strcmp(c.status, "pending") == 0) {
+        rc = meta_command_set_status(p->db, command_id, host, "sent", now, NULL, err);
+        if (rc == 0)
+            rc = cpi_set_executions(p, &c, "assigned", now, err);
+        if (rc == 0)
+            rc = cpi_rollup_command_requests(p, c.request_ids, now, err);
+    }
+    if (rc == 0)
+        rc = meta_commit(p->db, err);
+    else
+        meta_rollback(p->db);
+    meta_command_clear(&c);
+    cpi_refresh_entry(p, host, service);
+    pthread_mutex_unlock(&p->write_mu);
+    return rc;
+}
+
 int cp_plane_heartbeat(struct cp_plane *p, json_object *body, int64_t now, char **resp,
                        size_t *resp_len, int *status, struct gp_err *err)
 {
@@ -172,7 +198,7 @@ int cp_plane_heartbeat(struct cp_plane *p, json_object *body, int64_t now, char 
             char cid[40];
             snprintf(cid, sizeof(cid), "%s", e->command_id);
             pthread_mutex_unlock(&p->cache_mu);
-            int rc = cpi_mark_sent(p, host, service, cid, now, err);
+            int rc = mark_sent(p, host, service, cid, now, err);
             if (rc)
                 gp_warn("control: marking command %s sent to %s: %s", cid, host, err->msg);
             continue; /* re-read the refreshed entry */

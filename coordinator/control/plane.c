@@ -177,21 +177,18 @@ int cp_plane_host_status(struct cp_plane *p, const struct meta_host_filter *f, i
 
 /* ---- request status ------------------------------------------------------------------ */
 
-static int ex_json_cb(const struct meta_row *r, void *ctx)
+static int ex_json_cb(const struct meta_execution *e, void *ctx)
 {
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "command_id", json_object_new_string(meta_row_text(r, 0)));
-    json_object_object_add(o, "hostname", json_object_new_string(meta_row_text(r, 1)));
-    json_object_object_add(o, "status", json_object_new_string(meta_row_text(r, 2)));
-    json_object_object_add(
-            o, "execution_time",
-            r->cols[3].type == META_NULL ? NULL : json_object_new_int64(meta_row_int(r, 3)));
+    json_object_object_add(o, "command_id", json_object_new_string(e->command_id));
+    json_object_object_add(o, "hostname", json_object_new_string(e->hostname));
+    json_object_object_add(o, "status", json_object_new_string(e->status));
+    json_object_object_add(o, "execution_time",
+                           e->execution_time < 0 ? NULL : json_object_new_int64(e->execution_time));
     json_object_object_add(o, "error_message",
-                           meta_row_text(r, 4) ? json_object_new_string(meta_row_text(r, 4))
-                                               : NULL);
+                           e->error_message ? json_object_new_string(e->error_message) : NULL);
     json_object_object_add(o, "results_path",
-                           meta_row_text(r, 5) ? json_object_new_string(meta_row_text(r, 5))
-                                               : NULL);
+                           e->results_path ? json_object_new_string(e->results_path) : NULL);
     json_object_array_add(ctx, o);
     return 0;
 }
@@ -214,10 +211,7 @@ int cp_plane_request_status(struct cp_plane *p, const char *request_id, json_obj
     json_object_object_add(o, "request_type", json_object_new_string(r.request_type));
     json_object_object_add(o, "status", json_object_new_string(r.status));
     json_object *ex = json_object_new_array();
-    rc = meta_query(p->db,
-                    "SELECT command_id, hostname, status, execution_time, error_message, "
-                    "results_path FROM profiling_executions WHERE request_id = ? ORDER BY id",
-                    (struct meta_value[]){META_T(request_id)}, 1, ex_json_cb, ex, err);
+    rc = meta_execution_list_request(p->db, request_id, 0, ex_json_cb, ex, err);
     json_object_object_add(o, "executions", ex);
     meta_request_clear(&r);
     if (rc) {

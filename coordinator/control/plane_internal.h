@@ -92,9 +92,6 @@ int cpi_rollup_request(struct cp_plane *p, const char *rid, int64_t now, struct 
 /* The same for every request id of a JSON array text (NULL = none). */
 int cpi_rollup_command_requests(struct cp_plane *p, const char *request_ids, int64_t now,
                                 struct gp_err *err);
-/* First delivery of a pending command: marks it sent and its executions assigned. */
-int cpi_mark_sent(struct cp_plane *p, const char *host, const char *service, const char *command_id,
-                  int64_t now, struct gp_err *err);
 
 /* ---- reply.c: fields of agent/user messages and the {success, message} replies -------- */
 

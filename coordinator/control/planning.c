@@ -212,12 +212,7 @@ static int plan_host(struct cp_plane *p, const struct cp_request *r, const char 
     if (rc == 0 && write) {
         /* the command being replaced no longer runs its requests on this host */
         if (have_cur && !cpi_is_terminal(cur.status)) {
-            rc = meta_exec(p->db,
-                           "UPDATE profiling_executions SET status = 'cancelled', updated_at = ? "
-                           "WHERE command_id = ? AND hostname = ? AND status IN ('pending', "
-                           "'assigned')",
-                           (struct meta_value[]){META_I(now), META_T(cur.command_id), META_T(host)},
-                           3, NULL, err);
+            rc = meta_execution_cancel_open(p->db, cur.command_id, host, now, err);
         }
         struct meta_command nc = {.command_id = command_id,
                                   .hostname = (char *)host,

@@ -1,5 +1,5 @@
 /* state.c — the stored state of commands, executions and requests: liveness, the
- * executions of a command, request status rollup, and a command's first delivery. */
+ * executions of a command, and request status rollup. */
 #include "coordinator/control/plane_internal.h"
 #include <errno.h>
 #include <stdio.h>
@@ -44,29 +44,27 @@ int cpi_set_executions(struct cp_plane *p, const struct meta_command *c, const c
 }
 
 /* Recomputes and stores the status of request rid from its executions. In a transaction. */
-static int rollup_cb(const struct meta_row *r, void *ctx)
+#define ROLLUP_NEWEST 256
+
+struct rollup_acc {
+    enum cp_req_status v[ROLLUP_NEWEST];
+    size_t n;
+};
+
+static int rollup_cb(const struct meta_execution *e, void *ctx)
 {
-    struct {
-        enum cp_req_status v[256];
-        size_t n;
-    } *acc = ctx;
+    struct rollup_acc *acc = ctx;
     enum cp_req_status s;
-    if (acc->n < 256 && cp_req_status_parse(meta_row_text(r, 0), &s) == 0)
+    if (acc->n < ROLLUP_NEWEST && e->status && cp_req_status_parse(e->status, &s) == 0)
         acc->v[acc->n++] = s;
     return 0;
 }
 
 int cpi_rollup_request(struct cp_plane *p, const char *rid, int64_t now, struct gp_err *err)
 {
-    struct {
-        enum cp_req_status v[256];
-        size_t n;
-    } acc = {.n = 0};
+    struct rollup_acc acc = {.n = 0};
     /* the newest executions decide (a request rarely spans more than 256 hosts at once) */
-    int rc = meta_query(p->db,
-                        "SELECT status FROM profiling_executions WHERE request_id = ? "
-                        "ORDER BY id DESC LIMIT 256",
-                        (struct meta_value[]){META_T(rid)}, 1, rollup_cb, &acc, err);
+    int rc = meta_execution_list_request(p->db, rid, ROLLUP_NEWEST, rollup_cb, &acc, err);
     if (rc)
         return rc;
     enum cp_req_status st = cp_request_rollup(acc.v, acc.n);
@@ -85,30 +83,5 @@ int cpi_rollup_command_requests(struct cp_plane *p, const char *request_ids, int
             rc = cpi_rollup_request(p, rid, now, err);
     }
     json_object_put(ids);
-    return rc;
-}
-
-int cpi_mark_sent(struct cp_plane *p, const char *host, const char *service, const char *command_id,
-                  int64_t now, struct gp_err *err)
-{
-    pthread_mutex_lock(&p->write_mu);
-    struct meta_command c = {0};
-    int rc = meta_begin(p->db, err);
-    if (rc == 0)
-        rc = meta_command_get(p->db, host, service, &c, err);
-    if (rc == 0 && strcmp(c.command_id, command_id) == 0 && strcmp(c.status, "pending") == 0) {
-        rc = meta_command_set_status(p->db, command_id, host, "sent", now, NULL, err);
-        if (rc == 0)
-            rc = cpi_set_executions(p, &c, "assigned", now, err);
-        if (rc == 0)
-            rc = cpi_rollup_command_requests(p, c.request_ids, now, err);
-    }
-    if (rc == 0)
-        rc = meta_commit(p->db, err);
-    else
-        meta_rollback(p->db);
-    meta_command_clear(&c);
-    cpi_refresh_entry(p, host, service);
-    pthread_mutex_unlock(&p->write_mu);
     return rc;
 }
