@@ -1,8 +1,10 @@
 /* control_api.c — Performance Studio's control endpoints: profile requests (single and bulk),
  * request status and host status; UI credentials required. */
 #include "coordinator/api/api.h"
+#include "common/timeutil.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -59,6 +61,22 @@ void api_profile_request_bulk(const struct http_req *r, struct http_resp *w, voi
     plane_answer(w, rc, resp, status, &err);
 }
 
+static int execution_json_cb(const struct meta_execution *e, void *ctx)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "command_id", json_object_new_string(e->command_id));
+    json_object_object_add(o, "hostname", json_object_new_string(e->hostname));
+    json_object_object_add(o, "status", json_object_new_string(e->status));
+    json_object_object_add(o, "execution_time",
+                           e->execution_time < 0 ? NULL : json_object_new_int64(e->execution_time));
+    json_object_object_add(o, "error_message",
+                           e->error_message ? json_object_new_string(e->error_message) : NULL);
+    json_object_object_add(o, "results_path",
+                           e->results_path ? json_object_new_string(e->results_path) : NULL);
+    json_object_array_add(ctx, o);
+    return 0;
+}
+
 void api_profile_request_get(const struct http_req *r, struct http_resp *w, void *ctx)
 {
     struct coord_api *api = ctx;
@@ -70,10 +88,31 @@ void api_profile_request_get(const struct http_req *r, struct http_resp *w, void
         return;
     }
     struct gp_err err = {0};
-    json_object *resp = NULL;
-    int status = 500;
-    int rc = cp_plane_request_status(api->plane, id, &resp, &status, &err);
-    plane_answer(w, rc, resp, status, &err);
+    struct meta_request rq = {0};
+    int rc = cp_plane_request(api->plane, id, &rq, &err);
+    if (rc == -ENOENT) {
+        json_object *o = json_object_new_object();
+        char msg[128];
+        snprintf(msg, sizeof(msg), "no profiling request %s", id);
+        json_object_object_add(o, "success", json_object_new_boolean(0));
+        json_object_object_add(o, "message", json_object_new_string(msg));
+        http_resp_json(w, 404, o);
+        return;
+    }
+    if (rc) {
+        api_store_error(w, rc, &err);
+        return;
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "request_id", json_object_new_string(rq.request_id));
+    json_object_object_add(o, "service_name", json_object_new_string(rq.service_name));
+    json_object_object_add(o, "request_type", json_object_new_string(rq.request_type));
+    json_object_object_add(o, "status", json_object_new_string(rq.status));
+    json_object *ex = json_object_new_array();
+    rc = cp_plane_request_executions(api->plane, id, execution_json_cb, ex, &err);
+    json_object_object_add(o, "executions", ex);
+    meta_request_clear(&rq);
+    plane_answer(w, rc, o, 200, &err);
 }
 
 #define MAX_FILTER_VALUES 64
@@ -91,6 +130,70 @@ static void collect(const char *value, void *ctx)
         s->v[s->n++] = value;
     else
         s->overflow = true;
+}
+
+static int host_json_cb(const struct cp_host_view *v, void *ctx)
+{
+    const struct meta_heartbeat *h = v->host;
+    json_object *o = json_object_new_object();
+    if (!o)
+        return -ENOMEM;
+    json_object_object_add(o, "id", json_object_new_int64(h->id));
+    json_object_object_add(o, "service_name", json_object_new_string(h->service_name));
+    json_object_object_add(o, "hostname", json_object_new_string(h->hostname));
+    json_object_object_add(o, "ip_address",
+                           json_object_new_string(h->ip_address ? h->ip_address : ""));
+    json_object_object_add(o, "agent_version",
+                           h->agent_version ? json_object_new_string(h->agent_version) : NULL);
+    json_object *pids = json_object_new_array();
+    const char *ctype = "N/A", *pstatus = "stopped";
+    if (v->command) {
+        ctype = v->command->command_type;
+        pstatus = v->command->status;
+        json_object *cfg = v->command->combined_config
+                                   ? json_tokener_parse(v->command->combined_config)
+                                   : NULL;
+        json_object *pv;
+        if (cfg && json_object_object_get_ex(cfg, "pids", &pv) &&
+            json_object_is_type(pv, json_type_array))
+            for (size_t i = 0; i < json_object_array_length(pv); i++)
+                json_object_array_add(pids, json_object_get(json_object_array_get_idx(pv, i)));
+        json_object_put(cfg);
+        json_object_object_add(o, "command_id", json_object_new_string(v->command->command_id));
+    } else {
+        json_object_object_add(o, "command_id", NULL);
+    }
+    json_object_object_add(o, "pids", pids);
+    json_object_object_add(o, "command_type", json_object_new_string(ctype));
+    json_object_object_add(o, "profiling_status", json_object_new_string(pstatus));
+    json_object_object_add(o, "status", json_object_new_string(v->liveness));
+    char ts[32];
+    tu_format(h->heartbeat_timestamp, ts, sizeof(ts));
+    json_object_object_add(o, "heartbeat_timestamp", json_object_new_string(ts));
+    json_object_array_add(ctx, o);
+    return 0;
+}
+
+/* What only the plane's cache knows, per host: running_sessions and heartbeat_interval_s. */
+static int add_cached(struct cp_plane *plane, json_object *arr, struct gp_err *err)
+{
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        json_object *o = json_object_array_get_idx(arr, i), *hv = NULL, *sv = NULL;
+        json_object_object_get_ex(o, "hostname", &hv);
+        json_object_object_get_ex(o, "service_name", &sv);
+        const char *host = json_object_get_string(hv), *service = json_object_get_string(sv);
+        char *sessions = NULL;
+        int64_t interval = 0;
+        if (!host || !service)
+            continue;
+        if (cp_plane_host_cached(plane, host, service, &sessions, &interval))
+            return gp_err_set(err, -ENOMEM, "out of memory");
+        json_object_object_add(o, "running_sessions",
+                               sessions ? json_tokener_parse(sessions) : NULL);
+        json_object_object_add(o, "heartbeat_interval_s", json_object_new_int64(interval));
+        free(sessions);
+    }
+    return 0;
 }
 
 void api_host_status(const struct http_req *r, struct http_resp *w, void *ctx)
@@ -138,9 +241,15 @@ void api_host_status(const struct http_req *r, struct http_resp *w, void *ctx)
                                  .ncommand_statuses = pst.n,
                                  .exact_match = query_bool(r, "exact_match")};
     struct gp_err err = {0};
-    json_object *resp = NULL;
-    int status = 500;
-    int rc = cp_plane_host_status(api->plane, &f, coord_now(), &resp, &status, &err);
+    json_object *resp = json_object_new_array();
+    if (!resp) {
+        http_resp_msg(w, 500, "out of memory");
+        return;
+    }
+    int rc = cp_plane_hosts(api->plane, &f, coord_now(), host_json_cb, resp, &err);
+    if (rc == 0)
+        rc = add_cached(api->plane, resp, &err);
+    int status = 200;
     /* pids filter: hosts whose current command names one of the pids */
     struct strvec pids = {0};
     http_query_each(r, "pids", collect, &pids);

@@ -65,11 +65,27 @@ int cp_plane_bulk_request(struct cp_plane *p, json_object *body, int64_t now, js
  * (auth off); a command of another service is answered 404, as if it did not exist. */
 int cp_plane_completion(struct cp_plane *p, json_object *body, const char *service, int64_t now,
                         json_object **resp, int *status, struct gp_err *err);
-/* host_status: filters as in the reference; liveness from the server's receive times. */
-int cp_plane_host_status(struct cp_plane *p, const struct meta_host_filter *f, int64_t now,
-                         json_object **resp, int *status, struct gp_err *err);
-/* GET a request and its executions: {"request_id", "status", ...}. */
-int cp_plane_request_status(struct cp_plane *p, const char *request_id, json_object **resp,
-                            int *status, struct gp_err *err);
+/* host_status: the hosts matching f (filters as in the reference), newest heartbeat first, after
+ * writing pending heartbeats; liveness from the server's receive times. */
+struct cp_host_view {
+    const struct meta_heartbeat *host;
+    const struct meta_command *command; /* NULL when the host has no command */
+    const char *liveness;               /* cp_host_liveness */
+};
+int cp_plane_hosts(struct cp_plane *p, const struct meta_host_filter *f, int64_t now,
+                   int (*cb)(const struct cp_host_view *v, void *ctx), void *ctx,
+                   struct gp_err *err);
+/* What only the cache knows about (host, service): *sessions, its agent's running sessions as
+ * compact JSON (malloc'd; NULL when it does not report them or the coordinator restarted since
+ * its last heartbeat), and *interval_s, the gap between its last two heartbeats (else the
+ * configured interval). 0 or -ENOMEM. */
+int cp_plane_host_cached(struct cp_plane *p, const char *host, const char *service, char **sessions,
+                         int64_t *interval_s);
+/* A profiling request (-ENOENT when unknown) and its executions, oldest first. */
+int cp_plane_request(struct cp_plane *p, const char *request_id, struct meta_request *out,
+                     struct gp_err *err);
+int cp_plane_request_executions(struct cp_plane *p, const char *request_id,
+                                int (*cb)(const struct meta_execution *e, void *ctx), void *ctx,
+                                struct gp_err *err);
 
 #endif

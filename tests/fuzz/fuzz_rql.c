@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "coordinator/api/rql.h"
+#include "coordinator/query/rql.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,7 +12,7 @@
 #include <zlib.h>
 
 #include "coordinator/api/envelope.h"
-#include "coordinator/api/rql.h"
+#include "coordinator/query/rql.h"
 #include "common/timeutil.h"
 #include "common/gzip.h"
 

@@ -511,6 +511,16 @@ static int exec_cb(const struct meta_execution *e, void *ctx)
     return 0;
 }
 
+static int exec_host_cb(const struct meta_execution *e, void *ctx)
+{
+    char *s = ctx;
+    strcat(s, e->hostname);
+    strcat(s, "=");
+    strcat(s, e->status);
+    strcat(s, ",");
+    return 0;
+}
+
 static int hb_cb(const struct meta_heartbeat *h, void *ctx)
 {
     (*(int *)ctx)++;
@@ -656,6 +666,24 @@ static void test_control_plane(void **state)
         char ex[256] = "";
         OK(meta_execution_list(f.db, "c-2", NULL, exec_cb, ex, &err));
         assert_string_equal(ex, "r-1=completed,r-2=completed,");
+        /* a request's executions, all (oldest first) or the newest; cancelling the open ones
+         * of a replaced command leaves finished ones alone */
+        e.hostname = "web-2";
+        e.request_id = "r-2";
+        e.status = "assigned";
+        OK(meta_execution_upsert(f.db, &e, &err));
+        ex[0] = '\0';
+        OK(meta_execution_list_request(f.db, "r-2", 0, exec_host_cb, ex, &err));
+        assert_string_equal(ex, "web-1=completed,web-2=assigned,");
+        ex[0] = '\0';
+        OK(meta_execution_list_request(f.db, "r-2", 1, exec_host_cb, ex, &err));
+        assert_string_equal(ex, "web-2=assigned,");
+        OK(meta_execution_cancel_open(f.db, "c-2", "web-1", 1700, &err));
+        OK(meta_execution_cancel_open(f.db, "c-2", "web-2", 1700, &err));
+        ex[0] = '\0';
+        OK(meta_execution_list_request(f.db, "r-2", 0, exec_host_cb, ex, &err));
+        assert_string_equal(ex, "web-1=completed,web-2=cancelled,");
+        e.hostname = "web-1";
         OK(meta_command_get(f.db, "web-1", "shop", &cg, &err));
         assert_int_equal(cg.execution_time, 42);
         assert_string_equal(cg.results_path, "/tmp/r");

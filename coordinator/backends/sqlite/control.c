@@ -849,3 +849,38 @@ int meta_host_list(struct meta_db *db, const struct meta_host_filter *f,
     free(b);
     return rc;
 }
+
+/* ---- executions of a request (the control plane's status views) ------------------------- */
+
+/* the columns exec_list_cb reads */
+#define EXEC_COLS                                                                                  \
+    "id, command_id, hostname, request_id, status, started_at, completed_at, execution_time, "     \
+    "error_message, results_path, created_at, updated_at"
+
+int meta_execution_list_request(struct meta_db *db, const char *request_id, size_t newest,
+                                int (*cb)(const struct meta_execution *e, void *ctx), void *ctx,
+                                struct gp_err *err)
+{
+    struct exec_list l = {cb, ctx, 0};
+    struct meta_value p[] = {META_T(request_id), META_I(newest ? (int64_t)newest : INT64_MAX)};
+    int rc = meta_query(db,
+                        newest ? "SELECT " EXEC_COLS " FROM profiling_executions WHERE "
+                                 "request_id = ? ORDER BY id DESC LIMIT ?"
+                               : "SELECT " EXEC_COLS " FROM profiling_executions WHERE "
+                                 "request_id = ? ORDER BY id LIMIT ?",
+                        p, 2, exec_list_cb, &l, err);
+    if (l.rc < 0)
+        return gp_err_set(err, l.rc, "out of memory");
+    return rc;
+}
+
+int meta_execution_cancel_open(struct meta_db *db, const char *command_id, const char *hostname,
+                               int64_t now, struct gp_err *err)
+{
+    return meta_exec(db,
+                     "UPDATE profiling_executions SET status = 'cancelled', updated_at = ? "
+                     "WHERE command_id = ? AND hostname = ? AND status IN ('pending', "
+                     "'assigned')",
+                     (struct meta_value[]){META_I(now), META_T(command_id), META_T(hostname)}, 3,
+                     NULL, err);
+}

@@ -402,11 +402,14 @@ int meta_host_list(struct meta_db *db, const struct meta_host_filter *f,
                    int (*cb)(const struct meta_host_status *hs, void *ctx), void *ctx,
                    struct gp_err *err);
 
-/* Transitional (issue 12): control/plane.c still runs three SQL statements of its own until the
- * control split moves them behind functions above; only it is compiled with this definition
- * (coordinator/CMakeLists.txt). Delete this block and that definition at that merge. */
-#ifdef GPROF_META_TRANSITIONAL_SQL
-#include "coordinator/backends/sqlite/sql.h"
-#endif
+/* Executions of request_id: newest = 0 all of them oldest first, else the newest that many,
+ * newest first. */
+int meta_execution_list_request(struct meta_db *db, const char *request_id, size_t newest,
+                                int (*cb)(const struct meta_execution *e, void *ctx), void *ctx,
+                                struct gp_err *err);
+/* The executions of (command_id, hostname) still "pending" or "assigned" become "cancelled"
+ * (their command was replaced). */
+int meta_execution_cancel_open(struct meta_db *db, const char *command_id, const char *hostname,
+                               int64_t now, struct gp_err *err);
 
 #endif

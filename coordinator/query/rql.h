@@ -1,7 +1,7 @@
 /* rql.h — Performance Studio's RQL filter JSON ({"filter":{"$and":[{"HostName":{"$eq":"h1"}}]}})
  * parsed into a small predicate tree over hostname, container, process name and instance type. */
-#ifndef GPROF_COORD_API_RQL_H
-#define GPROF_COORD_API_RQL_H
+#ifndef GPROF_COORD_QUERY_RQL_H
+#define GPROF_COORD_QUERY_RQL_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* rql.c — RQL filter parsing and evaluation. */
-#include "coordinator/api/rql.h"
+#include "coordinator/query/rql.h"
 
 #include <errno.h>
 #include <json-c/json.h>

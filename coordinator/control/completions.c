@@ -1,0 +1,185 @@
+/* completions.c — command completions from agents close their executions and requests
+ * (see plane.h). */
+#include "coordinator/control/plane_internal.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- completion ---------------------------------------------------------------------- */
+
+struct exec_count {
+    size_t n;
+    char status[16];
+};
+
+static int exec_cb(const struct meta_execution *e, void *ctx)
+{
+    struct exec_count *c = ctx;
+    c->n++;
+    snprintf(c->status, sizeof(c->status), "%s", e->status);
+    return 0;
+}
+
+struct rid_acc {
+    char ids[16][40];
+    size_t n;
+};
+
+static int rid_cb(const struct meta_execution *e, void *ctx)
+{
+    struct rid_acc *a = ctx;
+    if (a->n < 16)
+        snprintf(a->ids[a->n++], 40, "%s", e->request_id);
+    return 0;
+}
+
+/* Whether every request that executions of (cid, host) name belongs to service. In a
+ * transaction. */
+static int executions_of_service(struct cp_plane *p, const char *cid, const char *host,
+                                 const char *service, bool *same, struct gp_err *err)
+{
+    struct rid_acc acc = {.n = 0};
+    int rc = meta_execution_list(p->db, cid, host, rid_cb, &acc, err);
+    *same = true;
+    for (size_t i = 0; rc == 0 && i < acc.n && *same; i++) {
+        struct meta_request r = {0};
+        rc = meta_request_get(p->db, acc.ids[i], &r, err);
+        if (rc == 0)
+            *same = strcmp(r.service_name, service) == 0;
+        meta_request_clear(&r);
+    }
+    return rc;
+}
+
+int cp_plane_completion(struct cp_plane *p, json_object *body, const char *token_service,
+                        int64_t now, json_object **resp, int *status, struct gp_err *err)
+{
+    *resp = NULL;
+    const char *cid = cpi_jstr(body, "command_id");
+    const char *host = cpi_jstr(body, "hostname");
+    const char *st = cpi_jstr(body, "status");
+    json_object *v;
+    if (!json_object_is_type(body, json_type_object) || !cid || !host) {
+        *resp = cpi_msg_obj(false, "fields 'command_id' and 'hostname' are required strings");
+        *status = 400;
+        return 0;
+    }
+    char problem[300];
+    if (!cpi_check_field(body, "command_id", HB_MAX_CMD_ID, problem, sizeof(problem)) ||
+        !cpi_check_field(body, "hostname", HB_MAX_NAME, problem, sizeof(problem))) {
+        *resp = cpi_msg_obj(false, "%s", problem);
+        *status = 400;
+        return 0;
+    }
+    if (!st || (strcmp(st, "completed") && strcmp(st, "failed"))) {
+        *resp = cpi_msg_obj(false, "field 'status' must be \"completed\" or \"failed\"");
+        *status = 400;
+        return 0;
+    }
+    int64_t exec_time = -1;
+    if (json_object_object_get_ex(body, "execution_time", &v) &&
+        !json_object_is_type(v, json_type_null)) {
+        if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double)) {
+            *resp = cpi_msg_obj(false, "field 'execution_time' must be a number of seconds");
+            *status = 400;
+            return 0;
+        }
+        exec_time = json_object_get_int64(v);
+        if (exec_time < 0)
+            exec_time = 0;
+    }
+    const char *emsg = cpi_jstr(body, "error_message");
+    const char *rpath = cpi_jstr(body, "results_path");
+
+    pthread_mutex_lock(&p->write_mu);
+    struct meta_command c = {0};
+    struct exec_count ec = {0};
+    char service[256] = "";
+    int rc = meta_begin(p->db, err);
+    if (rc)
+        goto out_unlock;
+    int grc = meta_command_get_by_id(p->db, cid, host, &c, err);
+    if (grc && grc != -ENOENT) {
+        rc = grc;
+        goto out_rollback;
+    }
+    if ((rc = meta_execution_list(p->db, cid, host, exec_cb, &ec, err)))
+        goto out_rollback;
+    bool foreign = false; /* a command of a service the caller's token does not cover */
+    if (token_service && grc == 0)
+        foreign = strcmp(c.service_name, token_service) != 0;
+    else if (token_service && ec.n) {
+        bool same;
+        if ((rc = executions_of_service(p, cid, host, token_service, &same, err)))
+            goto out_rollback;
+        foreign = !same;
+    }
+    if (foreign) {
+        meta_rollback(p->db);
+        *resp = cpi_msg_obj(false, "Command %s not found for host %s of service %s", cid, host,
+                            token_service);
+        *status = 404;
+        goto out_unlock;
+    }
+    if (grc == -ENOENT && ec.n == 0) {
+        meta_rollback(p->db);
+        *resp = cpi_msg_obj(false, "Command %s not found for host %s", cid, host);
+        *status = 404;
+        goto out_unlock;
+    }
+    if (grc == 0) {
+        snprintf(service, sizeof(service), "%s", c.service_name);
+        enum cp_cmd_status from, to = strcmp(st, "completed") == 0 ? CMD_COMPLETED : CMD_FAILED;
+        if (cp_cmd_status_parse(c.status, &from) != 0)
+            from = CMD_SENT;
+        if (from == CMD_PENDING)
+            from = CMD_SENT; /* delivered: the agent would not know it otherwise */
+        if (from == to) {
+            /* a retried report: idempotent, nothing changes */
+            meta_rollback(p->db);
+            *resp = cpi_msg_obj(true, "Command completion for %s was already recorded", cid);
+            *status = 200;
+            goto out_unlock;
+        }
+        if (!cp_cmd_transition_ok(from, to)) {
+            meta_rollback(p->db);
+            *resp = cpi_msg_obj(false, "Command %s is in status '%s', expected 'sent'", cid,
+                                c.status);
+            *status = 409;
+            goto out_unlock;
+        }
+        if ((rc = meta_command_complete(p->db, cid, host, st, now, exec_time, emsg, rpath, NULL,
+                                        err)))
+            goto out_rollback;
+    }
+    if ((rc = meta_execution_complete(p->db, cid, host, st, now, exec_time, emsg, rpath, NULL,
+                                      err)))
+        goto out_rollback;
+    if (grc == 0) {
+        if ((rc = cpi_rollup_command_requests(p, c.request_ids, now, err)))
+            goto out_rollback;
+    } else {
+        /* a superseded command: roll up the requests its executions name */
+        struct rid_acc acc = {.n = 0};
+        if ((rc = meta_execution_list(p->db, cid, host, rid_cb, &acc, err)))
+            goto out_rollback;
+        for (size_t i = 0; i < acc.n && rc == 0; i++)
+            rc = cpi_rollup_request(p, acc.ids[i], now, err);
+        if (rc)
+            goto out_rollback;
+    }
+    if ((rc = meta_commit(p->db, err)))
+        goto out_unlock;
+    if (service[0])
+        cpi_refresh_entry(p, host, service);
+    *resp = cpi_msg_obj(true, "Command completion recorded for %s", cid);
+    *status = 200;
+    goto out_unlock;
+out_rollback:
+    meta_rollback(p->db);
+out_unlock:
+    pthread_mutex_unlock(&p->write_mu);
+    meta_command_clear(&c);
+    return rc;
+}
