@@ -84,9 +84,6 @@ int meta_exec(struct meta_db *db, const char *sql, const struct meta_value *para
               int64_t *changes, struct gp_err *err);
 int meta_query(struct meta_db *db, const char *sql, const struct meta_value *params, int nparams,
                meta_row_cb cb, void *ctx, struct gp_err *err);
-/* Rows the last meta_query on this thread stepped through in full table scans (SQLite:
- * SQLITE_STMTSTATUS_FULLSCAN_STEP); 0 when it used indexes only. For tests of query plans. */
-uint64_t meta_last_query_fullscan_steps(void);
 /* Convenience: first column of the first row as int64; -ENOENT when no row or NULL. */
 int meta_query_int(struct meta_db *db, const char *sql, const struct meta_value *params,
                    int nparams, int64_t *out, struct gp_err *err);

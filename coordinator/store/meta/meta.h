@@ -412,4 +412,9 @@ int meta_execution_list_request(struct meta_db *db, const char *request_id, size
 int meta_execution_cancel_open(struct meta_db *db, const char *command_id, const char *hostname,
                                int64_t now, struct gp_err *err);
 
+/* Rows the engine's last query on this thread read by scanning a whole table (SQLite:
+ * SQLITE_STMTSTATUS_FULLSCAN_STEP); 0 when it used indexes only, or when the engine cannot
+ * tell. For tests of query plans and the control plane's counters. */
+uint64_t meta_last_query_fullscan_steps(void);
+
 #endif
