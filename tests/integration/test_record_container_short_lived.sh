@@ -34,4 +34,17 @@ echo "burn: $labelled samples labelled ${ID:0:12}; other labels: ${unlabelled:-n
   fail "the short-lived process lost its container label: $(grep ';burn;' "$tmp/out.col" | cut -d';' -f1-3 | sort | uniq -c)"
 grep -q "\"containers\": *\[[^]]*\"${ID:0:12}\"" "$tmp/out.col" ||
   fail "the header's containers do not list ${ID:0:12}: $(head -c 600 "$tmp/out.col")"
+
+# The way a container runtime starts a process: it runs on the host first, joins the
+# container's cgroup, then execs. Sampled before it joined, it still gets the label its exec
+# brings (the process is noted again at exec), though it too exits before the first drain.
+"$GPROFCTL" record -q -F 999 -o "$tmp/late.col" -- sh -c 'i=0; while [ $i -lt 100000 ]; do
+  i=$((i + 1)); done; echo $$ > "$1/cgroup.procs" && exec "$2" -d 0.3 -t 1' sh "$DIR" "$WL/burn" \
+  > "$tmp/burn2.out" 2> "$tmp/err" || { cat "$tmp/err" >&2; fail "record of the late joiner failed"; }
+late=$(awk -F';' -v c="${ID:0:12}" '!/^# / && NF && $3 == "burn" && $2 == c { k = split($0, w, " "); n += w[k] }
+  END { print n + 0 }' "$tmp/late.col")
+other=$(awk -F';' -v c="${ID:0:12}" '!/^# / && NF && $3 == "burn" && $2 != c' "$tmp/late.col" | wc -l)
+echo "joined late: burn $late samples labelled ${ID:0:12}, $other stacks without the label"
+[ "$late" -gt 0 ] && [ "$other" = 0 ] ||
+  fail "a process that joined its container before exec lost the label: $(cut -d';' -f1-3 "$tmp/late.col" | sort | uniq -c)"
 echo "PASS"
