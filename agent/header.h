@@ -5,7 +5,7 @@
 
 #include <time.h>
 
-#include "agent/sampler.h"
+#include "agent/sampler/sampler.h"
 #include "agent/symbols/symbolizer.h"
 #include "common/profile.h"
 

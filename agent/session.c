@@ -140,10 +140,15 @@ static uint32_t container_of(struct gp_session *s, uint32_t tgid)
     for (; s->containers[i].name_id != GP_NO_ID; i = (i + 1) & mask)
         if (s->containers[i].tgid == tgid)
             return s->containers[i].name_id;
-    char id[128] = "", name[256] = "";
+    /* The container captured when the process was noted: it is still known after the process
+     * exited (until the gc that follows this drain), when /proc/PID/cgroup is gone. */
+    struct gp_process_facts f;
     const char *label = "";
-    if (gp_proc_container(tgid, id, sizeof(id), name, sizeof(name)) == 0)
-        label = name[0] ? name : id;
+    int rc = gp_symbolizer_process_facts(s->sym, tgid, &f);
+    if (rc == -ENOENT && gp_symbolizer_note_process(s->sym, tgid) == 0) /* no user frame yet */
+        rc = gp_symbolizer_process_facts(s->sym, tgid, &f);
+    if (rc == 0 && f.container_id[0])
+        label = f.container_name[0] ? f.container_name : f.container_id;
     uint32_t nid = gp_profile_intern(s->prof, label, strlen(label));
     if (nid == GP_NO_ID)
         return nid;

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "agent/header.h"
-#include "agent/sampler.h"
+#include "agent/sampler/sampler.h"
 #include "agent/symbols/symbolizer.h"
 #include "common/err.h"
 #include "common/profile.h"

@@ -10,7 +10,7 @@
 
 #include "agent/commands/command.h"
 #include "agent/results.h"
-#include "agent/sampler.h"
+#include "agent/sampler/sampler.h"
 #include "agent/sender.h"
 #include "agent/spool.h"
 #include "common/err.h"

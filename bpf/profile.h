@@ -1,5 +1,5 @@
 /* profile.h — the structs, map limits and counter indexes that profile.bpf.c and the user-space
- * sampler (agent/sampler_bpf.c) both see; change them in one place so both sides agree. */
+ * sampler (agent/sampler/bpf.c) both see; change them in one place so both sides agree. */
 #ifndef GPROF_BPF_PROFILE_H
 #define GPROF_BPF_PROFILE_H
 

@@ -469,12 +469,18 @@ static void load_perfmap(struct gp_symbolizer *s, struct proc *p)
     p->perfmap_size = st.st_size;
 }
 
+/* Reads the container again at every note of a live process: a runtime moves its process into
+ * the container's cgroup after it started (before its exec), so the first note may be early. */
 static void container_facts(struct gp_symbolizer *s, struct proc *p)
 {
-    char rt[32];
-    if (gp_proc_container_id(p->tgid, p->container_id, sizeof(p->container_id), rt, sizeof(rt)) <
-                0 ||
-        !p->container_id[0])
+    char rt[32], id[sizeof(p->container_id)];
+    if (gp_proc_container_id(p->tgid, id, sizeof(id), rt, sizeof(rt)) < 0)
+        return; /* gone: keep what was captured while it lived */
+    if (!strcmp(id, p->container_id) && (!id[0] || p->container_name[0]))
+        return; /* unchanged */
+    memcpy(p->container_id, id, sizeof(id));
+    p->container_name[0] = '\0';
+    if (!p->container_id[0])
         return;
     for (size_t i = 0; i < CNAME_SLOTS; i++) {
         if (strcmp(s->cnames[i].id, p->container_id) == 0) {
@@ -522,8 +528,8 @@ int gp_symbolizer_note_process(struct gp_symbolizer *s, uint32_t tgid)
         if (gp_proc_nspid(tgid, &p->nspid) < 0)
             p->nspid = tgid;
         p->other_mntns = gp_proc_other_mntns(tgid) == 1;
-        container_facts(s, p);
     }
+    container_facts(s, p);
     memcpy(p->comm, comm, sizeof(p->comm)); /* exec changes it */
     rc = snapshot_maps(s, p);
     if (rc < 0) {

@@ -23,7 +23,7 @@
 
 #include <bpf/bpf.h>
 
-#include "agent/sampler.h"
+#include "agent/sampler/sampler.h"
 
 /* ---- the workload ---- */
 

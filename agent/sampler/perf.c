@@ -1,7 +1,9 @@
-/* sampler_perf.c — the perf_event fallback engine (no BPF): one mmap ring per CPU with
+/* perf.c — the perf_event fallback engine (no BPF): one mmap ring per CPU with
  * PERF_SAMPLE_TID|PERF_SAMPLE_CALLCHAIN, aggregated in user space into the same drain output,
  * pid filter in user space, process events from first samples and COMM/EXIT records. */
-#include "agent/sampler_ops.h"
+#include "agent/sampler/engine.h"
+#include "agent/sampler/perf_event.h"
+#include "agent/sampler/tgids.h"
 
 #include <dirent.h>
 #include <errno.h>

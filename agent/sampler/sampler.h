@@ -7,8 +7,8 @@
  * close. Instances are independent (no globals): several may sample at once at different
  * frequencies. poll_events and drain may run on different threads; the other calls belong to
  * the thread that owns the instance. */
-#ifndef GPROF_AGENT_SAMPLER_H
-#define GPROF_AGENT_SAMPLER_H
+#ifndef GPROF_AGENT_SAMPLER_SAMPLER_H
+#define GPROF_AGENT_SAMPLER_SAMPLER_H
 
 #include <stddef.h>
 #include <stdint.h>

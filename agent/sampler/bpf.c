@@ -1,6 +1,8 @@
-/* sampler_bpf.c — the eBPF sampler engine: loads bpf/profile.bpf.c, attaches it to one perf_event
+/* bpf.c — the eBPF sampler engine: loads bpf/profile.bpf.c, attaches it to one perf_event
  * per online CPU, flips its double buffer and drains the inactive one, forwards process events. */
-#include "agent/sampler_ops.h"
+#include "agent/sampler/engine.h"
+#include "agent/sampler/perf_event.h"
+#include "agent/sampler/tgids.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
