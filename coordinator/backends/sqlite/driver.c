@@ -73,18 +73,28 @@ static int bind_params(struct meta_conn *c, sqlite3_stmt *st, const struct meta_
     return 0;
 }
 
+/* Prepares sql (from the statement cache where it can) and binds params to it. */
+static int prepare_bound(struct meta_conn *c, const char *sql, const struct meta_value *params,
+                         int nparams, sqlite3_stmt **st, int *owned, struct gp_err *err)
+{
+    int rc = sq_prepare_ex(c->sq, sql, st, owned, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = bind_params(c, *st, params, nparams, err)) < 0) {
+        sq_done(*st, *owned);
+        return rc;
+    }
+    return 0;
+}
+
 static int msq_exec(struct meta_conn *c, const char *sql, const struct meta_value *params,
                     int nparams, int64_t *changes, struct gp_err *err)
 {
     sqlite3_stmt *st;
     int owned;
-    int rc = sq_prepare_ex(c->sq, sql, &st, &owned, err);
+    int rc = prepare_bound(c, sql, params, nparams, &st, &owned, err);
     if (rc < 0)
         return rc;
-    if ((rc = bind_params(c, st, params, nparams, err)) < 0) {
-        sq_done(st, owned);
-        return rc;
-    }
     int s;
     while ((s = sqlite3_step(st)) == SQLITE_ROW)
         ;
@@ -113,13 +123,9 @@ static int msq_query(struct meta_conn *c, const char *sql, const struct meta_val
 {
     sqlite3_stmt *st;
     int owned;
-    int rc = sq_prepare_ex(c->sq, sql, &st, &owned, err);
+    int rc = prepare_bound(c, sql, params, nparams, &st, &owned, err);
     if (rc < 0)
         return rc;
-    if ((rc = bind_params(c, st, params, nparams, err)) < 0) {
-        sq_done(st, owned);
-        return rc;
-    }
     int ncols = sqlite3_column_count(st);
     if (ncols > MAX_COLS) {
         sq_done(st, owned);
