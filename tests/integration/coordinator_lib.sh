@@ -42,6 +42,11 @@ start_coord() {
     "$COORD" --listen 127.0.0.1:$PORT --state-dir "$state" --indexer-poll-ms 50 "$@" \
         >>"$WORK/coord.log" 2>&1 &
     COORD_PID=$!
+    wait_coord_up
+}
+
+# wait_coord_up: waits until the coordinator COORD_PID answers health_check at $H
+wait_coord_up() {
     for _ in $(seq 1 100); do
         if curl -fs "$H/api/v1/health_check" >/dev/null 2>&1; then return 0; fi
         kill -0 "$COORD_PID" 2>/dev/null || fail "coordinator exited at start: $(tail -3 "$WORK/coord.log")"

@@ -16,12 +16,7 @@ start_limited() {
     (ulimit -n 1024 && exec "$COORD" --listen "127.0.0.1:$PORT" --state-dir "$WORK/state" "$@") \
         >>"$WORK/coord.log" 2>&1 &
     COORD_PID=$!
-    for _ in $(seq 1 100); do
-        if curl -fs "$H/api/v1/health_check" >/dev/null 2>&1; then return 0; fi
-        kill -0 "$COORD_PID" 2>/dev/null || fail "coordinator exited at start: $(tail -3 "$WORK/coord.log")"
-        sleep 0.05
-    done
-    fail "coordinator did not answer health_check"
+    wait_coord_up
 }
 
 # slow.py PORT N SECONDS: opens N connections from 127.0.0.2, sends one header byte a second
