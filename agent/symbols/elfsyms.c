@@ -159,6 +159,8 @@ static int note_build_id(Elf_Data *d, uint8_t *buf, size_t buflen)
 {
     size_t off = 0, noff, doff;
     GElf_Nhdr nh;
+    if (!d->d_buf)
+        return 0;
     while ((off = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
         if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
             memcmp((char *)d->d_buf + noff, "GNU", 4) == 0 && nh.n_descsz > 0) {
@@ -303,7 +305,7 @@ static int search_debuglink(Elf *elf, const struct gp_debug_search *ds, struct g
         return 0;
     Elf_Scn *scn = find_section(elf, ".gnu_debuglink");
     Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;
-    if (!d || d->d_size < 8)
+    if (!d || !d->d_buf || d->d_size < 8) /* SHT_NOBITS: a size but no bytes */
         return 0;
     const char *link = d->d_buf;
     size_t ll = strnlen(link, d->d_size);
