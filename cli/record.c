@@ -14,6 +14,7 @@
 
 #include "agent/header.h"
 #include "agent/session.h"
+#include "agent/symbols/debuginfod.h"
 #include "cli/gprofctl.h"
 #include "cli/outfmt.h"
 #include "common/collapsed.h"
@@ -57,6 +58,12 @@ static const char usage_text[] =
         "                       pprof; another extension needs --format\n"
         "  --format FMT         collapsed, html or pprof; overrides the extension\n"
         "  --debug-dir DIR      also look for separate debug files under DIR (repeatable)\n"
+        "  --debuginfod-urls URLS  fetch the debug files of stripped binaries from these\n"
+        "                       debuginfod servers (default $DEBUGINFOD_URLS; \"\" = off), in\n"
+        "                       the background: frames are named from the drain after a fetch.\n"
+        "                       Cache, bounds: $DEBUGINFOD_CACHE_PATH "
+        "(~/.cache/debuginfod_client),\n"
+        "                       $DEBUGINFOD_TIMEOUT (30 s), $DEBUGINFOD_MAXSIZE (256M) per file\n"
         "  -q, --quiet          no progress line\n"
         "  -h, --help           this text\n"
         "\n"
@@ -266,6 +273,7 @@ int cmd_record(int argc, char **argv)
             {"format", required_argument, NULL, 'f'},
             {"output", required_argument, NULL, 'o'},
             {"debug-dir", required_argument, NULL, 'D'},
+            {"debuginfod-urls", required_argument, NULL, 'U'},
             {"quiet", no_argument, NULL, 'q'},
             {"help", no_argument, NULL, 'h'},
             {0},
@@ -280,7 +288,7 @@ int cmd_record(int argc, char **argv)
     enum gp_sampler_kind kind = GP_SAMPLER_BPF;
     enum gp_sample_event event = GP_EVENT_CPU_CLOCK;
     enum out_format fmt = FMT_AUTO;
-    const char *output = NULL;
+    const char *output = NULL, *debuginfod_urls = NULL;
     char *end;
     int c;
     optind = 1;
@@ -350,6 +358,9 @@ int cmd_record(int argc, char **argv)
         case 'D':
             if (ndebug < sizeof(debug_dirs) / sizeof(debug_dirs[0]))
                 debug_dirs[ndebug++] = optarg;
+            break;
+        case 'U':
+            debuginfod_urls = optarg;
             break;
         case 'q':
             quiet = 1;
@@ -438,6 +449,13 @@ int cmd_record(int argc, char **argv)
     struct gp_session *s = NULL;
     struct gp_err err = {0};
     char notice[256];
+    /* still one thread: libdebuginfod is configured through our environment (after the fork:
+     * the command keeps the user's) */
+    struct gp_debuginfod_cfg dc = {.urls = debuginfod_urls};
+    if (gp_debuginfod_configure(&dc, &err) < 0) {
+        fprintf(stderr, "gprofctl record: %s\n", err.msg);
+        goto fail_child;
+    }
     if (gp_session_open(&so, &s, notice, sizeof(notice), &err)) {
         fprintf(stderr, "gprofctl record: %s\n", err.msg);
         goto fail_child;

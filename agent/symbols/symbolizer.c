@@ -4,6 +4,7 @@
 #include "agent/procs/maps.h"
 #include "agent/procs/perfmap_file.h"
 #include "agent/procs/procinfo.h"
+#include "agent/symbols/debuginfod.h"
 #include "agent/symbols/elfcache.h"
 #include "agent/symbols/elfsyms.h"
 #include "agent/symbols/kallsyms_cache.h"
@@ -88,7 +89,9 @@ struct gp_symbolizer {
     char *kallsyms_cache_dir;
     struct gp_elfsyms *vdso;
     struct arena_chunk *arena;
-    struct gp_loader *loader; /* binaries opened at note time, read when a stack needs them */
+    struct gp_loader *loader;  /* binaries opened at note time, read when a stack needs them */
+    struct gp_debuginfod *dfd; /* debug files of stripped binaries, fetched in the background */
+    uint64_t debuginfod_named;
     struct cname cnames[CNAME_SLOTS];
     size_t cname_next;
     struct gp_rangetab *retired; /* replaced perf maps: their names live until the next gc */
@@ -241,14 +244,41 @@ static int open_mapping(uint32_t tgid, const struct pmap *m, uint64_t inode, str
     return fd;
 }
 
-/* Moves a binary read by the loader into the cache. */
+/* Moves a binary read by the loader into the cache; a stripped one without a local debug file
+ * is queued for debuginfod (named at the gc after its fetch: apply_fetched()). */
 static struct gp_elf_entry *adopt(struct gp_symbolizer *s, const struct gp_elf_key *k,
                                   struct gp_elfsyms *syms)
 {
     struct gp_elf_entry *e = NULL;
     if (syms && gp_elfcache_insert(s->cache, k, syms, &e) < 0)
         e = NULL;
+    if (e && s->dfd && gp_elfsyms_wants_debug_file(gp_elf_entry_syms(e)))
+        gp_debuginfod_request(s->dfd, gp_elf_entry_syms(e)->build_id,
+                              gp_elf_entry_syms(e)->build_id_len);
     return e;
+}
+
+/* Adds the symbols of debug files fetched since the last gc to their binaries, when still
+ * cached (an evicted one is queued again when it is read again, and found in the disk cache). */
+static void apply_fetched(struct gp_symbolizer *s)
+{
+    uint8_t id[GP_BUILD_ID_MAX];
+    size_t len;
+    char *path;
+    while (s->dfd && gp_debuginfod_take(s->dfd, id, &len, &path)) {
+        struct gp_elf_entry *e = gp_elfcache_find_build_id(s->cache, id, len);
+        struct gp_elfsyms *syms = e ? gp_elf_entry_syms(e) : NULL;
+        struct gp_err err = {0};
+        if (syms && gp_elfsyms_wants_debug_file(syms)) {
+            if (gp_elfsyms_add_debug_file(syms, path, &err) == 0) {
+                s->debuginfod_named++;
+                gp_debug("symbols: %zu functions named with %s", syms->nsyms, path);
+            } else {
+                gp_warn("symbols: debuginfod file ignored: %s", err.msg);
+            }
+        }
+        free(path);
+    }
 }
 
 /* Links a mapping to its binary: already loaded, or opened now and held until a stack needs it
@@ -613,6 +643,7 @@ void gp_symbolizer_gc(struct gp_symbolizer *s)
     }
     arena_reset(s);
     free_retired(s);
+    apply_fetched(s); /* frame text handed out before is gone: symbols may change now */
     gp_elfcache_trim(s->cache);
     /* Code loaded since kallsyms was read (a module, a BPF program): read it again, at once
      * when the table came from the per-boot file, else at most once a minute. */
@@ -845,6 +876,8 @@ int gp_symbolizer_new(const struct gp_symbolizer_opts *o, struct gp_symbolizer *
         goto oom;
     if (gp_loader_new((const char *const *)s->dirs, s->ndirs, &s->loader) < 0)
         goto oom;
+    if (gp_debuginfod_enabled() && gp_debuginfod_new(&s->dfd) < 0)
+        goto oom;
     load_vdso(s);
     *out = s;
     return 0;
@@ -857,6 +890,7 @@ void gp_symbolizer_free(struct gp_symbolizer *s)
 {
     if (!s)
         return;
+    gp_debuginfod_free(s->dfd);
     for (size_t b = 0; b < PROC_BUCKETS; b++) {
         while (s->procs[b]) {
             struct proc *p = s->procs[b];
@@ -895,4 +929,11 @@ void gp_symbolizer_stats(const struct gp_symbolizer *s, struct gp_symbolizer_sta
     out->elf_build_id_hits = cs.build_id_hits;
     out->elf_evictions = cs.evictions;
     out->elf_pending = s->loader ? gp_loader_pending(s->loader) : 0;
+    if (s->dfd) {
+        struct gp_debuginfod_stats ds;
+        gp_debuginfod_stats(s->dfd, &ds);
+        out->debuginfod_requested = ds.requested;
+        out->debuginfod_failed = ds.failed;
+    }
+    out->debuginfod_named = s->debuginfod_named;
 }

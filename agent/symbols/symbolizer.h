@@ -19,6 +19,9 @@
  * Event handling: note_process() is cheap and may be called between two gp_symbolize_user()
  * calls, even inside a drain callback; a single-threaded session that polls process events
  * only between drains lets short-lived processes exit un-noted while a drain is busy.
+ * Debug files: a binary with a build-id and no symbols of its own nor a local debug file is
+ * queued for debuginfod when gp_debuginfod_configure() turned fetching on; a fetch never blocks
+ * a call here, and the gc after it completes adds the file's symbols (named from the next drain).
  * Memory: the ELF cache honours cache_bytes after each gc (except binaries pinned by exited,
  * not yet collected processes); per-process snapshots (maps, perf maps) are not counted. */
 
@@ -85,6 +88,8 @@ struct gp_symbolizer_stats {
     /* additions */
     uint64_t processes, processes_exited, elf_cache_hits, elf_build_id_hits, elf_evictions;
     uint64_t elf_pending; /* binaries opened at note time, not read yet */
+    /* stripped binaries queued for debuginfod, fetches that failed, binaries named from them */
+    uint64_t debuginfod_requested, debuginfod_failed, debuginfod_named;
 };
 void gp_symbolizer_stats(const struct gp_symbolizer *s, struct gp_symbolizer_stats *out);
 
