@@ -245,7 +245,9 @@ static void *worker(void *arg)
                               : fd == -ENOENT ? "not on the servers"
                               : fd >= 0       ? "no path"
                                               : strerror(-fd);
-            if (!d->failure_logged && fd != -ENOENT && !atomic_load(&d->stop)) {
+            /* a 404 is an answer (ENOENT); a timeout also comes back as ENOENT */
+            int notable = d->abort_why ? !atomic_load(&d->stop) : fd != -ENOENT;
+            if (!d->failure_logged && notable) {
                 d->failure_logged = 1; /* once: an unreachable server fails every build-id */
                 gp_warn("debuginfod: build-id %s: %s (further failures are logged at debug "
                         "level)",
