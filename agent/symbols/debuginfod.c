@@ -24,8 +24,6 @@
 #define MAX_ITEMS 4096 /* build-ids remembered per queue; more are not fetched */
 
 static int g_enabled;
-static unsigned g_timeout_s = GP_DEBUGINFOD_DEFAULT_TIMEOUT_S;
-static uint64_t g_max_bytes = GP_DEBUGINFOD_DEFAULT_MAX_BYTES;
 
 enum item_state { QUEUED, FETCHING, FETCHED, FAILED };
 
@@ -58,6 +56,10 @@ int gp_debuginfod_enabled(void)
     return g_enabled;
 }
 
+#ifdef GP_HAVE_DEBUGINFOD
+static unsigned g_timeout_s = GP_DEBUGINFOD_DEFAULT_TIMEOUT_S;
+static uint64_t g_max_bytes = GP_DEBUGINFOD_DEFAULT_MAX_BYTES;
+
 /* A positive integer from the environment, or 0. */
 static uint64_t env_u64(const char *name)
 {
@@ -69,7 +71,13 @@ static uint64_t env_u64(const char *name)
     return *end || v[0] == '-' ? 0 : (uint64_t)n;
 }
 
-#ifdef GP_HAVE_DEBUGINFOD
+static int set_env_u64(const char *name, uint64_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%" PRIu64, v);
+    return setenv(name, buf, 1) == 0 ? 0 : -errno;
+}
+
 static struct {
     debuginfod_client *(*begin)(void);
     int (*find_debuginfo)(debuginfod_client *, const unsigned char *, int, char **);
@@ -102,13 +110,6 @@ static int load_api(struct gp_err *err)
     return 0;
 }
 #endif
-
-static int set_env_u64(const char *name, uint64_t v)
-{
-    char buf[32];
-    snprintf(buf, sizeof(buf), "%" PRIu64, v);
-    return setenv(name, buf, 1) == 0 ? 0 : -errno;
-}
 
 int gp_debuginfod_configure(const struct gp_debuginfod_cfg *c, struct gp_err *err)
 {
