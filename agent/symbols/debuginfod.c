@@ -7,6 +7,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -83,6 +84,7 @@ static struct {
     int (*find_debuginfo)(debuginfod_client *, const unsigned char *, int, char **);
     void (*set_progressfn)(debuginfod_client *, debuginfod_progressfn_t);
     void (*set_user_data)(debuginfod_client *, void *);
+    void (*set_verbose_fd)(debuginfod_client *, int);
     void *(*get_user_data)(debuginfod_client *);
     void (*end)(debuginfod_client *);
 } api;
@@ -103,6 +105,7 @@ static int load_api(struct gp_err *err)
     SYM(find_debuginfo, "debuginfod_find_debuginfo")
     SYM(set_progressfn, "debuginfod_set_progressfn")
     SYM(set_user_data, "debuginfod_set_user_data")
+    SYM(set_verbose_fd, "debuginfod_set_verbose_fd")
     SYM(get_user_data, "debuginfod_get_user_data")
     SYM(end, "debuginfod_end")
 #undef SYM
@@ -204,9 +207,14 @@ static void *worker(void *arg)
 {
     struct gp_debuginfod *d = arg;
     debuginfod_client *client = api.begin();
+    /* libdebuginfod 0.188 calls dprintf() on its verbose fd even when it is -1, and glibc leaks
+     * 8 KiB per call on a bad fd: give it /dev/null */
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (client) {
         api.set_progressfn(client, on_progress);
         api.set_user_data(client, d);
+        if (devnull >= 0)
+            api.set_verbose_fd(client, devnull);
     }
     pthread_mutex_lock(&d->mu);
     for (;;) {
@@ -261,6 +269,8 @@ static void *worker(void *arg)
     pthread_mutex_unlock(&d->mu);
     if (client)
         api.end(client);
+    if (devnull >= 0)
+        close(devnull);
     return NULL;
 }
 #endif
