@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,6 +61,19 @@ int gp_debuginfod_enabled(void)
 #ifdef GP_HAVE_DEBUGINFOD
 static unsigned g_timeout_s = GP_DEBUGINFOD_DEFAULT_TIMEOUT_S;
 static uint64_t g_max_bytes = GP_DEBUGINFOD_DEFAULT_MAX_BYTES;
+static char g_cache[4096]; /* libdebuginfod's cache directory, as it chooses it */
+
+/* libdebuginfod records an aborted fetch as a miss (an empty file where the debug file goes,
+ * trusted for cache_miss_s, 10 min): one we abandoned because the session ended is no answer,
+ * so the next run asks again. */
+static void forget_abandoned(const char *hex)
+{
+    char p[4200];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/%s/debuginfo", g_cache, hex);
+    if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+        unlink(p);
+}
 
 /* A positive integer from the environment, or 0. */
 static uint64_t env_u64(const char *name)
@@ -158,10 +172,17 @@ int gp_debuginfod_configure(const struct gp_debuginfod_cfg *c, struct gp_err *er
     g_timeout_s = t;
     g_max_bytes = m;
     g_enabled = 1;
-    const char *cache = getenv("DEBUGINFOD_CACHE_PATH");
+    const char *cache = getenv("DEBUGINFOD_CACHE_PATH"), *xdg = getenv("XDG_CACHE_HOME"),
+               *home = getenv("HOME");
+    if (cache)
+        snprintf(g_cache, sizeof(g_cache), "%s", cache);
+    else if (xdg && *xdg)
+        snprintf(g_cache, sizeof(g_cache), "%s/debuginfod_client", xdg);
+    else
+        snprintf(g_cache, sizeof(g_cache), "%s/.cache/debuginfod_client", home ? home : "");
     gp_info("debuginfod: fetching missing debug files from %s (at most %u s and %" PRIu64
             " MiB each, cache %s)",
-            urls, t, m >> 20, cache ? cache : "~/.cache/debuginfod_client");
+            urls, t, m >> 20, g_cache);
     return 1;
 #endif
 }
@@ -254,6 +275,8 @@ static void *worker(void *arg)
                               : fd == -ENOENT ? "not on the servers"
                               : fd >= 0       ? "no path"
                                               : strerror(-fd);
+            if (d->abort_why && atomic_load(&d->stop))
+                forget_abandoned(hex);
             /* a 404 is an answer (ENOENT); a timeout also comes back as ENOENT */
             int notable = d->abort_why ? !atomic_load(&d->stop) : fd != -ENOENT;
             if (!d->failure_logged && notable) {

@@ -164,6 +164,9 @@ static void test_silent_server_times_out(void **state)
     assert_int_equal(gp_debuginfod_request(d, some_id, sizeof(some_id)), 0);
     assert_int_equal(gp_debuginfod_request(d, some_id, sizeof(some_id)), 0); /* queued once */
     wait_failed(d, 1);
+    char miss[256]; /* a timeout is remembered as a miss by libdebuginfod (cache_miss_s) */
+    snprintf(miss, sizeof(miss), "%s/deadbeef0102030405060708090a0b0c0d0e0f10/debuginfo", cache);
+    assert_int_equal(access(miss, F_OK), 0);
     uint8_t id[GP_BUILD_ID_MAX];
     size_t len;
     char *path;
@@ -191,6 +194,10 @@ static void test_free_ends_a_fetch_in_flight(void **state)
     assert_int_equal(gp_debuginfod_request(d, some_id, sizeof(some_id)), 0);
     usleep(300000);        /* the worker is connected and waiting for an answer that never comes */
     gp_debuginfod_free(d); /* returns: the progress callback aborts the transfer */
+    /* and is not remembered as a miss: the next session asks again */
+    char miss[256];
+    snprintf(miss, sizeof(miss), "%s/deadbeef0102030405060708090a0b0c0d0e0f10/debuginfo", cache);
+    assert_int_equal(access(miss, F_OK), -1);
     close(srv);
     rm_cache(cache);
 }
