@@ -9,6 +9,7 @@
 #include "coordinator/index/rollup.h"
 #include "coordinator/index/stack_id.h"
 #include "coordinator/store/index/index.h"
+#include "coordinator/backends/sqlite/pred_sql.h"
 #include "coordinator/backends/sqlite/util.h"
 #include "coordinator/store/tls_pool.h"
 #include "common/hash.h"
@@ -87,6 +88,11 @@ static int pool_open(void *ctx, void **conn, struct gp_err *err)
                      (int)(sizeof(index_migrations) / sizeof(index_migrations[0])), &c, err);
     if (rc < 0)
         return rc;
+    if ((rc = pred_sql_register(c->db)) != SQLITE_OK) {
+        rc = sq_error(c, rc, err, "registering gp_like");
+        sq_close(c);
+        return rc;
+    }
     *conn = c;
     return 0;
 }
@@ -604,14 +610,11 @@ static void map_add_fn(uint64_t id, uint64_t c, void *ctx)
     count_map_add(ctx, id, c);
 }
 
-/* Merges every bucket of the query's slices into map. */
-static int merge_buckets(struct sq_conn *c, int64_t service_id, const struct index_query *q,
+/* Merges every bucket of the slices for the hosts hs selects into map. */
+static int merge_buckets(struct sq_conn *c, int64_t service_id, const struct index_slice *sl, int n,
                          const struct hostsel *hs, struct count_map *map,
                          struct index_query_stats *stats, struct gp_err *err)
 {
-    int64_t s = index_floor_to(q->start, 60), e = index_floor_to(q->end + 59, 60);
-    struct index_slice sl[8];
-    int n = index_plan_slices(s, e, q->resolution, sl);
     struct strbuf sql = STRBUF_INIT;
     sb_puts(&sql, "SELECT data FROM buckets WHERE service_id = ? AND res = ?");
     host_sql(&sql, hs, "host_id");
@@ -639,12 +642,6 @@ static int merge_buckets(struct sq_conn *c, int64_t service_id, const struct ind
         if (rc == 0 && st_rc != SQLITE_DONE)
             rc = sq_error(c, st_rc, err, "index read buckets");
         sqlite3_reset(st);
-        if (sl[i].res == RES_MIN)
-            stats->buckets_minute++;
-        else if (sl[i].res == RES_HOUR)
-            stats->buckets_hour++;
-        else
-            stats->buckets_day++;
     }
     sb_free(&sql);
     if (rc == 0 && map->oom)
@@ -666,14 +663,152 @@ static int by_weight(const void *a, const void *b)
     return x->hash < y->hash ? -1 : x->hash > y->hash;
 }
 
-static int has_cc_filter(const struct index_filter *f)
+/* Prepares "SELECT <head><p> FROM stacks s WHERE s.id = ?<id_param>" (an uncached statement:
+ * its text depends on the filter). */
+static int prepare_pred(struct sq_conn *c, const char *head, const struct index_pred *p,
+                        const char *const cols[INDEX_NFIELDS], int id_param, int first,
+                        const char *from, sqlite3_stmt **st, struct gp_err *err)
 {
-    return f && (f->container_in.n || f->container_out.n || f->comm_in.n || f->comm_out.n);
+    struct pred_sql ps;
+    pred_sql_init(&ps, first);
+    sb_puts(&ps.sql, head);
+    pred_sql_append(&ps, p, cols);
+    if (from)
+        sb_puts(&ps.sql, from);
+    else
+        sb_printf(&ps.sql, " FROM stacks s WHERE s.id = ?%d", id_param);
+    int rc = 0;
+    if (ps.oom || ps.sql.oom) {
+        rc = gp_err_set(err, -ENOMEM, "out of memory");
+    } else if ((int64_t)ps.nbinds + first >
+               sqlite3_limit(c->db, SQLITE_LIMIT_VARIABLE_NUMBER, -1)) {
+        rc = gp_err_set(err, -EINVAL, "filter has more than %d values",
+                        sqlite3_limit(c->db, SQLITE_LIMIT_VARIABLE_NUMBER, -1) - first);
+    } else {
+        int s = sqlite3_prepare_v2(c->db, sb_str(&ps.sql), -1, st, NULL);
+        if (s != SQLITE_OK)
+            rc = sq_error(c, s, err, "index filter");
+        else
+            pred_sql_bind(&ps, *st);
+    }
+    pred_sql_free(&ps);
+    return rc;
 }
 
-/* Common part of query and values: merged counts -> kept stacks (filters applied). */
+/* Hosts by what p says of them with the stack's fields unknown: pass (p holds for every stack
+ * of theirs) and maybe (it depends on the stack); *all when every host passes. */
+struct hostsplit {
+    struct hostsel pass;
+    int64_t *maybe;
+    char **maybe_name;
+    size_t nmaybe;
+    int all;
+};
+
+static void hostsplit_free(struct hostsplit *h)
+{
+    free(h->pass.ids);
+    for (size_t i = 0; i < h->nmaybe; i++)
+        free(h->maybe_name[i]);
+    free(h->maybe);
+    free(h->maybe_name);
+}
+
+static int split_hosts(struct sq_conn *c, const struct index_pred *p, struct hostsplit *h,
+                       struct gp_err *err)
+{
+    static const char *const cols[INDEX_NFIELDS] = {"h.name", "NULL", "NULL", "''", "''"};
+    memset(h, 0, sizeof(*h));
+    sqlite3_stmt *st;
+    int rc = prepare_pred(c, "SELECT h.id, h.name, ", p, cols, 0, 1, " FROM hosts h", &st, err);
+    if (rc < 0)
+        return rc;
+    size_t total = 0, cap = 0;
+    int s = SQLITE_DONE;
+    while (rc == 0 && (s = sqlite3_step(st)) == SQLITE_ROW) {
+        total++;
+        int maybe = sqlite3_column_type(st, 2) == SQLITE_NULL;
+        if (!maybe && !sqlite3_column_int(st, 2))
+            continue;
+        size_t n = h->pass.n + h->nmaybe;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            int64_t *a = realloc(h->pass.ids, cap * sizeof(*a));
+            if (a)
+                h->pass.ids = a;
+            int64_t *b = realloc(h->maybe, cap * sizeof(*b));
+            if (b)
+                h->maybe = b;
+            char **nm = realloc(h->maybe_name, cap * sizeof(*nm));
+            if (nm)
+                h->maybe_name = nm;
+            if (!a || !b || !nm) {
+                rc = gp_err_set(err, -ENOMEM, "out of memory");
+                break;
+            }
+        }
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (!maybe) {
+            h->pass.ids[h->pass.n++] = id;
+            continue;
+        }
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        if (!(h->maybe_name[h->nmaybe] = strdup(name ? name : ""))) {
+            rc = gp_err_set(err, -ENOMEM, "out of memory");
+            break;
+        }
+        h->maybe[h->nmaybe++] = id;
+    }
+    if (rc == 0 && s != SQLITE_DONE)
+        rc = sq_error(c, s, err, "index filter hosts");
+    sqlite3_finalize(st);
+    /* every host passes whatever its stacks: the all-hosts rollup answers exactly */
+    h->all = rc == 0 && h->nmaybe == 0 && h->pass.n == total;
+    return rc;
+}
+
+/* map += the stacks of host (name) that pass p, from that host's buckets. */
+static int merge_host_filtered(struct six *x, struct sq_conn *c, int64_t service_id,
+                               const struct index_slice *sl, int nsl, int64_t host,
+                               const char *name, const struct index_pred *p, struct count_map *map,
+                               struct index_query_stats *stats, struct gp_err *err)
+{
+    static const char *const cols[INDEX_NFIELDS] = {"?1", "s.container", "s.comm", "''", "''"};
+    struct count_map hm = {0};
+    struct hostsel hs = {.ids = &host, .n = 1};
+    int rc = merge_buckets(c, service_id, sl, nsl, &hs, &hm, stats, err);
+    sqlite3_stmt *st = NULL;
+    if (rc == 0 && hm.n)
+        rc = prepare_pred(c, "SELECT ", p, cols, 2, 3, NULL, &st, err);
+    if (st)
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    for (size_t i = 0; st && rc == 0 && i < hm.cap; i++) {
+        if (!hm.keys[i] || !hm.vals[i])
+            continue;
+        sqlite3_bind_int64(st, 2, (int64_t)hm.keys[i]);
+        int s = sqlite3_step(st);
+        if (s == SQLITE_ROW && sqlite3_column_int(st, 0))
+            count_map_add(map, hm.keys[i], hm.vals[i]);
+        else if (s == SQLITE_DONE)
+            gp_warn("%s: stack %lld referenced by a bucket is missing", x->path,
+                    (long long)hm.keys[i]);
+        else if (s != SQLITE_ROW)
+            rc = sq_error(c, s, err, "index filter stack");
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    count_map_free(&hm);
+    if (rc == 0 && map->oom)
+        rc = gp_err_set(err, -ENOMEM, "out of memory");
+    return rc;
+}
+
+/* Common part of query and values: the counts of the stacks that pass the filter, merged over
+ * the query's slices. A filter without a host condition is read from the all-hosts rollup and
+ * tested per stack; one with a host condition first splits the hosts into those it passes whole
+ * (merged as they are) and those where it depends on the stack (tested per host and stack). */
 static int collect(struct six *x, struct sq_conn *c, const struct index_query *q, struct kept **out,
-                   size_t *nout, struct index_query_stats *stats, int need_meta, struct gp_err *err)
+                   size_t *nout, struct index_query_stats *stats, int need_hash, struct gp_err *err)
 {
     int64_t service_id;
     *out = NULL;
@@ -683,18 +818,38 @@ static int collect(struct six *x, struct sq_conn *c, const struct index_query *q
         return 0;
     if (rc < 0)
         return rc;
-    struct hostsel hs;
-    if ((rc = resolve_hosts(c, q->filter, &hs, err)) < 0) {
-        free(hs.ids);
-        return rc;
+    struct index_slice sl[INDEX_SLICES_MAX];
+    int nsl = index_plan_slices(index_floor_to(q->start, 60), index_floor_to(q->end + 59, 60),
+                                q->resolution, sl);
+    for (int i = 0; i < nsl; i++) {
+        if (sl[i].res == RES_MIN)
+            stats->buckets_minute++;
+        else if (sl[i].res == RES_HOUR)
+            stats->buckets_hour++;
+        else
+            stats->buckets_day++;
     }
-    if (hs.none) {
-        free(hs.ids);
-        return 0;
-    }
+    struct index_filter_tree tree;
+    const struct index_pred *p = index_filter_tree(q->filter, &tree);
+    /* per-stack test of a host-free filter, done while reading each kept stack's hash */
+    const struct index_pred *stack_p = NULL;
     struct count_map map = {0};
-    rc = merge_buckets(c, service_id, q, &hs, &map, stats, err);
-    free(hs.ids);
+    if (!p || !index_pred_uses(p, INDEX_FIELD_HOST)) {
+        stack_p = p;
+        rc = merge_buckets(c, service_id, sl, nsl, &(struct hostsel){.all = 1}, &map, stats, err);
+    } else {
+        struct hostsplit h;
+        rc = split_hosts(c, p, &h, err);
+        if (rc == 0 && h.all)
+            rc = merge_buckets(c, service_id, sl, nsl, &(struct hostsel){.all = 1}, &map, stats,
+                               err);
+        else if (rc == 0 && h.pass.n)
+            rc = merge_buckets(c, service_id, sl, nsl, &h.pass, &map, stats, err);
+        for (size_t i = 0; rc == 0 && !h.all && i < h.nmaybe; i++)
+            rc = merge_host_filtered(x, c, service_id, sl, nsl, h.maybe[i], h.maybe_name[i], p,
+                                     &map, stats, err);
+        hostsplit_free(&h);
+    }
     if (rc < 0) {
         count_map_free(&map);
         return rc;
@@ -705,11 +860,10 @@ static int collect(struct six *x, struct sq_conn *c, const struct index_query *q
         return gp_err_set(err, -ENOMEM, "out of memory");
     }
     size_t n = 0;
-    int filt = has_cc_filter(q->filter);
+    static const char *const cols[INDEX_NFIELDS] = {"NULL", "s.container", "s.comm", "''", "''"};
     sqlite3_stmt *st = NULL;
-    if ((filt || need_meta) &&
-        (rc = sq_prepare(c, "SELECT hash, container, comm FROM stacks WHERE id = ?", &st, err)) <
-                0) {
+    if ((stack_p || need_hash) &&
+        (rc = prepare_pred(c, "SELECT s.hash, ", stack_p, cols, 1, 2, NULL, &st, err)) < 0) {
         free(k);
         count_map_free(&map);
         return rc;
@@ -732,21 +886,14 @@ static int collect(struct six *x, struct sq_conn *c, const struct index_query *q
                 break;
             }
             e.hash = (uint64_t)sqlite3_column_int64(st, 0);
-            const char *container = (const char *)sqlite3_column_text(st, 1);
-            const char *comm = (const char *)sqlite3_column_text(st, 2);
-            int ok = !filt ||
-                     index_filter_match(
-                             &(struct index_filter){.container_in = q->filter->container_in,
-                                                    .container_out = q->filter->container_out,
-                                                    .comm_in = q->filter->comm_in,
-                                                    .comm_out = q->filter->comm_out},
-                             "", container, comm);
+            int ok = sqlite3_column_int(st, 1);
             sqlite3_reset(st);
             if (!ok)
                 continue;
         }
         k[n++] = e;
     }
+    sqlite3_finalize(st);
     count_map_free(&map);
     if (rc < 0) {
         free(k);
