@@ -29,6 +29,9 @@ struct six {
     size_t cache_cap, cache_n;
 };
 
+/* Opening and closing the engine (index_db.c). */
+int six_open(const struct store_engine_options *opts, void **impl, struct gp_err *err);
+void six_close(void *impl);
 /* This thread's connection to the index. */
 int six_get_conn(struct six *x, struct sq_conn **c, struct gp_err *err);
 /* Reads one integer column of a one-row statement; *found = 0 when there is no row. */
