@@ -1,6 +1,6 @@
 /* args.c — a request's additional_args as a tree of keys: set, copy and the recursive merge
- * of start commands (see command.h). Values other than objects are opaque text here. */
-#include "coordinator/control/command.h"
+ * of start commands (see args.h). Values other than objects are opaque text here. */
+#include "coordinator/control/args.h"
 
 #include <errno.h>
 #include <stdlib.h>
