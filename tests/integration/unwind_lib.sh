@@ -7,6 +7,7 @@ need_root
 command -v perf > /dev/null || fail "perf is not installed: scripts/install-deps.sh installs linux-perf"
 UW_SAMPLERS=${GPROF_UW_SAMPLERS:-bpf perf} # both by default; one to look at a single sampler
 UW_FREQ=${GPROF_UW_FREQ:-999}
+UW_PERF_STACK=8192 # bytes of user stack perf copies per sample (its default); a test may raise it
 UW_FAILS=() # every mismatch, reported together at the end
 tmp=$(mktemp -d)
 UW_PIDS=()
@@ -27,7 +28,7 @@ uw_norm() {
 # UW_SAMPLERS) on PID at once; leaves $tmp/LABEL.oracle and $tmp/LABEL.<sampler> (normalized).
 uw_record() {
   local label=$1 pid=$2 secs=$3 s pids=()
-  perf record -q --call-graph dwarf -F "$UW_FREQ" -p "$pid" -o "$tmp/$label.oracle.data" -- sleep "$secs" \
+  perf record -q --call-graph "dwarf,$UW_PERF_STACK" -F "$UW_FREQ" -p "$pid" -o "$tmp/$label.oracle.data" -- sleep "$secs" \
     > "$tmp/$label.oracle.err" 2>&1 &
   pids+=($!)
   for s in $UW_SAMPLERS; do
