@@ -4,7 +4,7 @@ several profilers' outputs (bench/unwind.sh). Inputs are KIND:FILE with KIND one
   gprof     gprofctl record's collapsed text (`app;container;comm;root;...;leaf count`)
   folded    `comm;root;...;leaf count` (perf script folded by bench/collapse-perf.awk)
   bpftrace  bpftrace's printed map `@[kstack, ustack, comm]: count`
-Kernel frames are dropped and `+offset` suffixes stripped. Prints, per input: samples of COMM,
+Kernel frames are dropped, `+offset` and `@@GLIBC_x` suffixes stripped. Prints, per input: samples of COMM,
 % of them reaching `main`, mean user depth, and the overlap (sum over stacks of the smaller of
 the two shares) of its stacks, cut at main, with the first input's.
 Usage: stack_agree.py COMM KIND:FILE [KIND:FILE...]"""
@@ -13,10 +13,11 @@ import re
 import sys
 
 OFFSET = re.compile(r"\+(0x[0-9a-f]+|\d+)$")
+VERSION = re.compile(r"@@?[A-Za-z0-9_.]+$")  # perf names clock_gettime@@GLIBC_2.17, gprof not
 
 
 def user_frames(frames):
-    return [f for f in frames if f and not f.endswith("_[k]")]
+    return [VERSION.sub("", f) for f in frames if f and not f.endswith("_[k]")]
 
 
 def read_collapsed(path, comm, skip):
@@ -48,7 +49,7 @@ def read_bpftrace(path, comm):
             m = end.match(line)
             if m:
                 if m.group(2) == comm:
-                    user = [OFFSET.sub("", x) for x in frames[1]]
+                    user = [VERSION.sub("", OFFSET.sub("", x)) for x in frames[1]]
                     out[tuple(reversed(user))] += int(m.group(3))
                 continue
             if line.startswith(","):
