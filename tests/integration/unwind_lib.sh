@@ -49,6 +49,7 @@ uw_record() {
     i=$((i + 1))
   done
   perf script --no-inline -i "$tmp/$label.oracle.data" 2> /dev/null | awk -f "$SRC/bench/collapse-perf.awk" > "$tmp/$label.folded"
+  rm -f "$tmp/$label.oracle.data" # ~100 MB at 16 KiB a sample
   uw_norm "$tmp/$label.folded" "$tmp/$label.oracle" ""
   for s in $UW_SAMPLERS; do uw_norm "$tmp/$label.$s.col" "$tmp/$label.$s" 1; done
 }
