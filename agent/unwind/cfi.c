@@ -274,8 +274,9 @@ static int parse_cie(struct ctx *x, size_t off, struct cie *cie)
             return bad(&c, x->err, "unsupported address or segment selector size");
         cie->asz = asz;
     }
-    if (aug[0] && aug[0] != 'z')
+    if (aug[0] && aug[0] != 'z' && strcmp(aug, "S") != 0) /* gas writes "S" in .debug_frame */
         return bad(&c, x->err, "unsupported CIE augmentation (not 'z...')");
+    cie->signal = aug[0] == 'S';
     if (uleb(&c, &cie->code_align) || sleb(&c, &cie->data_align))
         return bad(&c, x->err, "truncated CIE alignment factors");
     if (ver == 1) {

@@ -282,22 +282,26 @@ static uint64_t libc_sym(const char *want)
     return v;
 }
 
-static uint64_t libc_section(const char *want)
+/* The address of section `want` of the ELF at path, or 0. */
+static uint64_t section_of(const char *path, const char *want)
 {
-    int fd = open(LIBC, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    elf_version(EV_CURRENT);
     Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
     size_t shstrndx;
     uint64_t v = 0;
-    assert_int_equal(elf_getshdrstrndx(elf, &shstrndx), 0);
     Elf_Scn *scn = NULL;
-    while ((scn = elf_nextscn(elf, scn)) != NULL) {
+    while (elf && elf_getshdrstrndx(elf, &shstrndx) == 0 && (scn = elf_nextscn(elf, scn))) {
         GElf_Shdr sh;
         const char *n;
         if (gelf_getshdr(scn, &sh) && (n = elf_strptr(elf, shstrndx, sh.sh_name)) &&
             strcmp(n, want) == 0)
             v = sh.sh_addr;
     }
-    elf_end(elf);
+    if (elf)
+        elf_end(elf);
     close(fd);
     return v;
 }
@@ -328,7 +332,7 @@ static void test_system_libc(void **state)
     assert_int_equal(t->e[t->n - 1].rule.cfa, GP_UW_NONE);
 
     /* .plt: the first 16 bytes push the GOT and jump; then the expression rule */
-    uint64_t plt = libc_section(".plt");
+    uint64_t plt = section_of(LIBC, ".plt");
     assert_true(plt != 0);
     const struct gp_uw_entry *e = gp_uw_table_find(t, plt);
     assert_non_null(e);
@@ -364,6 +368,338 @@ static void test_system_libc(void **state)
     gp_uw_table_free(t);
 }
 
+/* ---- expected tables from `readelf --debug-dump=frames-interp` text ---- */
+
+struct xfde {
+    uint64_t begin, end, cie;
+    struct gp_uw_entry *rows; /* parsed rows, flags unset */
+    size_t n;
+};
+
+struct xcie {
+    uint64_t off;
+    int signal;
+    struct gp_uw_rule init;
+};
+
+struct xparse {
+    struct xfde *f;
+    size_t nf;
+    struct xcie c[256];
+    size_t nc;
+    int rbp_col, ra_col; /* token index of the current table's columns, -1 absent */
+    int in_cie;
+    uint64_t plt_lo, plt_hi; /* "exp" there is the PLT expression */
+};
+
+/* Splits a row into tokens; "r9 (r9)" is one token. */
+static int tokens(char *line, char **tok, int max)
+{
+    int n = 0;
+    for (char *p = strtok(line, " \t\n"); p; p = strtok(NULL, " \t\n")) {
+        if (p[0] == '(' && n > 0)
+            continue; /* "(r9)": the name of the register before it */
+        if (n < max)
+            tok[n++] = p;
+    }
+    return n;
+}
+
+static struct gp_uw_rule x_rule(const char *cfa, const char *rbp, const char *ra, uint64_t pc,
+                                const struct xparse *xp)
+{
+    struct gp_uw_rule r = {.cfa = GP_UW_UNKNOWN};
+    if (ra && strcmp(ra, "u") == 0) {
+        r.cfa = GP_UW_END;
+        return r;
+    }
+    if (ra && strcmp(ra, "c-8") != 0)
+        return r;
+    long fp = 0;
+    if (rbp && rbp[0] == 'c' && (rbp[1] == '-' || rbp[1] == '+'))
+        fp = strtol(rbp + 1, NULL, 10);
+    else if (rbp && strcmp(rbp, "u") != 0 && strcmp(rbp, "s") != 0)
+        return r;
+    if (fp < INT16_MIN || fp > INT16_MAX)
+        return r;
+    if (strcmp(cfa, "exp") == 0) {
+        if (pc >= xp->plt_lo && pc < xp->plt_hi) {
+            r.cfa = GP_UW_CFA_PLT;
+            r.cfa_off = 8;
+            r.fp_off = (int16_t)fp;
+        }
+        return r;
+    }
+    long off;
+    if (strncmp(cfa, "rsp", 3) == 0)
+        r.cfa = GP_UW_CFA_SP;
+    else if (strncmp(cfa, "rbp", 3) == 0)
+        r.cfa = GP_UW_CFA_FP;
+    else
+        return r;
+    off = strtol(cfa + 3, NULL, 10);
+    if (off < INT16_MIN || off > INT16_MAX) {
+        r.cfa = GP_UW_UNKNOWN;
+        return r;
+    }
+    r.cfa_off = (int16_t)off;
+    r.fp_off = (int16_t)fp;
+    return r;
+}
+
+static void x_line(struct xparse *xp, char *line)
+{
+    unsigned long long off, len, id, cie, lo, hi;
+    char aug[32];
+    const char *q = strstr(line, " CIE \"");
+    if (q && sscanf(line, "%llx %llx %llx", &off, &len, &id) == 3) {
+        snprintf(aug, sizeof(aug), "%.*s", (int)strcspn(q + 6, "\""), q + 6);
+        assert_true(xp->nc < 256);
+        xp->c[xp->nc++] = (struct xcie){off, strchr(aug, 'S') != NULL, {.cfa = GP_UW_UNKNOWN}};
+        xp->in_cie = 1;
+        return;
+    }
+    if (sscanf(line, "%llx %llx %llx FDE cie=%llx pc=%llx..%llx", &off, &len, &id, &cie, &lo,
+               &hi) == 6) {
+        xp->f = realloc(xp->f, (xp->nf + 1) * sizeof(*xp->f));
+        assert_non_null(xp->f);
+        xp->f[xp->nf++] = (struct xfde){lo, hi, cie, NULL, 0};
+        xp->in_cie = 0;
+        return;
+    }
+    char *tok[64];
+    if (strncmp(line, "   LOC", 6) == 0) {
+        int n = tokens(line, tok, 64);
+        xp->rbp_col = xp->ra_col = -1;
+        for (int i = 0; i < n; i++) {
+            if (strcmp(tok[i], "rbp") == 0)
+                xp->rbp_col = i;
+            if (strcmp(tok[i], "ra") == 0)
+                xp->ra_col = i;
+        }
+        return;
+    }
+    size_t hex = strspn(line, "0123456789abcdef");
+    if (hex != 16 || line[16] != ' ')
+        return;
+    int n = tokens(line, tok, 64);
+    assert_true(n >= 2);
+    uint64_t pc = strtoull(tok[0], NULL, 16);
+    const char *rbp = xp->rbp_col >= 0 && xp->rbp_col < n ? tok[xp->rbp_col] : NULL;
+    const char *ra = xp->ra_col >= 0 && xp->ra_col < n ? tok[xp->ra_col] : NULL;
+    if (xp->in_cie) {
+        xp->c[xp->nc - 1].init = x_rule(tok[1], rbp, ra, 0, xp);
+        return;
+    }
+    struct xfde *f = &xp->f[xp->nf - 1];
+    f->rows = realloc(f->rows, (f->n + 1) * sizeof(*f->rows));
+    assert_non_null(f->rows);
+    f->rows[f->n++] = (struct gp_uw_entry){.pc = pc, .rule = x_rule(tok[1], rbp, ra, pc, xp)};
+}
+
+static int xfde_cmp(const void *a, const void *b)
+{
+    const struct xfde *x = a, *y = b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin;
+}
+
+static int same_rule(const struct gp_uw_rule *a, const struct gp_uw_rule *b)
+{
+    return a->cfa == b->cfa && a->cfa_off == b->cfa_off && a->fp_off == b->fp_off;
+}
+
+/* The table readelf's text implies, laid out as table.h says. */
+static void expected_table(FILE *in, uint64_t plt_lo, uint64_t plt_hi, struct gp_uw_table *t)
+{
+    struct xparse *xp = calloc(1, sizeof(*xp));
+    assert_non_null(xp);
+    xp->plt_lo = plt_lo;
+    xp->plt_hi = plt_hi;
+    char line[4096];
+    while (fgets(line, sizeof(line), in))
+        x_line(xp, line);
+    qsort(xp->f, xp->nf, sizeof(*xp->f), xfde_cmp);
+    size_t cap = 16, n = 0;
+    struct gp_uw_entry *e = malloc(cap * sizeof(*e));
+    uint64_t prev_end = 0;
+    t->stats.fdes = 0;
+#define ADD(pc_, rule_, flags_)                                                                    \
+    do {                                                                                           \
+        if (n == cap)                                                                              \
+            e = realloc(e, (cap *= 2) * sizeof(*e));                                               \
+        e[n++] = (struct gp_uw_entry){.pc = (pc_), .rule = (rule_), .flags = (flags_)};            \
+    } while (0)
+    for (size_t i = 0; i < xp->nf; i++) {
+        struct xfde *f = &xp->f[i];
+        if (f->end <= f->begin || (n && f->begin < prev_end))
+            continue;
+        const struct xcie *c = NULL;
+        for (size_t k = 0; k < xp->nc; k++)
+            if (xp->c[k].off == f->cie)
+                c = &xp->c[k];
+        assert_non_null(c);
+        if (n && prev_end < f->begin)
+            ADD(prev_end, ((struct gp_uw_rule){.cfa = GP_UW_NONE}), 0);
+        size_t first = n;
+        if (f->n == 0 || f->rows[0].pc != f->begin)
+            ADD(f->begin, c->init, GP_UW_F_FUNC_START);
+        for (size_t k = 0; k < f->n; k++) {
+            if (f->rows[k].pc >= f->end)
+                break;
+            struct gp_uw_rule r = f->rows[k].rule;
+            if (n > first && e[n - 1].pc == f->rows[k].pc) {
+                e[n - 1].rule = r;
+                continue;
+            }
+            if (n > first && same_rule(&e[n - 1].rule, &r))
+                continue;
+            uint8_t fl = n == first ? GP_UW_F_FUNC_START : 0;
+            ADD(f->rows[k].pc, r, fl);
+        }
+        if (c->signal)
+            for (size_t k = first; k < n; k++)
+                e[k].rule = (struct gp_uw_rule){.cfa = GP_UW_SIGNAL};
+        for (size_t k = first + 1; k < n;) { /* merge what became equal */
+            if (same_rule(&e[k - 1].rule, &e[k].rule)) {
+                memmove(&e[k], &e[k + 1], (n - k - 1) * sizeof(*e));
+                n--;
+            } else {
+                k++;
+            }
+        }
+        prev_end = f->end;
+        t->stats.fdes++;
+    }
+    if (n)
+        ADD(prev_end, ((struct gp_uw_rule){.cfa = GP_UW_NONE}), 0);
+#undef ADD
+    for (size_t i = 0; i < xp->nf; i++)
+        free(xp->f[i].rows);
+    free(xp->f);
+    free(xp);
+    t->e = e;
+    t->n = n;
+}
+
+static void compare_tables(const struct gp_uw_table *want, const struct gp_uw_table *got)
+{
+    for (size_t i = 0; i < want->n && i < got->n; i++) {
+        const struct gp_uw_entry *w = &want->e[i], *g = &got->e[i];
+        if (w->pc != g->pc || !same_rule(&w->rule, &g->rule) || w->flags != g->flags)
+            fail_msg("row %zu: want pc 0x%llx cfa %d%+d fp %d flags %d, got pc 0x%llx cfa %d%+d "
+                     "fp %d flags %d",
+                     i, (unsigned long long)w->pc, w->rule.cfa, w->rule.cfa_off, w->rule.fp_off,
+                     w->flags, (unsigned long long)g->pc, g->rule.cfa, g->rule.cfa_off,
+                     g->rule.fp_off, g->flags);
+    }
+    assert_int_equal(want->n, got->n);
+    assert_int_equal(want->stats.fdes, got->stats.fdes);
+}
+
+static char *fixture(const char *name)
+{
+    const char *src = getenv("GPROF_SOURCE_DIR");
+    static char path[3][4096];
+    static int k;
+    char *p = path[k++ % 3];
+    snprintf(p, 4096, "%s/tests/fixtures/unwind/%s", src ? src : ".", name);
+    return p;
+}
+
+static struct gp_uw_table *build_file(const char *path, const char *debug)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        fail_msg("%s: %s", path, strerror(errno));
+    struct gp_uw_table *t = NULL;
+    struct gp_err err = {0};
+    int rc = gp_uw_table_build(fd, debug, &t, &err);
+    close(fd);
+    if (rc)
+        fail_msg("%s: %s", path, err.msg);
+    return t;
+}
+
+static void test_fixture_eh_frame(void **state)
+{
+    (void)state;
+    struct gp_uw_table *t = build_file(fixture("uwfix.so"), NULL);
+    FILE *f = fopen(fixture("uwfix.frames"), "r");
+    assert_non_null(f);
+    struct gp_uw_table want = {0};
+    expected_table(f, 0x1000, 0x1080, &want); /* .plt of uwfix.so (readelf -S) */
+    fclose(f);
+    assert_int_equal(t->stats.source, 1);
+    compare_tables(&want, t);
+    free(want.e);
+    /* the cases by name (addresses from uwfix.frames) */
+    assert_int_equal(gp_uw_table_find(t, 0x1010)->rule.cfa, GP_UW_CFA_PLT);
+    assert_int_equal(gp_uw_table_find(t, 0x1080)->rule.cfa, GP_UW_SIGNAL); /* uw_sigtramp - 1 */
+    assert_int_equal(gp_uw_table_find(t, 0x108a)->rule.cfa, GP_UW_END);    /* uw_outermost */
+    const struct gp_uw_entry *e = gp_uw_table_find(t, 0x10e4);             /* uw_vla */
+    assert_int_equal(e->rule.cfa, GP_UW_CFA_FP);
+    assert_int_equal(e->rule.cfa_off, 16);
+    assert_int_equal(e->rule.fp_off, -16);
+    e = gp_uw_table_find(t, 0x11e0); /* uw_branches after restore_state */
+    assert_int_equal(e->rule.cfa, GP_UW_CFA_SP);
+    assert_int_equal(e->rule.cfa_off, 64);
+    assert_int_equal(e->rule.fp_off, -48);
+    gp_uw_table_free(t);
+}
+
+static void test_fixture_debug_frame(void **state)
+{
+    (void)state;
+    /* the stripped library has no CFI: an empty table, not an error */
+    struct gp_uw_table *t = build_file(fixture("uwfix_df.so"), NULL);
+    assert_int_equal(t->n, 0);
+    assert_int_equal(t->stats.source, 0);
+    gp_uw_table_free(t);
+    /* with its debug file: .debug_frame */
+    t = build_file(fixture("uwfix_df.so"), fixture("uwfix_df.debug"));
+    FILE *f = fopen(fixture("uwfix_df.frames"), "r");
+    assert_non_null(f);
+    struct gp_uw_table want = {0};
+    expected_table(f, 0, 0, &want);
+    fclose(f);
+    assert_int_equal(t->stats.source, 2);
+    compare_tables(&want, t);
+    free(want.e);
+    assert_int_equal(gp_uw_table_find(t, 0x1080)->rule.cfa, GP_UW_SIGNAL);
+    assert_int_equal(gp_uw_table_find(t, 0x108a)->rule.cfa, GP_UW_END);
+    gp_uw_table_free(t);
+}
+
+/* Every row of system libraries against readelf's own interpretation of their CFI. */
+static void test_system_libs_match_readelf(void **state)
+{
+    (void)state;
+    static const char *const libs[] = {LIBC, "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0",
+                                       "/usr/lib/x86_64-linux-gnu/libstdc++.so.6"};
+    if (system("readelf --version >/dev/null 2>&1") != 0)
+        skip();
+    int done = 0;
+    for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+        if (access(libs[i], R_OK) != 0)
+            continue;
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "readelf --debug-dump=frames-interp %s 2>/dev/null", libs[i]);
+        FILE *p = popen(cmd, "r");
+        assert_non_null(p);
+        struct gp_uw_table want = {0};
+        uint64_t plt = section_of(libs[i], ".plt");
+        expected_table(p, plt, plt ? plt + 0x10000 : 0, &want);
+        pclose(p); /* readelf exits 1 on warnings about other sections */
+        assert_true(want.n > 1000);
+        struct gp_uw_table *t = build_file(libs[i], NULL);
+        compare_tables(&want, t);
+        free(want.e);
+        gp_uw_table_free(t);
+        done++;
+    }
+    assert_true(done > 0);
+}
+
 static void test_no_cfi_is_empty(void **state)
 {
     (void)state;
@@ -387,6 +723,9 @@ int main(void)
             cmocka_unit_test(test_garbage_is_einval),
             cmocka_unit_test(test_system_libc),
             cmocka_unit_test(test_no_cfi_is_empty),
+            cmocka_unit_test(test_fixture_eh_frame),
+            cmocka_unit_test(test_fixture_debug_frame),
+            cmocka_unit_test(test_system_libs_match_readelf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
