@@ -507,6 +507,17 @@ fail:
     return rc;
 }
 
+int gp_cfi_hdr_eh_frame(const struct gp_cfi_section *hdr, uint64_t *addr, struct gp_err *err)
+{
+    struct cur c = {hdr->data, hdr->data + hdr->size, hdr};
+    uint8_t ver, pe, ce, te;
+    if (rd_u8(&c, &ver) || rd_u8(&c, &pe) || rd_u8(&c, &ce) || rd_u8(&c, &te))
+        return bad(&c, err, "truncated header");
+    if (ver != 1)
+        return bad(&c, err, "unsupported .eh_frame_hdr version");
+    return read_ptr(&c, pe, 8, 0, addr, err);
+}
+
 int gp_cfi_hdr_fdes(const struct gp_cfi_section *hdr, const struct gp_cfi_section *eh,
                     struct gp_cfi_fde **fdes, size_t *n, struct gp_err *err)
 {

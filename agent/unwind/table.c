@@ -115,6 +115,61 @@ static int open_elf(int fd, struct image *im, struct gp_err *err, const char *wh
     return 0;
 }
 
+/* The bytes at [vaddr, end of its PT_LOAD segment's file image). */
+static int segment_bytes(struct image *im, uint64_t vaddr, const uint8_t **p, size_t *n)
+{
+    size_t nph;
+    if (!im->raw || elf_getphdrnum(im->elf, &nph) != 0)
+        return -1;
+    for (size_t i = 0; i < nph; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(im->elf, (int)i, &ph) || ph.p_type != PT_LOAD || vaddr < ph.p_vaddr ||
+            vaddr - ph.p_vaddr >= ph.p_filesz)
+            continue;
+        uint64_t off = ph.p_offset + (vaddr - ph.p_vaddr);
+        uint64_t len = ph.p_filesz - (vaddr - ph.p_vaddr);
+        if (off > im->rawlen || im->rawlen - off < len)
+            return -1;
+        *p = im->raw + off;
+        *n = (size_t)len;
+        return 0;
+    }
+    return -1;
+}
+
+/* No .eh_frame section (section headers stripped): PT_GNU_EH_FRAME holds .eh_frame_hdr, which
+ * says where .eh_frame starts; it runs at most to the end of its segment. */
+static int from_phdrs(struct image *im, struct gp_cfi_section *s, struct gp_cfi_section *hdr,
+                      int *have_hdr, struct gp_err *err)
+{
+    size_t nph;
+    GElf_Phdr ph;
+    int found = 0;
+    if (elf_getphdrnum(im->elf, &nph) != 0)
+        return 0;
+    for (size_t i = 0; i < nph && !found; i++)
+        found = gelf_getphdr(im->elf, (int)i, &ph) && ph.p_type == PT_GNU_EH_FRAME;
+    if (!found || !im->raw || ph.p_offset > im->rawlen || im->rawlen - ph.p_offset < ph.p_filesz)
+        return 0;
+    hdr->data = im->raw + ph.p_offset;
+    hdr->size = (size_t)ph.p_filesz;
+    hdr->addr = hdr->data_base = ph.p_vaddr;
+    hdr->name = ".eh_frame_hdr";
+    uint64_t eh;
+    int rc = gp_cfi_hdr_eh_frame(hdr, &eh, err);
+    if (rc)
+        return rc;
+    if (segment_bytes(im, eh, &s->data, &s->size) != 0)
+        return gp_err_set(err, -EINVAL,
+                          ".eh_frame_hdr at address 0x%llx: .eh_frame pointer 0x%llx is outside "
+                          "every loaded segment",
+                          (unsigned long long)ph.p_vaddr, (unsigned long long)eh);
+    s->addr = eh;
+    s->name = ".eh_frame";
+    *have_hdr = 1;
+    return 1;
+}
+
 /* The CFI sections of the ELF in im: .eh_frame (+ .eh_frame_hdr) when debug is 0, else
  * .debug_frame. 1 found, 0 absent, <0 broken. */
 static int cfi_sections(struct image *im, int debug, struct gp_cfi_section *s,
@@ -132,7 +187,9 @@ static int cfi_sections(struct image *im, int debug, struct gp_cfi_section *s,
         return rc;
     }
     int rc = section_bytes(im->elf, ".eh_frame", s, err);
-    if (rc <= 0)
+    if (rc == 0)
+        return from_phdrs(im, s, hdr, have_hdr, err);
+    if (rc < 0)
         return rc;
     s->data_base = section_addr(im->elf, ".got.plt");
     if (!s->data_base)
