@@ -1,6 +1,7 @@
 /* elfsyms.c — ELF function symbols through libelf (see elfsyms.h). */
 #include "agent/symbols/elfsyms.h"
 #include "agent/symbols/demangle.h"
+#include "agent/symbols/funcstarts.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -530,6 +531,8 @@ int gp_elfsyms_load_fd(int fd, const struct gp_debug_search *ds, struct gp_elfsy
         return gp_err_set(err, -ENOEXEC, "cannot read ELF: %s", elf_errmsg(-1));
     int rc = load_elf(elf, ds, 1, out, err);
     elf_end(elf);
+    if (rc == 0)
+        gp_funcstarts_load(*out, fd);
     return rc;
 }
 
@@ -569,6 +572,7 @@ void gp_elfsyms_free(struct gp_elfsyms *e)
     free(e->syms);
     free(e->strs);
     free(e->loads);
+    free(e->fdes);
     free(e);
 }
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/unwind/table.h"
 #include "common/err.h"
 
 #define GP_BUILD_ID_MAX 64
@@ -41,6 +42,9 @@ struct gp_elfsyms {
     size_t build_id_len;
     unsigned sources; /* enum gp_elfsyms_source bits that contributed symbols */
     size_t bytes;     /* memory held, for the cache budget */
+    /* function ranges from CFI when the symbols are partial (funcstarts.h) */
+    struct gp_uw_range *fdes;
+    size_t nfdes;
 };
 
 /* Where separate debug files are searched. */

@@ -7,6 +7,7 @@
 #include "agent/symbols/debuginfod.h"
 #include "agent/symbols/elfcache.h"
 #include "agent/symbols/elfsyms.h"
+#include "agent/symbols/funcstarts.h"
 #include "agent/symbols/kallsyms_cache.h"
 #include "agent/symbols/loader.h"
 #include "agent/symbols/perfmap.h"
@@ -722,6 +723,7 @@ static const char *name_user(struct gp_symbolizer *s, struct proc *p, uint64_t a
                 *ok = 1;
                 return n;
             }
+            (void)gp_funcstarts_offset(e, vaddr, &foff); /* no symbol: its function's start */
         }
         if (!e) { /* not an ELF file: JIT code in a memfd or a file a JIT maps */
             const char *n = perfmap_name(s, p, addr);

@@ -32,7 +32,7 @@ struct wl {
     int nsyms;
     char name[MAXSYM][256];
     uint64_t addr[MAXSYM];
-    uint64_t unnamed;
+    uint64_t unnamed, unnamed_fn;
     uint32_t other; /* a child it reported */
 };
 
@@ -108,6 +108,7 @@ static void wl_start(struct wl *w, int pidns, const char *const *argv)
         } else if (sscanf(line, "child %u", &p) == 1) {
             w->other = p;
         } else if (sscanf(line, "unnamed %" SCNx64, &w->unnamed) == 1) {
+        } else if (sscanf(line, "unnamed_fn %" SCNx64, &w->unnamed_fn) == 1) {
         } else if (strncmp(line, "ready", 5) == 0) {
             ready = 1;
             break;
@@ -228,14 +229,15 @@ static void test_dynsym_only_and_unnamed(void **state)
     struct gp_symbolizer *s = new_sym(NULL, 0);
     assert_int_equal(gp_symbolizer_note_process(s, w.tgid), 0);
     assert_names(s, &w);
-    /* a static function in a stripped binary: module+file offset, not dropped */
+    /* a static function in a stripped binary: module + file offset of its start (its FDE's),
+     * not dropped, and the same for every address in it */
     struct gp_maps m;
     struct gp_err err = {0};
     assert_int_equal(gp_maps_read(w.tgid, 1, &m, &err), 0);
     const struct gp_map *g = gp_maps_find(&m, w.unnamed);
     assert_non_null(g);
     char want[128];
-    snprintf(want, sizeof(want), "wl_dynsym+0x%" PRIx64, w.unnamed - g->start + g->offset);
+    snprintf(want, sizeof(want), "wl_dynsym+0x%" PRIx64, w.unnamed_fn - g->start + g->offset);
     gp_maps_free(&m);
     const char *out[2];
     uint64_t ips[2] = {w.unnamed, 0x10 /* outside every mapping */};
