@@ -1,7 +1,8 @@
-/* session.c — sampler → symbolizer → profile, drained about once a second. */
+/* session.c — sampler → process table + symbolizer → profile, drained about once a second. */
 #include "agent/session.h"
-#include "agent/symbols/kallsyms_cache.h"
 #include "agent/header.h"
+#include "agent/procs/proctable.h"
+#include "agent/symbols/kallsyms_cache.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -36,7 +37,8 @@ struct young {
 struct gp_session {
     struct gp_session_opts o;
     struct gp_sampler *sampler;
-    struct gp_symbolizer *sym;
+    struct gp_proctable *procs; /* fed by the sampler's process events */
+    struct gp_symbolizer *sym;  /* listens to procs */
     struct gp_profile *prof;
     struct target *targets;
     size_t ntargets;
@@ -114,6 +116,9 @@ int gp_session_open(const struct gp_session_opts *o, struct gp_session **out, ch
                                     .ndebug_dirs = o->ndebug_dirs,
                                     .cache_bytes = o->symbol_cache_bytes,
                                     .kallsyms_cache_dir = GP_KALLSYMS_CACHE_DIR};
+    if ((rc = gp_proctable_new(&s->procs)) < 0)
+        goto fail_oom;
+    so.procs = s->procs;
     rc = gp_symbolizer_new(&so, &s->sym, err);
     if (rc)
         goto fail;
@@ -142,13 +147,12 @@ static uint32_t container_of(struct gp_session *s, uint32_t tgid)
             return s->containers[i].name_id;
     /* The container captured when the process was noted: it is still known after the process
      * exited (until the gc that follows this drain), when /proc/PID/cgroup is gone. */
-    struct gp_process_facts f;
     const char *label = "";
-    int rc = gp_symbolizer_process_facts(s->sym, tgid, &f);
-    if (rc == -ENOENT && gp_symbolizer_note_process(s->sym, tgid) == 0) /* no user frame yet */
-        rc = gp_symbolizer_process_facts(s->sym, tgid, &f);
-    if (rc == 0 && f.container_id[0])
-        label = f.container_name[0] ? f.container_name : f.container_id;
+    const struct gp_proc *p = gp_proctable_find(s->procs, tgid);
+    if (!p && gp_proctable_note(s->procs, tgid, 0) == 0) /* no user frame yet */
+        p = gp_proctable_find(s->procs, tgid);
+    if (p && p->container_id[0])
+        label = p->container_name[0] ? p->container_name : p->container_id;
     uint32_t nid = gp_profile_intern(s->prof, label, strlen(label));
     if (nid == GP_NO_ID)
         return nid;
@@ -214,7 +218,7 @@ static void renote_young(struct gp_session *s)
     for (size_t i = 0; i < s->nyoung;) {
         struct young *y = &s->young[i];
         if (now - y->seen_at >= young_renote_at[y->renotes]) {
-            int gone = gp_symbolizer_note_process(s->sym, y->tgid) != 0;
+            int gone = gp_proctable_note(s->procs, y->tgid, 0) != 0;
             if (gone || ++y->renotes == sizeof(young_renote_at) / sizeof(young_renote_at[0])) {
                 *y = s->young[--s->nyoung];
                 continue;
@@ -230,13 +234,13 @@ static void on_event(const struct gp_proc_event *e, void *ctx)
     switch (e->type) {
     case GP_PROC_SEEN:
     case GP_PROC_EXEC:
-        if (gp_symbolizer_note_process(s->sym, e->tgid) != 0)
+        if (gp_proctable_note(s->procs, e->tgid, e->type == GP_PROC_EXEC) != 0)
             gp_debug("process %u exited before its maps could be read", e->tgid);
         else if (s->nyoung < YOUNG_MAX)
             s->young[s->nyoung++] = (struct young){.tgid = e->tgid, .seen_at = since(&s->t0)};
         break;
     case GP_PROC_EXIT:
-        gp_symbolizer_process_exited(s->sym, e->tgid);
+        gp_proctable_exit(s->procs, e->tgid);
         break;
     }
 }
@@ -264,6 +268,7 @@ static int drain(struct gp_session *s, struct gp_err *err)
         rc = 0;
     if (!rc && s->drain_failed)
         rc = gp_err_set(err, -ENOMEM, "out of memory while aggregating samples");
+    gp_proctable_gc(s->procs);
     gp_symbolizer_gc(s->sym);
     return rc;
 }
@@ -445,6 +450,7 @@ void gp_session_close(struct gp_session *s)
         gp_sampler_close(s->sampler);
     if (s->sym)
         gp_symbolizer_free(s->sym);
+    gp_proctable_free(s->procs);
     gp_profile_free(s->prof);
     free(s->targets);
     free(s->containers);
