@@ -585,15 +585,16 @@ static const char *name_user(struct gp_symbolizer *s, const struct gp_proc *p, u
     }
 }
 
-int gp_symbolize_user(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *ips, uint32_t n,
-                      const char **out)
+/* Names n addresses of process tgid; ret: the addresses after the first are return addresses. */
+static int names_user(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *ips, uint32_t n,
+                      int ret, const char **out, int *resolved)
 {
     const struct gp_proc *p = gp_proctable_find(s->procs, tgid);
     if (!p && gp_proctable_note(s->procs, tgid, 0) == 0)
         p = gp_proctable_find(s->procs, tgid);
     int rc = 0;
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t addr = i == 0 ? ips[i] : ips[i] - 1;
+        uint64_t addr = ret && i > 0 ? ips[i] - 1 : ips[i];
         int ok;
         const char *name = name_user(s, p, addr, &ok);
         if (!name) {
@@ -601,6 +602,8 @@ int gp_symbolize_user(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *ip
             rc = -ENOMEM;
         }
         out[i] = name;
+        if (resolved)
+            resolved[i] = ok;
         s->frames++;
         if (ok)
             s->resolved++;
@@ -608,6 +611,18 @@ int gp_symbolize_user(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *ip
             s->unresolved++;
     }
     return rc;
+}
+
+int gp_symbolize_user(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *ips, uint32_t n,
+                      const char **out)
+{
+    return names_user(s, tgid, ips, n, 1, out, NULL);
+}
+
+int gp_symbolize_user_at(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *addrs, uint32_t n,
+                         const char **out, int *resolved)
+{
+    return names_user(s, tgid, addrs, n, 0, out, resolved);
 }
 
 /* Reads the kernel's symbols: on the first kernel frame (a session that never samples the kernel
@@ -628,14 +643,17 @@ static void load_kernel(struct gp_symbolizer *s, int fresh)
     }
 }
 
-int gp_symbolize_kernel(struct gp_symbolizer *s, const uint64_t *ips, uint32_t n, const char **out)
+static int names_kernel(struct gp_symbolizer *s, const uint64_t *ips, uint32_t n, int ret,
+                        const char **out, int *resolved)
 {
     if (s->kernel_state == 0)
         load_kernel(s, 0);
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t addr = i == 0 ? ips[i] : ips[i] - 1;
+        uint64_t addr = ret && i > 0 ? ips[i] - 1 : ips[i];
         const char *name = s->kernel_state == 1 ? gp_rangetab_lookup(&s->kernel, addr) : NULL;
         s->frames++;
+        if (resolved)
+            resolved[i] = name != NULL;
         if (name) {
             s->resolved++;
         } else {
@@ -647,6 +665,17 @@ int gp_symbolize_kernel(struct gp_symbolizer *s, const uint64_t *ips, uint32_t n
         out[i] = name;
     }
     return 0;
+}
+
+int gp_symbolize_kernel(struct gp_symbolizer *s, const uint64_t *ips, uint32_t n, const char **out)
+{
+    return names_kernel(s, ips, n, 1, out, NULL);
+}
+
+int gp_symbolize_kernel_at(struct gp_symbolizer *s, const uint64_t *addrs, uint32_t n,
+                           const char **out, int *resolved)
+{
+    return names_kernel(s, addrs, n, 0, out, resolved);
 }
 
 /* ---- lifetime ---- */

@@ -68,6 +68,13 @@ int gp_symbolizer_load_pending(struct gp_symbolizer *s, unsigned budget_ms);
 int gp_symbolize_user(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *ips, uint32_t n,
                       const char **out);
 int gp_symbolize_kernel(struct gp_symbolizer *s, const uint64_t *ips, uint32_t n, const char **out);
+/* The same for addresses as looked up (no return-address adjustment: the caller already took
+ * one off return addresses), e.g. the distinct frames of a drain (agent/frames.h). resolved
+ * (may be NULL) receives 1 for each address named by a symbol, 0 for module+offset or unknown. */
+int gp_symbolize_user_at(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *addrs, uint32_t n,
+                         const char **out, int *resolved);
+int gp_symbolize_kernel_at(struct gp_symbolizer *s, const uint64_t *addrs, uint32_t n,
+                           const char **out, int *resolved);
 
 struct gp_symbolizer_stats {
     uint64_t frames, resolved, unresolved, elf_loaded, cache_bytes;
