@@ -33,6 +33,9 @@ struct gp_sampler_opts {
     uint32_t stack_entries;
     uint32_t front_slots;
     uint32_t perf_ring_pages;
+    /* Unwind tables (may be NULL: frame pointers only). The BPF engine mirrors the registry
+     * into its maps while open; processes noted in it are walked by their tables. */
+    struct gp_uw_registry *unwind;
 };
 
 /* One aggregated stack handed out by a drain; pointers are valid during the callback only. */
@@ -59,6 +62,8 @@ struct gp_proc_event {
     char comm[16];
 };
 
+struct gp_uw_registry;
+
 struct gp_sampler_stats {
     uint64_t samples;             /* samples taken of wanted processes */
     uint64_t user_stack_errors;   /* user stack could not be stored (stack map full) */
@@ -70,6 +75,8 @@ struct gp_sampler_stats {
     uint64_t filtered;    /* samples of other processes, skipped by the pid filter */
     uint64_t events_lost; /* process events dropped (event ring full) */
     uint64_t drained;     /* sum of the counts handed out by drains */
+    /* BPF table unwinder: walks by why they stopped, and the user frames they produced */
+    uint64_t uw_end, uw_no_table, uw_unknown, uw_read_error, uw_depth, uw_frames;
 };
 
 struct gp_sampler; /* opaque; implementations behind a small ops vtable */

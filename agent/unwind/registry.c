@@ -567,5 +567,6 @@ void gp_uw_registry_stats(struct gp_uw_registry *r, struct gp_uw_registry_stats 
     *out = r->st;
     out->kernel_bytes = r->used_bytes;
     out->processes = r->nprocs;
+    out->max_bytes = r->max_bytes;
     pthread_mutex_unlock(&r->lock);
 }

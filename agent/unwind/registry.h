@@ -52,6 +52,7 @@ struct gp_uw_registry_stats {
     uint64_t kernel_bytes;   /* kernel bytes of the tables loaded now (sink's accounting) */
     uint64_t build_ns;       /* CPU time spent building tables */
     uint64_t processes;      /* processes known now */
+    uint64_t max_bytes;      /* the budget (unwind_tables_max) */
 };
 
 struct gp_uw_registry;

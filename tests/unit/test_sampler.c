@@ -24,6 +24,7 @@
 #include <bpf/bpf.h>
 
 #include "agent/sampler/sampler.h"
+#include "agent/unwind/registry.h"
 
 /* ---- the workload ---- */
 
@@ -636,18 +637,9 @@ static void test_bpf_drops_reported(void **state)
     gp_sampler_close(s);
 }
 
-/* The verifier's work is most of what loading costs (every `gprofctl record` pays it): a branch
- * on the walk's depth after the loop once made it check 262,000 instructions (100 ms of CPU),
- * and a key on the BPF stack 20,000, where 7,700 do. The newest gp_sample loaded is this
- * instance's. */
-static void test_bpf_verifier_budget(void **state)
+/* The instructions the verifier checked for the newest loaded program called name (0: none). */
+static uint32_t verified_insns(const char *name)
 {
-    REQUIRE(GP_SAMPLER_BPF);
-    struct gp_sampler_opts o = {.kind = GP_SAMPLER_BPF};
-    struct gp_sampler *s = NULL;
-    struct gp_err err = {0};
-    if (gp_sampler_open(&o, &s, &err))
-        fail_msg("open: %s", err.msg);
     uint32_t id = 0, newest = 0, verified = 0;
     while (bpf_prog_get_next_id(id, &id) == 0) {
         int fd = bpf_prog_get_fd_by_id(id);
@@ -656,18 +648,47 @@ static void test_bpf_verifier_budget(void **state)
         struct bpf_prog_info info;
         memset(&info, 0, sizeof(info));
         uint32_t len = sizeof(info);
-        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && !strcmp(info.name, "gp_sample") &&
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && !strcmp(info.name, name) &&
             id > newest) {
             newest = id;
             verified = info.verified_insns;
         }
         close(fd);
     }
+    return verified;
+}
+
+/* The verifier's work is most of what loading costs (every `gprofctl record` pays it): a branch
+ * on the walk's depth after the loop once made it check 262,000 instructions (100 ms of CPU),
+ * and a key on the BPF stack 20,000, where 7,700 do. The newest gp_sample loaded is this
+ * instance's. With unwind tables, gp_sample gains the tail call into gp_unwind, whose searches
+ * launder their indexes through memory so their steps are not checked per combination. */
+static void test_bpf_verifier_budget(void **state)
+{
+    REQUIRE(GP_SAMPLER_BPF);
+    struct gp_sampler_opts o = {.kind = GP_SAMPLER_BPF};
+    struct gp_sampler *s = NULL;
+    struct gp_err err = {0};
+    if (gp_sampler_open(&o, &s, &err))
+        fail_msg("open: %s", err.msg);
+    uint32_t verified = verified_insns("gp_sample");
     gp_sampler_close(s);
     print_message("gp_sample: the verifier checked %u instructions\n", verified);
-    assert_true(newest != 0);
     assert_true(verified > 0);
     assert_true(verified <= 15000);
+
+    struct gp_uw_registry *reg = NULL;
+    assert_int_equal(gp_uw_registry_new(NULL, &reg, &err), 0);
+    o.unwind = reg;
+    if (gp_sampler_open(&o, &s, &err))
+        fail_msg("open with unwind tables: %s", err.msg);
+    verified = verified_insns("gp_sample");
+    uint32_t unwind = verified_insns("gp_unwind");
+    gp_sampler_close(s);
+    gp_uw_registry_free(reg);
+    print_message("with tables: gp_sample %u, gp_unwind %u instructions\n", verified, unwind);
+    assert_true(verified > 0 && verified <= 16000);
+    assert_true(unwind > 0 && unwind <= 100000);
 }
 
 static void test_bpf_front_slots_checked(void **state)
