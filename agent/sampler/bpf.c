@@ -4,6 +4,7 @@
 #include "agent/sampler/perf_event.h"
 #include "agent/sampler/tgids.h"
 #include "agent/sampler/uw_maps.h"
+#include "agent/unwind/unwind_user.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -544,12 +545,9 @@ static void bpf_stats(const struct gp_sampler *s, struct gp_sampler_stats *out)
     out->map_full = stat_sum(b, GP_STAT_MAP_FULL);
     out->filtered = stat_sum(b, GP_STAT_FILTERED);
     out->events_lost = stat_sum(b, GP_STAT_EVENTS_LOST);
-    out->uw_end = stat_sum(b, GP_STAT_UW_END);
-    out->uw_no_table = stat_sum(b, GP_STAT_UW_NO_TABLE);
-    out->uw_unknown = stat_sum(b, GP_STAT_UW_UNKNOWN);
-    out->uw_read_error = stat_sum(b, GP_STAT_UW_READ_ERR);
-    out->uw_depth = stat_sum(b, GP_STAT_UW_DEPTH);
-    out->uw_frames = stat_sum(b, GP_STAT_UW_FRAMES);
+    for (int i = 0; i < GP_UW_STOP_N; i++) /* same order as enum gp_uw_stop */
+        out->unwind_stops[i] = stat_sum(b, GP_STAT_UW_END + (uint32_t)i);
+    out->unwind_frames = stat_sum(b, GP_STAT_UW_FRAMES);
     out->lost = 0;
     out->drains = __atomic_load_n(&b->drains, __ATOMIC_RELAXED);
     out->drained = __atomic_load_n(&b->drained, __ATOMIC_RELAXED);

@@ -86,6 +86,10 @@ int gp_uw_registry_scan(struct gp_uw_registry *r, const uint32_t *pids, size_t n
 const struct gp_uw_table *gp_uw_registry_lookup(struct gp_uw_registry *r, uint32_t tgid,
                                                 uint64_t addr, uint64_t *bias);
 
+/* The row in effect at runtime address pc of process tgid, or NULL (frame pointers there): the
+ * perf sampler's uw_lookup (ctx is the registry). Valid like gp_uw_registry_lookup's table. */
+const struct gp_uw_entry *gp_uw_registry_row(void *registry, uint32_t tgid, uint64_t pc);
+
 void gp_uw_registry_stats(struct gp_uw_registry *r, struct gp_uw_registry_stats *out);
 
 #endif
