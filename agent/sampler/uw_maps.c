@@ -114,7 +114,7 @@ static int rule_id(struct gp_uw_maps *m, const struct gp_uw_rule *r)
         if (m->rule_key[i])
             continue;
         if (m->nrules >= GP_UW_MAX_RULES)
-            return -ENOSPC;
+            return -E2BIG;
         uint32_t id = m->nrules;
         if (bpf_map_update_elem(m->fd.rules, &id, &k, BPF_ANY))
             return -errno;
@@ -141,7 +141,7 @@ static int table_add(void *ctx, uint32_t id, const struct gp_uw_table *t)
         return -ENOSPC;
     if (ext_alloc(&m->pgs, punits, &pu)) {
         ext_free(&m->rows, ru, runits);
-        return -ENOSPC;
+        return -ENOBUFS;
     }
     uint32_t row0 = ru * GP_UW_ROW_ALIGN, page0 = pu * GP_UW_PAGES_PER_BLOCK;
     int rc = 0;

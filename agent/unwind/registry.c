@@ -126,8 +126,13 @@ static int publish_table(struct gp_uw_registry *r, struct tab *t)
 }
 
 /* Drops the table's rows (keeps the entry as a negative one) and counts it as not fitting. */
-static void not_fit(struct gp_uw_registry *r, struct tab *t, const char *why)
+static void not_fit(struct gp_uw_registry *r, struct tab *t, int rc)
 {
+    const char *why = rc == -EDQUOT    ? "is over unwind_tables_max"
+                      : rc == -ENOSPC  ? "finds no room for its rows in the kernel maps"
+                      : rc == -ENOBUFS ? "finds no room for its page index in the kernel maps"
+                      : rc == -E2BIG   ? "brings more distinct rules than the kernel maps hold"
+                                       : strerror(-rc);
     gp_info("unwind: a table of %zu rows (%" PRIu64 " kernel bytes) %s; its code unwinds by "
             "frame pointers",
             t->t ? t->t->n : 0, t->kbytes, why);
@@ -336,9 +341,9 @@ static struct tab *tab_for(struct gp_uw_registry *r, uint32_t tgid, const struct
     t->kbytes = gp_uw_kernel_bytes(t->t->n, t->t->e[t->t->n - 1].pc - t->t->e[0].pc);
     r->used_bytes += t->kbytes;
     if (r->used_bytes > r->max_bytes)
-        not_fit(r, t, "is over unwind_tables_max");
-    else if (publish_table(r, t) == -ENOSPC)
-        not_fit(r, t, "does not fit the kernel maps");
+        not_fit(r, t, -EDQUOT);
+    else if ((rc = publish_table(r, t)) != 0)
+        not_fit(r, t, rc);
     return t;
 }
 
@@ -515,8 +520,9 @@ int gp_uw_registry_set_sink(struct gp_uw_registry *r, const struct gp_uw_sink *s
     int rc = 0;
     for (size_t i = 0; sink && i < r->ntabs; i++) {
         struct tab *t = r->tabs[i];
-        if (t && t->t && publish_table(r, t) == -ENOSPC)
-            not_fit(r, t, "does not fit the kernel maps");
+        int trc = t && t->t ? publish_table(r, t) : 0;
+        if (trc)
+            not_fit(r, t, trc);
     }
     for (size_t i = 0; sink && i < r->nprocs; i++) {
         struct proc *p = r->procs[i];
