@@ -14,6 +14,7 @@
 
 #include "agent/header.h"
 #include "agent/session.h"
+#include "common/config.h"
 #include "cli/gprofctl.h"
 #include "cli/outfmt.h"
 #include "common/collapsed.h"
@@ -57,6 +58,8 @@ static const char usage_text[] =
         "                       pprof; another extension needs --format\n"
         "  --format FMT         collapsed, html or pprof; overrides the extension\n"
         "  --debug-dir DIR      also look for separate debug files under DIR (repeatable)\n"
+        "  --unwind-tables-max SIZE  kernel memory for the unwind tables that walk code built\n"
+        "                       without frame pointers (default 256M; 0: frame pointers only)\n"
         "  -q, --quiet          no progress line\n"
         "  -h, --help           this text\n"
         "\n"
@@ -266,6 +269,7 @@ int cmd_record(int argc, char **argv)
             {"format", required_argument, NULL, 'f'},
             {"output", required_argument, NULL, 'o'},
             {"debug-dir", required_argument, NULL, 'D'},
+            {"unwind-tables-max", required_argument, NULL, 'U'},
             {"quiet", no_argument, NULL, 'q'},
             {"help", no_argument, NULL, 'h'},
             {0},
@@ -273,6 +277,8 @@ int cmd_record(int argc, char **argv)
     int pids[MAX_PIDS];
     size_t npids = 0;
     const char *debug_dirs[16] = {"/usr/lib/debug"}; /* --debug-dir adds to the default */
+    uint64_t uw_max = 0;
+    int uw_max_set = 0;
     size_t ndebug = 1;
     double duration = 0;
     unsigned freq = 99;
@@ -346,6 +352,16 @@ int cmd_record(int argc, char **argv)
             break;
         case 'o':
             output = optarg;
+            break;
+        case 'U':
+            if (gp_parse_size(optarg, &uw_max) != 0) {
+                fprintf(stderr,
+                        "gprofctl record: --unwind-tables-max: '%s' is not a size "
+                        "(e.g. 64M)\n",
+                        optarg);
+                return 2;
+            }
+            uw_max_set = 1;
             break;
         case 'D':
             if (ndebug < sizeof(debug_dirs) / sizeof(debug_dirs[0]))
@@ -431,6 +447,8 @@ int cmd_record(int argc, char **argv)
             .duration_s = duration,
             .debug_dirs = debug_dirs,
             .ndebug_dirs = ndebug,
+            .unwind_tables_max = (size_t)uw_max,
+            .no_unwind_tables = uw_max_set && uw_max == 0,
             .run_mode = "record",
             .started_cb = command ? release_child : NULL,
             .started_ctx = &child,

@@ -11,15 +11,15 @@
 
 #include "agent/control/control.h"
 #include "agent/spool.h"
+#include "agent/unwind/registry.h"
 #include "common/log.h"
 
 static const char *const known_keys[] = {
-        "coordinator",  "service",        "token",
-        "token_file",   "state_dir",      "hostname",
-        "duration",     "frequency",      "sampler",
-        "keep_results", "log_level",      "heartbeat_interval",
-        "continuous",   "control_socket", "spool_max",
-        "upload_wait",  "symbol_cache",   NULL,
+        "coordinator",  "service",           "token",     "token_file",
+        "state_dir",    "hostname",          "duration",  "frequency",
+        "sampler",      "keep_results",      "log_level", "heartbeat_interval",
+        "continuous",   "control_socket",    "spool_max", "upload_wait",
+        "symbol_cache", "unwind_tables_max", NULL,
 };
 
 static const char usage_text[] =
@@ -28,14 +28,16 @@ static const char usage_text[] =
         "                   [--heartbeat-interval S] [--continuous | --no-continuous]\n"
         "                   [-d SECONDS] [-F HZ] [--sampler bpf|perf] [--keep-results N]\n"
         "                   [--control-socket PATH] [--spool-max SIZE] [--symbol-cache SIZE]\n"
-        "                   [--log-level L]\n"
+        "                   [--unwind-tables-max SIZE] [--log-level L]\n"
         "\n"
         "Profiles the whole host in back-to-back sessions of -d seconds (default 60) at -F Hz\n"
         "(default 11); --no-continuous waits for commands instead. Each session is kept in\n"
         "STATE_DIR/results (newest as last_profile.col and last_flamegraph.html) and, with\n"
         "--coordinator, uploaded through an on-disk spool (STATE_DIR/spool, bounded by\n"
         "--spool-max, default 256M) that survives outages and restarts. --symbol-cache\n"
-        "(default 16M) bounds each session's cache of ELF symbol tables.\n"
+        "(default 16M) bounds each session's cache of ELF symbol tables; --unwind-tables-max\n"
+        "(default 256M) the kernel memory of the unwind tables of code built without frame\n"
+        "pointers (0: frame pointers only).\n"
         "\n"
         "With a coordinator the agent sends a heartbeat every --heartbeat-interval seconds\n"
         "(default 30, ±10%, backing off up to 5 min while it fails) and runs the profiling\n"
@@ -93,7 +95,9 @@ static int load_config(struct gp_config *c, struct agent_cfg *a, struct gp_err *
         (rc = gp_config_get_i64(c, "upload_wait", 20, 0, 600, &a->upload_wait, err)) ||
         (rc = gp_config_get_bool(c, "continuous", 1, &a->continuous, err)) ||
         (rc = gp_config_get_size(c, "spool_max", GP_SPOOL_DEFAULT_MAX, &a->spool_max, err)) ||
-        (rc = gp_config_get_size(c, "symbol_cache", 16u << 20, &a->symbol_cache, err)))
+        (rc = gp_config_get_size(c, "symbol_cache", 16u << 20, &a->symbol_cache, err)) ||
+        (rc = gp_config_get_size(c, "unwind_tables_max", GP_UW_TABLES_MAX_DEFAULT,
+                                 &a->unwind_tables_max, err)))
         return rc;
     if (a->spool_max < 4096)
         return gp_err_set(err, -EINVAL, "spool_max %llu is too small: use at least 4K",
@@ -143,19 +147,28 @@ static int parse_args(int argc, char **argv, struct gp_config *c, const char **c
             {"spool-max", required_argument, NULL, 12},
             {"upload-wait", required_argument, NULL, 13},
             {"symbol-cache", required_argument, NULL, 14},
+            {"unwind-tables-max", required_argument, NULL, 15},
             {"continuous", no_argument, NULL, 20},
             {"no-continuous", no_argument, NULL, 21},
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, 'V'},
             {0},
     };
-    static const char *const keys[] = {[1] = "coordinator",     [2] = "service",
-                                       [3] = "token",           [4] = "token_file",
-                                       [5] = "state_dir",       [6] = "hostname",
-                                       [7] = "sampler",         [8] = "keep_results",
-                                       [9] = "log_level",       [10] = "heartbeat_interval",
-                                       [11] = "control_socket", [12] = "spool_max",
-                                       [13] = "upload_wait",    [14] = "symbol_cache"};
+    static const char *const keys[] = {[1] = "coordinator",
+                                       [2] = "service",
+                                       [3] = "token",
+                                       [4] = "token_file",
+                                       [5] = "state_dir",
+                                       [6] = "hostname",
+                                       [7] = "sampler",
+                                       [8] = "keep_results",
+                                       [9] = "log_level",
+                                       [10] = "heartbeat_interval",
+                                       [11] = "control_socket",
+                                       [12] = "spool_max",
+                                       [13] = "upload_wait",
+                                       [14] = "symbol_cache",
+                                       [15] = "unwind_tables_max"};
     int o, rc;
     optind = 0; /* also used again on SIGHUP */
     while ((o = getopt_long(argc, argv, "c:d:F:hV", opts, NULL)) != -1) {
@@ -182,7 +195,7 @@ static int parse_args(int argc, char **argv, struct gp_config *c, const char **c
             printf("gprof-agent %s\n", GPROF_VERSION);
             return 1;
         default:
-            if (o >= 1 && o <= 14) {
+            if (o >= 1 && o <= 15) {
                 key = keys[o];
                 break;
             }
