@@ -6,6 +6,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,8 @@ struct gp_session {
     struct gp_sampler *sampler;
     struct gp_symbolizer *sym;
     struct gp_uw_registry *uw; /* unwind tables, or NULL */
+    pthread_t uw_scan;         /* host-wide: builds the tables of running processes */
+    int uw_scanning;
     struct gp_profile *prof;
     struct target *targets;
     size_t ntargets;
@@ -81,8 +84,14 @@ static int pid_alive(int pid)
     return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
 }
 
+static void *scan_host(void *reg)
+{
+    gp_uw_registry_scan(reg, NULL, 0);
+    return NULL;
+}
+
 /* The unwind tables of the processes sampled now are built before sampling starts, so their
- * first samples unwind. */
+ * first samples unwind (host-wide: see below). */
 static int open_unwind(struct gp_session *s, const struct gp_session_opts *o, struct gp_err *err)
 {
     struct gp_uw_registry_opts ro = {.max_bytes = o->unwind_tables_max,
@@ -91,14 +100,19 @@ static int open_unwind(struct gp_session *s, const struct gp_session_opts *o, st
     int rc = gp_uw_registry_new(&ro, &s->uw, err);
     if (rc)
         return rc;
-    uint32_t *pids = NULL;
-    if (o->sampler.npids) {
-        pids = calloc(o->sampler.npids, sizeof(*pids));
-        if (!pids)
-            return gp_err_set(err, -ENOMEM, "out of memory");
-        for (size_t i = 0; i < o->sampler.npids; i++)
-            pids[i] = (uint32_t)o->sampler.pids[i];
+    if (!o->sampler.npids) {
+        /* Host-wide, the running processes' tables are built beside sampling (a busy host has
+         * hundreds of binaries: seconds); a process that samples meanwhile has its own built at
+         * once from its SEEN event. */
+        if (pthread_create(&s->uw_scan, NULL, scan_host, s->uw) == 0)
+            s->uw_scanning = 1;
+        return 0;
     }
+    uint32_t *pids = calloc(o->sampler.npids, sizeof(*pids));
+    if (!pids)
+        return gp_err_set(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < o->sampler.npids; i++)
+        pids[i] = (uint32_t)o->sampler.pids[i];
     gp_uw_registry_scan(s->uw, pids, o->sampler.npids);
     free(pids);
     struct gp_uw_registry_stats st;
@@ -279,12 +293,14 @@ static void on_event(const struct gp_proc_event *e, void *ctx)
     switch (e->type) {
     case GP_PROC_SEEN:
     case GP_PROC_EXEC:
-        if (s->uw)
-            note_unwind(s, e->tgid);
+        /* Maps first (cheap, and a short-lived process may be gone soon); then its tables,
+         * which may take milliseconds for a binary not seen before. */
         if (gp_symbolizer_note_process(s->sym, e->tgid) != 0)
             gp_debug("process %u exited before its maps could be read", e->tgid);
         else if (s->nyoung < YOUNG_MAX)
             s->young[s->nyoung++] = (struct young){.tgid = e->tgid, .seen_at = since(&s->t0)};
+        if (s->uw)
+            note_unwind(s, e->tgid);
         break;
     case GP_PROC_EXIT:
         if (s->uw)
@@ -502,6 +518,10 @@ void gp_session_close(struct gp_session *s)
         gp_sampler_close(s->sampler);
     if (s->sym)
         gp_symbolizer_free(s->sym);
+    if (s->uw_scanning) {
+        gp_uw_registry_cancel_scan(s->uw);
+        pthread_join(s->uw_scan, NULL);
+    }
     gp_uw_registry_free(s->uw); /* after the sampler, which mirrors it */
     gp_profile_free(s->prof);
     free(s->targets);

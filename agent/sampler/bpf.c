@@ -631,9 +631,10 @@ static int uw_prepare(struct bpf_sampler *b, const struct gp_sampler_opts *o, st
     }
     struct gp_uw_registry_stats st;
     gp_uw_registry_stats(b->uw, &st);
-    /* Room for 4x the tables known now (at least 16 MiB), within the budget: the arrays are
-     * allocated whole when the maps are created. */
-    uint64_t cap = st.kernel_bytes * 4;
+    /* The arrays are allocated whole when the maps are created: for chosen processes room for
+     * 4x the tables known now (at least 16 MiB); host-wide, where the tables are still being
+     * built, 64 MiB (~9.5 million rows); within the budget either way. */
+    uint64_t cap = o->npids ? st.kernel_bytes * 4 : (uint64_t)64 << 20;
     if (cap < (16u << 20))
         cap = 16u << 20;
     if (cap > st.max_bytes)

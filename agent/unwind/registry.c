@@ -62,6 +62,7 @@ struct gp_uw_registry {
     struct proc **procs;
     size_t nprocs, capprocs;
     struct gp_uw_registry_stats st;
+    int cancel; /* atomic: a scan stops */
 };
 
 static const char *const default_debug_dirs[] = {"/usr/lib/debug"};
@@ -497,7 +498,7 @@ int gp_uw_registry_scan(struct gp_uw_registry *r, const uint32_t *pids, size_t n
         return -errno;
     uint32_t self = (uint32_t)getpid();
     struct dirent *de;
-    while ((de = readdir(d))) {
+    while ((de = readdir(d)) && !__atomic_load_n(&r->cancel, __ATOMIC_RELAXED)) {
         char *end;
         unsigned long v = strtoul(de->d_name, &end, 10);
         if (*end || !v || v > UINT32_MAX || (uint32_t)v == self)
@@ -506,6 +507,11 @@ int gp_uw_registry_scan(struct gp_uw_registry *r, const uint32_t *pids, size_t n
     }
     closedir(d);
     return noted;
+}
+
+void gp_uw_registry_cancel_scan(struct gp_uw_registry *r)
+{
+    __atomic_store_n(&r->cancel, 1, __ATOMIC_RELAXED);
 }
 
 int gp_uw_registry_set_sink(struct gp_uw_registry *r, const struct gp_uw_sink *sink)

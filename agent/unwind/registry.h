@@ -79,6 +79,8 @@ void gp_uw_registry_remove_process(struct gp_uw_registry *r, uint32_t tgid);
  * their first samples unwind. Processes that vanish meanwhile are skipped. Returns how many
  * were noted. */
 int gp_uw_registry_scan(struct gp_uw_registry *r, const uint32_t *pids, size_t npids);
+/* Makes a scan running on another thread return early (before freeing the registry). */
+void gp_uw_registry_cancel_scan(struct gp_uw_registry *r);
 
 /* The table and load bias covering addr in process tgid: the row for addr is
  * gp_uw_table_find(t, addr - *bias). NULL when no table covers addr (use frame pointers).
