@@ -162,7 +162,7 @@ static __always_inline __u32 uw_step(struct gp_scratch *sc, const struct gp_uw_k
     __u64 cfa, ra, nfp = fp;
     if (kind == UW_END)
         return GP_STAT_UW_END;
-    if (kind == UW_UNKNOWN)
+    if (kind == UW_UNKNOWN || kind > UW_NONE) /* not a rule of table.h: never guess */
         return GP_STAT_UW_UNKNOWN;
     if (kind == UW_SIGNAL) {
         __u64 regs[3];
@@ -185,7 +185,7 @@ static __always_inline __u32 uw_step(struct gp_scratch *sc, const struct gp_uw_k
         cfa = (kind == UW_CFA_FP ? fp : sp) + cfa_off;
         if (kind == UW_CFA_PLT && (pc & 15) >= 11)
             cfa += 8;
-        if (cfa <= sp || cfa - sp > GP_MAX_FRAME_SIZE || (cfa & 7))
+        if (cfa <= sp || cfa - sp > GP_MAX_FRAME_SIZE)
             return GP_STAT_UW_READ_ERR;
         if (bpf_probe_read_user(&ra, sizeof(ra), (const void *)(cfa - 8)))
             return GP_STAT_UW_READ_ERR;
