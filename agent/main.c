@@ -18,6 +18,7 @@
 #include "agent/daemon/control_handlers.h"
 #include "agent/daemon/dispatch.h"
 #include "agent/daemon/state.h"
+#include "agent/symbols/debuginfod.h"
 #include "agent/symbols/kallsyms_cache.h"
 #include "common/fsutil.h"
 #include "common/log.h"
@@ -168,6 +169,17 @@ int main(int argc, char **argv)
         gp_results_open(&ag.adhoc_results, adhoc_dir, (unsigned)a->keep, &err) ||
         gp_cmdmgr_open(ag.state_dir, &ag.mgr, &err) ||
         gp_completions_open(ag.state_dir, &ag.pending, &err)) {
+        gp_error("%s", err.msg);
+        return 1;
+    }
+    /* before any thread starts: libdebuginfod is configured through the environment */
+    char dfd_cache[2100];
+    snprintf(dfd_cache, sizeof(dfd_cache), "%s/debuginfod", ag.state_dir);
+    struct gp_debuginfod_cfg dc = {.urls = a->debuginfod_urls,
+                                   .cache_dir = dfd_cache,
+                                   .timeout_s = (unsigned)a->debuginfod_timeout,
+                                   .max_bytes = a->debuginfod_max_size};
+    if (gp_debuginfod_configure(&dc, &err) < 0) {
         gp_error("%s", err.msg);
         return 1;
     }

@@ -1,7 +1,9 @@
-/* session.c — sampler → symbolizer → profile, drained about once a second. */
+/* session.c — sampler → process table + symbolizer → profile, drained about once a second. */
 #include "agent/session.h"
-#include "agent/symbols/kallsyms_cache.h"
+#include "agent/frames.h"
 #include "agent/header.h"
+#include "agent/procs/proctable.h"
+#include "agent/symbols/kallsyms_cache.h"
 #include "agent/unwind/registry.h"
 #include "common/log.h"
 
@@ -39,9 +41,12 @@ struct young {
 struct gp_session {
     struct gp_session_opts o;
     struct gp_sampler *sampler;
-    struct gp_symbolizer *sym;
-    struct gp_uw_registry *uw; /* unwind tables, or NULL */
-    pthread_t uw_scan;         /* host-wide: builds the tables of running processes */
+    struct gp_proctable *procs;    /* fed by the sampler's process events */
+    struct gp_symbolizer *sym;     /* listens to procs */
+    struct gp_frameset *frames;    /* the stacks of the drain under way, named at its end */
+    uint64_t nframes, nunresolved; /* frames of the stacks aggregated, and those unnamed */
+    struct gp_uw_registry *uw;     /* unwind tables, or NULL */
+    pthread_t uw_scan;             /* host-wide: builds the tables of running processes */
     int uw_scanning;
     struct gp_profile *prof;
     struct target *targets;
@@ -159,6 +164,9 @@ int gp_session_open(const struct gp_session_opts *o, struct gp_session **out, ch
                                     .ndebug_dirs = o->ndebug_dirs,
                                     .cache_bytes = o->symbol_cache_bytes,
                                     .kallsyms_cache_dir = GP_KALLSYMS_CACHE_DIR};
+    if ((rc = gp_proctable_new(&s->procs)) < 0 || (rc = gp_frameset_new(&s->frames)) < 0)
+        goto fail_oom;
+    so.procs = s->procs;
     rc = gp_symbolizer_new(&so, &s->sym, err);
     if (rc)
         goto fail;
@@ -195,13 +203,12 @@ static uint32_t container_of(struct gp_session *s, uint32_t tgid)
             return s->containers[i].name_id;
     /* The container captured when the process was noted: it is still known after the process
      * exited (until the gc that follows this drain), when /proc/PID/cgroup is gone. */
-    struct gp_process_facts f;
     const char *label = "";
-    int rc = gp_symbolizer_process_facts(s->sym, tgid, &f);
-    if (rc == -ENOENT && gp_symbolizer_note_process(s->sym, tgid) == 0) /* no user frame yet */
-        rc = gp_symbolizer_process_facts(s->sym, tgid, &f);
-    if (rc == 0 && f.container_id[0])
-        label = f.container_name[0] ? f.container_name : f.container_id;
+    const struct gp_proc *p = gp_proctable_find(s->procs, tgid);
+    if (!p && gp_proctable_note(s->procs, tgid, 0) == 0) /* no user frame yet */
+        p = gp_proctable_find(s->procs, tgid);
+    if (p && p->container_id[0])
+        label = p->container_name[0] ? p->container_name : p->container_id;
     uint32_t nid = gp_profile_intern(s->prof, label, strlen(label));
     if (nid == GP_NO_ID)
         return nid;
@@ -236,25 +243,31 @@ static void on_sample(const struct gp_raw_sample *r, void *ctx)
 {
     struct gp_session *s = ctx;
     poll_during_drain(s);
-    const char *names[MAX_FRAMES];
     uint32_t ids[MAX_FRAMES];
     uint32_t nu = r->nuser, nk = r->nkernel, n = 0;
     if (nu > MAX_FRAMES - 1)
         nu = MAX_FRAMES - 1;
     if (nk > MAX_FRAMES - 1 - nu)
         nk = MAX_FRAMES - 1 - nu;
-    /* Root first: user frames from main down to the leaf, then kernel entry down to its leaf. */
-    if (nu && gp_symbolize_user(s->sym, r->tgid, r->user_ips, nu, names) == 0)
+    /* Root first: user frames from main down to the leaf, then kernel entry down to its leaf.
+     * Frames stay unnamed until the drain ends (name_frames). Addresses after the leaf are
+     * return addresses: one less is inside the call, so a call at a function's end is named
+     * by its caller. */
+    if (nu) {
+        const struct gp_proc *p = gp_proctable_find(s->procs, r->tgid);
+        if (!p && gp_proctable_note(s->procs, r->tgid, 0) == 0) /* never announced */
+            p = gp_proctable_find(s->procs, r->tgid);
         for (uint32_t k = nu; k-- > 0;)
-            ids[n++] = gp_profile_intern(s->prof, names[k], strlen(names[k]));
-    if (nk && gp_symbolize_kernel(s->sym, r->kernel_ips, nk, names) == 0)
-        for (uint32_t k = nk; k-- > 0;)
-            ids[n++] = gp_profile_intern(s->prof, names[k], strlen(names[k]));
+            ids[n++] = gp_frameset_native(s->frames, r->tgid, p,
+                                          k ? r->user_ips[k] - 1 : r->user_ips[k]);
+    }
+    for (uint32_t k = nk; k-- > 0;)
+        ids[n++] = gp_frameset_kernel(s->frames, k ? r->kernel_ips[k] - 1 : r->kernel_ips[k]);
     /* A stack the kernel could not store still counts, visibly (and in the header's drops). */
     if ((r->user_err && !nu) || (r->kernel_err && !nk))
-        ids[n++] = gp_profile_intern(s->prof, "[lost stack]", 12);
+        ids[n++] = gp_frameset_lost(s->frames);
     uint32_t comm = gp_profile_intern(s->prof, r->comm, strnlen(r->comm, sizeof(r->comm)));
-    if (gp_profile_add_ids(s->prof, 0, container_of(s, r->tgid), comm, ids, n, r->count) != 0) {
+    if (gp_frameset_add_stack(s->frames, container_of(s, r->tgid), comm, ids, n, r->count) != 0) {
         s->drain_failed = 1;
         return;
     }
@@ -275,7 +288,7 @@ static void renote_young(struct gp_session *s)
     for (size_t i = 0; i < s->nyoung;) {
         struct young *y = &s->young[i];
         if (now - y->seen_at >= young_renote_at[y->renotes]) {
-            int gone = gp_symbolizer_note_process(s->sym, y->tgid) != 0;
+            int gone = gp_proctable_note(s->procs, y->tgid, 0) != 0;
             if (!gone && s->uw)
                 note_unwind(s, y->tgid);
             if (gone || ++y->renotes == sizeof(young_renote_at) / sizeof(young_renote_at[0])) {
@@ -295,7 +308,7 @@ static void on_event(const struct gp_proc_event *e, void *ctx)
     case GP_PROC_EXEC:
         /* Maps first (cheap, and a short-lived process may be gone soon); then its tables,
          * which may take milliseconds for a binary not seen before. */
-        if (gp_symbolizer_note_process(s->sym, e->tgid) != 0)
+        if (gp_proctable_note(s->procs, e->tgid, e->type == GP_PROC_EXEC) != 0)
             gp_debug("process %u exited before its maps could be read", e->tgid);
         else if (s->nyoung < YOUNG_MAX)
             s->young[s->nyoung++] = (struct young){.tgid = e->tgid, .seen_at = since(&s->t0)};
@@ -305,7 +318,7 @@ static void on_event(const struct gp_proc_event *e, void *ctx)
     case GP_PROC_EXIT:
         if (s->uw)
             gp_uw_registry_remove_process(s->uw, e->tgid);
-        gp_symbolizer_process_exited(s->sym, e->tgid);
+        gp_proctable_exit(s->procs, e->tgid);
         break;
     }
 }
@@ -324,6 +337,33 @@ static unsigned check_targets(struct gp_session *s)
     return alive;
 }
 
+/* Names each distinct frame of the drain once, through the namer for its kind, and adds the
+ * drain's stacks to the profile. */
+static int name_frames(struct gp_session *s)
+{
+    int rc = 0;
+    size_t n = gp_frameset_count(s->frames);
+    for (size_t i = 0; i < n; i++) {
+        struct gp_frame_entry *e = gp_frameset_entry(s->frames, i);
+        const char *name = "[lost stack]";
+        e->resolved = 1;
+        switch (e->frame.kind) {
+        case GP_FRAME_NATIVE:
+            gp_symbolize_user_at(s->sym, e->tgid, &e->addr, 1, &name, &e->resolved);
+            break;
+        case GP_FRAME_KERNEL:
+            gp_symbolize_kernel_at(s->sym, &e->addr, 1, &name, &e->resolved);
+            break;
+        case GP_FRAME_LOST:
+            break;
+        }
+        if ((e->name = gp_profile_intern(s->prof, name, strlen(name))) == GP_NO_ID)
+            rc = -ENOMEM;
+    }
+    int erc = gp_frameset_emit(s->frames, s->prof, &s->nframes, &s->nunresolved);
+    return rc ? rc : erc;
+}
+
 static int drain(struct gp_session *s, struct gp_err *err)
 {
     /* Name every process that announced itself before reading the samples that mention it. */
@@ -331,8 +371,11 @@ static int drain(struct gp_session *s, struct gp_err *err)
     int rc = gp_sampler_drain(s->sampler, on_sample, s, err);
     if (rc > 0) /* the number of stacks delivered */
         rc = 0;
+    if (name_frames(s) < 0)
+        s->drain_failed = 1;
     if (!rc && s->drain_failed)
         rc = gp_err_set(err, -ENOMEM, "out of memory while aggregating samples");
+    gp_proctable_gc(s->procs);
     gp_symbolizer_gc(s->sym);
     return rc;
 }
@@ -431,9 +474,7 @@ int gp_session_remove_pid(struct gp_session *s, int pid)
 void gp_session_progress(const struct gp_session *s, struct gp_session_progress *out)
 {
     struct gp_sampler_stats st;
-    struct gp_symbolizer_stats sy;
     gp_sampler_stats(s->sampler, &st);
-    gp_symbolizer_stats(s->sym, &sy);
     unsigned alive = 0;
     for (size_t i = 0; i < s->ntargets; i++)
         alive += (unsigned)s->targets[i].alive;
@@ -442,8 +483,8 @@ void gp_session_progress(const struct gp_session *s, struct gp_session_progress 
             .duration_s = s->o.duration_s,
             .samples = s->samples,
             .dropped = st.user_stack_errors + st.kernel_stack_errors + st.map_full + st.lost,
-            .frames = sy.frames,
-            .frames_unresolved = sy.unresolved,
+            .frames = s->nframes,
+            .frames_unresolved = s->nunresolved,
             .targets_alive = alive,
             .finish_s = s->finish_s,
     };
@@ -478,6 +519,10 @@ struct gp_profile *gp_session_take_profile(struct gp_session *s, const struct gp
     gp_symbolizer_stats(s->sym, &sy);
     if (s->uw)
         gp_uw_registry_stats(s->uw, &uw);
+    /* frames of the sampled stacks, not the distinct frames the symbolizer named */
+    sy.frames = s->nframes;
+    sy.unresolved = s->nunresolved;
+    sy.resolved = s->nframes - s->nunresolved;
     struct gp_header_info hi = {
             .hostname = s->hostname,
             .run_mode = s->o.run_mode ? s->o.run_mode : "record",
@@ -518,6 +563,8 @@ void gp_session_close(struct gp_session *s)
         gp_sampler_close(s->sampler);
     if (s->sym)
         gp_symbolizer_free(s->sym);
+    gp_proctable_free(s->procs);
+    gp_frameset_free(s->frames);
     if (s->uw_scanning) {
         gp_uw_registry_cancel_scan(s->uw);
         pthread_join(s->uw_scan, NULL);

@@ -14,6 +14,7 @@
 
 #include "agent/header.h"
 #include "agent/session.h"
+#include "agent/symbols/debuginfod.h"
 #include "common/config.h"
 #include "cli/gprofctl.h"
 #include "cli/outfmt.h"
@@ -58,6 +59,12 @@ static const char usage_text[] =
         "                       pprof; another extension needs --format\n"
         "  --format FMT         collapsed, html or pprof; overrides the extension\n"
         "  --debug-dir DIR      also look for separate debug files under DIR (repeatable)\n"
+        "  --debuginfod-urls URLS  fetch the debug files of stripped binaries from these\n"
+        "                       debuginfod servers (default $DEBUGINFOD_URLS; \"\" = off), in\n"
+        "                       the background: frames are named from the drain after a fetch.\n"
+        "                       Cache, bounds: $DEBUGINFOD_CACHE_PATH "
+        "(~/.cache/debuginfod_client),\n"
+        "                       $DEBUGINFOD_TIMEOUT (30 s), $DEBUGINFOD_MAXSIZE (256M) per file\n"
         "  --unwind-tables-max SIZE  kernel memory for the unwind tables that walk code built\n"
         "                       without frame pointers (default 256M; 0: frame pointers only)\n"
         "  -q, --quiet          no progress line\n"
@@ -269,7 +276,8 @@ int cmd_record(int argc, char **argv)
             {"format", required_argument, NULL, 'f'},
             {"output", required_argument, NULL, 'o'},
             {"debug-dir", required_argument, NULL, 'D'},
-            {"unwind-tables-max", required_argument, NULL, 'U'},
+            {"debuginfod-urls", required_argument, NULL, 'U'},
+            {"unwind-tables-max", required_argument, NULL, 'W'},
             {"quiet", no_argument, NULL, 'q'},
             {"help", no_argument, NULL, 'h'},
             {0},
@@ -286,7 +294,7 @@ int cmd_record(int argc, char **argv)
     enum gp_sampler_kind kind = GP_SAMPLER_BPF;
     enum gp_sample_event event = GP_EVENT_CPU_CLOCK;
     enum out_format fmt = FMT_AUTO;
-    const char *output = NULL;
+    const char *output = NULL, *debuginfod_urls = NULL;
     char *end;
     int c;
     optind = 1;
@@ -353,7 +361,7 @@ int cmd_record(int argc, char **argv)
         case 'o':
             output = optarg;
             break;
-        case 'U':
+        case 'W':
             if (gp_parse_size(optarg, &uw_max) != 0) {
                 fprintf(stderr,
                         "gprofctl record: --unwind-tables-max: '%s' is not a size "
@@ -366,6 +374,9 @@ int cmd_record(int argc, char **argv)
         case 'D':
             if (ndebug < sizeof(debug_dirs) / sizeof(debug_dirs[0]))
                 debug_dirs[ndebug++] = optarg;
+            break;
+        case 'U':
+            debuginfod_urls = optarg;
             break;
         case 'q':
             quiet = 1;
@@ -456,6 +467,13 @@ int cmd_record(int argc, char **argv)
     struct gp_session *s = NULL;
     struct gp_err err = {0};
     char notice[256];
+    /* still one thread: libdebuginfod is configured through our environment (after the fork:
+     * the command keeps the user's) */
+    struct gp_debuginfod_cfg dc = {.urls = debuginfod_urls};
+    if (gp_debuginfod_configure(&dc, &err) < 0) {
+        fprintf(stderr, "gprofctl record: %s\n", err.msg);
+        goto fail_child;
+    }
     if (gp_session_open(&so, &s, notice, sizeof(notice), &err)) {
         fprintf(stderr, "gprofctl record: %s\n", err.msg);
         goto fail_child;

@@ -65,7 +65,13 @@ static uint64_t tmp_random(void)
 
 int gp_atomic_open(struct gp_atomic_file *f, const char *path, mode_t mode)
 {
+    return gp_atomic_openat(f, AT_FDCWD, path, mode);
+}
+
+int gp_atomic_openat(struct gp_atomic_file *f, int dirfd, const char *path, mode_t mode)
+{
     f->fd = -1;
+    f->dirfd = dirfd;
     f->tmp[0] = '\0';
     if (snprintf(f->path, sizeof(f->path), "%s", path) >= (int)sizeof(f->path))
         return -ENAMETOOLONG;
@@ -79,7 +85,7 @@ int gp_atomic_open(struct gp_atomic_file *f, const char *path, mode_t mode)
         if (snprintf(f->tmp, sizeof(f->tmp), "%.*s.%.200s.%ld.%016llx.tmp", dirlen, path, base,
                      (long)getpid(), (unsigned long long)tmp_random()) >= (int)sizeof(f->tmp))
             return -ENAMETOOLONG;
-        f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        f->fd = openat(dirfd, f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
         if (f->fd >= 0)
             return 0;
         if (errno != EEXIST)
@@ -98,10 +104,10 @@ int gp_atomic_commit(struct gp_atomic_file *f)
     if (close(f->fd) != 0 && rc == 0)
         rc = -errno;
     f->fd = -1;
-    if (rc == 0 && rename(f->tmp, f->path) != 0)
+    if (rc == 0 && renameat(f->dirfd, f->tmp, f->dirfd, f->path) != 0)
         rc = -errno;
     if (rc)
-        unlink(f->tmp);
+        unlinkat(f->dirfd, f->tmp, 0);
     f->tmp[0] = '\0';
     return rc;
 }
@@ -112,7 +118,7 @@ void gp_atomic_abort(struct gp_atomic_file *f)
         return;
     close(f->fd);
     f->fd = -1;
-    unlink(f->tmp);
+    unlinkat(f->dirfd, f->tmp, 0);
     f->tmp[0] = '\0';
 }
 

@@ -17,12 +17,16 @@ int gp_write_all(int fd, const void *buf, size_t len);
  * created with O_EXCL | O_NOFOLLOW (a name planted in advance, a symlink or a FIFO, is never
  * opened: another unpredictable name is tried), then fsync'd and renamed over the target. */
 struct gp_atomic_file {
-    int fd; /* write here between open and commit; -1 when closed */
+    int fd;    /* write here between open and commit; -1 when closed */
+    int dirfd; /* path and tmp are relative to it (AT_FDCWD for gp_atomic_open) */
     char path[4096];
     char tmp[4096 + 64];
 };
 /* Creates the temp file for path (mode as for open(2)). 0 or -errno; f->fd is -1 on error. */
 int gp_atomic_open(struct gp_atomic_file *f, const char *path, mode_t mode);
+/* The same for path relative to the directory dirfd (which must stay open until commit or
+ * abort); the directory itself is not fsync'd: callers that need the rename durable do that. */
+int gp_atomic_openat(struct gp_atomic_file *f, int dirfd, const char *path, mode_t mode);
 /* fsync, close and rename over the target; on any failure the temp file is removed. 0 or
  * -errno (of the step that failed). */
 int gp_atomic_commit(struct gp_atomic_file *f);

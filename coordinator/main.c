@@ -1,6 +1,7 @@
 /* main.c — gprof-coordinator: the HTTP service (ingest, control plane, queries) and its token
  * subcommands; systemd notification and graceful shutdown on SIGTERM. */
 #include "coordinator/api/api.h"
+#include "coordinator/api/control_json.h"
 #include "coordinator/config.h"
 #include "coordinator/control/plane.h"
 #include "coordinator/http/fdlimit.h"
@@ -268,7 +269,8 @@ int main(int argc, char **argv)
                                .max_tracked_hosts = (size_t)c.max_tracked_hosts,
                                .host_expiry_s =
                                        c.host_expiry_days < 0 ? -1 : c.host_expiry_days * 86400,
-                               .flush_ms = 2000};
+                               .flush_ms = 2000,
+                               .codec = &cj_codec};
     if (cp_plane_open(st->meta, &po, &plane, &err) != 0) {
         fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
         goto out;

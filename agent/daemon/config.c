@@ -11,15 +11,33 @@
 
 #include "agent/control/control.h"
 #include "agent/spool.h"
+#include "agent/symbols/debuginfod.h"
 #include "agent/unwind/registry.h"
 #include "common/log.h"
 
 static const char *const known_keys[] = {
-        "coordinator",  "service",           "token",     "token_file",
-        "state_dir",    "hostname",          "duration",  "frequency",
-        "sampler",      "keep_results",      "log_level", "heartbeat_interval",
-        "continuous",   "control_socket",    "spool_max", "upload_wait",
-        "symbol_cache", "unwind_tables_max", NULL,
+        "coordinator",
+        "service",
+        "token",
+        "token_file",
+        "state_dir",
+        "hostname",
+        "duration",
+        "frequency",
+        "sampler",
+        "keep_results",
+        "log_level",
+        "heartbeat_interval",
+        "continuous",
+        "control_socket",
+        "spool_max",
+        "upload_wait",
+        "symbol_cache",
+        "debuginfod_urls",
+        "debuginfod_timeout",
+        "debuginfod_max_size",
+        "unwind_tables_max",
+        NULL,
 };
 
 static const char usage_text[] =
@@ -28,16 +46,20 @@ static const char usage_text[] =
         "                   [--heartbeat-interval S] [--continuous | --no-continuous]\n"
         "                   [-d SECONDS] [-F HZ] [--sampler bpf|perf] [--keep-results N]\n"
         "                   [--control-socket PATH] [--spool-max SIZE] [--symbol-cache SIZE]\n"
-        "                   [--unwind-tables-max SIZE] [--log-level L]\n"
+        "                   [--debuginfod-urls URLS] [--unwind-tables-max SIZE]\n"
+        "                   [--log-level L]\n"
         "\n"
         "Profiles the whole host in back-to-back sessions of -d seconds (default 60) at -F Hz\n"
         "(default 11); --no-continuous waits for commands instead. Each session is kept in\n"
         "STATE_DIR/results (newest as last_profile.col and last_flamegraph.html) and, with\n"
         "--coordinator, uploaded through an on-disk spool (STATE_DIR/spool, bounded by\n"
         "--spool-max, default 256M) that survives outages and restarts. --symbol-cache\n"
-        "(default 16M) bounds each session's cache of ELF symbol tables; --unwind-tables-max\n"
-        "(default 256M) the kernel memory of the unwind tables of code built without frame\n"
-        "pointers (0: frame pointers only).\n"
+        "(default 16M) bounds each session's cache of ELF symbol tables.\n"
+        "--debuginfod-urls (default: $DEBUGINFOD_URLS; \"\" = off) fetches the debug files of\n"
+        "stripped binaries by build-id in the background into STATE_DIR/debuginfod, each within\n"
+        "debuginfod_timeout seconds (default 30) and debuginfod_max_size bytes (default 256M).\n"
+        "--unwind-tables-max (default 256M; 0: frame pointers only) bounds the kernel memory of\n"
+        "the unwind tables that walk code built without frame pointers.\n"
         "\n"
         "With a coordinator the agent sends a heartbeat every --heartbeat-interval seconds\n"
         "(default 30, ±10%, backing off up to 5 min while it fails) and runs the profiling\n"
@@ -96,9 +118,16 @@ static int load_config(struct gp_config *c, struct agent_cfg *a, struct gp_err *
         (rc = gp_config_get_bool(c, "continuous", 1, &a->continuous, err)) ||
         (rc = gp_config_get_size(c, "spool_max", GP_SPOOL_DEFAULT_MAX, &a->spool_max, err)) ||
         (rc = gp_config_get_size(c, "symbol_cache", 16u << 20, &a->symbol_cache, err)) ||
+        (rc = gp_config_get_i64(c, "debuginfod_timeout", GP_DEBUGINFOD_DEFAULT_TIMEOUT_S, 1, 3600,
+                                &a->debuginfod_timeout, err)) ||
+        (rc = gp_config_get_size(c, "debuginfod_max_size", GP_DEBUGINFOD_DEFAULT_MAX_BYTES,
+                                 &a->debuginfod_max_size, err)) ||
         (rc = gp_config_get_size(c, "unwind_tables_max", GP_UW_TABLES_MAX_DEFAULT,
                                  &a->unwind_tables_max, err)))
         return rc;
+    a->debuginfod_urls = gp_config_get(c, "debuginfod_urls");
+    if (a->debuginfod_max_size == 0)
+        return gp_err_set(err, -EINVAL, "debuginfod_max_size 0: give a size such as 256M");
     if (a->spool_max < 4096)
         return gp_err_set(err, -EINVAL, "spool_max %llu is too small: use at least 4K",
                           (unsigned long long)a->spool_max);
@@ -147,7 +176,8 @@ static int parse_args(int argc, char **argv, struct gp_config *c, const char **c
             {"spool-max", required_argument, NULL, 12},
             {"upload-wait", required_argument, NULL, 13},
             {"symbol-cache", required_argument, NULL, 14},
-            {"unwind-tables-max", required_argument, NULL, 15},
+            {"debuginfod-urls", required_argument, NULL, 15},
+            {"unwind-tables-max", required_argument, NULL, 16},
             {"continuous", no_argument, NULL, 20},
             {"no-continuous", no_argument, NULL, 21},
             {"help", no_argument, NULL, 'h'},
@@ -168,7 +198,8 @@ static int parse_args(int argc, char **argv, struct gp_config *c, const char **c
                                        [12] = "spool_max",
                                        [13] = "upload_wait",
                                        [14] = "symbol_cache",
-                                       [15] = "unwind_tables_max"};
+                                       [15] = "debuginfod_urls",
+                                       [16] = "unwind_tables_max"};
     int o, rc;
     optind = 0; /* also used again on SIGHUP */
     while ((o = getopt_long(argc, argv, "c:d:F:hV", opts, NULL)) != -1) {
@@ -195,7 +226,7 @@ static int parse_args(int argc, char **argv, struct gp_config *c, const char **c
             printf("gprof-agent %s\n", GPROF_VERSION);
             return 1;
         default:
-            if (o >= 1 && o <= 15) {
+            if (o >= 1 && o <= 16) {
                 key = keys[o];
                 break;
             }

@@ -143,6 +143,16 @@ struct gp_elf_entry *gp_elfcache_find(struct gp_elfcache *c, const struct gp_elf
     return NULL;
 }
 
+struct gp_elf_entry *gp_elfcache_find_build_id(struct gp_elfcache *c, const uint8_t *id, size_t len)
+{
+    if (!len)
+        return NULL;
+    for (struct gp_elf_entry *e = c->by_bid[bid_bucket(id, len)]; e; e = e->next_bid)
+        if (e->syms->build_id_len == len && memcmp(e->syms->build_id, id, len) == 0)
+            return e;
+    return NULL;
+}
+
 static int add_key(struct gp_elfcache *c, struct gp_elf_entry *e, const struct gp_elf_key *k)
 {
     struct keynode *n = calloc(1, sizeof(*n));
@@ -170,16 +180,13 @@ int gp_elfcache_get(struct gp_elfcache *c, int fd, const struct gp_elf_key *k,
     uint8_t bid[GP_BUILD_ID_MAX];
     int bl = gp_elf_build_id_fd(fd, bid, sizeof(bid));
     if (bl > 0) {
-        for (e = c->by_bid[bid_bucket(bid, (size_t)bl)]; e; e = e->next_bid) {
-            if (e->syms->build_id_len == (size_t)bl &&
-                memcmp(e->syms->build_id, bid, (size_t)bl) == 0) {
-                if (add_key(c, e, k) < 0)
-                    return gp_err_set(err, -ENOMEM, "out of memory");
-                touch(c, e);
-                c->st.build_id_hits++;
-                *out = e;
-                return 0;
-            }
+        if ((e = gp_elfcache_find_build_id(c, bid, (size_t)bl))) {
+            if (add_key(c, e, k) < 0)
+                return gp_err_set(err, -ENOMEM, "out of memory");
+            touch(c, e);
+            c->st.build_id_hits++;
+            *out = e;
+            return 0;
         }
     }
     struct gp_elfsyms *syms;
@@ -219,19 +226,16 @@ int gp_elfcache_insert(struct gp_elfcache *c, const struct gp_elf_key *k, struct
         return 0;
     }
     if (syms->build_id_len) {
-        for (e = c->by_bid[bid_bucket(syms->build_id, syms->build_id_len)]; e; e = e->next_bid) {
-            if (e->syms->build_id_len == syms->build_id_len &&
-                memcmp(e->syms->build_id, syms->build_id, syms->build_id_len) == 0) {
-                if (add_key(c, e, k) < 0) {
-                    gp_elfsyms_free(syms);
-                    return -ENOMEM;
-                }
-                touch(c, e);
-                c->st.build_id_hits++;
+        if ((e = gp_elfcache_find_build_id(c, syms->build_id, syms->build_id_len))) {
+            if (add_key(c, e, k) < 0) {
                 gp_elfsyms_free(syms);
-                *out = e;
-                return 0;
+                return -ENOMEM;
             }
+            touch(c, e);
+            c->st.build_id_hits++;
+            gp_elfsyms_free(syms);
+            *out = e;
+            return 0;
         }
     }
     e = calloc(1, sizeof(*e));

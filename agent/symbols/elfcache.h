@@ -24,6 +24,9 @@ void gp_elfcache_free(struct gp_elfcache *c);
 void gp_elf_key_from_stat(const struct stat *st, struct gp_elf_key *k);
 /* The entry for a file already loaded (by identity), or NULL. Marks it recently used. */
 struct gp_elf_entry *gp_elfcache_find(struct gp_elfcache *c, const struct gp_elf_key *k);
+/* The entry loaded with this build-id, or NULL. Does not mark it used. */
+struct gp_elf_entry *gp_elfcache_find_build_id(struct gp_elfcache *c, const uint8_t *id,
+                                               size_t len);
 /* Finds or loads the binary open at fd with identity k: a known build-id is loaded once even
  * when it appears under another identity (the same library in two container images). */
 int gp_elfcache_get(struct gp_elfcache *c, int fd, const struct gp_elf_key *k,

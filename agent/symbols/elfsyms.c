@@ -1,6 +1,7 @@
 /* elfsyms.c — ELF function symbols through libelf (see elfsyms.h). */
 #include "agent/symbols/elfsyms.h"
 #include "agent/symbols/demangle.h"
+#include "agent/symbols/funcstarts.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -237,9 +238,10 @@ static int collect_loads(Elf *elf, struct gp_elfsyms *e)
     return 0;
 }
 
-/* Collects the .symtab of a debug ELF opened at path when it matches the binary. */
+/* Collects the .symtab of a debug ELF opened at path when it matches the binary (need_id: it
+ * must carry the binary's build-id; else a debug file without one is taken too). */
 static int try_debug_file(const char *path, const struct gp_elfsyms *e, int check_crc, uint32_t crc,
-                          struct collector *c)
+                          int need_id, struct collector *c)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -249,7 +251,7 @@ static int try_debug_file(const char *path, const struct gp_elfsyms *e, int chec
     if (elf && elf_kind(elf) == ELF_K_ELF) {
         uint8_t bid[GP_BUILD_ID_MAX];
         int bl = elf_build_id(elf, bid, sizeof(bid));
-        int match = 1;
+        int match = !need_id || (bl > 0 && e->build_id_len);
         if (e->build_id_len && bl > 0)
             match = (size_t)bl == e->build_id_len && memcmp(bid, e->build_id, (size_t)bl) == 0;
         if (match && check_crc) {
@@ -291,7 +293,7 @@ static int search_build_id(const struct gp_debug_search *ds, struct gp_elfsyms *
         for (size_t i = 0; i < ds->ndirs; i++) {
             snprintf(path, sizeof(path), "%s%s/.build-id/%.2s/%s.debug", root, ds->dirs[i], hex,
                      hex + 2);
-            if (try_debug_file(path, e, 0, 0, c))
+            if (try_debug_file(path, e, 0, 0, 0, c))
                 return 1;
         }
     }
@@ -329,10 +331,10 @@ static int search_debuglink(Elf *elf, const struct gp_debug_search *ds, struct g
     *slash = '\0'; /* dir = the binary's directory ("" for /) */
     const char *root = ds->root ? ds->root : "";
     snprintf(path, sizeof(path), "%s%s/%s", root, dir, link);
-    if (try_debug_file(path, e, 1, crc, c))
+    if (try_debug_file(path, e, 1, crc, 0, c))
         return 1;
     snprintf(path, sizeof(path), "%s%s/.debug/%s", root, dir, link);
-    if (try_debug_file(path, e, 1, crc, c))
+    if (try_debug_file(path, e, 1, crc, 0, c))
         return 1;
     for (int inroot = 0; inroot < 2; inroot++) {
         const char *r = inroot ? root : "";
@@ -340,7 +342,7 @@ static int search_debuglink(Elf *elf, const struct gp_debug_search *ds, struct g
             break;
         for (size_t i = 0; i < ds->ndirs; i++) {
             snprintf(path, sizeof(path), "%s%s%s/%s", r, ds->dirs[i], dir, link);
-            if (try_debug_file(path, e, 1, crc, c))
+            if (try_debug_file(path, e, 1, crc, 0, c))
                 return 1;
         }
     }
@@ -529,6 +531,8 @@ int gp_elfsyms_load_fd(int fd, const struct gp_debug_search *ds, struct gp_elfsy
         return gp_err_set(err, -ENOEXEC, "cannot read ELF: %s", elf_errmsg(-1));
     int rc = load_elf(elf, ds, 1, out, err);
     elf_end(elf);
+    if (rc == 0)
+        gp_funcstarts_load(*out, fd);
     return rc;
 }
 
@@ -568,7 +572,57 @@ void gp_elfsyms_free(struct gp_elfsyms *e)
     free(e->syms);
     free(e->strs);
     free(e->loads);
+    free(e->fdes);
     free(e);
+}
+
+int gp_elfsyms_wants_debug_file(const struct gp_elfsyms *e)
+{
+    return e->build_id_len &&
+           !(e->sources & (GP_SRC_SYMTAB | GP_SRC_DEBUG_BUILDID | GP_SRC_DEBUGLINK |
+                           GP_SRC_MINIDEBUG | GP_SRC_DEBUGINFOD));
+}
+
+int gp_elfsyms_add_debug_file(struct gp_elfsyms *e, const char *path, struct gp_err *err)
+{
+    elf_version(EV_CURRENT);
+    struct collector c = {0};
+    struct gp_elfsyms merged = {.nloads = e->nloads};
+    int rc = -ENOENT;
+    if (!try_debug_file(path, e, 0, 0, 1, &c)) {
+        gp_err_set(err, rc, "%s: no .symtab for build-id, or another build-id", path);
+        goto out;
+    }
+    /* what e named before loses to the debug file at the same address (see rawsym_cmp) */
+    for (size_t i = 0; i < e->nsyms; i++)
+        sym_add(&c, e->syms[i].addr, e->syms[i].size, e->strs + e->syms[i].name, UINT8_MAX, 0);
+    if ((rc = finish(&c, &merged)) < 0) {
+        gp_err_set(err, rc, "out of memory adding the symbols of %s", path);
+        goto out;
+    }
+    if (e->dm) {
+        for (size_t i = 0; i < e->nsyms; i++)
+            free(e->dm[i]);
+        free(e->dm);
+        e->dm = NULL;
+    }
+    free(e->syms);
+    free(e->strs);
+    e->syms = merged.syms;
+    e->nsyms = merged.nsyms;
+    e->strs = merged.strs;
+    e->strs_len = merged.strs_len;
+    e->bytes = merged.bytes;
+    e->sources |= GP_SRC_DEBUGINFOD;
+    merged.syms = NULL;
+    merged.strs = NULL;
+    rc = 0;
+out:
+    free(merged.syms);
+    free(merged.strs);
+    free(c.v);
+    free(c.pool);
+    return rc;
 }
 
 int gp_elfsyms_vaddr(const struct gp_elfsyms *e, uint64_t file_off, uint64_t *vaddr)

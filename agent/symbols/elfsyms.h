@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/unwind/table.h"
 #include "common/err.h"
 
 #define GP_BUILD_ID_MAX 64
@@ -25,7 +26,8 @@ enum gp_elfsyms_source {
     GP_SRC_DYNSYM = 2, /* .dynsym */
     GP_SRC_DEBUG_BUILDID = 4,
     GP_SRC_DEBUGLINK = 8,
-    GP_SRC_MINIDEBUG = 16, /* .gnu_debugdata */
+    GP_SRC_MINIDEBUG = 16,  /* .gnu_debugdata */
+    GP_SRC_DEBUGINFOD = 32, /* a debug file fetched later (gp_elfsyms_add_debug_file) */
 };
 
 struct gp_elfsyms {
@@ -40,6 +42,9 @@ struct gp_elfsyms {
     size_t build_id_len;
     unsigned sources; /* enum gp_elfsyms_source bits that contributed symbols */
     size_t bytes;     /* memory held, for the cache budget */
+    /* function ranges from CFI when the symbols are partial (funcstarts.h) */
+    struct gp_uw_range *fdes;
+    size_t nfdes;
 };
 
 /* Where separate debug files are searched. */
@@ -59,6 +64,14 @@ int gp_elfsyms_load_fd(int fd, const struct gp_debug_search *ds, struct gp_elfsy
 int gp_elfsyms_load_mem(const void *image, size_t len, const struct gp_debug_search *ds,
                         struct gp_elfsyms **out, struct gp_err *err);
 void gp_elfsyms_free(struct gp_elfsyms *e);
+
+/* Is e worth a debug file from a debuginfod server: it has a build-id, and neither a .symtab,
+ * a local debug file nor MiniDebugInfo named its functions? */
+int gp_elfsyms_wants_debug_file(const struct gp_elfsyms *e);
+/* Adds the .symtab of the debug file at path (its build-id must be e's) to e's symbols; at an
+ * address both name, the debug file's name wins. Names looked up in e before are invalid after.
+ * Returns 0, -ENOENT (no .symtab or another build-id) or -ENOMEM. */
+int gp_elfsyms_add_debug_file(struct gp_elfsyms *e, const char *path, struct gp_err *err);
 
 /* Reads only the GNU build-id of an open ELF file. Returns its length, 0 when none, -errno. */
 int gp_elf_build_id_fd(int fd, uint8_t *buf, size_t buflen);

@@ -1,11 +1,8 @@
 /* perfmap.c — perf-PID.map parsing (see perfmap.h). */
 #include "agent/symbols/perfmap.h"
 #include "agent/symbols/demangle.h"
-#include "agent/procs/maps.h"
 
 #include <errno.h>
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,18 +76,4 @@ int gp_perfmap_parse(const char *text, size_t len, struct gp_rangetab *t, struct
     }
     gp_rangetab_finish(t, 0);
     return 0;
-}
-
-int gp_perfmap_load(const char *root, uint32_t nspid, struct gp_rangetab *t, struct gp_err *err)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "%s/tmp/perf-%" PRIu32 ".map", root ? root : "", nspid);
-    char *buf;
-    size_t len;
-    int rc = gp_read_file(path, &buf, &len);
-    if (rc < 0)
-        return gp_err_set(err, rc, "cannot read %s: %s", path, strerror(-rc));
-    rc = gp_perfmap_parse(buf, len, t, err);
-    free(buf);
-    return rc;
 }

@@ -11,7 +11,5 @@
 
 /* Parses perf map text; malformed lines are skipped (writers append concurrently). */
 int gp_perfmap_parse(const char *text, size_t len, struct gp_rangetab *t, struct gp_err *err);
-/* Reads <root>/tmp/perf-<nspid>.map (root "" = host). -ENOENT when the process wrote none. */
-int gp_perfmap_load(const char *root, uint32_t nspid, struct gp_rangetab *t, struct gp_err *err);
 
 #endif

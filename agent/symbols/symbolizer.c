@@ -3,9 +3,11 @@
 #include "agent/symbols/symbolizer.h"
 #include "agent/procs/maps.h"
 #include "agent/procs/perfmap_file.h"
-#include "agent/procs/procinfo.h"
+#include "agent/procs/proctable.h"
+#include "agent/symbols/debuginfod.h"
 #include "agent/symbols/elfcache.h"
 #include "agent/symbols/elfsyms.h"
+#include "agent/symbols/funcstarts.h"
 #include "agent/symbols/kallsyms_cache.h"
 #include "agent/symbols/loader.h"
 #include "agent/symbols/perfmap.h"
@@ -22,16 +24,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROC_BUCKETS   4096
-#define ARENA_CHUNK    (64u * 1024)
-#define LIVENESS_EVERY 16 /* gc calls between checks for processes that vanished silently */
+#define ARENA_CHUNK (64u * 1024)
 
+/* The symbolizer's link from one executable mapping of a process (the same index in the process
+ * table's maps snapshot) to the binary behind it. */
 struct pmap {
-    uint64_t start, end, offset;
+    uint64_t start, end, offset, inode; /* identity of the mapping, to carry the link to */
+    uint32_t dev_major, dev_minor;      /* the same mapping in the next snapshot */
     enum gp_map_kind kind;
-    char *path;         /* as the process sees it */
-    const char *module; /* basename, points into path (or a static name) */
-    uint64_t inode;     /* as /proc/PID/maps shows it */
     struct gp_elf_key key;
     int have_key;
     int load_failed;
@@ -41,11 +41,9 @@ struct pmap {
     uint64_t entry_gen; /* cache generation entry was valid for */
 };
 
-struct proc {
-    uint32_t tgid, nspid;
-    uint64_t starttime;
-    int exited;
-    struct pmap *maps;
+/* What the symbolizer attaches to a process-table entry. */
+struct sproc {
+    struct pmap *maps; /* parallel to the entry's maps.v */
     size_t nmaps;
     uint64_t remap_gen; /* gc generation of the last re-read on a miss */
     struct gp_rangetab perfmap;
@@ -54,18 +52,6 @@ struct proc {
     uint64_t perfmap_gen;
     int64_t perfmap_mtime;
     int64_t perfmap_size;
-    int other_mntns;
-    uint32_t ppid; /* its image before its first exec was a copy of the parent's */
-    char comm[16];
-    char container_id[65];
-    char container_name[128];
-    struct proc *next;
-};
-
-#define CNAME_SLOTS 64 /* container id -> name, so runtime state is parsed once per container */
-struct cname {
-    char id[65];
-    char name[128];
 };
 
 struct arena_chunk {
@@ -79,7 +65,9 @@ struct gp_symbolizer {
     size_t ndirs;
     int no_kernel;
     struct gp_elfcache *cache;
-    struct proc *procs[PROC_BUCKETS];
+    struct gp_proctable *procs;
+    int own_procs; /* procs was created by (and is freed with) the symbolizer */
+    int listener;  /* our id in procs, -1 when not registered */
     struct gp_rangetab kernel;
     int kernel_state; /* 0 not tried, 1 loaded, -1 failed */
     time_t kernel_loaded_at;
@@ -88,13 +76,13 @@ struct gp_symbolizer {
     char *kallsyms_cache_dir;
     struct gp_elfsyms *vdso;
     struct arena_chunk *arena;
-    struct gp_loader *loader; /* binaries opened at note time, read when a stack needs them */
-    struct cname cnames[CNAME_SLOTS];
-    size_t cname_next;
+    struct gp_loader *loader;  /* binaries opened at note time, read when a stack needs them */
+    struct gp_debuginfod *dfd; /* debug files of stripped binaries, fetched in the background */
+    uint64_t debuginfod_named;
     struct gp_rangetab *retired; /* replaced perf maps: their names live until the next gc */
     size_t nretired, capretired;
     uint64_t gc_gen;
-    uint64_t frames, resolved, unresolved, nprocs, nexited;
+    uint64_t frames, resolved, unresolved;
 };
 
 static void load_kernel(struct gp_symbolizer *s, int fresh);
@@ -148,30 +136,7 @@ static void arena_reset(struct gp_symbolizer *s)
     }
 }
 
-/* ---- processes ---- */
-
-static struct proc **proc_slot(struct gp_symbolizer *s, uint32_t tgid)
-{
-    struct proc **pp = &s->procs[tgid % PROC_BUCKETS];
-    while (*pp && (*pp)->tgid != tgid)
-        pp = &(*pp)->next;
-    return pp;
-}
-
-/* starttime (field 22) and, when not NULL, the parent (field 4) and comm (field 2) of
- * /proc/PID/stat. */
-static int read_stat(uint32_t tgid, uint64_t *st, uint32_t *ppid, char comm[16])
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/stat", tgid);
-    char *b;
-    int rc = gp_read_file(path, &b, NULL);
-    if (rc < 0)
-        return rc == -ENOENT ? -ESRCH : rc;
-    rc = gp_proc_stat_parse(b, st, ppid, comm);
-    free(b);
-    return rc;
-}
+/* ---- processes (the table's entries, with what the symbolizer attaches to them) ---- */
 
 static void pmaps_free(struct gp_symbolizer *s, struct pmap *v, size_t n)
 {
@@ -179,7 +144,6 @@ static void pmaps_free(struct gp_symbolizer *s, struct pmap *v, size_t n)
         if (v[i].pinned) /* a pinned entry is never evicted, so the pointer is still good */
             gp_elf_entry_unpin(v[i].entry);
         gp_loader_release(s->loader, v[i].hold);
-        free(v[i].path);
     }
     free(v);
 }
@@ -211,26 +175,19 @@ static void free_retired(struct gp_symbolizer *s)
     s->nretired = 0;
 }
 
-static void proc_free(struct gp_symbolizer *s, struct proc *p)
-{
-    pmaps_free(s, p->maps, p->nmaps);
-    retire_rangetab(s, &p->perfmap);
-    free(p);
-}
-
 /* Opens the file behind a mapping while the process lives: map_files gives the exact file
  * (even deleted or in another mount namespace); /proc/PID/root/<path> is the fallback. */
-static int open_mapping(uint32_t tgid, const struct pmap *m, uint64_t inode, struct stat *st)
+static int open_mapping(uint32_t tgid, const struct gp_map *g, uint64_t inode, struct stat *st)
 {
     char path[4200];
-    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64, tgid, m->start,
-             m->end);
+    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64, tgid, g->start,
+             g->end);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0 && fstat(fd, st) == 0 && S_ISREG(st->st_mode))
         return fd;
     if (fd >= 0)
         close(fd);
-    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/root%s", tgid, m->path);
+    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/root%s", tgid, g->path);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
@@ -241,26 +198,55 @@ static int open_mapping(uint32_t tgid, const struct pmap *m, uint64_t inode, str
     return fd;
 }
 
-/* Moves a binary read by the loader into the cache. */
+/* Moves a binary read by the loader into the cache; a stripped one without a local debug file
+ * is queued for debuginfod (named at the gc after its fetch: apply_fetched()). */
 static struct gp_elf_entry *adopt(struct gp_symbolizer *s, const struct gp_elf_key *k,
                                   struct gp_elfsyms *syms)
 {
     struct gp_elf_entry *e = NULL;
     if (syms && gp_elfcache_insert(s->cache, k, syms, &e) < 0)
         e = NULL;
+    if (e && s->dfd && gp_elfsyms_wants_debug_file(gp_elf_entry_syms(e)))
+        gp_debuginfod_request(s->dfd, gp_elf_entry_syms(e)->build_id,
+                              gp_elf_entry_syms(e)->build_id_len);
     return e;
 }
 
-/* Links a mapping to its binary: already loaded, or opened now and held until a stack needs it
- * (reading it here would read every library of every process, most never on a stack). */
-static void attach_pmap(struct gp_symbolizer *s, struct proc *p, struct pmap *m, uint64_t inode)
+/* Adds the symbols of debug files fetched since the last gc to their binaries, when still
+ * cached (an evicted one is queued again when it is read again, and found in the disk cache). */
+static void apply_fetched(struct gp_symbolizer *s)
+{
+    uint8_t id[GP_BUILD_ID_MAX];
+    size_t len;
+    char *path;
+    while (s->dfd && gp_debuginfod_take(s->dfd, id, &len, &path)) {
+        struct gp_elf_entry *e = gp_elfcache_find_build_id(s->cache, id, len);
+        struct gp_elfsyms *syms = e ? gp_elf_entry_syms(e) : NULL;
+        struct gp_err err = {0};
+        if (syms && gp_elfsyms_wants_debug_file(syms)) {
+            if (gp_elfsyms_add_debug_file(syms, path, &err) == 0) {
+                s->debuginfod_named++;
+                gp_debug("symbols: %zu functions named with %s", syms->nsyms, path);
+            } else {
+                gp_warn("symbols: debuginfod file ignored: %s", err.msg);
+            }
+        }
+        free(path);
+    }
+}
+
+/* Links mapping g (m is its link) to its binary: already loaded, or opened now and held until a
+ * stack needs it (reading it here would read every library of every process, most never on a
+ * stack). */
+static void attach_pmap(struct gp_symbolizer *s, const struct gp_proc *p, struct pmap *m,
+                        const struct gp_map *g, uint64_t inode)
 {
     struct stat st;
     /* Most mappings are of binaries already read or held (libc in every process): a stat of the
      * mapping tells which, without opening it. */
     char mf[96];
-    snprintf(mf, sizeof(mf), "/proc/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64, p->tgid, m->start,
-             m->end);
+    snprintf(mf, sizeof(mf), "/proc/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64, p->tgid, g->start,
+             g->end);
     if (stat(mf, &st) == 0 && S_ISREG(st.st_mode)) {
         struct gp_elf_key k;
         gp_elf_key_from_stat(&st, &k);
@@ -276,10 +262,10 @@ static void attach_pmap(struct gp_symbolizer *s, struct proc *p, struct pmap *m,
             return;
         }
     }
-    int fd = open_mapping(p->tgid, m, inode, &st);
+    int fd = open_mapping(p->tgid, g, inode, &st);
     if (fd < 0) {
         m->load_failed = 1;
-        gp_debug("symbols: cannot open %s of pid %" PRIu32 ": %s", m->path, p->tgid, strerror(-fd));
+        gp_debug("symbols: cannot open %s of pid %" PRIu32 ": %s", g->path, p->tgid, strerror(-fd));
         return;
     }
     gp_elf_key_from_stat(&st, &m->key);
@@ -297,7 +283,7 @@ static void attach_pmap(struct gp_symbolizer *s, struct proc *p, struct pmap *m,
         snprintf(rp, sizeof(rp), "/proc/%" PRIu32 "/root", p->tgid);
         rootfd = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
     }
-    char *path = strdup(m->path);
+    char *path = strdup(g->path);
     if (!path) {
         close(fd);
         if (rootfd >= 0)
@@ -325,8 +311,9 @@ static void take_attachment(struct pmap *m, struct pmap *o)
     o->entry = NULL;
 }
 
-/* The symbols of a mapping, loading its binary now if it is still pending. */
-static struct gp_elfsyms *pmap_syms(struct gp_symbolizer *s, struct proc *p, struct pmap *m)
+/* The symbols of mapping g (m is its link), loading its binary now if it is still pending. */
+static struct gp_elfsyms *pmap_syms(struct gp_symbolizer *s, const struct gp_proc *p,
+                                    struct pmap *m, const struct gp_map *g)
 {
     uint64_t gen = gp_elfcache_generation(s->cache);
     if (m->entry && m->entry_gen == gen)
@@ -344,7 +331,7 @@ static struct gp_elfsyms *pmap_syms(struct gp_symbolizer *s, struct proc *p, str
     }
     if (!e && !p->exited && !m->load_failed) {
         m->have_key = 0;
-        attach_pmap(s, p, m, 0); /* evicted or never opened: open it again while it lives */
+        attach_pmap(s, p, m, g, 0); /* evicted or never opened: open it again while it lives */
         if (m->have_key && !(e = gp_elfcache_find(s->cache, &m->key)) &&
             gp_loader_take(s->loader, &m->key, &syms))
             e = adopt(s, &m->key, syms);
@@ -379,67 +366,61 @@ int gp_symbolizer_load_pending(struct gp_symbolizer *s, unsigned budget_ms)
     return n;
 }
 
-/* Takes a new snapshot of the process's executable mappings and loads their symbols. */
-static int snapshot_maps(struct gp_symbolizer *s, struct proc *p)
+/* Links every mapping of the table's new snapshot to its binary, carrying the links of
+ * mappings unchanged since the last snapshot (no reopen). */
+static void sync_maps(struct gp_symbolizer *s, const struct gp_proc *p, struct sproc *sp)
 {
-    struct gp_maps maps;
-    struct gp_err err = {0};
-    int rc = gp_maps_read(p->tgid, 1, &maps, &err);
-    if (rc < 0)
-        return rc;
-    if (maps.n == 0 && p->nmaps > 0) { /* a zombie has no maps: keep what it had */
-        gp_maps_free(&maps);
-        return 0;
+    const struct gp_maps *maps = &p->maps;
+    struct pmap *v = calloc(maps->n ? maps->n : 1, sizeof(*v));
+    if (!v) { /* names fall back to module+offset until the next snapshot */
+        pmaps_free(s, sp->maps, sp->nmaps);
+        sp->maps = NULL;
+        sp->nmaps = 0;
+        return;
     }
-    struct pmap *v = calloc(maps.n ? maps.n : 1, sizeof(*v));
-    if (!v) {
-        gp_maps_free(&maps);
-        return -ENOMEM;
-    }
-    size_t j = 0; /* walks the old snapshot alongside: both are sorted by start */
-    for (size_t i = 0; i < maps.n; i++) {
-        const struct gp_map *g = &maps.v[i];
+    size_t j = 0; /* walks the old links alongside: both are sorted by start */
+    for (size_t i = 0; i < maps->n; i++) {
+        const struct gp_map *g = &maps->v[i];
         struct pmap *m = &v[i];
-        m->start = g->start;
-        m->end = g->end;
-        m->offset = g->offset;
-        m->inode = g->inode;
-        m->kind = g->kind;
-        m->path = g->path; /* take ownership */
-        maps.v[i].path = NULL;
-        if (g->kind == GP_MAP_FILE) {
-            m->module = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
-            while (j < p->nmaps && p->maps[j].start < m->start)
-                j++;
-            struct pmap *o = j < p->nmaps ? &p->maps[j] : NULL;
-            if (o && o->kind == GP_MAP_FILE && o->start == m->start && o->end == m->end &&
-                o->offset == m->offset && o->inode == m->inode && !o->load_failed &&
-                !strcmp(o->path, m->path))
-                take_attachment(m, o); /* unchanged since the last snapshot: no reopen */
-            else
-                attach_pmap(s, p, m, g->inode);
-        } else if (g->kind == GP_MAP_ANON) {
-            m->module = "[anon]";
-        } else {
-            m->module = m->path;
-        }
+        *m = (struct pmap){.start = g->start,
+                           .end = g->end,
+                           .offset = g->offset,
+                           .inode = g->inode,
+                           .dev_major = g->dev_major,
+                           .dev_minor = g->dev_minor,
+                           .kind = g->kind};
+        if (g->kind != GP_MAP_FILE)
+            continue;
+        while (j < sp->nmaps && sp->maps[j].start < m->start)
+            j++;
+        struct pmap *o = j < sp->nmaps ? &sp->maps[j] : NULL;
+        if (o && o->kind == GP_MAP_FILE && o->start == m->start && o->end == m->end &&
+            o->offset == m->offset && o->inode == m->inode && o->dev_major == m->dev_major &&
+            o->dev_minor == m->dev_minor && !o->load_failed)
+            take_attachment(m, o); /* unchanged since the last snapshot: no reopen */
+        else
+            attach_pmap(s, p, m, g, g->inode);
     }
-    size_t n = maps.n;
-    gp_maps_free(&maps);
-    pmaps_free(s, p->maps, p->nmaps);
-    p->maps = v;
-    p->nmaps = n;
-    return 0;
+    pmaps_free(s, sp->maps, sp->nmaps);
+    sp->maps = v;
+    sp->nmaps = maps->n;
 }
 
-static void load_perfmap(struct gp_symbolizer *s, struct proc *p)
+/* The link of mapping g of p, or NULL (out of memory at the last snapshot). */
+static struct pmap *pmap_of(const struct gp_proc *p, struct sproc *sp, const struct gp_map *g)
+{
+    size_t i = (size_t)(g - p->maps.v);
+    return sp && i < sp->nmaps && sp->maps[i].start == g->start ? &sp->maps[i] : NULL;
+}
+
+static void load_perfmap(struct gp_symbolizer *s, const struct gp_proc *p, struct sproc *sp)
 {
     struct stat st;
     struct gp_err err = {0};
     int fd = gp_perfmap_open(p->tgid, p->nspid, GP_PERFMAP_MAX_BYTES, &st, &err);
     if (fd < 0) {
-        if (fd != -ENOENT && fd != -ESRCH && !p->perfmap_refused) {
-            p->perfmap_refused = 1; /* once per process: it is re-read on misses */
+        if (fd != -ENOENT && fd != -ESRCH && !sp->perfmap_refused) {
+            sp->perfmap_refused = 1; /* once per process: it is re-read on misses */
             gp_warn("pid %" PRIu32 " (%s): perf map refused: %s; its JIT frames show as "
                     "module+0xoffset",
                     p->tgid, p->comm, err.msg);
@@ -447,7 +428,7 @@ static void load_perfmap(struct gp_symbolizer *s, struct proc *p)
         return;
     }
     int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-    if (p->perfmap_loaded && mt == p->perfmap_mtime && st.st_size == p->perfmap_size) {
+    if (sp->perfmap_loaded && mt == sp->perfmap_mtime && st.st_size == sp->perfmap_size) {
         close(fd);
         return;
     }
@@ -462,101 +443,40 @@ static void load_perfmap(struct gp_symbolizer *s, struct proc *p)
     free(buf);
     if (rc < 0)
         return;
-    retire_rangetab(s, &p->perfmap);
-    p->perfmap = t;
-    p->perfmap_loaded = 1;
-    p->perfmap_mtime = mt;
-    p->perfmap_size = st.st_size;
+    retire_rangetab(s, &sp->perfmap);
+    sp->perfmap = t;
+    sp->perfmap_loaded = 1;
+    sp->perfmap_mtime = mt;
+    sp->perfmap_size = st.st_size;
 }
 
-/* Reads the container again at every note of a live process: a runtime moves its process into
- * the container's cgroup after it started (before its exec), so the first note may be early. */
-static void container_facts(struct gp_symbolizer *s, struct proc *p)
+/* Process-table listener: a process was seen, exec'd or re-read. Opens every mapped binary now,
+ * while it lives (see gp_symbolizer_new). */
+static void on_seen(void *ctx, const struct gp_proc *p, int is_exec)
 {
-    char rt[32], id[sizeof(p->container_id)];
-    if (gp_proc_container_id(p->tgid, id, sizeof(id), rt, sizeof(rt)) < 0)
-        return; /* gone: keep what was captured while it lived */
-    if (!strcmp(id, p->container_id) && (!id[0] || p->container_name[0]))
-        return; /* unchanged */
-    memcpy(p->container_id, id, sizeof(id));
-    p->container_name[0] = '\0';
-    if (!p->container_id[0])
+    (void)is_exec;
+    struct gp_symbolizer *s = ctx;
+    struct sproc *sp = gp_proc_data(p, s->listener);
+    if (!sp) {
+        if (!(sp = calloc(1, sizeof(*sp))))
+            return; /* its frames are named module+offset */
+        gp_proc_set_data(p, s->listener, sp);
+    }
+    sync_maps(s, p, sp);
+    load_perfmap(s, p, sp);
+}
+
+/* The process exited: pin what is loaded; binaries still pending are held open and pinned once
+ * loaded, so its samples are named until the gc drops it. */
+static void on_exited(void *ctx, const struct gp_proc *p)
+{
+    struct gp_symbolizer *s = ctx;
+    struct sproc *sp = gp_proc_data(p, s->listener);
+    if (!sp)
         return;
-    for (size_t i = 0; i < CNAME_SLOTS; i++) {
-        if (strcmp(s->cnames[i].id, p->container_id) == 0) {
-            snprintf(p->container_name, sizeof(p->container_name), "%s", s->cnames[i].name);
-            return;
-        }
-    }
-    gp_container_name_lookup("/", rt, p->container_id, p->container_name,
-                             sizeof(p->container_name));
-    struct cname *c = &s->cnames[s->cname_next++ % CNAME_SLOTS];
-    snprintf(c->id, sizeof(c->id), "%s", p->container_id);
-    snprintf(c->name, sizeof(c->name), "%s", p->container_name);
-}
-
-int gp_symbolizer_note_process(struct gp_symbolizer *s, uint32_t tgid)
-{
-    uint64_t start;
-    uint32_t ppid = 0;
-    char comm[16];
-    int rc = read_stat(tgid, &start, &ppid, comm);
-    if (rc < 0)
-        return rc;
-    struct proc **slot = proc_slot(s, tgid);
-    struct proc *p = *slot;
-    if (p && p->exited && p->starttime == start)
-        return 0; /* the same process, dead or a zombie: keep the snapshot taken while it lived */
-    if (p && p->starttime != start) {
-        /* The pid was reused: the old snapshot is gone with its process. */
-        *slot = p->next;
-        if (p->exited)
-            s->nexited--;
-        s->nprocs--;
-        proc_free(s, p);
-        p = NULL;
-        slot = proc_slot(s, tgid);
-    }
-    int fresh = !p;
-    if (fresh) {
-        p = calloc(1, sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        p->tgid = tgid;
-        p->starttime = start;
-        p->ppid = ppid;
-        if (gp_proc_nspid(tgid, &p->nspid) < 0)
-            p->nspid = tgid;
-        p->other_mntns = gp_proc_other_mntns(tgid) == 1;
-    }
-    container_facts(s, p);
-    memcpy(p->comm, comm, sizeof(p->comm)); /* exec changes it */
-    rc = snapshot_maps(s, p);
-    if (rc < 0) {
-        if (fresh)
-            proc_free(s, p);
-        return rc;
-    }
-    load_perfmap(s, p);
-    if (fresh) {
-        p->next = NULL;
-        *slot = p;
-        s->nprocs++;
-    }
-    return 0;
-}
-
-void gp_symbolizer_process_exited(struct gp_symbolizer *s, uint32_t tgid)
-{
-    struct proc *p = *proc_slot(s, tgid);
-    if (!p || p->exited)
-        return;
-    p->exited = 1;
-    s->nexited++;
-    /* Pin what is loaded; binaries still pending are held open and pinned once loaded. */
     uint64_t gen = gp_elfcache_generation(s->cache);
-    for (size_t i = 0; i < p->nmaps; i++) {
-        struct pmap *m = &p->maps[i];
+    for (size_t i = 0; i < sp->nmaps; i++) {
+        struct pmap *m = &sp->maps[i];
         if (m->kind != GP_MAP_FILE || m->pinned)
             continue;
         if (!(m->entry && m->entry_gen == gen) && m->have_key) {
@@ -570,49 +490,30 @@ void gp_symbolizer_process_exited(struct gp_symbolizer *s, uint32_t tgid)
     }
 }
 
-int gp_symbolizer_process_facts(struct gp_symbolizer *s, uint32_t tgid,
-                                struct gp_process_facts *out)
+/* The entry goes: close the binaries only it held; perf-map names live until our gc. */
+static void on_dropped(void *ctx, uint32_t tgid)
 {
-    struct proc *p = *proc_slot(s, tgid);
-    if (!p)
-        return -ENOENT;
-    out->comm = p->comm;
-    out->container_id = p->container_id;
-    out->container_name = p->container_name;
-    out->nspid = p->nspid;
-    out->exited = p->exited;
-    return 0;
+    struct gp_symbolizer *s = ctx;
+    const struct gp_proc *p = gp_proctable_find(s->procs, tgid);
+    struct sproc *sp = p ? gp_proc_data(p, s->listener) : NULL;
+    if (!sp)
+        return;
+    gp_proc_set_data(p, s->listener, NULL);
+    pmaps_free(s, sp->maps, sp->nmaps);
+    retire_rangetab(s, &sp->perfmap);
+    free(sp);
 }
 
-static void check_liveness(struct gp_symbolizer *s)
+struct gp_proctable *gp_symbolizer_procs(struct gp_symbolizer *s)
 {
-    for (size_t b = 0; b < PROC_BUCKETS; b++) {
-        for (struct proc *p = s->procs[b]; p; p = p->next) {
-            uint64_t st;
-            if (!p->exited && (read_stat(p->tgid, &st, NULL, NULL) < 0 || st != p->starttime))
-                gp_symbolizer_process_exited(s, p->tgid);
-        }
-    }
+    return s->procs;
 }
 
 void gp_symbolizer_gc(struct gp_symbolizer *s)
 {
-    for (size_t b = 0; b < PROC_BUCKETS; b++) {
-        struct proc **pp = &s->procs[b];
-        while (*pp) {
-            struct proc *p = *pp;
-            if (p->exited) {
-                *pp = p->next;
-                s->nprocs--;
-                s->nexited--;
-                proc_free(s, p);
-            } else {
-                pp = &p->next;
-            }
-        }
-    }
     arena_reset(s);
     free_retired(s);
+    apply_fetched(s); /* frame text handed out before is gone: symbols may change now */
     gp_elfcache_trim(s->cache);
     /* Code loaded since kallsyms was read (a module, a BPF program): read it again, at once
      * when the table came from the per-boot file, else at most once a minute. */
@@ -622,84 +523,76 @@ void gp_symbolizer_gc(struct gp_symbolizer *s)
         load_kernel(s, 1);
     }
     s->gc_gen++;
-    if (s->gc_gen % LIVENESS_EVERY == 0)
-        check_liveness(s);
 }
 
 /* ---- lookup ---- */
 
-static struct pmap *find_pmap(struct proc *p, uint64_t addr)
-{
-    size_t lo = 0, hi = p->nmaps;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (addr < p->maps[mid].start)
-            hi = mid;
-        else if (addr >= p->maps[mid].end)
-            lo = mid + 1;
-        else
-            return &p->maps[mid];
-    }
-    return NULL;
-}
-
 /* The perf map's name for addr, re-reading the map (once per gc cycle) on a miss. */
-static const char *perfmap_name(struct gp_symbolizer *s, struct proc *p, uint64_t addr)
+static const char *perfmap_name(struct gp_symbolizer *s, const struct gp_proc *p, struct sproc *sp,
+                                uint64_t addr)
 {
-    const char *n = p->perfmap_loaded ? gp_rangetab_lookup(&p->perfmap, addr) : NULL;
-    if (!n && !p->exited && p->perfmap_gen != s->gc_gen + 1) {
-        p->perfmap_gen = s->gc_gen + 1; /* JITs append: re-read once per gc cycle */
-        load_perfmap(s, p);
-        n = p->perfmap_loaded ? gp_rangetab_lookup(&p->perfmap, addr) : NULL;
+    if (!sp)
+        return NULL;
+    const char *n = sp->perfmap_loaded ? gp_rangetab_lookup(&sp->perfmap, addr) : NULL;
+    if (!n && !p->exited && sp->perfmap_gen != s->gc_gen + 1) {
+        sp->perfmap_gen = s->gc_gen + 1; /* JITs append: re-read once per gc cycle */
+        load_perfmap(s, p, sp);
+        n = sp->perfmap_loaded ? gp_rangetab_lookup(&sp->perfmap, addr) : NULL;
     }
     return n;
 }
 
-static const char *name_user(struct gp_symbolizer *s, struct proc *p, uint64_t addr, int *ok)
+static const char *name_user(struct gp_symbolizer *s, const struct gp_proc *p, uint64_t addr,
+                             int *ok)
 {
     *ok = 0;
-    struct pmap *m = p ? find_pmap(p, addr) : NULL;
-    if (p && !m && !p->exited && p->remap_gen != s->gc_gen + 1) {
+    struct sproc *sp = p ? gp_proc_data(p, s->listener) : NULL;
+    const struct gp_map *g = p ? gp_maps_find(&p->maps, addr) : NULL;
+    if (sp && !g && !p->exited && sp->remap_gen != s->gc_gen + 1) {
         /* Mapped after the snapshot (dlopen, JIT): re-read once per gc cycle. */
-        p->remap_gen = s->gc_gen + 1;
-        if (snapshot_maps(s, p) == 0)
-            m = find_pmap(p, addr);
+        sp->remap_gen = s->gc_gen + 1;
+        if (gp_proctable_refresh_maps(s->procs, p->tgid) == 0)
+            g = gp_maps_find(&p->maps, addr);
     }
-    if (!m && p && p->ppid > 1) {
+    if (!g && p && p->ppid > 1) {
         /* Sampled between fork and exec: the address is in the parent's image. */
-        struct proc *pp = *proc_slot(s, p->ppid);
-        if (pp && pp != p && pp->starttime <= p->starttime && (m = find_pmap(pp, addr)))
+        const struct gp_proc *pp = gp_proctable_find(s->procs, p->ppid);
+        if (pp && pp != p && pp->starttime <= p->starttime && (g = gp_maps_find(&pp->maps, addr))) {
             p = pp;
+            sp = gp_proc_data(pp, s->listener);
+        }
     }
-    if (!m) {
-        const char *n = p ? perfmap_name(s, p, addr) : NULL;
+    if (!g) {
+        const char *n = p ? perfmap_name(s, p, sp, addr) : NULL;
         if (n) {
             *ok = 1;
             return n;
         }
         return "[unknown]";
     }
-    uint64_t off = addr - m->start;
-    switch (m->kind) {
+    uint64_t off = addr - g->start;
+    switch (g->kind) {
     case GP_MAP_FILE: {
-        struct gp_elfsyms *e = pmap_syms(s, p, m);
+        struct pmap *m = pmap_of(p, sp, g);
+        struct gp_elfsyms *e = m ? pmap_syms(s, p, m, g) : NULL;
         uint64_t vaddr;
-        uint64_t foff = off + m->offset;
+        uint64_t foff = off + g->offset;
         if (e && gp_elfsyms_vaddr(e, foff, &vaddr) == 0) {
             const char *n = gp_elfsyms_lookup(e, vaddr);
             if (n) {
                 *ok = 1;
                 return n;
             }
+            (void)gp_funcstarts_offset(e, vaddr, &foff); /* no symbol: its function's start */
         }
         if (!e) { /* not an ELF file: JIT code in a memfd or a file a JIT maps */
-            const char *n = perfmap_name(s, p, addr);
+            const char *n = perfmap_name(s, p, sp, addr);
             if (n) {
                 *ok = 1;
                 return n;
             }
         }
-        return arena_printf(s, "%s+0x%" PRIx64, m->module, foff);
+        return arena_printf(s, "%s+0x%" PRIx64, gp_map_module_name(g), foff);
     }
     case GP_MAP_VDSO: {
         uint64_t vaddr;
@@ -713,7 +606,7 @@ static const char *name_user(struct gp_symbolizer *s, struct proc *p, uint64_t a
         return arena_printf(s, "[vdso]+0x%" PRIx64, off);
     }
     case GP_MAP_ANON: {
-        const char *n = perfmap_name(s, p, addr);
+        const char *n = perfmap_name(s, p, sp, addr);
         if (n) {
             *ok = 1;
             return n;
@@ -721,19 +614,20 @@ static const char *name_user(struct gp_symbolizer *s, struct proc *p, uint64_t a
         return arena_printf(s, "[anon]+0x%" PRIx64, off);
     }
     default:
-        return arena_printf(s, "%s+0x%" PRIx64, m->module, off);
+        return arena_printf(s, "%s+0x%" PRIx64, gp_map_module_name(g), off);
     }
 }
 
-int gp_symbolize_user(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *ips, uint32_t n,
-                      const char **out)
+/* Names n addresses of process tgid; ret: the addresses after the first are return addresses. */
+static int names_user(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *ips, uint32_t n,
+                      int ret, const char **out, int *resolved)
 {
-    struct proc *p = *proc_slot(s, tgid);
-    if (!p && gp_symbolizer_note_process(s, tgid) == 0)
-        p = *proc_slot(s, tgid);
+    const struct gp_proc *p = gp_proctable_find(s->procs, tgid);
+    if (!p && gp_proctable_note(s->procs, tgid, 0) == 0)
+        p = gp_proctable_find(s->procs, tgid);
     int rc = 0;
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t addr = i == 0 ? ips[i] : ips[i] - 1;
+        uint64_t addr = ret && i > 0 ? ips[i] - 1 : ips[i];
         int ok;
         const char *name = name_user(s, p, addr, &ok);
         if (!name) {
@@ -741,6 +635,8 @@ int gp_symbolize_user(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *ip
             rc = -ENOMEM;
         }
         out[i] = name;
+        if (resolved)
+            resolved[i] = ok;
         s->frames++;
         if (ok)
             s->resolved++;
@@ -748,6 +644,18 @@ int gp_symbolize_user(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *ip
             s->unresolved++;
     }
     return rc;
+}
+
+int gp_symbolize_user(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *ips, uint32_t n,
+                      const char **out)
+{
+    return names_user(s, tgid, ips, n, 1, out, NULL);
+}
+
+int gp_symbolize_user_at(struct gp_symbolizer *s, uint32_t tgid, const uint64_t *addrs, uint32_t n,
+                         const char **out, int *resolved)
+{
+    return names_user(s, tgid, addrs, n, 0, out, resolved);
 }
 
 /* Reads the kernel's symbols: on the first kernel frame (a session that never samples the kernel
@@ -768,14 +676,17 @@ static void load_kernel(struct gp_symbolizer *s, int fresh)
     }
 }
 
-int gp_symbolize_kernel(struct gp_symbolizer *s, const uint64_t *ips, uint32_t n, const char **out)
+static int names_kernel(struct gp_symbolizer *s, const uint64_t *ips, uint32_t n, int ret,
+                        const char **out, int *resolved)
 {
     if (s->kernel_state == 0)
         load_kernel(s, 0);
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t addr = i == 0 ? ips[i] : ips[i] - 1;
+        uint64_t addr = ret && i > 0 ? ips[i] - 1 : ips[i];
         const char *name = s->kernel_state == 1 ? gp_rangetab_lookup(&s->kernel, addr) : NULL;
         s->frames++;
+        if (resolved)
+            resolved[i] = name != NULL;
         if (name) {
             s->resolved++;
         } else {
@@ -787,6 +698,17 @@ int gp_symbolize_kernel(struct gp_symbolizer *s, const uint64_t *ips, uint32_t n
         out[i] = name;
     }
     return 0;
+}
+
+int gp_symbolize_kernel(struct gp_symbolizer *s, const uint64_t *ips, uint32_t n, const char **out)
+{
+    return names_kernel(s, ips, n, 1, out, NULL);
+}
+
+int gp_symbolize_kernel_at(struct gp_symbolizer *s, const uint64_t *addrs, uint32_t n,
+                           const char **out, int *resolved)
+{
+    return names_kernel(s, addrs, n, 0, out, resolved);
 }
 
 /* ---- lifetime ---- */
@@ -821,6 +743,7 @@ int gp_symbolizer_new(const struct gp_symbolizer_opts *o, struct gp_symbolizer *
     struct gp_symbolizer *s = calloc(1, sizeof(*s));
     if (!s)
         return gp_err_set(err, -ENOMEM, "out of memory");
+    s->listener = -1;
     const char *const *dirs = o->ndebug_dirs ? o->debug_dirs : def_dirs;
     size_t nd = o->ndebug_dirs ? o->ndebug_dirs : 1;
     s->dirs = calloc(nd, sizeof(char *));
@@ -845,7 +768,22 @@ int gp_symbolizer_new(const struct gp_symbolizer_opts *o, struct gp_symbolizer *
         goto oom;
     if (gp_loader_new((const char *const *)s->dirs, s->ndirs, &s->loader) < 0)
         goto oom;
+    if (gp_debuginfod_enabled() && gp_debuginfod_new(&s->dfd) < 0)
+        goto oom;
     load_vdso(s);
+    s->procs = o->procs;
+    if (!s->procs) {
+        if (gp_proctable_new(&s->procs) < 0)
+            goto oom;
+        s->own_procs = 1;
+    }
+    struct gp_proctable_listener l = {
+            .ctx = s, .seen = on_seen, .exited = on_exited, .dropped = on_dropped};
+    s->listener = gp_proctable_add_listener(s->procs, &l);
+    if (s->listener < 0) {
+        gp_symbolizer_free(s);
+        return gp_err_set(err, -ENOSPC, "the process table has no room for the symbolizer");
+    }
     *out = s;
     return 0;
 oom:
@@ -857,12 +795,11 @@ void gp_symbolizer_free(struct gp_symbolizer *s)
 {
     if (!s)
         return;
-    for (size_t b = 0; b < PROC_BUCKETS; b++) {
-        while (s->procs[b]) {
-            struct proc *p = s->procs[b];
-            s->procs[b] = p->next;
-            proc_free(s, p);
-        }
+    gp_debuginfod_free(s->dfd);
+    if (s->procs) {
+        gp_proctable_remove_listener(s->procs, s->listener); /* frees what we attached */
+        if (s->own_procs)
+            gp_proctable_free(s->procs);
     }
     gp_loader_free(s->loader);
     gp_elfcache_free(s->cache);
@@ -889,10 +826,20 @@ void gp_symbolizer_stats(const struct gp_symbolizer *s, struct gp_symbolizer_sta
     out->unresolved = s->unresolved;
     out->elf_loaded = cs.loads;
     out->cache_bytes = cs.bytes;
-    out->processes = s->nprocs;
-    out->processes_exited = s->nexited;
+    struct gp_proctable_stats ps = {0};
+    if (s->procs)
+        gp_proctable_stats(s->procs, &ps);
+    out->processes = ps.processes;
+    out->processes_exited = ps.exited;
     out->elf_cache_hits = cs.hits;
     out->elf_build_id_hits = cs.build_id_hits;
     out->elf_evictions = cs.evictions;
     out->elf_pending = s->loader ? gp_loader_pending(s->loader) : 0;
+    if (s->dfd) {
+        struct gp_debuginfod_stats ds;
+        gp_debuginfod_stats(s->dfd, &ds);
+        out->debuginfod_requested = ds.requested;
+        out->debuginfod_failed = ds.failed;
+    }
+    out->debuginfod_named = s->debuginfod_named;
 }

@@ -507,6 +507,17 @@ fail:
     return rc;
 }
 
+int gp_cfi_hdr_eh_frame(const struct gp_cfi_section *hdr, uint64_t *addr, struct gp_err *err)
+{
+    struct cur c = {hdr->data, hdr->data + hdr->size, hdr};
+    uint8_t ver, pe, ce, te;
+    if (rd_u8(&c, &ver) || rd_u8(&c, &pe) || rd_u8(&c, &ce) || rd_u8(&c, &te))
+        return bad(&c, err, "truncated header");
+    if (ver != 1)
+        return bad(&c, err, "unsupported .eh_frame_hdr version");
+    return read_ptr(&c, pe, 8, 0, addr, err);
+}
+
 int gp_cfi_hdr_fdes(const struct gp_cfi_section *hdr, const struct gp_cfi_section *eh,
                     struct gp_cfi_fde **fdes, size_t *n, struct gp_err *err)
 {
@@ -887,6 +898,36 @@ static int fde_cmp(const void *a, const void *b)
     return x->off < y->off ? -1 : x->off > y->off;
 }
 
+/* Every FDE, sorted by start (through hdr's table when given and usable, else a scan). */
+static int sorted_fdes(struct ctx *x, const struct gp_cfi_section *hdr, struct gp_cfi_fde **fdes,
+                       size_t *n)
+{
+    int rc = hdr ? hdr_fdes(x, hdr, fdes, n) : -ENOENT;
+    if (rc == -ENOENT)
+        rc = scan(x, fdes, n);
+    if (rc)
+        return rc;
+    for (size_t i = 1; i < *n; i++)
+        if (fde_cmp(&(*fdes)[i - 1], &(*fdes)[i]) > 0) {
+            qsort(*fdes, *n, sizeof(**fdes), fde_cmp);
+            break;
+        }
+    return 0;
+}
+
+int gp_cfi_fdes(const struct gp_cfi_section *s, const struct gp_cfi_section *hdr,
+                struct gp_cfi_fde **fdes, size_t *n, struct gp_err *err)
+{
+    struct ctx *x = calloc(1, sizeof(*x));
+    if (!x)
+        return gp_err_set(err, -ENOMEM, "out of memory reading FDEs");
+    x->s = s;
+    x->err = err;
+    int rc = sorted_fdes(x, hdr, fdes, n);
+    free(x);
+    return rc;
+}
+
 int gp_cfi_build(const struct gp_cfi_section *s, const struct gp_cfi_section *hdr,
                  struct gp_uw_table *t, struct gp_err *err)
 {
@@ -900,18 +941,11 @@ int gp_cfi_build(const struct gp_cfi_section *s, const struct gp_cfi_section *hd
     memset(&t->stats, 0, sizeof(t->stats));
     struct gp_cfi_fde *fdes = NULL;
     size_t n = 0;
-    int rc = hdr ? hdr_fdes(x, hdr, &fdes, &n) : -ENOENT;
-    if (rc == -ENOENT)
-        rc = scan(x, &fdes, &n);
+    int rc = sorted_fdes(x, hdr, &fdes, &n);
     if (rc) {
         free(x);
         return rc;
     }
-    for (size_t i = 1; i < n; i++)
-        if (fde_cmp(&fdes[i - 1], &fdes[i]) > 0) {
-            qsort(fdes, n, sizeof(*fdes), fde_cmp);
-            break;
-        }
     struct rows rw = {0};
     const struct gp_uw_rule none = {.cfa = GP_UW_NONE};
     uint64_t prev_end = 0;

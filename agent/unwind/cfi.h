@@ -36,6 +36,15 @@ int gp_cfi_scan(const struct gp_cfi_section *s, struct gp_cfi_fde **fdes, size_t
 int gp_cfi_hdr_fdes(const struct gp_cfi_section *hdr, const struct gp_cfi_section *eh,
                     struct gp_cfi_fde **fdes, size_t *n, struct gp_err *err);
 
+/* The address of .eh_frame that .eh_frame_hdr records (for binaries without section headers,
+ * found through PT_GNU_EH_FRAME). */
+int gp_cfi_hdr_eh_frame(const struct gp_cfi_section *hdr, uint64_t *addr, struct gp_err *err);
+
+/* Every FDE of s sorted by start: through hdr's table when hdr is given and has one, else by a
+ * scan of s. Overlapping FDEs are kept (the table builder keeps the first). */
+int gp_cfi_fdes(const struct gp_cfi_section *s, const struct gp_cfi_section *hdr,
+                struct gp_cfi_fde **fdes, size_t *n, struct gp_err *err);
+
 /* Builds table rows (t->e, t->n, t->stats except build_ns and source) from a section of CFI and,
  * when hdr is not NULL, the FDE index of .eh_frame_hdr. Callable on raw bytes (the fuzz target
  * does). On error t is left empty. */

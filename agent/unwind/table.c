@@ -115,45 +115,161 @@ static int open_elf(int fd, struct image *im, struct gp_err *err, const char *wh
     return 0;
 }
 
-/* .eh_frame (+ .eh_frame_hdr) of the binary: 1 built, 0 none there. */
-static int from_eh_frame(struct image *im, struct gp_uw_table *t, struct gp_err *err)
+/* The bytes at [vaddr, end of its PT_LOAD segment's file image). */
+static int segment_bytes(struct image *im, uint64_t vaddr, const uint8_t **p, size_t *n)
 {
-    struct gp_cfi_section eh = {0}, hdr = {0};
-    int rc = section_bytes(im->elf, ".eh_frame", &eh, err);
-    if (rc <= 0)
-        return rc;
-    eh.data_base = section_addr(im->elf, ".got.plt");
-    if (!eh.data_base)
-        eh.data_base = section_addr(im->elf, ".got");
-    eh.read_u64 = image_read_u64;
-    eh.read_ctx = im;
-    int have_hdr = section_bytes(im->elf, ".eh_frame_hdr", &hdr, err);
-    if (have_hdr < 0)
-        return have_hdr;
-    hdr.data_base = hdr.addr;
-    rc = gp_cfi_build(&eh, have_hdr ? &hdr : NULL, t, err);
+    size_t nph;
+    if (!im->raw || elf_getphdrnum(im->elf, &nph) != 0)
+        return -1;
+    for (size_t i = 0; i < nph; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(im->elf, (int)i, &ph) || ph.p_type != PT_LOAD || vaddr < ph.p_vaddr ||
+            vaddr - ph.p_vaddr >= ph.p_filesz)
+            continue;
+        uint64_t off = ph.p_offset + (vaddr - ph.p_vaddr);
+        uint64_t len = ph.p_filesz - (vaddr - ph.p_vaddr);
+        if (off > im->rawlen || im->rawlen - off < len)
+            return -1;
+        *p = im->raw + off;
+        *n = (size_t)len;
+        return 0;
+    }
+    return -1;
+}
+
+/* No .eh_frame section (section headers stripped): PT_GNU_EH_FRAME holds .eh_frame_hdr, which
+ * says where .eh_frame starts; it runs at most to the end of its segment. */
+static int from_phdrs(struct image *im, struct gp_cfi_section *s, struct gp_cfi_section *hdr,
+                      int *have_hdr, struct gp_err *err)
+{
+    size_t nph;
+    GElf_Phdr ph;
+    int found = 0;
+    if (elf_getphdrnum(im->elf, &nph) != 0)
+        return 0;
+    for (size_t i = 0; i < nph && !found; i++)
+        found = gelf_getphdr(im->elf, (int)i, &ph) && ph.p_type == PT_GNU_EH_FRAME;
+    if (!found || !im->raw || ph.p_offset > im->rawlen || im->rawlen - ph.p_offset < ph.p_filesz)
+        return 0;
+    hdr->data = im->raw + ph.p_offset;
+    hdr->size = (size_t)ph.p_filesz;
+    hdr->addr = hdr->data_base = ph.p_vaddr;
+    hdr->name = ".eh_frame_hdr";
+    uint64_t eh;
+    int rc = gp_cfi_hdr_eh_frame(hdr, &eh, err);
     if (rc)
         return rc;
-    t->stats.source = 1;
+    if (segment_bytes(im, eh, &s->data, &s->size) != 0)
+        return gp_err_set(err, -EINVAL,
+                          ".eh_frame_hdr at address 0x%llx: .eh_frame pointer 0x%llx is outside "
+                          "every loaded segment",
+                          (unsigned long long)ph.p_vaddr, (unsigned long long)eh);
+    s->addr = eh;
+    s->name = ".eh_frame";
+    *have_hdr = 1;
     return 1;
 }
 
-/* .debug_frame of the ELF open in im: 1 built, 0 none there. */
-static int from_debug_frame(struct image *im, struct gp_uw_table *t, struct gp_err *err)
+/* The CFI sections of the ELF in im: .eh_frame (+ .eh_frame_hdr) when debug is 0, else
+ * .debug_frame. 1 found, 0 absent, <0 broken. */
+static int cfi_sections(struct image *im, int debug, struct gp_cfi_section *s,
+                        struct gp_cfi_section *hdr, int *have_hdr, struct gp_err *err)
 {
-    struct gp_cfi_section df = {0};
-    int rc = section_bytes(im->elf, ".debug_frame", &df, err);
+    memset(s, 0, sizeof(*s));
+    memset(hdr, 0, sizeof(*hdr));
+    *have_hdr = 0;
+    s->read_u64 = image_read_u64;
+    s->read_ctx = im;
+    if (debug) {
+        int rc = section_bytes(im->elf, ".debug_frame", s, err);
+        s->debug_frame = 1;
+        s->addr = 0; /* .debug_frame is not loaded; its pointers are absolute */
+        return rc;
+    }
+    int rc = section_bytes(im->elf, ".eh_frame", s, err);
+    if (rc == 0)
+        return from_phdrs(im, s, hdr, have_hdr, err);
+    if (rc < 0)
+        return rc;
+    s->data_base = section_addr(im->elf, ".got.plt");
+    if (!s->data_base)
+        s->data_base = section_addr(im->elf, ".got");
+    rc = section_bytes(im->elf, ".eh_frame_hdr", hdr, err);
+    if (rc < 0)
+        return rc;
+    *have_hdr = rc;
+    hdr->data_base = hdr->addr;
+    return 1;
+}
+
+/* What a CFI reader makes of the sections: the table, or the FDE ranges. */
+struct sink {
+    struct gp_uw_table *t;
+    struct gp_uw_range *r;
+    size_t nr;
+};
+
+/* Reads the CFI of im (see cfi_sections) into k: 1 done, 0 no such CFI, <0 broken. */
+static int from_cfi(struct image *im, int debug, struct sink *k, struct gp_err *err)
+{
+    struct gp_cfi_section s, hdr;
+    int have_hdr;
+    int rc = cfi_sections(im, debug, &s, &hdr, &have_hdr, err);
     if (rc <= 0)
         return rc;
-    df.debug_frame = 1;
-    df.addr = 0; /* .debug_frame is not loaded; its pointers are absolute */
-    df.read_u64 = image_read_u64;
-    df.read_ctx = im;
-    rc = gp_cfi_build(&df, NULL, t, err);
+    if (k->t)
+        return (rc = gp_cfi_build(&s, have_hdr ? &hdr : NULL, k->t, err)) ? rc : 1;
+    struct gp_cfi_fde *f = NULL;
+    size_t n = 0;
+    if ((rc = gp_cfi_fdes(&s, have_hdr ? &hdr : NULL, &f, &n, err)))
+        return rc;
+    k->r = malloc((n ? n : 1) * sizeof(*k->r));
+    if (!k->r) {
+        free(f);
+        return gp_err_set(err, -ENOMEM, "out of memory reading FDEs");
+    }
+    k->nr = 0;
+    for (size_t i = 0; i < n; i++) /* sorted by start; an overlapping FDE loses, as in tables */
+        if (!k->nr || f[i].begin >= k->r[k->nr - 1].end)
+            k->r[k->nr++] = (struct gp_uw_range){f[i].begin, f[i].end};
+    free(f);
+    if (!k->nr) {
+        free(k->r);
+        k->r = NULL;
+    }
+    return 1;
+}
+
+/* The binary's .eh_frame, else its own .debug_frame, else the .debug_frame of debug_path.
+ * Sets *source (table.h's stats.source). */
+static int read_cfi(int fd, const char *debug_path, struct sink *k, int *source, struct gp_err *err)
+{
+    struct image im = {0};
+    int rc = open_elf(fd, &im, err, "the binary");
     if (rc)
         return rc;
-    t->stats.source = 2;
-    return 1;
+    *source = 0;
+    if ((rc = from_cfi(&im, 0, k, err)) > 0)
+        *source = 1;
+    else if (rc == 0 && (rc = from_cfi(&im, 1, k, err)) > 0)
+        *source = 3;
+    elf_end(im.elf);
+    if (rc == 0 && debug_path) {
+        int dfd = open(debug_path, O_RDONLY | O_CLOEXEC);
+        if (dfd >= 0) {
+            struct image dim = {0};
+            rc = open_elf(dfd, &dim, err, debug_path);
+            if (rc == 0) {
+                if ((rc = from_cfi(&dim, 1, k, err)) > 0)
+                    *source = 2;
+                elf_end(dim.elf);
+            }
+            close(dfd);
+            if (rc < 0)
+                gp_err_prefix(err, "%s", debug_path);
+        }
+    }
+    return rc < 0 ? rc : 0;
 }
 
 int gp_uw_table_build(int fd, const char *debug_path, struct gp_uw_table **out, struct gp_err *err)
@@ -163,39 +279,36 @@ int gp_uw_table_build(int fd, const char *debug_path, struct gp_uw_table **out, 
     struct gp_uw_table *t = calloc(1, sizeof(*t));
     if (!t)
         return gp_err_set(err, -ENOMEM, "out of memory building an unwind table");
-    struct image im = {0};
-    int rc = open_elf(fd, &im, err, "the binary");
-    if (rc)
-        goto fail;
-    rc = from_eh_frame(&im, t, err);
-    if (rc == 0)
-        rc = from_debug_frame(&im, t, err);
-    elf_end(im.elf);
-    if (rc == 0 && debug_path) {
-        int dfd = open(debug_path, O_RDONLY | O_CLOEXEC);
-        if (dfd >= 0) {
-            struct image dim = {0};
-            rc = open_elf(dfd, &dim, err, debug_path);
-            if (rc == 0) {
-                rc = from_debug_frame(&dim, t, err);
-                elf_end(dim.elf);
-            }
-            close(dfd);
-            if (rc < 0)
-                gp_err_prefix(err, "%s", debug_path);
-        }
+    struct sink k = {.t = t};
+    int source = 0;
+    int rc = read_cfi(fd, debug_path, &k, &source, err);
+    if (rc < 0) {
+        free(t->e);
+        free(t);
+        return rc;
     }
-    if (rc < 0)
-        goto fail;
+    t->stats.source = source;
     t->stats.build_ns = cpu_ns() - t0;
     *out = t;
     return 0;
-fail:
-    free(t->e);
-    free(t);
-    return rc;
 }
 
+int gp_uw_fde_ranges(int fd, const char *debug_path, struct gp_uw_range **out, size_t *n,
+                     struct gp_err *err)
+{
+    struct sink k = {0};
+    int source;
+    *out = NULL;
+    *n = 0;
+    int rc = read_cfi(fd, debug_path, &k, &source, err);
+    if (rc < 0) {
+        free(k.r);
+        return rc;
+    }
+    *out = k.r;
+    *n = k.nr;
+    return 0;
+}
 void gp_uw_table_free(struct gp_uw_table *t)
 {
     if (!t)

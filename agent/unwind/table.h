@@ -47,7 +47,8 @@ struct gp_uw_table_stats {
     uint64_t rows;         /* rows in the table (after merging equal neighbours) */
     uint64_t unknown_rows; /* rows whose rule is GP_UW_UNKNOWN */
     uint64_t build_ns;     /* CPU time to build */
-    int source;            /* 0 none, 1 .eh_frame, 2 .debug_frame of a separate debug file */
+    int source;            /* 0 none, 1 .eh_frame, 2 .debug_frame of a separate debug file,
+                              3 .debug_frame of the binary itself (built without .eh_frame) */
 };
 
 struct gp_uw_table {
@@ -63,6 +64,16 @@ struct gp_uw_table {
  * the section and offset; never a crash. */
 int gp_uw_table_build(int fd, const char *debug_path, struct gp_uw_table **out, struct gp_err *err);
 void gp_uw_table_free(struct gp_uw_table *t);
+
+/* The code range of one FDE (one function). */
+struct gp_uw_range {
+    uint64_t start, end; /* ELF virtual addresses, end exclusive */
+};
+/* Only the FDE ranges of the binary (from the same CFI gp_uw_table_build reads), sorted by start,
+ * without overlaps (the first FDE wins, as in the table): far cheaper than a table, no CFA
+ * rules interpreted. For naming frames without a symbol. *out is malloc'd (NULL when n == 0). */
+int gp_uw_fde_ranges(int fd, const char *debug_path, struct gp_uw_range **out, size_t *n,
+                     struct gp_err *err);
 /* The row in effect at ELF virtual address pc, or NULL when pc is outside the table. */
 const struct gp_uw_entry *gp_uw_table_find(const struct gp_uw_table *t, uint64_t pc);
 /* Start of the function (FDE) holding pc: 0 and *start, or -ENOENT. */

@@ -1,6 +1,7 @@
 /* agent_api.c — the endpoints gProfiler agents (and ours) call: health check, profile upload,
  * heartbeat and command completion; wire-compatible with Performance Studio. */
 #include "coordinator/api/api.h"
+#include "coordinator/api/control_json.h"
 #include "coordinator/api/envelope.h"
 #include "common/timeutil.h"
 #include "common/gzip.h"
@@ -230,7 +231,7 @@ void api_heartbeat(const struct http_req *r, struct http_resp *w, void *ctx)
     char *text = NULL;
     size_t len = 0;
     int status = 500;
-    int rc = cp_plane_heartbeat(api->plane, body, now, &text, &len, &status, &err);
+    int rc = cj_heartbeat(api->plane, body, now, &text, &len, &status, &err);
     json_object_put(body);
     if (rc) {
         api_store_error(w, rc, &err);
@@ -254,8 +255,8 @@ void api_command_completion(const struct http_req *r, struct http_resp *w, void 
         return;
     json_object *resp = NULL;
     int status = 500;
-    int rc = cp_plane_completion(api->plane, body, api->auth->enabled ? token_svc : NULL, now,
-                                 &resp, &status, &err);
+    int rc = cj_completion(api->plane, body, api->auth->enabled ? token_svc : NULL, now, &resp,
+                           &status, &err);
     json_object_put(body);
     if (rc) {
         api_store_error(w, rc, &err);

@@ -1,6 +1,7 @@
 /* control_api.c — Performance Studio's control endpoints: profile requests (single and bulk),
  * request status and host status; UI credentials required. */
 #include "coordinator/api/api.h"
+#include "coordinator/api/control_json.h"
 #include "common/timeutil.h"
 
 #include <errno.h>
@@ -37,8 +38,8 @@ void api_profile_request(const struct http_req *r, struct http_resp *w, void *ct
     struct gp_err err = {0};
     json_object *resp = NULL;
     int status = 500;
-    int rc = cp_plane_profile_request(api->plane, body, query_bool(r, "dry_run"), coord_now(),
-                                      &resp, &status, &err);
+    int rc = cj_profile_request(api->plane, body, query_bool(r, "dry_run"), coord_now(), &resp,
+                                &status, &err);
     json_object_put(body);
     plane_answer(w, rc, resp, status, &err);
 }
@@ -56,7 +57,7 @@ void api_profile_request_bulk(const struct http_req *r, struct http_resp *w, voi
     struct gp_err err = {0};
     json_object *resp = NULL;
     int status = 500;
-    int rc = cp_plane_bulk_request(api->plane, body, coord_now(), &resp, &status, &err);
+    int rc = cj_bulk_request(api->plane, body, coord_now(), &resp, &status, &err);
     json_object_put(body);
     plane_answer(w, rc, resp, status, &err);
 }

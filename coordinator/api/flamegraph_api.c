@@ -167,8 +167,7 @@ void api_datetime_with_data(const struct http_req *r, struct http_resp *w, void 
         return;
     struct gp_err err = {0};
     int64_t first = 0, last = 0;
-    int rc = index_time_range(api->store->index, p.service, p.spec.simple ? &p.spec.f : NULL,
-                              &first, &last, &err);
+    int rc = index_time_range(api->store->index, p.service, &p.spec.host_f, &first, &last, &err);
     api_query_free(&p);
     if (rc == -ENOENT) {
         http_resp_empty(w, 204);

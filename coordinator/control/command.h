@@ -3,12 +3,12 @@
 #ifndef GPROF_COORD_CONTROL_COMMAND_H
 #define GPROF_COORD_CONTROL_COMMAND_H
 
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/err.h"
+#include "coordinator/control/args.h"
 
 enum cp_type { CP_START = 0, CP_STOP = 1 };
 enum cp_stop_level { CP_STOP_NONE = 0, CP_STOP_PROCESS = 1, CP_STOP_HOST = 2 };
@@ -26,7 +26,7 @@ struct cp_config {
     int32_t *pids; /* sorted, unique; npids == 0 means "every process" */
     size_t npids;
     enum cp_stop_level stop_level;
-    json_object *extra; /* additional_args (owned, may be NULL), merged flat */
+    struct cp_args *extra; /* additional_args (owned, may be NULL), merged flat */
 };
 
 struct cp_target {
@@ -45,7 +45,7 @@ struct cp_request {
     enum cp_stop_level stop_level; /* for stop requests: PROCESS (default) or HOST */
     struct cp_target *targets;     /* empty: every active host of the service (start only) */
     size_t ntargets;
-    json_object *additional_args; /* owned, may be NULL */
+    struct cp_args *additional_args; /* owned, may be NULL */
     bool dry_run;
 };
 
@@ -54,8 +54,16 @@ void cp_config_free(struct cp_config *c);
 int cp_config_copy(struct cp_config *dst, const struct cp_config *src);
 void cp_request_free(struct cp_request *r);
 
-/* Validates a request object; messages say which field is wrong and why. */
-int cp_request_parse(json_object *body, struct cp_request *out, struct gp_err *err);
+/* Checks a request's fields together (the api layer has read and bounded each one): the
+ * agent's limits on duration and frequency, and what each stop level needs. */
+int cp_request_check(const struct cp_request *r, struct gp_err *err);
+/* Sorts and deduplicates a pid set in place; the new count. */
+size_t cp_pids_normalize(int32_t *v, size_t n);
+/* A hostname a request may name: the shared identifier rule (common/ident.h), and no space or
+ * path separator; false with why set otherwise. */
+bool cp_hostname_ok(const char *h, size_t len, char *why, size_t whysz);
+/* "host", "process" or NULL (CP_STOP_NONE). */
+const char *cp_stop_level_name(enum cp_stop_level l);
 
 /* The start config a request asks for on one target (pids from that target). */
 int cp_config_for_target(const struct cp_request *r, const struct cp_target *t,
@@ -74,10 +82,6 @@ int cp_process_stop(const struct cp_config *current, const int32_t *stop_pids, s
                     struct cp_config *out, struct gp_err *err);
 /* A host-level stop: ends every session on the host. */
 void cp_host_stop(struct cp_config *out);
-
-/* combined_config JSON (new object) and back. */
-json_object *cp_config_to_json(const struct cp_config *c);
-int cp_config_from_json(json_object *o, struct cp_config *out, struct gp_err *err);
 
 /* Sorted-unique helpers on pid sets. */
 int cp_pids_union(const int32_t *a, size_t na, const int32_t *b, size_t nb, int32_t **out,

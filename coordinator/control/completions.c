@@ -52,45 +52,13 @@ static int executions_of_service(struct cp_plane *p, const char *cid, const char
     return rc;
 }
 
-int cp_plane_completion(struct cp_plane *p, json_object *body, const char *token_service,
-                        int64_t now, json_object **resp, int *status, struct gp_err *err)
+int cp_plane_completion(struct cp_plane *p, const struct cp_completion *in,
+                        const char *token_service, int64_t now, struct cp_reply *resp,
+                        struct gp_err *err)
 {
-    *resp = NULL;
-    const char *cid = cpi_jstr(body, "command_id");
-    const char *host = cpi_jstr(body, "hostname");
-    const char *st = cpi_jstr(body, "status");
-    json_object *v;
-    if (!json_object_is_type(body, json_type_object) || !cid || !host) {
-        *resp = cpi_msg_obj(false, "fields 'command_id' and 'hostname' are required strings");
-        *status = 400;
-        return 0;
-    }
-    char problem[300];
-    if (!cpi_check_field(body, "command_id", HB_MAX_CMD_ID, problem, sizeof(problem)) ||
-        !cpi_check_field(body, "hostname", HB_MAX_NAME, problem, sizeof(problem))) {
-        *resp = cpi_msg_obj(false, "%s", problem);
-        *status = 400;
-        return 0;
-    }
-    if (!st || (strcmp(st, "completed") && strcmp(st, "failed"))) {
-        *resp = cpi_msg_obj(false, "field 'status' must be \"completed\" or \"failed\"");
-        *status = 400;
-        return 0;
-    }
-    int64_t exec_time = -1;
-    if (json_object_object_get_ex(body, "execution_time", &v) &&
-        !json_object_is_type(v, json_type_null)) {
-        if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double)) {
-            *resp = cpi_msg_obj(false, "field 'execution_time' must be a number of seconds");
-            *status = 400;
-            return 0;
-        }
-        exec_time = json_object_get_int64(v);
-        if (exec_time < 0)
-            exec_time = 0;
-    }
-    const char *emsg = cpi_jstr(body, "error_message");
-    const char *rpath = cpi_jstr(body, "results_path");
+    const char *cid = in->command_id, *host = in->hostname, *st = in->status;
+    const char *emsg = in->error_message, *rpath = in->results_path;
+    int64_t exec_time = in->execution_time;
 
     pthread_mutex_lock(&p->write_mu);
     struct meta_command c = {0};
@@ -117,15 +85,13 @@ int cp_plane_completion(struct cp_plane *p, json_object *body, const char *token
     }
     if (foreign) {
         meta_rollback(p->db);
-        *resp = cpi_msg_obj(false, "Command %s not found for host %s of service %s", cid, host,
-                            token_service);
-        *status = 404;
+        cpi_reply(resp, 404, false, "Command %s not found for host %s of service %s", cid, host,
+                  token_service);
         goto out_unlock;
     }
     if (grc == -ENOENT && ec.n == 0) {
         meta_rollback(p->db);
-        *resp = cpi_msg_obj(false, "Command %s not found for host %s", cid, host);
-        *status = 404;
+        cpi_reply(resp, 404, false, "Command %s not found for host %s", cid, host);
         goto out_unlock;
     }
     if (grc == 0) {
@@ -138,15 +104,13 @@ int cp_plane_completion(struct cp_plane *p, json_object *body, const char *token
         if (from == to) {
             /* a retried report: idempotent, nothing changes */
             meta_rollback(p->db);
-            *resp = cpi_msg_obj(true, "Command completion for %s was already recorded", cid);
-            *status = 200;
+            cpi_reply(resp, 200, true, "Command completion for %s was already recorded", cid);
             goto out_unlock;
         }
         if (!cp_cmd_transition_ok(from, to)) {
             meta_rollback(p->db);
-            *resp = cpi_msg_obj(false, "Command %s is in status '%s', expected 'sent'", cid,
-                                c.status);
-            *status = 409;
+            cpi_reply(resp, 409, false, "Command %s is in status '%s', expected 'sent'", cid,
+                      c.status);
             goto out_unlock;
         }
         if ((rc = meta_command_complete(p->db, cid, host, st, now, exec_time, emsg, rpath, NULL,
@@ -173,8 +137,7 @@ int cp_plane_completion(struct cp_plane *p, json_object *body, const char *token
         goto out_unlock;
     if (service[0])
         cpi_refresh_entry(p, host, service);
-    *resp = cpi_msg_obj(true, "Command completion recorded for %s", cid);
-    *status = 200;
+    cpi_reply(resp, 200, true, "Command completion recorded for %s", cid);
     goto out_unlock;
 out_rollback:
     meta_rollback(p->db);

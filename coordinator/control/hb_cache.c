@@ -110,40 +110,8 @@ struct hb_entry *cpi_entry_get(struct cp_plane *p, const char *host, const char 
     return e;
 }
 
-/* Builds the heartbeat answer for a command. */
-static char *build_answer(const struct meta_command *c, size_t *len)
-{
-    json_object *cfg = c->combined_config ? json_tokener_parse(c->combined_config) : NULL;
-    json_object *o = json_object_new_object();
-    json_object *pc = json_object_new_object();
-    if (!o || !pc) {
-        json_object_put(o);
-        json_object_put(pc);
-        json_object_put(cfg);
-        return NULL;
-    }
-    json_object_object_add(o, "success", json_object_new_boolean(1));
-    json_object_object_add(o, "message",
-                           json_object_new_string("Heartbeat received. New "
-                                                  "profiling command available."));
-    json_object_object_add(pc, "command_type", json_object_new_string(c->command_type));
-    json_object_object_add(pc, "combined_config", cfg ? cfg : json_object_new_object());
-    json_object_object_add(o, "profiling_command", pc);
-    json_object_object_add(o, "command_id", json_object_new_string(c->command_id));
-    size_t n;
-    const char *s = json_object_to_json_string_length(
-            o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-    char *out = malloc(n + 1);
-    if (out) {
-        memcpy(out, s, n + 1);
-        *len = n;
-    }
-    json_object_put(o);
-    return out;
-}
-
 /* Refreshes the cached command of e from c (NULL = none). cache_mu held. */
-static void entry_set_command(struct hb_entry *e, const struct meta_command *c)
+static void entry_set_command(struct cp_plane *p, struct hb_entry *e, const struct meta_command *c)
 {
     free(e->answer);
     e->answer = NULL;
@@ -156,16 +124,16 @@ static void entry_set_command(struct hb_entry *e, const struct meta_command *c)
         return;
     struct cp_config cfg;
     struct gp_err err;
-    json_object *jc = c->combined_config ? json_tokener_parse(c->combined_config) : NULL;
-    bool have_cfg = jc && cp_config_from_json(jc, &cfg, &err) == 0;
-    json_object_put(jc);
+    bool have_cfg =
+            c->combined_config && p->o.codec->config_parse(c->combined_config, &cfg, &err) == 0;
     bool live = cpi_command_live(c, have_cfg ? &cfg : NULL);
     if (have_cfg)
         cp_config_free(&cfg);
     snprintf(e->command_id, sizeof(e->command_id), "%s", c->command_id);
     if (!live)
         return;
-    e->answer = build_answer(c, &e->answer_len);
+    e->answer = p->o.codec->heartbeat_answer(c->command_id, c->command_type, c->combined_config,
+                                             &e->answer_len);
     e->deliver = e->answer != NULL;
     e->pending = c->status && strcmp(c->status, "pending") == 0;
 }
@@ -182,7 +150,7 @@ int cpi_load_command(struct cp_plane *p, const char *host, const char *service)
     pthread_mutex_lock(&p->cache_mu);
     struct hb_entry *e = cpi_entry_get(p, host, service, true);
     if (e && !e->cmd_loaded)
-        entry_set_command(e, rc == 0 ? &c : NULL);
+        entry_set_command(p, e, rc == 0 ? &c : NULL);
     pthread_mutex_unlock(&p->cache_mu);
     meta_command_clear(&c);
     return e ? 0 : -ENOMEM;
@@ -198,9 +166,9 @@ void cpi_refresh_entry(struct cp_plane *p, const char *host, const char *service
     struct hb_entry *e = cpi_entry_get(p, host, service, true);
     if (e) {
         if (rc == 0)
-            entry_set_command(e, &c);
+            entry_set_command(p, e, &c);
         else if (rc == -ENOENT)
-            entry_set_command(e, NULL);
+            entry_set_command(p, e, NULL);
         else
             e->cmd_loaded = false; /* reload on next heartbeat */
     }

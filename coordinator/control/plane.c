@@ -4,6 +4,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,6 +12,8 @@
 int cp_plane_open(struct meta_db *db, const struct cp_plane_opts *o, struct cp_plane **out,
                   struct gp_err *err)
 {
+    if (!o->codec)
+        return gp_err_set(err, -EINVAL, "the control plane needs a codec (cp_plane_opts.codec)");
     struct cp_plane *p = calloc(1, sizeof(*p));
     if (!p)
         return gp_err_set(err, -ENOMEM, "out of memory");
@@ -70,6 +73,16 @@ void cp_plane_shutdown(struct cp_plane *p)
 bool cpi_stopping(struct cp_plane *p)
 {
     return __atomic_load_n(&p->shutting_down, __ATOMIC_ACQUIRE) != 0;
+}
+
+bool cp_plane_bulk_refused(struct cp_plane *p)
+{
+    if (!cpi_stopping(p))
+        return false;
+    pthread_mutex_lock(&p->cache_mu);
+    p->stats.bulk_interrupted++;
+    pthread_mutex_unlock(&p->cache_mu);
+    return true;
 }
 
 void cp_plane_stats(struct cp_plane *p, struct cp_plane_stats *out)
@@ -134,4 +147,14 @@ int cp_plane_request_executions(struct cp_plane *p, const char *request_id,
                                 struct gp_err *err)
 {
     return meta_execution_list_request(p->db, request_id, 0, cb, ctx, err);
+}
+
+void cpi_reply(struct cp_reply *r, int status, bool success, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->message, sizeof(r->message), fmt, ap);
+    va_end(ap);
+    r->status = status;
+    r->success = success;
 }

@@ -4,11 +4,12 @@
 #ifndef GPROF_COORD_CONTROL_PLANE_H
 #define GPROF_COORD_CONTROL_PLANE_H
 
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "common/err.h"
+#include "coordinator/control/codec.h"
+#include "coordinator/control/command.h"
 #include "coordinator/store/meta/meta.h"
 
 struct cp_plane_opts {
@@ -21,6 +22,7 @@ struct cp_plane_opts {
     size_t max_tracked_hosts;
     int64_t host_expiry_s;   /* hosts unseen this long are forgotten (7 days when 0; <0 never) */
     unsigned expire_every_s; /* how often the writer thread expires hosts (60 when 0) */
+    const struct cp_codec *codec; /* required: how stored texts and answers are encoded */
 };
 
 #define CP_DEFAULT_MAX_TRACKED_HOSTS 100000
@@ -52,19 +54,62 @@ int cp_plane_expire(struct cp_plane *p, int64_t now, struct gp_err *err);
 void cp_plane_shutdown(struct cp_plane *p);
 void cp_plane_stats(struct cp_plane *p, struct cp_plane_stats *out);
 
-/* Each returns 0 with *resp (JSON to send) and *status (HTTP status), or a negative errno for
- * internal failures (err set). Validation problems are answered, not returned as errors. */
-/* The heartbeat answer is text (built once per command, copied per heartbeat). */
-int cp_plane_heartbeat(struct cp_plane *p, json_object *body, int64_t now, char **resp,
-                       size_t *resp_len, int *status, struct gp_err *err);
-int cp_plane_profile_request(struct cp_plane *p, json_object *body, bool dry_run, int64_t now,
-                             json_object **resp, int *status, struct gp_err *err);
-int cp_plane_bulk_request(struct cp_plane *p, json_object *body, int64_t now, json_object **resp,
-                          int *status, struct gp_err *err);
+/* Each returns 0 or a negative errno for internal failures (err set); the caller has
+ * checked each field of the message (types and bounds), what remains is answered, not
+ * returned as an error. */
+
+/* One heartbeat. The texts the plane keeps as they are; ownership passes to the plane. */
+struct cp_heartbeat {
+    const char *hostname, *service_name;                      /* required */
+    const char *ip_address, *agent_version, *last_command_id; /* NULL when absent */
+    char *received, *executed; /* command id lists as stored (NULL when absent) */
+    char *sessions; /* the agent's running sessions as shown by host_status (NULL: not sent) */
+};
+/* *resp: the current command's heartbeat answer (codec->heartbeat_answer, copied), NULL when
+ * the host has no command to receive. */
+int cp_plane_heartbeat(struct cp_plane *p, struct cp_heartbeat *hb, int64_t now, char **resp,
+                       size_t *resp_len, struct gp_err *err);
+
+/* What the caller says back: an HTTP status, success and a message for a person. */
+struct cp_reply {
+    int status;
+    bool success;
+    char message[768];
+};
+
+/* A submitted (or dry-run) profiling request: what each host gets. */
+struct cp_host_plan {
+    char *hostname;
+    const char *action;  /* created, merged, replaced, stop_host, stop_process, pids_removed */
+    char command_id[40]; /* "" on a dry run */
+    struct cp_config config;
+};
+struct cp_submission {
+    struct cp_reply reply; /* when not success, nothing else is set */
+    char request_id[40];   /* "" on a dry run */
+    struct cp_host_plan *hosts;
+    size_t nhosts;
+};
+void cp_submission_free(struct cp_submission *s);
+/* One validated request (r->dry_run: plan only). */
+int cp_plane_submit(struct cp_plane *p, const struct cp_request *r, int64_t now,
+                    struct cp_submission *out, struct gp_err *err);
+/* Between the items of a bulk request: true (and counted) when the plane is stopping, so the
+ * rest is answered 503, not run. */
+bool cp_plane_bulk_refused(struct cp_plane *p);
+
+/* An agent's report that a command ended. */
+struct cp_completion {
+    const char *command_id, *hostname;
+    const char *status;                       /* "completed" or "failed" */
+    int64_t execution_time;                   /* seconds, -1 when not given */
+    const char *error_message, *results_path; /* NULL when absent */
+};
 /* service: the only service whose commands the caller may complete (its token's), NULL = any
  * (auth off); a command of another service is answered 404, as if it did not exist. */
-int cp_plane_completion(struct cp_plane *p, json_object *body, const char *service, int64_t now,
-                        json_object **resp, int *status, struct gp_err *err);
+int cp_plane_completion(struct cp_plane *p, const struct cp_completion *c, const char *service,
+                        int64_t now, struct cp_reply *out, struct gp_err *err);
+
 /* host_status: the hosts matching f (filters as in the reference), newest heartbeat first, after
  * writing pending heartbeats; liveness from the server's receive times. */
 struct cp_host_view {

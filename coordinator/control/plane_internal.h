@@ -5,19 +5,11 @@
 
 #include "coordinator/control/command.h"
 #include "coordinator/control/plane.h"
-#include "common/cmd_limits.h"
 
 #include <pthread.h>
 #include <stdarg.h>
 
 #define NBUCKETS 16384
-
-/* Bounds of one heartbeat's fields (bytes); longer ones are refused with 400. */
-#define HB_MAX_NAME    255 /* hostname, service_name */
-#define HB_MAX_IP      63
-#define HB_MAX_VERSION 128
-#define HB_MAX_CMD_ID  (GP_CMD_ID_MAX - 1) /* what the agent can hold (cmd_limits.h) */
-#define HB_MAX_IDS     1000                /* command ids kept per list (the newest) */
 
 /* One (host, service) as seen by heartbeats, with its current command cached. A cache only:
  * an entry can be dropped at any time (its command is reloaded from the store on demand), at
@@ -93,17 +85,9 @@ int cpi_rollup_request(struct cp_plane *p, const char *rid, int64_t now, struct 
 int cpi_rollup_command_requests(struct cp_plane *p, const char *request_ids, int64_t now,
                                 struct gp_err *err);
 
-/* ---- reply.c: fields of agent/user messages and the {success, message} replies -------- */
-
-/* The string member key of o, NULL when absent or not a string. */
-const char *cpi_jstr(json_object *o, const char *key);
-json_object *cpi_msg_obj(bool success, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Checks the string field key of o against the identifier rule with at most max bytes; false
- * with problem set when present and invalid. cpi_check_optional lets "" pass. */
-bool cpi_check_field(json_object *o, const char *key, size_t max, char *problem, size_t psz);
-bool cpi_check_optional(json_object *o, const char *key, size_t max, char *problem, size_t psz);
-/* Checks an optional list of command ids: strings of 1..HB_MAX_CMD_ID identifier bytes. */
-bool cpi_check_id_list(json_object *o, const char *key, char *problem, size_t psz);
+/* Fills a reply (message printf-style). */
+void cpi_reply(struct cp_reply *r, int status, bool success, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
 
 /* ---- plane.c ------------------------------------------------------------------------- */
 

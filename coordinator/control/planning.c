@@ -1,7 +1,6 @@
 /* planning.c — profiling requests (one and bulk) become one current command per
  * (host, service): target hosts, limits, merging with the running command (see plane.h). */
 #include "coordinator/control/plane_internal.h"
-#include "common/timeutil.h"
 #include "common/hash.h"
 
 #include <errno.h>
@@ -87,39 +86,23 @@ static int active_cb(const char *hostname, void *ctx)
 }
 
 struct busy_ctx {
+    struct cp_plane *p;
     struct host_list *busy;
 };
 
 static int busy_cb(const struct meta_command *c, void *ctx)
 {
-    struct host_list *busy = ctx;
+    struct busy_ctx *b = ctx;
     if (strcmp(c->command_type, "start") != 0)
         return 0;
     struct cp_config cfg;
     struct gp_err e;
-    json_object *jc = c->combined_config ? json_tokener_parse(c->combined_config) : NULL;
-    bool have = jc && cp_config_from_json(jc, &cfg, &e) == 0;
-    json_object_put(jc);
+    bool have =
+            c->combined_config && b->p->o.codec->config_parse(c->combined_config, &cfg, &e) == 0;
     bool live = cpi_command_live(c, have ? &cfg : NULL);
     if (have)
         cp_config_free(&cfg);
-    return live ? host_list_add(busy, c->hostname) : 0;
-}
-
-static json_object *ids_append(const char *existing_json, const char *rid)
-{
-    json_object *a = existing_json ? json_tokener_parse(existing_json) : NULL;
-    if (!a || !json_object_is_type(a, json_type_array)) {
-        json_object_put(a);
-        a = json_object_new_array();
-    }
-    if (!a)
-        return NULL;
-    for (size_t i = 0; i < json_object_array_length(a); i++)
-        if (strcmp(json_object_get_string(json_object_array_get_idx(a, i)), rid) == 0)
-            return a;
-    json_object_array_add(a, json_object_new_string(rid));
-    return a;
+    return live ? host_list_add(b->busy, c->hostname) : 0;
 }
 
 static const struct cp_target *find_target(const struct cp_request *r, const char *host)
@@ -130,20 +113,10 @@ static const struct cp_target *find_target(const struct cp_request *r, const cha
     return NULL;
 }
 
-static char *json_text(json_object *o)
-{
-    if (!o)
-        return NULL;
-    size_t n;
-    const char *s = json_object_to_json_string_length(
-            o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-    return strndup(s, n);
-}
-
 /* Builds the new command for one host. In a transaction. */
 static int plan_host(struct cp_plane *p, const struct cp_request *r, const char *rid,
-                     const char *host, int64_t now, bool write, char command_id[40],
-                     json_object **config_out, const char **action, struct gp_err *err)
+                     const char *host, int64_t now, bool write, struct cp_host_plan *out,
+                     struct gp_err *err)
 {
     struct meta_command cur = {0};
     int rc = meta_command_get(p->db, host, r->service_name, &cur, err);
@@ -152,15 +125,15 @@ static int plan_host(struct cp_plane *p, const struct cp_request *r, const char 
     bool have_cur = rc == 0;
     struct cp_config curcfg, newcfg;
     bool have_curcfg = false;
-    if (have_cur) {
-        json_object *jc = cur.combined_config ? json_tokener_parse(cur.combined_config) : NULL;
+    const struct cp_codec *codec = p->o.codec;
+    if (have_cur && cur.combined_config) {
         struct gp_err e2;
-        have_curcfg = jc && cp_config_from_json(jc, &curcfg, &e2) == 0;
-        json_object_put(jc);
+        have_curcfg = codec->config_parse(cur.combined_config, &curcfg, &e2) == 0;
     }
     bool cur_live = have_cur && cpi_command_live(&cur, have_curcfg ? &curcfg : NULL);
-    json_object *ids = NULL;
+    char *ids = NULL;
     rc = 0;
+    const char **action = &out->action;
     *action = "created";
     if (r->type == CP_START) {
         struct cp_config want;
@@ -168,19 +141,19 @@ static int plan_host(struct cp_plane *p, const struct cp_request *r, const char 
         if (rc == 0) {
             if (cur_live && have_curcfg && curcfg.type == CP_START) {
                 rc = cp_merge(&curcfg, &want, &newcfg, err);
-                ids = ids_append(cur.request_ids, rid);
+                ids = codec->ids_append(cur.request_ids, rid);
                 *action = "merged";
             } else {
                 newcfg = want;
                 memset(&want, 0, sizeof(want));
-                ids = ids_append(NULL, rid);
+                ids = codec->ids_append(NULL, rid);
                 *action = have_cur ? "replaced" : "created";
             }
             cp_config_free(&want);
         }
     } else if (r->stop_level == CP_STOP_HOST) {
         cp_host_stop(&newcfg);
-        ids = ids_append(NULL, rid);
+        ids = codec->ids_append(NULL, rid);
         *action = "stop_host";
     } else {
         const struct cp_target *t = find_target(r, host);
@@ -188,10 +161,10 @@ static int plan_host(struct cp_plane *p, const struct cp_request *r, const char 
                              err);
         if (rc == 0) {
             if (newcfg.type == CP_START) {
-                ids = ids_append(cur.request_ids, rid);
+                ids = codec->ids_append(cur.request_ids, rid);
                 *action = "pids_removed";
             } else {
-                ids = ids_append(NULL, rid);
+                ids = codec->ids_append(NULL, rid);
                 *action = newcfg.stop_level == CP_STOP_HOST ? "stop_host" : "stop_process";
             }
         }
@@ -200,14 +173,14 @@ static int plan_host(struct cp_plane *p, const struct cp_request *r, const char 
         cp_config_free(&curcfg);
     if (rc) {
         meta_command_clear(&cur);
-        json_object_put(ids);
+        free(ids);
         return rc;
     }
+    char command_id[40];
     new_uuid(command_id);
-    json_object *cfgj = cp_config_to_json(&newcfg);
-    char *cfgtext = json_text(cfgj);
-    char *idstext = json_text(ids);
-    if (!cfgj || !cfgtext || !idstext)
+    char *cfgtext = codec->config_render(&newcfg);
+    char *idstext = ids;
+    if (!cfgtext || !idstext)
         rc = gp_err_set(err, -ENOMEM, "out of memory");
     if (rc == 0 && write) {
         /* the command being replaced no longer runs its requests on this host */
@@ -231,27 +204,38 @@ static int plan_host(struct cp_plane *p, const struct cp_request *r, const char 
         if (rc == 0 && have_cur)
             rc = cpi_rollup_command_requests(p, cur.request_ids, now, err);
     }
-    cp_config_free(&newcfg);
     meta_command_clear(&cur);
-    json_object_put(ids);
     free(cfgtext);
     free(idstext);
     if (rc) {
-        json_object_put(cfgj);
+        cp_config_free(&newcfg);
         return rc;
     }
-    *config_out = cfgj;
+    out->config = newcfg;
+    if (write)
+        memcpy(out->command_id, command_id, sizeof(command_id));
     return 0;
 }
 
-/* One request, inside write_mu. *resp gets the answer. */
-static int submit_locked(struct cp_plane *p, struct cp_request *r, int64_t now, json_object **resp,
-                         int *status, struct gp_err *err)
+void cp_submission_free(struct cp_submission *s)
+{
+    for (size_t i = 0; i < s->nhosts; i++) {
+        free(s->hosts[i].hostname);
+        cp_config_free(&s->hosts[i].config);
+    }
+    free(s->hosts);
+    s->hosts = NULL;
+    s->nhosts = 0;
+}
+
+/* One request, inside write_mu. */
+static int submit_locked(struct cp_plane *p, const struct cp_request *r, int64_t now,
+                         struct cp_submission *out, struct gp_err *err)
 {
     struct gp_err verr = {0};
     struct host_list hosts = {0}, active = {0}, busy = {0};
+    const struct cp_codec *codec = p->o.codec;
     int rc = 0;
-    json_object *results = NULL;
     int64_t since = now - 3 * p->o.heartbeat_interval;
     if ((rc = cp_plane_flush(p, err)))
         goto out;
@@ -273,15 +257,15 @@ static int submit_locked(struct cp_plane *p, struct cp_request *r, int64_t now, 
         goto out;
     }
     if (hosts.n == 0) {
-        *resp = cpi_msg_obj(false,
-                            "no active hosts for service '%s' (no heartbeat in the last %lld s); "
-                            "name target_hosts or start an agent",
-                            r->service_name, (long long)(3 * p->o.heartbeat_interval));
-        *status = 400;
+        cpi_reply(&out->reply, 400, false,
+                  "no active hosts for service '%s' (no heartbeat in the last %lld s); "
+                  "name target_hosts or start an agent",
+                  r->service_name, (long long)(3 * p->o.heartbeat_interval));
         goto out;
     }
     if (r->type == CP_START) {
-        if ((rc = meta_command_list(p->db, r->service_name, NULL, busy_cb, &busy, err)))
+        struct busy_ctx bc = {.p = p, .busy = &busy};
+        if ((rc = meta_command_list(p->db, r->service_name, NULL, busy_cb, &bc, err)))
             goto out;
         size_t busy_outside = 0;
         for (size_t i = 0; i < busy.n; i++)
@@ -293,8 +277,7 @@ static int submit_locked(struct cp_plane *p, struct cp_request *r, int64_t now, 
                 active_n++; /* a named host counts as part of the fleet */
         if (cp_check_limits(hosts.n, p->o.max_hosts_per_request, busy_outside, active_n,
                             p->o.max_share_pct, &verr)) {
-            *resp = cpi_msg_obj(false, "%s", verr.msg);
-            *status = 422;
+            cpi_reply(&out->reply, 422, false, "%s", verr.msg);
             goto out;
         }
     }
@@ -303,19 +286,8 @@ static int submit_locked(struct cp_plane *p, struct cp_request *r, int64_t now, 
     if ((rc = meta_begin(p->db, err)))
         goto out;
     if (!r->dry_run) {
-        json_object *th = json_object_new_object();
-        for (size_t i = 0; th && i < r->ntargets; i++) {
-            json_object *a = NULL;
-            if (r->targets[i].npids) {
-                a = json_object_new_array();
-                for (size_t k = 0; a && k < r->targets[i].npids; k++)
-                    json_object_array_add(a, json_object_new_int(r->targets[i].pids[k]));
-            }
-            json_object_object_add(th, r->targets[i].hostname, a);
-        }
-        char *thtext = json_text(th);
-        char *argstext = r->additional_args ? json_text(r->additional_args) : NULL;
-        json_object_put(th);
+        char *thtext = codec->targets_render(r->targets, r->ntargets);
+        char *argstext = r->additional_args ? codec->args_render(r->additional_args) : NULL;
         struct meta_request mr = {
                 .request_id = rid,
                 .service_name = r->service_name,
@@ -323,7 +295,7 @@ static int submit_locked(struct cp_plane *p, struct cp_request *r, int64_t now, 
                 .continuous = r->continuous,
                 .duration = r->duration,
                 .frequency = r->frequency,
-                .profiling_mode = r->mode,
+                .profiling_mode = (char *)r->mode,
                 .target_hosts = thtext ? thtext : "{}",
                 .stop_level = r->type == CP_STOP
                                       ? (r->stop_level == CP_STOP_HOST ? "host" : "process")
@@ -338,24 +310,20 @@ static int submit_locked(struct cp_plane *p, struct cp_request *r, int64_t now, 
         free(thtext);
         free(argstext);
     }
-    json_object *cmd_ids = json_object_new_array();
-    results = json_object_new_array();
+    if (rc == 0 && !(out->hosts = calloc(hosts.n, sizeof(*out->hosts))))
+        rc = gp_err_set(err, -ENOMEM, "out of memory");
     for (size_t i = 0; rc == 0 && i < hosts.n; i++) {
-        char cid[40];
-        json_object *cfg = NULL;
-        const char *action = "";
-        rc = plan_host(p, r, rid, hosts.v[i], now, !r->dry_run, cid, &cfg, &action, err);
-        if (rc)
+        struct cp_host_plan *hp = &out->hosts[i];
+        if (!(hp->hostname = strdup(hosts.v[i]))) {
+            rc = gp_err_set(err, -ENOMEM, "out of memory");
             break;
-        json_object *it = json_object_new_object();
-        json_object_object_add(it, "hostname", json_object_new_string(hosts.v[i]));
-        json_object_object_add(it, "action", json_object_new_string(action));
-        if (!r->dry_run) {
-            json_object_object_add(it, "command_id", json_object_new_string(cid));
-            json_object_array_add(cmd_ids, json_object_new_string(cid));
         }
-        json_object_object_add(it, "combined_config", cfg);
-        json_object_array_add(results, it);
+        rc = plan_host(p, r, rid, hosts.v[i], now, !r->dry_run, hp, err);
+        if (rc) {
+            free(hp->hostname);
+            break;
+        }
+        out->nhosts++;
     }
     if (rc == 0 && !r->dry_run)
         rc = cpi_rollup_request(p, rid, now, err);
@@ -364,135 +332,32 @@ static int submit_locked(struct cp_plane *p, struct cp_request *r, int64_t now, 
     else
         meta_rollback(p->db);
     if (rc) {
-        json_object_put(cmd_ids);
+        cp_submission_free(out);
         goto out;
     }
     if (!r->dry_run)
         for (size_t i = 0; i < hosts.n; i++)
             cpi_refresh_entry(p, hosts.v[i], r->service_name);
-    json_object *o =
-            cpi_msg_obj(true, "%s%s profiling request %s for service '%s' across %zu host%s",
-                        r->dry_run ? "[dry run] " : "", r->type == CP_START ? "Start" : "Stop",
-                        r->dry_run ? "validated" : "submitted successfully", r->service_name,
-                        hosts.n, hosts.n == 1 ? "" : "s");
-    json_object_object_add(o, "request_id", r->dry_run ? NULL : json_object_new_string(rid));
-    json_object_object_add(o, "command_ids", cmd_ids);
-    if (r->type == CP_START && !r->continuous) {
-        char ts[32];
-        tu_format(now + r->duration, ts, sizeof(ts));
-        json_object_object_add(o, "estimated_completion_time", json_object_new_string(ts));
-    } else {
-        json_object_object_add(o, "estimated_completion_time", NULL);
-    }
-    json_object_object_add(o, "dry_run", json_object_new_boolean(r->dry_run));
-    json_object_object_add(o, "hosts", results);
-    results = NULL;
-    *resp = o;
-    *status = 200;
+    cpi_reply(&out->reply, 200, true,
+              "%s%s profiling request %s for service '%s' across %zu host%s",
+              r->dry_run ? "[dry run] " : "", r->type == CP_START ? "Start" : "Stop",
+              r->dry_run ? "validated" : "submitted successfully", r->service_name, hosts.n,
+              hosts.n == 1 ? "" : "s");
+    if (!r->dry_run)
+        memcpy(out->request_id, rid, sizeof(rid));
 out:
-    json_object_put(results);
     host_list_free(&hosts);
     host_list_free(&active);
     host_list_free(&busy);
     return rc;
 }
 
-int cp_plane_profile_request(struct cp_plane *p, json_object *body, bool dry_run, int64_t now,
-                             json_object **resp, int *status, struct gp_err *err)
+int cp_plane_submit(struct cp_plane *p, const struct cp_request *r, int64_t now,
+                    struct cp_submission *out, struct gp_err *err)
 {
-    struct cp_request r;
-    struct gp_err verr = {0};
-    *resp = NULL;
-    if (cp_request_parse(body, &r, &verr) != 0) {
-        *resp = cpi_msg_obj(false, "%s", verr.msg);
-        *status = verr.code == -ENOMEM ? 500 : 400;
-        return 0;
-    }
-    r.dry_run = r.dry_run || dry_run;
+    memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&p->write_mu);
-    int rc = submit_locked(p, &r, now, resp, status, err);
+    int rc = submit_locked(p, r, now, out, err);
     pthread_mutex_unlock(&p->write_mu);
-    cp_request_free(&r);
     return rc;
-}
-
-#define MAX_BULK 1000
-
-int cp_plane_bulk_request(struct cp_plane *p, json_object *body, int64_t now, json_object **resp,
-                          int *status, struct gp_err *err)
-{
-    json_object *reqs, *v;
-    *resp = NULL;
-    if (!json_object_is_type(body, json_type_object) ||
-        !json_object_object_get_ex(body, "requests", &reqs) ||
-        !json_object_is_type(reqs, json_type_array)) {
-        *resp = cpi_msg_obj(
-                false, "body must be {\"requests\": [profile requests...], \"dry_run\": bool}");
-        *status = 400;
-        return 0;
-    }
-    size_t n = json_object_array_length(reqs);
-    if (n == 0 || n > MAX_BULK) {
-        *resp = cpi_msg_obj(false, "'requests' must hold 1..%d items, got %zu", MAX_BULK, n);
-        *status = 400;
-        return 0;
-    }
-    bool dry = json_object_object_get_ex(body, "dry_run", &v) && json_object_get_boolean(v);
-    json_object *results = json_object_new_array();
-    size_t ok = 0;
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        json_object *item = json_object_new_object();
-        json_object *rq = json_object_array_get_idx(reqs, i);
-        json_object_object_add(item, "index", json_object_new_int((int)i));
-        const char *svc =
-                json_object_is_type(rq, json_type_object) ? cpi_jstr(rq, "service_name") : NULL;
-        json_object_object_add(item, "service_name", svc ? json_object_new_string(svc) : NULL);
-        json_object *one = NULL;
-        int st = 500;
-        if (cpi_stopping(p)) {
-            /* SIGTERM: the rest is answered, not run, so the service stops in time */
-            one = cpi_msg_obj(false, "not submitted: the coordinator is stopping; submit it again");
-            st = 503;
-            pthread_mutex_lock(&p->cache_mu);
-            p->stats.bulk_interrupted++;
-            pthread_mutex_unlock(&p->cache_mu);
-        } else {
-            rc = cp_plane_profile_request(p, rq, dry, now, &one, &st, err);
-        }
-        if (rc) {
-            json_object_put(item);
-            break;
-        }
-        bool success = st == 200;
-        ok += success;
-        json_object_object_add(item, "success", json_object_new_boolean(success));
-        json_object_object_add(item, "status", json_object_new_int(st));
-        if (success) {
-            json_object_object_add(item, "response", one);
-            json_object_object_add(item, "error", NULL);
-        } else {
-            json_object *m;
-            json_object_object_add(item, "response", NULL);
-            json_object_object_add(item, "error",
-                                   one && json_object_object_get_ex(one, "message", &m)
-                                           ? json_object_get(m)
-                                           : NULL);
-            json_object_put(one);
-        }
-        json_object_array_add(results, item);
-    }
-    if (rc) {
-        json_object_put(results);
-        return rc;
-    }
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "total_submitted", json_object_new_int((int)n));
-    json_object_object_add(o, "successful_count", json_object_new_int((int)ok));
-    json_object_object_add(o, "failed_count", json_object_new_int((int)(n - ok)));
-    json_object_object_add(o, "dry_run", json_object_new_boolean(dry));
-    json_object_object_add(o, "results", results);
-    *resp = o;
-    *status = 200;
-    return 0;
 }

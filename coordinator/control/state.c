@@ -21,26 +21,33 @@ bool cpi_command_live(const struct meta_command *c, const struct cp_config *cfg)
 }
 
 /* Execution status of every request of cmd on host. Inside a transaction. */
+struct exec_set {
+    struct cp_plane *p;
+    const struct meta_command *c;
+    const char *status;
+    int64_t now;
+    struct gp_err *err;
+};
+
+static int exec_set_cb(const char *rid, void *ctx)
+{
+    struct exec_set *x = ctx;
+    struct meta_execution ex = {.command_id = x->c->command_id,
+                                .hostname = x->c->hostname,
+                                .request_id = (char *)rid,
+                                .status = (char *)x->status,
+                                .started_at = strcmp(x->status, "assigned") == 0 ? x->now : 0,
+                                .execution_time = -1};
+    return meta_execution_upsert(x->p->db, &ex, x->err);
+}
+
 int cpi_set_executions(struct cp_plane *p, const struct meta_command *c, const char *status,
                        int64_t now, struct gp_err *err)
 {
-    json_object *ids = c->request_ids ? json_tokener_parse(c->request_ids) : NULL;
-    int rc = 0;
-    size_t n = ids && json_object_is_type(ids, json_type_array) ? json_object_array_length(ids) : 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        const char *rid = json_object_get_string(json_object_array_get_idx(ids, i));
-        if (!rid)
-            continue;
-        struct meta_execution ex = {.command_id = c->command_id,
-                                    .hostname = c->hostname,
-                                    .request_id = (char *)rid,
-                                    .status = (char *)status,
-                                    .started_at = strcmp(status, "assigned") == 0 ? now : 0,
-                                    .execution_time = -1};
-        rc = meta_execution_upsert(p->db, &ex, err);
-    }
-    json_object_put(ids);
-    return rc;
+    if (!c->request_ids)
+        return 0;
+    struct exec_set x = {.p = p, .c = c, .status = status, .now = now, .err = err};
+    return p->o.codec->ids_each(c->request_ids, exec_set_cb, &x);
 }
 
 /* Recomputes and stores the status of request rid from its executions. In a transaction. */
@@ -71,17 +78,23 @@ int cpi_rollup_request(struct cp_plane *p, const char *rid, int64_t now, struct 
     return meta_request_set_status(p->db, rid, cp_req_status_name(st), now, err);
 }
 
+struct rollup_each {
+    struct cp_plane *p;
+    int64_t now;
+    struct gp_err *err;
+};
+
+static int rollup_each_cb(const char *rid, void *ctx)
+{
+    struct rollup_each *x = ctx;
+    return cpi_rollup_request(x->p, rid, x->now, x->err);
+}
+
 int cpi_rollup_command_requests(struct cp_plane *p, const char *request_ids, int64_t now,
                                 struct gp_err *err)
 {
-    json_object *ids = request_ids ? json_tokener_parse(request_ids) : NULL;
-    int rc = 0;
-    size_t n = ids && json_object_is_type(ids, json_type_array) ? json_object_array_length(ids) : 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        const char *rid = json_object_get_string(json_object_array_get_idx(ids, i));
-        if (rid)
-            rc = cpi_rollup_request(p, rid, now, err);
-    }
-    json_object_put(ids);
-    return rc;
+    if (!request_ids)
+        return 0;
+    struct rollup_each x = {.p = p, .now = now, .err = err};
+    return p->o.codec->ids_each(request_ids, rollup_each_cb, &x);
 }

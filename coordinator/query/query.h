@@ -18,13 +18,14 @@
 struct query_spec {
     struct rql *q; /* NULL = every stack; owned (query_spec_free) */
     size_t stacks; /* the heaviest this many stacks; 0 = all */
-    /* set by query_spec_prepare: a plain conjunction converted for the index (when possible) */
-    bool simple;
-    struct index_filter f;
-    const char *lists[6][QUERY_MAX_TERMS * 4];
+    /* set by query_spec_prepare */
+    struct index_filter f; /* the whole filter (f.where), answered by one index query */
+    /* when q is a plain conjunction: its host lists, the part time ranges and series honour */
+    struct index_filter host_f;
+    const char *lists[2][QUERY_MAX_TERMS * 4];
 };
 
-/* Converts q into index filter lists: simple = the index answers the filter alone. */
+/* Converts q into the index filter (and the host lists of a plain conjunction). */
 void query_spec_prepare(struct query_spec *s);
 void query_spec_free(struct query_spec *s);
 
@@ -46,7 +47,7 @@ struct query_series {
 };
 
 /* Points of service over [start, end) in buckets of bucket seconds, ordered by bucket; only
- * the host part of a simple filter applies. */
+ * the host lists of a plain conjunction (on host, container and process) apply. */
 int query_series_load(struct sample_index *si, const char *service, int64_t start, int64_t end,
                       int64_t bucket, const struct query_spec *s, struct query_series *out,
                       struct gp_err *err);

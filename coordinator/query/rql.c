@@ -1,4 +1,4 @@
-/* rql.c — RQL filter parsing and evaluation. */
+/* rql.c — RQL filter parsing into the index's predicate tree (store/index/index.h evaluates it). */
 #include "coordinator/query/rql.h"
 
 #include <errno.h>
@@ -6,19 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum rql_op { OP_AND, OP_OR, OP_EQ, OP_NEQ, OP_IN, OP_NIN, OP_LIKE };
-
-struct rql_node {
-    enum rql_op op;
-    enum rql_field field;
-    char **vals; /* for leaves */
-    size_t nvals;
-    struct rql_node **kids;
-    size_t nkids;
-};
-
+/* Nodes are the index's predicate nodes (built here, so their arrays are ours to free). */
 struct rql {
-    struct rql_node *root;
+    struct index_pred *root;
     size_t nodes;
 };
 
@@ -30,16 +20,16 @@ const char *rql_field_name(enum rql_field f)
     return (unsigned)f < RQL_NFIELDS ? field_names[f] : "?";
 }
 
-static void node_free(struct rql_node *n)
+static void node_free(struct index_pred *n)
 {
     if (!n)
         return;
     for (size_t i = 0; i < n->nvals; i++)
-        free(n->vals[i]);
-    free(n->vals);
+        free((void *)n->vals[i]);
+    free((void *)n->vals);
     for (size_t i = 0; i < n->nkids; i++)
-        node_free(n->kids[i]);
-    free(n->kids);
+        node_free((struct index_pred *)n->kids[i]);
+    free((void *)n->kids);
     free(n);
 }
 
@@ -75,13 +65,13 @@ static int parse_field(const char *k, enum rql_field *f)
     return -EINVAL;
 }
 
-static struct rql_node *new_node(struct rql *q, enum rql_op op, struct gp_err *err)
+static struct index_pred *new_node(struct rql *q, enum index_op op, struct gp_err *err)
 {
     if (q->nodes >= RQL_MAX_NODES) {
         gp_err_set(err, -E2BIG, "filter has more than %d terms", RQL_MAX_NODES);
         return NULL;
     }
-    struct rql_node *n = calloc(1, sizeof(*n));
+    struct index_pred *n = calloc(1, sizeof(*n));
     if (!n) {
         gp_err_set(err, -ENOMEM, "out of memory");
         return NULL;
@@ -91,38 +81,37 @@ static struct rql_node *new_node(struct rql *q, enum rql_op op, struct gp_err *e
     return n;
 }
 
-static int add_kid(struct rql_node *p, struct rql_node *k, struct gp_err *err)
+static int add_kid(struct index_pred *p, struct index_pred *k, struct gp_err *err)
 {
-    struct rql_node **nk = realloc(p->kids, (p->nkids + 1) * sizeof(*nk));
+    const struct index_pred **nk = realloc((void *)p->kids, (p->nkids + 1) * sizeof(*nk));
     if (!nk) {
         node_free(k);
         return gp_err_set(err, -ENOMEM, "out of memory");
     }
+    nk[p->nkids++] = k;
     p->kids = nk;
-    p->kids[p->nkids++] = k;
     return 0;
 }
 
-static int add_val(struct rql_node *n, json_object *v, const char *field, struct gp_err *err)
+static int add_val(struct index_pred *n, json_object *v, const char *field, struct gp_err *err)
 {
     if (!json_object_is_type(v, json_type_string) && !json_object_is_type(v, json_type_int))
         return gp_err_set(err, -EINVAL, "filter: value for %s must be a string", field);
-    char **nv = realloc(n->vals, (n->nvals + 1) * sizeof(*nv));
+    const char **nv = realloc((void *)n->vals, (n->nvals + 1) * sizeof(*nv));
     if (!nv)
         return gp_err_set(err, -ENOMEM, "out of memory");
     n->vals = nv;
-    n->vals[n->nvals] = strdup(json_object_get_string(v));
-    if (!n->vals[n->nvals])
+    if (!(nv[n->nvals] = strdup(json_object_get_string(v))))
         return gp_err_set(err, -ENOMEM, "out of memory");
     n->nvals++;
     return 0;
 }
 
-static int parse_expr(struct rql *q, json_object *o, int depth, struct rql_node **out,
+static int parse_expr(struct rql *q, json_object *o, int depth, struct index_pred **out,
                       struct gp_err *err);
 
 /* {"Field": {"$eq": "v"}} or {"Field": "v"} */
-static int parse_leaf(struct rql *q, const char *key, json_object *v, struct rql_node **out,
+static int parse_leaf(struct rql *q, const char *key, json_object *v, struct index_pred **out,
                       struct gp_err *err)
 {
     enum rql_field f;
@@ -131,12 +120,12 @@ static int parse_leaf(struct rql *q, const char *key, json_object *v, struct rql
                           "filter: unknown field '%.60s' (use HostName, ContainerName, "
                           "ProcessName, InstanceType or ContainerEnvName)",
                           key);
-    struct rql_node *and = NULL;
+    struct index_pred *and = NULL;
     if (!json_object_is_type(v, json_type_object)) {
-        struct rql_node *n = new_node(q, OP_EQ, err);
+        struct index_pred *n = new_node(q, INDEX_OP_IN, err);
         if (!n)
             return err ? err->code : -ENOMEM;
-        n->field = f;
+        n->field = (enum index_field)f;
         int rc = add_val(n, v, key, err);
         if (rc) {
             node_free(n);
@@ -149,17 +138,14 @@ static int parse_leaf(struct rql *q, const char *key, json_object *v, struct rql
         return gp_err_set(err, -EINVAL, "filter: empty condition for %s", key);
     json_object_object_foreach(v, op, val)
     {
-        enum rql_op o;
-        if (strcmp(op, "$eq") == 0)
-            o = OP_EQ;
-        else if (strcmp(op, "$neq") == 0 || strcmp(op, "$ne") == 0)
-            o = OP_NEQ;
-        else if (strcmp(op, "$in") == 0)
-            o = OP_IN;
-        else if (strcmp(op, "$nin") == 0)
-            o = OP_NIN;
+        enum index_op o;
+        int list = strcmp(op, "$in") == 0 || strcmp(op, "$nin") == 0;
+        if (strcmp(op, "$eq") == 0 || strcmp(op, "$in") == 0)
+            o = INDEX_OP_IN;
+        else if (strcmp(op, "$neq") == 0 || strcmp(op, "$ne") == 0 || strcmp(op, "$nin") == 0)
+            o = INDEX_OP_NOT_IN;
         else if (strcmp(op, "$like") == 0)
-            o = OP_LIKE;
+            o = INDEX_OP_LIKE;
         else {
             node_free(and);
             return gp_err_set(err, -EINVAL,
@@ -167,14 +153,14 @@ static int parse_leaf(struct rql *q, const char *key, json_object *v, struct rql
                               "$nin, $like)",
                               op, key);
         }
-        struct rql_node *n = new_node(q, o, err);
+        struct index_pred *n = new_node(q, o, err);
         if (!n) {
             node_free(and);
             return err ? err->code : -ENOMEM;
         }
-        n->field = f;
+        n->field = (enum index_field)f;
         int rc = 0;
-        if (o == OP_IN || o == OP_NIN) {
+        if (list) {
             if (!json_object_is_type(val, json_type_array))
                 rc = gp_err_set(err, -EINVAL, "filter: %s on %s needs a list", op, key);
             for (size_t i = 0; !rc && i < json_object_array_length(val); i++)
@@ -191,7 +177,7 @@ static int parse_leaf(struct rql *q, const char *key, json_object *v, struct rql
             *out = n;
             return 0;
         }
-        if (!and&&!(and = new_node(q, OP_AND, err))) {
+        if (!and&&!(and = new_node(q, INDEX_OP_AND, err))) {
             node_free(n);
             return err ? err->code : -ENOMEM;
         }
@@ -204,7 +190,7 @@ static int parse_leaf(struct rql *q, const char *key, json_object *v, struct rql
     return 0;
 }
 
-static int parse_expr(struct rql *q, json_object *o, int depth, struct rql_node **out,
+static int parse_expr(struct rql *q, json_object *o, int depth, struct index_pred **out,
                       struct gp_err *err)
 {
     *out = NULL;
@@ -216,25 +202,25 @@ static int parse_expr(struct rql *q, json_object *o, int depth, struct rql_node 
     int n = json_object_object_length(o);
     if (n == 0)
         return 0;
-    struct rql_node *and = NULL;
-    if (n > 1 && !(and = new_node(q, OP_AND, err)))
+    struct index_pred *and = NULL;
+    if (n > 1 && !(and = new_node(q, INDEX_OP_AND, err)))
         return err ? err->code : -ENOMEM;
     json_object_object_foreach(o, key, val)
     {
-        struct rql_node *node = NULL;
+        struct index_pred *node = NULL;
         int rc;
         if (strcmp(key, "$and") == 0 || strcmp(key, "$or") == 0) {
             if (!json_object_is_type(val, json_type_array)) {
                 node_free(and);
                 return gp_err_set(err, -EINVAL, "filter: %s needs a list of conditions", key);
             }
-            node = new_node(q, key[1] == 'a' ? OP_AND : OP_OR, err);
+            node = new_node(q, key[1] == 'a' ? INDEX_OP_AND : INDEX_OP_OR, err);
             if (!node) {
                 node_free(and);
                 return err ? err->code : -ENOMEM;
             }
             for (size_t i = 0; i < json_object_array_length(val); i++) {
-                struct rql_node *k;
+                struct index_pred *k;
                 rc = parse_expr(q, json_object_array_get_idx(val, i), depth + 1, &k, err);
                 if (rc == 0 && k)
                     rc = add_kid(node, k, err);
@@ -323,94 +309,35 @@ int rql_parse(const char *text, size_t len, struct rql **out, struct gp_err *err
     return 0;
 }
 
-static bool like(const char *pat, const char *s)
-{
-    /* SQL LIKE with % and _ */
-    if (!*pat)
-        return !*s;
-    if (*pat == '%') {
-        for (;; s++) {
-            if (like(pat + 1, s))
-                return true;
-            if (!*s)
-                return false;
-        }
-    }
-    if (!*s)
-        return false;
-    if (*pat == '_' || *pat == *s)
-        return like(pat + 1, s + 1);
-    return false;
-}
-
-static bool eval(const struct rql_node *n, const struct rql_attrs *a)
-{
-    const char *v = "";
-    if (n->op != OP_AND && n->op != OP_OR)
-        v = a->v[n->field] ? a->v[n->field] : "";
-    switch (n->op) {
-    case OP_AND:
-        for (size_t i = 0; i < n->nkids; i++)
-            if (!eval(n->kids[i], a))
-                return false;
-        return true;
-    case OP_OR:
-        for (size_t i = 0; i < n->nkids; i++)
-            if (eval(n->kids[i], a))
-                return true;
-        return n->nkids == 0;
-    case OP_EQ:
-    case OP_IN:
-        for (size_t i = 0; i < n->nvals; i++)
-            if (strcmp(v, n->vals[i]) == 0)
-                return true;
-        return false;
-    case OP_NEQ:
-    case OP_NIN:
-        for (size_t i = 0; i < n->nvals; i++)
-            if (strcmp(v, n->vals[i]) == 0)
-                return false;
-        return true;
-    case OP_LIKE:
-        return n->nvals && like(n->vals[0], v);
-    }
-    return false;
-}
-
 bool rql_match(const struct rql *q, const struct rql_attrs *a)
 {
-    return !q || !q->root || eval(q->root, a);
+    return !q || index_pred_match(q->root, a->v);
 }
 
-static bool uses(const struct rql_node *n, enum rql_field f)
+const struct index_pred *rql_pred(const struct rql *q)
 {
-    if (n->op != OP_AND && n->op != OP_OR)
-        return n->field == f;
-    for (size_t i = 0; i < n->nkids; i++)
-        if (uses(n->kids[i], f))
-            return true;
-    return false;
+    return q ? q->root : NULL;
 }
 
 bool rql_uses(const struct rql *q, enum rql_field f)
 {
-    return q && q->root && uses(q->root, f);
+    return q && index_pred_uses(q->root, (enum index_field)f);
 }
 
 size_t rql_required_eq(const struct rql *q, enum rql_field f, const char **vals, size_t max)
 {
     if (!q || !q->root)
         return 0;
-    const struct rql_node *n = q->root;
-    const struct rql_node *const *terms = &n;
+    const struct index_pred *n = q->root;
+    const struct index_pred *const *terms = &n;
     size_t nterms = 1;
-    if (n->op == OP_AND) {
-        terms = (const struct rql_node *const *)n->kids;
+    if (n->op == INDEX_OP_AND) {
+        terms = n->kids;
         nterms = n->nkids;
     }
     for (size_t i = 0; i < nterms; i++) {
-        const struct rql_node *t = terms[i];
-        if ((t->op == OP_EQ || t->op == OP_IN) && t->field == f) {
+        const struct index_pred *t = terms[i];
+        if (t->op == INDEX_OP_IN && t->field == (enum index_field)f) {
             if (t->nvals > max)
                 return 0;
             size_t k = 0;
@@ -422,19 +349,19 @@ size_t rql_required_eq(const struct rql *q, enum rql_field f, const char **vals,
     return 0;
 }
 
-static int conj_terms(const struct rql_node *n, struct rql_term *t, size_t max, size_t *k)
+static int conj_terms(const struct index_pred *n, struct rql_term *t, size_t max, size_t *k)
 {
-    if (n->op == OP_AND) {
+    if (n->op == INDEX_OP_AND) {
         for (size_t i = 0; i < n->nkids; i++)
             if (conj_terms(n->kids[i], t, max, k) < 0)
                 return -1;
         return 0;
     }
-    if (n->op == OP_OR || n->op == OP_LIKE || *k >= max)
+    if (n->op == INDEX_OP_OR || n->op == INDEX_OP_LIKE || *k >= max)
         return -1;
-    t[*k].field = n->field;
-    t[*k].negate = n->op == OP_NEQ || n->op == OP_NIN;
-    t[*k].vals = (const char *const *)n->vals;
+    t[*k].field = (enum rql_field)n->field;
+    t[*k].negate = n->op == INDEX_OP_NOT_IN;
+    t[*k].vals = n->vals;
     t[*k].nvals = n->nvals;
     (*k)++;
     return 0;

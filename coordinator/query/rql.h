@@ -1,5 +1,6 @@
 /* rql.h — Performance Studio's RQL filter JSON ({"filter":{"$and":[{"HostName":{"$eq":"h1"}}]}})
- * parsed into a small predicate tree over hostname, container, process name and instance type. */
+ * parsed into the index's predicate tree (struct index_pred) over hostname, container, process
+ * name, instance type and Kubernetes object. */
 #ifndef GPROF_COORD_QUERY_RQL_H
 #define GPROF_COORD_QUERY_RQL_H
 
@@ -7,14 +8,16 @@
 #include <stddef.h>
 
 #include "common/err.h"
+#include "coordinator/store/index/index.h"
 
+/* The fields are the index's (enum index_field), in the same order. */
 enum rql_field {
-    RQL_HOSTNAME = 0, /* "HostName" */
-    RQL_CONTAINER,    /* "ContainerName" */
-    RQL_PROCESS,      /* "ProcessName" (the comm of a stack line) */
-    RQL_INSTANCE,     /* "InstanceType" */
-    RQL_K8S,          /* "ContainerEnvName" */
-    RQL_NFIELDS
+    RQL_HOSTNAME = INDEX_FIELD_HOST,       /* "HostName" */
+    RQL_CONTAINER = INDEX_FIELD_CONTAINER, /* "ContainerName" */
+    RQL_PROCESS = INDEX_FIELD_COMM,        /* "ProcessName" (the comm of a stack line) */
+    RQL_INSTANCE = INDEX_FIELD_INSTANCE,   /* "InstanceType" */
+    RQL_K8S = INDEX_FIELD_K8S,             /* "ContainerEnvName" */
+    RQL_NFIELDS = INDEX_NFIELDS
 };
 
 struct rql_attrs {
@@ -32,6 +35,8 @@ int rql_parse(const char *text, size_t len, struct rql **out, struct gp_err *err
 void rql_free(struct rql *q);
 /* NULL q matches everything. */
 bool rql_match(const struct rql *q, const struct rql_attrs *a);
+/* The filter as the index's predicate (NULL = everything), valid while q lives. */
+const struct index_pred *rql_pred(const struct rql *q);
 /* True when the filter looks at field f at all. */
 bool rql_uses(const struct rql *q, enum rql_field f);
 /* Collects the values of `field == value` terms that every match must satisfy (top-level

@@ -49,12 +49,7 @@ int query_series_load(struct sample_index *si, const char *service, int64_t star
                       int64_t bucket, const struct query_spec *s, struct query_series *out,
                       struct gp_err *err)
 {
-    struct index_filter hf = {0};
-    if (s->simple) {
-        hf.host_in = s->f.host_in;
-        hf.host_out = s->f.host_out;
-    }
-    int rc = index_series(si, service, start, end, bucket, &hf, series_cb, out, err);
+    int rc = index_series(si, service, start, end, bucket, &s->host_f, series_cb, out, err);
     return rc == -ENOENT ? 0 : rc;
 }
 

@@ -14,83 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zlib.h>
 
 #define BATCH        16
 #define MAX_ATTEMPTS 12 /* then the profile is marked failed (indexed = 3) and left alone */
 #define INDEXED_OK   1
 #define INDEXED_SKIP 2
 #define INDEXED_FAIL 3
-
-static int gunzip_buf(const void *data, size_t len, size_t max, char **out, size_t *outlen,
-                      struct gp_err *err)
-{
-    /* libdeflate when it can; zlib below words whatever it declines */
-    if (gz_inflate_fast(data, len, max, out, outlen) == 0)
-        return 0;
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    if (inflateInit2(&zs, 15 + 32) != Z_OK)
-        return gp_err_set(err, -ENOMEM, "out of memory");
-    size_t cap = len * 4 + 4096, n = 0;
-    char *buf = malloc(cap + 1);
-    int rc = 0;
-    zs.next_in = (Bytef *)data;
-    zs.avail_in = (uInt)len;
-    for (;;) {
-        if (!buf) {
-            rc = gp_err_set(err, -ENOMEM, "out of memory");
-            break;
-        }
-        zs.next_out = (Bytef *)buf + n;
-        zs.avail_out = (uInt)(cap - n);
-        int zr = inflate(&zs, Z_NO_FLUSH);
-        n = cap - zs.avail_out;
-        if (zr == Z_STREAM_END) {
-            /* an agent's body stored as received may hold concatenated gzip members, which
-             * the HTTP layer accepted: read them all */
-            if (zs.avail_in == 0)
-                break;
-            if (inflateReset(&zs) != Z_OK) {
-                rc = gp_err_set(err, -EINVAL, "stored profile is not valid gzip: cannot reset");
-                break;
-            }
-            continue;
-        }
-        if (zr != Z_OK && zr != Z_BUF_ERROR) {
-            rc = gp_err_set(err, -EINVAL, "stored profile is not valid gzip: %s",
-                            zs.msg ? zs.msg : "corrupt data");
-            break;
-        }
-        if (zr == Z_BUF_ERROR && zs.avail_in == 0) {
-            rc = gp_err_set(err, -EINVAL, "stored profile is truncated gzip");
-            break;
-        }
-        if (zs.avail_out == 0) {
-            if (cap >= max) {
-                rc = gp_err_set(err, -EFBIG, "stored profile inflates past %zu bytes", max);
-                break;
-            }
-            cap = cap * 2 > max ? max : cap * 2;
-            char *nb = realloc(buf, cap + 1);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                continue;
-            }
-            buf = nb;
-        }
-    }
-    inflateEnd(&zs);
-    if (rc < 0) {
-        free(buf);
-        return rc;
-    }
-    buf[n] = 0;
-    *out = buf;
-    *outlen = n;
-    return 0;
-}
 
 /* Deterministic per upload, so a replay after a crash makes the same choice. */
 static int downsampled(const char *upload_id, double threshold)
@@ -203,10 +132,12 @@ static int prepare(struct coord_store *s, struct work *w, struct gp_err *err)
         return rc;
     char *text = NULL;
     size_t tlen = 0;
-    rc = gunzip_buf(gz, gzlen, max_text, &text, &tlen, err);
+    rc = gz_inflate(gz, gzlen, max_text, &text, &tlen, err);
     free(gz);
-    if (rc < 0)
+    if (rc < 0) {
+        gp_err_prefix(err, "stored profile %s", w->prof.blob_key);
         return rc;
+    }
     const char *body = text;
     size_t blen = tlen;
     json_object *env = NULL;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/timeutil.h"
+#include "coordinator/api/control_json.h"
 #include "coordinator/control/command.h"
 #include "common/gzip.h"
 #include "coordinator/http/server.h"
@@ -36,11 +37,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_object *o = json_tokener_parse(s);
     if (o) {
         struct cp_request r;
-        if (cp_request_parse(o, &r, &err) == 0)
+        if (cj_request_parse(o, &r, &err) == 0)
             cp_request_free(&r);
         struct cp_config c;
-        if (cp_config_from_json(o, &c, &err) == 0) {
-            json_object *j = cp_config_to_json(&c);
+        if (cj_config_from_json(o, &c, &err) == 0) {
+            json_object *j = cj_config_to_json(&c);
             json_object_put(j);
             cp_config_free(&c);
         }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "coordinator/api/control_json.h"
 #include "coordinator/control/command.h"
 #include "common/cmd_limits.h"
 
@@ -16,7 +17,7 @@
 static int parse(const char *json, struct cp_request *r, struct gp_err *err)
 {
     json_object *o = json_tokener_parse(json);
-    int rc = cp_request_parse(o, r, err);
+    int rc = cj_request_parse(o, r, err);
     json_object_put(o);
     return rc;
 }
@@ -130,7 +131,12 @@ static void mk(struct cp_config *c, bool cont, int dur, int freq, const char *mo
         memcpy(c->pids, pids, n * sizeof(int32_t));
         c->npids = n;
     }
-    c->extra = extra ? json_tokener_parse(extra) : NULL;
+    c->extra = NULL;
+    if (extra) {
+        json_object *j = json_tokener_parse(extra);
+        assert_int_equal(cj_args_from_json(j, &c->extra), 0);
+        json_object_put(j);
+    }
 }
 
 static void test_merge(void **state)
@@ -152,15 +158,20 @@ static void test_merge(void **state)
     assert_int_equal(m.npids, 4);              /* union 1 5 9 12 */
     int32_t want[] = {1, 5, 9, 12};
     assert_memory_equal(m.pids, want, sizeof(want));
-    json_object *v, *pc;
-    assert_true(json_object_object_get_ex(m.extra, "enable_perfspect", &v));
+    json_object *v, *pc, *mx = cj_args_to_json(m.extra);
+    assert_true(json_object_object_get_ex(mx, "enable_perfspect", &v));
     assert_true(json_object_get_boolean(v));
-    assert_true(json_object_object_get_ex(m.extra, "max_processes", &v));
+    assert_true(json_object_object_get_ex(mx, "max_processes", &v));
     assert_int_equal(json_object_get_int(v), 5);
-    assert_true(json_object_object_get_ex(m.extra, "profiler_configs", &pc));
+    assert_true(json_object_object_get_ex(mx, "profiler_configs", &pc));
     assert_true(json_object_object_get_ex(pc, "perf", &v));
     assert_string_equal(json_object_get_string(v), "disabled"); /* incoming wins */
     assert_true(json_object_object_get_ex(pc, "pyspy", &v));    /* kept */
+    /* keys keep their first place: a's, then b's new ones */
+    assert_string_equal(json_object_to_json_string_ext(mx, JSON_C_TO_STRING_PLAIN),
+                        "{\"enable_perfspect\":true,\"profiler_configs\":{\"perf\":\"disabled\","
+                        "\"pyspy\":\"enabled\"},\"max_processes\":5}");
+    json_object_put(mx);
     cp_config_free(&m);
     /* merging is not symmetric only in the "latest" fields */
     assert_int_equal(cp_merge(&b, &a, &m, &err), 0);
@@ -233,7 +244,7 @@ static void test_config_json_roundtrip(void **state)
        "{\"enable_perfspect\":false,\"duration\":5,\"profiler_configs\":{\"perf\":\"enabled_"
        "aggressive\"}}");
     c.stop_level = CP_STOP_PROCESS;
-    json_object *j = cp_config_to_json(&c);
+    json_object *j = cj_config_to_json(&c);
     json_object *v;
     assert_true(json_object_object_get_ex(j, "command_type", &v));
     assert_string_equal(json_object_get_string(v), "start");
@@ -242,19 +253,21 @@ static void test_config_json_roundtrip(void **state)
     assert_true(json_object_object_get_ex(j, "enable_perfspect", &v)); /* flat merge */
     assert_true(json_object_object_get_ex(j, "pids", &v));
     assert_int_equal(json_object_array_length(v), 2);
-    assert_int_equal(cp_config_from_json(j, &back, &err), 0);
+    assert_int_equal(cj_config_from_json(j, &back, &err), 0);
     assert_true(back.continuous);
     assert_int_equal(back.duration, 120);
     assert_int_equal(back.frequency, 49);
     assert_int_equal(back.npids, 2);
     assert_int_equal(back.stop_level, CP_STOP_PROCESS);
-    assert_true(json_object_object_get_ex(back.extra, "profiler_configs", &v));
+    json_object *bx = cj_args_to_json(back.extra);
+    assert_true(json_object_object_get_ex(bx, "profiler_configs", &v));
+    json_object_put(bx);
     json_object_put(j);
     cp_config_free(&back);
     cp_config_free(&c);
     struct cp_config s;
     cp_host_stop(&s);
-    j = cp_config_to_json(&s);
+    j = cj_config_to_json(&s);
     assert_string_equal(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN),
                         "{\"command_type\":\"stop\",\"stop_level\":\"host\"}");
     json_object_put(j);

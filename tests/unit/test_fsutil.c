@@ -147,6 +147,39 @@ static void test_atomic_write(void **state)
     assert_int_equal(gp_atomic_write(bad, "x", 1, 0644), -ENOENT);
 }
 
+/* gp_atomic_openat (the fs blob engine's writer): names relative to a directory fd, the temp
+ * file beside the target in that directory, a planted symlink replaced, failures leave nothing */
+static void test_atomic_openat(void **state)
+{
+    (void)state;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(dfd >= 0);
+    char victim[128];
+    snprintf(victim, sizeof(victim), "%s/victim", dir);
+    put("victim", "precious\n", 0);
+    assert_int_equal(symlinkat(victim, dfd, "blob.gz"), 0);
+    struct gp_atomic_file f;
+    assert_int_equal(gp_atomic_openat(&f, dfd, "blob.gz", 0640), 0);
+    long pid;
+    assert_int_equal(gp_tmp_name_pid(f.tmp, 0, &pid), 1); /* a sweepable name, no directory */
+    assert_int_equal(pid, (long)getpid());
+    assert_int_equal(gp_write_all(f.fd, "data", 4), 0);
+    assert_int_equal(gp_atomic_commit(&f), 0);
+    char out[160];
+    snprintf(out, sizeof(out), "%s/blob.gz", dir);
+    assert_string_equal(slurp(out), "data");
+    assert_string_equal(slurp(victim), "precious\n");
+    struct stat st;
+    assert_int_equal(fstatat(dfd, "blob.gz", &st, AT_SYMLINK_NOFOLLOW), 0);
+    assert_true(S_ISREG(st.st_mode));
+    /* abort removes the temp file from the directory */
+    assert_int_equal(gp_atomic_openat(&f, dfd, "other", 0640), 0);
+    gp_atomic_abort(&f);
+    assert_int_equal(count_tmp(), 0);
+    assert_int_equal(faccessat(dfd, "other", F_OK, 0), -1);
+    close(dfd);
+}
+
 static void test_tmp_names(void **state)
 {
     (void)state;
@@ -240,6 +273,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_atomic_write, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_atomic_openat, setup, teardown),
             cmocka_unit_test(test_tmp_names),
             cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
             cmocka_unit_test_setup_teardown(test_sweep_other_owner, setup, teardown),

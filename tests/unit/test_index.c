@@ -1,8 +1,9 @@
 /* test_index.c — conformance suite for the sample index engine GPROF_TEST_INDEX names (default
- * sqlite): exact merged counts, idempotent re-add, host/container/comm filters,
- * truncation to the heaviest stacks, rollups that answer exactly like raw minutes, time range,
- * series, services, values, retention, concurrent readers. Measures the flame-graph query over
- * 1 hour x N hosts x 60 s profiles (2,000 stacks, 40 frames); N = 100 with GPROF_BENCH=1. */
+ * sqlite): exact merged counts, idempotent re-add, host/container/comm filters, whole RQL-like
+ * predicates (and/or/in/not in/like over every field), truncation to the heaviest stacks, rollups
+ * that answer exactly like raw minutes, time range, series, services, values, retention, concurrent
+ * readers. Measures the flame-graph query over 1 hour x N hosts x 60 s profiles (2,000 stacks, 40
+ * frames); N = 100 with GPROF_BENCH=1. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -255,6 +256,117 @@ static void test_filters_and_truncation(void **state)
         free(full);
         gp_profile_free(out);
         gp_profile_free(all);
+        for (int i = 0; i < 3; i++)
+            gp_profile_free(p[i]);
+    }
+}
+
+#define LEAF(op_, field_, ...)                                                                     \
+    ((const struct index_pred){.op = (op_),                                                        \
+                               .field = (field_),                                                  \
+                               .vals = (const char *[]){__VA_ARGS__},                              \
+                               .nvals = sizeof((const char *[]){__VA_ARGS__}) / sizeof(char *)})
+#define NODE(op_, ...)                                                                             \
+    ((const struct index_pred){.op = (op_),                                                        \
+                               .kids = (const struct index_pred *[]){__VA_ARGS__},                 \
+                               .nkids = sizeof((const struct index_pred *[]){__VA_ARGS__}) /       \
+                                        sizeof(void *)})
+
+/* The whole RQL filter as one predicate (struct index_filter.where): host, container, comm,
+ * the unindexed fields (compare as ""), $or across host and stack fields, $like (case-sensitive,
+ * byte-wise), empty lists, values that look like SQL; every answer equals the reference
+ * evaluation of the same predicate on the raw profiles, at both resolutions and truncated. */
+static void test_filter_predicates(void **state)
+{
+    assert_true(index_like("_ava", "java") && !index_like("Java%", "java") &&
+                index_like("%res", "postgres") && index_like("%", "") && !index_like("_", "") &&
+                index_like("a%b%c", "aXbYbc") && !index_like("a%b%c", "aXbYb"));
+    assert_false(index_like("%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%a%b",
+                            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+    struct fx f;
+    FOR_EACH_BACKEND(f)
+    {
+        const char *hosts[] = {"h1", "h2", "web-h3"};
+        struct gp_profile *p[3];
+        for (int i = 0; i < 3; i++) {
+            p[i] = tu_profile(7, (uint64_t)i + 20, 240, 10);
+            add(f.si, i + 1, "svc", hosts[i], T0 + 300 + i, p[i]);
+        }
+        add(f.si, 4, "other", "h-other", T0 + 300, p[0]); /* a host that is not svc's */
+        const struct index_pred h1 = LEAF(INDEX_OP_IN, INDEX_FIELD_HOST, "h1"),
+                                not_h2 = LEAF(INDEX_OP_NOT_IN, INDEX_FIELD_HOST, "h2"),
+                                web = LEAF(INDEX_OP_IN, INDEX_FIELD_CONTAINER, "web-1"),
+                                db = LEAF(INDEX_OP_IN, INDEX_FIELD_CONTAINER, "db-0"),
+                                java = LEAF(INDEX_OP_IN, INDEX_FIELD_COMM, "java", "nginx"),
+                                not_java = LEAF(INDEX_OP_NOT_IN, INDEX_FIELD_COMM, "java"),
+                                like_res = LEAF(INDEX_OP_LIKE, INDEX_FIELD_COMM, "%res"),
+                                like_Java = LEAF(INDEX_OP_LIKE, INDEX_FIELD_COMM, "Java%"),
+                                like_host = LEAF(INDEX_OP_LIKE, INDEX_FIELD_HOST, "h_"),
+                                like_pct = LEAF(INDEX_OP_LIKE, INDEX_FIELD_CONTAINER, "%"),
+                                inst_empty = LEAF(INDEX_OP_IN, INDEX_FIELD_INSTANCE, ""),
+                                inst_x = LEAF(INDEX_OP_IN, INDEX_FIELD_INSTANCE, "x"),
+                                k8s_not = LEAF(INDEX_OP_NOT_IN, INDEX_FIELD_K8S, "pod"),
+                                sqlish = LEAF(INDEX_OP_IN, INDEX_FIELD_HOST, "h1') OR 1=1 --",
+                                              "h2\" OR \"1\"=\"1"),
+                                in_none = {.op = INDEX_OP_IN, .field = INDEX_FIELD_CONTAINER},
+                                nin_none = {.op = INDEX_OP_NOT_IN, .field = INDEX_FIELD_HOST},
+                                or_none = {.op = INDEX_OP_OR},
+                                h1_or_db = NODE(INDEX_OP_OR, &h1, &db),
+                                web_or_like = NODE(INDEX_OP_OR, &web, &like_res),
+                                nested = NODE(INDEX_OP_AND, &not_h2,
+                                              &NODE(INDEX_OP_OR, &h1_or_db, &like_host), &not_java),
+                                hosts_or_k8s = NODE(INDEX_OP_OR, &like_host, &k8s_not),
+                                h1_and_java = NODE(INDEX_OP_AND, &h1, &java),
+                                inst_or_h1 = NODE(INDEX_OP_OR, &inst_x, &h1);
+        const struct index_pred *preds[] = {
+                &h1_or_db,  &web_or_like, &nested,    &hosts_or_k8s, &h1_and_java, &inst_or_h1,
+                &like_Java, &like_pct,    &like_host, &inst_empty,   &inst_x,      &sqlish,
+                &in_none,   &nin_none,    &or_none,   &not_h2,
+        };
+        const char *wide[] = {"web-1", "db-0"}, *h3[] = {"web-h3"};
+        for (size_t pi = 0; pi < sizeof(preds) / sizeof(preds[0]); pi++) {
+            for (int lists = 0; lists < 2; lists++) {
+                /* alone, and together with include/exclude lists */
+                struct index_filter flt = {.where = preds[pi]};
+                if (lists) {
+                    flt.container_in = (struct index_strlist){wide, 2};
+                    flt.host_out = (struct index_strlist){h3, 1};
+                }
+                struct gp_profile *ref = gp_profile_new();
+                for (int i = 0; i < 3; i++)
+                    ref_add(ref, p[i], hosts[i], &flt);
+                char *want = tu_canon(ref);
+                for (int res = 0; res < 2; res++) {
+                    struct index_query_stats st;
+                    char *got = query_canon(f.si, "svc", T0, T0 + 86400 * 2, &flt, 0, res, &st);
+                    if (strcmp(got, want) != 0)
+                        fail_msg("predicate %zu (lists %d) res %d differs", pi, lists, res);
+                    assert_int_equal(st.total_samples, gp_profile_total(ref));
+                    free(got);
+                    /* truncated: the heaviest of the filtered stacks, with exact totals */
+                    size_t cap = gp_profile_nstacks(ref) / 2 + 1;
+                    struct gp_err err = {0};
+                    struct gp_profile *out = gp_profile_new();
+                    struct index_query q = {"svc", T0, T0 + 86400 * 2, &flt, cap, res};
+                    OK(index_query(f.si, &q, out, &st, &err));
+                    assert_int_equal(st.total_stacks, gp_profile_nstacks(ref));
+                    assert_int_equal(gp_profile_nstacks(out),
+                                     cap < gp_profile_nstacks(ref) ? cap : gp_profile_nstacks(ref));
+                    gp_profile_free(out);
+                }
+                /* the case-sensitive, empty and SQL-looking predicates keep nothing */
+                if (preds[pi] == &like_Java || preds[pi] == &inst_x || preds[pi] == &sqlish ||
+                    preds[pi] == &in_none)
+                    assert_string_equal(want, "");
+                if (!lists && (preds[pi] == &inst_empty || preds[pi] == &nin_none ||
+                               preds[pi] == &or_none || preds[pi] == &like_pct))
+                    assert_int_equal(gp_profile_total(ref), gp_profile_total(p[0]) +
+                                                                    gp_profile_total(p[1]) +
+                                                                    gp_profile_total(p[2]));
+                free(want);
+                gp_profile_free(ref);
+            }
+        }
         for (int i = 0; i < 3; i++)
             gp_profile_free(p[i]);
     }
@@ -609,6 +721,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_exact_merge_and_idempotent),
             cmocka_unit_test(test_filters_and_truncation),
+            cmocka_unit_test(test_filter_predicates),
             cmocka_unit_test(test_rollups_equal_minutes),
             cmocka_unit_test(test_series_services_values_retention),
             cmocka_unit_test(test_concurrent_readers),

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "coordinator/api/control_json.h"
 #include "coordinator/control/plane.h"
 #include "coordinator/backends/sqlite/sql.h" /* counts rows to check the plan */
 #include "test_store_util.h"
@@ -38,7 +39,8 @@ static void fx_open(struct fx *f, size_t max_tracked)
                               .flush_ms = 1000,
                               .max_tracked_hosts = max_tracked,
                               .host_expiry_s = 7 * 86400,
-                              .expire_every_s = 1000000 /* only when the test asks */};
+                              .expire_every_s = 1000000, /* only when the test asks */
+                              .codec = &cj_codec};
     if (cp_plane_open(f->db, &o, &f->p, &err))
         fail_msg("cp_plane_open: %s", err.msg);
 }
@@ -60,7 +62,7 @@ static int hb_json(struct fx *f, const char *json, int64_t now, char *out, size_
     size_t len = 0;
     int status = 0;
     struct gp_err err = {0};
-    int rc = cp_plane_heartbeat(f->p, b, now, &resp, &len, &status, &err);
+    int rc = cj_heartbeat(f->p, b, now, &resp, &len, &status, &err);
     json_object_put(b);
     if (rc)
         fail_msg("heartbeat: %s", err.msg);
@@ -218,7 +220,7 @@ static int request(struct fx *f, const char *json, bool dry, json_object **resp)
     assert_non_null(b);
     int status = 0;
     struct gp_err err = {0};
-    if (cp_plane_profile_request(f->p, b, dry, T0, resp, &status, &err))
+    if (cj_profile_request(f->p, b, dry, T0, resp, &status, &err))
         fail_msg("profile_request: %s", err.msg);
     json_object_put(b);
     return status;
@@ -267,7 +269,7 @@ static void test_bulk_stops_at_shutdown(void **state)
     json_object *b = json_tokener_parse(j), *resp = NULL, *results;
     int status = 0;
     struct gp_err err = {0};
-    assert_int_equal(cp_plane_bulk_request(f.p, b, T0, &resp, &status, &err), 0);
+    assert_int_equal(cj_bulk_request(f.p, b, T0, &resp, &status, &err), 0);
     json_object_put(b);
     assert_int_equal(status, 200);
     assert_true(json_object_object_get_ex(resp, "results", &results));
@@ -294,7 +296,7 @@ static int complete(struct fx *f, const char *cid, const char *host, const char 
     json_object *b = json_tokener_parse(j), *resp = NULL;
     int status = 0;
     struct gp_err err = {0};
-    if (cp_plane_completion(f->p, b, token_svc, T0 + 5, &resp, &status, &err))
+    if (cj_completion(f->p, b, token_svc, T0 + 5, &resp, &status, &err))
         fail_msg("completion: %s", err.msg);
     json_object_put(b);
     snprintf(out, outsz, "%s", json_object_to_json_string(resp));

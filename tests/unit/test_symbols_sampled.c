@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent/procs/maps.h"
+#include "agent/procs/proctable.h"
 #include "agent/symbols/symbolizer.h"
 
 #define RING_PAGES 512 /* data pages; plenty for ~2 s at 1 kHz */
@@ -178,7 +179,7 @@ static void sample_workload(const char *const *argv, const char *debug_dir, int 
                                    .ndebug_dirs = debug_dir ? 2 : 0,
                                    .no_kernel = 1};
     assert_int_equal(gp_symbolizer_new(&o, &s, &err), 0);
-    assert_int_equal(gp_symbolizer_note_process(s, (uint32_t)r.child), 0);
+    assert_int_equal(gp_proctable_note(gp_symbolizer_procs(s), (uint32_t)r.child, 0), 0);
 
     assert_int_equal(ioctl(fd, PERF_EVENT_IOC_ENABLE, 0), 0);
     if (wait_stdin)
@@ -186,10 +187,11 @@ static void sample_workload(const char *const *argv, const char *debug_dir, int 
     int st;
     assert_int_equal(waitpid(r.child, &st, 0), r.child);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    gp_symbolizer_process_exited(s, (uint32_t)r.child);
+    gp_proctable_exit(gp_symbolizer_procs(s), (uint32_t)r.child);
 
     struct tally t = {0};
     drain(s, ring, pagesz, &r, &t);
+    gp_proctable_gc(gp_symbolizer_procs(s));
     gp_symbolizer_gc(s);
     double named = t.frames ? 100.0 * (double)t.named / (double)t.frames : 0;
     double hot = t.samples ? 100.0 * (double)t.leaf_hot / (double)t.samples : 0;

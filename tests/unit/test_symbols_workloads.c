@@ -20,6 +20,7 @@
 
 #include "agent/procs/maps.h"
 #include "agent/procs/procinfo.h"
+#include "agent/procs/proctable.h"
 #include "agent/symbols/symbolizer.h"
 
 #define MAXSYM 8
@@ -32,7 +33,7 @@ struct wl {
     int nsyms;
     char name[MAXSYM][256];
     uint64_t addr[MAXSYM];
-    uint64_t unnamed;
+    uint64_t unnamed, unnamed_fn;
     uint32_t other; /* a child it reported */
 };
 
@@ -108,6 +109,7 @@ static void wl_start(struct wl *w, int pidns, const char *const *argv)
         } else if (sscanf(line, "child %u", &p) == 1) {
             w->other = p;
         } else if (sscanf(line, "unnamed %" SCNx64, &w->unnamed) == 1) {
+        } else if (sscanf(line, "unnamed_fn %" SCNx64, &w->unnamed_fn) == 1) {
         } else if (strncmp(line, "ready", 5) == 0) {
             ready = 1;
             break;
@@ -173,7 +175,7 @@ static void run_simple(const char *const *argv, const char *debug_dir, int pidns
     struct wl w;
     wl_start(&w, pidns, argv);
     struct gp_symbolizer *s = new_sym(debug_dir, 0);
-    assert_int_equal(gp_symbolizer_note_process(s, w.tgid), 0);
+    assert_int_equal(gp_proctable_note(gp_symbolizer_procs(s), w.tgid, 0), 0);
     assert_names(s, &w);
     struct gp_symbolizer_stats st;
     gp_symbolizer_stats(s, &st);
@@ -226,16 +228,17 @@ static void test_dynsym_only_and_unnamed(void **state)
     struct wl w;
     wl_start(&w, 0, argv);
     struct gp_symbolizer *s = new_sym(NULL, 0);
-    assert_int_equal(gp_symbolizer_note_process(s, w.tgid), 0);
+    assert_int_equal(gp_proctable_note(gp_symbolizer_procs(s), w.tgid, 0), 0);
     assert_names(s, &w);
-    /* a static function in a stripped binary: module+file offset, not dropped */
+    /* a static function in a stripped binary: module + file offset of its start (its FDE's),
+     * not dropped, and the same for every address in it */
     struct gp_maps m;
     struct gp_err err = {0};
     assert_int_equal(gp_maps_read(w.tgid, 1, &m, &err), 0);
     const struct gp_map *g = gp_maps_find(&m, w.unnamed);
     assert_non_null(g);
     char want[128];
-    snprintf(want, sizeof(want), "wl_dynsym+0x%" PRIx64, w.unnamed - g->start + g->offset);
+    snprintf(want, sizeof(want), "wl_dynsym+0x%" PRIx64, w.unnamed_fn - g->start + g->offset);
     gp_maps_free(&m);
     const char *out[2];
     uint64_t ips[2] = {w.unnamed, 0x10 /* outside every mapping */};
@@ -311,7 +314,7 @@ static void test_other_mount_namespace(void **state)
     assert_string_equal(exe, "/tmp/gprof-nsonly/wl_mntns");
     assert_int_equal(access("/tmp/gprof-nsonly/wl_mntns", F_OK), -1);
     struct gp_symbolizer *s = new_sym(NULL, 0);
-    assert_int_equal(gp_symbolizer_note_process(s, w.tgid), 0);
+    assert_int_equal(gp_proctable_note(gp_symbolizer_procs(s), w.tgid, 0), 0);
     assert_names(s, &w);
     const char *out[1];
     assert_int_equal(gp_symbolize_user(s, w.tgid, &w.unnamed, 1, out), 0);
@@ -362,10 +365,10 @@ static void test_jit_in_pid_and_mount_namespace(void **state)
     assert_int_equal(access(hostmap, F_OK), -1);
     struct gp_symbolizer *s = new_sym(NULL, 0);
     assert_names(s, &w);
-    struct gp_process_facts pf;
-    assert_int_equal(gp_symbolizer_process_facts(s, w.tgid, &pf), 0);
-    assert_int_equal(pf.nspid, 1); /* its map is named by the namespace pid */
-    assert_string_equal(pf.comm, "wl_jit");
+    const struct gp_proc *pf = gp_proctable_find(gp_symbolizer_procs(s), w.tgid);
+    assert_non_null(pf);
+    assert_int_equal(pf->nspid, 1); /* its map is named by the namespace pid */
+    assert_string_equal(pf->comm, "wl_jit");
     gp_symbolizer_free(s);
     wl_stop(&w);
 }
@@ -376,25 +379,25 @@ static void test_exited_short_process(void **state)
     struct wl w;
     wl_start(&w, 0, argv);
     struct gp_symbolizer *s = new_sym(NULL, 1 /* tiny budget: the pin must hold */);
-    assert_int_equal(gp_symbolizer_note_process(s, w.tgid), 0);
+    assert_int_equal(gp_proctable_note(gp_symbolizer_procs(s), w.tgid, 0), 0);
     assert_int_equal(write(w.in_fd, "g", 1), 1);
     int st;
     assert_int_equal(waitpid(w.child, &st, 0), w.child);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     /* gone: a late note cannot see it any more */
     struct gp_symbolizer *late = new_sym(NULL, 0);
-    assert_int_equal(gp_symbolizer_note_process(late, w.tgid), -ESRCH);
+    assert_int_equal(gp_proctable_note(gp_symbolizer_procs(late), w.tgid, 0), -ESRCH);
     const char *out[2];
     assert_int_equal(gp_symbolize_user(late, w.tgid, w.addr, 1, out), 0);
     assert_string_equal(out[0], "[unknown]");
     gp_symbolizer_free(late);
 
-    gp_symbolizer_process_exited(s, w.tgid);
-    struct gp_process_facts pf;
-    assert_int_equal(gp_symbolizer_process_facts(s, w.tgid, &pf), 0);
-    assert_string_equal(pf.comm, "wl_short");
-    assert_true(pf.exited);
-    assert_int_equal(pf.nspid, w.tgid);
+    gp_proctable_exit(gp_symbolizer_procs(s), w.tgid);
+    const struct gp_proc *pf = gp_proctable_find(gp_symbolizer_procs(s), w.tgid);
+    assert_non_null(pf);
+    assert_string_equal(pf->comm, "wl_short");
+    assert_true(pf->exited);
+    assert_int_equal(pf->nspid, w.tgid);
     uint64_t ips[2] = {w.addr[0], w.addr[0]};
     assert_int_equal(gp_symbolize_user(s, w.tgid, ips, 2, out), 0);
     assert_string_equal(out[0], "short_hot_loop");
@@ -403,6 +406,7 @@ static void test_exited_short_process(void **state)
     gp_symbolizer_stats(s, &ss);
     assert_int_equal(ss.processes_exited, 1);
     assert_true(ss.cache_bytes > 1); /* pinned beyond the budget while needed */
+    gp_proctable_gc(gp_symbolizer_procs(s));
     gp_symbolizer_gc(s);
     gp_symbolizer_stats(s, &ss);
     assert_int_equal(ss.processes, 0);
@@ -467,11 +471,11 @@ static void test_container_of_process(void **state)
     assert_string_equal(id, ID64);
     assert_string_equal(name, "4f3c2b1a0d9e"); /* no docker state on this host: short id */
     struct gp_symbolizer *s = new_sym(NULL, 0);
-    assert_int_equal(gp_symbolizer_note_process(s, w.tgid), 0);
-    struct gp_process_facts pf;
-    assert_int_equal(gp_symbolizer_process_facts(s, w.tgid, &pf), 0);
-    assert_string_equal(pf.container_id, ID64);
-    assert_string_equal(pf.container_name, "4f3c2b1a0d9e");
+    assert_int_equal(gp_proctable_note(gp_symbolizer_procs(s), w.tgid, 0), 0);
+    const struct gp_proc *pf = gp_proctable_find(gp_symbolizer_procs(s), w.tgid);
+    assert_non_null(pf);
+    assert_string_equal(pf->container_id, ID64);
+    assert_string_equal(pf->container_name, "4f3c2b1a0d9e");
     gp_symbolizer_free(s);
     /* and this test process is not in that container */
     assert_int_equal(gp_proc_container((uint32_t)getpid(), id, sizeof(id), name, sizeof(name)), 0);
@@ -493,7 +497,7 @@ static void test_fork_before_exec(void **state)
     wl_start(&w, 0, argv);
     assert_true(w.other > 0);
     struct gp_symbolizer *s = new_sym(NULL, 0);
-    assert_int_equal(gp_symbolizer_note_process(s, w.tgid), 0); /* the parent */
+    assert_int_equal(gp_proctable_note(gp_symbolizer_procs(s), w.tgid, 0), 0); /* the parent */
     char link[64], exe[4096] = "";
     snprintf(link, sizeof(link), "/proc/%u/exe", w.other);
     for (int i = 0; i < 500 && !strstr(exe, "sleep"); i++) {
@@ -502,7 +506,7 @@ static void test_fork_before_exec(void **state)
         usleep(10000);
     }
     assert_non_null(strstr(exe, "sleep")); /* the child has exec'd: noted only now */
-    assert_int_equal(gp_symbolizer_note_process(s, w.other), 0);
+    assert_int_equal(gp_proctable_note(gp_symbolizer_procs(s), w.other, 0), 0);
     uint64_t ips[2] = {w.addr[0], w.addr[0]};
     const char *out[2];
     assert_int_equal(gp_symbolize_user(s, w.other, ips, 2, out), 0);
@@ -553,18 +557,18 @@ static void test_cache_shared_and_bounded(void **state)
     wl_start(&b, 0, argv);
     struct gp_symbolizer *s = new_sym(NULL, 0);
     struct gp_symbolizer_stats st1, st2;
-    assert_int_equal(gp_symbolizer_note_process(s, a.tgid), 0);
+    assert_int_equal(gp_proctable_note(gp_symbolizer_procs(s), a.tgid, 0), 0);
     gp_symbolizer_stats(s, &st1);
     assert_int_equal(st1.elf_loaded, 0); /* noting only opens the files */
     assert_true(st1.elf_pending >= 2);   /* wl_c and libc at least */
-    assert_int_equal(gp_symbolizer_note_process(s, b.tgid), 0);
+    assert_int_equal(gp_proctable_note(gp_symbolizer_procs(s), b.tgid, 0), 0);
     gp_symbolizer_stats(s, &st2);
     assert_int_equal(st2.elf_pending, st1.elf_pending); /* same binaries: one fd each */
     assert_int_equal(gp_symbolizer_load_pending(s, 10000), (int)st1.elf_pending);
     gp_symbolizer_stats(s, &st1);
     assert_int_equal(st1.elf_pending, 0);
     assert_true(st1.elf_loaded >= 2);
-    assert_int_equal(gp_symbolizer_note_process(s, b.tgid), 0);
+    assert_int_equal(gp_proctable_note(gp_symbolizer_procs(s), b.tgid, 0), 0);
     gp_symbolizer_stats(s, &st2);
     assert_int_equal(st2.elf_loaded, st1.elf_loaded); /* loaded once per binary */
     assert_int_equal(st2.elf_pending, 0);
@@ -573,10 +577,11 @@ static void test_cache_shared_and_bounded(void **state)
     gp_symbolizer_free(s);
 
     s = new_sym(NULL, 4096);
-    assert_int_equal(gp_symbolizer_note_process(s, a.tgid), 0);
+    assert_int_equal(gp_proctable_note(gp_symbolizer_procs(s), a.tgid, 0), 0);
     gp_symbolizer_load_pending(s, 10000);
     gp_symbolizer_stats(s, &st1);
     assert_true(st1.cache_bytes > 4096); /* libc alone is bigger */
+    gp_proctable_gc(gp_symbolizer_procs(s));
     gp_symbolizer_gc(s);
     gp_symbolizer_stats(s, &st2);
     assert_true(st2.cache_bytes <= 4096);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "agent/unwind/cfi.h"
@@ -670,6 +671,34 @@ static void test_fixture_debug_frame(void **state)
     gp_uw_table_free(t);
 }
 
+/* A binary whose section headers are gone (sstrip): PT_GNU_EH_FRAME finds .eh_frame_hdr and
+ * through it .eh_frame; the table is the same. */
+static void test_no_section_headers(void **state)
+{
+    (void)state;
+    struct gp_uw_table *want = build_file(fixture("uwfix.so"), NULL);
+    FILE *f = fopen(fixture("uwfix.so"), "rb");
+    assert_non_null(f);
+    static uint8_t img[1 << 16];
+    size_t n = fread(img, 1, sizeof(img), f);
+    fclose(f);
+    assert_true(n > 64 && n < sizeof(img));
+    memset(img + 0x28, 0, 8); /* e_shoff */
+    memset(img + 0x3c, 0, 4); /* e_shnum, e_shstrndx */
+    int fd = memfd_create("uwfix-nosections", MFD_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, img, n), (ssize_t)n);
+    struct gp_uw_table *t = NULL;
+    struct gp_err err = {0};
+    if (gp_uw_table_build(fd, NULL, &t, &err))
+        fail_msg("%s", err.msg);
+    close(fd);
+    assert_int_equal(t->stats.source, 1);
+    compare_tables(want, t);
+    gp_uw_table_free(t);
+    gp_uw_table_free(want);
+}
+
 /* Every row of system libraries against readelf's own interpretation of their CFI. */
 static void test_system_libs_match_readelf(void **state)
 {
@@ -725,6 +754,7 @@ int main(void)
             cmocka_unit_test(test_no_cfi_is_empty),
             cmocka_unit_test(test_fixture_eh_frame),
             cmocka_unit_test(test_fixture_debug_frame),
+            cmocka_unit_test(test_no_section_headers),
             cmocka_unit_test(test_system_libs_match_readelf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,7 +7,8 @@
  *   wl_mntns     plain; run it through run-in-mntns.sh from a path only its namespace sees
  * Usage: wl_<name> [SECONDS]
  * Prints "pid N", "sym <HOT_NAME> 0x…", "unnamed 0x…" (an ip in a static helper that only a
- * .symtab names: in wl_dynsym it must come out as "wl_dynsym+0x<file offset>"), "ready". */
+ * .symtab names: in wl_dynsym it must come out as "wl_dynsym+0x<file offset of the helper's
+ * start>", from its FDE), "unnamed_fn 0x…" (that start), "ready". */
 #include "workload.h"
 
 #ifndef HOT_NAME
@@ -45,6 +46,7 @@ int main(int argc, char **argv)
     (void)r;
     wl_sym(STR(HOT_NAME), hot_ip);
     printf("unnamed %p\n", helper_ip);
+    printf("unnamed_fn %p\n", (void *)variant_cold_helper);
     wl_ready();
     while (wl_now() < end)
         HOT_NAME(1000000);

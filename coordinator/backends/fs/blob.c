@@ -1,7 +1,7 @@
 /* backends/fs/blob.c — the filesystem blob backend: objects are files under one root directory,
  * opened relative to a directory fd (keys are validated by blob.c), written atomically and durably
- * (temp file in the same directory, fsync, rename, fsync of the directory — shared by the puts
- * that rename into one directory at the same time). */
+ * (common/fsutil's gp_atomic_openat: temp file in the same directory, fsync, rename; then an
+ * fsync of the directory shared by the puts that rename into one directory at the same time). */
 #include "coordinator/store/blob/blob.h"
 #include "common/fsutil.h"
 
@@ -39,8 +39,6 @@ struct fs_store {
     pthread_cond_t cv;
     struct dir_sync slots[DIR_SYNC_SLOTS];
 };
-
-static atomic_uint tmp_counter;
 
 static int fs_open(const struct store_engine_options *opts, void **impl, struct gp_err *err)
 {
@@ -187,33 +185,21 @@ static int fs_put(void *impl, const char *key, const void *data, size_t len, str
     int dir = open_parent(s, key, 1, &base, err);
     if (dir < 0)
         return dir;
-    char tmp[BLOB_KEY_MAX + 64];
-    snprintf(tmp, sizeof(tmp), ".%s.%d.%u.tmp", base, (int)getpid(),
-             atomic_fetch_add(&tmp_counter, 1));
-    int rc = 0;
-    int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
-    if (fd < 0) {
-        rc = gp_err_set(err, -errno, "%s: cannot create %s: %s", s->path, key, strerror(errno));
+    struct gp_atomic_file f;
+    int rc = gp_atomic_openat(&f, dir, base, 0640);
+    if (rc < 0) {
+        rc = gp_err_set(err, rc, "%s: cannot create %s: %s", s->path, key, strerror(-rc));
         close(dir);
         return rc;
     }
-    if ((rc = gp_write_all(fd, data, len)) < 0 || (fsync(fd) < 0 && (rc = -errno))) {
+    rc = gp_write_all(f.fd, data, len);
+    if (rc < 0)
+        gp_atomic_abort(&f);
+    else
+        rc = gp_atomic_commit(&f); /* fsync, close, rename; the temp file is gone on failure */
+    if (rc < 0) {
         gp_err_set(err, rc, "%s: writing %s: %s%s", s->path, key, strerror(-rc),
                    rc == -ENOSPC ? "; free disk space" : "");
-        close(fd);
-        unlinkat(dir, tmp, 0);
-        close(dir);
-        return rc;
-    }
-    if (close(fd) < 0) {
-        rc = gp_err_set(err, -errno, "%s: closing %s: %s", s->path, key, strerror(errno));
-        unlinkat(dir, tmp, 0);
-        close(dir);
-        return rc;
-    }
-    if (renameat(dir, tmp, dir, base) < 0) {
-        rc = gp_err_set(err, -errno, "%s: renaming %s: %s", s->path, key, strerror(errno));
-        unlinkat(dir, tmp, 0);
         close(dir);
         return rc;
     }

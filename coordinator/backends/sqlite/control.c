@@ -2,6 +2,7 @@
  * requests, the current command per host and service, executions) and the host_status join.
  * Merging and status transitions are decided by coordinator/control/, not here. */
 #include "coordinator/store/meta/meta.h"
+#include "coordinator/backends/sqlite/rows.h"
 #include "coordinator/backends/sqlite/sql.h"
 #include "common/strbuf.h"
 
@@ -52,6 +53,23 @@ static int row_to_hb(const struct meta_row *r, int o, struct meta_heartbeat *h)
     return oom ? -ENOMEM : 0;
 }
 
+static int hb_read(const struct meta_row *r, void *out)
+{
+    return row_to_hb(r, 0, out);
+}
+
+static void hb_clear(void *h)
+{
+    meta_heartbeat_clear(h);
+}
+
+static int hb_call(union row_cb cb, const void *h, void *ctx)
+{
+    return cb.hb(h, ctx);
+}
+
+static const struct row_kind HB_ROW = {hb_read, hb_clear, hb_call};
+
 int meta_heartbeat_upsert(struct meta_db *db, const struct meta_heartbeat *h, struct gp_err *err)
 {
     if (!h->hostname || !*h->hostname || !h->service_name || !*h->service_name)
@@ -86,75 +104,26 @@ int meta_heartbeat_upsert(struct meta_db *db, const struct meta_heartbeat *h, st
                      v, 11, NULL, err);
 }
 
-struct hb_one {
-    struct meta_heartbeat *out;
-    int found, rc;
-};
-
-static int hb_one_cb(const struct meta_row *r, void *ctx)
-{
-    struct hb_one *c = ctx;
-    c->found = 1;
-    c->rc = row_to_hb(r, 0, c->out);
-    return 1;
-}
-
 int meta_heartbeat_get(struct meta_db *db, const char *hostname, const char *service,
                        struct meta_heartbeat *out, struct gp_err *err)
 {
-    memset(out, 0, sizeof(*out));
-    struct hb_one c = {out, 0, 0};
     struct meta_value p[] = {META_T(hostname), META_T(service)};
-    int rc = meta_query(db,
-                        "SELECT " HB_COLS " FROM host_heartbeats h "
-                        "WHERE h.hostname = ? AND h.service_name = ?",
-                        p, 2, hb_one_cb, &c, err);
-    if (rc < 0)
-        return rc;
-    if (c.rc < 0) {
-        meta_heartbeat_clear(out);
-        return gp_err_set(err, -ENOMEM, "out of memory");
-    }
-    if (!c.found)
-        return gp_err_set(err, -ENOENT, "host %s has never sent a heartbeat for service %s",
-                          hostname, service);
-    return 0;
-}
-
-struct hb_list {
-    int (*cb)(const struct meta_heartbeat *h, void *ctx);
-    void *ctx;
-    int rc;
-};
-
-static int hb_list_cb(const struct meta_row *r, void *ctx)
-{
-    struct hb_list *l = ctx;
-    struct meta_heartbeat h = {0};
-    int rc;
-    if (row_to_hb(r, 0, &h) < 0) {
-        l->rc = -ENOMEM;
-        rc = 1;
-    } else {
-        rc = l->cb(&h, l->ctx);
-    }
-    meta_heartbeat_clear(&h);
-    return rc;
+    return sq_row_one(db, &HB_ROW, sizeof(*out),
+                      "SELECT " HB_COLS " FROM host_heartbeats h "
+                      "WHERE h.hostname = ? AND h.service_name = ?",
+                      p, 2, out, err, "host %s has never sent a heartbeat for service %s", hostname,
+                      service);
 }
 
 int meta_heartbeat_list_active(struct meta_db *db, const char *service, int64_t since,
                                int (*cb)(const struct meta_heartbeat *h, void *ctx), void *ctx,
                                struct gp_err *err)
 {
-    struct hb_list l = {cb, ctx, 0};
     struct meta_value p[] = {META_T(service), META_I(since)};
-    int rc = meta_query(db,
-                        "SELECT " HB_COLS " FROM host_heartbeats h WHERE h.service_name = ? AND "
-                        "h.heartbeat_timestamp >= ? ORDER BY h.hostname",
-                        p, 2, hb_list_cb, &l, err);
-    if (l.rc < 0)
-        return gp_err_set(err, l.rc, "out of memory");
-    return rc;
+    return sq_row_each(db, &HB_ROW,
+                       "SELECT " HB_COLS " FROM host_heartbeats h WHERE h.service_name = ? AND "
+                       "h.heartbeat_timestamp >= ? ORDER BY h.hostname",
+                       p, 2, (union row_cb){.hb = cb}, ctx, err);
 }
 
 struct hosts_ctx {
@@ -276,35 +245,28 @@ static int row_to_cmd(const struct meta_row *r, int o, struct meta_command *c)
     return oom ? -ENOMEM : 0;
 }
 
-struct cmd_one {
-    struct meta_command *out;
-    int found, rc;
-};
-
-static int cmd_one_cb(const struct meta_row *r, void *ctx)
+static int cmd_read(const struct meta_row *r, void *out)
 {
-    struct cmd_one *c = ctx;
-    c->found = 1;
-    c->rc = row_to_cmd(r, 0, c->out);
-    return 1;
+    return row_to_cmd(r, 0, out);
 }
+
+static void cmd_clear(void *c)
+{
+    meta_command_clear(c);
+}
+
+static int cmd_call(union row_cb cb, const void *c, void *ctx)
+{
+    return cb.cmd(c, ctx);
+}
+
+static const struct row_kind CMD_ROW = {cmd_read, cmd_clear, cmd_call};
 
 static int cmd_get(struct meta_db *db, const char *sql, const char *a, const char *b,
                    struct meta_command *out, struct gp_err *err)
 {
-    memset(out, 0, sizeof(*out));
-    struct cmd_one c = {out, 0, 0};
     struct meta_value p[] = {META_T(a), META_T(b)};
-    int rc = meta_query(db, sql, p, 2, cmd_one_cb, &c, err);
-    if (rc < 0)
-        return rc;
-    if (c.rc < 0) {
-        meta_command_clear(out);
-        return gp_err_set(err, -ENOMEM, "out of memory");
-    }
-    if (!c.found)
-        return gp_err_set(err, -ENOENT, "no command");
-    return 0;
+    return sq_row_one(db, &CMD_ROW, sizeof(*out), sql, p, 2, out, err, "no command");
 }
 
 int meta_command_get(struct meta_db *db, const char *hostname, const char *service,
@@ -414,58 +376,29 @@ int meta_command_complete(struct meta_db *db, const char *command_id, const char
                         completed_at, execution_time, error_message, results_path, changes, err);
 }
 
-struct cmd_list {
-    int (*cb)(const struct meta_command *c, void *ctx);
-    void *ctx;
-    int rc;
-};
-
-static int cmd_list_cb(const struct meta_row *r, void *ctx)
-{
-    struct cmd_list *l = ctx;
-    struct meta_command c = {0};
-    int rc;
-    if (row_to_cmd(r, 0, &c) < 0) {
-        l->rc = -ENOMEM;
-        rc = 1;
-    } else {
-        rc = l->cb(&c, l->ctx);
-    }
-    meta_command_clear(&c);
-    return rc;
-}
-
 int meta_command_list_by_request(struct meta_db *db, const char *request_id,
                                  int (*cb)(const struct meta_command *c, void *ctx), void *ctx,
                                  struct gp_err *err)
 {
-    struct cmd_list l = {cb, ctx, 0};
     /* request_ids is a JSON array of uuids; a quoted substring match is exact for uuids. */
     struct meta_value p = META_T(request_id);
-    int rc = meta_query(db,
-                        "SELECT " CMD_COLS " FROM profiling_commands c "
-                        "WHERE c.request_ids LIKE '%\"' || ? || '\"%' ORDER BY c.hostname",
-                        &p, 1, cmd_list_cb, &l, err);
-    if (l.rc < 0)
-        return gp_err_set(err, l.rc, "out of memory");
-    return rc;
+    return sq_row_each(db, &CMD_ROW,
+                       "SELECT " CMD_COLS " FROM profiling_commands c "
+                       "WHERE c.request_ids LIKE '%\"' || ? || '\"%' ORDER BY c.hostname",
+                       &p, 1, (union row_cb){.cmd = cb}, ctx, err);
 }
 
 int meta_command_list(struct meta_db *db, const char *service, const char *status,
                       int (*cb)(const struct meta_command *c, void *ctx), void *ctx,
                       struct gp_err *err)
 {
-    struct cmd_list l = {cb, ctx, 0};
     struct meta_value p[] = {META_TN(service), META_TN(service), META_TN(status), META_TN(status)};
-    int rc = meta_query(db,
-                        "SELECT " CMD_COLS " FROM profiling_commands c "
-                        "WHERE (CAST(? AS TEXT) IS NULL OR c.service_name = ?) AND (CAST(? AS "
-                        "TEXT) IS NULL OR c.status = ?) "
-                        "ORDER BY c.service_name, c.hostname",
-                        p, 4, cmd_list_cb, &l, err);
-    if (l.rc < 0)
-        return gp_err_set(err, l.rc, "out of memory");
-    return rc;
+    return sq_row_each(db, &CMD_ROW,
+                       "SELECT " CMD_COLS " FROM profiling_commands c "
+                       "WHERE (CAST(? AS TEXT) IS NULL OR c.service_name = ?) AND (CAST(? AS "
+                       "TEXT) IS NULL OR c.status = ?) "
+                       "ORDER BY c.service_name, c.hostname",
+                       p, 4, (union row_cb){.cmd = cb}, ctx, err);
 }
 
 /* ---- requests --------------------------------------------------------------------------- */
@@ -522,17 +455,10 @@ int meta_request_insert(struct meta_db *db, const struct meta_request *r, struct
     return rc;
 }
 
-struct req_one {
-    struct meta_request *out;
-    int found, oom;
-};
-
-static int req_one_cb(const struct meta_row *row, void *ctx)
+static int req_read(const struct meta_row *row, void *out)
 {
-    struct req_one *c = ctx;
-    struct meta_request *r = c->out;
+    struct meta_request *r = out;
     int oom = 0;
-    c->found = 1;
     r->id = meta_row_int(row, 0);
     r->request_id = meta_row_strdup(row, 1, &oom);
     r->service_name = meta_row_strdup(row, 2, &oom);
@@ -549,31 +475,26 @@ static int req_one_cb(const struct meta_row *row, void *ctx)
     r->updated_at = meta_row_int(row, 13);
     r->completed_at = meta_row_int(row, 14);
     r->estimated_completion_time = meta_row_int(row, 15);
-    c->oom = oom;
-    return 1;
+    return oom ? -ENOMEM : 0;
 }
+
+static void req_clear(void *r)
+{
+    meta_request_clear(r);
+}
+
+static const struct row_kind REQ_ROW = {req_read, req_clear, NULL};
 
 int meta_request_get(struct meta_db *db, const char *request_id, struct meta_request *out,
                      struct gp_err *err)
 {
-    memset(out, 0, sizeof(*out));
-    struct req_one c = {out, 0, 0};
     struct meta_value p = META_T(request_id);
-    int rc = meta_query(db,
-                        "SELECT id, request_id, service_name, request_type, continuous, duration, "
-                        "frequency, profiling_mode, target_hosts, stop_level, additional_args, "
-                        "status, created_at, updated_at, completed_at, estimated_completion_time "
-                        "FROM profiling_requests WHERE request_id = ?",
-                        &p, 1, req_one_cb, &c, err);
-    if (rc < 0)
-        return rc;
-    if (c.oom) {
-        meta_request_clear(out);
-        return gp_err_set(err, -ENOMEM, "out of memory");
-    }
-    if (!c.found)
-        return gp_err_set(err, -ENOENT, "no request %s", request_id);
-    return 0;
+    return sq_row_one(db, &REQ_ROW, sizeof(*out),
+                      "SELECT id, request_id, service_name, request_type, continuous, duration, "
+                      "frequency, profiling_mode, target_hosts, stop_level, additional_args, "
+                      "status, created_at, updated_at, completed_at, estimated_completion_time "
+                      "FROM profiling_requests WHERE request_id = ?",
+                      &p, 1, out, err, "no request %s", request_id);
 }
 
 int meta_request_set_status(struct meta_db *db, const char *request_id, const char *status,
@@ -653,56 +574,51 @@ int meta_execution_complete(struct meta_db *db, const char *command_id, const ch
                         err);
 }
 
-struct exec_list {
-    int (*cb)(const struct meta_execution *e, void *ctx);
-    void *ctx;
-    int rc;
-};
+/* the columns exec_read reads */
+#define EXEC_COLS                                                                                  \
+    "id, command_id, hostname, request_id, status, started_at, completed_at, execution_time, "     \
+    "error_message, results_path, created_at, updated_at"
 
-static int exec_list_cb(const struct meta_row *r, void *ctx)
+static int exec_read(const struct meta_row *r, void *out)
 {
-    struct exec_list *l = ctx;
+    struct meta_execution *e = out;
     int oom = 0;
-    struct meta_execution e = {
-            .id = meta_row_int(r, 0),
-            .command_id = meta_row_strdup(r, 1, &oom),
-            .hostname = meta_row_strdup(r, 2, &oom),
-            .request_id = meta_row_strdup(r, 3, &oom),
-            .status = meta_row_strdup(r, 4, &oom),
-            .started_at = meta_row_int(r, 5),
-            .completed_at = meta_row_int(r, 6),
-            .execution_time = meta_row_int_or(r, 7, -1),
-            .error_message = meta_row_strdup(r, 8, &oom),
-            .results_path = meta_row_strdup(r, 9, &oom),
-            .created_at = meta_row_int(r, 10),
-            .updated_at = meta_row_int(r, 11),
-    };
-    int rc;
-    if (oom) {
-        l->rc = -ENOMEM;
-        rc = 1;
-    } else {
-        rc = l->cb(&e, l->ctx);
-    }
-    meta_execution_clear(&e);
-    return rc;
+    e->id = meta_row_int(r, 0);
+    e->command_id = meta_row_strdup(r, 1, &oom);
+    e->hostname = meta_row_strdup(r, 2, &oom);
+    e->request_id = meta_row_strdup(r, 3, &oom);
+    e->status = meta_row_strdup(r, 4, &oom);
+    e->started_at = meta_row_int(r, 5);
+    e->completed_at = meta_row_int(r, 6);
+    e->execution_time = meta_row_int_or(r, 7, -1);
+    e->error_message = meta_row_strdup(r, 8, &oom);
+    e->results_path = meta_row_strdup(r, 9, &oom);
+    e->created_at = meta_row_int(r, 10);
+    e->updated_at = meta_row_int(r, 11);
+    return oom ? -ENOMEM : 0;
 }
+
+static void exec_clear(void *e)
+{
+    meta_execution_clear(e);
+}
+
+static int exec_call(union row_cb cb, const void *e, void *ctx)
+{
+    return cb.exec(e, ctx);
+}
+
+static const struct row_kind EXEC_ROW = {exec_read, exec_clear, exec_call};
 
 int meta_execution_list(struct meta_db *db, const char *command_id, const char *hostname,
                         int (*cb)(const struct meta_execution *e, void *ctx), void *ctx,
                         struct gp_err *err)
 {
-    struct exec_list l = {cb, ctx, 0};
     struct meta_value p[] = {META_T(command_id), META_TN(hostname), META_TN(hostname)};
-    int rc = meta_query(db,
-                        "SELECT id, command_id, hostname, request_id, status, started_at, "
-                        "completed_at, execution_time, error_message, results_path, created_at, "
-                        "updated_at FROM profiling_executions WHERE command_id = ? AND "
-                        "(CAST(? AS TEXT) IS NULL OR hostname = ?) ORDER BY hostname, id",
-                        p, 3, exec_list_cb, &l, err);
-    if (l.rc < 0)
-        return gp_err_set(err, l.rc, "out of memory");
-    return rc;
+    return sq_row_each(db, &EXEC_ROW,
+                       "SELECT " EXEC_COLS " FROM profiling_executions WHERE command_id = ? AND "
+                       "(CAST(? AS TEXT) IS NULL OR hostname = ?) ORDER BY hostname, id",
+                       p, 3, (union row_cb){.exec = cb}, ctx, err);
 }
 
 /* ---- host_status ------------------------------------------------------------------------ */
@@ -780,30 +696,30 @@ static void add_cmd_group(struct sqlb *b, const char *col, const char *const *v,
     sb_puts(&b->sql, ")");
 }
 
-struct host_list {
-    int (*cb)(const struct meta_host_status *hs, void *ctx);
-    void *ctx;
-    int rc;
-};
-
-static int host_list_cb(const struct meta_row *r, void *ctx)
+static int host_read(const struct meta_row *r, void *out)
 {
-    struct host_list *l = ctx;
-    struct meta_heartbeat h = {0};
-    struct meta_command c = {0};
-    int has_cmd = r->cols[HB_NCOLS].type != META_NULL;
-    int rc;
-    if (row_to_hb(r, 0, &h) < 0 || (has_cmd && row_to_cmd(r, HB_NCOLS, &c) < 0)) {
-        l->rc = -ENOMEM;
-        rc = 1;
-    } else {
-        struct meta_host_status hs = {&h, has_cmd ? &c : NULL};
-        rc = l->cb(&hs, l->ctx);
-    }
-    meta_heartbeat_clear(&h);
-    meta_command_clear(&c);
-    return rc;
+    struct host_row *hr = out;
+    hr->has_cmd = r->cols[HB_NCOLS].type != META_NULL;
+    if (row_to_hb(r, 0, &hr->h) < 0 || (hr->has_cmd && row_to_cmd(r, HB_NCOLS, &hr->c) < 0))
+        return -ENOMEM;
+    return 0;
 }
+
+static void host_clear(void *out)
+{
+    struct host_row *hr = out;
+    meta_heartbeat_clear(&hr->h);
+    meta_command_clear(&hr->c);
+}
+
+static int host_call(union row_cb cb, const void *row, void *ctx)
+{
+    const struct host_row *hr = row;
+    struct meta_host_status hs = {&hr->h, hr->has_cmd ? &hr->c : NULL};
+    return cb.host(&hs, ctx);
+}
+
+static const struct row_kind HOST_ROW = {host_read, host_clear, host_call};
 
 int meta_host_list(struct meta_db *db, const struct meta_host_filter *f,
                    int (*cb)(const struct meta_host_status *hs, void *ctx), void *ctx,
@@ -838,10 +754,8 @@ int meta_host_list(struct meta_db *db, const struct meta_host_filter *f,
     if (b->oom || b->sql.oom) {
         rc = gp_err_set(err, -ENOMEM, "out of memory");
     } else {
-        struct host_list l = {cb, ctx, 0};
-        rc = meta_query(db, sb_str(&b->sql), b->p, b->n, host_list_cb, &l, err);
-        if (l.rc < 0)
-            rc = gp_err_set(err, l.rc, "out of memory");
+        rc = sq_row_each(db, &HOST_ROW, sb_str(&b->sql), b->p, b->n, (union row_cb){.host = cb},
+                         ctx, err);
     }
     for (int i = 0; i < b->nowned; i++)
         free(b->owned[i]);
@@ -852,26 +766,17 @@ int meta_host_list(struct meta_db *db, const struct meta_host_filter *f,
 
 /* ---- executions of a request (the control plane's status views) ------------------------- */
 
-/* the columns exec_list_cb reads */
-#define EXEC_COLS                                                                                  \
-    "id, command_id, hostname, request_id, status, started_at, completed_at, execution_time, "     \
-    "error_message, results_path, created_at, updated_at"
-
 int meta_execution_list_request(struct meta_db *db, const char *request_id, size_t newest,
                                 int (*cb)(const struct meta_execution *e, void *ctx), void *ctx,
                                 struct gp_err *err)
 {
-    struct exec_list l = {cb, ctx, 0};
     struct meta_value p[] = {META_T(request_id), META_I(newest ? (int64_t)newest : INT64_MAX)};
-    int rc = meta_query(db,
-                        newest ? "SELECT " EXEC_COLS " FROM profiling_executions WHERE "
-                                 "request_id = ? ORDER BY id DESC LIMIT ?"
-                               : "SELECT " EXEC_COLS " FROM profiling_executions WHERE "
-                                 "request_id = ? ORDER BY id LIMIT ?",
-                        p, 2, exec_list_cb, &l, err);
-    if (l.rc < 0)
-        return gp_err_set(err, l.rc, "out of memory");
-    return rc;
+    return sq_row_each(db, &EXEC_ROW,
+                       newest ? "SELECT " EXEC_COLS " FROM profiling_executions WHERE "
+                                "request_id = ? ORDER BY id DESC LIMIT ?"
+                              : "SELECT " EXEC_COLS " FROM profiling_executions WHERE "
+                                "request_id = ? ORDER BY id LIMIT ?",
+                       p, 2, (union row_cb){.exec = cb}, ctx, err);
 }
 
 int meta_execution_cancel_open(struct meta_db *db, const char *command_id, const char *hostname,

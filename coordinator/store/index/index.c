@@ -132,31 +132,119 @@ int index_check(struct sample_index *si, int *ok, char *msg, size_t msgsz, struc
     return si->ops->check(si->impl, ok, msg, msgsz, err);
 }
 
-static int in_list(const struct index_strlist *l, const char *v)
+static void list_leaf(struct index_filter_tree *t, size_t *n, enum index_field field,
+                      enum index_op op, const struct index_strlist *l)
 {
-    for (size_t i = 0; i < l->n; i++)
-        if (l->v[i] && strcmp(l->v[i], v) == 0)
+    if (!l->n)
+        return;
+    struct index_pred *p = &t->leaves[*n];
+    *p = (struct index_pred){.op = op, .field = field, .vals = l->v, .nvals = l->n};
+    t->kids[(*n)++] = p;
+}
+
+const struct index_pred *index_filter_tree(const struct index_filter *f,
+                                           struct index_filter_tree *t)
+{
+    if (!f)
+        return NULL;
+    size_t n = 0;
+    list_leaf(t, &n, INDEX_FIELD_HOST, INDEX_OP_IN, &f->host_in);
+    list_leaf(t, &n, INDEX_FIELD_HOST, INDEX_OP_NOT_IN, &f->host_out);
+    list_leaf(t, &n, INDEX_FIELD_CONTAINER, INDEX_OP_IN, &f->container_in);
+    list_leaf(t, &n, INDEX_FIELD_CONTAINER, INDEX_OP_NOT_IN, &f->container_out);
+    list_leaf(t, &n, INDEX_FIELD_COMM, INDEX_OP_IN, &f->comm_in);
+    list_leaf(t, &n, INDEX_FIELD_COMM, INDEX_OP_NOT_IN, &f->comm_out);
+    if (f->where)
+        t->kids[n++] = f->where;
+    if (n == 0)
+        return NULL;
+    if (n == 1)
+        return t->kids[0];
+    t->and = (struct index_pred){.op = INDEX_OP_AND, .kids = t->kids, .nkids = n};
+    return &t->and;
+}
+
+int index_like(const char *pat, const char *s)
+{
+    const char *resume_p = NULL, *resume_s = NULL;
+    while (*s) {
+        if (*pat == '%') {
+            resume_p = ++pat; /* try the shortest run first, widen it on a mismatch */
+            resume_s = s;
+        } else if (*pat && (*pat == '_' || *pat == *s)) {
+            pat++;
+            s++;
+        } else if (resume_p) {
+            pat = resume_p;
+            s = ++resume_s;
+        } else {
+            return 0;
+        }
+    }
+    while (*pat == '%')
+        pat++;
+    return !*pat;
+}
+
+static int in_vals(const struct index_pred *p, const char *v)
+{
+    for (size_t i = 0; i < p->nvals; i++)
+        if (p->vals[i] && strcmp(p->vals[i], v) == 0)
             return 1;
     return 0;
 }
 
-static int passes(const struct index_strlist *in, const struct index_strlist *out, const char *v)
+int index_pred_match(const struct index_pred *p, const char *const attrs[INDEX_NFIELDS])
 {
-    if (!v)
-        v = "";
-    if (in->n && !in_list(in, v))
+    if (!p)
+        return 1;
+    const char *v = "";
+    switch (p->op) {
+    case INDEX_OP_AND:
+        for (size_t i = 0; i < p->nkids; i++)
+            if (!index_pred_match(p->kids[i], attrs))
+                return 0;
+        return 1;
+    case INDEX_OP_OR:
+        for (size_t i = 0; i < p->nkids; i++)
+            if (index_pred_match(p->kids[i], attrs))
+                return 1;
+        return p->nkids == 0;
+    default:
+        break;
+    }
+    if ((unsigned)p->field < INDEX_NFIELDS && attrs[p->field])
+        v = attrs[p->field];
+    switch (p->op) {
+    case INDEX_OP_IN:
+        return in_vals(p, v);
+    case INDEX_OP_NOT_IN:
+        return !in_vals(p, v);
+    case INDEX_OP_LIKE:
+        return p->nvals && p->vals[0] && index_like(p->vals[0], v);
+    default:
         return 0;
-    return !in_list(out, v);
+    }
+}
+
+int index_pred_uses(const struct index_pred *p, enum index_field f)
+{
+    if (!p)
+        return 0;
+    if (p->op != INDEX_OP_AND && p->op != INDEX_OP_OR)
+        return p->field == f;
+    for (size_t i = 0; i < p->nkids; i++)
+        if (index_pred_uses(p->kids[i], f))
+            return 1;
+    return 0;
 }
 
 int index_filter_match(const struct index_filter *f, const char *host, const char *container,
                        const char *comm)
 {
-    if (!f)
-        return 1;
-    return passes(&f->host_in, &f->host_out, host) &&
-           passes(&f->container_in, &f->container_out, container) &&
-           passes(&f->comm_in, &f->comm_out, comm);
+    struct index_filter_tree t;
+    const char *attrs[INDEX_NFIELDS] = {host, container, comm, NULL, NULL};
+    return index_pred_match(index_filter_tree(f, &t), attrs);
 }
 
 int index_filter_has_host(const struct index_filter *f)

@@ -35,12 +35,43 @@ struct index_strlist {
     size_t n;
 };
 
-/* A stack passes when every non-empty include list contains its value and no exclude list does
- * (exact, case-sensitive matches). An empty filter (or NULL) passes everything. */
+/* What a predicate looks at. The index stores host, container and comm; instance type and
+ * Kubernetes object are not indexed and compare as "" (as RQL does for an unknown field). */
+enum index_field {
+    INDEX_FIELD_HOST = 0,
+    INDEX_FIELD_CONTAINER,
+    INDEX_FIELD_COMM, /* process name */
+    INDEX_FIELD_INSTANCE,
+    INDEX_FIELD_K8S,
+    INDEX_NFIELDS
+};
+
+enum index_op {
+    INDEX_OP_AND,    /* every kid holds (no kids: true) */
+    INDEX_OP_OR,     /* some kid holds (no kids: true, as RQL's empty $or) */
+    INDEX_OP_IN,     /* field equals one of vals (none: false) */
+    INDEX_OP_NOT_IN, /* field equals none of vals (none: true) */
+    INDEX_OP_LIKE,   /* field matches vals[0]: % any run, _ any one byte, case-sensitive */
+};
+
+/* A predicate tree: whatever an RQL filter can say. Comparisons are exact and byte-wise. */
+struct index_pred {
+    enum index_op op;
+    enum index_field field; /* IN, NOT_IN, LIKE */
+    const char *const *vals;
+    size_t nvals;
+    const struct index_pred *const *kids; /* AND, OR */
+    size_t nkids;
+};
+
+/* A stack passes when every non-empty include list contains its value, no exclude list does
+ * (exact, case-sensitive matches) and `where` (when set) holds for (host, container, comm).
+ * An empty filter (or NULL) passes everything. */
 struct index_filter {
     struct index_strlist host_in, host_out;
     struct index_strlist container_in, container_out;
     struct index_strlist comm_in, comm_out; /* process name */
+    const struct index_pred *where;         /* NULL = no further condition */
 };
 
 enum index_resolution {
@@ -163,5 +194,20 @@ int index_check(struct sample_index *si, int *ok, char *msg, size_t msgsz, struc
 int index_filter_match(const struct index_filter *f, const char *host, const char *container,
                        const char *comm);
 int index_filter_has_host(const struct index_filter *f);
+
+/* The whole filter as one predicate: AND of its non-empty lists and `where`. Returns NULL
+ * when f passes everything; the tree lives in t (and borrows from f). */
+struct index_filter_tree {
+    struct index_pred and, leaves[6];
+    const struct index_pred *kids[7];
+};
+const struct index_pred *index_filter_tree(const struct index_filter *f,
+                                           struct index_filter_tree *t);
+/* p on attrs (indexed by enum index_field; NULL compares as ""). NULL p holds. */
+int index_pred_match(const struct index_pred *p, const char *const attrs[INDEX_NFIELDS]);
+/* 1 when p looks at field f anywhere. */
+int index_pred_uses(const struct index_pred *p, enum index_field f);
+/* SQL LIKE without escapes, case-sensitive and byte-wise: % any run, _ any one byte. */
+int index_like(const char *pat, const char *s);
 
 #endif
