@@ -215,6 +215,7 @@ int main(int argc, char **argv)
                               .spawn = ag.spawn,
                               .upload_wait_s = (double)a->upload_wait,
                               .symbol_cache_bytes = (size_t)a->symbol_cache,
+                              .unwind_tables_max = (size_t)a->unwind_tables_max,
                               .on_done = gp_agent_on_adhoc_done,
                               .ctx = &ag};
     if (gp_cont_open(&env, &ag.cont, &err) || gp_adhoc_open(&env, &ag.adhoc, &err)) {

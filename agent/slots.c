@@ -203,6 +203,8 @@ int gp_cont_start(struct gp_cont_slot *s, unsigned freq_hz, unsigned duration_s,
             .duration_s = (double)duration_s,
             .hostname = s->env.hostname,
             .symbol_cache_bytes = s->env.symbol_cache_bytes,
+            .unwind_tables_max = s->env.unwind_tables_max,
+            .no_unwind_tables = s->env.unwind_tables_max == 0,
             .run_mode = "continuous",
             .keep_running = 1,
     };
@@ -536,6 +538,8 @@ int gp_adhoc_start(struct gp_adhoc_slot *s, const struct gp_command *c, struct g
             .duration_s = (double)c->duration_s,
             .hostname = s->env.hostname,
             .symbol_cache_bytes = s->env.symbol_cache_bytes,
+            .unwind_tables_max = s->env.unwind_tables_max,
+            .no_unwind_tables = s->env.unwind_tables_max == 0,
             .run_mode = "adhoc",
     };
     char notice[256];

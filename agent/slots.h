@@ -41,6 +41,7 @@ struct gp_slot_env {
     time_t spawn;
     double upload_wait_s;      /* ad hoc: how long to wait for the upload before reporting */
     size_t symbol_cache_bytes; /* per session; 0 = the symbolizer's default */
+    size_t unwind_tables_max;  /* kernel bytes of unwind tables; 0 = frame pointers only */
     gp_slot_done_cb on_done;
     void *ctx;
 };

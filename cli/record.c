@@ -15,6 +15,7 @@
 #include "agent/header.h"
 #include "agent/session.h"
 #include "agent/symbols/debuginfod.h"
+#include "common/config.h"
 #include "cli/gprofctl.h"
 #include "cli/outfmt.h"
 #include "common/collapsed.h"
@@ -64,6 +65,8 @@ static const char usage_text[] =
         "                       Cache, bounds: $DEBUGINFOD_CACHE_PATH "
         "(~/.cache/debuginfod_client),\n"
         "                       $DEBUGINFOD_TIMEOUT (30 s), $DEBUGINFOD_MAXSIZE (256M) per file\n"
+        "  --unwind-tables-max SIZE  kernel memory for the unwind tables that walk code built\n"
+        "                       without frame pointers (default 256M; 0: frame pointers only)\n"
         "  -q, --quiet          no progress line\n"
         "  -h, --help           this text\n"
         "\n"
@@ -274,6 +277,7 @@ int cmd_record(int argc, char **argv)
             {"output", required_argument, NULL, 'o'},
             {"debug-dir", required_argument, NULL, 'D'},
             {"debuginfod-urls", required_argument, NULL, 'U'},
+            {"unwind-tables-max", required_argument, NULL, 'W'},
             {"quiet", no_argument, NULL, 'q'},
             {"help", no_argument, NULL, 'h'},
             {0},
@@ -281,6 +285,8 @@ int cmd_record(int argc, char **argv)
     int pids[MAX_PIDS];
     size_t npids = 0;
     const char *debug_dirs[16] = {"/usr/lib/debug"}; /* --debug-dir adds to the default */
+    uint64_t uw_max = 0;
+    int uw_max_set = 0;
     size_t ndebug = 1;
     double duration = 0;
     unsigned freq = 99;
@@ -354,6 +360,16 @@ int cmd_record(int argc, char **argv)
             break;
         case 'o':
             output = optarg;
+            break;
+        case 'W':
+            if (gp_parse_size(optarg, &uw_max) != 0) {
+                fprintf(stderr,
+                        "gprofctl record: --unwind-tables-max: '%s' is not a size "
+                        "(e.g. 64M)\n",
+                        optarg);
+                return 2;
+            }
+            uw_max_set = 1;
             break;
         case 'D':
             if (ndebug < sizeof(debug_dirs) / sizeof(debug_dirs[0]))
@@ -442,6 +458,8 @@ int cmd_record(int argc, char **argv)
             .duration_s = duration,
             .debug_dirs = debug_dirs,
             .ndebug_dirs = ndebug,
+            .unwind_tables_max = (size_t)uw_max,
+            .no_unwind_tables = uw_max_set && uw_max == 0,
             .run_mode = "record",
             .started_cb = command ? release_child : NULL,
             .started_ctx = &child,

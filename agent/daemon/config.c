@@ -12,6 +12,7 @@
 #include "agent/control/control.h"
 #include "agent/spool.h"
 #include "agent/symbols/debuginfod.h"
+#include "agent/unwind/registry.h"
 #include "common/log.h"
 
 static const char *const known_keys[] = {
@@ -35,6 +36,7 @@ static const char *const known_keys[] = {
         "debuginfod_urls",
         "debuginfod_timeout",
         "debuginfod_max_size",
+        "unwind_tables_max",
         NULL,
 };
 
@@ -44,7 +46,8 @@ static const char usage_text[] =
         "                   [--heartbeat-interval S] [--continuous | --no-continuous]\n"
         "                   [-d SECONDS] [-F HZ] [--sampler bpf|perf] [--keep-results N]\n"
         "                   [--control-socket PATH] [--spool-max SIZE] [--symbol-cache SIZE]\n"
-        "                   [--debuginfod-urls URLS] [--log-level L]\n"
+        "                   [--debuginfod-urls URLS] [--unwind-tables-max SIZE]\n"
+        "                   [--log-level L]\n"
         "\n"
         "Profiles the whole host in back-to-back sessions of -d seconds (default 60) at -F Hz\n"
         "(default 11); --no-continuous waits for commands instead. Each session is kept in\n"
@@ -55,6 +58,8 @@ static const char usage_text[] =
         "--debuginfod-urls (default: $DEBUGINFOD_URLS; \"\" = off) fetches the debug files of\n"
         "stripped binaries by build-id in the background into STATE_DIR/debuginfod, each within\n"
         "debuginfod_timeout seconds (default 30) and debuginfod_max_size bytes (default 256M).\n"
+        "--unwind-tables-max (default 256M; 0: frame pointers only) bounds the kernel memory of\n"
+        "the unwind tables that walk code built without frame pointers.\n"
         "\n"
         "With a coordinator the agent sends a heartbeat every --heartbeat-interval seconds\n"
         "(default 30, ±10%, backing off up to 5 min while it fails) and runs the profiling\n"
@@ -116,7 +121,9 @@ static int load_config(struct gp_config *c, struct agent_cfg *a, struct gp_err *
         (rc = gp_config_get_i64(c, "debuginfod_timeout", GP_DEBUGINFOD_DEFAULT_TIMEOUT_S, 1, 3600,
                                 &a->debuginfod_timeout, err)) ||
         (rc = gp_config_get_size(c, "debuginfod_max_size", GP_DEBUGINFOD_DEFAULT_MAX_BYTES,
-                                 &a->debuginfod_max_size, err)))
+                                 &a->debuginfod_max_size, err)) ||
+        (rc = gp_config_get_size(c, "unwind_tables_max", GP_UW_TABLES_MAX_DEFAULT,
+                                 &a->unwind_tables_max, err)))
         return rc;
     a->debuginfod_urls = gp_config_get(c, "debuginfod_urls");
     if (a->debuginfod_max_size == 0)
@@ -170,20 +177,29 @@ static int parse_args(int argc, char **argv, struct gp_config *c, const char **c
             {"upload-wait", required_argument, NULL, 13},
             {"symbol-cache", required_argument, NULL, 14},
             {"debuginfod-urls", required_argument, NULL, 15},
+            {"unwind-tables-max", required_argument, NULL, 16},
             {"continuous", no_argument, NULL, 20},
             {"no-continuous", no_argument, NULL, 21},
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, 'V'},
             {0},
     };
-    static const char *const keys[] = {[1] = "coordinator",     [2] = "service",
-                                       [3] = "token",           [4] = "token_file",
-                                       [5] = "state_dir",       [6] = "hostname",
-                                       [7] = "sampler",         [8] = "keep_results",
-                                       [9] = "log_level",       [10] = "heartbeat_interval",
-                                       [11] = "control_socket", [12] = "spool_max",
-                                       [13] = "upload_wait",    [14] = "symbol_cache",
-                                       [15] = "debuginfod_urls"};
+    static const char *const keys[] = {[1] = "coordinator",
+                                       [2] = "service",
+                                       [3] = "token",
+                                       [4] = "token_file",
+                                       [5] = "state_dir",
+                                       [6] = "hostname",
+                                       [7] = "sampler",
+                                       [8] = "keep_results",
+                                       [9] = "log_level",
+                                       [10] = "heartbeat_interval",
+                                       [11] = "control_socket",
+                                       [12] = "spool_max",
+                                       [13] = "upload_wait",
+                                       [14] = "symbol_cache",
+                                       [15] = "debuginfod_urls",
+                                       [16] = "unwind_tables_max"};
     int o, rc;
     optind = 0; /* also used again on SIGHUP */
     while ((o = getopt_long(argc, argv, "c:d:F:hV", opts, NULL)) != -1) {
@@ -210,7 +226,7 @@ static int parse_args(int argc, char **argv, struct gp_config *c, const char **c
             printf("gprof-agent %s\n", GPROF_VERSION);
             return 1;
         default:
-            if (o >= 1 && o <= 15) {
+            if (o >= 1 && o <= 16) {
                 key = keys[o];
                 break;
             }

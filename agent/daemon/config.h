@@ -13,6 +13,7 @@ struct agent_cfg {
     const char *coordinator, *service, *token, *state_dir, *hostname, *control_socket;
     int64_t duration, frequency, keep, heartbeat_interval, upload_wait;
     uint64_t spool_max, symbol_cache;
+    uint64_t unwind_tables_max;  /* 0: frame pointers only */
     const char *debuginfod_urls; /* NULL: $DEBUGINFOD_URLS */
     int64_t debuginfod_timeout;
     uint64_t debuginfod_max_size;

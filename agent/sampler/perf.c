@@ -1,9 +1,12 @@
 /* perf.c — the perf_event fallback engine (no BPF): one mmap ring per CPU with
- * PERF_SAMPLE_TID|PERF_SAMPLE_CALLCHAIN, aggregated in user space into the same drain output,
- * pid filter in user space, process events from first samples and COMM/EXIT records. */
+ * PERF_SAMPLE_TID|PERF_SAMPLE_CALLCHAIN (+ the user registers and stack, unwound here with the
+ * unwind tables when given), aggregated in user space into the same drain output, pid filter in
+ * user space, process events from first samples and COMM/EXIT records. */
 #include "agent/sampler/engine.h"
 #include "agent/sampler/perf_event.h"
+#include "agent/sampler/perf_record.h"
 #include "agent/sampler/tgids.h"
+#include "agent/unwind/unwind_user.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,10 +20,19 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "bpf/profile.h"
 #include "common/hash.h"
 #include "common/log.h"
 
-#define PERF_DEFAULT_PAGES   64
+#define PERF_DEFAULT_PAGES 64
+/* With user stacks (unwinding in user space): a sample is ~16 KiB, so 128 pages (512 KiB, the
+ * most kernel.perf_event_mlock_kb's default of 516 lets an unprivileged user lock per CPU) hold
+ * 32 samples, 0.3 s at 99 Hz; the reader wakes at half. */
+#define PERF_UNWIND_PAGES 128
+/* User stack copied per sample: 16 KiB holds ~20 frames of -O2 code with room to spare (perf's
+ * own default of 8 KiB cuts deep C++ and interpreter stacks); the rest of the ring bandwidth. */
+#define PERF_DEFAULT_STACK   (16u << 10)
+#define PERF_MAX_STACK       (63u << 10) /* a record's size is a u16 */
 #define PERF_DEFAULT_ENTRIES (1u << 16)
 #define PERF_MAX_DEPTH       512
 #define COMM_CACHE_SLOTS     4096
@@ -189,6 +201,7 @@ struct perf_ring {
     void *base;
     size_t len;       /* mmap length */
     size_t data_size; /* power of two */
+    size_t page;      /* the metadata page before the data */
 };
 
 struct comm_slot {
@@ -216,6 +229,8 @@ struct perf_sampler {
     uint32_t npending, pending_cap;
     uint8_t *scratch;
     uint64_t uips[PERF_MAX_DEPTH], kips[PERF_MAX_DEPTH];
+    const struct gp_uw_entry *(*uw_lookup)(void *ctx, uint32_t tgid, uint64_t pc);
+    void *uw_ctx;
     struct gp_sampler_stats st;
 };
 
@@ -289,19 +304,47 @@ static int wanted(struct perf_sampler *p, uint32_t tgid)
     return !p->filter_on || gp_u32set_has(&p->filter, tgid);
 }
 
+struct uw_lookup_ctx {
+    const struct perf_sampler *p;
+    uint32_t tgid;
+};
+
+static const struct gp_uw_entry *uw_lookup(void *ctx, uint64_t pc)
+{
+    const struct uw_lookup_ctx *c = ctx;
+    return c->p->uw_lookup(c->p->uw_ctx, c->tgid, pc);
+}
+
+/* Walks the user stack of a sample taken with the user registers and stack into p->uips;
+ * returns the frame count. */
+static uint32_t unwind_sample(struct perf_sampler *p, const struct gp_perf_sample *ps)
+{
+    /* no user context (kernel threads): no user stack, as with the BPF sampler */
+    if (ps->abi == PERF_SAMPLE_REGS_ABI_NONE || ps->ip == 0 || (ps->ip >> 63))
+        return 0;
+    if (ps->abi != PERF_SAMPLE_REGS_ABI_64) { /* a 32-bit process: our tables are x86-64 */
+        p->uips[0] = ps->ip;
+        p->st.unwind_stops[GP_UW_STOP_NO_TABLE]++;
+        return 1;
+    }
+    struct gp_uw_regs r = {.ip = ps->ip, .sp = ps->sp, .bp = ps->bp};
+    struct gp_uw_stack_copy st = {.data = ps->stack, .len = ps->stack_len, .addr = ps->sp};
+    struct uw_lookup_ctx lc = {.p = p, .tgid = ps->pid};
+    enum gp_uw_stop why;
+    uint32_t n = gp_uw_walk(&r, &st, uw_lookup, &lc, p->uips, GP_MAX_STACK_DEPTH, &why);
+    p->st.unwind_stops[why]++;
+    return n;
+}
+
 static void handle_sample(struct perf_sampler *p, const uint8_t *rec, size_t size)
 {
     const struct perf_event_header *h = (const void *)rec;
-    if (size < sizeof(*h) + 16)
+    struct gp_perf_sample ps;
+    if (gp_perf_sample_parse(rec, size, p->uw_lookup != NULL, &ps)) {
+        p->st.malformed++;
         return;
-    uint32_t pid, tid;
-    uint64_t nr;
-    memcpy(&pid, rec + sizeof(*h), 4);
-    memcpy(&tid, rec + sizeof(*h) + 4, 4);
-    memcpy(&nr, rec + sizeof(*h) + 8, 8);
-    const uint8_t *chain = rec + sizeof(*h) + 16;
-    if (nr > (size - sizeof(*h) - 16) / 8)
-        return; /* malformed */
+    }
+    uint32_t pid = ps.pid, tid = ps.tid;
     if (pid == 0 && !p->include_idle)
         return;
     if (!wanted(p, pid)) {
@@ -313,9 +356,9 @@ static void handle_sample(struct perf_sampler *p, const uint8_t *rec, size_t siz
     uint64_t ctx = (h->misc & PERF_RECORD_MISC_CPUMODE_MASK) == PERF_RECORD_MISC_USER
                            ? PERF_CONTEXT_USER
                            : PERF_CONTEXT_KERNEL;
-    for (uint64_t i = 0; i < nr; i++) {
+    for (uint64_t i = 0; i < ps.nr; i++) {
         uint64_t ip;
-        memcpy(&ip, chain + i * 8, 8);
+        memcpy(&ip, ps.chain + i * 8, 8);
         if (ip >= PERF_CONTEXT_MAX) {
             ctx = ip;
             continue;
@@ -325,6 +368,8 @@ static void handle_sample(struct perf_sampler *p, const uint8_t *rec, size_t siz
         else if (ctx == PERF_CONTEXT_USER && nu < PERF_MAX_DEPTH)
             p->uips[nu++] = ip;
     }
+    if (p->uw_lookup)
+        nu = unwind_sample(p, &ps);
     const char *comm = comm_of(p, pid, tid);
     int rc = agg_add(&p->cur, p->max_ents, pid, tid, comm, p->uips, nu, p->kips, nk);
     if (rc)
@@ -422,7 +467,7 @@ static void handle_record(struct perf_sampler *p, const uint8_t *rec, size_t siz
 
 static void ring_copy(const struct perf_ring *r, uint64_t pos, void *dst, size_t n)
 {
-    const uint8_t *data = (const uint8_t *)r->base + sysconf(_SC_PAGESIZE);
+    const uint8_t *data = (const uint8_t *)r->base + r->page;
     size_t off = pos & (r->data_size - 1);
     size_t first = r->data_size - off < n ? r->data_size - off : n;
     memcpy(dst, data + off, first);
@@ -442,6 +487,13 @@ static void read_ring(struct perf_sampler *p, struct perf_ring *r)
         if (h.size < sizeof(h) || h.size > head - tail) {
             tail = head; /* corrupt: skip what we have */
             break;
+        }
+        size_t off = tail & (r->data_size - 1);
+        if (off + h.size <= r->data_size) { /* in one piece: read in place, no copy (a sample
+                                               with a user stack copy is ~16 KiB) */
+            handle_record(p, (const uint8_t *)r->base + r->page + off, h.size);
+            tail += h.size;
+            continue;
         }
         if (!p->scratch) { /* records are at most 64 KiB (u16 size) */
             p->scratch = malloc(65536);
@@ -691,14 +743,38 @@ int gp_sampler_perf_open(const struct gp_sampler_opts *o, struct gp_sampler **ou
         goto fail;
     }
     long page = sysconf(_SC_PAGESIZE);
-    uint32_t pages = o->perf_ring_pages ? o->perf_ring_pages : PERF_DEFAULT_PAGES;
+    uint32_t pages = o->perf_ring_pages ? o->perf_ring_pages
+                     : o->uw_lookup     ? PERF_UNWIND_PAGES
+                                        : PERF_DEFAULT_PAGES;
     if (pages & (pages - 1)) {
         rc = gp_err_set(err, -EINVAL, "perf ring pages must be a power of two (got %u)", pages);
         goto fail;
     }
+    uint32_t stack_bytes = o->perf_stack_bytes ? o->perf_stack_bytes : PERF_DEFAULT_STACK;
+    if (o->uw_lookup && (stack_bytes % 8 || stack_bytes > PERF_MAX_STACK)) {
+        rc = gp_err_set(err, -EINVAL,
+                        "perf user stack size must be a multiple of 8 up to %u bytes (got %u)",
+                        PERF_MAX_STACK, stack_bytes);
+        goto fail;
+    }
+    if (o->uw_lookup && (uint64_t)pages * page < 2 * ((uint64_t)stack_bytes + 4096)) {
+        rc = gp_err_set(err, -EINVAL,
+                        "a perf ring of %u pages is too small for %u-byte user stack copies; use "
+                        "at least %u pages",
+                        pages, stack_bytes, PERF_UNWIND_PAGES);
+        goto fail;
+    }
+    p->uw_lookup = o->uw_lookup;
+    p->uw_ctx = o->uw_ctx;
     struct perf_event_attr attr;
     gp_sampler_event_attr(o, &attr);
     attr.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN;
+    if (o->uw_lookup) { /* the kernel's callchain keeps the kernel part; the user part is ours */
+        attr.sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+        attr.sample_regs_user = GP_PERF_REGS_USER_MASK;
+        attr.sample_stack_user = stack_bytes;
+        attr.exclude_callchain_user = 1;
+    }
     attr.comm = 1;
     attr.comm_exec = 1;
     attr.task = 1;
@@ -716,6 +792,7 @@ int gp_sampler_perf_open(const struct gp_sampler_opts *o, struct gp_sampler **ou
         r->fd = fd;
         r->cpu = cpus[i];
         r->data_size = (size_t)pages * page;
+        r->page = (size_t)page;
         r->len = r->data_size + page;
         r->base = mmap(NULL, r->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (r->base == MAP_FAILED) {

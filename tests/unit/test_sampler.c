@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,12 +25,15 @@
 #include <bpf/bpf.h>
 
 #include "agent/sampler/sampler.h"
+#include "agent/unwind/registry.h"
+#include "agent/unwind/unwind_user.h"
 
 /* ---- the workload ---- */
 
 struct burn {
     pid_t pid;
     uint64_t a_lo, a_hi, b_lo, b_hi; /* runtime address ranges of hot_a / hot_b */
+    uint64_t loop_lo, loop_hi;       /* and of burn_loop, their caller */
 };
 
 static const char *burn_path(void)
@@ -63,19 +67,23 @@ static int nm_symbol(const char *name, uint64_t *value, uint64_t *size)
     return found;
 }
 
-static void burn_start(struct burn *b, const char *mode, int threads, const char *dur)
+/* depth: frames added between the worker and the hot functions (burn -r) */
+static void burn_start_depth(struct burn *b, const char *mode, int threads, const char *dur,
+                             int depth)
 {
     int fds[2];
     assert_int_equal(pipe(fds), 0);
-    char tstr[16];
+    char tstr[16], rstr[16];
     snprintf(tstr, sizeof(tstr), "%d", threads);
+    snprintf(rstr, sizeof(rstr), "%d", depth);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         dup2(fds[1], 1);
         close(fds[0]);
         close(fds[1]);
-        execl(burn_path(), "burn", "-p", "-m", mode, "-t", tstr, "-d", dur, (char *)NULL);
+        execl(burn_path(), "burn", "-p", "-m", mode, "-t", tstr, "-d", dur, "-r", rstr,
+              (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -94,6 +102,15 @@ static void burn_start(struct burn *b, const char *mode, int threads, const char
     b->a_hi = a + sa;
     b->b_lo = bb;
     b->b_hi = bb + sb;
+    uint64_t vl, sl; /* burn_loop, under hot_a/hot_b in every stack: at the same distance */
+    assert_int_equal(nm_symbol("burn_loop", &vl, &sl), 0);
+    b->loop_lo = a + (vl - va);
+    b->loop_hi = b->loop_lo + sl;
+}
+
+static void burn_start(struct burn *b, const char *mode, int threads, const char *dur)
+{
+    burn_start_depth(b, mode, threads, dur, 0);
 }
 
 static void burn_stop(struct burn *b)
@@ -121,6 +138,7 @@ struct collect {
     uint64_t total, mine, foreign, user_stacks, kernel_stacks, kernel_bad, in_a, in_b;
     uint64_t both; /* samples with kernel stack and a user stack through hot_a/hot_b */
     uint64_t other_seen;
+    uint64_t in_loop, frames; /* samples whose user stack reaches burn_loop; user frames */
 };
 
 static void on_sample(const struct gp_raw_sample *s, void *ctx)
@@ -143,6 +161,12 @@ static void on_sample(const struct gp_raw_sample *s, void *ctx)
     }
     if (!c->b)
         return;
+    c->frames += s->nuser * s->count;
+    for (uint32_t i = 0; i < s->nuser; i++)
+        if (s->user_ips[i] >= c->b->loop_lo && s->user_ips[i] < c->b->loop_hi) {
+            c->in_loop += s->count;
+            break;
+        }
     for (uint32_t i = 0; i < s->nuser; i++) {
         uint64_t ip = s->user_ips[i];
         if (ip >= c->b->a_lo && ip < c->b->a_hi) {
@@ -636,18 +660,9 @@ static void test_bpf_drops_reported(void **state)
     gp_sampler_close(s);
 }
 
-/* The verifier's work is most of what loading costs (every `gprofctl record` pays it): a branch
- * on the walk's depth after the loop once made it check 262,000 instructions (100 ms of CPU),
- * and a key on the BPF stack 20,000, where 7,700 do. The newest gp_sample loaded is this
- * instance's. */
-static void test_bpf_verifier_budget(void **state)
+/* The instructions the verifier checked for the newest loaded program called name (0: none). */
+static uint32_t verified_insns(const char *name)
 {
-    REQUIRE(GP_SAMPLER_BPF);
-    struct gp_sampler_opts o = {.kind = GP_SAMPLER_BPF};
-    struct gp_sampler *s = NULL;
-    struct gp_err err = {0};
-    if (gp_sampler_open(&o, &s, &err))
-        fail_msg("open: %s", err.msg);
     uint32_t id = 0, newest = 0, verified = 0;
     while (bpf_prog_get_next_id(id, &id) == 0) {
         int fd = bpf_prog_get_fd_by_id(id);
@@ -656,18 +671,47 @@ static void test_bpf_verifier_budget(void **state)
         struct bpf_prog_info info;
         memset(&info, 0, sizeof(info));
         uint32_t len = sizeof(info);
-        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && !strcmp(info.name, "gp_sample") &&
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && !strcmp(info.name, name) &&
             id > newest) {
             newest = id;
             verified = info.verified_insns;
         }
         close(fd);
     }
+    return verified;
+}
+
+/* The verifier's work is most of what loading costs (every `gprofctl record` pays it): a branch
+ * on the walk's depth after the loop once made it check 262,000 instructions (100 ms of CPU),
+ * and a key on the BPF stack 20,000, where 7,700 do. The newest gp_sample loaded is this
+ * instance's. With unwind tables, gp_sample gains the tail call into gp_unwind, whose searches
+ * launder their indexes through memory so their steps are not checked per combination. */
+static void test_bpf_verifier_budget(void **state)
+{
+    REQUIRE(GP_SAMPLER_BPF);
+    struct gp_sampler_opts o = {.kind = GP_SAMPLER_BPF};
+    struct gp_sampler *s = NULL;
+    struct gp_err err = {0};
+    if (gp_sampler_open(&o, &s, &err))
+        fail_msg("open: %s", err.msg);
+    uint32_t verified = verified_insns("gp_sample");
     gp_sampler_close(s);
     print_message("gp_sample: the verifier checked %u instructions\n", verified);
-    assert_true(newest != 0);
     assert_true(verified > 0);
     assert_true(verified <= 15000);
+
+    struct gp_uw_registry *reg = NULL;
+    assert_int_equal(gp_uw_registry_new(NULL, &reg, &err), 0);
+    o.unwind = reg;
+    if (gp_sampler_open(&o, &s, &err))
+        fail_msg("open with unwind tables: %s", err.msg);
+    verified = verified_insns("gp_sample");
+    uint32_t unwind = verified_insns("gp_unwind");
+    gp_sampler_close(s);
+    gp_uw_registry_free(reg);
+    print_message("with tables: gp_sample %u, gp_unwind %u instructions\n", verified, unwind);
+    assert_true(verified > 0 && verified <= 16000);
+    assert_true(unwind > 0 && unwind <= 100000);
 }
 
 static void test_bpf_front_slots_checked(void **state)
@@ -734,6 +778,174 @@ static void test_perf_proc_events(void **state)
 {
     REQUIRE(GP_SAMPLER_PERF);
     proc_events(GP_SAMPLER_PERF);
+}
+
+/* ---- perf: user stacks unwound in user space ---- */
+
+struct uw_probe {
+    uint32_t tgid;
+    const struct gp_uw_entry *row; /* what every lookup returns */
+    uint64_t calls, wrong_tgid;    /* atomics */
+};
+
+static const struct gp_uw_entry *probe_lookup(void *ctx, uint32_t tgid, uint64_t pc)
+{
+    struct uw_probe *u = ctx;
+    (void)pc;
+    __atomic_fetch_add(&u->calls, 1, __ATOMIC_RELAXED);
+    if (tgid != u->tgid)
+        __atomic_fetch_add(&u->wrong_tgid, 1, __ATOMIC_RELAXED);
+    return u->row;
+}
+
+struct poller {
+    struct gp_sampler *s;
+    int stop;
+};
+
+static void *poll_loop(void *arg)
+{
+    struct poller *pl = arg;
+    while (!__atomic_load_n(&pl->stop, __ATOMIC_ACQUIRE))
+        gp_sampler_poll_events(pl->s, 20, NULL, NULL);
+    return NULL;
+}
+
+static uint64_t unwind_walks(const struct gp_sampler_stats *st)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < GP_UW_STOP_N; i++)
+        n += st->unwind_stops[i];
+    return n;
+}
+
+/* Where no table covers an address the user-space walk takes frame-pointer steps: on the
+ * frame-pointer workload, 20 frames deep, it finds what the kernel's callchain finds (two perf
+ * samplers at once, one each way): the caller of the hot functions in nearly every sample, as
+ * many frames, the same shares. */
+static void test_perf_unwind_fp_as_kernel(void **state)
+{
+    REQUIRE(GP_SAMPLER_PERF);
+    struct burn b = {0};
+    burn_start_depth(&b, "user", 1, "10", 18);
+    int pids[] = {b.pid};
+    struct uw_probe u = {.tgid = (uint32_t)b.pid};
+    struct gp_sampler_opts ok = {.kind = GP_SAMPLER_PERF, .freq_hz = 997, .pids = pids, .npids = 1};
+    struct gp_sampler_opts ou = ok;
+    ou.uw_lookup = probe_lookup;
+    ou.uw_ctx = &u;
+    struct gp_sampler *sk = open_or_fail(&ok), *su = open_or_fail(&ou);
+    struct collect ck = {.b = &b, .want = (uint32_t)b.pid}, cu = ck;
+    static struct evlog l;
+    l.n = 0;
+    /* the perf engine samples the whole host and filters in user space: each ring is read
+     * continuously, one by this thread, the other by a poller thread */
+    struct poller pl = {.s = su};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, poll_loop, &pl), 0);
+    run_for(sk, 2500, 400, &ck, &l);
+    __atomic_store_n(&pl.stop, 1, __ATOMIC_RELEASE);
+    pthread_join(th, NULL);
+    finish(sk, &ck, &l);
+    finish(su, &cu, &l);
+    burn_stop(&b);
+    struct gp_sampler_stats st;
+    gp_sampler_stats(su, &st);
+    print_message("perf kernel callchain: %llu samples, %.1f user frames, %llu reach burn_loop\n"
+                  "perf user-space walk:  %llu samples, %.1f user frames, %llu reach burn_loop; "
+                  "stops: end %llu no_table %llu unknown %llu read_error %llu depth %llu; "
+                  "%llu lookups\n",
+                  (unsigned long long)ck.mine, ck.mine ? (double)ck.frames / ck.mine : 0.0,
+                  (unsigned long long)ck.in_loop, (unsigned long long)cu.mine,
+                  cu.mine ? (double)cu.frames / cu.mine : 0.0, (unsigned long long)cu.in_loop,
+                  (unsigned long long)st.unwind_stops[0], (unsigned long long)st.unwind_stops[1],
+                  (unsigned long long)st.unwind_stops[2], (unsigned long long)st.unwind_stops[3],
+                  (unsigned long long)st.unwind_stops[4], (unsigned long long)u.calls);
+    check_accounting(su, "perf unwinding");
+    assert_true(ck.mine >= 100 && cu.mine >= 100);
+    assert_int_equal(st.malformed, 0);
+    assert_int_equal(unwind_walks(&st), st.samples); /* every sample walked once */
+    assert_true(u.calls >= cu.frames);               /* one lookup per frame */
+    assert_int_equal(u.wrong_tgid, 0);
+    assert_true(ck.in_loop * 10 >= ck.mine * 9);
+    assert_true(cu.in_loop * 10 >= cu.mine * 9);
+    /* ~23 frames each way (start_thread's frame may end either walk one frame apart) */
+    assert_true(cu.frames >= cu.mine * 20);
+    assert_true(cu.frames * ck.mine * 10 >= ck.frames * cu.mine * 9);
+    assert_true(cu.frames * ck.mine * 10 <= ck.frames * cu.mine * 11);
+    assert_true(cu.in_a * 100 >= (cu.in_a + cu.in_b) * 55);
+    assert_true(cu.in_a * 100 <= (cu.in_a + cu.in_b) * 85);
+    gp_sampler_close(sk);
+    gp_sampler_close(su);
+}
+
+/* The rows the lookup returns decide the walk: END everywhere gives one-frame stacks that all
+ * stop at "end"; in kernel mode the kernel stack stays and the user one is still walked. */
+static void test_perf_unwind_uses_rows(void **state)
+{
+    REQUIRE(GP_SAMPLER_PERF);
+    static const struct gp_uw_entry end_row = {.pc = 0, .rule = {.cfa = GP_UW_END}};
+    const char *modes[] = {"user", "kernel"};
+    for (int m = 0; m < 2; m++) {
+        struct burn b = {0};
+        burn_start(&b, modes[m], 1, "10");
+        int pids[] = {b.pid};
+        struct uw_probe u = {.tgid = (uint32_t)b.pid, .row = m == 0 ? &end_row : NULL};
+        struct gp_sampler_opts o = {.kind = GP_SAMPLER_PERF,
+                                    .freq_hz = 997,
+                                    .pids = pids,
+                                    .npids = 1,
+                                    .uw_lookup = probe_lookup,
+                                    .uw_ctx = &u,
+                                    .perf_stack_bytes = 4096};
+        struct gp_sampler *s = open_or_fail(&o);
+        struct collect c = {.b = &b, .want = (uint32_t)b.pid};
+        static struct evlog l;
+        l.n = 0;
+        run_for(s, 1500, 500, &c, &l);
+        finish(s, &c, &l);
+        burn_stop(&b);
+        struct gp_sampler_stats st;
+        gp_sampler_stats(s, &st);
+        print_message("perf unwinding (%s, %s rows): %llu samples, %llu user frames, %llu with "
+                      "kernel stacks, %llu kernel+user via hot_a/b\n",
+                      modes[m], m == 0 ? "END" : "no", (unsigned long long)c.mine,
+                      (unsigned long long)c.frames, (unsigned long long)c.kernel_stacks,
+                      (unsigned long long)c.both);
+        check_accounting(s, "perf unwinding");
+        assert_true(c.mine >= 50);
+        assert_int_equal(u.wrong_tgid, 0);
+        if (m == 0) {
+            assert_int_equal(c.frames, c.user_stacks); /* one frame each */
+            assert_int_equal(st.unwind_stops[GP_UW_STOP_END], unwind_walks(&st));
+            assert_true(c.user_stacks * 10 >= c.mine * 9);
+        } else {
+            assert_true(c.kernel_stacks * 4 >= c.mine);
+            assert_int_equal(c.kernel_bad, 0);
+            assert_true(c.both > 0);
+        }
+        gp_sampler_close(s);
+    }
+}
+
+/* A stack size the kernel would refuse, or a ring too small for one sample: a clear error. */
+static void test_perf_unwind_bad_sizes(void **state)
+{
+    REQUIRE(GP_SAMPLER_PERF);
+    struct uw_probe u = {0};
+    struct gp_sampler_opts o = {.kind = GP_SAMPLER_PERF, .uw_lookup = probe_lookup, .uw_ctx = &u};
+    struct gp_sampler *s = NULL;
+    struct gp_err err = {0};
+    const uint32_t bad[] = {12, 70000};
+    for (int i = 0; i < 2; i++) {
+        o.perf_stack_bytes = bad[i];
+        assert_int_equal(gp_sampler_open(&o, &s, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "stack size"));
+    }
+    o.perf_stack_bytes = 0;
+    o.perf_ring_pages = 2;
+    assert_int_equal(gp_sampler_open(&o, &s, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "too small"));
 }
 
 /* ---- errors and the automatic choice ---- */
@@ -918,6 +1130,9 @@ int main(void)
             cmocka_unit_test(test_perf_proc_events),
             cmocka_unit_test(test_perf_exit_when_last_thread_ends),
             cmocka_unit_test(test_perf_lost_records_counted),
+            cmocka_unit_test(test_perf_unwind_fp_as_kernel),
+            cmocka_unit_test(test_perf_unwind_uses_rows),
+            cmocka_unit_test(test_perf_unwind_bad_sizes),
             cmocka_unit_test(test_cycles_clear_error),
             cmocka_unit_test(test_open_auto_prefers_bpf),
             cmocka_unit_test(test_auto_fallback_without_cap_bpf),

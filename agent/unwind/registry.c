@@ -1,0 +1,591 @@
+/* registry.c — unwind tables per binary (build-id, else device + inode + mtime), shared by the
+ * processes that map the binary and dropped with the last; per process its mappings with table
+ * and load bias; mirrored into a sink (the BPF sampler's maps). */
+#include "agent/unwind/registry.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <libelf.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "agent/symbols/elfsyms.h"
+#include "bpf/unwind.h"
+#include "common/log.h"
+
+struct load {
+    uint64_t off, vaddr, filesz;
+};
+
+/* One binary. t == NULL: no table (could not be built, or did not fit); the entry stays while
+ * processes map the binary so it is not tried again for each of them. */
+struct tab {
+    uint8_t bid[GP_BUILD_ID_MAX];
+    size_t bidlen;
+    uint64_t dev, ino; /* as /proc/PID/maps shows them: the fast key */
+    int64_t mtime_ns;
+    struct load *loads;
+    size_t nloads;
+    struct gp_uw_table *t;
+    uint32_t id; /* sink id, >= 1, when t */
+    unsigned refs;
+    uint64_t kbytes; /* charged to the budget when t */
+    int in_sink;
+};
+
+struct proc {
+    uint32_t tgid;
+    struct gp_uw_mapping *m; /* mappings with a loaded table, sorted by start */
+    struct tab **mtab;       /* their tables */
+    size_t n;
+    struct tab **refs; /* distinct tables (also the negative ones) this process holds */
+    size_t nrefs;
+};
+
+struct gp_uw_registry {
+    pthread_mutex_t lock;
+    size_t max_bytes, used_bytes;
+    const char *const *debug_dirs;
+    size_t ndebug_dirs;
+    struct gp_uw_sink sink;
+    int has_sink;
+    struct tab **tabs; /* by id - 1 (NULL = free id) */
+    size_t ntabs, captabs;
+    struct proc **procs;
+    size_t nprocs, capprocs;
+    struct gp_uw_registry_stats st;
+    int cancel; /* atomic: a scan stops */
+};
+
+static const char *const default_debug_dirs[] = {"/usr/lib/debug"};
+
+int gp_uw_registry_new(const struct gp_uw_registry_opts *o, struct gp_uw_registry **out,
+                       struct gp_err *err)
+{
+    struct gp_uw_registry *r = calloc(1, sizeof(*r));
+    if (!r)
+        return gp_err_set(err, -ENOMEM, "out of memory");
+    pthread_mutex_init(&r->lock, NULL);
+    r->max_bytes = o && o->max_bytes ? o->max_bytes : GP_UW_TABLES_MAX_DEFAULT;
+    r->debug_dirs = o && o->debug_dirs ? o->debug_dirs : default_debug_dirs;
+    r->ndebug_dirs = o && o->debug_dirs ? o->ndebug_dirs : 1;
+    *out = r;
+    return 0;
+}
+
+static void tab_free(struct tab *t)
+{
+    if (!t)
+        return;
+    gp_uw_table_free(t->t);
+    free(t->loads);
+    free(t);
+}
+
+static void proc_free(struct proc *p)
+{
+    if (!p)
+        return;
+    free(p->m);
+    free(p->mtab);
+    free(p->refs);
+    free(p);
+}
+
+void gp_uw_registry_free(struct gp_uw_registry *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nprocs; i++)
+        proc_free(r->procs[i]);
+    for (size_t i = 0; i < r->ntabs; i++)
+        tab_free(r->tabs[i]);
+    free(r->procs);
+    free(r->tabs);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
+/* ---- tables ---- */
+
+static int publish_table(struct gp_uw_registry *r, struct tab *t)
+{
+    if (!r->has_sink || !r->sink.table_add || !t->t || t->in_sink)
+        return 0;
+    int rc = r->sink.table_add(r->sink.ctx, t->id, t->t);
+    if (rc == 0)
+        t->in_sink = 1;
+    return rc;
+}
+
+/* Drops the table's rows (keeps the entry as a negative one) and counts it as not fitting. */
+static void not_fit(struct gp_uw_registry *r, struct tab *t, int rc)
+{
+    const char *why = rc == -EDQUOT    ? "is over unwind_tables_max"
+                      : rc == -ENOSPC  ? "finds no room for its rows in the kernel maps"
+                      : rc == -ENOBUFS ? "finds no room for its page index in the kernel maps"
+                      : rc == -E2BIG   ? "brings more distinct rules than the kernel maps hold"
+                                       : strerror(-rc);
+    gp_info("unwind: a table of %zu rows (%" PRIu64 " kernel bytes) %s; its code unwinds by "
+            "frame pointers",
+            t->t ? t->t->n : 0, t->kbytes, why);
+    r->used_bytes -= t->kbytes;
+    r->st.rows -= t->t->n;
+    r->st.tables--;
+    gp_uw_table_free(t->t);
+    t->t = NULL;
+    t->kbytes = 0;
+    r->st.tables_not_fit++;
+}
+
+static void tab_unref(struct gp_uw_registry *r, struct tab *t)
+{
+    if (--t->refs)
+        return;
+    if (t->in_sink && r->has_sink && r->sink.table_remove)
+        r->sink.table_remove(r->sink.ctx, t->id);
+    if (t->t) {
+        r->used_bytes -= t->kbytes;
+        r->st.rows -= t->t->n;
+        r->st.tables--;
+    }
+    r->tabs[t->id - 1] = NULL;
+    tab_free(t);
+}
+
+static int tab_insert(struct gp_uw_registry *r, struct tab *t)
+{
+    size_t slot = r->ntabs;
+    for (size_t i = 0; i < r->ntabs; i++)
+        if (!r->tabs[i]) {
+            slot = i;
+            break;
+        }
+    if (slot == r->ntabs) {
+        if (r->ntabs + 1 >= GP_UW_MAX_TABLES)
+            return -ENOSPC;
+        if (r->ntabs == r->captabs) {
+            size_t ncap = r->captabs ? r->captabs * 2 : 64;
+            struct tab **nt = realloc(r->tabs, ncap * sizeof(*nt));
+            if (!nt)
+                return -ENOMEM;
+            r->tabs = nt;
+            r->captabs = ncap;
+        }
+        r->ntabs++;
+    }
+    r->tabs[slot] = t;
+    t->id = (uint32_t)slot + 1;
+    return 0;
+}
+
+static struct tab *find_fast(struct gp_uw_registry *r, uint64_t dev, uint64_t ino)
+{
+    for (size_t i = 0; i < r->ntabs; i++)
+        if (r->tabs[i] && r->tabs[i]->dev == dev && r->tabs[i]->ino == ino)
+            return r->tabs[i];
+    return NULL;
+}
+
+static struct tab *find_bid(struct gp_uw_registry *r, const uint8_t *bid, size_t len,
+                            const struct stat *st)
+{
+    for (size_t i = 0; i < r->ntabs; i++) {
+        struct tab *t = r->tabs[i];
+        if (!t)
+            continue;
+        if (len && t->bidlen == len && !memcmp(t->bid, bid, len))
+            return t;
+        if (!len && !t->bidlen && t->dev == st->st_dev && t->ino == st->st_ino &&
+            t->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec)
+            return t;
+    }
+    return NULL;
+}
+
+static int read_loads(int fd, struct tab *t)
+{
+    elf_version(EV_CURRENT);
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    if (!elf)
+        return -ENOEXEC;
+    int rc = 0;
+    size_t nph = 0;
+    if (elf_kind(elf) != ELF_K_ELF || elf_getphdrnum(elf, &nph) != 0 || nph == 0) {
+        rc = -ENOEXEC;
+        goto out;
+    }
+    t->loads = calloc(nph, sizeof(*t->loads));
+    if (!t->loads) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < nph; i++) {
+        GElf_Phdr ph;
+        if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD)
+            t->loads[t->nloads++] = (struct load){ph.p_offset, ph.p_vaddr, ph.p_filesz};
+    }
+out:
+    elf_end(elf);
+    if (rc == 0) {
+        int l = gp_elf_build_id_fd(fd, t->bid, sizeof(t->bid));
+        t->bidlen = l > 0 ? (size_t)l : 0;
+    }
+    return rc;
+}
+
+/* The separate debug file of a build-id, when one of the debug dirs has it. */
+static int debug_file(struct gp_uw_registry *r, const struct tab *t, char *out, size_t len)
+{
+    if (t->bidlen < 2)
+        return 0;
+    char hex[2 * GP_BUILD_ID_MAX + 1];
+    gp_build_id_hex(t->bid, t->bidlen, hex);
+    for (size_t i = 0; i < r->ndebug_dirs; i++) {
+        snprintf(out, len, "%s/.build-id/%.2s/%s.debug", r->debug_dirs[i], hex, hex + 2);
+        if (access(out, R_OK) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Opens the file behind a mapping while the process lives (map_files, else /proc/PID/root). */
+static int open_mapping(uint32_t tgid, const struct gp_map *m, struct stat *st)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64, tgid, m->start,
+             m->end);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && fstat(fd, st) == 0 && S_ISREG(st->st_mode))
+        return fd;
+    if (fd >= 0)
+        close(fd);
+    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/root%s", tgid, m->path);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || st->st_ino != m->inode) {
+        close(fd);
+        return -ESTALE;
+    }
+    return fd;
+}
+
+static uint64_t cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The table entry of the binary behind mapping m (a new reference is NOT taken). NULL when the
+ * file cannot be opened or read as ELF (nothing to cache). */
+static struct tab *tab_for(struct gp_uw_registry *r, uint32_t tgid, const struct gp_map *m)
+{
+    uint64_t dev = makedev(m->dev_major, m->dev_minor);
+    struct tab *t = find_fast(r, dev, m->inode);
+    if (t)
+        return t;
+    struct stat st;
+    int fd = open_mapping(tgid, m, &st);
+    if (fd < 0)
+        return NULL;
+    t = calloc(1, sizeof(*t));
+    if (!t || read_loads(fd, t)) {
+        close(fd);
+        tab_free(t);
+        return NULL;
+    }
+    struct tab *same = find_bid(r, t->bid, t->bidlen, &st);
+    if (same) { /* the same binary under another identity (another container image) */
+        close(fd);
+        tab_free(t);
+        return same;
+    }
+    t->dev = dev;
+    t->ino = m->inode;
+    t->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    if (tab_insert(r, t)) {
+        close(fd);
+        tab_free(t);
+        return NULL;
+    }
+    char dbg[4400];
+    int has_dbg = debug_file(r, t, dbg, sizeof(dbg));
+    struct gp_err e = {0};
+    uint64_t t0 = cpu_ns();
+    int rc = gp_uw_table_build(fd, has_dbg ? dbg : NULL, &t->t, &e);
+    r->st.build_ns += cpu_ns() - t0;
+    close(fd);
+    if (rc) {
+        gp_debug("unwind: no table for %s: %s", m->path, e.msg);
+        t->t = NULL;
+        r->st.tables_failed++;
+        return t;
+    }
+    if (t->t->n == 0 || t->t->e[t->t->n - 1].pc - t->t->e[0].pc >= UINT32_MAX) {
+        gp_uw_table_free(t->t); /* no CFI (it walks by frame pointers), or beyond u32 */
+        t->t = NULL;
+        return t;
+    }
+    r->st.tables_built++;
+    r->st.tables++;
+    r->st.rows += t->t->n;
+    t->kbytes = gp_uw_kernel_bytes(t->t->n, t->t->e[t->t->n - 1].pc - t->t->e[0].pc);
+    r->used_bytes += t->kbytes;
+    if (r->used_bytes > r->max_bytes)
+        not_fit(r, t, -EDQUOT);
+    else if ((rc = publish_table(r, t)) != 0)
+        not_fit(r, t, rc);
+    return t;
+}
+
+/* The ELF virtual address of file offset off, through the PT_LOAD segments. */
+static int vaddr_of(const struct tab *t, uint64_t off, uint64_t *vaddr)
+{
+    for (size_t i = 0; i < t->nloads; i++) {
+        const struct load *l = &t->loads[i];
+        if (off >= l->off && off < l->off + l->filesz) {
+            *vaddr = l->vaddr + (off - l->off);
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+/* ---- processes ---- */
+
+static struct proc **proc_slot(struct gp_uw_registry *r, uint32_t tgid)
+{
+    for (size_t i = 0; i < r->nprocs; i++)
+        if (r->procs[i]->tgid == tgid)
+            return &r->procs[i];
+    return NULL;
+}
+
+static void proc_drop(struct gp_uw_registry *r, struct proc *p)
+{
+    for (size_t i = 0; i < p->nrefs; i++)
+        tab_unref(r, p->refs[i]);
+    proc_free(p);
+}
+
+static int add_ref(struct proc *p, struct tab *t, size_t cap)
+{
+    for (size_t i = 0; i < p->nrefs; i++)
+        if (p->refs[i] == t)
+            return 0;
+    if (p->nrefs == cap)
+        return -ENOSPC;
+    p->refs[p->nrefs++] = t;
+    t->refs++;
+    return 1;
+}
+
+static int publish_proc(struct gp_uw_registry *r, const struct proc *p)
+{
+    if (!r->has_sink || !r->sink.proc_set)
+        return 0;
+    return r->sink.proc_set(r->sink.ctx, p->tgid, p->m, p->n);
+}
+
+static int add_locked(struct gp_uw_registry *r, uint32_t tgid, const struct gp_maps *maps)
+{
+    struct proc *p = calloc(1, sizeof(*p));
+    size_t cap = maps->n ? maps->n : 1;
+    if (!p || !(p->m = calloc(cap, sizeof(*p->m))) || !(p->mtab = calloc(cap, sizeof(*p->mtab))) ||
+        !(p->refs = calloc(cap, sizeof(*p->refs)))) {
+        proc_free(p);
+        return -ENOMEM;
+    }
+    p->tgid = tgid;
+    for (size_t i = 0; i < maps->n; i++) {
+        const struct gp_map *m = &maps->v[i];
+        if (m->kind != GP_MAP_FILE || m->perms[2] != 'x' || !m->path || !m->path[0])
+            continue;
+        struct tab *t = tab_for(r, tgid, m);
+        if (!t)
+            continue;
+        add_ref(p, t, cap);
+        uint64_t vaddr;
+        if (!t->t || (r->has_sink && !t->in_sink) || vaddr_of(t, m->offset, &vaddr))
+            continue;
+        if (p->n == GP_UW_MAX_MAPPINGS)
+            continue; /* the rest walks by frame pointers */
+        p->mtab[p->n] = t;
+        p->m[p->n++] = (struct gp_uw_mapping){
+                .start = m->start, .end = m->end, .bias = m->start - vaddr, .table_id = t->id};
+    }
+    struct proc **old = proc_slot(r, tgid);
+    int rc = publish_proc(r, p);
+    if (rc)
+        gp_debug("unwind: publishing the mappings of %u: %s", tgid, strerror(-rc));
+    if (old) {
+        struct proc *o = *old;
+        *old = p;
+        proc_drop(r, o); /* after the new references: shared tables stay */
+        return 0;
+    }
+    if (r->nprocs == r->capprocs) {
+        size_t ncap = r->capprocs ? r->capprocs * 2 : 64;
+        struct proc **np = realloc(r->procs, ncap * sizeof(*np));
+        if (!np) {
+            if (r->has_sink && r->sink.proc_remove)
+                r->sink.proc_remove(r->sink.ctx, tgid);
+            proc_drop(r, p);
+            return -ENOMEM;
+        }
+        r->procs = np;
+        r->capprocs = ncap;
+    }
+    r->procs[r->nprocs++] = p;
+    return 0;
+}
+
+int gp_uw_registry_add_process(struct gp_uw_registry *r, uint32_t tgid, const struct gp_maps *maps,
+                               struct gp_err *err)
+{
+    struct gp_maps own = {0};
+    if (!maps) {
+        int rc = gp_maps_read(tgid, 1, &own, err);
+        if (rc)
+            return rc;
+        maps = &own;
+    }
+    pthread_mutex_lock(&r->lock);
+    int rc = add_locked(r, tgid, maps);
+    pthread_mutex_unlock(&r->lock);
+    gp_maps_free(&own);
+    if (rc)
+        return gp_err_set(err, rc, "noting the unwind tables of process %u: %s", tgid,
+                          strerror(-rc));
+    return 0;
+}
+
+void gp_uw_registry_remove_process(struct gp_uw_registry *r, uint32_t tgid)
+{
+    pthread_mutex_lock(&r->lock);
+    struct proc **slot = proc_slot(r, tgid);
+    if (slot) {
+        struct proc *p = *slot;
+        *slot = r->procs[--r->nprocs];
+        if (r->has_sink && r->sink.proc_remove)
+            r->sink.proc_remove(r->sink.ctx, tgid);
+        proc_drop(r, p);
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+int gp_uw_registry_scan(struct gp_uw_registry *r, const uint32_t *pids, size_t npids)
+{
+    int noted = 0;
+    struct gp_err e = {0};
+    if (pids) {
+        for (size_t i = 0; i < npids; i++)
+            noted += gp_uw_registry_add_process(r, pids[i], NULL, &e) == 0;
+        return noted;
+    }
+    DIR *d = opendir("/proc");
+    if (!d)
+        return -errno;
+    uint32_t self = (uint32_t)getpid();
+    struct dirent *de;
+    while ((de = readdir(d)) && !__atomic_load_n(&r->cancel, __ATOMIC_RELAXED)) {
+        char *end;
+        unsigned long v = strtoul(de->d_name, &end, 10);
+        if (*end || !v || v > UINT32_MAX || (uint32_t)v == self)
+            continue;
+        noted += gp_uw_registry_add_process(r, (uint32_t)v, NULL, &e) == 0;
+    }
+    closedir(d);
+    return noted;
+}
+
+void gp_uw_registry_cancel_scan(struct gp_uw_registry *r)
+{
+    __atomic_store_n(&r->cancel, 1, __ATOMIC_RELAXED);
+}
+
+int gp_uw_registry_set_sink(struct gp_uw_registry *r, const struct gp_uw_sink *sink)
+{
+    pthread_mutex_lock(&r->lock);
+    for (size_t i = 0; i < r->ntabs; i++)
+        if (r->tabs[i])
+            r->tabs[i]->in_sink = 0;
+    r->has_sink = sink != NULL;
+    if (sink)
+        r->sink = *sink;
+    int rc = 0;
+    for (size_t i = 0; sink && i < r->ntabs; i++) {
+        struct tab *t = r->tabs[i];
+        int trc = t && t->t ? publish_table(r, t) : 0;
+        if (trc)
+            not_fit(r, t, trc);
+    }
+    for (size_t i = 0; sink && i < r->nprocs; i++) {
+        struct proc *p = r->procs[i];
+        size_t k = 0; /* drop the mappings of tables that did not fit */
+        for (size_t j = 0; j < p->n; j++)
+            if (p->mtab[j]->in_sink) {
+                p->mtab[k] = p->mtab[j];
+                p->m[k++] = p->m[j];
+            }
+        p->n = k;
+        int prc = publish_proc(r, p);
+        if (prc && !rc)
+            rc = prc;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
+const struct gp_uw_table *gp_uw_registry_lookup(struct gp_uw_registry *r, uint32_t tgid,
+                                                uint64_t addr, uint64_t *bias)
+{
+    const struct gp_uw_table *res = NULL;
+    pthread_mutex_lock(&r->lock);
+    struct proc **slot = proc_slot(r, tgid);
+    if (slot) {
+        const struct proc *p = *slot;
+        size_t lo = 0, hi = p->n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (addr < p->m[mid].start)
+                hi = mid;
+            else if (addr >= p->m[mid].end)
+                lo = mid + 1;
+            else {
+                *bias = p->m[mid].bias;
+                res = p->mtab[mid]->t;
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    return res;
+}
+
+const struct gp_uw_entry *gp_uw_registry_row(void *registry, uint32_t tgid, uint64_t pc)
+{
+    uint64_t bias = 0;
+    const struct gp_uw_table *t = gp_uw_registry_lookup(registry, tgid, pc, &bias);
+    return t ? gp_uw_table_find(t, pc - bias) : NULL;
+}
+
+void gp_uw_registry_stats(struct gp_uw_registry *r, struct gp_uw_registry_stats *out)
+{
+    pthread_mutex_lock(&r->lock);
+    *out = r->st;
+    out->kernel_bytes = r->used_bytes;
+    out->processes = r->nprocs;
+    out->max_bytes = r->max_bytes;
+    pthread_mutex_unlock(&r->lock);
+}

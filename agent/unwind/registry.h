@@ -1,0 +1,97 @@
+/* registry.h — the unwind tables of the binaries processes map (one per binary, shared and
+ * reference-counted) and each process's executable mappings with their table and load bias. */
+#ifndef GPROF_AGENT_UNWIND_REGISTRY_H
+#define GPROF_AGENT_UNWIND_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/procs/maps.h"
+#include "agent/unwind/table.h"
+#include "common/err.h"
+
+#define GP_UW_TABLES_MAX_DEFAULT ((size_t)256 << 20) /* unwind_tables_max: kernel bytes */
+
+/* One executable file mapping of a process that has a table: the row of runtime address a is
+ * gp_uw_table_find(table, a - bias). */
+struct gp_uw_mapping {
+    uint64_t start, end; /* [start, end) */
+    uint64_t bias;       /* runtime address - ELF virtual address */
+    uint32_t table_id;   /* the sink's id of the table (>= 1) */
+};
+
+/* Where a BPF sampler mirrors the registry into its maps. Calls come with the registry's lock
+ * held, from the thread that adds or removes processes. Every callback may be NULL. A table is
+ * charged to max_bytes at its size in the kernel layout (gp_uw_kernel_bytes, bpf/unwind.h).
+ *   table_add     load table t under id; -ENOSPC when the kernel maps have no room (the table
+ *                 then counts as not fitting and its mappings unwind by frame pointers);
+ *   table_remove  the last process mapping it is gone;
+ *   proc_set      the mappings with tables of process tgid, sorted by start (replaces the
+ *                 previous set; n == 0: the process has no table and walks by frame pointers);
+ *   proc_remove   the process is gone. */
+struct gp_uw_sink {
+    void *ctx;
+    int (*table_add)(void *ctx, uint32_t id, const struct gp_uw_table *t);
+    void (*table_remove)(void *ctx, uint32_t id);
+    int (*proc_set)(void *ctx, uint32_t tgid, const struct gp_uw_mapping *m, size_t n);
+    void (*proc_remove)(void *ctx, uint32_t tgid);
+};
+
+struct gp_uw_registry_opts {
+    size_t max_bytes;              /* budget of all tables in the kernel; 0 = the default */
+    const char *const *debug_dirs; /* where separate debug files (.debug_frame) are searched; */
+    size_t ndebug_dirs;            /* NULL = /usr/lib/debug */
+};
+
+struct gp_uw_registry_stats {
+    uint64_t tables;         /* tables loaded now */
+    uint64_t tables_built;   /* tables built since start */
+    uint64_t tables_not_fit; /* tables not loaded: over the budget or the sink's room */
+    uint64_t tables_failed;  /* binaries whose CFI could not be read (logged) */
+    uint64_t rows;           /* rows of the tables loaded now */
+    uint64_t kernel_bytes;   /* kernel bytes of the tables loaded now (sink's accounting) */
+    uint64_t build_ns;       /* CPU time spent building tables */
+    uint64_t processes;      /* processes known now */
+    uint64_t max_bytes;      /* the budget (unwind_tables_max) */
+};
+
+struct gp_uw_registry;
+
+int gp_uw_registry_new(const struct gp_uw_registry_opts *o, struct gp_uw_registry **out,
+                       struct gp_err *err);
+/* Calls nothing on the sink; frees every table. */
+void gp_uw_registry_free(struct gp_uw_registry *r);
+
+/* Attaches the sink (or detaches it with NULL) and replays every loaded table and process into
+ * it, so a sampler opened after tables were built starts complete. 0 or -errno. */
+int gp_uw_registry_set_sink(struct gp_uw_registry *r, const struct gp_uw_sink *sink);
+
+/* Notes process tgid (first seen, exec'd, or its maps re-read): maps are its executable
+ * mappings (NULL: read /proc/PID/maps now). Builds the tables of binaries not known yet, takes a
+ * reference on each, drops those of mappings gone, and publishes the set. 0, -ESRCH when the
+ * process is gone, -errno. A binary whose table cannot be built or does not fit is not an
+ * error: its mappings unwind by frame pointers, and the stats count it. */
+int gp_uw_registry_add_process(struct gp_uw_registry *r, uint32_t tgid, const struct gp_maps *maps,
+                               struct gp_err *err);
+/* Forgets process tgid; a table that no other process maps is dropped. */
+void gp_uw_registry_remove_process(struct gp_uw_registry *r, uint32_t tgid);
+/* Notes every process of the host (pids == NULL) or the given ones, before sampling starts so
+ * their first samples unwind. Processes that vanish meanwhile are skipped. Returns how many
+ * were noted. */
+int gp_uw_registry_scan(struct gp_uw_registry *r, const uint32_t *pids, size_t npids);
+/* Makes a scan running on another thread return early (before freeing the registry). */
+void gp_uw_registry_cancel_scan(struct gp_uw_registry *r);
+
+/* The table and load bias covering addr in process tgid: the row for addr is
+ * gp_uw_table_find(t, addr - *bias). NULL when no table covers addr (use frame pointers).
+ * Thread-safe; the table stays valid until process tgid is next added or removed. */
+const struct gp_uw_table *gp_uw_registry_lookup(struct gp_uw_registry *r, uint32_t tgid,
+                                                uint64_t addr, uint64_t *bias);
+
+/* The row in effect at runtime address pc of process tgid, or NULL (frame pointers there): the
+ * perf sampler's uw_lookup (ctx is the registry). Valid like gp_uw_registry_lookup's table. */
+const struct gp_uw_entry *gp_uw_registry_row(void *registry, uint32_t tgid, uint64_t pc);
+
+void gp_uw_registry_stats(struct gp_uw_registry *r, struct gp_uw_registry_stats *out);
+
+#endif

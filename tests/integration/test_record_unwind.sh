@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Issue 13: whole user stacks of code built without frame pointers, walked in BPF through the
+# .eh_frame unwind tables. nofp_chain (-O2 -fomit-frame-pointer) spends its time in
+# main -> chain_a -> chain_b -> chain_c -> nofp_lib_d -> nofp_lib_hot (the last two in a no-FP
+# library): `gprofctl record` with the BPF sampler, by --pid and host-wide, must bring >= 95% of
+# its samples down to main through that chain, and report the walks in gprof.unwind.
+# (A frame-pointer walk stops after the leaf: 0% reached main before.)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+need_root
+tmp=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+
+check() { # FILE LABEL
+  local f=$tmp/$2.nofp
+  grep -E '^0;[^;]*;nofp_chain;' "$1" > "$f" || true
+  local total main chain
+  total=$(total_samples "$f")
+  main=$(count_matching "$f" ';main(;| )')
+  chain=$(count_matching "$f" ';main;chain_a;chain_b;chain_c;nofp_lib_d;nofp_lib_hot(;| )')
+  echo "$2: $total samples of nofp_chain, $main reach main ($(pct "$main" "$total")%), $chain through the whole chain"
+  [ "$total" -ge 100 ] || fail "$2: only $total samples of nofp_chain"
+  [ $((main * 100)) -ge $((total * 95)) ] || { sort -t' ' -k2 -rn "$f" | head -5; fail "$2: fewer than 95% of samples reach main"; }
+  [ $((chain * 100)) -ge $((total * 80)) ] || fail "$2: the call chain is missing from most samples"
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+line = open(sys.argv[1]).readline()
+assert line.startswith("# "), "no header"
+g = json.loads(line[2:])["gprof"]
+u = g.get("unwind")
+assert g["sampler"] == "bpf", "sampler %s" % g["sampler"]
+assert u, "no gprof.unwind in the header"
+print("%s: gprof.unwind %s" % (sys.argv[2], json.dumps(u, sort_keys=True)))
+assert u["walks"]["end"] > 0 and u["frames"] > 0 and u["tables"] > 0 and u["kernel_bytes"] > 0
+assert set(u["walks"]) == {"end", "no_table", "unknown_rule", "read_error", "depth_limit"}
+PY
+}
+
+"$WL/nofp_chain" 40 > "$tmp/wl.out" &
+wpid=$!
+for _ in $(seq 50); do grep -q ready "$tmp/wl.out" && break; sleep 0.1; done
+
+if ! "$GPROFCTL" record -q --sampler bpf --pid $wpid -d 5 -F 199 -o "$tmp/pid.col" 2> "$tmp/err"; then
+  cat "$tmp/err" >&2
+  grep -qi 'bpf' "$tmp/err" && skip "BPF sampler cannot load"
+  fail "record --pid failed"
+fi
+check "$tmp/pid.col" pid
+
+"$GPROFCTL" record -q --sampler bpf -d 5 -F 199 -o "$tmp/host.col" 2> "$tmp/err" \
+  || { cat "$tmp/err" >&2; fail "host-wide record failed"; }
+check "$tmp/host.col" host

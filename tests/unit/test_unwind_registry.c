@@ -1,0 +1,232 @@
+/* Unit tests of the unwind registry (agent/unwind/registry.c) on real processes: this test and
+ * a forked copy of it map the same binaries, so their tables are built once and shared; they
+ * are dropped with the last process; a budget too small loads none and counts them. The sink
+ * records what a BPF sampler would be told. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent/unwind/registry.h"
+
+struct rec {
+    int added, removed, procs_set, procs_removed;
+    size_t last_n;
+};
+
+static int rec_table_add(void *ctx, uint32_t id, const struct gp_uw_table *t)
+{
+    struct rec *r = ctx;
+    assert_true(id >= 1);
+    assert_true(t->n > 0);
+    r->added++;
+    return 0;
+}
+
+static void rec_table_remove(void *ctx, uint32_t id)
+{
+    (void)id;
+    ((struct rec *)ctx)->removed++;
+}
+
+static int rec_proc_set(void *ctx, uint32_t tgid, const struct gp_uw_mapping *m, size_t n)
+{
+    struct rec *r = ctx;
+    (void)tgid;
+    for (size_t i = 1; i < n; i++)
+        assert_true(m[i - 1].start < m[i].start);
+    r->procs_set++;
+    r->last_n = n;
+    return 0;
+}
+
+static void rec_proc_remove(void *ctx, uint32_t tgid)
+{
+    (void)tgid;
+    ((struct rec *)ctx)->procs_removed++;
+}
+
+static struct gp_uw_sink rec_sink(struct rec *r)
+{
+    return (struct gp_uw_sink){.ctx = r,
+                               .table_add = rec_table_add,
+                               .table_remove = rec_table_remove,
+                               .proc_set = rec_proc_set,
+                               .proc_remove = rec_proc_remove};
+}
+
+static pid_t spawn_copy(void)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        pause();
+        _exit(0);
+    }
+    return pid;
+}
+
+static void reap(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+__attribute__((noinline)) static int some_function(int x)
+{
+    return x * 3 + 1;
+}
+
+/* A table covers this test's own code, and the row of a function's address starts at or before
+ * it (through the load bias). */
+static void test_lookup_own_code(void **state)
+{
+    (void)state;
+    struct gp_uw_registry *r = NULL;
+    struct gp_err err = {0};
+    assert_int_equal(gp_uw_registry_new(NULL, &r, &err), 0);
+    assert_int_equal(gp_uw_registry_add_process(r, (uint32_t)getpid(), NULL, &err), 0);
+    uint64_t bias = 0, addr = (uint64_t)(uintptr_t)&some_function + 1;
+    const struct gp_uw_table *t = gp_uw_registry_lookup(r, (uint32_t)getpid(), addr, &bias);
+    assert_non_null(t);
+    const struct gp_uw_entry *e = gp_uw_table_find(t, addr - bias);
+    assert_non_null(e);
+    assert_true(e->pc <= addr - bias);
+    assert_ptr_equal(gp_uw_registry_row(r, (uint32_t)getpid(), addr), e);
+    /* an address in no mapping: frame pointers */
+    assert_null(gp_uw_registry_lookup(r, (uint32_t)getpid(), 16, &bias));
+    assert_null(gp_uw_registry_lookup(r, 0x7fffffff, addr, &bias));
+    assert_int_equal(some_function(1), 4);
+    gp_uw_registry_free(r);
+}
+
+/* Two processes mapping the same binaries share one table each; the tables go with the last. */
+static void test_shared_and_refcounted(void **state)
+{
+    (void)state;
+    struct rec rc = {0};
+    struct gp_uw_sink sink = rec_sink(&rc);
+    struct gp_uw_registry *r = NULL;
+    struct gp_err err = {0};
+    assert_int_equal(gp_uw_registry_new(NULL, &r, &err), 0);
+    assert_int_equal(gp_uw_registry_set_sink(r, &sink), 0);
+    pid_t child = spawn_copy();
+    struct gp_uw_registry_stats st1, st2, st3, st4;
+    assert_int_equal(gp_uw_registry_add_process(r, (uint32_t)getpid(), NULL, &err), 0);
+    gp_uw_registry_stats(r, &st1);
+    assert_true(st1.tables >= 2); /* this test and libc at least */
+    assert_int_equal(rc.added, (int)st1.tables);
+    assert_true(rc.last_n >= 2);
+    assert_true(st1.kernel_bytes > 0 && st1.rows > 0);
+
+    assert_int_equal(gp_uw_registry_add_process(r, (uint32_t)child, NULL, &err), 0);
+    gp_uw_registry_stats(r, &st2);
+    assert_int_equal(st2.tables, st1.tables); /* shared: nothing new built */
+    assert_int_equal(st2.tables_built, st1.tables_built);
+    assert_int_equal(st2.processes, 2);
+    assert_int_equal(rc.added, (int)st1.tables);
+
+    /* noting a process again (exec, dlopen) keeps its tables */
+    assert_int_equal(gp_uw_registry_add_process(r, (uint32_t)child, NULL, &err), 0);
+    gp_uw_registry_stats(r, &st3);
+    assert_int_equal(st3.tables, st1.tables);
+    assert_int_equal(rc.removed, 0);
+
+    gp_uw_registry_remove_process(r, (uint32_t)getpid());
+    gp_uw_registry_stats(r, &st3);
+    assert_int_equal(st3.tables, st1.tables); /* the child still maps them */
+    assert_int_equal(rc.removed, 0);
+    gp_uw_registry_remove_process(r, (uint32_t)child);
+    gp_uw_registry_stats(r, &st4);
+    assert_int_equal(st4.tables, 0);
+    assert_int_equal(st4.rows, 0);
+    assert_int_equal(st4.kernel_bytes, 0);
+    assert_int_equal(st4.processes, 0);
+    assert_int_equal(rc.removed, rc.added);
+    assert_int_equal(rc.procs_removed, 2);
+    reap(child);
+    /* a process already gone */
+    assert_int_equal(gp_uw_registry_add_process(r, (uint32_t)child, NULL, &err), -ESRCH);
+    gp_uw_registry_free(r);
+}
+
+/* Tables over the budget are not loaded, counted, and their code walks by frame pointers. */
+static void test_budget(void **state)
+{
+    (void)state;
+    struct rec rc = {0};
+    struct gp_uw_sink sink = rec_sink(&rc);
+    struct gp_uw_registry_opts o = {.max_bytes = 64};
+    struct gp_uw_registry *r = NULL;
+    struct gp_err err = {0};
+    assert_int_equal(gp_uw_registry_new(&o, &r, &err), 0);
+    assert_int_equal(gp_uw_registry_set_sink(r, &sink), 0);
+    assert_int_equal(gp_uw_registry_add_process(r, (uint32_t)getpid(), NULL, &err), 0);
+    struct gp_uw_registry_stats st;
+    gp_uw_registry_stats(r, &st);
+    assert_int_equal(st.tables, 0);
+    assert_true(st.tables_not_fit >= 2);
+    assert_int_equal(st.kernel_bytes, 0);
+    assert_int_equal(st.max_bytes, 64);
+    assert_int_equal(rc.added, 0);
+    assert_int_equal(rc.last_n, 0);
+    uint64_t bias;
+    assert_null(gp_uw_registry_lookup(r, (uint32_t)getpid(), (uint64_t)(uintptr_t)&some_function,
+                                      &bias));
+    gp_uw_registry_free(r);
+}
+
+/* A sink attached after tables were built (the sampler opens after the first scan) hears them
+ * all; one whose maps are full turns them into "not fitting". */
+static int full_table_add(void *ctx, uint32_t id, const struct gp_uw_table *t)
+{
+    (void)ctx;
+    (void)id;
+    (void)t;
+    return -ENOSPC;
+}
+
+static void test_sink_replay_and_full(void **state)
+{
+    (void)state;
+    struct gp_uw_registry *r = NULL;
+    struct gp_err err = {0};
+    assert_int_equal(gp_uw_registry_new(NULL, &r, &err), 0);
+    assert_int_equal(gp_uw_registry_add_process(r, (uint32_t)getpid(), NULL, &err), 0);
+    struct gp_uw_registry_stats st;
+    gp_uw_registry_stats(r, &st);
+    struct rec rc = {0};
+    struct gp_uw_sink sink = rec_sink(&rc);
+    assert_int_equal(gp_uw_registry_set_sink(r, &sink), 0);
+    assert_int_equal(rc.added, (int)st.tables);
+    assert_int_equal(rc.procs_set, 1);
+    assert_int_equal(gp_uw_registry_set_sink(r, NULL), 0);
+
+    sink.table_add = full_table_add;
+    assert_int_equal(gp_uw_registry_set_sink(r, &sink), 0);
+    struct gp_uw_registry_stats full;
+    gp_uw_registry_stats(r, &full);
+    assert_int_equal(full.tables, 0);
+    assert_int_equal(full.tables_not_fit, st.tables);
+    assert_int_equal(rc.last_n, 0); /* the process walks by frame pointers */
+    gp_uw_registry_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_lookup_own_code),
+            cmocka_unit_test(test_shared_and_refcounted),
+            cmocka_unit_test(test_budget),
+            cmocka_unit_test(test_sink_replay_and_full),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
