@@ -25,7 +25,7 @@
 #include <bpf/bpf.h>
 
 #include "agent/sampler/sampler.h"
-#include "agent/unwind/unwind_user.h"
+#include "agent/unwind/registry.h"
 
 /* ---- the workload ---- */
 
@@ -761,20 +761,14 @@ static void test_perf_proc_events(void **state)
 
 /* ---- perf: user stacks unwound in user space ---- */
 
-struct uw_probe {
-    uint32_t tgid;
-    const struct gp_uw_entry *row; /* what every lookup returns */
-    uint64_t calls, wrong_tgid;    /* atomics */
-};
-
-static const struct gp_uw_entry *probe_lookup(void *ctx, uint32_t tgid, uint64_t pc)
+static struct gp_uw_registry *new_registry(void)
 {
-    struct uw_probe *u = ctx;
-    (void)pc;
-    __atomic_fetch_add(&u->calls, 1, __ATOMIC_RELAXED);
-    if (tgid != u->tgid)
-        __atomic_fetch_add(&u->wrong_tgid, 1, __ATOMIC_RELAXED);
-    return u->row;
+    struct gp_uw_registry_opts ro = {0};
+    struct gp_uw_registry *r = NULL;
+    struct gp_err err = {0};
+    if (gp_uw_registry_new(&ro, &r, &err))
+        fail_msg("registry: %s", err.msg);
+    return r;
 }
 
 struct poller {
@@ -792,29 +786,20 @@ static void *poll_loop(void *arg)
 
 static uint64_t unwind_walks(const struct gp_sampler_stats *st)
 {
-    uint64_t n = 0;
-    for (int i = 0; i < GP_UW_STOP_N; i++)
-        n += st->unwind_stops[i];
-    return n;
+    return st->uw_end + st->uw_no_table + st->uw_unknown + st->uw_read_error + st->uw_depth;
 }
 
-/* Where no table covers an address the user-space walk takes frame-pointer steps: on the
- * frame-pointer workload, 20 frames deep, it finds what the kernel's callchain finds (two perf
- * samplers at once, one each way): the caller of the hot functions in nearly every sample, as
- * many frames, the same shares. */
-static void test_perf_unwind_fp_as_kernel(void **state)
+/* Two perf samplers at once on burn, 23 frames deep: one with the kernel's frame-pointer
+ * callchain, one unwinding in user space with the registry r. Both must find the caller of the
+ * hot functions in nearly every sample, as many frames, the same shares. */
+static void unwind_as_kernel(struct gp_uw_registry *r, struct burn *b, struct gp_sampler_stats *st)
 {
-    REQUIRE(GP_SAMPLER_PERF);
-    struct burn b = {0};
-    burn_start_depth(&b, "user", 1, "10", 18);
-    int pids[] = {b.pid};
-    struct uw_probe u = {.tgid = (uint32_t)b.pid};
+    int pids[] = {b->pid};
     struct gp_sampler_opts ok = {.kind = GP_SAMPLER_PERF, .freq_hz = 997, .pids = pids, .npids = 1};
     struct gp_sampler_opts ou = ok;
-    ou.uw_lookup = probe_lookup;
-    ou.uw_ctx = &u;
+    ou.unwind = r;
     struct gp_sampler *sk = open_or_fail(&ok), *su = open_or_fail(&ou);
-    struct collect ck = {.b = &b, .want = (uint32_t)b.pid}, cu = ck;
+    struct collect ck = {.b = b, .want = (uint32_t)b->pid}, cu = ck;
     static struct evlog l;
     l.n = 0;
     /* the perf engine samples the whole host and filters in user space: each ring is read
@@ -827,28 +812,24 @@ static void test_perf_unwind_fp_as_kernel(void **state)
     pthread_join(th, NULL);
     finish(sk, &ck, &l);
     finish(su, &cu, &l);
-    burn_stop(&b);
-    struct gp_sampler_stats st;
-    gp_sampler_stats(su, &st);
+    gp_sampler_stats(su, st);
     print_message("perf kernel callchain: %llu samples, %.1f user frames, %llu reach burn_loop\n"
                   "perf user-space walk:  %llu samples, %.1f user frames, %llu reach burn_loop; "
-                  "stops: end %llu no_table %llu unknown %llu read_error %llu depth %llu; "
-                  "%llu lookups\n",
+                  "stops: end %llu no_table %llu unknown %llu read_error %llu depth %llu\n",
                   (unsigned long long)ck.mine, ck.mine ? (double)ck.frames / ck.mine : 0.0,
                   (unsigned long long)ck.in_loop, (unsigned long long)cu.mine,
                   cu.mine ? (double)cu.frames / cu.mine : 0.0, (unsigned long long)cu.in_loop,
-                  (unsigned long long)st.unwind_stops[0], (unsigned long long)st.unwind_stops[1],
-                  (unsigned long long)st.unwind_stops[2], (unsigned long long)st.unwind_stops[3],
-                  (unsigned long long)st.unwind_stops[4], (unsigned long long)u.calls);
+                  (unsigned long long)st->uw_end, (unsigned long long)st->uw_no_table,
+                  (unsigned long long)st->uw_unknown, (unsigned long long)st->uw_read_error,
+                  (unsigned long long)st->uw_depth);
     check_accounting(su, "perf unwinding");
     assert_true(ck.mine >= 100 && cu.mine >= 100);
-    assert_int_equal(st.malformed, 0);
-    assert_int_equal(unwind_walks(&st), st.samples); /* every sample walked once */
-    assert_true(u.calls >= cu.frames);               /* one lookup per frame */
-    assert_int_equal(u.wrong_tgid, 0);
+    assert_int_equal(st->malformed, 0);
+    assert_int_equal(unwind_walks(st), st->samples); /* every sample walked once */
+    assert_int_equal(st->uw_frames, cu.frames);
     assert_true(ck.in_loop * 10 >= ck.mine * 9);
     assert_true(cu.in_loop * 10 >= cu.mine * 9);
-    /* ~23 frames each way (start_thread's frame may end either walk one frame apart) */
+    /* ~23 frames each way (the outermost frames may differ by one or two) */
     assert_true(cu.frames >= cu.mine * 20);
     assert_true(cu.frames * ck.mine * 10 >= ck.frames * cu.mine * 9);
     assert_true(cu.frames * ck.mine * 10 <= ck.frames * cu.mine * 11);
@@ -858,61 +839,88 @@ static void test_perf_unwind_fp_as_kernel(void **state)
     gp_sampler_close(su);
 }
 
-/* The rows the lookup returns decide the walk: END everywhere gives one-frame stacks that all
- * stop at "end"; in kernel mode the kernel stack stays and the user one is still walked. */
-static void test_perf_unwind_uses_rows(void **state)
+/* Where no table covers an address the user-space walk takes frame-pointer steps: on the
+ * frame-pointer workload it finds what the kernel's callchain finds. */
+static void test_perf_unwind_fp_as_kernel(void **state)
 {
     REQUIRE(GP_SAMPLER_PERF);
-    static const struct gp_uw_entry end_row = {.pc = 0, .rule = {.cfa = GP_UW_END}};
-    const char *modes[] = {"user", "kernel"};
-    for (int m = 0; m < 2; m++) {
-        struct burn b = {0};
-        burn_start(&b, modes[m], 1, "10");
-        int pids[] = {b.pid};
-        struct uw_probe u = {.tgid = (uint32_t)b.pid, .row = m == 0 ? &end_row : NULL};
-        struct gp_sampler_opts o = {.kind = GP_SAMPLER_PERF,
-                                    .freq_hz = 997,
-                                    .pids = pids,
-                                    .npids = 1,
-                                    .uw_lookup = probe_lookup,
-                                    .uw_ctx = &u,
-                                    .perf_stack_bytes = 4096};
-        struct gp_sampler *s = open_or_fail(&o);
-        struct collect c = {.b = &b, .want = (uint32_t)b.pid};
-        static struct evlog l;
-        l.n = 0;
-        run_for(s, 1500, 500, &c, &l);
-        finish(s, &c, &l);
-        burn_stop(&b);
-        struct gp_sampler_stats st;
-        gp_sampler_stats(s, &st);
-        print_message("perf unwinding (%s, %s rows): %llu samples, %llu user frames, %llu with "
-                      "kernel stacks, %llu kernel+user via hot_a/b\n",
-                      modes[m], m == 0 ? "END" : "no", (unsigned long long)c.mine,
-                      (unsigned long long)c.frames, (unsigned long long)c.kernel_stacks,
-                      (unsigned long long)c.both);
-        check_accounting(s, "perf unwinding");
-        assert_true(c.mine >= 50);
-        assert_int_equal(u.wrong_tgid, 0);
-        if (m == 0) {
-            assert_int_equal(c.frames, c.user_stacks); /* one frame each */
-            assert_int_equal(st.unwind_stops[GP_UW_STOP_END], unwind_walks(&st));
-            assert_true(c.user_stacks * 10 >= c.mine * 9);
-        } else {
-            assert_true(c.kernel_stacks * 4 >= c.mine);
-            assert_int_equal(c.kernel_bad, 0);
-            assert_true(c.both > 0);
-        }
-        gp_sampler_close(s);
-    }
+    struct burn b = {0};
+    burn_start_depth(&b, "user", 1, "10", 18);
+    struct gp_uw_registry *r = new_registry(); /* burn not noted: no tables */
+    struct gp_sampler_stats st;
+    unwind_as_kernel(r, &b, &st);
+    burn_stop(&b);
+    assert_int_equal(st.uw_no_table, st.samples); /* FP steps up to libc's start_thread */
+    gp_uw_registry_free(r);
+}
+
+/* With burn's tables (.eh_frame of burn and libc) the walk follows the CFI to the end of the
+ * stack (clone3's outermost frame) and finds the same frames. */
+static void test_perf_unwind_tables_as_kernel(void **state)
+{
+    REQUIRE(GP_SAMPLER_PERF);
+    struct burn b = {0};
+    burn_start_depth(&b, "user", 1, "10", 18);
+    struct gp_uw_registry *r = new_registry();
+    struct gp_err err = {0};
+    if (gp_uw_registry_add_process(r, (uint32_t)b.pid, NULL, &err))
+        fail_msg("registry: %s", err.msg);
+    struct gp_uw_registry_stats rs;
+    gp_uw_registry_stats(r, &rs);
+    print_message("registry: %llu tables, %llu rows\n", (unsigned long long)rs.tables,
+                  (unsigned long long)rs.rows);
+    assert_true(rs.tables >= 2); /* burn and libc */
+    struct gp_sampler_stats st;
+    unwind_as_kernel(r, &b, &st);
+    burn_stop(&b);
+    assert_true(st.uw_end * 10 >= st.samples * 9);
+    gp_uw_registry_free(r);
+}
+
+/* Kernel-mode samples keep the kernel's stack, and the user stack is still walked. */
+static void test_perf_unwind_kernel_mode(void **state)
+{
+    REQUIRE(GP_SAMPLER_PERF);
+    struct burn b = {0};
+    burn_start(&b, "kernel", 1, "10");
+    struct gp_uw_registry *r = new_registry();
+    struct gp_err err = {0};
+    if (gp_uw_registry_add_process(r, (uint32_t)b.pid, NULL, &err))
+        fail_msg("registry: %s", err.msg);
+    int pids[] = {b.pid};
+    struct gp_sampler_opts o = {.kind = GP_SAMPLER_PERF,
+                                .freq_hz = 997,
+                                .pids = pids,
+                                .npids = 1,
+                                .unwind = r,
+                                .perf_stack_bytes = 4096};
+    struct gp_sampler *s = open_or_fail(&o);
+    struct collect c = {.b = &b, .want = (uint32_t)b.pid};
+    static struct evlog l;
+    l.n = 0;
+    run_for(s, 1500, 500, &c, &l);
+    finish(s, &c, &l);
+    burn_stop(&b);
+    print_message("perf unwinding, kernel mode: %llu samples, %llu with kernel stacks, %llu "
+                  "kernel+user via hot_a/b, %llu reach burn_loop\n",
+                  (unsigned long long)c.mine, (unsigned long long)c.kernel_stacks,
+                  (unsigned long long)c.both, (unsigned long long)c.in_loop);
+    check_accounting(s, "perf unwinding");
+    assert_true(c.mine >= 50);
+    assert_true(c.kernel_stacks * 4 >= c.mine);
+    assert_int_equal(c.kernel_bad, 0);
+    assert_true(c.both > 0);
+    assert_true(c.in_loop * 10 >= c.mine * 9);
+    gp_sampler_close(s);
+    gp_uw_registry_free(r);
 }
 
 /* A stack size the kernel would refuse, or a ring too small for one sample: a clear error. */
 static void test_perf_unwind_bad_sizes(void **state)
 {
     REQUIRE(GP_SAMPLER_PERF);
-    struct uw_probe u = {0};
-    struct gp_sampler_opts o = {.kind = GP_SAMPLER_PERF, .uw_lookup = probe_lookup, .uw_ctx = &u};
+    struct gp_uw_registry *r = new_registry();
+    struct gp_sampler_opts o = {.kind = GP_SAMPLER_PERF, .unwind = r};
     struct gp_sampler *s = NULL;
     struct gp_err err = {0};
     const uint32_t bad[] = {12, 70000};
@@ -925,6 +933,7 @@ static void test_perf_unwind_bad_sizes(void **state)
     o.perf_ring_pages = 2;
     assert_int_equal(gp_sampler_open(&o, &s, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "too small"));
+    gp_uw_registry_free(r);
 }
 
 /* ---- errors and the automatic choice ---- */
@@ -1110,7 +1119,8 @@ int main(void)
             cmocka_unit_test(test_perf_exit_when_last_thread_ends),
             cmocka_unit_test(test_perf_lost_records_counted),
             cmocka_unit_test(test_perf_unwind_fp_as_kernel),
-            cmocka_unit_test(test_perf_unwind_uses_rows),
+            cmocka_unit_test(test_perf_unwind_tables_as_kernel),
+            cmocka_unit_test(test_perf_unwind_kernel_mode),
             cmocka_unit_test(test_perf_unwind_bad_sizes),
             cmocka_unit_test(test_cycles_clear_error),
             cmocka_unit_test(test_open_auto_prefers_bpf),
