@@ -43,27 +43,41 @@ static const char *burn_path(void)
     return path;
 }
 
-/* value and size of a symbol from `nm -S` */
-static int nm_symbol(const char *name, uint64_t *value, uint64_t *size)
+/* value and size of the symbols tests locate, from one `nm -S` of burn (cached: every burn_start
+ * needs them, and nm under load would eat into the workload's run time) */
+enum { SYM_HOT_A, SYM_HOT_B, SYM_BURN_LOOP, NSYMS };
+static const char *const sym_names[NSYMS] = {"hot_a", "hot_b", "burn_loop"};
+
+static int burn_symbols(uint64_t value[NSYMS], uint64_t size[NSYMS])
 {
-    char cmd[4200];
-    snprintf(cmd, sizeof(cmd), "nm -S --defined-only '%s'", burn_path());
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return -1;
-    char line[512];
-    int found = -1;
-    while (fgets(line, sizeof(line), f)) {
-        unsigned long long v, s;
-        char type, sym[256];
-        if (sscanf(line, "%llx %llx %c %255s", &v, &s, &type, sym) == 4 && !strcmp(sym, name)) {
-            *value = v;
-            *size = s;
-            found = 0;
+    static uint64_t v[NSYMS], sz[NSYMS];
+    static int found;
+    if (found != (1 << NSYMS) - 1) {
+        char cmd[4200];
+        snprintf(cmd, sizeof(cmd), "nm -S --defined-only '%s'", burn_path());
+        FILE *f = popen(cmd, "r");
+        if (!f)
+            return -1;
+        char line[512];
+        while (fgets(line, sizeof(line), f)) {
+            unsigned long long lv, ls;
+            char type, sym[256];
+            if (sscanf(line, "%llx %llx %c %255s", &lv, &ls, &type, sym) != 4)
+                continue;
+            for (int i = 0; i < NSYMS; i++)
+                if (!strcmp(sym, sym_names[i])) {
+                    v[i] = lv;
+                    sz[i] = ls;
+                    found |= 1 << i;
+                }
         }
+        pclose(f);
+        if (found != (1 << NSYMS) - 1)
+            return -1;
     }
-    pclose(f);
-    return found;
+    memcpy(value, v, sizeof(v));
+    memcpy(size, sz, sizeof(sz));
+    return 0;
 }
 
 /* depth: frames added between the worker and the hot functions (burn -r) */
@@ -93,18 +107,16 @@ static void burn_start_depth(struct burn *b, const char *mode, int threads, cons
     fclose(f);
     if (ok != 2)
         fail_msg("cannot start %s (build the 'burn' target; GPROF_BUILD_DIR set?)", burn_path());
-    uint64_t va, sa, vb, sb;
-    assert_int_equal(nm_symbol("hot_a", &va, &sa), 0);
-    assert_int_equal(nm_symbol("hot_b", &vb, &sb), 0);
+    uint64_t v[NSYMS], sz[NSYMS];
+    assert_int_equal(burn_symbols(v, sz), 0);
     b->pid = pid;
     b->a_lo = a;
-    b->a_hi = a + sa;
+    b->a_hi = a + sz[SYM_HOT_A];
     b->b_lo = bb;
-    b->b_hi = bb + sb;
-    uint64_t vl, sl; /* burn_loop, under hot_a/hot_b in every stack: at the same distance */
-    assert_int_equal(nm_symbol("burn_loop", &vl, &sl), 0);
-    b->loop_lo = a + (vl - va);
-    b->loop_hi = b->loop_lo + sl;
+    b->b_hi = bb + sz[SYM_HOT_B];
+    /* burn_loop, under hot_a/hot_b in every stack: at the same distance as in the file */
+    b->loop_lo = a + (v[SYM_BURN_LOOP] - v[SYM_HOT_A]);
+    b->loop_hi = b->loop_lo + sz[SYM_BURN_LOOP];
 }
 
 static void burn_start(struct burn *b, const char *mode, int threads, const char *dur)
