@@ -1,5 +1,6 @@
 /* header.c — builds the gProfiler-compatible profile header. */
 #include "agent/header.h"
+#include "agent/unwind/unwind_user.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -37,6 +38,26 @@ static int collect_container(const struct gp_stack_view *v, void *ctx)
     json_object_object_add(c->seen, v->container, NULL);
     json_object_array_add(c->list, json_object_new_string(v->container));
     return 0;
+}
+
+/* gprof.unwind: walks by why they stopped, their frames, and the tables behind them. */
+static struct json_object *unwind_json(const struct gp_sampler_stats *st,
+                                       const struct gp_uw_registry_stats *u)
+{
+    struct json_object *o = json_object_new_object(), *walks = json_object_new_object();
+    for (int i = 0; i < GP_UW_STOP_N; i++)
+        json_object_object_add(walks, gp_uw_stop_name((enum gp_uw_stop)i),
+                               json_object_new_uint64(st->unwind_stops[i]));
+    json_object_object_add(o, "walks", walks);
+    json_object_object_add(o, "frames", json_object_new_uint64(st->unwind_frames));
+    json_object_object_add(o, "tables", json_object_new_uint64(u->tables));
+    json_object_object_add(o, "tables_not_fitting", json_object_new_uint64(u->tables_not_fit));
+    json_object_object_add(o, "tables_failed", json_object_new_uint64(u->tables_failed));
+    json_object_object_add(o, "rows", json_object_new_uint64(u->rows));
+    json_object_object_add(o, "kernel_bytes", json_object_new_uint64(u->kernel_bytes));
+    json_object_object_add(o, "max_bytes", json_object_new_uint64(u->max_bytes));
+    json_object_object_add(o, "build_ms", json_object_new_double((double)u->build_ns / 1e6));
+    return o;
 }
 
 int gp_header_fill(struct gp_profile *p, const struct gp_header_info *hi)
@@ -117,6 +138,8 @@ int gp_header_fill(struct gp_profile *p, const struct gp_header_info *hi)
     json_object_object_add(gp, "frames", json_object_new_uint64(hi->symbol_stats.frames));
     json_object_object_add(gp, "frames_unresolved",
                            json_object_new_uint64(hi->symbol_stats.unresolved));
+    if (hi->unwind)
+        json_object_object_add(gp, "unwind", unwind_json(st, hi->unwind));
     json_object_object_add(h, "gprof", gp);
     gp_profile_set_header(p, h);
     return 0;

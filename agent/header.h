@@ -7,6 +7,7 @@
 
 #include "agent/sampler/sampler.h"
 #include "agent/symbols/symbolizer.h"
+#include "agent/unwind/registry.h"
 #include "common/profile.h"
 
 struct gp_header_info {
@@ -21,7 +22,8 @@ struct gp_header_info {
     uint64_t samples;
     struct gp_sampler_stats sampler_stats;
     struct gp_symbolizer_stats symbol_stats;
-    double cpu_avg, mem_avg; /* host-wide percentages; < 0 = unknown (null) */
+    double cpu_avg, mem_avg;                   /* host-wide percentages; < 0 = unknown (null) */
+    const struct gp_uw_registry_stats *unwind; /* unwind tables, or NULL (no gprof.unwind) */
 };
 
 /* Writes UTC time as gProfiler does: "YYYY-MM-DDTHH:MM:SS" (no zone). */

@@ -2,9 +2,11 @@
 #include "agent/session.h"
 #include "agent/symbols/kallsyms_cache.h"
 #include "agent/header.h"
+#include "agent/unwind/registry.h"
 #include "common/log.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,7 @@ struct gp_session {
     struct gp_session_opts o;
     struct gp_sampler *sampler;
     struct gp_symbolizer *sym;
+    struct gp_uw_registry *uw; /* unwind tables, or NULL */
     struct gp_profile *prof;
     struct target *targets;
     size_t ntargets;
@@ -76,6 +79,34 @@ static int pid_alive(int pid)
     buf[n] = '\0';
     const char *rp = strrchr(buf, ')');
     return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+}
+
+/* The unwind tables of the processes sampled now are built before sampling starts, so their
+ * first samples unwind. */
+static int open_unwind(struct gp_session *s, const struct gp_session_opts *o, struct gp_err *err)
+{
+    struct gp_uw_registry_opts ro = {.max_bytes = o->unwind_tables_max,
+                                     .debug_dirs = o->debug_dirs,
+                                     .ndebug_dirs = o->ndebug_dirs};
+    int rc = gp_uw_registry_new(&ro, &s->uw, err);
+    if (rc)
+        return rc;
+    uint32_t *pids = NULL;
+    if (o->sampler.npids) {
+        pids = calloc(o->sampler.npids, sizeof(*pids));
+        if (!pids)
+            return gp_err_set(err, -ENOMEM, "out of memory");
+        for (size_t i = 0; i < o->sampler.npids; i++)
+            pids[i] = (uint32_t)o->sampler.pids[i];
+    }
+    gp_uw_registry_scan(s->uw, pids, o->sampler.npids);
+    free(pids);
+    struct gp_uw_registry_stats st;
+    gp_uw_registry_stats(s->uw, &st);
+    gp_debug("unwind: %" PRIu64 " tables (%" PRIu64 " rows, %" PRIu64 " kernel bytes) for %" PRIu64
+             " processes in %.1f ms of CPU",
+             st.tables, st.rows, st.kernel_bytes, st.processes, (double)st.build_ns / 1e6);
+    return 0;
 }
 
 int gp_session_open(const struct gp_session_opts *o, struct gp_session **out, char *notice,
@@ -119,10 +150,18 @@ int gp_session_open(const struct gp_session_opts *o, struct gp_session **out, ch
         goto fail;
     if (notice && notice_len)
         notice[0] = '\0';
+    struct gp_sampler_opts sopt = o->sampler;
+    if (!o->no_unwind_tables) {
+        if ((rc = open_unwind(s, o, err)))
+            goto fail;
+        sopt.unwind = s->uw;
+        sopt.uw_lookup = gp_uw_registry_row;
+        sopt.uw_ctx = s->uw;
+    }
     if (o->auto_fallback)
-        rc = gp_sampler_open_auto(&o->sampler, &s->sampler, notice, notice_len, err);
+        rc = gp_sampler_open_auto(&sopt, &s->sampler, notice, notice_len, err);
     else
-        rc = gp_sampler_open(&o->sampler, &s->sampler, err);
+        rc = gp_sampler_open(&sopt, &s->sampler, err);
     if (rc)
         goto fail;
     *out = s;
@@ -208,6 +247,14 @@ static void on_sample(const struct gp_raw_sample *r, void *ctx)
     s->samples += r->count;
 }
 
+/* Builds (or re-syncs) the unwind tables of a process seen, exec'd or still loading. */
+static void note_unwind(struct gp_session *s, uint32_t tgid)
+{
+    struct gp_err e = {0};
+    if (gp_uw_registry_add_process(s->uw, tgid, NULL, &e))
+        gp_debug("%s", e.msg);
+}
+
 static void renote_young(struct gp_session *s)
 {
     double now = since(&s->t0);
@@ -215,6 +262,8 @@ static void renote_young(struct gp_session *s)
         struct young *y = &s->young[i];
         if (now - y->seen_at >= young_renote_at[y->renotes]) {
             int gone = gp_symbolizer_note_process(s->sym, y->tgid) != 0;
+            if (!gone && s->uw)
+                note_unwind(s, y->tgid);
             if (gone || ++y->renotes == sizeof(young_renote_at) / sizeof(young_renote_at[0])) {
                 *y = s->young[--s->nyoung];
                 continue;
@@ -230,12 +279,16 @@ static void on_event(const struct gp_proc_event *e, void *ctx)
     switch (e->type) {
     case GP_PROC_SEEN:
     case GP_PROC_EXEC:
+        if (s->uw)
+            note_unwind(s, e->tgid);
         if (gp_symbolizer_note_process(s->sym, e->tgid) != 0)
             gp_debug("process %u exited before its maps could be read", e->tgid);
         else if (s->nyoung < YOUNG_MAX)
             s->young[s->nyoung++] = (struct young){.tgid = e->tgid, .seen_at = since(&s->t0)};
         break;
     case GP_PROC_EXIT:
+        if (s->uw)
+            gp_uw_registry_remove_process(s->uw, e->tgid);
         gp_symbolizer_process_exited(s->sym, e->tgid);
         break;
     }
@@ -404,8 +457,11 @@ struct gp_profile *gp_session_take_profile(struct gp_session *s, const struct gp
         return NULL;
     struct gp_sampler_stats st;
     struct gp_symbolizer_stats sy;
+    struct gp_uw_registry_stats uw = {0};
     gp_sampler_stats(s->sampler, &st);
     gp_symbolizer_stats(s->sym, &sy);
+    if (s->uw)
+        gp_uw_registry_stats(s->uw, &uw);
     struct gp_header_info hi = {
             .hostname = s->hostname,
             .run_mode = s->o.run_mode ? s->o.run_mode : "record",
@@ -418,6 +474,7 @@ struct gp_profile *gp_session_take_profile(struct gp_session *s, const struct gp
             .samples = s->samples,
             .sampler_stats = st,
             .symbol_stats = sy,
+            .unwind = s->uw ? &uw : NULL,
             .cpu_avg = extra ? extra->cpu_avg : -1,
             .mem_avg = extra ? extra->mem_avg : -1,
             .service = extra ? extra->service : NULL,
@@ -445,6 +502,7 @@ void gp_session_close(struct gp_session *s)
         gp_sampler_close(s->sampler);
     if (s->sym)
         gp_symbolizer_free(s->sym);
+    gp_uw_registry_free(s->uw); /* after the sampler, which mirrors it */
     gp_profile_free(s->prof);
     free(s->targets);
     free(s->containers);

@@ -14,6 +14,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "profile.h"
+#include "unwind.h"
 
 struct task_struct; /* only passed to helpers, never read */
 
@@ -22,6 +23,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set before load. */
 const volatile __u8 include_idle = 0;
 const volatile __u32 front_mask = GP_FRONT_SLOTS - 1; /* slots used of each front table - 1 */
+const volatile __u8 uw_enabled = 0; /* 1: processes in uw_procs are walked by unwind tables */
 
 /* Written by user space through the mmapped .bss while running. */
 __u32 active_idx = 0; /* which buffer (0/1) samples go to */
@@ -109,6 +111,7 @@ struct gp_scratch {
     struct gp_count_key key;
     struct gp_stack user;
     struct gp_stack kernel;
+    struct gp_uw_state uw;
 };
 
 struct {
@@ -172,6 +175,8 @@ static __always_inline __u64 hash_finish(__u64 h, __u32 n)
     h ^= h >> 33;
     return h < GP_STACK_FIRST_HASH ? h + GP_STACK_FIRST_HASH : h;
 }
+
+#include "unwind.bpf.h"
 
 /* Walks the user stack by frame pointers, hashing as it goes. Unlike the kernel's walker (what
  * bpf_get_stackid and bpf_get_stack use) it reads a frame only where one can be: the first at
@@ -324,10 +329,17 @@ static __always_inline void make_key(struct bpf_perf_event_data *ctx, struct gp_
         sp = u ? PT_REGS_SP(u) : 0;
         fp = u ? PT_REGS_FP(u) : 0;
     }
-    /* Kernel threads (and io workers) have no user context: their saved registers are zero. */
-    if (ip != 0 && !(ip >> 63))
-        key->user_stack = walk_user(ip, sp, fp, &sc->user);
     bpf_get_current_comm(key->comm, sizeof(key->comm));
+    /* Kernel threads (and io workers) have no user context: their saved registers are zero. */
+    if (ip != 0 && !(ip >> 63)) {
+        /* A process with unwind tables is walked by gp_unwind, which finishes the sample; when
+         * the tail call fails it is walked by frame pointers here. */
+        if (uw_enabled && bpf_map_lookup_elem(&uw_procs, &tgid)) {
+            uw_begin(sc, ip, sp, fp);
+            bpf_tail_call(ctx, &uw_prog, 0);
+        }
+        key->user_stack = walk_user(ip, sp, fp, &sc->user);
+    }
 }
 
 /* Counts the key made in scratch in buffer idx. Its stacks are stored only when the key is new to
@@ -352,6 +364,38 @@ static __always_inline void count_key(__u32 idx, struct gp_front *fr, struct gp_
     store_stacks(idx, sc, key);
     slot->key = *key;
     slot->count = 1;
+}
+
+/* Counts the sample whose key and stacks are in scratch, and announces a new process. */
+static __always_inline void finish_sample(struct gp_scratch *sc, __u32 tgid)
+{
+    __u32 zero = 0, one = 1;
+    struct gp_cpu_state *cs = bpf_map_lookup_elem(&cpustate, &zero);
+    /* Both front tables are looked up before the barrier below, so their map lines load while
+     * it waits; active_idx picks one after it. */
+    struct gp_front *fr0 = bpf_map_lookup_elem(&front, &zero);
+    struct gp_front *fr1 = bpf_map_lookup_elem(&front, &one);
+    if (!cs || !fr0 || !fr1)
+        return;
+    cs->samples++; /* here, not in `stats`: this cache line is touched anyway */
+    /* A fetching atomic is a full barrier: the increment is visible before active_idx is read
+     * (barrier_var keeps the fetched value live so clang emits the fetching form). */
+    __u64 prev = __sync_fetch_and_add(&cs->seq, 1);
+    barrier_var(prev);
+    __u32 idx = *(volatile __u32 *)&active_idx & 1;
+    count_key(idx, idx ? fr1 : fr0, sc);
+    __sync_fetch_and_add(&cs->seq, 1);
+
+    /* First sample of a process: tell user space. (A sample taken while the process exits, after
+     * its exit event, announces it again; user space then finds it gone.) */
+    if (cs->last_seen != tgid) {
+        if (!bpf_map_lookup_elem(&seen, &tgid)) {
+            __u8 one = 1;
+            if (bpf_map_update_elem(&seen, &tgid, &one, BPF_NOEXIST) == 0)
+                emit(GP_BPF_PROC_SEEN, tgid, tgid);
+        }
+        cs->last_seen = tgid;
+    }
 }
 
 static __always_inline int wanted(__u32 tgid)
@@ -380,7 +424,7 @@ int gp_sample(struct bpf_perf_event_data *ctx)
     barrier_var(fp);
     int kernel_mode = (ip >> 63) != 0;
 
-    __u32 zero = 0, one = 1;
+    __u32 zero = 0;
     struct gp_scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
     if (!sc) /* cannot happen for array maps; keeps the verifier happy */
         return 0;
@@ -388,32 +432,7 @@ int gp_sample(struct bpf_perf_event_data *ctx)
      * sequence is odd), not while it walks stacks. */
     make_key(ctx, sc, tgid, pid, kernel_mode, ip, sp, fp);
 
-    struct gp_cpu_state *cs = bpf_map_lookup_elem(&cpustate, &zero);
-    /* Both front tables are looked up before the barrier below, so their map lines load while
-     * it waits; active_idx picks one after it. */
-    struct gp_front *fr0 = bpf_map_lookup_elem(&front, &zero);
-    struct gp_front *fr1 = bpf_map_lookup_elem(&front, &one);
-    if (!cs || !fr0 || !fr1)
-        return 0;
-    cs->samples++; /* here, not in `stats`: this cache line is touched anyway */
-    /* A fetching atomic is a full barrier: the increment is visible before active_idx is read
-     * (barrier_var keeps the fetched value live so clang emits the fetching form). */
-    __u64 prev = __sync_fetch_and_add(&cs->seq, 1);
-    barrier_var(prev);
-    __u32 idx = *(volatile __u32 *)&active_idx & 1;
-    count_key(idx, idx ? fr1 : fr0, sc);
-    __sync_fetch_and_add(&cs->seq, 1);
-
-    /* First sample of a process: tell user space. (A sample taken while the process exits, after
-     * its exit event, announces it again; user space then finds it gone.) */
-    if (cs->last_seen != tgid) {
-        if (!bpf_map_lookup_elem(&seen, &tgid)) {
-            __u8 one = 1;
-            if (bpf_map_update_elem(&seen, &tgid, &one, BPF_NOEXIST) == 0)
-                emit(GP_BPF_PROC_SEEN, tgid, tgid);
-        }
-        cs->last_seen = tgid;
-    }
+    finish_sample(sc, tgid);
     return 0;
 }
 

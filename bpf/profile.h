@@ -86,6 +86,14 @@ enum gp_bpf_stat {
     GP_STAT_MAP_FULL,       /* count map full: sample dropped */
     GP_STAT_FILTERED,       /* samples of processes outside the pid filter */
     GP_STAT_EVENTS_LOST,    /* ring buffer full: process event dropped */
+    /* Walks of the table unwinder (unwind.bpf.h), by why they stopped (in the order of enum
+     * gp_uw_stop, agent/unwind/unwind_user.h), and their frames. */
+    GP_STAT_UW_END,      /* reached the end (outermost frame, return address 0) */
+    GP_STAT_UW_NO_TABLE, /* no table there and the frame-pointer step failed */
+    GP_STAT_UW_UNKNOWN,  /* a rule the tables do not model */
+    GP_STAT_UW_READ_ERR, /* a stack read failed or the frame was implausible */
+    GP_STAT_UW_DEPTH,    /* GP_MAX_STACK_DEPTH frames (or the tail-call limit) reached */
+    GP_STAT_UW_FRAMES,   /* user frames those walks produced */
     GP_STAT_MAX,
 };
 

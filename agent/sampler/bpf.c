@@ -3,6 +3,8 @@
 #include "agent/sampler/engine.h"
 #include "agent/sampler/perf_event.h"
 #include "agent/sampler/tgids.h"
+#include "agent/sampler/uw_maps.h"
+#include "agent/unwind/unwind_user.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "bpf/profile.h"
+#include "bpf/unwind.h"
 #include "bpf/profile.skel.h"
 #include "common/log.h"
 
@@ -61,6 +64,9 @@ struct bpf_sampler {
     size_t ips_len, ips_cap;
     struct gp_stack value;                   /* lookup buffer */
     struct gp_cpu_state *seq_now, *seq_then; /* per-CPU state snapshots, ncpu_possible each */
+
+    struct gp_uw_registry *uw; /* mirrored into the unwinder's maps while open, or NULL */
+    struct gp_uw_maps *uw_maps;
 };
 
 /* ---- libbpf log routing: process-wide, set once; the last warning is kept per thread so an
@@ -539,6 +545,9 @@ static void bpf_stats(const struct gp_sampler *s, struct gp_sampler_stats *out)
     out->map_full = stat_sum(b, GP_STAT_MAP_FULL);
     out->filtered = stat_sum(b, GP_STAT_FILTERED);
     out->events_lost = stat_sum(b, GP_STAT_EVENTS_LOST);
+    for (int i = 0; i < GP_UW_STOP_N; i++) /* same order as enum gp_uw_stop */
+        out->unwind_stops[i] = stat_sum(b, GP_STAT_UW_END + (uint32_t)i);
+    out->unwind_frames = stat_sum(b, GP_STAT_UW_FRAMES);
     out->lost = 0;
     out->drains = __atomic_load_n(&b->drains, __ATOMIC_RELAXED);
     out->drained = __atomic_load_n(&b->drained, __ATOMIC_RELAXED);
@@ -561,6 +570,10 @@ static int bpf_runtime(const struct gp_sampler *s, uint64_t *run_time_ns, uint64
 static void bpf_close(struct gp_sampler *s)
 {
     struct bpf_sampler *b = (struct bpf_sampler *)s;
+    if (b->uw_maps) {
+        gp_uw_registry_set_sink(b->uw, NULL);
+        gp_uw_maps_close(b->uw_maps);
+    }
     if (b->rb)
         ring_buffer__free(b->rb);
     for (int i = 0; i < b->ncpus; i++) {
@@ -607,6 +620,61 @@ static const struct gp_sampler_ops bpf_ops = {
         .bpf_runtime = bpf_runtime,
         .close = bpf_close,
 };
+
+/* Sizes the unwinder's maps for the registry's budget before load (or leaves the unwinder out). */
+static int uw_prepare(struct bpf_sampler *b, const struct gp_sampler_opts *o, struct gp_err *err)
+{
+    b->uw = o->unwind;
+    if (!b->uw) {
+        bpf_program__set_autoload(b->skel->progs.gp_unwind, false);
+        return 0;
+    }
+    struct gp_uw_registry_stats st;
+    gp_uw_registry_stats(b->uw, &st);
+    /* Room for 4x the tables known now (at least 16 MiB), within the budget: the arrays are
+     * allocated whole when the maps are created. */
+    uint64_t cap = st.kernel_bytes * 4;
+    if (cap < (16u << 20))
+        cap = 16u << 20;
+    if (cap > st.max_bytes)
+        cap = st.max_bytes;
+    uint32_t rows, pages;
+    gp_uw_maps_size(cap, &rows, &pages);
+    if (bpf_map__set_max_entries(b->skel->maps.uw_pcs, rows / GP_UW_PCS_PER_BLOCK) ||
+        bpf_map__set_max_entries(b->skel->maps.uw_ids, rows / GP_UW_IDS_PER_BLOCK) ||
+        bpf_map__set_max_entries(b->skel->maps.uw_pages, pages / GP_UW_PAGES_PER_BLOCK))
+        return gp_err_set(err, -EINVAL, "sizing the BPF unwind maps failed");
+    b->skel->rodata->uw_enabled = 1;
+    return 0;
+}
+
+/* After load: the unwinder's tail call and the registry's tables into the maps. */
+static int uw_attach(struct bpf_sampler *b, struct gp_err *err)
+{
+    if (!b->uw)
+        return 0;
+    uint32_t zero = 0;
+    int pfd = bpf_program__fd(b->skel->progs.gp_unwind);
+    if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.uw_prog), &zero, &pfd, BPF_ANY))
+        return gp_err_set(err, -errno, "installing the BPF unwinder: %s", strerror(errno));
+    struct gp_uw_maps_fds fds = {
+            .pcs = bpf_map__fd(b->skel->maps.uw_pcs),
+            .ids = bpf_map__fd(b->skel->maps.uw_ids),
+            .pages = bpf_map__fd(b->skel->maps.uw_pages),
+            .rules = bpf_map__fd(b->skel->maps.uw_rules),
+            .tables = bpf_map__fd(b->skel->maps.uw_tables),
+            .procs = bpf_map__fd(b->skel->maps.uw_procs),
+            .rows_cap = bpf_map__max_entries(b->skel->maps.uw_pcs) * GP_UW_PCS_PER_BLOCK,
+            .pages_cap = bpf_map__max_entries(b->skel->maps.uw_pages) * GP_UW_PAGES_PER_BLOCK};
+    struct gp_uw_sink sink;
+    int rc = gp_uw_maps_open(&fds, &b->uw_maps, &sink, err);
+    if (rc)
+        return rc;
+    rc = gp_uw_registry_set_sink(b->uw, &sink);
+    if (rc)
+        gp_warn("unwind: mirroring the tables into the BPF maps: %s", strerror(-rc));
+    return 0;
+}
 
 /* Says why loading failed and what to do. */
 static int load_error(int rc, struct gp_err *err)
@@ -744,11 +812,17 @@ int gp_sampler_bpf_open(const struct gp_sampler_opts *o, struct gp_sampler **out
             goto fail;
         }
     }
+    rc = uw_prepare(b, o, err);
+    if (rc)
+        goto fail;
     rc = profile_bpf__load(b->skel);
     if (rc) {
         rc = load_error(rc, err);
         goto fail;
     }
+    rc = uw_attach(b, err);
+    if (rc)
+        goto fail;
     for (size_t i = 0; i < o->npids; i++) {
         uint8_t one = 1;
         rc = bpf_map_update_elem(bpf_map__fd(b->skel->maps.pid_filter), &tgids[i], &one, BPF_ANY);

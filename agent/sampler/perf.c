@@ -6,7 +6,6 @@
 #include "agent/sampler/perf_event.h"
 #include "agent/sampler/perf_record.h"
 #include "agent/sampler/tgids.h"
-#include "agent/unwind/registry.h"
 #include "agent/unwind/unwind_user.h"
 
 #include <dirent.h>
@@ -230,7 +229,8 @@ struct perf_sampler {
     uint32_t npending, pending_cap;
     uint8_t *scratch;
     uint64_t uips[PERF_MAX_DEPTH], kips[PERF_MAX_DEPTH];
-    struct gp_uw_registry *unwind; /* NULL: the kernel's frame-pointer callchain */
+    const struct gp_uw_entry *(*uw_lookup)(void *ctx, uint32_t tgid, uint64_t pc);
+    void *uw_ctx;
     struct gp_sampler_stats st;
 };
 
@@ -305,26 +305,14 @@ static int wanted(struct perf_sampler *p, uint32_t tgid)
 }
 
 struct uw_lookup_ctx {
-    struct gp_uw_registry *r;
+    const struct perf_sampler *p;
     uint32_t tgid;
 };
 
 static const struct gp_uw_entry *uw_lookup(void *ctx, uint64_t pc)
 {
     const struct uw_lookup_ctx *c = ctx;
-    uint64_t bias;
-    const struct gp_uw_table *t = gp_uw_registry_lookup(c->r, c->tgid, pc, &bias);
-    return t ? gp_uw_table_find(t, pc - bias) : NULL;
-}
-
-static void count_stop(struct gp_sampler_stats *st, enum gp_uw_stop why)
-{
-    uint64_t *c[GP_UW_STOP_N] = {[GP_UW_STOP_END] = &st->uw_end,
-                                 [GP_UW_STOP_NO_TABLE] = &st->uw_no_table,
-                                 [GP_UW_STOP_UNKNOWN] = &st->uw_unknown,
-                                 [GP_UW_STOP_READ_ERROR] = &st->uw_read_error,
-                                 [GP_UW_STOP_DEPTH] = &st->uw_depth};
-    (*c[why])++;
+    return c->p->uw_lookup(c->p->uw_ctx, c->tgid, pc);
 }
 
 /* Walks the user stack of a sample taken with the user registers and stack into p->uips;
@@ -336,17 +324,17 @@ static uint32_t unwind_sample(struct perf_sampler *p, const struct gp_perf_sampl
         return 0;
     if (ps->abi != PERF_SAMPLE_REGS_ABI_64) { /* a 32-bit process: our tables are x86-64 */
         p->uips[0] = ps->ip;
-        count_stop(&p->st, GP_UW_STOP_NO_TABLE);
-        p->st.uw_frames++;
+        p->st.unwind_stops[GP_UW_STOP_NO_TABLE]++;
+        p->st.unwind_frames++;
         return 1;
     }
     struct gp_uw_regs r = {.ip = ps->ip, .sp = ps->sp, .bp = ps->bp};
     struct gp_uw_stack_copy st = {.data = ps->stack, .len = ps->stack_len, .addr = ps->sp};
-    struct uw_lookup_ctx lc = {.r = p->unwind, .tgid = ps->pid};
+    struct uw_lookup_ctx lc = {.p = p, .tgid = ps->pid};
     enum gp_uw_stop why;
     uint32_t n = gp_uw_walk(&r, &st, uw_lookup, &lc, p->uips, GP_MAX_STACK_DEPTH, &why);
-    count_stop(&p->st, why);
-    p->st.uw_frames += n;
+    p->st.unwind_stops[why]++;
+    p->st.unwind_frames += n;
     return n;
 }
 
@@ -354,7 +342,7 @@ static void handle_sample(struct perf_sampler *p, const uint8_t *rec, size_t siz
 {
     const struct perf_event_header *h = (const void *)rec;
     struct gp_perf_sample ps;
-    if (gp_perf_sample_parse(rec, size, p->unwind != NULL, &ps)) {
+    if (gp_perf_sample_parse(rec, size, p->uw_lookup != NULL, &ps)) {
         p->st.malformed++;
         return;
     }
@@ -382,7 +370,7 @@ static void handle_sample(struct perf_sampler *p, const uint8_t *rec, size_t siz
         else if (ctx == PERF_CONTEXT_USER && nu < PERF_MAX_DEPTH)
             p->uips[nu++] = ip;
     }
-    if (p->unwind)
+    if (p->uw_lookup)
         nu = unwind_sample(p, &ps);
     const char *comm = comm_of(p, pid, tid);
     int rc = agg_add(&p->cur, p->max_ents, pid, tid, comm, p->uips, nu, p->kips, nk);
@@ -758,31 +746,32 @@ int gp_sampler_perf_open(const struct gp_sampler_opts *o, struct gp_sampler **ou
     }
     long page = sysconf(_SC_PAGESIZE);
     uint32_t pages = o->perf_ring_pages ? o->perf_ring_pages
-                     : o->unwind        ? PERF_UNWIND_PAGES
+                     : o->uw_lookup     ? PERF_UNWIND_PAGES
                                         : PERF_DEFAULT_PAGES;
     if (pages & (pages - 1)) {
         rc = gp_err_set(err, -EINVAL, "perf ring pages must be a power of two (got %u)", pages);
         goto fail;
     }
     uint32_t stack_bytes = o->perf_stack_bytes ? o->perf_stack_bytes : PERF_DEFAULT_STACK;
-    if (o->unwind && (stack_bytes % 8 || stack_bytes > PERF_MAX_STACK)) {
+    if (o->uw_lookup && (stack_bytes % 8 || stack_bytes > PERF_MAX_STACK)) {
         rc = gp_err_set(err, -EINVAL,
                         "perf user stack size must be a multiple of 8 up to %u bytes (got %u)",
                         PERF_MAX_STACK, stack_bytes);
         goto fail;
     }
-    if (o->unwind && (uint64_t)pages * page < 2 * ((uint64_t)stack_bytes + 4096)) {
+    if (o->uw_lookup && (uint64_t)pages * page < 2 * ((uint64_t)stack_bytes + 4096)) {
         rc = gp_err_set(err, -EINVAL,
                         "a perf ring of %u pages is too small for %u-byte user stack copies; use "
                         "at least %u pages",
                         pages, stack_bytes, PERF_UNWIND_PAGES);
         goto fail;
     }
-    p->unwind = o->unwind;
+    p->uw_lookup = o->uw_lookup;
+    p->uw_ctx = o->uw_ctx;
     struct perf_event_attr attr;
     gp_sampler_event_attr(o, &attr);
     attr.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN;
-    if (o->unwind) { /* the kernel's callchain keeps the kernel part; the user part is ours */
+    if (o->uw_lookup) { /* the kernel's callchain keeps the kernel part; the user part is ours */
         attr.sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
         attr.sample_regs_user = GP_PERF_REGS_USER_MASK;
         attr.sample_stack_user = stack_bytes;

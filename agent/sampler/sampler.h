@@ -15,7 +15,7 @@
 
 #include "common/err.h"
 
-struct gp_uw_registry;
+struct gp_uw_entry;
 
 enum gp_sampler_kind { GP_SAMPLER_BPF, GP_SAMPLER_PERF };
 enum gp_sample_event { GP_EVENT_CPU_CLOCK, GP_EVENT_CYCLES };
@@ -35,13 +35,17 @@ struct gp_sampler_opts {
     uint32_t stack_entries;
     uint32_t front_slots;
     uint32_t perf_ring_pages;
-    /* Unwind tables (may be NULL: frame pointers only). The BPF engine mirrors the registry
-     * into its maps while open; processes noted in it are walked by their tables. */
+    /* BPF: unwind tables (may be NULL: frame pointers only). The engine mirrors the registry
+     * into its maps while open; processes noted in it are walked by their tables in BPF. */
     struct gp_uw_registry *unwind;
-    /* perf with unwind tables: each sample carries the user RBP/RSP/RIP and this much user
-     * stack (0 = 16 KiB; a multiple of 8 up to 63 KiB), unwound in user space with the same
-     * tables and walk as the BPF engine. Without tables nothing more is captured (the kernel's
-     * frame-pointer callchain). */
+    /* perf: unwind user stacks in user space with the unwind tables (agent/unwind/): each
+     * sample carries the user RBP/RSP/RIP and perf_stack_bytes of user stack (0 = 16 KiB, a
+     * multiple of 8 up to 63 KiB), walked with uw_lookup (the row of runtime address pc in
+     * process tgid, NULL where no table covers it: frame pointers). NULL uw_lookup: the
+     * kernel's frame-pointer callchain, nothing more captured. Called from poll_events and
+     * drain, so it must be thread-safe. */
+    const struct gp_uw_entry *(*uw_lookup)(void *ctx, uint32_t tgid, uint64_t pc);
+    void *uw_ctx;
     uint32_t perf_stack_bytes;
 };
 
@@ -69,6 +73,8 @@ struct gp_proc_event {
     char comm[16];
 };
 
+struct gp_uw_registry;
+
 struct gp_sampler_stats {
     uint64_t samples;             /* samples taken of wanted processes */
     uint64_t user_stack_errors;   /* user stack could not be stored (stack map full) */
@@ -80,9 +86,13 @@ struct gp_sampler_stats {
     uint64_t filtered;    /* samples of other processes, skipped by the pid filter */
     uint64_t events_lost; /* process events dropped (event ring full) */
     uint64_t drained;     /* sum of the counts handed out by drains */
-    /* BPF table unwinder: walks by why they stopped, and the user frames they produced */
-    uint64_t uw_end, uw_no_table, uw_unknown, uw_read_error, uw_depth, uw_frames;
-    uint64_t malformed; /* perf: sample records shorter than they announce (dropped) */
+    /* with unwind tables: user stacks walked by tables (in BPF, or in user space for perf), by
+     * why the walk stopped (enum gp_uw_stop: end, no_table, unknown_rule, read_error,
+     * depth_limit), the user frames those walks produced, and perf sample records too
+     * short for what they announce (dropped) */
+    uint64_t unwind_stops[5];
+    uint64_t unwind_frames;
+    uint64_t malformed;
 };
 
 struct gp_sampler; /* opaque; implementations behind a small ops vtable */

@@ -561,11 +561,19 @@ const struct gp_uw_table *gp_uw_registry_lookup(struct gp_uw_registry *r, uint32
     return res;
 }
 
+const struct gp_uw_entry *gp_uw_registry_row(void *registry, uint32_t tgid, uint64_t pc)
+{
+    uint64_t bias = 0;
+    const struct gp_uw_table *t = gp_uw_registry_lookup(registry, tgid, pc, &bias);
+    return t ? gp_uw_table_find(t, pc - bias) : NULL;
+}
+
 void gp_uw_registry_stats(struct gp_uw_registry *r, struct gp_uw_registry_stats *out)
 {
     pthread_mutex_lock(&r->lock);
     *out = r->st;
     out->kernel_bytes = r->used_bytes;
     out->processes = r->nprocs;
+    out->max_bytes = r->max_bytes;
     pthread_mutex_unlock(&r->lock);
 }

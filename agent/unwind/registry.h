@@ -52,6 +52,7 @@ struct gp_uw_registry_stats {
     uint64_t kernel_bytes;   /* kernel bytes of the tables loaded now (sink's accounting) */
     uint64_t build_ns;       /* CPU time spent building tables */
     uint64_t processes;      /* processes known now */
+    uint64_t max_bytes;      /* the budget (unwind_tables_max) */
 };
 
 struct gp_uw_registry;
@@ -84,6 +85,10 @@ int gp_uw_registry_scan(struct gp_uw_registry *r, const uint32_t *pids, size_t n
  * Thread-safe; the table stays valid until process tgid is next added or removed. */
 const struct gp_uw_table *gp_uw_registry_lookup(struct gp_uw_registry *r, uint32_t tgid,
                                                 uint64_t addr, uint64_t *bias);
+
+/* The row in effect at runtime address pc of process tgid, or NULL (frame pointers there): the
+ * perf sampler's uw_lookup (ctx is the registry). Valid like gp_uw_registry_lookup's table. */
+const struct gp_uw_entry *gp_uw_registry_row(void *registry, uint32_t tgid, uint64_t pc);
 
 void gp_uw_registry_stats(struct gp_uw_registry *r, struct gp_uw_registry_stats *out);
 

@@ -26,6 +26,7 @@
 
 #include "agent/sampler/sampler.h"
 #include "agent/unwind/registry.h"
+#include "agent/unwind/unwind_user.h"
 
 /* ---- the workload ---- */
 
@@ -671,18 +672,9 @@ static void test_bpf_drops_reported(void **state)
     gp_sampler_close(s);
 }
 
-/* The verifier's work is most of what loading costs (every `gprofctl record` pays it): a branch
- * on the walk's depth after the loop once made it check 262,000 instructions (100 ms of CPU),
- * and a key on the BPF stack 20,000, where 7,700 do. The newest gp_sample loaded is this
- * instance's. */
-static void test_bpf_verifier_budget(void **state)
+/* The instructions the verifier checked for the newest loaded program called name (0: none). */
+static uint32_t verified_insns(const char *name)
 {
-    REQUIRE(GP_SAMPLER_BPF);
-    struct gp_sampler_opts o = {.kind = GP_SAMPLER_BPF};
-    struct gp_sampler *s = NULL;
-    struct gp_err err = {0};
-    if (gp_sampler_open(&o, &s, &err))
-        fail_msg("open: %s", err.msg);
     uint32_t id = 0, newest = 0, verified = 0;
     while (bpf_prog_get_next_id(id, &id) == 0) {
         int fd = bpf_prog_get_fd_by_id(id);
@@ -691,18 +683,47 @@ static void test_bpf_verifier_budget(void **state)
         struct bpf_prog_info info;
         memset(&info, 0, sizeof(info));
         uint32_t len = sizeof(info);
-        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && !strcmp(info.name, "gp_sample") &&
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && !strcmp(info.name, name) &&
             id > newest) {
             newest = id;
             verified = info.verified_insns;
         }
         close(fd);
     }
+    return verified;
+}
+
+/* The verifier's work is most of what loading costs (every `gprofctl record` pays it): a branch
+ * on the walk's depth after the loop once made it check 262,000 instructions (100 ms of CPU),
+ * and a key on the BPF stack 20,000, where 7,700 do. The newest gp_sample loaded is this
+ * instance's. With unwind tables, gp_sample gains the tail call into gp_unwind, whose searches
+ * launder their indexes through memory so their steps are not checked per combination. */
+static void test_bpf_verifier_budget(void **state)
+{
+    REQUIRE(GP_SAMPLER_BPF);
+    struct gp_sampler_opts o = {.kind = GP_SAMPLER_BPF};
+    struct gp_sampler *s = NULL;
+    struct gp_err err = {0};
+    if (gp_sampler_open(&o, &s, &err))
+        fail_msg("open: %s", err.msg);
+    uint32_t verified = verified_insns("gp_sample");
     gp_sampler_close(s);
     print_message("gp_sample: the verifier checked %u instructions\n", verified);
-    assert_true(newest != 0);
     assert_true(verified > 0);
     assert_true(verified <= 15000);
+
+    struct gp_uw_registry *reg = NULL;
+    assert_int_equal(gp_uw_registry_new(NULL, &reg, &err), 0);
+    o.unwind = reg;
+    if (gp_sampler_open(&o, &s, &err))
+        fail_msg("open with unwind tables: %s", err.msg);
+    verified = verified_insns("gp_sample");
+    uint32_t unwind = verified_insns("gp_unwind");
+    gp_sampler_close(s);
+    gp_uw_registry_free(reg);
+    print_message("with tables: gp_sample %u, gp_unwind %u instructions\n", verified, unwind);
+    assert_true(verified > 0 && verified <= 16000);
+    assert_true(unwind > 0 && unwind <= 100000);
 }
 
 static void test_bpf_front_slots_checked(void **state)
@@ -798,7 +819,10 @@ static void *poll_loop(void *arg)
 
 static uint64_t unwind_walks(const struct gp_sampler_stats *st)
 {
-    return st->uw_end + st->uw_no_table + st->uw_unknown + st->uw_read_error + st->uw_depth;
+    uint64_t n = 0;
+    for (int i = 0; i < GP_UW_STOP_N; i++)
+        n += st->unwind_stops[i];
+    return n;
 }
 
 /* Two perf samplers at once on burn, 23 frames deep: one with the kernel's frame-pointer
@@ -809,7 +833,8 @@ static void unwind_as_kernel(struct gp_uw_registry *r, struct burn *b, struct gp
     int pids[] = {b->pid};
     struct gp_sampler_opts ok = {.kind = GP_SAMPLER_PERF, .freq_hz = 997, .pids = pids, .npids = 1};
     struct gp_sampler_opts ou = ok;
-    ou.unwind = r;
+    ou.uw_lookup = gp_uw_registry_row;
+    ou.uw_ctx = r;
     struct gp_sampler *sk = open_or_fail(&ok), *su = open_or_fail(&ou);
     struct collect ck = {.b = b, .want = (uint32_t)b->pid}, cu = ck;
     static struct evlog l;
@@ -831,14 +856,16 @@ static void unwind_as_kernel(struct gp_uw_registry *r, struct burn *b, struct gp
                   (unsigned long long)ck.mine, ck.mine ? (double)ck.frames / ck.mine : 0.0,
                   (unsigned long long)ck.in_loop, (unsigned long long)cu.mine,
                   cu.mine ? (double)cu.frames / cu.mine : 0.0, (unsigned long long)cu.in_loop,
-                  (unsigned long long)st->uw_end, (unsigned long long)st->uw_no_table,
-                  (unsigned long long)st->uw_unknown, (unsigned long long)st->uw_read_error,
-                  (unsigned long long)st->uw_depth);
+                  (unsigned long long)st->unwind_stops[GP_UW_STOP_END],
+                  (unsigned long long)st->unwind_stops[GP_UW_STOP_NO_TABLE],
+                  (unsigned long long)st->unwind_stops[GP_UW_STOP_UNKNOWN],
+                  (unsigned long long)st->unwind_stops[GP_UW_STOP_READ_ERROR],
+                  (unsigned long long)st->unwind_stops[GP_UW_STOP_DEPTH]);
     check_accounting(su, "perf unwinding");
     assert_true(ck.mine >= 100 && cu.mine >= 100);
     assert_int_equal(st->malformed, 0);
     assert_int_equal(unwind_walks(st), st->samples); /* every sample walked once */
-    assert_int_equal(st->uw_frames, cu.frames);
+    assert_int_equal(st->unwind_frames, cu.frames);
     assert_true(ck.in_loop * 10 >= ck.mine * 9);
     assert_true(cu.in_loop * 10 >= cu.mine * 9);
     /* ~23 frames each way (the outermost frames may differ by one or two) */
@@ -862,7 +889,8 @@ static void test_perf_unwind_fp_as_kernel(void **state)
     struct gp_sampler_stats st;
     unwind_as_kernel(r, &b, &st);
     burn_stop(&b);
-    assert_int_equal(st.uw_no_table, st.samples); /* FP steps up to libc's start_thread */
+    assert_int_equal(st.unwind_stops[GP_UW_STOP_NO_TABLE],
+                     st.samples); /* FP steps up to libc's start_thread */
     gp_uw_registry_free(r);
 }
 
@@ -885,7 +913,7 @@ static void test_perf_unwind_tables_as_kernel(void **state)
     struct gp_sampler_stats st;
     unwind_as_kernel(r, &b, &st);
     burn_stop(&b);
-    assert_true(st.uw_end * 10 >= st.samples * 9);
+    assert_true(st.unwind_stops[GP_UW_STOP_END] * 10 >= st.samples * 9);
     gp_uw_registry_free(r);
 }
 
@@ -904,7 +932,8 @@ static void test_perf_unwind_kernel_mode(void **state)
                                 .freq_hz = 997,
                                 .pids = pids,
                                 .npids = 1,
-                                .unwind = r,
+                                .uw_lookup = gp_uw_registry_row,
+                                .uw_ctx = r,
                                 .perf_stack_bytes = 4096};
     struct gp_sampler *s = open_or_fail(&o);
     struct collect c = {.b = &b, .want = (uint32_t)b.pid};
@@ -932,7 +961,8 @@ static void test_perf_unwind_bad_sizes(void **state)
 {
     REQUIRE(GP_SAMPLER_PERF);
     struct gp_uw_registry *r = new_registry();
-    struct gp_sampler_opts o = {.kind = GP_SAMPLER_PERF, .unwind = r};
+    struct gp_sampler_opts o = {
+            .kind = GP_SAMPLER_PERF, .uw_lookup = gp_uw_registry_row, .uw_ctx = r};
     struct gp_sampler *s = NULL;
     struct gp_err err = {0};
     const uint32_t bad[] = {12, 70000};

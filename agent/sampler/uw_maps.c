@@ -1,0 +1,292 @@
+/* uw_maps.c — writes unwind tables into the BPF unwinder's arrays (rows and page index through
+ * mmap, descriptors and rules by map updates) and per-process mappings into its hash. */
+#include "agent/sampler/uw_maps.h"
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "bpf/unwind.h"
+#include "common/log.h"
+
+/* Free extents of one array (in its allocation unit), sorted by start. */
+struct extents {
+    struct ext {
+        uint32_t start, len;
+    } * v;
+    size_t n, cap;
+};
+
+#define RULE_SLOTS (2 * GP_UW_MAX_RULES)
+
+struct gp_uw_maps {
+    struct gp_uw_maps_fds fd;
+    struct gp_uw_pc_block *pcs;
+    struct gp_uw_id_block *ids;
+    struct gp_uw_page_block *pages;
+    size_t pcs_len, ids_len, pages_len;
+    struct extents rows, pgs; /* units: GP_UW_ROW_ALIGN rows, GP_UW_PAGES_PER_BLOCK entries */
+    struct {
+        uint32_t start, rows, pages;
+    } used[GP_UW_MAX_TABLES];
+    uint64_t rule_key[RULE_SLOTS]; /* rule + 1 (0 = empty) */
+    uint16_t rule_id[RULE_SLOTS];
+    uint32_t nrules;
+};
+
+void gp_uw_maps_size(uint64_t cap_bytes, uint32_t *rows_cap, uint32_t *pages_cap)
+{
+    uint64_t rows = cap_bytes / 7; /* 6 bytes a row, 1 for page entries (4 bytes / 4 rows) */
+    rows = rows / 64 * 64;
+    if (rows < 64)
+        rows = 64;
+    if (rows > (1u << 31))
+        rows = 1u << 31;
+    *rows_cap = (uint32_t)rows;
+    uint64_t pages = rows / 4 / 16 * 16;
+    *pages_cap = (uint32_t)(pages ? pages : 16);
+}
+
+static int ext_alloc(struct extents *x, uint32_t len, uint32_t *start)
+{
+    for (size_t i = 0; i < x->n; i++) {
+        if (x->v[i].len < len)
+            continue;
+        *start = x->v[i].start;
+        x->v[i].start += len;
+        x->v[i].len -= len;
+        if (!x->v[i].len) {
+            memmove(&x->v[i], &x->v[i + 1], (x->n - i - 1) * sizeof(*x->v));
+            x->n--;
+        }
+        return 0;
+    }
+    return -ENOSPC;
+}
+
+static int ext_free(struct extents *x, uint32_t start, uint32_t len)
+{
+    size_t i = 0;
+    while (i < x->n && x->v[i].start < start)
+        i++;
+    if (i > 0 && x->v[i - 1].start + x->v[i - 1].len == start) {
+        x->v[i - 1].len += len;
+        if (i < x->n && start + len == x->v[i].start) {
+            x->v[i - 1].len += x->v[i].len;
+            memmove(&x->v[i], &x->v[i + 1], (x->n - i - 1) * sizeof(*x->v));
+            x->n--;
+        }
+        return 0;
+    }
+    if (i < x->n && start + len == x->v[i].start) {
+        x->v[i].start = start;
+        x->v[i].len += len;
+        return 0;
+    }
+    if (x->n == x->cap) {
+        size_t ncap = x->cap ? x->cap * 2 : 64;
+        struct ext *nv = realloc(x->v, ncap * sizeof(*nv));
+        if (!nv)
+            return -ENOMEM;
+        x->v = nv;
+        x->cap = ncap;
+    }
+    memmove(&x->v[i + 1], &x->v[i], (x->n - i) * sizeof(*x->v));
+    x->v[i] = (struct ext){start, len};
+    x->n++;
+    return 0;
+}
+
+/* The id of a rule in the deduplicated rules array, adding it; -ENOSPC when full. */
+static int rule_id(struct gp_uw_maps *m, const struct gp_uw_rule *r)
+{
+    struct gp_uw_krule k = {.cfa = r->cfa, .cfa_off = r->cfa_off, .fp_off = r->fp_off};
+    uint64_t key;
+    memcpy(&key, &k, sizeof(key));
+    key++;
+    uint64_t h = key * 0x9e3779b97f4a7c15ull;
+    for (uint32_t i = (uint32_t)(h >> 40) % RULE_SLOTS;; i = (i + 1) % RULE_SLOTS) {
+        if (m->rule_key[i] == key)
+            return m->rule_id[i];
+        if (m->rule_key[i])
+            continue;
+        if (m->nrules >= GP_UW_MAX_RULES)
+            return -ENOSPC;
+        uint32_t id = m->nrules;
+        if (bpf_map_update_elem(m->fd.rules, &id, &k, BPF_ANY))
+            return -errno;
+        m->rule_key[i] = key;
+        m->rule_id[i] = (uint16_t)id;
+        m->nrules++;
+        return (int)id;
+    }
+}
+
+static int table_add(void *ctx, uint32_t id, const struct gp_uw_table *t)
+{
+    struct gp_uw_maps *m = ctx;
+    if (id == 0 || id >= GP_UW_MAX_TABLES || t->n == 0)
+        return -EINVAL;
+    uint64_t base = t->e[0].pc, span = t->e[t->n - 1].pc - base;
+    if (span >= UINT32_MAX)
+        return -ENOSPC;
+    uint32_t npages = (uint32_t)(span >> GP_UW_PAGE_SHIFT) + 1;
+    uint32_t runits = (uint32_t)((t->n + GP_UW_ROW_ALIGN - 1) / GP_UW_ROW_ALIGN);
+    uint32_t punits = (npages + 1 + GP_UW_PAGES_PER_BLOCK - 1) / GP_UW_PAGES_PER_BLOCK;
+    uint32_t ru, pu;
+    if (ext_alloc(&m->rows, runits, &ru))
+        return -ENOSPC;
+    if (ext_alloc(&m->pgs, punits, &pu)) {
+        ext_free(&m->rows, ru, runits);
+        return -ENOSPC;
+    }
+    uint32_t row0 = ru * GP_UW_ROW_ALIGN, page0 = pu * GP_UW_PAGES_PER_BLOCK;
+    int rc = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        uint32_t g = row0 + (uint32_t)i;
+        int rid = rule_id(m, &t->e[i].rule);
+        if (rid < 0) {
+            rc = rid;
+            break;
+        }
+        m->pcs[g / GP_UW_PCS_PER_BLOCK].pc[g % GP_UW_PCS_PER_BLOCK] = (uint32_t)(t->e[i].pc - base);
+        m->ids[g / GP_UW_IDS_PER_BLOCK].id[g % GP_UW_IDS_PER_BLOCK] = (uint16_t)rid;
+    }
+    if (rc) {
+        ext_free(&m->rows, ru, runits);
+        ext_free(&m->pgs, pu, punits);
+        return rc;
+    }
+    /* Page p: the last row whose pc <= p's start (row 0's pc is the base: offset 0). */
+    size_t r = 0;
+    for (uint32_t p = 0; p <= npages; p++) {
+        uint64_t at = (uint64_t)p << GP_UW_PAGE_SHIFT;
+        while (r + 1 < t->n && t->e[r + 1].pc - base <= at)
+            r++;
+        uint32_t pi = page0 + p;
+        m->pages[pi / GP_UW_PAGES_PER_BLOCK].row[pi % GP_UW_PAGES_PER_BLOCK] = row0 + (uint32_t)r;
+    }
+    struct gp_uw_ktable kt = {.base = base,
+                              .span = (uint32_t)span,
+                              .row0 = row0,
+                              .nrows = (uint32_t)t->n,
+                              .page0 = page0,
+                              .npages = npages};
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (bpf_map_update_elem(m->fd.tables, &id, &kt, BPF_ANY)) {
+        rc = -errno;
+        ext_free(&m->rows, ru, runits);
+        ext_free(&m->pgs, pu, punits);
+        return rc;
+    }
+    m->used[id].start = ru; /* the page entries' start is in the descriptor */
+    m->used[id].rows = runits;
+    m->used[id].pages = punits;
+    return 0;
+}
+
+static void table_remove(void *ctx, uint32_t id)
+{
+    struct gp_uw_maps *m = ctx;
+    if (id == 0 || id >= GP_UW_MAX_TABLES || !m->used[id].rows)
+        return;
+    struct gp_uw_ktable kt;
+    if (bpf_map_lookup_elem(m->fd.tables, &id, &kt) == 0) {
+        struct gp_uw_ktable zero = {0};
+        bpf_map_update_elem(m->fd.tables, &id, &zero, BPF_ANY);
+        ext_free(&m->pgs, kt.page0 / GP_UW_PAGES_PER_BLOCK, m->used[id].pages);
+    }
+    ext_free(&m->rows, m->used[id].start, m->used[id].rows);
+    m->used[id].rows = 0;
+}
+
+static int proc_set(void *ctx, uint32_t tgid, const struct gp_uw_mapping *mp, size_t n)
+{
+    struct gp_uw_maps *m = ctx;
+    if (n == 0) {
+        bpf_map_delete_elem(m->fd.procs, &tgid);
+        return 0;
+    }
+    struct gp_uw_kproc *kp = calloc(1, sizeof(*kp));
+    if (!kp)
+        return -ENOMEM;
+    if (n > GP_UW_MAX_MAPPINGS)
+        n = GP_UW_MAX_MAPPINGS;
+    kp->n = (uint32_t)n;
+    for (size_t i = 0; i < n; i++)
+        kp->m[i] = (struct gp_uw_kmap){.start = mp[i].start,
+                                       .end = mp[i].end,
+                                       .bias = mp[i].bias,
+                                       .table = mp[i].table_id};
+    int rc = bpf_map_update_elem(m->fd.procs, &tgid, kp, BPF_ANY) ? -errno : 0;
+    free(kp);
+    return rc;
+}
+
+static void proc_remove(void *ctx, uint32_t tgid)
+{
+    struct gp_uw_maps *m = ctx;
+    bpf_map_delete_elem(m->fd.procs, &tgid);
+}
+
+static void *map_array(int fd, size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static size_t page_round(size_t len)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    return (len + pg - 1) / pg * pg;
+}
+
+int gp_uw_maps_open(const struct gp_uw_maps_fds *fds, struct gp_uw_maps **out,
+                    struct gp_uw_sink *sink, struct gp_err *err)
+{
+    struct gp_uw_maps *m = calloc(1, sizeof(*m));
+    if (!m)
+        return gp_err_set(err, -ENOMEM, "out of memory");
+    m->fd = *fds;
+    m->pcs_len = page_round((size_t)fds->rows_cap / GP_UW_PCS_PER_BLOCK * 64);
+    m->ids_len = page_round((size_t)fds->rows_cap / GP_UW_IDS_PER_BLOCK * 64);
+    m->pages_len = page_round((size_t)fds->pages_cap / GP_UW_PAGES_PER_BLOCK * 64);
+    m->pcs = map_array(fds->pcs, m->pcs_len);
+    m->ids = map_array(fds->ids, m->ids_len);
+    m->pages = map_array(fds->pages, m->pages_len);
+    if (!m->pcs || !m->ids || !m->pages) {
+        int rc = -errno;
+        gp_uw_maps_close(m);
+        return gp_err_set(err, rc, "mapping the BPF unwind tables: %s", strerror(-rc));
+    }
+    if (ext_free(&m->rows, 0, fds->rows_cap / GP_UW_ROW_ALIGN) ||
+        ext_free(&m->pgs, 0, fds->pages_cap / GP_UW_PAGES_PER_BLOCK)) {
+        gp_uw_maps_close(m);
+        return gp_err_set(err, -ENOMEM, "out of memory");
+    }
+    *sink = (struct gp_uw_sink){.ctx = m,
+                                .table_add = table_add,
+                                .table_remove = table_remove,
+                                .proc_set = proc_set,
+                                .proc_remove = proc_remove};
+    *out = m;
+    return 0;
+}
+
+void gp_uw_maps_close(struct gp_uw_maps *m)
+{
+    if (!m)
+        return;
+    if (m->pcs)
+        munmap(m->pcs, m->pcs_len);
+    if (m->ids)
+        munmap(m->ids, m->ids_len);
+    if (m->pages)
+        munmap(m->pages, m->pages_len);
+    free(m->rows.v);
+    free(m->pgs.v);
+    free(m);
+}
