@@ -104,7 +104,8 @@ uint32_t gp_uw_walk(const struct gp_uw_regs *regs, const struct gp_uw_stack_copy
             *why = GP_UW_STOP_UNKNOWN;
             return n;
         }
-        if (cfa <= sp || read_u64(stack, cfa - 8, &ra) ||
+        if (cfa <= sp || cfa - sp > GP_MAX_FRAME_SIZE || (cfa & 7) ||
+            read_u64(stack, cfa - 8, &ra) ||
             (fp_off && read_u64(stack, cfa + (int64_t)fp_off, &nbp))) {
             *why = GP_UW_STOP_READ_ERROR;
             return n;

@@ -358,6 +358,13 @@ static void read_errors(void **state)
     assert_int_equal(why, GP_UW_STOP_READ_ERROR);
     assert_int_equal(walk(p, 0x3000, STACK_ADDR + 0x40, 0, ips, 4, &why), 1);
     assert_int_equal(why, GP_UW_STOP_READ_ERROR);
+    /* a CFA not 8-aligned, or implausibly far above RSP (as the BPF unwinder refuses them) */
+    row(p, 0x5000, GP_UW_CFA_SP, 12, 0);
+    row(p, 0x6000, GP_UW_CFA_FP, 16, 0);
+    assert_int_equal(walk(p, 0x5000, STACK_ADDR, 0, ips, 4, &why), 1);
+    assert_int_equal(why, GP_UW_STOP_READ_ERROR);
+    assert_int_equal(walk(p, 0x6000, STACK_ADDR, STACK_ADDR + GP_MAX_FRAME_SIZE, ips, 4, &why), 1);
+    assert_int_equal(why, GP_UW_STOP_READ_ERROR);
     /* an FP rule with a wild RBP (also near the top of the address space: no wrap-around) */
     assert_int_equal(walk(p, 0x4000, STACK_ADDR, 0x10, ips, 4, &why), 1);
     assert_int_equal(why, GP_UW_STOP_READ_ERROR);
