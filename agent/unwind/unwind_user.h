@@ -44,8 +44,10 @@ typedef const struct gp_uw_entry *(*gp_uw_lookup_fn)(void *ctx, uint64_t pc);
  *    at pc, or at pc - 1 when pc is a return address (every frame but the first and the frame a
  *    signal interrupted: a call may be the last instruction of a function);
  *  - SP / FP / PLT: CFA = sp + off / bp + off / sp + off + ((pc & 15) >= 11 ? 8 : 0); a CFA not
- *    above sp, more than GP_MAX_FRAME_SIZE above it or not 8-aligned is a read error; ra = [CFA -
- * 8]; bp' = fp_off ? [CFA + fp_off] : bp; sp' = CFA;
+ *    above sp, more than GP_MAX_FRAME_SIZE above it or not 8-aligned is a read error;
+ *    ra = [CFA - 8]; bp' = fp_off ? [CFA + fp_off] : bp; sp' = CFA; but a saved-RBP slot below
+ *    sp (an epilogue past its `pop %rbp`: GCC keeps the save rule there) was restored already,
+ *    so bp' = bp (the copy holds nothing below sp);
  *  - NONE or no row: one frame-pointer step as the BPF sampler's walk: bp must be 8-aligned, at
  *    or above sp and at most GP_MAX_FRAME_SIZE above it, else the walk stops (no_table); then
  *    CFA = bp + 16 with bp saved at CFA - 16;
