@@ -24,17 +24,8 @@ trap 'sysctl -qw kernel.bpf_stats_enabled=0' EXIT
 
 now() { date +%s.%N; }
 
-# BPF program run time: kernel.bpf_stats_enabled accounts it per program. One snapshot before
-# the profiler starts and one just before it is stopped (a poller would start a bpftool process
-# every few hundred ms, which a host-wide profiler would then have to profile and symbolize);
-# a program that appeared after the baseline counts with the run_time_ns / run_cnt it reached.
-bpf_snapshot() { bpftool -j prog show 2>/dev/null || echo '[]'; }
-bpf_delta() { # baseline snapshots -> "run_ns run_cnt"
-  jq -rn --slurpfile a "$1" --slurpfile b "$2" '($a[0] | map(.id)) as $base
-    | [$b[][] | select(.type == "perf_event" and ((.id as $i | $base | index($i)) == null))]
-    | group_by(.id) | map({ns: (map(.run_time_ns // 0) | max), cnt: (map(.run_cnt // 0) | max)})
-    | "\(map(.ns) | add // 0) \(map(.cnt) | add // 0)"'
-}
+# BPF program run time: kernel.bpf_stats_enabled accounts it per program (bench/lib.sh).
+. bench/lib.sh
 
 # run NAME -- profiler command...; the profiler is stopped with SIGINT after DUR seconds.
 declare -A CPU RSS FLUSH SLOW BPFNS BPFCNT

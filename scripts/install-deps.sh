@@ -13,6 +13,7 @@ test_pkgs=(
   libcmocka-dev libclang-rt-14-dev libc6-dbg golang-go chromium postgresql
   systemd util-linux binutils file sqlite3 curl procps
   libc6-dbg xz-utils
+  linux-perf bzip2 python3.11 # the unwinding tests: perf --call-graph dwarf is their oracle
 )
 bench_pkgs=(linux-perf bpftrace wrk hyperfine time bc jq)
 
