@@ -25,10 +25,13 @@
 #include "common/log.h"
 
 #define PERF_DEFAULT_PAGES 64
-/* With user stacks (unwinding in user space): a sample is ~16 KiB, so 128 pages (512 KiB, the
- * most kernel.perf_event_mlock_kb's default of 516 lets an unprivileged user lock per CPU) hold
- * 32 samples, 0.3 s at 99 Hz; the reader wakes at half. */
-#define PERF_UNWIND_PAGES 128
+/* With user stacks (unwinding in user space): a sample is ~16 KiB, so at least 128 pages (512
+ * KiB, the most kernel.perf_event_mlock_kb's default of 516 lets an unprivileged user lock per
+ * CPU: 32 samples, 0.3 s at 99 Hz; the reader wakes at half), more for 100 ms of samples at
+ * higher frequencies (999 Hz: 2 MiB per CPU; without it 5% of the records were lost on a busy
+ * host), up to 4 MiB. */
+#define PERF_UNWIND_PAGES     128
+#define PERF_UNWIND_MAX_PAGES 1024
 /* User stack copied per sample: 16 KiB holds ~20 frames of -O2 code with room to spare (perf's
  * own default of 8 KiB cuts deep C++ and interpreter stacks); the rest of the ring bandwidth. */
 #define PERF_DEFAULT_STACK   (16u << 10)
@@ -745,18 +748,24 @@ int gp_sampler_perf_open(const struct gp_sampler_opts *o, struct gp_sampler **ou
         goto fail;
     }
     long page = sysconf(_SC_PAGESIZE);
-    uint32_t pages = o->perf_ring_pages ? o->perf_ring_pages
-                     : o->uw_lookup     ? PERF_UNWIND_PAGES
-                                        : PERF_DEFAULT_PAGES;
-    if (pages & (pages - 1)) {
-        rc = gp_err_set(err, -EINVAL, "perf ring pages must be a power of two (got %u)", pages);
-        goto fail;
-    }
     uint32_t stack_bytes = o->perf_stack_bytes ? o->perf_stack_bytes : PERF_DEFAULT_STACK;
     if (o->uw_lookup && (stack_bytes % 8 || stack_bytes > PERF_MAX_STACK)) {
         rc = gp_err_set(err, -EINVAL,
                         "perf user stack size must be a multiple of 8 up to %u bytes (got %u)",
                         PERF_MAX_STACK, stack_bytes);
+        goto fail;
+    }
+    uint32_t pages = o->perf_ring_pages ? o->perf_ring_pages
+                     : o->uw_lookup     ? PERF_UNWIND_PAGES
+                                        : PERF_DEFAULT_PAGES;
+    if (!o->perf_ring_pages && o->uw_lookup) { /* 100 ms of samples at the frequency asked */
+        uint64_t hz = o->freq_hz ? o->freq_hz : GP_SAMPLER_DEFAULT_HZ;
+        while ((uint64_t)pages * page * 10 < hz * (stack_bytes + 512ULL) &&
+               pages < PERF_UNWIND_MAX_PAGES)
+            pages *= 2;
+    }
+    if (pages & (pages - 1)) {
+        rc = gp_err_set(err, -EINVAL, "perf ring pages must be a power of two (got %u)", pages);
         goto fail;
     }
     if (o->uw_lookup && (uint64_t)pages * page < 2 * ((uint64_t)stack_bytes + 4096)) {
