@@ -25,11 +25,11 @@
 #include "common/log.h"
 
 #define PERF_DEFAULT_PAGES 64
-/* With user stacks (unwinding in user space): a sample is ~16 KiB, so at least 128 pages (512
- * KiB, the most kernel.perf_event_mlock_kb's default of 516 lets an unprivileged user lock per
- * CPU: 32 samples, 0.3 s at 99 Hz; the reader wakes at half), more for 100 ms of samples at
- * higher frequencies (999 Hz: 2 MiB per CPU; without it 5% of the records were lost on a busy
- * host), up to 4 MiB. */
+/* With user stacks (unwinding in user space): a sample is ~16.5 KiB; the ring holds 0.5 s of
+ * samples at the frequency asked (the reader also builds the unwind tables of new processes,
+ * which can take that long for a big binary): 256 pages (1 MiB) per CPU at 99 Hz, 4 MiB (the
+ * most) at 999 Hz. 128 pages hold 0.3 s at 99 Hz and lost 2.7% of the records host-wide on a
+ * busy 2-CPU host; at 999 Hz, 512 KiB lost 5% of them. */
 #define PERF_UNWIND_PAGES     128
 #define PERF_UNWIND_MAX_PAGES 1024
 /* User stack copied per sample: 16 KiB holds ~20 frames of -O2 code with room to spare (perf's
@@ -758,9 +758,9 @@ int gp_sampler_perf_open(const struct gp_sampler_opts *o, struct gp_sampler **ou
     uint32_t pages = o->perf_ring_pages ? o->perf_ring_pages
                      : o->uw_lookup     ? PERF_UNWIND_PAGES
                                         : PERF_DEFAULT_PAGES;
-    if (!o->perf_ring_pages && o->uw_lookup) { /* 100 ms of samples at the frequency asked */
+    if (!o->perf_ring_pages && o->uw_lookup) { /* 0.5 s of samples at the frequency asked */
         uint64_t hz = o->freq_hz ? o->freq_hz : GP_SAMPLER_DEFAULT_HZ;
-        while ((uint64_t)pages * page * 10 < hz * (stack_bytes + 512ULL) &&
+        while ((uint64_t)pages * page * 2 < hz * (stack_bytes + 512ULL) &&
                pages < PERF_UNWIND_MAX_PAGES)
             pages *= 2;
     }
