@@ -25,10 +25,13 @@
 #include "common/log.h"
 
 #define PERF_DEFAULT_PAGES 64
-/* With user stacks (unwinding in user space): a sample is ~16 KiB, so 128 pages (512 KiB, the
- * most kernel.perf_event_mlock_kb's default of 516 lets an unprivileged user lock per CPU) hold
- * 32 samples, 0.3 s at 99 Hz; the reader wakes at half. */
-#define PERF_UNWIND_PAGES 128
+/* With user stacks (unwinding in user space): a sample is ~16.5 KiB; the ring holds 0.5 s of
+ * samples at the frequency asked (the reader also builds the unwind tables of new processes,
+ * which can take that long for a big binary): 256 pages (1 MiB) per CPU at 99 Hz, 4 MiB (the
+ * most) at 999 Hz. 128 pages hold 0.3 s at 99 Hz and lost 2.7% of the records host-wide on a
+ * busy 2-CPU host; at 999 Hz, 512 KiB lost 5% of them. */
+#define PERF_UNWIND_PAGES     128
+#define PERF_UNWIND_MAX_PAGES 1024
 /* User stack copied per sample: 16 KiB holds ~20 frames of -O2 code with room to spare (perf's
  * own default of 8 KiB cuts deep C++ and interpreter stacks); the rest of the ring bandwidth. */
 #define PERF_DEFAULT_STACK   (16u << 10)
@@ -325,6 +328,7 @@ static uint32_t unwind_sample(struct perf_sampler *p, const struct gp_perf_sampl
     if (ps->abi != PERF_SAMPLE_REGS_ABI_64) { /* a 32-bit process: our tables are x86-64 */
         p->uips[0] = ps->ip;
         p->st.unwind_stops[GP_UW_STOP_NO_TABLE]++;
+        p->st.unwind_frames++;
         return 1;
     }
     struct gp_uw_regs r = {.ip = ps->ip, .sp = ps->sp, .bp = ps->bp};
@@ -333,6 +337,7 @@ static uint32_t unwind_sample(struct perf_sampler *p, const struct gp_perf_sampl
     enum gp_uw_stop why;
     uint32_t n = gp_uw_walk(&r, &st, uw_lookup, &lc, p->uips, GP_MAX_STACK_DEPTH, &why);
     p->st.unwind_stops[why]++;
+    p->st.unwind_frames += n;
     return n;
 }
 
@@ -743,18 +748,24 @@ int gp_sampler_perf_open(const struct gp_sampler_opts *o, struct gp_sampler **ou
         goto fail;
     }
     long page = sysconf(_SC_PAGESIZE);
-    uint32_t pages = o->perf_ring_pages ? o->perf_ring_pages
-                     : o->uw_lookup     ? PERF_UNWIND_PAGES
-                                        : PERF_DEFAULT_PAGES;
-    if (pages & (pages - 1)) {
-        rc = gp_err_set(err, -EINVAL, "perf ring pages must be a power of two (got %u)", pages);
-        goto fail;
-    }
     uint32_t stack_bytes = o->perf_stack_bytes ? o->perf_stack_bytes : PERF_DEFAULT_STACK;
     if (o->uw_lookup && (stack_bytes % 8 || stack_bytes > PERF_MAX_STACK)) {
         rc = gp_err_set(err, -EINVAL,
                         "perf user stack size must be a multiple of 8 up to %u bytes (got %u)",
                         PERF_MAX_STACK, stack_bytes);
+        goto fail;
+    }
+    uint32_t pages = o->perf_ring_pages ? o->perf_ring_pages
+                     : o->uw_lookup     ? PERF_UNWIND_PAGES
+                                        : PERF_DEFAULT_PAGES;
+    if (!o->perf_ring_pages && o->uw_lookup) { /* 0.5 s of samples at the frequency asked */
+        uint64_t hz = o->freq_hz ? o->freq_hz : GP_SAMPLER_DEFAULT_HZ;
+        while ((uint64_t)pages * page * 2 < hz * (stack_bytes + 512ULL) &&
+               pages < PERF_UNWIND_MAX_PAGES)
+            pages *= 2;
+    }
+    if (pages & (pages - 1)) {
+        rc = gp_err_set(err, -EINVAL, "perf ring pages must be a power of two (got %u)", pages);
         goto fail;
     }
     if (o->uw_lookup && (uint64_t)pages * page < 2 * ((uint64_t)stack_bytes + 4096)) {

@@ -88,7 +88,7 @@ struct gp_sampler_stats {
     uint64_t drained;     /* sum of the counts handed out by drains */
     /* with unwind tables: user stacks walked by tables (in BPF, or in user space for perf), by
      * why the walk stopped (enum gp_uw_stop: end, no_table, unknown_rule, read_error,
-     * depth_limit), the user frames those walks produced (BPF), and perf sample records too
+     * depth_limit), the user frames those walks produced, and perf sample records too
      * short for what they announce (dropped) */
     uint64_t unwind_stops[5];
     uint64_t unwind_frames;

@@ -56,6 +56,8 @@ uint32_t gp_uw_walk(const struct gp_uw_regs *regs, const struct gp_uw_stack_copy
         const struct gp_uw_entry *e = lookup ? lookup(ctx, is_ra ? pc - 1 : pc) : NULL;
         uint8_t rule = e ? e->rule.cfa : GP_UW_NONE;
         int16_t off = e ? e->rule.cfa_off : 0, fp_off = e ? e->rule.fp_off : 0;
+        /* RBP saved below RSP (an epilogue past its pop: GCC keeps the save rule) was restored
+         * already: the register holds it; the copy has nothing below RSP. */
         uint64_t cfa, ra, nbp = bp;
         switch (rule) {
         case GP_UW_CFA_SP:
@@ -104,8 +106,10 @@ uint32_t gp_uw_walk(const struct gp_uw_regs *regs, const struct gp_uw_stack_copy
             *why = GP_UW_STOP_UNKNOWN;
             return n;
         }
-        if (cfa <= sp || read_u64(stack, cfa - 8, &ra) ||
-            (fp_off && read_u64(stack, cfa + (int64_t)fp_off, &nbp))) {
+        if (cfa <= sp || cfa - sp > GP_MAX_FRAME_SIZE || (cfa & 7) ||
+            read_u64(stack, cfa - 8, &ra) ||
+            (fp_off && cfa + (int64_t)fp_off >= sp &&
+             read_u64(stack, cfa + (int64_t)fp_off, &nbp))) {
             *why = GP_UW_STOP_READ_ERROR;
             return n;
         }

@@ -13,7 +13,7 @@ enum gp_uw_stop {
     GP_UW_STOP_END = 0,        /* reached the end: an END row, or a return address of 0 */
     GP_UW_STOP_NO_TABLE = 1,   /* no row (or a NONE row) and the frame-pointer step failed */
     GP_UW_STOP_UNKNOWN = 2,    /* an UNKNOWN row: a rule the tables do not model */
-    GP_UW_STOP_READ_ERROR = 3, /* a read outside the stack copy, or a CFA not above RSP */
+    GP_UW_STOP_READ_ERROR = 3, /* a read outside the stack copy, or an implausible CFA */
     GP_UW_STOP_DEPTH = 4,      /* the frame limit was reached with callers left */
     GP_UW_STOP_N
 };
@@ -44,7 +44,10 @@ typedef const struct gp_uw_entry *(*gp_uw_lookup_fn)(void *ctx, uint64_t pc);
  *    at pc, or at pc - 1 when pc is a return address (every frame but the first and the frame a
  *    signal interrupted: a call may be the last instruction of a function);
  *  - SP / FP / PLT: CFA = sp + off / bp + off / sp + off + ((pc & 15) >= 11 ? 8 : 0); a CFA not
- *    above sp is a read error; ra = [CFA - 8]; bp' = fp_off ? [CFA + fp_off] : bp; sp' = CFA;
+ *    above sp, more than GP_MAX_FRAME_SIZE above it or not 8-aligned is a read error;
+ *    ra = [CFA - 8]; bp' = fp_off ? [CFA + fp_off] : bp; sp' = CFA; but a saved-RBP slot below
+ *    sp (an epilogue past its `pop %rbp`: GCC keeps the save rule there) was restored already,
+ *    so bp' = bp (the copy holds nothing below sp);
  *  - NONE or no row: one frame-pointer step as the BPF sampler's walk: bp must be 8-aligned, at
  *    or above sp and at most GP_MAX_FRAME_SIZE above it, else the walk stops (no_table); then
  *    CFA = bp + 16 with bp saved at CFA - 16;

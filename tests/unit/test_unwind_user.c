@@ -136,6 +136,31 @@ static void fp_unchanged(void **state)
     assert_int_equal(why, GP_UW_STOP_END);
 }
 
+/* In an epilogue past `pop %rbp` GCC keeps "RBP saved at CFA - 40" while the CFA is RSP + 8:
+ * the slot is below RSP, outside the copy, and RBP holds the restored value already. */
+static void epilogue_rbp_below_sp(void **state)
+{
+    (void)state;
+    struct proc *p = new_proc();
+    row(p, 0x1000, GP_UW_CFA_SP, 8, -40); /* the epilogue's last rows */
+    row(p, 0x4000, GP_UW_CFA_FP, 16, -16);
+    row(p, 0x5000, GP_UW_END, 0, 0);
+    uint64_t sp = STACK_ADDR + 0x40, bp = STACK_ADDR + 0x100;
+    put(p, sp, 0x4020); /* ra of the leaf */
+    put(p, bp, 0);
+    put(p, bp + 8, 0x5008);
+    struct gp_uw_regs r = {.ip = 0x1080, .sp = sp, .bp = bp};
+    struct gp_uw_stack_copy s = {.data = (const uint8_t *)p->stack + 0x40,
+                                 .len = sizeof(p->stack) - 0x40,
+                                 .addr = sp}; /* the copy starts at RSP */
+    uint64_t ips[8];
+    enum gp_uw_stop why;
+    assert_int_equal(gp_uw_walk(&r, &s, lookup, p, ips, 8, &why), 3);
+    assert_int_equal(ips[1], 0x4020);
+    assert_int_equal(ips[2], 0x5008);
+    assert_int_equal(why, GP_UW_STOP_END);
+}
+
 /* A return address is looked up at pc - 1: a call that is the last instruction of a function
  * returns to the first byte of the next one, whose rule would be wrong. The leaf is looked up at
  * pc itself. */
@@ -358,6 +383,13 @@ static void read_errors(void **state)
     assert_int_equal(why, GP_UW_STOP_READ_ERROR);
     assert_int_equal(walk(p, 0x3000, STACK_ADDR + 0x40, 0, ips, 4, &why), 1);
     assert_int_equal(why, GP_UW_STOP_READ_ERROR);
+    /* a CFA not 8-aligned, or implausibly far above RSP (as the BPF unwinder refuses them) */
+    row(p, 0x5000, GP_UW_CFA_SP, 12, 0);
+    row(p, 0x6000, GP_UW_CFA_FP, 16, 0);
+    assert_int_equal(walk(p, 0x5000, STACK_ADDR, 0, ips, 4, &why), 1);
+    assert_int_equal(why, GP_UW_STOP_READ_ERROR);
+    assert_int_equal(walk(p, 0x6000, STACK_ADDR, STACK_ADDR + GP_MAX_FRAME_SIZE, ips, 4, &why), 1);
+    assert_int_equal(why, GP_UW_STOP_READ_ERROR);
     /* an FP rule with a wild RBP (also near the top of the address space: no wrap-around) */
     assert_int_equal(walk(p, 0x4000, STACK_ADDR, 0x10, ips, 4, &why), 1);
     assert_int_equal(why, GP_UW_STOP_READ_ERROR);
@@ -420,6 +452,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(sp_and_fp_rules),
             cmocka_unit_test(fp_unchanged),
+            cmocka_unit_test(epilogue_rbp_below_sp),
             cmocka_unit_test(return_address_minus_one),
             cmocka_unit_test(plt_rule),
             cmocka_unit_test(signal_frame),
