@@ -220,3 +220,24 @@ const char *gp_map_module_name(const struct gp_map *m)
     const char *s = strrchr(m->path, '/');
     return s ? s + 1 : m->path;
 }
+
+int gp_map_open(uint32_t tgid, const struct gp_map *m, uint64_t inode, struct stat *st)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64, tgid, m->start,
+             m->end);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && fstat(fd, st) == 0 && S_ISREG(st->st_mode))
+        return fd;
+    if (fd >= 0)
+        close(fd);
+    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/root%s", tgid, m->path);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || (inode && st->st_ino != inode)) {
+        close(fd); /* replaced since it was mapped: its symbols and tables would be wrong */
+        return -ESTALE;
+    }
+    return fd;
+}

@@ -41,6 +41,12 @@ int gp_maps_read(uint32_t pid, int exec_only, struct gp_maps *out, struct gp_err
 void gp_maps_free(struct gp_maps *m);
 /* The mapping containing addr, or NULL. */
 const struct gp_map *gp_maps_find(const struct gp_maps *m, uint64_t addr);
+/* Opens the file behind mapping m of live process tgid: /proc/PID/map_files gives the exact
+ * file (even deleted or in another mount namespace), /proc/PID/root/<path> is the fallback.
+ * A fallback file that is not regular, or whose inode is not `inode` (when not 0), was replaced
+ * since it was mapped: -ESTALE. Returns the descriptor (st filled) or -errno. */
+struct stat;
+int gp_map_open(uint32_t tgid, const struct gp_map *m, uint64_t inode, struct stat *st);
 /* Basename of the mapping's path ("[vdso]", "[anon]" for anonymous memory). */
 const char *gp_map_module_name(const struct gp_map *m);
 

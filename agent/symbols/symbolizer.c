@@ -175,29 +175,6 @@ static void free_retired(struct gp_symbolizer *s)
     s->nretired = 0;
 }
 
-/* Opens the file behind a mapping while the process lives: map_files gives the exact file
- * (even deleted or in another mount namespace); /proc/PID/root/<path> is the fallback. */
-static int open_mapping(uint32_t tgid, const struct gp_map *g, uint64_t inode, struct stat *st)
-{
-    char path[4200];
-    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64, tgid, g->start,
-             g->end);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0 && fstat(fd, st) == 0 && S_ISREG(st->st_mode))
-        return fd;
-    if (fd >= 0)
-        close(fd);
-    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/root%s", tgid, g->path);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || (inode && st->st_ino != inode)) {
-        close(fd); /* replaced since it was mapped: its symbols would be wrong */
-        return -ESTALE;
-    }
-    return fd;
-}
-
 /* Moves a binary read by the loader into the cache; a stripped one without a local debug file
  * is queued for debuginfod (named at the gc after its fetch: apply_fetched()). */
 static struct gp_elf_entry *adopt(struct gp_symbolizer *s, const struct gp_elf_key *k,
@@ -262,7 +239,7 @@ static void attach_pmap(struct gp_symbolizer *s, const struct gp_proc *p, struct
             return;
         }
     }
-    int fd = open_mapping(p->tgid, g, inode, &st);
+    int fd = gp_map_open(p->tgid, g, inode, &st);
     if (fd < 0) {
         m->load_failed = 1;
         gp_debug("symbols: cannot open %s of pid %" PRIu32 ": %s", g->path, p->tgid, strerror(-fd));

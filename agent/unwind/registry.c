@@ -257,28 +257,6 @@ static int debug_file(struct gp_uw_registry *r, const struct tab *t, char *out, 
     return 0;
 }
 
-/* Opens the file behind a mapping while the process lives (map_files, else /proc/PID/root). */
-static int open_mapping(uint32_t tgid, const struct gp_map *m, struct stat *st)
-{
-    char path[4200];
-    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64, tgid, m->start,
-             m->end);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0 && fstat(fd, st) == 0 && S_ISREG(st->st_mode))
-        return fd;
-    if (fd >= 0)
-        close(fd);
-    snprintf(path, sizeof(path), "/proc/%" PRIu32 "/root%s", tgid, m->path);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || st->st_ino != m->inode) {
-        close(fd);
-        return -ESTALE;
-    }
-    return fd;
-}
-
 static uint64_t cpu_ns(void)
 {
     struct timespec ts;
@@ -295,7 +273,7 @@ static struct tab *tab_for(struct gp_uw_registry *r, uint32_t tgid, const struct
     if (t)
         return t;
     struct stat st;
-    int fd = open_mapping(tgid, m, &st);
+    int fd = gp_map_open(tgid, m, m->inode, &st);
     if (fd < 0)
         return NULL;
     t = calloc(1, sizeof(*t));
