@@ -1,5 +1,7 @@
 /* symbolizer.c — per-process map snapshots over the shared ELF cache, JIT maps and kallsyms
- * (see symbolizer.h). */
+ * (see symbolizer.h). A little over 800 lines: user naming, kernel naming and the process-table
+ * listener share the frame arena and the gc generation; the parts that stand alone are in
+ * elfcache.c, loader.c, perfmap.c, kallsyms*.c, funcstarts.c and debuginfod.c. */
 #include "agent/symbols/symbolizer.h"
 #include "agent/procs/maps.h"
 #include "agent/procs/perfmap_file.h"

@@ -1,5 +1,7 @@
 /* cfi.c — DWARF CFI decoding and the CFA-rule interpreter (see cfi.h). Every read is bounded
- * by its record; malformed input is -EINVAL naming the section and offset. */
+ * by its record; malformed input is -EINVAL naming the section and offset.
+ * Why ~1,000 lines in one file: the interpreter reads its instructions through the decoder's
+ * bounded cursor and CIE cache; split, both would be exported only to each other. */
 #include "agent/unwind/cfi.h"
 
 #include <errno.h>
