@@ -912,9 +912,12 @@ static void test_perf_unwind_fp_as_kernel(void **state)
     struct gp_sampler_stats st;
     unwind_as_kernel(r, &b, &st);
     burn_stop(&b);
-    assert_int_equal(st.unwind_stops[GP_UW_STOP_NO_TABLE],
-                     st.samples); /* FP steps up to libc's start_thread */
+    /* FP steps up to libc's start_thread; a sample inside libc (built without frame pointers)
+     * may find RBP holding data, and a step through it leaves the stack copy: read_error. */
     gp_uw_registry_free(r);
+    assert_int_equal(st.unwind_stops[GP_UW_STOP_NO_TABLE] + st.unwind_stops[GP_UW_STOP_READ_ERROR],
+                     st.samples);
+    assert_true(st.unwind_stops[GP_UW_STOP_READ_ERROR] * 100 <= st.samples);
 }
 
 /* With burn's tables (.eh_frame of burn and libc) the walk follows the CFI to the end of the
