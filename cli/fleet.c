@@ -1,5 +1,7 @@
 /* fleet.c — gprofctl's fleet verbs through a coordinator: `start`/`stop` aimed at hosts or a
- * service, `hosts`, `requests` and `flamegraph`. */
+ * service, `hosts`, `requests` and `flamegraph`. Over 800 lines in one file because the verbs
+ * share the target selection (hosts or a service) and the request polling, which split per verb
+ * would be exported only to each other. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

@@ -1,5 +1,7 @@
 /* bpf.c — the eBPF sampler engine: loads bpf/profile.bpf.c, attaches it to one perf_event
- * per online CPU, flips its double buffer and drains the inactive one, forwards process events. */
+ * per online CPU, flips its double buffer and drains the inactive one, forwards process events.
+ * A little over 800 lines: loading, the flip and the drain share the skeleton and its map fds;
+ * what stands alone is in perf_event.c, tgids.c and uw_maps.c (the unwind tables' maps). */
 #include "agent/sampler/engine.h"
 #include "agent/sampler/perf_event.h"
 #include "agent/sampler/tgids.h"

@@ -1,7 +1,9 @@
 /* perf.c — the perf_event fallback engine (no BPF): one mmap ring per CPU with
  * PERF_SAMPLE_TID|PERF_SAMPLE_CALLCHAIN (+ the user registers and stack, unwound here with the
  * unwind tables when given), aggregated in user space into the same drain output, pid filter in
- * user space, process events from first samples and COMM/EXIT records. */
+ * user space, process events from first samples and COMM/EXIT records.
+ * A little over 800 lines: the ring reader, the aggregation and the pid filter share the per-CPU
+ * ring state; record parsing is in perf_record.c and the stack walk in agent/unwind/. */
 #include "agent/sampler/engine.h"
 #include "agent/sampler/perf_event.h"
 #include "agent/sampler/perf_record.h"
