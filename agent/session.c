@@ -275,10 +275,13 @@ static void on_sample(const struct gp_raw_sample *r, void *ctx)
 }
 
 /* Builds (or re-syncs) the unwind tables of a process seen, exec'd or still loading. */
+/* Builds the unwind tables of a process the process table has just noted, from the table's maps
+ * snapshot (not a second read of /proc/PID/maps). */
 static void note_unwind(struct gp_session *s, uint32_t tgid)
 {
     struct gp_err e = {0};
-    if (gp_uw_registry_add_process(s->uw, tgid, NULL, &e))
+    const struct gp_proc *p = gp_proctable_find(s->procs, tgid);
+    if (gp_uw_registry_add_process(s->uw, tgid, p && !p->exited ? &p->maps : NULL, &e))
         gp_debug("%s", e.msg);
 }
 
