@@ -46,6 +46,19 @@ run_ctest() {
   (cd "$dir" && ctest --no-tests=error --output-on-failure "$@")
 }
 
+# Storage servers (PostgreSQL, ClickHouse, S3) start once, privately on loopback, and serve every
+# stage below; their specs reach the tests as GPROF_TEST_SPEC_<ENGINE> (tests/servers/all.sh).
+if [ "${CI:-}" = "true" ]; then export GPROF_REQUIRE_SERVERS=1; fi
+servers=$(mktemp -d /tmp/gprof-servers-XXXXXX)
+trap 'bash tests/servers/all.sh stop "$servers"; rm -rf "$servers"' EXIT
+echo "== test servers"
+bash tests/servers/all.sh start "$servers"
+for env in "$servers"/*.env; do
+  [ -e "$env" ] || continue
+  # shellcheck disable=SC1090
+  . "$env"
+done
+
 status=0
 echo "== unit tests under ASan + UBSan"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1

@@ -14,6 +14,8 @@ struct store_engine_options {
     const char *user;     /* may be NULL */
     const char *password; /* may be NULL; never printed in messages or logs */
     const char *database; /* database, bucket or prefix; may be NULL */
+    const char *params;   /* network engines: the spec's query string after '?' ("a=1&b=2"), NULL
+                           * when none; read with store_engine_param() */
 };
 
 #endif

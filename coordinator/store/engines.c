@@ -101,6 +101,7 @@ void store_engine_options_free(struct store_engine_options *o)
         free((char *)o->password);
     }
     free((char *)o->database);
+    free((char *)o->params);
     memset(o, 0, sizeof(*o));
 }
 
@@ -114,6 +115,7 @@ int store_engine_options_copy(struct store_engine_options *d, const struct store
     CP(user);
     CP(password);
     CP(database);
+    CP(params);
 #undef CP
     d->port = s->port;
     if (oom) {
@@ -132,12 +134,16 @@ void store_engine_options_describe(const struct store_engine_options *o, char *b
         snprintf(buf, bufsz, "%s", o->path ? o->path : "");
 }
 
-/* "//[user[:password]@]host[:port][/database]" */
+/* "//[user[:password]@]host[:port][/database][?params]" */
 static int parse_network(const char *s, struct store_engine_options *o, int *oom)
 {
     s += 2;
-    const char *slash = strchr(s, '/');
-    const char *end = slash ? slash : s + strlen(s);
+    const char *q = strchr(s, '?');
+    size_t slen = q ? (size_t)(q - s) : strlen(s);
+    if (q && q[1])
+        o->params = dup_n(q + 1, strlen(q + 1), oom);
+    const char *slash = memchr(s, '/', slen);
+    const char *end = slash ? slash : s + slen;
     const char *at = memrchr(s, '@', (size_t)(end - s));
     if (at) {
         const char *colon = memchr(s, ':', (size_t)(at - s));
@@ -155,8 +161,8 @@ static int parse_network(const char *s, struct store_engine_options *o, int *oom
             return -EINVAL;
         o->port = (int)p;
     }
-    if (slash && slash[1])
-        o->database = dup_n(slash + 1, strlen(slash + 1), oom);
+    if (slash && slash + 1 < s + slen)
+        o->database = dup_n(slash + 1, (size_t)(s + slen - slash - 1), oom);
     return o->host && *o->host ? 0 : -EINVAL;
 }
 
@@ -182,9 +188,10 @@ int store_engine_parse(const char *spec, enum store_role role, const struct stor
         if ((strncmp(colon + 1, "//", 2) != 0 || parse_network(colon + 1, opts, &oom) < 0) &&
             !oom) {
             store_engine_options_free(opts);
-            return gp_err_set(err, -EINVAL,
-                              "%s (%s): expected %s://[user[:password]@]host[:port][/database]",
-                              what, e->name, e->name);
+            return gp_err_set(
+                    err, -EINVAL,
+                    "%s (%s): expected %s://[user[:password]@]host[:port][/database][?k=v&...]",
+                    what, e->name, e->name);
         }
     } else {
         opts->path = dup_n(colon + 1, strlen(colon + 1), &oom);
@@ -194,5 +201,46 @@ int store_engine_parse(const char *spec, enum store_role role, const struct stor
         return gp_err_set(err, -ENOMEM, "out of memory");
     }
     *out = e;
+    return 0;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int store_engine_param(const struct store_engine_options *opts, const char *key, char *buf,
+                       size_t bufsz)
+{
+    size_t kl = strlen(key);
+    for (const char *p = opts->params; p && *p;) {
+        const char *amp = strchr(p, '&');
+        const char *end = amp ? amp : p + strlen(p);
+        if ((size_t)(end - p) > kl && memcmp(p, key, kl) == 0 && p[kl] == '=') {
+            size_t n = 0;
+            for (const char *v = p + kl + 1; v < end; v++) {
+                int c = (unsigned char)*v;
+                if (c == '%') {
+                    int hi = v + 2 < end ? hexval(v[1]) : -1, lo = hi >= 0 ? hexval(v[2]) : -1;
+                    if (lo < 0)
+                        return -EINVAL;
+                    c = hi << 4 | lo;
+                    v += 2;
+                }
+                if (n + 1 >= bufsz)
+                    return -ENAMETOOLONG;
+                buf[n++] = (char)c;
+            }
+            buf[n] = 0;
+            return 1;
+        }
+        p = amp ? amp + 1 : end;
+    }
     return 0;
 }

@@ -37,7 +37,7 @@ void store_engines_supported(enum store_role role, char *buf, size_t bufsz);
 
 /* Parses "<engine>:<location>" for role into the engine and its options: "<engine>:<path>" for
  * embedded engines (the whole location is the path, as before); for network engines
- * "<engine>://[user[:password]@]host[:port][/database]". Error
+ * "<engine>://[user[:password]@]host[:port][/database][?key=value&...]". Error
  * messages name the role, the engine and the path or host, never the password. */
 int store_engine_parse(const char *spec, enum store_role role, const struct store_engine **out,
                        struct store_engine_options *opts, struct gp_err *err);
@@ -45,6 +45,11 @@ void store_engine_options_free(struct store_engine_options *opts);
 /* Copies src into dst (owned strings); -ENOMEM. */
 int store_engine_options_copy(struct store_engine_options *dst,
                               const struct store_engine_options *src);
+/* The value of key in opts->params ("region" in "...?region=eu&style=path"), copied into buf
+ * (%XX decoded): 1 when present, 0 when absent, -ENAMETOOLONG when it does not fit, -EINVAL on a
+ * bad %XX escape. */
+int store_engine_param(const struct store_engine_options *opts, const char *key, char *buf,
+                       size_t bufsz);
 /* Where the options point, for messages: the path, or "host:port/database" (no credentials). */
 void store_engine_options_describe(const struct store_engine_options *o, char *buf, size_t bufsz);
 

@@ -37,9 +37,13 @@ static inline char *tu_tmpdir(const char *tag)
 }
 
 /* The engine under test for one store interface: env names it (GPROF_TEST_META, GPROF_TEST_BLOBS,
- * GPROF_TEST_INDEX) either as a bare engine name ("sqlite": the store lives at <dir>/<file>) or
- * as a whole spec ("postgres://user@host/db", used as is); unset = def_engine. Returns a malloc'd
- * "<engine>:<location>" spec, or NULL on allocation failure. */
+ * GPROF_TEST_INDEX) either as a bare engine name or as a whole spec ("postgres://user@host/db",
+ * used as is); unset = def_engine. A bare embedded engine ("sqlite", "fs") lives at <dir>/<file>.
+ * A bare network engine ("postgres") takes its spec from GPROF_TEST_SPEC_<ENGINE> (exported by
+ * tests/servers/all.sh for the servers scripts/test.sh started); there and in a whole spec,
+ * "{unique}" becomes a lowercase token unique to dir, so each fixture gets its own database,
+ * schema or prefix. A network engine without a spec skips the test (exit 77), or fails it under
+ * GPROF_REQUIRE_SERVERS=1 (CI). Returns a malloc'd spec, or NULL on allocation failure. */
 static inline char *tu_engine_spec(const char *env, const char *def_engine, const char *dir,
                                    const char *file)
 {
@@ -47,9 +51,41 @@ static inline char *tu_engine_spec(const char *env, const char *def_engine, cons
     char *s = NULL;
     if (!v || !*v)
         v = def_engine;
-    if (strchr(v, ':'))
+    if (!strchr(v, ':') && strcmp(v, "sqlite") != 0 && strcmp(v, "fs") != 0) {
+        char name[96];
+        int n = snprintf(name, sizeof(name), "GPROF_TEST_SPEC_%s", v);
+        for (int i = 16; i < n && name[i]; i++)
+            name[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
+        const char *spec = getenv(name);
+        if (!spec || !*spec) {
+            int req = getenv("GPROF_REQUIRE_SERVERS") &&
+                      !strcmp(getenv("GPROF_REQUIRE_SERVERS"), "1");
+            fprintf(stderr,
+                    "%s: %s=%s but %s is not set (scripts/test.sh starts the servers: "
+                    "tests/servers/all.sh)\n",
+                    req ? "FAIL" : "SKIP", env, v, name);
+            exit(req ? 1 : 77);
+        }
+        v = spec;
+    } else if (!strchr(v, ':')) {
+        if (asprintf(&s, "%s:%s/%s", v, dir, file) < 0)
+            return NULL;
+        return s;
+    }
+    /* "{unique}": the lowercased alphanumerics of dir's last component (mkdtemp made it unique) */
+    const char *u = strstr(v, "{unique}");
+    if (!u)
         return strdup(v);
-    if (asprintf(&s, "%s:%s/%s", v, dir, file) < 0)
+    const char *base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+    char tok[64];
+    size_t t = 0;
+    for (const char *c = base; *c && t + 1 < sizeof(tok); c++)
+        if ((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9'))
+            tok[t++] = *c;
+        else if (*c >= 'A' && *c <= 'Z')
+            tok[t++] = (char)(*c + 32);
+    tok[t] = 0;
+    if (asprintf(&s, "%.*s%s%s", (int)(u - v), v, tok, u + 8) < 0)
         return NULL;
     return s;
 }
