@@ -33,13 +33,54 @@ fail() {
 
 ok() { echo "ok - $*"; }
 
+# fleet_flags STATE_DIR: under GPROF_TEST_FLEET=1 (the "@fleet" variants of tests/CMakeLists.txt)
+# prints the --meta/--blobs/--index flags that put the coordinator of STATE_DIR on the fleet stores
+# the test servers serve (GPROF_TEST_SPEC_POSTGRES, _S3, _CLICKHOUSE from tests/servers/all.sh),
+# "{unique}" derived from STATE_DIR so a restart finds its data and two state dirs do not share.
+# Nothing otherwise. Without the specs the test skips (fails under GPROF_REQUIRE_SERVERS=1).
+fleet_flags() {
+    [ "${GPROF_TEST_FLEET:-0}" = 1 ] || return 0
+    local tok v flag spec
+    tok=f$(printf %s "$1" | md5sum | cut -c1-12)
+    for v in meta:POSTGRES blobs:S3 index:CLICKHOUSE; do
+        flag=${v%%:*}
+        spec=$(printenv "GPROF_TEST_SPEC_${v#*:}" || true)
+        if [ -z "$spec" ]; then
+            if [ "${GPROF_REQUIRE_SERVERS:-0}" = 1 ]; then
+                echo "FAIL: GPROF_TEST_FLEET=1 but GPROF_TEST_SPEC_${v#*:} is not set" >&2
+                exit 1
+            fi
+            echo "SKIP: GPROF_TEST_SPEC_${v#*:} is not set (scripts/test.sh starts the servers)" >&2
+            exit 77
+        fi
+        printf -- '--%s\n%s\n' "$flag" "${spec//\{unique\}/$tok}"
+    done
+}
+
+# coord_admin ARGS... — runs `gprof-coordinator ARGS...` (token/user commands) on the stores of
+# the --state-dir ARGS name: under GPROF_TEST_FLEET=1 the fleet stores start_coord uses for it.
+coord_admin() {
+    local a prev= state= fleet
+    for a in "$@"; do
+        [ "$prev" = --state-dir ] && state=$a
+        prev=$a
+    done
+    fleet=$(fleet_flags "$state") || exit $?
+    local -a ff=()
+    [ -z "$fleet" ] || mapfile -t ff <<<"$fleet"
+    "$COORD" "$@" "${ff[@]}"
+}
+
 # start_coord STATE_DIR [extra flags...]
 start_coord() {
-    local state=$1
+    local state=$1 fleet
     shift
+    fleet=$(fleet_flags "$state") || exit $?
+    local -a ff=()
+    [ -z "$fleet" ] || mapfile -t ff <<<"$fleet"
     PORT=${PORT:-$(free_port)}
     H=http://127.0.0.1:$PORT
-    "$COORD" --listen 127.0.0.1:$PORT --state-dir "$state" --indexer-poll-ms 50 "$@" \
+    "$COORD" --listen 127.0.0.1:$PORT --state-dir "$state" --indexer-poll-ms 50 "${ff[@]}" "$@" \
         >>"$WORK/coord.log" 2>&1 &
     COORD_PID=$!
     wait_coord_up

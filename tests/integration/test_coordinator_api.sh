@@ -7,10 +7,10 @@ set -euo pipefail
 . "$(dirname "$0")/coordinator_lib.sh"
 
 STATE=$WORK/state
-TOK=$("$COORD" token create --service svc --state-dir "$STATE" 2>/dev/null)
-TOK2=$("$COORD" token create --service other --state-dir "$STATE" 2>/dev/null)
+TOK=$(coord_admin token create --service svc --state-dir "$STATE" 2>/dev/null)
+TOK2=$(coord_admin token create --service other --state-dir "$STATE" 2>/dev/null)
 [ -n "$TOK" ] && [ "$TOK" != "$TOK2" ] || fail "token create printed no token"
-"$COORD" token list --state-dir "$STATE" >"$WORK/tokens"
+coord_admin token list --state-dir "$STATE" >"$WORK/tokens"
 grep -q svc "$WORK/tokens" || fail "token list lacks svc"
 ok "token create/list"
 

@@ -7,7 +7,7 @@ set -euo pipefail
 . "$(dirname "$0")/coordinator_lib.sh"
 
 STATE=$WORK/state
-TOK=$("$COORD" token create --service svc --state-dir "$STATE" 2>/dev/null)
+TOK=$(coord_admin token create --service svc --state-dir "$STATE" 2>/dev/null)
 [ -n "$TOK" ] || fail "token create printed no token"
 bomb() { # OUT MiB
     python3 -c "import gzip,sys;n=int(sys.argv[2])<<20;open(sys.argv[1],'wb').write(gzip.compress(b'['+b'1,'*(n-1)+b'1]',9))" "$@"

@@ -7,8 +7,8 @@ set -euo pipefail
 . "$(dirname "$0")/coordinator_lib.sh"
 
 STATE=$WORK/state
-TOK=$("$COORD" token create --service svc --state-dir "$STATE" 2>/dev/null)
-TOK2=$("$COORD" token create --service svc2 --state-dir "$STATE" 2>/dev/null)
+TOK=$(coord_admin token create --service svc --state-dir "$STATE" 2>/dev/null)
+TOK2=$(coord_admin token create --service svc2 --state-dir "$STATE" 2>/dev/null)
 FLAGS=(--auth on --ui-token UI --heartbeat-interval-s 1 --max-hosts-per-request 2)
 start_coord "$STATE" "${FLAGS[@]}"
 UI=(-H "Authorization: Bearer UI")

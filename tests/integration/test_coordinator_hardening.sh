@@ -7,8 +7,8 @@ set -euo pipefail
 . "$(dirname "$0")/coordinator_lib.sh"
 
 STATE=$WORK/state
-TOK=$("$COORD" token create --service svc --state-dir "$STATE" 2>/dev/null)
-TOK2=$("$COORD" token create --service other --state-dir "$STATE" 2>/dev/null)
+TOK=$(coord_admin token create --service svc --state-dir "$STATE" 2>/dev/null)
+TOK2=$(coord_admin token create --service other --state-dir "$STATE" 2>/dev/null)
 start_coord "$STATE" --auth on --ui-token UI --heartbeat-interval-s 5
 UI=(-H "Authorization: Bearer UI")
 JS=(-H 'Content-Type: application/json')
@@ -36,8 +36,8 @@ ok "completion refused (404) for a command of another service, accepted with its
 
 # --- #13: revocation takes effect on the next request ------------------------------------------
 [ "$(hb "$TOK" "$(hbody h2 svc)")" = 200 ] || fail "heartbeat before revoke"
-ID=$("$COORD" token list --state-dir "$STATE" | awk '$2 == "svc" { print $1 }')
-"$COORD" token revoke "$ID" --state-dir "$STATE" >/dev/null
+ID=$(coord_admin token list --state-dir "$STATE" | awk '$2 == "svc" { print $1 }')
+coord_admin token revoke "$ID" --state-dir "$STATE" >/dev/null
 code=$(hb "$TOK" "$(hbody h2 svc)")
 [ "$code" = 401 ] || fail "revoked token still accepted ($code): $(cat "$WORK/resp")"
 [ "$(hb "$TOK2" "$(hbody h1 other)")" = 200 ] || fail "another token stopped working after a revoke"

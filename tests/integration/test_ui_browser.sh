@@ -139,7 +139,7 @@ stop_coord
 
 # --- auth on: the UI asks for the token once and uses it; stacksCount truncation is explained ---
 STATE2=$WORK/state2
-TOK=$("$COORD" token create --service checkout --state-dir "$STATE2" 2>/dev/null)
+TOK=$(coord_admin token create --service checkout --state-dir "$STATE2" 2>/dev/null)
 PORT=$(free_port) start_coord "$STATE2" --auth on --ui-token UI-SECRET-42 --set stacks_count_default=2
 make_body "$WORK/b5.gz" "$NOW" ui-host-1 "$WORK/h1.col"
 r=$(upload "$WORK/b5.gz" checkout ui-host-1 "$TOK")
