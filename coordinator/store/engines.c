@@ -25,6 +25,15 @@ static const struct store_engine engine_fs = {
         .blobs = &blob_fs_ops,
 };
 #endif
+#ifdef GPROF_ENGINE_POSTGRES
+extern const struct meta_store_ops meta_postgres_ops;
+static const struct store_engine engine_postgres = {
+        .version = STORE_ENGINE_VERSION,
+        .name = "postgres",
+        .network = 1,
+        .meta = &meta_postgres_ops,
+};
+#endif
 
 const struct store_engine *const store_engines[] = {
 #ifdef GPROF_ENGINE_SQLITE
@@ -32,6 +41,9 @@ const struct store_engine *const store_engines[] = {
 #endif
 #ifdef GPROF_ENGINE_FS
         &engine_fs,
+#endif
+#ifdef GPROF_ENGINE_POSTGRES
+        &engine_postgres,
 #endif
         NULL,
 };
@@ -140,6 +152,7 @@ static int parse_network(const char *s, struct store_engine_options *o, int *oom
     s += 2;
     const char *q = strchr(s, '?');
     size_t slen = q ? (size_t)(q - s) : strlen(s);
+    const char *stop = s + slen; /* s moves past user@ below */
     if (q && q[1])
         o->params = dup_n(q + 1, strlen(q + 1), oom);
     const char *slash = memchr(s, '/', slen);
@@ -161,8 +174,8 @@ static int parse_network(const char *s, struct store_engine_options *o, int *oom
             return -EINVAL;
         o->port = (int)p;
     }
-    if (slash && slash + 1 < s + slen)
-        o->database = dup_n(slash + 1, (size_t)(s + slen - slash - 1), oom);
+    if (slash && slash + 1 < stop)
+        o->database = dup_n(slash + 1, (size_t)(stop - slash - 1), oom);
     return o->host && *o->host ? 0 : -EINVAL;
 }
 
