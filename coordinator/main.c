@@ -270,6 +270,8 @@ int main(int argc, char **argv)
                                .host_expiry_s =
                                        c.host_expiry_days < 0 ? -1 : c.host_expiry_days * 86400,
                                .flush_ms = 2000,
+                               /* a network metadata store may be shared by coordinators */
+                               .command_recheck_s = strstr(c.meta, "://") ? 1 : 0,
                                .codec = &cj_codec};
     if (cp_plane_open(st->meta, &po, &plane, &err) != 0) {
         fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
