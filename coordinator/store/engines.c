@@ -146,6 +146,36 @@ void store_engine_options_describe(const struct store_engine_options *o, char *b
         snprintf(buf, bufsz, "%s", o->path ? o->path : "");
 }
 
+static struct {
+    char *user, *password;
+} creds[3];
+
+static void cred_free(int r)
+{
+    free(creds[r].user);
+    if (creds[r].password) {
+        explicit_bzero(creds[r].password, strlen(creds[r].password));
+        free(creds[r].password);
+    }
+    creds[r].user = creds[r].password = NULL;
+}
+
+int store_engine_credentials_set(enum store_role role, const char *user, const char *password)
+{
+    cred_free(role);
+    if (user && *user && !(creds[role].user = strdup(user)))
+        return -ENOMEM;
+    if (password && *password && !(creds[role].password = strdup(password)))
+        return -ENOMEM;
+    return 0;
+}
+
+void store_engine_credentials_clear(void)
+{
+    for (int r = 0; r < 3; r++)
+        cred_free(r);
+}
+
 /* "//[user[:password]@]host[:port][/database][?params]" */
 static int parse_network(const char *s, struct store_engine_options *o, int *oom)
 {
@@ -206,6 +236,10 @@ int store_engine_parse(const char *spec, enum store_role role, const struct stor
                     "%s (%s): expected %s://[user[:password]@]host[:port][/database][?k=v&...]",
                     what, e->name, e->name);
         }
+        if (!opts->user && creds[role].user)
+            opts->user = dup_n(creds[role].user, strlen(creds[role].user), &oom);
+        if (!opts->password && creds[role].password)
+            opts->password = dup_n(creds[role].password, strlen(creds[role].password), &oom);
     } else {
         opts->path = dup_n(colon + 1, strlen(colon + 1), &oom);
     }

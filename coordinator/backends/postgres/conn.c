@@ -108,8 +108,10 @@ int pg_conn_prepared(struct pg_conn *c, const char *sql, const char **name, stru
     PGresult *res = PQprepare(c->pg, s->name, text, 0, NULL);
     free(text);
     int rc = 0;
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         rc = pg_result_error(c, res, "prepare", err);
+        gp_err_prefix(err, "%.160s", sql); /* which statement (no values: they are bound) */
+    }
     PQclear(res);
     if (rc < 0) {
         free(s->sql);
