@@ -1,6 +1,7 @@
 /* sql.h — the SQL driver layer private to the SQL metadata engine (backends/sqlite/): typed
  * parameters and rows, meta_exec/meta_query on this thread's connection, the driver vtable and
- * the SQLite migrations. Only files in backends/sqlite/ include it; callers use meta.h.
+ * the SQLite migrations. Only the SQL metadata engines include it (backends/sqlite/, and
+ * backends/postgres/ for the driver vtable); callers use meta.h.
  *
  * The domain files here (services.c, tokens.c, profiles.c, outbox.c, adhoc.c, settings.c,
  * control.c) write `?` placeholders (a Postgres driver rewrites them to $1..$n) and SQL that runs
