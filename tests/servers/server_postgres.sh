@@ -7,7 +7,8 @@
 set -euo pipefail
 cmd=${1:?usage: server_postgres.sh start|stop DIR}
 dir=$(mkdir -p "${2:?usage: server_postgres.sh start|stop DIR}" && cd "$2" && pwd)
-data=$dir/postgres
+run=$dir/postgres.run # owned by the server's user: the unix socket, the initial password
+data=$run/data
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
 [ -x "$bindir/postgres" ] || { echo "server_postgres: no PostgreSQL server (apt-get install postgresql)" >&2; exit 1; }
 pguser=postgres
@@ -20,31 +21,32 @@ free_port() {
 
 case $cmd in
 start)
-  rm -rf "$data"
+  rm -rf "$run"
   mkdir -p "$data"
-  [ "$(id -u)" = 0 ] && chown "$pguser" "$data" "$dir"
+  chmod 700 "$run"
+  [ "$(id -u)" = 0 ] && chown -R "$pguser" "$run"
   # host connections need the password (the tests check a wrong one is refused); the socket
-  # in DIR (mode 0700 dir) is trusted for setup.
+  # in DIR/postgres.run (mode 0700) is trusted for setup.
   pw=gprof-test-$RANDOM$RANDOM
-  printf '%s\n' "$pw" >"$dir/postgres.pw"
-  [ "$(id -u)" = 0 ] && chown "$pguser" "$dir/postgres.pw"
+  printf '%s\n' "$pw" >"$run/pw"
+  [ "$(id -u)" = 0 ] && chown "$pguser" "$run/pw"
   as_pg "$bindir/initdb" -D "$data" -U gprof --auth-host=scram-sha-256 --auth-local=trust \
-    --pwfile="$dir/postgres.pw" -E UTF8 --no-instructions >/dev/null
+    --pwfile="$run/pw" -E UTF8 --no-instructions >/dev/null
   port=$(free_port)
   cat >>"$data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $port
-unix_socket_directories = '$dir'
+unix_socket_directories = '$run'
 fsync = on
 max_connections = 200
 shared_buffers = 64MB
 CONF
-  as_pg "$bindir/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 30 start >/dev/null
+  as_pg "$bindir/pg_ctl" -D "$data" -l "$run/postgres.log" -w -t 30 start >/dev/null
   head -n1 "$data/postmaster.pid" >"$dir/postgres.pid"
-  as_pg "$bindir/psql" -h "$dir" -p "$port" -U gprof -d postgres -qc "CREATE DATABASE gprof" >/dev/null
+  as_pg "$bindir/psql" -h "$run" -p "$port" -U gprof -d postgres -qc "CREATE DATABASE gprof" >/dev/null
   echo "export GPROF_TEST_SPEC_POSTGRES='postgres://gprof@127.0.0.1:$port/gprof?schema=t_{unique}'" >"$dir/postgres.env"
   echo "export PGPASSWORD='$pw'" >>"$dir/postgres.env"
-  echo "export GPROF_TEST_PG_PORT=$port GPROF_TEST_PG_SOCKET='$dir' GPROF_TEST_PG_BIN='$bindir'" >>"$dir/postgres.env"
+  echo "export GPROF_TEST_PG_PORT=$port GPROF_TEST_PG_SOCKET='$run' GPROF_TEST_PG_BIN='$bindir'" >>"$dir/postgres.env"
   echo "postgres on 127.0.0.1:$port (pid $(cat "$dir/postgres.pid"))"
   ;;
 stop)
