@@ -193,7 +193,7 @@ int pg_conn_open(const struct store_engine_options *opts, struct pg_conn **out, 
         pg_conn_close(c);
         return code;
     }
-    rc = pg_conn_simple(c, "SET client_min_messages = warning", err);
+    rc = pg_conn_simple(c, "SET client_min_messages = error", err);
     if (rc == 0 && schema[0]) {
         char sql[200];
         snprintf(sql, sizeof(sql), "CREATE SCHEMA IF NOT EXISTS %s; SET search_path = %s", schema,
