@@ -16,6 +16,15 @@ const char *const coord_config_keys[] = {"listen",
                                          "meta",
                                          "blobs",
                                          "index",
+                                         "meta_user",
+                                         "meta_password",
+                                         "meta_password_file",
+                                         "blobs_user",
+                                         "blobs_password",
+                                         "blobs_password_file",
+                                         "index_user",
+                                         "index_password",
+                                         "index_password_file",
                                          "auth",
                                          "ui_token",
                                          "ui_basic_auth",
@@ -49,6 +58,23 @@ static int copy_str(char *dst, size_t dsz, const char *v, const char *key, struc
     if (strlen(v) >= dsz)
         return gp_err_set(err, -EINVAL, "setting %s is longer than %zu characters", key, dsz - 1);
     strcpy(dst, v);
+    return 0;
+}
+
+/* The first line of path (a secret: never echoed), without its newline. */
+static int read_password_file(const char *path, const char *key, char *out, size_t sz,
+                              struct gp_err *err)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return gp_err_set(err, -errno, "setting %s: cannot read %s: %s", key, path,
+                          strerror(errno));
+    if (!fgets(out, (int)sz, f))
+        out[0] = 0;
+    fclose(f);
+    out[strcspn(out, "\r\n")] = 0;
+    if (!out[0])
+        return gp_err_set(err, -EINVAL, "setting %s: %s is empty", key, path);
     return 0;
 }
 
@@ -141,6 +167,23 @@ int coord_config_load(struct coord_config *c, int argc, char **argv, struct gp_e
     if ((v = gp_config_get(cfg, "index")) &&
         (rc = copy_str(c->index, sizeof(c->index), v, "index", err)))
         goto out;
+    for (int r = 0; r < 3; r++) {
+        static const char *const role[] = {"meta", "blobs", "index"};
+        struct coord_store_cred *cr = &c->cred[r];
+        char key[32];
+        snprintf(key, sizeof(key), "%s_user", role[r]);
+        if ((v = gp_config_get(cfg, key)) &&
+            (rc = copy_str(cr->user, sizeof(cr->user), v, key, err)))
+            goto out;
+        snprintf(key, sizeof(key), "%s_password", role[r]);
+        if ((v = gp_config_get(cfg, key)) &&
+            (rc = copy_str(cr->password, sizeof(cr->password), v, key, err)))
+            goto out;
+        snprintf(key, sizeof(key), "%s_password_file", role[r]);
+        if ((v = gp_config_get(cfg, key)) && !cr->password[0] &&
+            (rc = read_password_file(v, key, cr->password, sizeof(cr->password), err)))
+            goto out;
+    }
     if ((v = gp_config_get(cfg, "ui_token")) &&
         (rc = copy_str(c->ui_token, sizeof(c->ui_token), v, "ui_token", err)))
         goto out;

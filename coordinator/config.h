@@ -12,10 +12,18 @@
 #define COORD_DEFAULT_LISTEN    "127.0.0.1:8080"
 #define COORD_DEFAULT_STATE_DIR "/var/lib/gprof-coordinator"
 
+/* Credentials of one store (config keys <role>_user, <role>_password, <role>_password_file),
+ * used when the spec names none; "" = none. The password is never printed. */
+struct coord_store_cred {
+    char user[128];
+    char password[256];
+};
+
 struct coord_config {
     char listen[128];
     char state_dir[512];
     char meta[600], blobs[600], index[600]; /* "" = store defaults under state_dir */
+    struct coord_store_cred cred[3];        /* meta, blobs, index (enum store_role order) */
     bool auth;                              /* resolved: on/off */
     bool auth_auto;                         /* auth was decided by the listen address */
     char ui_token[256];

@@ -6,6 +6,7 @@
 #include "coordinator/control/plane.h"
 #include "coordinator/http/fdlimit.h"
 #include "coordinator/http/server.h"
+#include "coordinator/store/engines.h"
 #include "coordinator/store/store.h"
 #include "common/fsutil.h"
 #include "common/log.h"
@@ -29,6 +30,7 @@ static void usage(FILE *f)
             "       gprof-coordinator token create --service NAME [--state-dir DIR]\n"
             "       gprof-coordinator token list [--service NAME] [--state-dir DIR]\n"
             "       gprof-coordinator token revoke ID [--state-dir DIR]\n"
+            "       gprof-coordinator migrate [--to VERSION] [--meta SPEC] (schema up or down)\n"
             "\n"
             "Every setting can be given in the config file (key = value, # comments; --config,\n"
             "GPROF_CONFIG or /etc/gprof/coordinator.conf), as GPROF_<KEY> in the environment or\n"
@@ -39,6 +41,9 @@ static void usage(FILE *f)
             "  state_dir                databases and profiles (%s)\n"
             "  meta, blobs, index       backend specs (sqlite:<state_dir>/meta.db,\n"
             "                           fs:<state_dir>/profiles, sqlite:<state_dir>/index.db)\n"
+            "  meta_user, meta_password, meta_password_file   credentials of a network store\n"
+            "                           when its spec has none (also blobs_*, index_*;\n"
+            "                           postgres falls back to PGPASSWORD); never printed\n"
             "  auth                     on | off | auto (auto = off on loopback, on elsewhere;\n"
             "                           off is refused on a non-loopback address)\n"
             "  ui_token                 bearer token for the control and query API\n"
@@ -71,6 +76,10 @@ static void usage(FILE *f)
 
 static int open_store(const struct coord_config *c, struct coord_store **st, struct gp_err *err)
 {
+    for (int r = 0; r < 3; r++)
+        if (store_engine_credentials_set((enum store_role)r, c->cred[r].user, c->cred[r].password) <
+            0)
+            return gp_err_set(err, -ENOMEM, "out of memory");
     struct coord_store_config sc = {.state_dir = c->state_dir,
                                     .meta = c->meta[0] ? c->meta : NULL,
                                     .blobs = c->blobs[0] ? c->blobs : NULL,
@@ -211,6 +220,61 @@ static int token_main(int argc, char **argv)
     return ret;
 }
 
+/* gprof-coordinator migrate [--to N] [settings]: brings the metadata schema to version N (the
+ * newest when omitted), down as well as up, without serving. */
+static int migrate_main(int argc, char **argv)
+{
+    int to = -1;
+    char **rest = calloc((size_t)argc + 1, sizeof(char *));
+    int nrest = 0;
+    if (!rest)
+        return 1;
+    for (int i = 0; i < argc; i++) {
+        const char *v = NULL;
+        if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
+            v = argv[++i];
+        else if (strncmp(argv[i], "--to=", 5) == 0)
+            v = argv[i] + 5;
+        if (v) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || n < 0 || n > 100000) {
+                fprintf(stderr, "gprof-coordinator: migrate --to wants a version >= 0\n");
+                free(rest);
+                return 2;
+            }
+            to = (int)n;
+        } else {
+            rest[nrest++] = argv[i];
+        }
+    }
+    struct coord_config c;
+    struct gp_err err = {0};
+    int rc = coord_config_load(&c, nrest, rest, &err);
+    free(rest);
+    if (rc != 0) {
+        fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
+        return 2;
+    }
+    char spec[700];
+    if (c.meta[0])
+        snprintf(spec, sizeof(spec), "%s", c.meta);
+    else
+        snprintf(spec, sizeof(spec), "sqlite:%s/meta.db", c.state_dir);
+    int version = 0;
+    for (int r = 0; r < 3 && rc == 0; r++)
+        rc = store_engine_credentials_set((enum store_role)r, c.cred[r].user, c.cred[r].password);
+    if (rc == 0)
+        rc = meta_db_migrate(spec, to, &version, &err);
+    store_engine_credentials_clear();
+    if (rc != 0) {
+        fprintf(stderr, "gprof-coordinator: migrate: %s\n", err.msg);
+        return 1;
+    }
+    printf("metadata schema at version %d\n", version);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -223,6 +287,8 @@ int main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "token") == 0)
         return token_main(argc - 2, argv + 2);
+    if (argc > 1 && strcmp(argv[1], "migrate") == 0)
+        return migrate_main(argc - 2, argv + 2);
     /* Uploads allocate several MiB-sized buffers per request (body, inflated text, JSON).
      * glibc would mmap and unmap each one, page-faulting every page anew (~15% of the CPU of
      * an upload); keep them in the heap and reuse them instead. */
@@ -270,6 +336,8 @@ int main(int argc, char **argv)
                                .host_expiry_s =
                                        c.host_expiry_days < 0 ? -1 : c.host_expiry_days * 86400,
                                .flush_ms = 2000,
+                               /* a network metadata store may be shared by coordinators */
+                               .command_recheck_s = strstr(c.meta, "://") ? 1 : 0,
                                .codec = &cj_codec};
     if (cp_plane_open(st->meta, &po, &plane, &err) != 0) {
         fprintf(stderr, "gprof-coordinator: %s\n", err.msg);

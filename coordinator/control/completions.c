@@ -67,6 +67,8 @@ int cp_plane_completion(struct cp_plane *p, const struct cp_completion *in,
     int rc = meta_begin(p->db, err);
     if (rc)
         goto out_unlock;
+    if ((rc = cpi_lock_host(p, host, err)))
+        goto out_rollback;
     int grc = meta_command_get_by_id(p->db, cid, host, &c, err);
     if (grc && grc != -ENOENT) {
         rc = grc;

@@ -120,6 +120,7 @@ static void entry_set_command(struct cp_plane *p, struct hb_entry *e, const stru
     e->pending = false;
     e->command_id[0] = '\0';
     e->cmd_loaded = true;
+    e->cmd_loaded_at = (int64_t)time(NULL);
     if (!c)
         return;
     struct cp_config cfg;
@@ -174,6 +175,13 @@ void cpi_refresh_entry(struct cp_plane *p, const char *host, const char *service
     }
     pthread_mutex_unlock(&p->cache_mu);
     meta_command_clear(&c);
+}
+
+int cpi_lock_host(struct cp_plane *p, const char *host, struct gp_err *err)
+{
+    char key[META_NAME_MAX + 16];
+    snprintf(key, sizeof(key), "gprof-command:%s", host);
+    return meta_lock(p->db, key, err);
 }
 
 void cpi_cache_free(struct cp_plane *p)

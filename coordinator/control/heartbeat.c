@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static char *dup_or_null(const char *s)
 {
@@ -30,6 +31,8 @@ static int mark_sent(struct cp_plane *p, const char *host, const char *service,
     pthread_mutex_lock(&p->write_mu);
     struct meta_command c = {0};
     int rc = meta_begin(p->db, err);
+    if (rc == 0)
+        rc = cpi_lock_host(p, host, err);
     if (rc == 0)
         rc = meta_command_get(p->db, host, service, &c, err);
     if (rc == 0 && strcmp(c.command_id, command_id) == 0 && strcmp(c.status, "pending") == 0) {
@@ -87,6 +90,9 @@ int cp_plane_heartbeat(struct cp_plane *p, struct cp_heartbeat *hb, int64_t now,
             e->ts = now;
             e->dirty = true;
         }
+        if (e->cmd_loaded && p->o.command_recheck_s &&
+            (int64_t)time(NULL) - e->cmd_loaded_at >= (int64_t)p->o.command_recheck_s)
+            e->cmd_loaded = false; /* another coordinator may have changed it */
         need_load = !e->cmd_loaded;
         if (!need_load && e->pending) {
             char cid[40];

@@ -23,6 +23,10 @@ struct cp_plane_opts {
     int64_t host_expiry_s;   /* hosts unseen this long are forgotten (7 days when 0; <0 never) */
     unsigned expire_every_s; /* how often the writer thread expires hosts (60 when 0) */
     const struct cp_codec *codec; /* required: how stored texts and answers are encoded */
+    /* Several coordinators share the store: a heartbeat re-reads its host's command from the
+     * store when the cached one is this many seconds old (a request made through another
+     * coordinator reaches the agent). 0 = never: this process is the store's only writer. */
+    unsigned command_recheck_s;
 };
 
 #define CP_DEFAULT_MAX_TRACKED_HOSTS 100000

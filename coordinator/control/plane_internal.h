@@ -30,12 +30,17 @@ struct hb_entry {
     int64_t gap;
     /* current command */
     bool cmd_loaded;
-    bool deliver; /* returned on heartbeats */
-    bool pending; /* status 'pending': first delivery marks it sent */
+    int64_t cmd_loaded_at; /* time(NULL) when read from the store */
+    bool deliver;          /* returned on heartbeats */
+    bool pending;          /* status 'pending': first delivery marks it sent */
     char command_id[40];
     char *answer; /* heartbeat response text when deliver */
     size_t answer_len;
 };
+
+/* Inside a transaction: holds host's command against other coordinators sharing the store
+ * until commit/rollback (write_mu serialises this process only). Lock hosts in strcmp order. */
+int cpi_lock_host(struct cp_plane *p, const char *host, struct gp_err *err);
 
 struct cp_plane {
     struct meta_db *db;

@@ -71,6 +71,26 @@ static int host_list_add(struct host_list *l, const char *h)
     return 0;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Locks every host's command, in one order so two requests never wait for each other. */
+static int lock_hosts(struct cp_plane *p, const struct host_list *l, struct gp_err *err)
+{
+    char **sorted = malloc((l->n ? l->n : 1) * sizeof(*sorted));
+    if (!sorted)
+        return gp_err_set(err, -ENOMEM, "out of memory");
+    memcpy(sorted, l->v, l->n * sizeof(*sorted));
+    qsort(sorted, l->n, sizeof(*sorted), cmp_str);
+    int rc = 0;
+    for (size_t i = 0; i < l->n && rc == 0; i++)
+        rc = cpi_lock_host(p, sorted[i], err);
+    free(sorted);
+    return rc;
+}
+
 static void host_list_free(struct host_list *l)
 {
     for (size_t i = 0; i < l->n; i++)
@@ -285,6 +305,10 @@ static int submit_locked(struct cp_plane *p, const struct cp_request *r, int64_t
     new_uuid(rid);
     if ((rc = meta_begin(p->db, err)))
         goto out;
+    if ((rc = lock_hosts(p, &hosts, err))) {
+        meta_rollback(p->db);
+        goto out;
+    }
     if (!r->dry_run) {
         char *thtext = codec->targets_render(r->targets, r->ntargets);
         char *argstext = r->additional_args ? codec->args_render(r->additional_args) : NULL;

@@ -25,6 +25,15 @@ static const struct store_engine engine_fs = {
         .blobs = &blob_fs_ops,
 };
 #endif
+#ifdef GPROF_ENGINE_POSTGRES
+extern const struct meta_store_ops meta_postgres_ops;
+static const struct store_engine engine_postgres = {
+        .version = STORE_ENGINE_VERSION,
+        .name = "postgres",
+        .network = 1,
+        .meta = &meta_postgres_ops,
+};
+#endif
 
 const struct store_engine *const store_engines[] = {
 #ifdef GPROF_ENGINE_SQLITE
@@ -32,6 +41,9 @@ const struct store_engine *const store_engines[] = {
 #endif
 #ifdef GPROF_ENGINE_FS
         &engine_fs,
+#endif
+#ifdef GPROF_ENGINE_POSTGRES
+        &engine_postgres,
 #endif
         NULL,
 };
@@ -134,12 +146,43 @@ void store_engine_options_describe(const struct store_engine_options *o, char *b
         snprintf(buf, bufsz, "%s", o->path ? o->path : "");
 }
 
+static struct {
+    char *user, *password;
+} creds[3];
+
+static void cred_free(int r)
+{
+    free(creds[r].user);
+    if (creds[r].password) {
+        explicit_bzero(creds[r].password, strlen(creds[r].password));
+        free(creds[r].password);
+    }
+    creds[r].user = creds[r].password = NULL;
+}
+
+int store_engine_credentials_set(enum store_role role, const char *user, const char *password)
+{
+    cred_free(role);
+    if (user && *user && !(creds[role].user = strdup(user)))
+        return -ENOMEM;
+    if (password && *password && !(creds[role].password = strdup(password)))
+        return -ENOMEM;
+    return 0;
+}
+
+void store_engine_credentials_clear(void)
+{
+    for (int r = 0; r < 3; r++)
+        cred_free(r);
+}
+
 /* "//[user[:password]@]host[:port][/database][?params]" */
 static int parse_network(const char *s, struct store_engine_options *o, int *oom)
 {
     s += 2;
     const char *q = strchr(s, '?');
     size_t slen = q ? (size_t)(q - s) : strlen(s);
+    const char *stop = s + slen; /* s moves past user@ below */
     if (q && q[1])
         o->params = dup_n(q + 1, strlen(q + 1), oom);
     const char *slash = memchr(s, '/', slen);
@@ -161,8 +204,8 @@ static int parse_network(const char *s, struct store_engine_options *o, int *oom
             return -EINVAL;
         o->port = (int)p;
     }
-    if (slash && slash + 1 < s + slen)
-        o->database = dup_n(slash + 1, (size_t)(s + slen - slash - 1), oom);
+    if (slash && slash + 1 < stop)
+        o->database = dup_n(slash + 1, (size_t)(stop - slash - 1), oom);
     return o->host && *o->host ? 0 : -EINVAL;
 }
 
@@ -193,6 +236,10 @@ int store_engine_parse(const char *spec, enum store_role role, const struct stor
                     "%s (%s): expected %s://[user[:password]@]host[:port][/database][?k=v&...]",
                     what, e->name, e->name);
         }
+        if (!opts->user && creds[role].user)
+            opts->user = dup_n(creds[role].user, strlen(creds[role].user), &oom);
+        if (!opts->password && creds[role].password)
+            opts->password = dup_n(creds[role].password, strlen(creds[role].password), &oom);
     } else {
         opts->path = dup_n(colon + 1, strlen(colon + 1), &oom);
     }

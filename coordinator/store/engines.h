@@ -42,6 +42,11 @@ void store_engines_supported(enum store_role role, char *buf, size_t bufsz);
 int store_engine_parse(const char *spec, enum store_role role, const struct store_engine **out,
                        struct store_engine_options *opts, struct gp_err *err);
 void store_engine_options_free(struct store_engine_options *opts);
+/* Process-wide credentials for a role (config meta_user / meta_password ...): store_engine_parse
+ * fills opts->user and opts->password from them when the spec has none. NULL or "" = none.
+ * Call before opening stores; the copies are wiped by store_engine_credentials_clear(). */
+int store_engine_credentials_set(enum store_role role, const char *user, const char *password);
+void store_engine_credentials_clear(void);
 /* Copies src into dst (owned strings); -ENOMEM. */
 int store_engine_options_copy(struct store_engine_options *dst,
                               const struct store_engine_options *src);

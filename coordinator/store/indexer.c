@@ -46,7 +46,12 @@ struct work {
     struct index_profile_meta m;
     int indexed; /* INDEXED_* to record, 0 = not finished */
     int gone;    /* profile row deleted meanwhile: only drop the outbox item */
+    int failed;  /* a failed attempt was recorded (it is due again after its backoff) */
 };
+
+/* How long a claimed batch stays with its claimer: a coordinator that dies mid-batch delays
+ * its items by this much, never loses them. A batch takes well under a second. */
+#define CLAIM_LEASE_S 120
 
 /* Marks the finished items and removes their outbox rows in one transaction. */
 static int finish(struct coord_store *s, struct work *w, int n, struct gp_err *err)
@@ -86,6 +91,7 @@ static void record_failure(struct coord_store *s, struct work *w, const struct g
     }
     int64_t delay = (int64_t)1 << (w->it.attempts < 12 ? w->it.attempts : 12);
     gp_warn("%s; retrying in %lld s", why->msg, (long long)delay);
+    w->failed = 1;
     if (meta_outbox_fail(s->meta, w->it.id, (int64_t)time(NULL) + delay, why->msg, &err) < 0)
         gp_warn("indexer: %s", err.msg);
 }
@@ -268,6 +274,11 @@ out:
             *err = e;
             rc = frc;
         }
+        /* items a fatal error left unfinished are due again at once, not after the lease */
+        for (int i = 0; i < n; i++)
+            if (rc < 0 && !w[i].indexed && !w[i].gone && !w[i].failed &&
+                meta_outbox_release(s->meta, w[i].it.id, &e) < 0)
+                gp_warn("indexer: %s", e.msg);
     }
     return rc;
 }
@@ -283,7 +294,8 @@ int coord_indexer_run(struct coord_store *s, size_t max, size_t *processed, stru
         int want = BATCH;
         if (max && max - done < (size_t)want)
             want = (int)(max - done);
-        int n = meta_outbox_next(s->meta, (int64_t)time(NULL), items, want, err);
+        /* claimed, so another coordinator's indexer on the same store skips these items */
+        int n = meta_outbox_claim(s->meta, (int64_t)time(NULL), CLAIM_LEASE_S, items, want, err);
         if (n <= 0) {
             rc = n;
             break;

@@ -73,7 +73,8 @@ int coord_store_open(const struct coord_store_config *cfg, struct coord_store **
     }
     if ((rc = meta_db_open(p->meta_spec, &s->meta, err)) < 0 ||
         (rc = blob_store_open(p->blobs_spec, &s->blobs, err)) < 0 ||
-        (rc = sample_index_open(p->index_spec, &s->index, err)) < 0)
+        (rc = sample_index_open(p->index_spec, &s->index, err)) < 0 ||
+        (rc = meta_outbox_recover(s->meta, err)) < 0)
         goto fail;
     *out = s;
     return 0;

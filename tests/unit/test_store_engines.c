@@ -59,12 +59,37 @@ static void test_params(void **state)
     assert_int_equal(store_engine_param(&none, "region", buf, sizeof(buf)), 0);
 }
 
+/* user@ before the host must not shift where the database ends (it took "gprof?schem"). */
+static void test_network_spec_user_and_params(void **state)
+{
+    (void)state;
+    const struct store_engine *e;
+    struct store_engine_options o;
+    struct gp_err err = {0};
+    if (!store_engine_find("postgres", 8))
+        skip(); /* built without the engine */
+    assert_int_equal(store_engine_parse("postgres://gprof:pw@127.0.0.1:5433/gprof?schema=t_1",
+                                        STORE_ROLE_META, &e, &o, &err),
+                     0);
+    assert_string_equal(o.user, "gprof");
+    assert_string_equal(o.password, "pw");
+    assert_string_equal(o.host, "127.0.0.1");
+    assert_int_equal(o.port, 5433);
+    assert_string_equal(o.database, "gprof");
+    assert_string_equal(o.params, "schema=t_1");
+    char buf[128];
+    store_engine_options_describe(&o, buf, sizeof(buf));
+    assert_null(strstr(buf, "pw"));
+    store_engine_options_free(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_embedded_spec),
             cmocka_unit_test(test_unknown_engine),
             cmocka_unit_test(test_params),
+            cmocka_unit_test(test_network_spec_user_and_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

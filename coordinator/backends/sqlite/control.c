@@ -146,8 +146,10 @@ int meta_heartbeat_hosts_active(struct meta_db *db, const char *service, int64_t
     struct meta_value p[] = {META_T(service), META_I(since)};
     return meta_query(
             db,
-            "SELECT hostname FROM host_heartbeats INDEXED BY host_heartbeats_service_host "
-            "WHERE service_name = ? AND heartbeat_timestamp >= ? ORDER BY hostname",
+            /* ordered as the (service_name, hostname) index is, so both engines read it (no
+             * INDEXED BY: SQLite only) */
+            "SELECT hostname FROM host_heartbeats "
+            "WHERE service_name = ? AND heartbeat_timestamp >= ? ORDER BY service_name, hostname",
             p, 2, hosts_cb, &h, err);
 }
 

@@ -174,6 +174,46 @@ int meta_check(struct meta_db *db, int *ok, char *msg, size_t msgsz, struct gp_e
     return db->ops->check(c, ok, msg, msgsz, err);
 }
 
+int meta_lock(struct meta_db *db, const char *key, struct gp_err *err)
+{
+    if (db->ops->version < 2 || !db->ops->lock)
+        return 0;
+    struct meta_conn *c;
+    int rc = conn(db, &c, err);
+    return rc < 0 ? rc : db->ops->lock(c, key, err);
+}
+
+const char *meta_sql_skip_locked(struct meta_db *db)
+{
+    return db->ops->version >= 2 && db->ops->skip_locked ? db->ops->skip_locked : "";
+}
+
+const char *meta_sql_claimer(struct meta_db *db)
+{
+    return db->ops->version >= 2 && db->ops->claimer ? db->ops->claimer : "NULL";
+}
+
+const char *meta_sql_claimer_gone(struct meta_db *db)
+{
+    return db->ops->version >= 2 && db->ops->claimer_gone ? db->ops->claimer_gone : "";
+}
+
+int meta_db_migrate(const char *spec, int to, int *version, struct gp_err *err)
+{
+    const struct store_engine *e;
+    struct store_engine_options opts;
+    int rc = store_engine_parse(spec, STORE_ROLE_META, &e, &opts, err);
+    if (rc < 0)
+        return rc;
+    if (e->meta->version < 2 || !e->meta->migrate)
+        rc = gp_err_set(err, -ENOTSUP, "the %s metadata engine migrates only up, when it is opened",
+                        e->name);
+    else
+        rc = e->meta->migrate(&opts, to, version, err);
+    store_engine_options_free(&opts);
+    return rc;
+}
+
 int64_t meta_row_int(const struct meta_row *r, int i)
 {
     if (i < 0 || i >= r->ncols)

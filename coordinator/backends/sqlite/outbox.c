@@ -4,6 +4,8 @@
 #include "coordinator/backends/sqlite/sql.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int meta_outbox_add(struct meta_db *db, int64_t profile_id, struct gp_err *err)
@@ -39,12 +41,40 @@ int meta_outbox_next(struct meta_db *db, int64_t now, struct meta_outbox_item *i
     if (max <= 0)
         return 0;
     struct next_ctx nc = {items, 0, max};
-    struct meta_value p[] = {META_I(now), META_I(max)};
+    struct meta_value p[] = {META_I(now), META_I(now), META_I(max)};
     int rc = meta_query(db,
                         "SELECT id, profile_id, attempts, not_before FROM index_outbox "
-                        "WHERE not_before <= ? ORDER BY id LIMIT ?",
-                        p, 2, next_cb, &nc, err);
+                        "WHERE not_before <= ? AND claimed_until <= ? ORDER BY id LIMIT ?",
+                        p, 3, next_cb, &nc, err);
     return rc < 0 ? rc : nc.n;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    const struct meta_outbox_item *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int meta_outbox_claim(struct meta_db *db, int64_t now, int64_t lease_s,
+                      struct meta_outbox_item *items, int max, struct gp_err *err)
+{
+    if (max <= 0)
+        return 0;
+    if (lease_s <= 0)
+        return gp_err_set(err, -EINVAL, "outbox lease must be > 0 s");
+    char sql[600];
+    snprintf(sql, sizeof(sql),
+             "UPDATE index_outbox SET claimed_until = ?, claimed_by = %s WHERE id IN "
+             "(SELECT id FROM index_outbox WHERE not_before <= ? AND (claimed_until <= ?%s) "
+             "ORDER BY id LIMIT ?%s) RETURNING id, profile_id, attempts, not_before",
+             meta_sql_claimer(db), meta_sql_claimer_gone(db), meta_sql_skip_locked(db));
+    struct next_ctx nc = {items, 0, max};
+    struct meta_value p[] = {META_I(now + lease_s), META_I(now), META_I(now), META_I(max)};
+    int rc = meta_query(db, sql, p, 4, next_cb, &nc, err);
+    if (rc < 0)
+        return rc;
+    qsort(items, (size_t)nc.n, sizeof(*items), by_id); /* RETURNING has no order */
+    return nc.n;
 }
 
 int meta_outbox_done(struct meta_db *db, int64_t id, struct gp_err *err)
@@ -53,14 +83,29 @@ int meta_outbox_done(struct meta_db *db, int64_t id, struct gp_err *err)
     return meta_exec(db, "DELETE FROM index_outbox WHERE id = ?", &p, 1, NULL, err);
 }
 
+int meta_outbox_release(struct meta_db *db, int64_t id, struct gp_err *err)
+{
+    struct meta_value p = META_I(id);
+    return meta_exec(db, "UPDATE index_outbox SET claimed_until = 0 WHERE id = ?", &p, 1, NULL,
+                     err);
+}
+
 int meta_outbox_fail(struct meta_db *db, int64_t id, int64_t retry_at, const char *msg,
                      struct gp_err *err)
 {
     struct meta_value p[] = {META_I(retry_at), META_TN(msg), META_I(id)};
     return meta_exec(db,
                      "UPDATE index_outbox SET attempts = attempts + 1, not_before = ?, "
-                     "last_error = ? WHERE id = ?",
+                     "last_error = ?, claimed_until = 0 WHERE id = ?",
                      p, 3, NULL, err);
+}
+
+int meta_outbox_recover(struct meta_db *db, struct gp_err *err)
+{
+    if (*meta_sql_claimer_gone(db))
+        return 0; /* dead claimers are told apart from live ones as items are claimed */
+    return meta_exec(db, "UPDATE index_outbox SET claimed_until = 0 WHERE claimed_until > 0", NULL,
+                     0, NULL, err);
 }
 
 int meta_outbox_pending(struct meta_db *db, int64_t *out, struct gp_err *err)

@@ -1,6 +1,7 @@
 /* sql.h — the SQL driver layer private to the SQL metadata engine (backends/sqlite/): typed
  * parameters and rows, meta_exec/meta_query on this thread's connection, the driver vtable and
- * the SQLite migrations. Only files in backends/sqlite/ include it; callers use meta.h.
+ * the SQLite migrations. Only the SQL metadata engines include it (backends/sqlite/, and
+ * backends/postgres/ for the driver vtable); callers use meta.h.
  *
  * The domain files here (services.c, tokens.c, profiles.c, outbox.c, adhoc.c, settings.c,
  * control.c) write `?` placeholders (a Postgres driver rewrites them to $1..$n) and SQL that runs
@@ -53,7 +54,7 @@ typedef int (*meta_row_cb)(const struct meta_row *row, void *ctx);
 struct meta_conn; /* a driver's connection, opaque */
 
 /* A metadata driver. All functions fill err on failure. */
-#define META_STORE_OPS_VERSION 1
+#define META_STORE_OPS_VERSION 2
 
 struct meta_store_ops {
     int version; /* META_STORE_OPS_VERSION; members added later are read only when it says so */
@@ -75,6 +76,23 @@ struct meta_store_ops {
     int (*schema_version)(struct meta_conn *c, int *version, struct gp_err *err);
     /* Optional: backend consistency check; *ok = 1 when fine, msg describes problems. */
     int (*check)(struct meta_conn *c, int *ok, char *msg, size_t msgsz, struct gp_err *err);
+    /* Version 2. All optional (NULL: none). */
+    /* Appended to a SELECT that claims rows so concurrent claimers skip each other's rows
+     * (Postgres " FOR UPDATE SKIP LOCKED"); NULL when writers are serialised anyway (SQLite). */
+    const char *skip_locked;
+    /* SQL naming this connection as a claimer (Postgres "pg_backend_pid()"; NULL: "NULL"), and a
+     * condition, ORed to "claim expired", that is true when a row's claimed_by is no longer
+     * alive (Postgres: not a live backend). NULL: claims are released when the store is opened,
+     * the engine serving one process (SQLite). */
+    const char *claimer;
+    const char *claimer_gone;
+    /* Inside a transaction: waits for, then holds until commit/rollback, a lock named key shared
+     * by every process on the same store (NULL: meta_begin already serialises writers). */
+    int (*lock)(struct meta_conn *c, const char *key, struct gp_err *err);
+    /* Connects to opts and brings its schema to version `to` (-1 = newest), down as well as up;
+     * *version (may be NULL) = the version reached. NULL: the engine migrates only up, on open. */
+    int (*migrate)(const struct store_engine_options *opts, int to, int *version,
+                   struct gp_err *err);
 };
 
 struct meta_db;
@@ -101,6 +119,14 @@ char *meta_row_strdup(const struct meta_row *r, int i, int *oom);
 extern const struct meta_store_ops meta_sqlite_ops;
 extern const char *const meta_sqlite_migrations[];
 extern const int meta_sqlite_nmigrations;
+
+/* The store's skip_locked, claimer and claimer_gone SQL ("", "NULL", "" when it has none). */
+const char *meta_sql_skip_locked(struct meta_db *db);
+const char *meta_sql_claimer(struct meta_db *db);
+const char *meta_sql_claimer_gone(struct meta_db *db);
+
+/* The PostgreSQL driver (backends/postgres/). */
+extern const struct meta_store_ops meta_postgres_ops;
 
 /* Current Unix time in seconds. */
 int64_t meta_now(void);

@@ -56,6 +56,15 @@ int meta_commit(struct meta_db *db, struct gp_err *err);
 int meta_rollback(struct meta_db *db); /* never fails visibly; logs */
 /* How many schema migrations the engine has applied (grows with every release's schema). */
 int meta_schema_version(struct meta_db *db, int *version, struct gp_err *err);
+/* Brings the schema of the store at spec to version `to` (-1 = newest), down as well as up,
+ * without opening it for use (`gprof-coordinator migrate --to N`); *version (may be NULL) = the
+ * version reached. -ENOTSUP for engines that migrate only up, on open (SQLite). */
+int meta_db_migrate(const char *spec, int to, int *version, struct gp_err *err);
+/* Inside a transaction: serialises with every other transaction, in any coordinator sharing the
+ * store, that locks the same key, until commit or rollback (a no-op where meta_begin already
+ * serialises all writers, SQLite). Read-modify-write of shared rows (merging a host's command)
+ * takes it first. */
+int meta_lock(struct meta_db *db, const char *key, struct gp_err *err);
 /* *ok = 1 when the engine reports no corruption; msg describes problems. */
 int meta_check(struct meta_db *db, int *ok, char *msg, size_t msgsz, struct gp_err *err);
 
@@ -181,10 +190,23 @@ struct meta_outbox_item {
 };
 /* Adds an item for profile_id (idempotent: one item per profile). */
 int meta_outbox_add(struct meta_db *db, int64_t profile_id, struct gp_err *err);
-/* Up to max items due at `now`, oldest first; returns the count (>= 0) or a negative errno. */
+/* Up to max items due at `now` and not claimed, oldest first (a look, nothing claimed); returns
+ * the count (>= 0) or a negative errno. */
 int meta_outbox_next(struct meta_db *db, int64_t now, struct meta_outbox_item *items, int max,
                      struct gp_err *err);
+/* Claims up to max items due at `now` for this caller, oldest first: they are not due again
+ * until now + lease_s or until the claimer is gone (see meta_outbox_recover), so concurrent
+ * claimers, in this or another coordinator, never get the same item (Postgres: FOR UPDATE SKIP
+ * LOCKED). Release them with meta_outbox_done or meta_outbox_fail. Returns the count. */
+int meta_outbox_claim(struct meta_db *db, int64_t now, int64_t lease_s,
+                      struct meta_outbox_item *items, int max, struct gp_err *err);
 int meta_outbox_done(struct meta_db *db, int64_t id, struct gp_err *err);
+/* Gives a claimed item back, due at once (its attempt did not count). */
+int meta_outbox_release(struct meta_db *db, int64_t id, struct gp_err *err);
+/* At start: claims of a previous run that died come back. An engine serving one process
+ * (SQLite) releases every claim; Postgres needs nothing (a claim whose server backend is gone
+ * is due again at once; one whose backend lives, until its lease ends). */
+int meta_outbox_recover(struct meta_db *db, struct gp_err *err);
 /* Records a failed attempt: attempts+1, not_before = retry_at, last_error = msg. */
 int meta_outbox_fail(struct meta_db *db, int64_t id, int64_t retry_at, const char *msg,
                      struct gp_err *err);
