@@ -25,6 +25,15 @@ static const struct store_engine engine_fs = {
         .blobs = &blob_fs_ops,
 };
 #endif
+#ifdef GPROF_ENGINE_S3
+extern const struct blob_store_ops blob_s3_ops;
+static const struct store_engine engine_s3 = {
+        .version = STORE_ENGINE_VERSION,
+        .name = "s3",
+        .blobs = &blob_s3_ops,
+        .network = 1,
+};
+#endif
 
 const struct store_engine *const store_engines[] = {
 #ifdef GPROF_ENGINE_SQLITE
@@ -32,6 +41,9 @@ const struct store_engine *const store_engines[] = {
 #endif
 #ifdef GPROF_ENGINE_FS
         &engine_fs,
+#endif
+#ifdef GPROF_ENGINE_S3
+        &engine_s3,
 #endif
         NULL,
 };
