@@ -154,8 +154,9 @@ static int parse_network(const char *s, struct store_engine_options *o, int *oom
     size_t slen = q ? (size_t)(q - s) : strlen(s);
     if (q && q[1])
         o->params = dup_n(q + 1, strlen(q + 1), oom);
+    const char *lim = s + slen; /* s moves past "user@" below */
     const char *slash = memchr(s, '/', slen);
-    const char *end = slash ? slash : s + slen;
+    const char *end = slash ? slash : lim;
     const char *at = memrchr(s, '@', (size_t)(end - s));
     if (at) {
         const char *colon = memchr(s, ':', (size_t)(at - s));
@@ -173,8 +174,8 @@ static int parse_network(const char *s, struct store_engine_options *o, int *oom
             return -EINVAL;
         o->port = (int)p;
     }
-    if (slash && slash + 1 < s + slen)
-        o->database = dup_n(slash + 1, (size_t)(s + slen - slash - 1), oom);
+    if (slash && slash + 1 < lim)
+        o->database = dup_n(slash + 1, (size_t)(lim - slash - 1), oom);
     return o->host && *o->host ? 0 : -EINVAL;
 }
 

@@ -196,7 +196,10 @@ static int s3_list(void *impl, const char *prefix, blob_list_cb cb, void *ctx, s
             s3_uri_encode(&q, token);
             sb_putc(&q, '&');
         }
-        sb_puts(&q, "list-type=2&prefix=");
+        sb_puts(&q, "list-type=2&");
+        if (s->conf.max_keys)
+            sb_printf(&q, "max-keys=%d&", s->conf.max_keys);
+        sb_puts(&q, "prefix=");
         s3_uri_encode(&q, p);
         free(token);
         token = NULL;

@@ -1,6 +1,7 @@
 /* conf.c — the S3 engine's settings from a spec s3://BUCKET/PREFIX?endpoint=URL&region=R&
- * style=path|virtual&timeout=S&connect_timeout=S&retry_seconds=S and its credentials (the spec's
- * or config's user/password, else AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN).
+ * style=path|virtual&timeout=S&connect_timeout=S&retry_seconds=S&max_keys=N and its credentials
+ * (the spec's or config's user/password, else AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+ * AWS_SESSION_TOKEN).
  */
 #include "coordinator/backends/s3/s3.h"
 #include "coordinator/store/blob/blob.h"
@@ -131,6 +132,15 @@ int s3_conf_init(struct s3_conf *c, const struct store_engine_options *o, struct
         seconds_param(o, "connect_timeout", &c->connect_timeout_ms, err) < 0 ||
         seconds_param(o, "retry_seconds", &c->retry_ms, err) < 0)
         return err ? err->code : -EINVAL;
+    char mk[16];
+    int rk = store_engine_param(o, "max_keys", mk, sizeof(mk));
+    if (rk != 0) {
+        char *e = NULL;
+        long v = rk > 0 ? strtol(mk, &e, 10) : 0;
+        if (rk < 0 || *e || v < 1 || v > 1000)
+            return gp_err_set(err, -EINVAL, "s3 spec: max_keys: expected 1..1000");
+        c->max_keys = (int)v;
+    }
     if (c->timeout_ms < 100)
         c->timeout_ms = 100;
     if (c->connect_timeout_ms < 100)

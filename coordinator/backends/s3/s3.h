@@ -25,11 +25,12 @@ struct s3_conf {
     long connect_timeout_ms; /* param connect_timeout, seconds; default 5 */
     long retry_ms;           /* no attempt starts after this much time (param retry_seconds;
                               * default 20; 0 = one attempt) */
+    int max_keys;            /* keys per list page (param max_keys; 0 = the server's, 1000) */
 };
 
 /* Fills c from opts (bucket = host, prefix = database, params endpoint/region/style/timeout/
- * connect_timeout/retry_seconds) and credentials (opts user/password, else AWS_ACCESS_KEY_ID /
- * AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN). */
+ * connect_timeout/retry_seconds/max_keys) and credentials (opts user/password, else
+ * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN). */
 int s3_conf_init(struct s3_conf *c, const struct store_engine_options *opts, struct gp_err *err);
 void s3_conf_free(struct s3_conf *c);
 
