@@ -257,14 +257,14 @@ static void test_messages_say_what_to_fix(void **state)
     /* an unknown bucket */
     snprintf(spec, sizeof(spec), "s3://no-such-bucket/x?endpoint=%s&retry_seconds=0", endpoint);
     rc = blob_store_open(spec, &bs, &err);
-    assert_int_equal(rc, -ENOENT);
+    assert_int_equal(rc, -ENXIO); /* not -ENOENT: the indexer would drop the profile for good */
     assert_non_null(strstr(err.msg, "no-such-bucket"));
     assert_non_null(strstr(err.msg, "does not exist"));
     /* nothing listens there */
     rc = blob_store_open(
             "s3://gprof-test/x?endpoint=http://127.0.0.1:1&retry_seconds=0.3&connect_timeout=1",
             &bs, &err);
-    assert_int_equal(rc, -ECONNREFUSED);
+    assert_int_equal(rc, -EBUSY); /* uploads answer 503; the indexer comes back later */
     assert_non_null(strstr(err.msg, "127.0.0.1:1"));
     assert_non_null(strstr(err.msg, "is up and reachable"));
     /* malformed specs */

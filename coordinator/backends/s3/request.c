@@ -289,9 +289,9 @@ int s3_request(struct s3_client *s, enum s3_method m, const char *key, const cha
             if (cc == CURLE_OK)
                 break; /* the last answer (a 5xx) is the caller's to report */
             const char *what = errbuf[0] ? errbuf : gp_curl.easy_strerror(cc);
-            int code = cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT
-                       : cc == CURLE_COULDNT_CONNECT  ? -ECONNREFUSED
-                                                      : -EIO;
+            /* -EBUSY: the store is unavailable, not the data bad; uploads answer 503 and
+             * the indexer stops its pass and comes back, counting no attempt */
+            int code = retryable_curl(cc) ? -EBUSY : -EIO;
             rc = gp_err_set(err, code,
                             "s3: %s %s%s failed after %d attempt%s in %.1f s: %s; check that the "
                             "S3 endpoint %s://%s is up and reachable (spec endpoint=, "
@@ -329,7 +329,7 @@ int s3_status_error(struct s3_client *s, const struct s3_resp *r, const char *wh
     s3_xml_error(r->body.buf ? r->body.buf : "", r->body.len, code, sizeof(code), msg, sizeof(msg));
     const struct s3_conf *cf = &s->conf;
     if (strcmp(code, "NoSuchBucket") == 0 || (r->status == 404 && !code[0] && !what[0]))
-        return gp_err_set(err, -ENOENT,
+        return gp_err_set(err, -ENXIO,
                           "s3: bucket '%s' does not exist at %s://%s: create it or fix the "
                           "blobs spec",
                           cf->bucket, cf->scheme, cf->hostport);

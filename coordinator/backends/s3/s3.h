@@ -62,7 +62,8 @@ void s3_client_free(struct s3_client *s);
  * the bucket) with the canonical query `query` (sorted, encoded; may be NULL), retried with
  * backoff on connection errors, timeouts, 5xx, 408 and 429 until conf.retry_ms is spent.
  * 0 with resp->status set for any final answer (caller checks it), or -errno with a message
- * when no answer came (-ETIMEDOUT, -ECONNREFUSED, -EIO) or the body passed max (-EFBIG). */
+ * when no answer came (-EBUSY: connection failures and timeouts outlasted the retries; -EIO)
+ * or the body passed max (-EFBIG). */
 int s3_request(struct s3_client *s, enum s3_method m, const char *key, const char *query,
                const void *body, size_t len, size_t max, struct s3_resp *resp, struct gp_err *err);
 void s3_resp_free(struct s3_resp *r);
