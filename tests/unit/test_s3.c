@@ -274,6 +274,35 @@ static void test_messages_say_what_to_fix(void **state)
     assert_int_equal(blob_store_open("s3://gprof-test/../x", &bs, &err), -EINVAL);
 }
 
+/* style=virtual: http://gprof-test.s3.localhost:PORT/key (tests/servers/s3/run.js serves
+ * BUCKET.s3.localhost); with AWS_SESSION_TOKEN its x-amz-security-token is sent signed. */
+static void test_virtual_host_style_and_session_token(void **state)
+{
+    const char *port = strrchr(endpoint, ':');
+    assert_non_null(port);
+    char spec[600];
+    snprintf(spec, sizeof(spec),
+             "s3://gprof-test/vhost-%d?endpoint=http://s3.localhost%s&style=virtual", (int)getpid(),
+             port);
+    setenv("AWS_SESSION_TOKEN", "session-token-for-the-test", 1);
+    struct blob_store *bs = NULL;
+    struct gp_err err = {0};
+    int rc = blob_store_open(spec, &bs, &err);
+    unsetenv("AWS_SESSION_TOKEN");
+    if (rc)
+        fail_msg("virtual-host open: %s", err.msg);
+    assert_int_equal(blob_put(bs, "v/1", "vv", 2, &err), 0);
+    void *d;
+    size_t len;
+    assert_int_equal(blob_get(bs, "v/1", &d, &len, 0, &err), 0);
+    assert_int_equal(len, 2);
+    free(d);
+    int n = 0;
+    assert_int_equal(blob_list(bs, "v/", count_cb, &n, &err), 0);
+    assert_int_equal(n, 1);
+    blob_store_close(bs);
+}
+
 static void test_rates(void **state)
 {
     struct gp_err err = {0};
@@ -317,6 +346,7 @@ int main(void)
             cmocka_unit_test(test_persistent_failure_is_an_error),
             cmocka_unit_test(test_pagination),
             cmocka_unit_test(test_messages_say_what_to_fix),
+            cmocka_unit_test(test_virtual_host_style_and_session_token),
             cmocka_unit_test(test_rates),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -84,6 +84,8 @@ const server = new S3rver({
   port: Number(port || 0),
   directory: dir,
   silent: true,
+  // virtual-host style: BUCKET.s3.localhost (curl resolves *.localhost to loopback)
+  serviceEndpoint: 'localhost',
   configureBuckets: [{ name: bucket, configs: [] }],
 });
 server.run().then(
