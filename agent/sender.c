@@ -1,6 +1,6 @@
 /* sender.c — the spool's upload thread. */
 #include "agent/sender.h"
-#include "agent/backoff.h"
+#include "common/backoff.h"
 #include "common/log.h"
 
 #include <errno.h>

@@ -104,7 +104,8 @@ static void sweep_temp_files(const struct coord_config *c)
     size_t swept = 0, n;
     if (gp_tmp_sweep(c->state_dir, 0, 0, &n) == 0)
         swept += n;
-    if (blobs[0] && gp_tmp_sweep(blobs, 3, 0, &n) == 0) /* SERVICE/DAY/NAME, SERVICE/adhoc/NAME */
+    /* products/SERVICE/stacks/DAY/NAME, .../stacks/flamegraph/NAME, perfspect/SERVICE/HOST/NAME */
+    if (blobs[0] && gp_tmp_sweep(blobs, 5, 0, &n) == 0)
         swept += n;
     if (swept)
         gp_info("removed %zu stale temp file%s left by an earlier crash", swept,

@@ -8,6 +8,7 @@ build_pkgs=(
   liblzma-dev libiberty-dev libcurl4-openssl-dev libjson-c-dev libsqlite3-dev uuid-dev
   libsystemd-dev libmicrohttpd-dev libpq-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
   libdeflate-dev libdebuginfod-dev
+  libxml2-dev # the S3 blob engine reads ListObjectsV2 answers (coordinator/backends/s3/xml.c)
 )
 test_pkgs=(
   libcmocka-dev libclang-rt-14-dev libc6-dbg golang-go chromium postgresql

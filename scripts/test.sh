@@ -19,6 +19,8 @@ if [ "${CI:-}" = "true" ]; then export GPROF_REQUIRE_BPF=1; fi
 if [ -f tests/browser/package-lock.json ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# s3rver, the S3 server of the S3 blob engine's tests (tests/servers/server_s3.sh).
+(cd tests/servers/s3 && npm ci --no-audit --no-fund --loglevel=error)
 
 # Every option a stage relies on is passed explicitly: CMake keeps cached values, and a build/
 # configured by scripts/demo.sh (GPROF_BUILD_TESTS=OFF) must not turn this run into "no tests".

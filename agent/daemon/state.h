@@ -6,7 +6,7 @@
 #include <pthread.h>
 #include <time.h>
 
-#include "agent/backoff.h"
+#include "common/backoff.h"
 #include "agent/commands/manager.h"
 #include "agent/completions.h"
 #include "agent/control/control.h"

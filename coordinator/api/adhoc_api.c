@@ -124,9 +124,33 @@ void api_adhoc_content(const struct http_req *r, struct http_resp *w, void *ctx)
 static int latest_key_cb(const char *key, uint64_t size, void *ctx)
 {
     char *best = ctx; /* keys start with the report's end time: the largest is the newest */
-    if (strcmp(key, best) > 0)
+    size_t n = strlen(key);
+    if (n > 5 && strcmp(key + n - 5, ".html") == 0 && strcmp(key, best) > 0)
         snprintf(best, 512, "%s", key);
     return 0;
+}
+
+/* The key of the newest report under prefix into best (512 bytes; "" = none): the one the
+ * "latest" blob names (one small read, no listing), else the largest listed (reports stored
+ * before that blob existed). */
+static int latest_report(struct coord_api *api, const char *prefix, char *best, struct gp_err *err)
+{
+    char ptr[512];
+    snprintf(ptr, sizeof(ptr), "%s%s", prefix, API_PERFSPECT_LATEST);
+    void *v = NULL;
+    size_t len = 0;
+    uint64_t size;
+    struct gp_err e = {0};
+    if (blob_get(api->store->blobs, ptr, &v, &len, 511, &e) == 0) {
+        memcpy(best, v, len);
+        best[len] = '\0';
+        free(v);
+        if (strncmp(best, prefix, strlen(prefix)) == 0 && blob_key_valid(best) &&
+            blob_stat(api->store->blobs, best, &size, &e) == 0)
+            return 0;
+    }
+    best[0] = '\0';
+    return blob_list(api->store->blobs, prefix, latest_key_cb, best, err);
 }
 
 /* GET /api/metrics/html_metadata?serviceName=S&filter=<RQL with HostName $eq> (or &hostname=H):
@@ -182,7 +206,7 @@ void api_html_metadata(const struct http_req *r, struct http_resp *w, void *ctx)
     snprintf(hostname, sizeof(hostname), "%s", host);
     rql_free(q);
     struct gp_err err = {0};
-    int rc = blob_list(api->store->blobs, prefix, latest_key_cb, best, &err);
+    int rc = latest_report(api, prefix, best, &err);
     if (rc == 0 && !best[0]) {
         http_resp_msg(w, 404, "no PerfSpect report for host %s of service %s", hostname, clean);
         return;

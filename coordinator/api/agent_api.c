@@ -66,8 +66,31 @@ void api_perfspect_prefix(const char *service, const char *host, char *out, size
     snprintf(out, len, "perfspect/%s/%s/", service, hs);
 }
 
+/* Points <prefix>latest at key (the name of the newest report, so html_metadata reads it
+ * without listing the host's reports on a blob store where listing is slow, S3) unless it
+ * already names a newer one. Report names start with their end time: the larger is newer. */
+static int perfspect_point_latest(struct coord_api *api, const char *prefix, const char *key,
+                                  struct gp_err *err)
+{
+    char ptr[512];
+    snprintf(ptr, sizeof(ptr), "%s%s", prefix, API_PERFSPECT_LATEST);
+    void *cur = NULL;
+    size_t len = 0;
+    struct gp_err e = {0};
+    if (blob_get(api->store->blobs, ptr, &cur, &len, 1024, &e) == 0) {
+        char named[1025];
+        memcpy(named, cur, len);
+        named[len] = '\0';
+        free(cur);
+        if (strcmp(named, key) >= 0)
+            return 0;
+    }
+    return blob_put(api->store->blobs, ptr, key, strlen(key), err);
+}
+
 /* Keeps the upload's PerfSpect report (base64 of gzip'd HTML) as
- * perfspect/<service>/<host>/<end time>_<upload id>.html. A bad report is logged, never a
+ * perfspect/<service>/<host>/<end time>_<upload id>.html, and that name in
+ * perfspect/<service>/<host>/latest. A bad report is logged, never a
  * reason to refuse the profile it came with. */
 static void store_perfspect_report(struct coord_api *api, const char *service, const char *host,
                                    int64_t end_time, const char *uid,
@@ -89,6 +112,8 @@ static void store_perfspect_report(struct coord_api *api, const char *service, c
         snprintf(key, sizeof(key), "%s%s_%s.html", prefix, ts, uid);
         rc = blob_put(api->store->blobs, key, html, html_len, &err);
     }
+    if (!rc)
+        rc = perfspect_point_latest(api, prefix, key, &err);
     if (rc)
         gp_warn("upload %s: PerfSpect report (htmlblob) not stored: %s", uid, err.msg);
     free(html);

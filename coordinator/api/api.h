@@ -49,6 +49,8 @@ void api_adhoc_content(const struct http_req *r, struct http_resp *w, void *ctx)
 void api_html_metadata(const struct http_req *r, struct http_resp *w, void *ctx);
 /* The blob key prefix of a host's PerfSpect reports ("perfspect/<service>/<host>/"). */
 void api_perfspect_prefix(const char *service, const char *host, char *out, size_t len);
+/* The blob under that prefix holding the key of the host's newest report. */
+#define API_PERFSPECT_LATEST "latest"
 void api_settings_get(const struct http_req *r, struct http_resp *w, void *ctx);
 void api_settings_put(const struct http_req *r, struct http_resp *w, void *ctx);
 void api_filter_values(const struct http_req *r, struct http_resp *w, void *ctx);

@@ -34,6 +34,15 @@ static const struct store_engine engine_postgres = {
         .meta = &meta_postgres_ops,
 };
 #endif
+#ifdef GPROF_ENGINE_S3
+extern const struct blob_store_ops blob_s3_ops;
+static const struct store_engine engine_s3 = {
+        .version = STORE_ENGINE_VERSION,
+        .name = "s3",
+        .blobs = &blob_s3_ops,
+        .network = 1,
+};
+#endif
 
 const struct store_engine *const store_engines[] = {
 #ifdef GPROF_ENGINE_SQLITE
@@ -44,6 +53,9 @@ const struct store_engine *const store_engines[] = {
 #endif
 #ifdef GPROF_ENGINE_POSTGRES
         &engine_postgres,
+#endif
+#ifdef GPROF_ENGINE_S3
+        &engine_s3,
 #endif
         NULL,
 };
@@ -186,7 +198,7 @@ static int parse_network(const char *s, struct store_engine_options *o, int *oom
     if (q && q[1])
         o->params = dup_n(q + 1, strlen(q + 1), oom);
     const char *slash = memchr(s, '/', slen);
-    const char *end = slash ? slash : s + slen;
+    const char *end = slash ? slash : stop;
     const char *at = memrchr(s, '@', (size_t)(end - s));
     if (at) {
         const char *colon = memchr(s, ':', (size_t)(at - s));

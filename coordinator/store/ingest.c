@@ -54,8 +54,9 @@ int coord_ingest_blob_key(const char *service, int64_t start_time, const char *u
     struct tm tm;
     if (!gmtime_r(&t, &tm))
         return -EINVAL;
-    int w = snprintf(out, outsz, "%s/%04d-%02d-%02d/%lld_%s_%s.col.gz", service, tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, (long long)start_time, upload_id, host);
+    int w = snprintf(out, outsz, "products/%s/stacks/%04d-%02d-%02d/%lld_%s_%s.col.gz", service,
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, (long long)start_time, upload_id,
+                     host);
     if (w < 0 || (size_t)w >= outsz || !blob_key_valid(out))
         return -EINVAL;
     return 0;
@@ -282,7 +283,7 @@ int coord_ingest_adhoc(struct coord_store *store, const struct ingest_adhoc *a, 
     if (!a->hostname || !valid_hostname(a->hostname))
         return gp_err_set(err, -EINVAL, "invalid hostname");
     char key[BLOB_KEY_MAX + 1];
-    int w = snprintf(key, sizeof(key), "%s/adhoc/%s", service, a->filename);
+    int w = snprintf(key, sizeof(key), "products/%s/stacks/flamegraph/%s", service, a->filename);
     if (w < 0 || (size_t)w >= sizeof(key) || !blob_key_valid(key))
         return gp_err_set(err, -EINVAL, "cannot build a storage key for %s", a->filename);
     int rc = blob_put(store->blobs, key, a->html, a->html_len, err);

@@ -50,12 +50,15 @@ struct ingest_request {
 int coord_ingest(struct coord_store *store, const struct ingest_request *req,
                  int64_t *profile_id_out, struct gp_err *err);
 
-/* Blob key for an upload: "<service>/<yyyy-mm-dd>/<start>_<upload_id>_<host>.col.gz" with
+/* Blob key for an upload, laid out as Performance Studio's (products/<service>/stacks/) with a
+ * day directory (retention sweeps one day by prefix):
+ * "products/<service>/stacks/<yyyy-mm-dd>/<start>_<upload_id>_<host>.col.gz" with
  * host reduced to [A-Za-z0-9._-]. Returns 0 or -EINVAL (key would be invalid / too long). */
 int coord_ingest_blob_key(const char *service, int64_t start_time, const char *upload_id,
                           const char *hostname, char *out, size_t outsz);
 
-/* An ad hoc flame graph's rendered HTML: stored as blob "<service>/adhoc/<filename>" and a
+/* An ad hoc flame graph's rendered HTML: stored as blob
+ * "products/<service>/stacks/flamegraph/<filename>" (as Performance Studio) and a
  * meta_adhoc row (upsert on key). filename must be [A-Za-z0-9._-]{1,200} and not start with
  * '.'. perf_events: JSON array text or NULL. */
 struct ingest_adhoc {

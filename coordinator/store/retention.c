@@ -77,9 +77,9 @@ static int sweep_service(const struct meta_service *svc, void *ctx)
         struct tm tm;
         if (!gmtime_r(&t, &tm))
             continue;
-        char prefix[META_NAME_MAX + 16];
-        snprintf(prefix, sizeof(prefix), "%s/%04d-%02d-%02d/", svc->name, tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday);
+        char prefix[META_NAME_MAX + 40];
+        snprintf(prefix, sizeof(prefix), "products/%s/stacks/%04d-%02d-%02d/", svc->name,
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
         struct gp_err e = {0};
         if (blob_list(sc->s->blobs, prefix, sweep_cb, sc, &e) < 0)
             gp_warn("retention: listing %s: %s", prefix, e.msg);

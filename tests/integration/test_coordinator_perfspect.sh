@@ -34,6 +34,14 @@ jq -e '.hostname == "h1" and (.filename | endswith(".html"))' "$WORK/r.json" > /
 ok "html_metadata serves the newest report of h1"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$H/api/metrics/html_metadata?serviceName=ps&hostname=h1")
 [ "$code" = 200 ] || fail "hostname= form: $code"
+# The newest report is found through perfspect/ps/h1/latest (its name), not by listing the
+# host's reports (slow on S3): a report file that only a listing would see is not served.
+latest=$(cat "$STATE/profiles/perfspect/ps/h1/latest") || fail "no perfspect/ps/h1/latest"
+[ "perfspect/ps/h1/$(jq -r .filename "$WORK/r.json")" = "$latest" ] || fail "latest names $latest"
+printf '<html>only a listing finds this</html>' >"$STATE/profiles/perfspect/ps/h1/9999-12-31T00-00-00_x.html"
+curl -s "$H/api/metrics/html_metadata?serviceName=ps&hostname=h1" | jq -e '.content | contains("hardware counters")' >/dev/null \
+    || fail "html_metadata listed the reports instead of reading latest"
+ok "the newest report is read through perfspect/<service>/<host>/latest, without a listing"
 code=$(curl -s -o "$WORK/e.json" -w '%{http_code}' "$H/api/metrics/html_metadata?serviceName=ps")
 [ "$code" = 400 ] && grep -q "needs one host" "$WORK/e.json" || fail "no host: $code $(cat "$WORK/e.json")"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$H/api/metrics/html_metadata?serviceName=ps&hostname=h2")

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "agent/backoff.h"
+#include "common/backoff.h"
 
 static void test_exponential_and_cap(void **state)
 {

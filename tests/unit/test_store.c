@@ -130,7 +130,8 @@ static void test_ingest_index_query(void **state)
     assert_string_equal(row.service, "mysvc");
     assert_string_equal(row.hostname, "host/1");
     assert_int_equal(row.indexed, 0);
-    assert_non_null(strstr(row.blob_key, "mysvc/"));
+    /* laid out as Performance Studio's: products/<service>/stacks/<day>/... */
+    assert_int_equal(strncmp(row.blob_key, "products/mysvc/stacks/", 22), 0);
     assert_non_null(strstr(row.blob_key, "_up-1_host_1.col.gz"));
     void *gz;
     size_t gzlen;

@@ -37,6 +37,27 @@ static void test_unknown_engine(void **state)
     assert_int_equal(store_engine_parse("no-colon", STORE_ROLE_BLOBS, &e, &o, &err), -EINVAL);
 }
 
+/* user:password@ before the host: the database still ends at '?' (it ran past it by the length
+ * of "user:password@" before). */
+static void test_network_spec_with_credentials(void **state)
+{
+    (void)state;
+    const struct store_engine *e;
+    struct store_engine_options o;
+    struct gp_err err = {0};
+    if (!store_engine_find("s3", 2))
+        skip();
+    assert_int_equal(store_engine_parse("s3://AK:s3cret@bucket/pre/fix?endpoint=http://h:1",
+                                        STORE_ROLE_BLOBS, &e, &o, &err),
+                     0);
+    assert_string_equal(o.user, "AK");
+    assert_string_equal(o.password, "s3cret");
+    assert_string_equal(o.host, "bucket");
+    assert_string_equal(o.database, "pre/fix");
+    assert_string_equal(o.params, "endpoint=http://h:1");
+    store_engine_options_free(&o);
+}
+
 static void test_params(void **state)
 {
     (void)state;
@@ -90,6 +111,7 @@ int main(void)
             cmocka_unit_test(test_unknown_engine),
             cmocka_unit_test(test_params),
             cmocka_unit_test(test_network_spec_user_and_params),
+            cmocka_unit_test(test_network_spec_with_credentials),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

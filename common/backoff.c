@@ -1,5 +1,5 @@
 /* backoff.c — exponential backoff and interval jitter. */
-#include "agent/backoff.h"
+#include "common/backoff.h"
 
 #include <time.h>
 #include <unistd.h>

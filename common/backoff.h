@@ -1,7 +1,8 @@
-/* backoff.h — retry timing shared by heartbeats and the upload spool: exponential backoff with
- * jitter and a cap, plus ±N% jitter on a fixed interval, so a fleet never retries in lockstep. */
-#ifndef GPROF_AGENT_BACKOFF_H
-#define GPROF_AGENT_BACKOFF_H
+/* backoff.h — retry timing shared by the agent (heartbeats, upload spool) and the coordinator's
+ * network engines (S3): exponential backoff with jitter and a cap, plus ±N% jitter on a fixed
+ * interval, so a fleet never retries in lockstep. */
+#ifndef GPROF_COMMON_BACKOFF_H
+#define GPROF_COMMON_BACKOFF_H
 
 #include <stdint.h>
 

@@ -1,0 +1,113 @@
+#!/bin/bash
+# test_coordinator_s3_outage.sh — a coordinator on the S3 blob engine (s3rver behind
+# tests/servers/s3/faultproxy.py): while S3 answers 500 an upload is not acknowledged (503, the
+# agent keeps it in its spool and retries); a few 500/503 are retried inside the engine and the
+# upload is acknowledged; once S3 is back, the retried uploads land, and every acknowledged
+# profile is stored and indexed exactly once.
+set -euo pipefail
+. "$(dirname "$0")/coordinator_lib.sh"
+
+if [ -z "${GPROF_TEST_S3_ENDPOINT:-}" ]; then
+    [ "${GPROF_REQUIRE_SERVERS:-}" = 1 ] && fail "GPROF_TEST_S3_ENDPOINT is not set (tests/servers/server_s3.sh)"
+    echo "SKIP: GPROF_TEST_S3_ENDPOINT is not set (tests/servers/server_s3.sh)"
+    exit 77
+fi
+python3 "$SRC/tests/servers/s3/faultproxy.py" "$GPROF_TEST_S3_ENDPOINT" "$WORK/proxy.port" &
+PROXY_PID=$!
+trap 'kill $PROXY_PID 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 1 100); do [ -s "$WORK/proxy.port" ] && break; sleep 0.1; done
+P=http://127.0.0.1:$(cat "$WORK/proxy.port")
+fault() { curl -fs -X POST "$P/__fault/$1" >/dev/null; }
+
+N=24
+NOW=$(date -u +%Y-%m-%dT%H:%M:%S)
+T0=$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%S)
+T1=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%S)
+mkdir -p "$WORK/b"
+python3 - "$WORK/b" "$N" "$NOW" <<'PY'
+import gzip, json, sys
+d, n, now = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+for i in range(n):
+    prof = "\n".join(['# {"metadata":{"hostname":"h%d","run_arguments":{"service_name":"svc"}}}' % (i % 3),
+                      "0;;app;main;u%d %d" % (i, i + 1), "0;;app;main;common 1"])
+    body = {"start_time": now, "end_time": now, "hostname": "h%d" % (i % 3), "profile": prof,
+            "cpu_avg": 1.0, "mem_avg": 2.0, "spawn_time": now, "gpid": ""}
+    open("%s/%d.gz" % (d, i), "wb").write(gzip.compress(json.dumps(body).encode()))
+PY
+send() { # i -> http code
+    curl -s -o "$WORK/send.out" -w '%{http_code}' --max-time 60 -X POST "$H/api/v2/profiles?service=svc" \
+        -H 'GPROFILER-SERVICE-NAME: svc' -H 'Content-Encoding: gzip' -H "X-Gprof-Upload-Id: u$1" \
+        --data-binary @"$WORK/b/$1.gz" || true
+}
+
+SPEC="s3://gprof-test/outage-$$-$RANDOM?endpoint=$P&retry_seconds=1"
+start_coord "$WORK/state" --blobs "$SPEC"
+: >"$WORK/acked"
+for i in $(seq 0 7); do
+    [ "$(send "$i")" = 200 ] || fail "upload $i with S3 up: $(cat "$WORK/send.out")"
+    echo "$i" >>"$WORK/acked"
+done
+ok "uploads acknowledged with S3 up"
+
+fault "set?mode=500&n=-1"
+for i in $(seq 8 15); do
+    code=$(send "$i")
+    [ "$code" != 200 ] || fail "upload $i acknowledged while S3 answers 500"
+    [ "$code" = 503 ] || fail "upload $i during the outage: $code $(cat "$WORK/send.out"), want 503"
+done
+grep -q "500" "$WORK/send.out" || fail "the 503 does not say what failed: $(cat "$WORK/send.out")"
+ok "while S3 answers 500, uploads get 503 and are not acknowledged ($(cat "$WORK/send.out"))"
+
+fault "set?mode=503&n=2"
+[ "$(send 16)" = 200 ] || fail "upload 16 after two 503s: $(cat "$WORK/send.out")"
+echo 16 >>"$WORK/acked"
+fault "set?mode=drop&n=1"
+[ "$(send 17)" = 200 ] || fail "upload 17 after a dropped connection: $(cat "$WORK/send.out")"
+echo 17 >>"$WORK/acked"
+ok "short S3 failures (two 503s, a dropped connection) are retried by the engine"
+
+fault "clear"
+# the agent's spool: everything not acknowledged is sent again, with its upload id
+for i in $(seq 8 15) $(seq 18 $((N - 1))); do
+    for _ in $(seq 1 20); do
+        [ "$(send "$i")" = 200 ] && { echo "$i" >>"$WORK/acked"; break; }
+        sleep 0.2
+    done
+done
+# and a retry of an acknowledged upload changes nothing
+[ "$(send 0)" = 200 ] || fail "retry of acknowledged upload 0"
+[ "$(sort -n "$WORK/acked" | uniq | wc -l)" = "$N" ] || fail "not every upload acknowledged after S3 came back"
+ok "after S3 is back every upload is acknowledged"
+
+for _ in $(seq 1 200); do
+    curl -s "$H/api/flamegraph?serviceName=svc&startTime=$T0&endTime=$T1&stacksCount=100000&format=collapsed" >"$WORK/c.col" || true
+    if python3 - "$WORK/c.col" "$N" <<'PY'; then break; fi
+import sys
+counts = {}
+for line in open(sys.argv[1]):
+    if " " in line:
+        s, c = line.rstrip("\n").rsplit(" ", 1)
+        counts[s] = counts.get(s, 0) + int(c)
+n = int(sys.argv[2])
+for i in range(n):
+    if counts.get("app;main;u%d" % i) != i + 1:
+        sys.exit(1)
+sys.exit(0 if counts.get("app;main;common") == n else 1)
+PY
+    sleep 0.1
+done
+python3 - "$WORK/c.col" "$N" <<'PY' || fail "acknowledged profiles missing or counted twice in the index"
+import sys
+counts = {}
+for line in open(sys.argv[1]):
+    if " " in line:
+        s, c = line.rstrip("\n").rsplit(" ", 1)
+        counts[s] = counts.get(s, 0) + int(c)
+n = int(sys.argv[2])
+bad = [i for i in range(n) if counts.get("app;main;u%d" % i) != i + 1]
+if bad or counts.get("app;main;common") != n:
+    print("bad uploads %s, common=%s" % (bad, counts.get("app;main;common")), file=sys.stderr)
+    sys.exit(1)
+PY
+ok "every acknowledged profile is stored and indexed exactly once"
+stop_coord
