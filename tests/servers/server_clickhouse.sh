@@ -82,6 +82,12 @@ XML
 run=()
 if id clickhouse >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   chown -R clickhouse: "$home"
+  # the server user must reach DIR: let it traverse (not list) private parents such as mktemp's
+  d=$dir
+  while [ "$d" != / ] && ! setpriv --reuid=clickhouse --regid=clickhouse --init-groups test -x "$d"; do
+    chmod o+x "$d"
+    d=$(dirname "$d")
+  done
   run=(setpriv --reuid=clickhouse --regid=clickhouse --init-groups)
 fi
 if [ "$(basename "$bin")" = clickhouse ]; then bin_args=(server); else bin_args=(); fi
