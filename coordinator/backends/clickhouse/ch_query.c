@@ -77,12 +77,14 @@ static int fetch_stacks(struct chx *x, const struct kept *k, size_t n, struct gp
     if (!n)
         return 0;
     struct strbuf q = STRBUF_INIT, res = STRBUF_INIT;
-    sb_puts(&q, "SELECT hash, any(container), any(comm), any(frames) FROM ");
+    /* LIMIT 1 BY, not GROUP BY with any(): no aggregate copies of the frame arrays; a hash's
+     * rows are all on one shard (the dictionary is sharded by hash) */
+    sb_puts(&q, "SELECT hash, container, comm, frames FROM ");
     ch_table(x, &q, "stacks");
     sb_puts(&q, " WHERE hash IN (");
     for (size_t i = 0; i < n; i++)
         sb_printf(&q, "%s%llu", i ? "," : "", (unsigned long long)k[i].hash);
-    sb_puts(&q, ") GROUP BY hash FORMAT RowBinary");
+    sb_puts(&q, ") LIMIT 1 BY hash FORMAT RowBinary");
     int rc = q.oom ? gp_err_set(err, -ENOMEM, "out of memory")
                    : ch_exec(x, sb_str(&q), NULL, 0, "&max_query_size=268435456", NULL, &res, err);
     sb_free(&q);
@@ -159,7 +161,9 @@ static int fetch_stacks(struct chx *x, const struct kept *k, size_t n, struct gp
         }
         found++;
     }
-    if (rc == 0 && found != n)
+    if (rc == 0 && found > n)
+        rc = gp_err_set(err, -EPROTO, "clickhouse index: a stack came back twice");
+    if (rc == 0 && found < n)
         rc = gp_err_set(err, -EIO,
                         "clickhouse index: %zu of %zu stacks missing from the stack dictionary",
                         n - found, n);
