@@ -15,6 +15,7 @@ test_pkgs=(
   systemd util-linux binutils file sqlite3 curl procps
   libc6-dbg xz-utils debuginfod iproute2
   linux-perf bzip2 python3.11 # the unwinding tests: perf --call-graph dwarf is their oracle
+  clickhouse-server clickhouse-client # the ClickHouse sample index tests (tests/servers/server_clickhouse.sh)
 )
 bench_pkgs=(linux-perf bpftrace wrk hyperfine time bc jq)
 

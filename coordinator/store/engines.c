@@ -43,6 +43,15 @@ static const struct store_engine engine_s3 = {
         .network = 1,
 };
 #endif
+#ifdef GPROF_ENGINE_CLICKHOUSE
+extern const struct sample_index_ops sample_index_clickhouse_ops;
+static const struct store_engine engine_clickhouse = {
+        .version = STORE_ENGINE_VERSION,
+        .name = "clickhouse",
+        .network = 1,
+        .index = &sample_index_clickhouse_ops,
+};
+#endif
 
 const struct store_engine *const store_engines[] = {
 #ifdef GPROF_ENGINE_SQLITE
@@ -56,6 +65,9 @@ const struct store_engine *const store_engines[] = {
 #endif
 #ifdef GPROF_ENGINE_S3
         &engine_s3,
+#endif
+#ifdef GPROF_ENGINE_CLICKHOUSE
+        &engine_clickhouse,
 #endif
         NULL,
 };

@@ -98,8 +98,10 @@ static void record_failure(struct coord_store *s, struct work *w, const struct g
 
 static int fatal(int code)
 {
-    /* The store itself is in trouble: stop this pass and retry later. */
-    return code == -EBUSY || code == -ENOMEM || code == -ENOSPC || code == -EROFS;
+    /* The store itself is in trouble: stop this pass and retry later. -EAGAIN: a network store
+     * (ClickHouse) is unreachable or busy; the outbox keeps the work, no attempt is counted. */
+    return code == -EBUSY || code == -ENOMEM || code == -ENOSPC || code == -EROFS ||
+           code == -EAGAIN;
 }
 
 /* Reads, checks and parses one item; leaves w->profile set when it must be added. */
