@@ -2,6 +2,7 @@
 #include "coordinator/http/server.h"
 #include "coordinator/http/conns.h"
 #include "coordinator/http/guard.h"
+#include "coordinator/http/tls.h"
 #include "common/gzip.h"
 #include "common/log.h"
 
@@ -35,6 +36,7 @@ struct http_server {
     atomic_uint inflight;
     struct http_conns *conns;
     struct http_guard guard;
+    struct http_tls *tls; /* NULL: plain HTTP */
 };
 
 /* Per-request state, kept in MHD's con_cls. */
@@ -96,6 +98,15 @@ bool http_addr_is_loopback(const char *host)
     if (inet_pton(AF_INET, host, &a) == 1)
         return (ntohl(a.s_addr) >> 24) == 127;
     return false;
+}
+
+bool http_listen_is_loopback(const char *listen)
+{
+    char host[256];
+    uint16_t port;
+    struct gp_err err = {0};
+    return http_parse_listen(listen, host, sizeof(host), &port, &err) == 0 &&
+           http_addr_is_loopback(host);
 }
 
 /* ---- responses ----------------------------------------------------------------------- */
@@ -637,6 +648,25 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
     }
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_SUSPEND_RESUME;
+    if (o->tls_cert || o->tls_key) {
+        if (!o->tls_cert || !o->tls_key || !*o->tls_cert || !*o->tls_key)
+            rc = gp_err_set(err, -EINVAL, "HTTPS needs both tls_cert and tls_key");
+        else if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
+                 MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK) != MHD_YES)
+            rc = gp_err_set(err, -ENOTSUP,
+                            "this libmicrohttpd is built without HTTPS support; install "
+                            "Debian's libmicrohttpd12 (built with GnuTLS)");
+        else
+            rc = http_tls_open(o->tls_cert, o->tls_key, &s->tls, err);
+        if (rc) {
+            free(s->routes);
+            http_conns_free(s->conns);
+            free(s);
+            freeaddrinfo(ai);
+            return rc;
+        }
+        flags |= MHD_USE_TLS;
+    }
     pthread_mutex_init(&s->jmu, NULL);
     pthread_cond_init(&s->jcv, NULL);
     s->nworkers = o->workers ? o->workers : threads;
@@ -653,6 +683,7 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
         if (prc) {
             s->nworkers = i;
             stop_workers(s);
+            http_tls_free(s->tls);
             free(s->routes);
             http_conns_free(s->conns);
             free(s);
@@ -671,11 +702,16 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
             MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_CONNECTION_LIMIT,
             max_conns * threads + threads, MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_conns_per_ip,
             MHD_OPTION_NOTIFY_CONNECTION, http_conns_notify, s->conns, MHD_OPTION_NOTIFY_COMPLETED,
-            on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+            on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+            /* TLS: the certificate comes from tls.c at each handshake (swapped on reload);
+             * without TLS MHD ignores the option list's end early */
+            s->tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END, http_tls_mhd_callback(),
+            MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->d) {
         int e = errno;
         stop_workers(s);
+        http_tls_free(s->tls);
         free(s->routes);
         http_conns_free(s->conns);
         free(s);
@@ -708,6 +744,13 @@ uint16_t http_server_port(const struct http_server *s)
     return s->port;
 }
 
+int http_server_reload_tls(struct http_server *s, struct gp_err *err)
+{
+    if (!s->tls)
+        return gp_err_set(err, -ENOTSUP, "the server runs without TLS");
+    return http_tls_reload(s->tls, err);
+}
+
 unsigned http_server_inflight(const struct http_server *s)
 {
     return atomic_load(&((struct http_server *)s)->inflight);
@@ -726,6 +769,7 @@ void http_server_stop(struct http_server *s, unsigned grace_ms)
     }
     stop_workers(s); /* resumes every suspended connection before the daemon stops */
     MHD_stop_daemon(s->d);
+    http_tls_free(s->tls);
     http_conns_free(s->conns);
     free(s->routes);
     free(s);
