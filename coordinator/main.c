@@ -286,7 +286,9 @@ int main(int argc, char **argv)
                             .max_upload = c.max_upload_bytes,
                             .max_request = c.max_request_bytes,
                             .default_stacks = (size_t)c.stacks_count_default,
-                            .max_stacks = (size_t)c.stacks_count_max};
+                            .max_stacks = (size_t)c.stacks_count_max,
+                            .metrics_public = c.metrics_public,
+                            .started = time(NULL)};
     struct http_route routes[64];
     size_t nroutes = coord_api_routes(&api, routes, 64);
     /* Uploads and queries run on the worker pool. An upload spends most of its time waiting
@@ -326,6 +328,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
         goto out;
     }
+    atomic_store(&api.srv, srv);
     gp_info("gprof-coordinator %s listening on %s://%s (port %u), state in %s, auth %s",
             GPROF_VERSION, c.tls_cert[0] ? "https" : "http", c.listen, http_server_port(srv),
             c.state_dir, c.auth ? "on" : "off (loopback only)");

@@ -2,6 +2,7 @@
 #include "coordinator/http/server.h"
 #include "coordinator/http/conns.h"
 #include "coordinator/http/guard.h"
+#include "coordinator/http/stats.h"
 #include "coordinator/http/tls.h"
 #include "common/gzip.h"
 #include "common/log.h"
@@ -36,12 +37,14 @@ struct http_server {
     atomic_uint inflight;
     struct http_conns *conns;
     struct http_guard guard;
-    struct http_tls *tls; /* NULL: plain HTTP */
+    struct http_tls *tls;     /* NULL: plain HTTP */
+    struct http_stats *stats; /* responses by route and status, latency (metrics) */
 };
 
 /* Per-request state, kept in MHD's con_cls. */
 struct req_state {
     const struct http_route *route;
+    struct timespec t0; /* the request header was complete */
     char *buf;
     size_t len, cap, limit;
     size_t expect; /* Content-Length (within limit): the body buffer is sized once */
@@ -288,10 +291,29 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *
     return ret;
 }
 
-static enum MHD_Result quick(struct MHD_Connection *conn, int status, const char *allow,
-                             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Counts the response of st's request by route and status, and its latency. */
+static void record(struct http_server *s, const struct req_state *st, int status)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double sec = (double)(t1.tv_sec - st->t0.tv_sec) + (double)(t1.tv_nsec - st->t0.tv_nsec) / 1e9;
+    http_stats_record(s->stats, st->route ? (size_t)(st->route - s->routes) : s->nroutes, status,
+                      sec);
+}
 
-static enum MHD_Result quick(struct MHD_Connection *conn, int status, const char *allow,
+static enum MHD_Result respond(struct http_server *s, struct req_state *st,
+                               struct MHD_Connection *conn, struct http_resp *r)
+{
+    record(s, st, r->status);
+    return send_resp(conn, r);
+}
+
+static enum MHD_Result quick(struct http_server *s, struct req_state *st,
+                             struct MHD_Connection *conn, int status, const char *allow,
+                             const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static enum MHD_Result quick(struct http_server *s, struct req_state *st,
+                             struct MHD_Connection *conn, int status, const char *allow,
                              const char *fmt, ...)
 {
     char msg[512];
@@ -303,7 +325,7 @@ static enum MHD_Result quick(struct MHD_Connection *conn, int status, const char
     http_resp_msg(&r, status, "%s", msg);
     if (allow)
         snprintf(r.allow, sizeof(r.allow), "%s", allow);
-    return send_resp(conn, &r);
+    return respond(s, st, conn, &r);
 }
 
 /* Decodes the body and runs the handler; fills resp (also for decoding errors). */
@@ -441,6 +463,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!st)
             return MHD_NO;
         *con_cls = st;
+        clock_gettime(CLOCK_MONOTONIC, &st->t0);
         atomic_fetch_add(&s->inflight, 1);
         http_conns_header_done(conn);
         log_request(conn, method, url);
@@ -450,7 +473,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"), gmsg, sizeof(gmsg));
         if (gst) {
             st->rejected = true;
-            return quick(conn, gst, NULL, "%s", gmsg);
+            return quick(s, st, conn, gst, NULL, "%s", gmsg);
         }
         char allow[64];
         bool wrong;
@@ -458,9 +481,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!st->route) {
             st->rejected = true;
             if (wrong)
-                return quick(conn, 405, allow, "method %s not allowed on %s; use %s", method, url,
-                             allow);
-            return quick(conn, 404, NULL, "no such endpoint: %s %s", method, url);
+                return quick(s, st, conn, 405, allow, "method %s not allowed on %s; use %s", method,
+                             url, allow);
+            return quick(s, st, conn, 404, NULL, "no such endpoint: %s %s", method, url);
         }
         if (st->route->pre) {
             /* authenticate from the header: a refused request never has its body read */
@@ -468,7 +491,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             struct http_resp r = {.status = 500, .content_type = "application/json"};
             if (!st->route->pre(&pre, &r, st->route->ctx)) {
                 st->rejected = true;
-                return send_resp(conn, &r);
+                return respond(s, st, conn, &r);
             }
             free(r.body);
         }
@@ -477,7 +500,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if ((st->route->flags & HTTP_R_NEED_LENGTH) && !cl) {
             st->rejected = true;
-            return quick(conn, 411, NULL, "Content-Length header is required");
+            return quick(s, st, conn, 411, NULL, "Content-Length header is required");
         }
         if (cl) {
             char *end;
@@ -485,11 +508,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             unsigned long long n = strtoull(cl, &end, 10);
             if (errno || end == cl || *end) {
                 st->rejected = true;
-                return quick(conn, 400, NULL, "malformed Content-Length header '%.40s'", cl);
+                return quick(s, st, conn, 400, NULL, "malformed Content-Length header '%.40s'", cl);
             }
             if (n > st->limit) {
                 st->rejected = true;
-                return quick(conn, 413, NULL,
+                return quick(s, st, conn, 413, NULL,
                              "request body of %llu bytes exceeds the limit of %zu bytes", n,
                              st->limit);
             }
@@ -529,9 +552,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     /* The whole body is here. */
     if (st->too_large)
-        return quick(conn, 413, NULL, "request body exceeds the limit of %zu bytes", st->limit);
+        return quick(s, st, conn, 413, NULL, "request body exceeds the limit of %zu bytes",
+                     st->limit);
     if (st->phase == 2)
-        return send_resp(conn, &st->resp);
+        return respond(s, st, conn, &st->resp);
     if (st->phase == 1)
         return MHD_YES; /* still running in a worker */
     if ((st->route->flags & HTTP_R_OFFLOAD) && s->nworkers) {
@@ -555,7 +579,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     struct http_resp resp = {.status = 500, .content_type = "application/json"};
     process(s, st, conn, method, url, &resp);
-    return send_resp(conn, &resp);
+    return respond(s, st, conn, &resp);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -641,6 +665,15 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
     }
     memcpy(s->routes, routes, nroutes * sizeof(*routes));
     s->nroutes = nroutes;
+    s->stats = http_stats_new(nroutes);
+    if (!s->stats) {
+        http_stats_free(s->stats);
+        free(s->routes);
+        http_conns_free(s->conns);
+        free(s);
+        freeaddrinfo(ai);
+        return gp_err_set(err, -ENOMEM, "out of memory");
+    }
     unsigned threads = o->threads;
     if (!threads) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -659,6 +692,7 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
         else
             rc = http_tls_open(o->tls_cert, o->tls_key, &s->tls, err);
         if (rc) {
+            http_stats_free(s->stats);
             free(s->routes);
             http_conns_free(s->conns);
             free(s);
@@ -672,6 +706,7 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
     s->nworkers = o->workers ? o->workers : threads;
     s->workers = calloc(s->nworkers, sizeof(pthread_t));
     if (!s->workers) {
+        http_stats_free(s->stats);
         free(s->routes);
         http_conns_free(s->conns);
         free(s);
@@ -684,6 +719,7 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
             s->nworkers = i;
             stop_workers(s);
             http_tls_free(s->tls);
+            http_stats_free(s->stats);
             free(s->routes);
             http_conns_free(s->conns);
             free(s);
@@ -712,6 +748,7 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
         int e = errno;
         stop_workers(s);
         http_tls_free(s->tls);
+        http_stats_free(s->stats);
         free(s->routes);
         http_conns_free(s->conns);
         free(s);
@@ -751,6 +788,11 @@ int http_server_reload_tls(struct http_server *s, struct gp_err *err)
     return http_tls_reload(s->tls, err);
 }
 
+void http_server_metrics(const struct http_server *s, struct strbuf *sb)
+{
+    http_stats_write(s->stats, s->routes, sb);
+}
+
 unsigned http_server_inflight(const struct http_server *s)
 {
     return atomic_load(&((struct http_server *)s)->inflight);
@@ -771,6 +813,7 @@ void http_server_stop(struct http_server *s, unsigned grace_ms)
     MHD_stop_daemon(s->d);
     http_tls_free(s->tls);
     http_conns_free(s->conns);
+    http_stats_free(s->stats);
     free(s->routes);
     free(s);
 }

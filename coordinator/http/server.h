@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/strbuf.h"
 
 struct MHD_Connection;
 
@@ -95,6 +96,8 @@ void http_server_stop(struct http_server *s, unsigned grace_ms);
 /* Reads the TLS certificate and key files again (SIGHUP): new connections get the new
  * certificate, open ones keep theirs. -ENOTSUP without TLS; on error the old one stays. */
 int http_server_reload_tls(struct http_server *s, struct gp_err *err);
+/* The request counters (stats.h) in Prometheus text. */
+void http_server_metrics(const struct http_server *s, struct strbuf *sb);
 /* Requests being served right now. */
 unsigned http_server_inflight(const struct http_server *s);
 
