@@ -17,6 +17,7 @@
 #include "agent/daemon/config.h"
 #include "agent/daemon/control_handlers.h"
 #include "agent/daemon/dispatch.h"
+#include "agent/daemon/metrics.h"
 #include "agent/daemon/state.h"
 #include "agent/symbols/debuginfod.h"
 #include "agent/symbols/kallsyms_cache.h"
@@ -214,6 +215,13 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    if (a->metrics_listen) {
+        if (gp_metrics_http_start(&ag, a->metrics_listen, &ag.metrics_http, &err)) {
+            gp_error("%s", err.msg);
+            return 1;
+        }
+        gp_info("serving the agent's counters on http://%s/metrics", a->metrics_listen);
+    }
     struct gp_slot_env env = {.hostname = ag.hostname,
                               .service = ag.service,
                               .coordinator = ag.coordinator[0] ? ag.coordinator : NULL,
@@ -291,6 +299,7 @@ int main(int argc, char **argv)
     gp_info("stopping: finishing the current sessions");
     sd_notify(0, "STOPPING=1\nSTATUS=finishing the current sessions");
     gp_control_stop(ag.control);
+    gp_metrics_http_stop(ag.metrics_http);
     if (ag.sender)
         gp_sender_cancel_waits(ag.sender);
     gp_adhoc_close(ag.adhoc);
