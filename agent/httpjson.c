@@ -1,6 +1,7 @@
 /* httpjson.c — JSON requests over libcurl. */
 #include "agent/httpjson.h"
 #include "common/curl.h"
+#include "common/curl_tls.h"
 #include "common/strbuf.h"
 
 #include <errno.h>
@@ -30,7 +31,7 @@ static int perform(const char *method, const char *url, const char *token, const
                    struct gp_err *err)
 {
     reply->max = max_reply;
-    CURL *c = gp_curl.easy_init();
+    CURL *c = gp_curl_handle();
     if (!c)
         return gp_err_set(err, -ENOMEM, "cannot initialise libcurl");
     struct curl_slist *h = NULL;
@@ -55,8 +56,6 @@ static int perform(const char *method, const char *url, const char *token, const
         gp_curl.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
     }
     gp_curl.easy_setopt(c, CURLOPT_TIMEOUT, timeout_s > 0 ? timeout_s : 30L);
-    gp_curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-    gp_curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     gp_curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
     gp_curl.easy_setopt(c, CURLOPT_WRITEDATA, reply);
     /* a Content-Length above the cap is refused before the body is read */
@@ -70,7 +69,9 @@ static int perform(const char *method, const char *url, const char *token, const
         goto out;
     }
     if (cc != CURLE_OK) {
-        rc = gp_err_set(err, -EAGAIN, "%s %s failed: %s", method, url, gp_curl.easy_strerror(cc));
+        char why[512];
+        gp_curl_describe(cc, why, sizeof(why));
+        rc = gp_err_set(err, -EAGAIN, "%s %s failed: %s", method, url, why);
         goto out;
     }
     gp_curl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);

@@ -17,9 +17,11 @@
 #include "agent/daemon/config.h"
 #include "agent/daemon/control_handlers.h"
 #include "agent/daemon/dispatch.h"
+#include "agent/daemon/metrics.h"
 #include "agent/daemon/state.h"
 #include "agent/symbols/debuginfod.h"
 #include "agent/symbols/kallsyms_cache.h"
+#include "common/curl_tls.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 
@@ -68,6 +70,11 @@ static void apply_reload(struct agent *ag, int argc, char **argv, struct gp_conf
         strcmp(n.coordinator ? n.coordinator : "", ag->coordinator) ||
         strcmp(n.state_dir, ag->state_dir))
         gp_warn("SIGHUP: coordinator, service, hostname and state_dir changes need a restart");
+    if (strcmp(n.ca_file ? n.ca_file : "", ag->cfg.ca_file ? ag->cfg.ca_file : "") ||
+        n.no_verify != ag->cfg.no_verify ||
+        strcmp(n.metrics_listen ? n.metrics_listen : "",
+               ag->cfg.metrics_listen ? ag->cfg.metrics_listen : ""))
+        gp_warn("SIGHUP: ca_file, no_verify and metrics_listen changes need a restart");
     int restart = n.continuous != ag->cfg.continuous || n.frequency != ag->cfg.frequency ||
                   n.duration != ag->cfg.duration;
     ag->cfg.heartbeat_interval = n.heartbeat_interval;
@@ -88,6 +95,9 @@ static void apply_reload(struct agent *ag, int argc, char **argv, struct gp_conf
     ag->cfg.state_dir = n.state_dir;
     ag->cfg.hostname = n.hostname;
     ag->cfg.control_socket = n.control_socket;
+    ag->cfg.ca_file = n.ca_file;
+    ag->cfg.no_verify = n.no_verify;
+    ag->cfg.metrics_listen = n.metrics_listen;
     gp_config_free(*cur);
     *cur = c;
     gp_info("SIGHUP: configuration reloaded (heartbeat %llds, continuous %s, %lld s at %lld Hz)",
@@ -138,6 +148,8 @@ int main(int argc, char **argv)
     }
     struct agent_cfg *a = &ag.cfg;
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    gp_curl_tls_set(a->ca_file, a->no_verify);
+    gp_curl_tls_warn("gprof-agent");
     pthread_mutex_init(&ag.mu, NULL);
     ag.spawn = time(NULL);
     if (a->hostname)
@@ -202,6 +214,13 @@ int main(int argc, char **argv)
             gp_error("%s", err.msg);
             return 1;
         }
+    }
+    if (a->metrics_listen) {
+        if (gp_metrics_http_start(&ag, a->metrics_listen, &ag.metrics_http, &err)) {
+            gp_error("%s", err.msg);
+            return 1;
+        }
+        gp_info("serving the agent's counters on http://%s/metrics", a->metrics_listen);
     }
     struct gp_slot_env env = {.hostname = ag.hostname,
                               .service = ag.service,
@@ -280,6 +299,7 @@ int main(int argc, char **argv)
     gp_info("stopping: finishing the current sessions");
     sd_notify(0, "STOPPING=1\nSTATUS=finishing the current sessions");
     gp_control_stop(ag.control);
+    gp_metrics_http_stop(ag.metrics_http);
     if (ag.sender)
         gp_sender_cancel_waits(ag.sender);
     gp_adhoc_close(ag.adhoc);

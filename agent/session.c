@@ -3,6 +3,7 @@
 #include "agent/frames.h"
 #include "agent/header.h"
 #include "agent/procs/proctable.h"
+#include "agent/counters.h"
 #include "agent/symbols/kallsyms_cache.h"
 #include "agent/unwind/registry.h"
 #include "common/log.h"
@@ -491,6 +492,13 @@ void gp_session_progress(const struct gp_session *s, struct gp_session_progress 
             .targets_alive = alive,
             .finish_s = s->finish_s,
     };
+}
+
+void gp_session_snapshot(const struct gp_session *s, struct gp_counter_snap *out)
+{
+    gp_sampler_stats(s->sampler, &out->st);
+    out->frames = s->nframes;
+    out->unresolved = s->nunresolved;
 }
 
 size_t gp_session_exited_targets(const struct gp_session *s, int *pids, double *after_s, size_t max)

@@ -46,6 +46,10 @@ typedef void (*gp_session_progress_cb)(const struct gp_session_progress *p, void
 
 struct gp_session;
 
+/* The session's cumulative sampler stats and frame counts (for agent/counters.h). */
+struct gp_counter_snap;
+void gp_session_snapshot(const struct gp_session *s, struct gp_counter_snap *out);
+
 /* Opens the sampler (BPF, or perf with a notice when auto_fallback allows) and the symbolizer.
  * notice receives a one-line message when the fallback was taken ("" otherwise). */
 int gp_session_open(const struct gp_session_opts *o, struct gp_session **out, char *notice,

@@ -1,6 +1,7 @@
 /* slots.c — ContinuousProfilerSlot and AdhocProfilerSlot threads. */
 #include "agent/slots.h"
 #include "common/curl.h"
+#include "agent/counters.h"
 #include "agent/hostmetrics.h"
 #include "agent/profile_limit.h"
 #include "agent/session.h"
@@ -116,7 +117,8 @@ struct gp_cont_slot {
     unsigned long sessions;
     double elapsed;
     struct gp_hostmetrics hm;
-    const char *sampler; /* static string */
+    const char *sampler;         /* static string */
+    struct gp_counter_snap last; /* counters.h: what the session had counted at its last run */
 };
 
 static void cont_progress(const struct gp_session_progress *p, void *ctx)
@@ -141,6 +143,9 @@ static void *cont_run(void *arg)
         }
         struct gp_session_progress pr;
         gp_session_progress(s->sess, &pr);
+        struct gp_counter_snap snap;
+        gp_session_snapshot(s->sess, &snap);
+        gp_counters_add_run(pr.samples, &snap, &s->last);
         struct gp_header_info extra = {.service = s->env.service};
         gp_hostmetrics_end(&s->hm, &extra.cpu_avg, &extra.mem_avg);
         if (s->stop && pr.elapsed_s < 0.5 && pr.samples == 0)
@@ -217,6 +222,7 @@ int gp_cont_start(struct gp_cont_slot *s, unsigned freq_hz, unsigned duration_s,
         gp_warn("%s", notice);
     pthread_mutex_lock(&s->mu);
     s->sess = sess;
+    s->last = (struct gp_counter_snap){0}; /* a fresh session counts from zero */
     s->stop = 0;
     s->freq = freq_hz;
     s->duration = duration_s;
@@ -391,6 +397,9 @@ static void *adhoc_run(void *arg)
     }
     struct gp_session_progress pr;
     gp_session_progress(s->sess, &pr);
+    struct gp_counter_snap snap, none = {0};
+    gp_session_snapshot(s->sess, &snap);
+    gp_counters_add_run(pr.samples, &snap, &none);
     pthread_mutex_lock(&s->mu);
     struct gp_command cmd = s->cmd;
     pthread_mutex_unlock(&s->mu);

@@ -1,6 +1,7 @@
 /* uploader.c — the gProfiler upload protocol over libcurl. */
 #include "agent/uploader.h"
 #include "common/curl.h"
+#include "common/curl_tls.h"
 #include "agent/header.h"
 #include "common/gzip.h"
 #include "common/strbuf.h"
@@ -59,7 +60,7 @@ int gp_upload_profile(const struct gp_upload_target *t, const struct gp_upload *
     int rc = build_body(t, u, gpid, &body, err);
     if (rc)
         goto out;
-    c = gp_curl.easy_init();
+    c = gp_curl_handle();
     if (!c) {
         rc = gp_err_set(err, -ENOMEM, "cannot initialise libcurl");
         goto out;
@@ -96,14 +97,13 @@ int gp_upload_profile(const struct gp_upload_target *t, const struct gp_upload *
     gp_curl.easy_setopt(c, CURLOPT_POSTFIELDS, body.buf);
     gp_curl.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body.len);
     gp_curl.easy_setopt(c, CURLOPT_TIMEOUT, t->timeout_s > 0 ? t->timeout_s : 120L);
-    gp_curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-    gp_curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     gp_curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
     gp_curl.easy_setopt(c, CURLOPT_WRITEDATA, &reply);
     CURLcode cc = gp_curl.easy_perform(c);
     if (cc != CURLE_OK) {
-        rc = gp_err_set(err, -EAGAIN, "uploading to %s failed: %s", t->base_url,
-                        gp_curl.easy_strerror(cc));
+        char why[512];
+        gp_curl_describe(cc, why, sizeof(why));
+        rc = gp_err_set(err, -EAGAIN, "uploading to %s failed: %s", t->base_url, why);
         goto out;
     }
     long status = 0;

@@ -12,4 +12,9 @@ const char *gpctl_coordinator(const char *flag, char *buf, size_t len);
 /* --token, else GPROF_UI_TOKEN / GPROF_TOKEN, else NULL. */
 const char *gpctl_token(const char *flag);
 
+/* Takes --ca-file FILE (alias --tls-ca-bundle; else GPROF_CA_FILE) and --no-verify out of a
+ * verb's argv (up to a "--") and applies them to every HTTPS request (common/curl_tls.h);
+ * -1 after printing an error. */
+int gpctl_tls_options(int *argc, char **argv);
+
 #endif

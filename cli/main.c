@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/endpoints.h"
 #include "cli/gprofctl.h"
 #include "cli/stat.h"
 
@@ -27,7 +28,10 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
         fprintf(f, "  %-12s %s\n", verbs[i].name, verbs[i].summary);
     fprintf(f, "\n`gprofctl VERB --help` describes a verb. `gprofctl --version` prints the "
-               "version.\n");
+               "version.\n"
+               "Every verb that talks to an https:// coordinator checks its certificate against "
+               "the\nsystem CA store, or --ca-file FILE (or GPROF_CA_FILE); --no-verify skips "
+               "the check\n(insecure, warned about).\n");
 }
 
 int main(int argc, char **argv)
@@ -45,8 +49,12 @@ int main(int argc, char **argv)
         return 0;
     }
     for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-        if (!strcmp(argv[1], verbs[i].name))
-            return verbs[i].fn(argc - 1, argv + 1);
+        if (!strcmp(argv[1], verbs[i].name)) {
+            int vargc = argc - 1;
+            if (gpctl_tls_options(&vargc, argv + 1) != 0)
+                return 2;
+            return verbs[i].fn(vargc, argv + 1);
+        }
     fprintf(stderr, "gprofctl: unknown verb '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -12,6 +12,10 @@
 #include <unistd.h>
 
 const char *const coord_config_keys[] = {"listen",
+                                         "tls_cert",
+                                         "tls_key",
+                                         "allow_plaintext",
+                                         "metrics_public",
                                          "state_dir",
                                          "meta",
                                          "blobs",
@@ -195,6 +199,26 @@ int coord_config_load(struct coord_config *c, int argc, char **argv, struct gp_e
         if ((rc = copy_str(c->ui_basic_auth, sizeof(c->ui_basic_auth), v, "ui_basic_auth", err)))
             goto out;
     }
+    if ((v = gp_config_get(cfg, "tls_cert")) &&
+        (rc = copy_str(c->tls_cert, sizeof(c->tls_cert), v, "tls_cert", err)))
+        goto out;
+    if ((v = gp_config_get(cfg, "tls_key")) &&
+        (rc = copy_str(c->tls_key, sizeof(c->tls_key), v, "tls_key", err)))
+        goto out;
+    if (!c->tls_cert[0] != !c->tls_key[0]) {
+        rc = gp_err_set(err, -EINVAL,
+                        "setting %s is missing: HTTPS needs both tls_cert (--tls-cert, the PEM "
+                        "certificate chain) and tls_key (--tls-key, its PEM private key)",
+                        c->tls_cert[0] ? "tls_key" : "tls_cert");
+        goto out;
+    }
+    int flag;
+    if ((rc = gp_config_get_bool(cfg, "allow_plaintext", 0, &flag, err)))
+        goto out;
+    c->allow_plaintext = flag;
+    if ((rc = gp_config_get_bool(cfg, "metrics_public", 0, &flag, err)))
+        goto out;
+    c->metrics_public = flag;
     v = gp_config_get(cfg, "log_level");
     snprintf(c->log_level, sizeof(c->log_level), "%s", v ? v : "info");
     if (gp_log_parse_level(c->log_level) < 0) {
@@ -274,6 +298,15 @@ int coord_config_load(struct coord_config *c, int argc, char **argv, struct gp_e
             goto out;
         }
         c->auth = b;
+    }
+    if (!loopback && !c->tls_cert[0] && !c->allow_plaintext) {
+        rc = gp_err_set(err, -EPERM,
+                        "refusing to listen on %s without TLS: agent tokens, credentials and "
+                        "profiles would cross the network in clear text. Set tls_cert and tls_key "
+                        "(--tls-cert FILE --tls-key FILE), or allow_plaintext = on "
+                        "(--allow-plaintext on) if the network is trusted",
+                        c->listen);
+        goto out;
     }
     if (!c->auth && !loopback) {
         rc = gp_err_set(err, -EPERM,

@@ -21,6 +21,9 @@ struct coord_store_cred {
 
 struct coord_config {
     char listen[128];
+    char tls_cert[512], tls_key[512]; /* PEM files; both "" = plain HTTP */
+    bool allow_plaintext;             /* plain HTTP on a non-loopback address */
+    bool metrics_public;              /* GET /metrics without credentials */
     char state_dir[512];
     char meta[600], blobs[600], index[600]; /* "" = store defaults under state_dir */
     struct coord_store_cred cred[3];        /* meta, blobs, index (enum store_role order) */

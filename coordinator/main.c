@@ -38,6 +38,11 @@ static void usage(FILE *f)
             "\n"
             "Settings (default):\n"
             "  listen                   ADDR:PORT to serve on (%s)\n"
+            "  tls_cert, tls_key        PEM certificate chain and key: serve HTTPS; SIGHUP\n"
+            "                           reloads both (--tls-cert FILE --tls-key FILE)\n"
+            "  allow_plaintext          on: plain HTTP on a non-loopback address (off: refused)\n"
+            "  metrics_public           on: GET /metrics without credentials (off: with auth\n"
+            "                           on it needs the ui_token / ui_basic_auth)\n"
             "  state_dir                databases and profiles (%s)\n"
             "  meta, blobs, index       backend specs (sqlite:<state_dir>/meta.db,\n"
             "                           fs:<state_dir>/profiles, sqlite:<state_dir>/index.db)\n"
@@ -350,7 +355,9 @@ int main(int argc, char **argv)
                             .max_upload = c.max_upload_bytes,
                             .max_request = c.max_request_bytes,
                             .default_stacks = (size_t)c.stacks_count_default,
-                            .max_stacks = (size_t)c.stacks_count_max};
+                            .max_stacks = (size_t)c.stacks_count_max,
+                            .metrics_public = c.metrics_public,
+                            .started = time(NULL)};
     struct http_route routes[64];
     size_t nroutes = coord_api_routes(&api, routes, 64);
     /* Uploads and queries run on the worker pool. An upload spends most of its time waiting
@@ -383,13 +390,21 @@ int main(int argc, char **argv)
                            .header_timeout_s = c.header_timeout_s,
                            .check_host = !c.auth,
                            .allowed_hosts = c.allowed_hosts,
-                           .allowed_origins = c.allowed_origins};
+                           .allowed_origins = c.allowed_origins,
+                           .tls_cert = c.tls_cert[0] ? c.tls_cert : NULL,
+                           .tls_key = c.tls_key[0] ? c.tls_key : NULL};
     if (http_server_start(&ho, routes, nroutes, &srv, &err) != 0) {
         fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
         goto out;
     }
-    gp_info("gprof-coordinator %s listening on %s (port %u), state in %s, auth %s", GPROF_VERSION,
-            c.listen, http_server_port(srv), c.state_dir, c.auth ? "on" : "off (loopback only)");
+    atomic_store(&api.srv, srv);
+    gp_info("gprof-coordinator %s listening on %s://%s (port %u), state in %s, auth %s",
+            GPROF_VERSION, c.tls_cert[0] ? "https" : "http", c.listen, http_server_port(srv),
+            c.state_dir, c.auth ? "on" : "off (loopback only)");
+    if (!c.tls_cert[0] && c.allow_plaintext && !http_listen_is_loopback(c.listen))
+        gp_warn("PLAINTEXT: allow_plaintext = on and %s is not a loopback address: tokens and "
+                "profiles cross the network unencrypted. Set tls_cert and tls_key to serve HTTPS.",
+                c.listen);
     if (!c.auth && c.auth_auto)
         gp_warn("AUTH IS OFF: auth = auto and %s is a loopback address, so no token is checked. "
                 "Every local user can upload profiles and start profiling on every agent, and a "
@@ -407,7 +422,17 @@ int main(int argc, char **argv)
         if (sigwait(&sigs, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            gp_info("SIGHUP ignored (restart to apply new settings)");
+            if (!c.tls_cert[0]) {
+                gp_info("SIGHUP ignored (restart to apply new settings)");
+                continue;
+            }
+            struct gp_err terr = {0};
+            if (http_server_reload_tls(srv, &terr) == 0)
+                gp_info("SIGHUP: TLS certificate reloaded from %s (new connections use it, open "
+                        "ones keep theirs; other settings need a restart)",
+                        c.tls_cert);
+            else
+                gp_error("SIGHUP: TLS certificate NOT reloaded, the old one stays: %s", terr.msg);
             continue;
         }
         gp_info("signal %d: stopping (finishing requests in progress)", sig);

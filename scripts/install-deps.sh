@@ -7,13 +7,14 @@ build_pkgs=(
   build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
   liblzma-dev libiberty-dev libcurl4-openssl-dev libjson-c-dev libsqlite3-dev uuid-dev
   libsystemd-dev libmicrohttpd-dev libpq-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
-  libdeflate-dev libdebuginfod-dev
+  libdeflate-dev libdebuginfod-dev libgnutls28-dev
   libxml2-dev # the S3 blob engine reads ListObjectsV2 answers (coordinator/backends/s3/xml.c)
 )
 test_pkgs=(
   libcmocka-dev libclang-rt-14-dev libc6-dbg golang-go chromium postgresql
   systemd util-linux binutils file sqlite3 curl procps
   libc6-dbg xz-utils debuginfod iproute2
+  openssl # the TLS tests make their CA and certificates
   linux-perf bzip2 python3.11 # the unwinding tests: perf --call-graph dwarf is their oracle
   clickhouse-server clickhouse-client # the ClickHouse sample index tests (tests/servers/server_clickhouse.sh)
 )

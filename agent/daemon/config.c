@@ -37,6 +37,9 @@ static const char *const known_keys[] = {
         "debuginfod_timeout",
         "debuginfod_max_size",
         "unwind_tables_max",
+        "ca_file",
+        "no_verify",
+        "metrics_listen",
         NULL,
 };
 
@@ -47,6 +50,7 @@ static const char usage_text[] =
         "                   [-d SECONDS] [-F HZ] [--sampler bpf|perf] [--keep-results N]\n"
         "                   [--control-socket PATH] [--spool-max SIZE] [--symbol-cache SIZE]\n"
         "                   [--debuginfod-urls URLS] [--unwind-tables-max SIZE]\n"
+        "                   [--ca-file FILE] [--no-verify] [--metrics-listen ADDR:PORT]\n"
         "                   [--log-level L]\n"
         "\n"
         "Profiles the whole host in back-to-back sessions of -d seconds (default 60) at -F Hz\n"
@@ -60,6 +64,10 @@ static const char usage_text[] =
         "debuginfod_timeout seconds (default 30) and debuginfod_max_size bytes (default 256M).\n"
         "--unwind-tables-max (default 256M; 0: frame pointers only) bounds the kernel memory of\n"
         "the unwind tables that walk code built without frame pointers.\n"
+        "An https:// coordinator's certificate is checked against the system CA store, or\n"
+        "--ca-file FILE (PEM); --no-verify (as gProfiler's agent; --tls-ca-bundle is an alias of\n"
+        "--ca-file) skips the check, insecure and logged as such. --metrics-listen serves the\n"
+        "agent's counters as Prometheus text on GET /metrics at a loopback ADDR:PORT (off).\n"
         "\n"
         "With a coordinator the agent sends a heartbeat every --heartbeat-interval seconds\n"
         "(default 30, ±10%, backing off up to 5 min while it fails) and runs the profiling\n"
@@ -126,6 +134,17 @@ static int load_config(struct gp_config *c, struct agent_cfg *a, struct gp_err *
                                  &a->unwind_tables_max, err)))
         return rc;
     a->debuginfod_urls = gp_config_get(c, "debuginfod_urls");
+    a->ca_file = gp_config_get(c, "ca_file");
+    a->metrics_listen = gp_config_get(c, "metrics_listen");
+    if (a->metrics_listen && !*a->metrics_listen)
+        a->metrics_listen = NULL;
+    if ((rc = gp_config_get_bool(c, "no_verify", 0, &a->no_verify, err)))
+        return rc;
+    if (a->ca_file && *a->ca_file && access(a->ca_file, R_OK) != 0)
+        return gp_err_set(err, -errno,
+                          "ca_file %s: %s (give the PEM file of the CA that signed "
+                          "the coordinator's certificate)",
+                          a->ca_file, strerror(errno));
     if (a->debuginfod_max_size == 0)
         return gp_err_set(err, -EINVAL, "debuginfod_max_size 0: give a size such as 256M");
     if (a->spool_max < 4096)
@@ -178,6 +197,10 @@ static int parse_args(int argc, char **argv, struct gp_config *c, const char **c
             {"symbol-cache", required_argument, NULL, 14},
             {"debuginfod-urls", required_argument, NULL, 15},
             {"unwind-tables-max", required_argument, NULL, 16},
+            {"ca-file", required_argument, NULL, 17},
+            {"tls-ca-bundle", required_argument, NULL, 17},
+            {"metrics-listen", required_argument, NULL, 18},
+            {"no-verify", no_argument, NULL, 22},
             {"continuous", no_argument, NULL, 20},
             {"no-continuous", no_argument, NULL, 21},
             {"help", no_argument, NULL, 'h'},
@@ -199,7 +222,9 @@ static int parse_args(int argc, char **argv, struct gp_config *c, const char **c
                                        [13] = "upload_wait",
                                        [14] = "symbol_cache",
                                        [15] = "debuginfod_urls",
-                                       [16] = "unwind_tables_max"};
+                                       [16] = "unwind_tables_max",
+                                       [17] = "ca_file",
+                                       [18] = "metrics_listen"};
     int o, rc;
     optind = 0; /* also used again on SIGHUP */
     while ((o = getopt_long(argc, argv, "c:d:F:hV", opts, NULL)) != -1) {
@@ -219,6 +244,10 @@ static int parse_args(int argc, char **argv, struct gp_config *c, const char **c
             key = "continuous";
             val = o == 20 ? "true" : "false";
             break;
+        case 22:
+            key = "no_verify";
+            val = "true";
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return 1;
@@ -226,7 +255,7 @@ static int parse_args(int argc, char **argv, struct gp_config *c, const char **c
             printf("gprof-agent %s\n", GPROF_VERSION);
             return 1;
         default:
-            if (o >= 1 && o <= 16) {
+            if (o >= 1 && o <= 18) {
                 key = keys[o];
                 break;
             }

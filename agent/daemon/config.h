@@ -18,6 +18,9 @@ struct agent_cfg {
     int64_t debuginfod_timeout;
     uint64_t debuginfod_max_size;
     int continuous;
+    const char *ca_file;        /* NULL: the system CA store */
+    int no_verify;              /* accept any coordinator certificate (insecure, logged) */
+    const char *metrics_listen; /* NULL: no local /metrics */
     enum gp_sampler_kind kind;
     int explicit_sampler;
     char token_buf[512];

@@ -1,6 +1,7 @@
 /* control_handlers.c — gprof-agent's answers on the local control socket: start and stop queue
  * a local command, status describes the agent, result follows one command (see the header). */
 #include "agent/daemon/control_handlers.h"
+#include "agent/daemon/metrics.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -199,6 +200,7 @@ static json_object *ctl_status(struct agent *ag)
                                st.last_error[0] ? json_object_new_string(st.last_error) : NULL);
         json_object_object_add(o, "spool", sp);
     }
+    json_object_object_add(o, "counters", gp_agent_metrics_json(ag));
     return o;
 }
 

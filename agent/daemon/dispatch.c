@@ -228,6 +228,8 @@ int gp_agent_heartbeat(struct agent *ag)
     ag->heartbeats++;
     if (!rc)
         ag->last_hb_ok = ag->last_hb;
+    else
+        ag->hb_failures++;
     snprintf(ag->last_hb_error, sizeof(ag->last_hb_error), "%s", rc ? err.msg : "");
     pthread_mutex_unlock(&ag->mu);
     if (rc) {

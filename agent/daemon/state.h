@@ -41,7 +41,8 @@ struct agent {
     size_t nrecent;
     time_t last_hb, last_hb_ok;
     char last_hb_error[512];
-    unsigned long heartbeats, commands_run;
+    unsigned long heartbeats, hb_failures, commands_run;
+    struct gp_metrics_http *metrics_http; /* local GET /metrics (metrics_listen), or NULL */
     unsigned long local_seq;
 };
 

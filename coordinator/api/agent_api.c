@@ -227,6 +227,10 @@ void api_profiles(const struct http_req *r, struct http_resp *w, void *ctx)
     gp_debug("upload %s: service %s host %s profile %lld (%zu stacks, %llu samples)", uid, clean,
              host, (long long)pid, env.stack_lines, (unsigned long long)env.samples);
     int64_t gpid = env.gpid > 0 ? env.gpid : pid;
+    atomic_fetch_add_explicit(&api->counters.profiles, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&api->counters.profile_wire, r->wire_len, memory_order_relaxed);
+    atomic_fetch_add_explicit(&api->counters.profile_bytes, r->body_len, memory_order_relaxed);
+    atomic_fetch_add_explicit(&api->counters.samples, env.samples, memory_order_relaxed);
     envelope_free(&env);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "message", json_object_new_string("ok"));
@@ -262,6 +266,8 @@ void api_heartbeat(const struct http_req *r, struct http_resp *w, void *ctx)
         api_store_error(w, rc, &err);
         return;
     }
+    if (status >= 200 && status < 300)
+        atomic_fetch_add_explicit(&api->counters.heartbeats, 1, memory_order_relaxed);
     http_resp_raw(w, status, "application/json", text, len);
 }
 
@@ -287,5 +293,7 @@ void api_command_completion(const struct http_req *r, struct http_resp *w, void 
         api_store_error(w, rc, &err);
         return;
     }
+    if (status >= 200 && status < 300)
+        atomic_fetch_add_explicit(&api->counters.completions, 1, memory_order_relaxed);
     http_resp_json(w, status, resp);
 }

@@ -3,6 +3,8 @@
 #ifndef GPROF_COORD_API_API_H
 #define GPROF_COORD_API_API_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,6 +12,17 @@
 #include "coordinator/control/plane.h"
 #include "coordinator/http/server.h"
 #include "coordinator/store/store.h"
+
+/* What the agent endpoints took in, for GET /metrics (api/prom_api.c): relaxed atomics, a few
+ * adds per request, no lock. */
+struct coord_counters {
+    atomic_uint_fast64_t profiles;      /* uploads stored (200) */
+    atomic_uint_fast64_t profile_wire;  /* their bytes as received (gzip) */
+    atomic_uint_fast64_t profile_bytes; /* their bytes decoded */
+    atomic_uint_fast64_t samples;       /* samples in them */
+    atomic_uint_fast64_t heartbeats;    /* heartbeats answered (2xx) */
+    atomic_uint_fast64_t completions;   /* command completions answered (2xx) */
+};
 
 struct coord_api {
     struct coord_store *store;
@@ -19,6 +32,10 @@ struct coord_api {
     size_t max_request;    /* other request bodies (1 MiB) */
     size_t default_stacks; /* stacksCount default (10000) */
     size_t max_stacks;     /* stacksCount cap */
+    bool metrics_public;   /* GET /metrics without UI credentials */
+    struct coord_counters counters;
+    _Atomic(struct http_server *) srv; /* set once serving: its request counters */
+    int64_t started;                   /* Unix seconds */
 };
 
 /* Fills routes (at most max) and returns how many. */
@@ -54,6 +71,10 @@ void api_perfspect_prefix(const char *service, const char *host, char *out, size
 void api_settings_get(const struct http_req *r, struct http_resp *w, void *ctx);
 void api_settings_put(const struct http_req *r, struct http_resp *w, void *ctx);
 void api_filter_values(const struct http_req *r, struct http_resp *w, void *ctx);
+/* GET /metrics, Prometheus text (api/prom_api.c); api_pre_metrics lets it through without
+ * credentials when metrics_public (else as the UI API: open with auth off, token with it on). */
+void api_prom_metrics(const struct http_req *r, struct http_resp *w, void *ctx);
+bool api_pre_metrics(const struct http_req *r, struct http_resp *w, void *ctx);
 /* The web UI (api/static_api.c): GET / and GET /ui/<file>, no credentials needed. */
 void api_ui_static(const struct http_req *r, struct http_resp *w, void *ctx);
 

@@ -94,6 +94,7 @@ size_t coord_api_routes(struct coord_api *api, struct http_route *rt, size_t max
             {"PUT", "/api/settings", 0, api->max_request, api_settings_put, api, api_pre_ui},
             {"POST", "/api/settings", 0, api->max_request, api_settings_put, api, api_pre_ui},
             {"GET", "/api/v1/filters/tags/", HTTP_R_PREFIX, 0, api_filter_values, api, NULL},
+            {"GET", "/metrics", 0, 0, api_prom_metrics, api, api_pre_metrics},
             {"GET", "/", 0, 0, api_ui_static, api, NULL},
             {"GET", "/ui/", HTTP_R_PREFIX, 0, api_ui_static, api, NULL},
             {"GET", "/favicon.ico", 0, 0, api_ui_static, api, NULL},

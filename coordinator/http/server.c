@@ -2,6 +2,8 @@
 #include "coordinator/http/server.h"
 #include "coordinator/http/conns.h"
 #include "coordinator/http/guard.h"
+#include "coordinator/http/stats.h"
+#include "coordinator/http/tls.h"
 #include "common/gzip.h"
 #include "common/log.h"
 
@@ -35,11 +37,14 @@ struct http_server {
     atomic_uint inflight;
     struct http_conns *conns;
     struct http_guard guard;
+    struct http_tls *tls;     /* NULL: plain HTTP */
+    struct http_stats *stats; /* responses by route and status, latency (metrics) */
 };
 
 /* Per-request state, kept in MHD's con_cls. */
 struct req_state {
     const struct http_route *route;
+    struct timespec t0; /* the request header was complete */
     char *buf;
     size_t len, cap, limit;
     size_t expect; /* Content-Length (within limit): the body buffer is sized once */
@@ -96,6 +101,15 @@ bool http_addr_is_loopback(const char *host)
     if (inet_pton(AF_INET, host, &a) == 1)
         return (ntohl(a.s_addr) >> 24) == 127;
     return false;
+}
+
+bool http_listen_is_loopback(const char *listen)
+{
+    char host[256];
+    uint16_t port;
+    struct gp_err err = {0};
+    return http_parse_listen(listen, host, sizeof(host), &port, &err) == 0 &&
+           http_addr_is_loopback(host);
 }
 
 /* ---- responses ----------------------------------------------------------------------- */
@@ -277,10 +291,29 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *
     return ret;
 }
 
-static enum MHD_Result quick(struct MHD_Connection *conn, int status, const char *allow,
-                             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Counts the response of st's request by route and status, and its latency. */
+static void record(struct http_server *s, const struct req_state *st, int status)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double sec = (double)(t1.tv_sec - st->t0.tv_sec) + (double)(t1.tv_nsec - st->t0.tv_nsec) / 1e9;
+    http_stats_record(s->stats, st->route ? (size_t)(st->route - s->routes) : s->nroutes, status,
+                      sec);
+}
 
-static enum MHD_Result quick(struct MHD_Connection *conn, int status, const char *allow,
+static enum MHD_Result respond(struct http_server *s, struct req_state *st,
+                               struct MHD_Connection *conn, struct http_resp *r)
+{
+    record(s, st, r->status);
+    return send_resp(conn, r);
+}
+
+static enum MHD_Result quick(struct http_server *s, struct req_state *st,
+                             struct MHD_Connection *conn, int status, const char *allow,
+                             const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static enum MHD_Result quick(struct http_server *s, struct req_state *st,
+                             struct MHD_Connection *conn, int status, const char *allow,
                              const char *fmt, ...)
 {
     char msg[512];
@@ -292,7 +325,7 @@ static enum MHD_Result quick(struct MHD_Connection *conn, int status, const char
     http_resp_msg(&r, status, "%s", msg);
     if (allow)
         snprintf(r.allow, sizeof(r.allow), "%s", allow);
-    return send_resp(conn, &r);
+    return respond(s, st, conn, &r);
 }
 
 /* Decodes the body and runs the handler; fills resp (also for decoding errors). */
@@ -430,6 +463,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!st)
             return MHD_NO;
         *con_cls = st;
+        clock_gettime(CLOCK_MONOTONIC, &st->t0);
         atomic_fetch_add(&s->inflight, 1);
         http_conns_header_done(conn);
         log_request(conn, method, url);
@@ -439,7 +473,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"), gmsg, sizeof(gmsg));
         if (gst) {
             st->rejected = true;
-            return quick(conn, gst, NULL, "%s", gmsg);
+            return quick(s, st, conn, gst, NULL, "%s", gmsg);
         }
         char allow[64];
         bool wrong;
@@ -447,9 +481,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!st->route) {
             st->rejected = true;
             if (wrong)
-                return quick(conn, 405, allow, "method %s not allowed on %s; use %s", method, url,
-                             allow);
-            return quick(conn, 404, NULL, "no such endpoint: %s %s", method, url);
+                return quick(s, st, conn, 405, allow, "method %s not allowed on %s; use %s", method,
+                             url, allow);
+            return quick(s, st, conn, 404, NULL, "no such endpoint: %s %s", method, url);
         }
         if (st->route->pre) {
             /* authenticate from the header: a refused request never has its body read */
@@ -457,7 +491,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             struct http_resp r = {.status = 500, .content_type = "application/json"};
             if (!st->route->pre(&pre, &r, st->route->ctx)) {
                 st->rejected = true;
-                return send_resp(conn, &r);
+                return respond(s, st, conn, &r);
             }
             free(r.body);
         }
@@ -466,7 +500,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if ((st->route->flags & HTTP_R_NEED_LENGTH) && !cl) {
             st->rejected = true;
-            return quick(conn, 411, NULL, "Content-Length header is required");
+            return quick(s, st, conn, 411, NULL, "Content-Length header is required");
         }
         if (cl) {
             char *end;
@@ -474,11 +508,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             unsigned long long n = strtoull(cl, &end, 10);
             if (errno || end == cl || *end) {
                 st->rejected = true;
-                return quick(conn, 400, NULL, "malformed Content-Length header '%.40s'", cl);
+                return quick(s, st, conn, 400, NULL, "malformed Content-Length header '%.40s'", cl);
             }
             if (n > st->limit) {
                 st->rejected = true;
-                return quick(conn, 413, NULL,
+                return quick(s, st, conn, 413, NULL,
                              "request body of %llu bytes exceeds the limit of %zu bytes", n,
                              st->limit);
             }
@@ -518,9 +552,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     /* The whole body is here. */
     if (st->too_large)
-        return quick(conn, 413, NULL, "request body exceeds the limit of %zu bytes", st->limit);
+        return quick(s, st, conn, 413, NULL, "request body exceeds the limit of %zu bytes",
+                     st->limit);
     if (st->phase == 2)
-        return send_resp(conn, &st->resp);
+        return respond(s, st, conn, &st->resp);
     if (st->phase == 1)
         return MHD_YES; /* still running in a worker */
     if ((st->route->flags & HTTP_R_OFFLOAD) && s->nworkers) {
@@ -544,7 +579,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     struct http_resp resp = {.status = 500, .content_type = "application/json"};
     process(s, st, conn, method, url, &resp);
-    return send_resp(conn, &resp);
+    return respond(s, st, conn, &resp);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -630,6 +665,15 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
     }
     memcpy(s->routes, routes, nroutes * sizeof(*routes));
     s->nroutes = nroutes;
+    s->stats = http_stats_new(nroutes);
+    if (!s->stats) {
+        http_stats_free(s->stats);
+        free(s->routes);
+        http_conns_free(s->conns);
+        free(s);
+        freeaddrinfo(ai);
+        return gp_err_set(err, -ENOMEM, "out of memory");
+    }
     unsigned threads = o->threads;
     if (!threads) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -637,11 +681,32 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
     }
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_SUSPEND_RESUME;
+    if (o->tls_cert || o->tls_key) {
+        if (!o->tls_cert || !o->tls_key || !*o->tls_cert || !*o->tls_key)
+            rc = gp_err_set(err, -EINVAL, "HTTPS needs both tls_cert and tls_key");
+        else if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
+                 MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK) != MHD_YES)
+            rc = gp_err_set(err, -ENOTSUP,
+                            "this libmicrohttpd is built without HTTPS support; install "
+                            "Debian's libmicrohttpd12 (built with GnuTLS)");
+        else
+            rc = http_tls_open(o->tls_cert, o->tls_key, &s->tls, err);
+        if (rc) {
+            http_stats_free(s->stats);
+            free(s->routes);
+            http_conns_free(s->conns);
+            free(s);
+            freeaddrinfo(ai);
+            return rc;
+        }
+        flags |= MHD_USE_TLS;
+    }
     pthread_mutex_init(&s->jmu, NULL);
     pthread_cond_init(&s->jcv, NULL);
     s->nworkers = o->workers ? o->workers : threads;
     s->workers = calloc(s->nworkers, sizeof(pthread_t));
     if (!s->workers) {
+        http_stats_free(s->stats);
         free(s->routes);
         http_conns_free(s->conns);
         free(s);
@@ -653,6 +718,8 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
         if (prc) {
             s->nworkers = i;
             stop_workers(s);
+            http_tls_free(s->tls);
+            http_stats_free(s->stats);
             free(s->routes);
             http_conns_free(s->conns);
             free(s);
@@ -671,11 +738,17 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
             MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_CONNECTION_LIMIT,
             max_conns * threads + threads, MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_conns_per_ip,
             MHD_OPTION_NOTIFY_CONNECTION, http_conns_notify, s->conns, MHD_OPTION_NOTIFY_COMPLETED,
-            on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+            on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+            /* TLS: the certificate comes from tls.c at each handshake (swapped on reload);
+             * without TLS MHD ignores the option list's end early */
+            s->tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END, http_tls_mhd_callback(),
+            MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->d) {
         int e = errno;
         stop_workers(s);
+        http_tls_free(s->tls);
+        http_stats_free(s->stats);
         free(s->routes);
         http_conns_free(s->conns);
         free(s);
@@ -708,6 +781,18 @@ uint16_t http_server_port(const struct http_server *s)
     return s->port;
 }
 
+int http_server_reload_tls(struct http_server *s, struct gp_err *err)
+{
+    if (!s->tls)
+        return gp_err_set(err, -ENOTSUP, "the server runs without TLS");
+    return http_tls_reload(s->tls, err);
+}
+
+void http_server_metrics(const struct http_server *s, struct strbuf *sb)
+{
+    http_stats_write(s->stats, s->routes, sb);
+}
+
 unsigned http_server_inflight(const struct http_server *s)
 {
     return atomic_load(&((struct http_server *)s)->inflight);
@@ -726,7 +811,9 @@ void http_server_stop(struct http_server *s, unsigned grace_ms)
     }
     stop_workers(s); /* resumes every suspended connection before the daemon stops */
     MHD_stop_daemon(s->d);
+    http_tls_free(s->tls);
     http_conns_free(s->conns);
+    http_stats_free(s->stats);
     free(s->routes);
     free(s);
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/strbuf.h"
 
 struct MHD_Connection;
 
@@ -73,6 +74,8 @@ struct http_opts {
     bool check_host;             /* refuse a Host that is not ours (DNS rebinding) */
     const char *allowed_hosts;   /* extra Host names, comma separated */
     const char *allowed_origins; /* extra origins for state-changing requests */
+    /* HTTPS (see tls.h): both PEM files, or both NULL for plain HTTP */
+    const char *tls_cert, *tls_key;
 };
 
 struct http_server;
@@ -81,6 +84,8 @@ int http_parse_listen(const char *listen, char *host, size_t hostsz, uint16_t *p
                       struct gp_err *err);
 /* True when the address is 127.0.0.0/8, ::1 or "localhost". */
 bool http_addr_is_loopback(const char *host);
+/* Same for a listen string ("ADDR:PORT"); false when it does not parse. */
+bool http_listen_is_loopback(const char *listen);
 
 int http_server_start(const struct http_opts *o, const struct http_route *routes, size_t nroutes,
                       struct http_server **out, struct gp_err *err);
@@ -88,6 +93,11 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
 uint16_t http_server_port(const struct http_server *s);
 /* Stops accepting, waits up to grace_ms for requests in progress, then stops the daemon. */
 void http_server_stop(struct http_server *s, unsigned grace_ms);
+/* Reads the TLS certificate and key files again (SIGHUP): new connections get the new
+ * certificate, open ones keep theirs. -ENOTSUP without TLS; on error the old one stays. */
+int http_server_reload_tls(struct http_server *s, struct gp_err *err);
+/* The request counters (stats.h) in Prometheus text. */
+void http_server_metrics(const struct http_server *s, struct strbuf *sb);
 /* Requests being served right now. */
 unsigned http_server_inflight(const struct http_server *s);
 

@@ -99,12 +99,30 @@ static void test_coord_config(void **state)
     assert_false(c.auth);                           /* loopback: off by default */
     unsetenv("GPROF_STATE_DIR");
 
-    char *pub[] = {"--listen", "0.0.0.0:8080", "--auth", "off"};
-    assert_int_equal(coord_config_load(&c, 4, pub, &err), -EPERM);
+    char *pub[] = {"--listen", "0.0.0.0:8080", "--auth", "off", "--allow-plaintext", "on"};
+    assert_int_equal(coord_config_load(&c, 6, pub, &err), -EPERM);
     assert_non_null(strstr(err.msg, "auth = on"));
-    char *pub2[] = {"--listen", "0.0.0.0:8080"};
-    assert_int_equal(coord_config_load(&c, 2, pub2, &err), 0);
+    char *pub2[] = {"--listen", "0.0.0.0:8080", "--allow-plaintext", "on"};
+    assert_int_equal(coord_config_load(&c, 4, pub2, &err), 0);
     assert_true(c.auth); /* on by default off loopback */
+    assert_true(c.allow_plaintext);
+    /* issue 16: plain HTTP off loopback only with allow_plaintext; TLS needs cert and key */
+    char *plain[] = {"--listen", "0.0.0.0:8080"};
+    assert_int_equal(coord_config_load(&c, 2, plain, &err), -EPERM);
+    assert_non_null(strstr(err.msg, "allow_plaintext = on"));
+    char *plain6[] = {"--listen", "[::]:8080"};
+    assert_int_equal(coord_config_load(&c, 2, plain6, &err), -EPERM);
+    char *tls[] = {"--listen", "0.0.0.0:8080", "--tls-cert", "/c.pem", "--tls-key", "/k.pem"};
+    assert_int_equal(coord_config_load(&c, 6, tls, &err), 0);
+    assert_string_equal(c.tls_cert, "/c.pem");
+    assert_string_equal(c.tls_key, "/k.pem");
+    assert_false(c.metrics_public);
+    char *half[] = {"--listen", "127.0.0.1:8080", "--tls-key", "/k.pem"};
+    assert_int_equal(coord_config_load(&c, 4, half, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "tls_cert is missing"));
+    char *lo[] = {"--listen", "127.0.0.2:8080", "--set", "metrics_public=on"};
+    assert_int_equal(coord_config_load(&c, 4, lo, &err), 0); /* 127/8 is loopback */
+    assert_true(c.metrics_public);
     char *bad[] = {"--no-such-thing", "1"};
     assert_int_equal(coord_config_load(&c, 2, bad, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "no-such-thing"));
