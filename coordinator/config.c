@@ -40,6 +40,7 @@ const char *const coord_config_keys[] = {"listen",
                                          "indexer_poll_ms",
                                          "retention_interval_s",
                                          "log_level",
+                                         "ui_dir",
                                          NULL};
 
 #define DEFAULT_CONFIG_FILE "/etc/gprof/coordinator.conf"
@@ -152,6 +153,9 @@ int coord_config_load(struct coord_config *c, int argc, char **argv, struct gp_e
         if ((rc = copy_str(c->ui_basic_auth, sizeof(c->ui_basic_auth), v, "ui_basic_auth", err)))
             goto out;
     }
+    if ((v = gp_config_get(cfg, "ui_dir")) &&
+        (rc = copy_str(c->ui_dir, sizeof(c->ui_dir), v, "ui_dir", err)))
+        goto out;
     v = gp_config_get(cfg, "log_level");
     snprintf(c->log_level, sizeof(c->log_level), "%s", v ? v : "info");
     if (gp_log_parse_level(c->log_level) < 0) {

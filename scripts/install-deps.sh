@@ -14,6 +14,7 @@ test_pkgs=(
   systemd util-linux binutils file sqlite3 curl procps
   libc6-dbg xz-utils debuginfod iproute2
   linux-perf bzip2 python3.11 # the unwinding tests: perf --call-graph dwarf is their oracle
+  dpkg-dev rpm rpmlint lintian libseccomp2 libcap2 libcap2-bin # packages, units (test_package*, test_units*)
 )
 bench_pkgs=(linux-perf bpftrace wrk hyperfine time bc jq)
 
