@@ -69,7 +69,20 @@ done
 for lib in libmicrohttpd12 libsqlite3-0 libssl3; do
     dpkg-deb -f "$cdeb" Depends | grep -q "$lib" || fail "gprof-coordinator Depends lacks $lib"
 done
-ok ".debs: files, conffiles, dpkg-shlibdeps Depends"
+# Depends resolve from the Debian 12 archive for a system that has nothing installed (apt's
+# solver over an empty dpkg status; the package lists come from apt-get update).
+if ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
+    : >"$WORK/empty-status"
+    (cd "$WORK" && apt-get install -s -o Dir::State::Status="$WORK/empty-status" "$adeb" "$cdeb") \
+        >"$WORK/apt-s.log" 2>&1 || { tail -20 "$WORK/apt-s.log" >&2; fail "Depends do not resolve"; }
+    for p in libbpf1 libmicrohttpd12 libsystemd0; do
+        grep -q "^Inst $p " "$WORK/apt-s.log" || fail "apt would not install $p for the packages"
+    done
+    closure="; an empty Debian 12 gets $(grep -c '^Inst' "$WORK/apt-s.log") packages with them"
+else
+    closure="; no apt package lists here (apt-get update), so the closure is not checked"
+fi
+ok ".debs: files, conffiles, dpkg-shlibdeps Depends$closure"
 
 rpm -qpl "$arpm" >"$WORK/arpm.list" 2>/dev/null
 rpm -qpl "$crpm" >"$WORK/crpm.list" 2>/dev/null
@@ -100,7 +113,7 @@ for d in "$adeb" "$cdeb"; do
 done
 ok "lintian: no errors"
 for r in "$arpm" "$crpm"; do
-    rpmlint "$r" >"$WORK/rpmlint.log" 2>&1 || true
+    rpmlint -r "$SRC/packaging/rpmlintrc" "$r" >"$WORK/rpmlint.log" 2>&1 || true
     grep -q ' 0 errors' "$WORK/rpmlint.log" || { cat "$WORK/rpmlint.log" >&2; fail "rpmlint $(basename "$r")"; }
 done
 ok "rpmlint: no errors"
@@ -133,6 +146,7 @@ with open(sys.argv[2], "a") as f:
     while True:
         f.write(s.recv(4096).decode() + "\n--\n"); f.flush()' "$1" "$2" &
     LPID=$!
+    disown "$LPID" # killed in cleanup, without bash's "Killed" report
     PIDS+=("$LPID")
     for _ in $(seq 50); do [ -S "$1" ] && return; sleep 0.1; done
     fail "notify listener did not start"

@@ -11,7 +11,8 @@ be set up without systemd as PID 1, the way systemd would apply them:
   SystemCallArchitectures  native: the filter is built for the native ABI only
   ProtectSystem=strict, ProtectHome=read-only, ProtectKernelModules, ProtectControlGroups
                            a private mount namespace with /, /home, /sys/fs/cgroup read-only
-                           and the State/RuntimeDirectory (given as --rw DIR) writable
+                           and the StateDirectory (given as --rw DIR) writable; a fresh
+                           tmpfs as RuntimeDirectory
 Prints what it applied to stderr. Anything else in the unit is not emulated."""
 import ctypes
 import errno
@@ -87,6 +88,9 @@ def main():
         sh = ["mount --make-rslave /"]
         for d in rw:
             sh.append(f"mount --bind {d} {d}")
+        rt = last("RuntimeDirectory")
+        if rt:  # fresh at every start, as systemd makes it
+            sh.append(f"mkdir -p /run/{rt} && mount -t tmpfs -o mode=0700 tmpfs /run/{rt}")
         sh.append("mount -o remount,bind,ro /")
         for d in ("/usr", "/boot", "/etc", "/var", "/tmp"):
             sh.append(f"mountpoint -q {d} && mount -o remount,bind,ro {d} || true")
