@@ -134,7 +134,10 @@ def main():
             sys.exit("prctl(PR_SET_MDWE) needs kernel >= 6.3: " + os.strerror(ctypes.get_errno()))
         applied.append("MemoryDenyWriteExecute")
 
-    filt = [w for v in s.get("SystemCallFilter", []) for w in v.split()]
+    # systemd: the first line without "~" makes an allowlist; "~" lines take calls out of it.
+    lines = s.get("SystemCallFilter", [])
+    filt = [w for v in lines if not v.startswith("~") for w in v.split()]
+    deny = [w for v in lines if v.startswith("~") for w in v[1:].split()]
     fams = [w for v in s.get("RestrictAddressFamilies", []) for w in v.split()]
     if filt or fams:
         sc = ctypes.CDLL("libseccomp.so.2", use_errno=True)
@@ -142,9 +145,9 @@ def main():
         sc.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
         en = last("SystemCallErrorNumber")
         default = scmp_errno(getattr(errno, en)) if en else SCMP_ACT_KILL_PROCESS
-        if filt and filt[0].startswith("~"):
-            sys.exit("deny-list filters are not emulated")
-        allow = expand(filt) if filt else None
+        if deny and not filt:
+            sys.exit("a deny-list without an allowlist is not emulated")
+        allow = expand(filt) - expand(deny) if filt else None
         ctx = sc.seccomp_init(ctypes.c_uint32(default if allow is not None else SCMP_ACT_ALLOW))
         sc.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
                                         ctypes.c_uint]
