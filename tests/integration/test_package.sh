@@ -71,7 +71,7 @@ for lib in libmicrohttpd12 libsqlite3-0 libssl3; do
 done
 # Depends resolve from the Debian 12 archive for a system that has nothing installed (apt's
 # solver over an empty dpkg status; the package lists come from apt-get update).
-if ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
+if ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then
     : >"$WORK/empty-status"
     (cd "$WORK" && apt-get install -s -o Dir::State::Status="$WORK/empty-status" "$adeb" "$cdeb") \
         >"$WORK/apt-s.log" 2>&1 || { tail -20 "$WORK/apt-s.log" >&2; fail "Depends do not resolve"; }
