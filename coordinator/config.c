@@ -53,6 +53,7 @@ const char *const coord_config_keys[] = {"listen",
                                          "indexer_poll_ms",
                                          "retention_interval_s",
                                          "log_level",
+                                         "ui_dir",
                                          NULL};
 
 #define DEFAULT_CONFIG_FILE "/etc/gprof/coordinator.conf"
@@ -219,6 +220,9 @@ int coord_config_load(struct coord_config *c, int argc, char **argv, struct gp_e
     if ((rc = gp_config_get_bool(cfg, "metrics_public", 0, &flag, err)))
         goto out;
     c->metrics_public = flag;
+    if ((v = gp_config_get(cfg, "ui_dir")) &&
+        (rc = copy_str(c->ui_dir, sizeof(c->ui_dir), v, "ui_dir", err)))
+        goto out;
     v = gp_config_get(cfg, "log_level");
     snprintf(c->log_level, sizeof(c->log_level), "%s", v ? v : "info");
     if (gp_log_parse_level(c->log_level) < 0) {

@@ -51,6 +51,7 @@ struct coord_config {
     int64_t stacks_count_default, stacks_count_max;
     int64_t indexer_poll_ms, retention_interval_s;
     char log_level[16];
+    char ui_dir[512]; /* "" = serve the UI built into the binary */
     char config_file[512];
 };
 

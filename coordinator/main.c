@@ -75,7 +75,10 @@ static void usage(FILE *f)
             "  stacks_count_max         largest stacksCount accepted (1000000)\n"
             "  indexer_poll_ms          indexer idle poll (500)\n"
             "  retention_interval_s     retention pass period (3600)\n"
-            "  log_level                error | warn | info | debug (info)\n",
+            "  log_level                error | warn | info | debug (info)\n"
+            "  ui_dir                   serve the web UI from the files in this directory, read\n"
+            "                           at startup (the packages' /usr/share/gprof/ui; default:\n"
+            "                           the copy built into this binary)\n",
             COORD_DEFAULT_LISTEN, COORD_DEFAULT_STATE_DIR);
 }
 
@@ -320,10 +323,15 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (c.ui_dir[0] && api_ui_load_dir(c.ui_dir, &err) != 0) {
+        fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
+        return 2;
+    }
     sweep_temp_files(&c);
     struct coord_store *st = NULL;
     if (open_store(&c, &st, &err) != 0) {
         fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
+        api_ui_unload_dir();
         return 1;
     }
     int ret = 1;
@@ -450,6 +458,7 @@ out:
     coord_store_stop(st);
     coord_store_close(st);
     coord_auth_destroy(&auth);
+    api_ui_unload_dir();
     if (ret == 0)
         gp_info("stopped");
     return ret;

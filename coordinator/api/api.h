@@ -77,6 +77,11 @@ void api_prom_metrics(const struct http_req *r, struct http_resp *w, void *ctx);
 bool api_pre_metrics(const struct http_req *r, struct http_resp *w, void *ctx);
 /* The web UI (api/static_api.c): GET / and GET /ui/<file>, no credentials needed. */
 void api_ui_static(const struct http_req *r, struct http_resp *w, void *ctx);
+/* Serves the UI from dir (every file of the built-in UI, read now; a missing or unreadable one
+ * is an error naming it) instead of the built-in copy. Call before the server starts. */
+int api_ui_load_dir(const char *dir, struct gp_err *err);
+/* Frees what api_ui_load_dir read and serves the built-in copy again. */
+void api_ui_unload_dir(void);
 
 /* Largest heartbeat or command completion body, on the wire and inflated: a gProfiler agent
  * sends well under a kilobyte. */

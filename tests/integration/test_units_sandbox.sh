@@ -1,0 +1,43 @@
+#!/bin/bash
+# test_units_sandbox.sh — the agent samples under the hardening of the shipped gprof-agent.service
+# as far as it can be applied without systemd as PID 1 (units_sandbox.py: capability bounding set
+# without CAP_SYS_ADMIN, NoNewPrivileges, MemoryDenyWriteExecute, the SystemCallFilter and
+# RestrictAddressFamilies as a seccomp filter, ProtectSystem=strict/ProtectHome=read-only as a
+# read-only mount namespace): continuous sessions with user and kernel frames reach the coordinator.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh" # count_matching, total_samples
+. "$(dirname "$0")/agent_lib.sh"
+python3 -c 'import ctypes; ctypes.CDLL("libseccomp.so.2"); ctypes.CDLL("libcap.so.2")' 2>/dev/null ||
+    fail "libseccomp2 / libcap2 missing"
+
+STATE=$WORK/state
+start_coord "$STATE"
+mkdir -p "$ASTATE"
+cat >"$WORK/sandboxed-agent" <<SH
+#!/bin/sh
+exec python3 "$SRC/tests/integration/units_sandbox.py" --rw "$WORK" \
+    "$SRC/systemd/gprof-agent.service" -- "$BUILD/agent/gprof-agent" "\$@"
+SH
+chmod +x "$WORK/sandboxed-agent"
+AGENT=$WORK/sandboxed-agent
+burn 120
+start_agent --token SECRETTOKEN123
+grep -q 'units_sandbox: ProtectSystem=strict.*CapabilityBoundingSet=.*NoNewPrivileges; MemoryDenyWriteExecute; SystemCallFilter.*RestrictAddressFamilies' \
+    "$WORK/agent.log" || fail "the sandbox was not fully applied: $(head -3 "$WORK/agent.log")"
+caps=$(grep CapEff "/proc/$AGENT_PID/status" | cut -f2)
+[ $((0x$caps & (1 << 21))) = 0 ] || fail "the agent has CAP_SYS_ADMIN ($caps)"
+ok "agent running sandboxed, CapEff=$caps ($(capsh --decode="$caps" | cut -d= -f2))"
+
+wait_for 40 '[ "$(local_sessions)" -ge 2 ]' || fail "fewer than 2 sessions under the sandbox"
+f=$(ls "$ASTATE"/results/profile_*.col | head -1)
+[ "$(total_samples "$f")" -gt 0 ] || fail "no samples under the sandbox"
+[ "$(count_matching "$f" 'burn')" -gt 0 ] || fail "no frames of the burn workload"
+[ "$(count_matching "$f" '[a-z_]+_\[k\]')" -gt 0 ] || fail "no symbolized kernel frames (CAP_SYSLOG?)"
+ok "sessions under the sandbox: $(total_samples "$f") samples, user and kernel frames symbolized"
+wait_for 30 '[ "$(coord_continuous)" -ge 1 ]' || fail "nothing reached the coordinator (AF_INET?)"
+ok "uploads reach the coordinator from the sandbox"
+! grep -v '^units_sandbox:' "$WORK/agent.log" | grep -qiE 'operation not permitted|bad system call|EPERM' ||
+    fail "something was refused: $(grep -iE 'operation not permitted|bad system call|EPERM' "$WORK/agent.log" | head -3)"
+stop_agent TERM
+[ "$AGENT_RC" = 0 ] || fail "sandboxed agent exited with $AGENT_RC"
+ok "clean exit under the sandbox"
