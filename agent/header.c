@@ -57,6 +57,12 @@ static struct json_object *unwind_json(const struct gp_sampler_stats *st,
     json_object_object_add(o, "kernel_bytes", json_object_new_uint64(u->kernel_bytes));
     json_object_object_add(o, "max_bytes", json_object_new_uint64(u->max_bytes));
     json_object_object_add(o, "build_ms", json_object_new_double((double)u->build_ns / 1e6));
+    json_object_object_add(o, "processes", json_object_new_uint64(u->processes));
+    json_object_object_add(o, "tables_idle", json_object_new_uint64(u->tables_idle));
+    json_object_object_add(o, "tables_reused", json_object_new_uint64(u->tables_reused));
+    json_object_object_add(o, "tables_over_limit", json_object_new_uint64(u->tables_over_limit));
+    json_object_object_add(o, "mappings_over_limit",
+                           json_object_new_uint64(u->mappings_over_limit));
     return o;
 }
 
@@ -108,7 +114,10 @@ int gp_header_fill(struct gp_profile *p, const struct gp_header_info *hi)
     json_object_object_add(args, "frequency", json_object_new_int((int)hi->freq_hz));
     json_object_object_add(args, "duration", json_object_new_double(hi->duration_s));
     json_object_object_add(args, "sampler", jstr(hi->sampler));
-    json_object_object_add(args, "perf_mode", jstr("fp"));
+    /* gProfiler's values: "dwarf" when stacks were walked with CFI (unwind tables loaded), "fp"
+     * when only frame pointers were */
+    json_object_object_add(args, "perf_mode",
+                           jstr(hi->unwind && hi->unwind->tables ? "dwarf" : "fp"));
     if (hi->service)
         json_object_object_add(args, "service_name", jstr(hi->service));
     json_object_object_add(md, "run_arguments", args);

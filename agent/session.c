@@ -4,6 +4,7 @@
 #include "agent/header.h"
 #include "agent/procs/proctable.h"
 #include "agent/counters.h"
+#include "agent/sampler/perf_event.h"
 #include "agent/symbols/kallsyms_cache.h"
 #include "agent/unwind/registry.h"
 #include "common/log.h"
@@ -117,9 +118,20 @@ static int open_unwind(struct gp_session *s, const struct gp_session_opts *o, st
     uint32_t *pids = calloc(o->sampler.npids, sizeof(*pids));
     if (!pids)
         return gp_err_set(err, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < o->sampler.npids; i++)
-        pids[i] = (uint32_t)o->sampler.pids[i];
-    gp_uw_registry_scan(s->uw, pids, o->sampler.npids);
+    /* A thread id given to --pid stands for its process: tables are per process (tgid), as
+     * the samples are keyed. */
+    size_t n = 0;
+    for (size_t i = 0; i < o->sampler.npids; i++) {
+        uint32_t tgid;
+        if (gp_sampler_resolve_tgid(o->sampler.pids[i], &tgid, NULL))
+            continue; /* gone: the sampler says so */
+        size_t k = 0;
+        while (k < n && pids[k] != tgid)
+            k++;
+        if (k == n)
+            pids[n++] = tgid;
+    }
+    gp_uw_registry_scan(s->uw, pids, n);
     free(pids);
     struct gp_uw_registry_stats st;
     gp_uw_registry_stats(s->uw, &st);
@@ -179,6 +191,9 @@ int gp_session_open(const struct gp_session_opts *o, struct gp_session **out, ch
             goto fail;
         sopt.unwind = s->uw;
         sopt.uw_lookup = gp_uw_registry_row;
+        sopt.uw_hold = gp_uw_registry_hold;
+        sopt.uw_held_row = gp_uw_registry_held_row;
+        sopt.uw_release = gp_uw_registry_release;
         sopt.uw_ctx = s->uw;
     }
     if (o->auto_fallback)

@@ -236,6 +236,9 @@ struct perf_sampler {
     uint64_t uips[PERF_MAX_DEPTH], kips[PERF_MAX_DEPTH];
     const struct gp_uw_entry *(*uw_lookup)(void *ctx, uint32_t tgid, uint64_t pc);
     void *uw_ctx;
+    const void *(*uw_hold)(void *ctx, uint32_t tgid);
+    const struct gp_uw_entry *(*uw_held_row)(const void *held, uint64_t pc);
+    void (*uw_release)(void *ctx);
     struct gp_sampler_stats st;
 };
 
@@ -312,11 +315,14 @@ static int wanted(struct perf_sampler *p, uint32_t tgid)
 struct uw_lookup_ctx {
     const struct perf_sampler *p;
     uint32_t tgid;
+    const void *held; /* with uw_hold: the process's tables, held for the walk */
 };
 
 static const struct gp_uw_entry *uw_lookup(void *ctx, uint64_t pc)
 {
     const struct uw_lookup_ctx *c = ctx;
+    if (c->p->uw_hold)
+        return c->held ? c->p->uw_held_row(c->held, pc) : NULL;
     return c->p->uw_lookup(c->p->uw_ctx, c->tgid, pc);
 }
 
@@ -336,8 +342,12 @@ static uint32_t unwind_sample(struct perf_sampler *p, const struct gp_perf_sampl
     struct gp_uw_regs r = {.ip = ps->ip, .sp = ps->sp, .bp = ps->bp};
     struct gp_uw_stack_copy st = {.data = ps->stack, .len = ps->stack_len, .addr = ps->sp};
     struct uw_lookup_ctx lc = {.p = p, .tgid = ps->pid};
+    if (p->uw_hold) /* one lock for the walk, none per frame */
+        lc.held = p->uw_hold(p->uw_ctx, ps->pid);
     enum gp_uw_stop why;
     uint32_t n = gp_uw_walk(&r, &st, uw_lookup, &lc, p->uips, GP_MAX_STACK_DEPTH, &why);
+    if (p->uw_hold)
+        p->uw_release(p->uw_ctx);
     p->st.unwind_stops[why]++;
     p->st.unwind_frames += n;
     return n;
@@ -779,6 +789,11 @@ int gp_sampler_perf_open(const struct gp_sampler_opts *o, struct gp_sampler **ou
     }
     p->uw_lookup = o->uw_lookup;
     p->uw_ctx = o->uw_ctx;
+    if (o->uw_hold && o->uw_held_row && o->uw_release) {
+        p->uw_hold = o->uw_hold;
+        p->uw_held_row = o->uw_held_row;
+        p->uw_release = o->uw_release;
+    }
     struct perf_event_attr attr;
     gp_sampler_event_attr(o, &attr);
     attr.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN;

@@ -46,6 +46,12 @@ struct gp_sampler_opts {
      * drain, so it must be thread-safe. */
     const struct gp_uw_entry *(*uw_lookup)(void *ctx, uint32_t tgid, uint64_t pc);
     void *uw_ctx;
+    /* optional, all three or none: one walk holds the tables of its process once (uw_hold,
+     * uw_release on uw_ctx) and looks rows up on what uw_hold returned (uw_held_row), instead
+     * of a uw_lookup per frame (gp_uw_registry_hold and friends) */
+    const void *(*uw_hold)(void *ctx, uint32_t tgid);
+    const struct gp_uw_entry *(*uw_held_row)(const void *held, uint64_t pc);
+    void (*uw_release)(void *ctx);
     uint32_t perf_stack_bytes;
 };
 

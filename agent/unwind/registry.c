@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -39,6 +40,7 @@ struct tab {
     unsigned refs;
     uint64_t kbytes; /* charged to the budget when t */
     int in_sink;
+    double idle_since; /* refs == 0: when the last process mapping it went (monotonic s) */
 };
 
 struct proc {
@@ -51,7 +53,7 @@ struct proc {
 };
 
 struct gp_uw_registry {
-    pthread_mutex_t lock;
+    pthread_rwlock_t lock; /* readers: the perf sampler's walks; writers: everything else */
     size_t max_bytes, used_bytes;
     const char *const *debug_dirs;
     size_t ndebug_dirs;
@@ -59,11 +61,20 @@ struct gp_uw_registry {
     int has_sink;
     struct tab **tabs; /* by id - 1 (NULL = free id) */
     size_t ntabs, captabs;
-    struct proc **procs;
+    struct proc **procs; /* sorted by tgid */
     size_t nprocs, capprocs;
+    double idle_keep_s; /* how long a table no process maps stays built and loaded; <0: none */
     struct gp_uw_registry_stats st;
-    int cancel; /* atomic: a scan stops */
+    int logged_tables_limit, logged_mappings_limit; /* said once in the log */
+    int cancel;                                     /* atomic: a scan stops */
 };
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static const char *const default_debug_dirs[] = {"/usr/lib/debug"};
 
@@ -73,8 +84,11 @@ int gp_uw_registry_new(const struct gp_uw_registry_opts *o, struct gp_uw_registr
     struct gp_uw_registry *r = calloc(1, sizeof(*r));
     if (!r)
         return gp_err_set(err, -ENOMEM, "out of memory");
-    pthread_mutex_init(&r->lock, NULL);
+    pthread_rwlock_init(&r->lock, NULL);
     r->max_bytes = o && o->max_bytes ? o->max_bytes : GP_UW_TABLES_MAX_DEFAULT;
+    r->idle_keep_s = !o || !o->idle_keep_s ? GP_UW_IDLE_KEEP_S_DEFAULT
+                     : o->idle_keep_s < 0  ? -1
+                                           : o->idle_keep_s;
     r->debug_dirs = o && o->debug_dirs ? o->debug_dirs : default_debug_dirs;
     r->ndebug_dirs = o && o->debug_dirs ? o->ndebug_dirs : 1;
     *out = r;
@@ -110,7 +124,7 @@ void gp_uw_registry_free(struct gp_uw_registry *r)
         tab_free(r->tabs[i]);
     free(r->procs);
     free(r->tabs);
-    pthread_mutex_destroy(&r->lock);
+    pthread_rwlock_destroy(&r->lock);
     free(r);
 }
 
@@ -146,10 +160,9 @@ static void not_fit(struct gp_uw_registry *r, struct tab *t, int rc)
     r->st.tables_not_fit++;
 }
 
-static void tab_unref(struct gp_uw_registry *r, struct tab *t)
+/* Frees the table and its entry: gone from the sink and the budget. */
+static void tab_drop(struct gp_uw_registry *r, struct tab *t)
 {
-    if (--t->refs)
-        return;
     if (t->in_sink && r->has_sink && r->sink.table_remove)
         r->sink.table_remove(r->sink.ctx, t->id);
     if (t->t) {
@@ -161,6 +174,55 @@ static void tab_unref(struct gp_uw_registry *r, struct tab *t)
     tab_free(t);
 }
 
+/* The last process mapping t went: it stays built and in the sink for idle_keep_s (a binary
+ * run again and again, a compiler on a build host, is not rebuilt each time), then goes. */
+static void tab_unref(struct gp_uw_registry *r, struct tab *t)
+{
+    if (--t->refs)
+        return;
+    if (r->idle_keep_s < 0) {
+        tab_drop(r, t);
+        return;
+    }
+    t->idle_since = mono_s();
+    r->st.tables_idle += t->t != NULL;
+}
+
+static void tab_ref(struct gp_uw_registry *r, struct tab *t)
+{
+    if (t->refs++ == 0 && t->idle_since > 0) {
+        r->st.tables_idle -= t->t != NULL;
+        r->st.tables_reused += t->t != NULL;
+    }
+    t->idle_since = 0;
+}
+
+/* Drops the idle tables older than idle_keep_s, or (make_room) the oldest idle table: 1 when
+ * one was dropped. */
+static int expire_idle(struct gp_uw_registry *r, double now, int make_room)
+{
+    struct tab *oldest = NULL;
+    int dropped = 0;
+    for (size_t i = 0; i < r->ntabs; i++) {
+        struct tab *t = r->tabs[i];
+        if (!t || t->refs || t->idle_since <= 0)
+            continue;
+        if (!make_room && now - t->idle_since >= r->idle_keep_s) {
+            r->st.tables_idle -= t->t != NULL;
+            tab_drop(r, t);
+            dropped = 1;
+        } else if (make_room && t->t && (!oldest || t->idle_since < oldest->idle_since)) {
+            oldest = t;
+        }
+    }
+    if (oldest) {
+        r->st.tables_idle--;
+        tab_drop(r, oldest);
+        dropped = 1;
+    }
+    return dropped;
+}
+
 static int tab_insert(struct gp_uw_registry *r, struct tab *t)
 {
     size_t slot = r->ntabs;
@@ -170,8 +232,11 @@ static int tab_insert(struct gp_uw_registry *r, struct tab *t)
             break;
         }
     if (slot == r->ntabs) {
-        if (r->ntabs + 1 >= GP_UW_MAX_TABLES)
+        if (r->ntabs + 1 >= GP_UW_MAX_TABLES) {
+            if (expire_idle(r, 0, 1))
+                return tab_insert(r, t);
             return -ENOSPC;
+        }
         if (r->ntabs == r->captabs) {
             size_t ncap = r->captabs ? r->captabs * 2 : 64;
             struct tab **nt = realloc(r->tabs, ncap * sizeof(*nt));
@@ -292,6 +357,11 @@ static struct tab *tab_for(struct gp_uw_registry *r, uint32_t tgid, const struct
     t->ino = m->inode;
     t->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     if (tab_insert(r, t)) {
+        r->st.tables_over_limit++;
+        if (!r->logged_tables_limit++)
+            gp_warn("unwind: more than %d binaries with unwind tables at once; %s and later ones "
+                    "unwind by frame pointers (counted in gprof.unwind.tables_over_limit)",
+                    GP_UW_MAX_TABLES - 1, m->path);
         close(fd);
         tab_free(t);
         return NULL;
@@ -319,6 +389,8 @@ static struct tab *tab_for(struct gp_uw_registry *r, uint32_t tgid, const struct
     r->st.rows += t->t->n;
     t->kbytes = gp_uw_kernel_bytes(t->t->n, t->t->e[t->t->n - 1].pc - t->t->e[0].pc);
     r->used_bytes += t->kbytes;
+    while (r->used_bytes > r->max_bytes && expire_idle(r, 0, 1))
+        ; /* idle tables make room first */
     if (r->used_bytes > r->max_bytes)
         not_fit(r, t, -EDQUOT);
     else if ((rc = publish_table(r, t)) != 0)
@@ -341,12 +413,24 @@ static int vaddr_of(const struct tab *t, uint64_t off, uint64_t *vaddr)
 
 /* ---- processes ---- */
 
+/* The index of the first process with a tgid >= tgid (procs are sorted by tgid). */
+static size_t proc_pos(const struct gp_uw_registry *r, uint32_t tgid)
+{
+    size_t lo = 0, hi = r->nprocs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->procs[mid]->tgid < tgid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static struct proc **proc_slot(struct gp_uw_registry *r, uint32_t tgid)
 {
-    for (size_t i = 0; i < r->nprocs; i++)
-        if (r->procs[i]->tgid == tgid)
-            return &r->procs[i];
-    return NULL;
+    size_t i = proc_pos(r, tgid);
+    return i < r->nprocs && r->procs[i]->tgid == tgid ? &r->procs[i] : NULL;
 }
 
 static void proc_drop(struct gp_uw_registry *r, struct proc *p)
@@ -364,7 +448,6 @@ static int add_ref(struct proc *p, struct tab *t, size_t cap)
     if (p->nrefs == cap)
         return -ENOSPC;
     p->refs[p->nrefs++] = t;
-    t->refs++;
     return 1;
 }
 
@@ -377,6 +460,8 @@ static int publish_proc(struct gp_uw_registry *r, const struct proc *p)
 
 static int add_locked(struct gp_uw_registry *r, uint32_t tgid, const struct gp_maps *maps)
 {
+    if (r->idle_keep_s >= 0)
+        expire_idle(r, mono_s(), 0);
     struct proc *p = calloc(1, sizeof(*p));
     size_t cap = maps->n ? maps->n : 1;
     if (!p || !(p->m = calloc(cap, sizeof(*p->m))) || !(p->mtab = calloc(cap, sizeof(*p->mtab))) ||
@@ -392,12 +477,20 @@ static int add_locked(struct gp_uw_registry *r, uint32_t tgid, const struct gp_m
         struct tab *t = tab_for(r, tgid, m);
         if (!t)
             continue;
-        add_ref(p, t, cap);
+        if (add_ref(p, t, cap) > 0)
+            tab_ref(r, t);
         uint64_t vaddr;
         if (!t->t || (r->has_sink && !t->in_sink) || vaddr_of(t, m->offset, &vaddr))
             continue;
-        if (p->n == GP_UW_MAX_MAPPINGS)
-            continue; /* the rest walks by frame pointers */
+        if (p->n == GP_UW_MAX_MAPPINGS) { /* the rest walks by frame pointers */
+            r->st.mappings_over_limit++;
+            if (!r->logged_mappings_limit++)
+                gp_warn("unwind: process %u maps more than %d binaries with unwind tables; %s "
+                        "and later ones unwind by frame pointers (counted in "
+                        "gprof.unwind.mappings_over_limit)",
+                        tgid, GP_UW_MAX_MAPPINGS, m->path);
+            continue;
+        }
         p->mtab[p->n] = t;
         p->m[p->n++] = (struct gp_uw_mapping){
                 .start = m->start, .end = m->end, .bias = m->start - vaddr, .table_id = t->id};
@@ -424,7 +517,10 @@ static int add_locked(struct gp_uw_registry *r, uint32_t tgid, const struct gp_m
         r->procs = np;
         r->capprocs = ncap;
     }
-    r->procs[r->nprocs++] = p;
+    size_t at = proc_pos(r, tgid);
+    memmove(&r->procs[at + 1], &r->procs[at], (r->nprocs - at) * sizeof(*r->procs));
+    r->procs[at] = p;
+    r->nprocs++;
     return 0;
 }
 
@@ -438,9 +534,9 @@ int gp_uw_registry_add_process(struct gp_uw_registry *r, uint32_t tgid, const st
             return rc;
         maps = &own;
     }
-    pthread_mutex_lock(&r->lock);
+    pthread_rwlock_wrlock(&r->lock);
     int rc = add_locked(r, tgid, maps);
-    pthread_mutex_unlock(&r->lock);
+    pthread_rwlock_unlock(&r->lock);
     gp_maps_free(&own);
     if (rc)
         return gp_err_set(err, rc, "noting the unwind tables of process %u: %s", tgid,
@@ -450,16 +546,18 @@ int gp_uw_registry_add_process(struct gp_uw_registry *r, uint32_t tgid, const st
 
 void gp_uw_registry_remove_process(struct gp_uw_registry *r, uint32_t tgid)
 {
-    pthread_mutex_lock(&r->lock);
+    pthread_rwlock_wrlock(&r->lock);
     struct proc **slot = proc_slot(r, tgid);
     if (slot) {
         struct proc *p = *slot;
-        *slot = r->procs[--r->nprocs];
+        size_t at = (size_t)(slot - r->procs);
+        memmove(&r->procs[at], &r->procs[at + 1], (r->nprocs - at - 1) * sizeof(*r->procs));
+        r->nprocs--;
         if (r->has_sink && r->sink.proc_remove)
             r->sink.proc_remove(r->sink.ctx, tgid);
         proc_drop(r, p);
     }
-    pthread_mutex_unlock(&r->lock);
+    pthread_rwlock_unlock(&r->lock);
 }
 
 int gp_uw_registry_scan(struct gp_uw_registry *r, const uint32_t *pids, size_t npids)
@@ -494,7 +592,7 @@ void gp_uw_registry_cancel_scan(struct gp_uw_registry *r)
 
 int gp_uw_registry_set_sink(struct gp_uw_registry *r, const struct gp_uw_sink *sink)
 {
-    pthread_mutex_lock(&r->lock);
+    pthread_rwlock_wrlock(&r->lock);
     for (size_t i = 0; i < r->ntabs; i++)
         if (r->tabs[i])
             r->tabs[i]->in_sink = 0;
@@ -521,33 +619,41 @@ int gp_uw_registry_set_sink(struct gp_uw_registry *r, const struct gp_uw_sink *s
         if (prc && !rc)
             rc = prc;
     }
-    pthread_mutex_unlock(&r->lock);
+    pthread_rwlock_unlock(&r->lock);
     return rc;
+}
+
+/* The mapping of p holding addr (binary search), or NULL. */
+static const struct gp_uw_mapping *proc_mapping(const struct proc *p, uint64_t addr, size_t *idx)
+{
+    size_t lo = 0, hi = p->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (addr < p->m[mid].start)
+            hi = mid;
+        else if (addr >= p->m[mid].end)
+            lo = mid + 1;
+        else {
+            *idx = mid;
+            return &p->m[mid];
+        }
+    }
+    return NULL;
 }
 
 const struct gp_uw_table *gp_uw_registry_lookup(struct gp_uw_registry *r, uint32_t tgid,
                                                 uint64_t addr, uint64_t *bias)
 {
     const struct gp_uw_table *res = NULL;
-    pthread_mutex_lock(&r->lock);
+    pthread_rwlock_rdlock(&r->lock);
     struct proc **slot = proc_slot(r, tgid);
-    if (slot) {
-        const struct proc *p = *slot;
-        size_t lo = 0, hi = p->n;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (addr < p->m[mid].start)
-                hi = mid;
-            else if (addr >= p->m[mid].end)
-                lo = mid + 1;
-            else {
-                *bias = p->m[mid].bias;
-                res = p->mtab[mid]->t;
-                break;
-            }
-        }
+    size_t i;
+    const struct gp_uw_mapping *m = slot ? proc_mapping(*slot, addr, &i) : NULL;
+    if (m) {
+        *bias = m->bias;
+        res = (*slot)->mtab[i]->t;
     }
-    pthread_mutex_unlock(&r->lock);
+    pthread_rwlock_unlock(&r->lock);
     return res;
 }
 
@@ -558,12 +664,33 @@ const struct gp_uw_entry *gp_uw_registry_row(void *registry, uint32_t tgid, uint
     return t ? gp_uw_table_find(t, pc - bias) : NULL;
 }
 
+const void *gp_uw_registry_hold(void *registry, uint32_t tgid)
+{
+    struct gp_uw_registry *r = registry;
+    pthread_rwlock_rdlock(&r->lock);
+    struct proc **slot = proc_slot(r, tgid);
+    return slot ? *slot : NULL;
+}
+
+const struct gp_uw_entry *gp_uw_registry_held_row(const void *held, uint64_t pc)
+{
+    const struct proc *p = held;
+    size_t i;
+    const struct gp_uw_mapping *m = p ? proc_mapping(p, pc, &i) : NULL;
+    return m ? gp_uw_table_find(p->mtab[i]->t, pc - m->bias) : NULL;
+}
+
+void gp_uw_registry_release(void *registry)
+{
+    pthread_rwlock_unlock(&((struct gp_uw_registry *)registry)->lock);
+}
+
 void gp_uw_registry_stats(struct gp_uw_registry *r, struct gp_uw_registry_stats *out)
 {
-    pthread_mutex_lock(&r->lock);
+    pthread_rwlock_rdlock(&r->lock);
     *out = r->st;
     out->kernel_bytes = r->used_bytes;
     out->processes = r->nprocs;
     out->max_bytes = r->max_bytes;
-    pthread_mutex_unlock(&r->lock);
+    pthread_rwlock_unlock(&r->lock);
 }

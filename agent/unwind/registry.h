@@ -10,7 +10,8 @@
 #include "agent/unwind/table.h"
 #include "common/err.h"
 
-#define GP_UW_TABLES_MAX_DEFAULT ((size_t)256 << 20) /* unwind_tables_max: kernel bytes */
+#define GP_UW_TABLES_MAX_DEFAULT  ((size_t)256 << 20) /* unwind_tables_max: kernel bytes */
+#define GP_UW_IDLE_KEEP_S_DEFAULT 300 /* a table no process maps stays this long (seconds) */
 
 /* One executable file mapping of a process that has a table: the row of runtime address a is
  * gp_uw_table_find(table, a - bias). */
@@ -41,18 +42,28 @@ struct gp_uw_registry_opts {
     size_t max_bytes;              /* budget of all tables in the kernel; 0 = the default */
     const char *const *debug_dirs; /* where separate debug files (.debug_frame) are searched; */
     size_t ndebug_dirs;            /* NULL = /usr/lib/debug */
+    /* A table whose last process is gone stays built and loaded this long (seconds), or until
+     * its room is needed: a binary run again and again (compilers, cron jobs, the next session
+     * of a continuous profile) is not rebuilt. 0 = GP_UW_IDLE_KEEP_S_DEFAULT, < 0 = dropped
+     * with the last process. */
+    int idle_keep_s;
 };
 
 struct gp_uw_registry_stats {
-    uint64_t tables;         /* tables loaded now */
-    uint64_t tables_built;   /* tables built since start */
-    uint64_t tables_not_fit; /* tables not loaded: over the budget or the sink's room */
-    uint64_t tables_failed;  /* binaries whose CFI could not be read (logged) */
-    uint64_t rows;           /* rows of the tables loaded now */
-    uint64_t kernel_bytes;   /* kernel bytes of the tables loaded now (sink's accounting) */
-    uint64_t build_ns;       /* CPU time spent building tables */
-    uint64_t processes;      /* processes known now */
-    uint64_t max_bytes;      /* the budget (unwind_tables_max) */
+    uint64_t tables;              /* tables loaded now */
+    uint64_t tables_built;        /* tables built since start */
+    uint64_t tables_not_fit;      /* tables not loaded: over the budget or the sink's room */
+    uint64_t tables_failed;       /* binaries whose CFI could not be read (logged) */
+    uint64_t rows;                /* rows of the tables loaded now */
+    uint64_t kernel_bytes;        /* kernel bytes of the tables loaded now (sink's accounting) */
+    uint64_t build_ns;            /* CPU time spent building tables */
+    uint64_t processes;           /* processes known now */
+    uint64_t max_bytes;           /* the budget (unwind_tables_max) */
+    uint64_t tables_idle;         /* of tables: loaded but mapped by no process now (kept) */
+    uint64_t tables_reused;       /* times an idle table served a process again (not rebuilt) */
+    uint64_t tables_over_limit;   /* binaries left without a table: GP_UW_MAX_TABLES reached */
+    uint64_t mappings_over_limit; /* mappings left to frame pointers: GP_UW_MAX_MAPPINGS of one
+                                     process reached */
 };
 
 struct gp_uw_registry;
@@ -91,6 +102,14 @@ const struct gp_uw_table *gp_uw_registry_lookup(struct gp_uw_registry *r, uint32
 /* The row in effect at runtime address pc of process tgid, or NULL (frame pointers there): the
  * perf sampler's uw_lookup (ctx is the registry). Valid like gp_uw_registry_lookup's table. */
 const struct gp_uw_entry *gp_uw_registry_row(void *registry, uint32_t tgid, uint64_t pc);
+
+/* One walk's lookups without a lock per frame (the perf sampler): hold returns process tgid's
+ * mappings (NULL: none known; still call release) and keeps the registry read-locked until
+ * release; held_row is gp_uw_registry_row on them, lock-free. Hold and release are called by
+ * the same thread; nothing else of the registry may be called in between. */
+const void *gp_uw_registry_hold(void *registry, uint32_t tgid);
+const struct gp_uw_entry *gp_uw_registry_held_row(const void *held, uint64_t pc);
+void gp_uw_registry_release(void *registry);
 
 void gp_uw_registry_stats(struct gp_uw_registry *r, struct gp_uw_registry_stats *out);
 

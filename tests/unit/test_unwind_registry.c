@@ -116,7 +116,8 @@ static void test_shared_and_refcounted(void **state)
     struct gp_uw_sink sink = rec_sink(&rc);
     struct gp_uw_registry *r = NULL;
     struct gp_err err = {0};
-    assert_int_equal(gp_uw_registry_new(NULL, &r, &err), 0);
+    struct gp_uw_registry_opts o = {.idle_keep_s = -1}; /* dropped with the last process */
+    assert_int_equal(gp_uw_registry_new(&o, &r, &err), 0);
     assert_int_equal(gp_uw_registry_set_sink(r, &sink), 0);
     pid_t child = spawn_copy();
     struct gp_uw_registry_stats st1, st2, st3, st4;
@@ -220,6 +221,128 @@ static void test_sink_replay_and_full(void **state)
     gp_uw_registry_free(r);
 }
 
+/* A table whose last process went stays built and loaded (idle) and serves the next process
+ * mapping the binary without a rebuild (a compiler run again, the next session); it goes once
+ * idle longer than idle_keep_s. */
+static void test_idle_tables_kept_and_reused(void **state)
+{
+    (void)state;
+    struct rec rc = {0};
+    struct gp_uw_sink sink = rec_sink(&rc);
+    struct gp_uw_registry *r = NULL;
+    struct gp_err err = {0};
+    struct gp_uw_registry_opts o = {.idle_keep_s = 1};
+    assert_int_equal(gp_uw_registry_new(&o, &r, &err), 0);
+    assert_int_equal(gp_uw_registry_set_sink(r, &sink), 0);
+    pid_t child = spawn_copy();
+    struct gp_uw_registry_stats st1, st2, st3, st4;
+    assert_int_equal(gp_uw_registry_add_process(r, (uint32_t)child, NULL, &err), 0);
+    gp_uw_registry_stats(r, &st1);
+    assert_true(st1.tables >= 2);
+    gp_uw_registry_remove_process(r, (uint32_t)child);
+    reap(child);
+    gp_uw_registry_stats(r, &st2);
+    assert_int_equal(st2.processes, 0);
+    assert_int_equal(st2.tables, st1.tables);      /* still loaded, */
+    assert_int_equal(st2.tables_idle, st1.tables); /* idle */
+    assert_int_equal(st2.kernel_bytes, st1.kernel_bytes);
+    assert_int_equal(rc.removed, 0);
+
+    /* the same binaries again: nothing rebuilt, nothing reloaded */
+    assert_int_equal(gp_uw_registry_add_process(r, (uint32_t)getpid(), NULL, &err), 0);
+    gp_uw_registry_stats(r, &st3);
+    assert_int_equal(st3.tables_built, st1.tables_built);
+    assert_int_equal(st3.tables_idle, 0);
+    assert_int_equal(st3.tables_reused, st1.tables);
+    assert_int_equal(rc.added, (int)st1.tables);
+    uint64_t bias;
+    assert_non_null(gp_uw_registry_lookup(r, (uint32_t)getpid(),
+                                          (uint64_t)(uintptr_t)&some_function, &bias));
+
+    /* idle past idle_keep_s: dropped when the registry next changes */
+    gp_uw_registry_remove_process(r, (uint32_t)getpid());
+    usleep(1100 * 1000);
+    assert_int_equal(gp_uw_registry_add_process(r, 0x7ffffff0u, &(struct gp_maps){0}, &err), 0);
+    gp_uw_registry_stats(r, &st4);
+    assert_int_equal(st4.tables, 0);
+    assert_int_equal(st4.tables_idle, 0);
+    assert_int_equal(st4.kernel_bytes, 0);
+    assert_int_equal(rc.removed, rc.added);
+    gp_uw_registry_free(r);
+}
+
+/* The perf sampler's walk holds a process's tables once and looks rows up without a lock: the
+ * same rows as gp_uw_registry_row; processes are found among many (sorted, not scanned). */
+static void test_hold_matches_row(void **state)
+{
+    (void)state;
+    struct gp_uw_registry *r = NULL;
+    struct gp_err err = {0};
+    assert_int_equal(gp_uw_registry_new(NULL, &r, &err), 0);
+    for (uint32_t k = 0; k < 300; k++) /* processes without mappings around ours */
+        assert_int_equal(gp_uw_registry_add_process(r, 0x40000000u + k * 7919u % 100000u,
+                                                    &(struct gp_maps){0}, &err),
+                         0);
+    assert_int_equal(gp_uw_registry_add_process(r, (uint32_t)getpid(), NULL, &err), 0);
+    uint64_t addrs[] = {(uint64_t)(uintptr_t)&some_function, (uint64_t)(uintptr_t)&free,
+                        (uint64_t)(uintptr_t)&test_hold_matches_row, 16};
+    for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+        const struct gp_uw_entry *want = gp_uw_registry_row(r, (uint32_t)getpid(), addrs[i]);
+        const void *h = gp_uw_registry_hold(r, (uint32_t)getpid());
+        assert_non_null(h);
+        assert_ptr_equal(gp_uw_registry_held_row(h, addrs[i]), want);
+        gp_uw_registry_release(r);
+        assert_true(i == 3 ? want == NULL : want != NULL);
+    }
+    assert_null(gp_uw_registry_hold(r, 0x7fffffff));
+    gp_uw_registry_release(r);
+    struct gp_uw_registry_stats st;
+    gp_uw_registry_stats(r, &st);
+    assert_int_equal(st.processes, 301);
+    for (uint32_t k = 0; k < 300; k++)
+        gp_uw_registry_remove_process(r, 0x40000000u + k * 7919u % 100000u);
+    gp_uw_registry_stats(r, &st);
+    assert_int_equal(st.processes, 1);
+    assert_non_null(gp_uw_registry_row(r, (uint32_t)getpid(), addrs[0]));
+    gp_uw_registry_free(r);
+}
+
+/* More mappings with tables than the kernel's per-process array holds: the rest walk by frame
+ * pointers and are counted (the header's gprof.unwind.mappings_over_limit). */
+static void test_mappings_over_limit(void **state)
+{
+    (void)state;
+    struct gp_uw_registry *r = NULL;
+    struct gp_err err = {0};
+    struct gp_maps own = {0};
+    assert_int_equal(gp_maps_read((uint32_t)getpid(), 1, &own, &err), 0);
+    const struct gp_map *mine = NULL; /* this test's own text */
+    for (size_t i = 0; i < own.n; i++)
+        if ((uint64_t)(uintptr_t)&some_function >= own.v[i].start &&
+            (uint64_t)(uintptr_t)&some_function < own.v[i].end)
+            mine = &own.v[i];
+    assert_non_null(mine);
+    enum { N = 200 };
+    struct gp_map *v = calloc(N, sizeof(*v));
+    assert_non_null(v);
+    for (size_t i = 0; i < N; i++) { /* the same file mapped N times */
+        v[i] = *mine;
+        v[i].start = 0x100000000ull + i * 0x100000ull;
+        v[i].end = v[i].start + (mine->end - mine->start);
+    }
+    assert_int_equal(gp_uw_registry_new(NULL, &r, &err), 0);
+    assert_int_equal(gp_uw_registry_add_process(r, (uint32_t)getpid(),
+                                                &(struct gp_maps){.v = v, .n = N}, &err),
+                     0);
+    struct gp_uw_registry_stats st;
+    gp_uw_registry_stats(r, &st);
+    assert_int_equal(st.tables, 1);
+    assert_int_equal(st.mappings_over_limit, N - 128);
+    free(v);
+    gp_maps_free(&own);
+    gp_uw_registry_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +350,9 @@ int main(void)
             cmocka_unit_test(test_shared_and_refcounted),
             cmocka_unit_test(test_budget),
             cmocka_unit_test(test_sink_replay_and_full),
+            cmocka_unit_test(test_idle_tables_kept_and_reused),
+            cmocka_unit_test(test_hold_matches_row),
+            cmocka_unit_test(test_mappings_over_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
