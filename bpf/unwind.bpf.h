@@ -207,9 +207,27 @@ static __always_inline __u32 uw_step(struct gp_scratch *sc, const struct gp_uw_k
     __u32 n = s->n;
     if (n >= GP_MAX_STACK_DEPTH)
         return GP_STAT_UW_DEPTH;
-    const struct gp_uw_krule *rule = uw_find(s, proc, s->exact ? pc : pc - 1);
-    __u32 kind = rule ? rule->cfa : UW_NONE;
-    __s64 cfa_off = rule ? rule->cfa_off : 0, fp_off = rule ? rule->fp_off : 0;
+    __u64 at = s->exact ? pc : pc - 1;
+    __u32 slot = uw_launder(s, (__u32)((at * 0x9e3779b97f4a7c15ULL) >> 40)) & (GP_UW_CACHE - 1);
+    struct gp_uw_centry *ce = &s->cache[slot];
+    __u32 kind;
+    __s64 cfa_off, fp_off;
+    if (ce->pc == at && ce->tgid == s->tgid && ce->gen == s->gen) {
+        kind = ce->cfa;
+        cfa_off = ce->cfa_off;
+        fp_off = ce->fp_off;
+    } else {
+        const struct gp_uw_krule *rule = uw_find(s, proc, at);
+        kind = rule ? rule->cfa : UW_NONE;
+        cfa_off = rule ? rule->cfa_off : 0;
+        fp_off = rule ? rule->fp_off : 0;
+        ce->pc = at;
+        ce->tgid = s->tgid;
+        ce->gen = s->gen;
+        ce->cfa = kind;
+        ce->cfa_off = cfa_off;
+        ce->fp_off = fp_off;
+    }
     /* Where the caller's pc, rbp and (signal frames) rsp are read: 0 = not read. */
     __u64 cfa, ra_at, fp_at = 0, sp_at = 0;
     __u32 fail = GP_STAT_UW_READ_ERR;
@@ -268,6 +286,8 @@ static __always_inline void uw_begin(struct gp_scratch *sc, __u64 ip, __u64 sp, 
     sc->uw.n = 1;
     sc->uw.exact = 1;
     sc->uw.calls = 0;
+    sc->uw.tgid = sc->key.tgid;
+    sc->uw.gen = *(volatile __u32 *)&uw_gen;
     sc->uw.mstart = 0;
     sc->uw.mend = 0;
     sc->uw.wlen = 0;

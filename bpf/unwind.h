@@ -83,6 +83,21 @@ struct gp_uw_kproc {
  * frames of a walk lie next to each other, so one read serves many of them. */
 #define GP_UW_WIN 512
 
+/* Rows cached per CPU (a power of two): the callers of a process's hot code are the same from
+ * sample to sample, and a hit costs one line of the scratch instead of the six pages of a
+ * lookup (process mappings, table descriptor, page index, pcs, rule ids, rules). */
+#define GP_UW_CACHE 128
+
+/* The rule found for address pc of process tgid while uw_gen was gen (cfa UW_NONE: no table). */
+struct gp_uw_centry {
+    __u64 pc;
+    __u32 tgid, gen;
+    __u8 cfa;
+    __u8 pad;
+    __s16 cfa_off, fp_off;
+    __s16 pad2;
+};
+
 /* Walk state kept in the per-CPU scratch between the runs of gp_unwind. */
 struct gp_uw_state {
     __u64 pc, sp, fp;
@@ -100,6 +115,10 @@ struct gp_uw_state {
     __u32 wlen;
     __u32 stop; /* gp_unwind_loop: why the walk stopped (in memory: see unwind.bpf.h) */
     __u8 win[GP_UW_WIN + 8]; /* + 8: a masked offset may start a read in the last byte */
+    __u32 tgid, gen;         /* the walk's process and uw_gen when it began */
+    /* Kept from sample to sample (uw_begin does not clear it): entries of another uw_gen are
+     * stale, since user space bumps it after every change of the tables or mappings. */
+    struct gp_uw_centry cache[GP_UW_CACHE];
 };
 
 /* Kernel bytes a table of nrows rows spanning span bytes of code takes in this layout (rows
