@@ -28,6 +28,7 @@ const volatile __u8 uw_enabled = 0; /* 1: processes in uw_procs are walked by un
 /* Written by user space through the mmapped .bss while running. */
 __u32 active_idx = 0; /* which buffer (0/1) samples go to */
 __u32 filter_on = 0;  /* 1: only tgids in pid_filter are sampled */
+__u32 uw_gen = 0;     /* bumped after every change of the unwind maps (see gp_uw_centry) */
 
 /* Not preallocated: entries are taken as samples need them, so loading the program does not
  * fill (and charge) tens of megabytes of kernel memory up front. */

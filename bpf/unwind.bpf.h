@@ -1,7 +1,15 @@
 /* unwind.bpf.h — the table unwinder: walks the user stack of a process whose binaries have
- * unwind tables (bpf/unwind.h), GP_UW_FRAMES_PER_CALL frames per run of gp_unwind, which then
- * tail-calls itself; the last run finishes the sample. Included by profile.bpf.c: it shares its
- * maps, scratch and counting code (one object, so one set of maps).
+ * unwind tables (bpf/unwind.h) and finishes the sample. Two programs walk the same way; user
+ * space loads one: gp_unwind_loop (the whole walk in one run through bpf_loop, 5.17+) or, where
+ * the kernel has no bpf_loop, gp_unwind (GP_UW_FRAMES_PER_CALL frames per run, then it
+ * tail-calls itself). Included by profile.bpf.c: it shares its maps, scratch and counting code
+ * (one object, so one set of maps).
+ *
+ * What a sample costs is mostly cold memory (at 99 Hz the caches and TLB hold other tasks'
+ * lines), so a frame touches as little as it can: the mapping and table descriptor of the last
+ * lookup are kept in the walk state (most frames stay in one binary), and the user stack is
+ * copied a window at a time (one helper call serves the return address and saved RBP of many
+ * frames).
  *
  * Verifier notes: every index the searches compute goes through memory (uw.tmp) before it
  * addresses an array, so the verifier does not mark the search bounds precise and prunes the
@@ -81,9 +89,9 @@ static __always_inline __u32 uw_launder(struct gp_uw_state *s, __u32 v)
     return *(volatile __u32 *)&s->tmp;
 }
 
-/* The rule in effect at address pc of the process, or NULL when no table covers pc. */
-static __always_inline const struct gp_uw_krule *uw_find(struct gp_uw_state *s,
-                                                         const struct gp_uw_kproc *proc, __u64 pc)
+/* Finds the mapping with a table covering pc in the process and keeps it and its table's
+ * descriptor in s; 0 when none does (s keeps what it held). */
+static __always_inline int uw_map(struct gp_uw_state *s, const struct gp_uw_kproc *proc, __u64 pc)
 {
     /* Bounds the verifier knows as constants would make it decide each step's branch and keep
      * every path apart: hi comes from memory as an unknown (mid is masked anyway). */
@@ -101,20 +109,35 @@ static __always_inline const struct gp_uw_krule *uw_find(struct gp_uw_state *s,
             hi = mid;
     }
     if (lo == 0)
-        return NULL;
+        return 0;
     __u32 k = uw_launder(s, lo - 1) & (GP_UW_MAX_MAPPINGS - 1);
     const struct gp_uw_kmap *m = &proc->m[k];
     if (pc >= m->end)
-        return NULL;
+        return 0;
     __u32 tid = m->table;
     const struct gp_uw_ktable *t = bpf_map_lookup_elem(&uw_tables, &tid);
     if (!t)
+        return 0;
+    s->mstart = m->start;
+    s->mend = m->end;
+    s->mbias = m->bias;
+    s->tbase = t->base;
+    s->tspan = t->span;
+    s->tpage0 = t->page0;
+    return 1;
+}
+
+/* The rule in effect at address pc of the process, or NULL when no table covers pc. */
+static __always_inline const struct gp_uw_krule *uw_find(struct gp_uw_state *s,
+                                                         const struct gp_uw_kproc *proc, __u64 pc)
+{
+    if ((pc < s->mstart || pc >= s->mend) && !uw_map(s, proc, pc))
         return NULL;
-    __u64 vaddr = pc - m->bias;
-    if (vaddr < t->base || vaddr - t->base >= t->span)
+    __u64 vaddr = pc - s->mbias, base = s->tbase;
+    if (vaddr < base || vaddr - base >= s->tspan)
         return NULL;
-    __u32 off = (__u32)(vaddr - t->base);
-    __u32 pi = t->page0 + (off >> GP_UW_PAGE_SHIFT);
+    __u32 off = (__u32)(vaddr - base);
+    __u32 pi = s->tpage0 + (off >> GP_UW_PAGE_SHIFT);
     __u32 bk = pi / GP_UW_PAGES_PER_BLOCK;
     const struct gp_uw_page_block *pb = bpf_map_lookup_elem(&uw_pages, &bk);
     if (!pb)
@@ -148,6 +171,34 @@ static __always_inline const struct gp_uw_krule *uw_find(struct gp_uw_state *s,
     return bpf_map_lookup_elem(&uw_rules, &rid);
 }
 
+/* The 8 bytes of user stack at addr into *out, through the window; 0, or -1 when unreadable. A
+ * new window starts up to 64 bytes below addr (the saved RBP lies below the return address)
+ * and ends at the end of addr's page: it reads only what an 8-byte read at addr would need
+ * mapped, so it fails exactly where that read would. */
+static __always_inline int uw_read(struct gp_uw_state *s, __u64 addr, __u64 *out)
+{
+    __u64 off = addr - s->wbase;
+    if (addr < s->wbase || off + 8 > s->wlen) {
+        __u64 back = addr & 4095;
+        if (back > 64)
+            back = 64;
+        __u64 base = addr - back;
+        __u64 len = 4096 - (base & 4095);
+        if (len > GP_UW_WIN)
+            len = GP_UW_WIN;
+        if (len < back + 8) /* addr's 8 bytes cross the page end */
+            len = back + 8;
+        s->wlen = 0;
+        if (bpf_probe_read_user(s->win, len, (const void *)base))
+            return -1;
+        s->wbase = base;
+        s->wlen = len;
+        off = back;
+    }
+    *out = *(__u64 *)&s->win[off & (GP_UW_WIN - 1)];
+    return 0;
+}
+
 /* One frame: 0 to go on, or the GP_STAT_UW_* reason the walk stops. */
 static __always_inline __u32 uw_step(struct gp_scratch *sc, const struct gp_uw_kproc *proc)
 {
@@ -156,60 +207,72 @@ static __always_inline __u32 uw_step(struct gp_scratch *sc, const struct gp_uw_k
     __u32 n = s->n;
     if (n >= GP_MAX_STACK_DEPTH)
         return GP_STAT_UW_DEPTH;
-    const struct gp_uw_krule *rule = uw_find(s, proc, s->exact ? pc : pc - 1);
-    __u32 kind = rule ? rule->cfa : UW_NONE;
-    __s64 cfa_off = rule ? rule->cfa_off : 0, fp_off = rule ? rule->fp_off : 0;
-    __u64 cfa, ra, nfp = fp;
+    __u64 at = s->exact ? pc : pc - 1;
+    __u32 slot = uw_launder(s, (__u32)((at * 0x9e3779b97f4a7c15ULL) >> 40)) & (GP_UW_CACHE - 1);
+    struct gp_uw_centry *ce = &s->cache[slot];
+    __u32 kind;
+    __s64 cfa_off, fp_off;
+    if (ce->pc == at && ce->tgid == s->tgid && ce->gen == s->gen) {
+        kind = ce->cfa;
+        cfa_off = ce->cfa_off;
+        fp_off = ce->fp_off;
+    } else {
+        const struct gp_uw_krule *rule = uw_find(s, proc, at);
+        kind = rule ? rule->cfa : UW_NONE;
+        cfa_off = rule ? rule->cfa_off : 0;
+        fp_off = rule ? rule->fp_off : 0;
+        ce->pc = at;
+        ce->tgid = s->tgid;
+        ce->gen = s->gen;
+        ce->cfa = kind;
+        ce->cfa_off = cfa_off;
+        ce->fp_off = fp_off;
+    }
+    /* Where the caller's pc, rbp and (signal frames) rsp are read: 0 = not read. */
+    __u64 cfa, ra_at, fp_at = 0, sp_at = 0;
+    __u32 fail = GP_STAT_UW_READ_ERR;
     if (kind == UW_END)
         return GP_STAT_UW_END;
     if (kind == UW_UNKNOWN || kind > UW_NONE) /* not a rule of table.h: never guess */
         return GP_STAT_UW_UNKNOWN;
-    if (kind == UW_SIGNAL) {
-        __u64 regs[3];
-        if (bpf_probe_read_user(&regs[0], 8, (const void *)(sp + GP_UW_SIG_RBP)) ||
-            bpf_probe_read_user(&regs[1], 8, (const void *)(sp + GP_UW_SIG_RSP)) ||
-            bpf_probe_read_user(&regs[2], 8, (const void *)(sp + GP_UW_SIG_RIP)))
-            return GP_STAT_UW_READ_ERR;
-        if (regs[2] == 0)
-            return GP_STAT_UW_END;
-        sc->user.ips[n] = regs[2];
-        s->hash = hash_mix(s->hash, regs[2]);
-        s->n = n + 1;
-        s->pc = regs[2];
-        s->sp = regs[1];
-        s->fp = regs[0];
-        s->exact = 1; /* the interrupted instruction itself, not a return address */
-        return 0;
-    }
-    if (kind == UW_CFA_SP || kind == UW_CFA_PLT || kind == UW_CFA_FP) {
+    if (kind == UW_SIGNAL) { /* the interrupted registers, from the ucontext at sp */
+        cfa = 0;
+        ra_at = sp + GP_UW_SIG_RIP;
+        fp_at = sp + GP_UW_SIG_RBP;
+        sp_at = sp + GP_UW_SIG_RSP;
+    } else if (kind == UW_CFA_SP || kind == UW_CFA_PLT || kind == UW_CFA_FP) {
         cfa = (kind == UW_CFA_FP ? fp : sp) + cfa_off;
         if (kind == UW_CFA_PLT && (pc & 15) >= 11)
             cfa += 8;
         if (cfa <= sp || cfa - sp > GP_MAX_FRAME_SIZE)
             return GP_STAT_UW_READ_ERR;
-        if (bpf_probe_read_user(&ra, sizeof(ra), (const void *)(cfa - 8)))
-            return GP_STAT_UW_READ_ERR;
-        if (fp_off && bpf_probe_read_user(&nfp, sizeof(nfp), (const void *)(cfa + fp_off)))
-            return GP_STAT_UW_READ_ERR;
+        ra_at = cfa - 8;
+        if (fp_off)
+            fp_at = cfa + fp_off;
     } else { /* no table covers pc: one frame-pointer step */
-        __u64 frame[2];
         if ((fp & 7) || fp < sp || fp - sp > GP_MAX_FRAME_SIZE)
             return GP_STAT_UW_NO_TABLE;
-        if (bpf_probe_read_user(frame, sizeof(frame), (const void *)fp))
-            return GP_STAT_UW_NO_TABLE;
         cfa = fp + 16;
-        ra = frame[1];
-        nfp = frame[0];
+        ra_at = fp + 8;
+        fp_at = fp;
+        fail = GP_STAT_UW_NO_TABLE;
     }
+    __u64 ra, nfp = fp, nsp = cfa;
+    if (uw_read(s, ra_at, &ra))
+        return fail;
+    if (fp_at && uw_read(s, fp_at, &nfp))
+        return fail;
+    if (sp_at && uw_read(s, sp_at, &nsp))
+        return fail;
     if (ra == 0)
         return GP_STAT_UW_END;
     sc->user.ips[n] = ra;
     s->hash = hash_mix(s->hash, ra);
     s->n = n + 1;
     s->pc = ra;
-    s->sp = cfa;
+    s->sp = nsp;
     s->fp = nfp;
-    s->exact = 0;
+    s->exact = kind == UW_SIGNAL; /* the interrupted instruction itself, not a return address */
     return 0;
 }
 
@@ -223,10 +286,28 @@ static __always_inline void uw_begin(struct gp_scratch *sc, __u64 ip, __u64 sp, 
     sc->uw.n = 1;
     sc->uw.exact = 1;
     sc->uw.calls = 0;
+    sc->uw.tgid = sc->key.tgid;
+    sc->uw.gen = *(volatile __u32 *)&uw_gen;
+    sc->uw.mstart = 0;
+    sc->uw.mend = 0;
+    sc->uw.wlen = 0;
     sc->user.ips[0] = ip;
 }
 
 static __always_inline void finish_sample(struct gp_scratch *sc, __u32 tgid);
+
+/* Counts why the walk stopped and its frames, and finishes the sample. */
+static __always_inline void uw_end(struct gp_scratch *sc, __u32 tgid, __u32 stop)
+{
+    stat_inc(stop);
+    __u32 fr = GP_STAT_UW_FRAMES;
+    __u64 *v = bpf_map_lookup_elem(&stats, &fr);
+    if (v)
+        *v += sc->uw.n;
+    sc->user.n = sc->uw.n;
+    sc->key.user_stack = hash_finish(sc->uw.hash, sc->uw.n);
+    finish_sample(sc, tgid);
+}
 
 SEC("perf_event")
 int gp_unwind(struct bpf_perf_event_data *ctx)
@@ -251,14 +332,43 @@ int gp_unwind(struct bpf_perf_event_data *ctx)
         bpf_tail_call(ctx, &uw_prog, 0);
         stop = GP_STAT_UW_DEPTH; /* the kernel's tail-call limit */
     }
-    stat_inc(stop);
-    __u32 fr = GP_STAT_UW_FRAMES;
-    __u64 *v = bpf_map_lookup_elem(&stats, &fr);
-    if (v)
-        *v += sc->uw.n;
-    sc->user.n = sc->uw.n;
-    sc->key.user_stack = hash_finish(sc->uw.hash, sc->uw.n);
-    finish_sample(sc, tgid);
+    uw_end(sc, tgid, stop);
+    return 0;
+}
+
+struct uw_loop_ctx {
+    struct gp_scratch *sc;
+    const struct gp_uw_kproc *proc;
+};
+
+/* The stop reason goes to the scratch, which the verifier does not track: in the context it
+ * would make it check the callback once per value. */
+static long uw_loop_step(__u64 i, void *data)
+{
+    struct uw_loop_ctx *c = data;
+    __u32 stop = uw_step(c->sc, c->proc);
+    if (!stop)
+        return 0;
+    c->sc->uw.stop = stop;
+    return 1;
+}
+
+SEC("perf_event")
+int gp_unwind_loop(struct bpf_perf_event_data *ctx)
+{
+    __u32 zero = 0;
+    struct gp_scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+    if (!sc)
+        return 0;
+    __u32 tgid = sc->key.tgid;
+    const struct gp_uw_kproc *proc = bpf_map_lookup_elem(&uw_procs, &tgid);
+    /* GP_MAX_STACK_DEPTH steps reach the depth check of uw_step. */
+    sc->uw.stop = proc ? GP_STAT_UW_DEPTH : GP_STAT_UW_NO_TABLE;
+    if (proc) {
+        struct uw_loop_ctx c = {.sc = sc, .proc = proc};
+        bpf_loop(GP_MAX_STACK_DEPTH, uw_loop_step, &c, 0);
+    }
+    uw_end(sc, tgid, uw_launder(&sc->uw, sc->uw.stop));
     return 0;
 }
 

@@ -23,9 +23,8 @@
 #define GP_UW_MAX_MAPPINGS    128 /* mappings with a table per process */
 #define GP_UW_MAX_PROCS       16384
 #define GP_UW_SEARCH_STEPS    13 /* binary search steps: up to 8192 rows in one page */
-/* Frames one run of gp_unwind walks before it tail-calls itself: 32 runs (the tail-call limit of
- * 5.15) cover 127 frames, and the verifier checks ~78,000 instructions (2 frames: 28,000; 8:
- * 232,000). */
+/* Frames one run of gp_unwind walks before it tail-calls itself where the kernel has no
+ * bpf_loop (5.15, 5.16): 32 runs (the tail-call limit) cover 127 frames. */
 #define GP_UW_FRAMES_PER_CALL 4
 
 /* ucontext at the signal frame's stack pointer (x86-64 rt_sigframe: uc_mcontext at 40). */
@@ -80,6 +79,25 @@ struct gp_uw_kproc {
     struct gp_uw_kmap m[GP_UW_MAX_MAPPINGS];
 };
 
+/* Bytes of user stack one read copies into the walk state's window (a power of two): the
+ * frames of a walk lie next to each other, so one read serves many of them. */
+#define GP_UW_WIN 512
+
+/* Rows cached per CPU (a power of two): the callers of a process's hot code are the same from
+ * sample to sample, and a hit costs one line of the scratch instead of the six pages of a
+ * lookup (process mappings, table descriptor, page index, pcs, rule ids, rules). */
+#define GP_UW_CACHE 128
+
+/* The rule found for address pc of process tgid while uw_gen was gen (cfa UW_NONE: no table). */
+struct gp_uw_centry {
+    __u64 pc;
+    __u32 tgid, gen;
+    __u8 cfa;
+    __u8 pad;
+    __s16 cfa_off, fp_off;
+    __s16 pad2;
+};
+
 /* Walk state kept in the per-CPU scratch between the runs of gp_unwind. */
 struct gp_uw_state {
     __u64 pc, sp, fp;
@@ -88,6 +106,19 @@ struct gp_uw_state {
     __u32 exact; /* pc is not a return address (the leaf, or interrupted by a signal) */
     __u32 calls; /* runs of gp_unwind so far */
     __u32 tmp;   /* an index passed through memory, so the verifier does not track its origin */
+    /* The mapping of the last lookup and its table's descriptor (mend 0: none yet): a walk
+     * mostly stays in one binary, so most frames skip the mapping search and the descriptor. */
+    __u64 mstart, mend, mbias, tbase;
+    __u32 tspan, tpage0;
+    /* User stack [wbase, wbase + wlen) copied by the last read (wlen 0: none). */
+    __u64 wbase;
+    __u32 wlen;
+    __u32 stop; /* gp_unwind_loop: why the walk stopped (in memory: see unwind.bpf.h) */
+    __u8 win[GP_UW_WIN + 8]; /* + 8: a masked offset may start a read in the last byte */
+    __u32 tgid, gen;         /* the walk's process and uw_gen when it began */
+    /* Kept from sample to sample (uw_begin does not clear it): entries of another uw_gen are
+     * stale, since user space bumps it after every change of the tables or mappings. */
+    struct gp_uw_centry cache[GP_UW_CACHE];
 };
 
 /* Kernel bytes a table of nrows rows spanning span bytes of code takes in this layout (rows

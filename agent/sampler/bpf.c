@@ -69,6 +69,7 @@ struct bpf_sampler {
 
     struct gp_uw_registry *uw; /* mirrored into the unwinder's maps while open, or NULL */
     struct gp_uw_maps *uw_maps;
+    int uw_loop; /* the unwinder loaded is gp_unwind_loop (bpf_loop), not gp_unwind */
 };
 
 /* ---- libbpf log routing: process-wide, set once; the last warning is kept per thread so an
@@ -627,10 +628,15 @@ static const struct gp_sampler_ops bpf_ops = {
 static int uw_prepare(struct bpf_sampler *b, const struct gp_sampler_opts *o, struct gp_err *err)
 {
     b->uw = o->unwind;
-    if (!b->uw) {
-        bpf_program__set_autoload(b->skel->progs.gp_unwind, false);
+    /* One walker is loaded: the whole walk in one run where the kernel has bpf_loop (5.17+),
+     * else GP_UW_FRAMES_PER_CALL frames per tail call (5.15, 5.16). */
+    int loop = b->uw && !o->uw_no_loop &&
+               libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_loop, NULL) == 1;
+    bpf_program__set_autoload(b->skel->progs.gp_unwind_loop, loop);
+    bpf_program__set_autoload(b->skel->progs.gp_unwind, b->uw && !loop);
+    b->uw_loop = loop;
+    if (!b->uw)
         return 0;
-    }
     struct gp_uw_registry_stats st;
     gp_uw_registry_stats(b->uw, &st);
     /* The arrays are allocated whole when the maps are created: for chosen processes room for
@@ -657,7 +663,8 @@ static int uw_attach(struct bpf_sampler *b, struct gp_err *err)
     if (!b->uw)
         return 0;
     uint32_t zero = 0;
-    int pfd = bpf_program__fd(b->skel->progs.gp_unwind);
+    int pfd =
+            bpf_program__fd(b->uw_loop ? b->skel->progs.gp_unwind_loop : b->skel->progs.gp_unwind);
     if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.uw_prog), &zero, &pfd, BPF_ANY))
         return gp_err_set(err, -errno, "installing the BPF unwinder: %s", strerror(errno));
     struct gp_uw_maps_fds fds = {
@@ -668,7 +675,8 @@ static int uw_attach(struct bpf_sampler *b, struct gp_err *err)
             .tables = bpf_map__fd(b->skel->maps.uw_tables),
             .procs = bpf_map__fd(b->skel->maps.uw_procs),
             .rows_cap = bpf_map__max_entries(b->skel->maps.uw_pcs) * GP_UW_PCS_PER_BLOCK,
-            .pages_cap = bpf_map__max_entries(b->skel->maps.uw_pages) * GP_UW_PAGES_PER_BLOCK};
+            .pages_cap = bpf_map__max_entries(b->skel->maps.uw_pages) * GP_UW_PAGES_PER_BLOCK,
+            .gen = &b->skel->bss->uw_gen};
     struct gp_uw_sink sink;
     int rc = gp_uw_maps_open(&fds, &b->uw_maps, &sink, err);
     if (rc)

@@ -38,6 +38,8 @@ struct gp_sampler_opts {
     /* BPF: unwind tables (may be NULL: frame pointers only). The engine mirrors the registry
      * into its maps while open; processes noted in it are walked by their tables in BPF. */
     struct gp_uw_registry *unwind;
+    /* BPF: walk by tail calls (what 5.15 and 5.16 run) even where the kernel has bpf_loop. */
+    int uw_no_loop;
     /* perf: unwind user stacks in user space with the unwind tables (agent/unwind/): each
      * sample carries the user RBP/RSP/RIP and perf_stack_bytes of user stack (0 = 16 KiB, a
      * multiple of 8 up to 63 KiB), walked with uw_lookup (the row of runtime address pc in

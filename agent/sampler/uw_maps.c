@@ -125,6 +125,13 @@ static int rule_id(struct gp_uw_maps *m, const struct gp_uw_rule *r)
     }
 }
 
+/* After a change of the maps: the rows the program cached before it are stale. */
+static void bump(struct gp_uw_maps *m)
+{
+    if (m->fd.gen)
+        __atomic_add_fetch(m->fd.gen, 1, __ATOMIC_SEQ_CST);
+}
+
 static int table_add(void *ctx, uint32_t id, const struct gp_uw_table *t)
 {
     struct gp_uw_maps *m = ctx;
@@ -185,6 +192,7 @@ static int table_add(void *ctx, uint32_t id, const struct gp_uw_table *t)
     m->used[id].start = ru; /* the page entries' start is in the descriptor */
     m->used[id].rows = runits;
     m->used[id].pages = punits;
+    bump(m);
     return 0;
 }
 
@@ -201,6 +209,7 @@ static void table_remove(void *ctx, uint32_t id)
     }
     ext_free(&m->rows, m->used[id].start, m->used[id].rows);
     m->used[id].rows = 0;
+    bump(m);
 }
 
 static int proc_set(void *ctx, uint32_t tgid, const struct gp_uw_mapping *mp, size_t n)
@@ -208,6 +217,7 @@ static int proc_set(void *ctx, uint32_t tgid, const struct gp_uw_mapping *mp, si
     struct gp_uw_maps *m = ctx;
     if (n == 0) {
         bpf_map_delete_elem(m->fd.procs, &tgid);
+        bump(m);
         return 0;
     }
     struct gp_uw_kproc *kp = calloc(1, sizeof(*kp));
@@ -223,6 +233,7 @@ static int proc_set(void *ctx, uint32_t tgid, const struct gp_uw_mapping *mp, si
                                        .table = mp[i].table_id};
     int rc = bpf_map_update_elem(m->fd.procs, &tgid, kp, BPF_ANY) ? -errno : 0;
     free(kp);
+    bump(m);
     return rc;
 }
 
@@ -230,6 +241,7 @@ static void proc_remove(void *ctx, uint32_t tgid)
 {
     struct gp_uw_maps *m = ctx;
     bpf_map_delete_elem(m->fd.procs, &tgid);
+    bump(m);
 }
 
 static void *map_array(int fd, size_t len)

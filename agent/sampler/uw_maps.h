@@ -13,6 +13,7 @@ struct gp_uw_maps_fds {
     int pcs, ids, pages, rules, tables, procs;
     uint32_t rows_cap;  /* rows: pcs holds rows_cap / 16 blocks, ids rows_cap / 32 */
     uint32_t pages_cap; /* page entries: pages holds pages_cap / 16 blocks */
+    uint32_t *gen;      /* the program's uw_gen (mmapped .bss), bumped after every change */
 };
 
 struct gp_uw_maps;

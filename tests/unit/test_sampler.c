@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "agent/sampler/sampler.h"
 #include "agent/unwind/registry.h"
@@ -715,14 +716,26 @@ static void test_bpf_verifier_budget(void **state)
     struct gp_uw_registry *reg = NULL;
     assert_int_equal(gp_uw_registry_new(NULL, &reg, &err), 0);
     o.unwind = reg;
+    /* Where the kernel has bpf_loop the walk runs in gp_unwind_loop; the tail-call walker (what
+     * 5.15 and 5.16 load) is checked on every kernel. */
+    int loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_loop, NULL) == 1;
     if (gp_sampler_open(&o, &s, &err))
         fail_msg("open with unwind tables: %s", err.msg);
     verified = verified_insns("gp_sample");
-    uint32_t unwind = verified_insns("gp_unwind");
+    uint32_t unwind = verified_insns(loop ? "gp_unwind_loop" : "gp_unwind");
+    gp_sampler_close(s);
+    print_message("with tables: gp_sample %u, %s %u instructions\n", verified,
+                  loop ? "gp_unwind_loop" : "gp_unwind", unwind);
+    assert_true(verified > 0 && verified <= 16000);
+    assert_true(unwind > 0 && unwind <= 100000);
+
+    o.uw_no_loop = 1;
+    if (gp_sampler_open(&o, &s, &err))
+        fail_msg("open with unwind tables by tail calls: %s", err.msg);
+    unwind = verified_insns("gp_unwind");
     gp_sampler_close(s);
     gp_uw_registry_free(reg);
-    print_message("with tables: gp_sample %u, gp_unwind %u instructions\n", verified, unwind);
-    assert_true(verified > 0 && verified <= 16000);
+    print_message("by tail calls: gp_unwind %u instructions\n", unwind);
     assert_true(unwind > 0 && unwind <= 100000);
 }
 
@@ -899,6 +912,72 @@ static void unwind_as_kernel(struct gp_uw_registry *r, struct burn *b, struct gp
     assert_true(cu.in_a * 100 <= (cu.in_a + cu.in_b) * 85);
     gp_sampler_close(sk);
     gp_sampler_close(su);
+}
+
+/* burn, depth frames deep and noted in a registry, sampled by the BPF table walker (by tail calls
+ * when no_loop): fills c and st. */
+static void bpf_table_walk(int depth, int no_loop, struct collect *c, struct gp_sampler_stats *st)
+{
+    struct burn b = {0};
+    burn_start_depth(&b, "user", 1, "10", depth);
+    struct gp_uw_registry *r = new_registry();
+    struct gp_err err = {0};
+    if (gp_uw_registry_add_process(r, (uint32_t)b.pid, NULL, &err))
+        fail_msg("registry: %s", err.msg);
+    int pids[] = {b.pid};
+    struct gp_sampler_opts o = {.kind = GP_SAMPLER_BPF,
+                                .freq_hz = 997,
+                                .pids = pids,
+                                .npids = 1,
+                                .unwind = r,
+                                .uw_no_loop = no_loop};
+    struct gp_sampler *s = open_or_fail(&o);
+    *c = (struct collect){.b = &b, .want = (uint32_t)b.pid};
+    static struct evlog l;
+    l.n = 0;
+    run_for(s, 1500, 500, c, &l);
+    finish(s, c, &l);
+    burn_stop(&b);
+    gp_sampler_stats(s, st);
+    print_message("bpf %s, depth %d: %llu samples, %.1f user frames, %llu reach burn_loop; "
+                  "stops: end %llu no_table %llu unknown %llu read_error %llu depth %llu\n",
+                  no_loop ? "tail calls" : "default walker", depth, (unsigned long long)c->mine,
+                  c->mine ? (double)c->frames / (double)c->mine : 0.0,
+                  (unsigned long long)c->in_loop,
+                  (unsigned long long)st->unwind_stops[GP_UW_STOP_END],
+                  (unsigned long long)st->unwind_stops[GP_UW_STOP_NO_TABLE],
+                  (unsigned long long)st->unwind_stops[GP_UW_STOP_UNKNOWN],
+                  (unsigned long long)st->unwind_stops[GP_UW_STOP_READ_ERROR],
+                  (unsigned long long)st->unwind_stops[GP_UW_STOP_DEPTH]);
+    check_accounting(s, "bpf unwinding");
+    gp_sampler_close(s);
+    gp_uw_registry_free(r);
+    assert_true(c->mine >= 100);
+    assert_int_equal(unwind_walks(st), st->samples); /* every sample walked once */
+    assert_int_equal(st->unwind_frames, c->frames);
+}
+
+/* Both BPF walkers (bpf_loop where the kernel has it, and the tail calls of 5.15) follow burn's
+ * tables through ~23 frames to the end of the stack and find the same frames; 140 frames deep
+ * both stop at GP_MAX_STACK_DEPTH frames and count the stop as depth_limit. */
+static void test_bpf_unwind_walkers_agree(void **state)
+{
+    REQUIRE(GP_SAMPLER_BPF);
+    struct collect c[2];
+    struct gp_sampler_stats st[2];
+    for (int no_loop = 0; no_loop < 2; no_loop++) {
+        bpf_table_walk(18, no_loop, &c[no_loop], &st[no_loop]);
+        assert_true(st[no_loop].unwind_stops[GP_UW_STOP_END] * 10 >= st[no_loop].samples * 9);
+        assert_true(c[no_loop].in_loop * 10 >= c[no_loop].mine * 9);
+        assert_true(c[no_loop].frames >= c[no_loop].mine * 20);
+    }
+    assert_true(c[0].frames * c[1].mine * 100 >= c[1].frames * c[0].mine * 98);
+    assert_true(c[0].frames * c[1].mine * 100 <= c[1].frames * c[0].mine * 102);
+    for (int no_loop = 0; no_loop < 2; no_loop++) {
+        bpf_table_walk(140, no_loop, &c[no_loop], &st[no_loop]);
+        assert_true(st[no_loop].unwind_stops[GP_UW_STOP_DEPTH] * 10 >= st[no_loop].samples * 9);
+        assert_true(c[no_loop].frames * 10 >= c[no_loop].mine * 127 * 9);
+    }
 }
 
 /* Where no table covers an address the user-space walk takes frame-pointer steps: on the
@@ -1186,6 +1265,7 @@ int main(void)
             cmocka_unit_test(test_perf_proc_events),
             cmocka_unit_test(test_perf_exit_when_last_thread_ends),
             cmocka_unit_test(test_perf_lost_records_counted),
+            cmocka_unit_test(test_bpf_unwind_walkers_agree),
             cmocka_unit_test(test_perf_unwind_fp_as_kernel),
             cmocka_unit_test(test_perf_unwind_tables_as_kernel),
             cmocka_unit_test(test_perf_unwind_kernel_mode),

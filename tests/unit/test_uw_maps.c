@@ -1,0 +1,238 @@
+/* test_uw_maps.c — the kernel layout the BPF unwinder reads (agent/sampler/uw_maps.c): the page
+ * index and row arrays give, for every address, the row a plain binary search finds, and every
+ * change of the maps bumps the generation that invalidates the program's per-CPU row cache. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "agent/sampler/uw_maps.h"
+#include "agent/unwind/table.h"
+#include "bpf/unwind.h"
+
+struct fixture {
+    struct gp_uw_maps_fds fds;
+    struct gp_uw_maps *m;
+    struct gp_uw_sink sink;
+    uint32_t gen;
+    const struct gp_uw_pc_block *pcs;
+    const struct gp_uw_id_block *ids;
+    const struct gp_uw_page_block *pages;
+    size_t pcs_len, ids_len, pages_len;
+};
+
+static int array(uint32_t value, uint32_t n, uint32_t flags)
+{
+    LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = flags);
+    return bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, value, n, &o);
+}
+
+static const void *map_ro(int fd, size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static size_t page_round(size_t len)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    return (len + pg - 1) / pg * pg;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    gp_uw_maps_size(4u << 20, &f->fds.rows_cap, &f->fds.pages_cap);
+    f->fds.pcs = array(sizeof(struct gp_uw_pc_block), f->fds.rows_cap / GP_UW_PCS_PER_BLOCK,
+                       BPF_F_MMAPABLE);
+    if (f->fds.pcs < 0) { /* not root, or no BPF here */
+        free(f);
+        *state = NULL;
+        return 0;
+    }
+    f->fds.ids = array(sizeof(struct gp_uw_id_block), f->fds.rows_cap / GP_UW_IDS_PER_BLOCK,
+                       BPF_F_MMAPABLE);
+    f->fds.pages = array(sizeof(struct gp_uw_page_block), f->fds.pages_cap / GP_UW_PAGES_PER_BLOCK,
+                         BPF_F_MMAPABLE);
+    f->fds.rules = array(sizeof(struct gp_uw_krule), GP_UW_MAX_RULES, 0);
+    f->fds.tables = array(sizeof(struct gp_uw_ktable), GP_UW_MAX_TABLES, 0);
+    LIBBPF_OPTS(bpf_map_create_opts, ho, .map_flags = BPF_F_NO_PREALLOC);
+    f->fds.procs = bpf_map_create(BPF_MAP_TYPE_HASH, NULL, 4, sizeof(struct gp_uw_kproc), 64, &ho);
+    assert_true(f->fds.ids >= 0 && f->fds.pages >= 0 && f->fds.rules >= 0 && f->fds.tables >= 0 &&
+                f->fds.procs >= 0);
+    f->fds.gen = &f->gen;
+    struct gp_err err = {0};
+    assert_int_equal(gp_uw_maps_open(&f->fds, &f->m, &f->sink, &err), 0);
+    f->pcs_len = page_round((size_t)f->fds.rows_cap / GP_UW_PCS_PER_BLOCK * 64);
+    f->ids_len = page_round((size_t)f->fds.rows_cap / GP_UW_IDS_PER_BLOCK * 64);
+    f->pages_len = page_round((size_t)f->fds.pages_cap / GP_UW_PAGES_PER_BLOCK * 64);
+    f->pcs = map_ro(f->fds.pcs, f->pcs_len);
+    f->ids = map_ro(f->fds.ids, f->ids_len);
+    f->pages = map_ro(f->fds.pages, f->pages_len);
+    assert_true(f->pcs && f->ids && f->pages);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    if (!f)
+        return 0;
+    gp_uw_maps_close(f->m);
+    munmap((void *)f->pcs, f->pcs_len);
+    munmap((void *)f->ids, f->ids_len);
+    munmap((void *)f->pages, f->pages_len);
+    close(f->fds.pcs);
+    close(f->fds.ids);
+    close(f->fds.pages);
+    close(f->fds.rules);
+    close(f->fds.tables);
+    close(f->fds.procs);
+    free(f);
+    return 0;
+}
+
+/* What unwind.bpf.h's uw_find does after the mapping: the global row of table offset off
+ * through the page index, or -1 outside the table. */
+static int64_t kernel_row(const struct fixture *f, const struct gp_uw_ktable *kt, uint64_t vaddr)
+{
+    if (vaddr < kt->base || vaddr - kt->base >= kt->span)
+        return -1;
+    uint32_t off = (uint32_t)(vaddr - kt->base);
+    uint32_t pi = kt->page0 + (off >> GP_UW_PAGE_SHIFT);
+    uint32_t lo = f->pages[pi / GP_UW_PAGES_PER_BLOCK].row[pi % GP_UW_PAGES_PER_BLOCK];
+    pi++;
+    uint32_t hi = f->pages[pi / GP_UW_PAGES_PER_BLOCK].row[pi % GP_UW_PAGES_PER_BLOCK];
+    for (int i = 0; i < GP_UW_SEARCH_STEPS && lo < hi; i++) {
+        uint32_t mid = lo + ((hi - lo + 1) >> 1);
+        if (f->pcs[mid / GP_UW_PCS_PER_BLOCK].pc[mid % GP_UW_PCS_PER_BLOCK] <= off)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    assert_true(lo >= hi); /* the search ended within its steps */
+    return lo;
+}
+
+/* A fixture table: n rows from base, gaps of 1..max_gap bytes (some rows far apart, so pages
+ * with no row start and pages with many both occur), rules from a small set. */
+static struct gp_uw_table fixture_table(uint64_t base, size_t n, unsigned max_gap, unsigned seed)
+{
+    struct gp_uw_table t = {.e = calloc(n, sizeof(struct gp_uw_entry)), .n = n};
+    assert_non_null(t.e);
+    srand(seed);
+    uint64_t pc = base;
+    for (size_t i = 0; i < n; i++) {
+        t.e[i].pc = pc;
+        t.e[i].rule.cfa = (uint8_t)(i + 1 == n ? GP_UW_NONE : rand() % 3);
+        t.e[i].rule.cfa_off = (int16_t)(8 * (1 + rand() % 40));
+        t.e[i].rule.fp_off = (int16_t)(rand() % 2 ? -16 : 0);
+        pc += 1 + (unsigned)rand() % (i % 97 == 0 ? 9000 : max_gap);
+    }
+    return t;
+}
+
+static void check_table(struct fixture *f, uint32_t id, const struct gp_uw_table *t)
+{
+    struct gp_uw_ktable kt;
+    assert_int_equal(bpf_map_lookup_elem(f->fds.tables, &id, &kt), 0);
+    assert_int_equal(kt.nrows, t->n);
+    uint64_t end = t->e[t->n - 1].pc;
+    for (uint64_t a = t->e[0].pc - 16; a < end + 16; a++) {
+        const struct gp_uw_entry *want = gp_uw_table_find(t, a);
+        int64_t got = kernel_row(f, &kt, a);
+        if (a < t->e[0].pc || a >= end) {
+            assert_int_equal(got, -1);
+            continue;
+        }
+        assert_non_null(want);
+        assert_true(got >= kt.row0 && got < (int64_t)kt.row0 + (int64_t)kt.nrows);
+        if ((uint64_t)(got - kt.row0) != (uint64_t)(want - t->e))
+            fail_msg("table %u address %#llx: page index row %lld, binary search row %lld", id,
+                     (unsigned long long)a, (long long)(got - kt.row0), (long long)(want - t->e));
+        if (a != want->pc) /* the rule once per row: a map lookup is a syscall */
+            continue;
+        uint32_t g = (uint32_t)got;
+        uint32_t rid = f->ids[g / GP_UW_IDS_PER_BLOCK].id[g % GP_UW_IDS_PER_BLOCK];
+        struct gp_uw_krule kr;
+        assert_int_equal(bpf_map_lookup_elem(f->fds.rules, &rid, &kr), 0);
+        assert_int_equal(kr.cfa, want->rule.cfa);
+        assert_int_equal(kr.cfa_off, want->rule.cfa_off);
+        assert_int_equal(kr.fp_off, want->rule.fp_off);
+    }
+}
+
+/* Every address of three tables (dense, sparse, one row a page apart) finds through the page
+ * index the row gp_uw_table_find finds, also after a table in the middle is removed and a new
+ * one fills its place. */
+static void test_page_index_as_binary_search(void **state)
+{
+    struct fixture *f = *state;
+    if (!f)
+        skip();
+    struct gp_uw_table t[4] = {
+            fixture_table(0x1000, 3000, 24, 1),
+            fixture_table(0x400123, 500, 600, 2),
+            fixture_table(0x7000, 40, 5000, 3),
+            fixture_table(0x20000, 1200, 40, 4),
+    };
+    for (uint32_t i = 0; i < 3; i++)
+        assert_int_equal(f->sink.table_add(f->sink.ctx, i + 1, &t[i]), 0);
+    for (uint32_t i = 0; i < 3; i++)
+        check_table(f, i + 1, &t[i]);
+    f->sink.table_remove(f->sink.ctx, 2);
+    assert_int_equal(f->sink.table_add(f->sink.ctx, 4, &t[3]), 0);
+    check_table(f, 1, &t[0]);
+    check_table(f, 3, &t[2]);
+    check_table(f, 4, &t[3]);
+    for (int i = 0; i < 4; i++)
+        free(t[i].e);
+}
+
+/* The program caches rows per CPU under the generation it read when its walk began: each
+ * change of tables or mappings must bump it, or a walk would use a rule of a removed table or
+ * of a process's old mappings. */
+static void test_every_change_bumps_generation(void **state)
+{
+    struct fixture *f = *state;
+    if (!f)
+        skip();
+    struct gp_uw_table t = fixture_table(0x1000, 100, 24, 5);
+    uint32_t g = f->gen;
+    assert_int_equal(f->sink.table_add(f->sink.ctx, 7, &t), 0);
+    assert_true(f->gen > g);
+    g = f->gen;
+    struct gp_uw_mapping mp = {
+            .start = 0x555500001000, .end = 0x555500010000, .bias = 0x555500000000, .table_id = 7};
+    assert_int_equal(f->sink.proc_set(f->sink.ctx, 4242, &mp, 1), 0);
+    assert_true(f->gen > g);
+    g = f->gen;
+    f->sink.proc_remove(f->sink.ctx, 4242);
+    assert_true(f->gen > g);
+    g = f->gen;
+    assert_int_equal(f->sink.proc_set(f->sink.ctx, 4242, NULL, 0), 0);
+    assert_true(f->gen > g);
+    g = f->gen;
+    f->sink.table_remove(f->sink.ctx, 7);
+    assert_true(f->gen > g);
+    free(t.e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+            cmocka_unit_test_setup_teardown(test_page_index_as_binary_search, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_every_change_bumps_generation, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
