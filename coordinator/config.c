@@ -185,7 +185,7 @@ int coord_config_load(struct coord_config *c, int argc, char **argv, struct gp_e
             (rc = copy_str(cr->password, sizeof(cr->password), v, key, err)))
             goto out;
         snprintf(key, sizeof(key), "%s_password_file", role[r]);
-        if ((v = gp_config_get(cfg, key)) && !cr->password[0] &&
+        if ((v = gp_config_get(cfg, key)) && *v && !cr->password[0] && /* "" = unset */
             (rc = read_password_file(v, key, cr->password, sizeof(cr->password), err)))
             goto out;
     }
