@@ -71,6 +71,31 @@ coord_admin() {
     "$COORD" "$@" "${ff[@]}"
 }
 
+# blob_texts STATE_DIR OUT: every stored profile blob of STATE_DIR's coordinator, gunzipped and
+# concatenated into OUT: the files under STATE_DIR, or under GPROF_TEST_FLEET=1 the objects of its
+# S3 prefix (listed and fetched with curl's SigV4 signing, path style as the test server serves).
+blob_texts() {
+    local state=$1 out=$2
+    if [ "${GPROF_TEST_FLEET:-0}" != 1 ]; then
+        find "$state" -name '*.gz' -exec zcat {} + >"$out"
+        return
+    fi
+    local tok spec bucket prefix ep key
+    tok=f$(printf %s "$state" | md5sum | cut -c1-12)
+    spec=${GPROF_TEST_SPEC_S3//\{unique\}/$tok}
+    spec=${spec#s3://}
+    bucket=${spec%%/*}
+    prefix=${spec#*/}
+    prefix=${prefix%%\?*}
+    ep=$(sed -n 's/.*[?&]endpoint=\([^&]*\).*/\1/p' <<<"$spec")
+    local -a sign=(--aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY")
+    : >"$out"
+    curl -fsS "${sign[@]}" "$ep/$bucket?list-type=2&max-keys=1000&prefix=$prefix/" |
+        grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g' | grep '\.gz$' | while read -r key; do
+        curl -fsS "${sign[@]}" "$ep/$bucket/$key" | zcat >>"$out"
+    done
+}
+
 # start_coord STATE_DIR [extra flags...]
 start_coord() {
     local state=$1 fleet

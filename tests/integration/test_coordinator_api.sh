@@ -112,7 +112,7 @@ done
 ok "/api/flamegraph returns exactly the merged counts (no double counting of retries)"
 
 # the stored profiles hold no token
-find "$STATE" -name '*.gz' -exec zcat {} + >"$WORK/blobs.txt"
+blob_texts "$STATE" "$WORK/blobs.txt"
 if grep -q SECRET-TOKEN "$WORK/blobs.txt"; then
     fail "a run_arguments token was stored"
 fi

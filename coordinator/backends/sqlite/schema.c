@@ -153,8 +153,8 @@ const char *const meta_sqlite_migrations[] = {
         "BEGIN UPDATE token_generation SET generation = generation + 1 WHERE id = 1; END;"
         "CREATE INDEX host_heartbeats_service_host ON host_heartbeats(service_name, hostname);",
         /* 5: outbox claims (meta_outbox_claim): whose, and until when */
-        "ALTER TABLE index_outbox ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;"
-        "ALTER TABLE index_outbox ADD COLUMN claimed_by INTEGER;",
+        ("ALTER TABLE index_outbox ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;"
+         "ALTER TABLE index_outbox ADD COLUMN claimed_by INTEGER;"),
 };
 
 const int meta_sqlite_nmigrations =
