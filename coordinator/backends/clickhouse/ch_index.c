@@ -82,7 +82,7 @@ int chx_retention(void *impl, int64_t before, int64_t *deleted, struct gp_err *e
     struct chx *x = impl;
     pthread_mutex_lock(&x->wmu);
     int rc = chx_retention_impl(x, before, deleted, err);
-    chx_cache_clear(x);
+    index_stack_cache_clear(&x->cache);
     pthread_mutex_unlock(&x->wmu);
     return rc;
 }

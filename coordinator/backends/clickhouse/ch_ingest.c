@@ -19,55 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_MAX (4u << 20)
-
-void chx_cache_clear(struct chx *x)
-{
-    free(x->cache);
-    x->cache = NULL;
-    x->cache_cap = x->cache_n = 0;
-}
-
-static struct ch_cache_ent *cache_find(struct chx *x, uint64_t h)
-{
-    if (!x->cache_cap)
-        return NULL;
-    for (size_t i = gp_hash_mix(h) & (x->cache_cap - 1); x->cache[i].hash;
-         i = (i + 1) & (x->cache_cap - 1))
-        if (x->cache[i].hash == h)
-            return &x->cache[i];
-    return NULL;
-}
-
-static void cache_put(struct chx *x, uint64_t h, int64_t day)
-{
-    if (x->cache_n >= CACHE_MAX)
-        chx_cache_clear(x);
-    if ((x->cache_n + 1) * 2 > x->cache_cap) {
-        size_t cap = x->cache_cap ? x->cache_cap * 2 : 4096;
-        struct ch_cache_ent *n = calloc(cap, sizeof(*n));
-        if (!n)
-            return; /* a miss only writes the dictionary row again */
-        for (size_t i = 0; i < x->cache_cap; i++) {
-            if (!x->cache[i].hash)
-                continue;
-            size_t j = gp_hash_mix(x->cache[i].hash) & (cap - 1);
-            while (n[j].hash)
-                j = (j + 1) & (cap - 1);
-            n[j] = x->cache[i];
-        }
-        free(x->cache);
-        x->cache = n;
-        x->cache_cap = cap;
-    }
-    size_t i = gp_hash_mix(h) & (x->cache_cap - 1);
-    while (x->cache[i].hash && x->cache[i].hash != h)
-        i = (i + 1) & (x->cache_cap - 1);
-    if (!x->cache[i].hash)
-        x->cache_n++;
-    x->cache[i] = (struct ch_cache_ent){h, day};
-}
-
 struct add_ctx {
     struct chx *x;
     const struct index_profile_meta *m;
@@ -85,8 +36,8 @@ static int add_cb(const struct gp_stack_view *s, void *ctx)
         return 0;
     uint64_t h = index_stack_hash(&a->sh, s);
     a->total += s->count;
-    struct ch_cache_ent *ce = cache_find(a->x, h);
-    if (!ce || ce->day < a->day) {
+    struct index_stack_cache_ent *ce = index_stack_cache_find(&a->x->cache, h);
+    if (!ce || ce->last_day < a->day) {
         rb_u64(a->stacks, h);
         rb_u32(a->stacks, a->day);
         rb_str(a->stacks, s->container, strlen(s->container));
@@ -95,9 +46,9 @@ static int add_cb(const struct gp_stack_view *s, void *ctx)
         for (uint32_t i = 0; i < s->nframes; i++)
             rb_str(a->stacks, s->frames[i], strlen(s->frames[i]));
         if (ce)
-            ce->day = a->day;
+            ce->last_day = a->day;
         else
-            cache_put(a->x, h, a->day);
+            index_stack_cache_put(&a->x->cache, h, 0, a->day);
     }
     if (!a->write_samples)
         return 0;
@@ -244,7 +195,7 @@ int chx_add_batch(void *impl, const struct index_profile_meta *const *m,
         (rc = insert(x, "profiles", "pid, service, host, start_time, minute, samples, cpu, mem",
                      &profs, NULL, err)) < 0) {
         /* the dictionary rows may not have been written: forget what the cache learnt */
-        chx_cache_clear(x);
+        index_stack_cache_clear(&x->cache);
     }
 unlock:
     pthread_mutex_unlock(&x->wmu);

@@ -4,6 +4,7 @@
 #ifndef GPROF_COORD_CH_INTERNAL_H
 #define GPROF_COORD_CH_INTERNAL_H
 
+#include "coordinator/index/stack_cache.h"
 #include "coordinator/index/rollup.h"
 #include "coordinator/store/index/index.h"
 #include "common/strbuf.h"
@@ -22,11 +23,6 @@ struct ch_features {
     int zookeeper;    /* system.zookeeper exists (ON CLUSTER DDL possible) */
 };
 
-struct ch_cache_ent {
-    uint64_t hash; /* 0 = empty */
-    int64_t day;   /* newest day this stack's dictionary row was written for */
-};
-
 struct chx {
     char *base_url; /* http://host:port/ */
     char *db;       /* database (created on open) */
@@ -40,8 +36,7 @@ struct chx {
     pthread_mutex_t mu; /* guards pool and cache */
     void *pool[CH_POOL_MAX];
     int npool;
-    struct ch_cache_ent *cache;
-    size_t cache_cap, cache_n;
+    struct index_stack_cache cache; /* stacks whose dictionary row is written (id unused) */
     pthread_mutex_t wmu; /* one add at a time per process (keeps the stack cache coherent) */
 };
 
@@ -122,6 +117,5 @@ int chx_services(void *impl, index_service_cb cb, void *ctx, struct gp_err *err)
 int chx_retention(void *impl, int64_t before, int64_t *deleted, struct gp_err *err);
 int chx_check(void *impl, int *ok, char *msg, size_t msgsz, struct gp_err *err);
 /* Drops the stack cache (after retention). */
-void chx_cache_clear(struct chx *x);
 
 #endif

@@ -206,7 +206,7 @@ void chx_close(void *impl)
         explicit_bzero(x->password, strlen(x->password));
         free(x->password);
     }
-    free(x->cache);
+    index_stack_cache_clear(&x->cache);
     for (size_t i = 0; i < x->nshards; i++)
         free(x->shards[i]);
     pthread_mutex_destroy(&x->mu);

@@ -53,7 +53,7 @@ static int six_retention(void *impl, int64_t before, int64_t *deleted, struct gp
         sq_rollback(c);
     else
         rc = sq_commit(c, err);
-    six_cache_clear(x);
+    index_stack_cache_clear(&x->cache);
 out:
     pthread_mutex_unlock(&x->wmu);
     return rc;

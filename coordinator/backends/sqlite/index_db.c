@@ -113,7 +113,7 @@ void six_close(void *impl)
         return;
     tls_pool_free(x->pool);
     pthread_mutex_destroy(&x->wmu);
-    free(x->cache);
+    index_stack_cache_clear(&x->cache);
     free(x->path);
     free(x);
 }

@@ -4,65 +4,12 @@
 #include "coordinator/backends/sqlite/index_internal.h"
 #include "coordinator/index/counts.h"
 #include "coordinator/index/stack_id.h"
-#include "common/hash.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define res_span        index_rollup_span
-#define STACK_CACHE_MAX (4u << 20) /* entries before the cache is dropped and rebuilt */
-
-/* ---- stack cache (writer side only, under wmu) ------------------------------------------ */
-
-void six_cache_clear(struct six *x)
-{
-    free(x->cache);
-    x->cache = NULL;
-    x->cache_cap = x->cache_n = 0;
-}
-
-static struct cache_ent *cache_find(struct six *x, uint64_t h)
-{
-    if (!x->cache_cap)
-        return NULL;
-    size_t i = gp_hash_mix(h) & (x->cache_cap - 1);
-    while (x->cache[i].hash) {
-        if (x->cache[i].hash == h)
-            return &x->cache[i];
-        i = (i + 1) & (x->cache_cap - 1);
-    }
-    return NULL;
-}
-
-static void cache_put(struct six *x, uint64_t h, int64_t id, int64_t day)
-{
-    if (x->cache_n >= STACK_CACHE_MAX)
-        six_cache_clear(x);
-    if ((x->cache_n + 1) * 2 > x->cache_cap) {
-        size_t cap = x->cache_cap ? x->cache_cap * 2 : 4096;
-        struct cache_ent *n = calloc(cap, sizeof(*n));
-        if (!n)
-            return; /* a cache miss is only slower */
-        for (size_t i = 0; i < x->cache_cap; i++) {
-            if (!x->cache[i].hash)
-                continue;
-            size_t j = gp_hash_mix(x->cache[i].hash) & (cap - 1);
-            while (n[j].hash)
-                j = (j + 1) & (cap - 1);
-            n[j] = x->cache[i];
-        }
-        free(x->cache);
-        x->cache = n;
-        x->cache_cap = cap;
-    }
-    size_t i = gp_hash_mix(h) & (x->cache_cap - 1);
-    while (x->cache[i].hash && x->cache[i].hash != h)
-        i = (i + 1) & (x->cache_cap - 1);
-    if (!x->cache[i].hash)
-        x->cache_n++;
-    x->cache[i] = (struct cache_ent){h, id, day};
-}
+#define res_span index_rollup_span
 
 struct add_ctx {
     struct six *x;
@@ -79,7 +26,7 @@ struct add_ctx {
 static int stack_id_for(struct add_ctx *a, const struct gp_stack_view *s, int64_t *id)
 {
     uint64_t h = index_stack_hash(&a->sh, s);
-    struct cache_ent *ce = cache_find(a->x, h);
+    struct index_stack_cache_ent *ce = index_stack_cache_find(&a->x->cache, h);
     sqlite3_stmt *st;
     int rc;
     if (ce && ce->last_day >= a->day) {
@@ -110,7 +57,7 @@ static int stack_id_for(struct add_ctx *a, const struct gp_stack_view *s, int64_
         *id = sqlite3_column_int64(st, 0);
         int64_t last = sqlite3_column_int64(st, 1);
         sqlite3_reset(st);
-        cache_put(a->x, h, *id, last);
+        index_stack_cache_put(&a->x->cache, h, *id, last);
         if (last < a->day)
             return stack_id_for(a, s, id); /* takes the update path above */
         return 0;
@@ -139,7 +86,7 @@ static int stack_id_for(struct add_ctx *a, const struct gp_stack_view *s, int64_
     if (s2 != SQLITE_DONE)
         return sq_error(a->c, s2, a->err, "index insert stack");
     *id = sqlite3_last_insert_rowid(a->c->db);
-    cache_put(a->x, h, *id, a->day);
+    index_stack_cache_put(&a->x->cache, h, *id, a->day);
     return 0;
 }
 
@@ -319,7 +266,8 @@ int six_add_batch(void *impl, const struct index_profile_meta *const *m,
         else
             sq_rollback(c);
         if (rc < 0)
-            six_cache_clear(x); /* ids inserted by the failed transaction are gone */
+            index_stack_cache_clear(
+                    &x->cache); /* ids inserted by the failed transaction are gone */
     }
     pthread_mutex_unlock(&x->wmu);
     return rc;

@@ -11,22 +11,17 @@
 #include "common/strbuf.h"
 
 #include <pthread.h>
+#include "coordinator/index/stack_cache.h"
+
 #include <stdint.h>
 
 enum { RES_MIN = INDEX_ROLLUP_MINUTE, RES_HOUR = INDEX_ROLLUP_HOUR, RES_DAY = INDEX_ROLLUP_DAY };
-
-struct cache_ent {
-    uint64_t hash; /* 0 = empty */
-    int64_t id;
-    int64_t last_day;
-};
 
 struct six {
     char *path;
     struct tls_pool *pool;
     pthread_mutex_t wmu; /* one writer at a time; guards the stack cache */
-    struct cache_ent *cache;
-    size_t cache_cap, cache_n;
+    struct index_stack_cache cache;
 };
 
 /* Opening and closing the engine (index_db.c). */
@@ -81,6 +76,5 @@ int six_services(void *impl, index_service_cb cb, void *ctx, struct gp_err *err)
 int six_values(void *impl, const char *service, int64_t start, int64_t end,
                enum index_dimension dim, index_value_cb cb, void *ctx, struct gp_err *err);
 /* Drops the writer's stack cache (after a rollback or a retention delete; wmu held). */
-void six_cache_clear(struct six *x);
 
 #endif
