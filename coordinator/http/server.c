@@ -647,32 +647,23 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
     unsigned max_conns = o->max_connections ? o->max_connections : 4096;
     unsigned idle_s = o->timeout_s ? o->timeout_s : 30;
     rc = http_conns_start(max_conns, o->header_timeout_s, idle_s, &s->conns, err);
-    if (rc) {
-        free(s);
-        freeaddrinfo(ai);
-        return rc;
-    }
+    if (rc)
+        goto fail;
     if (!s->opts.max_body)
         s->opts.max_body = 4u << 20;
     if (!s->opts.max_decompressed)
         s->opts.max_decompressed = 64u << 20;
     s->routes = calloc(nroutes, sizeof(*routes));
     if (!s->routes) {
-        http_conns_free(s->conns);
-        free(s);
-        freeaddrinfo(ai);
-        return gp_err_set(err, -ENOMEM, "out of memory");
+        rc = gp_err_set(err, -ENOMEM, "out of memory");
+        goto fail;
     }
     memcpy(s->routes, routes, nroutes * sizeof(*routes));
     s->nroutes = nroutes;
     s->stats = http_stats_new(nroutes);
     if (!s->stats) {
-        http_stats_free(s->stats);
-        free(s->routes);
-        http_conns_free(s->conns);
-        free(s);
-        freeaddrinfo(ai);
-        return gp_err_set(err, -ENOMEM, "out of memory");
+        rc = gp_err_set(err, -ENOMEM, "out of memory");
+        goto fail;
     }
     unsigned threads = o->threads;
     if (!threads) {
@@ -691,14 +682,8 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
                             "Debian's libmicrohttpd12 (built with GnuTLS)");
         else
             rc = http_tls_open(o->tls_cert, o->tls_key, &s->tls, err);
-        if (rc) {
-            http_stats_free(s->stats);
-            free(s->routes);
-            http_conns_free(s->conns);
-            free(s);
-            freeaddrinfo(ai);
-            return rc;
-        }
+        if (rc)
+            goto fail;
         flags |= MHD_USE_TLS;
     }
     pthread_mutex_init(&s->jmu, NULL);
@@ -706,25 +691,15 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
     s->nworkers = o->workers ? o->workers : threads;
     s->workers = calloc(s->nworkers, sizeof(pthread_t));
     if (!s->workers) {
-        http_stats_free(s->stats);
-        free(s->routes);
-        http_conns_free(s->conns);
-        free(s);
-        freeaddrinfo(ai);
-        return gp_err_set(err, -ENOMEM, "out of memory");
+        rc = gp_err_set(err, -ENOMEM, "out of memory");
+        goto fail;
     }
     for (unsigned i = 0; i < s->nworkers; i++) {
         int prc = pthread_create(&s->workers[i], NULL, worker_main, s);
         if (prc) {
             s->nworkers = i;
-            stop_workers(s);
-            http_tls_free(s->tls);
-            http_stats_free(s->stats);
-            free(s->routes);
-            http_conns_free(s->conns);
-            free(s);
-            freeaddrinfo(ai);
-            return gp_err_set(err, -prc, "cannot start HTTP worker threads: %s", strerror(prc));
+            rc = gp_err_set(err, -prc, "cannot start HTTP worker threads: %s", strerror(prc));
+            goto fail;
         }
     }
     if (ai->ai_family == AF_INET6)
@@ -743,23 +718,28 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
              * without TLS MHD ignores the option list's end early */
             s->tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END, http_tls_mhd_callback(),
             MHD_OPTION_END);
-    freeaddrinfo(ai);
     if (!s->d) {
-        int e = errno;
-        stop_workers(s);
-        http_tls_free(s->tls);
-        http_stats_free(s->stats);
-        free(s->routes);
-        http_conns_free(s->conns);
-        free(s);
-        return gp_err_set(err, -(e ? e : EADDRINUSE),
-                          "cannot listen on %s: %s; is another process using the port?", o->listen,
-                          strerror(e ? e : EADDRINUSE));
+        int e = errno ? errno : EADDRINUSE;
+        rc = gp_err_set(err, -e, "cannot listen on %s: %s; is another process using the port?",
+                        o->listen, strerror(e));
+        goto fail;
     }
+    freeaddrinfo(ai);
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : port;
     *out = s;
     return 0;
+
+fail: /* whatever was taken so far (each free takes NULL) */
+    if (s->workers)
+        stop_workers(s);
+    http_tls_free(s->tls);
+    http_stats_free(s->stats);
+    free(s->routes);
+    http_conns_free(s->conns);
+    free(s);
+    freeaddrinfo(ai);
+    return rc;
 }
 
 /* Lets the workers finish every queued job, then joins them. */
