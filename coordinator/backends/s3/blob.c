@@ -29,11 +29,8 @@ static int s3_open(const struct store_engine_options *opts, void **impl, struct 
     rc = q.oom ? gp_err_set(err, -ENOMEM, "out of memory")
                : s3_request(s, S3_GET, NULL, q.buf, NULL, 0, 1 << 20, &r, err);
     sb_free(&q);
-    if (rc == 0 && r.status != 200) {
-        char what[300];
-        snprintf(what, sizeof(what), "listing bucket %s", s->conf.bucket);
-        rc = s3_status_error(s, &r, what, err);
-    }
+    if (rc == 0 && r.status != 200)
+        rc = s3_status_error(s, &r, err, "listing bucket %s", s->conf.bucket);
     s3_resp_free(&r);
     if (rc < 0) {
         s3_client_free(s);
@@ -75,11 +72,8 @@ static int s3_put(void *impl, const char *key, const void *data, size_t len, str
     struct s3_resp r;
     if ((rc = s3_request(s, S3_PUT, k, NULL, data, len, 1 << 20, &r, err)) < 0)
         return gp_err_prefix(err, "storing blob %s", key), rc;
-    if (r.status != 200) {
-        char what[FULL_MAX + 32];
-        snprintf(what, sizeof(what), "storing blob %s", key);
-        rc = s3_status_error(s, &r, what, err);
-    }
+    if (r.status != 200)
+        rc = s3_status_error(s, &r, err, "storing blob %s", key);
     s3_resp_free(&r);
     return rc;
 }
@@ -111,11 +105,8 @@ static int s3_get(void *impl, const char *key, void **data, size_t *len, size_t 
     }
     if (r.status == 404 && strstr(sb_str(&r.body), "NoSuchBucket") == NULL)
         rc = gp_err_set(err, -ENOENT, "blob %s not found", key);
-    else {
-        char what[FULL_MAX + 32];
-        snprintf(what, sizeof(what), "reading blob %s", key);
-        rc = s3_status_error(s, &r, what, err);
-    }
+    else
+        rc = s3_status_error(s, &r, err, "reading blob %s", key);
     s3_resp_free(&r);
     return rc;
 }
@@ -134,11 +125,8 @@ static int s3_stat(void *impl, const char *key, uint64_t *size, struct gp_err *e
         *size = r.length;
     else if (r.status == 404)
         rc = gp_err_set(err, -ENOENT, "blob %s not found", key);
-    else {
-        char what[FULL_MAX + 32];
-        snprintf(what, sizeof(what), "looking up blob %s", key);
-        rc = s3_status_error(s, &r, what, err);
-    }
+    else
+        rc = s3_status_error(s, &r, err, "looking up blob %s", key);
     s3_resp_free(&r);
     return rc;
 }
@@ -156,11 +144,8 @@ static int s3_del(void *impl, const char *key, struct gp_err *err)
     struct s3_resp r;
     if ((rc = s3_request(s, S3_DELETE, k, NULL, NULL, 0, 1 << 20, &r, err)) < 0)
         return gp_err_prefix(err, "deleting blob %s", key), rc;
-    if (r.status != 204 && r.status != 200) {
-        char what[FULL_MAX + 32];
-        snprintf(what, sizeof(what), "deleting blob %s", key);
-        rc = s3_status_error(s, &r, what, err);
-    }
+    if (r.status != 204 && r.status != 200)
+        rc = s3_status_error(s, &r, err, "deleting blob %s", key);
     s3_resp_free(&r);
     return rc;
 }
@@ -211,9 +196,7 @@ static int s3_list(void *impl, const char *prefix, blob_list_cb cb, void *ctx, s
             return gp_err_prefix(err, "listing blobs %s", prefix), rc;
         int truncated = 0;
         if (r.status != 200) {
-            char what[FULL_MAX + 32];
-            snprintf(what, sizeof(what), "listing blobs %s", prefix);
-            rc = s3_status_error(s, &r, what, err);
+            rc = s3_status_error(s, &r, err, "listing blobs %s", prefix);
         } else {
             rc = s3_xml_list(r.body.buf, r.body.len, list_one, &l, &truncated, &token, err);
         }

@@ -9,6 +9,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,9 +323,14 @@ void s3_resp_free(struct s3_resp *r)
     sb_free(&r->body);
 }
 
-int s3_status_error(struct s3_client *s, const struct s3_resp *r, const char *what,
-                    struct gp_err *err)
+int s3_status_error(struct s3_client *s, const struct s3_resp *r, struct gp_err *err,
+                    const char *fmt, ...)
 {
+    char what[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
     char code[64], msg[256];
     s3_xml_error(r->body.buf ? r->body.buf : "", r->body.len, code, sizeof(code), msg, sizeof(msg));
     const struct s3_conf *cf = &s->conf;

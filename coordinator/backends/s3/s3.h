@@ -68,9 +68,10 @@ int s3_request(struct s3_client *s, enum s3_method m, const char *key, const cha
                const void *body, size_t len, size_t max, struct s3_resp *resp, struct gp_err *err);
 void s3_resp_free(struct s3_resp *r);
 
-/* -errno and a message saying what to fix for a final non-2xx answer to `what`. */
-int s3_status_error(struct s3_client *s, const struct s3_resp *r, const char *what,
-                    struct gp_err *err);
+/* -errno and a message saying what to fix for a final non-2xx answer to what fmt says ("storing
+ * blob %s"). */
+int s3_status_error(struct s3_client *s, const struct s3_resp *r, struct gp_err *err,
+                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Appends s encoded as S3 signing wants (unreserved kept, the rest %XX). */
 int s3_uri_encode(struct strbuf *b, const char *s);
