@@ -129,6 +129,55 @@ stop_coord() {
     [ "$rc" = 0 ] || fail "coordinator exited with $rc after SIGTERM"
 }
 
+# make_numbered_bodies DIR N NOW HOSTS [BULK]: DIR/0.gz .. DIR/(N-1).gz, gzip'd uploads of
+# service svc at NOW from hosts h0..h(HOSTS-1) in turn; body i holds "main;u<i>" i+1 times,
+# "main;common" once and BULK (default 0) more stacks of count 1 (for slower writes).
+make_numbered_bodies() {
+    mkdir -p "$1"
+    python3 - "$@" <<'PY'
+import gzip, json, sys
+d, n, now, hosts = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+bulk = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+for i in range(n):
+    host = "h%d" % (i % hosts)
+    lines = ['# {"metadata":{"hostname":"%s","run_arguments":{"service_name":"svc"}}}' % host,
+             "0;;app;main;u%d %d" % (i, i + 1), "0;;app;main;common 1"]
+    lines += ["0;;app;main;f%d;g%d;h%d 1" % (k, k % 7, i % 5) for k in range(bulk)]
+    body = {"start_time": now, "end_time": now, "hostname": host, "profile": "\n".join(lines),
+            "cpu_avg": 1.0, "mem_avg": 2.0, "spawn_time": now, "gpid": ""}
+    open("%s/%d.gz" % (d, i), "wb").write(gzip.compress(json.dumps(body).encode()))
+PY
+}
+
+# send_numbered DIR I MAX_TIME [OUT]: uploads DIR/I.gz to $H as service svc with upload id u<I>;
+# prints the HTTP code (000 when no answer); the answer body goes to OUT (default /dev/null).
+send_numbered() {
+    curl -s -o "${4:-/dev/null}" -w '%{http_code}' --max-time "$3" -X POST \
+        "$H/api/v2/profiles?service=svc" -H 'GPROFILER-SERVICE-NAME: svc' \
+        -H 'Content-Encoding: gzip' -H "X-Gprof-Upload-Id: u$2" --data-binary @"$1/$2.gz" || true
+}
+
+# numbered_counts_exact COL N [quiet]: whether the collapsed flame graph COL counts exactly the N
+# bodies of make_numbered_bodies once each ("main;u<i>" i+1 times, "main;common" N times);
+# names the wrong ones on stderr unless quiet.
+numbered_counts_exact() {
+    python3 - "$@" <<'PY'
+import sys
+col, n, quiet = sys.argv[1], int(sys.argv[2]), len(sys.argv) > 3
+counts = {}
+for line in open(col):
+    if " " in line:
+        s, c = line.rstrip("\n").rsplit(" ", 1)
+        counts[s] = counts.get(s, 0) + int(c)
+bad = [i for i in range(n) if counts.get("app;main;u%d" % i) != i + 1]
+if bad or counts.get("app;main;common") != n:
+    if not quiet:
+        print("wrong counts for uploads %s, common=%s" % (bad[:10], counts.get("app;main;common")),
+              file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
 # make_body OUT.gz START HOST PROFILE_FILE [extra python dict entries]
 make_body() {
     python3 - "$@" <<'PY'

@@ -20,23 +20,8 @@ N=60
 NOW=$(date -u +%Y-%m-%dT%H:%M:%S)
 T0=$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%S)
 T1=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%S)
-mkdir -p "$WORK/b"
-python3 - "$WORK/b" "$N" "$NOW" <<'PY'
-import gzip, json, sys
-d, n, now = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-for i in range(n):
-    lines = ['# {"metadata":{"hostname":"h%d","run_arguments":{"service_name":"svc"}}}' % (i % 4)]
-    lines.append("0;;app;main;u%d %d" % (i, i + 1))
-    lines.append("0;;app;main;common 1")
-    body = {"start_time": now, "end_time": now, "hostname": "h%d" % (i % 4),
-            "profile": "\n".join(lines), "cpu_avg": 1.0, "mem_avg": 2.0, "spawn_time": now, "gpid": ""}
-    open("%s/%d.gz" % (d, i), "wb").write(gzip.compress(json.dumps(body).encode()))
-PY
-send() { # i -> http code
-    curl -s -o /dev/null -w '%{http_code}' --max-time 20 -X POST "$H/api/v2/profiles?service=svc" \
-        -H 'GPROFILER-SERVICE-NAME: svc' -H 'Content-Encoding: gzip' -H "X-Gprof-Upload-Id: u$1" \
-        --data-binary @"$WORK/b/$1.gz" || true
-}
+make_numbered_bodies "$WORK/b" "$N" "$NOW" 4
+send() { send_numbered "$WORK/b" "$1" 20; } # i -> http code
 
 start_coord "$WORK/state" --index "clickhouse://127.0.0.1:$GPROF_CH_HTTP_PORT/outage"
 for i in $(seq 0 19); do [ "$(send "$i")" = 200 ] || fail "upload $i"; done
@@ -58,17 +43,6 @@ done
 got=$(chq "SELECT count(), uniqExact(pid) FROM outage.profiles FORMAT CSV")
 [ "$got" = "$N,$N" ] || fail "profiles in clickhouse: $got (want $N,$N)"
 curl -s "$H/api/flamegraph?serviceName=svc&startTime=$T0&endTime=$T1&stacksCount=100000&format=collapsed" >"$WORK/c.col"
-python3 - "$WORK/c.col" "$N" <<'PY' || fail "flame graph after the outage differs"
-import sys
-col, n = sys.argv[1], int(sys.argv[2])
-counts = {}
-for line in open(col):
-    stack, c = line.rstrip("\n").rsplit(" ", 1)
-    counts[stack] = counts.get(stack, 0) + int(c)
-bad = [i for i in range(n) if counts.get("app;main;u%d" % i) != i + 1]
-if bad or counts.get("app;main;common") != n:
-    print("wrong counts for uploads %s, common=%s" % (bad[:10], counts.get("app;main;common")), file=sys.stderr)
-    sys.exit(1)
-PY
+numbered_counts_exact "$WORK/c.col" "$N" || fail "flame graph after the outage differs"
 ok "after ClickHouse came back every one of $N profiles is indexed exactly once"
 stop_coord

@@ -10,27 +10,9 @@ N=40
 NOW=$(date -u +%Y-%m-%dT%H:%M:%S)
 T0=$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%S)
 T1=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%S)
-mkdir -p "$WORK/b"
-python3 - "$WORK/b" "$N" "$NOW" <<'PY'
-import gzip, json, sys
-d, n, now = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-for i in range(n):
-    lines = ['# {"metadata":{"hostname":"h%d","run_arguments":{"service_name":"svc"}}}' % (i % 4)]
-    lines.append("0;;app;main;u%d %d" % (i, i + 1))
-    lines.append("0;;app;main;common 1")
-    # some bulk so that writes take a little while
-    for k in range(50):
-        lines.append("0;;app;main;f%d;g%d;h%d 1" % (k, k % 7, i % 5))
-    body = {"start_time": now, "end_time": now, "hostname": "h%d" % (i % 4),
-            "profile": "\n".join(lines), "cpu_avg": 1.0, "mem_avg": 2.0, "spawn_time": now, "gpid": ""}
-    open("%s/%d.gz" % (d, i), "wb").write(gzip.compress(json.dumps(body).encode()))
-PY
+make_numbered_bodies "$WORK/b" "$N" "$NOW" 4 50
 
-send() { # i -> http code
-    curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST "$H/api/v2/profiles?service=svc" \
-        -H 'GPROFILER-SERVICE-NAME: svc' -H 'Content-Encoding: gzip' -H "X-Gprof-Upload-Id: u$1" \
-        --data-binary @"$WORK/b/$1.gz" || true
-}
+send() { send_numbered "$WORK/b" "$1" 10; } # i -> http code
 
 start_coord "$STATE"
 : >"$WORK/acked"

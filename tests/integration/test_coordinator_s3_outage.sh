@@ -23,22 +23,8 @@ N=24
 NOW=$(date -u +%Y-%m-%dT%H:%M:%S)
 T0=$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%S)
 T1=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%S)
-mkdir -p "$WORK/b"
-python3 - "$WORK/b" "$N" "$NOW" <<'PY'
-import gzip, json, sys
-d, n, now = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-for i in range(n):
-    prof = "\n".join(['# {"metadata":{"hostname":"h%d","run_arguments":{"service_name":"svc"}}}' % (i % 3),
-                      "0;;app;main;u%d %d" % (i, i + 1), "0;;app;main;common 1"])
-    body = {"start_time": now, "end_time": now, "hostname": "h%d" % (i % 3), "profile": prof,
-            "cpu_avg": 1.0, "mem_avg": 2.0, "spawn_time": now, "gpid": ""}
-    open("%s/%d.gz" % (d, i), "wb").write(gzip.compress(json.dumps(body).encode()))
-PY
-send() { # i -> http code
-    curl -s -o "$WORK/send.out" -w '%{http_code}' --max-time 60 -X POST "$H/api/v2/profiles?service=svc" \
-        -H 'GPROFILER-SERVICE-NAME: svc' -H 'Content-Encoding: gzip' -H "X-Gprof-Upload-Id: u$1" \
-        --data-binary @"$WORK/b/$1.gz" || true
-}
+make_numbered_bodies "$WORK/b" "$N" "$NOW" 3
+send() { send_numbered "$WORK/b" "$1" 60 "$WORK/send.out"; } # i -> http code
 
 SPEC="s3://gprof-test/outage-$$-$RANDOM?endpoint=$P&retry_seconds=1"
 start_coord "$WORK/state" --blobs "$SPEC"
@@ -81,33 +67,9 @@ ok "after S3 is back every upload is acknowledged"
 
 for _ in $(seq 1 200); do
     curl -s "$H/api/flamegraph?serviceName=svc&startTime=$T0&endTime=$T1&stacksCount=100000&format=collapsed" >"$WORK/c.col" || true
-    if python3 - "$WORK/c.col" "$N" <<'PY'; then break; fi
-import sys
-counts = {}
-for line in open(sys.argv[1]):
-    if " " in line:
-        s, c = line.rstrip("\n").rsplit(" ", 1)
-        counts[s] = counts.get(s, 0) + int(c)
-n = int(sys.argv[2])
-for i in range(n):
-    if counts.get("app;main;u%d" % i) != i + 1:
-        sys.exit(1)
-sys.exit(0 if counts.get("app;main;common") == n else 1)
-PY
+    numbered_counts_exact "$WORK/c.col" "$N" quiet && break
     sleep 0.1
 done
-python3 - "$WORK/c.col" "$N" <<'PY' || fail "acknowledged profiles missing or counted twice in the index"
-import sys
-counts = {}
-for line in open(sys.argv[1]):
-    if " " in line:
-        s, c = line.rstrip("\n").rsplit(" ", 1)
-        counts[s] = counts.get(s, 0) + int(c)
-n = int(sys.argv[2])
-bad = [i for i in range(n) if counts.get("app;main;u%d" % i) != i + 1]
-if bad or counts.get("app;main;common") != n:
-    print("bad uploads %s, common=%s" % (bad, counts.get("app;main;common")), file=sys.stderr)
-    sys.exit(1)
-PY
+numbered_counts_exact "$WORK/c.col" "$N" || fail "acknowledged profiles missing or counted twice in the index"
 ok "every acknowledged profile is stored and indexed exactly once"
 stop_coord
