@@ -8,13 +8,18 @@ WORK=$(mktemp -d /tmp/gprof-coord-test.XXXXXX)
 COORD_PID=
 FAILS=0
 
+FLEET_TOKENS=() # "{unique}" tokens of the fleet stores this test used (fleet_drop_all)
+
 cleanup() {
+    local rc=$?
     if [ -n "$COORD_PID" ] && kill -0 "$COORD_PID" 2>/dev/null; then
         kill -9 "$COORD_PID" 2>/dev/null || true
     fi
-    if [ "${KEEP_WORK:-0}" = 1 ] || [ "$FAILS" != 0 ]; then
+    if [ "${KEEP_WORK:-0}" = 1 ] || [ "$FAILS" != 0 ] || [ "$rc" != 0 ]; then
         echo "work dir kept: $WORK"
+        [ ${#FLEET_TOKENS[@]} = 0 ] || echo "fleet stores kept: ${FLEET_TOKENS[*]}"
     else
+        fleet_drop_all
         rm -rf "$WORK"
     fi
 }
@@ -41,7 +46,7 @@ ok() { echo "ok - $*"; }
 fleet_flags() {
     [ "${GPROF_TEST_FLEET:-0}" = 1 ] || return 0
     local tok v flag spec
-    tok=f$(printf %s "$1" | md5sum | cut -c1-12)
+    tok=$(fleet_token "$1")
     for v in meta:POSTGRES blobs:S3 index:CLICKHOUSE; do
         flag=${v%%:*}
         spec=$(printenv "GPROF_TEST_SPEC_${v#*:}" || true)
@@ -57,6 +62,76 @@ fleet_flags() {
     done
 }
 
+# fleet_token STATE_DIR: the "{unique}" token of STATE_DIR's fleet stores (fleet_flags).
+fleet_token() {
+    printf 'f%s' "$(printf %s "$1" | md5sum | cut -c1-12)"
+}
+
+# fleet_remember STATE_DIR: notes STATE_DIR's fleet stores for fleet_drop_all (under
+# GPROF_TEST_FLEET=1; nothing otherwise).
+fleet_remember() {
+    [ "${GPROF_TEST_FLEET:-0}" = 1 ] || return 0
+    local tok t
+    tok=$(fleet_token "$1")
+    for t in "${FLEET_TOKENS[@]}"; do [ "$t" = "$tok" ] && return 0; done
+    FLEET_TOKENS+=("$tok")
+}
+
+# fleet_drop SPEC_PG SPEC_S3 SPEC_CH: drops what a test made on the test servers (already
+# "{unique}"-substituted specs; an empty one is skipped): the PostgreSQL schema, every object
+# under the S3 prefix, the ClickHouse database. Failures are reported, not fatal.
+fleet_drop() {
+    local pg=$1 s3=$2 ch=$3
+    if [ -n "$pg" ]; then
+        local rest user hostport db schema
+        rest=${pg#postgres://}
+        user=${rest%%@*}
+        rest=${rest#*@}
+        hostport=${rest%%/*}
+        db=${rest#*/}
+        db=${db%%\?*}
+        schema=$(sed -n 's/.*[?&]schema=\([^&]*\).*/\1/p' <<<"$pg")
+        [ -z "$schema" ] || psql -qAt "host=${hostport%:*} port=${hostport##*:} user=$user dbname=$db" \
+            -c "DROP SCHEMA IF EXISTS \"$schema\" CASCADE" >/dev/null 2>&1 ||
+            echo "note: could not drop postgres schema $schema" >&2
+    fi
+    if [ -n "$ch" ]; then
+        local chr=${ch#clickhouse://}
+        local chdb=${chr#*/}
+        chdb=${chdb%%\?*}
+        curl -fsS "http://${chr%%/*}/" --data-binary "DROP DATABASE IF EXISTS \`$chdb\`" >/dev/null 2>&1 ||
+            echo "note: could not drop clickhouse database $chdb" >&2
+    fi
+    if [ -n "$s3" ]; then
+        local spec=${s3#s3://} bucket prefix ep keys k
+        bucket=${spec%%/*}
+        prefix=${spec#*/}
+        prefix=${prefix%%\?*}
+        ep=$(sed -n 's/.*[?&]endpoint=\([^&]*\).*/\1/p' <<<"$spec")
+        local -a sign=(--aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"
+            -H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
+        for _ in $(seq 1 100); do # 1000 keys a page, each page deleted before the next list
+            keys=$(curl -fsS "${sign[@]}" "$ep/$bucket?list-type=2&max-keys=1000&prefix=$prefix/" |
+                grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g') || break
+            [ -n "$keys" ] || break
+            while read -r k; do
+                curl -fsS "${sign[@]}" -X DELETE "$ep/$bucket/$k" >/dev/null || true
+            done <<<"$keys"
+        done
+    fi
+}
+
+# fleet_drop_all: fleet_drop for every state dir start_coord / coord_admin ran on (cleanup runs it
+# when the test passed; a failed test keeps them to look at).
+fleet_drop_all() {
+    local tok
+    for tok in "${FLEET_TOKENS[@]}"; do
+        fleet_drop "${GPROF_TEST_SPEC_POSTGRES//\{unique\}/$tok}" "${GPROF_TEST_SPEC_S3//\{unique\}/$tok}" \
+            "${GPROF_TEST_SPEC_CLICKHOUSE//\{unique\}/$tok}"
+    done
+    FLEET_TOKENS=()
+}
+
 # coord_admin ARGS... — runs `gprof-coordinator ARGS...` (token/user commands) on the stores of
 # the --state-dir ARGS name: under GPROF_TEST_FLEET=1 the fleet stores start_coord uses for it.
 coord_admin() {
@@ -66,6 +141,7 @@ coord_admin() {
         prev=$a
     done
     fleet=$(fleet_flags "$state") || exit $?
+    fleet_remember "$state"
     local -a ff=()
     [ -z "$fleet" ] || mapfile -t ff <<<"$fleet"
     "$COORD" "$@" "${ff[@]}"
@@ -81,14 +157,16 @@ blob_texts() {
         return
     fi
     local tok spec bucket prefix ep key
-    tok=f$(printf %s "$state" | md5sum | cut -c1-12)
+    tok=$(fleet_token "$state")
     spec=${GPROF_TEST_SPEC_S3//\{unique\}/$tok}
     spec=${spec#s3://}
     bucket=${spec%%/*}
     prefix=${spec#*/}
     prefix=${prefix%%\?*}
     ep=$(sed -n 's/.*[?&]endpoint=\([^&]*\).*/\1/p' <<<"$spec")
-    local -a sign=(--aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY")
+    # curl before 8.x does not add x-amz-content-sha256 itself (s3rver requires it): send it
+    local -a sign=(--aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"
+        -H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
     : >"$out"
     curl -fsS "${sign[@]}" "$ep/$bucket?list-type=2&max-keys=1000&prefix=$prefix/" |
         grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g' | grep '\.gz$' | while read -r key; do
@@ -101,6 +179,7 @@ start_coord() {
     local state=$1 fleet
     shift
     fleet=$(fleet_flags "$state") || exit $?
+    fleet_remember "$state"
     local -a ff=()
     [ -z "$fleet" ] || mapfile -t ff <<<"$fleet"
     PORT=${PORT:-$(free_port)}

@@ -25,6 +25,9 @@ with open(sys.argv[2], "a") as f:
         f.flush()
 PY
 NOTIFY_PID=$!
+# killed on every exit: left running after a failure it held ctest's output pipe open, and the
+# test "timed out" after 600 s instead of failing (what coordinator_api@fleet did)
+trap 'kill "$NOTIFY_PID" 2>/dev/null || true; cleanup' EXIT
 for _ in $(seq 1 200); do [ -S "$WORK/notify.sock" ] && break; sleep 0.05; done
 NOTIFY_SOCKET=$WORK/notify.sock start_coord "$STATE" --auth on --ui-token UITOKEN --max-decompressed-bytes 16MiB
 for _ in $(seq 1 100); do grep -q READY=1 "$WORK/notify.log" 2>/dev/null && break; sleep 0.05; done
