@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package that building, testing and benchmarking gprof needs.
-# Idempotent; safe to run again. Usage: scripts/install-deps.sh [--build-only]
+# Idempotent; safe to run again. Usage: scripts/install-deps.sh [--build-only | --fleet]
+#   --fleet: what building and scripts/demo-fleet.sh need (the build packages, PostgreSQL,
+#            ClickHouse, Node.js and npm for s3rver)
 set -euo pipefail
 
 build_pkgs=(
@@ -21,8 +23,14 @@ test_pkgs=(
 )
 bench_pkgs=(linux-perf bpftrace wrk hyperfine time bc jq)
 
+fleet_pkgs=(postgresql clickhouse-server curl) # scripts/demo-fleet.sh (tests/servers/*.sh)
+
 pkgs=("${build_pkgs[@]}")
-if [ "${1:-}" != "--build-only" ]; then
+if [ "${1:-}" = "--fleet" ]; then
+  pkgs+=("${fleet_pkgs[@]}")
+  command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+  command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+elif [ "${1:-}" != "--build-only" ]; then
   pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}")
   # Node.js may come from elsewhere with its own npm; Debian's npm conflicts with such builds.
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)

@@ -77,57 +77,14 @@ fleet_remember() {
     FLEET_TOKENS+=("$tok")
 }
 
-# fleet_drop SPEC_PG SPEC_S3 SPEC_CH: drops what a test made on the test servers (already
-# "{unique}"-substituted specs; an empty one is skipped): the PostgreSQL schema, every object
-# under the S3 prefix, the ClickHouse database. Failures are reported, not fatal.
-fleet_drop() {
-    local pg=$1 s3=$2 ch=$3
-    if [ -n "$pg" ]; then
-        local rest user hostport db schema
-        rest=${pg#postgres://}
-        user=${rest%%@*}
-        rest=${rest#*@}
-        hostport=${rest%%/*}
-        db=${rest#*/}
-        db=${db%%\?*}
-        schema=$(sed -n 's/.*[?&]schema=\([^&]*\).*/\1/p' <<<"$pg")
-        [ -z "$schema" ] || psql -qAt "host=${hostport%:*} port=${hostport##*:} user=$user dbname=$db" \
-            -c "DROP SCHEMA IF EXISTS \"$schema\" CASCADE" >/dev/null 2>&1 ||
-            echo "note: could not drop postgres schema $schema" >&2
-    fi
-    if [ -n "$ch" ]; then
-        local chr=${ch#clickhouse://}
-        local chdb=${chr#*/}
-        chdb=${chdb%%\?*}
-        curl -fsS "http://${chr%%/*}/" --data-binary "DROP DATABASE IF EXISTS \`$chdb\`" >/dev/null 2>&1 ||
-            echo "note: could not drop clickhouse database $chdb" >&2
-    fi
-    if [ -n "$s3" ]; then
-        local spec=${s3#s3://} bucket prefix ep keys k
-        bucket=${spec%%/*}
-        prefix=${spec#*/}
-        prefix=${prefix%%\?*}
-        ep=$(sed -n 's/.*[?&]endpoint=\([^&]*\).*/\1/p' <<<"$spec")
-        local -a sign=(--aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"
-            -H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
-        for _ in $(seq 1 100); do # 1000 keys a page, each page deleted before the next list
-            keys=$(curl -fsS "${sign[@]}" "$ep/$bucket?list-type=2&max-keys=1000&prefix=$prefix/" |
-                grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g') || break
-            [ -n "$keys" ] || break
-            while read -r k; do
-                curl -fsS "${sign[@]}" -X DELETE "$ep/$bucket/$k" >/dev/null || true
-            done <<<"$keys"
-        done
-    fi
-}
-
-# fleet_drop_all: fleet_drop for every state dir start_coord / coord_admin ran on (cleanup runs it
-# when the test passed; a failed test keeps them to look at).
+# fleet_drop_all: drops the PostgreSQL schema, S3 prefix and ClickHouse database of every state
+# dir start_coord / coord_admin ran on (tests/servers/drop.sh; cleanup runs it when the test
+# passed, a failed test keeps them to look at).
 fleet_drop_all() {
     local tok
     for tok in "${FLEET_TOKENS[@]}"; do
-        fleet_drop "${GPROF_TEST_SPEC_POSTGRES//\{unique\}/$tok}" "${GPROF_TEST_SPEC_S3//\{unique\}/$tok}" \
-            "${GPROF_TEST_SPEC_CLICKHOUSE//\{unique\}/$tok}"
+        bash "$SRC/tests/servers/drop.sh" "${GPROF_TEST_SPEC_POSTGRES//\{unique\}/$tok}" \
+            "${GPROF_TEST_SPEC_S3//\{unique\}/$tok}" "${GPROF_TEST_SPEC_CLICKHOUSE//\{unique\}/$tok}" || true
     done
     FLEET_TOKENS=()
 }

@@ -40,6 +40,7 @@ static char *pg_spec(char **dir)
 
 static void drop(char *spec, char *dir)
 {
+    tu_specs_drop(&spec, 1);
     tu_rmrf(dir);
     free(dir);
     free(spec);

@@ -1,6 +1,7 @@
 /* test_store_util.h — helpers shared by the store tests (test_store*.c, test_meta.c,
  * test_index.c, test_blob.c): temp directories, deterministic synthetic profiles and a canonical
- * text form of a profile so two profiles can be compared exactly. Header-only on purpose. */
+ * text form of a profile so two profiles can be compared exactly; a fixture's databases, schemas
+ * and prefixes on the test servers are dropped with its directory. Header-only on purpose. */
 #ifndef GPROF_TEST_STORE_UTIL_H
 #define GPROF_TEST_STORE_UTIL_H
 
@@ -8,6 +9,8 @@
 #include "common/strbuf.h"
 
 #include <ftw.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,10 +112,66 @@ static inline int tu_rm_cb(const char *path, const struct stat *sb, int flag, st
     return remove(path);
 }
 
+/* Drops what the network-engine specs specs[0..n) made on the test servers (PostgreSQL schema,
+ * S3 prefix, ClickHouse database) with tests/servers/drop.sh; sqlite:/fs: and NULL specs are
+ * skipped. Reports failures on stderr, never fails the test (it ran already). */
+static inline void tu_specs_drop(char *const *specs, int n)
+{
+    const char *src = getenv("GPROF_SOURCE_DIR");
+    char *argv[8];
+    int k = 0;
+    char script[4096];
+    if (!src ||
+        snprintf(script, sizeof(script), "%s/tests/servers/drop.sh", src) >= (int)sizeof(script))
+        return;
+    argv[k++] = "bash";
+    argv[k++] = script;
+    for (int i = 0; i < n && k < 7; i++)
+        if (specs[i] && strncmp(specs[i], "sqlite:", 7) != 0 && strncmp(specs[i], "fs:", 3) != 0)
+            argv[k++] = specs[i];
+    argv[k] = NULL;
+    if (k == 2)
+        return;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execvp("bash", argv);
+        _exit(127);
+    }
+    int st;
+    if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fprintf(stderr, "# note: tests/servers/drop.sh did not clean everything up\n");
+}
+
+/* Drops the network stores of the fixture in dir (the engines GPROF_TEST_META, _BLOBS, _INDEX
+ * name, as tu_engine_spec made them for dir); nothing for the embedded engines. */
+static inline void tu_engines_drop(const char *dir)
+{
+    static const char *const envs[3][2] = {{"GPROF_TEST_META", "sqlite"},
+                                           {"GPROF_TEST_BLOBS", "fs"},
+                                           {"GPROF_TEST_INDEX", "sqlite"}};
+    char *specs[3] = {NULL, NULL, NULL};
+    int any = 0;
+    for (int i = 0; i < 3; i++) {
+        const char *v = getenv(envs[i][0]);
+        if (v && *v && strcmp(v, "sqlite") != 0 && strcmp(v, "fs") != 0) {
+            specs[i] = tu_engine_spec(envs[i][0], envs[i][1], dir, "unused");
+            any = 1;
+        }
+    }
+    if (any)
+        tu_specs_drop(specs, 3);
+    for (int i = 0; i < 3; i++)
+        free(specs[i]);
+}
+
+/* Removes dir and, when the test ran on network engines, what its fixture made on the servers. */
 static inline void tu_rmrf(const char *dir)
 {
-    if (dir)
-        nftw(dir, tu_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    if (!dir)
+        return;
+    tu_engines_drop(dir);
+    nftw(dir, tu_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* xorshift PRNG so every run builds the same data. */
