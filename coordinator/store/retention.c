@@ -1,5 +1,5 @@
-/* retention.c — deletes raw blobs, metadata rows, ad hoc files and index data older than
- * retention_days (setting, else configuration), oldest first and in bounded batches. */
+/* retention.c — deletes raw blobs, metadata rows, ad hoc files, PerfSpect reports and index data
+ * older than retention_days (setting, else configuration), oldest first and in bounded batches. */
 #include "coordinator/store/store.h"
 #include "coordinator/store/store_internal.h"
 #include "common/log.h"
@@ -97,6 +97,99 @@ static void sweep_orphans(struct coord_store *s, int64_t cutoff,
         gp_warn("retention: %s", e.msg);
 }
 
+/* PerfSpect reports: perfspect/<service>/<host>/<yyyy-mm-ddThh-mm-ss>_<upload id>.html, named by
+ * their end time (coordinator/api/agent_api.c), and the host's "latest" pointer to the newest. */
+#define PS_LATEST_MAX 64
+
+struct ps_ctx {
+    struct coord_store *s;
+    struct coord_retention_stats *stats;
+    char *latest[PS_LATEST_MAX]; /* "latest" pointers seen, checked after the deletions */
+    int nlatest;
+};
+
+/* The end time a report key's name starts with, or -1 when it is not a report's name. */
+static int64_t ps_report_time(const char *key)
+{
+    const char *base = strrchr(key, '/');
+    base = base ? base + 1 : key;
+    struct tm tm = {0};
+    if (sscanf(base, "%4d-%2d-%2dT%2d-%2d-%2d_", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec) != 6)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm);
+}
+
+static int ps_cb(const char *key, uint64_t size, void *ctx)
+{
+    struct ps_ctx *pc = ctx;
+    (void)size;
+    const char *base = strrchr(key, '/');
+    base = base ? base + 1 : key;
+    if (!strcmp(base, "latest")) {
+        if (pc->nlatest < PS_LATEST_MAX) {
+            char *k = strdup(key);
+            if (k)
+                pc->latest[pc->nlatest++] = k;
+        }
+        return 0;
+    }
+    int64_t t = ps_report_time(key);
+    if (t < 0 || t >= pc->stats->cutoff)
+        return 0;
+    struct gp_err e = {0};
+    if (blob_delete(pc->s->blobs, key, &e) == 0)
+        pc->stats->perfspect++;
+    else if (e.code != -ENOENT)
+        gp_warn("retention: %s", e.msg);
+    return 0;
+}
+
+/* A host's "latest" pointer goes with the report it names (the newest: every report of the
+ * host has expired then), so html_metadata answers "no report" instead of a dangling name. */
+static void ps_drop_dangling_latest(struct ps_ctx *pc)
+{
+    for (int i = 0; i < pc->nlatest; i++) {
+        void *named = NULL;
+        size_t len = 0;
+        uint64_t sz;
+        struct gp_err e = {0};
+        if (blob_get(pc->s->blobs, pc->latest[i], &named, &len, 1024, &e) == 0) {
+            char k[1025];
+            memcpy(k, named, len);
+            k[len] = '\0';
+            free(named);
+            if (blob_stat(pc->s->blobs, k, &sz, &e) == -ENOENT &&
+                blob_delete(pc->s->blobs, pc->latest[i], &e) < 0 && e.code != -ENOENT)
+                gp_warn("retention: %s", e.msg);
+        }
+        free(pc->latest[i]);
+    }
+    pc->nlatest = 0;
+}
+
+static int ps_service(const struct meta_service *svc, void *ctx)
+{
+    struct ps_ctx *pc = ctx;
+    char prefix[META_NAME_MAX + 16];
+    snprintf(prefix, sizeof(prefix), "perfspect/%s/", svc->name);
+    struct gp_err e = {0};
+    if (blob_list(pc->s->blobs, prefix, ps_cb, pc, &e) < 0)
+        gp_warn("retention: listing %s: %s", prefix, e.msg);
+    ps_drop_dangling_latest(pc);
+    return 0;
+}
+
+static void expire_perfspect(struct coord_store *s, struct coord_retention_stats *stats)
+{
+    struct ps_ctx pc = {.s = s, .stats = stats};
+    struct gp_err e = {0};
+    if (meta_service_list(s->meta, ps_service, &pc, &e) < 0)
+        gp_warn("retention: %s", e.msg);
+}
+
 int coord_store_retention_days(struct coord_store *s, int64_t *days, struct gp_err *err)
 {
     int def = s->priv->cfg.retention_days;
@@ -173,6 +266,9 @@ int coord_retention_run(struct coord_store *s, int64_t now, struct coord_retenti
      * the date directories that just expired. Rows go first, above, so what is left there is
      * unreferenced; a blob a row still points to (end_time far after start) is kept. */
     sweep_orphans(s, cutoff, stats);
+
+    /* PerfSpect reports that ended before the cutoff (no metadata rows: named by end time). */
+    expire_perfspect(s, stats);
 
     /* Index: whole days before the cutoff. */
     return index_retention(s->index, cutoff, &stats->index_profiles, err);

@@ -77,6 +77,7 @@ struct coord_retention_stats {
     int64_t index_profiles; /* profiles removed from the index */
     int64_t adhoc;          /* ad hoc rows removed (their blobs too) */
     int64_t orphans;        /* unreferenced upload blobs swept from expired date directories */
+    int64_t perfspect;      /* PerfSpect reports (perfspect/<service>/<host>/) that ended before */
 };
 /* Applies retention now: the "retention_days" setting (else cfg default) relative to now.
  * retention_days < 0 deletes nothing. stats may be NULL. */

@@ -399,6 +399,33 @@ static void test_retention(void **state)
     OK(blob_list(s->blobs, "", count_blobs, &nb, &err));
     assert_int_equal(nb, 2);
 
+    /* PerfSpect reports (named by their end time, as the upload API stores them): an expired one
+     * goes, a fresh one stays; a host's "latest" pointer goes with the report it names */
+    char rold[128], rnew[128], r2old[128], ts[32];
+    struct tm tm;
+    time_t t = (time_t)(now - 40 * 86400);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H-%M-%S", gmtime_r(&t, &tm));
+    snprintf(rold, sizeof(rold), "perfspect/svc/h/%s_u1.html", ts);
+    snprintf(r2old, sizeof(r2old), "perfspect/svc/h2/%s_u2.html", ts);
+    t = (time_t)(now - 600);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H-%M-%S", gmtime_r(&t, &tm));
+    snprintf(rnew, sizeof(rnew), "perfspect/svc/h/%s_u3.html", ts);
+    OK(blob_put(s->blobs, rold, "<html>", 6, &err));
+    OK(blob_put(s->blobs, r2old, "<html>", 6, &err));
+    OK(blob_put(s->blobs, rnew, "<html>", 6, &err));
+    OK(blob_put(s->blobs, "perfspect/svc/h/latest", rnew, strlen(rnew), &err));
+    OK(blob_put(s->blobs, "perfspect/svc/h2/latest", r2old, strlen(r2old), &err));
+    OK(coord_retention_run(s, now, &rs, &err));
+    assert_int_equal(rs.profiles, 0);
+    assert_int_equal(rs.perfspect, 2);
+    assert_int_equal(blob_stat(s->blobs, rold, &bsz, &err), -ENOENT);
+    assert_int_equal(blob_stat(s->blobs, r2old, &bsz, &err), -ENOENT);
+    assert_int_equal(blob_stat(s->blobs, "perfspect/svc/h2/latest", &bsz, &err), -ENOENT);
+    OK(blob_stat(s->blobs, rnew, &bsz, &err));
+    OK(blob_stat(s->blobs, "perfspect/svc/h/latest", &bsz, &err));
+    OK(blob_delete(s->blobs, rnew, &err));
+    OK(blob_delete(s->blobs, "perfspect/svc/h/latest", &err));
+
     /* the setting wins over the configuration */
     OK(meta_setting_set(s->meta, META_SETTING_RETENTION_DAYS, "7", &err));
     OK(coord_retention_run(s, now, &rs, &err));
