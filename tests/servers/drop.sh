@@ -57,8 +57,8 @@ drop_s3() {
     # trusted (s3rver deletes several keys, then answers 500): the next list checks
     body="<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">$(sed 's|.*|<Object><Key>&</Key></Object>|' <<<"$keys" | tr -d '\n')</Delete>"
     md5=$(printf %s "$body" | openssl dgst -md5 -binary | base64)
-    curl -sS --max-time 60 "${sign[@]}" -X POST -H "Content-MD5: $md5" -H 'Content-Type: application/xml' \
-      --data-binary "$body" "$ep/$bucket?delete=" >/dev/null || true
+    printf %s "$body" | curl -sS --max-time 60 "${sign[@]}" -X POST -H "Content-MD5: $md5" \
+      -H 'Content-Type: application/xml' --data-binary @- "$ep/$bucket?delete=" >/dev/null || true
   done
 }
 

@@ -107,6 +107,14 @@ static int teardown(void **state)
         kill(proxy_pid, SIGTERM);
         waitpid(proxy_pid, NULL, 0);
     }
+    /* every store of this run lives under faults/<pid>/ on the server: dropped (on success) */
+    char *spec = NULL;
+    const char *ep = getenv("GPROF_TEST_S3_ENDPOINT");
+    if (ep && asprintf(&spec, "s3://gprof-test/faults/%d?endpoint=%s&region=us-east-1&style=path",
+                       (int)getpid(), ep) >= 0) {
+        tu_specs_drop(&spec, 1);
+        free(spec);
+    }
     tu_rmrf(tmp);
     free(tmp);
     return 0;
@@ -119,7 +127,7 @@ static struct blob_store *open_via(const char *base, const char *extra, int *rc_
     static int n;
     char spec[700];
     snprintf(spec, sizeof(spec),
-             "s3://gprof-test/faults/%d-%d?endpoint=%s&region=us-east-1&style=path&%s",
+             "s3://gprof-test/faults/%d/%d?endpoint=%s&region=us-east-1&style=path&%s",
              (int)getpid(), n++, base, extra ? extra : "retry_seconds=20");
     struct blob_store *bs = NULL;
     int rc = blob_store_open(spec, &bs, err);
@@ -300,6 +308,7 @@ static void test_virtual_host_style_and_session_token(void **state)
     int n = 0;
     assert_int_equal(blob_list(bs, "v/", count_cb, &n, &err), 0);
     assert_int_equal(n, 1);
+    assert_int_equal(blob_delete(bs, "v/1", &err), 0); /* leaves nothing on the server */
     blob_store_close(bs);
 }
 
