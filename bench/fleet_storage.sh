@@ -80,17 +80,17 @@ fg_query() { # URL START END -> "p50 p99 stacks"
         END { printf "%.0f %.0f %d\n", v[int((NR + 1) / 2)], v[int((NR - 1) * 0.99) + 1], bytes }'
 }
 
-# run_side NAME PENDING-FN BYTES-FN URL...: fill, drain, query; prints one table row's fields
+# run_side NAME TAG PENDING-FN BYTES-FN URL...: fill, drain, query; adds one table row
 run_side() {
-    local name=$1 pending=$2 bytesfn=$3
-    shift 3
+    local name=$1 tag=$2 pending=$3 bytesfn=$4
+    shift 4
     local -a urlargs=()
     for u in "$@"; do urlargs+=(--url "$u"); done
     local c0 c1 c2 t0 fill idx_s
     c0=$(cpu_of "${SIDE_PIDS[@]}")
     t0=$(date +%s%N)
     fill=$("$TMP/upload_load" "${urlargs[@]}" --service bench --conns "$CONNS" --fill "$T0" \
-        --step "$STEP" --minutes "$PER_HOST" --hosts "$HOSTS" --id-prefix "$name$$" | grep '^RESULT')
+        --step "$STEP" --minutes "$PER_HOST" --hosts "$HOSTS" --id-prefix "$tag$$" | grep '^RESULT')
     c1=$(cpu_of "${SIDE_PIDS[@]}")
     while [[ $($pending) != 0 ]]; do sleep 0.5; done
     idx_s=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
@@ -126,7 +126,7 @@ if [[ ${ONLY:-} != fleet ]]; then
         local b; b=$(du -cb "$TMP/emb"/index.db* | tail -1 | cut -f1)
         awk -v b="$b" -v n="$1" 'BEGIN { printf "%.2f (SQLite file)", b / (n * 2000) }'
     }
-    run_side embedded emb_pending emb_bytes "$EURL"
+    run_side embedded emb emb_pending emb_bytes "$EURL"
     kill "$EP" && wait "$EP" 2>/dev/null || true
 fi
 
@@ -142,15 +142,18 @@ if [[ ${ONLY:-} != embedded ]]; then
     PIDS+=("$FB")
     SIDE_PIDS=("$FA" "$FB")
     PSQL=${GPROF_TEST_PG_BIN:-/usr/lib/postgresql/15/bin}/psql
+    PG_SCHEMA=$(sed -n 's/.*[?&]schema=\([a-z0-9_]*\).*/\1/p' <<<"$META")
+    CH_DB=${INDEX##*/}
+    CH_DB=${CH_DB%%\?*}
     fleet_pending() {
         "$PSQL" -qtA -h 127.0.0.1 -p "$GPROF_TEST_PG_PORT" -U gprof gprof \
-            -c "SELECT count(*) FROM $U.index_outbox" 2>/dev/null || echo 1
+            -c "SELECT count(*) FROM ${PG_SCHEMA:-public}.index_outbox" 2>/dev/null || echo 1
     }
     fleet_bytes() { # ClickHouse parts on disk over the sample rows: raw table; every table
         curl -sS "http://127.0.0.1:$GPROF_TEST_CH_HTTP_PORT/" --data-binary \
-            "SELECT concat(toString(round(sumIf(bytes_on_disk, table = 'samples') / ($1 * 2000), 2)), ' raw, ', toString(round(sum(bytes_on_disk) / ($1 * 2000), 2)), ' all tables') FROM system.parts WHERE database = '$U' AND active"
+            "SELECT concat(toString(round(sumIf(bytes_on_disk, table = 'samples') / ($1 * 2000), 2)), ' raw, ', toString(round(sum(bytes_on_disk) / ($1 * 2000), 2)), ' all tables') FROM system.parts WHERE database = '$CH_DB' AND active"
     }
-    run_side "fleet (2 coordinators)" fleet_pending fleet_bytes "$AURL" "$BURL"
+    run_side "fleet (2 coordinators)" fleet fleet_pending fleet_bytes "$AURL" "$BURL"
 fi
 
 cat <<EOF

@@ -50,12 +50,6 @@ int meta_profile_insert(struct meta_db *db, const struct meta_profile *p, int64_
         return gp_err_set(err, -EINVAL,
                           "profile row needs service_id, hostname, blob_key and "
                           "upload_id");
-    struct meta_value k = META_T(p->upload_id);
-    int rc = meta_query_int(db, "SELECT id FROM profiles WHERE upload_id = ?", &k, 1, id_out, err);
-    if (rc == 0)
-        return gp_err_set(err, -EEXIST, "upload %s is already stored", p->upload_id);
-    if (rc != -ENOENT)
-        return rc;
     struct meta_value v[] = {
             META_I(p->service_id),
             META_T(p->hostname),
@@ -69,11 +63,21 @@ int meta_profile_insert(struct meta_db *db, const struct meta_profile *p, int64_
             META_T(p->upload_id),
             META_I(meta_now()),
     };
-    rc = meta_query_int(db,
-                        "INSERT INTO profiles (service_id, hostname, start_time, end_time, "
-                        "blob_key, cpu_avg, mem_avg, continuous, size, upload_id, created_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                        v, 11, id_out, err);
+    /* one statement (one round trip on a network store) whether or not the upload id is new;
+     * a concurrent insert of the same id waits for the other transaction instead of failing it */
+    int rc = meta_query_int(db,
+                            "INSERT INTO profiles (service_id, hostname, start_time, end_time, "
+                            "blob_key, cpu_avg, mem_avg, continuous, size, upload_id, created_at) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                            "ON CONFLICT (upload_id) DO NOTHING RETURNING id",
+                            v, 11, id_out, err);
+    if (rc != -ENOENT)
+        return rc;
+    gp_err_clear(err);
+    struct meta_value k = META_T(p->upload_id);
+    rc = meta_query_int(db, "SELECT id FROM profiles WHERE upload_id = ?", &k, 1, id_out, err);
+    if (rc == 0)
+        return gp_err_set(err, -EEXIST, "upload %s is already stored", p->upload_id);
     return rc;
 }
 
