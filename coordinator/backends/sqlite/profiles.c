@@ -4,6 +4,7 @@
 #include "coordinator/backends/sqlite/sql.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,6 +128,29 @@ int meta_profile_set_indexed(struct meta_db *db, int64_t id, int indexed, struct
 {
     struct meta_value p[] = {META_I(indexed), META_I(id)};
     return meta_exec(db, "UPDATE profiles SET indexed = ? WHERE id = ?", p, 2, NULL, err);
+}
+
+/* "PREFIX(?, ?, ...)" with n placeholders into buf. */
+static void in_list_sql(char *buf, size_t sz, const char *prefix, int n)
+{
+    size_t w = (size_t)snprintf(buf, sz, "%s(", prefix);
+    for (int i = 0; i < n && w + 4 < sz; i++)
+        w += (size_t)snprintf(buf + w, sz - w, i ? ", ?" : "?");
+    snprintf(buf + w, sz - w, ")");
+}
+
+int meta_profile_set_indexed_many(struct meta_db *db, const int64_t *ids, int n, int indexed,
+                                  struct gp_err *err)
+{
+    if (n < 1 || n > 64)
+        return gp_err_set(err, -EINVAL, "set_indexed_many: %d ids (1..64)", n);
+    struct meta_value p[65];
+    p[0] = META_I(indexed);
+    for (int i = 0; i < n; i++)
+        p[i + 1] = META_I(ids[i]);
+    char sql[512];
+    in_list_sql(sql, sizeof(sql), "UPDATE profiles SET indexed = ? WHERE id IN ", n);
+    return meta_exec(db, sql, p, n + 1, NULL, err);
 }
 
 struct list_ctx {
