@@ -165,9 +165,14 @@ static void gz_member(struct buf *out, const void *data, size_t len, int level)
 
 /* ---- HTTP ------------------------------------------------------------------------------ */
 
+#define MAX_URLS 8
+
 struct opts {
     const char *url, *service, *id_prefix;
+    const char *urls[MAX_URLS]; /* --url given more than once: worker i uses urls[i % nurls] */
+    unsigned nurls;
     unsigned conns, hosts, minutes, stacks, depth, variants;
+    unsigned step; /* fill mode: seconds between a host's profiles (60 = one a minute) */
     double duration;
     int64_t fill_start; /* 0 = load mode */
 };
@@ -214,7 +219,7 @@ static void fill_body(const struct opts *o, const struct buf *stacks, unsigned k
     unsigned m = k / o->hosts, h = k % o->hosts;
     char host[64];
     snprintf(host, sizeof(host), "host-%03u", h);
-    int64_t st = o->fill_start + (int64_t)m * 60 + h % 60;
+    int64_t st = o->fill_start + (int64_t)m * o->step + h % 60;
     struct buf head = {0}, tail = {0};
     envelope_head(&head, host, o->service, st);
     envelope_tail(&tail, st);
@@ -238,7 +243,7 @@ static void *worker_main(void *arg)
         die("curl_easy_init failed");
     struct curl_slist *base = NULL;
     char url[512];
-    snprintf(url, sizeof(url), "%s/api/v2/profiles", o->url);
+    snprintf(url, sizeof(url), "%s/api/v2/profiles", o->urls[w->idx % o->nurls]);
     struct buf resp = {0}, fb = {0};
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_POST, 1L);
@@ -322,7 +327,9 @@ static void usage(void)
             "usage: upload_load --url http://127.0.0.1:PORT [--conns 16] [--duration 15]\n"
             "                   [--service bench] [--hosts 100] [--stacks 2000] [--depth 40]\n"
             "                   [--variants 8] [--id-prefix P] [--fill START_EPOCH [--minutes "
-            "60]]\n");
+            "60] [--step 60]]\n"
+            "  --url may be repeated: connection i goes to the i-th URL modulo their number\n"
+            "  --step: seconds between a host's profiles in fill mode (--minutes profiles each)\n");
     exit(2);
 }
 
@@ -334,6 +341,7 @@ int main(int argc, char **argv)
                      .conns = 16,
                      .hosts = 100,
                      .minutes = 60,
+                     .step = 60,
                      .stacks = 2000,
                      .depth = 40,
                      .variants = 8,
@@ -342,8 +350,12 @@ int main(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
             usage();
-        if (!strcmp(a, "--url"))
-            o.url = v;
+        if (!strcmp(a, "--url")) {
+            if (o.nurls == MAX_URLS)
+                usage();
+            o.url = o.urls[o.nurls++] = v;
+        } else if (!strcmp(a, "--step"))
+            o.step = (unsigned)atoi(v);
         else if (!strcmp(a, "--conns"))
             o.conns = (unsigned)atoi(v);
         else if (!strcmp(a, "--duration"))
@@ -368,7 +380,7 @@ int main(int argc, char **argv)
             usage();
         i++;
     }
-    if (!o.url || !o.conns || !o.hosts || !o.stacks || o.depth < 2 || !o.variants)
+    if (!o.url || !o.conns || !o.hosts || !o.stacks || o.depth < 2 || !o.variants || !o.step)
         usage();
     if (curl_global_init(CURL_GLOBAL_DEFAULT))
         die("curl_global_init failed");

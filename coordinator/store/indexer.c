@@ -53,23 +53,35 @@ struct work {
  * its items by this much, never loses them. A batch takes well under a second. */
 #define CLAIM_LEASE_S 120
 
-/* Marks the finished items and removes their outbox rows in one transaction. */
+/* Marks the finished items and removes their outbox rows in one transaction: one statement
+ * per distinct outcome and one for the outbox (on a network store, round trips per batch, not
+ * per item). */
 static int finish(struct coord_store *s, struct work *w, int n, struct gp_err *err)
 {
-    int any = 0;
+    int64_t done[BATCH], ids[BATCH];
+    int ndone = 0;
     for (int i = 0; i < n; i++)
-        any |= w[i].indexed || w[i].gone;
-    if (!any)
+        if (w[i].indexed || w[i].gone)
+            done[ndone++] = w[i].it.id;
+    if (!ndone)
         return 0;
     int rc = meta_begin(s->meta, err);
     if (rc < 0)
         return rc;
+    unsigned char marked[BATCH] = {0};
     for (int i = 0; i < n && rc == 0; i++) {
-        if (w[i].indexed)
-            rc = meta_profile_set_indexed(s->meta, w[i].it.profile_id, w[i].indexed, err);
-        if (rc == 0 && (w[i].indexed || w[i].gone))
-            rc = meta_outbox_done(s->meta, w[i].it.id, err);
+        if (!w[i].indexed || marked[i])
+            continue;
+        int k = 0;
+        for (int j = i; j < n; j++)
+            if (w[j].indexed == w[i].indexed && !marked[j]) {
+                marked[j] = 1;
+                ids[k++] = w[j].it.profile_id;
+            }
+        rc = meta_profile_set_indexed_many(s->meta, ids, k, w[i].indexed, err);
     }
+    if (rc == 0)
+        rc = meta_outbox_done_many(s->meta, done, ndone, err);
     if (rc < 0) {
         meta_rollback(s->meta);
         return rc;

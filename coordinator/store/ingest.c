@@ -70,12 +70,17 @@ static int gzip_buf(const void *data, size_t len, unsigned char **out, size_t *o
 }
 
 /* Inserts one waiter's rows in the current transaction. A duplicate upload id (a concurrent
- * retry that committed first) is not an error: the waiter gets the stored id. */
-static int insert_rows(struct coord_store *store, struct ingest_waiter *w, struct gp_err *err)
+ * retry that committed first) is not an error: the waiter gets the stored id. prev: the waiter
+ * before it in the same transaction (NULL: none), whose service id is reused when the service
+ * is the same (one statement less per profile; on a network store a round trip). */
+static int insert_rows(struct coord_store *store, struct ingest_waiter *w,
+                       const struct ingest_waiter *prev, struct gp_err *err)
 {
     int64_t sid, id = 0;
-    int rc = meta_service_ensure(store->meta, w->service, &sid, err);
-    if (rc < 0)
+    int rc = 0;
+    if (prev && prev->row.service_id > 0 && strcmp(prev->service, w->service) == 0)
+        sid = prev->row.service_id;
+    else if ((rc = meta_service_ensure(store->meta, w->service, &sid, err)) < 0)
         return rc;
     w->row.service_id = sid;
     rc = meta_profile_insert(store->meta, &w->row, &id, err);
@@ -98,8 +103,9 @@ static void commit_batch(struct coord_store *store, struct ingest_waiter *batch)
 {
     struct gp_err err = {0};
     int rc = meta_begin(store->meta, &err);
-    for (struct ingest_waiter *w = batch; rc == 0 && w; w = w->next)
-        rc = insert_rows(store, w, &err);
+    const struct ingest_waiter *prev = NULL;
+    for (struct ingest_waiter *w = batch; rc == 0 && w; prev = w, w = w->next)
+        rc = insert_rows(store, w, prev, &err);
     if (rc == 0 && (rc = meta_commit(store->meta, &err)) == 0) {
         for (struct ingest_waiter *w = batch; w; w = w->next)
             w->rc = 0;
@@ -115,7 +121,8 @@ static void commit_batch(struct coord_store *store, struct ingest_waiter *batch)
     for (struct ingest_waiter *w = batch; w; w = w->next) {
         gp_err_clear(&w->err);
         w->rc = meta_begin(store->meta, &w->err);
-        if (w->rc == 0 && (w->rc = insert_rows(store, w, &w->err)) == 0)
+        w->row.service_id = 0;
+        if (w->rc == 0 && (w->rc = insert_rows(store, w, NULL, &w->err)) == 0)
             w->rc = meta_commit(store->meta, &w->err);
         else if (w->rc < 0)
             meta_rollback(store->meta);

@@ -48,6 +48,11 @@ struct chx {
  * server rejected (message from the server), -ENOMEM. */
 int ch_exec(struct chx *x, const char *sql, const void *body, size_t bodylen, const char *settings,
             const char *query_id, struct strbuf *out, struct gp_err *err);
+/* Like ch_exec (no body), sending data (RowBinary rows of structure, e.g. "hash UInt64") as the
+ * external table `name` the query reads (`... IN name`): a long value list without SQL parsing. */
+int ch_exec_ext(struct chx *x, const char *sql, const char *name, const char *structure,
+                const void *data, size_t len, const char *settings, struct strbuf *out,
+                struct gp_err *err);
 /* Like ch_exec against an explicit base URL and no database (shard DDL, probes). */
 int ch_exec_at(struct chx *x, const char *base_url, const char *db, const char *sql,
                struct strbuf *out, struct gp_err *err);

@@ -70,27 +70,33 @@ static int cmp_hash(const void *a, const void *b)
     return x->hash < y->hash ? -1 : x->hash > y->hash;
 }
 
-/* Adds the frames of k[0..n) to out. */
-static int fetch_stacks(struct chx *x, const struct kept *k, size_t n, struct gp_profile *out,
-                        struct gp_err *err)
+/* Adds the frames of k[0..n) to out. from_day: the day the queried range starts; a stack with
+ * samples in the range has a dictionary row of that day or later (the writer adds one for each
+ * day it sees a stack, or finds one of a later day in its cache), so older rows are skipped. */
+static int fetch_stacks(struct chx *x, const struct kept *k, size_t n, int64_t from_day,
+                        struct gp_profile *out, struct gp_err *err)
 {
     if (!n)
         return 0;
-    struct strbuf q = STRBUF_INIT, res = STRBUF_INIT;
-    /* LIMIT 1 BY, not GROUP BY with any(): no aggregate copies of the frame arrays; a hash's
-     * rows are all on one shard (the dictionary is sharded by hash) */
+    struct strbuf q = STRBUF_INIT, res = STRBUF_INIT, ids = STRBUF_INIT;
+    /* The hashes travel as an external table, not an IN (...) literal list: 18.16 spends
+     * ~0.14 ms parsing each literal (2,000 stacks: 270 ms). A hash's rows of several days all
+     * come back (no LIMIT 1 BY: 100 ms on 18.16 for 2,000 rows); the first one read is used. */
+    for (size_t i = 0; i < n; i++)
+        rb_u64(&ids, k[i].hash);
     sb_puts(&q, "SELECT hash, container, comm, frames FROM ");
     ch_table(x, &q, "stacks");
-    sb_puts(&q, " WHERE hash IN (");
-    for (size_t i = 0; i < n; i++)
-        sb_printf(&q, "%s%llu", i ? "," : "", (unsigned long long)k[i].hash);
-    sb_puts(&q, ") LIMIT 1 BY hash FORMAT RowBinary");
-    int rc = q.oom ? gp_err_set(err, -ENOMEM, "out of memory")
-                   : ch_exec(x, sb_str(&q), NULL, 0, "&max_query_size=268435456", NULL, &res, err);
+    sb_printf(&q, " WHERE hash IN _gprof_ids AND day >= %lld FORMAT RowBinary",
+              (long long)(from_day > 0 ? from_day : 0));
+    int rc = q.oom || ids.oom ? gp_err_set(err, -ENOMEM, "out of memory")
+                              : ch_exec_ext(x, sb_str(&q), "_gprof_ids", "hash UInt64", ids.buf,
+                                            ids.len, NULL, &res, err);
     sb_free(&q);
+    sb_free(&ids);
     /* hash -> count lookup: k is sorted by count, so search a copy sorted by hash */
     struct kept *byh = rc == 0 ? malloc(n * sizeof(*byh)) : NULL;
-    if (rc == 0 && !byh)
+    unsigned char *seen = rc == 0 ? calloc(n, 1) : NULL;
+    if (rc == 0 && (!byh || !seen))
         rc = gp_err_set(err, -ENOMEM, "out of memory");
     const char **frames = NULL;
     size_t fcap = 0;
@@ -154,20 +160,22 @@ static int fetch_stacks(struct chx *x, const struct kept *k, size_t n, struct gp
             break;
         }
         struct kept key = {h, 0}, *hit = bsearch(&key, byh, n, sizeof(*byh), cmp_hash);
-        uint64_t cnt = hit ? hit->count : 0;
+        if (!hit || seen[hit - byh])
+            continue; /* another day's row of a stack already added */
+        seen[hit - byh] = 1;
+        uint64_t cnt = hit->count;
         if (gp_profile_add(out, 0, cont, comm, frames, (uint32_t)nf, cnt) < 0) {
             rc = gp_err_set(err, -ENOMEM, "out of memory");
             break;
         }
         found++;
     }
-    if (rc == 0 && found > n)
-        rc = gp_err_set(err, -EPROTO, "clickhouse index: a stack came back twice");
     if (rc == 0 && found < n)
         rc = gp_err_set(err, -EIO,
                         "clickhouse index: %zu of %zu stacks missing from the stack dictionary",
                         n - found, n);
     free(byh);
+    free(seen);
     free(frames);
     free(strs);
     sb_free(&res);
@@ -234,7 +242,7 @@ int chx_query(void *impl, const struct index_query *q, struct gp_profile *out,
     stats->total_stacks = n;
     size_t keep = q->max_stacks && q->max_stacks < n ? q->max_stacks : n;
     stats->returned_stacks = keep;
-    rc = fetch_stacks(x, k, keep, out, err);
+    rc = fetch_stacks(x, k, keep, index_floor_to(q->start, 86400) / 86400, out, err);
     free(k);
     goto done;
 bad_like:

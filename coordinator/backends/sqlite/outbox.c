@@ -83,6 +83,21 @@ int meta_outbox_done(struct meta_db *db, int64_t id, struct gp_err *err)
     return meta_exec(db, "DELETE FROM index_outbox WHERE id = ?", &p, 1, NULL, err);
 }
 
+int meta_outbox_done_many(struct meta_db *db, const int64_t *ids, int n, struct gp_err *err)
+{
+    if (n < 1 || n > 64)
+        return gp_err_set(err, -EINVAL, "outbox_done_many: %d ids (1..64)", n);
+    struct meta_value p[64];
+    char sql[512];
+    size_t w = (size_t)snprintf(sql, sizeof(sql), "DELETE FROM index_outbox WHERE id IN (");
+    for (int i = 0; i < n; i++) {
+        p[i] = META_I(ids[i]);
+        w += (size_t)snprintf(sql + w, sizeof(sql) - w, i ? ", ?" : "?");
+    }
+    snprintf(sql + w, sizeof(sql) - w, ")");
+    return meta_exec(db, sql, p, n, NULL, err);
+}
+
 int meta_outbox_release(struct meta_db *db, int64_t id, struct gp_err *err)
 {
     struct meta_value p = META_I(id);

@@ -4,6 +4,7 @@
 #include "coordinator/backends/sqlite/sql.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,12 +51,6 @@ int meta_profile_insert(struct meta_db *db, const struct meta_profile *p, int64_
         return gp_err_set(err, -EINVAL,
                           "profile row needs service_id, hostname, blob_key and "
                           "upload_id");
-    struct meta_value k = META_T(p->upload_id);
-    int rc = meta_query_int(db, "SELECT id FROM profiles WHERE upload_id = ?", &k, 1, id_out, err);
-    if (rc == 0)
-        return gp_err_set(err, -EEXIST, "upload %s is already stored", p->upload_id);
-    if (rc != -ENOENT)
-        return rc;
     struct meta_value v[] = {
             META_I(p->service_id),
             META_T(p->hostname),
@@ -69,11 +64,21 @@ int meta_profile_insert(struct meta_db *db, const struct meta_profile *p, int64_
             META_T(p->upload_id),
             META_I(meta_now()),
     };
-    rc = meta_query_int(db,
-                        "INSERT INTO profiles (service_id, hostname, start_time, end_time, "
-                        "blob_key, cpu_avg, mem_avg, continuous, size, upload_id, created_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                        v, 11, id_out, err);
+    /* one statement (one round trip on a network store) whether or not the upload id is new;
+     * a concurrent insert of the same id waits for the other transaction instead of failing it */
+    int rc = meta_query_int(db,
+                            "INSERT INTO profiles (service_id, hostname, start_time, end_time, "
+                            "blob_key, cpu_avg, mem_avg, continuous, size, upload_id, created_at) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                            "ON CONFLICT (upload_id) DO NOTHING RETURNING id",
+                            v, 11, id_out, err);
+    if (rc != -ENOENT)
+        return rc;
+    gp_err_clear(err);
+    struct meta_value k = META_T(p->upload_id);
+    rc = meta_query_int(db, "SELECT id FROM profiles WHERE upload_id = ?", &k, 1, id_out, err);
+    if (rc == 0)
+        return gp_err_set(err, -EEXIST, "upload %s is already stored", p->upload_id);
     return rc;
 }
 
@@ -123,6 +128,29 @@ int meta_profile_set_indexed(struct meta_db *db, int64_t id, int indexed, struct
 {
     struct meta_value p[] = {META_I(indexed), META_I(id)};
     return meta_exec(db, "UPDATE profiles SET indexed = ? WHERE id = ?", p, 2, NULL, err);
+}
+
+/* "PREFIX(?, ?, ...)" with n placeholders into buf. */
+static void in_list_sql(char *buf, size_t sz, const char *prefix, int n)
+{
+    size_t w = (size_t)snprintf(buf, sz, "%s(", prefix);
+    for (int i = 0; i < n && w + 4 < sz; i++)
+        w += (size_t)snprintf(buf + w, sz - w, i ? ", ?" : "?");
+    snprintf(buf + w, sz - w, ")");
+}
+
+int meta_profile_set_indexed_many(struct meta_db *db, const int64_t *ids, int n, int indexed,
+                                  struct gp_err *err)
+{
+    if (n < 1 || n > 64)
+        return gp_err_set(err, -EINVAL, "set_indexed_many: %d ids (1..64)", n);
+    struct meta_value p[65];
+    p[0] = META_I(indexed);
+    for (int i = 0; i < n; i++)
+        p[i + 1] = META_I(ids[i]);
+    char sql[512];
+    in_list_sql(sql, sizeof(sql), "UPDATE profiles SET indexed = ? WHERE id IN ", n);
+    return meta_exec(db, sql, p, n + 1, NULL, err);
 }
 
 struct list_ctx {

@@ -163,6 +163,9 @@ int meta_profile_get(struct meta_db *db, int64_t id, struct meta_profile *out, s
 int meta_profile_get_by_upload(struct meta_db *db, const char *upload_id, struct meta_profile *out,
                                struct gp_err *err);
 int meta_profile_set_indexed(struct meta_db *db, int64_t id, int indexed, struct gp_err *err);
+/* The same for ids[0..n) (n <= 64) in one statement. */
+int meta_profile_set_indexed_many(struct meta_db *db, const int64_t *ids, int n, int indexed,
+                                  struct gp_err *err);
 /* Profiles of a service (NULL = all) with start_time in [start, end), oldest first; limit 0 =
  * no limit. */
 int meta_profile_list(struct meta_db *db, const char *service, int64_t start, int64_t end,
@@ -201,6 +204,8 @@ int meta_outbox_next(struct meta_db *db, int64_t now, struct meta_outbox_item *i
 int meta_outbox_claim(struct meta_db *db, int64_t now, int64_t lease_s,
                       struct meta_outbox_item *items, int max, struct gp_err *err);
 int meta_outbox_done(struct meta_db *db, int64_t id, struct gp_err *err);
+/* meta_outbox_done for ids[0..n) (n <= 64) in one statement. */
+int meta_outbox_done_many(struct meta_db *db, const int64_t *ids, int n, struct gp_err *err);
 /* Gives a claimed item back, due at once (its attempt did not count). */
 int meta_outbox_release(struct meta_db *db, int64_t id, struct gp_err *err);
 /* At start: claims of a previous run that died come back. An engine serving one process
