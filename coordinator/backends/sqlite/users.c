@@ -333,10 +333,13 @@ int meta_user_token_create(struct meta_db *db, const char *name, char *token, si
     char hash[65], prefix[9];
     secret_hash(token, hash, prefix);
     struct meta_value p[] = {META_I(uid), META_T(hash), META_T(prefix), META_I(meta_now())};
+    int64_t tid = 0;
     rc = meta_query_int(db,
                         "INSERT INTO user_tokens (user_id, token_hash, prefix, created_at) "
                         "VALUES (?, ?, ?, ?) RETURNING id",
-                        p, 4, id_out, err);
+                        p, 4, &tid, err);
+    if (rc == 0 && id_out)
+        *id_out = tid;
     if (rc < 0)
         memset(token, 0, token_sz);
     return rc;
