@@ -129,6 +129,16 @@ jcheck 'all(.[]; .time | test("^20[0-9-]+T[0-9:]+Z$"))' <"$A" || fail "audit tim
 [ "$(code -H "Authorization: Bearer $ADM" "$H/api/audit?since=2999-01-01T00:00:00")" = 200 ] &&
     jcheck 'length == 0' <"$WORK/resp" || fail "audit since"
 ok "every refused attempt and every action is in GET /api/audit"
+CTL=$BUILD/cli/gprofctl
+"$CTL" audit --coordinator "$H" --token "$ADM" --since 1h >"$WORK/audit.txt" || fail "gprofctl audit"
+head -1 "$WORK/audit.txt" | grep -q '^TIME  *WHO  *ADDRESS  *ACTION' || fail "gprofctl audit header: $(head -1 "$WORK/audit.txt")"
+grep -Eq ' vic +127\.0\.0\.1 +POST /api/metrics/profile_request .* denied ' "$WORK/audit.txt" ||
+    fail "gprofctl audit table: $(cat "$WORK/audit.txt")"
+"$CTL" audit --coordinator "$H" --token "$ADM" --limit 3 --json >"$WORK/audit2.json" || fail "gprofctl audit --json"
+jcheck 'length == 3 and all(.[]; has("who") and has("result"))' <"$WORK/audit2.json" || fail "gprofctl audit --json: $(cat "$WORK/audit2.json")"
+if "$CTL" audit --coordinator "$H" --token "$VIEW" 2>"$WORK/err" >/dev/null; then fail "gprofctl audit as a viewer"; fi
+grep -q "admin" "$WORK/err" || fail "gprofctl audit as viewer: $(cat "$WORK/err")"
+ok "gprofctl audit (table, --json; a viewer is refused)"
 
 # ---- passwd / remove while serving ---------------------------------------------------------------
 echo 'new-pass' | user passwd vic >/dev/null || fail "user passwd"

@@ -1052,8 +1052,7 @@ static void test_users_audit(void **state)
         assert_int_equal(got, tid);
         meta_user_clear(&u);
         assert_int_equal(meta_token_validate(f.db, tok, NULL, NULL, 0, &err), -EACCES);
-        OK(meta_query(f.db, "SELECT * FROM user_tokens", NULL, 0, no_clear_secret, tok + 4,
-                      &err));
+        OK(meta_query(f.db, "SELECT * FROM user_tokens", NULL, 0, no_clear_secret, tok + 4, &err));
         int n = 0;
         OK(meta_user_token_list(f.db, "alice", count_tokens, &n, &err));
         assert_int_equal(n, 1);
@@ -1073,8 +1072,7 @@ static void test_users_audit(void **state)
         assert_int_equal(csrf_ok, 1);
         OK(meta_session_get(f.db, sid, "gpc_other", now + 10, NULL, &csrf_ok, &err));
         assert_int_equal(csrf_ok, 0);
-        assert_int_equal(meta_session_get(f.db, sid, csrf, now + 3601, NULL, NULL, &err),
-                         -EACCES);
+        assert_int_equal(meta_session_get(f.db, sid, csrf, now + 3601, NULL, NULL, &err), -EACCES);
         OK(meta_query(f.db, "SELECT * FROM user_sessions", NULL, 0, no_clear_secret, sid + 4,
                       &err));
         OK(meta_session_delete(f.db, sid, &err));
