@@ -68,7 +68,8 @@ export async function api(path, params = {}, { method = 'GET', body, blob = fals
     }
     if (res.status === 401 && attempt < 3) {
       const msg = await messageOf(res);
-      if (!tokenPrompt) tokenPrompt = signIn(msg, askToken).finally(() => { tokenPrompt = null; });
+      // a tab that chose a token is asked for the token again; others get the sign-in form
+      if (!tokenPrompt) tokenPrompt = (hasToken() ? askToken(msg) : signIn(msg, askToken)).finally(() => { tokenPrompt = null; });
       if (await tokenPrompt) continue;
       renderTokenButton(true);
       throw new ApiError(401, `The coordinator asks for credentials: ${msg} (use "Enter access token" at the top right)`);

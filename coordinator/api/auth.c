@@ -202,7 +202,8 @@ int auth_identify(struct coord_auth *a, const struct http_req *r, int64_t now,
             rc = meta_user_get(a->db, pu, &u, &e);
             if (rc)
                 return lookup_failed(rc, &e, err,
-                                     "the reverse proxy's user is not a gprof user (add it with: "
+                                     "authentication required: the reverse proxy's user is not a "
+                                     "gprof user (add it with: "
                                      "gprof-coordinator user add NAME --role ROLE)");
             set_user(id, &u, "proxy");
             meta_user_clear(&u);
@@ -219,7 +220,8 @@ int auth_identify(struct coord_auth *a, const struct http_req *r, int64_t now,
             rc = meta_user_token_validate(a->db, t, &u, NULL, &e);
             if (rc)
                 return lookup_failed(rc, &e, err,
-                                     "invalid or revoked user token (create one with: "
+                                     "authentication required: invalid or revoked user token "
+                                     "(create one with: "
                                      "gprof-coordinator user token NAME)");
             set_user(id, &u, "token");
             meta_user_clear(&u);
@@ -231,9 +233,10 @@ int auth_identify(struct coord_auth *a, const struct http_req *r, int64_t now,
         }
         if (strncmp(t, "gpt_", 4) == 0)
             return gp_err_set(err, -EACCES,
-                              "an agent token only reaches the agent endpoints: use a user token "
+                              "authentication required: an agent token only reaches the agent "
+                              "endpoints: use a user token "
                               "(gprof-coordinator user token NAME)");
-        return gp_err_set(err, -EACCES, "invalid bearer token");
+        return gp_err_set(err, -EACCES, "authentication required: invalid bearer token");
     }
     if (x && a->ui_token[0] && secret_eq(x, a->ui_token)) {
         set_admin(id, "ui_token", "ui_token");
@@ -257,7 +260,9 @@ int auth_identify(struct coord_auth *a, const struct http_req *r, int64_t now,
         int csrf_ok = 0;
         rc = meta_session_get(a->db, sid, http_header(r, AUTH_CSRF_HEADER), now, &u, &csrf_ok, &e);
         if (rc)
-            return lookup_failed(rc, &e, err, "the session expired or ended: sign in again");
+            return lookup_failed(
+                    rc, &e, err,
+                    "authentication required: the session expired or ended, sign in again");
         set_user(id, &u, "session");
         meta_user_clear(&u);
         bool safe = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
