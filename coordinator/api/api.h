@@ -110,6 +110,9 @@ bool api_ui_need(struct coord_api *api, const struct http_req *r, struct http_re
 /* For a service-limited caller: answers 403 for service (and audits it) and returns false. */
 bool api_service_ok(struct coord_api *api, const struct http_req *r, struct http_resp *w,
                     const struct auth_ident *id, const char *service);
+/* api_ui_need(VIEWER) then api_service_ok for service (raw, sanitised here). */
+bool api_ui_service(struct coord_api *api, const struct http_req *r, struct http_resp *w,
+                    const char *service);
 /* Appends an audit entry: who and address from id, action ("profile_request", "login", or
  * "METHOD /path" when NULL), target, result ("ok" | "denied" | "failed"), HTTP status and
  * detail. A store failure is logged, never answered. */

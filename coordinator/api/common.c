@@ -90,6 +90,18 @@ bool api_service_ok(struct coord_api *api, const struct http_req *r, struct http
     return false;
 }
 
+bool api_ui_service(struct coord_api *api, const struct http_req *r, struct http_resp *w,
+                    const char *service)
+{
+    struct auth_ident id;
+    if (!api_ui_need(api, r, w, META_ROLE_VIEWER, &id))
+        return false;
+    char clean[META_NAME_MAX] = "";
+    if (service)
+        meta_service_sanitize(service, clean, sizeof(clean));
+    return api_service_ok(api, r, w, &id, clean);
+}
+
 bool api_ui_ok(struct coord_api *api, const struct http_req *r, struct http_resp *w)
 {
     return api_ui_need(api, r, w, META_ROLE_VIEWER, NULL);

@@ -126,23 +126,31 @@ void api_filter_values(const struct http_req *r, struct http_resp *w, void *ctx)
 
 /* ---- settings ------------------------------------------------------------------------ */
 
+struct thr_ctx {
+    json_object *o;
+    const struct auth_ident *id; /* only the services it may see */
+};
+
 static int thr_cb(const struct meta_service *s, void *ctx)
 {
-    json_object_object_add(ctx, s->name, json_object_new_double(s->sample_threshold));
+    struct thr_ctx *t = ctx;
+    if (auth_service_allowed(t->id, s->name))
+        json_object_object_add(t->o, s->name, json_object_new_double(s->sample_threshold));
     return 0;
 }
 
 void api_settings_get(const struct http_req *r, struct http_resp *w, void *ctx)
 {
     struct coord_api *api = ctx;
-    if (!api_ui_ok(api, r, w))
+    struct auth_ident id;
+    if (!api_ui_need(api, r, w, META_ROLE_VIEWER, &id))
         return;
     struct gp_err err = {0};
     int64_t days = 0;
     int rc = coord_store_retention_days(api->store, &days, &err);
     json_object *thr = json_object_new_object();
     if (rc == 0)
-        rc = meta_service_list(api->store->meta, thr_cb, thr, &err);
+        rc = meta_service_list(api->store->meta, thr_cb, &(struct thr_ctx){thr, &id}, &err);
     if (rc) {
         json_object_put(thr);
         api_store_error(w, rc, &err);

@@ -48,6 +48,13 @@ expect_status 403 "may not see or act on service 'svcB'" -H "Authorization: Bear
 expect_status 403 "svcB" -H "Authorization: Bearer $OPS" -X POST \
     "$H/api/metrics/profile_request/bulk" -d "{\"requests\":[$(start_body svcA h1),$(start_body svcB h2)]}"
 expect_status 403 "svcB" -H "Authorization: Bearer $OPS" "$H/api/flamegraph?serviceName=svcB"
+expect_status 403 "svcB" -H "Authorization: Bearer $OPS" \
+    "$H/api/flamegraph/diff?serviceName=svcA&compareServiceName=svcB&startTime=2026-01-01T00:00:00&endTime=2026-01-02T00:00:00"
+expect_status 403 "svcB" -H "Authorization: Bearer $OPS" \
+    "$H/api/metrics/adhoc_flamegraph_content?serviceName=svcB&filename=x.html"
+expect_status 403 "svcB" -H "Authorization: Bearer $OPS" "$H/api/metrics/html_metadata?serviceName=svcB&hostname=h2"
+[ "$(code -H "Authorization: Bearer $OPS" "$H/api/settings")" = 200 ] || fail "operator settings: $(cat "$WORK/resp")"
+jcheck '.sample_thresholds | keys == ["svcA"]' <"$WORK/resp" || fail "operator sees other services' settings: $(cat "$WORK/resp")"
 [ "$(code -H "Authorization: Bearer $OPS" "$H/api/services")" = 200 ] || fail "operator services: $(cat "$WORK/resp")"
 jcheck 'map(.name) == ["svcA"]' <"$WORK/resp" || fail "operator sees other services: $(cat "$WORK/resp")"
 [ "$(code -H "Authorization: Bearer $VIEW" "$H/api/services")" = 200 ] || fail "viewer services"
