@@ -1,5 +1,6 @@
 /* meta.h — the coordinator's metadata store: an engine-neutral contract (services, tokens,
- * profiles, outbox, ad hoc graphs, settings, control plane) implemented by one engine per folder.
+ * people and sessions, the audit log, profiles, outbox, ad hoc graphs, settings, control plane)
+ * implemented by one engine per folder.
  *
  * Seams
  *   An engine lives in coordinator/backends/<engine>/ (SQLite today: backends/sqlite/) and is
@@ -200,7 +201,8 @@ int meta_user_token_validate(struct meta_db *db, const char *token, struct meta_
 int meta_session_create(struct meta_db *db, int64_t user_id, int64_t now, int64_t ttl_s, char *sid,
                         size_t sid_sz, char *csrf, size_t csrf_sz, struct gp_err *err);
 /* 0 with *out (may be NULL) when sid is an unexpired session; *csrf_ok (may be NULL) = 1 when
- * csrf (may be NULL) is its CSRF token. -EACCES otherwise. Expired sessions are deleted. */
+ * csrf (may be NULL) is its CSRF token. -EACCES otherwise. (Expired sessions are deleted when
+ * new ones are created.) */
 int meta_session_get(struct meta_db *db, const char *sid, const char *csrf, int64_t now,
                      struct meta_user *out, int *csrf_ok, struct gp_err *err);
 /* Ends a session (no error when already gone). */
