@@ -12,5 +12,7 @@ int cmd_status(int argc, char **argv);
 int cmd_hosts(int argc, char **argv);
 int cmd_requests(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
+/* audit.c: the coordinator's audit log */
+int cmd_audit(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const struct verb {
         {"hosts", cmd_hosts, "the fleet's hosts and their profiling state (coordinator)"},
         {"requests", cmd_requests, "profiling requests and their per-host results (coordinator)"},
         {"flamegraph", cmd_flamegraph, "download a service's merged flame graph (coordinator)"},
+        {"audit", cmd_audit, "who did what: the coordinator's audit log (admins)"},
         {"stat", cmd_stat,
          "hardware and software counters (PerfSpect) of the host, pids or a command"},
 };

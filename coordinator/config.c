@@ -32,6 +32,9 @@ const char *const coord_config_keys[] = {"listen",
                                          "auth",
                                          "ui_token",
                                          "ui_basic_auth",
+                                         "trusted_proxy_header",
+                                         "trusted_proxies",
+                                         "session_ttl_s",
                                          "http_threads",
                                          "request_timeout_s",
                                          "max_connections",
@@ -251,6 +254,22 @@ int coord_config_load(struct coord_config *c, int argc, char **argv, struct gp_e
         goto out;
     if ((v = gp_config_get(cfg, "allowed_origins")) &&
         (rc = copy_str(c->allowed_origins, sizeof(c->allowed_origins), v, "allowed_origins", err)))
+        goto out;
+    if ((v = gp_config_get(cfg, "trusted_proxy_header")) &&
+        (rc = copy_str(c->trusted_proxy_header, sizeof(c->trusted_proxy_header), v,
+                       "trusted_proxy_header", err)))
+        goto out;
+    if ((v = gp_config_get(cfg, "trusted_proxies")) &&
+        (rc = copy_str(c->trusted_proxies, sizeof(c->trusted_proxies), v, "trusted_proxies", err)))
+        goto out;
+    if (c->trusted_proxy_header[0] && !c->trusted_proxies[0]) {
+        rc = gp_err_set(err, -EINVAL,
+                        "trusted_proxy_header needs trusted_proxies (the reverse proxy's "
+                        "addresses, e.g. 127.0.0.1)");
+        goto out;
+    }
+    if ((rc = gp_config_get_i64(cfg, "session_ttl_s", 12 * 3600, 60, 90 * 86400, &c->session_ttl_s,
+                                err)))
         goto out;
     if ((rc = gp_config_get_size(cfg, "max_upload_bytes", 4u << 20, &c->max_upload_bytes, err)) ||
         (rc = gp_config_get_size(cfg, "max_request_bytes", 1u << 20, &c->max_request_bytes, err)) ||

@@ -31,6 +31,9 @@ struct coord_config {
     bool auth_auto;                         /* auth was decided by the listen address */
     char ui_token[256];
     char ui_basic_auth[256];
+    char trusted_proxy_header[128]; /* e.g. X-Forwarded-User; "" = none */
+    char trusted_proxies[1024];     /* addresses it is honoured from, comma separated */
+    int64_t session_ttl_s;          /* UI session lifetime */
     unsigned http_threads;
     unsigned request_timeout_s;
     unsigned max_connections;

@@ -8,6 +8,7 @@
 #include "coordinator/http/server.h"
 #include "coordinator/store/engines.h"
 #include "coordinator/store/store.h"
+#include "coordinator/user_cli.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 
@@ -31,6 +32,10 @@ static void usage(FILE *f)
             "       gprof-coordinator token list [--service NAME] [--state-dir DIR]\n"
             "       gprof-coordinator token revoke ID [--state-dir DIR]\n"
             "       gprof-coordinator migrate [--to VERSION] [--meta SPEC] (schema up or down)\n"
+            "       gprof-coordinator user add NAME --role viewer|operator|admin [--services a,b]\n"
+            "                         (password on stdin; also: user passwd NAME, user remove\n"
+            "                         NAME, user list, user token NAME, user tokens [NAME],\n"
+            "                         user revoke-token ID; all take --config / --state-dir)\n"
             "\n"
             "Every setting can be given in the config file (key = value, # comments; --config,\n"
             "GPROF_CONFIG or /etc/gprof/coordinator.conf), as GPROF_<KEY> in the environment or\n"
@@ -52,7 +57,11 @@ static void usage(FILE *f)
             "  auth                     on | off | auto (auto = off on loopback, on elsewhere;\n"
             "                           off is refused on a non-loopback address)\n"
             "  ui_token                 bearer token for the control and query API\n"
-            "  ui_basic_auth            user:password for the control and query API\n"
+            "  ui_basic_auth            user:password for the control and query API (admin)\n"
+            "  trusted_proxy_header     identity header a reverse proxy sets (X-Forwarded-User),\n"
+            "                           naming a gprof user; honoured only from trusted_proxies\n"
+            "  trusted_proxies          addresses of that proxy, comma separated\n"
+            "  session_ttl_s            web UI session lifetime after sign-in (43200)\n"
             "  http_threads             event-loop threads and upload workers (CPUs)\n"
             "  request_timeout_s        idle connection / request timeout (30)\n"
             "  max_connections          concurrent connections; more are closed at once (4096)\n"
@@ -229,6 +238,64 @@ static int token_main(int argc, char **argv)
     return ret;
 }
 
+/* gprof-coordinator user VERB [NAME] [--role R] [--services a,b] [settings] */
+static int user_main(int argc, char **argv)
+{
+    if (argc < 1) {
+        usage(stderr);
+        return 2;
+    }
+    struct user_cli_args ua = {.verb = argv[0]};
+    char **rest = calloc((size_t)argc + 1, sizeof(char *));
+    int nrest = 0;
+    if (!rest)
+        return 1;
+    for (int i = 1; i < argc; i++) {
+        const char **dst = NULL;
+        const char *v = NULL;
+        if (strcmp(argv[i], "--role") == 0 || strcmp(argv[i], "--services") == 0) {
+            dst = argv[i][2] == 'r' ? &ua.role : &ua.services;
+            v = i + 1 < argc ? argv[++i] : NULL;
+        } else if (strncmp(argv[i], "--role=", 7) == 0) {
+            dst = &ua.role;
+            v = argv[i] + 7;
+        } else if (strncmp(argv[i], "--services=", 11) == 0) {
+            dst = &ua.services;
+            v = argv[i] + 11;
+        }
+        if (dst) {
+            *dst = v;
+        } else if (strncmp(argv[i], "--", 2) == 0) {
+            rest[nrest++] = argv[i];
+            if (!strchr(argv[i], '=') && i + 1 < argc)
+                rest[nrest++] = argv[++i];
+        } else if (!ua.name) {
+            ua.name = argv[i];
+        } else {
+            fprintf(stderr, "gprof-coordinator: unexpected argument '%s'\n", argv[i]);
+            free(rest);
+            return 2;
+        }
+    }
+    struct coord_config c;
+    struct gp_err err = {0};
+    int rc = coord_config_load(&c, nrest, rest, &err);
+    free(rest);
+    if (rc != 0) {
+        fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
+        return 2;
+    }
+    sweep_temp_files(&c);
+    struct coord_store *st = NULL;
+    if (open_store(&c, &st, &err) != 0) {
+        fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
+        return 1;
+    }
+    int ret = user_cli_run(st->meta, &ua, stdin);
+    coord_store_close(st);
+    return ret;
+}
+
 /* gprof-coordinator migrate [--to N] [settings]: brings the metadata schema to version N (the
  * newest when omitted), down as well as up, without serving. */
 static int migrate_main(int argc, char **argv)
@@ -296,6 +363,8 @@ int main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "token") == 0)
         return token_main(argc - 2, argv + 2);
+    if (argc > 1 && strcmp(argv[1], "user") == 0)
+        return user_main(argc - 2, argv + 2);
     if (argc > 1 && strcmp(argv[1], "migrate") == 0)
         return migrate_main(argc - 2, argv + 2);
     /* Uploads allocate several MiB-sized buffers per request (body, inflated text, JSON).
@@ -339,6 +408,7 @@ int main(int argc, char **argv)
     struct http_server *srv = NULL;
     struct coord_auth auth;
     coord_auth_init(&auth, st->meta, c.auth, c.ui_token, c.ui_basic_auth);
+    coord_auth_set_proxy(&auth, c.trusted_proxy_header, c.trusted_proxies);
     if (coord_store_start(st, &err) != 0) {
         fprintf(stderr, "gprof-coordinator: cannot start the indexer: %s\n", err.msg);
         goto out;
@@ -365,7 +435,9 @@ int main(int argc, char **argv)
                             .default_stacks = (size_t)c.stacks_count_default,
                             .max_stacks = (size_t)c.stacks_count_max,
                             .metrics_public = c.metrics_public,
-                            .started = time(NULL)};
+                            .started = time(NULL),
+                            .session_ttl_s = c.session_ttl_s,
+                            .tls = c.tls_cert[0] != '\0'};
     struct http_route routes[64];
     size_t nroutes = coord_api_routes(&api, routes, 64);
     /* Uploads and queries run on the worker pool. An upload spends most of its time waiting
@@ -420,9 +492,10 @@ int main(int argc, char **argv)
                 "proxy. Set auth = on (with ui_token or ui_basic_auth) before putting a proxy in "
                 "front.",
                 c.listen);
-    if (c.auth && !c.ui_token[0] && !c.ui_basic_auth[0])
-        gp_warn("auth is on but neither ui_token nor ui_basic_auth is set: the control and query "
-                "API will refuse every request");
+    if (c.auth && !c.ui_token[0] && !c.ui_basic_auth[0] && !c.trusted_proxy_header[0])
+        gp_info("auth is on: the control and query API takes users' tokens and sessions (add "
+                "people with: gprof-coordinator user add NAME --role ROLE); ui_token and "
+                "ui_basic_auth are not set");
     sd_notifyf(0, "READY=1\nSTATUS=listening on %s", c.listen);
 
     for (;;) {

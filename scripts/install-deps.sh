@@ -7,7 +7,7 @@ set -euo pipefail
 
 build_pkgs=(
   build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
-  liblzma-dev libiberty-dev libcurl4-openssl-dev libjson-c-dev libsqlite3-dev uuid-dev
+  liblzma-dev libiberty-dev libcurl4-openssl-dev libjson-c-dev libsqlite3-dev libcrypt-dev uuid-dev
   libsystemd-dev libmicrohttpd-dev libpq-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
   libdeflate-dev libdebuginfod-dev libgnutls28-dev
   libxml2-dev # the S3 blob engine reads ListObjectsV2 answers (coordinator/backends/s3/xml.c)

@@ -1,7 +1,9 @@
 // api.js — the coordinator's API from the web UI: JSON in and out, messages from the server shown
 // as they are, and a UI token asked for once (kept in sessionStorage) when the coordinator answers
 // 401; sent as Bearer, or as Basic for "user:password" (ui_basic_auth). Downloads with credentials.
+// A 401 first offers the sign-in form (pages/signin.js); a signed-in tab sends its CSRF token.
 import { h, openDialog } from './dom.js';
+import { csrfToken, signIn } from './pages/signin.js';
 
 const TOKEN_KEY = 'gprof.uiToken';
 
@@ -57,6 +59,7 @@ export async function api(path, params = {}, { method = 'GET', body, blob = fals
     const auth = authHeader();
     if (auth) headers.Authorization = auth;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (method !== 'GET' && csrfToken()) headers['X-CSRF-Token'] = csrfToken();
     let res;
     try {
       res = await fetch(url, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
@@ -65,7 +68,8 @@ export async function api(path, params = {}, { method = 'GET', body, blob = fals
     }
     if (res.status === 401 && attempt < 3) {
       const msg = await messageOf(res);
-      if (!tokenPrompt) tokenPrompt = askToken(msg).finally(() => { tokenPrompt = null; });
+      // a tab that chose a token is asked for the token again; others get the sign-in form
+      if (!tokenPrompt) tokenPrompt = (hasToken() ? askToken(msg) : signIn(msg, askToken)).finally(() => { tokenPrompt = null; });
       if (await tokenPrompt) continue;
       renderTokenButton(true);
       throw new ApiError(401, `The coordinator asks for credentials: ${msg} (use "Enter access token" at the top right)`);

@@ -10,6 +10,7 @@ import { pageProfiles } from './pages/profiles.js';
 import { pageCompare } from './pages/compare.js';
 import { pageHosts } from './pages/hosts.js';
 import { pageAdhoc } from './pages/adhoc.js';
+import { renderSignInButton } from './pages/signin.js';
 
 const PAGES = { profiles: pageProfiles, compare: pageCompare, hosts: pageHosts, adhoc: pageAdhoc };
 app.api = api;
@@ -50,4 +51,5 @@ document.getElementById('ap-nav').addEventListener('click', (e) => {
 setTokenListener(route);
 window.addEventListener('hashchange', route);
 renderTokenButton();
+renderSignInButton();
 route();

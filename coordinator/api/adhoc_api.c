@@ -81,6 +81,8 @@ void api_adhoc_content(const struct http_req *r, struct http_resp *w, void *ctx)
         http_resp_msg(w, 400, "query parameters filename and serviceName are required");
         return;
     }
+    if (!api_ui_service(api, r, w, svc))
+        return;
     if (!valid_filename(fn)) {
         http_resp_msg(w, 400,
                       "invalid filename '%.80s': use only [A-Za-z0-9._-], no '..' and no "
@@ -168,6 +170,8 @@ void api_html_metadata(const struct http_req *r, struct http_resp *w, void *ctx)
         http_resp_msg(w, 400, "query parameter serviceName is required");
         return;
     }
+    if (!api_ui_service(api, r, w, svc))
+        return;
     if ((!host || !*host) && filter && *filter) {
         struct gp_err err = {0};
         if (rql_parse(filter, strlen(filter), &q, &err) != 0) {

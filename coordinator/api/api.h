@@ -36,6 +36,8 @@ struct coord_api {
     struct coord_counters counters;
     _Atomic(struct http_server *) srv; /* set once serving: its request counters */
     int64_t started;                   /* Unix seconds */
+    int64_t session_ttl_s;             /* UI session lifetime (POST /api/login) */
+    bool tls;                          /* served over HTTPS: session cookies are Secure */
 };
 
 /* Fills routes (at most max) and returns how many. */
@@ -92,10 +94,34 @@ void api_ui_unload_dir(void);
 bool api_pre_agent(const struct http_req *r, struct http_resp *w, void *ctx);
 bool api_pre_ui(const struct http_req *r, struct http_resp *w, void *ctx);
 
+/* People (api/session_api.c): POST /api/login, POST /api/logout, GET /api/me; the audit log
+ * (api/audit_api.c): GET /api/audit (admin). */
+void api_login(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_logout(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_me(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_audit_list(const struct http_req *r, struct http_resp *w, void *ctx);
+
 /* Shared helpers (api/common.c). */
+/* Identifies the caller and requires role (enum meta_role): answers 401 (no valid credential),
+ * 403 (role too low, or a cookie session without its CSRF token) and records the refusal in
+ * the audit log, returning false; true with *id (may be NULL) filled otherwise. */
+bool api_ui_need(struct coord_api *api, const struct http_req *r, struct http_resp *w, int role,
+                 struct auth_ident *id);
+/* For a service-limited caller: answers 403 for service (and audits it) and returns false. */
+bool api_service_ok(struct coord_api *api, const struct http_req *r, struct http_resp *w,
+                    const struct auth_ident *id, const char *service);
+/* api_ui_need(VIEWER) then api_service_ok for service (raw, sanitised here). */
+bool api_ui_service(struct coord_api *api, const struct http_req *r, struct http_resp *w,
+                    const char *service);
+/* Appends an audit entry: who and address from id, action ("profile_request", "login", or
+ * "METHOD /path" when NULL), target, result ("ok" | "denied" | "failed"), HTTP status and
+ * detail. A store failure is logged, never answered. */
+void api_audit(struct coord_api *api, const struct http_req *r, const struct auth_ident *id,
+               const char *action, const char *target, const char *result, int status,
+               const char *detail);
 /* Parses a JSON request body; on failure answers 400 and returns NULL. */
 json_object *api_json_body(const struct http_req *r, struct http_resp *w);
-/* UI auth; answers 401 and returns false when refused. */
+/* api_ui_need(api, r, w, META_ROLE_VIEWER, NULL): any identified caller (reads). */
 bool api_ui_ok(struct coord_api *api, const struct http_req *r, struct http_resp *w);
 /* Answers 500/503 for a store error. */
 void api_store_error(struct http_resp *w, int rc, const struct gp_err *err);

@@ -1,5 +1,6 @@
 /* auth.h — who may call what: per-service agent tokens (GPROFILER-API-KEY or Authorization:
- * Bearer) for agent endpoints, a UI token or basic auth for control and query endpoints. */
+ * Bearer) for agent endpoints; for control and query endpoints the caller's identity (user token,
+ * session cookie + CSRF token, trusted proxy header, or the ui_token / basic auth as admin). */
 #ifndef GPROF_COORD_API_AUTH_H
 #define GPROF_COORD_API_AUTH_H
 
@@ -25,8 +26,10 @@ struct auth_cache_slot {
 
 struct coord_auth {
     bool enabled;
-    char ui_token[256]; /* "" = none */
-    char ui_basic[256]; /* "user:pass", "" = none */
+    char ui_token[256];     /* "" = none */
+    char ui_basic[256];     /* "user:pass", "" = none */
+    char proxy_header[128]; /* trusted identity header ("X-Forwarded-User"), "" = none */
+    char proxies[1024];     /* addresses it is honoured from, comma separated */
     struct meta_db *db;
     pthread_mutex_t mu;
     struct auth_cache_slot cache[AUTH_CACHE_SLOTS];
@@ -35,6 +38,36 @@ struct coord_auth {
 void coord_auth_init(struct coord_auth *a, struct meta_db *db, bool enabled, const char *ui_token,
                      const char *ui_basic);
 void coord_auth_destroy(struct coord_auth *a);
+/* Trust header (e.g. X-Forwarded-User) naming a gprof user, only from the comma-separated
+ * addresses in proxies. */
+void coord_auth_set_proxy(struct coord_auth *a, const char *header, const char *proxies);
+
+#define AUTH_SESSION_COOKIE "gprof_session"
+#define AUTH_CSRF_HEADER    "X-CSRF-Token"
+
+/* Who is calling the control / query API. `key` is the identity to rate-limit on: "user:NAME",
+ * "ui_token", "basic:NAME", else "ip:ADDR" (anonymous). */
+struct auth_ident {
+    int role; /* enum meta_role; META_ROLE_NONE = not identified */
+    char who[META_USER_NAME_MAX +
+             16]; /* user name, "ui_token", "basic:NAME", "local", "anonymous" */
+    char via[16]; /* "token" | "session" | "proxy" | "ui_token" | "basic" | "auth_off" | "" */
+    char services[META_SERVICES_MAX]; /* services it may see and act on; "" = every one */
+    char ip[64];
+    char key[META_USER_NAME_MAX + 80];
+    int64_t user_id; /* 0 unless a user */
+};
+
+/* Identifies the caller of a control or query request: 0 with *id filled; -EACCES (answer 401)
+ * when no valid credential is given; -EPERM (answer 403) for a cookie session sending a state
+ * change (not GET/HEAD) without its CSRF token; other negative errno for store errors. On
+ * failure id->who/ip/key still say who tried (anonymous). With auth off: admin "local". */
+int auth_identify(struct coord_auth *a, const struct http_req *r, int64_t now,
+                  struct auth_ident *id, struct gp_err *err);
+/* True when id may see and act on service (sanitised name). */
+bool auth_service_allowed(const struct auth_ident *id, const char *service);
+/* The session cookie's value (NULL = none), copied into buf. */
+const char *auth_session_cookie(const struct http_req *r, char *buf, size_t bufsz);
 
 /* The token an agent presented: GPROFILER-API-KEY, Authorization: Bearer, or ?key=. NULL = none. */
 const char *auth_agent_token(const struct http_req *r, char *buf, size_t bufsz);

@@ -4,6 +4,7 @@
 #include "common/log.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -25,13 +26,85 @@ json_object *api_json_body(const struct http_req *r, struct http_resp *w)
     return o;
 }
 
+void api_audit(struct coord_api *api, const struct http_req *r, const struct auth_ident *id,
+               const char *action, const char *target, const char *result, int status,
+               const char *detail)
+{
+    char act[200];
+    if (!action) {
+        snprintf(act, sizeof(act), "%s %.150s", r->method, r->path);
+        action = act;
+    }
+    struct meta_audit a = {.who = (char *)id->who,
+                           .address = (char *)id->ip,
+                           .action = (char *)action,
+                           .target = (char *)target,
+                           .result = (char *)result,
+                           .status = status,
+                           .detail = (char *)detail};
+    struct gp_err err = {0};
+    if (meta_audit_append(api->store->meta, &a, &err) != 0)
+        gp_error("audit log: cannot record '%s' by %s from %s: %s", action, id->who, id->ip,
+                 err.msg);
+}
+
+bool api_ui_need(struct coord_api *api, const struct http_req *r, struct http_resp *w, int role,
+                 struct auth_ident *id)
+{
+    struct auth_ident local;
+    if (!id)
+        id = &local;
+    struct gp_err err = {0};
+    int rc = auth_identify(api->auth, r, coord_now(), id, &err);
+    if (rc == -EACCES || rc == -EPERM) {
+        int status = rc == -EACCES ? 401 : 403;
+        http_resp_msg(w, status, "%s", err.msg);
+        api_audit(api, r, id, NULL, "", "denied", status, err.msg);
+        return false;
+    }
+    if (rc) {
+        api_store_error(w, rc, &err);
+        return false;
+    }
+    if (id->role < role) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "%s is %s; this needs the %s role", id->who,
+                 meta_role_name(id->role), meta_role_name(role));
+        http_resp_msg(w, 403, "%s", msg);
+        api_audit(api, r, id, NULL, "", "denied", 403, msg);
+        return false;
+    }
+    return true;
+}
+
+bool api_service_ok(struct coord_api *api, const struct http_req *r, struct http_resp *w,
+                    const struct auth_ident *id, const char *service)
+{
+    if (auth_service_allowed(id, service))
+        return true;
+    char msg[400];
+    snprintf(msg, sizeof(msg), "%s may not see or act on service '%.200s'", id->who,
+             service ? service : "");
+    http_resp_msg(w, 403, "%s", msg);
+    api_audit(api, r, id, NULL, service ? service : "", "denied", 403, msg);
+    return false;
+}
+
+bool api_ui_service(struct coord_api *api, const struct http_req *r, struct http_resp *w,
+                    const char *service)
+{
+    struct auth_ident id;
+    if (!api_ui_need(api, r, w, META_ROLE_VIEWER, &id))
+        return false;
+    char clean[META_NAME_MAX] = "";
+    if (service)
+        meta_service_sanitize(service, clean, sizeof(clean));
+    return api_service_ok(api, r, w, &id, clean);
+}
+
 bool api_ui_ok(struct coord_api *api, const struct http_req *r, struct http_resp *w)
 {
-    struct gp_err err = {0};
-    if (auth_check_ui(api->auth, r, &err) == 0)
-        return true;
-    http_resp_msg(w, 401, "%s", err.msg);
-    return false;
+    return api_ui_need(api, r, w, META_ROLE_VIEWER, NULL);
 }
 
 bool api_pre_agent(const struct http_req *r, struct http_resp *w, void *ctx)
@@ -95,6 +168,10 @@ size_t coord_api_routes(struct coord_api *api, struct http_route *rt, size_t max
             {"POST", "/api/settings", 0, api->max_request, api_settings_put, api, api_pre_ui},
             {"GET", "/api/v1/filters/tags/", HTTP_R_PREFIX, 0, api_filter_values, api, NULL},
             {"GET", "/metrics", 0, 0, api_prom_metrics, api, api_pre_metrics},
+            {"POST", "/api/login", 0, 16384, api_login, api, NULL},
+            {"POST", "/api/logout", 0, 16384, api_logout, api, NULL},
+            {"GET", "/api/me", 0, 0, api_me, api, NULL},
+            {"GET", "/api/audit", 0, 0, api_audit_list, api, NULL},
             {"GET", "/", 0, 0, api_ui_static, api, NULL},
             {"GET", "/ui/", HTTP_R_PREFIX, 0, api_ui_static, api, NULL},
             {"GET", "/favicon.ico", 0, 0, api_ui_static, api, NULL},

@@ -27,19 +27,84 @@ static bool query_bool(const struct http_req *r, const char *key)
     return v && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0);
 }
 
+/* "start"/"stop" and "service: host,host" of one request body, for the audit log. */
+static void describe(json_object *req, char *type, size_t tsz, char *target, size_t gsz)
+{
+    json_object *v;
+    const char *svc = "", *t = "";
+    if (json_object_object_get_ex(req, "service_name", &v) &&
+        json_object_is_type(v, json_type_string))
+        svc = json_object_get_string(v);
+    if (json_object_object_get_ex(req, "request_type", &v) &&
+        json_object_is_type(v, json_type_string))
+        t = json_object_get_string(v);
+    snprintf(type, tsz, "%.20s", t);
+    int n = snprintf(target, gsz, "%.200s", svc);
+    if (json_object_object_get_ex(req, "target_hosts", &v) &&
+        json_object_is_type(v, json_type_object)) {
+        const char *sep = ": ";
+        json_object_object_foreach(v, host, pids)
+        {
+            (void)pids;
+            if (n < 0 || (size_t)n >= gsz)
+                break;
+            n += snprintf(target + n, gsz - (size_t)n, "%s%s", sep, host);
+            sep = ",";
+        }
+    }
+}
+
+/* Operator role and every named service allowed; answers and audits a refusal. */
+static bool may_control(struct coord_api *api, const struct http_req *r, struct http_resp *w,
+                        struct auth_ident *id, json_object *const *reqs, size_t n)
+{
+    if (!api_ui_need(api, r, w, META_ROLE_OPERATOR, id))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        json_object *v;
+        const char *svc = NULL;
+        if (json_object_is_type(reqs[i], json_type_object) &&
+            json_object_object_get_ex(reqs[i], "service_name", &v) &&
+            json_object_is_type(v, json_type_string))
+            svc = json_object_get_string(v);
+        char clean[META_NAME_MAX] = "";
+        if (svc)
+            meta_service_sanitize(svc, clean, sizeof(clean));
+        if (id->services[0] && !api_service_ok(api, r, w, id, clean))
+            return false;
+    }
+    return true;
+}
+
+static void audit_result(struct coord_api *api, const struct http_req *r,
+                         const struct auth_ident *id, json_object *req, int rc, int status,
+                         bool dry, const struct gp_err *err)
+{
+    char type[32], target[600], action[64];
+    describe(req, type, sizeof(type), target, sizeof(target));
+    snprintf(action, sizeof(action), "profile_request %s%s", type, dry ? " (dry run)" : "");
+    bool ok = rc == 0 && status < 300;
+    api_audit(api, r, id, action, target, ok ? "ok" : "failed", rc ? 500 : status,
+              rc ? err->msg : "");
+}
+
 void api_profile_request(const struct http_req *r, struct http_resp *w, void *ctx)
 {
     struct coord_api *api = ctx;
-    if (!api_ui_ok(api, r, w))
-        return;
+    struct auth_ident id; /* authenticated by the route's pre hook; role checked below */
     json_object *body = api_json_body(r, w);
     if (!body)
         return;
+    if (!may_control(api, r, w, &id, &body, 1)) {
+        json_object_put(body);
+        return;
+    }
     struct gp_err err = {0};
     json_object *resp = NULL;
     int status = 500;
-    int rc = cj_profile_request(api->plane, body, query_bool(r, "dry_run"), coord_now(), &resp,
-                                &status, &err);
+    bool dry = query_bool(r, "dry_run");
+    int rc = cj_profile_request(api->plane, body, dry, coord_now(), &resp, &status, &err);
+    audit_result(api, r, &id, body, rc, status, dry, &err);
     json_object_put(body);
     plane_answer(w, rc, resp, status, &err);
 }
@@ -47,17 +112,42 @@ void api_profile_request(const struct http_req *r, struct http_resp *w, void *ct
 void api_profile_request_bulk(const struct http_req *r, struct http_resp *w, void *ctx)
 {
     struct coord_api *api = ctx;
-    if (!api_ui_ok(api, r, w))
-        return;
+    struct auth_ident id; /* authenticated by the route's pre hook; role checked below */
     json_object *body = api_json_body(r, w);
     if (!body)
         return;
+    json_object *reqs = NULL;
+    size_t n = 0;
+    if (json_object_is_type(body, json_type_object) &&
+        json_object_object_get_ex(body, "requests", &reqs) &&
+        json_object_is_type(reqs, json_type_array))
+        n = json_object_array_length(reqs);
+    json_object **items = calloc(n ? n : 1, sizeof(*items));
+    if (!items) {
+        json_object_put(body);
+        http_resp_msg(w, 500, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_object_array_get_idx(reqs, i);
+    bool ok = may_control(api, r, w, &id, items, n);
+    if (!ok) {
+        free(items);
+        json_object_put(body);
+        return;
+    }
     if (query_bool(r, "dry_run") && json_object_is_type(body, json_type_object))
         json_object_object_add(body, "dry_run", json_object_new_boolean(1));
+    json_object *dv;
+    bool dry = json_object_is_type(body, json_type_object) &&
+               json_object_object_get_ex(body, "dry_run", &dv) && json_object_get_boolean(dv);
     struct gp_err err = {0};
     json_object *resp = NULL;
     int status = 500;
     int rc = cj_bulk_request(api->plane, body, coord_now(), &resp, &status, &err);
+    for (size_t i = 0; i < n; i++)
+        audit_result(api, r, &id, items[i], rc, status, dry, &err);
+    free(items);
     json_object_put(body);
     plane_answer(w, rc, resp, status, &err);
 }
@@ -81,7 +171,8 @@ static int execution_json_cb(const struct meta_execution *e, void *ctx)
 void api_profile_request_get(const struct http_req *r, struct http_resp *w, void *ctx)
 {
     struct coord_api *api = ctx;
-    if (!api_ui_ok(api, r, w))
+    struct auth_ident who;
+    if (!api_ui_need(api, r, w, META_ROLE_VIEWER, &who))
         return;
     const char *id = http_query(r, "request_id");
     if (!id || !*id || strlen(id) > 64) {
@@ -102,6 +193,10 @@ void api_profile_request_get(const struct http_req *r, struct http_resp *w, void
     }
     if (rc) {
         api_store_error(w, rc, &err);
+        return;
+    }
+    if (!api_service_ok(api, r, w, &who, rq.service_name)) {
+        meta_request_clear(&rq);
         return;
     }
     json_object *o = json_object_new_object();
@@ -197,10 +292,27 @@ static int add_cached(struct cp_plane *plane, json_object *arr, struct gp_err *e
     return 0;
 }
 
+/* Keeps the hosts of the services id may see. */
+static json_object *filter_hosts(json_object *resp, const struct auth_ident *id)
+{
+    if (!id->services[0])
+        return resp;
+    json_object *kept = json_object_new_array();
+    for (size_t i = 0; kept && i < json_object_array_length(resp); i++) {
+        json_object *h = json_object_array_get_idx(resp, i), *sv;
+        if (json_object_object_get_ex(h, "service_name", &sv) &&
+            auth_service_allowed(id, json_object_get_string(sv)))
+            json_object_array_add(kept, json_object_get(h));
+    }
+    json_object_put(resp);
+    return kept;
+}
+
 void api_host_status(const struct http_req *r, struct http_resp *w, void *ctx)
 {
     struct coord_api *api = ctx;
-    if (!api_ui_ok(api, r, w))
+    struct auth_ident id;
+    if (!api_ui_need(api, r, w, META_ROLE_VIEWER, &id))
         return;
     struct strvec svc = {0}, host = {0}, ip = {0}, pst = {0}, ctype = {0};
     http_query_each(r, "service_name", collect, &svc);
@@ -270,5 +382,7 @@ void api_host_status(const struct http_req *r, struct http_resp *w, void *ctx)
         json_object_put(resp);
         resp = kept;
     }
+    if (rc == 0)
+        resp = filter_hosts(resp, &id);
     plane_answer(w, rc, resp, status, &err);
 }

@@ -105,7 +105,8 @@ void api_flamegraph_diff(const struct http_req *r, struct http_resp *w, void *ct
     snprintf(before_svc, sizeof(before_svc), "%s", p.service);
     const char *cs = http_query(r, "compareServiceName");
     if (cs && *cs) {
-        if (!api_service_param(api, w, "compareServiceName", cs, before_svc)) {
+        if (!api_service_param(api, w, "compareServiceName", cs, before_svc) ||
+            !api_ui_service(api, r, w, before_svc)) {
             api_query_free(&p);
             return;
         }

@@ -57,7 +57,8 @@ bool api_query_parse(struct coord_api *api, const struct http_req *r, struct htt
                      struct api_query *p, bool need_times)
 {
     memset(p, 0, sizeof(*p));
-    if (!api_ui_ok(api, r, w))
+    struct auth_ident id;
+    if (!api_ui_need(api, r, w, META_ROLE_VIEWER, &id))
         return false;
     const char *svc = http_query(r, "serviceName");
     if (!svc || !*svc)
@@ -71,6 +72,8 @@ bool api_query_parse(struct coord_api *api, const struct http_req *r, struct htt
         http_resp_msg(w, 406, "service %.80s doesn't exist", svc);
         return false;
     }
+    if (!api_service_ok(api, r, w, &id, p->service))
+        return false;
     if (!service_exists(api, p->service, w))
         return false;
     int64_t now = coord_now();

@@ -14,6 +14,7 @@ struct svc_ctx {
     json_object *arr;
     struct coord_api *api;
     int64_t now;
+    const struct auth_ident *id; /* lists only the services it may see */
 };
 
 struct svc_data {
@@ -36,6 +37,8 @@ static int svc_data_cb(const struct index_service_info *s, void *ctx)
 static int svc_cb(const struct meta_service *s, void *ctx)
 {
     struct svc_ctx *c = ctx;
+    if (!auth_service_allowed(c->id, s->name))
+        return 0;
     struct svc_data d = {.found = false};
     snprintf(d.name, sizeof(d.name), "%s", s->name);
     struct gp_err err = {0};
@@ -59,9 +62,10 @@ static int svc_cb(const struct meta_service *s, void *ctx)
 void api_services(const struct http_req *r, struct http_resp *w, void *ctx)
 {
     struct coord_api *api = ctx;
-    if (!api_ui_ok(api, r, w))
+    struct auth_ident id;
+    if (!api_ui_need(api, r, w, META_ROLE_VIEWER, &id))
         return;
-    struct svc_ctx c = {json_object_new_array(), api, coord_now()};
+    struct svc_ctx c = {json_object_new_array(), api, coord_now(), &id};
     struct gp_err err = {0};
     int rc = meta_service_list(api->store->meta, svc_cb, &c, &err);
     if (rc) {
@@ -122,23 +126,31 @@ void api_filter_values(const struct http_req *r, struct http_resp *w, void *ctx)
 
 /* ---- settings ------------------------------------------------------------------------ */
 
+struct thr_ctx {
+    json_object *o;
+    const struct auth_ident *id; /* only the services it may see */
+};
+
 static int thr_cb(const struct meta_service *s, void *ctx)
 {
-    json_object_object_add(ctx, s->name, json_object_new_double(s->sample_threshold));
+    struct thr_ctx *t = ctx;
+    if (auth_service_allowed(t->id, s->name))
+        json_object_object_add(t->o, s->name, json_object_new_double(s->sample_threshold));
     return 0;
 }
 
 void api_settings_get(const struct http_req *r, struct http_resp *w, void *ctx)
 {
     struct coord_api *api = ctx;
-    if (!api_ui_ok(api, r, w))
+    struct auth_ident id;
+    if (!api_ui_need(api, r, w, META_ROLE_VIEWER, &id))
         return;
     struct gp_err err = {0};
     int64_t days = 0;
     int rc = coord_store_retention_days(api->store, &days, &err);
     json_object *thr = json_object_new_object();
     if (rc == 0)
-        rc = meta_service_list(api->store->meta, thr_cb, thr, &err);
+        rc = meta_service_list(api->store->meta, thr_cb, &(struct thr_ctx){thr, &id}, &err);
     if (rc) {
         json_object_put(thr);
         api_store_error(w, rc, &err);
@@ -153,7 +165,8 @@ void api_settings_get(const struct http_req *r, struct http_resp *w, void *ctx)
 void api_settings_put(const struct http_req *r, struct http_resp *w, void *ctx)
 {
     struct coord_api *api = ctx;
-    if (!api_ui_ok(api, r, w))
+    struct auth_ident id;
+    if (!api_ui_need(api, r, w, META_ROLE_ADMIN, &id))
         return;
     json_object *body = api_json_body(r, w), *v;
     if (!body)
@@ -213,6 +226,9 @@ void api_settings_put(const struct http_req *r, struct http_resp *w, void *ctx)
                 break;
         }
     }
+    const char *what = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+    api_audit(api, r, &id, "settings", what, rc ? "failed" : "ok", rc ? 500 : 200,
+              rc ? err.msg : "");
     json_object_put(body);
     if (rc) {
         api_store_error(w, rc, &err);

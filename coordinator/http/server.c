@@ -282,6 +282,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *
         MHD_add_response_header(mr, "Content-Disposition", r->disposition);
     if (r->allow[0])
         MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r->set_cookie[0])
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
     MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
     for (size_t i = 0; i < sizeof(r->headers) / sizeof(r->headers[0]); i++)
         if (r->headers[i][0] && r->headers[i][1])

@@ -31,6 +31,7 @@ struct http_resp {
     size_t len;
     char disposition[256]; /* Content-Disposition when non-empty */
     char allow[64];        /* Allow header (405) when non-empty */
+    char set_cookie[320];  /* Set-Cookie value when non-empty (sessions, api/session_api.c) */
     /* Extra headers (name, value) with static lifetime, e.g. Cache-Control; unused slots NULL. */
     const char *headers[4][2];
 };

@@ -160,11 +160,39 @@ if (args.fresh) {
   check(s.colors >= 5 && s.paintedShare > 0.05, `the ad hoc flame graph is drawn (${s.colors} colours)`);
   await shot('adhoc-open', { fullPage: true });
 } else if (TOKEN) {
-  // ---- auth on: the first API call answers 401, the UI asks for the token once ----------
+  // ---- auth on: the first API call answers 401, the UI offers to sign in ----------------
   await page.goto(origin + '/');
+  await page.waitForSelector('#ap-signin-name', { timeout: 30000 });
+  const smsg = await page.textContent('.ap-dialog .ap-error');
+  check(/authentication required/.test(smsg), `401 opens the sign-in form with the server's message ("${smsg}")`);
+  await shot('signin');
+  if (args.user) {
+    // a wrong password is refused in the form; the right one signs in with a cookie + CSRF token
+    await page.fill('#ap-signin-name', args.user);
+    await page.fill('#ap-signin-password', 'not-' + args.password);
+    await page.click('#ap-signin-ok');
+    await page.waitForFunction(() => /wrong user name or password/.test(document.querySelector('.ap-dialog .ap-error').textContent));
+    check(true, 'a wrong password is refused in the sign-in form');
+    await page.fill('#ap-signin-password', args.password);
+    await page.click('#ap-signin-ok');
+    await ready('profiles');
+    const who = await page.textContent('#ap-signout');
+    check(who.includes(args.user) && /admin/.test(who), `the header says who is signed in ("${who}")`);
+    check(!(await page.evaluate(() => document.cookie)).includes('gprof_session'), 'the session cookie is HttpOnly (not in document.cookie)');
+    check(/^gpc_/.test(await page.evaluate(() => sessionStorage.getItem('gprof.csrf'))), 'the CSRF token is kept for the tab');
+    const put = await page.evaluate(() => window.gprofApp.api('/api/settings', {}, { method: 'PUT', body: { retention_days: 30 } }).then((r) => r.status, (e) => e.message));
+    check(put === 200, `a state change from the session carries its CSRF token (${put})`);
+    const bare = await page.evaluate(() => fetch('/api/settings', { method: 'PUT', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: '{"retention_days":30}' }).then((r) => r.status));
+    check(bare === 403, `the same change without X-CSRF-Token is refused (${bare})`);
+    await page.click('#ap-signout');
+    await page.waitForSelector('#ap-signin-name', { timeout: 30000 });
+    check(!(await page.$('#ap-signout')), 'signing out asks to sign in again');
+  }
+  // "Use an access token" leads to the ui_token dialog
+  await page.click('#ap-signin-token');
   await page.waitForSelector('#ap-token-input', { timeout: 30000 });
   const msg = await page.textContent('.ap-dialog .ap-error');
-  check(/authentication required/.test(msg), `401 opens the token dialog with the server's message ("${msg}")`);
+  check(/authentication required/.test(msg), `the token dialog shows the server's message ("${msg}")`);
   await shot('token');
   // Cancel: the page says why it is empty and offers the token again from the header
   await page.click('.ap-dialog button:has-text("Cancel")');

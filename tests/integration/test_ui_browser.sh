@@ -137,9 +137,12 @@ done
     fail "browser test of the Ad hoc results page failed"
 stop_coord
 
-# --- auth on: the UI asks for the token once and uses it; stacksCount truncation is explained ---
+# --- auth on: sign-in (cookie + CSRF) and sign-out; then the UI asks for the token once and uses it;
+# stacksCount truncation is explained ---
 STATE2=$WORK/state2
 TOK=$(coord_admin token create --service checkout --state-dir "$STATE2" 2>/dev/null)
+echo 'ana-Pass-7' | coord_admin user add ana --role admin --state-dir "$STATE2" >/dev/null ||
+    fail "user add ana"
 PORT=$(free_port) start_coord "$STATE2" --auth on --ui-token UI-SECRET-42 --set stacks_count_default=2
 make_body "$WORK/b5.gz" "$NOW" ui-host-1 "$WORK/h1.col"
 r=$(upload "$WORK/b5.gz" checkout ui-host-1 "$TOK")
@@ -150,7 +153,7 @@ for _ in $(seq 1 200); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer UI-SECRET-42' "$H/api/flamegraph?serviceName=checkout&startTime=$T0&endTime=$T1")" = 200 ] && break
     sleep 0.05
 done
-(cd "$browser_dir" && node ui.test.mjs --url "$H" --service checkout --hot hot_function --auth UI-SECRET-42 --full-total 9100 "${shots[@]}") ||
+(cd "$browser_dir" && node ui.test.mjs --url "$H" --service checkout --hot hot_function --auth UI-SECRET-42 --user ana --password ana-Pass-7 --full-total 9100 "${shots[@]}") ||
     fail "browser test of the UI with auth on failed"
 stop_coord
 ok "UI browser tests passed"

@@ -956,6 +956,177 @@ static void test_threads_heartbeats(void **state)
     }
 }
 
+/* ---- people and the audit log ------------------------------------------------------------ */
+
+static int user_names(const struct meta_user *u, void *ctx)
+{
+    char *buf = ctx;
+    strcat(buf, u->name);
+    strcat(buf, ":");
+    strcat(buf, meta_role_name(u->role));
+    strcat(buf, ":");
+    strcat(buf, u->services);
+    strcat(buf, ";");
+    return 0;
+}
+
+static int no_clear_secret(const struct meta_row *r, void *ctx)
+{
+    for (int i = 0; i < r->ncols; i++)
+        if (r->cols[i].type == META_TEXT)
+            assert_null(strstr((const char *)r->cols[i].p, (const char *)ctx));
+    return 0;
+}
+
+static int count_tokens(const struct meta_token *t, void *ctx)
+{
+    (void)t;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+struct audit_seen {
+    int n;
+    int64_t first_id;
+    char first_who[64], first_target[64];
+    int first_status;
+};
+
+static int audit_cb(const struct meta_audit *a, void *ctx)
+{
+    struct audit_seen *s = ctx;
+    if (s->n++ == 0) {
+        s->first_id = a->id;
+        snprintf(s->first_who, sizeof(s->first_who), "%s", a->who);
+        snprintf(s->first_target, sizeof(s->first_target), "%s", a->target);
+        s->first_status = a->status;
+    }
+    return 0;
+}
+
+static void test_users_audit(void **state)
+{
+    (void)state;
+    assert_int_equal(meta_role_parse("operator"), META_ROLE_OPERATOR);
+    assert_int_equal(meta_role_parse("root"), META_ROLE_NONE);
+    assert_string_equal(meta_role_name(META_ROLE_ADMIN), "admin");
+    struct fx f;
+    FOR_EACH_DRIVER(f)
+    {
+        struct gp_err err = {0};
+        int64_t id;
+        OK(meta_user_add(f.db, "alice", META_ROLE_OPERATOR, " payments, __web ,", "pw-1", &id,
+                         &err));
+        OK(meta_user_add(f.db, "bob", META_ROLE_VIEWER, NULL, "pw-2", NULL, &err));
+        assert_int_equal(meta_user_add(f.db, "alice", META_ROLE_VIEWER, NULL, "x", NULL, &err),
+                         -EEXIST);
+        assert_int_equal(meta_user_add(f.db, "a b", META_ROLE_VIEWER, NULL, "x", NULL, &err),
+                         -EINVAL);
+        assert_int_equal(meta_user_add(f.db, "carol", 7, NULL, "x", NULL, &err), -EINVAL);
+        assert_int_equal(meta_user_add(f.db, "carol", META_ROLE_ADMIN, NULL, "", NULL, &err),
+                         -EINVAL);
+        char names[512] = "";
+        OK(meta_user_list(f.db, user_names, names, &err));
+        assert_string_equal(names, "alice:operator:payments,web;bob:viewer:;");
+        /* passwords: yescrypt, never stored in clear */
+        struct meta_user u = {0};
+        OK(meta_user_check_password(f.db, "alice", "pw-1", &u, &err));
+        assert_int_equal(u.id, id);
+        assert_int_equal(u.role, META_ROLE_OPERATOR);
+        assert_string_equal(u.services, "payments,web");
+        meta_user_clear(&u);
+        assert_int_equal(meta_user_check_password(f.db, "alice", "pw-2", NULL, &err), -EACCES);
+        assert_int_equal(meta_user_check_password(f.db, "nobody", "pw-1", NULL, &err), -EACCES);
+        OK(meta_query(f.db, "SELECT * FROM users", NULL, 0, no_clear_secret, "pw-1", &err));
+        OK(meta_query(f.db, "SELECT * FROM users", NULL, 0, no_clear_secret, "pw-2", &err));
+        /* user tokens: hashed, revocable, not agent tokens */
+        char tok[META_TOKEN_MAX], tok2[META_TOKEN_MAX];
+        int64_t tid, tid2, got = 0;
+        OK(meta_user_token_create(f.db, "alice", tok, sizeof(tok), &tid, &err));
+        OK(meta_user_token_create(f.db, "bob", tok2, sizeof(tok2), &tid2, &err));
+        assert_true(strncmp(tok, "gpu_", 4) == 0);
+        assert_int_equal(meta_user_token_create(f.db, "nobody", tok2, sizeof(tok2), NULL, &err),
+                         -ENOENT);
+        OK(meta_user_token_validate(f.db, tok, &u, &got, &err));
+        assert_string_equal(u.name, "alice");
+        assert_int_equal(got, tid);
+        meta_user_clear(&u);
+        assert_int_equal(meta_token_validate(f.db, tok, NULL, NULL, 0, &err), -EACCES);
+        OK(meta_query(f.db, "SELECT * FROM user_tokens", NULL, 0, no_clear_secret, tok + 4, &err));
+        int n = 0;
+        OK(meta_user_token_list(f.db, "alice", count_tokens, &n, &err));
+        assert_int_equal(n, 1);
+        OK(meta_user_token_revoke(f.db, tid, &err));
+        assert_int_equal(meta_user_token_revoke(f.db, tid, &err), -ENOENT);
+        assert_int_equal(meta_user_token_validate(f.db, tok, NULL, NULL, &err), -EACCES);
+        /* sessions: expire, CSRF checked, deleted on logout and on a password change */
+        char sid[META_TOKEN_MAX], csrf[META_TOKEN_MAX];
+        int64_t now = 1700000000;
+        OK(meta_session_create(f.db, id, now, 3600, sid, sizeof(sid), csrf, sizeof(csrf), &err));
+        int csrf_ok = -1;
+        OK(meta_session_get(f.db, sid, NULL, now + 10, &u, &csrf_ok, &err));
+        assert_string_equal(u.name, "alice");
+        assert_int_equal(csrf_ok, 0);
+        meta_user_clear(&u);
+        OK(meta_session_get(f.db, sid, csrf, now + 10, NULL, &csrf_ok, &err));
+        assert_int_equal(csrf_ok, 1);
+        OK(meta_session_get(f.db, sid, "gpc_other", now + 10, NULL, &csrf_ok, &err));
+        assert_int_equal(csrf_ok, 0);
+        assert_int_equal(meta_session_get(f.db, sid, csrf, now + 3601, NULL, NULL, &err), -EACCES);
+        OK(meta_query(f.db, "SELECT * FROM user_sessions", NULL, 0, no_clear_secret, sid + 4,
+                      &err));
+        OK(meta_session_delete(f.db, sid, &err));
+        assert_int_equal(meta_session_get(f.db, sid, csrf, now + 10, NULL, NULL, &err), -EACCES);
+        OK(meta_session_create(f.db, id, now, 3600, sid, sizeof(sid), csrf, sizeof(csrf), &err));
+        OK(meta_user_set_password(f.db, "alice", "pw-3", &err));
+        assert_int_equal(meta_session_get(f.db, sid, csrf, now + 10, NULL, NULL, &err), -EACCES);
+        OK(meta_user_check_password(f.db, "alice", "pw-3", NULL, &err));
+        assert_int_equal(meta_user_set_password(f.db, "nobody", "x", &err), -ENOENT);
+        /* removal takes tokens and sessions with it */
+        OK(meta_user_token_create(f.db, "alice", tok, sizeof(tok), NULL, &err));
+        OK(meta_session_create(f.db, id, now, 3600, sid, sizeof(sid), csrf, sizeof(csrf), &err));
+        OK(meta_user_remove(f.db, "alice", &err));
+        assert_int_equal(meta_user_remove(f.db, "alice", &err), -ENOENT);
+        assert_int_equal(meta_user_token_validate(f.db, tok, NULL, NULL, &err), -EACCES);
+        assert_int_equal(meta_session_get(f.db, sid, csrf, now + 10, NULL, NULL, &err), -EACCES);
+        assert_int_equal(meta_user_get(f.db, "alice", NULL, &err), -ENOENT);
+        OK(meta_user_get(f.db, "bob", NULL, &err));
+        /* audit log: appended, newest first, since and limit */
+        struct meta_audit a = {.at = 1000,
+                               .who = "alice",
+                               .address = "10.0.0.1",
+                               .action = "profile_request start",
+                               .target = "payments: h1",
+                               .result = "ok",
+                               .status = 200};
+        OK(meta_audit_append(f.db, &a, &err));
+        a.at = 2000;
+        a.who = "anonymous";
+        a.target = NULL; /* stored as "" */
+        a.result = "denied";
+        a.status = 401;
+        a.detail = "authentication required";
+        OK(meta_audit_append(f.db, &a, &err));
+        struct audit_seen seen = {0};
+        OK(meta_audit_list(f.db, 0, 0, audit_cb, &seen, &err));
+        assert_int_equal(seen.n, 2);
+        assert_string_equal(seen.first_who, "anonymous");
+        assert_string_equal(seen.first_target, "");
+        assert_int_equal(seen.first_status, 401);
+        memset(&seen, 0, sizeof(seen));
+        OK(meta_audit_list(f.db, 1500, 0, audit_cb, &seen, &err));
+        assert_int_equal(seen.n, 1);
+        memset(&seen, 0, sizeof(seen));
+        OK(meta_audit_list(f.db, 0, 1, audit_cb, &seen, &err));
+        assert_int_equal(seen.n, 1);
+        assert_string_equal(seen.first_who, "anonymous");
+        /* inside another transaction the append refuses rather than committing it */
+        OK(meta_begin(f.db, &err));
+        assert_int_equal(meta_audit_append(f.db, &a, &err), -EBUSY);
+        meta_rollback(f.db);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -964,6 +1135,7 @@ int main(void)
             cmocka_unit_test(test_reopen_keeps_data),
             cmocka_unit_test(test_services),
             cmocka_unit_test(test_tokens),
+            cmocka_unit_test(test_users_audit),
             cmocka_unit_test(test_profiles_outbox),
             cmocka_unit_test(test_outbox_claims),
             cmocka_unit_test(test_adhoc_settings),

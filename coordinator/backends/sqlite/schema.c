@@ -155,6 +155,44 @@ const char *const meta_sqlite_migrations[] = {
         /* 5: outbox claims (meta_outbox_claim): whose, and until when */
         ("ALTER TABLE index_outbox ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;"
          "ALTER TABLE index_outbox ADD COLUMN claimed_by INTEGER;"),
+        /* 6 (users-audit): people (role, service list, yescrypt hash), their API tokens and UI
+         * sessions (SHA-256 of the secrets), and the append-only audit log. */
+        ("CREATE TABLE users ("
+         "  id INTEGER PRIMARY KEY,"
+         "  name TEXT NOT NULL UNIQUE,"
+         "  role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),"
+         "  services TEXT NOT NULL DEFAULT '',"
+         "  password_hash TEXT NOT NULL,"
+         "  created_at INTEGER NOT NULL);"
+         "CREATE TABLE user_tokens ("
+         "  id INTEGER PRIMARY KEY,"
+         "  user_id INTEGER NOT NULL REFERENCES users(id),"
+         "  token_hash TEXT NOT NULL UNIQUE,"
+         "  prefix TEXT NOT NULL,"
+         "  created_at INTEGER NOT NULL,"
+         "  revoked_at INTEGER,"
+         "  last_used INTEGER);"
+         "CREATE INDEX user_tokens_user ON user_tokens(user_id);"
+         "CREATE TABLE user_sessions ("
+         "  id INTEGER PRIMARY KEY,"
+         "  user_id INTEGER NOT NULL REFERENCES users(id),"
+         "  session_hash TEXT NOT NULL UNIQUE,"
+         "  csrf_hash TEXT NOT NULL,"
+         "  created_at INTEGER NOT NULL,"
+         "  expires_at INTEGER NOT NULL);"
+         "CREATE INDEX user_sessions_user ON user_sessions(user_id);"
+         "CREATE INDEX user_sessions_expires ON user_sessions(expires_at);"
+         "CREATE TABLE audit_log ("
+         "  id INTEGER PRIMARY KEY,"
+         "  at INTEGER NOT NULL,"
+         "  who TEXT NOT NULL,"
+         "  address TEXT NOT NULL,"
+         "  action TEXT NOT NULL,"
+         "  target TEXT NOT NULL,"
+         "  result TEXT NOT NULL,"
+         "  status INTEGER NOT NULL,"
+         "  detail TEXT NOT NULL);"
+         "CREATE INDEX audit_log_at ON audit_log(at);"),
 };
 
 const int meta_sqlite_nmigrations =

@@ -128,6 +128,9 @@ const char *meta_sql_claimer_gone(struct meta_db *db);
 /* The PostgreSQL driver (backends/postgres/). */
 extern const struct meta_store_ops meta_postgres_ops;
 
+/* prefix + 64 random hex chars (getrandom) into out; -EINVAL when outsz is too small. */
+int meta_random_token(const char *prefix, char *out, size_t outsz, struct gp_err *err);
+
 /* Current Unix time in seconds. */
 int64_t meta_now(void);
 

@@ -56,6 +56,25 @@ static int fill_random(void *buf, size_t n, struct gp_err *err)
     return 0;
 }
 
+int meta_random_token(const char *prefix, char *out, size_t outsz, struct gp_err *err)
+{
+    size_t n = strlen(prefix);
+    if (outsz < n + 2 * TOKEN_RAND + 1)
+        return gp_err_set(err, -EINVAL, "token buffer too small (%zu)", outsz);
+    unsigned char raw[TOKEN_RAND];
+    int rc = fill_random(raw, sizeof(raw), err);
+    if (rc < 0)
+        return rc;
+    static const char hex[] = "0123456789abcdef";
+    memcpy(out, prefix, n);
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        out[n++] = hex[raw[i] >> 4];
+        out[n++] = hex[raw[i] & 15];
+    }
+    out[n] = 0;
+    return 0;
+}
+
 int meta_token_create(struct meta_db *db, const char *service, char *token, size_t token_sz,
                       int64_t *id_out, struct gp_err *err)
 {
@@ -66,17 +85,9 @@ int meta_token_create(struct meta_db *db, const char *service, char *token, size
     int rc = meta_service_ensure(db, service, &sid, err);
     if (rc < 0)
         return rc;
-    unsigned char raw[TOKEN_RAND];
-    if ((rc = fill_random(raw, sizeof(raw), err)) < 0)
+    if ((rc = meta_random_token(TOKEN_PREFIX, token, token_sz, err)) < 0)
         return rc;
-    static const char hex[] = "0123456789abcdef";
-    size_t n = strlen(TOKEN_PREFIX);
-    memcpy(token, TOKEN_PREFIX, n);
-    for (size_t i = 0; i < sizeof(raw); i++) {
-        token[n++] = hex[raw[i] >> 4];
-        token[n++] = hex[raw[i] & 15];
-    }
-    token[n] = 0;
+    size_t n = strlen(token);
     char hash[65], prefix[9];
     meta_sha256_hex(token, n, hash);
     memcpy(prefix, token, 8);

@@ -1,5 +1,6 @@
 /* meta.h — the coordinator's metadata store: an engine-neutral contract (services, tokens,
- * profiles, outbox, ad hoc graphs, settings, control plane) implemented by one engine per folder.
+ * people and sessions, the audit log, profiles, outbox, ad hoc graphs, settings, control plane)
+ * implemented by one engine per folder.
  *
  * Seams
  *   An engine lives in coordinator/backends/<engine>/ (SQLite today: backends/sqlite/) and is
@@ -134,6 +135,102 @@ int meta_token_validate(struct meta_db *db, const char *token, const char *servi
                         char *service_out, size_t service_out_sz, struct gp_err *err);
 /* SHA-256 of s as 64 lowercase hex chars + NUL (exposed for tests and other callers). */
 void meta_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* ------------------------------------------------------------------------------------------ */
+/* People (meta/users.c): users with a role and an optional service list, password hashes from
+ * libcrypt (yescrypt "$y$"), their API tokens ("gpu_" + 64 hex, stored as SHA-256, revocable)
+ * and UI sessions (id and CSRF token stored as SHA-256, with an expiry).                      */
+
+enum meta_role {
+    META_ROLE_NONE = 0,
+    META_ROLE_VIEWER = 1,
+    META_ROLE_OPERATOR = 2,
+    META_ROLE_ADMIN = 3
+};
+/* "viewer" | "operator" | "admin" ("none" for anything else) and back (META_ROLE_NONE when
+ * unknown). */
+const char *meta_role_name(int role);
+int meta_role_parse(const char *s);
+
+#define META_USER_NAME_MAX 64   /* bytes incl. NUL; [A-Za-z0-9_.@-] */
+#define META_SERVICES_MAX  1024 /* comma-separated service list incl. NUL */
+#define META_PASSWORD_MAX  1024 /* bytes incl. NUL */
+
+struct meta_user {
+    int64_t id;
+    char *name;
+    int role;       /* enum meta_role */
+    char *services; /* comma-separated sanitised names; "" = every service */
+    int64_t created_at;
+};
+void meta_user_clear(struct meta_user *u);
+typedef int (*meta_user_cb)(const struct meta_user *u, void *ctx);
+
+/* Adds a user; -EEXIST when the name is taken, -EINVAL for a bad name, role, service list or an
+ * empty password. services may be NULL or "" (every service). */
+int meta_user_add(struct meta_db *db, const char *name, int role, const char *services,
+                  const char *password, int64_t *id_out, struct gp_err *err);
+int meta_user_set_password(struct meta_db *db, const char *name, const char *password,
+                           struct gp_err *err);
+/* Removes the user with its tokens and sessions; -ENOENT when unknown. */
+int meta_user_remove(struct meta_db *db, const char *name, struct gp_err *err);
+/* out may be NULL; -ENOENT when unknown. */
+int meta_user_get(struct meta_db *db, const char *name, struct meta_user *out, struct gp_err *err);
+/* Ordered by name. */
+int meta_user_list(struct meta_db *db, meta_user_cb cb, void *ctx, struct gp_err *err);
+/* 0 and *out (may be NULL) filled when name exists and password matches; -EACCES otherwise
+ * (the same work is done for an unknown name, so timing does not tell names apart). */
+int meta_user_check_password(struct meta_db *db, const char *name, const char *password,
+                             struct meta_user *out, struct gp_err *err);
+
+/* A new API token for user name (clear token written once, token_sz >= META_TOKEN_MAX). */
+int meta_user_token_create(struct meta_db *db, const char *name, char *token, size_t token_sz,
+                           int64_t *id_out, struct gp_err *err);
+/* Tokens of one user (NULL = all), newest first; t->service holds the user name. */
+int meta_user_token_list(struct meta_db *db, const char *name, meta_token_cb cb, void *ctx,
+                         struct gp_err *err);
+/* -ENOENT when no such active token. */
+int meta_user_token_revoke(struct meta_db *db, int64_t id, struct gp_err *err);
+/* 0 with *out (may be NULL) and *token_id (may be NULL) when token is an active user token;
+ * -EACCES otherwise. */
+int meta_user_token_validate(struct meta_db *db, const char *token, struct meta_user *out,
+                             int64_t *token_id, struct gp_err *err);
+
+/* Sessions: a random id (the cookie) and CSRF token, both shown once (buffers >= META_TOKEN_MAX),
+ * valid until now + ttl_s. */
+int meta_session_create(struct meta_db *db, int64_t user_id, int64_t now, int64_t ttl_s, char *sid,
+                        size_t sid_sz, char *csrf, size_t csrf_sz, struct gp_err *err);
+/* 0 with *out (may be NULL) when sid is an unexpired session; *csrf_ok (may be NULL) = 1 when
+ * csrf (may be NULL) is its CSRF token. -EACCES otherwise. (Expired sessions are deleted when
+ * new ones are created.) */
+int meta_session_get(struct meta_db *db, const char *sid, const char *csrf, int64_t now,
+                     struct meta_user *out, int *csrf_ok, struct gp_err *err);
+/* Ends a session (no error when already gone). */
+int meta_session_delete(struct meta_db *db, const char *sid, struct gp_err *err);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Audit log (meta/audit.c): append-only, durable (committed with meta_begin/meta_commit).     */
+
+struct meta_audit {
+    int64_t id;    /* filled on read */
+    int64_t at;    /* Unix seconds; now when 0 */
+    char *who;     /* "alice", "ui_token", "anonymous", "cli:root" ... */
+    char *address; /* client address, "local" for the CLI */
+    char *action;  /* "profile_request start", "login", "user add", "GET /api/services" ... */
+    char *target;  /* services / hosts / user concerned, "" when none */
+    char *result;  /* "ok" | "denied" | "failed" */
+    int status;    /* HTTP status (0 for the CLI) */
+    char *detail;  /* why refused, or "" */
+};
+void meta_audit_clear(struct meta_audit *a);
+typedef int (*meta_audit_cb)(const struct meta_audit *a, void *ctx);
+
+/* Appends one entry durably (its own transaction; -EBUSY inside another one). NULL strings are
+ * stored as "". */
+int meta_audit_append(struct meta_db *db, const struct meta_audit *a, struct gp_err *err);
+/* Entries with at >= since, newest first, at most limit (0 = 100). */
+int meta_audit_list(struct meta_db *db, int64_t since, size_t limit, meta_audit_cb cb, void *ctx,
+                    struct gp_err *err);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Profiles: one row per upload (meta/profiles.c)                                              */
