@@ -9,7 +9,7 @@ set -euo pipefail
 
 STATE=$WORK/state
 KILLS=${CRASH_LOOP_KILLS:-50}
-N=1500 # more bodies than the loop sends (about 300 on an idle 2-core VM); the loader stops when told
+N=1000 # more bodies than the loop sends (423 at load average 22); the loader stops when told
 NOW=$(date -u +%Y-%m-%dT%H:%M:%S)
 T0=$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%S)
 T1=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%S)
