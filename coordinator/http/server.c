@@ -24,7 +24,8 @@
 
 struct http_server {
     struct MHD_Daemon *d;
-    /* worker pool for HTTP_R_OFFLOAD routes (connection suspended meanwhile) */
+    /* worker pool for HTTP_R_OFFLOAD routes (connection suspended meanwhile); the job queue is
+     * bounded by max_connections: a job is a suspended connection, one request at a time */
     pthread_mutex_t jmu;
     pthread_cond_t jcv;
     struct req_state *jhead, *jtail;
