@@ -1,5 +1,6 @@
 /* config.c — coordinator settings (see config.h). */
 #include "coordinator/config.h"
+#include "coordinator/http/ratelimit.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "coordinator/http/server.h"
@@ -40,6 +41,9 @@ const char *const coord_config_keys[] = {"listen",
                                          "max_connections",
                                          "max_connections_per_ip",
                                          "header_timeout_s",
+                                         "body_timeout_s",
+                                         "control_rate",
+                                         "control_burst",
                                          "allowed_hosts",
                                          "allowed_origins",
                                          "max_upload_bytes",
@@ -249,6 +253,15 @@ int coord_config_load(struct coord_config *c, int argc, char **argv, struct gp_e
     if ((rc = gp_config_get_i64(cfg, "header_timeout_s", 10, 1, 3600, &x, err)))
         goto out;
     c->header_timeout_s = (unsigned)x;
+    if ((rc = gp_config_get_i64(cfg, "body_timeout_s", 60, 0, 86400, &x, err)))
+        goto out;
+    c->body_timeout_s = (unsigned)x;
+    if ((rc = http_ratelimit_parse_rate((v = gp_config_get(cfg, "control_rate")) ? v : "10/s",
+                                        &c->control_rate, err)))
+        goto out;
+    if ((rc = gp_config_get_i64(cfg, "control_burst", 20, 1, 1000000, &x, err)))
+        goto out;
+    c->control_burst = (unsigned)x;
     if ((v = gp_config_get(cfg, "allowed_hosts")) &&
         (rc = copy_str(c->allowed_hosts, sizeof(c->allowed_hosts), v, "allowed_hosts", err)))
         goto out;

@@ -40,6 +40,9 @@ struct coord_config {
     bool max_connections_set;        /* given explicitly (else the default may be lowered to fit) */
     unsigned max_connections_per_ip; /* 0 = no limit */
     unsigned header_timeout_s;       /* whole request header deadline */
+    unsigned body_timeout_s;         /* whole request body deadline (408) */
+    double control_rate;             /* control requests per second per identity (0 = off) */
+    unsigned control_burst;          /* bucket size of control_rate */
     char allowed_hosts[1024];        /* extra Host names ("*" = any) */
     char allowed_origins[1024];      /* extra origins for POST/PUT/DELETE */
     uint64_t max_upload_bytes;       /* compressed /api/v2/profiles body */

@@ -67,6 +67,9 @@ static void usage(FILE *f)
             "  max_connections          concurrent connections; more are closed at once (4096)\n"
             "  max_connections_per_ip   concurrent connections from one address (64; 0 = any)\n"
             "  header_timeout_s         seconds to send a whole request header (10)\n"
+            "  body_timeout_s           seconds to send a whole request body, else 408 (60)\n"
+            "  control_rate             control requests per identity, e.g. 10/s, 600/m, 0 = off\n"
+            "  control_burst            requests above control_rate allowed at once (20)\n"
             "  allowed_hosts            extra Host names accepted (with auth off only the\n"
             "                           listen address and localhost are; * = any)\n"
             "  allowed_origins          extra origins that may POST/PUT/DELETE (same origin only)\n"
@@ -468,6 +471,11 @@ int main(int argc, char **argv)
                            .max_connections = max_conns,
                            .max_conns_per_ip = c.max_connections_per_ip,
                            .header_timeout_s = c.header_timeout_s,
+                           .body_timeout_s = c.body_timeout_s,
+                           .control_rate = c.control_rate,
+                           .control_burst = c.control_burst,
+                           .identity = api_identity,
+                           .identity_ctx = &api,
                            .check_host = !c.auth,
                            .allowed_hosts = c.allowed_hosts,
                            .allowed_origins = c.allowed_origins,

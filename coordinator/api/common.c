@@ -1,7 +1,11 @@
 /* common.c — helpers shared by the API handlers and the routing table. */
 #include "coordinator/api/api.h"
 #include "coordinator/api/envelope.h"
+#include "common/base64.h"
 #include "common/log.h"
+
+#include <stdio.h>
+#include <strings.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -123,6 +127,37 @@ bool api_pre_ui(const struct http_req *r, struct http_resp *w, void *ctx)
     return api_ui_ok(ctx, r, w);
 }
 
+void api_identity(const struct http_req *r, char *buf, size_t bufsz, void *ctx)
+{
+    struct coord_api *api = ctx;
+    char ip[64];
+    http_client_ip(r, ip, sizeof(ip));
+    snprintf(buf, bufsz, "address %s", ip);
+    if (!api->auth->enabled) /* no principal: a header naming one proves nothing */
+        return;
+    const char *h = http_header(r, "Authorization");
+    const char *x = http_header(r, "X-Gprof-UI-Token");
+    if (h && strncasecmp(h, "Basic ", 6) == 0) {
+        struct strbuf dec = STRBUF_INIT;
+        size_t n = strnlen(h + 6, 1024);
+        if (n < 1024 && gp_base64_decode(h + 6, n, &dec, NULL) == 0 && dec.len) {
+            const char *u = sb_str(&dec);
+            const char *colon = strchr(u, ':');
+            int ul = colon ? (int)(colon - u) : 0;
+            if (ul > 0 && ul < 64)
+                snprintf(buf, bufsz, "user %.*s", ul, u);
+        }
+        sb_free(&dec);
+        return;
+    }
+    const char *tok = x && *x ? x : h && strncasecmp(h, "Bearer ", 7) == 0 ? h + 7 : NULL;
+    if (tok && *tok) {
+        char hex[65];
+        meta_sha256_hex(tok, strlen(tok), hex);
+        snprintf(buf, bufsz, "ui token %.12s", hex);
+    }
+}
+
 void api_store_error(struct http_resp *w, int rc, const struct gp_err *err)
 {
     if (rc == -EBUSY) {
@@ -148,10 +183,10 @@ size_t coord_api_routes(struct coord_api *api, struct http_route *rt, size_t max
              api_pre_agent},
             {"POST", "/api/metrics/command_completion", 0, API_AGENT_MSG_MAX,
              api_command_completion, api, api_pre_agent},
-            {"POST", "/api/metrics/profile_request", 0, api->max_request, api_profile_request, api,
-             api_pre_ui},
+            {"POST", "/api/metrics/profile_request", HTTP_R_RATE_LIMITED, api->max_request,
+             api_profile_request, api, api_pre_ui},
             {"GET", "/api/metrics/profile_request", 0, 0, api_profile_request_get, api, NULL},
-            {"POST", "/api/metrics/profile_request/bulk", 0, api->max_request * 8,
+            {"POST", "/api/metrics/profile_request/bulk", HTTP_R_RATE_LIMITED, api->max_request * 8,
              api_profile_request_bulk, api, api_pre_ui},
             {"GET", "/api/metrics/profiling/host_status", 0, 0, api_host_status, api, NULL},
             {"GET", "/api/services", 0, 0, api_services, api, NULL},
@@ -164,8 +199,10 @@ size_t coord_api_routes(struct coord_api *api, struct http_route *rt, size_t max
             {"GET", "/api/metrics/adhoc_flamegraph_content", 0, 0, api_adhoc_content, api, NULL},
             {"GET", "/api/metrics/html_metadata", 0, 0, api_html_metadata, api, NULL},
             {"GET", "/api/settings", 0, 0, api_settings_get, api, NULL},
-            {"PUT", "/api/settings", 0, api->max_request, api_settings_put, api, api_pre_ui},
-            {"POST", "/api/settings", 0, api->max_request, api_settings_put, api, api_pre_ui},
+            {"PUT", "/api/settings", HTTP_R_RATE_LIMITED, api->max_request, api_settings_put, api,
+             api_pre_ui},
+            {"POST", "/api/settings", HTTP_R_RATE_LIMITED, api->max_request, api_settings_put, api,
+             api_pre_ui},
             {"GET", "/api/v1/filters/tags/", HTTP_R_PREFIX, 0, api_filter_values, api, NULL},
             {"GET", "/metrics", 0, 0, api_prom_metrics, api, api_pre_metrics},
             {"POST", "/api/login", 0, 16384, api_login, api, NULL},

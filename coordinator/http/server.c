@@ -2,6 +2,7 @@
 #include "coordinator/http/server.h"
 #include "coordinator/http/conns.h"
 #include "coordinator/http/guard.h"
+#include "coordinator/http/ratelimit.h"
 #include "coordinator/http/stats.h"
 #include "coordinator/http/tls.h"
 #include "common/gzip.h"
@@ -23,7 +24,8 @@
 
 struct http_server {
     struct MHD_Daemon *d;
-    /* worker pool for HTTP_R_OFFLOAD routes (connection suspended meanwhile) */
+    /* worker pool for HTTP_R_OFFLOAD routes (connection suspended meanwhile); the job queue is
+     * bounded by max_connections: a job is a suspended connection, one request at a time */
     pthread_mutex_t jmu;
     pthread_cond_t jcv;
     struct req_state *jhead, *jtail;
@@ -37,8 +39,9 @@ struct http_server {
     atomic_uint inflight;
     struct http_conns *conns;
     struct http_guard guard;
-    struct http_tls *tls;     /* NULL: plain HTTP */
-    struct http_stats *stats; /* responses by route and status, latency (metrics) */
+    struct http_tls *tls;      /* NULL: plain HTTP */
+    struct http_stats *stats;  /* responses by route and status, latency (metrics) */
+    struct http_ratelimit *rl; /* HTTP_R_RATE_LIMITED routes; NULL = no limit */
 };
 
 /* Per-request state, kept in MHD's con_cls. */
@@ -284,6 +287,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct http_resp *
         MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (r->set_cookie[0])
         MHD_add_response_header(mr, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
+    if (r->retry_after[0])
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, r->retry_after);
     MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
     for (size_t i = 0; i < sizeof(r->headers) / sizeof(r->headers[0]); i++)
         if (r->headers[i][0] && r->headers[i][1])
@@ -467,7 +472,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *con_cls = st;
         clock_gettime(CLOCK_MONOTONIC, &st->t0);
         atomic_fetch_add(&s->inflight, 1);
-        http_conns_header_done(conn);
+        if (!http_conns_header_done(conn))
+            return MHD_NO; /* answered 408 by the header deadline meanwhile */
         log_request(conn, method, url);
         char gmsg[512];
         int gst = http_guard_check(
@@ -497,6 +503,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             }
             free(r.body);
         }
+        if ((st->route->flags & HTTP_R_RATE_LIMITED) && s->rl) {
+            struct http_req who = {.conn = conn, .method = method, .path = url};
+            char id[128];
+            if (s->opts.identity)
+                s->opts.identity(&who, id, sizeof(id), s->opts.identity_ctx);
+            else {
+                char ip[64];
+                http_client_ip(&who, ip, sizeof(ip));
+                snprintf(id, sizeof(id), "address %s", ip);
+            }
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            unsigned retry = 1;
+            if (!http_ratelimit_take(s->rl, id, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
+                                     &retry)) {
+                st->rejected = true;
+                struct http_resp r = {0};
+                http_resp_msg(&r, 429,
+                              "too many control requests from %s (control_rate %g/s, burst %u); "
+                              "retry after %u s",
+                              id, s->opts.control_rate, s->opts.control_burst, retry);
+                snprintf(r.retry_after, sizeof(r.retry_after), "%u", retry);
+                return respond(s, st, conn, &r);
+            }
+        }
         st->limit = st->route->max_body ? st->route->max_body : s->opts.max_body;
         const char *cl =
                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -520,6 +551,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             }
             st->expect = (size_t)n;
         }
+        if (st->expect ||
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+            http_conns_body_wait(s->conns, conn); /* the body deadline (408) starts */
         return MHD_YES;
     }
     if (st->rejected) {
@@ -553,6 +587,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     /* The whole body is here. */
+    if (st->phase == 0 && !http_conns_body_done(conn))
+        return MHD_NO; /* answered 408 by the body deadline meanwhile */
     if (st->too_large)
         return quick(s, st, conn, 413, NULL, "request body exceeds the limit of %zu bytes",
                      st->limit);
@@ -648,7 +684,11 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
     }
     unsigned max_conns = o->max_connections ? o->max_connections : 4096;
     unsigned idle_s = o->timeout_s ? o->timeout_s : 30;
-    rc = http_conns_start(max_conns, o->header_timeout_s, idle_s, &s->conns, err);
+    rc = http_conns_start(max_conns, o->header_timeout_s, o->body_timeout_s, idle_s,
+                          o->tls_cert || o->tls_key, &s->conns, err);
+    if (rc)
+        goto fail;
+    rc = http_ratelimit_new(o->control_rate, o->control_burst, &s->rl, err);
     if (rc)
         goto fail;
     if (!s->opts.max_body)
@@ -739,6 +779,7 @@ fail: /* whatever was taken so far (each free takes NULL) */
     http_stats_free(s->stats);
     free(s->routes);
     http_conns_free(s->conns);
+    http_ratelimit_free(s->rl);
     free(s);
     freeaddrinfo(ai);
     return rc;
@@ -795,6 +836,7 @@ void http_server_stop(struct http_server *s, unsigned grace_ms)
     MHD_stop_daemon(s->d);
     http_tls_free(s->tls);
     http_conns_free(s->conns);
+    http_ratelimit_free(s->rl);
     http_stats_free(s->stats);
     free(s->routes);
     free(s);

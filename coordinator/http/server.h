@@ -32,6 +32,7 @@ struct http_resp {
     char disposition[256]; /* Content-Disposition when non-empty */
     char allow[64];        /* Allow header (405) when non-empty */
     char set_cookie[320];  /* Set-Cookie value when non-empty (sessions, api/session_api.c) */
+    char retry_after[16];  /* Retry-After header (429, 503) when non-empty */
     /* Extra headers (name, value) with static lifetime, e.g. Cache-Control; unused slots NULL. */
     const char *headers[4][2];
 };
@@ -49,7 +50,13 @@ enum {
                                        so the event-loop threads keep answering others */
     HTTP_R_LARGE_INFLATE = 1u << 3, /* a gzip body may inflate up to opts.max_decompressed;
                                        other routes stop inflating at their wire limit */
+    HTTP_R_RATE_LIMITED = 1u << 4,  /* a control endpoint: opts.control_rate per identity (429) */
 };
+
+/* Who is calling, for the per-identity rate limit: fills buf with a stable name of the
+ * authenticated principal, or of the client address when there is none. Runs after the
+ * route's pre hook accepted the request. */
+typedef void (*http_identity_fn)(const struct http_req *req, char *buf, size_t bufsz, void *ctx);
 
 struct http_route {
     const char *method; /* "GET", "POST", ... ; GET routes also answer HEAD */
@@ -70,7 +77,12 @@ struct http_opts {
     unsigned max_connections;  /* beyond it new connections are closed at once */
     unsigned max_conns_per_ip; /* connections from one address (0 = no limit) */
     unsigned header_timeout_s; /* whole request header deadline (0 = none) */
-    unsigned workers;          /* pool for HTTP_R_OFFLOAD routes (0 = same as threads) */
+    unsigned body_timeout_s;   /* whole request body deadline after its header (0 = none) */
+    double control_rate;       /* HTTP_R_RATE_LIMITED requests per second per identity (0 = off) */
+    unsigned control_burst;    /* bucket size of that limit */
+    http_identity_fn identity; /* NULL: the client address */
+    void *identity_ctx;
+    unsigned workers; /* pool for HTTP_R_OFFLOAD routes (0 = same as threads) */
     /* Host / Origin checks (see guard.h): */
     bool check_host;             /* refuse a Host that is not ours (DNS rebinding) */
     const char *allowed_hosts;   /* extra Host names, comma separated */

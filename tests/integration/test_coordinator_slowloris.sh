@@ -1,7 +1,7 @@
 #!/bin/bash
 # test_coordinator_slowloris.sh — issue 10 #2: the coordinator runs under `ulimit -n 1024`
 # (soft and hard). 1,100 connections from 127.0.0.2 that dribble a header byte a second: all but
-# max_connections_per_ip are closed at once, the rest are closed at the header deadline although
+# max_connections_per_ip are closed at once, the rest are answered 408 and closed at the header deadline although
 # never idle, and /api/v1/health_check from 127.0.0.1 answers 200 meanwhile; no "Too many open
 # files". Then the global cap: beyond max_connections new connections are closed at once, not
 # queued; a kept-alive connection dribbling its next header is cut off too. And the start-up
@@ -39,7 +39,8 @@ for _ in range(n):
 def alive(s):
     s.setblocking(False)
     try:
-        return s.recv(1) != b""  # data would be a response: still counts as open
+        d = s.recv(65536)  # a 408 from the header deadline is followed by EOF: closed
+        return d != b"" and not d.startswith(b"HTTP/1.1 408")
     except BlockingIOError:
         return True
     except OSError:
@@ -111,8 +112,9 @@ for b in b"GET /api/v1/health_check HTTP/1.1\r\nX-Slow: " + b"a" * 100:
         sys.exit(1)
     try:
         s.send(bytes([b]))
-        if s.recv(1) == b"":
-            sys.exit(0)  # closed by the coordinator
+        d = s.recv(4096)
+        if d == b"" or d.startswith(b"HTTP/1.1 408"):
+            sys.exit(0)  # answered 408 and closed by the coordinator
     except socket.timeout:
         pass
     except OSError:
