@@ -230,9 +230,19 @@ static void walk_compare(json_object *node, int depth, json_object *c, size_t *i
         walk_compare(json_object_array_get_idx(ch, j), depth + 1, c, i, diff);
 }
 
+/* json_tokener_parse stops at 32 levels: a tree JSON node takes two (object, children). */
+static json_object *parse_deep(const char *s)
+{
+    struct json_tokener *tok = json_tokener_new_ex(1000);
+    assert_non_null(tok);
+    json_object *o = json_tokener_parse_ex(tok, s, (int)strlen(s));
+    json_tokener_free(tok);
+    return o;
+}
+
 static void compare_formats(const char *json, const char *compact, int diff)
 {
-    json_object *j = json_tokener_parse(json), *c = json_tokener_parse(compact);
+    json_object *j = parse_deep(json), *c = parse_deep(compact);
     assert_non_null(j);
     assert_non_null(c);
     size_t i = 0;
