@@ -2,7 +2,7 @@
 // self-contained HTML export) or fetched from ?src=URL (the coordinator serving ui-static/).
 // Import lines are dropped when common/html.c inlines this file after flamegraph/model.js,
 // widget.js and viewer.js (one inline module).
-import { parseCollapsed, parseTree, parseCompact, gunzipBase64 } from './flamegraph/model.js';
+import { treeFromPayload } from './flamegraph/model.js';
 import { mountViewer } from './flamegraph/viewer.js';
 
 function showError(root, msg) {
@@ -13,16 +13,6 @@ function showError(root, msg) {
   root.append(box);
 }
 
-async function treeFrom(payload) {
-  if (payload.format === 'compact-gzip-base64') {
-    return parseCompact(JSON.parse(await gunzipBase64(String(payload.data || ''))));
-  }
-  if (payload.format === 'tree' || payload.format === 'compact') {
-    const obj = typeof payload.data === 'string' ? JSON.parse(payload.data) : payload.data;
-    return obj && obj.format === 'gprof-flame-compact' ? parseCompact(obj) : parseTree(obj);
-  }
-  return parseCollapsed(String(payload.data || ''));
-}
 
 async function load() {
   const embedded = document.getElementById('gp-data');
@@ -53,7 +43,7 @@ async function main() {
   try {
     const t0 = performance.now();
     const payload = await load();
-    const tree = await treeFrom(payload);
+    const tree = await treeFromPayload(payload);
     const built = performance.now();
     const viewer = mountViewer(root, { tree, meta: payload.meta || {} });
     if (payload.meta && payload.meta.title) document.title = payload.meta.title;

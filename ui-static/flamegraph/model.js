@@ -314,3 +314,16 @@ export async function gunzipBase64(b64) {
   const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
   return new Response(stream).text();
 }
+
+// The tree of an HTML export's embedded payload ({format, data}): "compact-gzip-base64",
+// "compact" or "tree" (JSON text or object), anything else collapsed text.
+export async function treeFromPayload(payload) {
+  if (payload.format === 'compact-gzip-base64') {
+    return parseCompact(JSON.parse(await gunzipBase64(String(payload.data || ''))));
+  }
+  if (payload.format === 'tree' || payload.format === 'compact') {
+    const obj = typeof payload.data === 'string' ? JSON.parse(payload.data) : payload.data;
+    return parseTree(obj);
+  }
+  return parseCollapsed(String(payload.data || ''));
+}
