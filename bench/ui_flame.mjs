@@ -22,6 +22,7 @@ for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^
 const RUNS = Number(args.runs || 3);
 const ZOOM_PATH = ['app0', 'start_thread', 'worker_main', 'layer0_fn0'];
 const TERM = 'func_12';
+const D3_TIMEOUT = Number(args.d3timeout || 300) * 1000;
 
 // d3-flame-graph page: served with the tree JSON on loopback (no CDN)
 const nm = path.join(process.cwd(), 'node_modules');
@@ -105,7 +106,12 @@ async function gprofRun(url) {
 async function d3Run() {
   const page = await context.newPage();
   await page.goto(`${local}/d3.html`);
-  await page.waitForFunction(() => window.readyAt, null, { timeout: 300000, polling: 50 });
+  try {
+    await page.waitForFunction(() => window.readyAt, null, { timeout: D3_TIMEOUT, polling: 50 });
+  } catch {
+    await page.close();
+    return { error: `no first paint within ${D3_TIMEOUT / 1000} s` };
+  }
   const r = await page.evaluate(async ([zp, term]) => {
     const root = d3.select('#chart').datum();
     const frame = () => new Promise((res) => requestAnimationFrame(() => setTimeout(res, 0)));
@@ -141,20 +147,21 @@ const cases = [
 ];
 const rows = [];
 let bad = 0;
+console.log(`\n| viewer | first paint ms | zoom ms | search ms | nodes | zoomed frame samples |`);
+console.log('|---|---:|---:|---:|---:|---:|');
 for (const [name, fn] of cases) {
   const rs = [];
   for (let i = 0; i < RUNS; i++) {
     const r = await fn();
-    if (r.error) { console.error(`${name}: ${r.error}`); bad++; break; }
+    if (r.error) { console.log(`| ${name} | ${r.error} | | | | |`); bad++; break; }
     rs.push(r);
   }
   if (!rs.length) continue;
-  rows.push({ name, paint: median(rs.map((r) => r.paint)), zoom: median(rs.map((r) => r.zoom)),
-    search: median(rs.map((r) => r.search)), nodes: rs[0].nodes, zoomValue: rs[0].zoomValue });
+  const r = { name, paint: median(rs.map((x) => x.paint)), zoom: median(rs.map((x) => x.zoom)),
+    search: median(rs.map((x) => x.search)), nodes: rs[0].nodes, zoomValue: rs[0].zoomValue };
+  rows.push(r);
+  console.log(`| ${r.name} | ${r.paint.toFixed(0)} | ${r.zoom.toFixed(1)} | ${r.search.toFixed(1)} | ${r.nodes} | ${r.zoomValue} |`);
 }
-console.log(`\n| viewer | first paint ms | zoom ms | search ms | nodes | zoomed frame samples |`);
-console.log('|---|---:|---:|---:|---:|---:|');
-for (const r of rows) console.log(`| ${r.name} | ${r.paint.toFixed(0)} | ${r.zoom.toFixed(1)} | ${r.search.toFixed(1)} | ${r.nodes} | ${r.zoomValue} |`);
 const base = rows.find((r) => r.name.startsWith('d3'));
 const ours = rows.find((r) => r.name.includes('compact'));
 if (base && ours) {

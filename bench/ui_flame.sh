@@ -11,7 +11,8 @@
 # It also reports the payload sizes (raw and gzip'd) and the coordinator's time to answer.
 # Needs: a build (${GPROF_BUILD_DIR:-build}), python3, curl, node, chromium, and
 # `(cd tests/browser && npm ci)`. Knobs: STACKS (100000), SAMPLES (1000000), HOSTS (10),
-# RUNS (3, the median is reported), KEEP=1 keeps the work dir.
+# RUNS (3, the median is reported), D3_TIMEOUT (300 s for d3-flame-graph's first paint), KEEP=1
+# keeps the work dir.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -118,4 +119,4 @@ echo "load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 
 cd "$SRC/tests/browser"
 node "$SRC/bench/ui_flame.mjs" --coord "$H" --query "$Q" --html "$TMP/export.html" \
-    --tree "$TMP/tree.json" --runs "$RUNS" --nodes "$nodes"
+    --tree "$TMP/tree.json" --runs "$RUNS" --nodes "$nodes" --d3timeout "${D3_TIMEOUT:-300}"
