@@ -50,7 +50,7 @@ static bool accepts_gzip(const struct http_req *r)
 static void send_json(const struct http_req *r, struct http_resp *w, struct strbuf *sb)
 {
     size_t len;
-    if (accepts_gzip(r) && sb->len >= 1024) {
+    if (accepts_gzip(r) && sb->len >= 256) {
         struct strbuf gz = STRBUF_INIT;
         struct gp_err err = {0};
         if (gp_gzip_compress(sb->buf, sb->len, 1, &gz, &err) == 0 && !gz.oom) {
