@@ -315,8 +315,139 @@ static void emit(struct tree *t, const struct escaped *e, uint32_t k, int diff, 
     PUT_LIT(out, "]}");
 }
 
+/* ---- the compact format ---------------------------------------------------------------- */
+
+/* The kind of a frame from the suffix its profiler gave it (gProfiler's conventions). */
+int gp_frame_kind(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 4 || name[n - 1] != ']')
+        return GP_KIND_NATIVE;
+    const char *lb = name + n - 2; /* the last '[' (suffixes are at most 3 characters) */
+    while (lb > name && *lb != '[' && name + n - lb <= 5)
+        lb--;
+    if (*lb != '[' || lb - 1 <= name || lb[-1] != '_')
+        return GP_KIND_NATIVE;
+    size_t len = (size_t)(name + n - 1 - (lb + 1));
+    const char *s = lb + 1;
+#define IS(lit) (len == sizeof(lit) - 1 && memcmp(s, lit, len) == 0)
+    if (IS("k"))
+        return GP_KIND_KERNEL;
+    if (IS("p") || IS("pe"))
+        return GP_KIND_PYTHON;
+    if (IS("j") || IS("i") || IS("0") || IS("1") || IS("net") || IS("rb") || IS("php") || IS("nd"))
+        return GP_KIND_JIT;
+#undef IS
+    return GP_KIND_NATIVE;
+}
+
+static void put_u64_raw(struct strbuf *out, uint64_t v)
+{
+    char buf[24], *e = buf + sizeof(buf), *d = e;
+    do {
+        *--d = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    sb_append(out, d, (size_t)(e - d));
+}
+
+/* {"format":"gprof-flame-compact","version":1,"total":T,"nodes":N,"diff":false,
+ *  "kinds":["native","kernel","python","jit"],"names":[…],"nameKind":[…],
+ *  "depth":[…],"name":[…],"value":[…](,"before":[…])}: the kept nodes in pre-order (children
+ * by name), names[0] the root's and used by no frame, ids by first use. */
+static int emit_compact(struct tree *t, const struct escaped *e, int diff, struct strbuf *out)
+{
+    size_t nnames = 0, kept = 0;
+    for (size_t k = 0; k < t->n; k++) {
+        if (t->nodes[k].name + 1 > nnames)
+            nnames = t->nodes[k].name + 1;
+        kept += t->nodes[k].keep != 0;
+    }
+    uint32_t *order = malloc((kept ? kept : 1) * sizeof(*order));
+    uint32_t *stack = malloc((kept + 1) * sizeof(*stack));
+    uint32_t *cid = malloc((nnames + 1) * sizeof(*cid));
+    uint32_t *byc = malloc((nnames + 2) * sizeof(*byc)); /* compact id -> tree name id */
+    if (!order || !stack || !cid || !byc) {
+        free(order);
+        free(stack);
+        free(cid);
+        free(byc);
+        return -ENOMEM;
+    }
+    for (size_t k = 0; k <= nnames; k++)
+        cid[k] = NONE;
+    /* pre-order: push children in reverse so the first child pops first */
+    size_t m = 0, sp = 0, nc = 1;
+    stack[sp++] = 0;
+    while (sp) {
+        uint32_t k = stack[--sp];
+        order[m++] = k;
+        if (k && cid[t->nodes[k].name] == NONE) {
+            byc[nc] = t->nodes[k].name;
+            cid[t->nodes[k].name] = (uint32_t)nc++;
+        }
+        size_t first = sp;
+        for (uint32_t c = t->nodes[k].first_child; c != NONE; c = t->nodes[c].next_sibling)
+            stack[sp++] = c;
+        for (size_t a = first, b = sp; a + 1 < b; a++, b--) {
+            uint32_t x = stack[a];
+            stack[a] = stack[b - 1];
+            stack[b - 1] = x;
+        }
+    }
+    sb_reserve(out, m * (diff ? 24 : 16) + e->sb.len + nc * 2 + 256);
+    PUT_LIT(out, "{\"format\":\"gprof-flame-compact\",\"version\":1");
+    put_u64(out, ",\"total\":", t->nodes[0].v[diff ? 1 : 0]);
+    if (diff)
+        put_u64(out, ",\"totalBefore\":", t->nodes[0].v[0]);
+    put_u64(out, ",\"nodes\":", m);
+    sb_puts(out, diff ? ",\"diff\":true" : ",\"diff\":false");
+    PUT_LIT(out, ",\"kinds\":[\"native\",\"kernel\",\"python\",\"jit\"],\"names\":[\"root\"");
+    for (size_t c = 1; c < nc; c++) {
+        sb_putc(out, ',');
+        sb_append(out, e->sb.buf + e->off[byc[c]], e->off[byc[c] + 1] - e->off[byc[c]]);
+    }
+    PUT_LIT(out, "],\"nameKind\":[0");
+    for (size_t c = 1; c < nc; c++) {
+        sb_putc(out, ',');
+        sb_putc(out, (char)('0' + gp_frame_kind(gp_profile_str(t->names, byc[c]))));
+    }
+    PUT_LIT(out, "],\"depth\":[");
+    for (size_t i = 0; i < m; i++) {
+        if (i)
+            sb_putc(out, ',');
+        put_u64_raw(out, t->nodes[order[i]].depth);
+    }
+    PUT_LIT(out, "],\"name\":[");
+    for (size_t i = 0; i < m; i++) {
+        if (i)
+            sb_putc(out, ',');
+        put_u64_raw(out, order[i] ? cid[t->nodes[order[i]].name] : 0);
+    }
+    PUT_LIT(out, "],\"value\":[");
+    for (size_t i = 0; i < m; i++) {
+        if (i)
+            sb_putc(out, ',');
+        put_u64_raw(out, t->nodes[order[i]].v[diff ? 1 : 0]);
+    }
+    if (diff) {
+        PUT_LIT(out, "],\"before\":[");
+        for (size_t i = 0; i < m; i++) {
+            if (i)
+                sb_putc(out, ',');
+            put_u64_raw(out, t->nodes[order[i]].v[0]);
+        }
+    }
+    PUT_LIT(out, "]}");
+    free(order);
+    free(stack);
+    free(cid);
+    free(byc);
+    return out->oom ? -ENOMEM : 0;
+}
+
 static int build(struct gp_profile *a, struct gp_profile *b, const struct gp_flametree_opts *o,
-                 struct strbuf *out, struct gp_err *err)
+                 int compact, struct strbuf *out, struct gp_err *err)
 {
     struct gp_flametree_opts opts = {0};
     if (o)
@@ -370,6 +501,10 @@ static int build(struct gp_profile *a, struct gp_profile *b, const struct gp_fla
         rc = -ENOMEM;
         goto out;
     }
+    if (compact) {
+        rc = emit_compact(&t, &esc, b != NULL, out);
+        goto out;
+    }
     size_t est = 0; /* one reservation instead of many doublings */
     for (size_t k = 0; k < t.n; k++)
         if (t.nodes[k].keep)
@@ -393,12 +528,25 @@ out:
 int gp_flametree_json(struct gp_profile *p, const struct gp_flametree_opts *o, struct strbuf *out,
                       struct gp_err *err)
 {
-    return build(p, NULL, o, out, err);
+    return build(p, NULL, o, 0, out, err);
+}
+
+int gp_flametree_compact(struct gp_profile *p, const struct gp_flametree_opts *o,
+                         struct strbuf *out, struct gp_err *err)
+{
+    return build(p, NULL, o, 1, out, err);
+}
+
+int gp_flametree_diff_compact(struct gp_profile *before, struct gp_profile *after,
+                              const struct gp_flametree_opts *o, struct strbuf *out,
+                              struct gp_err *err)
+{
+    return build(before, after, o, 1, out, err);
 }
 
 int gp_flametree_diff_json(struct gp_profile *before, struct gp_profile *after,
                            const struct gp_flametree_opts *o, struct strbuf *out,
                            struct gp_err *err)
 {
-    return build(before, after, o, out, err);
+    return build(before, after, o, 0, out, err);
 }

@@ -37,4 +37,22 @@ int gp_flametree_diff_json(struct gp_profile *before, struct gp_profile *after,
                            const struct gp_flametree_opts *o, struct strbuf *out,
                            struct gp_err *err);
 
+/* Frame kinds of the compact format, from a frame's suffix: _[k] kernel; _[p], _[pe] Python;
+ * _[j], _[i], _[0], _[1] (Java), _[net], _[rb], _[php], _[nd] managed runtimes ("jit");
+ * everything else (and _[pn], Python's native frames) native. */
+enum { GP_KIND_NATIVE = 0, GP_KIND_KERNEL = 1, GP_KIND_PYTHON = 2, GP_KIND_JIT = 3 };
+int gp_frame_kind(const char *name);
+
+/* The same tree in the compact format (README "Compact flame graph tree"): a names table and
+ * per-node arrays in pre-order, children by name, written straight into out:
+ * {"format":"gprof-flame-compact","version":1,"total":T,"nodes":N,"diff":false,
+ *  "kinds":["native","kernel","python","jit"],"names":["root",…],"nameKind":[0,…],
+ *  "depth":[0,…],"name":[0,…],"value":[T,…]}. A diff has "diff":true, "totalBefore" and a
+ * "before" array ("value" = after). Returns 0 or -ENOMEM. */
+int gp_flametree_compact(struct gp_profile *p, const struct gp_flametree_opts *o,
+                         struct strbuf *out, struct gp_err *err);
+int gp_flametree_diff_compact(struct gp_profile *before, struct gp_profile *after,
+                              const struct gp_flametree_opts *o, struct strbuf *out,
+                              struct gp_err *err);
+
 #endif

@@ -1,6 +1,9 @@
 /* html.c — one self-contained HTML flame graph page from the embedded ui-static/ viewer. */
 #include "common/html.h"
+#include "common/base64.h"
 #include "common/collapsed.h"
+#include "common/flametree.h"
+#include "common/gzip.h"
 #include "common/pprof.h"
 #include "common/ui_asset.h"
 
@@ -210,23 +213,46 @@ static int write_data(struct strbuf *data, const char *meta_text, const char *fo
     return data->oom ? -ENOMEM : 0;
 }
 
+/* Compact trees above this size are embedded gzip'd and base64'd; smaller ones as plain text
+ * (readable, and grep finds their frames). */
+#define PLAIN_MAX (1u << 20)
+
 int gp_html_write(struct gp_profile *p, const char *title, struct strbuf *out, struct gp_err *err)
 {
-    struct strbuf col = STRBUF_INIT, data = STRBUF_INIT;
-    int rc = gp_collapsed_write_ex(p, GP_COLLAPSED_NO_HEADER | GP_COLLAPSED_NO_PREFIX, &col, err);
+    /* The tree in the compact format: a million samples in 100k stacks take a few MB
+     * gzip'd instead of the tens of MB of collapsed text; the page inflates it with
+     * DecompressionStream. */
+    struct strbuf tree = STRBUF_INIT, b64 = STRBUF_INIT, data = STRBUF_INIT;
+    int rc = gp_flametree_compact(p, NULL, &tree, err);
     if (rc)
         return rc;
+    const char *format = "compact";
+    if (tree.len > PLAIN_MAX) {
+        struct strbuf gz = STRBUF_INIT;
+        rc = gp_gzip_compress(tree.buf, tree.len, 6, &gz, err);
+        if (rc == 0 && (gp_base64_encode(gz.buf, gz.len, &b64) || b64.oom))
+            rc = gp_err_set(err, -ENOMEM, "html: out of memory encoding the tree");
+        sb_free(&gz);
+        sb_free(&tree);
+        if (rc) {
+            sb_free(&b64);
+            return rc;
+        }
+        tree = b64;
+        b64 = (struct strbuf)STRBUF_INIT;
+        format = "compact-gzip-base64";
+    }
     json_object *meta = make_meta(p, title);
     const char *mt = meta ? json_object_to_json_string_ext(
                                     meta, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
                           : NULL;
-    if (!mt || write_data(&data, mt, "collapsed", sb_str(&col), col.len))
+    if (!mt || write_data(&data, mt, format, sb_str(&tree), tree.len))
         rc = gp_err_set(err, -ENOMEM, "html: out of memory building the data");
     else
         rc = page(title, sb_str(&data), data.len, out, err);
     if (meta)
         json_object_put(meta);
-    sb_free(&col);
+    sb_free(&tree);
     sb_free(&data);
     return rc;
 }

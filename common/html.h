@@ -10,8 +10,9 @@
 #include "common/strbuf.h"
 
 /* Appends one self-contained HTML page (no network access, strict CSP) showing p as a flame
- * graph: the viewer's CSS and JS inlined, the stacks as collapsed text "comm;frame;…;frame
- * count" (app index and container omitted, as gProfiler's HTML does) plus a metadata object
+ * graph: the viewer's CSS and JS inlined, the tree root → comm → frames (app index and container
+ * omitted, as gProfiler's HTML does) in the compact format (flametree.h): as text (data format
+ * "compact") up to 1 MiB, gzip'd and base64'd above ("compact-gzip-base64"), plus a metadata object
  * (title, hostname, times, frequency, sampler, totals — never the whole header, which may hold
  * tokens) in <script type="application/json">. title may be NULL ("gprof flame graph"). */
 int gp_html_write(struct gp_profile *p, const char *title, struct strbuf *out, struct gp_err *err);

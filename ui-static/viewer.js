@@ -2,7 +2,7 @@
 // self-contained HTML export) or fetched from ?src=URL (the coordinator serving ui-static/).
 // Import lines are dropped when common/html.c inlines this file after flamegraph/model.js,
 // widget.js and viewer.js (one inline module).
-import { parseCollapsed, parseTree } from './flamegraph/model.js';
+import { treeFromPayload } from './flamegraph/model.js';
 import { mountViewer } from './flamegraph/viewer.js';
 
 function showError(root, msg) {
@@ -13,13 +13,6 @@ function showError(root, msg) {
   root.append(box);
 }
 
-function treeFrom(payload) {
-  if (payload.format === 'tree') {
-    const obj = typeof payload.data === 'string' ? JSON.parse(payload.data) : payload.data;
-    return parseTree(obj);
-  }
-  return parseCollapsed(String(payload.data || ''));
-}
 
 async function load() {
   const embedded = document.getElementById('gp-data');
@@ -50,7 +43,7 @@ async function main() {
   try {
     const t0 = performance.now();
     const payload = await load();
-    const tree = treeFrom(payload);
+    const tree = await treeFromPayload(payload);
     const built = performance.now();
     const viewer = mountViewer(root, { tree, meta: payload.meta || {} });
     if (payload.meta && payload.meta.title) document.title = payload.meta.title;
@@ -60,6 +53,8 @@ async function main() {
         buildMs: built - t0,
         firstDrawMs: viewer.graph.lastRenderMs,
         totalMs: performance.now() - t0,
+        readyAt: performance.now(), // since navigation start: the first paint
+
         nodes: tree.n,
       };
       document.documentElement.dataset.ready = '1';

@@ -4,6 +4,7 @@
 #include "common/timeutil.h"
 #include "common/collapsed.h"
 #include "common/flametree.h"
+#include "common/gzip.h"
 #include "common/html.h"
 #include "common/pprof.h"
 #include "common/strbuf.h"
@@ -17,6 +18,57 @@ static void attachment(struct http_resp *w, const char *service, const char *ext
 {
     snprintf(w->disposition, sizeof(w->disposition),
              "attachment; filename=\"%.150s_flamegraph.%.16s\"", service, ext);
+}
+
+/* True when the client takes a gzip'd body (Accept-Encoding lists gzip without q=0). */
+static bool accepts_gzip(const struct http_req *r)
+{
+    const char *ae = http_header(r, "Accept-Encoding");
+    if (!ae)
+        return false;
+    for (const char *s = ae; (s = strstr(s, "gzip")) != NULL; s += 4) {
+        if (s != ae && s[-1] != ' ' && s[-1] != ',')
+            continue;
+        const char *e = s + 4;
+        while (*e == ' ')
+            e++;
+        if (*e == ',' || *e == '\0')
+            return true;
+        if (*e == ';') {
+            const char *q = strstr(e, "q=");
+            const char *comma = strchr(e, ',');
+            if (q && (!comma || q < comma) && strtod(q + 2, NULL) == 0)
+                return false;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Sends a JSON body, gzip'd (level 1: the tree of a big profile is tens of MB) when the client
+ * accepts it. Takes sb's buffer. */
+static void send_json(const struct http_req *r, struct http_resp *w, struct strbuf *sb)
+{
+    size_t len;
+    if (accepts_gzip(r) && sb->len >= 256) {
+        struct strbuf gz = STRBUF_INIT;
+        struct gp_err err = {0};
+        if (gp_gzip_compress(sb->buf, sb->len, 1, &gz, &err) == 0 && !gz.oom) {
+            sb_free(sb);
+            char *body = sb_detach(&gz, &len);
+            w->headers[0][0] = "Content-Encoding";
+            w->headers[0][1] = "gzip";
+            w->headers[1][0] = "Vary";
+            w->headers[1][1] = "Accept-Encoding";
+            http_resp_raw(w, 200, "application/json", body, len);
+            return;
+        }
+        sb_free(&gz); /* send it plain */
+    }
+    w->headers[0][0] = "Vary";
+    w->headers[0][1] = "Accept-Encoding";
+    char *body = sb_detach(sb, &len);
+    http_resp_raw(w, 200, "application/json", body, len);
 }
 
 /* Sends prof in the requested format (tree JSON by default). Takes prof. */
@@ -35,8 +87,13 @@ static void send_profile(const struct http_req *r, struct http_resp *w, const ch
     }
     int rc;
     const char *ctype = "application/json";
+    bool json = false;
     if (strcmp(fmt, "flamegraph") == 0 || strcmp(fmt, "json") == 0) {
         rc = gp_flametree_json(prof, NULL, &sb, &err);
+        json = true;
+    } else if (strcmp(fmt, "compact") == 0) {
+        rc = gp_flametree_compact(prof, NULL, &sb, &err);
+        json = true;
     } else if (strcmp(fmt, "collapsed") == 0 || strcmp(fmt, "collapsed_file") == 0) {
         rc = gp_collapsed_write_ex(prof,
                                    GP_COLLAPSED_NO_HEADER | GP_COLLAPSED_NO_PREFIX |
@@ -62,7 +119,8 @@ static void send_profile(const struct http_req *r, struct http_resp *w, const ch
         attachment(w, service, "pb.gz");
     } else {
         gp_profile_free(prof);
-        http_resp_msg(w, 400, "format must be flamegraph, html, collapsed or pprof, got '%.40s'",
+        http_resp_msg(w, 400,
+                      "format must be flamegraph, compact, html, collapsed or pprof, got '%.40s'",
                       fmt);
         return;
     }
@@ -70,6 +128,10 @@ static void send_profile(const struct http_req *r, struct http_resp *w, const ch
     if (rc || sb.oom) {
         sb_free(&sb);
         http_resp_msg(w, 500, "rendering failed: %s", err.msg[0] ? err.msg : "out of memory");
+        return;
+    }
+    if (json) {
+        send_json(r, w, &sb);
         return;
     }
     size_t len;
@@ -111,6 +173,13 @@ void api_flamegraph_diff(const struct http_req *r, struct http_resp *w, void *ct
             return;
         }
     }
+    const char *dfmt = http_query(r, "format");
+    bool compact = dfmt && strcmp(dfmt, "compact") == 0;
+    if (dfmt && *dfmt && !compact && strcmp(dfmt, "flamegraph") && strcmp(dfmt, "json")) {
+        api_query_free(&p);
+        http_resp_msg(w, 400, "format must be flamegraph or compact, got '%.40s'", dfmt);
+        return;
+    }
     int64_t bs = p.start, be = p.end;
     if (!api_time_param(r, w, "compareStartTime", false, &bs) ||
         !api_time_param(r, w, "compareEndTime", false, &be)) {
@@ -147,7 +216,8 @@ void api_flamegraph_diff(const struct http_req *r, struct http_resp *w, void *ct
         return;
     }
     struct strbuf sb = STRBUF_INIT;
-    rc = gp_flametree_diff_json(before, after, NULL, &sb, &err);
+    rc = compact ? gp_flametree_diff_compact(before, after, NULL, &sb, &err)
+                 : gp_flametree_diff_json(before, after, NULL, &sb, &err);
     gp_profile_free(before);
     gp_profile_free(after);
     if (rc || sb.oom) {
@@ -155,9 +225,7 @@ void api_flamegraph_diff(const struct http_req *r, struct http_resp *w, void *ct
         http_resp_msg(w, 500, "rendering failed: %s", err.msg);
         return;
     }
-    size_t len;
-    char *body = sb_detach(&sb, &len);
-    http_resp_raw(w, 200, "application/json", body, len);
+    send_json(r, w, &sb);
 }
 
 void api_datetime_with_data(const struct http_req *r, struct http_resp *w, void *ctx)

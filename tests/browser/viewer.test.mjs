@@ -1,7 +1,7 @@
 // viewer.test.mjs — drives the self-contained HTML flame graph in Debian's headless chromium
 // (playwright-core, no downloaded browser) with every non-file, non-data request blocked.
 // Usage: node viewer.test.mjs --small S.html --col S.col [--hot NAME] [--cold NAME]
-//          [--big B.html] [--tree T.html] [--diff D.html] [--empty E.html] [--shots DIR]
+//          [--big B.html [--bigcol B.col]] [--tree T.html] [--diff D.html] [--empty E.html] [--shots DIR]
 //   S: a profile whose hottest function (self time) is NAME (default hot_function), with
 //   another function --cold (default cold_function) elsewhere; its collapsed text (S.col)
 //   gives the expected search shares. gprofctl acceptance tests can pass a real recording. B: a profile of 100k+ nodes (render time is reported only).
@@ -16,7 +16,7 @@ import { pathToFileURL, fileURLToPath } from 'node:url';
 
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
-const { small: smallHtml, col: smallCol, big: bigHtml, tree: treeHtml, diff: diffHtml, empty: emptyHtml, shots: shotDir } = args;
+const { small: smallHtml, col: smallCol, big: bigHtml, bigcol: bigCol, tree: treeHtml, diff: diffHtml, empty: emptyHtml, shots: shotDir } = args;
 const HOT = args.hot || 'hot_function', COLD = args.cold || 'cold_function';
 if (!smallHtml || !smallCol) {
   console.error('usage: node viewer.test.mjs --small S.html --col S.col [--hot NAME] [--cold NAME] [--big B.html] [--tree T.html] [--diff D.html] [--empty E.html] [--shots DIR]');
@@ -260,6 +260,41 @@ if (bigHtml) {
   const s = await canvasStats(page);
   check(info.nodes >= 100000, `big profile has ${info.nodes} nodes`);
   check(s.colors >= 5, `big profile canvas is drawn (${s.colors} colours)`);
+  // The export embeds the compact tree gzip'd (it is over 1 MiB): the decoded tree and the
+  // painted frames carry the counts of the generator (bigCol): stack i of 100,000 is
+  // app;main;a(i%10);b(i%100);c(i%1000);d(i%10000);e(i) with (i%97)+1 samples.
+  const fmt = await page.evaluate(() => JSON.parse(document.getElementById('gp-data').textContent).format);
+  check(fmt === 'compact-gzip-base64', `big export embeds the gzip'd compact tree (${fmt})`);
+  if (bigCol) {
+    const want = {};
+    let total = 0;
+    for (const line of fs.readFileSync(bigCol, 'utf8').split('\n')) {
+      if (!line) continue;
+      const sp = line.lastIndexOf(' '), n = Number(line.slice(sp + 1));
+      const fr = line.slice(0, sp).split(';').slice(4); // drop 0;;app;main
+      total += n;
+      for (const f of [fr[0], fr[1], fr[2]]) want[f] = (want[f] || 0) + n;
+      if (fr[4] === 'e12345') want.e12345 = n;
+    }
+    const got = await page.evaluate((names) => {
+      const g = window.gprofViewer.graph, t = g.t, out = { total: t.value[0], n: t.n };
+      for (const nm of names) { const i = g.findNode(nm); out[nm] = i < 0 ? -1 : t.value[i]; }
+      return out;
+    }, ['a3', 'b42', 'c777', 'e12345']);
+    check(got.total === total && got.n === 111113, `big tree: total ${got.total} (want ${total}), ${got.n} nodes (want 111113)`);
+    for (const nm of ['a3', 'b42', 'c777', 'e12345']) check(got[nm] === want[nm], `big tree: ${nm} has ${got[nm]} samples (want ${want[nm]})`);
+    // the painted frame's tooltip says the same count
+    const c = await page.evaluate(() => { const g = window.gprofViewer.graph; return g.nodeCenter(g.findNode('a3')); });
+    check(c !== null, 'big tree: a3 is painted');
+    if (c) {
+      await page.mouse.move(c.x, c.y);
+      await page.waitForTimeout(50);
+      const tip = await page.evaluate(() => { const t = document.querySelector('.gp-tooltip'); return t.hidden ? '' : t.textContent; });
+      const fmtd = want.a3.toLocaleString('en-US');
+      check(tip.includes('a3') && tip.includes(fmtd), `big tree: a3's tooltip shows ${fmtd} samples (${tip.replace(/\s+/g, ' ').slice(0, 80)})`);
+      await page.mouse.move(1, 1);
+    }
+  }
   // redraw cost: zoom in and out, scroll, search
   const redraw = await page.evaluate(async () => {
     const g = window.gprofViewer.graph;

@@ -160,6 +160,29 @@ curl -s "${UI[@]}" "$FG&format=pprof" -o "$WORK/exp.pb.gz"
 expect_status 400 "format must be" "${UI[@]}" "$FG&format=svgz"
 ok "exports: collapsed, html, pprof"
 
+# the compact tree: gzip'd when asked, and it decodes to exactly the tree JSON
+curl -s "${UI[@]}" "$FG" >"$WORK/tree.json"
+curl -s "${UI[@]}" -H 'Accept-Encoding: gzip' -D "$WORK/compact.hdr" "$FG&format=compact" -o "$WORK/compact.json.gz"
+grep -qi '^content-encoding: gzip' "$WORK/compact.hdr" || fail "format=compact is not gzip'd for Accept-Encoding: gzip"
+zcat "$WORK/compact.json.gz" >"$WORK/compact.json"
+cmp -s "$WORK/compact.json" <(curl -s "${UI[@]}" "$FG&format=compact") || fail "gzip'd and plain compact answers differ"
+python3 - "$WORK/tree.json" "$WORK/compact.json" <<'PY' || fail "compact tree differs from the tree JSON"
+import json, sys
+tree, c = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+rows = []
+def walk(n, d):
+    rows.append((d, n["name"] if d else "root", n["value"]))
+    for ch in n["children"]:
+        walk(ch, d + 1)
+walk(tree, 0)
+got = [(c["depth"][i], c["names"][c["name"][i]], c["value"][i]) for i in range(c["nodes"])]
+assert c["format"] == "gprof-flame-compact" and c["total"] == tree["value"], c["total"]
+assert got == rows, (got[:5], rows[:5])
+assert len(c["nameKind"]) == len(c["names"])
+print("compact: %d nodes, total %d, same as the tree JSON" % (len(got), c["total"]))
+PY
+ok "format=compact: gzip on the wire, same tree as the JSON"
+
 curl -s "${UI[@]}" "$H/api/flamegraph/diff?serviceName=svc&startTime=$T0&endTime=$T1&compareServiceName=other" |
     jcheck '.after==38 and .before==0' || fail "diff against another service"
 T2=$(date -u -d '-5 hours' +%Y-%m-%dT%H:%M:%S)

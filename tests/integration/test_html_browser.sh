@@ -2,7 +2,8 @@
 # test_html_browser.sh — the self-contained HTML flame graph in headless Debian chromium with the
 # network blocked (playwright-core): canvas drawn, regex search share, click zoom + breadcrumbs,
 # tooltip, icicle toggle, top-functions table, the note on hypervisor frames, a 100k-node profile
-# (render time reported), the Performance Studio tree JSON input and a before/after diff tree.
+# (render time reported; embedded as the gzip'd compact tree, its decoded and painted counts checked
+# against the generator), the Performance Studio tree JSON input and a before/after diff tree.
 # Set GPROF_SCREENSHOT_DIR to keep PNG screenshots.
 set -euo pipefail
 : "${GPROF_SOURCE_DIR:?}" "${GPROF_BUILD_DIR:?}"
@@ -56,5 +57,5 @@ fi
 shots=()
 [ -n "${GPROF_SCREENSHOT_DIR:-}" ] && mkdir -p "$GPROF_SCREENSHOT_DIR" && shots=(--shots "$GPROF_SCREENSHOT_DIR")
 cd "$browser_dir"
-node viewer.test.mjs --small "$tmp/small.html" --col "$tmp/small.col" --big "$tmp/big.html" \
+node viewer.test.mjs --small "$tmp/small.html" --col "$tmp/small.col" --big "$tmp/big.html" --bigcol "$tmp/big.col" \
   --tree "$tmp/tree.html" --diff "$tmp/diff.html" --empty "$tmp/empty.html" "${shots[@]}"

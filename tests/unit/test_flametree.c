@@ -1,5 +1,5 @@
 /* test_flametree.c — Performance Studio tree JSON: exact output, levels, truncation that keeps
- * totals right, and the before/after diff. */
+ * totals right, the before/after diff, and the compact format decoding to the same tree. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -203,6 +203,139 @@ static void test_many_nodes(void **state)
     gp_profile_free(p);
 }
 
+/* Walks a tree JSON node in pre-order (its children are already in name order) and checks the
+ * compact arrays at *i against it. */
+static void walk_compare(json_object *node, int depth, json_object *c, size_t *i, int diff)
+{
+    json_object *names = json_object_object_get(c, "names");
+    size_t k = (*i)++;
+    assert_int_equal(
+            json_object_get_int(json_object_array_get_idx(json_object_object_get(c, "depth"), k)),
+            depth);
+    int id = json_object_get_int(json_object_array_get_idx(json_object_object_get(c, "name"), k));
+    if (depth > 0)
+        assert_string_equal(json_object_get_string(json_object_array_get_idx(names, (size_t)id)),
+                            json_object_get_string(json_object_object_get(node, "name")));
+    else
+        assert_int_equal(id, 0);
+    assert_int_equal(
+            json_object_get_int64(json_object_array_get_idx(json_object_object_get(c, "value"), k)),
+            json_object_get_int64(json_object_object_get(node, "value")));
+    if (diff)
+        assert_int_equal(json_object_get_int64(
+                                 json_object_array_get_idx(json_object_object_get(c, "before"), k)),
+                         json_object_get_int64(json_object_object_get(node, "before")));
+    json_object *ch = json_object_object_get(node, "children");
+    for (size_t j = 0; j < json_object_array_length(ch); j++)
+        walk_compare(json_object_array_get_idx(ch, j), depth + 1, c, i, diff);
+}
+
+/* json_tokener_parse stops at 32 levels: a tree JSON node takes two (object, children). */
+static json_object *parse_deep(const char *s)
+{
+    struct json_tokener *tok = json_tokener_new_ex(1000);
+    assert_non_null(tok);
+    json_object *o = json_tokener_parse_ex(tok, s, (int)strlen(s));
+    json_tokener_free(tok);
+    return o;
+}
+
+static void compare_formats(const char *json, const char *compact, int diff)
+{
+    json_object *j = parse_deep(json), *c = parse_deep(compact);
+    assert_non_null(j);
+    assert_non_null(c);
+    size_t i = 0;
+    walk_compare(j, 0, c, &i, diff);
+    assert_int_equal(i, json_object_get_int64(json_object_object_get(c, "nodes")));
+    assert_int_equal(i, json_object_array_length(json_object_object_get(c, "depth")));
+    assert_int_equal(json_object_get_int64(json_object_object_get(c, "total")),
+                     json_object_get_int64(json_object_object_get(j, "value")));
+    /* one kind per name */
+    assert_int_equal(json_object_array_length(json_object_object_get(c, "nameKind")),
+                     json_object_array_length(json_object_object_get(c, "names")));
+    json_object_put(j);
+    json_object_put(c);
+}
+
+static void test_compact_exact(void **state)
+{
+    struct gp_profile *p = make();
+    struct strbuf sb = STRBUF_INIT;
+    struct gp_err err = {0};
+    assert_int_equal(gp_flametree_compact(p, NULL, &sb, &err), 0);
+    assert_string_equal(sb_str(&sb),
+                        "{\"format\":\"gprof-flame-compact\",\"version\":1,\"total\":12,"
+                        "\"nodes\":7,\"diff\":false,"
+                        "\"kinds\":[\"native\",\"kernel\",\"python\",\"jit\"],"
+                        "\"names\":[\"root\",\"app\",\"main\",\"a_cold\",\"b_hot\",\"pg\\\"<x>\","
+                        "\"zz\"],\"nameKind\":[0,0,0,0,0,0,0],"
+                        "\"depth\":[0,1,2,3,3,1,2],\"name\":[0,1,2,3,4,5,6],"
+                        "\"value\":[12,10,10,3,6,2,2]}");
+    sb_free(&sb);
+    gp_profile_free(p);
+}
+
+static void test_frame_kinds(void **state)
+{
+    assert_int_equal(gp_frame_kind("do_syscall_64_[k]"), GP_KIND_KERNEL);
+    assert_int_equal(gp_frame_kind("run (app.py:12)_[p]"), GP_KIND_PYTHON);
+    assert_int_equal(gp_frame_kind("PyEval_EvalFrame_[pn]"), GP_KIND_NATIVE);
+    assert_int_equal(gp_frame_kind("java/lang/Thread.run_[j]"), GP_KIND_JIT);
+    assert_int_equal(gp_frame_kind("Foo.bar_[0]"), GP_KIND_JIT);
+    assert_int_equal(gp_frame_kind("main"), GP_KIND_NATIVE);
+    assert_int_equal(gp_frame_kind("[k]"), GP_KIND_NATIVE);
+    assert_int_equal(gp_frame_kind("_[k]"), GP_KIND_NATIVE);
+    assert_int_equal(gp_frame_kind("a[x]_[k]"), GP_KIND_KERNEL);
+    assert_int_equal(gp_frame_kind("Foo.bar_[php]"), GP_KIND_JIT);
+    assert_int_equal(gp_frame_kind("a[k]"), GP_KIND_NATIVE);
+    assert_int_equal(gp_frame_kind("operator[]"), GP_KIND_NATIVE);
+}
+
+/* A random profile of deep, branching stacks: the compact arrays decode to exactly the tree
+ * JSON (names, depths, values, order), plain, truncated and as a diff. */
+static void test_compact_equals_json(void **state)
+{
+    struct gp_profile *a = gp_profile_new(), *b = gp_profile_new();
+    uint64_t seed = 42;
+    char buf[40][24];
+    const char *f[40];
+    static const char *sfx[] = {"", "_[k]", "_[p]", "_[j]"};
+    for (int s = 0; s < 20000; s++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint32_t n = 1 + (uint32_t)(seed >> 59) + (uint32_t)((seed >> 40) & 7);
+        for (uint32_t k = 0; k < n; k++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            snprintf(buf[k], sizeof(buf[k]), "fn%u%s", (unsigned)((seed >> 33) % (3 + k * 2)),
+                     sfx[(seed >> 20) & 3]);
+            f[k] = buf[k];
+        }
+        struct gp_profile *p = (s & 1) ? a : b;
+        assert_int_equal(gp_profile_add(p, 0, "", (s % 3) ? "app" : "db", f, n, 1 + (seed >> 61)),
+                         0);
+    }
+    struct strbuf j = STRBUF_INIT, c = STRBUF_INIT;
+    struct gp_err err = {0};
+    assert_int_equal(gp_flametree_json(a, NULL, &j, &err), 0);
+    assert_int_equal(gp_flametree_compact(a, NULL, &c, &err), 0);
+    compare_formats(sb_str(&j), sb_str(&c), 0);
+    struct gp_flametree_opts o = {.max_stacks = 500, .max_nodes = 3000};
+    sb_reset(&j);
+    sb_reset(&c);
+    assert_int_equal(gp_flametree_json(a, &o, &j, &err), 0);
+    assert_int_equal(gp_flametree_compact(a, &o, &c, &err), 0);
+    compare_formats(sb_str(&j), sb_str(&c), 0);
+    sb_reset(&j);
+    sb_reset(&c);
+    assert_int_equal(gp_flametree_diff_json(a, b, NULL, &j, &err), 0);
+    assert_int_equal(gp_flametree_diff_compact(a, b, NULL, &c, &err), 0);
+    compare_formats(sb_str(&j), sb_str(&c), 1);
+    sb_free(&j);
+    sb_free(&c);
+    gp_profile_free(a);
+    gp_profile_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +346,9 @@ int main(void)
             cmocka_unit_test(test_empty_profile),
             cmocka_unit_test(test_diff),
             cmocka_unit_test(test_many_nodes),
+            cmocka_unit_test(test_compact_exact),
+            cmocka_unit_test(test_frame_kinds),
+            cmocka_unit_test(test_compact_equals_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base64.h"
 #include "common/collapsed.h"
 #include "common/flametree.h"
+#include "common/gzip.h"
 #include "common/html.h"
 #include "common/ui_asset.h"
 
@@ -111,14 +113,53 @@ static void test_page(void **state)
                      1767323045);
     assert_int_equal(json_object_get_int64(json_object_object_get(meta, "end_epoch")), 1767323105);
     assert_true(json_object_object_get_ex(d, "format", &v));
-    assert_string_equal(json_object_get_string(v), "collapsed");
-    /* app index and container are omitted, like gProfiler's HTML */
+    assert_string_equal(json_object_get_string(v), "compact");
+    /* the compact tree; app index and container are omitted, like gProfiler's HTML */
     assert_true(json_object_object_get_ex(d, "data", &v));
-    assert_string_equal(json_object_get_string(v),
-                        "app;main;evil</script><img src=x onerror=alert(1)>&amp|;hot 7\n"
-                        "app;main;cold 3");
+    struct strbuf want = STRBUF_INIT;
+    assert_int_equal(gp_flametree_compact(p, NULL, &want, &err), 0);
+    assert_string_equal(json_object_get_string(v), sb_str(&want));
+    assert_non_null(strstr(sb_str(&want), "\"evil</script><img src=x onerror=alert(1)>&amp;\""));
+    assert_non_null(strstr(sb_str(&want), "\"value\":[10,10,10,3,7,7]"));
+    sb_free(&want);
     json_object_put(d);
     sb_free(&sb);
+    gp_profile_free(p);
+}
+
+/* A tree above 1 MiB is embedded gzip'd and base64'd, and decodes to the same compact text. */
+static void test_big_page_gzip(void **state)
+{
+    struct gp_profile *p = gp_profile_new();
+    char a[32], b[32];
+    for (int i = 0; i < 40000; i++) {
+        snprintf(a, sizeof(a), "outer_function_%d", i % 200);
+        snprintf(b, sizeof(b), "inner_function_%d", i);
+        const char *f[] = {"main", a, b};
+        assert_int_equal(gp_profile_add(p, 0, "", "app", f, 3, 1 + (uint64_t)(i % 5)), 0);
+    }
+    struct strbuf sb = STRBUF_INIT, gz = STRBUF_INIT, want = STRBUF_INIT;
+    struct gp_err err = {0};
+    assert_int_equal(gp_html_write(p, NULL, &sb, &err), 0);
+    json_object *d = data_of(sb_str(&sb)), *v;
+    assert_string_equal(json_object_get_string(json_object_object_get(d, "format")),
+                        "compact-gzip-base64");
+    v = json_object_object_get(d, "data");
+    assert_int_equal(gp_base64_decode(json_object_get_string(v),
+                                      (size_t)json_object_get_string_len(v), &gz, &err),
+                     0);
+    char *tree = NULL;
+    size_t tlen = 0;
+    assert_int_equal(gz_inflate(gz.buf, gz.len, 64u << 20, &tree, &tlen, &err), 0);
+    assert_int_equal(gp_flametree_compact(p, NULL, &want, &err), 0);
+    assert_true(want.len > (1u << 20));
+    assert_string_equal(tree, sb_str(&want));
+    assert_true(sb.len < want.len / 2);
+    free(tree);
+    json_object_put(d);
+    sb_free(&sb);
+    sb_free(&gz);
+    sb_free(&want);
     gp_profile_free(p);
 }
 
@@ -243,6 +284,7 @@ int main(int argc, char **argv)
         return generate(argc, argv);
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_page),
+            cmocka_unit_test(test_big_page_gzip),
             cmocka_unit_test(test_tree_page),
             cmocka_unit_test(test_assets),
     };

@@ -7,6 +7,16 @@
 // Tree model: nodes in pre-order in typed arrays; end[i] is one past i's last descendant,
 // so a subtree is skipped with `i = end[i]`. x[i] is the node's left edge in samples.
 
+// Frame kinds (the compact format's "kinds"), from the profilers' name suffixes as the
+// coordinator derives them (common/flametree.c gp_frame_kind).
+export const KINDS = ['native', 'kernel', 'python', 'jit'];
+const KIND_RE = /_\[(k|p|pe|j|i|0|1|net|rb|php|nd)\]$/;
+const KIND_OF = { k: 1, p: 2, pe: 2, j: 3, i: 3, 0: 3, 1: 3, net: 3, rb: 3, php: 3, nd: 3 };
+export function frameKind(name) {
+  const m = KIND_RE.exec(name);
+  return m && m.index > 0 ? KIND_OF[m[1]] : 0;
+}
+
 const NAME_SPAN = 16777216; // child key = parent * NAME_SPAN + name id (exact below 2^53)
 
 class Builder {
@@ -113,6 +123,11 @@ class Builder {
       t.self[i] = Math.max(0, this.nValue[b] - childSum);
     }
     while (open.length) t.end[open.pop()] = k;
+    const nameKind = new Uint8Array(names.length);
+    for (let id = 0; id < names.length; id++) nameKind[id] = frameKind(names[id]);
+    t.kinds = KINDS;
+    t.kind = new Uint8Array(count);
+    for (let i = 1; i < count; i++) t.kind[i] = nameKind[t.name[i]];
     return t;
   }
 }
@@ -160,8 +175,10 @@ export function parseCollapsed(text) {
 }
 
 // Performance Studio's tree JSON {name, value, children:[…]} (the root's name is ignored).
-// Nodes with "before"/"after" (gprof's diff) make a diff tree: value = after.
+// Nodes with "before"/"after" (gprof's diff) make a diff tree: value = after. The compact
+// format (an object with format "gprof-flame-compact") is handed to parseCompact.
 export function parseTree(obj) {
+  if (obj && obj.format === 'gprof-flame-compact') return parseCompact(obj);
   const b = new Builder();
   const diff = !!obj && (obj.before !== undefined || obj.after !== undefined);
   const work = [[obj, b.root]];
@@ -180,27 +197,35 @@ export function parseTree(obj) {
 }
 
 // Per function name: self (sum of self samples) and total (samples with the function anywhere
-// on the stack, counting recursion once). Sorted by self, heaviest first. The root is skipped.
+// on the stack, counting recursion once). Sorted by self, heaviest first, then by total, then
+// in tree order. The root is skipped.
 export function topFunctions(t) {
-  const self = new Float64Array(t.names.length);
-  const total = new Float64Array(t.names.length);
-  const active = new Int32Array(t.names.length);
-  const seen = new Uint8Array(t.names.length);
-  const open = []; // indices of ancestors whose subtree has not ended
+  const nn = t.names.length;
+  const self = new Float64Array(nn);
+  const total = new Float64Array(nn);
+  const active = new Int32Array(nn);
+  const seen = new Uint8Array(nn);
+  const open = new Int32Array(t.maxDepth + 2); // ancestors whose subtree has not ended
+  let sp = 0;
+  const { name, end, value } = t;
   for (let i = 1; i < t.n; i++) {
-    while (open.length && t.end[open[open.length - 1]] <= i) active[t.name[open.pop()]]--;
-    const id = t.name[i];
+    while (sp && end[open[sp - 1]] <= i) active[name[open[--sp]]]--;
+    const id = name[i];
     seen[id] = 1;
     self[id] += t.self[i];
-    if (active[id] === 0) total[id] += t.value[i];
+    if (active[id] === 0) total[id] += value[i];
     active[id]++;
-    open.push(i);
+    open[sp++] = i;
   }
-  const rows = [];
-  for (let id = 0; id < t.names.length; id++) {
-    if (seen[id]) rows.push({ name: t.names[id], self: self[id], total: total[id] });
-  }
-  rows.sort((a, b) => b.self - a.self || b.total - a.total || (a.name < b.name ? -1 : 1));
+  // sort name ids (typed, no objects), then make one row per name
+  let m = 0;
+  const ids = new Int32Array(nn);
+  for (let id = 0; id < nn; id++) if (seen[id]) ids[m++] = id;
+  const names = t.names;
+  // ties in name id order (first use in the tree), not by text: 100k names sort 2x faster
+  const order = ids.subarray(0, m).sort((a, b) => self[b] - self[a] || total[b] - total[a] || a - b);
+  const rows = new Array(m);
+  for (let k = 0; k < m; k++) { const id = order[k]; rows[k] = { name: names[id], self: self[id], total: total[id] }; }
   return rows;
 }
 
@@ -236,4 +261,69 @@ export function fmtNum(v) {
 export function fmtPct(v) {
   if (!isFinite(v)) return '–';
   return (v >= 10 ? v.toFixed(1) : v.toFixed(2)) + '%';
+}
+
+// The coordinator's compact tree (format=compact, README "Compact flame graph tree"): a names
+// table and per-node arrays in pre-order, children by name. Decoded straight into the typed
+// arrays the widget uses, in one pass: a stack of open ancestors gives parent, end, x and self.
+// t.kind[i] is the node's frame kind (index into t.kinds: native, kernel, python, jit).
+export function parseCompact(obj) {
+  if (!obj || obj.format !== 'gprof-flame-compact') throw new Error('not a gprof compact flame graph tree');
+  const n = obj.depth.length;
+  if (!n || obj.name.length !== n || obj.value.length !== n) throw new Error('compact tree: arrays of different lengths');
+  const diff = !!obj.diff;
+  const names = obj.names.slice();
+  names[0] = 'all';
+  const nameKind = Uint8Array.from(obj.nameKind || []);
+  const t = {
+    names, n, diff, kinds: obj.kinds || ['native', 'kernel', 'python', 'jit'],
+    name: Int32Array.from(obj.name), value: Float64Array.from(obj.value), self: new Float64Array(n),
+    before: diff ? Float64Array.from(obj.before) : null,
+    x: new Float64Array(n), depth: Int32Array.from(obj.depth), end: new Int32Array(n),
+    parent: new Int32Array(n), kind: new Uint8Array(n), maxDepth: 0,
+  };
+  const { name, value, self, x, depth, end, parent, kind } = t;
+  const open = new Int32Array(n + 1); // ancestors of the current node, root first
+  const nextX = new Float64Array(n); // left edge of the next child of each node
+  let sp = 0, maxDepth = 0;
+  for (let i = 0; i < n; i++) {
+    const d = depth[i];
+    if (i > 0 && (d < 1 || d > sp)) throw new Error(`compact tree: node ${i} has depth ${d} after depth ${depth[i - 1]}`);
+    while (sp > d) end[open[--sp]] = i;
+    const p = sp ? open[sp - 1] : -1;
+    parent[i] = p;
+    self[i] = value[i];
+    if (p >= 0) { x[i] = nextX[p]; nextX[p] += value[i]; self[p] -= value[i]; }
+    nextX[i] = x[i];
+    kind[i] = nameKind[name[i]];
+    if (d > maxDepth) maxDepth = d;
+    open[sp++] = i;
+  }
+  while (sp) end[open[--sp]] = n;
+  for (let i = 0; i < n; i++) if (self[i] < 0) self[i] = 0;
+  t.maxDepth = maxDepth;
+  return t;
+}
+
+// Inflates base64 of gzip (the HTML export's "compact-gzip-base64" data) into text.
+export async function gunzipBase64(b64) {
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  if (typeof DecompressionStream === 'undefined') throw new Error('this browser cannot inflate the embedded profile (no DecompressionStream): use a current Chromium, Firefox or Safari');
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+  return new Response(stream).text();
+}
+
+// The tree of an HTML export's embedded payload ({format, data}): "compact-gzip-base64",
+// "compact" or "tree" (JSON text or object), anything else collapsed text.
+export async function treeFromPayload(payload) {
+  if (payload.format === 'compact-gzip-base64') {
+    return parseCompact(JSON.parse(await gunzipBase64(String(payload.data || ''))));
+  }
+  if (payload.format === 'tree' || payload.format === 'compact') {
+    const obj = typeof payload.data === 'string' ? JSON.parse(payload.data) : payload.data;
+    return parseTree(obj);
+  }
+  return parseCollapsed(String(payload.data || ''));
 }

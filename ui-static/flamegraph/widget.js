@@ -34,6 +34,15 @@ function diffColor(t, i) {
   return `hsl(214, ${(20 + 60 * s).toFixed(0)}%, ${(88 - 30 * s).toFixed(1)}%)`;
 }
 
+// Colour by frame kind (setColorMode('kind')): one hue family per kind, shade by name.
+export const KIND_COLORS = { native: '#e8845c', kernel: '#e6b34a', python: '#5aa469', jit: '#4f8fd6' };
+const KIND_HSL = [[14, 72, 62], [40, 75, 60], [130, 34, 52], [212, 60, 60]];
+export function kindColor(kind, name) {
+  const [h, s, l] = KIND_HSL[kind] || KIND_HSL[0];
+  const v = (hash(name) & 0xff) / 255;
+  return `hsl(${(h + v * 10 - 5).toFixed(1)}, ${s}%, ${(l + v * 8 - 4).toFixed(1)}%)`;
+}
+
 const MATCH_COLOR = '#c026d3';
 const MERGED_COLOR = '#e8d9c8';
 
@@ -53,6 +62,7 @@ export class FlameGraph {
     this.t = tree;
     this.opts = opts;
     this.mode = opts.mode === 'icicle' ? 'icicle' : 'flame';
+    this.colorMode = opts.colorMode === 'kind' ? 'kind' : 'name';
     this.zoom = 0;
     this.hover = -1;
     this.matchName = null; // Uint8Array per name id, or null
@@ -131,6 +141,10 @@ export class FlameGraph {
     if (this.matchName && this.matchName[t.name[i]]) return MATCH_COLOR;
     if (t.diff) return diffColor(t, i);
     const id = t.name[i];
+    if (this.colorMode === 'kind' && t.kind && t.depth[i] > 1) {
+      const kc = this.kindColors || (this.kindColors = new Array(t.names.length));
+      return kc[id] || (kc[id] = kindColor(t.kind[i], t.names[id]));
+    }
     return this.colors[id] || (this.colors[id] = frameColor(t.names[id], t.depth[i]));
   }
 
@@ -183,7 +197,8 @@ export class FlameGraph {
       }
     };
     const end = t.end[z];
-    const maxVisDepth = this.mode === 'icicle' ? lastRow : Infinity;
+    // deeper rows than the last visible one are skipped with their subtrees (in either mode)
+    const maxVisDepth = this.mode === 'icicle' ? lastRow : this.rows() - firstRow;
     for (let i = z; i < end;) {
       const d = t.depth[i];
       const px = (t.x[i] - x0) * scale, pw = t.value[i] * scale;
@@ -316,6 +331,34 @@ export class FlameGraph {
     this.zoom = i;
     this.emit('zoom', i);
     this.requestDraw();
+  }
+
+  // 'name' (warm hues by name, the default) or 'kind' (by frame kind: native, kernel, python,
+  // jit; see KIND_COLORS for a legend). Diff trees keep their diff colours.
+  setColorMode(mode) {
+    const m = mode === 'kind' ? 'kind' : 'name';
+    if (m === this.colorMode) return;
+    this.colorMode = m;
+    this.emit('colormode', m);
+    this.requestDraw();
+  }
+
+  // Samples per frame kind (nested frames of one kind counted once), for a legend.
+  kindTotals() {
+    const t = this.t, out = {};
+    for (const k of t.kinds || []) out[k] = 0;
+    if (!t.kind) return out;
+    const open = new Int32Array((t.kinds || []).length);
+    const stack = [];
+    for (let i = 1; i < t.n; i++) {
+      while (stack.length && t.end[stack[stack.length - 1]] <= i) open[t.kind[stack.pop()]]--;
+      if (t.depth[i] < 2) continue; // comm (and container) levels have no kind
+      const k = t.kind[i];
+      if (!open[k]) out[t.kinds[k]] += t.value[i];
+      open[k]++;
+      stack.push(i);
+    }
+    return out;
   }
 
   setMode(mode) {

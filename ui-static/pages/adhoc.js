@@ -1,6 +1,6 @@
 // pages/adhoc.js — #/adhoc: the ad hoc sessions' HTML flame graphs of a service; Open reads a
 // file's embedded data as text and draws it in the page.
-import { parseCollapsed, parseTree, fmtNum } from '../flamegraph/model.js';
+import { treeFromPayload, fmtNum } from '../flamegraph/model.js';
 import { h, errorBox, emptyBox } from '../dom.js';
 import { api } from '../api.js';
 import { iso, parseApiTime, showTime, rangeOf } from '../time.js';
@@ -59,9 +59,8 @@ export async function pageAdhoc(main, gen) {
         return;
       }
       const meta = payload.meta || {};
-      const tree = payload.format === 'tree'
-        ? parseTree(typeof payload.data === 'string' ? JSON.parse(payload.data) : payload.data)
-        : parseCollapsed(String(payload.data || ''));
+      const tree = await treeFromPayload(payload);
+      if (gen !== app.gen) return;
       const ts = parseApiTime(item.timestamp || '');
       mountGraph(view, tree, { ...meta, title: `Ad hoc · ${item.hostname} · ${ts === null ? item.filename : showTime(ts)}` });
     } catch (e) {

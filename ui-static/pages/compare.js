@@ -64,7 +64,7 @@ export async function pageCompare(main, gen, q) {
     note.replaceChildren();
     graph.replaceChildren(h('div', { class: 'ap-loading', text: 'Computing the difference…' }));
     let r;
-    try { r = await api('/api/flamegraph/diff', p); } catch (e) {
+    try { r = await api('/api/flamegraph/diff', { ...p, format: 'compact' }); } catch (e) {
       if (my !== loadGen || gen !== app.gen) return;
       dropViewer();
       graph.replaceChildren(errorBox(e));

@@ -146,7 +146,7 @@ export async function pageProfiles(main, gen) {
     const summary = api('/api/metrics/summary', params).catch((e) => ({ error: e }));
     let fg;
     try {
-      fg = await api('/api/flamegraph', params);
+      fg = await api('/api/flamegraph', { ...params, format: 'compact' });
     } catch (e) {
       if (stale()) return;
       dropViewer();

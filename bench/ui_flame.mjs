@@ -1,0 +1,174 @@
+// ui_flame.mjs — the browser half of bench/ui_flame.sh: times first paint, zoom and search of
+// one big profile in headless chromium for the gprof viewer (compact format and tree JSON from
+// the coordinator, and the self-contained HTML export) and for d3-flame-graph on the same tree.
+// First paint: navigation start to the first drawn frame (data fetched or inflated, parsed,
+// laid out, painted). Zoom and search: the call plus the next animation frame (so the drawing
+// counts), on the same frame (app0;start_thread;worker_main;layer0_fn0) and the same term
+// (func_12) in every viewer. Each figure is the median of --runs fresh pages.
+// Usage (from tests/browser, where playwright-core and d3-flame-graph are installed):
+//   node ../../bench/ui_flame.mjs --coord URL --query Q --html EXPORT.html --tree TREE.json
+//        [--runs 3] [--nodes N]
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { pathToFileURL } from 'node:url';
+
+const require = createRequire(path.join(process.cwd(), 'package.json'));
+const { chromium } = require('playwright-core');
+const args = {};
+for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+const RUNS = Number(args.runs || 3);
+const ZOOM_PATH = ['app0', 'start_thread', 'worker_main', 'layer0_fn0'];
+const TERM = 'func_12';
+const D3_TIMEOUT = Number(args.d3timeout || 300) * 1000;
+
+// d3-flame-graph page: served with the tree JSON on loopback (no CDN)
+const nm = path.join(process.cwd(), 'node_modules');
+const files = {
+  '/d3-selection.js': fs.readFileSync(path.join(nm, 'd3-selection/dist/d3-selection.min.js')),
+  '/d3-flamegraph.js': fs.readFileSync(path.join(nm, 'd3-flame-graph/dist/d3-flamegraph.min.js')),
+  '/d3-flamegraph.css': fs.readFileSync(path.join(nm, 'd3-flame-graph/dist/d3-flamegraph.css')),
+  '/tree.json': fs.readFileSync(args.tree),
+  '/d3.html': Buffer.from(`<!DOCTYPE html><html><head><meta charset="utf-8">
+<link rel="stylesheet" href="/d3-flamegraph.css"></head><body><div id="chart"></div>
+<script src="/d3-selection.js"></script><script src="/d3-flamegraph.js"></script>
+<script>
+(async () => {
+  const data = await (await fetch('/tree.json')).json();
+  const chart = flamegraph.flamegraph().width(1400).cellHeight(18).transitionDuration(0).minFrameSize(1);
+  d3.select('#chart').datum(data).call(chart);
+  window.chart = chart;
+  requestAnimationFrame(() => setTimeout(() => { window.readyAt = performance.now(); }, 0));
+})();
+</script></body></html>`),
+};
+const types = { js: 'text/javascript', css: 'text/css', json: 'application/json', html: 'text/html' };
+const server = http.createServer((req, res) => {
+  const body = files[req.url.split('?')[0]];
+  if (!body) { res.writeHead(404); res.end(); return; }
+  res.writeHead(200, { 'content-type': types[req.url.split('.').pop()] || 'text/plain' });
+  res.end(body);
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const local = `http://127.0.0.1:${server.address().port}`;
+
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gprof-bench-chromium-'));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+  viewport: { width: 1400, height: 900 },
+  deviceScaleFactor: 1,
+});
+
+const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)]; };
+
+// one fresh page of the gprof viewer: {paint, zoom, search, nodes, drawn}
+async function gprofRun(url) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url);
+  await page.waitForFunction(() => document.documentElement.dataset.ready, null, { timeout: 120000 });
+  const r = await page.evaluate(async ([zp, term]) => {
+    const v = window.gprofViewer;
+    if (!v) return { error: document.body.innerText.slice(0, 200) };
+    const g = v.graph, t = g.t;
+    const frame = () => new Promise((res) => requestAnimationFrame(() => setTimeout(res, 0)));
+    let z = 0;
+    for (const name of zp) {
+      let c = z + 1, found = -1;
+      while (c < t.end[z]) { if (t.names[t.name[c]] === name) { found = c; break; } c = t.end[c]; }
+      if (found < 0) return { error: `no frame ${name}` };
+      z = found;
+    }
+    let t0 = performance.now();
+    g.zoomTo(z);
+    g.draw();
+    await frame();
+    const zoom = performance.now() - t0;
+    g.zoomTo(0);
+    await frame();
+    t0 = performance.now();
+    const s = g.search(term);
+    g.draw();
+    await frame();
+    const search = performance.now() - t0;
+    return { paint: v.timings.readyAt, zoom, search, nodes: t.n, pct: s.percent, zoomValue: t.value[z] };
+  }, [ZOOM_PATH, TERM]);
+  if (errors.length) r.error = (r.error || '') + errors.join('; ');
+  await page.close();
+  return r;
+}
+
+async function d3Run() {
+  const page = await context.newPage();
+  await page.goto(`${local}/d3.html`);
+  try {
+    await page.waitForFunction(() => window.readyAt, null, { timeout: D3_TIMEOUT, polling: 50 });
+  } catch {
+    await page.close();
+    return { error: `no first paint within ${D3_TIMEOUT / 1000} s` };
+  }
+  const r = await page.evaluate(async ([zp, term]) => {
+    const root = d3.select('#chart').datum();
+    const frame = () => new Promise((res) => requestAnimationFrame(() => setTimeout(res, 0)));
+    let z = root;
+    for (const name of zp) {
+      z = (z.children || []).find((c) => c.data.name === name);
+      if (!z) return { error: `no frame ${name}` };
+    }
+    let t0 = performance.now();
+    window.chart.zoomTo(z);
+    await frame();
+    const zoom = performance.now() - t0;
+    window.chart.resetZoom();
+    await frame();
+    t0 = performance.now();
+    window.chart.search(term);
+    await frame();
+    const search = performance.now() - t0;
+    let n = 0;
+    root.each(() => { n++; });
+    return { paint: window.readyAt, zoom, search, nodes: n, zoomValue: z.value };
+  }, [ZOOM_PATH, TERM]);
+  await page.close();
+  return r;
+}
+
+const q = args.query;
+const cases = [
+  ['gprof UI, format=compact', () => gprofRun(`${args.coord}/ui/viewer.html?src=${encodeURIComponent(`/api/flamegraph?${q}&format=compact`)}`)],
+  ['gprof UI, tree JSON (old)', () => gprofRun(`${args.coord}/ui/viewer.html?src=${encodeURIComponent(`/api/flamegraph?${q}`)}`)],
+  ['gprof HTML export', () => gprofRun(pathToFileURL(args.html).href)],
+  ['d3-flame-graph 4.1.3', d3Run],
+];
+const rows = [];
+let bad = 0;
+console.log(`\n| viewer | first paint ms | zoom ms | search ms | nodes | zoomed frame samples |`);
+console.log('|---|---:|---:|---:|---:|---:|');
+for (const [name, fn] of cases) {
+  const rs = [];
+  for (let i = 0; i < RUNS; i++) {
+    const r = await fn();
+    if (r.error) { console.log(`| ${name} | ${r.error} | | | | |`); bad++; break; }
+    rs.push(r);
+  }
+  if (!rs.length) continue;
+  const r = { name, paint: median(rs.map((x) => x.paint)), zoom: median(rs.map((x) => x.zoom)),
+    search: median(rs.map((x) => x.search)), nodes: rs[0].nodes, zoomValue: rs[0].zoomValue };
+  rows.push(r);
+  console.log(`| ${r.name} | ${r.paint.toFixed(0)} | ${r.zoom.toFixed(1)} | ${r.search.toFixed(1)} | ${r.nodes} | ${r.zoomValue} |`);
+}
+const base = rows.find((r) => r.name.startsWith('d3'));
+const ours = rows.find((r) => r.name.includes('compact'));
+if (base && ours) {
+  console.log(`\nd3-flame-graph / gprof compact: first paint ${(base.paint / ours.paint).toFixed(1)}x, ` +
+    `zoom ${(base.zoom / ours.zoom).toFixed(1)}x, search ${(base.search / ours.search).toFixed(1)}x`);
+}
+await context.close();
+server.close();
+fs.rmSync(userDataDir, { recursive: true, force: true });
+process.exit(bad ? 1 : 0);

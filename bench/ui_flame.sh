@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# ui_flame.sh — issue 17's flame graph benchmark, side by side in one run: a real gprof-coordinator
+# on 127.0.0.1 receives 1,000,000 samples in 100,000 distinct stacks, uploaded as gProfiler agents
+# do (gzip'd /api/v2/profiles envelopes, 10 hosts x 10,000 stacks); then bench/ui_flame.mjs drives
+# headless /usr/bin/chromium (playwright-core from tests/browser) and times first paint, zoom and
+# search of
+#   (a) the UI viewer on /api/flamegraph?format=compact (stacksCount keeps every stack), and on
+#       the old tree JSON (format=flamegraph) for reference,
+#   (b) the self-contained HTML export (format=html),
+#   (c) d3-flame-graph 4 (tests/browser's package-lock, no CDN) on the same profile's tree JSON.
+# It also reports the payload sizes (raw and gzip'd) and the coordinator's time to answer.
+# Needs: a build (${GPROF_BUILD_DIR:-build}), python3, curl, node, chromium, and
+# `(cd tests/browser && npm ci)`. Knobs: STACKS (100000), SAMPLES (1000000), HOSTS (10),
+# RUNS (3, the median is reported), D3_TIMEOUT (300 s for d3-flame-graph's first paint), KEEP=1
+# keeps the work dir.
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${GPROF_BUILD_DIR:-build}
+[[ $BUILD = /* ]] || BUILD="$SRC/$BUILD"
+BIN="$BUILD/coordinator/gprof-coordinator"
+STACKS=${STACKS:-100000} SAMPLES=${SAMPLES:-1000000} HOSTS=${HOSTS:-10} RUNS=${RUNS:-3}
+[[ -x $BIN ]] || { echo "ui_flame.sh: $BIN not found; build first" >&2; exit 1; }
+[[ -d $SRC/tests/browser/node_modules/d3-flame-graph ]] ||
+    { echo "ui_flame.sh: run (cd tests/browser && npm ci) first" >&2; exit 1; }
+
+TMP=$(mktemp -d /tmp/gprof-bench-flame.XXXXXX)
+PID=
+cleanup() {
+    [[ -n $PID ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
+    [[ ${KEEP:-0} = 1 ]] && echo "work dir kept in $TMP" >&2 || rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()')
+H=http://127.0.0.1:$PORT
+"$BIN" --listen 127.0.0.1:$PORT --state-dir "$TMP/state" --indexer-poll-ms 50 >"$TMP/coord.log" 2>&1 &
+PID=$!
+for _ in $(seq 1 100); do curl -fs "$H/api/v1/health_check" >/dev/null 2>&1 && break; sleep 0.1; done
+
+NOW=$(date -u +%Y-%m-%dT%H:%M:%S)
+# The profile: stacks share prefixes (a mixed-radix call tree 6 levels deep, then a tail of
+# 2..13 frames drawn from 3,000 function names, some kernel, Python and JIT), counts 1..19 adding
+# up to exactly SAMPLES.
+python3 - "$TMP" "$STACKS" "$SAMPLES" "$HOSTS" "$NOW" <<'PY'
+import gzip, json, sys
+d, nst, nsamp, hosts, now = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+radix = [3, 4, 5, 5, 6, 8]
+sfx = ["", "", "", "", "_[k]", "_[p]", "_[j]", ""]
+def rnd(x):
+    x = (x * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
+    return x
+counts = [1 + (i * 7919) % 19 for i in range(nst)]
+counts[-1] += nsamp - sum(counts)
+assert counts[-1] > 0
+folded = open(d + "/profile.folded", "w")
+per = [[] for _ in range(hosts)]
+for i in range(nst):
+    frames, v = ["start_thread", "worker_main"], i
+    for k, r in enumerate(radix):
+        frames.append("layer%d_fn%d%s" % (k, v % r, sfx[(v + k) % 8] if k > 2 else ""))
+        v //= r
+    x = rnd(i + 1)
+    for k in range((x >> 60) % 12 + 2):
+        x = rnd(x)
+        frames.append("func_%d%s" % ((x >> 33) % 3000, sfx[(x >> 20) % 8]))
+    comm = "app%d" % (i % 3)
+    folded.write("%s;%s %d\n" % (comm, ";".join(frames), counts[i]))
+    per[i % hosts].append("0;;%s;%s %d" % (comm, ";".join(frames), counts[i]))
+folded.close()
+for h in range(hosts):
+    host = "host-%d" % h
+    prof = '# {"metadata":{"hostname":"%s","run_arguments":{"service_name":"bench"}}}\n' % host
+    prof += "\n".join(per[h])
+    body = {"start_time": now, "end_time": now, "hostname": host, "profile": prof,
+            "cpu_avg": 10.0, "mem_avg": 20.0, "spawn_time": now, "gpid": ""}
+    open("%s/up%d.gz" % (d, h), "wb").write(gzip.compress(json.dumps(body).encode(), 6))
+PY
+for h in $(seq 0 $((HOSTS - 1))); do
+    code=$(curl -s -o "$TMP/up.out" -w '%{http_code}' -X POST "$H/api/v2/profiles?service=bench" \
+        -H 'GPROFILER-SERVICE-NAME: bench' -H "X-Gprof-Upload-Id: bench$h" -H 'Content-Encoding: gzip' \
+        -H 'Content-type: application/json' --data-binary @"$TMP/up$h.gz")
+    [[ $code = 2* ]] || { echo "upload $h: HTTP $code $(cat "$TMP/up.out")" >&2; exit 1; }
+done
+START=$(date -u -d "$NOW 10 minutes ago" +%Y-%m-%dT%H:%M:%S)
+END=$(date -u -d "$NOW 10 minutes" +%Y-%m-%dT%H:%M:%S)
+Q="serviceName=bench&startTime=$START&endTime=$END&stacksCount=$STACKS"
+for _ in $(seq 1 600); do
+    total=$(curl -s "$H/api/flamegraph?$Q&format=compact" | python3 -c 'import json,sys
+try: print(json.load(sys.stdin)["total"])
+except Exception: print(0)')
+    [[ $total = "$SAMPLES" ]] && break
+    sleep 0.5
+done
+[[ $total = "$SAMPLES" ]] || { echo "the coordinator holds $total samples, not $SAMPLES" >&2; exit 1; }
+
+# Payloads and the coordinator's answer time (median of RUNS; curl time_total).
+size() { stat -c %s "$1"; }
+tcurl() { # NAME URL [curl args]: saves TMP/NAME, prints the median seconds
+    local name=$1 url=$2
+    shift 2
+    for _ in $(seq 1 "$RUNS"); do
+        curl -s -o "$TMP/$name" -w '%{time_total}\n' "$@" "$url"
+    done | sort -n | sed -n "$(((RUNS + 1) / 2))p"
+}
+t_compact_gz=$(tcurl compact.json.gz "$H/api/flamegraph?$Q&format=compact" -H 'Accept-Encoding: gzip')
+t_compact=$(tcurl compact.json "$H/api/flamegraph?$Q&format=compact")
+t_tree=$(tcurl tree.json "$H/api/flamegraph?$Q&format=flamegraph")
+t_html=$(tcurl export.html "$H/api/flamegraph?$Q&format=html")
+gzip -6 -c "$TMP/tree.json" >"$TMP/tree.json.gz"
+nodes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["nodes"])' "$TMP/compact.json")
+echo "profile: $SAMPLES samples, $STACKS stacks, $nodes nodes"
+printf '%-34s %12s %12s %10s\n' payload bytes gzip "answer s"
+printf '%-34s %12s %12s %10s\n' "compact (format=compact)" "$(size "$TMP/compact.json")" "$(size "$TMP/compact.json.gz")" "$t_compact_gz"
+printf '%-34s %12s %12s %10s\n' "tree JSON (format=flamegraph)" "$(size "$TMP/tree.json")" "$(size "$TMP/tree.json.gz")" "$t_tree"
+printf '%-34s %12s %12s %10s\n' "HTML export (format=html)" "$(size "$TMP/export.html")" "-" "$t_html"
+printf '%-34s %12s %12s %10s\n' "folded text" "$(size "$TMP/profile.folded")" "$(gzip -6 -c "$TMP/profile.folded" | wc -c)" "-"
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+
+cd "$SRC/tests/browser"
+node "$SRC/bench/ui_flame.mjs" --coord "$H" --query "$Q" --html "$TMP/export.html" \
+    --tree "$TMP/tree.json" --runs "$RUNS" --nodes "$nodes" --d3timeout "${D3_TIMEOUT:-300}"
