@@ -74,7 +74,8 @@ export async function pageHosts(main, gen, q) {
         const adhoc = /ad hoc/.test(q.summary || '');
         hostsCell.append(h('div', { class: 'ap-exec', dataset: { host: x.hostname, status: x.status } },
           h('span', { class: 'ap-mono', text: x.hostname }), ' ',
-          h('span', { class: `ap-badge ap-b-${x.status}`, text: x.status }),
+          // "sent": the agent took the command at its heartbeat and is running the session
+          h('span', { class: `ap-badge ap-b-${x.status === 'sent' ? 'running' : x.status}`, text: x.status === 'sent' ? 'running' : x.status, title: x.status }),
           x.error_message ? h('span', { class: 'ap-muted', text: ` ${x.error_message}` }) : null,
           done && adhoc ? h('a', { class: 'ap-link', href: `#/adhoc?${new URLSearchParams({ service: q.service, time: '24h', hn: x.hostname })}`, text: ' flame graph' }) : null,
           done && q.perfspect ? h('a', { class: 'ap-link', href: `#/perfspect?${new URLSearchParams({ service: q.service, host: x.hostname })}`, text: ' PerfSpect report' }) : null));
