@@ -15,11 +15,15 @@ struct sw_node {
     const char *name; /* borrowed from the profile */
     uint64_t value;
     uint32_t first, next; /* first child, next sibling */
+    uint32_t parent;
 };
 
+/* Nodes, and a hash of (parent, name) -> node so that a wide fan-out stays O(1) per frame. */
 struct sw_tree {
     struct sw_node *v;
     uint32_t n, cap;
+    uint32_t *slot; /* NO_NODE = empty; nslot is a power of two, at least twice n */
+    uint32_t nslot;
 };
 
 struct sw_ctx {
@@ -28,11 +32,45 @@ struct sw_ctx {
     uint64_t total, self, all;
 };
 
+static uint32_t sw_hash(uint32_t parent, const char *name)
+{
+    uint32_t h = 2166136261u ^ parent;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+static uint32_t *sw_find(const struct sw_tree *t, uint32_t parent, const char *name)
+{
+    uint32_t mask = t->nslot - 1;
+    for (uint32_t k = sw_hash(parent, name) & mask;; k = (k + 1) & mask) {
+        uint32_t c = t->slot[k];
+        if (c == NO_NODE)
+            return &t->slot[k];
+        if (t->v[c].parent == parent && strcmp(t->v[c].name, name) == 0)
+            return &t->slot[k];
+    }
+}
+
+static int sw_rehash(struct sw_tree *t, uint32_t nslot)
+{
+    uint32_t *slot = malloc((size_t)nslot * sizeof(*slot));
+    if (!slot)
+        return -ENOMEM;
+    free(t->slot);
+    t->slot = slot;
+    t->nslot = nslot;
+    memset(slot, 0xff, (size_t)nslot * sizeof(*slot));
+    for (uint32_t i = 1; i < t->n; i++)
+        *sw_find(t, t->v[i].parent, t->v[i].name) = i;
+    return 0;
+}
+
 static uint32_t sw_child(struct sw_tree *t, uint32_t at, const char *name)
 {
-    for (uint32_t c = t->v[at].first; c != NO_NODE; c = t->v[c].next)
-        if (strcmp(t->v[c].name, name) == 0)
-            return c;
+    uint32_t *s = sw_find(t, at, name);
+    if (*s != NO_NODE)
+        return *s;
     if (t->n == t->cap) {
         uint32_t cap = t->cap * 2;
         struct sw_node *v = realloc(t->v, (size_t)cap * sizeof(*v));
@@ -42,8 +80,17 @@ static uint32_t sw_child(struct sw_tree *t, uint32_t at, const char *name)
         t->cap = cap;
     }
     uint32_t c = t->n++;
-    t->v[c] = (struct sw_node){name, 0, NO_NODE, t->v[at].first};
+    t->v[c] = (struct sw_node){name, 0, NO_NODE, t->v[at].first, at};
     t->v[at].first = c;
+    if ((uint64_t)t->n * 2 > t->nslot) {
+        if (sw_rehash(t, t->nslot * 2)) {
+            t->n--; /* not reachable by lookup: drop it again */
+            t->v[at].first = t->v[c].next;
+            return NO_NODE;
+        }
+    } else {
+        *s = c;
+    }
     return c;
 }
 
@@ -54,8 +101,15 @@ static int sw_init(struct sw_tree *t, const char *fn)
     t->v = malloc(t->cap * sizeof(*t->v));
     if (!t->v)
         return -ENOMEM;
-    t->v[0] = (struct sw_node){fn, 0, NO_NODE, NO_NODE};
-    return 0;
+    t->v[0] = (struct sw_node){fn, 0, NO_NODE, NO_NODE, NO_NODE};
+    t->slot = NULL;
+    return sw_rehash(t, 512);
+}
+
+static void sw_free(struct sw_tree *t)
+{
+    free(t->v);
+    free(t->slot);
 }
 
 /* Adds a stack with the function on it: its outermost occurrence splits the stack (a recursive
@@ -182,8 +236,8 @@ void api_flamegraph_sandwich(const struct http_req *r, struct http_resp *w, void
         sw_json(&c.callees, &sb);
         sb_putc(&sb, '}');
     }
-    free(c.callers.v);
-    free(c.callees.v);
+    sw_free(&c.callers);
+    sw_free(&c.callees);
     gp_profile_free(prof);
     if (rc || sb.oom) {
         sb_free(&sb);
