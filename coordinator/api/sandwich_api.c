@@ -168,7 +168,9 @@ static void sw_open(const struct sw_tree *t, uint32_t i, struct strbuf *sb)
     json_object_put(nm);
 }
 
-static void sw_json(const struct sw_tree *t, struct strbuf *sb)
+/* Nodes deeper than the first level under min samples are left out (the first level, the direct
+ * callers or callees, is always complete). */
+static void sw_json(const struct sw_tree *t, uint64_t min, struct strbuf *sb)
 {
     struct sw_frame *st = malloc(((size_t)t->n + 1) * sizeof(*st));
     if (!st) {
@@ -187,6 +189,8 @@ static void sw_json(const struct sw_tree *t, struct strbuf *sb)
         }
         uint32_t c = f->next;
         f->next = t->v[c].next;
+        if (top >= 2 && t->v[c].value < min)
+            continue;
         if (!f->first)
             sb_putc(sb, ',');
         f->first = false;
@@ -207,6 +211,17 @@ void api_flamegraph_sandwich(const struct http_req *r, struct http_resp *w, void
         api_query_free(&p);
         http_resp_msg(w, 400, "query parameter function is required (a frame name)");
         return;
+    }
+    double min_share = 0.001;
+    const char *ms = http_query(r, "minShare");
+    if (ms && *ms) {
+        char *end;
+        min_share = strtod(ms, &end);
+        if (*end || !(min_share >= 0 && min_share <= 1)) {
+            api_query_free(&p);
+            http_resp_msg(w, 400, "minShare must be a number in 0..1, got '%.40s'", ms);
+            return;
+        }
     }
     p.spec.stacks = 0; /* the whole profile: exact counts whatever stacksCount says */
     struct gp_err err = {0};
@@ -231,9 +246,10 @@ void api_flamegraph_sandwich(const struct http_req *r, struct http_resp *w, void
                 nm ? json_object_to_json_string_ext(nm, JSON_C_TO_STRING_PLAIN) : "\"\"",
                 (unsigned long long)c.total, (unsigned long long)c.self, (unsigned long long)c.all);
         json_object_put(nm);
-        sw_json(&c.callers, &sb);
+        uint64_t min = (uint64_t)(min_share * (double)c.total);
+        sw_json(&c.callers, min, &sb);
         sb_puts(&sb, ",\"callees\":");
-        sw_json(&c.callees, &sb);
+        sw_json(&c.callees, min, &sb);
         sb_putc(&sb, '}');
     }
     sw_free(&c.callers);
