@@ -1,5 +1,5 @@
-// app.js — the coordinator's web UI: a hash-routed single page (Profiles, Compare, Hosts, Ad hoc
-// results) over the coordinator's Performance Studio-compatible API, drawing flame graphs with
+// app.js — the coordinator's web UI: a hash-routed single page (Services, Profiles, Compare,
+// Hosts, Ad hoc results, PerfSpect) over the coordinator's Performance Studio-compatible API, drawing flame graphs with
 // flamegraph/. This file is the router; each page is one file in pages/. Plain DOM, no
 // framework; text from the API only ever goes into textContent.
 import { errorBox } from './dom.js';
@@ -11,15 +11,19 @@ import { pageCompare } from './pages/compare.js';
 import { pageHosts } from './pages/hosts.js';
 import { pageAdhoc } from './pages/adhoc.js';
 import { renderSignInButton } from './pages/signin.js';
+import { pageServices } from './pages/services.js';
+import { pagePerfspect } from './pages/perfspect.js';
+import { installKeys, showKeys } from './parts/keys.js';
 
-const PAGES = { profiles: pageProfiles, compare: pageCompare, hosts: pageHosts, adhoc: pageAdhoc };
+const PAGES = { services: pageServices, profiles: pageProfiles, compare: pageCompare, hosts: pageHosts, adhoc: pageAdhoc, perfspect: pagePerfspect };
+const NAV = { perfspect: 'adhoc' }; // pages without a nav entry of their own
 app.api = api;
 app.route = route;
 window.gprofApp = app;
 
 async function route() {
   const { page, q } = readHash();
-  const name = PAGES[page] ? page : 'profiles';
+  const name = PAGES[page] ? page : 'services';
   loadShared(q);
   app.gen++;
   const gen = app.gen;
@@ -28,10 +32,10 @@ async function route() {
   app.page = name;
   document.documentElement.dataset.page = name;
   delete document.documentElement.dataset.ready;
-  for (const a of document.querySelectorAll('#ap-nav a')) a.classList.toggle('ap-on', a.dataset.page === name);
+  for (const a of document.querySelectorAll('#ap-nav a')) a.classList.toggle('ap-on', a.dataset.page === (NAV[name] || name));
   const main = document.getElementById('ap-main');
   main.replaceChildren();
-  if (name !== 'hosts' && name !== page) writeHash(name, sharedParams());
+  if (name !== 'hosts' && name !== 'perfspect' && name !== page) writeHash(name, name === 'services' ? { time: sharedParams().time } : sharedParams());
   try {
     await PAGES[name](main, gen, q);
   } catch (e) {
@@ -48,6 +52,8 @@ document.getElementById('ap-nav').addEventListener('click', (e) => {
   const p = a.dataset.page;
   writeHash(p, p === 'hosts' ? {} : sharedParams(), false);
 });
+document.getElementById('ap-keys-btn').addEventListener('click', showKeys);
+installKeys();
 setTokenListener(route);
 window.addEventListener('hashchange', route);
 renderTokenButton();

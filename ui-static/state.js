@@ -4,11 +4,12 @@
 
 export const DIMS = [['HostName', 'Host', 'hn'], ['ContainerName', 'Container', 'cn'], ['ProcessName', 'Process', 'pn']];
 
-// Route state in the hash: #/page?service=…&time=1h&start=…&end=…&hn=…&hnop=not
+// Route state in the hash: #/page?service=…&time=1h&start=…&end=…&hn=a,b&hnop=not (several
+// values of a filter are comma-separated)
 export function readHash() {
   const raw = location.hash.replace(/^#\/?/, '');
   const qi = raw.indexOf('?');
-  const page = (qi < 0 ? raw : raw.slice(0, qi)) || 'profiles';
+  const page = (qi < 0 ? raw : raw.slice(0, qi)) || 'services';
   const q = new URLSearchParams(qi < 0 ? '' : raw.slice(qi + 1));
   return { page, q };
 }
@@ -36,7 +37,8 @@ export function loadShared(q) {
   shared.full = q.get('full') === '1';
   shared.filters = {};
   for (const [, , key] of DIMS) {
-    if (q.has(key)) shared.filters[key] = { value: q.get(key), not: q.get(key + 'op') === 'not' };
+    const values = (q.get(key) || '').split(',').filter(Boolean);
+    if (values.length) shared.filters[key] = { values, not: q.get(key + 'op') === 'not' };
   }
 }
 
@@ -46,17 +48,20 @@ export function sharedParams() {
   if (shared.full) o.full = '1';
   for (const [, , key] of DIMS) {
     const f = shared.filters[key];
-    if (f && f.value) { o[key] = f.value; if (f.not) o[key + 'op'] = 'not'; }
+    if (f && f.values && f.values.length) { o[key] = f.values.join(','); if (f.not) o[key + 'op'] = 'not'; }
   }
   return o;
 }
 
-// Performance Studio RQL: {"filter":{"$and":[{"HostName":{"$eq":"h1"}}, …]}}; '' = no filter.
+// Performance Studio RQL: {"filter":{"$and":[{"HostName":{"$eq":"h1"}}, …]}}; several values of
+// one field are {"$in": [...]} ({"$nin": [...]} for "is not"); '' = no filter.
 export function rqlFilter() {
   const terms = [];
   for (const [field, , key] of DIMS) {
     const f = shared.filters[key];
-    if (f && f.value) terms.push({ [field]: { [f.not ? '$neq' : '$eq']: f.value } });
+    if (!f || !f.values || !f.values.length) continue;
+    if (f.values.length === 1) terms.push({ [field]: { [f.not ? '$neq' : '$eq']: f.values[0] } });
+    else terms.push({ [field]: { [f.not ? '$nin' : '$in']: f.values } });
   }
   return terms.length ? JSON.stringify({ filter: { $and: terms } }) : '';
 }

@@ -156,7 +156,8 @@ static int latest_report(struct coord_api *api, const char *prefix, char *best, 
 }
 
 /* GET /api/metrics/html_metadata?serviceName=S&filter=<RQL with HostName $eq> (or &hostname=H):
- * the newest PerfSpect HTML report of that host, {"content": "<html>", "filename": …}. */
+ * the newest PerfSpect HTML report of that host, {"content": "<html>", "filename": …}; 404 when
+ * it has none (204 with allow_missing=1). */
 void api_html_metadata(const struct http_req *r, struct http_resp *w, void *ctx)
 {
     struct coord_api *api = ctx;
@@ -212,6 +213,12 @@ void api_html_metadata(const struct http_req *r, struct http_resp *w, void *ctx)
     struct gp_err err = {0};
     int rc = latest_report(api, prefix, best, &err);
     if (rc == 0 && !best[0]) {
+        /* the web UI asks with allow_missing=1: no report is an answer, not an error */
+        const char *am = http_query(r, "allow_missing");
+        if (am && strcmp(am, "1") == 0) {
+            http_resp_empty(w, 204);
+            return;
+        }
         http_resp_msg(w, 404, "no PerfSpect report for host %s of service %s", hostname, clean);
         return;
     }

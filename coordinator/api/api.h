@@ -58,8 +58,13 @@ void api_profile_request_get(const struct http_req *r, struct http_resp *w, void
 void api_host_status(const struct http_req *r, struct http_resp *w, void *ctx);
 
 void api_services(const struct http_req *r, struct http_resp *w, void *ctx);
+/* GET /api/services/summary (api/services_summary_api.c): every service's hosts, sparkline,
+ * last data, CPU and memory over a range. */
+void api_services_summary(const struct http_req *r, struct http_resp *w, void *ctx);
 void api_flamegraph(const struct http_req *r, struct http_resp *w, void *ctx);
 void api_flamegraph_diff(const struct http_req *r, struct http_resp *w, void *ctx);
+/* GET /api/flamegraph/sandwich (api/sandwich_api.c): a function's callers and callees. */
+void api_flamegraph_sandwich(const struct http_req *r, struct http_resp *w, void *ctx);
 void api_datetime_with_data(const struct http_req *r, struct http_resp *w, void *ctx);
 void api_metrics_summary(const struct http_req *r, struct http_resp *w, void *ctx);
 void api_metrics_graph(const struct http_req *r, struct http_resp *w, void *ctx);

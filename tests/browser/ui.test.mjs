@@ -79,7 +79,7 @@ async function plainLoad(what) {
   p.on('pageerror', (e) => errs.push(String(e)));
   p.on('console', (m) => { if (m.type() === 'error') errs.push(`${m.text()} (${m.location().url || 'no url'})`); });
   await p.goto(origin + '/', { waitUntil: 'networkidle' });
-  await p.waitForFunction(() => document.documentElement.dataset.ready === 'profiles', null, { timeout: 30000 });
+  await p.waitForFunction(() => document.documentElement.dataset.ready === 'services', null, { timeout: 30000 });
   await p.waitForLoadState('networkidle');
   check(errs.length === 0, `${what}: no console error on a plain load of / (favicon included)${errs.length ? ': ' + errs.join(' | ') : ''}`);
   await browser.close();
@@ -134,7 +134,7 @@ async function canvasStats() {
 if (args.fresh) {
   // ---- a coordinator that has received nothing yet: empty states, no errors -------------
   await page.goto(origin + '/');
-  await ready('profiles');
+  await ready('services');
   const t = await page.textContent('#ap-main .ap-empty');
   check(t.startsWith('No services yet') && t.includes(`gprof-agent --coordinator ${origin} --service`), `fresh coordinator: "${t.slice(0, 90)}…"`);
   await shot('fresh');
@@ -190,6 +190,8 @@ if (args.fresh) {
   }
   // "Use an access token" leads to the ui_token dialog
   await page.click('#ap-signin-token');
+  // ---- auth on: the first API call answers 401, the UI asks for the token once ----------
+  await page.goto(origin + '/#/profiles');
   await page.waitForSelector('#ap-token-input', { timeout: 30000 });
   const msg = await page.textContent('.ap-dialog .ap-error');
   check(/authentication required/.test(msg), `the token dialog shows the server's message ("${msg}")`);
@@ -237,7 +239,7 @@ if (args.fresh) {
   const all = tally(cols, HOT);
 
   // ---- Profiles: services, flame graph, top functions, search, summary, exports ----------
-  await page.goto(origin + '/');
+  await page.goto(origin + '/#/profiles');
   await ready('profiles');
   const opts = await page.$$eval('#ap-service option', (o) => o.map((x) => x.value));
   check(opts.includes(SVC), `the service picker lists ${SVC} (${opts.join(', ')})`);

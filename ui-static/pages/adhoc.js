@@ -20,7 +20,8 @@ function payloadFromHtml(html) {
   return JSON.parse(text);
 }
 
-export async function pageAdhoc(main, gen) {
+export async function pageAdhoc(main, gen, q) {
+  const openName = q ? q.get('open') || '' : '';
   main.append(h('h1', { class: 'ap-h1', text: 'Ad hoc results' }),
     h('p', { class: 'ap-sub', text: 'Flame graphs of ad hoc sessions started from the Hosts page, one file per host and session.' }));
   const services = await loadServices(true);
@@ -98,11 +99,16 @@ export async function pageAdhoc(main, gen) {
           : h('button', { class: 'gp-btn', type: 'button', text: 'Open', onclick: (e) => {
             for (const tr of body.querySelectorAll('tr.ap-sel')) tr.classList.remove('ap-sel');
             e.target.closest('tr').classList.add('ap-sel');
+            writeHash('adhoc', { ...sharedParams(), open: it.filename });
             open(it);
-          } }))));
+          } })),
+        h('td', null, h('a', { class: 'ap-link ap-ps-link', href: `#/perfspect?${new URLSearchParams({ service: shared.service, host: it.hostname })}`, text: 'PerfSpect', title: `the newest PerfSpect report of ${it.hostname}` }))));
     }
     list.replaceChildren(h('div', { class: 'ap-table-wrap' }, h('table', { class: 'ap-table', id: 'ap-adhoc-table' },
-      h('thead', null, h('tr', null, ...['Time', 'Host', 'File', 'PMU events', 'Size', ''].map((x) => h('th', { text: x })))), body)));
+      h('thead', null, h('tr', null, ...['Time', 'Host', 'File', 'PMU events', 'Size', '', 'Hardware'].map((x) => h('th', { text: x })))), body)));
+    // a shared link names the file that was open
+    const again = openName && items.find((x) => x.filename === openName && !x.removed);
+    if (again) await open(again);
   }
   await load();
 }

@@ -1,11 +1,17 @@
-// pages/compare.js — #/compare: the difference between a baseline (an earlier range or another
-// service) and the current profile, in the viewer's diff colours, with the biggest changes.
+// pages/compare.js — #/compare: the difference between a baseline (an earlier range: preset
+// 1 h, 1 day, 1 week earlier or the period just before; or another service) and the current
+// profile, in the viewer's diff colours, with the biggest changes; a clicked frame opens the
+// plain flame graph of either side.
 import { parseTree, fmtNum } from '../flamegraph/model.js';
 import { h, select, errorBox, emptyBox } from '../dom.js';
 import { api } from '../api.js';
 import { iso, showTime, rangeOf } from '../time.js';
 import { writeHash, shared, sharedParams, rqlFilter, app } from '../state.js';
 import { loadServices, pickService, noServices, timeControls, serviceSelect, filterNote, mountGraph, dropViewer } from '../parts.js';
+
+// Baselines of the range mode: key, label, preset button text, shift (null = the range's length).
+const BASES = [['hour', 'same range 1 h earlier', '1 h earlier', 3600], ['day', 'same range a day earlier', '1 day earlier', 86400],
+  ['week', 'same range a week earlier', '1 week earlier', 604800], ['previous', 'the period just before', 'just before', null]];
 
 export async function pageCompare(main, gen, q) {
   main.append(h('h1', { class: 'ap-h1', text: 'Compare' }),
@@ -14,7 +20,7 @@ export async function pageCompare(main, gen, q) {
   if (gen !== app.gen) return;
   if (!services.length) { main.append(noServices()); return; }
   shared.service = pickService(services, main);
-  const cmp = { mode: q.get('mode') === 'service' ? 'service' : 'range', base: q.get('base') || 'previous', other: q.get('other') || '' };
+  const cmp = { mode: q.get('mode') === 'service' ? 'service' : 'range', base: BASES.some((b) => b[0] === q.get('base')) ? q.get('base') : 'previous', other: q.get('other') || '' };
   if (!services.some((s) => s.name === cmp.other)) cmp.other = (services.find((s) => s.name !== shared.service) || services[0]).name;
 
   const card = h('div', { class: 'ap-card' });
@@ -29,10 +35,18 @@ export async function pageCompare(main, gen, q) {
     for (const [k, label] of [['range', 'Two time ranges'], ['service', 'Two services']]) {
       mode.append(h('button', { class: 'gp-seg-btn' + (cmp.mode === k ? ' gp-on' : ''), type: 'button', text: label, onclick: () => { cmp.mode = k; reload(); } }));
     }
-    const baseline = cmp.mode === 'range'
-      ? select([['previous', 'the period just before'], ['day', 'same range a day earlier'], ['week', 'same range a week earlier']], cmp.base, { id: 'ap-cmp-base' })
-      : serviceSelect(services, cmp.other, (v) => { cmp.other = v; reload(); }, 'ap-cmp-other');
-    if (cmp.mode === 'range') baseline.addEventListener('change', () => { cmp.base = baseline.value; reload(); });
+    let baseline;
+    if (cmp.mode === 'range') {
+      baseline = h('span', { class: 'ap-field' });
+      const sel = select(BASES.map(([k, label]) => [k, label]), cmp.base, { id: 'ap-cmp-base' });
+      sel.addEventListener('change', () => { cmp.base = sel.value; reload(); });
+      const presets = h('div', { class: 'gp-seg', id: 'ap-cmp-presets' });
+      for (const [k, , short] of BASES) {
+        presets.append(h('button', { class: 'gp-seg-btn' + (cmp.base === k ? ' gp-on' : ''), type: 'button', text: short, dataset: { base: k },
+          title: `baseline: ${BASES.find((b) => b[0] === k)[1]}`, onclick: () => { cmp.base = k; reload(); } }));
+      }
+      baseline.append(presets, sel);
+    } else baseline = serviceSelect(services, cmp.other, (v) => { cmp.other = v; reload(); }, 'ap-cmp-other');
     card.replaceChildren(
       h('div', { class: 'ap-row' },
         h('span', { class: 'ap-field' }, h('span', { class: 'ap-label', text: 'Service' }),
@@ -55,7 +69,8 @@ export async function pageCompare(main, gen, q) {
       p.compareServiceName = cmp.other;
       what = `${cmp.other} → ${shared.service}, same range`;
     } else {
-      const shift = cmp.base === 'day' ? 86400 : cmp.base === 'week' ? 604800 : end - start;
+      const b = BASES.find((x) => x[0] === cmp.base);
+      const shift = b && b[3] ? b[3] : end - start;
       bs = start - shift; be = end - shift;
       p.compareStartTime = iso(bs);
       p.compareEndTime = iso(be);
@@ -79,7 +94,23 @@ export async function pageCompare(main, gen, q) {
     const tree = parseTree(r.data);
     if (!tree.before[0]) note.append(h('div', { class: 'ap-info', text: 'The baseline has no samples, so every frame shows as new.' }));
     else if (!tree.value[0]) note.append(h('div', { class: 'ap-info', text: 'The current range has no samples; the graph shows the baseline shape.' }));
-    mountGraph(graph, tree, { title: `Diff · ${what}` });
+    const viewer = mountGraph(graph, tree, { title: `Diff · ${what}` });
+    const sides = h('div', { class: 'ap-row ap-selbar', id: 'ap-cmp-sides' });
+    graph.prepend(sides);
+    // A clicked frame: links to the plain flame graph of either side, with the frame searched.
+    const sideLink = (label, svc, a, b, fn, id) => h('a', { class: 'gp-btn', id, href: `#/profiles?${new URLSearchParams({
+      ...sharedParams(), service: svc, time: 'custom', start: a, end: b, search: `^${fn.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$` })}`, text: label });
+    const showSides = (i) => {
+      sides.replaceChildren();
+      if (!(i > 0)) return;
+      const fn = tree.names[tree.name[i]];
+      const base = tree.before[i], cur = tree.value[i];
+      sides.append(h('span', { class: 'ap-label', text: 'Selected' }), h('span', { class: 'ap-mono', id: 'ap-cmp-fn', text: fn }),
+        h('span', { class: 'ap-muted', text: `baseline ${fmtNum(base)} · current ${fmtNum(cur)} samples` }),
+        sideLink('Open in the baseline', cmp.mode === 'service' ? cmp.other : shared.service, bs, be, fn, 'ap-cmp-open-base'),
+        sideLink('Open in the current', shared.service, start, end, fn, 'ap-cmp-open-cur'));
+    };
+    viewer.graph.on('zoom', showSides);
     const gh = graph.querySelector('.gp-graph-host');
     if (gh) gh.after(changesTable(tree));
   }

@@ -7,7 +7,13 @@ import { writeHash, app } from '../state.js';
 import { loadServices } from '../parts.js';
 
 const HOSTS_REFRESH_MS = 10000;
-const sentRequests = []; // profile requests sent from this tab (Hosts page)
+const REQUESTS_REFRESH_MS = 2000; // while a request is not final: its hosts' status, live
+const SENT_KEY = 'gprof.sentRequests';
+// profile requests sent from this tab (Hosts page), kept in sessionStorage across reloads
+const sentRequests = (() => {
+  try { const v = JSON.parse(sessionStorage.getItem(SENT_KEY) || '[]'); return Array.isArray(v) ? v : []; } catch { return []; }
+})();
+const saveSent = () => { try { sessionStorage.setItem(SENT_KEY, JSON.stringify(sentRequests.slice(-50))); } catch { /* full */ } };
 
 export async function pageHosts(main, gen, q) {
   main.append(h('h1', { class: 'ap-h1', text: 'Hosts' }),
@@ -57,15 +63,29 @@ export async function pageHosts(main, gen, q) {
       } catch (e) { q.error = e.message; }
     }));
     if (gen !== app.gen) return;
+    saveSent();
     const body = h('tbody');
     for (const q of sentRequests.slice().reverse()) {
-      const ex = (q.executions || []).map((x) => `${x.hostname}: ${x.status}${x.error_message ? ` (${x.error_message})` : ''}`).join(', ');
-      body.append(h('tr', { dataset: { request: q.id } },
+      const hostsCell = h('td', { class: 'ap-wrap' });
+      if (q.error) hostsCell.append(q.error);
+      else if (!(q.executions || []).length) hostsCell.append('pending: waiting for the agents\' next heartbeat');
+      for (const x of q.executions || []) {
+        const done = x.status === 'completed';
+        const adhoc = /ad hoc/.test(q.summary || '');
+        hostsCell.append(h('div', { class: 'ap-exec', dataset: { host: x.hostname, status: x.status } },
+          h('span', { class: 'ap-mono', text: x.hostname }), ' ',
+          // "sent": the agent took the command at its heartbeat and is running the session
+          h('span', { class: `ap-badge ap-b-${x.status === 'sent' ? 'running' : x.status}`, text: x.status === 'sent' ? 'running' : x.status, title: x.status }),
+          x.error_message ? h('span', { class: 'ap-muted', text: ` ${x.error_message}` }) : null,
+          done && adhoc ? h('a', { class: 'ap-link', href: `#/adhoc?${new URLSearchParams({ service: q.service, time: '24h', hn: x.hostname })}`, text: ' flame graph' }) : null,
+          done && q.perfspect ? h('a', { class: 'ap-link', href: `#/perfspect?${new URLSearchParams({ service: q.service, host: x.hostname })}`, text: ' PerfSpect report' }) : null));
+      }
+      body.append(h('tr', { dataset: { request: q.id, status: q.status } },
         h('td', { text: showTime(q.at) }),
         h('td', { text: q.service }),
         h('td', { text: q.summary }),
         h('td', null, h('span', { class: `ap-badge ap-b-${q.status}`, text: q.status })),
-        h('td', { class: 'ap-wrap', text: q.error || ex || 'waiting for the agents\' next heartbeat' }),
+        hostsCell,
         h('td', { class: 'ap-mono ap-muted', text: q.id })));
     }
     reqHost.replaceChildren(h('h2', { class: 'ap-h2', text: 'Requests from this tab' }),
@@ -175,7 +195,7 @@ export async function pageHosts(main, gen, q) {
             ? `start ${body.continuous ? 'continuous' : `ad hoc ${body.duration} s`} at ${body.frequency} Hz`
             : `stop (${body.stop_level})`;
           sentRequests.push({ id: o.request_id, service: body.service_name, at: nowSec(), status: 'pending',
-            summary: `${what} on ${hosts.join(', ')}` });
+            summary: `${what} on ${hosts.join(', ')}`, perfspect: !!(body.additional_args && body.additional_args.enable_perfspect) });
         }
       }
     } catch (e) {
@@ -249,7 +269,13 @@ export async function pageHosts(main, gen, q) {
       [h('button', { class: 'gp-btn', type: 'button', text: 'Cancel', onclick: () => d.close() }), go]);
   }
 
-  app.timer = setInterval(() => { if (auto.checked && !document.querySelector('.ap-backdrop')) { load(); renderRequests(); } }, HOSTS_REFRESH_MS);
+  let ticks = 0;
+  app.timer = setInterval(() => {
+    if (!auto.checked || document.querySelector('.ap-backdrop')) return;
+    ticks++;
+    if (sentRequests.some((x) => !x.final)) renderRequests();
+    if (ticks % (HOSTS_REFRESH_MS / REQUESTS_REFRESH_MS) === 0) { load(); if (!sentRequests.some((x) => !x.final)) renderRequests(); }
+  }, REQUESTS_REFRESH_MS);
   renderRequests();
   await load();
 }

@@ -1,7 +1,12 @@
 // pages/profiles.js — #/profiles: a service's merged flame graph over a time range with host,
-// container and process filters (RQL), a summary strip, an activity chart, exports, and a note
-// when the coordinator sent only the heaviest stacks.
+// container and process filters (several values each, RQL), a summary strip, a timeline to drag
+// a sub-range on, a "group by" table, frames coloured by kind, the sandwich view of the selected
+// function, exports, and a note when the coordinator sent only the heaviest stacks. The page's
+// view (function, search, zoomed frame, colours, grouping) is kept in the URL.
 import { parseTree, fmtNum } from '../flamegraph/model.js';
+import { timeline } from '../parts/timeline.js';
+import { colourByKind, kindLegend } from '../parts/kinds.js';
+import { renderSandwich } from '../parts/sandwich.js';
 import { h, select, errorBox, emptyBox } from '../dom.js';
 import { api, apiUrl, download, hasToken } from '../api.js';
 import { iso, parseApiTime, showTime, rangeOf } from '../time.js';
@@ -10,31 +15,6 @@ import { loadServices, pickService, noServices, timeControls, serviceSelect, mou
 
 function stat(k, v) {
   return h('div', { class: 'ap-stat' }, h('div', { class: 'ap-stat-k', text: k }), h('div', { class: 'ap-stat-v', text: v }));
-}
-
-// Samples per time bucket over the range (/api/metrics/graph), as a small bar chart.
-function activity(points, start, end) {
-  const W = 360, H = 44;
-  const c = h('canvas', { class: 'ap-activity-canvas', width: W * 2, height: H * 2 });
-  c.style.width = `${W}px`;
-  c.style.height = `${H}px`;
-  const pts = points.map((p) => ({ t: parseApiTime(p.time || ''), v: Number(p.samples) || 0 })).filter((p) => p.t !== null);
-  const max = Math.max(1, ...pts.map((p) => p.v));
-  const step = pts.length > 1 ? Math.min(...pts.slice(1).map((p, i) => p.t - pts[i].t).filter((x) => x > 0)) : 0;
-  const ctx = c.getContext('2d');
-  ctx.scale(2, 2);
-  ctx.fillStyle = '#eadfd5';
-  ctx.fillRect(0, H - 1, W, 1);
-  ctx.fillStyle = '#f26b21';
-  const span = Math.max(1, end - start);
-  const bw = Math.max(2, step > 0 ? (step / span) * W - 1 : 4);
-  for (const p of pts) {
-    const x = ((p.t - start) / span) * W;
-    const bh = Math.max(1, (p.v / max) * (H - 6));
-    ctx.fillRect(Math.max(0, Math.min(W - bw, x)), H - 1 - bh, bw, bh);
-  }
-  return h('div', { class: 'ap-stat ap-activity', id: 'ap-activity', title: 'samples per time bucket over the range' },
-    h('div', { class: 'ap-stat-k', text: `Activity · ${showTime(start).slice(end - start > 72000 ? 5 : 11)} → ${showTime(end).slice(end - start > 72000 ? 5 : 11)}` }), c);
 }
 
 function fmtPctVal(v) { return v === undefined || v === null ? '–' : `${Number(v).toFixed(1)}%`; }
@@ -60,9 +40,35 @@ function shareText(part, all) {
   return `${p.toFixed(d)}%`;
 }
 
-export async function pageProfiles(main, gen) {
+// The page's own view state, kept in the URL next to the shared one.
+function viewFrom(q) {
+  return { fn: q.get('fn') || '', search: q.get('search') || '', z: q.get('z') || '',
+    color: q.get('color') === 'name' ? 'name' : 'kind', group: ['host', 'process', 'container'].includes(q.get('group')) ? q.get('group') : '' };
+}
+
+const GROUPS = { host: ['HostName', 'hn'], process: ['ProcessName', 'pn'], container: ['ContainerName', 'cn'] };
+
+// The zoomed frame as the names on its path ("comm;main;serve"), and back.
+function zoomPath(t, i) {
+  const out = [];
+  for (let a = i; a > 0; a = t.parent[a]) out.unshift(t.names[t.name[a]]);
+  return out.join(';');
+}
+function nodeOfPath(t, path) {
+  let at = 0;
+  for (const name of path.split(';')) {
+    let next = -1;
+    for (let c = at + 1; c < t.end[at]; c = t.end[c]) if (t.names[t.name[c]] === name) { next = c; break; }
+    if (next < 0) return at;
+    at = next;
+  }
+  return at;
+}
+
+export async function pageProfiles(main, gen, q) {
+  const view = viewFrom(q || new URLSearchParams());
   main.append(h('h1', { class: 'ap-h1', text: 'Profiles' }),
-    h('p', { class: 'ap-sub', text: 'CPU flame graphs merged from every upload of a service in the chosen time range.' }));
+    h('p', { class: 'ap-sub', text: 'CPU flame graphs merged from every upload of a service in the chosen time range. Click a frame to zoom and select it; press ? for keys.' }));
   const services = await loadServices(true);
   if (gen !== app.gen) return;
   if (!services.length) { main.append(noServices()); return; }
@@ -72,19 +78,38 @@ export async function pageProfiles(main, gen) {
   const filterRow = h('div', { class: 'ap-row' });
   const stats = h('div', { class: 'ap-stats', id: 'ap-summary' });
   const note = h('div');
+  const groupBox = h('div', { id: 'ap-group' });
+  const sandwich = h('div', { id: 'ap-sandwich' });
+  const selBar = h('div', { class: 'ap-row ap-selbar', id: 'ap-selected' });
   const graph = h('div', { id: 'ap-graph-host' });
-  main.append(controls, note, stats, graph);
+  main.append(controls, note, stats, groupBox, sandwich, selBar, graph);
 
   const exports = h('span', { class: 'ap-exports', id: 'ap-exports' });
-  const reload = () => { writeHash('profiles', sharedParams()); load(); };
+  const pageParams = () => ({ ...sharedParams(), fn: view.fn, search: view.search, z: view.z,
+    color: view.color === 'kind' ? '' : view.color, group: view.group });
+  const saveView = () => writeHash('profiles', pageParams());
+  const reload = () => { view.z = ''; saveView(); load(); };
+  const colorSel = select([['kind', 'kind'], ['name', 'name']], view.color, { id: 'ap-color', title: 'colour frames by kind (native, kernel, Python, JIT) or by name' });
+  const legend = kindLegend();
+  legend.hidden = view.color !== 'kind';
+  colorSel.addEventListener('change', () => {
+    view.color = colorSel.value;
+    legend.hidden = view.color !== 'kind';
+    saveView();
+    if (app.viewer) colourByKind(app.viewer.graph, view.color === 'kind');
+  });
+  const groupSel = select([['', 'none'], ['host', 'host'], ['process', 'process'], ['container', 'container']], view.group, { id: 'ap-groupby' });
+  groupSel.addEventListener('change', () => { view.group = groupSel.value; saveView(); renderGroup(); });
   controls.append(
     h('div', { class: 'ap-row' },
       h('span', { class: 'ap-field' }, h('span', { class: 'ap-label', text: 'Service' }),
-        serviceSelect(services, shared.service, (v) => { shared.service = v; shared.filters = {}; renderFilters(); reload(); }, 'ap-service')),
+        serviceSelect(services, shared.service, (v) => { shared.service = v; shared.filters = {}; view.fn = ''; renderFilters(); reload(); }, 'ap-service')),
       timeControls(shared.time, reload),
       h('button', { class: 'gp-btn', type: 'button', text: 'Refresh', id: 'ap-refresh', onclick: () => load() }),
       h('div', { class: 'gp-spring' }), exports),
-    filterRow);
+    filterRow,
+    h('div', { class: 'ap-row' }, h('span', { class: 'ap-label', text: 'Group by' }), groupSel,
+      h('span', { class: 'ap-label', text: 'Colour by' }), colorSel, legend));
 
   async function renderFilters() {
     filterRow.replaceChildren(h('span', { class: 'ap-label', text: 'Filters' }));
@@ -95,12 +120,18 @@ export async function pageProfiles(main, gen) {
     if (gen !== app.gen) return;
     filterRow.replaceChildren(h('span', { class: 'ap-label', text: 'Filters' }));
     DIMS.forEach(([field, label, key], k) => {
-      const f = shared.filters[key] || { value: '', not: false };
+      const f = shared.filters[key] || { values: [], not: false };
       const values = results[k].map((v) => v.name);
-      if (f.value && !values.includes(f.value)) values.unshift(f.value);
+      for (const v of f.values) if (!values.includes(v)) values.unshift(v);
       const op = select([['is', 'is'], ['not', 'is not']], f.not ? 'not' : 'is', { id: `ap-f-${key}-op`, title: `${label} comparison` });
-      const val = select([['', `any ${label.toLowerCase()}`], ...values.map((v) => [v, v])], f.value, { id: `ap-f-${key}`, title: `${field} (RQL)` });
-      const change = () => { shared.filters[key] = { value: val.value, not: op.value === 'not' }; showRql(); reload(); };
+      const val = select(values.map((v) => [v, v]), null, { id: `ap-f-${key}`, multiple: true, size: Math.min(3, Math.max(1, values.length)),
+        title: `${field} (RQL): pick one or several (Ctrl/⌘-click); none = any ${label.toLowerCase()}` });
+      for (const o of val.options) o.selected = f.values.includes(o.value);
+      const change = () => {
+        shared.filters[key] = { values: Array.from(val.selectedOptions).map((o) => o.value), not: op.value === 'not' };
+        showRql();
+        reload();
+      };
       op.addEventListener('change', change);
       val.addEventListener('change', change);
       filterRow.append(h('span', { class: 'ap-field' }, h('span', { class: 'ap-muted', text: label }), op, val));
@@ -114,6 +145,39 @@ export async function pageProfiles(main, gen) {
     const rql = rqlFilter();
     clearBtn.disabled = !rql;
     rqlText.textContent = rql;
+  }
+
+  // "Group by": samples per host / process / container in the range, a click filters on it.
+  async function renderGroup() {
+    groupBox.replaceChildren();
+    if (!view.group) return;
+    const [field, key] = GROUPS[view.group];
+    const [start, end] = rangeOf(shared.time);
+    groupBox.append(h('div', { class: 'ap-loading', text: `Samples per ${view.group}…` }));
+    let r;
+    try { r = await api(`/api/v1/filters/tags/${field}`, { serviceName: shared.service, startTime: iso(start), endTime: iso(end) }); } catch (e) {
+      groupBox.replaceChildren(errorBox(e));
+      return;
+    }
+    if (gen !== app.gen) return;
+    const list = (Array.isArray(r.data) ? r.data : []).slice().sort((a, b) => b.samples - a.samples);
+    const total = list.reduce((s, x) => s + (Number(x.samples) || 0), 0) || 1;
+    const body = h('tbody');
+    for (const x of list.slice(0, 20)) {
+      body.append(h('tr', { dataset: { name: x.name, samples: String(x.samples) } },
+        h('td', { class: 'ap-mono' }, h('a', { class: 'ap-link', href: '#', text: x.name || '(none)', title: `show ${x.name} only`, onclick: (e) => {
+          e.preventDefault();
+          shared.filters[key] = { values: [x.name], not: false };
+          renderFilters();
+          reload();
+        } })),
+        h('td', { class: 'ap-num', text: fmtNum(x.samples) }),
+        h('td', { class: 'ap-num', text: `${((100 * x.samples) / total).toFixed(1)}%` })));
+    }
+    groupBox.replaceChildren(h('div', { class: 'ap-card ap-group' },
+      list.length ? h('table', { class: 'ap-table', id: 'ap-group-table' },
+        h('thead', null, h('tr', null, h('th', { text: view.group[0].toUpperCase() + view.group.slice(1) }), h('th', { class: 'ap-num', text: 'Samples' }), h('th', { class: 'ap-num', text: 'Share' }))), body)
+        : h('div', { class: 'ap-muted', text: `No ${view.group} has samples in this range.` })));
   }
 
   function renderExports(params) {
@@ -131,19 +195,48 @@ export async function pageProfiles(main, gen) {
     if (!hasToken()) exports.append(h('a', { class: 'ap-link', target: '_blank', rel: 'noopener', href: `/ui/viewer.html?src=${encodeURIComponent(apiUrl('/api/flamegraph', params))}&title=${encodeURIComponent(shared.service)}`, text: 'Open alone ↗' }));
   }
 
+  let curParams = null;
+  let swGen = 0;
+  function showSandwich() {
+    const my = ++swGen;
+    if (!view.fn || !curParams) { sandwich.replaceChildren(); return; }
+    renderSandwich(sandwich, curParams, view.fn, {
+      onPick: (name) => { view.fn = name; saveView(); showSandwich(); },
+      onClose: () => { view.fn = ''; saveView(); showSandwich(); },
+      stale: () => my !== swGen || gen !== app.gen,
+    });
+  }
+
+  function renderSelected(t, i) {
+    selBar.replaceChildren();
+    if (!(i > 0)) return;
+    const name = t.names[t.name[i]];
+    selBar.append(h('span', { class: 'ap-label', text: 'Selected' }), h('span', { class: 'ap-mono', id: 'ap-sel-name', text: name }),
+      h('span', { class: 'ap-muted', text: `${fmtNum(t.value[i])} samples · ${((100 * t.value[i]) / (t.value[0] || 1)).toFixed(2)}%` }),
+      h('button', { class: 'gp-btn', type: 'button', id: 'ap-sel-sandwich', text: 'Sandwich: callers and callees', onclick: () => {
+        view.fn = name; saveView(); showSandwich();
+        sandwich.scrollIntoView({ block: 'nearest' });
+      } }));
+  }
+
   let loadGen = 0;
   async function load() {
     const my = ++loadGen;
     const [start, end] = rangeOf(shared.time);
     const params = { serviceName: shared.service, startTime: iso(start), endTime: iso(end), filter: rqlFilter() };
     if (shared.full) params.stacksCount = UNTRUNCATED;
+    curParams = params;
     renderExports(params);
+    renderGroup();
+    showSandwich();
     exports.hidden = true;
     note.replaceChildren();
     stats.replaceChildren();
+    selBar.replaceChildren();
     graph.replaceChildren(h('div', { class: 'ap-loading', text: 'Loading flame graph…' }));
     const stale = () => my !== loadGen || gen !== app.gen;
     const summary = api('/api/metrics/summary', params).catch((e) => ({ error: e }));
+    const series = api('/api/metrics/graph', params).catch(() => null);
     let fg;
     try {
       fg = await api('/api/flamegraph', { ...params, format: 'compact' });
@@ -173,9 +266,21 @@ export async function pageProfiles(main, gen) {
     }
     let tree;
     try { tree = parseTree(fg.data); } catch (e) { graph.replaceChildren(errorBox(e)); return; }
-    mountGraph(graph, tree, { title: `${shared.service} · ${showTime(start)} → ${showTime(end)}` });
+    const viewer = mountGraph(graph, tree, { title: `${shared.service} · ${showTime(start)} → ${showTime(end)}` });
+    colourByKind(viewer.graph, view.color === 'kind');
+    viewer.graph.on('zoom', (i) => {
+      view.z = i > 0 ? zoomPath(tree, i) : '';
+      saveView();
+      renderSelected(tree, i);
+    });
+    const input = graph.querySelector('#gp-search');
+    if (input) input.addEventListener('input', () => { view.search = input.value.trim(); saveView(); });
+    if (view.search) viewer.search(view.search);
+    if (view.z) {
+      const i = nodeOfPath(tree, view.z);
+      if (i > 0) { viewer.graph.zoomTo(i); viewer.graph.scrollToNode(i); }
+    }
     exports.hidden = false;
-    const series = api('/api/metrics/graph', params).catch(() => null);
     const s = await summary;
     if (stale()) return;
     if (s.error) { stats.append(errorBox(s.error)); return; }
@@ -193,7 +298,14 @@ export async function pageProfiles(main, gen) {
       stat('Avg memory', fmtPctVal(d.avg_memory)), stat('Max memory', fmtPctVal(d.max_memory)));
     const g = await series;
     if (stale() || !g || !Array.isArray(g.data) || !g.data.length) return;
-    stats.append(activity(g.data, start, end));
+    stats.append(timeline(g.data, start, end, (t0, t1) => {
+      shared.time.preset = 'custom';
+      shared.time.start = t0;
+      shared.time.end = t1;
+      view.z = '';
+      saveView();
+      app.route();
+    }));
   }
 
   renderFilters();
