@@ -292,6 +292,9 @@ static __always_inline void uw_begin(struct gp_scratch *sc, __u64 ip, __u64 sp, 
     sc->uw.mend = 0;
     sc->uw.wlen = 0;
     sc->user.ips[0] = ip;
+#ifdef GP_BPF_WALK_TIMING
+    sc->uw.t0 = bpf_ktime_get_ns();
+#endif
 }
 
 static __always_inline void finish_sample(struct gp_scratch *sc, __u32 tgid);
@@ -306,6 +309,11 @@ static __always_inline void uw_end(struct gp_scratch *sc, __u32 tgid, __u32 stop
         *v += sc->uw.n;
     sc->user.n = sc->uw.n;
     sc->key.user_stack = hash_finish(sc->uw.hash, sc->uw.n);
+#ifdef GP_BPF_WALK_TIMING
+    __sync_fetch_and_add(&uw_walk_ns, bpf_ktime_get_ns() - sc->uw.t0);
+    __sync_fetch_and_add(&uw_walks, 1);
+    __sync_fetch_and_add(&uw_walk_frames, sc->uw.n);
+#endif
     finish_sample(sc, tgid);
 }
 
