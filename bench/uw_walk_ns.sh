@@ -35,13 +35,13 @@ cc -O2 -g -fomit-frame-pointer -I$W $W/wl_uw_deep.c -o "$tmp/wl_uw_deep" -L"$tmp
 
 # The walk counters of the gprofctl process PID: "ns walks frames" from its .bss map.
 walk_counters() {
-  local id
-  id=$(awk '/^map_id:/ { print $2 }' /proc/"$1"/fdinfo/* 2>/dev/null | sort -un | while read -r m; do
-    bpftool -j map show id "$m" 2>/dev/null | jq -r 'select(.name | endswith(".bss")) | .id'
-  done | head -n 1)
-  [ -n "$id" ] || { echo "0 0 0"; return; }
-  bpftool -j map dump id "$id" | jq -r '[.. | objects | select(has("uw_walk_ns"))][0]
-    | "\(.uw_walk_ns) \(.uw_walks) \(.uw_walk_frames)"'
+  local ids id
+  ids=$(awk '/^map_id:/ { print $2 }' /proc/"$1"/fdinfo/* 2>/dev/null | sort -un | jq -sc .)
+  id=$(bpftool -j map show | jq -r --argjson ids "$ids" \
+    '[.[] | select((.id as $i | $ids | index($i)) and ((.name // "") | endswith(".bss")))][0].id // empty')
+  [ -n "$id" ] || { echo "0 0 0 0 0 0"; return; }
+  bpftool -j map dump id "$id" | jq -r '[.. | objects | select(has(".bss"))][0][".bss"] | add
+    | "\(.uw_walk_ns) \(.uw_walks) \(.uw_walk_frames) \(.uw_walk_reads // 0) \(.uw_walk_read_ns // 0) \(.uw_walk_entry_ns // 0)"'
 }
 
 declare -A NS WALKS FRAMES
@@ -56,13 +56,15 @@ for r in $(seq "$ROUNDS"); do
     "$b" record -q -F "$FREQ" -d $((SECS + 2)) "${pids[@]}" -o "$tmp/out.col" > /dev/null 2>&1 &
     gp=$!
     sleep "$SECS"
-    read -r ns walks frames < <(walk_counters "$gp")
+    read -r ns walks frames reads read_ns entry_ns < <(walk_counters "$gp")
     wait "$gp" || true
     pkill -TERM -P "$wl" 2> /dev/null || true # wl_uw_deep's processes, by parent pid
     kill "$wl" 2> /dev/null || true
     wait "$wl" 2> /dev/null || true
-    printf 'round %d  %-40s %6d ns/walk  %5.1f frames  (%d walks)\n' "$r" "$b" \
-      $((walks ? ns / walks : 0)) "$(echo "scale=1; $frames / ($walks + ($walks == 0))" | bc)" "$walks"
+    printf 'round %d  %-40s %6d ns/walk  %5.1f frames  %4.1f reads  %6d ns in reads  %5d ns to the loop  (%d walks)\n' \
+      "$r" "$b" $((walks ? ns / walks : 0)) "$(echo "scale=1; $frames / ($walks + ($walks == 0))" | bc)" \
+      "$(echo "scale=1; $reads / ($walks + ($walks == 0))" | bc)" $((walks ? read_ns / walks : 0)) \
+      $((walks ? entry_ns / walks : 0)) "$walks"
     NS[$b]=$((NS[$b] + ns))
     WALKS[$b]=$((WALKS[$b] + walks))
     FRAMES[$b]=$((FRAMES[$b] + frames))

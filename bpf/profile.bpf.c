@@ -36,6 +36,9 @@ __u32 uw_gen = 0;     /* bumped after every change of the unwind maps (see gp_uw
 __u64 uw_walk_ns = 0;
 __u64 uw_walks = 0;
 __u64 uw_walk_frames = 0;
+__u64 uw_walk_reads = 0;    /* user stack reads (window misses) */
+__u64 uw_walk_read_ns = 0;  /* time in them */
+__u64 uw_walk_entry_ns = 0; /* uw_begin to the start of gp_unwind_loop's frames */
 #endif
 
 /* Not preallocated: entries are taken as samples need them, so loading the program does not
