@@ -104,5 +104,7 @@ echo "| build | ns/sample (all rounds) | above floor-empty | samples |"
 echo "|---|---|---|---|"
 for b in "$@"; do
   per=$((CNT[$b] ? NS[$b] / CNT[$b] : 0))
-  echo "| $b | $per | ${floor:+$((per - floor))}${floor:-–} | ${CNT[$b]} |"
+  above=–
+  [ -z "$floor" ] || above=$((per - floor))
+  echo "| $b | $per | $above | ${CNT[$b]} |"
 done
