@@ -78,11 +78,13 @@ run() {
 T=$((DUR + 1))
 run perf perf record -q -F "$FREQ" -a --call-graph dwarf -o "$out/perf.data" -- sleep "$T"
 run gprof "$GPROFCTL" record -q -F "$FREQ" -d "$T" -o "$out/gprof.col"
-run bpftrace bpftrace -e "profile:hz:$FREQ { @[kstack, ustack, comm] = count(); } interval:s:$T { exit(); }" \
-  -o "$out/bpftrace.txt"
+# The floors before bpftrace's ustack run: on a busy host its exit (symbolizing every
+# process's stacks) can take many minutes.
 run floor-empty bpftrace -e "profile:hz:$FREQ { } interval:s:$T { exit(); }" -o "$out/floor-empty.txt"
 run floor-kstack bpftrace -e "profile:hz:$FREQ { @[kstack] = count(); } interval:s:$T { exit(); }" \
   -o "$out/floor-kstack.txt"
+run bpftrace bpftrace -e "profile:hz:$FREQ { @[kstack, ustack, comm] = count(); } interval:s:$T { exit(); }" \
+  -o "$out/bpftrace.txt"
 
 python3 bench/stack_agree.py wl_uw_deep folded:"$out/perf.folded" gprof:"$out/gprof.col" \
   bpftrace:"$out/bpftrace.txt" > "$out/agree.txt"
