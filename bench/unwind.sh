@@ -7,6 +7,10 @@
 # `ustack` (frame pointers only). Reports profiler CPU (user + sys of its process tree + the
 # in-kernel run time of its BPF programs), BPF ns per sample, and how whole and how like perf's
 # the workload's stacks are (bench/stack_agree.py), plus gprof's `gprof.unwind` header if any.
+# Two floor rows in the same run: bpftrace programs on the same kind of perf event (cpu-clock,
+# 99 Hz, every CPU) that do nothing (`floor-empty`) or take only the kernel stack
+# (`floor-kstack`), so a profiler's BPF ns per sample reads as what any program costs on this
+# host (cold caches and TLB, run-time accounting) plus what its walk adds above that floor.
 # Usage (root): bench/unwind.sh [--quick] [SECONDS (default 60; --quick: 10)]
 #   env: GPROF_BUILD_DIR (default build), DEPTH (recursion levels, default 18)
 set -euo pipefail
@@ -32,6 +36,7 @@ cc -O2 -g -fomit-frame-pointer -fPIC -shared -I$W $W/wl_uw_leaf.c -o "$out/libwl
 cc -O2 -g -fomit-frame-pointer -I$W $W/wl_uw_deep.c -o "$out/wl_uw_deep" -L"$out" -lwluwleaf \
   -Wl,-rpath,"$(realpath "$out")"
 NPROC=$(nproc)
+LOAD0=$(cut -d" " -f1-3 /proc/loadavg)
 "$out/wl_uw_deep" 0 "$NPROC" "$DEPTH" > "$out/workload.out" &
 WPID=$!
 sysctl -qw kernel.bpf_stats_enabled=1
@@ -73,6 +78,11 @@ run() {
 T=$((DUR + 1))
 run perf perf record -q -F "$FREQ" -a --call-graph dwarf -o "$out/perf.data" -- sleep "$T"
 run gprof "$GPROFCTL" record -q -F "$FREQ" -d "$T" -o "$out/gprof.col"
+# The floors before bpftrace's ustack run: on a busy host its exit (symbolizing every
+# process's stacks) can take many minutes.
+run floor-empty bpftrace -e "profile:hz:$FREQ { } interval:s:$T { exit(); }" -o "$out/floor-empty.txt"
+run floor-kstack bpftrace -e "profile:hz:$FREQ { @[kstack] = count(); } interval:s:$T { exit(); }" \
+  -o "$out/floor-kstack.txt"
 run bpftrace bpftrace -e "profile:hz:$FREQ { @[kstack, ustack, comm] = count(); } interval:s:$T { exit(); }" \
   -o "$out/bpftrace.txt"
 
@@ -84,15 +94,22 @@ while read -r file n reach depth overlap; do
   SAMPLES[$name]=$n; MAIN[$name]=$reach; DEPTHM[$name]=$depth; OVERLAP[$name]=$overlap
 done < "$out/agree.txt"
 
-per_sample() { [ "${BPFCNT[$1]}" -gt 0 ] && printf "%'.0f" "$(echo "${BPFNS[$1]} / ${BPFCNT[$1]}" | bc)" || echo "–"; }
+ns_sample() { [ "${BPFCNT[$1]}" -gt 0 ] && echo "${BPFNS[$1]} / ${BPFCNT[$1]}" | bc || echo 0; }
+per_sample() { [ "${BPFCNT[$1]}" -gt 0 ] && printf "%'.0f" "$(ns_sample "$1")" || echo "–"; }
+above_floor() { # NAME -> BPF ns per sample above floor-empty's
+  [ "${BPFCNT[$1]}" -gt 0 ] && printf "%'.0f" "$(($(ns_sample "$1") - $(ns_sample floor-empty)))" || echo "–"
+}
 ratio() { printf "%.3f" "$(echo "scale=4; $1 / $2" | bc)"; }
 {
-  echo "workload: $NPROC × wl_uw_deep (depth $DEPTH, no frame pointers), host-wide, $FREQ Hz, $DUR s"
+  echo "workload: $NPROC × wl_uw_deep (depth $DEPTH, no frame pointers), host-wide, $FREQ Hz, $DUR s; load average before: $LOAD0, after: $(cut -d" " -f1-3 /proc/loadavg)"
   echo
-  echo "| profiler | CPU s (user+sys+BPF) | vs perf | BPF ns/sample | workload samples | reach main % | mean user depth | same stacks as perf % |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "| profiler | CPU s (user+sys+BPF) | vs perf | BPF ns/sample | above floor-empty | workload samples | reach main % | mean user depth | same stacks as perf % |"
+  echo "|---|---|---|---|---|---|---|---|---|"
   for n in gprof perf bpftrace; do
-    echo "| $n | ${CPU[$n]} | $(ratio "${CPU[$n]}" "${CPU[perf]}")× | $(per_sample $n) | ${SAMPLES[$n]} | ${MAIN[$n]} | ${DEPTHM[$n]} | ${OVERLAP[$n]} |"
+    echo "| $n | ${CPU[$n]} | $(ratio "${CPU[$n]}" "${CPU[perf]}")× | $(per_sample $n) | $(above_floor $n) | ${SAMPLES[$n]} | ${MAIN[$n]} | ${DEPTHM[$n]} | ${OVERLAP[$n]} |"
+  done
+  for n in floor-empty floor-kstack; do # their CPU is mostly bpftrace compiling the program
+    echo "| $n | ${CPU[$n]} | $(ratio "${CPU[$n]}" "${CPU[perf]}")× | $(per_sample $n) | $(above_floor $n) | – | – | – | – |"
   done
   hdr=$(head -n 1 "$out/gprof.col" | sed 's/^# //' | jq -c '.gprof.unwind // empty' 2>/dev/null || true)
   echo

@@ -30,6 +30,17 @@ __u32 active_idx = 0; /* which buffer (0/1) samples go to */
 __u32 filter_on = 0;  /* 1: only tgids in pid_filter are sampled */
 __u32 uw_gen = 0;     /* bumped after every change of the unwind maps (see gp_uw_centry) */
 
+#ifdef GP_BPF_WALK_TIMING
+/* Benchmark builds only (cmake -DGPROF_BPF_WALK_TIMING=ON): table walks timed from uw_begin to
+ * uw_end (bpf_ktime_get_ns), their count and frames, read from the .bss by bench/uw_walk_ns.sh. */
+__u64 uw_walk_ns = 0;
+__u64 uw_walks = 0;
+__u64 uw_walk_frames = 0;
+__u64 uw_walk_reads = 0;    /* user stack reads (window misses) */
+__u64 uw_walk_read_ns = 0;  /* time in them */
+__u64 uw_walk_entry_ns = 0; /* uw_begin to the start of gp_unwind_loop's frames */
+#endif
+
 /* Not preallocated: entries are taken as samples need them, so loading the program does not
  * fill (and charge) tens of megabytes of kernel memory up front. */
 struct count_map {

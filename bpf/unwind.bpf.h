@@ -171,10 +171,25 @@ static __always_inline const struct gp_uw_krule *uw_find(struct gp_uw_state *s,
     return bpf_map_lookup_elem(&uw_rules, &rid);
 }
 
+/* One read of user stack [base, base + len) into the window; 0, or -1 when unreadable. */
+static __always_inline int uw_fill(struct gp_uw_state *s, __u64 base, __u64 len)
+{
+#ifdef GP_BPF_WALK_TIMING
+    __u64 r0 = bpf_ktime_get_ns();
+    long rc = bpf_probe_read_user(s->win, len, (const void *)base);
+    __sync_fetch_and_add(&uw_walk_read_ns, bpf_ktime_get_ns() - r0);
+    __sync_fetch_and_add(&uw_walk_reads, 1);
+    return rc ? -1 : 0;
+#else
+    return bpf_probe_read_user(s->win, len, (const void *)base) ? -1 : 0;
+#endif
+}
+
 /* The 8 bytes of user stack at addr into *out, through the window; 0, or -1 when unreadable. A
  * new window starts up to 64 bytes below addr (the saved RBP lies below the return address)
  * and ends at the end of addr's page: it reads only what an 8-byte read at addr would need
- * mapped, so it fails exactly where that read would. */
+ * mapped, so it fails exactly where that read would. (A 2 KiB window that crosses pages halves
+ * the reads but not the time: the cost is the stack's cold lines, not the calls.) */
 static __always_inline int uw_read(struct gp_uw_state *s, __u64 addr, __u64 *out)
 {
     __u64 off = addr - s->wbase;
@@ -189,7 +204,7 @@ static __always_inline int uw_read(struct gp_uw_state *s, __u64 addr, __u64 *out
         if (len < back + 8) /* addr's 8 bytes cross the page end */
             len = back + 8;
         s->wlen = 0;
-        if (bpf_probe_read_user(s->win, len, (const void *)base))
+        if (uw_fill(s, base, len))
             return -1;
         s->wbase = base;
         s->wlen = len;
@@ -292,6 +307,9 @@ static __always_inline void uw_begin(struct gp_scratch *sc, __u64 ip, __u64 sp, 
     sc->uw.mend = 0;
     sc->uw.wlen = 0;
     sc->user.ips[0] = ip;
+#ifdef GP_BPF_WALK_TIMING
+    sc->uw.t0 = bpf_ktime_get_ns();
+#endif
 }
 
 static __always_inline void finish_sample(struct gp_scratch *sc, __u32 tgid);
@@ -306,6 +324,11 @@ static __always_inline void uw_end(struct gp_scratch *sc, __u32 tgid, __u32 stop
         *v += sc->uw.n;
     sc->user.n = sc->uw.n;
     sc->key.user_stack = hash_finish(sc->uw.hash, sc->uw.n);
+#ifdef GP_BPF_WALK_TIMING
+    __sync_fetch_and_add(&uw_walk_ns, bpf_ktime_get_ns() - sc->uw.t0);
+    __sync_fetch_and_add(&uw_walks, 1);
+    __sync_fetch_and_add(&uw_walk_frames, sc->uw.n);
+#endif
     finish_sample(sc, tgid);
 }
 
@@ -362,6 +385,9 @@ int gp_unwind_loop(struct bpf_perf_event_data *ctx)
         return 0;
     __u32 tgid = sc->key.tgid;
     const struct gp_uw_kproc *proc = bpf_map_lookup_elem(&uw_procs, &tgid);
+#ifdef GP_BPF_WALK_TIMING
+    __sync_fetch_and_add(&uw_walk_entry_ns, bpf_ktime_get_ns() - sc->uw.t0);
+#endif
     /* GP_MAX_STACK_DEPTH steps reach the depth check of uw_step. */
     sc->uw.stop = proc ? GP_STAT_UW_DEPTH : GP_STAT_UW_NO_TABLE;
     if (proc) {

@@ -116,6 +116,9 @@ struct gp_uw_state {
     __u32 stop; /* gp_unwind_loop: why the walk stopped (in memory: see unwind.bpf.h) */
     __u8 win[GP_UW_WIN + 8]; /* + 8: a masked offset may start a read in the last byte */
     __u32 tgid, gen;         /* the walk's process and uw_gen when it began */
+#ifdef GP_BPF_WALK_TIMING
+    __u64 t0; /* bpf_ktime_get_ns() at uw_begin */
+#endif
     /* Kept from sample to sample (uw_begin does not clear it): entries of another uw_gen are
      * stale, since user space bumps it after every change of the tables or mappings. */
     struct gp_uw_centry cache[GP_UW_CACHE];
