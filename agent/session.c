@@ -107,14 +107,8 @@ static int open_unwind(struct gp_session *s, const struct gp_session_opts *o, st
     int rc = gp_uw_registry_new(&ro, &s->uw, err);
     if (rc)
         return rc;
-    if (!o->sampler.npids) {
-        /* Host-wide, the running processes' tables are built beside sampling (a busy host has
-         * hundreds of binaries: seconds); a process that samples meanwhile has its own built at
-         * once from its SEEN event. */
-        if (pthread_create(&s->uw_scan, NULL, scan_host, s->uw) == 0)
-            s->uw_scanning = 1;
-        return 0;
-    }
+    if (!o->sampler.npids)
+        return 0; /* host-wide: start_unwind_scan, once the sampler is open */
     uint32_t *pids = calloc(o->sampler.npids, sizeof(*pids));
     if (!pids)
         return gp_err_set(err, -ENOMEM, "out of memory");
@@ -139,6 +133,22 @@ static int open_unwind(struct gp_session *s, const struct gp_session_opts *o, st
              " processes in %.1f ms of CPU",
              st.tables, st.rows, st.kernel_bytes, st.processes, (double)st.build_ns / 1e6);
     return 0;
+}
+
+/* Host-wide, the running processes' tables are built beside sampling (a busy host has hundreds
+ * of binaries: seconds); a process that samples meanwhile has its own built at once from its
+ * SEEN event. With the BPF sampler the tables are lazy (issue 13): at note only the main
+ * executable and libc (the first samples unwind), the other binaries when a walk reports a miss
+ * in them, so binaries no sample lands in cost nothing. The perf sampler has no miss reports: it
+ * builds every mapping's table at note. */
+static void start_unwind_scan(struct gp_session *s)
+{
+    if (!s->uw || s->o.sampler.npids)
+        return;
+    if (gp_sampler_kind(s->sampler) == GP_SAMPLER_BPF && s->o.unwind_lazy >= 0)
+        gp_uw_registry_set_lazy(s->uw, 1);
+    if (pthread_create(&s->uw_scan, NULL, scan_host, s->uw) == 0)
+        s->uw_scanning = 1;
 }
 
 int gp_session_open(const struct gp_session_opts *o, struct gp_session **out, char *notice,
@@ -202,6 +212,7 @@ int gp_session_open(const struct gp_session_opts *o, struct gp_session **out, ch
         rc = gp_sampler_open(&sopt, &s->sampler, err);
     if (rc)
         goto fail;
+    start_unwind_scan(s);
     *out = s;
     return 0;
 fail_oom:
@@ -338,6 +349,10 @@ static void on_event(const struct gp_proc_event *e, void *ctx)
         if (s->uw)
             gp_uw_registry_remove_process(s->uw, e->tgid);
         gp_proctable_exit(s->procs, e->tgid);
+        break;
+    case GP_PROC_UW_MISS:
+        if (s->uw)
+            gp_uw_registry_miss(s->uw, e->tgid, e->addr);
         break;
     }
 }

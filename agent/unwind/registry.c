@@ -43,13 +43,23 @@ struct tab {
     double idle_since; /* refs == 0: when the last process mapping it went (monotonic s) */
 };
 
+/* A mapping whose binary has no table entry yet (lazy): built at its first miss. */
+struct pend {
+    uint64_t start, end, offset, inode;
+    uint32_t dev_major, dev_minor;
+    char *path;
+};
+
 struct proc {
     uint32_t tgid;
+    size_t cap;              /* of m, mtab and refs: the executable mappings noted */
     struct gp_uw_mapping *m; /* mappings with a loaded table, sorted by start */
     struct tab **mtab;       /* their tables */
     size_t n;
     struct tab **refs; /* distinct tables (also the negative ones) this process holds */
     size_t nrefs;
+    struct pend *pend; /* lazy: mappings waiting for a miss */
+    size_t npend;
 };
 
 struct gp_uw_registry {
@@ -67,6 +77,7 @@ struct gp_uw_registry {
     struct gp_uw_registry_stats st;
     int logged_tables_limit, logged_mappings_limit; /* said once in the log */
     int cancel;                                     /* atomic: a scan stops */
+    int lazy;                                       /* opts.lazy */
 };
 
 static double mono_s(void)
@@ -91,6 +102,7 @@ int gp_uw_registry_new(const struct gp_uw_registry_opts *o, struct gp_uw_registr
                                            : o->idle_keep_s;
     r->debug_dirs = o && o->debug_dirs ? o->debug_dirs : default_debug_dirs;
     r->ndebug_dirs = o && o->debug_dirs ? o->ndebug_dirs : 1;
+    r->lazy = o && o->lazy;
     *out = r;
     return 0;
 }
@@ -111,6 +123,9 @@ static void proc_free(struct proc *p)
     free(p->m);
     free(p->mtab);
     free(p->refs);
+    for (size_t i = 0; i < p->npend; i++)
+        free(p->pend[i].path);
+    free(p->pend);
     free(p);
 }
 
@@ -458,42 +473,98 @@ static int publish_proc(struct gp_uw_registry *r, const struct proc *p)
     return r->sink.proc_set(r->sink.ctx, p->tgid, p->m, p->n);
 }
 
-static int add_locked(struct gp_uw_registry *r, uint32_t tgid, const struct gp_maps *maps)
+/* Takes p's reference on t and adds the mapping [start, end) at file offset to p's mappings with
+ * a table (kept sorted by start) when t is loaded. */
+static void attach(struct gp_uw_registry *r, struct proc *p, struct tab *t, uint64_t start,
+                   uint64_t end, uint64_t offset, const char *path)
+{
+    if (add_ref(p, t, p->cap) > 0)
+        tab_ref(r, t);
+    uint64_t vaddr;
+    if (!t->t || (r->has_sink && !t->in_sink) || vaddr_of(t, offset, &vaddr))
+        return;
+    if (p->n == GP_UW_MAX_MAPPINGS) { /* the rest walks by frame pointers */
+        r->st.mappings_over_limit++;
+        if (!r->logged_mappings_limit++)
+            gp_warn("unwind: process %u maps more than %d binaries with unwind tables; %s "
+                    "and later ones unwind by frame pointers (counted in "
+                    "gprof.unwind.mappings_over_limit)",
+                    p->tgid, GP_UW_MAX_MAPPINGS, path);
+        return;
+    }
+    size_t at = p->n;
+    while (at > 0 && p->m[at - 1].start > start)
+        at--;
+    memmove(&p->m[at + 1], &p->m[at], (p->n - at) * sizeof(*p->m));
+    memmove(&p->mtab[at + 1], &p->mtab[at], (p->n - at) * sizeof(*p->mtab));
+    p->mtab[at] = t;
+    p->m[at] = (struct gp_uw_mapping){
+            .start = start, .end = end, .bias = start - vaddr, .table_id = t->id};
+    p->n++;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
+}
+
+/* Lazy: the binaries whose tables are built when a process is noted, so its first samples
+ * unwind: the main executable (exe: /proc/PID/exe) and libc. */
+static int built_at_note(const struct gp_map *m, const char *exe)
+{
+    const char *b = base_name(m->path);
+    return (exe[0] && !strcmp(m->path, exe)) || !strncmp(b, "libc.so", 7) ||
+           (!strncmp(b, "libc-", 5) && strstr(b, ".so"));
+}
+
+static int add_pending(struct proc *p, const struct gp_map *m)
+{
+    char *path = strdup(m->path);
+    if (!path)
+        return -ENOMEM;
+    p->pend[p->npend++] = (struct pend){.start = m->start,
+                                        .end = m->end,
+                                        .offset = m->offset,
+                                        .inode = m->inode,
+                                        .dev_major = m->dev_major,
+                                        .dev_minor = m->dev_minor,
+                                        .path = path};
+    return 0;
+}
+
+static int add_locked(struct gp_uw_registry *r, uint32_t tgid, const struct gp_maps *maps,
+                      const char *exe)
 {
     if (r->idle_keep_s >= 0)
         expire_idle(r, mono_s(), 0);
     struct proc *p = calloc(1, sizeof(*p));
     size_t cap = maps->n ? maps->n : 1;
     if (!p || !(p->m = calloc(cap, sizeof(*p->m))) || !(p->mtab = calloc(cap, sizeof(*p->mtab))) ||
-        !(p->refs = calloc(cap, sizeof(*p->refs)))) {
+        !(p->refs = calloc(cap, sizeof(*p->refs))) ||
+        (r->lazy && !(p->pend = calloc(cap, sizeof(*p->pend))))) {
         proc_free(p);
         return -ENOMEM;
     }
     p->tgid = tgid;
+    p->cap = cap;
     for (size_t i = 0; i < maps->n; i++) {
         const struct gp_map *m = &maps->v[i];
         if (m->kind != GP_MAP_FILE || m->perms[2] != 'x' || !m->path || !m->path[0])
             continue;
-        struct tab *t = tab_for(r, tgid, m);
-        if (!t)
-            continue;
-        if (add_ref(p, t, cap) > 0)
-            tab_ref(r, t);
-        uint64_t vaddr;
-        if (!t->t || (r->has_sink && !t->in_sink) || vaddr_of(t, m->offset, &vaddr))
-            continue;
-        if (p->n == GP_UW_MAX_MAPPINGS) { /* the rest walks by frame pointers */
-            r->st.mappings_over_limit++;
-            if (!r->logged_mappings_limit++)
-                gp_warn("unwind: process %u maps more than %d binaries with unwind tables; %s "
-                        "and later ones unwind by frame pointers (counted in "
-                        "gprof.unwind.mappings_over_limit)",
-                        tgid, GP_UW_MAX_MAPPINGS, m->path);
+        if (r->lazy && !built_at_note(m, exe) &&
+            !find_fast(r, makedev(m->dev_major, m->dev_minor), m->inode)) {
+            if (add_pending(p, m)) {
+                proc_drop(r, p);
+                return -ENOMEM;
+            }
             continue;
         }
-        p->mtab[p->n] = t;
-        p->m[p->n++] = (struct gp_uw_mapping){
-                .start = m->start, .end = m->end, .bias = m->start - vaddr, .table_id = t->id};
+        uint64_t built = r->st.tables_built;
+        struct tab *t = tab_for(r, tgid, m);
+        r->st.tables_built_at_note += r->st.tables_built - built;
+        if (t)
+            attach(r, p, t, m->start, m->end, m->offset, m->path);
     }
     struct proc **old = proc_slot(r, tgid);
     int rc = publish_proc(r, p);
@@ -534,8 +605,18 @@ int gp_uw_registry_add_process(struct gp_uw_registry *r, uint32_t tgid, const st
             return rc;
         maps = &own;
     }
+    char exe[4096] = "";
+    if (__atomic_load_n(&r->lazy, __ATOMIC_RELAXED)) {
+        char link[64];
+        snprintf(link, sizeof(link), "/proc/%u/exe", tgid);
+        ssize_t n = readlink(link, exe, sizeof(exe) - 1);
+        exe[n > 0 ? n : 0] = '\0';
+        char *del = n > 10 ? strstr(exe, " (deleted)") : NULL;
+        if (del && !del[10])
+            *del = '\0'; /* as the maps path is shown */
+    }
     pthread_rwlock_wrlock(&r->lock);
-    int rc = add_locked(r, tgid, maps);
+    int rc = add_locked(r, tgid, maps, exe);
     pthread_rwlock_unlock(&r->lock);
     gp_maps_free(&own);
     if (rc)
@@ -685,10 +766,81 @@ void gp_uw_registry_release(void *registry)
     pthread_rwlock_unlock(&((struct gp_uw_registry *)registry)->lock);
 }
 
+void gp_uw_registry_set_lazy(struct gp_uw_registry *r, int lazy)
+{
+    pthread_rwlock_wrlock(&r->lock);
+    __atomic_store_n(&r->lazy, lazy != 0, __ATOMIC_RELAXED);
+    pthread_rwlock_unlock(&r->lock);
+}
+
+/* Attaches t to every process with a pending mapping of the binary (dev, inode) and republishes
+ * those processes (t NULL: the binary cannot be read; the mappings stop waiting). */
+static void resolve_pending(struct gp_uw_registry *r, struct tab *t, uint32_t dev_major,
+                            uint32_t dev_minor, uint64_t inode)
+{
+    for (size_t i = 0; i < r->nprocs; i++) {
+        struct proc *q = r->procs[i];
+        size_t before = q->n, k = 0;
+        for (size_t j = 0; j < q->npend; j++) {
+            struct pend *e = &q->pend[j];
+            if (e->inode != inode || e->dev_major != dev_major || e->dev_minor != dev_minor) {
+                q->pend[k++] = *e;
+                continue;
+            }
+            if (t)
+                attach(r, q, t, e->start, e->end, e->offset, e->path);
+            free(e->path);
+        }
+        q->npend = k;
+        if (q->n != before) {
+            int rc = publish_proc(r, q);
+            if (rc)
+                gp_debug("unwind: publishing the mappings of %u: %s", q->tgid, strerror(-rc));
+        }
+    }
+}
+
+int gp_uw_registry_miss(struct gp_uw_registry *r, uint32_t tgid, uint64_t pc)
+{
+    pthread_rwlock_wrlock(&r->lock);
+    r->st.misses++;
+    struct proc **slot = proc_slot(r, tgid);
+    const struct pend *pd = NULL;
+    for (size_t i = 0; slot && i < (*slot)->npend && !pd; i++)
+        if (pc >= (*slot)->pend[i].start && pc < (*slot)->pend[i].end)
+            pd = &(*slot)->pend[i];
+    if (!pd) {
+        r->st.misses_ignored++;
+        pthread_rwlock_unlock(&r->lock);
+        return 0;
+    }
+    struct gp_map m = {.start = pd->start,
+                       .end = pd->end,
+                       .offset = pd->offset,
+                       .dev_major = pd->dev_major,
+                       .dev_minor = pd->dev_minor,
+                       .inode = pd->inode,
+                       .kind = GP_MAP_FILE,
+                       .perms = "r-xp",
+                       .path = pd->path};
+    uint64_t built = r->st.tables_built;
+    struct tab *t = tab_for(r, tgid, &m);
+    r->st.tables_built_on_miss += r->st.tables_built - built;
+    if (t && r->st.tables_built != built)
+        gp_debug("unwind: table of %s built on a miss of process %u", m.path, tgid);
+    resolve_pending(r, t, m.dev_major, m.dev_minor, m.inode); /* frees pd */
+    int loaded = t && t->t;
+    pthread_rwlock_unlock(&r->lock);
+    return loaded;
+}
+
 void gp_uw_registry_stats(struct gp_uw_registry *r, struct gp_uw_registry_stats *out)
 {
     pthread_rwlock_rdlock(&r->lock);
     *out = r->st;
+    out->mappings_pending = 0;
+    for (size_t i = 0; i < r->nprocs; i++)
+        out->mappings_pending += r->procs[i]->npend;
     out->kernel_bytes = r->used_bytes;
     out->processes = r->nprocs;
     out->max_bytes = r->max_bytes;
