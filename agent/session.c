@@ -378,6 +378,9 @@ static int name_frames(struct gp_session *s)
     int rc = 0;
     size_t n = gp_frameset_count(s->frames);
     for (size_t i = 0; i < n; i++) {
+        /* The first host-wide drain names every running binary's frames (seconds on a busy
+         * host): process events and unwind-table misses are still handled meanwhile. */
+        poll_during_drain(s);
         struct gp_frame_entry *e = gp_frameset_entry(s->frames, i);
         const char *name = "[lost stack]";
         e->resolved = 1;
