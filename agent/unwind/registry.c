@@ -800,18 +800,32 @@ static void resolve_pending(struct gp_uw_registry *r, struct tab *t, uint32_t de
     }
 }
 
+/* The pending mapping of process tgid holding pc, or NULL. */
+static const struct pend *pending_at(struct gp_uw_registry *r, uint32_t tgid, uint64_t pc)
+{
+    struct proc **slot = proc_slot(r, tgid);
+    for (size_t i = 0; slot && i < (*slot)->npend; i++)
+        if (pc >= (*slot)->pend[i].start && pc < (*slot)->pend[i].end)
+            return &(*slot)->pend[i];
+    return NULL;
+}
+
 int gp_uw_registry_miss(struct gp_uw_registry *r, uint32_t tgid, uint64_t pc)
 {
-    pthread_rwlock_wrlock(&r->lock);
-    r->st.misses++;
-    struct proc **slot = proc_slot(r, tgid);
+    /* Most reports find nothing to build (the vDSO, JIT code, code without CFI): they take the
+     * read lock only, beside the perf sampler's walks. */
+    __atomic_fetch_add(&r->st.misses, 1, __ATOMIC_RELAXED);
+    pthread_rwlock_rdlock(&r->lock);
+    int want = pending_at(r, tgid, pc) != NULL;
+    pthread_rwlock_unlock(&r->lock);
     const struct pend *pd = NULL;
-    for (size_t i = 0; slot && i < (*slot)->npend && !pd; i++)
-        if (pc >= (*slot)->pend[i].start && pc < (*slot)->pend[i].end)
-            pd = &(*slot)->pend[i];
+    if (want) {
+        pthread_rwlock_wrlock(&r->lock);
+        if (!(pd = pending_at(r, tgid, pc))) /* resolved meanwhile */
+            pthread_rwlock_unlock(&r->lock);
+    }
     if (!pd) {
-        r->st.misses_ignored++;
-        pthread_rwlock_unlock(&r->lock);
+        __atomic_fetch_add(&r->st.misses_ignored, 1, __ATOMIC_RELAXED);
         return 0;
     }
     struct gp_map m = {.start = pd->start,
