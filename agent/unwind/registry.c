@@ -323,7 +323,7 @@ out:
 }
 
 /* The separate debug file of a build-id, when one of the debug dirs has it. */
-static int debug_file(struct gp_uw_registry *r, const struct tab *t, char *out, size_t len)
+static int debug_file(const struct gp_uw_registry *r, const struct tab *t, char *out, size_t len)
 {
     if (t->bidlen < 2)
         return 0;
@@ -344,53 +344,84 @@ static uint64_t cpu_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The table entry of the binary behind mapping m (a new reference is NOT taken). NULL when the
- * file cannot be opened or read as ELF (nothing to cache). */
-static struct tab *tab_for(struct gp_uw_registry *r, uint32_t tgid, const struct gp_map *m)
-{
-    uint64_t dev = makedev(m->dev_major, m->dev_minor);
-    struct tab *t = find_fast(r, dev, m->inode);
-    if (t)
-        return t;
+/* A table built without the registry's lock (tab_build), waiting to be entered (tab_commit). */
+struct built {
+    struct tab *t; /* NULL: the file cannot be opened or read as ELF */
     struct stat st;
-    int fd = gp_map_open(tgid, m, m->inode, &st);
+    int rc;      /* of gp_uw_table_build */
+    uint64_t ns; /* its CPU time */
+    int dup;     /* not built: the registry held the binary under another identity */
+};
+
+/* Reads and builds the table of the binary behind mapping m of process tgid: touches nothing of
+ * the registry but its immutable debug dirs, so it runs without the lock (a big binary takes
+ * tens of ms: walks, misses and process events go on meanwhile). */
+static void tab_build(struct gp_uw_registry *r, uint32_t tgid, const struct gp_map *m, int locked,
+                      struct built *b)
+{
+    *b = (struct built){0};
+    int fd = gp_map_open(tgid, m, m->inode, &b->st);
     if (fd < 0)
-        return NULL;
-    t = calloc(1, sizeof(*t));
+        return;
+    struct tab *t = calloc(1, sizeof(*t));
     if (!t || read_loads(fd, t)) {
         close(fd);
         tab_free(t);
-        return NULL;
+        return;
     }
-    struct tab *same = find_bid(r, t->bid, t->bidlen, &st);
-    if (same) { /* the same binary under another identity (another container image) */
+    t->dev = makedev(m->dev_major, m->dev_minor);
+    t->ino = m->inode;
+    t->mtime_ns = (int64_t)b->st.st_mtim.tv_sec * 1000000000 + b->st.st_mtim.tv_nsec;
+    b->t = t;
+    if (!locked)
+        pthread_rwlock_rdlock(&r->lock);
+    b->dup = find_bid(r, t->bid, t->bidlen, &b->st) != NULL;
+    if (!locked)
+        pthread_rwlock_unlock(&r->lock);
+    if (b->dup) {
         close(fd);
+        return;
+    }
+    char dbg[4400];
+    int has_dbg = debug_file(r, t, dbg, sizeof(dbg));
+    struct gp_err e = {0};
+    uint64_t t0 = cpu_ns();
+    b->rc = gp_uw_table_build(fd, has_dbg ? dbg : NULL, &t->t, &e);
+    b->ns = cpu_ns() - t0;
+    close(fd);
+    if (b->rc) {
+        gp_debug("unwind: no table for %s: %s", m->path, e.msg);
+        t->t = NULL;
+    }
+}
+
+/* Enters a table built by tab_build (lock held): the entry of its binary, which may be one
+ * entered meanwhile (b's table is then freed). NULL when it could not be read or no id is
+ * left. A new reference is NOT taken. */
+static struct tab *tab_commit(struct gp_uw_registry *r, struct built *b, const struct gp_map *m)
+{
+    struct tab *t = b->t;
+    b->t = NULL;
+    if (!t)
+        return NULL;
+    r->st.build_ns += b->ns;
+    struct tab *same = find_fast(r, t->dev, t->ino);
+    if (!same) /* the same binary under another identity (another container image) */
+        same = find_bid(r, t->bid, t->bidlen, &b->st);
+    if (same || b->dup) { /* dup but gone meanwhile: the next note builds it */
         tab_free(t);
         return same;
     }
-    t->dev = dev;
-    t->ino = m->inode;
-    t->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     if (tab_insert(r, t)) {
         r->st.tables_over_limit++;
         if (!r->logged_tables_limit++)
             gp_warn("unwind: more than %d binaries with unwind tables at once; %s and later ones "
                     "unwind by frame pointers (counted in gprof.unwind.tables_over_limit)",
                     GP_UW_MAX_TABLES - 1, m->path);
-        close(fd);
         tab_free(t);
         return NULL;
     }
-    char dbg[4400];
-    int has_dbg = debug_file(r, t, dbg, sizeof(dbg));
-    struct gp_err e = {0};
-    uint64_t t0 = cpu_ns();
-    int rc = gp_uw_table_build(fd, has_dbg ? dbg : NULL, &t->t, &e);
-    r->st.build_ns += cpu_ns() - t0;
-    close(fd);
-    if (rc) {
-        gp_debug("unwind: no table for %s: %s", m->path, e.msg);
-        t->t = NULL;
+    if (b->rc) {
         r->st.tables_failed++;
         return t;
     }
@@ -406,11 +437,24 @@ static struct tab *tab_for(struct gp_uw_registry *r, uint32_t tgid, const struct
     r->used_bytes += t->kbytes;
     while (r->used_bytes > r->max_bytes && expire_idle(r, 0, 1))
         ; /* idle tables make room first */
+    int rc;
     if (r->used_bytes > r->max_bytes)
         not_fit(r, t, -EDQUOT);
     else if ((rc = publish_table(r, t)) != 0)
         not_fit(r, t, rc);
     return t;
+}
+
+/* The table entry of the binary behind mapping m (a new reference is NOT taken), built now
+ * under the lock when it has none. NULL when the file cannot be opened or read as ELF. */
+static struct tab *tab_for(struct gp_uw_registry *r, uint32_t tgid, const struct gp_map *m)
+{
+    struct tab *t = find_fast(r, makedev(m->dev_major, m->dev_minor), m->inode);
+    if (t)
+        return t;
+    struct built b;
+    tab_build(r, tgid, m, 1, &b);
+    return tab_commit(r, &b, m);
 }
 
 /* The ELF virtual address of file offset off, through the PT_LOAD segments. */
@@ -615,7 +659,29 @@ int gp_uw_registry_add_process(struct gp_uw_registry *r, uint32_t tgid, const st
         if (del && !del[10])
             *del = '\0'; /* as the maps path is shown */
     }
+    /* The tables to build are built before the write lock (see tab_build), then entered. */
+    size_t cap = maps->n ? maps->n : 1, npre = 0;
+    struct built *pre = calloc(cap, sizeof(*pre));
+    size_t *idx = calloc(cap, sizeof(*idx));
+    pthread_rwlock_rdlock(&r->lock);
+    for (size_t i = 0; pre && idx && i < maps->n; i++) {
+        const struct gp_map *m = &maps->v[i];
+        if (m->kind == GP_MAP_FILE && m->perms[2] == 'x' && m->path && m->path[0] &&
+            (!r->lazy || built_at_note(m, exe)) &&
+            !find_fast(r, makedev(m->dev_major, m->dev_minor), m->inode))
+            idx[npre++] = i;
+    }
+    pthread_rwlock_unlock(&r->lock);
+    for (size_t i = 0; i < npre; i++)
+        tab_build(r, tgid, &maps->v[idx[i]], 0, &pre[i]);
     pthread_rwlock_wrlock(&r->lock);
+    for (size_t i = 0; i < npre; i++) {
+        uint64_t built = r->st.tables_built;
+        tab_commit(r, &pre[i], &maps->v[idx[i]]);
+        r->st.tables_built_at_note += r->st.tables_built - built;
+    }
+    free(pre);
+    free(idx);
     int rc = add_locked(r, tgid, maps, exe);
     pthread_rwlock_unlock(&r->lock);
     gp_maps_free(&own);
@@ -813,38 +879,38 @@ static const struct pend *pending_at(struct gp_uw_registry *r, uint32_t tgid, ui
 int gp_uw_registry_miss(struct gp_uw_registry *r, uint32_t tgid, uint64_t pc)
 {
     /* Most reports find nothing to build (the vDSO, JIT code, code without CFI): they take the
-     * read lock only, beside the perf sampler's walks. */
+     * read lock only, beside the perf sampler's walks. The table is built without the lock. */
     __atomic_fetch_add(&r->st.misses, 1, __ATOMIC_RELAXED);
     pthread_rwlock_rdlock(&r->lock);
-    int want = pending_at(r, tgid, pc) != NULL;
+    const struct pend *pd = pending_at(r, tgid, pc);
+    struct gp_map m = {0};
+    if (pd)
+        m = (struct gp_map){.start = pd->start,
+                            .end = pd->end,
+                            .offset = pd->offset,
+                            .dev_major = pd->dev_major,
+                            .dev_minor = pd->dev_minor,
+                            .inode = pd->inode,
+                            .kind = GP_MAP_FILE,
+                            .perms = "r-xp",
+                            .path = strdup(pd->path)};
     pthread_rwlock_unlock(&r->lock);
-    const struct pend *pd = NULL;
-    if (want) {
-        pthread_rwlock_wrlock(&r->lock);
-        if (!(pd = pending_at(r, tgid, pc))) /* resolved meanwhile */
-            pthread_rwlock_unlock(&r->lock);
-    }
-    if (!pd) {
+    if (!m.path) {
         __atomic_fetch_add(&r->st.misses_ignored, 1, __ATOMIC_RELAXED);
         return 0;
     }
-    struct gp_map m = {.start = pd->start,
-                       .end = pd->end,
-                       .offset = pd->offset,
-                       .dev_major = pd->dev_major,
-                       .dev_minor = pd->dev_minor,
-                       .inode = pd->inode,
-                       .kind = GP_MAP_FILE,
-                       .perms = "r-xp",
-                       .path = pd->path};
+    struct built b;
+    tab_build(r, tgid, &m, 0, &b);
+    pthread_rwlock_wrlock(&r->lock);
     uint64_t built = r->st.tables_built;
-    struct tab *t = tab_for(r, tgid, &m);
+    struct tab *t = tab_commit(r, &b, &m);
     r->st.tables_built_on_miss += r->st.tables_built - built;
     if (t && r->st.tables_built != built)
         gp_debug("unwind: table of %s built on a miss of process %u", m.path, tgid);
-    resolve_pending(r, t, m.dev_major, m.dev_minor, m.inode); /* frees pd */
+    resolve_pending(r, t, m.dev_major, m.dev_minor, m.inode);
     int loaded = t && t->t;
     pthread_rwlock_unlock(&r->lock);
+    free(m.path);
     return loaded;
 }
 
