@@ -63,6 +63,13 @@ static struct json_object *unwind_json(const struct gp_sampler_stats *st,
     json_object_object_add(o, "tables_over_limit", json_object_new_uint64(u->tables_over_limit));
     json_object_object_add(o, "mappings_over_limit",
                            json_object_new_uint64(u->mappings_over_limit));
+    /* lazy tables: built when a process was noted, built after a miss, pending now */
+    json_object_object_add(o, "tables_built", json_object_new_uint64(u->tables_built));
+    json_object_object_add(o, "built_at_note", json_object_new_uint64(u->tables_built_at_note));
+    json_object_object_add(o, "built_on_miss", json_object_new_uint64(u->tables_built_on_miss));
+    json_object_object_add(o, "misses", json_object_new_uint64(u->misses));
+    json_object_object_add(o, "misses_ignored", json_object_new_uint64(u->misses_ignored));
+    json_object_object_add(o, "mappings_pending", json_object_new_uint64(u->mappings_pending));
     return o;
 }
 

@@ -40,6 +40,16 @@ struct young {
     double seen_at;
 };
 
+/* Unwind-table work handed to the session's unwind thread, in the order it came: noting a
+ * process (its tables at note), forgetting it, and a walk's miss (a lazy table to build). */
+enum uw_job_kind { UW_JOB_NOTE, UW_JOB_REMOVE, UW_JOB_MISS };
+struct uw_job {
+    enum uw_job_kind kind;
+    uint32_t tgid;
+    uint64_t addr;
+};
+#define UW_QUEUE 1024
+
 struct gp_session {
     struct gp_session_opts o;
     struct gp_sampler *sampler;
@@ -50,6 +60,14 @@ struct gp_session {
     struct gp_uw_registry *uw;     /* unwind tables, or NULL */
     pthread_t uw_scan;             /* host-wide: builds the tables of running processes */
     int uw_scanning;
+    /* The unwind thread: table builds never wait behind a drain or the symbolizer. */
+    pthread_t uw_thr;
+    int uw_thr_running;
+    pthread_mutex_t uw_mu;
+    pthread_cond_t uw_cv;
+    struct uw_job uw_q[UW_QUEUE];
+    size_t uw_head, uw_n;
+    int uw_stop;
     struct gp_profile *prof;
     struct target *targets;
     size_t ntargets;
@@ -107,14 +125,8 @@ static int open_unwind(struct gp_session *s, const struct gp_session_opts *o, st
     int rc = gp_uw_registry_new(&ro, &s->uw, err);
     if (rc)
         return rc;
-    if (!o->sampler.npids) {
-        /* Host-wide, the running processes' tables are built beside sampling (a busy host has
-         * hundreds of binaries: seconds); a process that samples meanwhile has its own built at
-         * once from its SEEN event. */
-        if (pthread_create(&s->uw_scan, NULL, scan_host, s->uw) == 0)
-            s->uw_scanning = 1;
-        return 0;
-    }
+    if (!o->sampler.npids)
+        return 0; /* host-wide: start_unwind_scan, once the sampler is open */
     uint32_t *pids = calloc(o->sampler.npids, sizeof(*pids));
     if (!pids)
         return gp_err_set(err, -ENOMEM, "out of memory");
@@ -139,6 +151,32 @@ static int open_unwind(struct gp_session *s, const struct gp_session_opts *o, st
              " processes in %.1f ms of CPU",
              st.tables, st.rows, st.kernel_bytes, st.processes, (double)st.build_ns / 1e6);
     return 0;
+}
+
+/* Host-wide, the running processes' tables are built beside sampling (a busy host has hundreds
+ * of binaries: seconds); a process that samples meanwhile has its own built at once from its
+ * SEEN event. With the BPF sampler the tables are lazy (issue 13): at note only the main
+ * executable and libc (the first samples unwind), the other binaries when a walk reports a miss
+ * in them, so binaries no sample lands in cost nothing. The perf sampler has no miss reports: it
+ * builds every mapping's table at note. */
+static void *uw_thread(void *arg);
+
+static void start_unwind_scan(struct gp_session *s)
+{
+    if (!s->uw)
+        return;
+    pthread_mutex_init(&s->uw_mu, NULL);
+    pthread_cond_init(&s->uw_cv, NULL);
+    if (pthread_create(&s->uw_thr, NULL, uw_thread, s) == 0)
+        s->uw_thr_running = 1;
+    else
+        gp_warn("unwind: no thread for table builds; they run between drains");
+    if (s->o.sampler.npids)
+        return;
+    if (gp_sampler_kind(s->sampler) == GP_SAMPLER_BPF && s->o.unwind_lazy >= 0)
+        gp_uw_registry_set_lazy(s->uw, 1);
+    if (pthread_create(&s->uw_scan, NULL, scan_host, s->uw) == 0)
+        s->uw_scanning = 1;
 }
 
 int gp_session_open(const struct gp_session_opts *o, struct gp_session **out, char *notice,
@@ -202,6 +240,7 @@ int gp_session_open(const struct gp_session_opts *o, struct gp_session **out, ch
         rc = gp_sampler_open(&sopt, &s->sampler, err);
     if (rc)
         goto fail;
+    start_unwind_scan(s);
     *out = s;
     return 0;
 fail_oom:
@@ -290,15 +329,76 @@ static void on_sample(const struct gp_raw_sample *r, void *ctx)
     s->samples += r->count;
 }
 
-/* Builds (or re-syncs) the unwind tables of a process seen, exec'd or still loading. */
-/* Builds the unwind tables of a process the process table has just noted, from the table's maps
- * snapshot (not a second read of /proc/PID/maps). */
-static void note_unwind(struct gp_session *s, uint32_t tgid)
+static void uw_job_run(struct gp_session *s, const struct uw_job *j)
 {
     struct gp_err e = {0};
-    const struct gp_proc *p = gp_proctable_find(s->procs, tgid);
-    if (gp_uw_registry_add_process(s->uw, tgid, p && !p->exited ? &p->maps : NULL, &e))
-        gp_debug("%s", e.msg);
+    switch (j->kind) {
+    case UW_JOB_NOTE:
+        if (gp_uw_registry_add_process(s->uw, j->tgid, NULL, &e))
+            gp_debug("%s", e.msg);
+        break;
+    case UW_JOB_REMOVE:
+        gp_uw_registry_remove_process(s->uw, j->tgid);
+        break;
+    case UW_JOB_MISS:
+        gp_uw_registry_miss(s->uw, j->tgid, j->addr);
+        break;
+    }
+}
+
+static void *uw_thread(void *arg)
+{
+    struct gp_session *s = arg;
+    pthread_mutex_lock(&s->uw_mu);
+    for (;;) {
+        while (!s->uw_n && !s->uw_stop)
+            pthread_cond_wait(&s->uw_cv, &s->uw_mu);
+        if (!s->uw_n)
+            break;
+        struct uw_job j = s->uw_q[s->uw_head];
+        s->uw_head = (s->uw_head + 1) % UW_QUEUE;
+        s->uw_n--;
+        pthread_mutex_unlock(&s->uw_mu);
+        uw_job_run(s, &j);
+        pthread_mutex_lock(&s->uw_mu);
+    }
+    pthread_mutex_unlock(&s->uw_mu);
+    return NULL;
+}
+
+/* Hands the job to the unwind thread: notes and removals in order, a miss ahead of them (a note
+ * may build many tables; a miss builds one, for a process on CPU now). Without the thread, or
+ * with its queue full, a note or a removal runs here and a miss is dropped (the next fresh
+ * lookup there reports it again). */
+static void uw_submit(struct gp_session *s, enum uw_job_kind kind, uint32_t tgid, uint64_t addr)
+{
+    struct uw_job j = {.kind = kind, .tgid = tgid, .addr = addr};
+    if (s->uw_thr_running) {
+        pthread_mutex_lock(&s->uw_mu);
+        int queued = s->uw_n < UW_QUEUE;
+        if (queued && kind == UW_JOB_MISS) { /* first: one binary for a process on CPU */
+            s->uw_head = (s->uw_head + UW_QUEUE - 1) % UW_QUEUE;
+            s->uw_q[s->uw_head] = j;
+            s->uw_n++;
+            pthread_cond_signal(&s->uw_cv);
+        } else if (queued) {
+            s->uw_q[(s->uw_head + s->uw_n) % UW_QUEUE] = j;
+            s->uw_n++;
+            pthread_cond_signal(&s->uw_cv);
+        }
+        pthread_mutex_unlock(&s->uw_mu);
+        if (queued)
+            return;
+    }
+    if (kind != UW_JOB_MISS)
+        uw_job_run(s, &j);
+}
+
+/* Builds (or re-syncs) the unwind tables of a process seen, exec'd or still loading, on the
+ * unwind thread (from a fresh read of its maps there). */
+static void note_unwind(struct gp_session *s, uint32_t tgid)
+{
+    uw_submit(s, UW_JOB_NOTE, tgid, 0);
 }
 
 static void renote_young(struct gp_session *s)
@@ -336,8 +436,12 @@ static void on_event(const struct gp_proc_event *e, void *ctx)
         break;
     case GP_PROC_EXIT:
         if (s->uw)
-            gp_uw_registry_remove_process(s->uw, e->tgid);
+            uw_submit(s, UW_JOB_REMOVE, e->tgid, 0);
         gp_proctable_exit(s->procs, e->tgid);
+        break;
+    case GP_PROC_UW_MISS:
+        if (s->uw)
+            uw_submit(s, UW_JOB_MISS, e->tgid, e->addr);
         break;
     }
 }
@@ -363,6 +467,9 @@ static int name_frames(struct gp_session *s)
     int rc = 0;
     size_t n = gp_frameset_count(s->frames);
     for (size_t i = 0; i < n; i++) {
+        /* The first host-wide drain names every running binary's frames (seconds on a busy
+         * host): process events and unwind-table misses are still handled meanwhile. */
+        poll_during_drain(s);
         struct gp_frame_entry *e = gp_frameset_entry(s->frames, i);
         const char *name = "[lost stack]";
         e->resolved = 1;
@@ -587,6 +694,14 @@ void gp_session_close(struct gp_session *s)
         return;
     if (s->sampler)
         gp_sampler_close(s->sampler);
+    if (s->uw_thr_running) { /* after the sampler: no event submits a job any more */
+        pthread_mutex_lock(&s->uw_mu);
+        s->uw_stop = 1;
+        s->uw_n = 0; /* what is left is moot: the registry goes */
+        pthread_cond_signal(&s->uw_cv);
+        pthread_mutex_unlock(&s->uw_mu);
+        pthread_join(s->uw_thr, NULL);
+    }
     if (s->sym)
         gp_symbolizer_free(s->sym);
     gp_proctable_free(s->procs);

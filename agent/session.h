@@ -22,9 +22,11 @@ struct gp_session_opts {
     const char *hostname;           /* NULL = gethostname() */
     const char *const *debug_dirs;  /* extra debug-file directories (NULL = defaults) */
     size_t ndebug_dirs;
-    size_t symbol_cache_bytes;     /* ELF symbol cache budget (0 = the symbolizer's default) */
-    size_t unwind_tables_max;      /* kernel bytes for unwind tables (0 = the default) */
-    int no_unwind_tables;          /* frame pointers only (no .eh_frame tables) */
+    size_t symbol_cache_bytes; /* ELF symbol cache budget (0 = the symbolizer's default) */
+    size_t unwind_tables_max;  /* kernel bytes for unwind tables (0 = the default) */
+    int no_unwind_tables;      /* frame pointers only (no .eh_frame tables) */
+    int unwind_lazy; /* host-wide with the BPF sampler: 0 = lazy tables (the binaries samples land
+                        in), < 0 = every mapped binary's table when its process is noted */
     const char *run_mode;          /* recorded in the header: "record", "continuous", "adhoc" */
     int keep_running;              /* continuous: run() is called again for the next session;
                                       samples after the last drain go to the next one */

@@ -67,6 +67,17 @@ enum gp_bpf_proc_event {
     GP_BPF_PROC_EXEC = 1,
     GP_BPF_PROC_EXIT = 2, /* a thread (pid) of a tracked process exited; user space tells
                              from /proc whether it was the last one */
+    GP_BPF_UW_MISS = 3,   /* a table walk found no table at pc (struct gp_uw_miss_raw) */
+};
+
+/* Lazy unwind tables: the table walk of process tgid found no table at pc; user space builds
+ * the table of the binary there if it waits for one. At most GP_UW_MISS_PER_WINDOW a CPU per
+ * 2^27 ns (~134 ms), and none while the ring is half full (process events come first). */
+#define GP_UW_MISS_PER_WINDOW 32
+struct gp_uw_miss_raw {
+    __u32 type;
+    __u32 tgid;
+    __u64 pc;
 };
 
 struct gp_proc_event_raw {

@@ -82,6 +82,46 @@ struct {
     __type(value, __u32);
 } uw_prog SEC(".maps");
 
+/* Lazy tables: the per-CPU budget of miss reports (window: ktime >> 27, n: sent in it). */
+struct gp_uw_miss_budget {
+    __u64 window;
+    __u32 n;
+    __u32 pad;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct gp_uw_miss_budget);
+} uw_miss_budget SEC(".maps");
+
+/* Reports to user space that no table covers pc in process tgid (struct gp_uw_miss_raw): the
+ * binary there may have none built yet (lazy tables, agent/unwind/registry.c). */
+static __always_inline void uw_report_miss(__u32 tgid, __u64 pc)
+{
+    __u32 zero = 0;
+    struct gp_uw_miss_budget *b = bpf_map_lookup_elem(&uw_miss_budget, &zero);
+    if (!b)
+        return;
+    __u64 w = bpf_ktime_get_ns() >> 27;
+    if (b->window != w) {
+        b->window = w;
+        b->n = 0;
+    }
+    if (b->n >= GP_UW_MISS_PER_WINDOW ||
+        bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > GP_RINGBUF_BYTES / 2)
+        return;
+    struct gp_uw_miss_raw *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e)
+        return;
+    b->n++;
+    e->type = GP_BPF_UW_MISS;
+    e->tgid = tgid;
+    e->pc = pc;
+    bpf_ringbuf_submit(e, 0);
+}
+
 /* An index that addresses memory, laundered through map memory (see the top). */
 static __always_inline __u32 uw_launder(struct gp_uw_state *s, __u32 v)
 {
@@ -233,6 +273,8 @@ static __always_inline __u32 uw_step(struct gp_scratch *sc, const struct gp_uw_k
         fp_off = ce->fp_off;
     } else {
         const struct gp_uw_krule *rule = uw_find(s, proc, at);
+        if (!rule)
+            uw_report_miss(s->tgid, at);
         kind = rule ? rule->cfa : UW_NONE;
         cfa_off = rule ? rule->cfa_off : 0;
         fp_off = rule ? rule->fp_off : 0;

@@ -67,6 +67,10 @@ static const char usage_text[] =
         "                       $DEBUGINFOD_TIMEOUT (30 s), $DEBUGINFOD_MAXSIZE (256M) per file\n"
         "  --unwind-tables-max SIZE  kernel memory for the unwind tables that walk code built\n"
         "                       without frame pointers (default 256M; 0: frame pointers only)\n"
+        "  --unwind-tables WHEN lazy (default): host-wide with the BPF sampler, a process's\n"
+        "                       main executable and libc get tables when it is first seen, its\n"
+        "                       other binaries when a sample lands in them; eager: every\n"
+        "                       mapped binary when its process is first seen (--pid: always)\n"
         "  -q, --quiet          no progress line\n"
         "  -h, --help           this text\n"
         "\n"
@@ -278,6 +282,7 @@ int cmd_record(int argc, char **argv)
             {"debug-dir", required_argument, NULL, 'D'},
             {"debuginfod-urls", required_argument, NULL, 'U'},
             {"unwind-tables-max", required_argument, NULL, 'W'},
+            {"unwind-tables", required_argument, NULL, 'L'},
             {"quiet", no_argument, NULL, 'q'},
             {"help", no_argument, NULL, 'h'},
             {0},
@@ -286,7 +291,7 @@ int cmd_record(int argc, char **argv)
     size_t npids = 0;
     const char *debug_dirs[16] = {"/usr/lib/debug"}; /* --debug-dir adds to the default */
     uint64_t uw_max = 0;
-    int uw_max_set = 0;
+    int uw_max_set = 0, uw_lazy = 0;
     size_t ndebug = 1;
     double duration = 0;
     unsigned freq = 99;
@@ -370,6 +375,14 @@ int cmd_record(int argc, char **argv)
                 return 2;
             }
             uw_max_set = 1;
+            break;
+        case 'L':
+            if (strcmp(optarg, "lazy") && strcmp(optarg, "eager")) {
+                fprintf(stderr, "gprofctl record: --unwind-tables: '%s' is not lazy or eager\n",
+                        optarg);
+                return 2;
+            }
+            uw_lazy = strcmp(optarg, "lazy") ? -1 : 0;
             break;
         case 'D':
             if (ndebug < sizeof(debug_dirs) / sizeof(debug_dirs[0]))
@@ -460,6 +473,7 @@ int cmd_record(int argc, char **argv)
             .ndebug_dirs = ndebug,
             .unwind_tables_max = (size_t)uw_max,
             .no_unwind_tables = uw_max_set && uw_max == 0,
+            .unwind_lazy = uw_lazy,
             .run_mode = "record",
             .started_cb = command ? release_child : NULL,
             .started_ctx = &child,

@@ -455,6 +455,13 @@ static void thread_exited(struct bpf_sampler *b, uint32_t tgid, uint32_t tid, co
 static int handle_event(void *ctx, void *data, size_t size)
 {
     struct bpf_sampler *b = ctx;
+    if (size >= sizeof(struct gp_uw_miss_raw) && b->ev_cb &&
+        ((const struct gp_uw_miss_raw *)data)->type == GP_BPF_UW_MISS) {
+        const struct gp_uw_miss_raw *m = data;
+        struct gp_proc_event ev = {.type = GP_PROC_UW_MISS, .tgid = m->tgid, .addr = m->pc};
+        b->ev_cb(&ev, b->ev_ctx);
+        return 0;
+    }
     if (size < sizeof(struct gp_proc_event_raw) || !b->ev_cb)
         return 0;
     const struct gp_proc_event_raw *raw = data;

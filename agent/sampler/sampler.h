@@ -74,11 +74,14 @@ struct gp_raw_sample {
 /* SEEN: first sample of a process (read its /proc/PID/maps now, while it lives); EXEC: a sampled
  * or filtered process exec'd (its maps changed); EXIT: a sampled or filtered process ended (its
  * last thread exited). */
-enum gp_proc_event_type { GP_PROC_SEEN, GP_PROC_EXEC, GP_PROC_EXIT };
+enum gp_proc_event_type { GP_PROC_SEEN, GP_PROC_EXEC, GP_PROC_EXIT, GP_PROC_UW_MISS };
+/* UW_MISS (BPF sampler): a table walk of process tgid found no table at addr (comm is empty):
+ * the binary there may wait for its table (gp_uw_registry_miss). */
 struct gp_proc_event {
     enum gp_proc_event_type type;
     uint32_t tgid;
     char comm[16];
+    uint64_t addr; /* UW_MISS */
 };
 
 struct gp_uw_registry;

@@ -43,13 +43,23 @@ struct tab {
     double idle_since; /* refs == 0: when the last process mapping it went (monotonic s) */
 };
 
+/* A mapping whose binary has no table entry yet (lazy): built at its first miss. */
+struct pend {
+    uint64_t start, end, offset, inode;
+    uint32_t dev_major, dev_minor;
+    char *path;
+};
+
 struct proc {
     uint32_t tgid;
+    size_t cap;              /* of m, mtab and refs: the executable mappings noted */
     struct gp_uw_mapping *m; /* mappings with a loaded table, sorted by start */
     struct tab **mtab;       /* their tables */
     size_t n;
     struct tab **refs; /* distinct tables (also the negative ones) this process holds */
     size_t nrefs;
+    struct pend *pend; /* lazy: mappings waiting for a miss */
+    size_t npend;
 };
 
 struct gp_uw_registry {
@@ -67,6 +77,7 @@ struct gp_uw_registry {
     struct gp_uw_registry_stats st;
     int logged_tables_limit, logged_mappings_limit; /* said once in the log */
     int cancel;                                     /* atomic: a scan stops */
+    int lazy;                                       /* opts.lazy */
 };
 
 static double mono_s(void)
@@ -91,6 +102,7 @@ int gp_uw_registry_new(const struct gp_uw_registry_opts *o, struct gp_uw_registr
                                            : o->idle_keep_s;
     r->debug_dirs = o && o->debug_dirs ? o->debug_dirs : default_debug_dirs;
     r->ndebug_dirs = o && o->debug_dirs ? o->ndebug_dirs : 1;
+    r->lazy = o && o->lazy;
     *out = r;
     return 0;
 }
@@ -111,6 +123,9 @@ static void proc_free(struct proc *p)
     free(p->m);
     free(p->mtab);
     free(p->refs);
+    for (size_t i = 0; i < p->npend; i++)
+        free(p->pend[i].path);
+    free(p->pend);
     free(p);
 }
 
@@ -308,7 +323,7 @@ out:
 }
 
 /* The separate debug file of a build-id, when one of the debug dirs has it. */
-static int debug_file(struct gp_uw_registry *r, const struct tab *t, char *out, size_t len)
+static int debug_file(const struct gp_uw_registry *r, const struct tab *t, char *out, size_t len)
 {
     if (t->bidlen < 2)
         return 0;
@@ -329,53 +344,84 @@ static uint64_t cpu_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The table entry of the binary behind mapping m (a new reference is NOT taken). NULL when the
- * file cannot be opened or read as ELF (nothing to cache). */
-static struct tab *tab_for(struct gp_uw_registry *r, uint32_t tgid, const struct gp_map *m)
-{
-    uint64_t dev = makedev(m->dev_major, m->dev_minor);
-    struct tab *t = find_fast(r, dev, m->inode);
-    if (t)
-        return t;
+/* A table built without the registry's lock (tab_build), waiting to be entered (tab_commit). */
+struct built {
+    struct tab *t; /* NULL: the file cannot be opened or read as ELF */
     struct stat st;
-    int fd = gp_map_open(tgid, m, m->inode, &st);
+    int rc;      /* of gp_uw_table_build */
+    uint64_t ns; /* its CPU time */
+    int dup;     /* not built: the registry held the binary under another identity */
+};
+
+/* Reads and builds the table of the binary behind mapping m of process tgid: touches nothing of
+ * the registry but its immutable debug dirs, so it runs without the lock (a big binary takes
+ * tens of ms: walks, misses and process events go on meanwhile). */
+static void tab_build(struct gp_uw_registry *r, uint32_t tgid, const struct gp_map *m, int locked,
+                      struct built *b)
+{
+    *b = (struct built){0};
+    int fd = gp_map_open(tgid, m, m->inode, &b->st);
     if (fd < 0)
-        return NULL;
-    t = calloc(1, sizeof(*t));
+        return;
+    struct tab *t = calloc(1, sizeof(*t));
     if (!t || read_loads(fd, t)) {
         close(fd);
         tab_free(t);
-        return NULL;
+        return;
     }
-    struct tab *same = find_bid(r, t->bid, t->bidlen, &st);
-    if (same) { /* the same binary under another identity (another container image) */
+    t->dev = makedev(m->dev_major, m->dev_minor);
+    t->ino = m->inode;
+    t->mtime_ns = (int64_t)b->st.st_mtim.tv_sec * 1000000000 + b->st.st_mtim.tv_nsec;
+    b->t = t;
+    if (!locked)
+        pthread_rwlock_rdlock(&r->lock);
+    b->dup = find_bid(r, t->bid, t->bidlen, &b->st) != NULL;
+    if (!locked)
+        pthread_rwlock_unlock(&r->lock);
+    if (b->dup) {
         close(fd);
+        return;
+    }
+    char dbg[4400];
+    int has_dbg = debug_file(r, t, dbg, sizeof(dbg));
+    struct gp_err e = {0};
+    uint64_t t0 = cpu_ns();
+    b->rc = gp_uw_table_build(fd, has_dbg ? dbg : NULL, &t->t, &e);
+    b->ns = cpu_ns() - t0;
+    close(fd);
+    if (b->rc) {
+        gp_debug("unwind: no table for %s: %s", m->path, e.msg);
+        t->t = NULL;
+    }
+}
+
+/* Enters a table built by tab_build (lock held): the entry of its binary, which may be one
+ * entered meanwhile (b's table is then freed). NULL when it could not be read or no id is
+ * left. A new reference is NOT taken. */
+static struct tab *tab_commit(struct gp_uw_registry *r, struct built *b, const struct gp_map *m)
+{
+    struct tab *t = b->t;
+    b->t = NULL;
+    if (!t)
+        return NULL;
+    r->st.build_ns += b->ns;
+    struct tab *same = find_fast(r, t->dev, t->ino);
+    if (!same) /* the same binary under another identity (another container image) */
+        same = find_bid(r, t->bid, t->bidlen, &b->st);
+    if (same || b->dup) { /* dup but gone meanwhile: the next note builds it */
         tab_free(t);
         return same;
     }
-    t->dev = dev;
-    t->ino = m->inode;
-    t->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     if (tab_insert(r, t)) {
         r->st.tables_over_limit++;
         if (!r->logged_tables_limit++)
             gp_warn("unwind: more than %d binaries with unwind tables at once; %s and later ones "
                     "unwind by frame pointers (counted in gprof.unwind.tables_over_limit)",
                     GP_UW_MAX_TABLES - 1, m->path);
-        close(fd);
         tab_free(t);
         return NULL;
     }
-    char dbg[4400];
-    int has_dbg = debug_file(r, t, dbg, sizeof(dbg));
-    struct gp_err e = {0};
-    uint64_t t0 = cpu_ns();
-    int rc = gp_uw_table_build(fd, has_dbg ? dbg : NULL, &t->t, &e);
-    r->st.build_ns += cpu_ns() - t0;
-    close(fd);
-    if (rc) {
-        gp_debug("unwind: no table for %s: %s", m->path, e.msg);
-        t->t = NULL;
+    if (b->rc) {
         r->st.tables_failed++;
         return t;
     }
@@ -391,11 +437,24 @@ static struct tab *tab_for(struct gp_uw_registry *r, uint32_t tgid, const struct
     r->used_bytes += t->kbytes;
     while (r->used_bytes > r->max_bytes && expire_idle(r, 0, 1))
         ; /* idle tables make room first */
+    int rc;
     if (r->used_bytes > r->max_bytes)
         not_fit(r, t, -EDQUOT);
     else if ((rc = publish_table(r, t)) != 0)
         not_fit(r, t, rc);
     return t;
+}
+
+/* The table entry of the binary behind mapping m (a new reference is NOT taken), built now
+ * under the lock when it has none. NULL when the file cannot be opened or read as ELF. */
+static struct tab *tab_for(struct gp_uw_registry *r, uint32_t tgid, const struct gp_map *m)
+{
+    struct tab *t = find_fast(r, makedev(m->dev_major, m->dev_minor), m->inode);
+    if (t)
+        return t;
+    struct built b;
+    tab_build(r, tgid, m, 1, &b);
+    return tab_commit(r, &b, m);
 }
 
 /* The ELF virtual address of file offset off, through the PT_LOAD segments. */
@@ -458,42 +517,98 @@ static int publish_proc(struct gp_uw_registry *r, const struct proc *p)
     return r->sink.proc_set(r->sink.ctx, p->tgid, p->m, p->n);
 }
 
-static int add_locked(struct gp_uw_registry *r, uint32_t tgid, const struct gp_maps *maps)
+/* Takes p's reference on t and adds the mapping [start, end) at file offset to p's mappings with
+ * a table (kept sorted by start) when t is loaded. */
+static void attach(struct gp_uw_registry *r, struct proc *p, struct tab *t, uint64_t start,
+                   uint64_t end, uint64_t offset, const char *path)
+{
+    if (add_ref(p, t, p->cap) > 0)
+        tab_ref(r, t);
+    uint64_t vaddr;
+    if (!t->t || (r->has_sink && !t->in_sink) || vaddr_of(t, offset, &vaddr))
+        return;
+    if (p->n == GP_UW_MAX_MAPPINGS) { /* the rest walks by frame pointers */
+        r->st.mappings_over_limit++;
+        if (!r->logged_mappings_limit++)
+            gp_warn("unwind: process %u maps more than %d binaries with unwind tables; %s "
+                    "and later ones unwind by frame pointers (counted in "
+                    "gprof.unwind.mappings_over_limit)",
+                    p->tgid, GP_UW_MAX_MAPPINGS, path);
+        return;
+    }
+    size_t at = p->n;
+    while (at > 0 && p->m[at - 1].start > start)
+        at--;
+    memmove(&p->m[at + 1], &p->m[at], (p->n - at) * sizeof(*p->m));
+    memmove(&p->mtab[at + 1], &p->mtab[at], (p->n - at) * sizeof(*p->mtab));
+    p->mtab[at] = t;
+    p->m[at] = (struct gp_uw_mapping){
+            .start = start, .end = end, .bias = start - vaddr, .table_id = t->id};
+    p->n++;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
+}
+
+/* Lazy: the binaries whose tables are built when a process is noted, so its first samples
+ * unwind: the main executable (exe: /proc/PID/exe) and libc. */
+static int built_at_note(const struct gp_map *m, const char *exe)
+{
+    const char *b = base_name(m->path);
+    return (exe[0] && !strcmp(m->path, exe)) || !strncmp(b, "libc.so", 7) ||
+           (!strncmp(b, "libc-", 5) && strstr(b, ".so"));
+}
+
+static int add_pending(struct proc *p, const struct gp_map *m)
+{
+    char *path = strdup(m->path);
+    if (!path)
+        return -ENOMEM;
+    p->pend[p->npend++] = (struct pend){.start = m->start,
+                                        .end = m->end,
+                                        .offset = m->offset,
+                                        .inode = m->inode,
+                                        .dev_major = m->dev_major,
+                                        .dev_minor = m->dev_minor,
+                                        .path = path};
+    return 0;
+}
+
+static int add_locked(struct gp_uw_registry *r, uint32_t tgid, const struct gp_maps *maps,
+                      const char *exe)
 {
     if (r->idle_keep_s >= 0)
         expire_idle(r, mono_s(), 0);
     struct proc *p = calloc(1, sizeof(*p));
     size_t cap = maps->n ? maps->n : 1;
     if (!p || !(p->m = calloc(cap, sizeof(*p->m))) || !(p->mtab = calloc(cap, sizeof(*p->mtab))) ||
-        !(p->refs = calloc(cap, sizeof(*p->refs)))) {
+        !(p->refs = calloc(cap, sizeof(*p->refs))) ||
+        (r->lazy && !(p->pend = calloc(cap, sizeof(*p->pend))))) {
         proc_free(p);
         return -ENOMEM;
     }
     p->tgid = tgid;
+    p->cap = cap;
     for (size_t i = 0; i < maps->n; i++) {
         const struct gp_map *m = &maps->v[i];
         if (m->kind != GP_MAP_FILE || m->perms[2] != 'x' || !m->path || !m->path[0])
             continue;
-        struct tab *t = tab_for(r, tgid, m);
-        if (!t)
-            continue;
-        if (add_ref(p, t, cap) > 0)
-            tab_ref(r, t);
-        uint64_t vaddr;
-        if (!t->t || (r->has_sink && !t->in_sink) || vaddr_of(t, m->offset, &vaddr))
-            continue;
-        if (p->n == GP_UW_MAX_MAPPINGS) { /* the rest walks by frame pointers */
-            r->st.mappings_over_limit++;
-            if (!r->logged_mappings_limit++)
-                gp_warn("unwind: process %u maps more than %d binaries with unwind tables; %s "
-                        "and later ones unwind by frame pointers (counted in "
-                        "gprof.unwind.mappings_over_limit)",
-                        tgid, GP_UW_MAX_MAPPINGS, m->path);
+        if (r->lazy && !built_at_note(m, exe) &&
+            !find_fast(r, makedev(m->dev_major, m->dev_minor), m->inode)) {
+            if (add_pending(p, m)) {
+                proc_drop(r, p);
+                return -ENOMEM;
+            }
             continue;
         }
-        p->mtab[p->n] = t;
-        p->m[p->n++] = (struct gp_uw_mapping){
-                .start = m->start, .end = m->end, .bias = m->start - vaddr, .table_id = t->id};
+        uint64_t built = r->st.tables_built;
+        struct tab *t = tab_for(r, tgid, m);
+        r->st.tables_built_at_note += r->st.tables_built - built;
+        if (t)
+            attach(r, p, t, m->start, m->end, m->offset, m->path);
     }
     struct proc **old = proc_slot(r, tgid);
     int rc = publish_proc(r, p);
@@ -534,8 +649,40 @@ int gp_uw_registry_add_process(struct gp_uw_registry *r, uint32_t tgid, const st
             return rc;
         maps = &own;
     }
+    char exe[4096] = "";
+    if (__atomic_load_n(&r->lazy, __ATOMIC_RELAXED)) {
+        char link[64];
+        snprintf(link, sizeof(link), "/proc/%u/exe", tgid);
+        ssize_t n = readlink(link, exe, sizeof(exe) - 1);
+        exe[n > 0 ? n : 0] = '\0';
+        char *del = n > 10 ? strstr(exe, " (deleted)") : NULL;
+        if (del && !del[10])
+            *del = '\0'; /* as the maps path is shown */
+    }
+    /* The tables to build are built before the write lock (see tab_build), then entered. */
+    size_t cap = maps->n ? maps->n : 1, npre = 0;
+    struct built *pre = calloc(cap, sizeof(*pre));
+    size_t *idx = calloc(cap, sizeof(*idx));
+    pthread_rwlock_rdlock(&r->lock);
+    for (size_t i = 0; pre && idx && i < maps->n; i++) {
+        const struct gp_map *m = &maps->v[i];
+        if (m->kind == GP_MAP_FILE && m->perms[2] == 'x' && m->path && m->path[0] &&
+            (!r->lazy || built_at_note(m, exe)) &&
+            !find_fast(r, makedev(m->dev_major, m->dev_minor), m->inode))
+            idx[npre++] = i;
+    }
+    pthread_rwlock_unlock(&r->lock);
+    for (size_t i = 0; i < npre; i++)
+        tab_build(r, tgid, &maps->v[idx[i]], 0, &pre[i]);
     pthread_rwlock_wrlock(&r->lock);
-    int rc = add_locked(r, tgid, maps);
+    for (size_t i = 0; i < npre; i++) {
+        uint64_t built = r->st.tables_built;
+        tab_commit(r, &pre[i], &maps->v[idx[i]]);
+        r->st.tables_built_at_note += r->st.tables_built - built;
+    }
+    free(pre);
+    free(idx);
+    int rc = add_locked(r, tgid, maps, exe);
     pthread_rwlock_unlock(&r->lock);
     gp_maps_free(&own);
     if (rc)
@@ -685,10 +832,95 @@ void gp_uw_registry_release(void *registry)
     pthread_rwlock_unlock(&((struct gp_uw_registry *)registry)->lock);
 }
 
+void gp_uw_registry_set_lazy(struct gp_uw_registry *r, int lazy)
+{
+    pthread_rwlock_wrlock(&r->lock);
+    __atomic_store_n(&r->lazy, lazy != 0, __ATOMIC_RELAXED);
+    pthread_rwlock_unlock(&r->lock);
+}
+
+/* Attaches t to every process with a pending mapping of the binary (dev, inode) and republishes
+ * those processes (t NULL: the binary cannot be read; the mappings stop waiting). */
+static void resolve_pending(struct gp_uw_registry *r, struct tab *t, uint32_t dev_major,
+                            uint32_t dev_minor, uint64_t inode)
+{
+    for (size_t i = 0; i < r->nprocs; i++) {
+        struct proc *q = r->procs[i];
+        size_t before = q->n, k = 0;
+        for (size_t j = 0; j < q->npend; j++) {
+            struct pend *e = &q->pend[j];
+            if (e->inode != inode || e->dev_major != dev_major || e->dev_minor != dev_minor) {
+                q->pend[k++] = *e;
+                continue;
+            }
+            if (t)
+                attach(r, q, t, e->start, e->end, e->offset, e->path);
+            free(e->path);
+        }
+        q->npend = k;
+        if (q->n != before) {
+            int rc = publish_proc(r, q);
+            if (rc)
+                gp_debug("unwind: publishing the mappings of %u: %s", q->tgid, strerror(-rc));
+        }
+    }
+}
+
+/* The pending mapping of process tgid holding pc, or NULL. */
+static const struct pend *pending_at(struct gp_uw_registry *r, uint32_t tgid, uint64_t pc)
+{
+    struct proc **slot = proc_slot(r, tgid);
+    for (size_t i = 0; slot && i < (*slot)->npend; i++)
+        if (pc >= (*slot)->pend[i].start && pc < (*slot)->pend[i].end)
+            return &(*slot)->pend[i];
+    return NULL;
+}
+
+int gp_uw_registry_miss(struct gp_uw_registry *r, uint32_t tgid, uint64_t pc)
+{
+    /* Most reports find nothing to build (the vDSO, JIT code, code without CFI): they take the
+     * read lock only, beside the perf sampler's walks. The table is built without the lock. */
+    __atomic_fetch_add(&r->st.misses, 1, __ATOMIC_RELAXED);
+    pthread_rwlock_rdlock(&r->lock);
+    const struct pend *pd = pending_at(r, tgid, pc);
+    struct gp_map m = {0};
+    if (pd)
+        m = (struct gp_map){.start = pd->start,
+                            .end = pd->end,
+                            .offset = pd->offset,
+                            .dev_major = pd->dev_major,
+                            .dev_minor = pd->dev_minor,
+                            .inode = pd->inode,
+                            .kind = GP_MAP_FILE,
+                            .perms = "r-xp",
+                            .path = strdup(pd->path)};
+    pthread_rwlock_unlock(&r->lock);
+    if (!m.path) {
+        __atomic_fetch_add(&r->st.misses_ignored, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    struct built b;
+    tab_build(r, tgid, &m, 0, &b);
+    pthread_rwlock_wrlock(&r->lock);
+    uint64_t built = r->st.tables_built;
+    struct tab *t = tab_commit(r, &b, &m);
+    r->st.tables_built_on_miss += r->st.tables_built - built;
+    if (t && r->st.tables_built != built)
+        gp_debug("unwind: table of %s built on a miss of process %u", m.path, tgid);
+    resolve_pending(r, t, m.dev_major, m.dev_minor, m.inode);
+    int loaded = t && t->t;
+    pthread_rwlock_unlock(&r->lock);
+    free(m.path);
+    return loaded;
+}
+
 void gp_uw_registry_stats(struct gp_uw_registry *r, struct gp_uw_registry_stats *out)
 {
     pthread_rwlock_rdlock(&r->lock);
     *out = r->st;
+    out->mappings_pending = 0;
+    for (size_t i = 0; i < r->nprocs; i++)
+        out->mappings_pending += r->procs[i]->npend;
     out->kernel_bytes = r->used_bytes;
     out->processes = r->nprocs;
     out->max_bytes = r->max_bytes;

@@ -47,6 +47,11 @@ struct gp_uw_registry_opts {
      * of a continuous profile) is not rebuilt. 0 = GP_UW_IDLE_KEEP_S_DEFAULT, < 0 = dropped
      * with the last process. */
     int idle_keep_s;
+    /* Lazy tables: a process noted gets at once only the tables of its main executable, of
+     * libc and of binaries already built; its other mappings wait until a sample's walk finds
+     * no table in them (gp_uw_registry_miss). 0 = every mapping at once (gp_uw_registry_set_lazy
+     * switches it later). */
+    int lazy;
 };
 
 struct gp_uw_registry_stats {
@@ -64,6 +69,12 @@ struct gp_uw_registry_stats {
     uint64_t tables_over_limit;   /* binaries left without a table: GP_UW_MAX_TABLES reached */
     uint64_t mappings_over_limit; /* mappings left to frame pointers: GP_UW_MAX_MAPPINGS of one
                                      process reached */
+    /* Lazy tables (opts.lazy): */
+    uint64_t tables_built_at_note; /* of tables_built: when a process was noted */
+    uint64_t tables_built_on_miss; /* of tables_built: after a walk found no table there */
+    uint64_t misses;               /* miss reports received (gp_uw_registry_miss) */
+    uint64_t misses_ignored;       /* of misses: no pending mapping there (no CFI, a JIT...) */
+    uint64_t mappings_pending;     /* now: mappings whose binary waits for its first miss */
 };
 
 struct gp_uw_registry;
@@ -110,6 +121,15 @@ const struct gp_uw_entry *gp_uw_registry_row(void *registry, uint32_t tgid, uint
 const void *gp_uw_registry_hold(void *registry, uint32_t tgid);
 const struct gp_uw_entry *gp_uw_registry_held_row(const void *held, uint64_t pc);
 void gp_uw_registry_release(void *registry);
+
+/* Lazy tables on (1) or off (0) for the processes noted from now on (see opts.lazy). */
+void gp_uw_registry_set_lazy(struct gp_uw_registry *r, int lazy);
+
+/* A walk of process tgid found no table at address pc (the BPF unwinder's miss report). When pc
+ * lies in a mapping whose binary waits for its table (lazy), builds that table and publishes it
+ * for every process that maps the binary: 1. 0 when there was nothing to build (pc is in code
+ * without CFI, a JIT, or a table that did not fit; counted in misses_ignored). */
+int gp_uw_registry_miss(struct gp_uw_registry *r, uint32_t tgid, uint64_t pc);
 
 void gp_uw_registry_stats(struct gp_uw_registry *r, struct gp_uw_registry_stats *out);
 

@@ -5,12 +5,15 @@
 # library): `gprofctl record` with the BPF sampler, by --pid and host-wide, must bring >= 95% of
 # its samples down to main through that chain, and report the walks in gprof.unwind.
 # (A frame-pointer walk stops after the leaf: 0% reached main before.)
+# Host-wide the tables are lazy: the no-FP library's table is built on the first miss in it, for
+# a process running before the record and for one started during it (its first samples must
+# still unwind); eager, the same run builds it when the process is noted.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need_root
 tmp=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
-check() { # FILE LABEL
+check() { # FILE LABEL [LAZY: lazy | eager]
   local f=$tmp/$2.nofp
   grep -E '^0;[^;]*;nofp_chain;' "$1" > "$f" || true
   local total main chain
@@ -21,7 +24,7 @@ check() { # FILE LABEL
   [ "$total" -ge 100 ] || fail "$2: only $total samples of nofp_chain"
   [ $((main * 100)) -ge $((total * 95)) ] || { sort -t' ' -k2 -rn "$f" | head -5; fail "$2: fewer than 95% of samples reach main"; }
   [ $((chain * 100)) -ge $((total * 80)) ] || fail "$2: the call chain is missing from most samples"
-  python3 - "$1" "$2" <<'PY'
+  python3 - "$1" "$2" "${3:-}" <<'PY'
 import json, sys
 line = open(sys.argv[1]).readline()
 assert line.startswith("# "), "no header"
@@ -32,6 +35,13 @@ assert u, "no gprof.unwind in the header"
 print("%s: gprof.unwind %s" % (sys.argv[2], json.dumps(u, sort_keys=True)))
 assert u["walks"]["end"] > 0 and u["frames"] > 0 and u["tables"] > 0 and u["kernel_bytes"] > 0
 assert set(u["walks"]) == {"end", "no_table", "unknown_rule", "read_error", "depth_limit"}
+assert u["tables_built"] == u["built_at_note"] + u["built_on_miss"], "lazy counters disagree"
+lazy = sys.argv[3] if len(sys.argv) > 3 else ""
+if lazy == "lazy":
+    # libnofp_lib.so is neither the executable nor libc: built on a miss, from a report
+    assert u["built_on_miss"] >= 1 and u["misses"] >= u["built_on_miss"], "no table built on a miss"
+elif lazy == "eager":
+    assert u["built_on_miss"] == 0 and u["mappings_pending"] == 0, "eager was lazy"
 PY
 }
 
@@ -48,4 +58,18 @@ check "$tmp/pid.col" pid
 
 "$GPROFCTL" record -q --sampler bpf -d 5 -F 199 -o "$tmp/host.col" 2> "$tmp/err" \
   || { cat "$tmp/err" >&2; fail "host-wide record failed"; }
-check "$tmp/host.col" host
+check "$tmp/host.col" host lazy
+
+"$GPROFCTL" record -q --sampler bpf --unwind-tables eager -d 3 -F 199 -o "$tmp/eager.col" 2> "$tmp/err" \
+  || { cat "$tmp/err" >&2; fail "host-wide eager record failed"; }
+check "$tmp/eager.col" eager eager
+
+# A process started while the host-wide record runs: noted from its first sample, its library's
+# table built on its first miss; its first samples must already reach main.
+kill $wpid; wait $wpid 2> /dev/null || true
+"$GPROFCTL" record -q --sampler bpf -d 5 -F 199 -o "$tmp/new.col" 2> "$tmp/err" &
+rpid=$!
+sleep 1
+"$WL/nofp_chain" 3 > /dev/null
+wait $rpid || { cat "$tmp/err" >&2; fail "host-wide record (new process) failed"; }
+check "$tmp/new.col" new lazy

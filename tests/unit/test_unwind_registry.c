@@ -1,7 +1,7 @@
 /* Unit tests of the unwind registry (agent/unwind/registry.c) on real processes: this test and
  * a forked copy of it map the same binaries, so their tables are built once and shared; they
- * are dropped with the last process; a budget too small loads none and counts them. The sink
- * records what a BPF sampler would be told. */
+ * are dropped with the last process; a budget too small loads none and counts them; lazy, a
+ * library's table waits for a miss in it. The sink records what a BPF sampler would be told. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -343,6 +343,79 @@ static void test_mappings_over_limit(void **state)
     gp_uw_registry_free(r);
 }
 
+/* The middle of this test's executable mapping of the library whose path holds name. */
+static uint64_t addr_in(const char *name)
+{
+    struct gp_maps own = {0};
+    struct gp_err err = {0};
+    assert_int_equal(gp_maps_read((uint32_t)getpid(), 1, &own, &err), 0);
+    uint64_t a = 0;
+    for (size_t i = 0; i < own.n && !a; i++)
+        if (own.v[i].path && strstr(own.v[i].path, name))
+            a = own.v[i].start + (own.v[i].end - own.v[i].start) / 2;
+    gp_maps_free(&own);
+    assert_true(a != 0);
+    return a;
+}
+
+/* Lazy tables: a process noted gets the tables of its executable and libc at once, libcmocka's
+ * when a miss is reported there; that table then serves every process mapping the library (one
+ * noted before the miss, and one noted after it, without a second build). A miss where a table
+ * is, or twice in the same place, builds nothing. */
+static void test_lazy_tables(void **state)
+{
+    (void)state;
+    struct rec rc = {0};
+    struct gp_uw_sink sink = rec_sink(&rc);
+    struct gp_uw_registry *r = NULL;
+    struct gp_err err = {0};
+    struct gp_uw_registry_opts o = {.lazy = 1};
+    assert_int_equal(gp_uw_registry_new(&o, &r, &err), 0);
+    assert_int_equal(gp_uw_registry_set_sink(r, &sink), 0);
+    uint32_t self = (uint32_t)getpid();
+    pid_t before = spawn_copy();
+    assert_int_equal(gp_uw_registry_add_process(r, self, NULL, &err), 0);
+    assert_int_equal(gp_uw_registry_add_process(r, (uint32_t)before, NULL, &err), 0);
+    struct gp_uw_registry_stats st;
+    gp_uw_registry_stats(r, &st);
+    assert_int_equal(st.tables_built_on_miss, 0);
+    assert_int_equal(st.tables_built, st.tables_built_at_note);
+    assert_true(st.tables_built >= 2);     /* the executable and libc */
+    assert_true(st.mappings_pending >= 2); /* libcmocka (and more) of both processes */
+    uint64_t bias, own = (uint64_t)(uintptr_t)&some_function, lib = addr_in("libcmocka");
+    assert_non_null(gp_uw_registry_lookup(r, self, own, &bias));
+    assert_non_null(gp_uw_registry_lookup(r, self, addr_in("/libc."), &bias));
+    assert_null(gp_uw_registry_lookup(r, self, lib, &bias));
+    assert_null(gp_uw_registry_lookup(r, (uint32_t)before, lib, &bias));
+
+    int sets = rc.procs_set;
+    assert_int_equal(gp_uw_registry_miss(r, self, lib), 1);
+    assert_non_null(gp_uw_registry_lookup(r, self, lib, &bias));
+    assert_non_null(gp_uw_registry_lookup(r, (uint32_t)before, lib, &bias));
+    assert_int_equal(rc.procs_set, sets + 2); /* both republished */
+    struct gp_uw_registry_stats st2;
+    gp_uw_registry_stats(r, &st2);
+    assert_int_equal(st2.tables_built_on_miss, 1);
+    assert_int_equal(st2.tables_built, st.tables_built + 1);
+    assert_int_equal(st2.mappings_pending, st.mappings_pending - 2);
+
+    assert_int_equal(gp_uw_registry_miss(r, self, lib), 0);       /* has its table now */
+    assert_int_equal(gp_uw_registry_miss(r, self, own), 0);       /* always had one */
+    assert_int_equal(gp_uw_registry_miss(r, 0x7fffffff, lib), 0); /* no such process */
+    gp_uw_registry_stats(r, &st2);
+    assert_int_equal(st2.misses, 4);
+    assert_int_equal(st2.misses_ignored, 3);
+
+    pid_t after = spawn_copy();
+    assert_int_equal(gp_uw_registry_add_process(r, (uint32_t)after, NULL, &err), 0);
+    assert_non_null(gp_uw_registry_lookup(r, (uint32_t)after, lib, &bias));
+    gp_uw_registry_stats(r, &st2);
+    assert_int_equal(st2.tables_built, st.tables_built + 1); /* nothing built again */
+    reap(before);
+    reap(after);
+    gp_uw_registry_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +426,7 @@ int main(void)
             cmocka_unit_test(test_idle_tables_kept_and_reused),
             cmocka_unit_test(test_hold_matches_row),
             cmocka_unit_test(test_mappings_over_limit),
+            cmocka_unit_test(test_lazy_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
