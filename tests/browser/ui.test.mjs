@@ -161,7 +161,7 @@ if (args.fresh) {
   await shot('adhoc-open', { fullPage: true });
 } else if (TOKEN) {
   // ---- auth on: the first API call answers 401, the UI offers to sign in ----------------
-  await page.goto(origin + '/');
+  await page.goto(origin + '/#/profiles');
   await page.waitForSelector('#ap-signin-name', { timeout: 30000 });
   const smsg = await page.textContent('.ap-dialog .ap-error');
   check(/authentication required/.test(smsg), `401 opens the sign-in form with the server's message ("${smsg}")`);
@@ -190,8 +190,6 @@ if (args.fresh) {
   }
   // "Use an access token" leads to the ui_token dialog
   await page.click('#ap-signin-token');
-  // ---- auth on: the first API call answers 401, the UI asks for the token once ----------
-  await page.goto(origin + '/#/profiles');
   await page.waitForSelector('#ap-token-input', { timeout: 30000 });
   const msg = await page.textContent('.ap-dialog .ap-error');
   check(/authentication required/.test(msg), `the token dialog shows the server's message ("${msg}")`);
