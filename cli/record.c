@@ -67,10 +67,11 @@ static const char usage_text[] =
         "                       $DEBUGINFOD_TIMEOUT (30 s), $DEBUGINFOD_MAXSIZE (256M) per file\n"
         "  --unwind-tables-max SIZE  kernel memory for the unwind tables that walk code built\n"
         "                       without frame pointers (default 256M; 0: frame pointers only)\n"
-        "  --unwind-tables WHEN lazy (default): host-wide with the BPF sampler, a process's\n"
+        "  --unwind-tables WHEN lazy: host-wide with the BPF sampler, a process's\n"
         "                       main executable and libc get tables when it is first seen, its\n"
-        "                       other binaries when a sample lands in them; eager: every\n"
-        "                       mapped binary when its process is first seen (--pid: always)\n"
+        "                       other binaries when a sample lands in them; eager (default):\n"
+        "                       every mapped binary when its process is first seen (the agent\n"
+        "                       is lazy; a short record needs its first samples named)\n"
         "  -q, --quiet          no progress line\n"
         "  -h, --help           this text\n"
         "\n"
@@ -291,7 +292,7 @@ int cmd_record(int argc, char **argv)
     size_t npids = 0;
     const char *debug_dirs[16] = {"/usr/lib/debug"}; /* --debug-dir adds to the default */
     uint64_t uw_max = 0;
-    int uw_max_set = 0, uw_lazy = 0;
+    int uw_max_set = 0, uw_lazy = -1;
     size_t ndebug = 1;
     double duration = 0;
     unsigned freq = 99;
