@@ -56,7 +56,7 @@ if ! "$GPROFCTL" record -q --sampler bpf --pid $wpid -d 5 -F 199 -o "$tmp/pid.co
 fi
 check "$tmp/pid.col" pid
 
-"$GPROFCTL" record -q --sampler bpf -d 5 -F 199 -o "$tmp/host.col" 2> "$tmp/err" \
+"$GPROFCTL" record -q --sampler bpf --unwind-tables lazy -d 5 -F 199 -o "$tmp/host.col" 2> "$tmp/err" \
   || { cat "$tmp/err" >&2; fail "host-wide record failed"; }
 check "$tmp/host.col" host lazy
 
@@ -67,7 +67,7 @@ check "$tmp/eager.col" eager eager
 # A process started while the host-wide record runs: noted from its first sample, its library's
 # table built on its first miss; its first samples must already reach main.
 kill $wpid; wait $wpid 2> /dev/null || true
-"$GPROFCTL" record -q --sampler bpf -d 5 -F 199 -o "$tmp/new.col" 2> "$tmp/err" &
+"$GPROFCTL" record -q --sampler bpf --unwind-tables lazy -d 5 -F 199 -o "$tmp/new.col" 2> "$tmp/err" &
 rpid=$!
 sleep 1
 "$WL/nofp_chain" 3 > /dev/null
