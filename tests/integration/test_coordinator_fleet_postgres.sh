@@ -122,7 +122,7 @@ stop_coord
 
 # --- migrations down and up from the command line -------------------------------------------
 "$COORD" migrate --meta "$SPEC" --to 1 | grep -q "version 1" || fail "migrate --to 1"
-"$COORD" migrate --meta "$SPEC" | grep -q "version 3" || fail "migrate up again"
+"$COORD" migrate --meta "$SPEC" | grep -q "version 4" || fail "migrate up again"
 out=$("$COORD" migrate --meta "${SPEC/gprof@/gprof:bad-pw-123@}" 2>&1) && fail "a wrong password migrated"
 echo "$out" | grep -q "bad-pw-123" && fail "the password was printed: $out"
 echo "$out" | grep -q "127.0.0.1" || fail "the error does not name the server: $out"
