@@ -98,9 +98,9 @@ void api_ui_unload_dir(void);
  * before the body is read; answer 401 and return false when refused. */
 bool api_pre_agent(const struct http_req *r, struct http_resp *w, void *ctx);
 bool api_pre_ui(const struct http_req *r, struct http_resp *w, void *ctx);
-/* http_identity_fn of the control rate limit (ctx = the coord_api): "user NAME" for basic auth,
- * "ui token SHA256-PREFIX" for the UI token, else "address IP" (auth off: always the address).
- * The one place that names a caller: swap it when principals change. */
+/* http_identity_fn of the control rate limit (ctx = the coord_api): the key of the identity
+ * auth_identify() authenticates ("user:NAME" by token, session or proxy header, "ui_token",
+ * "basic:NAME"), else "ip:ADDR" (anonymous, refused credentials, auth off). */
 void api_identity(const struct http_req *r, char *buf, size_t bufsz, void *ctx);
 
 /* People (api/session_api.c): POST /api/login, POST /api/logout, GET /api/me; the audit log
