@@ -44,6 +44,8 @@ const char *const coord_config_keys[] = {"listen",
                                          "body_timeout_s",
                                          "control_rate",
                                          "control_burst",
+                                         "login_rate",
+                                         "login_burst",
                                          "allowed_hosts",
                                          "allowed_origins",
                                          "max_upload_bytes",
@@ -256,12 +258,20 @@ int coord_config_load(struct coord_config *c, int argc, char **argv, struct gp_e
     if ((rc = gp_config_get_i64(cfg, "body_timeout_s", 60, 0, 86400, &x, err)))
         goto out;
     c->body_timeout_s = (unsigned)x;
-    if ((rc = http_ratelimit_parse_rate((v = gp_config_get(cfg, "control_rate")) ? v : "10/s",
+    if ((rc = http_ratelimit_parse_rate("control_rate",
+                                        (v = gp_config_get(cfg, "control_rate")) ? v : "10/s",
                                         &c->control_rate, err)))
         goto out;
     if ((rc = gp_config_get_i64(cfg, "control_burst", 20, 1, 1000000, &x, err)))
         goto out;
     c->control_burst = (unsigned)x;
+    if ((rc = http_ratelimit_parse_rate("login_rate",
+                                        (v = gp_config_get(cfg, "login_rate")) ? v : "6/m",
+                                        &c->login_rate, err)))
+        goto out;
+    if ((rc = gp_config_get_i64(cfg, "login_burst", 10, 1, 1000000, &x, err)))
+        goto out;
+    c->login_burst = (unsigned)x;
     if ((v = gp_config_get(cfg, "allowed_hosts")) &&
         (rc = copy_str(c->allowed_hosts, sizeof(c->allowed_hosts), v, "allowed_hosts", err)))
         goto out;
