@@ -656,8 +656,8 @@ static int uw_prepare(struct bpf_sampler *b, const struct gp_sampler_opts *o, st
         cap = st.max_bytes;
     uint32_t rows, pages;
     gp_uw_maps_size(cap, &rows, &pages);
-    if (bpf_map__set_max_entries(b->skel->maps.uw_pcs, rows / GP_UW_PCS_PER_BLOCK) ||
-        bpf_map__set_max_entries(b->skel->maps.uw_ids, rows / GP_UW_IDS_PER_BLOCK) ||
+    if (bpf_map__set_max_entries(b->skel->maps.uw_keys, rows / GP_UW_KEYS_PER_BLOCK) ||
+        bpf_map__set_max_entries(b->skel->maps.uw_rules, rows / GP_UW_RULES_PER_BLOCK) ||
         bpf_map__set_max_entries(b->skel->maps.uw_pages, pages / GP_UW_PAGES_PER_BLOCK))
         return gp_err_set(err, -EINVAL, "sizing the BPF unwind maps failed");
     b->skel->rodata->uw_enabled = 1;
@@ -675,13 +675,12 @@ static int uw_attach(struct bpf_sampler *b, struct gp_err *err)
     if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.uw_prog), &zero, &pfd, BPF_ANY))
         return gp_err_set(err, -errno, "installing the BPF unwinder: %s", strerror(errno));
     struct gp_uw_maps_fds fds = {
-            .pcs = bpf_map__fd(b->skel->maps.uw_pcs),
-            .ids = bpf_map__fd(b->skel->maps.uw_ids),
-            .pages = bpf_map__fd(b->skel->maps.uw_pages),
+            .keys = bpf_map__fd(b->skel->maps.uw_keys),
             .rules = bpf_map__fd(b->skel->maps.uw_rules),
+            .pages = bpf_map__fd(b->skel->maps.uw_pages),
             .tables = bpf_map__fd(b->skel->maps.uw_tables),
             .procs = bpf_map__fd(b->skel->maps.uw_procs),
-            .rows_cap = bpf_map__max_entries(b->skel->maps.uw_pcs) * GP_UW_PCS_PER_BLOCK,
+            .rows_cap = bpf_map__max_entries(b->skel->maps.uw_keys) * GP_UW_KEYS_PER_BLOCK,
             .pages_cap = bpf_map__max_entries(b->skel->maps.uw_pages) * GP_UW_PAGES_PER_BLOCK,
             .gen = &b->skel->bss->uw_gen};
     struct gp_uw_sink sink;
