@@ -272,6 +272,9 @@ static __always_inline __u32 uw_step(struct gp_scratch *sc, const struct gp_uw_k
         rule = ce->rule;
     } else {
         rule = uw_find(s, proc, at);
+#ifdef GP_BPF_WALK_TIMING
+        __sync_fetch_and_add(&uw_walk_lookups, 1);
+#endif
         if (rule == UW_NO_ROW) {
             uw_report_miss(s->tgid, at);
             rule = UW_NONE;
@@ -331,8 +334,9 @@ static __always_inline __u32 uw_step(struct gp_scratch *sc, const struct gp_uw_k
     return 0;
 }
 
-/* Starts a table walk of the user stack from registers ip, sp, fp (the leaf is ip). */
-static __always_inline void uw_begin(struct gp_scratch *sc, __u64 ip, __u64 sp, __u64 fp)
+/* Starts a table walk of the user stack from registers ip, sp, fp (the leaf is ip) of a process
+ * whose mappings are at generation gen (gp_uw_kproc.gen: the rule cache's tag). */
+static __always_inline void uw_begin(struct gp_scratch *sc, __u64 ip, __u64 sp, __u64 fp, __u32 gen)
 {
     sc->uw.pc = ip;
     sc->uw.sp = sp;
@@ -342,7 +346,7 @@ static __always_inline void uw_begin(struct gp_scratch *sc, __u64 ip, __u64 sp, 
     sc->uw.exact = 1;
     sc->uw.calls = 0;
     sc->uw.tgid = sc->key.tgid;
-    sc->uw.gen = *(volatile __u32 *)&uw_gen;
+    sc->uw.gen = gen;
     sc->uw.mstart = 0;
     sc->uw.mend = 0;
     sc->uw.wlen = 0;

@@ -101,7 +101,10 @@ struct gp_uw_kmap {
  * lines of them, then the one line of the mapping found. */
 struct gp_uw_kproc {
     __u32 n;
-    __u32 pad;
+    /* Unique to this set of mappings (a new one at every update of the process, never reused):
+     * the rule cache's entries of the process are tagged with it, so a change of one process's
+     * mappings (a table built, a library loaded) leaves every other process's entries valid. */
+    __u32 gen;
     __u64 start[GP_UW_MAX_MAPPINGS];
     struct gp_uw_kmap m[GP_UW_MAX_MAPPINGS];
 };
@@ -115,8 +118,8 @@ struct gp_uw_kproc {
  * (process mappings, table descriptor, page index, keys, rule). */
 #define GP_UW_CACHE 128
 
-/* The rule found for address pc of process tgid while uw_gen was gen (packed: gp_uw_rule_pack;
- * kind UW_NONE: no table). */
+/* The rule found for address pc of process tgid while its mappings were at generation gen
+ * (gp_uw_kproc.gen; packed: gp_uw_rule_pack; kind UW_NONE: no table). */
 struct gp_uw_centry {
     __u64 pc;
     __u32 tgid, gen;
@@ -141,12 +144,13 @@ struct gp_uw_state {
     __u32 wlen;
     __u32 stop; /* gp_unwind_loop: why the walk stopped (in memory: see unwind.bpf.h) */
     __u8 win[GP_UW_WIN + 8]; /* + 8: a masked offset may start a read in the last byte */
-    __u32 tgid, gen;         /* the walk's process and uw_gen when it began */
+    __u32 tgid, gen;         /* the walk's process and its mappings' generation */
 #ifdef GP_BPF_WALK_TIMING
     __u64 t0; /* bpf_ktime_get_ns() at uw_begin */
 #endif
-    /* Kept from sample to sample (uw_begin does not clear it): entries of another uw_gen are
-     * stale, since user space bumps it after every change of the tables or mappings. */
+    /* Kept from sample to sample (uw_begin does not clear it): an entry of another generation
+     * of its process's mappings is stale (user space gives the process a new one at every
+     * change; a table a process maps is never removed or replaced under it). */
     struct gp_uw_centry cache[GP_UW_CACHE];
 };
 

@@ -684,8 +684,7 @@ static int uw_attach(struct bpf_sampler *b, struct gp_err *err)
             .tables = bpf_map__fd(b->skel->maps.uw_tables),
             .procs = bpf_map__fd(b->skel->maps.uw_procs),
             .rows_cap = bpf_map__max_entries(b->skel->maps.uw_keys) * GP_UW_KEYS_PER_BLOCK,
-            .pages_cap = bpf_map__max_entries(b->skel->maps.uw_pages) * GP_UW_PAGES_PER_BLOCK,
-            .gen = &b->skel->bss->uw_gen};
+            .pages_cap = bpf_map__max_entries(b->skel->maps.uw_pages) * GP_UW_PAGES_PER_BLOCK};
     struct gp_uw_sink sink;
     int rc = gp_uw_maps_open(&fds, &b->uw_maps, &sink, err);
     if (rc)

@@ -30,6 +30,7 @@ struct gp_uw_maps {
     struct {
         uint32_t start, rows, pages;
     } used[GP_UW_MAX_TABLES];
+    uint32_t proc_gen; /* the last gp_uw_kproc.gen given (unique per update, see bpf/unwind.h) */
 };
 
 void gp_uw_maps_size(uint64_t cap_bytes, uint32_t *rows_cap, uint32_t *pages_cap)
@@ -97,13 +98,6 @@ static int ext_free(struct extents *x, uint32_t start, uint32_t len)
     return 0;
 }
 
-/* After a change of the maps: the rows the program cached before it are stale. */
-static void bump(struct gp_uw_maps *m)
-{
-    if (m->fd.gen)
-        __atomic_add_fetch(m->fd.gen, 1, __ATOMIC_SEQ_CST);
-}
-
 static int table_add(void *ctx, uint32_t id, const struct gp_uw_table *t)
 {
     struct gp_uw_maps *m = ctx;
@@ -157,7 +151,6 @@ static int table_add(void *ctx, uint32_t id, const struct gp_uw_table *t)
     m->used[id].start = ru; /* the page entries' start is in the descriptor */
     m->used[id].rows = runits;
     m->used[id].pages = punits;
-    bump(m);
     return 0;
 }
 
@@ -174,7 +167,6 @@ static void table_remove(void *ctx, uint32_t id)
     }
     ext_free(&m->rows, m->used[id].start, m->used[id].rows);
     m->used[id].rows = 0;
-    bump(m);
 }
 
 static int proc_set(void *ctx, uint32_t tgid, const struct gp_uw_mapping *mp, size_t n)
@@ -182,7 +174,6 @@ static int proc_set(void *ctx, uint32_t tgid, const struct gp_uw_mapping *mp, si
     struct gp_uw_maps *m = ctx;
     if (n == 0) {
         bpf_map_delete_elem(m->fd.procs, &tgid);
-        bump(m);
         return 0;
     }
     struct gp_uw_kproc *kp = calloc(1, sizeof(*kp));
@@ -191,6 +182,9 @@ static int proc_set(void *ctx, uint32_t tgid, const struct gp_uw_mapping *mp, si
     if (n > GP_UW_MAX_MAPPINGS)
         n = GP_UW_MAX_MAPPINGS;
     kp->n = (uint32_t)n;
+    if (++m->proc_gen == 0) /* never 0: the tag of the cache's empty entries */
+        ++m->proc_gen;
+    kp->gen = m->proc_gen;
     for (size_t i = 0; i < n; i++) {
         kp->start[i] = mp[i].start;
         kp->m[i] =
@@ -198,7 +192,6 @@ static int proc_set(void *ctx, uint32_t tgid, const struct gp_uw_mapping *mp, si
     }
     int rc = bpf_map_update_elem(m->fd.procs, &tgid, kp, BPF_ANY) ? -errno : 0;
     free(kp);
-    bump(m);
     return rc;
 }
 
@@ -206,7 +199,6 @@ static void proc_remove(void *ctx, uint32_t tgid)
 {
     struct gp_uw_maps *m = ctx;
     bpf_map_delete_elem(m->fd.procs, &tgid);
-    bump(m);
 }
 
 static void *map_array(int fd, size_t len)

@@ -13,7 +13,6 @@ struct gp_uw_maps_fds {
     int keys, rules, pages, tables, procs;
     uint32_t rows_cap;  /* rows: keys holds rows_cap / 32 blocks, rules rows_cap / 16 */
     uint32_t pages_cap; /* page entries: pages holds pages_cap / 16 blocks */
-    uint32_t *gen;      /* the program's uw_gen (mmapped .bss), bumped after every change */
 };
 
 struct gp_uw_maps;

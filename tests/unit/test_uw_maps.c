@@ -1,6 +1,7 @@
 /* test_uw_maps.c — the kernel layout the BPF unwinder reads (agent/sampler/uw_maps.c): the page
  * index and row arrays give, for every address, the row a plain binary search finds, and every
- * change of the maps bumps the generation that invalidates the program's per-CPU row cache. */
+ * update of a process's mappings gives it a new generation (the program's per-CPU rule cache's
+ * tag). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,7 +23,6 @@ struct fixture {
     struct gp_uw_maps_fds fds;
     struct gp_uw_maps *m;
     struct gp_uw_sink sink;
-    uint32_t gen;
     const struct gp_uw_key_block *keys;
     const struct gp_uw_rule_block *rules;
     const struct gp_uw_page_block *pages;
@@ -67,7 +67,6 @@ static int setup(void **state)
     LIBBPF_OPTS(bpf_map_create_opts, ho, .map_flags = BPF_F_NO_PREALLOC);
     f->fds.procs = bpf_map_create(BPF_MAP_TYPE_HASH, NULL, 4, sizeof(struct gp_uw_kproc), 64, &ho);
     assert_true(f->fds.rules >= 0 && f->fds.pages >= 0 && f->fds.tables >= 0 && f->fds.procs >= 0);
-    f->fds.gen = &f->gen;
     struct gp_err err = {0};
     assert_int_equal(gp_uw_maps_open(&f->fds, &f->m, &f->sink, &err), 0);
     f->keys_len = page_round((size_t)f->fds.rows_cap / GP_UW_KEYS_PER_BLOCK * 64);
@@ -223,40 +222,58 @@ static void test_rule_pack(void **state)
     assert_int_equal(gp_uw_row_key((1u << GP_UW_PAGE_SHIFT) + 1), 1);
 }
 
-/* The program caches rows per CPU under the generation it read when its walk began: each
- * change of tables or mappings must bump it, or a walk would use a rule of a removed table or
- * of a process's old mappings. */
-static void test_every_change_bumps_generation(void **state)
+/* The program caches rules per CPU tagged with the generation of the process's mappings it
+ * read when its walk began: each update of a process's mappings must give it a generation never
+ * used before (for any process: a tgid can be reused), or a walk would use a rule of the
+ * process's old mappings; tables come and go without touching the other processes' tags. */
+static void test_every_update_new_generation(void **state)
 {
     struct fixture *f = *state;
     if (!f)
         skip();
     struct gp_uw_table t = fixture_table(0x1000, 100, 24, 5);
-    uint32_t g = f->gen;
     assert_int_equal(f->sink.table_add(f->sink.ctx, 7, &t), 0);
-    assert_true(f->gen > g);
-    g = f->gen;
     struct gp_uw_mapping mp = {
             .start = 0x555500001000, .end = 0x555500010000, .bias = 0x555500000000, .table_id = 7};
-    assert_int_equal(f->sink.proc_set(f->sink.ctx, 4242, &mp, 1), 0);
-    assert_true(f->gen > g);
-    g = f->gen;
-    f->sink.proc_remove(f->sink.ctx, 4242);
-    assert_true(f->gen > g);
-    g = f->gen;
+    struct gp_uw_kproc *kp = calloc(1, sizeof(*kp));
+    assert_non_null(kp);
+    uint32_t seen[8], n = 0, tgids[] = {4242, 4343, 4242, 4242};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(f->sink.proc_set(f->sink.ctx, tgids[i], &mp, 1), 0);
+        assert_int_equal(bpf_map_lookup_elem(f->fds.procs, &tgids[i], kp), 0);
+        assert_int_equal(kp->n, 1);
+        assert_int_equal(kp->start[0], mp.start);
+        assert_int_equal(kp->m[0].end, mp.end);
+        assert_int_equal(kp->m[0].table, 7);
+        assert_true(kp->gen != 0); /* the tag of empty cache entries */
+        for (uint32_t j = 0; j < n; j++)
+            assert_true(kp->gen != seen[j]);
+        seen[n++] = kp->gen;
+        if (i == 2) { /* gone and back (a tgid reused): a fresh generation too */
+            f->sink.proc_remove(f->sink.ctx, tgids[i]);
+            assert_int_not_equal(bpf_map_lookup_elem(f->fds.procs, &tgids[i], kp), 0);
+        }
+    }
+    /* a table added or removed leaves a process's generation as it was */
+    uint32_t before = seen[n - 1];
+    struct gp_uw_table t2 = fixture_table(0x9000, 50, 24, 6);
+    assert_int_equal(f->sink.table_add(f->sink.ctx, 8, &t2), 0);
+    f->sink.table_remove(f->sink.ctx, 8);
+    assert_int_equal(bpf_map_lookup_elem(f->fds.procs, &tgids[3], kp), 0);
+    assert_int_equal(kp->gen, before);
     assert_int_equal(f->sink.proc_set(f->sink.ctx, 4242, NULL, 0), 0);
-    assert_true(f->gen > g);
-    g = f->gen;
+    assert_int_not_equal(bpf_map_lookup_elem(f->fds.procs, &tgids[3], kp), 0);
     f->sink.table_remove(f->sink.ctx, 7);
-    assert_true(f->gen > g);
+    free(kp);
     free(t.e);
+    free(t2.e);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_page_index_as_binary_search, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_every_change_bumps_generation, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_every_update_new_generation, setup, teardown),
             cmocka_unit_test(test_rule_pack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
