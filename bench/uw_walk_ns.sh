@@ -40,12 +40,20 @@ cc -O2 -g -fomit-frame-pointer -I$W $W/wl_uw_deep.c -o "$tmp/wl_uw_deep" -L"$tmp
 # The walk counters of the gprofctl process PID: "ns walks frames" from its .bss map.
 walk_counters() {
   local ids id
-  ids=$(awk '/^map_id:/ { print $2 }' /proc/"$1"/fdinfo/* 2>/dev/null | sort -un | jq -sc .)
-  id=$(bpftool -j map show | jq -r --argjson ids "$ids" \
-    '[.[] | select((.id as $i | $ids | index($i)) and ((.name // "") | endswith(".bss")))][0].id // empty')
+  # cat, not awk on the files: an fd closed meanwhile (host-wide, files come and go) would end awk
+  ids=$(cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '/^map_id:/ { print $2 }' | sort -un | jq -sc .) || true
+  # bpftool fails when a map goes while it lists them (host-wide, other programs come and go)
+  for _ in 1 2 3 4 5; do
+    id=$(bpftool -j map show 2>/dev/null | jq -r --argjson ids "$ids" \
+      '[.[] | select((.id as $i | $ids | index($i)) and ((.name // "") | endswith(".bss")))][0].id // empty' || true)
+    [ -z "$id" ] || break
+    sleep 0.1
+  done
   [ -n "$id" ] || { echo "0 0 0 0 0 0 0"; return; }
-  bpftool -j map dump id "$id" | jq -r '[.. | objects | select(has(".bss"))][0][".bss"] | add
-    | "\(.uw_walk_ns) \(.uw_walks) \(.uw_walk_frames) \(.uw_walk_reads // 0) \(.uw_walk_read_ns // 0) \(.uw_walk_entry_ns // 0) \(.uw_walk_lookups // -1)"'
+  local out
+  out=$(bpftool -j map dump id "$id" 2>/dev/null | jq -r '[.. | objects | select(has(".bss"))][0][".bss"] | add
+    | "\(.uw_walk_ns) \(.uw_walks) \(.uw_walk_frames) \(.uw_walk_reads // 0) \(.uw_walk_read_ns // 0) \(.uw_walk_entry_ns // 0) \(.uw_walk_lookups // -1)"' 2>/dev/null || true)
+  echo "${out:-0 0 0 0 0 0 0}"
 }
 
 declare -A NS WALKS FRAMES LOOKUPS ROUNDNS
