@@ -7,11 +7,11 @@
 # 2 x wl_uw_deep, ~24 no-FP frames) and bench/bpf_sample_cost.sh -w uwdeep (the whole BPF run
 # time per sample, host-wide, with the empty-program floor).
 # Usage (root): bench/uw_layout_ab.sh [OLD_COMMIT]    ~5-6 min on a quiet 2-core VM
-#   env: ROUNDS (default 4), SECS (default 8), OUT (default /tmp/uw-layout-ab)
+#   env: ROUNDS (default 3), SECS (default 8), OUT (default /tmp/uw-layout-ab)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OLD=${1:-4a0739b}
-ROUNDS=${ROUNDS:-4} SECS=${SECS:-8} OUT=${OUT:-/tmp/uw-layout-ab}
+ROUNDS=${ROUNDS:-3} SECS=${SECS:-8} OUT=${OUT:-/tmp/uw-layout-ab}
 [ "$(id -u)" -eq 0 ] || { echo "run as root (BPF)" >&2; exit 1; }
 mkdir -p "$OUT"
 rm -rf "$OUT/old-src"
