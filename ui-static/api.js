@@ -133,3 +133,17 @@ export async function download(url, filename) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(href), 10000);
 }
+
+// Who the coordinator says the caller is ({name, role, services, via}), or null when it does
+// not answer 200; never asks for credentials.
+export async function whoAmI() {
+  const headers = {};
+  const auth = authHeader();
+  if (auth) headers.Authorization = auth;
+  try {
+    const res = await fetch('/api/me', { headers, credentials: 'same-origin' });
+    return res.ok ? await res.json() : null;
+  } catch {
+    return null;
+  }
+}

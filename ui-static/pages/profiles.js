@@ -273,8 +273,8 @@ export async function pageProfiles(main, gen, q) {
       saveView();
       renderSelected(tree, i);
     });
-    const input = graph.querySelector('#gp-search');
-    if (input) input.addEventListener('input', () => { view.search = input.value.trim(); saveView(); });
+    // the search the graph applied (a valid pattern, after the input's debounce) goes to the URL
+    viewer.graph.on('search', (r) => { if (r.ok) { view.search = r.pattern; saveView(); } });
     if (view.search) viewer.search(view.search);
     if (view.z) {
       const i = nodeOfPath(tree, view.z);
