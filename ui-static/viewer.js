@@ -32,6 +32,7 @@ function viewerLoadInWorker(src) {
     };
     // a worker that cannot load (file://, an old browser): fall back to the main thread
     w.onerror = (e) => { e.preventDefault(); w.terminate(); resolve(null); };
+    w.postMessage({ src: new URL(src, location.href).href });
   });
 }
 
