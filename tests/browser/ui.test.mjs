@@ -357,6 +357,8 @@ if (args.fresh) {
   await plainLoad('with profiles');
   const total = await page.evaluate(() => window.gprofApp.viewer.tree.value[0]);
   check(total === all.total, `the graph holds every sample of the last hour (${total}, expected ${all.total})`);
+  const parsedIn = await page.evaluate(() => window.gprofApp.viewer.tree.parsedIn);
+  check(parsedIn === 'worker', `the flame graph answer is parsed and laid out in a module Worker (${parsedIn})`);
   const firstRow = await page.textContent('#gp-top tbody tr:first-child td.gp-col-name');
   check(firstRow.trim() === HOT, `the top functions table lists ${HOT} first (got "${firstRow.trim()}")`);
   await page.fill('#gp-search', HOT);
