@@ -17,6 +17,7 @@ import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pngColours } from './png.mjs';
 
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
@@ -97,7 +98,14 @@ page.on('console', (m) => {
   if (!apiAnswer) errors.push(`${m.text()} (${m.location().url || 'no url'})`);
 });
 page.on('dialog', (d) => { errors.push(`dialog: ${d.message()}`); d.dismiss(); });
-const shot = async (name, opts = {}) => { if (shotDir) await page.screenshot({ path: path.join(shotDir, `ui-${name}.png`), ...opts }); };
+// screenshots are test artifacts, and each is checked not to be blank
+const shot = async (name, opts = {}) => {
+  if (!shotDir) return;
+  const f = path.join(shotDir, `ui-${name}.png`);
+  await page.screenshot({ path: f, ...opts });
+  const n = pngColours(fs.readFileSync(f));
+  check(n > 16, `screenshot ${path.basename(f)} is not blank (${n}${n > 64 ? '+' : ''} colours)`);
+};
 
 async function ready(pageName) {
   await page.waitForFunction((p) => document.documentElement.dataset.ready === p, pageName, { timeout: 30000 });
