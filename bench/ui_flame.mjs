@@ -2,12 +2,16 @@
 // one big profile in headless chromium for the gprof viewer (compact format and tree JSON from
 // the coordinator, and the self-contained HTML export) and for d3-flame-graph on the same tree.
 // First paint: navigation start to the first drawn frame (data fetched or inflated, parsed,
-// laid out, painted). Zoom and search: the call plus the next animation frame (so the drawing
-// counts), on the same frame (app0;start_thread;worker_main;layer0_fn0) and the same term
-// (func_12) in every viewer. Each figure is the median of --runs fresh pages.
+// laid out, painted), split for the served viewer into server (navigation start to the response
+// fully received) and client (the rest: parse, layout, mount, paint; viewer.js timings). The
+// client part is also measured alone with the same compact answer served gzip'd from a static
+// copy on loopback (with the viewer's files), parsed in the module Worker and on the page.
+// Zoom and search: the call plus the next animation frame (so the drawing counts), on the same
+// frame (app0;start_thread;worker_main;layer0_fn0) and the same term (func_12) in every viewer.
+// Each figure is the median of --runs fresh pages.
 // Usage (from tests/browser, where playwright-core and d3-flame-graph are installed):
 //   node ../../bench/ui_flame.mjs --coord URL --query Q --html EXPORT.html --tree TREE.json
-//        [--runs 3] [--nodes N]
+//        --compact COMPACT.json.gz [--runs 3] [--nodes N] [--d3timeout S (0 = skip d3)]
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -44,11 +48,21 @@ const files = {
 })();
 </script></body></html>`),
 };
+// the viewer's own files and a static copy of the coordinator's compact answer (gzip'd as on
+// the wire): the client side of the first paint with no server time in it
+const uiDir = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../ui-static');
+for (const f of ['viewer.html', 'viewer.js', 'flamegraph.css', 'flamegraph/model.js', 'flamegraph/widget.js',
+  'flamegraph/viewer.js', 'flamegraph/worker.js']) files['/ui/' + f] = fs.readFileSync(path.join(uiDir, f));
+files['/ui/favicon.ico'] = Buffer.alloc(0);
+if (args.compact) files['/compact.json'] = fs.readFileSync(args.compact);
 const types = { js: 'text/javascript', css: 'text/css', json: 'application/json', html: 'text/html' };
 const server = http.createServer((req, res) => {
-  const body = files[req.url.split('?')[0]];
+  const p = req.url.split('?')[0];
+  const body = files[p];
   if (!body) { res.writeHead(404); res.end(); return; }
-  res.writeHead(200, { 'content-type': types[req.url.split('.').pop()] || 'text/plain' });
+  const h = { 'content-type': types[p.split('.').pop()] || 'text/plain' };
+  if (p === '/compact.json') h['content-encoding'] = 'gzip';
+  res.writeHead(200, h);
   res.end(body);
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
@@ -84,19 +98,22 @@ async function gprofRun(url) {
       if (found < 0) return { error: `no frame ${name}` };
       z = found;
     }
+    // the call, then the widget's own redraw on the next animation frame (one draw, as a click does)
     let t0 = performance.now();
     g.zoomTo(z);
-    g.draw();
     await frame();
     const zoom = performance.now() - t0;
+    const zoomDraw = g.lastRenderMs;
     g.zoomTo(0);
     await frame();
     t0 = performance.now();
     const s = g.search(term);
-    g.draw();
+    const searchCall = performance.now() - t0;
     await frame();
     const search = performance.now() - t0;
-    return { paint: v.timings.readyAt, zoom, search, nodes: t.n, pct: s.percent, zoomValue: t.value[z] };
+    const tm = v.timings;
+    return { paint: tm.readyAt, server: tm.serverMs, client: tm.clientMs, parse: tm.parseMs, firstDraw: tm.firstDrawMs,
+      worker: tm.worker, zoom, zoomDraw, search, searchCall, nodes: t.n, pct: s.percent, zoomValue: t.value[z] };
   }, [ZOOM_PATH, TERM]);
   if (errors.length) r.error = (r.error || '') + errors.join('; ');
   await page.close();
@@ -121,7 +138,7 @@ async function d3Run() {
       if (!z) return { error: `no frame ${name}` };
     }
     let t0 = performance.now();
-    window.chart.zoomTo(z);
+    window.chart.zoomTo(z); // d3-flame-graph redraws synchronously (transitions off)
     await frame();
     const zoom = performance.now() - t0;
     window.chart.resetZoom();
@@ -139,28 +156,39 @@ async function d3Run() {
 }
 
 const q = args.query;
-const cases = [
-  ['gprof UI, format=compact', () => gprofRun(`${args.coord}/ui/viewer.html?src=${encodeURIComponent(`/api/flamegraph?${q}&format=compact`)}`)],
+let cases = [
+  ['gprof UI, format=compact (Worker)', () => gprofRun(`${args.coord}/ui/viewer.html?src=${encodeURIComponent(`/api/flamegraph?${q}&format=compact`)}`)],
+  ['gprof UI, format=compact (main thread)', () => gprofRun(`${args.coord}/ui/viewer.html?worker=0&src=${encodeURIComponent(`/api/flamegraph?${q}&format=compact`)}`)],
   ['gprof UI, tree JSON (old)', () => gprofRun(`${args.coord}/ui/viewer.html?src=${encodeURIComponent(`/api/flamegraph?${q}`)}`)],
   ['gprof HTML export', () => gprofRun(pathToFileURL(args.html).href)],
-  ['d3-flame-graph 4.1.3', d3Run],
 ];
+if (args.compact) {
+  cases.push(['static copy of compact, Worker (client only)', () => gprofRun(`${local}/ui/viewer.html?src=/compact.json`)]);
+  cases.push(['static copy of compact, main thread (client only)', () => gprofRun(`${local}/ui/viewer.html?worker=0&src=/compact.json`)]);
+}
+if (D3_TIMEOUT > 0) cases.push(['d3-flame-graph 4.1.3', d3Run]);
+if (args.cases) cases = cases.filter(([name]) => new RegExp(args.cases).test(name)); // --cases REGEX
 const rows = [];
 let bad = 0;
-console.log(`\n| viewer | first paint ms | zoom ms | search ms | nodes | zoomed frame samples |`);
-console.log('|---|---:|---:|---:|---:|---:|');
+const ms = (v) => (v === undefined ? '–' : v.toFixed(0));
+console.log(`\n| viewer | first paint ms | server ms | client ms | parse ms | first draw ms | zoom ms (draw) | search ms (names + sum) | nodes | zoomed frame samples |`);
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const [name, fn] of cases) {
   const rs = [];
   for (let i = 0; i < RUNS; i++) {
     const r = await fn();
-    if (r.error) { console.log(`| ${name} | ${r.error} | | | | |`); bad++; break; }
+    if (r.error) { console.log(`| ${name} | ${r.error} | | | | | | | | |`); bad++; break; }
     rs.push(r);
   }
   if (!rs.length) continue;
-  const r = { name, paint: median(rs.map((x) => x.paint)), zoom: median(rs.map((x) => x.zoom)),
-    search: median(rs.map((x) => x.search)), nodes: rs[0].nodes, zoomValue: rs[0].zoomValue };
+  const med = (k) => (rs[0][k] === undefined ? undefined : median(rs.map((x) => x[k])));
+  const r = { name, paint: med('paint'), server: med('server'), client: med('client'), parse: med('parse'),
+    firstDraw: med('firstDraw'), zoom: med('zoom'), zoomDraw: med('zoomDraw'), search: med('search'),
+    searchCall: med('searchCall'), nodes: rs[0].nodes, zoomValue: rs[0].zoomValue };
   rows.push(r);
-  console.log(`| ${r.name} | ${r.paint.toFixed(0)} | ${r.zoom.toFixed(1)} | ${r.search.toFixed(1)} | ${r.nodes} | ${r.zoomValue} |`);
+  const sub = (a, b) => (b === undefined ? a.toFixed(1) : `${a.toFixed(1)} (${b.toFixed(1)})`);
+  console.log(`| ${r.name} | ${ms(r.paint)} | ${ms(r.server)} | ${ms(r.client)} | ${ms(r.parse)} | ${ms(r.firstDraw)} | ` +
+    `${sub(r.zoom, r.zoomDraw)} | ${sub(r.search, r.searchCall)} | ${r.nodes} | ${r.zoomValue} |`);
 }
 const base = rows.find((r) => r.name.startsWith('d3'));
 const ours = rows.find((r) => r.name.includes('compact'));

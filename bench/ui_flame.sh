@@ -4,14 +4,17 @@
 # do (gzip'd /api/v2/profiles envelopes, 10 hosts x 10,000 stacks); then bench/ui_flame.mjs drives
 # headless /usr/bin/chromium (playwright-core from tests/browser) and times first paint, zoom and
 # search of
-#   (a) the UI viewer on /api/flamegraph?format=compact (stacksCount keeps every stack), and on
-#       the old tree JSON (format=flamegraph) for reference,
+#   (a) the UI viewer on /api/flamegraph?format=compact (stacksCount keeps every stack), parsed in
+#       its module Worker and on the page, its first paint split into server and client time, and
+#       on the old tree JSON (format=flamegraph) for reference,
+#   (a') the same compact answer served gzip'd from a static copy: the client side alone,
 #   (b) the self-contained HTML export (format=html),
 #   (c) d3-flame-graph 4 (tests/browser's package-lock, no CDN) on the same profile's tree JSON.
 # It also reports the payload sizes (raw and gzip'd) and the coordinator's time to answer.
 # Needs: a build (${GPROF_BUILD_DIR:-build}), python3, curl, node, chromium, and
 # `(cd tests/browser && npm ci)`. Knobs: STACKS (100000), SAMPLES (1000000), HOSTS (10),
-# RUNS (3, the median is reported), D3_TIMEOUT (300 s for d3-flame-graph's first paint), KEEP=1
+# RUNS (3, the median is reported), D3_TIMEOUT (300 s for d3-flame-graph's first paint; 0 skips
+# d3-flame-graph), CASES (a regex of the viewer rows to run), KEEP=1
 # keeps the work dir.
 set -euo pipefail
 
@@ -119,4 +122,5 @@ echo "load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 
 cd "$SRC/tests/browser"
 node "$SRC/bench/ui_flame.mjs" --coord "$H" --query "$Q" --html "$TMP/export.html" \
-    --tree "$TMP/tree.json" --runs "$RUNS" --nodes "$nodes" --d3timeout "${D3_TIMEOUT:-300}"
+    --tree "$TMP/tree.json" --compact "$TMP/compact.json.gz" --runs "$RUNS" --nodes "$nodes" \
+    --d3timeout "${D3_TIMEOUT:-300}" ${CASES:+--cases "$CASES"}

@@ -52,7 +52,8 @@ export function hasToken() {
   return !!sessionStorage.getItem(TOKEN_KEY);
 }
 
-export async function api(path, params = {}, { method = 'GET', body, blob = false } = {}) {
+// raw: the answer's text as data, not parsed (a flame graph parsed off the main thread).
+export async function api(path, params = {}, { method = 'GET', body, blob = false, raw = false } = {}) {
   const url = apiUrl(path, params);
   for (let attempt = 0; ; attempt++) {
     const headers = {};
@@ -78,6 +79,7 @@ export async function api(path, params = {}, { method = 'GET', body, blob = fals
     if (!res.ok) throw new ApiError(res.status, `${method} ${path} failed (HTTP ${res.status}): ${await messageOf(res)}`);
     if (blob) return { status: res.status, data: await res.blob() };
     const text = await res.text();
+    if (raw) return { status: res.status, data: text };
     let data = null;
     if (text) {
       try { data = JSON.parse(text); } catch { throw new ApiError(res.status, `${path} answered text that is not JSON: ${text.slice(0, 120)}`); }
@@ -132,4 +134,18 @@ export async function download(url, filename) {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(href), 10000);
+}
+
+// Who the coordinator says the caller is ({name, role, services, via}), or null when it does
+// not answer 200; never asks for credentials.
+export async function whoAmI() {
+  const headers = {};
+  const auth = authHeader();
+  if (auth) headers.Authorization = auth;
+  try {
+    const res = await fetch('/api/me', { headers, credentials: 'same-origin' });
+    return res.ok ? await res.json() : null;
+  } catch {
+    return null;
+  }
 }

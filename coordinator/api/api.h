@@ -114,6 +114,11 @@ void api_login(const struct http_req *r, struct http_resp *w, void *ctx);
 void api_logout(const struct http_req *r, struct http_resp *w, void *ctx);
 void api_me(const struct http_req *r, struct http_resp *w, void *ctx);
 void api_audit_list(const struct http_req *r, struct http_resp *w, void *ctx);
+/* Users for admins (api/users_api.c): GET /api/users, POST /api/users, and under /api/users/:
+ * PUT NAME (role, services), DELETE NAME, POST NAME/tokens, DELETE NAME/tokens/ID. */
+void api_users_list(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_users_add(const struct http_req *r, struct http_resp *w, void *ctx);
+void api_users_change(const struct http_req *r, struct http_resp *w, void *ctx);
 
 /* Shared helpers (api/common.c). */
 /* Identifies the caller and requires role (enum meta_role): answers 401 (no valid credential),

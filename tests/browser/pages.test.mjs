@@ -8,7 +8,7 @@ import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
+import { pngColours } from './png.mjs';
 
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
@@ -42,35 +42,10 @@ const ready = (name) => page.waitForFunction((n) => document.documentElement.dat
   .catch((e) => { console.log(`FAIL page ${name} not ready; errors so far: ${errors.join(' | ') || 'none'}`); throw e; });
 const hashParams = () => page.evaluate(() => Object.fromEntries(new URLSearchParams(location.hash.split('?')[1] || '')));
 
-// A PNG is "not blank" when it has more than a handful of distinct colours: decoded from the
-// file itself (zlib inflate of the IDAT chunks; 8-bit RGB or RGBA, filter bytes skipped over).
-function pngColours(file) {
-  const buf = fs.readFileSync(file);
-  let off = 8, w = 0, hgt = 0, ch = 3;
-  const idat = [];
-  while (off < buf.length) {
-    const len = buf.readUInt32BE(off), type = buf.toString('ascii', off + 4, off + 8);
-    const data = buf.subarray(off + 8, off + 8 + len);
-    if (type === 'IHDR') { w = data.readUInt32BE(0); hgt = data.readUInt32BE(4); ch = data[9] === 6 ? 4 : 3; }
-    if (type === 'IDAT') idat.push(data);
-    off += 12 + len;
-  }
-  const raw = zlib.inflateSync(Buffer.concat(idat));
-  const seen = new Set();
-  const stride = w * ch + 1;
-  for (let y = 0; y < hgt; y += 7) {
-    for (let x = 0; x < w; x += 5) {
-      const p = y * stride + 1 + x * ch;
-      seen.add((raw[p] << 16) | (raw[p + 1] << 8) | raw[p + 2]);
-      if (seen.size > 64) return seen.size;
-    }
-  }
-  return seen.size;
-}
 async function shot(name) {
   const f = path.join(shots, `pages-${name}.png`);
   await page.screenshot({ path: f, fullPage: false });
-  const n = pngColours(f);
+  const n = pngColours(fs.readFileSync(f));
   check(n > 16, `screenshot ${path.basename(f)} is not blank (${n}${n > 64 ? '+' : ''} colours)`);
 }
 

@@ -17,6 +17,7 @@ import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pngColours } from './png.mjs';
 
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
@@ -97,7 +98,14 @@ page.on('console', (m) => {
   if (!apiAnswer) errors.push(`${m.text()} (${m.location().url || 'no url'})`);
 });
 page.on('dialog', (d) => { errors.push(`dialog: ${d.message()}`); d.dismiss(); });
-const shot = async (name, opts = {}) => { if (shotDir) await page.screenshot({ path: path.join(shotDir, `ui-${name}.png`), ...opts }); };
+// screenshots are test artifacts, and each is checked not to be blank
+const shot = async (name, opts = {}) => {
+  if (!shotDir) return;
+  const f = path.join(shotDir, `ui-${name}.png`);
+  await page.screenshot({ path: f, ...opts });
+  const n = pngColours(fs.readFileSync(f));
+  check(n > 16, `screenshot ${path.basename(f)} is not blank (${n}${n > 64 ? '+' : ''} colours)`);
+};
 
 async function ready(pageName) {
   await page.waitForFunction((p) => document.documentElement.dataset.ready === p, pageName, { timeout: 30000 });
@@ -184,9 +192,80 @@ if (args.fresh) {
     check(put === 200, `a state change from the session carries its CSRF token (${put})`);
     const bare = await page.evaluate(() => fetch('/api/settings', { method: 'PUT', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: '{"retention_days":30}' }).then((r) => r.status));
     check(bare === 403, `the same change without X-CSRF-Token is refused (${bare})`);
+
+    // ---- the Users page: an admin lists, adds, changes, makes and revokes tokens, removes ----
+    check(await page.isVisible('#ap-nav-users'), 'an admin sees the Users link');
+    await page.click('#ap-nav-users');
+    await ready('users');
+    await page.waitForSelector(`#ap-users-table tr[data-user="${args.user}"]`);
+    check((await page.getAttribute(`#ap-users-table tr[data-user="${args.user}"]`, 'data-role')) === 'admin', `the list shows ${args.user} as admin`);
+    const addUser = async (name, pass, role, services) => {
+      await page.fill('#ap-user-name', name);
+      await page.fill('#ap-user-password', pass);
+      await page.selectOption('#ap-user-role', role);
+      await page.fill('#ap-user-services', services);
+      await page.click('#ap-user-add');
+      await page.waitForSelector(`#ap-users-table tr[data-user="${name}"]`);
+    };
+    const VIC = 'uitest-vic', VICPASS = 'vic-Pass-1';
+    await addUser(VIC, VICPASS, 'viewer', args.service);
+    const row = `#ap-users-table tr[data-user="${VIC}"]`;
+    check((await page.getAttribute(row, 'data-role')) === 'viewer' && (await page.inputValue(`${row} .ap-user-svc`)) === args.service,
+      `"Add user" adds ${VIC} as a viewer of ${args.service}`);
+    await page.selectOption(`${row} .ap-user-role-sel`, 'operator');
+    await page.click(`${row} .ap-user-save`);
+    await page.waitForSelector(`${row}[data-role="operator"]`);
+    check(/is now operator/.test(await page.textContent('#ap-users-msg')), 'changing the role to operator is saved and said');
+    await page.click(`${row} .ap-user-token`);
+    await page.waitForSelector('#ap-new-token');
+    const tok = await page.inputValue('#ap-new-token');
+    check(/^gpu_[0-9a-f]{64}$/.test(tok), 'a new API token is shown once');
+    await shot('users-token');
+    await page.click('#ap-new-token-done');
+    const meWith = (t) => page.evaluate((x) => fetch('/api/me', { headers: { Authorization: 'Bearer ' + x } }).then(async (r) => ({ status: r.status, body: r.ok ? await r.json() : null })), t);
+    const me1 = await meWith(tok);
+    check(me1.status === 200 && me1.body.name === VIC && me1.body.role === 'operator', `the token signs ${VIC} in as operator (${me1.status})`);
+    await page.waitForSelector(`${row} .ap-revoke`);
+    await page.click(`${row} .ap-revoke`);
+    await page.waitForSelector(`${row} .ap-revoked`);
+    const me2 = await meWith(tok);
+    check(me2.status === 401, `"Revoke" ends the token at once (${me2.status})`);
+    await page.selectOption(`${row} .ap-user-role-sel`, 'viewer');
+    await page.click(`${row} .ap-user-save`);
+    await page.waitForSelector(`${row}[data-role="viewer"]`);
+    await addUser('uitest-tmp', 'tmp-Pass-1', 'viewer', '');
+    await page.click('#ap-users-table tr[data-user="uitest-tmp"] .ap-user-remove');
+    await page.click('#ap-confirm-ok');
+    await page.waitForSelector('#ap-users-table tr[data-user="uitest-tmp"]', { state: 'detached' });
+    check(true, '"Remove" (confirmed) removes a user');
+    // the page refuses to demote its own admin: the server says why, the page shows it
+    await page.selectOption(`#ap-users-table tr[data-user="${args.user}"] .ap-user-role-sel`, 'viewer');
+    await page.click(`#ap-users-table tr[data-user="${args.user}"] .ap-user-save`);
+    await page.waitForFunction(() => /own role/.test(document.getElementById('ap-users-msg').textContent));
+    check((await page.getAttribute(`#ap-users-table tr[data-user="${args.user}"]`, 'data-role')) === 'admin', 'an admin cannot lower their own role');
+    await shot('users', { fullPage: true });
+    const audit = await page.evaluate(() => window.gprofApp.api('/api/audit', { limit: 60 }).then((r) => r.data));
+    const did = (a, t) => audit.some((x) => x.action === a && x.who === args.user && x.result === 'ok' && x.target.startsWith(t));
+    check(did('user add', VIC) && did('user set', VIC) && did('user token', VIC) && did('user token revoke', VIC) && did('user remove', 'uitest-tmp'),
+      'every change from the Users page is in the audit log under the admin\'s name');
+
     await page.click('#ap-signout');
     await page.waitForSelector('#ap-signin-name', { timeout: 30000 });
     check(!(await page.$('#ap-signout')), 'signing out asks to sign in again');
+    // a viewer does not see the Users link, and the page itself is refused
+    await page.fill('#ap-signin-name', VIC);
+    await page.fill('#ap-signin-password', VICPASS);
+    await page.click('#ap-signin-ok');
+    await page.waitForFunction(() => document.documentElement.dataset.ready);
+    check(!(await page.isVisible('#ap-nav-users')), 'a viewer does not see the Users link');
+    await page.goto(origin + '/#/users');
+    await ready('users');
+    const refused = await page.textContent('#ap-main .ap-error');
+    check(/admin role/.test(refused), `a viewer opening #/users is told why not ("${refused}")`);
+    await page.goto(origin + '/#/profiles');
+    await ready('profiles');
+    await page.click('#ap-signout');
+    await page.waitForSelector('#ap-signin-name', { timeout: 30000 });
   }
   // "Use an access token" leads to the ui_token dialog
   await page.click('#ap-signin-token');
@@ -286,6 +365,8 @@ if (args.fresh) {
   await plainLoad('with profiles');
   const total = await page.evaluate(() => window.gprofApp.viewer.tree.value[0]);
   check(total === all.total, `the graph holds every sample of the last hour (${total}, expected ${all.total})`);
+  const parsedIn = await page.evaluate(() => window.gprofApp.viewer.tree.parsedIn);
+  check(parsedIn === 'worker', `the flame graph answer is parsed and laid out in a module Worker (${parsedIn})`);
   const firstRow = await page.textContent('#gp-top tbody tr:first-child td.gp-col-name');
   check(firstRow.trim() === HOT, `the top functions table lists ${HOT} first (got "${firstRow.trim()}")`);
   await page.fill('#gp-search', HOT);

@@ -87,7 +87,7 @@ async function open(file) {
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('dialog', (d) => { errors.push(`dialog: ${d.message()}`); d.dismiss(); });
   const t0 = Date.now();
-  await page.goto(file.startsWith('http:') ? file : pathToFileURL(path.resolve(file)).href);
+  await page.goto(/^(http|file):/.test(file) ? file : pathToFileURL(path.resolve(file)).href);
   await page.waitForFunction(() => document.documentElement.dataset.ready, null, { timeout: 60000 });
   const wall = Date.now() - t0;
   return { page, errors, wall };
@@ -147,12 +147,24 @@ async function canvasStats(page) {
   check(title.length > 0, `title "${title}"`);
   if (shotDir) await page.screenshot({ path: path.join(shotDir, 'viewer-flame.png'), fullPage: true });
 
+  // the widget's DOM events, recorded from the document (they bubble)
+  await page.evaluate(() => {
+    window.gpEvents = [];
+    for (const t of ['gp-search', 'gp-frameclick']) document.addEventListener(t, (e) => window.gpEvents.push({ type: t, detail: e.detail }));
+  });
+  const lastEvent = (type) => page.evaluate((t) => window.gpEvents.filter((e) => e.type === t).pop() || null, type);
+
   // search
   await page.fill('#gp-search', hotRe);
   await page.press('#gp-search', 'Enter');
   const got = Number(await page.getAttribute('#gp-match', 'data-percent'));
   const label = await page.textContent('#gp-match');
   check(Math.abs(got - want) < 0.01, `search "${hotRe}" matches ${got.toFixed(2)}% (expected ${want.toFixed(2)}%; label "${label}")`);
+  const se = await lastEvent('gp-search');
+  check(se && se.detail.pattern === hotRe && Math.abs(se.detail.percent - want) < 0.01 && se.detail.names === 1,
+    `search emits gp-search with its pattern, share and matched names (${se && JSON.stringify(se.detail)})`);
+  const hashSearch = new URLSearchParams((await page.evaluate(() => location.hash)).slice(1)).get('search');
+  check(hashSearch === hotRe, `the search is kept in the URL (#search=${hashSearch})`);
   await page.fill('#gp-search', `^(${esc(HOT)}|${esc(COLD)})$`);
   await page.press('#gp-search', 'Enter');
   const both = Number(await page.getAttribute('#gp-match', 'data-percent'));
@@ -196,6 +208,18 @@ async function canvasStats(page) {
   const after = await page.evaluate(() => window.gprofViewer.breadcrumbs());
   check(before.length === 1 && after[after.length - 1] === COLD && after.length > 2,
     `click zoom changes breadcrumbs: [${before.join(' › ')}] → [${after.join(' › ')}]`);
+  const ce = await lastEvent('gp-frameclick');
+  check(ce && ce.detail.name === COLD && ce.detail.path.join(' › ') === after.slice(1).join(' › ') && ce.detail.samples > 0,
+    `a frame click emits gp-frameclick with the frame, its path and samples (${ce && JSON.stringify(ce.detail)})`);
+  const frameParam = new URLSearchParams((await page.evaluate(() => location.hash)).slice(1)).get('frame');
+  check(frameParam === after.slice(1).join(';'), `the zoomed frame is kept in the URL (#frame=${frameParam})`);
+  {
+    // the link restores the view in a new page
+    const { page: p2 } = await open(await page.evaluate(() => location.href));
+    const crumbs2 = await p2.evaluate(() => window.gprofViewer.breadcrumbs());
+    check(crumbs2.join(' › ') === after.join(' › '), `a pasted link opens the same zoomed frame (${crumbs2.join(' › ')})`);
+    await p2.close();
+  }
   const centred = await page.evaluate((n) => {
     const g = window.gprofViewer.graph;
     const c = g.nodeCenter(g.findNode(n));
@@ -390,7 +414,18 @@ if (emptyHtml) {
   const wantProcs = [...comms].sort();
   check(procs.join('\n') === wantProcs.join('\n'), `served viewer.html: gProfiler's index;container; prefix is dropped (${procs})`);
   check(errors.length === 0, `served viewer.html: no page errors (${errors.join('; ')})`);
+  const tm = await page.evaluate(() => window.gprofViewer.timings);
+  check(tm.worker === true && tm.serverMs > 0 && tm.clientMs > 0 && Math.abs(tm.serverMs + tm.clientMs - tm.readyAt) < 1,
+    `served viewer.html: parsed in a Worker; first paint split into server ${tm.serverMs.toFixed(0)} ms + client ${tm.clientMs.toFixed(0)} ms`);
   await page.close();
+  {
+    // the same without the worker: the same tree
+    const { page: p3, errors: e3 } = await open(`${origin}/viewer.html?src=/data/small.col&worker=0`);
+    const r3 = await p3.evaluate(() => ({ worker: window.gprofViewer.timings.worker, n: window.gprofViewer.tree.n }));
+    const n1 = procs.length;
+    check(r3.worker === false && r3.n > n1 && e3.length === 0, `served viewer.html&worker=0: parsed on the page (${r3.n} nodes)`);
+    await p3.close();
+  }
   const { page: p404 } = await open(`${origin}/viewer.html?src=/data/missing.col`);
   const msg = await p404.textContent('.gp-error');
   check(/HTTP 404/.test(msg), `served viewer.html: a failed load says so ("${msg}")`);

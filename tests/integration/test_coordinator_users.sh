@@ -147,6 +147,55 @@ if "$CTL" audit --coordinator "$H" --token "$VIEW" 2>"$WORK/err" >/dev/null; the
 grep -q "admin" "$WORK/err" || fail "gprofctl audit as viewer: $(cat "$WORK/err")"
 ok "gprofctl audit (table, --json; a viewer is refused)"
 
+# ---- admin endpoints: users and their tokens over HTTP (the UI's Users page) ----------------
+J=(-H 'Content-Type: application/json')
+expect_status 403 "needs the admin role" -H "Authorization: Bearer $VIEW" "$H/api/users"
+expect_status 401 "authentication required" "$H/api/users"
+[ "$(code -H "Authorization: Bearer $ADM" "$H/api/users")" = 200 ] || fail "GET /api/users: $(cat "$WORK/resp")"
+jcheck '[.users[].name] == ["boss","ops","vic"] and (.users[] | select(.name == "ops") | .role == "operator" and .services == ["svcA"])' \
+    <"$WORK/resp" || fail "GET /api/users lists: $(cat "$WORK/resp")"
+jcheck '.users[] | select(.name == "vic") | .tokens | length >= 1 and all(.[]; .prefix | startswith("gpu_"))' \
+    <"$WORK/resp" || fail "GET /api/users tokens: $(cat "$WORK/resp")"
+expect_status 403 "needs the admin role" -H "Authorization: Bearer $VIEW" "${J[@]}" -X POST "$H/api/users" \
+    -d '{"name":"mal","password":"x","role":"admin"}'
+expect_status 201 '"role":"viewer"' -H "Authorization: Bearer $ADM" "${J[@]}" -X POST "$H/api/users" \
+    -d '{"name":"newbie","password":"nb-pass","role":"viewer","services":["svcA"]}'
+expect_status 409 "exists" -H "Authorization: Bearer $ADM" "${J[@]}" -X POST "$H/api/users" \
+    -d '{"name":"newbie","password":"nb-pass","role":"viewer"}'
+expect_status 400 "role must be" -H "Authorization: Bearer $ADM" "${J[@]}" -X POST "$H/api/users" \
+    -d '{"name":"eve","password":"x","role":"root"}'
+expect_status 200 '"csrf_token"' -X POST "$H/api/login" -d '{"name":"newbie","password":"nb-pass"}'
+expect_status 200 '"services":\["svcA","svcB"\]' -H "Authorization: Bearer $ADM" "${J[@]}" -X PUT \
+    "$H/api/users/newbie" -d '{"role":"operator","services":["svcA","svcB"]}'
+expect_status 404 "no user 'ghost'" -H "Authorization: Bearer $ADM" "${J[@]}" -X PUT "$H/api/users/ghost" -d '{"role":"viewer"}'
+expect_status 409 "your own role" -H "Authorization: Bearer $ADM" "${J[@]}" -X PUT "$H/api/users/boss" -d '{"role":"viewer"}'
+expect_status 409 "remove yourself" -H "Authorization: Bearer $ADM" -X DELETE "$H/api/users/boss"
+[ "$(code -H "Authorization: Bearer $ADM" -X POST "$H/api/users/newbie/tokens")" = 201 ] || fail "POST tokens: $(cat "$WORK/resp")"
+NBT=$(field .token <"$WORK/resp")
+NBID=$(field .id <"$WORK/resp")
+[[ $NBT =~ ^gpu_[0-9a-f]{64}$ ]] || fail "new token over HTTP: $(cat "$WORK/resp")"
+expect_status 200 '"role":"operator"' -H "Authorization: Bearer $NBT" "$H/api/me"
+expect_status 404 "has no token" -H "Authorization: Bearer $ADM" -X DELETE "$H/api/users/vic/tokens/$NBID"
+expect_status 200 '"revoked_at":"20' -H "Authorization: Bearer $ADM" -X DELETE "$H/api/users/newbie/tokens/$NBID"
+expect_status 401 "revoked" -H "Authorization: Bearer $NBT" "$H/api/me"
+# a cookie session of an admin needs its CSRF token for these too
+curl -s -c "$WORK/jar" -o "$WORK/login" -X POST "$H/api/login" -d '{"name":"boss","password":"adm-pass"}'
+CS=$(field .csrf_token <"$WORK/login")
+expect_status 403 "CSRF" -b "$WORK/jar" -X DELETE "$H/api/users/newbie"
+expect_status 200 "user remove done" -b "$WORK/jar" -H "X-CSRF-Token: $CS" -X DELETE "$H/api/users/newbie"
+expect_status 404 "no user" -b "$WORK/jar" -H "X-CSRF-Token: $CS" -X DELETE "$H/api/users/newbie"
+[ "$(code -H "Authorization: Bearer $ADM" "$H/api/audit?limit=40")" = 200 ] || fail "audit after admin calls"
+for want in '.action == "user add" and .target == "newbie" and .result == "ok" and .who == "boss"' \
+    '.action == "user set" and .target == "newbie" and .result == "ok"' \
+    '.action == "user token" and .target == "newbie" and .status == 201' \
+    '.action == "user token revoke" and .result == "ok"' \
+    '.action == "user remove" and .target == "newbie" and .result == "ok"' \
+    '.action == "user set" and .target == "boss" and .result == "denied"' \
+    '.who == "vic" and .action == "POST /api/users" and .status == 403'; do
+    jcheck "any(.[]; $want)" <"$WORK/resp" || fail "audit log lacks $want: $(jq -c '.[:6]' "$WORK/resp")"
+done
+ok "admin endpoints: list, add, set role and services, tokens made and revoked, remove; CSRF; audited"
+
 # ---- passwd / remove while serving ---------------------------------------------------------------
 echo 'new-pass' | user passwd vic >/dev/null || fail "user passwd"
 expect_status 401 "" -X POST "$H/api/login" -d '{"name":"vic","password":"view-pass"}'

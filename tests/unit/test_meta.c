@@ -1082,6 +1082,20 @@ static void test_users_audit(void **state)
         assert_int_equal(meta_session_get(f.db, sid, csrf, now + 10, NULL, NULL, &err), -EACCES);
         OK(meta_user_check_password(f.db, "alice", "pw-3", NULL, &err));
         assert_int_equal(meta_user_set_password(f.db, "nobody", "x", &err), -ENOENT);
+        /* role and services change in place; a live session sees the new role at once */
+        OK(meta_session_create(f.db, id, now, 3600, sid, sizeof(sid), csrf, sizeof(csrf), &err));
+        OK(meta_user_set_role(f.db, "bob", META_ROLE_ADMIN, " web ,, db", &err));
+        OK(meta_user_set_role(f.db, "alice", META_ROLE_VIEWER, NULL, &err));
+        names[0] = '\0';
+        OK(meta_user_list(f.db, user_names, names, &err));
+        assert_string_equal(names, "alice:viewer:;bob:admin:web,db;");
+        OK(meta_session_get(f.db, sid, csrf, now + 10, &u, NULL, &err));
+        assert_int_equal(u.role, META_ROLE_VIEWER);
+        meta_user_clear(&u);
+        assert_int_equal(meta_user_set_role(f.db, "nobody", META_ROLE_VIEWER, NULL, &err), -ENOENT);
+        assert_int_equal(meta_user_set_role(f.db, "bob", 9, NULL, &err), -EINVAL);
+        assert_int_equal(meta_user_set_role(f.db, "bob", META_ROLE_NONE, NULL, &err), -EINVAL);
+        OK(meta_user_set_role(f.db, "alice", META_ROLE_OPERATOR, "payments", &err));
         /* removal takes tokens and sessions with it */
         OK(meta_user_token_create(f.db, "alice", tok, sizeof(tok), NULL, &err));
         OK(meta_session_create(f.db, id, now, 3600, sid, sizeof(sid), csrf, sizeof(csrf), &err));

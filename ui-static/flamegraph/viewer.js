@@ -131,7 +131,7 @@ export function mountViewer(root, { tree, meta = {} }) {
 
   if (!total) graphHost.append(el('div', 'gp-empty', 'This profile has no samples.'));
   const fg = new FlameGraph(graphHost, tree, { frequency: freq, mode: 'flame' });
-  const rows = topFunctions(tree);
+  const rows = tree.top || topFunctions(tree); // the worker computes it off the main thread
   let sortKey = 'self';
   const LIMIT = 200;
 

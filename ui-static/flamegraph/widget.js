@@ -89,7 +89,9 @@ export class FlameGraph {
     this.canvas.addEventListener('mouseleave', () => this.setHover(-1));
     this.canvas.addEventListener('click', (e) => {
       const i = this.hit(e);
-      if (i >= 0) this.zoomTo(i);
+      if (i < 0) return;
+      this.zoomTo(i);
+      this.emit('click', this.frameInfo(i));
     });
     this.canvas.addEventListener('dblclick', () => this.zoomTo(0));
     this.canvas.setAttribute('role', 'img');
@@ -114,8 +116,23 @@ export class FlameGraph {
     this.destroyed = true;
   }
 
+  // Events: 'zoom' (node index), 'click' (a frame clicked: frameInfo), 'search' (the result of
+  // search() with its pattern), 'mode', 'colormode'. 'click' and 'search' are also dispatched on
+  // the widget's element as bubbling DOM events 'gp-frameclick' and 'gp-search' (detail = the
+  // same object), so a page can listen on any ancestor.
   on(ev, fn) { (this.listeners[ev] = this.listeners[ev] || []).push(fn); }
-  emit(ev, arg) { for (const fn of this.listeners[ev] || []) fn(arg); }
+  emit(ev, arg) {
+    for (const fn of this.listeners[ev] || []) fn(arg);
+    const dom = ev === 'click' ? 'gp-frameclick' : ev === 'search' ? 'gp-search' : null;
+    if (dom && typeof CustomEvent !== 'undefined') this.scroller.dispatchEvent(new CustomEvent(dom, { bubbles: true, detail: arg }));
+  }
+
+  // {index, name, path (frame names from the root's child down), samples, percent} of node i
+  frameInfo(i) {
+    const t = this.t;
+    const path = this.path(i).slice(1).map((k) => t.names[t.name[k]]);
+    return { index: i, name: t.names[t.name[i]], path, samples: t.value[i], percent: (100 * t.value[i]) / (t.value[0] || 1) };
+  }
 
   rows() { return this.t.maxDepth + 1; }
 
@@ -381,11 +398,15 @@ export class FlameGraph {
       this.matchName = null;
       this.matchRe = null;
       this.requestDraw();
-      return (this.lastSearch = { ok: true, samples: 0, percent: 0, empty: true });
+      this.lastSearch = { ok: true, samples: 0, percent: 0, empty: true, pattern: '' };
+      this.emit('search', this.lastSearch);
+      return this.lastSearch;
     }
     let re;
     try { re = new RegExp(pattern, flags); } catch (e) {
-      return (this.lastSearch = { ok: false, error: e.message });
+      this.lastSearch = { ok: false, error: e.message, pattern };
+      this.emit('search', this.lastSearch);
+      return this.lastSearch;
     }
     const m = new Uint8Array(t.names.length);
     for (let id = 0; id < t.names.length; id++) m[id] = re.test(t.names[id]) ? 1 : 0;
@@ -398,7 +419,11 @@ export class FlameGraph {
     this.matchRe = re;
     this.requestDraw();
     const total = t.value[0] || 1;
-    return (this.lastSearch = { ok: true, samples: sum, percent: (100 * sum) / total });
+    let names = 0;
+    for (let id = 0; id < m.length; id++) names += m[id];
+    this.lastSearch = { ok: true, samples: sum, percent: (100 * sum) / total, names, pattern };
+    this.emit('search', this.lastSearch);
+    return this.lastSearch;
   }
 
   path(i) {

@@ -3,7 +3,8 @@
 // a sub-range on, a "group by" table, frames coloured by kind, the sandwich view of the selected
 // function, exports, and a note when the coordinator sent only the heaviest stacks. The page's
 // view (function, search, zoomed frame, colours, grouping) is kept in the URL.
-import { parseTree, fmtNum } from '../flamegraph/model.js';
+import { fmtNum } from '../flamegraph/model.js';
+import { parseTreeText } from '../flamegraph/offload.js';
 import { timeline } from '../parts/timeline.js';
 import { colourByKind, kindLegend } from '../parts/kinds.js';
 import { renderSandwich } from '../parts/sandwich.js';
@@ -239,7 +240,7 @@ export async function pageProfiles(main, gen, q) {
     const series = api('/api/metrics/graph', params).catch(() => null);
     let fg;
     try {
-      fg = await api('/api/flamegraph', { ...params, format: 'compact' });
+      fg = await api('/api/flamegraph', { ...params, format: 'compact' }, { raw: true });
     } catch (e) {
       if (stale()) return;
       dropViewer();
@@ -265,7 +266,8 @@ export async function pageProfiles(main, gen, q) {
       return;
     }
     let tree;
-    try { tree = parseTree(fg.data); } catch (e) { graph.replaceChildren(errorBox(e)); return; }
+    try { tree = await parseTreeText(fg.data); } catch (e) { if (!stale()) graph.replaceChildren(errorBox(e)); return; }
+    if (stale()) return;
     const viewer = mountGraph(graph, tree, { title: `${shared.service} · ${showTime(start)} → ${showTime(end)}` });
     colourByKind(viewer.graph, view.color === 'kind');
     viewer.graph.on('zoom', (i) => {
@@ -273,8 +275,8 @@ export async function pageProfiles(main, gen, q) {
       saveView();
       renderSelected(tree, i);
     });
-    const input = graph.querySelector('#gp-search');
-    if (input) input.addEventListener('input', () => { view.search = input.value.trim(); saveView(); });
+    // the search the graph applied (a valid pattern, after the input's debounce) goes to the URL
+    viewer.graph.on('search', (r) => { if (r.ok) { view.search = r.pattern; saveView(); } });
     if (view.search) viewer.search(view.search);
     if (view.z) {
       const i = nodeOfPath(tree, view.z);

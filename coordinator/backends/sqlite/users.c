@@ -180,6 +180,24 @@ int meta_user_set_password(struct meta_db *db, const char *name, const char *pas
     return rc;
 }
 
+int meta_user_set_role(struct meta_db *db, const char *name, int role, const char *services,
+                       struct gp_err *err)
+{
+    if (role < META_ROLE_VIEWER || role > META_ROLE_ADMIN)
+        return gp_err_set(err, -EINVAL, "role must be viewer, operator or admin");
+    char svc[META_SERVICES_MAX];
+    int rc = normalize_services(services, svc, sizeof(svc), err);
+    if (rc < 0)
+        return rc;
+    struct meta_value p[] = {META_T(meta_role_name(role)), META_T(svc), META_T(name ? name : "")};
+    int64_t changes = 0;
+    rc = meta_exec(db, "UPDATE users SET role = ?, services = ? WHERE name = ?", p, 3, &changes,
+                   err);
+    if (rc == 0 && !changes)
+        return gp_err_set(err, -ENOENT, "no user '%s'", name ? name : "");
+    return rc;
+}
+
 int meta_user_remove(struct meta_db *db, const char *name, struct gp_err *err)
 {
     int64_t id;

@@ -172,6 +172,11 @@ int meta_user_add(struct meta_db *db, const char *name, int role, const char *se
                   const char *password, int64_t *id_out, struct gp_err *err);
 int meta_user_set_password(struct meta_db *db, const char *name, const char *password,
                            struct gp_err *err);
+/* Changes the role and the service list (NULL or "" = every service) of a user; -ENOENT when
+ * unknown, -EINVAL for a bad role or service list. Sessions and tokens keep working and take
+ * the new role at their next request. */
+int meta_user_set_role(struct meta_db *db, const char *name, int role, const char *services,
+                       struct gp_err *err);
 /* Removes the user with its tokens and sessions; -ENOENT when unknown. */
 int meta_user_remove(struct meta_db *db, const char *name, struct gp_err *err);
 /* out may be NULL; -ENOENT when unknown. */
