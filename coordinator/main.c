@@ -85,6 +85,7 @@ static void usage(FILE *f)
             "  retention_days           raw and index data kept (30; -1 = forever)\n"
             "  stacks_count_default     stacksCount of /api/flamegraph (10000)\n"
             "  stacks_count_max         largest stacksCount accepted (1000000)\n"
+            "  answer_cache_mb          finished flame graphs kept for repeats, MiB (64; 0 = off)\n"
             "  indexer_poll_ms          indexer idle poll (500)\n"
             "  retention_interval_s     retention pass period (3600)\n"
             "  log_level                error | warn | info | debug (info)\n"
@@ -440,7 +441,8 @@ int main(int argc, char **argv)
                             .metrics_public = c.metrics_public,
                             .started = time(NULL),
                             .session_ttl_s = c.session_ttl_s,
-                            .tls = c.tls_cert[0] != '\0'};
+                            .tls = c.tls_cert[0] != '\0',
+                            .answers = answer_cache_new((size_t)c.answer_cache_mb << 20)};
     struct http_route routes[64];
     size_t nroutes = coord_api_routes(&api, routes, 64);
     /* Uploads and queries run on the worker pool. An upload spends most of its time waiting
@@ -531,6 +533,7 @@ int main(int argc, char **argv)
     cp_plane_shutdown(plane); /* long bulk requests stop between items */
     http_server_stop(srv, 10000);
     srv = NULL;
+    answer_cache_free(api.answers);
     ret = 0;
 out:
     if (srv)

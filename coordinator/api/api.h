@@ -11,6 +11,7 @@
 #include "coordinator/api/auth.h"
 #include "coordinator/control/plane.h"
 #include "coordinator/http/server.h"
+#include "coordinator/query/answer_cache.h"
 #include "coordinator/store/store.h"
 
 /* What the agent endpoints took in, for GET /metrics (api/prom_api.c): relaxed atomics, a few
@@ -38,6 +39,7 @@ struct coord_api {
     int64_t started;                   /* Unix seconds */
     int64_t session_ttl_s;             /* UI session lifetime (POST /api/login) */
     bool tls;                          /* served over HTTPS: session cookies are Secure */
+    struct answer_cache *answers;      /* finished flame graphs (NULL = none kept) */
 };
 
 /* Fills routes (at most max) and returns how many. */
