@@ -633,7 +633,7 @@ static int build_sorted(struct gp_profile *p, unsigned flags, int compact, struc
         /* end offsets: the escaped text of rank r is esc[eoff[r] .. eend(r)) */
 #define ELEN(r) (cid[r] + 1 < nc ? eoff[byc[cid[r] + 1]] - eoff[r] : esc.len - eoff[r])
     if (compact) {
-        size_t need = 256 + esc.len + nc * 2 + m * (11 + 11 + 21);
+        size_t need = 512 + esc.len + nc * 3 + m * (11 + 11 + 21);
         if (sb_reserve(out, need))
             goto out;
         char *d = out->buf + out->len;
