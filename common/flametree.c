@@ -446,12 +446,296 @@ static int emit_compact(struct tree *t, const struct escaped *e, int diff, struc
     return out->oom ? -ENOMEM : 0;
 }
 
+/* ---- the whole tree of one profile: sorted stacks, no hash table ----------------------------
+ * Without truncation or a diff, the tree is built from the stacks sorted by their levels (names
+ * ranked bytewise): a stack shares with the one before it exactly the nodes of their common
+ * prefix, so nodes are created in pre-order with children by name — the order both formats
+ * print — and no (parent, name) lookup is needed. Same output as the general path. */
+
+struct seqs {
+    const uint32_t *seq; /* every stack's levels as name ranks (1-based), 0-terminated */
+    const size_t *off;   /* stack k's levels start at seq[off[k]] */
+};
+
+static int seq_cmp_from(const struct seqs *s, uint32_t x, uint32_t y, size_t d)
+{
+    const uint32_t *a = s->seq + s->off[x] + d, *b = s->seq + s->off[y] + d;
+    for (; *a == *b; a++, b++)
+        if (!*a)
+            return 0;
+    return *a < *b ? -1 : 1;
+}
+
+struct mkq_task {
+    uint32_t *a;
+    size_t n, d;
+};
+
+/* Multikey quicksort (Bentley & Sedgewick) of stack indexes by their level sequences: each level
+ * is compared once per partition instead of once per comparison. An explicit task stack keeps
+ * the depth off the thread's stack whatever the data. */
+static int mkq_sort(uint32_t *idx, size_t n, const struct seqs *s)
+{
+    size_t cap = 64, sp = 0;
+    struct mkq_task *st = malloc(cap * sizeof(*st));
+    if (!st)
+        return -ENOMEM;
+    st[sp++] = (struct mkq_task){idx, n, 0};
+    while (sp) {
+        struct mkq_task t = st[--sp];
+        if (t.n < 12) {
+            for (size_t i = 1; i < t.n; i++)
+                for (size_t j = i; j > 0 && seq_cmp_from(s, t.a[j - 1], t.a[j], t.d) > 0; j--) {
+                    uint32_t x = t.a[j];
+                    t.a[j] = t.a[j - 1];
+                    t.a[j - 1] = x;
+                }
+            continue;
+        }
+#define KEY(i) (s->seq[s->off[t.a[i]] + t.d])
+        uint32_t k0 = KEY(0), k1 = KEY(t.n / 2), k2 = KEY(t.n - 1);
+        uint32_t v = k0 < k1 ? (k1 < k2 ? k1 : (k0 < k2 ? k2 : k0))
+                             : (k0 < k2 ? k0 : (k1 < k2 ? k2 : k1));
+        size_t lt = 0, i = 0, gt = t.n;
+        while (i < gt) {
+            uint32_t k = KEY(i);
+            if (k < v) {
+                uint32_t x = t.a[lt];
+                t.a[lt++] = t.a[i];
+                t.a[i++] = x;
+            } else if (k > v) {
+                uint32_t x = t.a[--gt];
+                t.a[gt] = t.a[i];
+                t.a[i] = x;
+            } else {
+                i++;
+            }
+        }
+#undef KEY
+        if (sp + 3 > cap) {
+            struct mkq_task *ns = realloc(st, cap * 2 * sizeof(*ns));
+            if (!ns) {
+                free(st);
+                return -ENOMEM;
+            }
+            st = ns;
+            cap *= 2;
+        }
+        if (lt > 1)
+            st[sp++] = (struct mkq_task){t.a, lt, t.d};
+        if (t.n - gt > 1)
+            st[sp++] = (struct mkq_task){t.a + gt, t.n - gt, t.d};
+        if (v && gt - lt > 1) /* equal so far: the next level decides (0: equal sequences) */
+            st[sp++] = (struct mkq_task){t.a + lt, gt - lt, t.d + 1};
+    }
+    free(st);
+    return 0;
+}
+
+static char *put_dec(char *d, uint64_t v)
+{
+    char buf[24], *e = buf + sizeof(buf), *b = e;
+    do {
+        *--b = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memcpy(d, b, (size_t)(e - b));
+    return d + (e - b);
+}
+
+#define CPY_LIT(d, lit) (memcpy(d, lit, sizeof(lit) - 1), (d) + sizeof(lit) - 1)
+
+static int build_sorted(struct gp_profile *p, unsigned flags, int compact, struct strbuf *out)
+{
+    size_t ns = gp_profile_nstacks(p), nstr = gp_profile_nstrs(p), total = 1;
+    struct gp_stack_ids si;
+    for (size_t k = 0; k < ns; k++) {
+        gp_profile_stack_ids(p, k, &si);
+        total += (size_t)si.nframes + 3;
+    }
+    uint32_t *ids = malloc((nstr ? nstr : 1) * sizeof(*ids));
+    uint32_t *rank = malloc((nstr ? nstr : 1) * sizeof(*rank));
+    uint32_t *seq = malloc(total * sizeof(*seq));
+    size_t *off = malloc((ns ? ns : 1) * sizeof(*off));
+    uint32_t *order = malloc((ns ? ns : 1) * sizeof(*order));
+    /* nodes in pre-order: name rank, depth, value; node 0 is root */
+    uint32_t *nname = malloc(total * sizeof(*nname)), *ndepth = malloc(total * sizeof(*ndepth));
+    uint64_t *nval = malloc(total * sizeof(*nval));
+    uint32_t *path = malloc(total * sizeof(*path));
+    uint32_t *cid = calloc(nstr + 1, sizeof(*cid));    /* rank -> compact id (0 = not yet) */
+    uint32_t *byc = malloc((nstr + 1) * sizeof(*byc)); /* compact id -> rank */
+    size_t *eoff = malloc((nstr + 2) * sizeof(*eoff)); /* rank -> escaped name in esc */
+    struct strbuf esc = STRBUF_INIT;
+    int rc = -ENOMEM;
+    if (!ids || !rank || !seq || !off || !order || !nname || !ndepth || !nval || !path || !cid ||
+        !byc || !eoff)
+        goto out;
+    for (size_t k = 0; k < nstr; k++)
+        ids[k] = (uint32_t)k;
+    qsort_r(ids, nstr, sizeof(*ids), by_str, p);
+    for (size_t r = 0; r < nstr; r++)
+        rank[ids[r]] = (uint32_t)r + 1;
+    size_t pos = 0;
+    for (size_t k = 0; k < ns; k++) {
+        gp_profile_stack_ids(p, k, &si);
+        off[k] = pos;
+        order[k] = (uint32_t)k;
+        if ((flags & GP_FLAMETREE_CONTAINER) && gp_profile_str(p, si.container)[0])
+            seq[pos++] = rank[si.container];
+        if (!(flags & GP_FLAMETREE_NO_COMM))
+            seq[pos++] = rank[si.comm];
+        for (uint32_t f = 0; f < si.nframes; f++)
+            seq[pos++] = rank[si.frames[f]];
+        seq[pos++] = 0;
+    }
+    struct seqs s = {seq, off};
+    if (mkq_sort(order, ns, &s))
+        goto out;
+    /* the trie, in pre-order */
+    size_t m = 1;
+    nname[0] = 0;
+    ndepth[0] = 0;
+    nval[0] = 0;
+    const uint32_t *prev = NULL;
+    for (size_t k = 0; k < ns; k++) {
+        gp_profile_stack_ids(p, order[k], &si);
+        const uint32_t *q = seq + off[order[k]];
+        uint64_t c = si.count;
+        nval[0] += c;
+        size_t d = 0;
+        if (prev)
+            for (; q[d] && q[d] == prev[d]; d++)
+                nval[path[d]] += c;
+        for (; q[d]; d++) {
+            nname[m] = q[d];
+            ndepth[m] = (uint32_t)d + 1;
+            nval[m] = c;
+            path[d] = (uint32_t)m++;
+        }
+        prev = q;
+    }
+    /* escape each name in use once; compact ids by first use */
+    size_t nc = 1;
+    for (size_t i = 1; i < m; i++) {
+        uint32_t r = nname[i];
+        if (!cid[r]) {
+            cid[r] = (uint32_t)nc;
+            byc[nc++] = r;
+        }
+    }
+    for (size_t c = 1; c < nc; c++) {
+        size_t before = esc.len;
+        sb_json_str(&esc, gp_profile_str(p, ids[byc[c] - 1]));
+        eoff[byc[c]] = before;
+    }
+    if (esc.oom)
+        goto out;
+        /* end offsets: the escaped text of rank r is esc[eoff[r] .. eend(r)) */
+#define ELEN(r) (cid[r] + 1 < nc ? eoff[byc[cid[r] + 1]] - eoff[r] : esc.len - eoff[r])
+    if (compact) {
+        size_t need = 512 + esc.len + nc * 3 + m * (11 + 11 + 21);
+        if (sb_reserve(out, need))
+            goto out;
+        char *d = out->buf + out->len;
+        d = CPY_LIT(d, "{\"format\":\"gprof-flame-compact\",\"version\":1,\"total\":");
+        d = put_dec(d, nval[0]);
+        d = CPY_LIT(d, ",\"nodes\":");
+        d = put_dec(d, m);
+        d = CPY_LIT(d, ",\"diff\":false,\"kinds\":[\"native\",\"kernel\",\"python\",\"jit\"],"
+                       "\"names\":[\"root\"");
+        for (size_t c = 1; c < nc; c++) {
+            *d++ = ',';
+            memcpy(d, esc.buf + eoff[byc[c]], ELEN(byc[c]));
+            d += ELEN(byc[c]);
+        }
+        d = CPY_LIT(d, "],\"nameKind\":[0");
+        for (size_t c = 1; c < nc; c++) {
+            *d++ = ',';
+            *d++ = (char)('0' + gp_frame_kind(gp_profile_str(p, ids[byc[c] - 1])));
+        }
+        d = CPY_LIT(d, "],\"depth\":[");
+        for (size_t i = 0; i < m; i++) {
+            if (i)
+                *d++ = ',';
+            d = put_dec(d, ndepth[i]);
+        }
+        d = CPY_LIT(d, "],\"name\":[");
+        for (size_t i = 0; i < m; i++) {
+            if (i)
+                *d++ = ',';
+            d = put_dec(d, i ? cid[nname[i]] : 0);
+        }
+        d = CPY_LIT(d, "],\"value\":[");
+        for (size_t i = 0; i < m; i++) {
+            if (i)
+                *d++ = ',';
+            d = put_dec(d, nval[i]);
+        }
+        d = CPY_LIT(d, "]}");
+        out->len = (size_t)(d - out->buf);
+        out->buf[out->len] = '\0';
+        rc = 0;
+        goto out;
+    }
+    size_t need = 64;
+    for (size_t i = 1; i < m; i++)
+        need += ELEN(nname[i]) + 21 + 36;
+    if (sb_reserve(out, need))
+        goto out;
+    char *d = out->buf + out->len;
+    for (size_t i = 0; i < m; i++) {
+        if (i && ndepth[i] <= ndepth[i - 1]) {
+            for (uint32_t k = ndepth[i]; k <= ndepth[i - 1]; k++)
+                d = CPY_LIT(d, "]}");
+            *d++ = ',';
+        }
+        d = CPY_LIT(d, "{\"name\":");
+        if (i) {
+            memcpy(d, esc.buf + eoff[nname[i]], ELEN(nname[i]));
+            d += ELEN(nname[i]);
+        } else {
+            d = CPY_LIT(d, "\"root\"");
+        }
+        d = CPY_LIT(d, ",\"value\":");
+        d = put_dec(d, nval[i]);
+        d = CPY_LIT(d, ",\"children\":[");
+    }
+    for (uint32_t k = 0; k <= ndepth[m - 1]; k++)
+        d = CPY_LIT(d, "]}");
+    out->len = (size_t)(d - out->buf);
+    out->buf[out->len] = '\0';
+    rc = 0;
+#undef ELEN
+out:
+    free(ids);
+    free(rank);
+    free(seq);
+    free(off);
+    free(order);
+    free(nname);
+    free(ndepth);
+    free(nval);
+    free(path);
+    free(cid);
+    free(byc);
+    free(eoff);
+    sb_free(&esc);
+    return rc;
+}
+
 static int build(struct gp_profile *a, struct gp_profile *b, const struct gp_flametree_opts *o,
                  int compact, struct strbuf *out, struct gp_err *err)
 {
     struct gp_flametree_opts opts = {0};
     if (o)
         opts = *o;
+    if (!b && !opts.max_nodes && !opts.max_stacks) {
+        int frc = build_sorted(a, opts.flags, compact, out);
+        if (frc)
+            gp_err_set(err, frc, "flame graph tree: out of memory (%zu stacks)",
+                       gp_profile_nstacks(a));
+        return frc;
+    }
     struct tree t = {.flags = opts.flags};
     struct escaped esc = {.sb = STRBUF_INIT};
     int rc = -ENOMEM;

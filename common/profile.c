@@ -329,6 +329,27 @@ size_t gp_profile_nstacks(const struct gp_profile *p)
     return p->nstacks;
 }
 
+uint32_t gp_profile_nstrs(const struct gp_profile *p)
+{
+    return p->nstrs;
+}
+
+int gp_profile_stack_ids(const struct gp_profile *p, size_t k, struct gp_stack_ids *out)
+{
+    if (k >= p->nstacks)
+        return -ERANGE;
+    const struct stack_rec *r = &p->stacks[k];
+    *out = (struct gp_stack_ids){
+            .app_idx = r->app_idx,
+            .container = r->container,
+            .comm = r->comm,
+            .nframes = r->nframes,
+            .frames = r->nframes ? p->frame_pool + r->frames_off : NULL,
+            .count = r->count,
+    };
+    return 0;
+}
+
 uint64_t gp_profile_total(const struct gp_profile *p)
 {
     return p->total;

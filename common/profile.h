@@ -41,6 +41,17 @@ int gp_profile_add(struct gp_profile *p, uint32_t app_idx, const char *container
 int gp_profile_merge(struct gp_profile *dst, const struct gp_profile *src);
 
 size_t gp_profile_nstacks(const struct gp_profile *p);
+/* How many strings are interned: ids are 0 .. gp_profile_nstrs() - 1. */
+uint32_t gp_profile_nstrs(const struct gp_profile *p);
+
+/* Stack k (0 <= k < gp_profile_nstacks(), insertion order) as string ids, for code that works on
+ * ids rather than text (frames stay valid until the profile changes). Returns 0 or -ERANGE. */
+struct gp_stack_ids {
+    uint32_t app_idx, container, comm, nframes;
+    const uint32_t *frames; /* root first */
+    uint64_t count;
+};
+int gp_profile_stack_ids(const struct gp_profile *p, size_t k, struct gp_stack_ids *out);
 uint64_t gp_profile_total(const struct gp_profile *p);
 
 /* Calls cb for every stack in insertion order; stops and returns cb's value when non-zero. */

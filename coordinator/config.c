@@ -59,6 +59,7 @@ const char *const coord_config_keys[] = {"listen",
                                          "retention_days",
                                          "stacks_count_default",
                                          "stacks_count_max",
+                                         "answer_cache_mb",
                                          "indexer_poll_ms",
                                          "retention_interval_s",
                                          "log_level",
@@ -320,6 +321,7 @@ int coord_config_load(struct coord_config *c, int argc, char **argv, struct gp_e
                                 &c->stacks_count_default, err)) ||
         (rc = gp_config_get_i64(cfg, "stacks_count_max", 1000000, 1, 100000000,
                                 &c->stacks_count_max, err)) ||
+        (rc = gp_config_get_i64(cfg, "answer_cache_mb", 64, 0, 65536, &c->answer_cache_mb, err)) ||
         (rc = gp_config_get_i64(cfg, "indexer_poll_ms", 500, 10, 600000, &c->indexer_poll_ms,
                                 err)) ||
         (rc = gp_config_get_i64(cfg, "retention_interval_s", 3600, 1, 864000,

@@ -57,6 +57,7 @@ struct coord_config {
     int64_t host_expiry_days;  /* hosts unseen this long are forgotten (-1 = never) */
     int64_t retention_days;
     int64_t stacks_count_default, stacks_count_max;
+    int64_t answer_cache_mb; /* finished flame graphs kept (MiB, 0 = none) */
     int64_t indexer_poll_ms, retention_interval_s;
     char log_level[16];
     char ui_dir[512]; /* "" = serve the UI built into the binary */

@@ -88,6 +88,7 @@ static void usage(FILE *f)
             "  retention_days           raw and index data kept (30; -1 = forever)\n"
             "  stacks_count_default     stacksCount of /api/flamegraph (10000)\n"
             "  stacks_count_max         largest stacksCount accepted (1000000)\n"
+            "  answer_cache_mb          finished flame graphs kept for repeats, MiB (64; 0 = off)\n"
             "  indexer_poll_ms          indexer idle poll (500)\n"
             "  retention_interval_s     retention pass period (3600)\n"
             "  log_level                error | warn | info | debug (info)\n"
@@ -446,7 +447,8 @@ int main(int argc, char **argv)
                             .session_ttl_s = c.session_ttl_s,
                             .tls = c.tls_cert[0] != '\0',
                             .login_rate = c.login_rate,
-                            .login_burst = c.login_burst};
+                            .login_burst = c.login_burst,
+                            .answers = answer_cache_new((size_t)c.answer_cache_mb << 20)};
     if (http_ratelimit_new("sign-in limit", c.login_rate, c.login_burst, &login_rl, &err) != 0) {
         fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
         goto out;
@@ -542,6 +544,7 @@ int main(int argc, char **argv)
     cp_plane_shutdown(plane); /* long bulk requests stop between items */
     http_server_stop(srv, 10000);
     srv = NULL;
+    answer_cache_free(api.answers);
     ret = 0;
 out:
     if (srv)

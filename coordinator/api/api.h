@@ -11,6 +11,7 @@
 #include "coordinator/api/auth.h"
 #include "coordinator/control/plane.h"
 #include "coordinator/http/server.h"
+#include "coordinator/query/answer_cache.h"
 #include "coordinator/store/store.h"
 
 /* What the agent endpoints took in, for GET /metrics (api/prom_api.c): relaxed atomics, a few
@@ -43,6 +44,7 @@ struct coord_api {
     struct http_ratelimit *login_rl;   /* failed sign-ins per address and per name; NULL = off */
     double login_rate;                 /* its rate (per second) and burst, for the 429 message */
     unsigned login_burst;
+    struct answer_cache *answers;      /* finished flame graphs (NULL = none kept) */
 };
 
 /* Fills routes (at most max) and returns how many. */

@@ -1,6 +1,7 @@
 /* flamegraph_api.c — flame graphs from the query engine: Performance Studio's tree JSON and
  * exports (html, collapsed, pprof), diffs, and the time range that has data. */
 #include "coordinator/api/query_params.h"
+#include "coordinator/query/answer_cache.h"
 #include "common/timeutil.h"
 #include "common/collapsed.h"
 #include "common/flametree.h"
@@ -45,35 +46,62 @@ static bool accepts_gzip(const struct http_req *r)
     return false;
 }
 
-/* Sends a JSON body, gzip'd (level 1: the tree of a big profile is tens of MB) when the client
- * accepts it. Takes sb's buffer. */
-static void send_json(const struct http_req *r, struct http_resp *w, struct strbuf *sb)
+/* Where a finished answer may be kept: the request's key and the index generation read before
+ * the query (0 = do not keep). */
+struct keep_ctx {
+    struct coord_api *api;
+    const char *key;
+    uint64_t gen;
+};
+
+/* Sends body (malloc'd, taken) as meta says, and keeps a copy when the index did not change
+ * while it was computed. */
+static void respond(struct http_resp *w, char *body, size_t len, const struct answer_meta *meta,
+                    const struct keep_ctx *keep)
+{
+    if (keep && keep->gen && index_generation(keep->api->store->index) == keep->gen)
+        answer_cache_put(keep->api->answers, keep->key, keep->gen, body, len, meta);
+    if (meta->gzip) {
+        w->headers[0][0] = "Content-Encoding";
+        w->headers[0][1] = "gzip";
+        w->headers[1][0] = "Vary";
+        w->headers[1][1] = "Accept-Encoding";
+    } else if (strcmp(meta->ctype, "application/json") == 0) {
+        w->headers[0][0] = "Vary";
+        w->headers[0][1] = "Accept-Encoding";
+    }
+    if (meta->disposition[0])
+        snprintf(w->disposition, sizeof(w->disposition), "%s", meta->disposition);
+    http_resp_raw(w, 200, meta->ctype, body, len);
+}
+
+/* Sends a JSON body, gzip'd (libdeflate level 1: the tree of a big profile is tens of MB) when
+ * the client accepts it. Takes sb's buffer. */
+static void send_json(const struct http_req *r, struct http_resp *w, struct strbuf *sb,
+                      const struct keep_ctx *keep)
 {
     size_t len;
+    struct answer_meta meta = {.ctype = "application/json"};
     if (accepts_gzip(r) && sb->len >= 256) {
         struct strbuf gz = STRBUF_INIT;
         struct gp_err err = {0};
-        if (gp_gzip_compress(sb->buf, sb->len, 1, &gz, &err) == 0 && !gz.oom) {
+        if (gp_gzip_compress_fast(sb->buf, sb->len, 1, &gz, &err) == 0 && !gz.oom) {
             sb_free(sb);
             char *body = sb_detach(&gz, &len);
-            w->headers[0][0] = "Content-Encoding";
-            w->headers[0][1] = "gzip";
-            w->headers[1][0] = "Vary";
-            w->headers[1][1] = "Accept-Encoding";
-            http_resp_raw(w, 200, "application/json", body, len);
+            meta.gzip = 1;
+            respond(w, body, len, &meta, keep);
             return;
         }
         sb_free(&gz); /* send it plain */
     }
-    w->headers[0][0] = "Vary";
-    w->headers[0][1] = "Accept-Encoding";
     char *body = sb_detach(sb, &len);
-    http_resp_raw(w, 200, "application/json", body, len);
+    respond(w, body, len, &meta, keep);
 }
 
 /* Sends prof in the requested format (tree JSON by default). Takes prof. */
 static void send_profile(const struct http_req *r, struct http_resp *w, const char *service,
-                         int64_t start, int64_t end, struct gp_profile *prof)
+                         int64_t start, int64_t end, struct gp_profile *prof,
+                         const struct keep_ctx *keep)
 {
     struct gp_err err = {0};
     struct strbuf sb = STRBUF_INIT;
@@ -131,12 +159,57 @@ static void send_profile(const struct http_req *r, struct http_resp *w, const ch
         return;
     }
     if (json) {
-        send_json(r, w, &sb);
+        send_json(r, w, &sb, keep);
         return;
     }
     size_t len;
+    struct answer_meta meta = {.ctype = ctype};
+    snprintf(meta.disposition, sizeof(meta.disposition), "%s", w->disposition);
     char *body = sb_detach(&sb, &len);
-    http_resp_raw(w, 200, ctype, body, len);
+    respond(w, body, len, &meta, keep);
+}
+
+/* The cache key of a flame-graph request: everything its answer depends on besides the index
+ * (the service and range as parsed, the filter text, the stack cap, format, frequency, gzip). */
+static void answer_key(const struct http_req *r, const char *endpoint, const char *service,
+                       int64_t start, int64_t end, size_t stacks, struct strbuf *key)
+{
+    static const char *const params[] = {"filter",           "format",
+                                         "frequency",        "compareServiceName",
+                                         "compareStartTime", "compareEndTime"};
+    sb_printf(key, "%s\n%s\n%lld\n%lld\n%zu\n%d", endpoint, service, (long long)start,
+              (long long)end, stacks, accepts_gzip(r) ? 1 : 0);
+    for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+        const char *v = http_query(r, params[i]);
+        if (v) /* length-prefixed: no value can pass for another's end */
+            sb_printf(key, "\n%zu:%s", strlen(v), v);
+        else
+            sb_puts(key, "\n-");
+    }
+}
+
+/* Serves the request from the answer cache when it can (1); else sets keep up for respond(). */
+static int from_cache(const struct http_req *r, struct http_resp *w, struct coord_api *api,
+                      const char *endpoint, const struct api_query *p, struct strbuf *key,
+                      struct keep_ctx *keep)
+{
+    *keep = (struct keep_ctx){.api = api};
+    if (!api->answers)
+        return 0;
+    answer_key(r, endpoint, p->service, p->start, p->end, p->spec.stacks, key);
+    if (key->oom)
+        return 0;
+    keep->key = sb_str(key);
+    keep->gen = index_generation(api->store->index);
+    char *body;
+    size_t len;
+    struct answer_meta meta;
+    if (!answer_cache_get(api->answers, keep->key, keep->gen, &body, &len, &meta))
+        return 0;
+    w->headers[2][0] = "X-Gprof-Answer"; /* says where it came from (tests, curious users) */
+    w->headers[2][1] = "cached";
+    respond(w, body, len, &meta, NULL);
+    return 1;
 }
 
 void api_flamegraph(const struct http_req *r, struct http_resp *w, void *ctx)
@@ -145,15 +218,24 @@ void api_flamegraph(const struct http_req *r, struct http_resp *w, void *ctx)
     struct api_query p;
     if (!api_query_parse(api, r, w, &p, true))
         return;
+    struct strbuf key = STRBUF_INIT;
+    struct keep_ctx keep;
+    if (from_cache(r, w, api, "flamegraph", &p, &key, &keep)) {
+        sb_free(&key);
+        api_query_free(&p);
+        return;
+    }
     struct gp_err err = {0};
     struct gp_profile *prof = NULL;
     int rc = query_profile(api->store->index, p.service, p.start, p.end, &p.spec, &prof, &err);
     if (rc) {
+        sb_free(&key);
         api_query_free(&p);
         api_store_error(w, rc, &err);
         return;
     }
-    send_profile(r, w, p.service, p.start, p.end, prof);
+    send_profile(r, w, p.service, p.start, p.end, prof, &keep);
+    sb_free(&key);
     api_query_free(&p);
 }
 
@@ -198,6 +280,13 @@ void api_flamegraph_diff(const struct http_req *r, struct http_resp *w, void *ct
         http_resp_msg(w, 400, "compareEndTime must be after compareStartTime");
         return;
     }
+    struct strbuf key = STRBUF_INIT;
+    struct keep_ctx keep;
+    if (from_cache(r, w, api, "diff", &p, &key, &keep)) {
+        sb_free(&key);
+        api_query_free(&p);
+        return;
+    }
     struct gp_err err = {0};
     struct gp_profile *before = NULL, *after = NULL;
     int rc = query_profile(api->store->index, before_svc, bs, be, &p.spec, &before, &err);
@@ -205,11 +294,13 @@ void api_flamegraph_diff(const struct http_req *r, struct http_resp *w, void *ct
         rc = query_profile(api->store->index, p.service, p.start, p.end, &p.spec, &after, &err);
     api_query_free(&p);
     if (rc) {
+        sb_free(&key);
         gp_profile_free(before);
         api_store_error(w, rc, &err);
         return;
     }
     if (gp_profile_total(before) == 0 && gp_profile_total(after) == 0) {
+        sb_free(&key);
         gp_profile_free(before);
         gp_profile_free(after);
         http_resp_empty(w, 204);
@@ -221,11 +312,13 @@ void api_flamegraph_diff(const struct http_req *r, struct http_resp *w, void *ct
     gp_profile_free(before);
     gp_profile_free(after);
     if (rc || sb.oom) {
+        sb_free(&key);
         sb_free(&sb);
         http_resp_msg(w, 500, "rendering failed: %s", err.msg);
         return;
     }
-    send_json(r, w, &sb);
+    send_json(r, w, &sb, &keep);
+    sb_free(&key);
 }
 
 void api_datetime_with_data(const struct http_req *r, struct http_resp *w, void *ctx)

@@ -336,6 +336,66 @@ static void test_compact_equals_json(void **state)
     gp_profile_free(b);
 }
 
+static uint64_t rnd(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* The whole-tree path (sorted stacks, no hash table) prints byte for byte what the general path
+ * (the one truncation uses; max_nodes = SIZE_MAX keeps every node) prints, in both formats and
+ * with every level option, on random profiles with shared prefixes, prefixes that are whole
+ * stacks, a frame named like a comm, names needing escapes and names that sort bytewise. */
+static void test_sorted_path_equals_general(void **state)
+{
+    (void)state;
+    static const char *const names[] = {
+            "main",  "app",  "b", "a",    "B", "\xc3\xa9t\xc3\xa9", "x\"q", "f_[k]", "g_[p]",
+            "h_[j]", "root", "",  "a\\b", "zz"};
+    const size_t nn = sizeof(names) / sizeof(names[0]);
+    uint64_t x = 88172645463325252ULL;
+#define RND() rnd(&x)
+    for (int round = 0; round < 60; round++) {
+        struct gp_profile *p = gp_profile_new();
+        size_t nst = 1 + RND() % (round < 50 ? 40 : 3000);
+        for (size_t i = 0; i < nst; i++) {
+            const char *fr[24];
+            uint32_t nf = (uint32_t)(RND() % 12);
+            for (uint32_t k = 0; k < nf; k++)
+                fr[k] = names[1 + RND() % (k < 3 ? 3 : nn - 2)];
+            const char *cont = RND() % 3 ? "" : names[RND() % 4];
+            const char *comm = names[RND() % 4];
+            assert_int_equal(
+                    gp_profile_add(p, (uint32_t)(RND() % 2), cont, comm, fr, nf, 1 + RND() % 50),
+                    0);
+        }
+        static const unsigned flags[] = {0, GP_FLAMETREE_CONTAINER, GP_FLAMETREE_NO_COMM,
+                                         GP_FLAMETREE_CONTAINER | GP_FLAMETREE_NO_COMM};
+        for (size_t f = 0; f < 4; f++) {
+            struct gp_flametree_opts fast = {.flags = flags[f]};
+            struct gp_flametree_opts slow = {.flags = flags[f], .max_nodes = SIZE_MAX};
+            for (int compact = 0; compact < 2; compact++) {
+                struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
+                struct gp_err err = {0};
+                if (compact) {
+                    assert_int_equal(gp_flametree_compact(p, &fast, &a, &err), 0);
+                    assert_int_equal(gp_flametree_compact(p, &slow, &b, &err), 0);
+                } else {
+                    assert_int_equal(gp_flametree_json(p, &fast, &a, &err), 0);
+                    assert_int_equal(gp_flametree_json(p, &slow, &b, &err), 0);
+                }
+                assert_string_equal(sb_str(&a), sb_str(&b));
+                sb_free(&a);
+                sb_free(&b);
+            }
+        }
+        gp_profile_free(p);
+    }
+#undef RND
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +409,7 @@ int main(void)
             cmocka_unit_test(test_compact_exact),
             cmocka_unit_test(test_frame_kinds),
             cmocka_unit_test(test_compact_equals_json),
+            cmocka_unit_test(test_sorted_path_equals_general),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,4 +81,5 @@ const struct sample_index_ops sample_index_sqlite_ops = {
         .retention = six_retention,
         .check = six_check,
         .add_batch = six_add_batch,
+        .flags = SAMPLE_INDEX_EXCLUSIVE, /* one coordinator per embedded index */
 };

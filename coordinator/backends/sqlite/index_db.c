@@ -60,6 +60,10 @@ static int pool_open(void *ctx, void **conn, struct gp_err *err)
         sq_close(c);
         return rc;
     }
+    /* Queries read the stack dictionary by id (a 1,000,000-sample profile: 100,000 rows, 17 MB
+     * of frames): mapped pages instead of a pread() and a copy per page that misses the 16 MB
+     * page cache. A hint: SQLite reads as before where mmap is not available. */
+    sq_exec_simple(c, "PRAGMA mmap_size=1073741824", NULL);
     *conn = c;
     return 0;
 }

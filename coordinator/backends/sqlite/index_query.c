@@ -132,6 +132,12 @@ static int by_weight(const void *a, const void *b)
     return x->hash < y->hash ? -1 : x->hash > y->hash;
 }
 
+static int by_id(const void *a, const void *b)
+{
+    const struct kept *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
 /* Prepares "SELECT <head><p> FROM stacks s WHERE s.id = ?<id_param>" (an uncached statement:
  * its text depends on the filter). */
 static int prepare_pred(struct sq_conn *c, const char *head, const struct index_pred *p,
@@ -329,6 +335,9 @@ int six_collect(struct six *x, struct sq_conn *c, const struct index_query *q, s
         return gp_err_set(err, -ENOMEM, "out of memory");
     }
     size_t n = 0;
+    /* ties at the cut are ordered by hash: not needed when nothing is cut */
+    if (need_hash && q->max_stacks && map.n <= q->max_stacks)
+        need_hash = 0;
     static const char *const cols[INDEX_NFIELDS] = {"NULL", "s.container", "s.comm", "''", "''"};
     sqlite3_stmt *st = NULL;
     if ((stack_p || need_hash) &&
@@ -399,6 +408,8 @@ int six_query(void *impl, const struct index_query *q, struct gp_profile *out,
         qsort(k, n, sizeof(*k), by_weight);
         n = q->max_stacks;
     }
+    /* read the kept stacks in rowid order: neighbouring rows share pages */
+    qsort(k, n, sizeof(*k), by_id);
     sqlite3_stmt *st;
     const char **frames = NULL;
     size_t fcap = 0;

@@ -4,13 +4,30 @@
 #include "coordinator/store/engines.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct sample_index {
     const struct sample_index_ops *ops;
     void *impl;
+    /* odd while a write runs (bumped before and after it): see index_generation() */
+    atomic_uint_fast64_t gen;
 };
+
+/* A write is about to change the data, or has: every generation read around it differs. */
+static void gen_bump(struct sample_index *si)
+{
+    atomic_fetch_add(&si->gen, 1);
+}
+
+uint64_t index_generation(struct sample_index *si)
+{
+    if (si->ops->version < 2 || !(si->ops->flags & SAMPLE_INDEX_EXCLUSIVE))
+        return 0;
+    uint64_t g = (uint64_t)atomic_load(&si->gen);
+    return g & 1 ? 0 : g + 2; /* a write in progress: unknown; else never 0 */
+}
 
 int sample_index_open(const char *spec, struct sample_index **out, struct gp_err *err)
 {
@@ -50,7 +67,10 @@ int index_add(struct sample_index *si, const struct index_profile_meta *m,
     if (!m || !p || !m->service || !*m->service || !m->hostname || !*m->hostname ||
         m->profile_id <= 0)
         return gp_err_set(err, -EINVAL, "index add needs a profile id, service and hostname");
-    return si->ops->add(si->impl, m, p, err);
+    gen_bump(si);
+    int rc = si->ops->add(si->impl, m, p, err);
+    gen_bump(si);
+    return rc;
 }
 
 int index_add_batch(struct sample_index *si, const struct index_profile_meta *const *m,
@@ -60,14 +80,14 @@ int index_add_batch(struct sample_index *si, const struct index_profile_meta *co
         if (!m[i] || !p[i] || !m[i]->service || !*m[i]->service || !m[i]->hostname ||
             !*m[i]->hostname || m[i]->profile_id <= 0)
             return gp_err_set(err, -EINVAL, "index add needs a profile id, service and hostname");
+    gen_bump(si);
+    int rc = 0;
     if (si->ops->add_batch)
-        return si->ops->add_batch(si->impl, m, p, n, err);
-    for (size_t i = 0; i < n; i++) {
-        int rc = si->ops->add(si->impl, m[i], p[i], err);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+        rc = si->ops->add_batch(si->impl, m, p, n, err);
+    for (size_t i = 0; !si->ops->add_batch && i < n && rc >= 0; i++)
+        rc = si->ops->add(si->impl, m[i], p[i], err);
+    gen_bump(si);
+    return si->ops->add_batch || rc < 0 ? rc : 0;
 }
 
 int index_has(struct sample_index *si, int64_t profile_id, struct gp_err *err)
@@ -120,7 +140,10 @@ int index_values(struct sample_index *si, const char *service, int64_t start, in
 
 int index_retention(struct sample_index *si, int64_t before, int64_t *deleted, struct gp_err *err)
 {
-    return si->ops->retention(si->impl, before, deleted, err);
+    gen_bump(si);
+    int rc = si->ops->retention(si->impl, before, deleted, err);
+    gen_bump(si);
+    return rc;
 }
 
 int index_check(struct sample_index *si, int *ok, char *msg, size_t msgsz, struct gp_err *err)

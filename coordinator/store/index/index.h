@@ -126,7 +126,12 @@ typedef int (*index_service_cb)(const struct index_service_info *s, void *ctx);
 enum index_dimension { INDEX_DIM_HOST = 0, INDEX_DIM_CONTAINER, INDEX_DIM_COMM };
 typedef int (*index_value_cb)(const char *value, uint64_t samples, void *ctx);
 
-#define SAMPLE_INDEX_OPS_VERSION 1
+/* version 2: flags */
+#define SAMPLE_INDEX_OPS_VERSION 2
+
+/* Only this process writes the engine's data (the embedded SQLite index): index_generation()
+ * can then say when answers read from it stay valid. */
+#define SAMPLE_INDEX_EXCLUSIVE (1u << 0)
 
 struct sample_index_ops {
     int version; /* SAMPLE_INDEX_OPS_VERSION; members added later are read only when it says so */
@@ -161,6 +166,7 @@ struct sample_index_ops {
      * idempotent as in add(); all or nothing. Amortises the commit (fsync) over a batch. */
     int (*add_batch)(void *impl, const struct index_profile_meta *const *m,
                      const struct gp_profile *const *p, size_t n, struct gp_err *err);
+    unsigned flags; /* SAMPLE_INDEX_*; read from version 2 on */
 };
 
 struct sample_index;
@@ -189,6 +195,11 @@ int index_values(struct sample_index *si, const char *service, int64_t start, in
                  enum index_dimension dim, index_value_cb cb, void *ctx, struct gp_err *err);
 int index_retention(struct sample_index *si, int64_t before, int64_t *deleted, struct gp_err *err);
 int index_check(struct sample_index *si, int *ok, char *msg, size_t msgsz, struct gp_err *err);
+/* A number that changes whenever this process changes the index (add, add_batch, retention);
+ * read before a query and again after it, equal non-zero values mean the answer reflects the
+ * data as it still is. 0 = unknown: a write is in progress, or other processes may write the
+ * same data (engines without SAMPLE_INDEX_EXCLUSIVE). */
+uint64_t index_generation(struct sample_index *si);
 
 /* 1 when a stack with these attributes passes f (NULL passes). Shared by backends. */
 int index_filter_match(const struct index_filter *f, const char *host, const char *container,
