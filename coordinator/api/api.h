@@ -44,7 +44,7 @@ struct coord_api {
     struct http_ratelimit *login_rl;   /* failed sign-ins per address and per name; NULL = off */
     double login_rate;                 /* its rate (per second) and burst, for the 429 message */
     unsigned login_burst;
-    struct answer_cache *answers;      /* finished flame graphs (NULL = none kept) */
+    struct answer_cache *answers; /* finished flame graphs (NULL = none kept) */
 };
 
 /* Fills routes (at most max) and returns how many. */
