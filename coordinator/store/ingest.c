@@ -87,11 +87,13 @@ static int insert_rows(struct coord_store *store, struct ingest_waiter *w,
     if (rc == -EEXIST) {
         gp_err_clear(err);
         w->id = id;
+        w->dup = 1;
         return 0;
     }
     if (rc < 0)
         return rc;
-    if ((rc = meta_outbox_add(store->meta, id, err)) < 0)
+    if ((rc = w->parked ? meta_outbox_add_parked(store->meta, id, err)
+                        : meta_outbox_add(store->meta, id, err)) < 0)
         return rc;
     w->id = id;
     return 0;
@@ -120,6 +122,7 @@ static void commit_batch(struct coord_store *store, struct ingest_waiter *batch)
     meta_rollback(store->meta);
     for (struct ingest_waiter *w = batch; w; w = w->next) {
         gp_err_clear(&w->err);
+        w->dup = 0;
         w->rc = meta_begin(store->meta, &w->err);
         w->row.service_id = 0;
         if (w->rc == 0 && (w->rc = insert_rows(store, w, NULL, &w->err)) == 0)
@@ -227,7 +230,16 @@ int coord_ingest(struct coord_store *store, const struct ingest_request *req,
             return gp_err_set(err, zr, "compressing the profile failed");
         data = gz;
     }
-    int rc = blob_put(store->blobs, key, data, gzlen, err);
+    /* With a spool the body only has to be durable here; an uploader puts the blob later. */
+    char spooled[SPOOL_NAME_MAX] = "";
+    int rc = -ENOSPC;
+    if (store->spool) {
+        rc = coord_spool_write(store->spool, upload_id, key, data, gzlen, spooled, err);
+        if (rc < 0)
+            spooled[0] = 0;
+    }
+    if (rc == -ENOSPC) /* no spool, or it is full: the blob store now, before the answer */
+        rc = blob_put(store->blobs, key, data, gzlen, err);
     free(gz);
     if (rc < 0)
         return gp_err_prefix(err, "storing upload"), rc;
@@ -246,8 +258,15 @@ int coord_ingest(struct coord_store *store, const struct ingest_request *req,
                             .upload_id = upload_id,
                     },
             .service = service,
+            .parked = spooled[0] != 0,
     };
     group_commit(store, &w);
+    if (spooled[0]) {
+        if (w.rc < 0 || w.dup)
+            coord_spool_drop(store->spool, spooled, gzlen);
+        else
+            coord_spool_commit(store->spool, spooled, w.id, gzlen);
+    }
     if (w.rc < 0) {
         if (err)
             *err = w.err;

@@ -17,6 +17,24 @@ int meta_outbox_add(struct meta_db *db, int64_t profile_id, struct gp_err *err)
                      p, 2, NULL, err);
 }
 
+int meta_outbox_add_parked(struct meta_db *db, int64_t profile_id, struct gp_err *err)
+{
+    struct meta_value p[] = {META_I(profile_id), META_I(meta_now()), META_I(META_OUTBOX_PARKED)};
+    return meta_exec(db,
+                     "INSERT INTO index_outbox (profile_id, created_at, not_before) "
+                     "VALUES (?, ?, ?) ON CONFLICT (profile_id) DO NOTHING",
+                     p, 3, NULL, err);
+}
+
+int meta_outbox_unpark(struct meta_db *db, int64_t profile_id, struct gp_err *err)
+{
+    struct meta_value p[] = {META_I(profile_id), META_I(META_OUTBOX_PARKED)};
+    return meta_exec(db,
+                     "UPDATE index_outbox SET not_before = 0 WHERE profile_id = ? AND "
+                     "not_before >= ?",
+                     p, 2, NULL, err);
+}
+
 struct next_ctx {
     struct meta_outbox_item *items;
     int n, max;
