@@ -295,6 +295,10 @@ int meta_outbox_add(struct meta_db *db, int64_t profile_id, struct gp_err *err);
  * indexer (of this or another coordinator) reads a blob that is still only on one host. */
 #define META_OUTBOX_PARKED INT64_C(4000000000000000000)
 int meta_outbox_add_parked(struct meta_db *db, int64_t profile_id, struct gp_err *err);
+/* Adds the items of profile_ids[0..n) (n <= 64) in one statement, parked where parked[i] (NULL:
+ * none), idempotent like meta_outbox_add: one round trip for a group commit's rows. */
+int meta_outbox_add_many(struct meta_db *db, const int64_t *profile_ids, const int *parked, int n,
+                         struct gp_err *err);
 /* Makes profile_id's item due now if it is parked (0 rows when it is not, or gone: indexed). */
 int meta_outbox_unpark(struct meta_db *db, int64_t profile_id, struct gp_err *err);
 /* Up to max items due at `now` and not claimed, oldest first (a look, nothing claimed); returns
