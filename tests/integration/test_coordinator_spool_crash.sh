@@ -62,7 +62,10 @@ fg "$WORK/c.col"
 if grep -q '^app;main;u[1-9]' "$WORK/c.col"; then
     fail "a profile whose blob is not in S3 was indexed: $(grep '^app;main;u' "$WORK/c.col" | head -3)"
 fi
-ok "spooled profiles wait, parked, until their blob is in S3 ($SPOOLED files)"
+M=$(curl -s "$H/metrics")
+grep -qx "gprof_upload_spool_files $SPOOLED" <<<"$M" || fail "/metrics: $(grep spool <<<"$M")"
+grep -Eq '^gprof_upload_spool_puts_total\{result="retry"\} [1-9]' <<<"$M" || fail "/metrics retries: $(grep spool <<<"$M")"
+ok "spooled profiles wait, parked, until their blob is in S3 ($SPOOLED files, in /metrics too)"
 
 # a spool file of an upload never acknowledged (killed between its spool write and its commit)
 printf 'GPSPOOL1 products/svc/stacks/2026-01-01/1_unacked_h.col.gz\n' >"$STATE/spool/unacked.0123abcd"
