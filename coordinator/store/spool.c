@@ -285,6 +285,7 @@ static void *uploader(void *arg)
                      it->profile_id);
             sp->st.queued--;
             sp->st.bytes -= it->bytes;
+            sp->reserved -= it->bytes < sp->reserved ? it->bytes : sp->reserved;
             free(it);
             continue;
         }
