@@ -6,12 +6,15 @@
 #include "coordinator/store/store_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 #include <uuid/uuid.h>
 
 #define SPOOL_MAGIC "GPSPOOL1 "
@@ -25,6 +28,8 @@ struct spool_item {
 
 struct coord_spool {
     struct blob_store *files; /* fs:<dir> */
+    char *dir;
+    int lock_fd; /* <dir>/.lock, flock'd while started: one coordinator per spool */
     struct coord_store *store;
     int nthreads;
     uint64_t max_bytes;
@@ -83,6 +88,12 @@ int coord_spool_open(const char *dir, int uploaders, uint64_t max_bytes, struct 
         free(sp);
         return gp_err_prefix(err, "upload spool"), rc;
     }
+    sp->lock_fd = -1;
+    if (!(sp->dir = strdup(dir))) {
+        blob_store_close(sp->files);
+        free(sp);
+        return gp_err_set(err, -ENOMEM, "out of memory");
+    }
     sp->nthreads = uploaders;
     sp->max_bytes = max_bytes;
     pthread_mutex_init(&sp->mu, NULL);
@@ -115,6 +126,9 @@ void coord_spool_close(struct coord_spool *sp)
         free(sp->found[i]);
     free(sp->found);
     blob_store_close(sp->files);
+    if (sp->lock_fd >= 0)
+        close(sp->lock_fd);
+    free(sp->dir);
     pthread_mutex_destroy(&sp->mu);
     pthread_cond_destroy(&sp->cv);
     free(sp);
@@ -320,6 +334,25 @@ int coord_spool_start(struct coord_spool *sp, struct coord_store *store, struct 
     if (sp->started)
         return gp_err_set(err, -EALREADY, "upload spool already started");
     sp->store = store;
+    /* Replay deletes the files of uploads that have no row yet: a second coordinator on this
+     * directory would lose the ones it is committing. */
+    if (sp->lock_fd < 0) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/.lock", sp->dir);
+        sp->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+        if (sp->lock_fd < 0)
+            return gp_err_set(err, -errno, "upload spool: cannot open %s: %s", path,
+                              strerror(errno));
+        if (flock(sp->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+            int e = errno;
+            close(sp->lock_fd);
+            sp->lock_fd = -1;
+            return gp_err_set(err, e == EWOULDBLOCK ? -EBUSY : -e,
+                              "upload spool %s is in use by another coordinator: give each "
+                              "coordinator its own state_dir",
+                              sp->dir);
+        }
+    }
     size_t kept = 0, dropped = 0;
     for (size_t i = 0; i < sp->nfound; i++) {
         const char *name = sp->found[i];
