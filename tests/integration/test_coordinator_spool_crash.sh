@@ -91,7 +91,7 @@ for i in $(seq 0 $((N - 1))); do
     [ "$(grep -c "_u${i}_" <<<"$KEYS")" = 1 ] || fail "upload $i: $(grep -c "_u${i}_" <<<"$KEYS") objects in S3"
 done
 ! grep -q unacked <<<"$KEYS" || fail "the unacknowledged spool file was stored"
-LEFT=$(find "$STATE/spool" -maxdepth 1 -type f | wc -l)
+LEFT=$(find "$STATE/spool" -maxdepth 1 -type f ! -name .lock | wc -l)
 [ "$LEFT" = 0 ] || fail "$LEFT files left in the spool: $(ls -a "$STATE/spool")"
 grep -q "upload spool: $((N - 1)) acknowledged uploads left by the last run to put, 1 unacknowledged removed" \
     "$WORK/coord.log" || fail "the replay was not logged: $(grep spool "$WORK/coord.log" | tail -3)"
@@ -106,4 +106,12 @@ fg "$WORK/c.col"
 numbered_counts_exact "$WORK/c.col" "$N" || fail "retries counted twice"
 [ "$(s3_keys | wc -l)" = "$N" ] || fail "retries stored new objects"
 ok "retrying all $N uploads changes nothing"
+
+# a second coordinator on this state dir would replay (delete) the first one's uncommitted files
+rc=0
+timeout 30 "$COORD" --listen "127.0.0.1:$(free_port)" --state-dir "$STATE" --blobs "$SPEC" \
+    --blob-spool on >"$WORK/second.log" 2>&1 || rc=$?
+[ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -q "in use by another coordinator" "$WORK/second.log" ||
+    fail "a second coordinator on the same spool was not refused (rc $rc): $(cat "$WORK/second.log")"
+ok "a second coordinator on the same spool is refused"
 stop_coord
