@@ -70,6 +70,18 @@ static struct json_object *unwind_json(const struct gp_sampler_stats *st,
     json_object_object_add(o, "misses", json_object_new_uint64(u->misses));
     json_object_object_add(o, "misses_ignored", json_object_new_uint64(u->misses_ignored));
     json_object_object_add(o, "mappings_pending", json_object_new_uint64(u->mappings_pending));
+    /* one registry shared by the agent's sessions: how many share it, and what this session's
+     * processes and misses built (the counters above are the registry's) */
+    json_object_object_add(o, "sessions", json_object_new_uint64(u->sessions));
+    json_object_object_add(o, "session_tables_built",
+                           json_object_new_uint64(u->client_tables_built));
+    json_object_object_add(o, "session_built_at_note",
+                           json_object_new_uint64(u->client_built_at_note));
+    json_object_object_add(o, "session_built_on_miss",
+                           json_object_new_uint64(u->client_built_on_miss));
+    json_object_object_add(o, "session_build_ms",
+                           json_object_new_double((double)u->client_build_ns / 1e6));
+    json_object_object_add(o, "session_processes", json_object_new_uint64(u->client_processes));
     return o;
 }
 

@@ -21,6 +21,7 @@
 #include "agent/daemon/state.h"
 #include "agent/symbols/debuginfod.h"
 #include "agent/symbols/kallsyms_cache.h"
+#include "agent/unwind/registry.h"
 #include "common/curl_tls.h"
 #include "common/fsutil.h"
 #include "common/log.h"
@@ -222,6 +223,16 @@ int main(int argc, char **argv)
         }
         gp_info("serving the agent's counters on http://%s/metrics", a->metrics_listen);
     }
+    /* One unwind registry for the agent: the continuous and the ad hoc sessions share its tables
+     * (each built once), each session's sampler holding the tables its own processes map. */
+    struct gp_uw_registry *uw = NULL;
+    if (a->unwind_tables_max) {
+        struct gp_uw_registry_opts ro = {.max_bytes = (size_t)a->unwind_tables_max};
+        if (gp_uw_registry_new(&ro, &uw, &err)) {
+            gp_error("%s", err.msg);
+            return 1;
+        }
+    }
     struct gp_slot_env env = {.hostname = ag.hostname,
                               .service = ag.service,
                               .coordinator = ag.coordinator[0] ? ag.coordinator : NULL,
@@ -235,6 +246,7 @@ int main(int argc, char **argv)
                               .upload_wait_s = (double)a->upload_wait,
                               .symbol_cache_bytes = (size_t)a->symbol_cache,
                               .unwind_tables_max = (size_t)a->unwind_tables_max,
+                              .uw = uw,
                               .on_done = gp_agent_on_adhoc_done,
                               .ctx = &ag};
     if (gp_cont_open(&env, &ag.cont, &err) || gp_adhoc_open(&env, &ag.adhoc, &err)) {
@@ -304,6 +316,7 @@ int main(int argc, char **argv)
         gp_sender_cancel_waits(ag.sender);
     gp_adhoc_close(ag.adhoc);
     gp_cont_close(ag.cont);
+    gp_uw_registry_free(uw); /* after the sessions sharing it */
     if (ag.coordinator[0])
         gp_agent_flush_completions(&ag);
     if (ag.sender) {

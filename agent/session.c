@@ -58,6 +58,7 @@ struct gp_session {
     struct gp_frameset *frames;    /* the stacks of the drain under way, named at its end */
     uint64_t nframes, nunresolved; /* frames of the stacks aggregated, and those unnamed */
     struct gp_uw_registry *uw;     /* unwind tables, or NULL */
+    int uw_client;                 /* as which client of uw (0: its own registry) */
     pthread_t uw_scan;             /* host-wide: builds the tables of running processes */
     int uw_scanning;
     /* The unwind thread: table builds never wait behind a drain or the symbolizer. */
@@ -109,9 +110,10 @@ static int pid_alive(int pid)
     return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
 }
 
-static void *scan_host(void *reg)
+static void *scan_host(void *arg)
 {
-    gp_uw_registry_scan(reg, NULL, 0);
+    struct gp_session *s = arg;
+    gp_uw_registry_scan_c(s->uw, s->uw_client, NULL, 0);
     return NULL;
 }
 
@@ -119,12 +121,23 @@ static void *scan_host(void *reg)
  * first samples unwind (host-wide: see below). */
 static int open_unwind(struct gp_session *s, const struct gp_session_opts *o, struct gp_err *err)
 {
-    struct gp_uw_registry_opts ro = {.max_bytes = o->unwind_tables_max,
-                                     .debug_dirs = o->debug_dirs,
-                                     .ndebug_dirs = o->ndebug_dirs};
-    int rc = gp_uw_registry_new(&ro, &s->uw, err);
-    if (rc)
-        return rc;
+    int rc = o->shared_uw ? gp_uw_registry_ref(o->shared_uw) : -ENOENT;
+    if (rc >= 0) {
+        s->uw = o->shared_uw;
+        s->uw_client = rc;
+    } else {
+        if (o->shared_uw)
+            gp_warn("unwind: %d sessions share the agent's unwind tables already; this one "
+                    "builds its own",
+                    GP_UW_CLIENTS);
+        struct gp_uw_registry_opts ro = {.max_bytes = o->unwind_tables_max,
+                                         .debug_dirs = o->debug_dirs,
+                                         .ndebug_dirs = o->ndebug_dirs};
+        rc = gp_uw_registry_new(&ro, &s->uw, err);
+        if (rc)
+            return rc;
+        s->uw_client = 0;
+    }
     if (!o->sampler.npids)
         return 0; /* host-wide: start_unwind_scan, once the sampler is open */
     uint32_t *pids = calloc(o->sampler.npids, sizeof(*pids));
@@ -143,10 +156,10 @@ static int open_unwind(struct gp_session *s, const struct gp_session_opts *o, st
         if (k == n)
             pids[n++] = tgid;
     }
-    gp_uw_registry_scan(s->uw, pids, n);
+    gp_uw_registry_scan_c(s->uw, s->uw_client, pids, n);
     free(pids);
     struct gp_uw_registry_stats st;
-    gp_uw_registry_stats(s->uw, &st);
+    gp_uw_registry_stats_c(s->uw, s->uw_client, &st);
     gp_debug("unwind: %" PRIu64 " tables (%" PRIu64 " rows, %" PRIu64 " kernel bytes) for %" PRIu64
              " processes in %.1f ms of CPU",
              st.tables, st.rows, st.kernel_bytes, st.processes, (double)st.build_ns / 1e6);
@@ -174,8 +187,8 @@ static void start_unwind_scan(struct gp_session *s)
     if (s->o.sampler.npids)
         return;
     if (gp_sampler_kind(s->sampler) == GP_SAMPLER_BPF && s->o.unwind_lazy >= 0)
-        gp_uw_registry_set_lazy(s->uw, 1);
-    if (pthread_create(&s->uw_scan, NULL, scan_host, s->uw) == 0)
+        gp_uw_registry_set_lazy_c(s->uw, s->uw_client, 1);
+    if (pthread_create(&s->uw_scan, NULL, scan_host, s) == 0)
         s->uw_scanning = 1;
 }
 
@@ -228,6 +241,7 @@ int gp_session_open(const struct gp_session_opts *o, struct gp_session **out, ch
         if ((rc = open_unwind(s, o, err)))
             goto fail;
         sopt.unwind = s->uw;
+        sopt.unwind_client = s->uw_client;
         sopt.uw_lookup = gp_uw_registry_row;
         sopt.uw_hold = gp_uw_registry_hold;
         sopt.uw_held_row = gp_uw_registry_held_row;
@@ -334,14 +348,14 @@ static void uw_job_run(struct gp_session *s, const struct uw_job *j)
     struct gp_err e = {0};
     switch (j->kind) {
     case UW_JOB_NOTE:
-        if (gp_uw_registry_add_process(s->uw, j->tgid, NULL, &e))
+        if (gp_uw_registry_add_process_c(s->uw, s->uw_client, j->tgid, NULL, &e))
             gp_debug("%s", e.msg);
         break;
     case UW_JOB_REMOVE:
         gp_uw_registry_remove_process(s->uw, j->tgid);
         break;
     case UW_JOB_MISS:
-        gp_uw_registry_miss(s->uw, j->tgid, j->addr);
+        gp_uw_registry_miss_c(s->uw, s->uw_client, j->tgid, j->addr);
         break;
     }
 }
@@ -651,7 +665,7 @@ struct gp_profile *gp_session_take_profile(struct gp_session *s, const struct gp
     gp_sampler_stats(s->sampler, &st);
     gp_symbolizer_stats(s->sym, &sy);
     if (s->uw)
-        gp_uw_registry_stats(s->uw, &uw);
+        gp_uw_registry_stats_c(s->uw, s->uw_client, &uw);
     /* frames of the sampled stacks, not the distinct frames the symbolizer named */
     sy.frames = s->nframes;
     sy.unresolved = s->nunresolved;
@@ -707,10 +721,10 @@ void gp_session_close(struct gp_session *s)
     gp_proctable_free(s->procs);
     gp_frameset_free(s->frames);
     if (s->uw_scanning) {
-        gp_uw_registry_cancel_scan(s->uw);
+        gp_uw_registry_cancel_scan_c(s->uw, s->uw_client);
         pthread_join(s->uw_scan, NULL);
     }
-    gp_uw_registry_free(s->uw); /* after the sampler, which mirrors it */
+    gp_uw_registry_unref(s->uw, s->uw_client); /* after the sampler, which mirrors it */
     gp_profile_free(s->prof);
     free(s->targets);
     free(s->containers);

@@ -25,6 +25,9 @@ struct gp_session_opts {
     size_t symbol_cache_bytes; /* ELF symbol cache budget (0 = the symbolizer's default) */
     size_t unwind_tables_max;  /* kernel bytes for unwind tables (0 = the default) */
     int no_unwind_tables;      /* frame pointers only (no .eh_frame tables) */
+    /* The agent's unwind registry, shared by its sessions (gp_uw_registry_ref): a table is built
+     * once for the continuous and the ad hoc profile. NULL: the session builds its own. */
+    struct gp_uw_registry *shared_uw;
     int unwind_lazy; /* host-wide with the BPF sampler: 0 = lazy tables (the binaries samples land
                         in), < 0 = every mapped binary's table when its process is noted */
     const char *run_mode;          /* recorded in the header: "record", "continuous", "adhoc" */

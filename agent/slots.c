@@ -210,6 +210,7 @@ int gp_cont_start(struct gp_cont_slot *s, unsigned freq_hz, unsigned duration_s,
             .symbol_cache_bytes = s->env.symbol_cache_bytes,
             .unwind_tables_max = s->env.unwind_tables_max,
             .no_unwind_tables = s->env.unwind_tables_max == 0,
+            .shared_uw = s->env.uw,
             .run_mode = "continuous",
             .keep_running = 1,
     };
@@ -549,6 +550,7 @@ int gp_adhoc_start(struct gp_adhoc_slot *s, const struct gp_command *c, struct g
             .symbol_cache_bytes = s->env.symbol_cache_bytes,
             .unwind_tables_max = s->env.unwind_tables_max,
             .no_unwind_tables = s->env.unwind_tables_max == 0,
+            .shared_uw = s->env.uw,
             .run_mode = "adhoc",
     };
     char notice[256];

@@ -42,6 +42,7 @@ struct gp_slot_env {
     double upload_wait_s;      /* ad hoc: how long to wait for the upload before reporting */
     size_t symbol_cache_bytes; /* per session; 0 = the symbolizer's default */
     size_t unwind_tables_max;  /* kernel bytes of unwind tables; 0 = frame pointers only */
+    struct gp_uw_registry *uw; /* the unwind tables shared by the slots' sessions, or NULL */
     gp_slot_done_cb on_done;
     void *ctx;
 };

@@ -8,130 +8,15 @@
  * --speedup F compresses time (a heartbeat every 30/F s, a profile every 60/F s): N agents at
  * F send the load of N*F agents in real time.
  * Output: one "RESULT agents=... errors=... p99_ms=..." line (heartbeats and uploads apart).
- * Build: cc -O2 -o fleet bench/fleet.c -lcurl -lz */
+ * Build: cc -O2 -o fleet bench/fleet.c bench/loadgen.c -lcurl -lz */
 #define _GNU_SOURCE
-#include <curl/curl.h>
+#include "loadgen.h"
+
 #include <inttypes.h>
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zlib.h>
-
-struct buf {
-    char *p;
-    size_t n, cap;
-};
-
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("fleet: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
-static void b_add(struct buf *b, const void *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            die("out of memory");
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
-static void b_printf(struct buf *b, const char *fmt, ...)
-{
-    char tmp[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(tmp))
-        die("line too long");
-    b_add(b, tmp, (size_t)n);
-}
-
-static uint64_t xrand(uint64_t *s)
-{
-    uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ULL;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *s = x;
-    return x;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void gz_member(struct buf *out, const void *data, size_t len, int level)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        die("deflateInit2 failed");
-    size_t bound = deflateBound(&zs, (uLong)len) + 64;
-    if (out->n + bound + 1 > out->cap) {
-        char *p = realloc(out->p, out->n + bound + 1);
-        if (!p)
-            die("out of memory");
-        out->p = p;
-        out->cap = out->n + bound + 1;
-    }
-    zs.next_in = (Bytef *)data;
-    zs.avail_in = (uInt)len;
-    zs.next_out = (Bytef *)out->p + out->n;
-    zs.avail_out = (uInt)bound;
-    if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
-        die("deflate failed");
-    out->n += bound - zs.avail_out;
-    deflateEnd(&zs);
-}
-
-/* A profile's stack lines (JSON-escaped, each starting with "\n"): shallow frames shared by
- * the whole fleet, deeper ones diverging, per-variant counts summing to about 11 Hz x 60 s x
- * 2 CPUs like an agent's continuous session. */
-static void stack_text(struct buf *out, unsigned nstacks, unsigned depth, uint64_t variant)
-{
-    static const char *const comms[] = {"java", "python3", "nginx", "postgres"};
-    uint64_t cs = variant * 7919 + 1;
-    unsigned per = 1320 / (nstacks ? nstacks : 1) * 2 + 1;
-    for (unsigned i = 0; i < nstacks; i++) {
-        uint64_t s = 17 * 1000003ULL + i + 1;
-        b_printf(out, "\\n0;;%s", comms[i % 4]);
-        for (unsigned d = 0; d + 1 < depth; d++) {
-            unsigned fan = d < 3 ? 3 : 24;
-            b_printf(out, ";mod%u::fn_%u_%llu", d % 5, d, (unsigned long long)(xrand(&s) % fan));
-        }
-        b_printf(out, ";leaf_%u %llu", i, (unsigned long long)(1 + xrand(&cs) % per));
-    }
-}
-
-static void fmt_time(int64_t t, char *out, size_t n)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
-}
 
 /* ---- the schedule and the requests ------------------------------------------------------ */
 
@@ -153,44 +38,6 @@ struct req {
     CURL *c;
 };
 
-struct lat {
-    double *v;
-    size_t n, cap;
-};
-
-static void lat_add(struct lat *l, double x)
-{
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 4096;
-        l->v = realloc(l->v, l->cap * sizeof(*l->v));
-        if (!l->v)
-            die("out of memory");
-    }
-    l->v[l->n++] = x;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(struct lat *l, double p)
-{
-    if (!l->n)
-        return 0;
-    qsort(l->v, l->n, sizeof(*l->v), cmp_d);
-    return l->v[(size_t)((double)(l->n - 1) * p)];
-}
-
-static size_t sink(char *p, size_t sz, size_t n, void *ctx)
-{
-    struct buf *b = ctx;
-    if (b->n < 200)
-        b_add(b, p, sz * n < 200 ? sz * n : 200);
-    return sz * n;
-}
-
 static const struct opts *g_o;
 static struct buf *g_stacks; /* per variant: the gzip member of its stack lines */
 static int64_t g_wall0;
@@ -198,7 +45,7 @@ static int64_t g_wall0;
 static void build(struct req *r, unsigned *phase_s)
 {
     const struct opts *o = g_o;
-    char host[64], url[512], h1[256], h2[160];
+    char host[64], url[512];
     snprintf(host, sizeof(host), "fleet-host-%05u", r->agent);
     r->body.n = 0;
     r->resp.n = 0;
@@ -212,42 +59,23 @@ static void build(struct req *r, unsigned *phase_s)
                  "\"executed_command_ids\": []}",
                  (r->agent >> 16) & 255, (r->agent >> 8) & 255, r->agent & 255, host, o->service);
         r->hdr = curl_slist_append(r->hdr, "Content-Type: application/json");
+        r->hdr = curl_slist_append(r->hdr, "Expect:");
     } else {
         snprintf(url, sizeof(url), "%s/api/v2/profiles", o->url);
         int64_t start = g_wall0 + (int64_t)r->seq * 60 + phase_s[r->agent] - 60;
-        char a[32], b[32], sp[32];
-        fmt_time(start, a, sizeof(a));
-        fmt_time(start + 60, b, sizeof(b));
-        fmt_time(g_wall0 - 3600, sp, sizeof(sp));
         struct buf head = {0}, tail = {0};
-        b_printf(&head,
-                 "{\"start_time\": \"%s\", \"end_time\": \"%s\", \"hostname\": \"%s\", "
-                 "\"profile\": \"# {\\\"metadata\\\": {\\\"hostname\\\": \\\"%s\\\", "
-                 "\\\"os_name\\\": \\\"Linux\\\", \\\"kernel_release\\\": \\\"6.1.0-13-amd64\\\", "
-                 "\\\"cpu_count\\\": 2, \\\"agent_version\\\": \\\"1.50.0\\\", "
-                 "\\\"run_arguments\\\": {\\\"service_name\\\": \\\"%s\\\", \\\"continuous\\\": "
-                 "true, \\\"frequency\\\": 11, \\\"duration\\\": 60, \\\"profile_api_version\\\": "
-                 "\\\"v2\\\"}}, \\\"application_metadata\\\": [null], \\\"metrics\\\": "
-                 "{\\\"cpu_avg\\\": 12.5, \\\"mem_avg\\\": 40.1}}",
-                 a, b, host, host, o->service);
-        b_printf(&tail,
-                 "\", \"cpu_avg\": 12.5, \"mem_avg\": 40.1, \"spawn_time\": \"%s\", \"gpid\": "
-                 "\"\"}",
-                 sp);
+        lg_envelope_head(&head, host, o->service, start);
+        lg_envelope_tail(&tail, g_wall0 - 3600);
         gz_member(&r->body, head.p, head.n, 1);
         const struct buf *st = &g_stacks[(r->agent + r->seq) % o->variants];
         b_add(&r->body, st->p, st->n);
         gz_member(&r->body, tail.p, tail.n, 1);
         free(head.p);
         free(tail.p);
-        snprintf(h1, sizeof(h1), "GPROFILER-SERVICE-NAME: %s", o->service);
-        snprintf(h2, sizeof(h2), "X-Gprof-Upload-Id: fleet-%u-%" PRIu64, r->agent, r->seq);
-        r->hdr = curl_slist_append(r->hdr, h1);
-        r->hdr = curl_slist_append(r->hdr, h2);
-        r->hdr = curl_slist_append(r->hdr, "Content-Encoding: gzip");
-        r->hdr = curl_slist_append(r->hdr, "Content-Type: application/json");
+        char id[96];
+        snprintf(id, sizeof(id), "fleet-%u-%" PRIu64, r->agent, r->seq);
+        r->hdr = lg_upload_headers(o->service, NULL, id);
     }
-    r->hdr = curl_slist_append(r->hdr, "Expect:");
     curl_easy_setopt(r->c, CURLOPT_URL, url);
     curl_easy_setopt(r->c, CURLOPT_HTTPHEADER, r->hdr);
     curl_easy_setopt(r->c, CURLOPT_POSTFIELDS, r->body.p);
@@ -264,6 +92,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+    lg_prog = "fleet";
     struct opts o = {.service = "fleet",
                      .agents = 1000,
                      .conns = 64,
@@ -310,10 +139,18 @@ int main(int argc, char **argv)
     unsigned *order = calloc(o.agents, sizeof(*order)); /* agents by phase */
     if (!g_stacks || !phase || !order)
         die("out of memory");
+    /* counts summing to about 11 Hz x 60 s x 2 CPUs, like an agent's continuous session */
+    const struct lg_shape shape = {.seed = 17,
+                                   .shallow_fan = 3,
+                                   .deep_fan = 24,
+                                   .mods = 5,
+                                   .fn = "fn",
+                                   .max_count = 1320 / (o.stacks ? o.stacks : 1) * 2 + 1,
+                                   .containers = 0};
     size_t text = 0;
     for (unsigned v = 0; v < o.variants; v++) {
         struct buf t = {0};
-        stack_text(&t, o.stacks, o.depth, v);
+        lg_stack_text(&t, &shape, o.stacks, o.depth, v);
         text = t.n;
         gz_member(&g_stacks[v], t.p, t.n, 6);
         free(t.p);
@@ -351,15 +188,7 @@ int main(int argc, char **argv)
         die("out of memory");
     size_t nfree = 0;
     for (unsigned i = 0; i < o.conns; i++) {
-        pool[i].c = curl_easy_init();
-        if (!pool[i].c)
-            die("curl_easy_init failed");
-        curl_easy_setopt(pool[i].c, CURLOPT_POST, 1L);
-        curl_easy_setopt(pool[i].c, CURLOPT_WRITEFUNCTION, sink);
-        curl_easy_setopt(pool[i].c, CURLOPT_WRITEDATA, &pool[i].resp);
-        curl_easy_setopt(pool[i].c, CURLOPT_TIMEOUT, 60L);
-        curl_easy_setopt(pool[i].c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(pool[i].c, CURLOPT_TCP_NODELAY, 1L);
+        pool[i].c = lg_curl_post(&pool[i].resp, 60);
         curl_easy_setopt(pool[i].c, CURLOPT_PRIVATE, &pool[i]);
         freel[nfree++] = &pool[i];
     }
@@ -431,9 +260,10 @@ int main(int argc, char **argv)
     printf("RESULT agents=%u speedup=%g equiv_agents=%.0f seconds=%.1f heartbeats=%zu "
            "uploads=%zu errors=%lu hb_p50_ms=%.1f hb_p99_ms=%.1f up_p50_ms=%.1f up_p99_ms=%.1f "
            "p99_ms=%.1f max_ms=%.1f text_bytes=%zu body_bytes=%zu\n",
-           o.agents, o.speedup, o.agents * o.speedup, el, lh.n, lu.n, errors, pct(&lh, 0.5) * 1e3,
-           pct(&lh, 0.99) * 1e3, pct(&lu, 0.5) * 1e3, pct(&lu, 0.99) * 1e3, pct(&all, 0.99) * 1e3,
-           pct(&all, 1.0) * 1e3, text, g_stacks[0].n);
+           o.agents, o.speedup, o.agents * o.speedup, el, lh.n, lu.n, errors,
+           lat_pct(&lh, 0.5) * 1e3, lat_pct(&lh, 0.99) * 1e3, lat_pct(&lu, 0.5) * 1e3,
+           lat_pct(&lu, 0.99) * 1e3, lat_pct(&all, 0.99) * 1e3, lat_pct(&all, 1.0) * 1e3, text,
+           g_stacks[0].n);
     if (errors)
         fprintf(stderr, "fleet: %lu errors, last: %s\n", errors, last_err);
     for (unsigned i = 0; i < o.conns; i++) {

@@ -18,7 +18,7 @@ build=${BUILD:-$src/build}
 coord=$build/coordinator/gprof-coordinator
 [ -x "$coord" ] || { echo "fleet.sh: $coord not built" >&2; exit 2; }
 work=$(mktemp -d /tmp/gprof-fleet.XXXXXX)
-cc -O2 -o "$work/fleet" "$src/bench/fleet.c" -lcurl -lz
+cc -O2 -Wall -o "$work/fleet" "$src/bench/fleet.c" "$src/bench/loadgen.c" -lcurl -lz
 cpid=
 trap '[ -n "$cpid" ] && kill -9 "$cpid" 2>/dev/null; rm -rf "$work"' EXIT
 

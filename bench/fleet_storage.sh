@@ -48,7 +48,7 @@ if [[ ${ONLY:-} != embedded && -z ${GPROF_TEST_SPEC_POSTGRES:-} ]]; then
     for f in "$TMP"/srv/*.env; do . "$f"; done
 fi
 
-cc -O2 -Wall -o "$TMP/upload_load" "$SRC/bench/upload_load.c" -lcurl -lz -lpthread
+cc -O2 -Wall -o "$TMP/upload_load" "$SRC/bench/upload_load.c" "$SRC/bench/loadgen.c" -lcurl -lz -lpthread
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 TCK=$(getconf CLK_TCK)

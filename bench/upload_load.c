@@ -15,153 +15,25 @@
  * compressed once, envelope tail) so that generating 6,000 bodies costs no client CPU; the
  * coordinator accepts concatenated members like any gzip reader.
  *
- * Build: cc -O2 -o upload_load bench/upload_load.c -lcurl -lz -lpthread */
+ * Build: cc -O2 -o upload_load bench/upload_load.c bench/loadgen.c -lcurl -lz -lpthread */
 #define _GNU_SOURCE
-#include <curl/curl.h>
-#include <errno.h>
+#include "loadgen.h"
+
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zlib.h>
 
-struct buf {
-    char *p;
-    size_t n, cap;
-};
-
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("upload_load: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
-static void b_add(struct buf *b, const void *s, size_t n)
-{
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            die("out of memory");
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
-static void b_printf(struct buf *b, const char *fmt, ...)
-{
-    char tmp[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(tmp))
-        die("line too long");
-    b_add(b, tmp, (size_t)n);
-}
-
-static uint64_t xrand(uint64_t *s)
-{
-    uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ULL;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *s = x;
-    return x;
-}
-
-/* The stack lines of one variant, JSON-escaped (lines joined by the two characters "\n"). A
- * tree like a real service's: shallow frames shared, deeper ones diverging, distinct leaves. */
-static void stack_text(struct buf *out, unsigned nstacks, unsigned depth, uint64_t variant)
-{
-    static const char *const comms[] = {"java", "python3", "nginx", "postgres"};
-    static const char *const conts[] = {"", "web-1", "db-0"};
-    uint64_t cs = variant * 7919 + 1;
-    for (unsigned i = 0; i < nstacks; i++) {
-        uint64_t s = 11 * 1000003ULL + i + 1;
-        b_printf(out, "\\n0;%s;%s", conts[(i / 4) % 3], comms[i % 4]);
-        for (unsigned d = 0; d + 1 < depth; d++) {
-            unsigned fan = d < 3 ? 4 : 40;
-            b_printf(out, ";mod%u::function_%u_%llu", d % 7, d,
-                     (unsigned long long)(xrand(&s) % fan));
-        }
-        b_printf(out, ";leaf_%u %llu", i, (unsigned long long)(1 + xrand(&cs) % 100));
-    }
-}
-
-static void fmt_time(int64_t t, char *out, size_t n)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
-}
-
-/* The envelope up to the stack lines: top-level fields, then the "# {json}" header line. */
-static void envelope_head(struct buf *out, const char *host, const char *service, int64_t start)
-{
-    char a[32], b[32];
-    fmt_time(start, a, sizeof(a));
-    fmt_time(start + 60, b, sizeof(b));
-    b_printf(out,
-             "{\"start_time\": \"%s\", \"end_time\": \"%s\", \"hostname\": \"%s\", "
-             "\"profile\": \"# {\\\"metadata\\\": {\\\"hostname\\\": \\\"%s\\\", "
-             "\\\"os_name\\\": \\\"Linux\\\", \\\"kernel_release\\\": \\\"6.1.0-13-amd64\\\", "
-             "\\\"cpu_count\\\": 2, \\\"agent_version\\\": \\\"1.50.0\\\", "
-             "\\\"run_arguments\\\": {\\\"service_name\\\": \\\"%s\\\", \\\"continuous\\\": true, "
-             "\\\"frequency\\\": 11, \\\"duration\\\": 60, \\\"perf_mode\\\": \\\"fp\\\", "
-             "\\\"profile_api_version\\\": \\\"v2\\\"}}, "
-             "\\\"application_metadata\\\": [null], \\\"metrics\\\": {\\\"cpu_avg\\\": 12.5, "
-             "\\\"mem_avg\\\": 40.1}}",
-             a, b, host, host, service);
-}
-
-static void envelope_tail(struct buf *out, int64_t start)
-{
-    char s[32];
-    fmt_time(start - 3600, s, sizeof(s));
-    b_printf(out,
-             "\", \"cpu_avg\": 12.5, \"mem_avg\": 40.1, \"spawn_time\": \"%s\", \"gpid\": \"\"}",
-             s);
-}
-
-static void gz_member(struct buf *out, const void *data, size_t len, int level)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        die("deflateInit2 failed");
-    size_t bound = deflateBound(&zs, (uLong)len) + 64;
-    if (out->n + bound + 1 > out->cap) {
-        char *p = realloc(out->p, out->n + bound + 1);
-        if (!p)
-            die("out of memory");
-        out->p = p;
-        out->cap = out->n + bound + 1;
-    }
-    zs.next_in = (Bytef *)data;
-    zs.avail_in = (uInt)len;
-    zs.next_out = (Bytef *)out->p + out->n;
-    zs.avail_out = (uInt)bound;
-    if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
-        die("deflate failed");
-    out->n += bound - zs.avail_out;
-    deflateEnd(&zs);
-}
+/* every host runs the same code: 2,000 x 40 frames by default, containers named */
+static const struct lg_shape shape = {.seed = 11,
+                                      .shallow_fan = 4,
+                                      .deep_fan = 40,
+                                      .mods = 7,
+                                      .fn = "function",
+                                      .max_count = 100,
+                                      .containers = 1};
 
 /* ---- HTTP ------------------------------------------------------------------------------ */
 
@@ -193,26 +65,10 @@ struct shared {
 struct worker {
     struct shared *sh;
     unsigned idx;
-    double *lat;
-    size_t nlat, cap;
+    struct lat lat;
     unsigned errors;
     char last_err[256];
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static size_t sink(char *p, size_t sz, size_t n, void *ctx)
-{
-    struct buf *b = ctx;
-    if (b->n < 200)
-        b_add(b, p, sz * n < 200 ? sz * n : 200);
-    return sz * n;
-}
 
 static void fill_body(const struct opts *o, const struct buf *stacks, unsigned k, struct buf *out)
 {
@@ -221,8 +77,8 @@ static void fill_body(const struct opts *o, const struct buf *stacks, unsigned k
     snprintf(host, sizeof(host), "host-%03u", h);
     int64_t st = o->fill_start + (int64_t)m * o->step + h % 60;
     struct buf head = {0}, tail = {0};
-    envelope_head(&head, host, o->service, st);
-    envelope_tail(&tail, st);
+    lg_envelope_head(&head, host, o->service, st);
+    lg_envelope_tail(&tail, st - 3600);
     out->n = 0;
     gz_member(out, head.p, head.n, 6);
     b_add(out, stacks[(m + h) % o->variants].p, stacks[(m + h) % o->variants].n);
@@ -238,27 +94,11 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     struct shared *sh = w->sh;
     const struct opts *o = sh->o;
-    CURL *c = curl_easy_init();
-    if (!c)
-        die("curl_easy_init failed");
-    struct curl_slist *base = NULL;
     char url[512];
     snprintf(url, sizeof(url), "%s/api/v2/profiles", o->urls[w->idx % o->nurls]);
     struct buf resp = {0}, fb = {0};
+    CURL *c = lg_curl_post(&resp, 120);
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-    char hs[256];
-    snprintf(hs, sizeof(hs), "GPROFILER-SERVICE-NAME: %s", o->service);
-    base = curl_slist_append(base, hs);
-    base = curl_slist_append(base, "GPROFILER-API-KEY: bench");
-    base = curl_slist_append(base, "Content-Encoding: gzip");
-    base = curl_slist_append(base, "Content-type: application/json");
-    base = curl_slist_append(base, "Expect:");
     for (uint64_t seq = 0;; seq++) {
         const struct buf *body;
         unsigned k = 0;
@@ -275,15 +115,12 @@ static void *worker_main(void *arg)
                 break;
             body = &sh->bodies[(w->idx + seq) % sh->nbodies].gz;
         }
-        char idh[160];
+        char id[160];
         if (o->fill_start)
-            snprintf(idh, sizeof(idh), "X-Gprof-Upload-Id: %s-f%u", o->id_prefix, k);
+            snprintf(id, sizeof(id), "%s-f%u", o->id_prefix, k);
         else
-            snprintf(idh, sizeof(idh), "X-Gprof-Upload-Id: %s-%u-%" PRIu64, o->id_prefix, w->idx,
-                     seq);
-        struct curl_slist *h = curl_slist_append(NULL, idh);
-        for (struct curl_slist *x = base; x; x = x->next)
-            h = curl_slist_append(h, x->data);
+            snprintf(id, sizeof(id), "%s-%u-%" PRIu64, o->id_prefix, w->idx, seq);
+        struct curl_slist *h = lg_upload_headers(o->service, "bench", id);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->p);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->n);
@@ -300,25 +137,12 @@ static void *worker_main(void *arg)
                      cr != CURLE_OK ? curl_easy_strerror(cr) : "", code, resp.p ? resp.p : "");
             continue;
         }
-        if (w->nlat == w->cap) {
-            w->cap = w->cap ? w->cap * 2 : 1024;
-            w->lat = realloc(w->lat, w->cap * sizeof(*w->lat));
-            if (!w->lat)
-                die("out of memory");
-        }
-        w->lat[w->nlat++] = dt;
+        lat_add(&w->lat, dt);
     }
-    curl_slist_free_all(base);
     curl_easy_cleanup(c);
     free(resp.p);
     free(fb.p);
     return NULL;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 static void usage(void)
@@ -335,6 +159,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+    lg_prog = "upload_load";
     struct opts o = {.url = NULL,
                      .service = "bench",
                      .id_prefix = "u",
@@ -394,7 +219,7 @@ int main(int argc, char **argv)
             die("out of memory");
         for (unsigned v = 0; v < o.variants; v++) {
             struct buf t = {0};
-            stack_text(&t, o.stacks, o.depth, v);
+            lg_stack_text(&t, &shape, o.stacks, o.depth, v);
             text_bytes = t.n;
             gz_member(&g_stack_gz[v], t.p, t.n, 6);
             free(t.p);
@@ -410,10 +235,10 @@ int main(int argc, char **argv)
             struct buf t = {0};
             char host[64];
             snprintf(host, sizeof(host), "load-host-%03u", k);
-            envelope_head(&t, host, o.service, t0);
-            stack_text(&t, o.stacks, o.depth, k % o.variants);
+            lg_envelope_head(&t, host, o.service, t0);
+            lg_stack_text(&t, &shape, o.stacks, o.depth, k % o.variants);
             text_bytes = t.n;
-            envelope_tail(&t, t0);
+            lg_envelope_tail(&t, t0 - 3600);
             gz_member(&sh.bodies[k].gz, t.p, t.n, 9);
             free(t.p);
         }
@@ -429,27 +254,20 @@ int main(int argc, char **argv)
         if (pthread_create(&th[i], NULL, worker_main, &ws[i]))
             die("pthread_create failed");
     }
-    size_t n = 0;
+    struct lat all = {0};
     unsigned errors = 0;
     const char *last = "";
     for (unsigned i = 0; i < o.conns; i++) {
         pthread_join(th[i], NULL);
-        n += ws[i].nlat;
+        for (size_t j = 0; j < ws[i].lat.n; j++)
+            lat_add(&all, ws[i].lat.v[j]);
         errors += ws[i].errors;
         if (ws[i].errors)
             last = ws[i].last_err;
     }
     double el = now_s() - t0;
-    double *all = malloc((n ? n : 1) * sizeof(*all));
-    if (!all)
-        die("out of memory");
-    size_t k = 0;
-    for (unsigned i = 0; i < o.conns; i++) {
-        memcpy(all + k, ws[i].lat, ws[i].nlat * sizeof(*all));
-        k += ws[i].nlat;
-    }
-    qsort(all, n, sizeof(*all), cmp_d);
-    double p50 = n ? all[n / 2] : 0, p99 = n ? all[(size_t)((double)(n - 1) * 0.99)] : 0;
+    size_t n = all.n;
+    double p50 = lat_pct(&all, 0.5), p99 = lat_pct(&all, 0.99);
     printf("RESULT mode=%s ok=%zu errors=%u seconds=%.2f rate=%.1f p50_ms=%.1f p99_ms=%.1f "
            "text_bytes=%zu body_bytes=%zu\n",
            o.fill_start ? "fill" : "load", n, errors, el, (double)n / el, p50 * 1e3, p99 * 1e3,

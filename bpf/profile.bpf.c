@@ -28,7 +28,6 @@ const volatile __u8 uw_enabled = 0; /* 1: processes in uw_procs are walked by un
 /* Written by user space through the mmapped .bss while running. */
 __u32 active_idx = 0; /* which buffer (0/1) samples go to */
 __u32 filter_on = 0;  /* 1: only tgids in pid_filter are sampled */
-__u32 uw_gen = 0;     /* bumped after every change of the unwind maps (see gp_uw_centry) */
 
 #ifdef GP_BPF_WALK_TIMING
 /* Benchmark builds only (cmake -DGPROF_BPF_WALK_TIMING=ON): table walks timed from uw_begin to
@@ -39,6 +38,7 @@ __u64 uw_walk_frames = 0;
 __u64 uw_walk_reads = 0;    /* user stack reads (window misses) */
 __u64 uw_walk_read_ns = 0;  /* time in them */
 __u64 uw_walk_entry_ns = 0; /* uw_begin to the start of gp_unwind_loop's frames */
+__u64 uw_walk_lookups = 0;  /* frames whose rule was not in the per-CPU cache (a table lookup) */
 #endif
 
 /* Not preallocated: entries are taken as samples need them, so loading the program does not
@@ -346,8 +346,9 @@ static __always_inline void make_key(struct bpf_perf_event_data *ctx, struct gp_
     if (ip != 0 && !(ip >> 63)) {
         /* A process with unwind tables is walked by gp_unwind, which finishes the sample; when
          * the tail call fails it is walked by frame pointers here. */
-        if (uw_enabled && bpf_map_lookup_elem(&uw_procs, &tgid)) {
-            uw_begin(sc, ip, sp, fp);
+        const struct gp_uw_kproc *kp = uw_enabled ? bpf_map_lookup_elem(&uw_procs, &tgid) : NULL;
+        if (kp) {
+            uw_begin(sc, ip, sp, fp, kp->gen);
             bpf_tail_call(ctx, &uw_prog, 0);
         }
         key->user_stack = walk_user(ip, sp, fp, &sc->user);

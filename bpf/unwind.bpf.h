@@ -34,16 +34,16 @@ struct {
     __uint(map_flags, BPF_F_MMAPABLE);
     __uint(max_entries, 1);
     __type(key, __u32);
-    __type(value, struct gp_uw_pc_block);
-} uw_pcs SEC(".maps");
+    __type(value, struct gp_uw_key_block);
+} uw_keys SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(map_flags, BPF_F_MMAPABLE);
     __uint(max_entries, 1);
     __type(key, __u32);
-    __type(value, struct gp_uw_id_block);
-} uw_ids SEC(".maps");
+    __type(value, struct gp_uw_rule_block);
+} uw_rules SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -52,13 +52,6 @@ struct {
     __type(key, __u32);
     __type(value, struct gp_uw_page_block);
 } uw_pages SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, GP_UW_MAX_RULES);
-    __type(key, __u32);
-    __type(value, struct gp_uw_krule);
-} uw_rules SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -143,7 +136,7 @@ static __always_inline int uw_map(struct gp_uw_state *s, const struct gp_uw_kpro
             break;
         __u32 mid = (lo + hi) >> 1;
         __u32 k = uw_launder(s, mid) & (GP_UW_MAX_MAPPINGS - 1);
-        if (proc->m[k].start <= pc)
+        if (proc->start[k] <= pc)
             lo = mid + 1;
         else
             hi = mid;
@@ -158,7 +151,7 @@ static __always_inline int uw_map(struct gp_uw_state *s, const struct gp_uw_kpro
     const struct gp_uw_ktable *t = bpf_map_lookup_elem(&uw_tables, &tid);
     if (!t)
         return 0;
-    s->mstart = m->start;
+    s->mstart = proc->start[k];
     s->mend = m->end;
     s->mbias = m->bias;
     s->tbase = t->base;
@@ -167,48 +160,57 @@ static __always_inline int uw_map(struct gp_uw_state *s, const struct gp_uw_kpro
     return 1;
 }
 
-/* The rule in effect at address pc of the process, or NULL when no table covers pc. */
-static __always_inline const struct gp_uw_krule *uw_find(struct gp_uw_state *s,
-                                                         const struct gp_uw_kproc *proc, __u64 pc)
+/* uw_find's answer where no table covers the address (a packed rule never has kind 7). */
+#define UW_NO_ROW 0xffffffffu
+
+/* The packed rule (gp_uw_rule_pack) in effect at address pc of the process, or UW_NO_ROW when
+ * no table covers pc. Reads the page index (one line), the page's keys (one or two lines) and the
+ * rule (one line). */
+static __always_inline __u32 uw_find(struct gp_uw_state *s, const struct gp_uw_kproc *proc,
+                                     __u64 pc)
 {
     if ((pc < s->mstart || pc >= s->mend) && !uw_map(s, proc, pc))
-        return NULL;
+        return UW_NO_ROW;
     __u64 vaddr = pc - s->mbias, base = s->tbase;
     if (vaddr < base || vaddr - base >= s->tspan)
-        return NULL;
+        return UW_NO_ROW;
     __u32 off = (__u32)(vaddr - base);
     __u32 pi = s->tpage0 + (off >> GP_UW_PAGE_SHIFT);
     __u32 bk = pi / GP_UW_PAGES_PER_BLOCK;
     const struct gp_uw_page_block *pb = bpf_map_lookup_elem(&uw_pages, &bk);
     if (!pb)
-        return NULL;
+        return UW_NO_ROW;
     __u32 rlo = pb->row[uw_launder(s, pi) & (GP_UW_PAGES_PER_BLOCK - 1)];
     pi++;
-    bk = pi / GP_UW_PAGES_PER_BLOCK;
-    pb = bpf_map_lookup_elem(&uw_pages, &bk);
-    if (!pb)
-        return NULL;
+    if (pi % GP_UW_PAGES_PER_BLOCK == 0) {
+        bk = pi / GP_UW_PAGES_PER_BLOCK;
+        pb = bpf_map_lookup_elem(&uw_pages, &bk);
+        if (!pb)
+            return UW_NO_ROW;
+    }
     __u32 rhi = pb->row[uw_launder(s, pi) & (GP_UW_PAGES_PER_BLOCK - 1)];
-    /* The last row in [rlo, rhi] whose pc <= off (rlo's is: it is in effect at the page start). */
+    /* The last row in [rlo, rhi] whose pc <= off (rlo's is: it is in effect at the page start).
+     * Rows after rlo have their pc in (page start, page end], and their key is that pc less
+     * the page start. */
+    __u32 in = off & ((1u << GP_UW_PAGE_SHIFT) - 1);
     for (int i = 0; i < GP_UW_SEARCH_STEPS; i++) {
         if (rlo >= rhi)
             break;
         __u32 mid = rlo + ((rhi - rlo + 1) >> 1);
-        __u32 blk = mid / GP_UW_PCS_PER_BLOCK;
-        const struct gp_uw_pc_block *b = bpf_map_lookup_elem(&uw_pcs, &blk);
+        __u32 blk = mid / GP_UW_KEYS_PER_BLOCK;
+        const struct gp_uw_key_block *b = bpf_map_lookup_elem(&uw_keys, &blk);
         if (!b)
-            return NULL;
-        if (b->pc[uw_launder(s, mid) & (GP_UW_PCS_PER_BLOCK - 1)] <= off)
+            return UW_NO_ROW;
+        if (b->key[uw_launder(s, mid) & (GP_UW_KEYS_PER_BLOCK - 1)] <= in)
             rlo = mid;
         else
             rhi = mid - 1;
     }
-    __u32 ib = rlo / GP_UW_IDS_PER_BLOCK;
-    const struct gp_uw_id_block *ids = bpf_map_lookup_elem(&uw_ids, &ib);
-    if (!ids)
-        return NULL;
-    __u32 rid = ids->id[uw_launder(s, rlo) & (GP_UW_IDS_PER_BLOCK - 1)];
-    return bpf_map_lookup_elem(&uw_rules, &rid);
+    __u32 rb = rlo / GP_UW_RULES_PER_BLOCK;
+    const struct gp_uw_rule_block *rules = bpf_map_lookup_elem(&uw_rules, &rb);
+    if (!rules)
+        return UW_NO_ROW;
+    return rules->rule[uw_launder(s, rlo) & (GP_UW_RULES_PER_BLOCK - 1)];
 }
 
 /* One read of user stack [base, base + len) into the window; 0, or -1 when unreadable. */
@@ -265,26 +267,25 @@ static __always_inline __u32 uw_step(struct gp_scratch *sc, const struct gp_uw_k
     __u64 at = s->exact ? pc : pc - 1;
     __u32 slot = uw_launder(s, (__u32)((at * 0x9e3779b97f4a7c15ULL) >> 40)) & (GP_UW_CACHE - 1);
     struct gp_uw_centry *ce = &s->cache[slot];
-    __u32 kind;
-    __s64 cfa_off, fp_off;
+    __u32 rule;
     if (ce->pc == at && ce->tgid == s->tgid && ce->gen == s->gen) {
-        kind = ce->cfa;
-        cfa_off = ce->cfa_off;
-        fp_off = ce->fp_off;
+        rule = ce->rule;
     } else {
-        const struct gp_uw_krule *rule = uw_find(s, proc, at);
-        if (!rule)
+        rule = uw_find(s, proc, at);
+#ifdef GP_BPF_WALK_TIMING
+        __sync_fetch_and_add(&uw_walk_lookups, 1);
+#endif
+        if (rule == UW_NO_ROW) {
             uw_report_miss(s->tgid, at);
-        kind = rule ? rule->cfa : UW_NONE;
-        cfa_off = rule ? rule->cfa_off : 0;
-        fp_off = rule ? rule->fp_off : 0;
+            rule = UW_NONE;
+        }
         ce->pc = at;
         ce->tgid = s->tgid;
         ce->gen = s->gen;
-        ce->cfa = kind;
-        ce->cfa_off = cfa_off;
-        ce->fp_off = fp_off;
+        ce->rule = rule;
     }
+    __u32 kind = gp_uw_rule_kind(rule);
+    __s64 cfa_off = gp_uw_rule_cfa_off(rule), fp_off = gp_uw_rule_fp_off(rule);
     /* Where the caller's pc, rbp and (signal frames) rsp are read: 0 = not read. */
     __u64 cfa, ra_at, fp_at = 0, sp_at = 0;
     __u32 fail = GP_STAT_UW_READ_ERR;
@@ -333,8 +334,9 @@ static __always_inline __u32 uw_step(struct gp_scratch *sc, const struct gp_uw_k
     return 0;
 }
 
-/* Starts a table walk of the user stack from registers ip, sp, fp (the leaf is ip). */
-static __always_inline void uw_begin(struct gp_scratch *sc, __u64 ip, __u64 sp, __u64 fp)
+/* Starts a table walk of the user stack from registers ip, sp, fp (the leaf is ip) of a process
+ * whose mappings are at generation gen (gp_uw_kproc.gen: the rule cache's tag). */
+static __always_inline void uw_begin(struct gp_scratch *sc, __u64 ip, __u64 sp, __u64 fp, __u32 gen)
 {
     sc->uw.pc = ip;
     sc->uw.sp = sp;
@@ -344,7 +346,7 @@ static __always_inline void uw_begin(struct gp_scratch *sc, __u64 ip, __u64 sp, 
     sc->uw.exact = 1;
     sc->uw.calls = 0;
     sc->uw.tgid = sc->key.tgid;
-    sc->uw.gen = *(volatile __u32 *)&uw_gen;
+    sc->uw.gen = gen;
     sc->uw.mstart = 0;
     sc->uw.mend = 0;
     sc->uw.wlen = 0;

@@ -47,6 +47,8 @@ const char *const coord_config_keys[] = {"listen",
                                          "body_timeout_s",
                                          "control_rate",
                                          "control_burst",
+                                         "login_rate",
+                                         "login_burst",
                                          "allowed_hosts",
                                          "allowed_origins",
                                          "max_upload_bytes",
@@ -90,6 +92,24 @@ static int read_password_file(const char *path, const char *key, char *out, size
     out[strcspn(out, "\r\n")] = 0;
     if (!out[0])
         return gp_err_set(err, -EINVAL, "setting %s: %s is empty", key, path);
+    return 0;
+}
+
+/* A rate limit's two keys, NAME_rate ("10/s", "600/m", 0 = off) and NAME_burst. */
+static int get_limit(struct gp_config *cfg, const char *name, const char *def_rate,
+                     int64_t def_burst, double *rate, unsigned *burst, struct gp_err *err)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "%s_rate", name);
+    const char *v = gp_config_get(cfg, key);
+    int rc = http_ratelimit_parse_rate(key, v ? v : def_rate, rate, err);
+    if (rc)
+        return rc;
+    int64_t x;
+    snprintf(key, sizeof(key), "%s_burst", name);
+    if ((rc = gp_config_get_i64(cfg, key, def_burst, 1, 1000000, &x, err)))
+        return rc;
+    *burst = (unsigned)x;
     return 0;
 }
 
@@ -276,12 +296,9 @@ int coord_config_load(struct coord_config *c, int argc, char **argv, struct gp_e
     if ((rc = gp_config_get_i64(cfg, "body_timeout_s", 60, 0, 86400, &x, err)))
         goto out;
     c->body_timeout_s = (unsigned)x;
-    if ((rc = http_ratelimit_parse_rate((v = gp_config_get(cfg, "control_rate")) ? v : "10/s",
-                                        &c->control_rate, err)))
+    if ((rc = get_limit(cfg, "control", "10/s", 20, &c->control_rate, &c->control_burst, err)) ||
+        (rc = get_limit(cfg, "login", "6/m", 10, &c->login_rate, &c->login_burst, err)))
         goto out;
-    if ((rc = gp_config_get_i64(cfg, "control_burst", 20, 1, 1000000, &x, err)))
-        goto out;
-    c->control_burst = (unsigned)x;
     if ((v = gp_config_get(cfg, "allowed_hosts")) &&
         (rc = copy_str(c->allowed_hosts, sizeof(c->allowed_hosts), v, "allowed_hosts", err)))
         goto out;

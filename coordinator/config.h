@@ -46,6 +46,8 @@ struct coord_config {
     unsigned body_timeout_s;         /* whole request body deadline (408) */
     double control_rate;             /* control requests per second per identity (0 = off) */
     unsigned control_burst;          /* bucket size of control_rate */
+    double login_rate;               /* failed sign-ins per second per address and per name */
+    unsigned login_burst;            /* bucket size of login_rate */
     char allowed_hosts[1024];        /* extra Host names ("*" = any) */
     char allowed_origins[1024];      /* extra origins for POST/PUT/DELETE */
     uint64_t max_upload_bytes;       /* compressed /api/v2/profiles body */

@@ -2,6 +2,7 @@
  * subcommands; systemd notification and graceful shutdown on SIGTERM. */
 #include "coordinator/api/api.h"
 #include "coordinator/api/control_json.h"
+#include "coordinator/http/ratelimit.h"
 #include "coordinator/config.h"
 #include "coordinator/control/plane.h"
 #include "coordinator/http/fdlimit.h"
@@ -76,6 +77,8 @@ static void usage(FILE *f)
             "  body_timeout_s           seconds to send a whole request body, else 408 (60)\n"
             "  control_rate             control requests per identity, e.g. 10/s, 600/m, 0 = off\n"
             "  control_burst            requests above control_rate allowed at once (20)\n"
+            "  login_rate               failed sign-ins per address and per user name (6/m)\n"
+            "  login_burst              failed sign-ins allowed at once above login_rate (10)\n"
             "  allowed_hosts            extra Host names accepted (with auth off only the\n"
             "                           listen address and localhost are; * = any)\n"
             "  allowed_origins          extra origins that may POST/PUT/DELETE (same origin only)\n"
@@ -426,6 +429,7 @@ int main(int argc, char **argv)
     int ret = 1;
     struct cp_plane *plane = NULL;
     struct http_server *srv = NULL;
+    struct http_ratelimit *login_rl = NULL; /* the api's; freed after the server stops */
     struct coord_auth auth;
     coord_auth_init(&auth, st->meta, c.auth, c.ui_token, c.ui_basic_auth);
     coord_auth_set_proxy(&auth, c.trusted_proxy_header, c.trusted_proxies);
@@ -457,7 +461,14 @@ int main(int argc, char **argv)
                             .metrics_public = c.metrics_public,
                             .started = time(NULL),
                             .session_ttl_s = c.session_ttl_s,
-                            .tls = c.tls_cert[0] != '\0'};
+                            .tls = c.tls_cert[0] != '\0',
+                            .login_rate = c.login_rate,
+                            .login_burst = c.login_burst};
+    if (http_ratelimit_new("sign-in limit", c.login_rate, c.login_burst, &login_rl, &err) != 0) {
+        fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
+        goto out;
+    }
+    api.login_rl = login_rl;
     struct http_route routes[64];
     size_t nroutes = coord_api_routes(&api, routes, 64);
     /* Uploads and queries run on the worker pool. An upload spends most of its time waiting
@@ -552,6 +563,7 @@ int main(int argc, char **argv)
 out:
     if (srv)
         http_server_stop(srv, 0);
+    http_ratelimit_free(login_rl);
     cp_plane_close(plane);
     coord_store_stop(st);
     coord_store_close(st);

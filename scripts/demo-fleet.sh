@@ -14,6 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+. scripts/lib.sh
 port=${GPROF_DEMO_PORT:-8090}
 dir=${GPROF_DEMO_DIR:-/tmp/gprof-demo-fleet}
 heartbeat=5
@@ -30,45 +31,11 @@ while [ $# -gt 0 ]; do
     *) echo "demo-fleet.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-case $port in
-  '' | *[!0-9]*) echo "demo-fleet.sh: port '$port' is not a number from 1 to 65534" >&2; exit 2 ;;
-esac
-if [ "$port" -lt 1 ] || [ "$port" -gt 65534 ]; then
-  echo "demo-fleet.sh: port '$port' is not a number from 1 to 65534" >&2; exit 2
-fi
+demo_port demo-fleet.sh "$port" 65534
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
-# ours PID BINARY ARG — true when PID runs BINARY (from this checkout) with ARG on its command
-# line: a stale pid file's pid may have been reused by an unrelated process, never killed.
-ours() {
-  local exe
-  exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
-  exe=${exe% (deleted)}
-  [ "$exe" = "$2" ] || return 1
-  tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | grep -qxF "$3"
-}
-
-stop_gprof() {
-  local p pid bin
-  for p in agent coordinator-b coordinator-a; do
-    [ -f "$dir/$p.pid" ] || continue
-    pid=$(cat "$dir/$p.pid")
-    bin=$bdir/${p%-?}/gprof-${p%-?}
-    if [[ $pid =~ ^[0-9]+$ ]] && ours "$pid" "$bin" "$dir/$p"; then
-      kill "$pid"
-      for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      if kill -0 "$pid" 2>/dev/null; then
-        kill -9 "$pid" && echo "gprof-$p (pid $pid) did not exit 15 s after SIGTERM: killed"
-      else
-        echo "stopped gprof-$p (pid $pid)"
-      fi
-    elif [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
-      echo "demo-fleet.sh: $dir/$p.pid names pid $pid, not this demo's gprof-$p; left alone" >&2
-    fi
-    rm -f "$dir/$p.pid"
-  done
-}
+stop_gprof() { demo_stop demo-fleet.sh "$dir" "$bdir" agent coordinator-b coordinator-a; }
 
 stop_all() {
   stop_gprof
@@ -84,26 +51,14 @@ if [ "$cmd" = stop ]; then
 fi
 stop_gprof # a previous run's processes on this DIR
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "demo-fleet.sh: the agent samples the whole host with eBPF and needs root: sudo $0" >&2
-  exit 1
-fi
-if [ $build = 1 ]; then
-  bash scripts/install-deps.sh --fleet
-  cmake -S . -B "$bdir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPROF_BUILD_TESTS=OFF >/dev/null
-  cmake --build "$bdir" -j"$(nproc)"
-fi
+demo_need_root demo-fleet.sh
+[ $build = 0 ] || demo_build --fleet "$bdir"
 for b in "$bdir/coordinator/gprof-coordinator" "$bdir/agent/gprof-agent"; do
   [ -x "$b" ] || { echo "demo-fleet.sh: $b is not built (run without --no-build)" >&2; exit 1; }
 done
 urla="http://127.0.0.1:$port"
 urlb="http://127.0.0.1:$((port + 1))"
-for u in "$urla" "$urlb"; do
-  if curl -fsS "$u/api/v1/health_check" >/dev/null 2>&1; then
-    echo "demo-fleet.sh: something already answers on $u; choose another port: --port PORT" >&2
-    exit 1
-  fi
-done
+demo_port_free demo-fleet.sh "$urla" "$urlb"
 
 # The servers: each on a free loopback port, data under DIR/servers; a failure stops the others.
 bash tests/servers/all.sh stop "$dir/servers" >/dev/null 2>&1 || true
@@ -123,11 +78,7 @@ start_coord() {
     --meta "$meta" --blobs "$blobs" --index "$index" --heartbeat-interval-s "$heartbeat" \
     >"$dir/coordinator-$1.log" 2>&1 &
   echo $! >"$dir/coordinator-$1.pid"
-  for _ in $(seq 300); do
-    curl -fsS "$2/api/v1/health_check" >/dev/null 2>&1 && return 0
-    kill -0 "$(cat "$dir/coordinator-$1.pid")" 2>/dev/null || break
-    sleep 0.1
-  done
+  demo_wait_up "$2" "$dir/coordinator-$1.pid" 300 && return 0
   echo "demo-fleet.sh: coordinator $1 did not start; its log:" >&2
   cat "$dir/coordinator-$1.log" >&2
   stop_all >/dev/null

@@ -11,6 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+. scripts/lib.sh
 port=${GPROF_DEMO_PORT:-8080}
 dir=${GPROF_DEMO_DIR:-/tmp/gprof-demo}
 heartbeat=5
@@ -25,55 +26,16 @@ while [ $# -gt 0 ]; do
     *) echo "demo.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-case $port in
-  ''|*[!0-9]*) echo "demo.sh: port '$port' is not a number from 1 to 65535" >&2; exit 2 ;;
-esac
-if [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
-  echo "demo.sh: port '$port' is not a number from 1 to 65535" >&2; exit 2
-fi
+demo_port demo.sh "$port" 65535
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
-# ours PID BINARY STATE_DIR — true when PID runs BINARY (from this checkout) with STATE_DIR: a pid
-# file may be stale and its pid reused by an unrelated process, which must never be killed.
-ours() {
-  local exe
-  exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
-  exe=${exe% (deleted)} # rebuilt since it started
-  [ "$exe" = "$2" ] || return 1
-  tr '\0' '\n' < "/proc/$1/cmdline" 2>/dev/null | grep -qxF "$3"
-}
-
-stop() {
-  local p pid bin
-  for p in agent coordinator; do
-    [ -f "$dir/$p.pid" ] || continue
-    pid=$(cat "$dir/$p.pid")
-    bin=$root/build/$p/gprof-$p
-    if [[ $pid =~ ^[0-9]+$ ]] && ours "$pid" "$bin" "$dir/$p"; then
-      kill "$pid"
-      for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      if kill -0 "$pid" 2>/dev/null; then
-        kill -9 "$pid" && echo "gprof-$p (pid $pid) did not exit 15 s after SIGTERM: killed (see $dir/$p.log)"
-      else
-        echo "stopped gprof-$p (pid $pid)"
-      fi
-    elif [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
-      echo "demo.sh: $dir/$p.pid names pid $pid, which is not this demo's gprof-$p; left alone" >&2
-    fi
-    rm -f "$dir/$p.pid"
-  done
-}
+stop() { demo_stop demo.sh "$dir" "$root/build" agent coordinator; }
 stop
 [ $stop_only = 1 ] && exit 0
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "demo.sh: the agent samples the whole host with eBPF and needs root: sudo $0" >&2
-  exit 1
-fi
-bash scripts/install-deps.sh --build-only
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPROF_BUILD_TESTS=OFF > /dev/null
-cmake --build build -j"$(nproc)"
+demo_need_root demo.sh
+demo_build --build-only build
 
 # gprofctl on PATH: a link to this build, unless another gprofctl (a package, `cmake --install`)
 # is there already.
@@ -87,18 +49,11 @@ else
 fi
 
 url="http://127.0.0.1:$port"
-if curl -fsS "$url/api/v1/health_check" > /dev/null 2>&1; then
-  echo "demo.sh: something already answers on $url; choose another port: --port PORT or GPROF_DEMO_PORT" >&2
-  exit 1
-fi
+demo_port_free demo.sh "$url"
 build/coordinator/gprof-coordinator --listen "127.0.0.1:$port" --state-dir "$dir/coordinator" \
   --heartbeat-interval-s "$heartbeat" > "$dir/coordinator.log" 2>&1 &
 echo $! > "$dir/coordinator.pid"
-for _ in $(seq 50); do
-  curl -fsS "$url/api/v1/health_check" > /dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fsS "$url/api/v1/health_check" > /dev/null || { cat "$dir/coordinator.log" >&2; exit 1; }
+demo_wait_up "$url" "$dir/coordinator.pid" 50 || { cat "$dir/coordinator.log" >&2; exit 1; }
 
 build/agent/gprof-agent --coordinator "$url" --service demo --state-dir "$dir/agent" \
   --heartbeat-interval "$heartbeat" -d 10 -F 99 > "$dir/agent.log" 2>&1 &

@@ -68,6 +68,7 @@ struct bpf_sampler {
     struct gp_cpu_state *seq_now, *seq_then; /* per-CPU state snapshots, ncpu_possible each */
 
     struct gp_uw_registry *uw; /* mirrored into the unwinder's maps while open, or NULL */
+    int uw_client;             /* as which client of uw (a shared registry) */
     struct gp_uw_maps *uw_maps;
     int uw_loop; /* the unwinder loaded is gp_unwind_loop (bpf_loop), not gp_unwind */
 };
@@ -581,7 +582,7 @@ static void bpf_close(struct gp_sampler *s)
 {
     struct bpf_sampler *b = (struct bpf_sampler *)s;
     if (b->uw_maps) {
-        gp_uw_registry_set_sink(b->uw, NULL);
+        gp_uw_registry_set_sink_c(b->uw, b->uw_client, NULL);
         gp_uw_maps_close(b->uw_maps);
     }
     if (b->rb)
@@ -635,6 +636,7 @@ static const struct gp_sampler_ops bpf_ops = {
 static int uw_prepare(struct bpf_sampler *b, const struct gp_sampler_opts *o, struct gp_err *err)
 {
     b->uw = o->unwind;
+    b->uw_client = o->unwind_client;
     /* One walker is loaded: the whole walk in one run where the kernel has bpf_loop (5.17+),
      * else GP_UW_FRAMES_PER_CALL frames per tail call (5.15, 5.16). */
     int loop = b->uw && !o->uw_no_loop &&
@@ -645,19 +647,20 @@ static int uw_prepare(struct bpf_sampler *b, const struct gp_sampler_opts *o, st
     if (!b->uw)
         return 0;
     struct gp_uw_registry_stats st;
-    gp_uw_registry_stats(b->uw, &st);
+    gp_uw_registry_stats_c(b->uw, b->uw_client, &st);
     /* The arrays are allocated whole when the maps are created: for chosen processes room for
-     * 4x the tables known now (at least 16 MiB); host-wide, where the tables are still being
-     * built, 64 MiB (~9.5 million rows); within the budget either way. */
-    uint64_t cap = o->npids ? st.kernel_bytes * 4 : (uint64_t)64 << 20;
+     * 4x the tables they map now (at least 16 MiB; of a shared registry only this session's
+     * processes count: its maps hold only their tables); host-wide, where the tables are still
+     * being built, 64 MiB (~8 million rows); within the budget either way. */
+    uint64_t cap = o->npids ? st.client_kernel_bytes * 4 : (uint64_t)64 << 20;
     if (cap < (16u << 20))
         cap = 16u << 20;
     if (cap > st.max_bytes)
         cap = st.max_bytes;
     uint32_t rows, pages;
     gp_uw_maps_size(cap, &rows, &pages);
-    if (bpf_map__set_max_entries(b->skel->maps.uw_pcs, rows / GP_UW_PCS_PER_BLOCK) ||
-        bpf_map__set_max_entries(b->skel->maps.uw_ids, rows / GP_UW_IDS_PER_BLOCK) ||
+    if (bpf_map__set_max_entries(b->skel->maps.uw_keys, rows / GP_UW_KEYS_PER_BLOCK) ||
+        bpf_map__set_max_entries(b->skel->maps.uw_rules, rows / GP_UW_RULES_PER_BLOCK) ||
         bpf_map__set_max_entries(b->skel->maps.uw_pages, pages / GP_UW_PAGES_PER_BLOCK))
         return gp_err_set(err, -EINVAL, "sizing the BPF unwind maps failed");
     b->skel->rodata->uw_enabled = 1;
@@ -675,20 +678,18 @@ static int uw_attach(struct bpf_sampler *b, struct gp_err *err)
     if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.uw_prog), &zero, &pfd, BPF_ANY))
         return gp_err_set(err, -errno, "installing the BPF unwinder: %s", strerror(errno));
     struct gp_uw_maps_fds fds = {
-            .pcs = bpf_map__fd(b->skel->maps.uw_pcs),
-            .ids = bpf_map__fd(b->skel->maps.uw_ids),
-            .pages = bpf_map__fd(b->skel->maps.uw_pages),
+            .keys = bpf_map__fd(b->skel->maps.uw_keys),
             .rules = bpf_map__fd(b->skel->maps.uw_rules),
+            .pages = bpf_map__fd(b->skel->maps.uw_pages),
             .tables = bpf_map__fd(b->skel->maps.uw_tables),
             .procs = bpf_map__fd(b->skel->maps.uw_procs),
-            .rows_cap = bpf_map__max_entries(b->skel->maps.uw_pcs) * GP_UW_PCS_PER_BLOCK,
-            .pages_cap = bpf_map__max_entries(b->skel->maps.uw_pages) * GP_UW_PAGES_PER_BLOCK,
-            .gen = &b->skel->bss->uw_gen};
+            .rows_cap = bpf_map__max_entries(b->skel->maps.uw_keys) * GP_UW_KEYS_PER_BLOCK,
+            .pages_cap = bpf_map__max_entries(b->skel->maps.uw_pages) * GP_UW_PAGES_PER_BLOCK};
     struct gp_uw_sink sink;
     int rc = gp_uw_maps_open(&fds, &b->uw_maps, &sink, err);
     if (rc)
         return rc;
-    rc = gp_uw_registry_set_sink(b->uw, &sink);
+    rc = gp_uw_registry_set_sink_c(b->uw, b->uw_client, &sink);
     if (rc)
         gp_warn("unwind: mirroring the tables into the BPF maps: %s", strerror(-rc));
     return 0;

@@ -38,6 +38,7 @@ struct gp_sampler_opts {
     /* BPF: unwind tables (may be NULL: frame pointers only). The engine mirrors the registry
      * into its maps while open; processes noted in it are walked by their tables in BPF. */
     struct gp_uw_registry *unwind;
+    int unwind_client; /* the session's client of that registry (gp_uw_registry_ref; 0: its own) */
     /* BPF: walk by tail calls (what 5.15 and 5.16 run) even where the kernel has bpf_loop. */
     int uw_no_loop;
     /* perf: unwind user stacks in user space with the unwind tables (agent/unwind/): each

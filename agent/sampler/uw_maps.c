@@ -1,5 +1,5 @@
-/* uw_maps.c — writes unwind tables into the BPF unwinder's arrays (rows and page index through
- * mmap, descriptors and rules by map updates) and per-process mappings into its hash. */
+/* uw_maps.c — writes unwind tables into the BPF unwinder's arrays (row keys, packed rules and
+ * page index through mmap, descriptors by map updates) and per-process mappings into its hash. */
 #include "agent/sampler/uw_maps.h"
 
 #include <bpf/bpf.h>
@@ -20,33 +20,31 @@ struct extents {
     size_t n, cap;
 };
 
-#define RULE_SLOTS (2 * GP_UW_MAX_RULES)
-
 struct gp_uw_maps {
     struct gp_uw_maps_fds fd;
-    struct gp_uw_pc_block *pcs;
-    struct gp_uw_id_block *ids;
+    struct gp_uw_key_block *keys;
+    struct gp_uw_rule_block *rules;
     struct gp_uw_page_block *pages;
-    size_t pcs_len, ids_len, pages_len;
+    size_t keys_len, rules_len, pages_len;
     struct extents rows, pgs; /* units: GP_UW_ROW_ALIGN rows, GP_UW_PAGES_PER_BLOCK entries */
     struct {
         uint32_t start, rows, pages;
     } used[GP_UW_MAX_TABLES];
-    uint64_t rule_key[RULE_SLOTS]; /* rule + 1 (0 = empty) */
-    uint16_t rule_id[RULE_SLOTS];
-    uint32_t nrules;
+    uint32_t proc_gen; /* the last gp_uw_kproc.gen given (unique per update, see bpf/unwind.h) */
 };
 
 void gp_uw_maps_size(uint64_t cap_bytes, uint32_t *rows_cap, uint32_t *pages_cap)
 {
-    uint64_t rows = cap_bytes / 7; /* 6 bytes a row, 1 for page entries (4 bytes / 4 rows) */
+    /* 6 bytes a row, 2 for page entries (one 4-byte entry per KiB of code: room for code with
+     * as few as 2 rows a KiB; real code has 10-30) */
+    uint64_t rows = cap_bytes / 8;
     rows = rows / 64 * 64;
     if (rows < 64)
         rows = 64;
     if (rows > (1u << 31))
         rows = 1u << 31;
     *rows_cap = (uint32_t)rows;
-    uint64_t pages = rows / 4 / 16 * 16;
+    uint64_t pages = rows / 2 / 16 * 16;
     *pages_cap = (uint32_t)(pages ? pages : 16);
 }
 
@@ -100,38 +98,6 @@ static int ext_free(struct extents *x, uint32_t start, uint32_t len)
     return 0;
 }
 
-/* The id of a rule in the deduplicated rules array, adding it; -ENOSPC when full. */
-static int rule_id(struct gp_uw_maps *m, const struct gp_uw_rule *r)
-{
-    struct gp_uw_krule k = {.cfa = r->cfa, .cfa_off = r->cfa_off, .fp_off = r->fp_off};
-    uint64_t key;
-    memcpy(&key, &k, sizeof(key));
-    key++;
-    uint64_t h = key * 0x9e3779b97f4a7c15ull;
-    for (uint32_t i = (uint32_t)(h >> 40) % RULE_SLOTS;; i = (i + 1) % RULE_SLOTS) {
-        if (m->rule_key[i] == key)
-            return m->rule_id[i];
-        if (m->rule_key[i])
-            continue;
-        if (m->nrules >= GP_UW_MAX_RULES)
-            return -E2BIG;
-        uint32_t id = m->nrules;
-        if (bpf_map_update_elem(m->fd.rules, &id, &k, BPF_ANY))
-            return -errno;
-        m->rule_key[i] = key;
-        m->rule_id[i] = (uint16_t)id;
-        m->nrules++;
-        return (int)id;
-    }
-}
-
-/* After a change of the maps: the rows the program cached before it are stale. */
-static void bump(struct gp_uw_maps *m)
-{
-    if (m->fd.gen)
-        __atomic_add_fetch(m->fd.gen, 1, __ATOMIC_SEQ_CST);
-}
-
 static int table_add(void *ctx, uint32_t id, const struct gp_uw_table *t)
 {
     struct gp_uw_maps *m = ctx;
@@ -154,18 +120,11 @@ static int table_add(void *ctx, uint32_t id, const struct gp_uw_table *t)
     int rc = 0;
     for (size_t i = 0; i < t->n; i++) {
         uint32_t g = row0 + (uint32_t)i;
-        int rid = rule_id(m, &t->e[i].rule);
-        if (rid < 0) {
-            rc = rid;
-            break;
-        }
-        m->pcs[g / GP_UW_PCS_PER_BLOCK].pc[g % GP_UW_PCS_PER_BLOCK] = (uint32_t)(t->e[i].pc - base);
-        m->ids[g / GP_UW_IDS_PER_BLOCK].id[g % GP_UW_IDS_PER_BLOCK] = (uint16_t)rid;
-    }
-    if (rc) {
-        ext_free(&m->rows, ru, runits);
-        ext_free(&m->pgs, pu, punits);
-        return rc;
+        const struct gp_uw_rule *r = &t->e[i].rule;
+        m->keys[g / GP_UW_KEYS_PER_BLOCK].key[g % GP_UW_KEYS_PER_BLOCK] =
+                gp_uw_row_key((uint32_t)(t->e[i].pc - base));
+        m->rules[g / GP_UW_RULES_PER_BLOCK].rule[g % GP_UW_RULES_PER_BLOCK] =
+                gp_uw_rule_pack(r->cfa, r->cfa_off, r->fp_off);
     }
     /* Page p: the last row whose pc <= p's start (row 0's pc is the base: offset 0). */
     size_t r = 0;
@@ -192,7 +151,6 @@ static int table_add(void *ctx, uint32_t id, const struct gp_uw_table *t)
     m->used[id].start = ru; /* the page entries' start is in the descriptor */
     m->used[id].rows = runits;
     m->used[id].pages = punits;
-    bump(m);
     return 0;
 }
 
@@ -209,7 +167,6 @@ static void table_remove(void *ctx, uint32_t id)
     }
     ext_free(&m->rows, m->used[id].start, m->used[id].rows);
     m->used[id].rows = 0;
-    bump(m);
 }
 
 static int proc_set(void *ctx, uint32_t tgid, const struct gp_uw_mapping *mp, size_t n)
@@ -217,7 +174,6 @@ static int proc_set(void *ctx, uint32_t tgid, const struct gp_uw_mapping *mp, si
     struct gp_uw_maps *m = ctx;
     if (n == 0) {
         bpf_map_delete_elem(m->fd.procs, &tgid);
-        bump(m);
         return 0;
     }
     struct gp_uw_kproc *kp = calloc(1, sizeof(*kp));
@@ -226,14 +182,16 @@ static int proc_set(void *ctx, uint32_t tgid, const struct gp_uw_mapping *mp, si
     if (n > GP_UW_MAX_MAPPINGS)
         n = GP_UW_MAX_MAPPINGS;
     kp->n = (uint32_t)n;
-    for (size_t i = 0; i < n; i++)
-        kp->m[i] = (struct gp_uw_kmap){.start = mp[i].start,
-                                       .end = mp[i].end,
-                                       .bias = mp[i].bias,
-                                       .table = mp[i].table_id};
+    if (++m->proc_gen == 0) /* never 0: the tag of the cache's empty entries */
+        ++m->proc_gen;
+    kp->gen = m->proc_gen;
+    for (size_t i = 0; i < n; i++) {
+        kp->start[i] = mp[i].start;
+        kp->m[i] =
+                (struct gp_uw_kmap){.end = mp[i].end, .bias = mp[i].bias, .table = mp[i].table_id};
+    }
     int rc = bpf_map_update_elem(m->fd.procs, &tgid, kp, BPF_ANY) ? -errno : 0;
     free(kp);
-    bump(m);
     return rc;
 }
 
@@ -241,7 +199,6 @@ static void proc_remove(void *ctx, uint32_t tgid)
 {
     struct gp_uw_maps *m = ctx;
     bpf_map_delete_elem(m->fd.procs, &tgid);
-    bump(m);
 }
 
 static void *map_array(int fd, size_t len)
@@ -263,13 +220,13 @@ int gp_uw_maps_open(const struct gp_uw_maps_fds *fds, struct gp_uw_maps **out,
     if (!m)
         return gp_err_set(err, -ENOMEM, "out of memory");
     m->fd = *fds;
-    m->pcs_len = page_round((size_t)fds->rows_cap / GP_UW_PCS_PER_BLOCK * 64);
-    m->ids_len = page_round((size_t)fds->rows_cap / GP_UW_IDS_PER_BLOCK * 64);
+    m->keys_len = page_round((size_t)fds->rows_cap / GP_UW_KEYS_PER_BLOCK * 64);
+    m->rules_len = page_round((size_t)fds->rows_cap / GP_UW_RULES_PER_BLOCK * 64);
     m->pages_len = page_round((size_t)fds->pages_cap / GP_UW_PAGES_PER_BLOCK * 64);
-    m->pcs = map_array(fds->pcs, m->pcs_len);
-    m->ids = map_array(fds->ids, m->ids_len);
+    m->keys = map_array(fds->keys, m->keys_len);
+    m->rules = map_array(fds->rules, m->rules_len);
     m->pages = map_array(fds->pages, m->pages_len);
-    if (!m->pcs || !m->ids || !m->pages) {
+    if (!m->keys || !m->rules || !m->pages) {
         int rc = -errno;
         gp_uw_maps_close(m);
         return gp_err_set(err, rc, "mapping the BPF unwind tables: %s", strerror(-rc));
@@ -292,10 +249,10 @@ void gp_uw_maps_close(struct gp_uw_maps *m)
 {
     if (!m)
         return;
-    if (m->pcs)
-        munmap(m->pcs, m->pcs_len);
-    if (m->ids)
-        munmap(m->ids, m->ids_len);
+    if (m->keys)
+        munmap(m->keys, m->keys_len);
+    if (m->rules)
+        munmap(m->rules, m->rules_len);
     if (m->pages)
         munmap(m->pages, m->pages_len);
     free(m->rows.v);

@@ -10,10 +10,9 @@
 
 /* The map fds (owned by the caller) and the capacities they were created with. */
 struct gp_uw_maps_fds {
-    int pcs, ids, pages, rules, tables, procs;
-    uint32_t rows_cap;  /* rows: pcs holds rows_cap / 16 blocks, ids rows_cap / 32 */
+    int keys, rules, pages, tables, procs;
+    uint32_t rows_cap;  /* rows: keys holds rows_cap / 32 blocks, rules rows_cap / 16 */
     uint32_t pages_cap; /* page entries: pages holds pages_cap / 16 blocks */
-    uint32_t *gen;      /* the program's uw_gen (mmapped .bss), bumped after every change */
 };
 
 struct gp_uw_maps;

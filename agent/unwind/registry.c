@@ -1,6 +1,7 @@
 /* registry.c — unwind tables per binary (build-id, else device + inode + mtime), shared by the
  * processes that map the binary and dropped with the last; per process its mappings with table
- * and load bias; mirrored into a sink (the BPF sampler's maps). */
+ * and load bias; shared by up to GP_UW_CLIENTS sessions (clients), each mirroring the processes
+ * it noted, and the tables they map, into its own sink (its BPF sampler's maps). */
 #include "agent/unwind/registry.h"
 
 #include <dirent.h>
@@ -38,9 +39,11 @@ struct tab {
     struct gp_uw_table *t;
     uint32_t id; /* sink id, >= 1, when t */
     unsigned refs;
-    uint64_t kbytes; /* charged to the budget when t */
-    int in_sink;
-    double idle_since; /* refs == 0: when the last process mapping it went (monotonic s) */
+    uint64_t kbytes;      /* charged to the budget when t */
+    unsigned in_sink;     /* a bit per client whose sink holds the table */
+    unsigned sink_failed; /* a bit per client whose sink had no room for it */
+    unsigned mark;        /* stats: counted for a client already */
+    double idle_since;    /* refs == 0: when the last process mapping it went (monotonic s) */
 };
 
 /* A mapping whose binary has no table entry yet (lazy): built at its first miss. */
@@ -60,6 +63,12 @@ struct proc {
     size_t nrefs;
     struct pend *pend; /* lazy: mappings waiting for a miss */
     size_t npend;
+    unsigned owners; /* a bit per client that noted the process */
+};
+
+/* What one client's calls cost (tables built while noting its processes or on its misses). */
+struct client_stats {
+    uint64_t built, at_note, on_miss, build_ns, misses, misses_ignored;
 };
 
 struct gp_uw_registry {
@@ -67,8 +76,10 @@ struct gp_uw_registry {
     size_t max_bytes, used_bytes;
     const char *const *debug_dirs;
     size_t ndebug_dirs;
-    struct gp_uw_sink sink;
-    int has_sink;
+    struct gp_uw_sink sink[GP_UW_CLIENTS];
+    unsigned sinks;   /* a bit per client with a sink */
+    unsigned clients; /* a bit per client holding a reference (bit 0: the creator) */
+    struct client_stats cst[GP_UW_CLIENTS];
     struct tab **tabs; /* by id - 1 (NULL = free id) */
     size_t ntabs, captabs;
     struct proc **procs; /* sorted by tgid */
@@ -76,8 +87,8 @@ struct gp_uw_registry {
     double idle_keep_s; /* how long a table no process maps stays built and loaded; <0: none */
     struct gp_uw_registry_stats st;
     int logged_tables_limit, logged_mappings_limit; /* said once in the log */
-    int cancel;                                     /* atomic: a scan stops */
-    int lazy;                                       /* opts.lazy */
+    int cancel[GP_UW_CLIENTS];                      /* atomic: the client's scan stops */
+    int lazy[GP_UW_CLIENTS];                        /* opts.lazy, per client */
 };
 
 static double mono_s(void)
@@ -102,7 +113,8 @@ int gp_uw_registry_new(const struct gp_uw_registry_opts *o, struct gp_uw_registr
                                            : o->idle_keep_s;
     r->debug_dirs = o && o->debug_dirs ? o->debug_dirs : default_debug_dirs;
     r->ndebug_dirs = o && o->debug_dirs ? o->ndebug_dirs : 1;
-    r->lazy = o && o->lazy;
+    r->lazy[0] = o && o->lazy;
+    r->clients = 1;
     *out = r;
     return 0;
 }
@@ -129,10 +141,8 @@ static void proc_free(struct proc *p)
     free(p);
 }
 
-void gp_uw_registry_free(struct gp_uw_registry *r)
+static void registry_destroy(struct gp_uw_registry *r)
 {
-    if (!r)
-        return;
     for (size_t i = 0; i < r->nprocs; i++)
         proc_free(r->procs[i]);
     for (size_t i = 0; i < r->ntabs; i++)
@@ -145,13 +155,36 @@ void gp_uw_registry_free(struct gp_uw_registry *r)
 
 /* ---- tables ---- */
 
-static int publish_table(struct gp_uw_registry *r, struct tab *t)
+#define BIT(c) (1u << (c))
+
+static void not_fit(struct gp_uw_registry *r, struct tab *t, int rc);
+
+/* Loads t into client c's sink unless it is there: 0, or -errno when the sink has no room (said
+ * once; a table no sink has room for is dropped as not fitting). */
+static int publish_table(struct gp_uw_registry *r, struct tab *t, int c)
 {
-    if (!r->has_sink || !r->sink.table_add || !t->t || t->in_sink)
+    if (!(r->sinks & BIT(c)) || !t->t || (t->in_sink & BIT(c)))
         return 0;
-    int rc = r->sink.table_add(r->sink.ctx, t->id, t->t);
-    if (rc == 0)
-        t->in_sink = 1;
+    if (t->sink_failed & BIT(c))
+        return -ENOSPC;
+    if (!r->sink[c].table_add) {
+        t->in_sink |= BIT(c);
+        return 0;
+    }
+    int rc = r->sink[c].table_add(r->sink[c].ctx, t->id, t->t);
+    if (rc == 0) {
+        t->in_sink |= BIT(c);
+        return 0;
+    }
+    t->sink_failed |= BIT(c);
+    if (!t->in_sink && (t->sink_failed & r->sinks) == r->sinks)
+        not_fit(r, t, rc); /* no sink holds it: its rows go */
+    else {
+        r->st.tables_not_fit++;
+        gp_info("unwind: a table of %zu rows does not fit the kernel maps of one of the %d "
+                "sessions sharing it (%s); its code unwinds by frame pointers there",
+                t->t->n, __builtin_popcount(r->sinks), strerror(-rc));
+    }
     return rc;
 }
 
@@ -178,8 +211,9 @@ static void not_fit(struct gp_uw_registry *r, struct tab *t, int rc)
 /* Frees the table and its entry: gone from the sink and the budget. */
 static void tab_drop(struct gp_uw_registry *r, struct tab *t)
 {
-    if (t->in_sink && r->has_sink && r->sink.table_remove)
-        r->sink.table_remove(r->sink.ctx, t->id);
+    for (int c = 0; c < GP_UW_CLIENTS; c++)
+        if ((t->in_sink & r->sinks & BIT(c)) && r->sink[c].table_remove)
+            r->sink[c].table_remove(r->sink[c].ctx, t->id);
     if (t->t) {
         r->used_bytes -= t->kbytes;
         r->st.rows -= t->t->n;
@@ -437,12 +471,9 @@ static struct tab *tab_commit(struct gp_uw_registry *r, struct built *b, const s
     r->used_bytes += t->kbytes;
     while (r->used_bytes > r->max_bytes && expire_idle(r, 0, 1))
         ; /* idle tables make room first */
-    int rc;
     if (r->used_bytes > r->max_bytes)
         not_fit(r, t, -EDQUOT);
-    else if ((rc = publish_table(r, t)) != 0)
-        not_fit(r, t, rc);
-    return t;
+    return t; /* into a sink with the first process of its client that maps it (publish_proc) */
 }
 
 /* The table entry of the binary behind mapping m (a new reference is NOT taken), built now
@@ -510,11 +541,38 @@ static int add_ref(struct proc *p, struct tab *t, size_t cap)
     return 1;
 }
 
+/* Publishes p's mappings to client c's sink, loading the tables they need there first; a
+ * mapping whose table the sink has no room for is left out (frame pointers there). */
+static int publish_proc_to(struct gp_uw_registry *r, const struct proc *p, int c)
+{
+    struct gp_uw_mapping v[GP_UW_MAX_MAPPINGS];
+    size_t k = 0;
+    for (size_t j = 0; j < p->n && k < GP_UW_MAX_MAPPINGS; j++)
+        if (publish_table(r, p->mtab[j], c) == 0 && (p->mtab[j]->in_sink & BIT(c)))
+            v[k++] = p->m[j];
+    if (!r->sink[c].proc_set)
+        return 0;
+    return r->sink[c].proc_set(r->sink[c].ctx, p->tgid, v, k);
+}
+
+/* Publishes p to the sink of every client that noted it. */
 static int publish_proc(struct gp_uw_registry *r, const struct proc *p)
 {
-    if (!r->has_sink || !r->sink.proc_set)
-        return 0;
-    return r->sink.proc_set(r->sink.ctx, p->tgid, p->m, p->n);
+    int rc = 0;
+    for (int c = 0; c < GP_UW_CLIENTS; c++)
+        if (r->sinks & p->owners & BIT(c)) {
+            int prc = publish_proc_to(r, p, c);
+            if (prc && !rc)
+                rc = prc;
+        }
+    return rc;
+}
+
+static void sinks_proc_remove(struct gp_uw_registry *r, const struct proc *p)
+{
+    for (int c = 0; c < GP_UW_CLIENTS; c++)
+        if ((r->sinks & p->owners & BIT(c)) && r->sink[c].proc_remove)
+            r->sink[c].proc_remove(r->sink[c].ctx, p->tgid);
 }
 
 /* Takes p's reference on t and adds the mapping [start, end) at file offset to p's mappings with
@@ -525,7 +583,7 @@ static void attach(struct gp_uw_registry *r, struct proc *p, struct tab *t, uint
     if (add_ref(p, t, p->cap) > 0)
         tab_ref(r, t);
     uint64_t vaddr;
-    if (!t->t || (r->has_sink && !t->in_sink) || vaddr_of(t, offset, &vaddr))
+    if (!t->t || vaddr_of(t, offset, &vaddr))
         return;
     if (p->n == GP_UW_MAX_MAPPINGS) { /* the rest walks by frame pointers */
         r->st.mappings_over_limit++;
@@ -577,8 +635,8 @@ static int add_pending(struct proc *p, const struct gp_map *m)
     return 0;
 }
 
-static int add_locked(struct gp_uw_registry *r, uint32_t tgid, const struct gp_maps *maps,
-                      const char *exe)
+static int add_locked(struct gp_uw_registry *r, int client, int lazy, uint32_t tgid,
+                      const struct gp_maps *maps, const char *exe)
 {
     if (r->idle_keep_s >= 0)
         expire_idle(r, mono_s(), 0);
@@ -586,17 +644,19 @@ static int add_locked(struct gp_uw_registry *r, uint32_t tgid, const struct gp_m
     size_t cap = maps->n ? maps->n : 1;
     if (!p || !(p->m = calloc(cap, sizeof(*p->m))) || !(p->mtab = calloc(cap, sizeof(*p->mtab))) ||
         !(p->refs = calloc(cap, sizeof(*p->refs))) ||
-        (r->lazy && !(p->pend = calloc(cap, sizeof(*p->pend))))) {
+        (lazy && !(p->pend = calloc(cap, sizeof(*p->pend))))) {
         proc_free(p);
         return -ENOMEM;
     }
     p->tgid = tgid;
     p->cap = cap;
+    struct proc **old = proc_slot(r, tgid);
+    p->owners = BIT(client) | (old ? (*old)->owners : 0);
     for (size_t i = 0; i < maps->n; i++) {
         const struct gp_map *m = &maps->v[i];
         if (m->kind != GP_MAP_FILE || m->perms[2] != 'x' || !m->path || !m->path[0])
             continue;
-        if (r->lazy && !built_at_note(m, exe) &&
+        if (lazy && !built_at_note(m, exe) &&
             !find_fast(r, makedev(m->dev_major, m->dev_minor), m->inode)) {
             if (add_pending(p, m)) {
                 proc_drop(r, p);
@@ -610,7 +670,6 @@ static int add_locked(struct gp_uw_registry *r, uint32_t tgid, const struct gp_m
         if (t)
             attach(r, p, t, m->start, m->end, m->offset, m->path);
     }
-    struct proc **old = proc_slot(r, tgid);
     int rc = publish_proc(r, p);
     if (rc)
         gp_debug("unwind: publishing the mappings of %u: %s", tgid, strerror(-rc));
@@ -624,8 +683,7 @@ static int add_locked(struct gp_uw_registry *r, uint32_t tgid, const struct gp_m
         size_t ncap = r->capprocs ? r->capprocs * 2 : 64;
         struct proc **np = realloc(r->procs, ncap * sizeof(*np));
         if (!np) {
-            if (r->has_sink && r->sink.proc_remove)
-                r->sink.proc_remove(r->sink.ctx, tgid);
+            sinks_proc_remove(r, p);
             proc_drop(r, p);
             return -ENOMEM;
         }
@@ -639,9 +697,11 @@ static int add_locked(struct gp_uw_registry *r, uint32_t tgid, const struct gp_m
     return 0;
 }
 
-int gp_uw_registry_add_process(struct gp_uw_registry *r, uint32_t tgid, const struct gp_maps *maps,
-                               struct gp_err *err)
+int gp_uw_registry_add_process_c(struct gp_uw_registry *r, int client, uint32_t tgid,
+                                 const struct gp_maps *maps, struct gp_err *err)
 {
+    if (client < 0 || client >= GP_UW_CLIENTS)
+        return gp_err_set(err, -EINVAL, "unwind: no such registry client %d", client);
     struct gp_maps own = {0};
     if (!maps) {
         int rc = gp_maps_read(tgid, 1, &own, err);
@@ -650,7 +710,8 @@ int gp_uw_registry_add_process(struct gp_uw_registry *r, uint32_t tgid, const st
         maps = &own;
     }
     char exe[4096] = "";
-    if (__atomic_load_n(&r->lazy, __ATOMIC_RELAXED)) {
+    int lazy = __atomic_load_n(&r->lazy[client], __ATOMIC_RELAXED);
+    if (lazy) {
         char link[64];
         snprintf(link, sizeof(link), "/proc/%u/exe", tgid);
         ssize_t n = readlink(link, exe, sizeof(exe) - 1);
@@ -667,7 +728,7 @@ int gp_uw_registry_add_process(struct gp_uw_registry *r, uint32_t tgid, const st
     for (size_t i = 0; pre && idx && i < maps->n; i++) {
         const struct gp_map *m = &maps->v[i];
         if (m->kind == GP_MAP_FILE && m->perms[2] == 'x' && m->path && m->path[0] &&
-            (!r->lazy || built_at_note(m, exe)) &&
+            (!lazy || built_at_note(m, exe)) &&
             !find_fast(r, makedev(m->dev_major, m->dev_minor), m->inode))
             idx[npre++] = i;
     }
@@ -675,6 +736,7 @@ int gp_uw_registry_add_process(struct gp_uw_registry *r, uint32_t tgid, const st
     for (size_t i = 0; i < npre; i++)
         tab_build(r, tgid, &maps->v[idx[i]], 0, &pre[i]);
     pthread_rwlock_wrlock(&r->lock);
+    uint64_t built0 = r->st.tables_built, ns0 = r->st.build_ns;
     for (size_t i = 0; i < npre; i++) {
         uint64_t built = r->st.tables_built;
         tab_commit(r, &pre[i], &maps->v[idx[i]]);
@@ -682,7 +744,11 @@ int gp_uw_registry_add_process(struct gp_uw_registry *r, uint32_t tgid, const st
     }
     free(pre);
     free(idx);
-    int rc = add_locked(r, tgid, maps, exe);
+    int rc = add_locked(r, client, lazy, tgid, maps, exe);
+    struct client_stats *cs = &r->cst[client]; /* exact: no other commit under the lock */
+    cs->built += r->st.tables_built - built0;
+    cs->at_note += r->st.tables_built - built0;
+    cs->build_ns += r->st.build_ns - ns0;
     pthread_rwlock_unlock(&r->lock);
     gp_maps_free(&own);
     if (rc)
@@ -700,20 +766,21 @@ void gp_uw_registry_remove_process(struct gp_uw_registry *r, uint32_t tgid)
         size_t at = (size_t)(slot - r->procs);
         memmove(&r->procs[at], &r->procs[at + 1], (r->nprocs - at - 1) * sizeof(*r->procs));
         r->nprocs--;
-        if (r->has_sink && r->sink.proc_remove)
-            r->sink.proc_remove(r->sink.ctx, tgid);
+        sinks_proc_remove(r, p);
         proc_drop(r, p);
     }
     pthread_rwlock_unlock(&r->lock);
 }
 
-int gp_uw_registry_scan(struct gp_uw_registry *r, const uint32_t *pids, size_t npids)
+int gp_uw_registry_scan_c(struct gp_uw_registry *r, int client, const uint32_t *pids, size_t npids)
 {
     int noted = 0;
     struct gp_err e = {0};
+    if (client < 0 || client >= GP_UW_CLIENTS)
+        return -EINVAL;
     if (pids) {
         for (size_t i = 0; i < npids; i++)
-            noted += gp_uw_registry_add_process(r, pids[i], NULL, &e) == 0;
+            noted += gp_uw_registry_add_process_c(r, client, pids[i], NULL, &e) == 0;
         return noted;
     }
     DIR *d = opendir("/proc");
@@ -721,53 +788,137 @@ int gp_uw_registry_scan(struct gp_uw_registry *r, const uint32_t *pids, size_t n
         return -errno;
     uint32_t self = (uint32_t)getpid();
     struct dirent *de;
-    while ((de = readdir(d)) && !__atomic_load_n(&r->cancel, __ATOMIC_RELAXED)) {
+    while ((de = readdir(d)) && !__atomic_load_n(&r->cancel[client], __ATOMIC_RELAXED)) {
         char *end;
         unsigned long v = strtoul(de->d_name, &end, 10);
         if (*end || !v || v > UINT32_MAX || (uint32_t)v == self)
             continue;
-        noted += gp_uw_registry_add_process(r, (uint32_t)v, NULL, &e) == 0;
+        noted += gp_uw_registry_add_process_c(r, client, (uint32_t)v, NULL, &e) == 0;
     }
     closedir(d);
     return noted;
 }
 
-void gp_uw_registry_cancel_scan(struct gp_uw_registry *r)
+void gp_uw_registry_cancel_scan_c(struct gp_uw_registry *r, int client)
 {
-    __atomic_store_n(&r->cancel, 1, __ATOMIC_RELAXED);
+    if (client >= 0 && client < GP_UW_CLIENTS)
+        __atomic_store_n(&r->cancel[client], 1, __ATOMIC_RELAXED);
+}
+
+/* Detaches client c's sink (lock held): calls nothing on it. */
+static void sink_detach(struct gp_uw_registry *r, int c)
+{
+    for (size_t i = 0; i < r->ntabs; i++)
+        if (r->tabs[i]) {
+            r->tabs[i]->in_sink &= ~BIT(c);
+            r->tabs[i]->sink_failed &= ~BIT(c);
+        }
+    r->sinks &= ~BIT(c);
+    r->sink[c] = (struct gp_uw_sink){0};
+}
+
+int gp_uw_registry_set_sink_c(struct gp_uw_registry *r, int client, const struct gp_uw_sink *sink)
+{
+    if (client < 0 || client >= GP_UW_CLIENTS)
+        return -EINVAL;
+    pthread_rwlock_wrlock(&r->lock);
+    sink_detach(r, client);
+    int rc = 0;
+    if (sink) {
+        r->sink[client] = *sink;
+        r->sinks |= BIT(client);
+        /* Replays the client's processes and the tables they map (one that does not fit any
+         * sink loses its rows: its mappings go from every process). */
+        for (size_t i = 0; i < r->nprocs; i++) {
+            struct proc *p = r->procs[i];
+            if (!(p->owners & BIT(client)))
+                continue;
+            int prc = publish_proc_to(r, p, client);
+            if (prc && !rc)
+                rc = prc;
+        }
+        for (size_t i = 0; i < r->nprocs; i++) {
+            struct proc *p = r->procs[i];
+            size_t k = 0;
+            for (size_t j = 0; j < p->n; j++)
+                if (p->mtab[j]->t) {
+                    p->mtab[k] = p->mtab[j];
+                    p->m[k++] = p->m[j];
+                }
+            p->n = k;
+        }
+    }
+    pthread_rwlock_unlock(&r->lock);
+    return rc;
+}
+
+int gp_uw_registry_ref(struct gp_uw_registry *r)
+{
+    int c = -EBUSY;
+    pthread_rwlock_wrlock(&r->lock);
+    for (int i = 0; i < GP_UW_CLIENTS; i++)
+        if (r->clients && !(r->clients & BIT(i))) {
+            c = i;
+            r->clients |= BIT(i);
+            r->cst[i] = (struct client_stats){0};
+            r->cancel[i] = 0;
+            r->lazy[i] = 0;
+            break;
+        }
+    pthread_rwlock_unlock(&r->lock);
+    return c;
+}
+
+void gp_uw_registry_unref(struct gp_uw_registry *r, int client)
+{
+    if (!r || client < 0 || client >= GP_UW_CLIENTS)
+        return;
+    pthread_rwlock_wrlock(&r->lock);
+    sink_detach(r, client);
+    r->clients &= ~BIT(client);
+    /* The processes only this client noted go (their tables idle, as with an exit); the others
+     * stay with the clients that still note them. */
+    size_t k = 0;
+    for (size_t i = 0; i < r->nprocs; i++) {
+        struct proc *p = r->procs[i];
+        p->owners &= ~BIT(client);
+        if (p->owners) {
+            r->procs[k++] = p;
+            continue;
+        }
+        proc_drop(r, p);
+    }
+    r->nprocs = k;
+    int last = r->clients == 0;
+    pthread_rwlock_unlock(&r->lock);
+    if (last)
+        registry_destroy(r);
+}
+
+void gp_uw_registry_free(struct gp_uw_registry *r)
+{
+    gp_uw_registry_unref(r, 0);
 }
 
 int gp_uw_registry_set_sink(struct gp_uw_registry *r, const struct gp_uw_sink *sink)
 {
-    pthread_rwlock_wrlock(&r->lock);
-    for (size_t i = 0; i < r->ntabs; i++)
-        if (r->tabs[i])
-            r->tabs[i]->in_sink = 0;
-    r->has_sink = sink != NULL;
-    if (sink)
-        r->sink = *sink;
-    int rc = 0;
-    for (size_t i = 0; sink && i < r->ntabs; i++) {
-        struct tab *t = r->tabs[i];
-        int trc = t && t->t ? publish_table(r, t) : 0;
-        if (trc)
-            not_fit(r, t, trc);
-    }
-    for (size_t i = 0; sink && i < r->nprocs; i++) {
-        struct proc *p = r->procs[i];
-        size_t k = 0; /* drop the mappings of tables that did not fit */
-        for (size_t j = 0; j < p->n; j++)
-            if (p->mtab[j]->in_sink) {
-                p->mtab[k] = p->mtab[j];
-                p->m[k++] = p->m[j];
-            }
-        p->n = k;
-        int prc = publish_proc(r, p);
-        if (prc && !rc)
-            rc = prc;
-    }
-    pthread_rwlock_unlock(&r->lock);
-    return rc;
+    return gp_uw_registry_set_sink_c(r, 0, sink);
+}
+
+int gp_uw_registry_add_process(struct gp_uw_registry *r, uint32_t tgid, const struct gp_maps *maps,
+                               struct gp_err *err)
+{
+    return gp_uw_registry_add_process_c(r, 0, tgid, maps, err);
+}
+
+int gp_uw_registry_scan(struct gp_uw_registry *r, const uint32_t *pids, size_t npids)
+{
+    return gp_uw_registry_scan_c(r, 0, pids, npids);
+}
+
+void gp_uw_registry_cancel_scan(struct gp_uw_registry *r)
+{
+    gp_uw_registry_cancel_scan_c(r, 0);
 }
 
 /* The mapping of p holding addr (binary search), or NULL. */
@@ -824,7 +975,7 @@ const struct gp_uw_entry *gp_uw_registry_held_row(const void *held, uint64_t pc)
     const struct proc *p = held;
     size_t i;
     const struct gp_uw_mapping *m = p ? proc_mapping(p, pc, &i) : NULL;
-    return m ? gp_uw_table_find(p->mtab[i]->t, pc - m->bias) : NULL;
+    return m && p->mtab[i]->t ? gp_uw_table_find(p->mtab[i]->t, pc - m->bias) : NULL;
 }
 
 void gp_uw_registry_release(void *registry)
@@ -832,11 +983,18 @@ void gp_uw_registry_release(void *registry)
     pthread_rwlock_unlock(&((struct gp_uw_registry *)registry)->lock);
 }
 
+void gp_uw_registry_set_lazy_c(struct gp_uw_registry *r, int client, int lazy)
+{
+    if (client < 0 || client >= GP_UW_CLIENTS)
+        return;
+    pthread_rwlock_wrlock(&r->lock);
+    __atomic_store_n(&r->lazy[client], lazy != 0, __ATOMIC_RELAXED);
+    pthread_rwlock_unlock(&r->lock);
+}
+
 void gp_uw_registry_set_lazy(struct gp_uw_registry *r, int lazy)
 {
-    pthread_rwlock_wrlock(&r->lock);
-    __atomic_store_n(&r->lazy, lazy != 0, __ATOMIC_RELAXED);
-    pthread_rwlock_unlock(&r->lock);
+    gp_uw_registry_set_lazy_c(r, 0, lazy);
 }
 
 /* Attaches t to every process with a pending mapping of the binary (dev, inode) and republishes
@@ -876,11 +1034,14 @@ static const struct pend *pending_at(struct gp_uw_registry *r, uint32_t tgid, ui
     return NULL;
 }
 
-int gp_uw_registry_miss(struct gp_uw_registry *r, uint32_t tgid, uint64_t pc)
+int gp_uw_registry_miss_c(struct gp_uw_registry *r, int client, uint32_t tgid, uint64_t pc)
 {
+    if (client < 0 || client >= GP_UW_CLIENTS)
+        return 0;
     /* Most reports find nothing to build (the vDSO, JIT code, code without CFI): they take the
      * read lock only, beside the perf sampler's walks. The table is built without the lock. */
     __atomic_fetch_add(&r->st.misses, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&r->cst[client].misses, 1, __ATOMIC_RELAXED);
     pthread_rwlock_rdlock(&r->lock);
     const struct pend *pd = pending_at(r, tgid, pc);
     struct gp_map m = {0};
@@ -897,14 +1058,18 @@ int gp_uw_registry_miss(struct gp_uw_registry *r, uint32_t tgid, uint64_t pc)
     pthread_rwlock_unlock(&r->lock);
     if (!m.path) {
         __atomic_fetch_add(&r->st.misses_ignored, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&r->cst[client].misses_ignored, 1, __ATOMIC_RELAXED);
         return 0;
     }
     struct built b;
     tab_build(r, tgid, &m, 0, &b);
     pthread_rwlock_wrlock(&r->lock);
-    uint64_t built = r->st.tables_built;
+    uint64_t built = r->st.tables_built, ns0 = r->st.build_ns;
     struct tab *t = tab_commit(r, &b, &m);
     r->st.tables_built_on_miss += r->st.tables_built - built;
+    r->cst[client].built += r->st.tables_built - built;
+    r->cst[client].on_miss += r->st.tables_built - built;
+    r->cst[client].build_ns += r->st.build_ns - ns0;
     if (t && r->st.tables_built != built)
         gp_debug("unwind: table of %s built on a miss of process %u", m.path, tgid);
     resolve_pending(r, t, m.dev_major, m.dev_minor, m.inode);
@@ -914,10 +1079,47 @@ int gp_uw_registry_miss(struct gp_uw_registry *r, uint32_t tgid, uint64_t pc)
     return loaded;
 }
 
+int gp_uw_registry_miss(struct gp_uw_registry *r, uint32_t tgid, uint64_t pc)
+{
+    return gp_uw_registry_miss_c(r, 0, tgid, pc);
+}
+
 void gp_uw_registry_stats(struct gp_uw_registry *r, struct gp_uw_registry_stats *out)
 {
-    pthread_rwlock_rdlock(&r->lock);
+    gp_uw_registry_stats_c(r, 0, out);
+}
+
+void gp_uw_registry_stats_c(struct gp_uw_registry *r, int client, struct gp_uw_registry_stats *out)
+{
+    if (client < 0 || client >= GP_UW_CLIENTS)
+        client = 0;
+    /* the write lock: marks tables while summing the client's kernel bytes */
+    pthread_rwlock_wrlock(&r->lock);
     *out = r->st;
+    const struct client_stats *cs = &r->cst[client];
+    out->sessions = (uint64_t)__builtin_popcount(r->clients);
+    out->client_tables_built = cs->built;
+    out->client_built_at_note = cs->at_note;
+    out->client_built_on_miss = cs->on_miss;
+    out->client_build_ns = cs->build_ns;
+    out->client_misses = cs->misses;
+    out->client_misses_ignored = cs->misses_ignored;
+    out->client_processes = 0;
+    out->client_kernel_bytes = 0;
+    for (size_t i = 0; i < r->ntabs; i++)
+        if (r->tabs[i])
+            r->tabs[i]->mark = 0;
+    for (size_t i = 0; i < r->nprocs; i++) {
+        const struct proc *p = r->procs[i];
+        if (!(p->owners & BIT(client)))
+            continue;
+        out->client_processes++;
+        for (size_t j = 0; j < p->nrefs; j++)
+            if (p->refs[j]->t && !p->refs[j]->mark) {
+                p->refs[j]->mark = 1;
+                out->client_kernel_bytes += p->refs[j]->kbytes;
+            }
+    }
     out->mappings_pending = 0;
     for (size_t i = 0; i < r->nprocs; i++)
         out->mappings_pending += r->procs[i]->npend;

@@ -12,6 +12,7 @@
 
 #define GP_UW_TABLES_MAX_DEFAULT  ((size_t)256 << 20) /* unwind_tables_max: kernel bytes */
 #define GP_UW_IDLE_KEEP_S_DEFAULT 300 /* a table no process maps stays this long (seconds) */
+#define GP_UW_CLIENTS             4   /* sessions sharing one registry (gp_uw_registry_ref) */
 
 /* One executable file mapping of a process that has a table: the row of runtime address a is
  * gp_uw_table_find(table, a - bias). */
@@ -75,17 +76,52 @@ struct gp_uw_registry_stats {
     uint64_t misses;               /* miss reports received (gp_uw_registry_miss) */
     uint64_t misses_ignored;       /* of misses: no pending mapping there (no CFI, a JIT...) */
     uint64_t mappings_pending;     /* now: mappings whose binary waits for its first miss */
+    /* Sharing (gp_uw_registry_stats_c): the counters above are the registry's, for every
+     * session sharing it; these are one client's (session's) own. */
+    uint64_t sessions;              /* clients holding the registry now */
+    uint64_t client_tables_built;   /* tables this client's notes and misses built */
+    uint64_t client_built_at_note;  /* of them: when it noted a process */
+    uint64_t client_built_on_miss;  /* of them: after its walks found no table */
+    uint64_t client_build_ns;       /* CPU time of those builds */
+    uint64_t client_misses;         /* miss reports it handed in */
+    uint64_t client_misses_ignored; /* of them: nothing to build */
+    uint64_t client_processes;      /* processes it noted, known now */
+    uint64_t client_kernel_bytes;   /* kernel bytes of the tables those processes map */
 };
 
 struct gp_uw_registry;
 
 int gp_uw_registry_new(const struct gp_uw_registry_opts *o, struct gp_uw_registry **out,
                        struct gp_err *err);
-/* Calls nothing on the sink; frees every table. */
+/* Drops the creator's reference (client 0, gp_uw_registry_unref): with no other client, frees
+ * every table and calls nothing on the sink. */
 void gp_uw_registry_free(struct gp_uw_registry *r);
 
-/* Attaches the sink (or detaches it with NULL) and replays every loaded table and process into
- * it, so a sampler opened after tables were built starts complete. 0 or -errno. */
+/* Sharing one registry between sessions (the agent's continuous and ad hoc profiles): a table is
+ * built once for all of them. Each session is a client: it takes a reference (the creator holds
+ * client 0), notes and forgets processes and reports misses as that client, and its sampler
+ * attaches the client's sink. A sink gets the processes its client noted and the tables they
+ * map, so a session's kernel maps hold only what its own processes need, and a table that does
+ * not fit one sampler's maps still serves the others.
+ * gp_uw_registry_ref: a new client id (1..GP_UW_CLIENTS-1), or -EBUSY.
+ * gp_uw_registry_unref: detaches the client's sink (calling nothing on it), forgets the
+ *   processes no other client noted (their tables go idle, as at an exit) and frees the
+ *   registry with the last reference.
+ * The functions without _c act as client 0. */
+int gp_uw_registry_ref(struct gp_uw_registry *r);
+void gp_uw_registry_unref(struct gp_uw_registry *r, int client);
+int gp_uw_registry_set_sink_c(struct gp_uw_registry *r, int client, const struct gp_uw_sink *sink);
+int gp_uw_registry_add_process_c(struct gp_uw_registry *r, int client, uint32_t tgid,
+                                 const struct gp_maps *maps, struct gp_err *err);
+int gp_uw_registry_scan_c(struct gp_uw_registry *r, int client, const uint32_t *pids, size_t npids);
+/* Stops only the scan this client started. */
+void gp_uw_registry_cancel_scan_c(struct gp_uw_registry *r, int client);
+void gp_uw_registry_set_lazy_c(struct gp_uw_registry *r, int client, int lazy);
+int gp_uw_registry_miss_c(struct gp_uw_registry *r, int client, uint32_t tgid, uint64_t pc);
+void gp_uw_registry_stats_c(struct gp_uw_registry *r, int client, struct gp_uw_registry_stats *out);
+
+/* Attaches the sink (or detaches it with NULL) and replays the client's processes and the tables
+ * they map into it, so a sampler opened after tables were built starts complete. 0 or -errno. */
 int gp_uw_registry_set_sink(struct gp_uw_registry *r, const struct gp_uw_sink *sink);
 
 /* Notes process tgid (first seen, exec'd, or its maps re-read): maps are its executable
@@ -95,7 +131,7 @@ int gp_uw_registry_set_sink(struct gp_uw_registry *r, const struct gp_uw_sink *s
  * error: its mappings unwind by frame pointers, and the stats count it. */
 int gp_uw_registry_add_process(struct gp_uw_registry *r, uint32_t tgid, const struct gp_maps *maps,
                                struct gp_err *err);
-/* Forgets process tgid; a table that no other process maps is dropped. */
+/* Forgets process tgid (it exited: for every client); a table no other process maps goes idle. */
 void gp_uw_registry_remove_process(struct gp_uw_registry *r, uint32_t tgid);
 /* Notes every process of the host (pids == NULL) or the given ones, before sampling starts so
  * their first samples unwind. Processes that vanish meanwhile are skipped. Returns how many

@@ -24,6 +24,8 @@ struct coord_counters {
     atomic_uint_fast64_t completions;   /* command completions answered (2xx) */
 };
 
+struct http_ratelimit;
+
 struct coord_api {
     struct coord_store *store;
     struct cp_plane *plane;
@@ -38,6 +40,9 @@ struct coord_api {
     int64_t started;                   /* Unix seconds */
     int64_t session_ttl_s;             /* UI session lifetime (POST /api/login) */
     bool tls;                          /* served over HTTPS: session cookies are Secure */
+    struct http_ratelimit *login_rl;   /* failed sign-ins per address and per name; NULL = off */
+    double login_rate;                 /* its rate (per second) and burst, for the 429 message */
+    unsigned login_burst;
 };
 
 /* Fills routes (at most max) and returns how many. */
@@ -98,9 +103,9 @@ void api_ui_unload_dir(void);
  * before the body is read; answer 401 and return false when refused. */
 bool api_pre_agent(const struct http_req *r, struct http_resp *w, void *ctx);
 bool api_pre_ui(const struct http_req *r, struct http_resp *w, void *ctx);
-/* http_identity_fn of the control rate limit (ctx = the coord_api): "user NAME" for basic auth,
- * "ui token SHA256-PREFIX" for the UI token, else "address IP" (auth off: always the address).
- * The one place that names a caller: swap it when principals change. */
+/* http_identity_fn of the control rate limit (ctx = the coord_api): the key of the identity
+ * auth_identify() authenticates ("user:NAME" by token, session or proxy header, "ui_token",
+ * "basic:NAME"), else "ip:ADDR" (anonymous, refused credentials, auth off). */
 void api_identity(const struct http_req *r, char *buf, size_t bufsz, void *ctx);
 
 /* People (api/session_api.c): POST /api/login, POST /api/logout, GET /api/me; the audit log
@@ -123,8 +128,8 @@ bool api_service_ok(struct coord_api *api, const struct http_req *r, struct http
 bool api_ui_service(struct coord_api *api, const struct http_req *r, struct http_resp *w,
                     const char *service);
 /* Appends an audit entry: who and address from id, action ("profile_request", "login", or
- * "METHOD /path" when NULL), target, result ("ok" | "denied" | "failed"), HTTP status and
- * detail. A store failure is logged, never answered. */
+ * "METHOD /path" when NULL), target, result ("ok" | "denied" | "refused" (over a limit) |
+ * "failed"), HTTP status and detail. A store failure is logged, never answered. */
 void api_audit(struct coord_api *api, const struct http_req *r, const struct auth_ident *id,
                const char *action, const char *target, const char *result, int status,
                const char *detail);

@@ -1,11 +1,9 @@
 /* common.c — helpers shared by the API handlers and the routing table. */
 #include "coordinator/api/api.h"
 #include "coordinator/api/envelope.h"
-#include "common/base64.h"
 #include "common/log.h"
 
 #include <stdio.h>
-#include <strings.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -130,32 +128,14 @@ bool api_pre_ui(const struct http_req *r, struct http_resp *w, void *ctx)
 void api_identity(const struct http_req *r, char *buf, size_t bufsz, void *ctx)
 {
     struct coord_api *api = ctx;
-    char ip[64];
-    http_client_ip(r, ip, sizeof(ip));
-    snprintf(buf, bufsz, "address %s", ip);
-    if (!api->auth->enabled) /* no principal: a header naming one proves nothing */
-        return;
-    const char *h = http_header(r, "Authorization");
-    const char *x = http_header(r, "X-Gprof-UI-Token");
-    if (h && strncasecmp(h, "Basic ", 6) == 0) {
-        struct strbuf dec = STRBUF_INIT;
-        size_t n = strnlen(h + 6, 1024);
-        if (n < 1024 && gp_base64_decode(h + 6, n, &dec, NULL) == 0 && dec.len) {
-            const char *u = sb_str(&dec);
-            const char *colon = strchr(u, ':');
-            int ul = colon ? (int)(colon - u) : 0;
-            if (ul > 0 && ul < 64)
-                snprintf(buf, bufsz, "user %.*s", ul, u);
-        }
-        sb_free(&dec);
-        return;
-    }
-    const char *tok = x && *x ? x : h && strncasecmp(h, "Bearer ", 7) == 0 ? h + 7 : NULL;
-    if (tok && *tok) {
-        char hex[65];
-        meta_sha256_hex(tok, strlen(tok), hex);
-        snprintf(buf, bufsz, "ui token %.12s", hex);
-    }
+    struct auth_ident id;
+    struct gp_err err = {0};
+    /* only a credential auth_identify accepted names a caller: an unchecked header would let
+     * anyone mint a fresh bucket per request */
+    if (auth_identify(api->auth, r, coord_now(), &id, &err) == 0)
+        snprintf(buf, bufsz, "%s", id.key);
+    else
+        snprintf(buf, bufsz, "ip:%s", id.ip);
 }
 
 void api_store_error(struct http_resp *w, int rc, const struct gp_err *err)

@@ -1,6 +1,7 @@
 /* session_api.c — signing in and out of the web UI: POST /api/login (name + password -> an
  * HttpOnly SameSite=Strict session cookie and the CSRF token), POST /api/logout, GET /api/me. */
 #include "coordinator/api/api.h"
+#include "coordinator/http/ratelimit.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -39,6 +40,29 @@ static const char *str_member(json_object *o, const char *k)
     return json_object_get_string(v);
 }
 
+/* true when neither the address nor the name has used up its failed sign-ins; else answers 429
+ * with Retry-After and audits the attempt as refused (the limiter logs once per burst). */
+static bool login_allowed(struct coord_api *api, const struct http_req *r, struct http_resp *w,
+                          const struct auth_ident *id, const char *addr_key, const char *name_key)
+{
+    int64_t now = http_ratelimit_now_ms();
+    unsigned ra = 0, rn = 0;
+    bool a_ok = http_ratelimit_check(api->login_rl, addr_key, now, &ra);
+    bool n_ok = http_ratelimit_check(api->login_rl, name_key, now, &rn);
+    if (a_ok && n_ok)
+        return true;
+    unsigned retry = ra > rn ? ra : rn;
+    char msg[256];
+    snprintf(msg, sizeof(msg),
+             "too many failed sign-ins %s %s (login_rate %g/s, burst %u); retry after %u s",
+             a_ok ? "for" : "from", a_ok ? name_key : addr_key, api->login_rate, api->login_burst,
+             retry);
+    http_resp_msg(w, 429, "%s", msg);
+    snprintf(w->retry_after, sizeof(w->retry_after), "%u", retry);
+    api_audit(api, r, id, "login", "", "refused", 429, msg);
+    return false;
+}
+
 void api_login(const struct http_req *r, struct http_resp *w, void *ctx)
 {
     struct coord_api *api = ctx;
@@ -57,11 +81,21 @@ void api_login(const struct http_req *r, struct http_resp *w, void *ctx)
         return;
     }
     snprintf(id.who, sizeof(id.who), "%s", name);
+    char addr_key[80], name_key[META_USER_NAME_MAX + 8];
+    snprintf(addr_key, sizeof(addr_key), "ip:%s", id.ip);
+    snprintf(name_key, sizeof(name_key), "user:%s", name);
+    if (api->login_rl && !login_allowed(api, r, w, &id, addr_key, name_key)) {
+        json_object_put(body);
+        return;
+    }
     struct gp_err err = {0};
     struct meta_user u = {0};
     int rc = meta_user_check_password(api->store->meta, name, pw, &u, &err);
     json_object_put(body); /* the password goes with it */
     if (rc == -EACCES) {
+        int64_t now = http_ratelimit_now_ms();
+        http_ratelimit_charge(api->login_rl, addr_key, now);
+        http_ratelimit_charge(api->login_rl, name_key, now);
         http_resp_msg(w, 401, "wrong user name or password");
         api_audit(api, r, &id, "login", "", "denied", 401, "wrong user name or password");
         return;

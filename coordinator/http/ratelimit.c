@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define RL_SETS 1024
 #define RL_WAYS 4
@@ -25,31 +26,33 @@ struct rl_bucket {
 
 struct http_ratelimit {
     pthread_mutex_t mu;
+    char what[48];
     double rate;
     double burst;
     struct rl_bucket b[RL_SETS][RL_WAYS];
 };
 
-int http_ratelimit_parse_rate(const char *s, double *per_s, struct gp_err *err)
+int http_ratelimit_parse_rate(const char *key, const char *s, double *per_s, struct gp_err *err)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || !isfinite(v) || v < 0)
-        return gp_err_set(err, -EINVAL,
-                          "control_rate '%s': expected a number of requests, e.g. 10/s", s);
+        return gp_err_set(err, -EINVAL, "%s '%s': expected a number of requests, e.g. 10/s", key,
+                          s);
     while (*end == ' ')
         end++;
     if (strcmp(end, "/m") == 0 || strcmp(end, "/min") == 0)
         v /= 60.0;
     else if (*end && strcmp(end, "/s") != 0)
-        return gp_err_set(err, -EINVAL,
-                          "control_rate '%s': unit must be /s or /m (e.g. 10/s, 600/m)", s);
+        return gp_err_set(err, -EINVAL, "%s '%s': unit must be /s or /m (e.g. 10/s, 600/m)", key,
+                          s);
     *per_s = v;
     return 0;
 }
 
-int http_ratelimit_new(double rate, unsigned burst, struct http_ratelimit **out, struct gp_err *err)
+int http_ratelimit_new(const char *what, double rate, unsigned burst, struct http_ratelimit **out,
+                       struct gp_err *err)
 {
     *out = NULL;
     if (rate <= 0)
@@ -58,6 +61,7 @@ int http_ratelimit_new(double rate, unsigned burst, struct http_ratelimit **out,
     if (!rl)
         return gp_err_set(err, -ENOMEM, "out of memory");
     pthread_mutex_init(&rl->mu, NULL);
+    snprintf(rl->what, sizeof(rl->what), "%s", what);
     rl->rate = rate;
     rl->burst = burst ? burst : 1;
     *out = rl;
@@ -82,8 +86,17 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-bool http_ratelimit_take(struct http_ratelimit *rl, const char *identity, int64_t now_ms,
-                         unsigned *retry_after_s)
+int64_t http_ratelimit_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+enum rl_op { RL_TAKE, RL_CHECK, RL_CHARGE };
+
+static bool rl_apply(struct http_ratelimit *rl, const char *identity, int64_t now_ms, enum rl_op op,
+                     unsigned *retry_after_s)
 {
     if (!rl)
         return true;
@@ -115,10 +128,16 @@ bool http_ratelimit_take(struct http_ratelimit *rl, const char *identity, int64_
             b->tokens = rl->burst;
         b->last_ms = now_ms;
     }
+    if (op == RL_CHARGE) {
+        b->tokens = b->tokens - 1.0 < -rl->burst ? -rl->burst : b->tokens - 1.0;
+        pthread_mutex_unlock(&rl->mu);
+        return true;
+    }
     bool ok = b->tokens >= 1.0;
     uint64_t ended = 0;
     if (ok) {
-        b->tokens -= 1.0;
+        if (op == RL_TAKE)
+            b->tokens -= 1.0;
         ended = b->refused;
         b->refused = 0;
     } else {
@@ -129,11 +148,27 @@ bool http_ratelimit_take(struct http_ratelimit *rl, const char *identity, int64_
     uint64_t refused = b->refused;
     pthread_mutex_unlock(&rl->mu);
     if (!ok && refused == 1)
-        gp_warn("http: %s is over the control rate limit (%g/s, burst %g): answering 429 until "
-                "it slows down",
-                id, rl->rate, rl->burst);
+        gp_warn("http: %s is over the %s (%g/s, burst %g): answering 429 until it slows down", id,
+                rl->what, rl->rate, rl->burst);
     if (ended)
-        gp_info("http: %s is under the control rate limit again after %llu refused request(s)", id,
+        gp_info("http: %s is under the %s again after %llu refused request(s)", id, rl->what,
                 (unsigned long long)ended);
     return ok;
+}
+
+bool http_ratelimit_take(struct http_ratelimit *rl, const char *identity, int64_t now_ms,
+                         unsigned *retry_after_s)
+{
+    return rl_apply(rl, identity, now_ms, RL_TAKE, retry_after_s);
+}
+
+bool http_ratelimit_check(struct http_ratelimit *rl, const char *identity, int64_t now_ms,
+                          unsigned *retry_after_s)
+{
+    return rl_apply(rl, identity, now_ms, RL_CHECK, retry_after_s);
+}
+
+void http_ratelimit_charge(struct http_ratelimit *rl, const char *identity, int64_t now_ms)
+{
+    rl_apply(rl, identity, now_ms, RL_CHARGE, NULL);
 }

@@ -511,13 +511,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             else {
                 char ip[64];
                 http_client_ip(&who, ip, sizeof(ip));
-                snprintf(id, sizeof(id), "address %s", ip);
+                snprintf(id, sizeof(id), "ip:%s", ip);
             }
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
             unsigned retry = 1;
-            if (!http_ratelimit_take(s->rl, id, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
-                                     &retry)) {
+            if (!http_ratelimit_take(s->rl, id, http_ratelimit_now_ms(), &retry)) {
                 st->rejected = true;
                 struct http_resp r = {0};
                 http_resp_msg(&r, 429,
@@ -688,7 +685,7 @@ int http_server_start(const struct http_opts *o, const struct http_route *routes
                           o->tls_cert || o->tls_key, &s->conns, err);
     if (rc)
         goto fail;
-    rc = http_ratelimit_new(o->control_rate, o->control_burst, &s->rl, err);
+    rc = http_ratelimit_new("control rate limit", o->control_rate, o->control_burst, &s->rl, err);
     if (rc)
         goto fail;
     if (!s->opts.max_body)

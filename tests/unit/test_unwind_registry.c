@@ -416,6 +416,100 @@ static void test_lazy_tables(void **state)
     gp_uw_registry_free(r);
 }
 
+/* One registry shared by two sessions (the agent's continuous and ad hoc profiles, each a
+ * client with its own sampler's sink): a process both note has its tables built once (the second
+ * client's own build counter stays 0) and loaded into both sinks; a sink gets only what its own
+ * client's processes map; a table one sink has no room for still serves the other; a client
+ * going away keeps the processes the other still notes, and the registry lives until the last
+ * reference. */
+static void test_clients_share_tables(void **state)
+{
+    (void)state;
+    struct gp_uw_registry *r = NULL;
+    struct gp_err err = {0};
+    assert_int_equal(gp_uw_registry_new(NULL, &r, &err), 0);
+    int c1 = gp_uw_registry_ref(r), c2 = gp_uw_registry_ref(r);
+    assert_true(c1 >= 1 && c2 >= 1 && c1 != c2);
+    struct rec ra = {0}, rb = {0}, rfull = {0};
+    struct gp_uw_sink sa = rec_sink(&ra), sb = rec_sink(&rb);
+    assert_int_equal(gp_uw_registry_set_sink_c(r, c1, &sa), 0);
+    assert_int_equal(gp_uw_registry_set_sink_c(r, c2, &sb), 0);
+    uint32_t self = (uint32_t)getpid();
+    pid_t other = spawn_copy();
+
+    /* c1 notes this process: it builds the tables; only c1's sink hears of them */
+    assert_int_equal(gp_uw_registry_add_process_c(r, c1, self, NULL, &err), 0);
+    struct gp_uw_registry_stats s1, s2;
+    gp_uw_registry_stats_c(r, c1, &s1);
+    assert_true(s1.client_tables_built >= 2);
+    assert_int_equal(s1.client_tables_built, s1.tables_built);
+    assert_int_equal(s1.sessions, 3); /* the creator and both clients */
+    assert_int_equal(s1.client_processes, 1);
+    assert_int_equal(s1.client_kernel_bytes, s1.kernel_bytes);
+    assert_int_equal(ra.added, (int)s1.tables);
+    assert_int_equal(rb.added, 0);
+    assert_int_equal(rb.procs_set, 0);
+
+    /* c2 notes the same process and a copy of it: nothing is built for it, the tables are
+     * loaded into its sink once each */
+    assert_int_equal(gp_uw_registry_add_process_c(r, c2, self, NULL, &err), 0);
+    assert_int_equal(gp_uw_registry_add_process_c(r, c2, (uint32_t)other, NULL, &err), 0);
+    gp_uw_registry_stats_c(r, c2, &s2);
+    assert_int_equal(s2.client_tables_built, 0);
+    assert_int_equal(s2.client_build_ns, 0);
+    assert_int_equal(s2.tables_built, s1.tables_built);
+    assert_int_equal(s2.client_processes, 2);
+    assert_int_equal(rb.added, (int)s1.tables);
+    assert_int_equal(ra.added, (int)s1.tables);
+    assert_true(rb.last_n >= 2);
+    gp_uw_registry_stats_c(r, c1, &s1);
+    assert_int_equal(s1.client_processes, 1); /* the copy is c2's only */
+
+    /* c2 goes: the process c1 notes stays, the copy (c2's only) is forgotten */
+    gp_uw_registry_unref(r, c2);
+    gp_uw_registry_stats_c(r, c1, &s1);
+    assert_int_equal(s1.processes, 1);
+    assert_int_equal(s1.sessions, 2);
+    assert_int_equal(ra.procs_removed, 0);
+    uint64_t bias;
+    assert_non_null(gp_uw_registry_lookup(r, self, (uint64_t)(uintptr_t)&some_function, &bias));
+
+    /* a new client whose sink is full: the table stays for c1, the new sink's process walks by
+     * frame pointers */
+    int c3 = gp_uw_registry_ref(r);
+    assert_true(c3 >= 1 && c3 != c1);
+    struct gp_uw_sink sf = rec_sink(&rfull);
+    sf.table_add = full_table_add;
+    assert_int_equal(gp_uw_registry_set_sink_c(r, c3, &sf), 0);
+    assert_int_equal(gp_uw_registry_add_process_c(r, c3, self, NULL, &err), 0);
+    assert_int_equal(rfull.last_n, 0);
+    struct gp_uw_registry_stats s3;
+    gp_uw_registry_stats_c(r, c3, &s3);
+    assert_int_equal(s3.tables, s1.tables);
+    assert_true(s3.tables_not_fit >= 2);
+    assert_non_null(gp_uw_registry_lookup(r, self, (uint64_t)(uintptr_t)&some_function, &bias));
+
+    /* at most GP_UW_CLIENTS at once */
+    assert_int_equal(gp_uw_registry_ref(r), GP_UW_CLIENTS - 1);
+    assert_int_equal(gp_uw_registry_ref(r), -EBUSY);
+    gp_uw_registry_unref(r, GP_UW_CLIENTS - 1);
+    gp_uw_registry_unref(r, c3);
+    gp_uw_registry_unref(r, c1);
+    gp_uw_registry_stats(r, &s1);
+    assert_int_equal(s1.processes, 0);           /* no client notes it now */
+    assert_int_equal(s1.tables_idle, s1.tables); /* kept for the next session */
+    /* the creator may go first: the registry lives until the last reference */
+    int c4 = gp_uw_registry_ref(r);
+    assert_true(c4 >= 1);
+    gp_uw_registry_free(r);
+    assert_int_equal(gp_uw_registry_add_process_c(r, c4, self, NULL, &err), 0);
+    gp_uw_registry_stats_c(r, c4, &s1);
+    assert_int_equal(s1.client_tables_built, 0); /* the idle tables served it */
+    assert_int_equal(s1.sessions, 1);
+    gp_uw_registry_unref(r, c4);
+    reap(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +521,7 @@ int main(void)
             cmocka_unit_test(test_hold_matches_row),
             cmocka_unit_test(test_mappings_over_limit),
             cmocka_unit_test(test_lazy_tables),
+            cmocka_unit_test(test_clients_share_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

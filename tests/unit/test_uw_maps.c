@@ -1,6 +1,7 @@
 /* test_uw_maps.c — the kernel layout the BPF unwinder reads (agent/sampler/uw_maps.c): the page
  * index and row arrays give, for every address, the row a plain binary search finds, and every
- * change of the maps bumps the generation that invalidates the program's per-CPU row cache. */
+ * update of a process's mappings gives it a new generation (the program's per-CPU rule cache's
+ * tag). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,11 +23,10 @@ struct fixture {
     struct gp_uw_maps_fds fds;
     struct gp_uw_maps *m;
     struct gp_uw_sink sink;
-    uint32_t gen;
-    const struct gp_uw_pc_block *pcs;
-    const struct gp_uw_id_block *ids;
+    const struct gp_uw_key_block *keys;
+    const struct gp_uw_rule_block *rules;
     const struct gp_uw_page_block *pages;
-    size_t pcs_len, ids_len, pages_len;
+    size_t keys_len, rules_len, pages_len;
 };
 
 static int array(uint32_t value, uint32_t n, uint32_t flags)
@@ -52,33 +52,30 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
     gp_uw_maps_size(4u << 20, &f->fds.rows_cap, &f->fds.pages_cap);
-    f->fds.pcs = array(sizeof(struct gp_uw_pc_block), f->fds.rows_cap / GP_UW_PCS_PER_BLOCK,
-                       BPF_F_MMAPABLE);
-    if (f->fds.pcs < 0) { /* not root, or no BPF here */
+    f->fds.keys = array(sizeof(struct gp_uw_key_block), f->fds.rows_cap / GP_UW_KEYS_PER_BLOCK,
+                        BPF_F_MMAPABLE);
+    if (f->fds.keys < 0) { /* not root, or no BPF here */
         free(f);
         *state = NULL;
         return 0;
     }
-    f->fds.ids = array(sizeof(struct gp_uw_id_block), f->fds.rows_cap / GP_UW_IDS_PER_BLOCK,
-                       BPF_F_MMAPABLE);
+    f->fds.rules = array(sizeof(struct gp_uw_rule_block), f->fds.rows_cap / GP_UW_RULES_PER_BLOCK,
+                         BPF_F_MMAPABLE);
     f->fds.pages = array(sizeof(struct gp_uw_page_block), f->fds.pages_cap / GP_UW_PAGES_PER_BLOCK,
                          BPF_F_MMAPABLE);
-    f->fds.rules = array(sizeof(struct gp_uw_krule), GP_UW_MAX_RULES, 0);
     f->fds.tables = array(sizeof(struct gp_uw_ktable), GP_UW_MAX_TABLES, 0);
     LIBBPF_OPTS(bpf_map_create_opts, ho, .map_flags = BPF_F_NO_PREALLOC);
     f->fds.procs = bpf_map_create(BPF_MAP_TYPE_HASH, NULL, 4, sizeof(struct gp_uw_kproc), 64, &ho);
-    assert_true(f->fds.ids >= 0 && f->fds.pages >= 0 && f->fds.rules >= 0 && f->fds.tables >= 0 &&
-                f->fds.procs >= 0);
-    f->fds.gen = &f->gen;
+    assert_true(f->fds.rules >= 0 && f->fds.pages >= 0 && f->fds.tables >= 0 && f->fds.procs >= 0);
     struct gp_err err = {0};
     assert_int_equal(gp_uw_maps_open(&f->fds, &f->m, &f->sink, &err), 0);
-    f->pcs_len = page_round((size_t)f->fds.rows_cap / GP_UW_PCS_PER_BLOCK * 64);
-    f->ids_len = page_round((size_t)f->fds.rows_cap / GP_UW_IDS_PER_BLOCK * 64);
+    f->keys_len = page_round((size_t)f->fds.rows_cap / GP_UW_KEYS_PER_BLOCK * 64);
+    f->rules_len = page_round((size_t)f->fds.rows_cap / GP_UW_RULES_PER_BLOCK * 64);
     f->pages_len = page_round((size_t)f->fds.pages_cap / GP_UW_PAGES_PER_BLOCK * 64);
-    f->pcs = map_ro(f->fds.pcs, f->pcs_len);
-    f->ids = map_ro(f->fds.ids, f->ids_len);
+    f->keys = map_ro(f->fds.keys, f->keys_len);
+    f->rules = map_ro(f->fds.rules, f->rules_len);
     f->pages = map_ro(f->fds.pages, f->pages_len);
-    assert_true(f->pcs && f->ids && f->pages);
+    assert_true(f->keys && f->rules && f->pages);
     *state = f;
     return 0;
 }
@@ -89,13 +86,12 @@ static int teardown(void **state)
     if (!f)
         return 0;
     gp_uw_maps_close(f->m);
-    munmap((void *)f->pcs, f->pcs_len);
-    munmap((void *)f->ids, f->ids_len);
+    munmap((void *)f->keys, f->keys_len);
+    munmap((void *)f->rules, f->rules_len);
     munmap((void *)f->pages, f->pages_len);
-    close(f->fds.pcs);
-    close(f->fds.ids);
-    close(f->fds.pages);
+    close(f->fds.keys);
     close(f->fds.rules);
+    close(f->fds.pages);
     close(f->fds.tables);
     close(f->fds.procs);
     free(f);
@@ -113,9 +109,10 @@ static int64_t kernel_row(const struct fixture *f, const struct gp_uw_ktable *kt
     uint32_t lo = f->pages[pi / GP_UW_PAGES_PER_BLOCK].row[pi % GP_UW_PAGES_PER_BLOCK];
     pi++;
     uint32_t hi = f->pages[pi / GP_UW_PAGES_PER_BLOCK].row[pi % GP_UW_PAGES_PER_BLOCK];
+    uint32_t in = off & ((1u << GP_UW_PAGE_SHIFT) - 1);
     for (int i = 0; i < GP_UW_SEARCH_STEPS && lo < hi; i++) {
         uint32_t mid = lo + ((hi - lo + 1) >> 1);
-        if (f->pcs[mid / GP_UW_PCS_PER_BLOCK].pc[mid % GP_UW_PCS_PER_BLOCK] <= off)
+        if (f->keys[mid / GP_UW_KEYS_PER_BLOCK].key[mid % GP_UW_KEYS_PER_BLOCK] <= in)
             lo = mid;
         else
             hi = mid - 1;
@@ -135,8 +132,10 @@ static struct gp_uw_table fixture_table(uint64_t base, size_t n, unsigned max_ga
     for (size_t i = 0; i < n; i++) {
         t.e[i].pc = pc;
         t.e[i].rule.cfa = (uint8_t)(i + 1 == n ? GP_UW_NONE : rand() % 3);
-        t.e[i].rule.cfa_off = (int16_t)(8 * (1 + rand() % 40));
-        t.e[i].rule.fp_off = (int16_t)(rand() % 2 ? -16 : 0);
+        static const int16_t cfa[] = {8, 16, 24, 4096, 32760, -32768, -8, 1, 32767};
+        static const int16_t fp[] = {0, -16, -24, -56, -32768, 32760, 8, -4096};
+        t.e[i].rule.cfa_off = (int16_t)(rand() % 2 ? 8 * (1 + rand() % 40) : cfa[rand() % 9]);
+        t.e[i].rule.fp_off = fp[rand() % 8];
         pc += 1 + (unsigned)rand() % (i % 97 == 0 ? 9000 : max_gap);
     }
     return t;
@@ -160,15 +159,13 @@ static void check_table(struct fixture *f, uint32_t id, const struct gp_uw_table
         if ((uint64_t)(got - kt.row0) != (uint64_t)(want - t->e))
             fail_msg("table %u address %#llx: page index row %lld, binary search row %lld", id,
                      (unsigned long long)a, (long long)(got - kt.row0), (long long)(want - t->e));
-        if (a != want->pc) /* the rule once per row: a map lookup is a syscall */
+        if (a != want->pc)
             continue;
         uint32_t g = (uint32_t)got;
-        uint32_t rid = f->ids[g / GP_UW_IDS_PER_BLOCK].id[g % GP_UW_IDS_PER_BLOCK];
-        struct gp_uw_krule kr;
-        assert_int_equal(bpf_map_lookup_elem(f->fds.rules, &rid, &kr), 0);
-        assert_int_equal(kr.cfa, want->rule.cfa);
-        assert_int_equal(kr.cfa_off, want->rule.cfa_off);
-        assert_int_equal(kr.fp_off, want->rule.fp_off);
+        uint32_t kr = f->rules[g / GP_UW_RULES_PER_BLOCK].rule[g % GP_UW_RULES_PER_BLOCK];
+        assert_int_equal(gp_uw_rule_kind(kr), want->rule.cfa);
+        assert_int_equal(gp_uw_rule_cfa_off(kr), want->rule.cfa_off);
+        assert_int_equal(gp_uw_rule_fp_off(kr), want->rule.fp_off);
     }
 }
 
@@ -199,40 +196,85 @@ static void test_page_index_as_binary_search(void **state)
         free(t[i].e);
 }
 
-/* The program caches rows per CPU under the generation it read when its walk began: each
- * change of tables or mappings must bump it, or a walk would use a rule of a removed table or
- * of a process's old mappings. */
-static void test_every_change_bumps_generation(void **state)
+/* The 4-byte rules keep every kind and every CFA offset a row can hold, RBP offsets that are
+ * multiples of 8 (what x86-64 compilers emit), and an RBP offset that does not fit is UNKNOWN
+ * (the walk stops and counts it) rather than a wrong frame. */
+static void test_rule_pack(void **state)
+{
+    (void)state;
+    for (uint32_t kind = 0; kind <= GP_UW_NONE; kind++)
+        for (int32_t cfa = -32768; cfa <= 32767; cfa += 127)
+            for (int32_t fp = -32768; fp <= 32760; fp += 8 * 61) {
+                uint32_t r = gp_uw_rule_pack(kind, cfa, fp);
+                assert_int_equal(gp_uw_rule_kind(r), kind);
+                assert_int_equal(gp_uw_rule_cfa_off(r), cfa);
+                assert_int_equal(gp_uw_rule_fp_off(r), fp);
+            }
+    uint32_t r = gp_uw_rule_pack(GP_UW_CFA_SP, 16, -20);
+    assert_int_equal(gp_uw_rule_kind(r), GP_UW_UNKNOWN);
+    r = gp_uw_rule_pack(GP_UW_CFA_SP, 32767, 32760);
+    assert_int_equal(gp_uw_rule_cfa_off(r), 32767);
+    assert_int_equal(gp_uw_rule_fp_off(r), 32760);
+    /* a row key is the pc within the page it is searched in: 1..page size */
+    assert_int_equal(gp_uw_row_key(0), 0);
+    assert_int_equal(gp_uw_row_key(1), 1);
+    assert_int_equal(gp_uw_row_key(1u << GP_UW_PAGE_SHIFT), 1u << GP_UW_PAGE_SHIFT);
+    assert_int_equal(gp_uw_row_key((1u << GP_UW_PAGE_SHIFT) + 1), 1);
+}
+
+/* The program caches rules per CPU tagged with the generation of the process's mappings it
+ * read when its walk began: each update of a process's mappings must give it a generation never
+ * used before (for any process: a tgid can be reused), or a walk would use a rule of the
+ * process's old mappings; tables come and go without touching the other processes' tags. */
+static void test_every_update_new_generation(void **state)
 {
     struct fixture *f = *state;
     if (!f)
         skip();
     struct gp_uw_table t = fixture_table(0x1000, 100, 24, 5);
-    uint32_t g = f->gen;
     assert_int_equal(f->sink.table_add(f->sink.ctx, 7, &t), 0);
-    assert_true(f->gen > g);
-    g = f->gen;
     struct gp_uw_mapping mp = {
             .start = 0x555500001000, .end = 0x555500010000, .bias = 0x555500000000, .table_id = 7};
-    assert_int_equal(f->sink.proc_set(f->sink.ctx, 4242, &mp, 1), 0);
-    assert_true(f->gen > g);
-    g = f->gen;
-    f->sink.proc_remove(f->sink.ctx, 4242);
-    assert_true(f->gen > g);
-    g = f->gen;
+    struct gp_uw_kproc *kp = calloc(1, sizeof(*kp));
+    assert_non_null(kp);
+    uint32_t seen[8], n = 0, tgids[] = {4242, 4343, 4242, 4242};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(f->sink.proc_set(f->sink.ctx, tgids[i], &mp, 1), 0);
+        assert_int_equal(bpf_map_lookup_elem(f->fds.procs, &tgids[i], kp), 0);
+        assert_int_equal(kp->n, 1);
+        assert_int_equal(kp->start[0], mp.start);
+        assert_int_equal(kp->m[0].end, mp.end);
+        assert_int_equal(kp->m[0].table, 7);
+        assert_true(kp->gen != 0); /* the tag of empty cache entries */
+        for (uint32_t j = 0; j < n; j++)
+            assert_true(kp->gen != seen[j]);
+        seen[n++] = kp->gen;
+        if (i == 2) { /* gone and back (a tgid reused): a fresh generation too */
+            f->sink.proc_remove(f->sink.ctx, tgids[i]);
+            assert_int_not_equal(bpf_map_lookup_elem(f->fds.procs, &tgids[i], kp), 0);
+        }
+    }
+    /* a table added or removed leaves a process's generation as it was */
+    uint32_t before = seen[n - 1];
+    struct gp_uw_table t2 = fixture_table(0x9000, 50, 24, 6);
+    assert_int_equal(f->sink.table_add(f->sink.ctx, 8, &t2), 0);
+    f->sink.table_remove(f->sink.ctx, 8);
+    assert_int_equal(bpf_map_lookup_elem(f->fds.procs, &tgids[3], kp), 0);
+    assert_int_equal(kp->gen, before);
     assert_int_equal(f->sink.proc_set(f->sink.ctx, 4242, NULL, 0), 0);
-    assert_true(f->gen > g);
-    g = f->gen;
+    assert_int_not_equal(bpf_map_lookup_elem(f->fds.procs, &tgids[3], kp), 0);
     f->sink.table_remove(f->sink.ctx, 7);
-    assert_true(f->gen > g);
+    free(kp);
     free(t.e);
+    free(t2.e);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_page_index_as_binary_search, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_every_change_bumps_generation, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_every_update_new_generation, setup, teardown),
+            cmocka_unit_test(test_rule_pack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,35 +1,14 @@
 /* backends/sqlite/tokens.c — agent tokens per service: random, shown once, stored as SHA-256
- * (OpenSSL's libcrypto), listed, revoked and validated by hash lookup. */
+ * (secrets.c, shared with user tokens), listed, revoked and validated by hash lookup. */
 #include "coordinator/store/meta/meta.h"
-#include "coordinator/backends/sqlite/sql.h"
+#include "coordinator/backends/sqlite/secrets.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
-#define TOKEN_PREFIX   "gpt_"
-#define TOKEN_RAND     32 /* bytes of randomness -> 64 hex chars */
 #define LAST_USED_STEP 60 /* seconds between last_used updates of one token */
-
-void meta_sha256_hex(const void *data, size_t len, char out[65])
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) || n != 32) {
-        memset(out, '0', 64); /* cannot happen with a working libcrypto; never matches a row */
-        out[64] = 0;
-        return;
-    }
-    for (unsigned i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = 0;
-}
 
 void meta_token_clear(struct meta_token *t)
 {
@@ -40,118 +19,25 @@ void meta_token_clear(struct meta_token *t)
     memset(t, 0, sizeof(*t));
 }
 
-static int fill_random(void *buf, size_t n, struct gp_err *err)
-{
-    unsigned char *p = buf;
-    while (n) {
-        ssize_t r = getrandom(p, n, 0);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return gp_err_set(err, -errno, "getrandom: %s", strerror(errno));
-        }
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-int meta_random_token(const char *prefix, char *out, size_t outsz, struct gp_err *err)
-{
-    size_t n = strlen(prefix);
-    if (outsz < n + 2 * TOKEN_RAND + 1)
-        return gp_err_set(err, -EINVAL, "token buffer too small (%zu)", outsz);
-    unsigned char raw[TOKEN_RAND];
-    int rc = fill_random(raw, sizeof(raw), err);
-    if (rc < 0)
-        return rc;
-    static const char hex[] = "0123456789abcdef";
-    memcpy(out, prefix, n);
-    for (size_t i = 0; i < sizeof(raw); i++) {
-        out[n++] = hex[raw[i] >> 4];
-        out[n++] = hex[raw[i] & 15];
-    }
-    out[n] = 0;
-    return 0;
-}
-
 int meta_token_create(struct meta_db *db, const char *service, char *token, size_t token_sz,
                       int64_t *id_out, struct gp_err *err)
 {
-    if (token_sz < META_TOKEN_MAX)
-        return gp_err_set(err, -EINVAL, "token buffer too small (%zu < %d)", token_sz,
-                          META_TOKEN_MAX);
     int64_t sid;
     int rc = meta_service_ensure(db, service, &sid, err);
     if (rc < 0)
         return rc;
-    if ((rc = meta_random_token(TOKEN_PREFIX, token, token_sz, err)) < 0)
-        return rc;
-    size_t n = strlen(token);
-    char hash[65], prefix[9];
-    meta_sha256_hex(token, n, hash);
-    memcpy(prefix, token, 8);
-    prefix[8] = 0;
-    struct meta_value p[] = {META_I(sid), META_T(hash), META_T(prefix), META_I(meta_now())};
-    rc = meta_query_int(db,
-                        "INSERT INTO agent_tokens (service_id, token_hash, prefix, created_at) "
-                        "VALUES (?, ?, ?, ?) RETURNING id",
-                        p, 4, id_out, err);
-    if (rc < 0)
-        memset(token, 0, token_sz);
-    return rc;
-}
-
-struct list_ctx {
-    meta_token_cb cb;
-    void *ctx;
-    int rc;
-};
-
-static int list_cb(const struct meta_row *r, void *ctx)
-{
-    struct list_ctx *lc = ctx;
-    int oom = 0;
-    struct meta_token t = {
-            .id = meta_row_int(r, 0),
-            .service = meta_row_strdup(r, 1, &oom),
-            .prefix = meta_row_strdup(r, 2, &oom),
-            .created_at = meta_row_int(r, 3),
-            .revoked_at = meta_row_int(r, 4),
-            .last_used = meta_row_int(r, 5),
-    };
-    int rc = oom ? (lc->rc = -ENOMEM, 1) : lc->cb(&t, lc->ctx);
-    meta_token_clear(&t);
-    return rc;
+    return meta_secret_create(db, &meta_agent_tokens, sid, token, token_sz, id_out, err);
 }
 
 int meta_token_list(struct meta_db *db, const char *service, meta_token_cb cb, void *ctx,
                     struct gp_err *err)
 {
-    struct list_ctx lc = {cb, ctx, 0};
-    struct meta_value p[] = {META_TN(service), META_TN(service)};
-    int rc = meta_query(db,
-                        "SELECT t.id, s.name, t.prefix, t.created_at, t.revoked_at, t.last_used "
-                        "FROM agent_tokens t JOIN services s ON s.id = t.service_id "
-                        "WHERE CAST(? AS TEXT) IS NULL OR s.name = ? ORDER BY t.id DESC",
-                        p, 2, list_cb, &lc, err);
-    if (lc.rc < 0)
-        return gp_err_set(err, lc.rc, "out of memory");
-    return rc;
+    return meta_secret_list(db, &meta_agent_tokens, service, cb, ctx, err);
 }
 
 int meta_token_revoke(struct meta_db *db, int64_t id, struct gp_err *err)
 {
-    struct meta_value p[] = {META_I(meta_now()), META_I(id)};
-    int64_t changes = 0;
-    int rc = meta_exec(db,
-                       "UPDATE agent_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                       p, 2, &changes, err);
-    if (rc < 0)
-        return rc;
-    if (!changes)
-        return gp_err_set(err, -ENOENT, "no active token with id %lld", (long long)id);
-    return 0;
+    return meta_secret_revoke(db, &meta_agent_tokens, id, err);
 }
 
 int meta_token_generation(struct meta_db *db, int64_t *gen, struct gp_err *err)

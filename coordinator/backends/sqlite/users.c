@@ -1,8 +1,7 @@
-/* backends/sqlite/users.c — people: users with a role and service list, yescrypt password
- * hashes (libcrypt), their API tokens and UI sessions (SHA-256 of the secrets, like agent tokens).
- */
+/* backends/sqlite/users.c — people: users with a role and service list, yescrypt hashes
+ * (libcrypt), their API tokens (secrets.c, as agent tokens) and UI sessions (SHA-256 secrets). */
 #include "coordinator/store/meta/meta.h"
-#include "coordinator/backends/sqlite/sql.h"
+#include "coordinator/backends/sqlite/secrets.h"
 
 #include <crypt.h>
 #include <errno.h>
@@ -10,9 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define USER_TOKEN_PREFIX "gpu_"
-#define SESSION_PREFIX    "gps_"
-#define CSRF_PREFIX       "gpc_"
+#define SESSION_PREFIX "gps_"
+#define CSRF_PREFIX    "gpc_"
 
 static const char *const role_names[] = {"none", "viewer", "operator", "admin"};
 
@@ -307,103 +305,37 @@ int meta_user_check_password(struct meta_db *db, const char *name, const char *p
     return 0;
 }
 
-static void secret_hash(const char *secret, char out[65], char prefix[9])
-{
-    meta_sha256_hex(secret, strlen(secret), out);
-    if (prefix) {
-        memcpy(prefix, secret, 8);
-        prefix[8] = '\0';
-    }
-}
-
 int meta_user_token_create(struct meta_db *db, const char *name, char *token, size_t token_sz,
                            int64_t *id_out, struct gp_err *err)
 {
-    if (token_sz < META_TOKEN_MAX)
-        return gp_err_set(err, -EINVAL, "token buffer too small (%zu < %d)", token_sz,
-                          META_TOKEN_MAX);
     struct meta_user u = {0};
     int rc = meta_user_get(db, name, &u, err);
     if (rc < 0)
         return rc;
     int64_t uid = u.id;
     meta_user_clear(&u);
-    if ((rc = meta_random_token(USER_TOKEN_PREFIX, token, token_sz, err)) < 0)
-        return rc;
-    char hash[65], prefix[9];
-    secret_hash(token, hash, prefix);
-    struct meta_value p[] = {META_I(uid), META_T(hash), META_T(prefix), META_I(meta_now())};
-    int64_t tid = 0;
-    rc = meta_query_int(db,
-                        "INSERT INTO user_tokens (user_id, token_hash, prefix, created_at) "
-                        "VALUES (?, ?, ?, ?) RETURNING id",
-                        p, 4, &tid, err);
-    if (rc == 0 && id_out)
-        *id_out = tid;
-    if (rc < 0)
-        memset(token, 0, token_sz);
-    return rc;
-}
-
-struct tok_ctx {
-    meta_token_cb cb;
-    void *ctx;
-    int rc;
-};
-
-static int tok_row(const struct meta_row *r, void *ctx)
-{
-    struct tok_ctx *tc = ctx;
-    int oom = 0;
-    struct meta_token t = {
-            .id = meta_row_int(r, 0),
-            .service = meta_row_strdup(r, 1, &oom),
-            .prefix = meta_row_strdup(r, 2, &oom),
-            .created_at = meta_row_int(r, 3),
-            .revoked_at = meta_row_int(r, 4),
-            .last_used = meta_row_int(r, 5),
-    };
-    int rc = oom ? (tc->rc = -ENOMEM, 1) : tc->cb(&t, tc->ctx);
-    meta_token_clear(&t);
-    return rc;
+    return meta_secret_create(db, &meta_user_tokens, uid, token, token_sz, id_out, err);
 }
 
 int meta_user_token_list(struct meta_db *db, const char *name, meta_token_cb cb, void *ctx,
                          struct gp_err *err)
 {
-    struct tok_ctx tc = {cb, ctx, 0};
-    struct meta_value p[] = {META_TN(name), META_TN(name)};
-    int rc = meta_query(db,
-                        "SELECT t.id, u.name, t.prefix, t.created_at, t.revoked_at, t.last_used "
-                        "FROM user_tokens t JOIN users u ON u.id = t.user_id "
-                        "WHERE CAST(? AS TEXT) IS NULL OR u.name = ? ORDER BY t.id DESC",
-                        p, 2, tok_row, &tc, err);
-    if (tc.rc < 0)
-        return gp_err_set(err, tc.rc, "out of memory");
-    return rc;
+    return meta_secret_list(db, &meta_user_tokens, name, cb, ctx, err);
 }
 
 int meta_user_token_revoke(struct meta_db *db, int64_t id, struct gp_err *err)
 {
-    struct meta_value p[] = {META_I(meta_now()), META_I(id)};
-    int64_t changes = 0;
-    int rc = meta_exec(db,
-                       "UPDATE user_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                       p, 2, &changes, err);
-    if (rc < 0)
-        return rc;
-    if (!changes)
-        return gp_err_set(err, -ENOENT, "no active user token with id %lld", (long long)id);
-    return 0;
+    return meta_secret_revoke(db, &meta_user_tokens, id, err);
 }
 
 int meta_user_token_validate(struct meta_db *db, const char *token, struct meta_user *out,
                              int64_t *token_id, struct gp_err *err)
 {
-    if (!token || strncmp(token, USER_TOKEN_PREFIX, 4) != 0 || strlen(token) >= META_TOKEN_MAX)
+    if (!token || strncmp(token, meta_user_tokens.prefix, 4) != 0 ||
+        strlen(token) >= META_TOKEN_MAX)
         return gp_err_set(err, -EACCES, "invalid or revoked token");
     char hash[65];
-    secret_hash(token, hash, NULL);
+    meta_secret_hash(token, hash, NULL);
     struct meta_user tmp = {0};
     struct user_ctx uc = {.out = &tmp};
     struct meta_value p = META_T(hash);
@@ -435,8 +367,8 @@ int meta_session_create(struct meta_db *db, int64_t user_id, int64_t now, int64_
     if (rc < 0)
         return rc;
     char sh[65], ch[65];
-    secret_hash(sid, sh, NULL);
-    secret_hash(csrf, ch, NULL);
+    meta_secret_hash(sid, sh, NULL);
+    meta_secret_hash(csrf, ch, NULL);
     struct meta_value d = META_I(now);
     /* expired sessions go as new ones come */
     rc = meta_exec(db, "DELETE FROM user_sessions WHERE expires_at < ?", &d, 1, NULL, err);
@@ -462,9 +394,9 @@ int meta_session_get(struct meta_db *db, const char *sid, const char *csrf, int6
     if (!sid || strncmp(sid, SESSION_PREFIX, 4) != 0 || strlen(sid) >= META_TOKEN_MAX)
         return gp_err_set(err, -EACCES, "no such session (sign in again)");
     char sh[65], ch[65] = "";
-    secret_hash(sid, sh, NULL);
+    meta_secret_hash(sid, sh, NULL);
     if (csrf && *csrf && strlen(csrf) < META_TOKEN_MAX)
-        secret_hash(csrf, ch, NULL);
+        meta_secret_hash(csrf, ch, NULL);
     struct meta_user tmp = {0};
     struct user_ctx uc = {.out = &tmp};
     struct meta_value p[] = {META_T(sh), META_I(now)};
@@ -492,7 +424,7 @@ int meta_session_delete(struct meta_db *db, const char *sid, struct gp_err *err)
     if (!sid || !*sid)
         return 0;
     char sh[65];
-    secret_hash(sid, sh, NULL);
+    meta_secret_hash(sid, sh, NULL);
     struct meta_value p = META_T(sh);
     return meta_exec(db, "DELETE FROM user_sessions WHERE session_hash = ?", &p, 1, NULL, err);
 }

@@ -218,7 +218,7 @@ struct meta_audit {
     char *address; /* client address, "local" for the CLI */
     char *action;  /* "profile_request start", "login", "user add", "GET /api/services" ... */
     char *target;  /* services / hosts / user concerned, "" when none */
-    char *result;  /* "ok" | "denied" | "failed" */
+    char *result;  /* "ok" | "denied" | "refused" | "failed" */
     int status;    /* HTTP status (0 for the CLI) */
     char *detail;  /* why refused, or "" */
 };
