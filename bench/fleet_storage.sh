@@ -12,7 +12,8 @@
 # `tests/servers/all.sh start DIR` (source DIR/*.env), else starts a private set in the temp dir.
 # Usage: GPROF_BUILD_DIR=build bench/fleet_storage.sh [HOSTS=10] [STEP=600]
 # Knobs (env): CONNS (8 upload connections), FG_QUERIES (10), KEEP=1 keeps the temp dir,
-# ONLY=embedded|fleet runs one side.
+# ONLY=embedded|fleet runs one side, FLEET_BINS="LABEL=PATH ..." runs the fleet side once per
+# coordinator binary (before/after ratios in one run).
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -100,6 +101,8 @@ run_side() {
     ok=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$fill")
     rate=$(sed -n 's/.* rate=\([0-9.]*\).*/\1/p' <<<"$fill")
     errors=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' <<<"$fill")
+    local p99
+    p99=$(sed -n 's/.* p99_ms=\([0-9.]*\).*/\1/p' <<<"$fill")
     local H1=$((T0 + 10 * 3600))
     local fg1 fgd
     fg1=$(fg_query "$1" "$H1" $((H1 + 3600)))
@@ -110,7 +113,7 @@ run_side() {
     local ingest_cpu index_cpu
     ingest_cpu=$(awk -v a="$c0" -v b="$c1" -v n="$ok" -v t="$TCK" 'BEGIN { printf "%.1f", (b - a) / t / n * 1000 }')
     index_cpu=$(awk -v a="$c1" -v b="$c2" -v n="$ok" -v t="$TCK" 'BEGIN { printf "%.1f", (b - a) / t / n * 1000 }')
-    ROWS+=("| $name | $ok ($errors errors) | **$rate** | $(awk -v n="$ok" -v s="$idx_s" 'BEGIN { printf "%.0f", n / s }') ($idx_s s) | $ingest_cpu + $index_cpu ms | $(cut -d' ' -f1-2 <<<"$fg1" | tr ' ' /) ms | **$(cut -d' ' -f1-2 <<<"$fgd" | tr ' ' /) ms** | $bps |")
+    ROWS+=("| $name | $ok ($errors errors) | **$rate** (p99 $p99 ms) | $(awk -v n="$ok" -v s="$idx_s" 'BEGIN { printf "%.0f", n / s }') ($idx_s s) | $ingest_cpu + $index_cpu ms | $(cut -d' ' -f1-2 <<<"$fg1" | tr ' ' /) ms | **$(cut -d' ' -f1-2 <<<"$fgd" | tr ' ' /) ms** | $bps |")
 }
 
 ROWS=()
@@ -131,14 +134,21 @@ if [[ ${ONLY:-} != fleet ]]; then
 fi
 
 # ---- fleet: two coordinators on PostgreSQL + S3 + ClickHouse ----------------------------------
+# FLEET_BINS="LABEL=PATH ..." runs this side once per coordinator binary (each on its own schema,
+# prefix and database), e.g. the main branch's and this one's, for a ratio in one run.
 if [[ ${ONLY:-} != embedded ]]; then
-    U=fb$$
+  for lb in ${FLEET_BINS:-this=$BIN}; do
+    FLABEL=${lb%%=*}
+    BIN=${lb#*=}
+    [[ $BIN = /* ]] || BIN="$SRC/$BIN"
+    [[ -x $BIN ]] || { echo "fleet_storage.sh: $BIN not found" >&2; exit 1; }
+    U=fb$$$FLABEL
     META=${GPROF_TEST_SPEC_POSTGRES//\{unique\}/$U}
     BLOBS=${GPROF_TEST_SPEC_S3//\{unique\}/$U}
     INDEX=${GPROF_TEST_SPEC_CLICKHOUSE//\{unique\}/$U}
-    read -r FA AURL < <(start_coord fleetA --meta "$META" --blobs "$BLOBS" --index "$INDEX")
+    read -r FA AURL < <(start_coord "fleetA$FLABEL" --meta "$META" --blobs "$BLOBS" --index "$INDEX")
     PIDS+=("$FA")
-    read -r FB BURL < <(start_coord fleetB --meta "$META" --blobs "$BLOBS" --index "$INDEX")
+    read -r FB BURL < <(start_coord "fleetB$FLABEL" --meta "$META" --blobs "$BLOBS" --index "$INDEX")
     PIDS+=("$FB")
     SIDE_PIDS=("$FA" "$FB")
     PSQL=${GPROF_TEST_PG_BIN:-/usr/lib/postgresql/15/bin}/psql
@@ -153,7 +163,11 @@ if [[ ${ONLY:-} != embedded ]]; then
         curl -sS "http://127.0.0.1:$GPROF_TEST_CH_HTTP_PORT/" --data-binary \
             "SELECT concat(toString(round(sumIf(bytes_on_disk, table = 'samples') / ($1 * 2000), 2)), ' raw, ', toString(round(sum(bytes_on_disk) / ($1 * 2000), 2)), ' all tables') FROM system.parts WHERE database = '$CH_DB' AND active"
     }
-    run_side "fleet (2 coordinators)" fleet fleet_pending fleet_bytes "$AURL" "$BURL"
+    NAME="fleet (2 coordinators)"
+    [[ -z ${FLEET_BINS:-} ]] || NAME="fleet (2 coordinators, $FLABEL)"
+    run_side "$NAME" "f$FLABEL" fleet_pending fleet_bytes "$AURL" "$BURL"
+    kill "$FA" "$FB" && wait "$FA" "$FB" 2>/dev/null || true
+  done
 fi
 
 cat <<EOF
@@ -161,7 +175,7 @@ cat <<EOF
 Fleet storage benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average at the start: $LOAD0, at the end: $(cut -d' ' -f1-3 /proc/loadavg)
 Data: $HOSTS hosts x $PER_HOST profiles each (one every $STEP s over one day) = $N uploads x 2,000 stacks x 40 frames; $CONNS upload connections
 
-| stores | uploads | ingest/s | indexed/s (first upload → outbox empty) | coordinator CPU per upload, ingest + index | flame graph 1 h p50/p99 | flame graph 1 day p50/p99 | index bytes per sample row |
+| stores | uploads | ingest/s (upload p99) | indexed/s (first upload → outbox empty) | coordinator CPU per upload, ingest + index | flame graph 1 h p50/p99 | flame graph 1 day p50/p99 | index bytes per sample row |
 |---|---|---|---|---|---|---|---|
 EOF
 printf '%s\n' "${ROWS[@]}"

@@ -21,6 +21,9 @@ const char *const coord_config_keys[] = {"listen",
                                          "meta",
                                          "blobs",
                                          "index",
+                                         "blob_spool",
+                                         "blob_spool_uploaders",
+                                         "blob_spool_max_bytes",
                                          "meta_user",
                                          "meta_password",
                                          "meta_password_file",
@@ -200,6 +203,23 @@ int coord_config_load(struct coord_config *c, int argc, char **argv, struct gp_e
     if ((v = gp_config_get(cfg, "index")) &&
         (rc = copy_str(c->index, sizeof(c->index), v, "index", err)))
         goto out;
+    v = gp_config_get(cfg, "blob_spool");
+    if (!v || strcasecmp(v, "auto") == 0) {
+        c->blob_spool = c->blobs[0] && strncmp(c->blobs, "fs:", 3) != 0;
+    } else if (strcasecmp(v, "on") == 0 || strcasecmp(v, "off") == 0) {
+        c->blob_spool = strcasecmp(v, "on") == 0;
+    } else {
+        rc = gp_err_set(err, -EINVAL, "setting blob_spool must be auto, on or off, got '%.40s'", v);
+        goto out;
+    }
+    {
+        int64_t n;
+        if ((rc = gp_config_get_i64(cfg, "blob_spool_uploaders", 4, 1, 64, &n, err)) ||
+            (rc = gp_config_get_size(cfg, "blob_spool_max_bytes", UINT64_C(1) << 30,
+                                     &c->blob_spool_max_bytes, err)))
+            goto out;
+        c->blob_spool_uploaders = (unsigned)n;
+    }
     for (int r = 0; r < 3; r++) {
         static const char *const role[] = {"meta", "blobs", "index"};
         struct coord_store_cred *cr = &c->cred[r];

@@ -27,6 +27,9 @@ struct coord_config {
     char state_dir[512];
     char meta[600], blobs[600], index[600]; /* "" = store defaults under state_dir */
     struct coord_store_cred cred[3];        /* meta, blobs, index (enum store_role order) */
+    bool blob_spool;                        /* resolved: acknowledge uploads from a local spool */
+    unsigned blob_spool_uploaders;          /* threads putting spooled uploads */
+    uint64_t blob_spool_max_bytes;          /* spooled bodies before uploads put synchronously */
     bool auth;                              /* resolved: on/off */
     bool auth_auto;                         /* auth was decided by the listen address */
     char ui_token[256];

@@ -52,6 +52,12 @@ static void usage(FILE *f)
             "  state_dir                databases and profiles (%s)\n"
             "  meta, blobs, index       backend specs (sqlite:<state_dir>/meta.db,\n"
             "                           fs:<state_dir>/profiles, sqlite:<state_dir>/index.db)\n"
+            "  blob_spool               auto | on | off: acknowledge an upload once its body\n"
+            "                           is durable in <state_dir>/spool and put the blob from\n"
+            "                           there in the background (auto = on unless blobs is fs:)\n"
+            "  blob_spool_uploaders     threads putting spooled uploads to the blob store (4)\n"
+            "  blob_spool_max_bytes     spooled bodies at most; past it uploads put the blob\n"
+            "                           before they answer (1G)\n"
             "  meta_user, meta_password, meta_password_file   credentials of a network store\n"
             "                           when its spec has none (also blobs_*, index_*;\n"
             "                           postgres falls back to PGPASSWORD); never printed\n"
@@ -111,6 +117,13 @@ static int open_store(const struct coord_config *c, struct coord_store **st, str
                                     .retention_days = (int)c->retention_days,
                                     .indexer_poll_ms = (int)c->indexer_poll_ms,
                                     .retention_interval_s = (int)c->retention_interval_s};
+    char spool[600];
+    if (c->blob_spool) {
+        snprintf(spool, sizeof(spool), "%s/spool", c->state_dir);
+        sc.spool_dir = spool;
+        sc.spool_uploaders = (int)c->blob_spool_uploaders;
+        sc.spool_max_bytes = c->blob_spool_max_bytes;
+    }
     return coord_store_open(&sc, st, err);
 }
 
@@ -130,6 +143,10 @@ static void sweep_temp_files(const struct coord_config *c)
         swept += n;
     /* products/SERVICE/stacks/DAY/NAME, .../stacks/flamegraph/NAME, perfspect/SERVICE/HOST/NAME */
     if (blobs[0] && gp_tmp_sweep(blobs, 5, 0, &n) == 0)
+        swept += n;
+    char spool[600];
+    snprintf(spool, sizeof(spool), "%s/spool", c->state_dir);
+    if (gp_tmp_sweep(spool, 0, 0, &n) == 0)
         swept += n;
     if (swept)
         gp_info("removed %zu stale temp file%s left by an earlier crash", swept,

@@ -69,6 +69,28 @@ static void index_figures(struct coord_api *api, struct strbuf *sb)
     }
 }
 
+/* The upload spool (blob_spool): what waits for its put to the blob store, puts done. */
+static void spool_figures(struct coord_api *api, struct strbuf *sb)
+{
+    if (!api->store->spool)
+        return;
+    struct coord_spool_stats st;
+    coord_spool_get_stats(api->store->spool, &st);
+    prom_family(sb, "gprof_upload_spool_files", "gauge",
+                "Acknowledged uploads in the local spool waiting for their put to the blob store.");
+    prom_u64(sb, "gprof_upload_spool_files", NULL, 0, st.queued);
+    prom_family(sb, "gprof_upload_spool_bytes", "gauge", "Body bytes of those uploads.");
+    prom_u64(sb, "gprof_upload_spool_bytes", NULL, 0, st.bytes);
+    prom_family(sb, "gprof_upload_spool_puts_total", "counter",
+                "Puts of spooled uploads to the blob store since start, by result (retry: failed, "
+                "tried again later).");
+    struct prom_label ok = {"result", "ok"}, retry = {"result", "retry"};
+    prom_u64(sb, "gprof_upload_spool_puts_total", &ok, 1, st.uploaded);
+    prom_u64(sb, "gprof_upload_spool_puts_total", &retry, 1, st.retries);
+    counter(sb, "gprof_upload_spool_full_total",
+            "Uploads that put their blob before answering because the spool was full.", st.full);
+}
+
 void api_prom_metrics(const struct http_req *r, struct http_resp *w, void *ctx)
 {
     struct coord_api *api = ctx;
@@ -98,6 +120,7 @@ void api_prom_metrics(const struct http_req *r, struct http_resp *w, void *ctx)
     counter(&sb, "gprof_command_completions_total", "Agent command completions answered.",
             get(&c->completions));
     index_figures(api, &sb);
+    spool_figures(api, &sb);
     if (sb.oom) {
         sb_free(&sb);
         http_resp_msg(w, 500, "out of memory");

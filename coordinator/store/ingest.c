@@ -3,6 +3,7 @@
 #include "coordinator/store/ingest.h"
 #include "coordinator/store/store_internal.h"
 #include "common/gzip.h"
+#include "common/log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +13,13 @@
 #include <uuid/uuid.h>
 
 #define HOST_KEY_MAX 100
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 static int valid_upload_id(const char *s)
 {
@@ -74,7 +82,7 @@ static int gzip_buf(const void *data, size_t len, unsigned char **out, size_t *o
  * before it in the same transaction (NULL: none), whose service id is reused when the service
  * is the same (one statement less per profile; on a network store a round trip). */
 static int insert_rows(struct coord_store *store, struct ingest_waiter *w,
-                       const struct ingest_waiter *prev, struct gp_err *err)
+                       const struct ingest_waiter *prev, int outbox, struct gp_err *err)
 {
     int64_t sid, id = 0;
     int rc = 0;
@@ -87,11 +95,13 @@ static int insert_rows(struct coord_store *store, struct ingest_waiter *w,
     if (rc == -EEXIST) {
         gp_err_clear(err);
         w->id = id;
+        w->dup = 1;
         return 0;
     }
     if (rc < 0)
         return rc;
-    if ((rc = meta_outbox_add(store->meta, id, err)) < 0)
+    if (outbox && (rc = w->parked ? meta_outbox_add_parked(store->meta, id, err)
+                                  : meta_outbox_add(store->meta, id, err)) < 0)
         return rc;
     w->id = id;
     return 0;
@@ -105,7 +115,21 @@ static void commit_batch(struct coord_store *store, struct ingest_waiter *batch)
     int rc = meta_begin(store->meta, &err);
     const struct ingest_waiter *prev = NULL;
     for (struct ingest_waiter *w = batch; rc == 0 && w; prev = w, w = w->next)
-        rc = insert_rows(store, w, prev, &err);
+        rc = insert_rows(store, w, prev, 0, &err);
+    /* the outbox rows of the new profiles: one statement per 64 (a round trip each on a network
+     * store) instead of one per profile */
+    int64_t ids[64];
+    int parked[64], n = 0;
+    for (struct ingest_waiter *w = batch; rc == 0 && w; w = w->next) {
+        if (!w->dup) {
+            ids[n] = w->id;
+            parked[n++] = w->parked;
+        }
+        if (n && (n == 64 || !w->next)) {
+            rc = meta_outbox_add_many(store->meta, ids, parked, n, &err);
+            n = 0;
+        }
+    }
     if (rc == 0 && (rc = meta_commit(store->meta, &err)) == 0) {
         for (struct ingest_waiter *w = batch; w; w = w->next)
             w->rc = 0;
@@ -120,9 +144,10 @@ static void commit_batch(struct coord_store *store, struct ingest_waiter *batch)
     meta_rollback(store->meta);
     for (struct ingest_waiter *w = batch; w; w = w->next) {
         gp_err_clear(&w->err);
+        w->dup = 0;
         w->rc = meta_begin(store->meta, &w->err);
         w->row.service_id = 0;
-        if (w->rc == 0 && (w->rc = insert_rows(store, w, NULL, &w->err)) == 0)
+        if (w->rc == 0 && (w->rc = insert_rows(store, w, NULL, 1, &w->err)) == 0)
             w->rc = meta_commit(store->meta, &w->err);
         else if (w->rc < 0)
             meta_rollback(store->meta);
@@ -185,6 +210,7 @@ int coord_ingest(struct coord_store *store, const struct ingest_request *req,
     if (!req->gz && !req->text && !req->envelope_gz)
         return gp_err_set(err, -EINVAL, "upload has no profile text");
     char upload_id[65];
+    double t0 = now_ms(), t1 = t0;
     if (req->upload_id) {
         if (!valid_upload_id(req->upload_id))
             return gp_err_set(err, -EINVAL,
@@ -199,6 +225,7 @@ int coord_ingest(struct coord_store *store, const struct ingest_request *req,
         }
         if (rc != -ENOENT)
             return rc;
+        t1 = now_ms();
     } else {
         uuid_t u;
         uuid_generate_random(u);
@@ -227,10 +254,20 @@ int coord_ingest(struct coord_store *store, const struct ingest_request *req,
             return gp_err_set(err, zr, "compressing the profile failed");
         data = gz;
     }
-    int rc = blob_put(store->blobs, key, data, gzlen, err);
+    /* With a spool the body only has to be durable here; an uploader puts the blob later. */
+    char spooled[SPOOL_NAME_MAX] = "";
+    int rc = -ENOSPC;
+    if (store->spool) {
+        rc = coord_spool_write(store->spool, upload_id, key, data, gzlen, spooled, err);
+        if (rc < 0)
+            spooled[0] = 0;
+    }
+    if (rc == -ENOSPC) /* no spool, or it is full: the blob store now, before the answer */
+        rc = blob_put(store->blobs, key, data, gzlen, err);
     free(gz);
     if (rc < 0)
         return gp_err_prefix(err, "storing upload"), rc;
+    double t2 = now_ms();
 
     struct ingest_waiter w = {
             .row =
@@ -246,8 +283,18 @@ int coord_ingest(struct coord_store *store, const struct ingest_request *req,
                             .upload_id = upload_id,
                     },
             .service = service,
+            .parked = spooled[0] != 0,
     };
     group_commit(store, &w);
+    if (gp_log_get_level() >= GP_LOG_DEBUG)
+        gp_debug("ingest %s: duplicate check %.1f ms, %s %.1f ms, commit %.1f ms", upload_id,
+                 t1 - t0, spooled[0] ? "spool" : "blob", t2 - t1, now_ms() - t2);
+    if (spooled[0]) {
+        if (w.rc < 0 || w.dup)
+            coord_spool_drop(store->spool, spooled, gzlen);
+        else
+            coord_spool_commit(store->spool, spooled, w.id, gzlen);
+    }
     if (w.rc < 0) {
         if (err)
             *err = w.err;

@@ -76,6 +76,11 @@ int coord_store_open(const struct coord_store_config *cfg, struct coord_store **
         (rc = sample_index_open(p->index_spec, &s->index, err)) < 0 ||
         (rc = meta_outbox_recover(s->meta, err)) < 0)
         goto fail;
+    if (cfg->spool_dir &&
+        (rc = coord_spool_open(cfg->spool_dir, cfg->spool_uploaders ? cfg->spool_uploaders : 4,
+                               cfg->spool_max_bytes ? cfg->spool_max_bytes : UINT64_C(1) << 30,
+                               &s->spool, err)) < 0)
+        goto fail;
     *out = s;
     return 0;
 fail:
@@ -88,6 +93,7 @@ void coord_store_close(struct coord_store *s)
     if (!s)
         return;
     coord_store_stop(s);
+    coord_spool_close(s->spool);
     sample_index_close(s->index);
     blob_store_close(s->blobs);
     meta_db_close(s->meta);
@@ -166,6 +172,13 @@ int coord_store_start(struct coord_store *s, struct gp_err *err)
         return gp_err_set(err, -EALREADY, "store background thread already running");
     }
     p->stop = 0;
+    if (s->spool) {
+        int src = coord_spool_start(s->spool, s, err);
+        if (src < 0) {
+            pthread_mutex_unlock(&p->mu);
+            return src;
+        }
+    }
     int rc = pthread_create(&p->thread, NULL, background, s);
     if (rc == 0)
         p->running = 1;
@@ -187,6 +200,8 @@ void coord_store_stop(struct coord_store *s)
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->mu);
     pthread_join(p->thread, NULL);
+    if (s->spool)
+        coord_spool_stop(s->spool);
     pthread_mutex_lock(&p->mu);
     p->running = 0;
     pthread_mutex_unlock(&p->mu);

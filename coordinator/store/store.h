@@ -16,6 +16,7 @@
 #include "coordinator/store/blob/blob.h"
 #include "coordinator/store/index/index.h"
 #include "coordinator/store/meta/meta.h"
+#include "coordinator/store/spool.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +36,12 @@ struct coord_store_config {
     /* Largest blob the indexer reads (compressed) and decompressed text it parses;
      * 0 = 64 MiB / 256 MiB. */
     size_t max_blob_bytes, max_text_bytes;
+    /* Upload spool (store/spool.h): NULL = none (uploads put their blob before the answer);
+     * else the directory where an upload's body waits, durable, for its put by spool_uploaders
+     * threads (0 = 4), at most spool_max_bytes of bodies (0 = 1 GiB). */
+    const char *spool_dir;
+    int spool_uploaders;
+    uint64_t spool_max_bytes;
 };
 
 struct coord_store_priv;
@@ -43,6 +50,7 @@ struct coord_store {
     struct meta_db *meta;
     struct blob_store *blobs;
     struct sample_index *index;
+    struct coord_spool *spool;     /* NULL = no upload spool */
     struct coord_store_priv *priv; /* background thread, config copy */
 };
 

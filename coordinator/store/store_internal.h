@@ -32,6 +32,8 @@ struct ingest_waiter {
     const char *service;
     int64_t id;
     int rc, done;
+    int parked; /* the blob is still in the upload spool: add the outbox row parked */
+    int dup;    /* the upload id was stored already (by a concurrent retry): w->id is that one */
     struct gp_err err;
     struct ingest_waiter *next;
 };

@@ -27,7 +27,7 @@ make_numbered_bodies "$WORK/b" "$N" "$NOW" 3
 send() { send_numbered "$WORK/b" "$1" 60 "$WORK/send.out"; } # i -> http code
 
 SPEC="s3://gprof-test/outage-$$-$RANDOM?endpoint=$P&retry_seconds=1"
-start_coord "$WORK/state" --blobs "$SPEC"
+start_coord "$WORK/state" --blobs "$SPEC" --blob-spool off # the synchronous path; with the spool: test_coordinator_spool_crash.sh
 : >"$WORK/acked"
 for i in $(seq 0 7); do
     [ "$(send "$i")" = 200 ] || fail "upload $i with S3 up: $(cat "$WORK/send.out")"

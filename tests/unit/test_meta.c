@@ -734,6 +734,58 @@ static void test_control_plane(void **state)
     }
 }
 
+/* ---- parked outbox rows (the upload spool) and batched adds -------------------------------- */
+
+static void test_outbox_parked(void **state)
+{
+    struct fx f;
+    FOR_EACH_DRIVER(f)
+    {
+        struct gp_err err = {0};
+        int64_t sid, ids[3];
+        OK(meta_service_ensure(f.db, "svc", &sid, &err));
+        for (int i = 0; i < 3; i++) {
+            char key[16], up[16];
+            snprintf(key, sizeof(key), "svc/p%d", i);
+            snprintf(up, sizeof(up), "park%d", i);
+            struct meta_profile p = {.service_id = sid,
+                                     .hostname = "h",
+                                     .start_time = 1000,
+                                     .end_time = 1060,
+                                     .blob_key = key,
+                                     .cpu_avg = -1,
+                                     .mem_avg = -1,
+                                     .upload_id = up};
+            OK(meta_profile_insert(f.db, &p, &ids[i], &err));
+        }
+        /* one statement: ids[0] due, ids[1] parked; again: idempotent */
+        int parked[2] = {0, 1};
+        OK(meta_outbox_add_many(f.db, ids, parked, 2, &err));
+        OK(meta_outbox_add_many(f.db, ids, parked, 2, &err));
+        OK(meta_outbox_add_parked(f.db, ids[2], &err));
+        int64_t pending;
+        OK(meta_outbox_pending(f.db, &pending, &err));
+        assert_int_equal(pending, 3); /* parked rows are pending work */
+        struct meta_outbox_item it[4];
+        /* far in the future still: only the due one is seen or claimed */
+        assert_int_equal(meta_outbox_next(f.db, INT64_C(4000000000), it, 4, &err), 1);
+        assert_int_equal(it[0].profile_id, ids[0]);
+        assert_int_equal(meta_outbox_claim(f.db, 1000, 60, it, 4, &err), 1);
+        assert_int_equal(it[0].profile_id, ids[0]);
+        OK(meta_outbox_done(f.db, it[0].id, &err));
+        /* unparking makes it due; unparking again, or a row already gone, changes nothing */
+        OK(meta_outbox_unpark(f.db, ids[1], &err));
+        OK(meta_outbox_unpark(f.db, ids[1], &err));
+        OK(meta_outbox_unpark(f.db, ids[0], &err));
+        assert_int_equal(meta_outbox_claim(f.db, 1000, 60, it, 4, &err), 1);
+        assert_int_equal(it[0].profile_id, ids[1]);
+        OK(meta_outbox_done(f.db, it[0].id, &err));
+        OK(meta_outbox_pending(f.db, &pending, &err));
+        assert_int_equal(pending, 1); /* ids[2] waits, parked */
+        assert_int_equal(meta_outbox_add_many(f.db, ids, NULL, 0, &err), -EINVAL);
+    }
+}
+
 /* ---- outbox claims: two coordinators on one store --------------------------------------- */
 
 #define CLAIM_N 300
@@ -1152,6 +1204,7 @@ int main(void)
             cmocka_unit_test(test_users_audit),
             cmocka_unit_test(test_profiles_outbox),
             cmocka_unit_test(test_outbox_claims),
+            cmocka_unit_test(test_outbox_parked),
             cmocka_unit_test(test_adhoc_settings),
             cmocka_unit_test(test_control_plane),
             cmocka_unit_test(test_threads_heartbeats),

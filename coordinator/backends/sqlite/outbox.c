@@ -17,6 +17,45 @@ int meta_outbox_add(struct meta_db *db, int64_t profile_id, struct gp_err *err)
                      p, 2, NULL, err);
 }
 
+int meta_outbox_add_parked(struct meta_db *db, int64_t profile_id, struct gp_err *err)
+{
+    struct meta_value p[] = {META_I(profile_id), META_I(meta_now()), META_I(META_OUTBOX_PARKED)};
+    return meta_exec(db,
+                     "INSERT INTO index_outbox (profile_id, created_at, not_before) "
+                     "VALUES (?, ?, ?) ON CONFLICT (profile_id) DO NOTHING",
+                     p, 3, NULL, err);
+}
+
+int meta_outbox_add_many(struct meta_db *db, const int64_t *profile_ids, const int *parked, int n,
+                         struct gp_err *err)
+{
+    if (n < 1 || n > 64)
+        return gp_err_set(err, -EINVAL, "outbox_add_many: %d ids (1..64)", n);
+    struct meta_value p[3 * 64];
+    char sql[96 + 64 * 12];
+    size_t w = (size_t)snprintf(sql, sizeof(sql),
+                                "INSERT INTO index_outbox (profile_id, created_at, not_before) "
+                                "VALUES ");
+    int64_t now = meta_now();
+    for (int i = 0; i < n; i++) {
+        p[3 * i] = META_I(profile_ids[i]);
+        p[3 * i + 1] = META_I(now);
+        p[3 * i + 2] = META_I(parked && parked[i] ? META_OUTBOX_PARKED : 0);
+        w += (size_t)snprintf(sql + w, sizeof(sql) - w, i ? ", (?, ?, ?)" : "(?, ?, ?)");
+    }
+    snprintf(sql + w, sizeof(sql) - w, " ON CONFLICT (profile_id) DO NOTHING");
+    return meta_exec(db, sql, p, 3 * n, NULL, err);
+}
+
+int meta_outbox_unpark(struct meta_db *db, int64_t profile_id, struct gp_err *err)
+{
+    struct meta_value p[] = {META_I(profile_id), META_I(META_OUTBOX_PARKED)};
+    return meta_exec(db,
+                     "UPDATE index_outbox SET not_before = 0 WHERE profile_id = ? AND "
+                     "not_before >= ?",
+                     p, 2, NULL, err);
+}
+
 struct next_ctx {
     struct meta_outbox_item *items;
     int n, max;

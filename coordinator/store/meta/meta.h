@@ -295,6 +295,17 @@ struct meta_outbox_item {
 };
 /* Adds an item for profile_id (idempotent: one item per profile). */
 int meta_outbox_add(struct meta_db *db, int64_t profile_id, struct gp_err *err);
+/* Parked items (the upload spool, store/spool.c): an item added parked is not due until
+ * meta_outbox_unpark, which the spool calls once the profile's blob is in the blob store, so no
+ * indexer (of this or another coordinator) reads a blob that is still only on one host. */
+#define META_OUTBOX_PARKED INT64_C(4000000000000000000)
+int meta_outbox_add_parked(struct meta_db *db, int64_t profile_id, struct gp_err *err);
+/* Adds the items of profile_ids[0..n) (n <= 64) in one statement, parked where parked[i] (NULL:
+ * none), idempotent like meta_outbox_add: one round trip for a group commit's rows. */
+int meta_outbox_add_many(struct meta_db *db, const int64_t *profile_ids, const int *parked, int n,
+                         struct gp_err *err);
+/* Makes profile_id's item due now if it is parked (0 rows when it is not, or gone: indexed). */
+int meta_outbox_unpark(struct meta_db *db, int64_t profile_id, struct gp_err *err);
 /* Up to max items due at `now` and not claimed, oldest first (a look, nothing claimed); returns
  * the count (>= 0) or a negative errno. */
 int meta_outbox_next(struct meta_db *db, int64_t now, struct meta_outbox_item *items, int max,
