@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,10 +48,13 @@ struct work {
     struct meta_profile prof;
     struct gp_profile *profile; /* parsed, to be added */
     struct index_profile_meta m;
-    int prefound; /* the index already holds it (index_has_many at claim time) */
-    int indexed;  /* INDEXED_* to record, 0 = not finished */
-    int gone;     /* profile row deleted meanwhile: only drop the outbox item */
-    int failed;   /* a failed attempt was recorded (it is due again after its backoff) */
+    int prefound;  /* the index already holds it (index_has_many at claim time) */
+    int indexed;   /* INDEXED_* to record, 0 = not finished */
+    int gone;      /* profile row deleted meanwhile: only drop the outbox item */
+    int failed;    /* a failed attempt was recorded (it is due again after its backoff) */
+    int need_blob; /* prepare_meta: its blob is to be read and parsed */
+    int prc;       /* what preparing it returned, and why */
+    struct gp_err perr;
 };
 
 /* Claimed items held across passes until the index engine's batch (index_batch_policy) is full
@@ -69,7 +73,7 @@ struct indexer_pending {
  * held for at most the engine's batch time (ClickHouse: <= 30 s). */
 #define CLAIM_LEASE_S 120
 
-#define CHUNK 64 /* ids per meta_outbox_done_many / meta_profile_set_indexed_many */
+#define CHUNK 32 /* ids per statement (done_many takes <= 64, set_indexed_many <= 63) */
 
 static int64_t mono_ms(void)
 {
@@ -154,8 +158,9 @@ static int fatal(int code)
            code == -EAGAIN;
 }
 
-/* Reads, checks and parses one item; leaves w->profile set when it must be added. */
-static int prepare(struct coord_store *s, struct work *w, struct gp_err *err)
+/* Looks one item up in the metadata (gone, indexed before, downsampled); sets w->need_blob when
+ * its blob must be read and parsed (prepare_blob), which leaves w->profile set. */
+static int prepare_meta(struct coord_store *s, struct work *w, struct gp_err *err)
 {
     struct coord_store_priv *p = s->priv;
     int rc = meta_profile_get(s->meta, w->it.profile_id, &w->prof, err);
@@ -180,6 +185,16 @@ static int prepare(struct coord_store *s, struct work *w, struct gp_err *err)
         w->indexed = INDEXED_SKIP;
         return 0;
     }
+    w->need_blob = 1;
+    return 0;
+}
+
+/* The second half of an item's preparation, after prepare_meta asked for it: reads, inflates
+ * and parses the blob. Touches no metadata, so it runs on helper threads (prepare_all). */
+static int prepare_blob(struct coord_store *s, struct work *w, struct gp_err *err)
+{
+    struct coord_store_priv *p = s->priv;
+    int rc;
     size_t max_blob = p->cfg.max_blob_bytes ? p->cfg.max_blob_bytes : (64u << 20);
     size_t max_text = p->cfg.max_text_bytes ? p->cfg.max_text_bytes : (256u << 20);
     void *gz = NULL;
@@ -248,6 +263,61 @@ static int prepare(struct coord_store *s, struct work *w, struct gp_err *err)
             .mem_avg = w->prof.mem_avg,
     };
     return 0;
+}
+
+/* Up to PREPARE_THREADS items of a claim are read and parsed at once: on a network blob store
+ * a profile's fetch is a round trip (S3 GET: 20-250 ms on the test server) that would otherwise
+ * run one after another. The backends are safe to share between threads (store.h). */
+#define PREPARE_THREADS 4
+
+struct prep_job {
+    struct coord_store *s;
+    struct work *w;
+    int n, next;
+    pthread_mutex_t mu;
+};
+
+static void *prepare_worker(void *arg)
+{
+    struct prep_job *j = arg;
+    for (;;) {
+        pthread_mutex_lock(&j->mu);
+        int i = j->next++;
+        pthread_mutex_unlock(&j->mu);
+        if (i >= j->n)
+            return NULL;
+        struct work *w = &j->w[i];
+        if (w->prc == 0 && w->need_blob)
+            w->prc = prepare_blob(j->s, w, &w->perr);
+    }
+}
+
+/* Prepares w[0..n): the metadata lookups one after another on this thread (SQLite connections
+ * are per thread), then the blobs on up to PREPARE_THREADS threads; results in w[i].prc and
+ * w[i].perr. */
+static void prepare_all(struct coord_store *s, struct work *w, int n)
+{
+    int nblob = 0;
+    for (int i = 0; i < n; i++) {
+        memset(&w[i].perr, 0, sizeof(w[i].perr));
+        w[i].prc = prepare_meta(s, &w[i], &w[i].perr);
+        if (w[i].prc < 0 && fatal(w[i].prc)) {
+            n = 0; /* the store is in trouble: the pass stops, the rest is given back */
+            break;
+        }
+        nblob += w[i].prc == 0 && w[i].need_blob;
+    }
+    struct prep_job j = {.s = s, .w = w, .n = n, .next = 0};
+    pthread_mutex_init(&j.mu, NULL);
+    pthread_t th[PREPARE_THREADS - 1];
+    int nth = 0;
+    for (int t = 0; t < PREPARE_THREADS - 1 && t < nblob - 1; t++)
+        if (pthread_create(&th[nth], NULL, prepare_worker, &j) == 0)
+            nth++; /* a thread that cannot start leaves its share to this one */
+    prepare_worker(&j);
+    for (int t = 0; t < nth; t++)
+        pthread_join(th[t], NULL);
+    pthread_mutex_destroy(&j.mu);
 }
 
 static void prefix_item(struct gp_err *e, const struct work *w)
@@ -418,9 +488,10 @@ static int indexer_pass(struct coord_store *s, size_t max, int linger, size_t *p
         }
         if (hrc < 0) /* only an optimisation: adding is idempotent */
             gp_warn("indexer: %s", he.msg);
+        prepare_all(s, w, n);
         for (int i = 0; i < n; i++) {
-            struct gp_err e = {0};
-            if (prepare(s, &w[i], &e) < 0) {
+            struct gp_err e = w[i].perr;
+            if (w[i].prc < 0) {
                 prefix_item(&e, &w[i]);
                 if (fatal(e.code)) {
                     *err = e;

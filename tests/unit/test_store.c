@@ -334,6 +334,31 @@ static void test_indexer_batches(void **state)
     free(got);
     free(want);
 
+    /* more held items than one metadata statement takes (64 ids): all recorded */
+    {
+        struct gp_profile *sp = tu_profile(5, 90, 3, 4);
+        size_t sl;
+        char *st = collapsed(sp, &sl);
+        int64_t many[70];
+        for (int i = 0; i < 70; i++) {
+            char up[32];
+            snprintf(up, sizeof(up), "batch-many-%d", i);
+            many[i] = ingest(s, "bsvc", "h", t + 600 + i * 60, up, st, sl);
+        }
+        OK(coord_indexer_pass(s, 0, &done, &wait_ms, &err));
+        assert_int_equal(done, 70);
+        OK(coord_indexer_flush(s, &err));
+        assert_int_equal(pending_items(s), 0);
+        for (int i = 0; i < 70; i++)
+            assert_int_equal(index_has(s->index, many[i], &err), 1);
+        struct meta_profile row;
+        OK(meta_profile_get(s->meta, many[69], &row, &err));
+        assert_int_equal(row.indexed, 1);
+        meta_profile_clear(&row);
+        free(st);
+        gp_profile_free(sp);
+    }
+
     /* the background thread stopped while it holds items adds them first */
     struct gp_profile *p = tu_profile(5, 77, 50, 8);
     size_t len;
