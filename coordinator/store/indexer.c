@@ -83,7 +83,7 @@ static int64_t mono_ms(void)
 }
 
 /* Marks the finished items and removes their outbox rows in one transaction: one statement
- * per distinct outcome and 64 ids and one per 64 outbox rows (on a network store, round trips
+ * per distinct outcome and CHUNK ids and one per CHUNK outbox rows (on a network store, round trips
  * per batch, not per item). */
 static int finish(struct coord_store *s, struct work *w, size_t n, struct gp_err *err)
 {
