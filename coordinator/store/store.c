@@ -94,6 +94,7 @@ void coord_store_close(struct coord_store *s)
         return;
     coord_store_stop(s);
     coord_spool_close(s->spool);
+    coord_indexer_free(s);
     sample_index_close(s->index);
     blob_store_close(s->blobs);
     meta_db_close(s->meta);
@@ -129,7 +130,8 @@ static void *background(void *arg)
             break;
         struct gp_err err = {0};
         size_t done = 0;
-        if (coord_indexer_run(s, 64, &done, &err) < 0)
+        int held_ms = -1;
+        if (coord_indexer_pass(s, 64, &done, &held_ms, &err) < 0)
             gp_warn("indexer: %s", err.msg);
         int64_t now = (int64_t)time(NULL);
         if (now - p->last_retention >= ret_every) {
@@ -145,12 +147,14 @@ static void *background(void *arg)
         }
         if (done == 64)
             continue; /* more work waiting */
+        /* held items (a batch still filling) are due after held_ms at the latest */
+        int wait_ms = held_ms >= 0 && held_ms < poll_ms ? held_ms : poll_ms;
         pthread_mutex_lock(&p->mu);
         if (!p->stop && !p->kicked) {
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_sec += poll_ms / 1000;
-            ts.tv_nsec += (long)(poll_ms % 1000) * 1000000L;
+            ts.tv_sec += wait_ms / 1000;
+            ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
             if (ts.tv_nsec >= 1000000000L) {
                 ts.tv_sec++;
                 ts.tv_nsec -= 1000000000L;
@@ -160,6 +164,9 @@ static void *background(void *arg)
         p->kicked = 0;
         pthread_mutex_unlock(&p->mu);
     }
+    struct gp_err err = {0};
+    if (coord_indexer_flush(s, &err) < 0)
+        gp_warn("indexer: %s (the items stay in the outbox)", err.msg);
     return NULL;
 }
 

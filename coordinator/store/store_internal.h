@@ -17,7 +17,8 @@ struct coord_store_priv {
     int running, stop, kicked;
     int64_t last_retention; /* Unix seconds of the last retention pass */
     struct coord_index_stats stats;
-    pthread_mutex_t run_mu; /* one outbox drain at a time (thread, tests, CLI) */
+    pthread_mutex_t run_mu;       /* one outbox drain at a time (thread, tests, CLI) */
+    struct indexer_pending *pend; /* indexer.c: items held for the next batch (under run_mu) */
 
     /* Group commit of ingests (ingest.c): waiters queue their rows, one leader commits them
      * all in one transaction, so concurrent uploads share one fsync. */
@@ -26,6 +27,15 @@ struct coord_store_priv {
     struct ingest_waiter *gc_head, *gc_tail;
     int gc_leader;
 };
+
+/* indexer.c, for the background thread: coord_indexer_run that may hold items across passes
+ * for the index engine's batch; *wait_ms = when the held ones are due (-1: none held). */
+int coord_indexer_pass(struct coord_store *s, size_t max, size_t *processed, int *wait_ms,
+                       struct gp_err *err);
+/* Adds the held items now (the thread calls it when it stops). */
+int coord_indexer_flush(struct coord_store *s, struct gp_err *err);
+/* Frees what the indexer keeps between passes (after the thread stopped). */
+void coord_indexer_free(struct coord_store *s);
 
 struct ingest_waiter {
     struct meta_profile row; /* borrowed strings, valid while the waiter blocks */

@@ -131,6 +131,45 @@ blob_texts() {
     done
 }
 
+# s3_of STATE_DIR: sets S3_EP, S3_BUCKET, S3_PREFIX and S3_SIGN (curl's SigV4 arguments) for
+# STATE_DIR's fleet S3 prefix (GPROF_TEST_FLEET=1).
+s3_of() {
+    local tok spec
+    tok=$(fleet_token "$1")
+    spec=${GPROF_TEST_SPEC_S3//\{unique\}/$tok}
+    spec=${spec#s3://}
+    S3_BUCKET=${spec%%/*}
+    S3_PREFIX=${spec#*/}
+    S3_PREFIX=${S3_PREFIX%%\?*}
+    S3_EP=$(sed -n 's/.*[?&]endpoint=\([^&]*\).*/\1/p' <<<"$spec")
+    # curl before 8.x does not add x-amz-content-sha256 itself (s3rver requires it): send it
+    S3_SIGN=(--aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"
+        -H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
+}
+
+# blob_cat STATE_DIR KEY: prints the stored object KEY (e.g. perfspect/ps/h1/latest) of STATE_DIR's
+# coordinator: the file STATE_DIR/profiles/KEY, or under GPROF_TEST_FLEET=1 the S3 object; fails
+# when it does not exist.
+blob_cat() {
+    if [ "${GPROF_TEST_FLEET:-0}" != 1 ]; then
+        cat "$1/profiles/$2"
+        return
+    fi
+    s3_of "$1"
+    curl -fsS "${S3_SIGN[@]}" "$S3_EP/$S3_BUCKET/$S3_PREFIX/$2"
+}
+
+# blob_put STATE_DIR KEY FILE: stores FILE as the object KEY of STATE_DIR's coordinator (blob_cat).
+blob_put() {
+    if [ "${GPROF_TEST_FLEET:-0}" != 1 ]; then
+        mkdir -p "$(dirname "$1/profiles/$2")"
+        cp "$3" "$1/profiles/$2"
+        return
+    fi
+    s3_of "$1"
+    curl -fsS -o /dev/null "${S3_SIGN[@]}" -X PUT --data-binary @"$3" "$S3_EP/$S3_BUCKET/$S3_PREFIX/$2"
+}
+
 # start_coord STATE_DIR [extra flags...]
 start_coord() {
     local state=$1 fleet

@@ -36,9 +36,10 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$H/api/metrics/html_metadata?serv
 [ "$code" = 200 ] || fail "hostname= form: $code"
 # The newest report is found through perfspect/ps/h1/latest (its name), not by listing the
 # host's reports (slow on S3): a report file that only a listing would see is not served.
-latest=$(cat "$STATE/profiles/perfspect/ps/h1/latest") || fail "no perfspect/ps/h1/latest"
+latest=$(blob_cat "$STATE" perfspect/ps/h1/latest) || fail "no perfspect/ps/h1/latest"
 [ "perfspect/ps/h1/$(jq -r .filename "$WORK/r.json")" = "$latest" ] || fail "latest names $latest"
-printf '<html>only a listing finds this</html>' >"$STATE/profiles/perfspect/ps/h1/9999-12-31T00-00-00_x.html"
+printf '<html>only a listing finds this</html>' >"$WORK/listed.html"
+blob_put "$STATE" perfspect/ps/h1/9999-12-31T00-00-00_x.html "$WORK/listed.html" || fail "cannot store the decoy report"
 curl -s "$H/api/metrics/html_metadata?serviceName=ps&hostname=h1" | jq -e '.content | contains("hardware counters")' >/dev/null \
     || fail "html_metadata listed the reports instead of reading latest"
 ok "the newest report is read through perfspect/<service>/<host>/latest, without a listing"
@@ -50,7 +51,10 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$H/api/metrics/html_metadata?serv
 [ "$code" = 406 ] || fail "unknown service: $code"
 ok "400 without a host, 404 without a report, 406 for an unknown service"
 grep -q "PerfSpect report (htmlblob) not stored: invalid base64" "$WORK/coord.log" || fail "malformed blob not logged"
-if grep -rqa "htmlblob" "$STATE/profiles" 2>/dev/null || zgrep -qa htmlblob $(find "$STATE/profiles" -name '*.gz') 2>/dev/null; then
+blob_texts "$STATE" "$WORK/stored.txt"
+[ -s "$WORK/stored.txt" ] || fail "no stored profile found"
+grep -q 'hwmetrics' "$WORK/stored.txt" || fail "stored profiles lost hwmetrics"
+if grep -qa "htmlblob" "$WORK/stored.txt" || { [ "${GPROF_TEST_FLEET:-0}" != 1 ] && grep -rqa "htmlblob" "$STATE/profiles"; }; then
     fail "a stored profile still carries the htmlblob"
 fi
 ok "stored profiles keep hwmetrics but not the blob"

@@ -548,6 +548,16 @@ static void test_series_services_values_retention(void **state)
         assert_int_equal(deleted, 21);
         assert_int_equal(index_has(f.si, 1, &err), 0);
         assert_int_equal(index_has(f.si, 21, &err), 1);
+        /* the services list, series and values forget the expired days too */
+        out[0] = 0;
+        OK(index_services(f.si, svc_cb, out, &err));
+        assert_string_equal(out, "svc:1,");
+        memset(&a, 0, sizeof(a));
+        OK(index_series(f.si, "svc", T0, T0 + 600, 300, NULL, series_cb, &a, &err));
+        assert_int_equal(a.points, 0);
+        out[0] = 0;
+        OK(index_values(f.si, "svc", T0, T0 + 600, INDEX_DIM_HOST, val_cb, out, &err));
+        assert_string_equal(out, "");
         char *got =
                 query_canon(f.si, "svc", T0 - 86400, T0 + 5 * 86400, NULL, 0, INDEX_RES_AUTO, NULL);
         char *want = tu_canon(p);

@@ -13,6 +13,7 @@
 #include "common/collapsed.h"
 #include "coordinator/store/ingest.h"
 #include "coordinator/store/store.h"
+#include "coordinator/store/store_internal.h"
 #include "test_store_util.h"
 
 #include <errno.h>
@@ -30,11 +31,19 @@
 
 /* Opens a store in dir on the engines under test (GPROF_TEST_META, GPROF_TEST_BLOBS,
  * GPROF_TEST_INDEX; default sqlite, fs, sqlite there, as the coordinator's defaults). */
-static int open_engines(const char *dir, int poll_ms, struct coord_store **s, struct gp_err *err)
+static int open_engines_x(const char *dir, int poll_ms, const char *index_params,
+                          struct coord_store **s, struct gp_err *err)
 {
     char *meta = tu_engine_spec("GPROF_TEST_META", "sqlite", dir, "meta.db");
     char *blobs = tu_engine_spec("GPROF_TEST_BLOBS", "fs", dir, "profiles");
     char *index = tu_engine_spec("GPROF_TEST_INDEX", "sqlite", dir, "index.db");
+    if (index && index_params && strstr(index, "://")) { /* a network engine's spec parameters */
+        char *x = NULL;
+        if (asprintf(&x, "%s%c%s", index, strchr(index, '?') ? '&' : '?', index_params) < 0)
+            x = NULL;
+        free(index);
+        index = x;
+    }
     struct coord_store_config cfg = {.state_dir = dir,
                                      .meta = meta,
                                      .blobs = blobs,
@@ -46,6 +55,11 @@ static int open_engines(const char *dir, int poll_ms, struct coord_store **s, st
     free(blobs);
     free(index);
     return rc;
+}
+
+static int open_engines(const char *dir, int poll_ms, struct coord_store **s, struct gp_err *err)
+{
+    return open_engines_x(dir, poll_ms, NULL, s, err);
 }
 
 static struct coord_store *open_store(const char *dir)
@@ -245,6 +259,144 @@ static void test_ingest_index_query(void **state)
     bad.start_time = 100;
     bad.end_time = 50;
     assert_int_equal(coord_ingest(s, &bad, &id, &err), -EINVAL);
+    coord_store_close(s);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+static int64_t pending_items(struct coord_store *s)
+{
+    struct gp_err err = {0};
+    int64_t n = -1;
+    OK(meta_outbox_pending(s->meta, &n, &err));
+    return n;
+}
+
+/* Batches by rows and by time across indexer passes, as the index engine asks
+ * (index_batch_policy: ClickHouse 100,000 stacks / 1,000 ms by default, SQLite none): held items
+ * stay in the outbox, unindexed, until their batch is added; rows or age end a batch; stopping
+ * the background thread adds what it holds. */
+static void test_indexer_batches(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir("store");
+    struct gp_err err = {0};
+    struct coord_store *s = NULL;
+    OK(open_engines(dir, 20, &s, &err));
+    size_t brows;
+    int bms;
+    index_batch_policy(s->index, &brows, &bms);
+    int64_t t = now_s() / 60 * 60 - 600;
+    struct gp_profile *ref = gp_profile_new();
+    int64_t ids[3];
+    for (int i = 0; i < 3; i++) {
+        struct gp_profile *p = tu_profile(5, (uint64_t)i + 40, 100, 8);
+        gp_profile_merge(ref, p);
+        size_t len;
+        char *text = collapsed(p, &len);
+        char up[32];
+        snprintf(up, sizeof(up), "batch-%d", i);
+        ids[i] = ingest(s, "bsvc", "h", t + i * 60, up, text, len);
+        free(text);
+        gp_profile_free(p);
+    }
+    char *want = tu_canon(ref);
+    gp_profile_free(ref);
+    size_t done = 0;
+    int wait_ms = 0;
+    double t0 = tu_now();
+    OK(coord_indexer_pass(s, 64, &done, &wait_ms, &err));
+    assert_int_equal(done, 3);
+    if (brows) { /* 300 stacks < brows: held, still in the outbox, not in the index */
+        assert_true(bms > 0);
+        assert_true(wait_ms > 0 && wait_ms <= bms);
+        assert_int_equal(pending_items(s), 3);
+        for (int i = 0; i < 3; i++)
+            assert_int_equal(index_has(s->index, ids[i], &err), 0);
+        /* a pass before the batch time claims nothing new and adds nothing */
+        OK(coord_indexer_pass(s, 64, &done, &wait_ms, &err));
+        assert_int_equal(done, 0);
+        if (tu_now() - t0 < bms / 2000.0) {
+            assert_int_equal(index_has(s->index, ids[0], &err), 0);
+            assert_true(wait_ms > 0);
+        }
+        usleep((useconds_t)wait_ms * 1000 + 20000);
+        OK(coord_indexer_pass(s, 64, &done, &wait_ms, &err));
+        assert_int_equal(done, 0);
+    }
+    /* due by age (or never held): added, outbox empty, nothing held */
+    assert_int_equal(wait_ms, -1);
+    assert_int_equal(pending_items(s), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(index_has(s->index, ids[i], &err), 1);
+    char *got = query(s, "bsvc", t - 60, t + 3600, NULL);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+
+    /* more held items than one metadata statement takes (64 ids): all recorded */
+    {
+        struct gp_profile *sp = tu_profile(5, 90, 3, 4);
+        size_t sl;
+        char *st = collapsed(sp, &sl);
+        int64_t many[70];
+        for (int i = 0; i < 70; i++) {
+            char up[32];
+            snprintf(up, sizeof(up), "batch-many-%d", i);
+            many[i] = ingest(s, "bsvc", "h", t + 600 + i * 60, up, st, sl);
+        }
+        OK(coord_indexer_pass(s, 0, &done, &wait_ms, &err));
+        assert_int_equal(done, 70);
+        OK(coord_indexer_flush(s, &err));
+        assert_int_equal(pending_items(s), 0);
+        for (int i = 0; i < 70; i++)
+            assert_int_equal(index_has(s->index, many[i], &err), 1);
+        struct meta_profile row;
+        OK(meta_profile_get(s->meta, many[69], &row, &err));
+        assert_int_equal(row.indexed, 1);
+        meta_profile_clear(&row);
+        free(st);
+        gp_profile_free(sp);
+    }
+
+    /* the background thread stopped while it holds items adds them first */
+    struct gp_profile *p = tu_profile(5, 77, 50, 8);
+    size_t len;
+    char *text = collapsed(p, &len);
+    OK(coord_store_start(s, &err));
+    int64_t id4 = ingest(s, "bsvc", "h", t + 240, "batch-stop", text, len);
+    coord_store_kick(s);
+    usleep(100000);
+    coord_store_stop(s);
+    assert_int_equal(index_has(s->index, id4, &err), 1);
+    assert_int_equal(pending_items(s), 0);
+    coord_store_close(s);
+
+    /* by rows: a batch of batch_rows=60 stacks is added as soon as the claim fills it */
+    s = NULL;
+    OK(open_engines_x(dir, 20, "batch_rows=60&batch_ms=30000", &s, &err));
+    index_batch_policy(s->index, &brows, &bms);
+    int64_t id5 = ingest(s, "bsvc", "h", t + 300, "batch-rows", text, len);
+    OK(coord_indexer_pass(s, 64, &done, &wait_ms, &err));
+    assert_int_equal(done, 1);
+    if (brows) { /* 50 stacks: held for up to 30 s */
+        assert_int_equal(brows, 60);
+        assert_true(wait_ms > 1000);
+        assert_int_equal(index_has(s->index, id5, &err), 0);
+        struct gp_profile *big = tu_profile(5, 78, 100, 8);
+        size_t blen;
+        char *btext = collapsed(big, &blen);
+        ingest(s, "bsvc", "h", t + 360, "batch-rows-2", btext, blen);
+        free(btext);
+        gp_profile_free(big);
+        OK(coord_indexer_pass(s, 64, &done, &wait_ms, &err));
+        assert_int_equal(done, 1);
+    }
+    assert_int_equal(wait_ms, -1);
+    assert_int_equal(index_has(s->index, id5, &err), 1);
+    assert_int_equal(pending_items(s), 0);
+    free(text);
+    gp_profile_free(p);
     coord_store_close(s);
     tu_rmrf(dir);
     free(dir);
@@ -767,6 +919,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_ingest_index_query),
             cmocka_unit_test(test_replay_downsample_failures),
+            cmocka_unit_test(test_indexer_batches),
             cmocka_unit_test(test_retention),
             cmocka_unit_test(test_background_thread),
             cmocka_unit_test(test_crash_kill9),

@@ -115,4 +115,6 @@ const struct sample_index_ops sample_index_clickhouse_ops = {
         .retention = chx_retention,
         .check = chx_check,
         .add_batch = chx_add_batch,
+        .has_many = chx_has_many,
+        .batch_policy = chx_batch_policy,
 };

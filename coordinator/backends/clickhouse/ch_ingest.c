@@ -217,10 +217,36 @@ int chx_add(void *impl, const struct index_profile_meta *m, const struct gp_prof
 
 int chx_has(void *impl, int64_t profile_id, struct gp_err *err)
 {
-    struct chx *x = impl;
     int found = 0;
-    struct index_profile_meta pm = {.profile_id = profile_id};
-    const struct index_profile_meta *mp = &pm;
-    int rc = which_exist(x, "profiles", &mp, 1, &found, 0, err);
+    int rc = chx_has_many(impl, &profile_id, 1, &found, err);
     return rc < 0 ? rc : found;
+}
+
+int chx_has_many(void *impl, const int64_t *ids, size_t n, int *found, struct gp_err *err)
+{
+    struct chx *x = impl;
+    struct index_profile_meta *pm = calloc(n ? n : 1, sizeof(*pm));
+    const struct index_profile_meta **mp = calloc(n ? n : 1, sizeof(*mp));
+    int rc = 0;
+    if (!pm || !mp) {
+        rc = gp_err_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        pm[i].profile_id = ids[i];
+        mp[i] = &pm[i];
+        found[i] = 0;
+    }
+    rc = which_exist(x, "profiles", mp, n, found, 0, err);
+out:
+    free(pm);
+    free(mp);
+    return rc;
+}
+
+void chx_batch_policy(void *impl, size_t *rows, int *ms)
+{
+    struct chx *x = impl;
+    *rows = x->batch_rows;
+    *ms = x->batch_ms;
 }

@@ -14,6 +14,11 @@
 #include <stdint.h>
 
 #define CH_POOL_MAX 8
+/* Indexer batching defaults (spec batch_rows= / batch_ms=): ClickHouse wants few, large inserts
+ * (each one is a part to merge); a claim lease is 120 s, so a batch waits far less than that. */
+#define CH_BATCH_ROWS   100000
+#define CH_BATCH_MS     1000
+#define CH_BATCH_MS_MAX 30000
 
 struct ch_features {
     int major, minor; /* SELECT version() */
@@ -32,6 +37,8 @@ struct chx {
     char *shards[16]; /* cluster without ZooKeeper: every shard's HTTP URL (DDL, retention) */
     size_t nshards;
     long timeout_s;
+    size_t batch_rows; /* indexer batching (batch_rows=, batch_ms= of the spec) */
+    int batch_ms;
     struct ch_features feat;
     pthread_mutex_t mu; /* guards pool and cache */
     void *pool[CH_POOL_MAX];
@@ -110,6 +117,8 @@ int chx_add(void *impl, const struct index_profile_meta *m, const struct gp_prof
 int chx_add_batch(void *impl, const struct index_profile_meta *const *m,
                   const struct gp_profile *const *p, size_t n, struct gp_err *err);
 int chx_has(void *impl, int64_t profile_id, struct gp_err *err);
+int chx_has_many(void *impl, const int64_t *ids, size_t n, int *found, struct gp_err *err);
+void chx_batch_policy(void *impl, size_t *rows, int *ms);
 int chx_query(void *impl, const struct index_query *q, struct gp_profile *out,
               struct index_query_stats *stats, struct gp_err *err);
 int chx_values(void *impl, const char *service, int64_t start, int64_t end,

@@ -244,6 +244,31 @@ int chx_open(const struct store_engine_options *opts, void **impl, struct gp_err
     x->timeout_s = 60;
     if ((rc = store_engine_param(opts, "timeout", buf, sizeof(buf))) == 1)
         x->timeout_s = atol(buf) > 0 ? atol(buf) : 60;
+    /* indexer batching: one insert per table for up to batch_rows stacks, or after batch_ms */
+    x->batch_rows = CH_BATCH_ROWS;
+    x->batch_ms = CH_BATCH_MS;
+    if ((rc = store_engine_param(opts, "batch_rows", buf, sizeof(buf))) == 1) {
+        char *end;
+        long long v = strtoll(buf, &end, 10);
+        if (*end || v < 0 || v > 10000000) {
+            chx_close(x);
+            return gp_err_set(err, -EINVAL,
+                              "clickhouse index: batch_rows=%.40s must be 0..10000000 (0 = "
+                              "insert each outbox claim at once)",
+                              buf);
+        }
+        x->batch_rows = (size_t)v;
+    }
+    if ((rc = store_engine_param(opts, "batch_ms", buf, sizeof(buf))) == 1) {
+        char *end;
+        long long v = strtoll(buf, &end, 10);
+        if (*end || v < 0 || v > CH_BATCH_MS_MAX) {
+            chx_close(x);
+            return gp_err_set(err, -EINVAL, "clickhouse index: batch_ms=%.40s must be 0..%d", buf,
+                              CH_BATCH_MS_MAX);
+        }
+        x->batch_ms = (int)v;
+    }
     if ((rc = store_engine_param(opts, "cluster", buf, sizeof(buf))) < 0) {
         chx_close(x);
         return gp_err_set(err, -EINVAL, "clickhouse index: bad cluster= parameter");

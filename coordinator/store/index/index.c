@@ -95,6 +95,28 @@ int index_has(struct sample_index *si, int64_t profile_id, struct gp_err *err)
     return si->ops->has(si->impl, profile_id, err);
 }
 
+int index_has_many(struct sample_index *si, const int64_t *ids, size_t n, int *found,
+                   struct gp_err *err)
+{
+    if (si->ops->version >= 2 && si->ops->has_many)
+        return si->ops->has_many(si->impl, ids, n, found, err);
+    for (size_t i = 0; i < n; i++) {
+        int rc = si->ops->has(si->impl, ids[i], err);
+        if (rc < 0)
+            return rc;
+        found[i] = rc > 0;
+    }
+    return 0;
+}
+
+void index_batch_policy(struct sample_index *si, size_t *rows, int *ms)
+{
+    *rows = 0;
+    *ms = 0;
+    if (si->ops->version >= 2 && si->ops->batch_policy)
+        si->ops->batch_policy(si->impl, rows, ms);
+}
+
 int index_query(struct sample_index *si, const struct index_query *q, struct gp_profile *out,
                 struct index_query_stats *stats, struct gp_err *err)
 {

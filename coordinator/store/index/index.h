@@ -126,7 +126,7 @@ typedef int (*index_service_cb)(const struct index_service_info *s, void *ctx);
 enum index_dimension { INDEX_DIM_HOST = 0, INDEX_DIM_CONTAINER, INDEX_DIM_COMM };
 typedef int (*index_value_cb)(const char *value, uint64_t samples, void *ctx);
 
-/* version 2: flags */
+/* version 2: flags, has_many, batch_policy */
 #define SAMPLE_INDEX_OPS_VERSION 2
 
 /* Only this process writes the engine's data (the embedded SQLite index): index_generation()
@@ -166,7 +166,15 @@ struct sample_index_ops {
      * idempotent as in add(); all or nothing. Amortises the commit (fsync) over a batch. */
     int (*add_batch)(void *impl, const struct index_profile_meta *const *m,
                      const struct gp_profile *const *p, size_t n, struct gp_err *err);
-    unsigned flags; /* SAMPLE_INDEX_*; read from version 2 on */
+    /* ---- version 2 ---- */
+    unsigned flags; /* SAMPLE_INDEX_* */
+    /* Optional (NULL = has() one by one): found[i] = 1 when ids[i] has been added, else 0. */
+    int (*has_many)(void *impl, const int64_t *ids, size_t n, int *found, struct gp_err *err);
+    /* Optional (NULL = 0 and 0): how the indexer batches add_batch() for this engine: profiles
+     * are held across outbox claims until they hold *rows stacks or the oldest has waited *ms
+     * milliseconds, then added in one add_batch() (an engine where each insert is costly, such
+     * as ClickHouse). 0 rows = add each claim at once. */
+    void (*batch_policy)(void *impl, size_t *rows, int *ms);
 };
 
 struct sample_index;
@@ -182,6 +190,11 @@ int index_add(struct sample_index *si, const struct index_profile_meta *m,
 int index_add_batch(struct sample_index *si, const struct index_profile_meta *const *m,
                     const struct gp_profile *const *p, size_t n, struct gp_err *err);
 int index_has(struct sample_index *si, int64_t profile_id, struct gp_err *err);
+/* index_has for ids[0..n): found[i] = 1 when added (one round trip when the engine can). */
+int index_has_many(struct sample_index *si, const int64_t *ids, size_t n, int *found,
+                   struct gp_err *err);
+/* The engine's batching wish (ops batch_policy); 0 and 0 when it has none. */
+void index_batch_policy(struct sample_index *si, size_t *rows, int *ms);
 /* stats may be NULL. */
 int index_query(struct sample_index *si, const struct index_query *q, struct gp_profile *out,
                 struct index_query_stats *stats, struct gp_err *err);
