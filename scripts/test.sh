@@ -14,16 +14,15 @@ stage_name=
 stage_t0=$SECONDS
 stage_cpu0=0
 stage_times=$(mktemp /tmp/gprof-times-XXXXXX)
-cpu_now() {
+cpu_now() { # sets CPU: children's user + system seconds so far
   times >"$stage_times"
-  awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] } }
-       END { printf "%d", s }' "$stage_times"
+  CPU=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] } }
+       END { printf "%d", s }' "$stage_times")
 }
 stage_end() {
   if [ -n "$stage_name" ]; then
-    local c
-    c=$(cpu_now)
-    stages+=("$(printf '%5d s  %5d s  %s' $((SECONDS - stage_t0)) $((c - stage_cpu0)) "$stage_name")")
+    cpu_now
+    stages+=("$(printf '%5d s  %5d s  %s' $((SECONDS - stage_t0)) $((CPU - stage_cpu0)) "$stage_name")")
   fi
   stage_name=
 }
@@ -31,7 +30,8 @@ stage() {
   stage_end
   stage_name=$1
   stage_t0=$SECONDS
-  stage_cpu0=$(cpu_now)
+  cpu_now
+  stage_cpu0=$CPU
   echo "== $1"
 }
 stage_report() {
@@ -39,7 +39,8 @@ stage_report() {
   echo "== stage times ($jobs cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
   echo " wall    CPU    stage"
   printf '%s\n' "${stages[@]}"
-  printf '%5d s  %5d s  total\n' "$SECONDS" "$(cpu_now)"
+  cpu_now
+  printf '%5d s  %5d s  total\n' "$SECONDS" "$CPU"
   rm -f "$stage_times"
 }
 
