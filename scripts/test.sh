@@ -6,6 +6,48 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 jobs=$(nproc)
 
+# stage NAME — starts a timed stage ("== NAME"); the breakdown is printed when the run ends.
+# CPU is the user + system time of the processes the stage waited for (bash's `times`, read in
+# this shell: a subshell would start from zero); servers started in the background are not in it.
+stages=()
+stage_name=
+stage_t0=$SECONDS
+stage_cpu0=0
+stage_times=$(mktemp /tmp/gprof-times-XXXXXX)
+cpu_now() { # sets CPU: children's user + system seconds so far
+  times >"$stage_times"
+  CPU=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] } }
+       END { printf "%d", s }' "$stage_times")
+}
+stage_end() {
+  if [ -n "$stage_name" ]; then
+    cpu_now
+    stages+=("$(printf '%5d s  %5d s  %s' $((SECONDS - stage_t0)) $((CPU - stage_cpu0)) "$stage_name")")
+  fi
+  stage_name=
+}
+stage() {
+  stage_end
+  stage_name=$1
+  stage_t0=$SECONDS
+  cpu_now
+  stage_cpu0=$CPU
+  echo "== $1"
+}
+stage_report() {
+  stage_end
+  echo "== stage times ($jobs cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo " wall    CPU    stage"
+  printf '%s\n' "${stages[@]}"
+  cpu_now
+  printf '%5d s  %5d s  total\n' "$SECONDS" "$CPU"
+  rm -f "$stage_times"
+}
+
+trap stage_report EXIT
+
+stage "dependencies (apt, npm)"
+
 if [ "$(id -u)" -eq 0 ]; then
   bash scripts/install-deps.sh
 else
@@ -24,15 +66,17 @@ fi
 
 # Every option a stage relies on is passed explicitly: CMake keeps cached values, and a build/
 # configured by scripts/demo.sh (GPROF_BUILD_TESTS=OFF) must not turn this run into "no tests".
-echo "== build (RelWithDebInfo)"
+stage "build (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPROF_BUILD_TESTS=ON \
   -DGPROF_SANITIZE=OFF -DGPROF_FUZZ=OFF >/dev/null
 cmake --build build -j"$jobs"
 
-echo "== build (ASan + UBSan)"
+# Only what its stage runs (`ctest -L unit`): the unit executables and the workloads they sample
+# (target gprof-unit-tests, tests/CMakeLists.txt), not the programs or the fuzz replays.
+stage "build (ASan + UBSan, unit tests only)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGPROF_BUILD_TESTS=ON \
   -DGPROF_SANITIZE=ON -DGPROF_FUZZ=OFF >/dev/null
-cmake --build build-asan -j"$jobs"
+cmake --build build-asan -j"$jobs" --target gprof-unit-tests
 
 # run_ctest DIR ARGS... — ctest in DIR; a stage that selects no test fails (a green run that
 # tested nothing is the worst outcome), as does any failing test.
@@ -45,15 +89,27 @@ run_ctest() {
     return 1
   fi
   echo "   $n tests"
-  (cd "$dir" && ctest --no-tests=error --output-on-failure "$@")
+  local log rc=0
+  log=$(mktemp /tmp/gprof-ctest-XXXXXX)
+  (cd "$dir" && ctest --no-tests=error --output-on-failure "$@") 2>&1 | tee "$log" || rc=$?
+  slowest "$log"
+  rm -f "$log"
+  return $rc
+}
+
+# slowest LOG — the 20 slowest tests of a ctest log (wall time; under -j two run at once).
+slowest() {
+  echo "   20 slowest:"
+  sed -n 's/^ *[0-9]*\/[0-9]* Test *#[0-9]*: \([^ ]*\) .*[^0-9.]\([0-9.]*\) sec$/\2 \1/p' "$1" |
+    sort -rn | head -20 | awk '{ printf "   %7.1f s  %s\n", $1, $2 }'
 }
 
 # Storage servers (PostgreSQL, ClickHouse, S3) start once, privately on loopback, and serve every
 # stage below; their specs reach the tests as GPROF_TEST_SPEC_<ENGINE> (tests/servers/all.sh).
 if [ "${CI:-}" = "true" ]; then export GPROF_REQUIRE_SERVERS=1; fi
 servers=$(mktemp -d /tmp/gprof-servers-XXXXXX)
-trap 'bash tests/servers/all.sh stop "$servers"; rm -rf "$servers"' EXIT
-echo "== test servers"
+trap 'bash tests/servers/all.sh stop "$servers"; rm -rf "$servers"; stage_report' EXIT
+stage "test servers"
 bash tests/servers/all.sh start "$servers"
 for env in "$servers"/*.env; do
   [ -e "$env" ] || continue
@@ -62,23 +118,26 @@ for env in "$servers"/*.env; do
 done
 
 status=0
-echo "== unit tests under ASan + UBSan"
+stage "unit tests under ASan + UBSan"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_ctest build-asan -L unit -j"$jobs" || status=1
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 # Fuzz stage: every libFuzzer target, libraries instrumented, 30 s each on a scratch copy of its
-# corpus, two at a time (about 4 min for 15 targets); any crash, leak, UB or hang fails the run.
-echo "== fuzz targets (30 s each)"
+# corpus, two at a time (about 4 min for 16 targets); any crash, leak, UB or hang fails the run.
+stage "fuzz build (clang)"
 if cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPROF_FUZZ=ON \
       -DCMAKE_C_COMPILER=clang >/dev/null && cmake --build build-fuzz -j"$jobs" --target fuzzers; then
+  stage "fuzz targets (30 s each, 2 at a time)"
   tests/fuzz/run_fuzzers.sh build-fuzz 30 2 || status=1
 else
   echo "fuzz build failed" >&2
   status=1
 fi
 
-echo "== all tests"
-run_ctest build "$@" || status=1
+# Every test, two at a time: tests that must not overlap (BPF sampling and the agent, browsers,
+# private servers, deadline checks) hold a RESOURCE_LOCK or RUN_SERIAL (tests/CMakeLists.txt).
+stage "all tests (ctest -j$jobs)"
+run_ctest build -j"$jobs" "$@" || status=1
 exit $status
