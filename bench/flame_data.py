@@ -2,7 +2,8 @@
 # flame_data.py — issue 17's big flame-graph profile as agent uploads: STACKS distinct stacks
 # (a shared 6-level call tree, then 2..13 frames from 3,000 names, some _[k], _[p], _[j]) with
 # counts 1..19 adding up to exactly SAMPLES, split over HOSTS gzip'd /api/v2/profiles envelopes
-# (DIR/upN.gz) plus the folded text (DIR/profile.folded). The same data as bench/ui_flame.sh.
+# (DIR/upN.gz) plus the folded text (DIR/profile.folded). Used by bench/ui_flame.sh and
+# bench/flame_query.sh.
 # usage: flame_data.py DIR STACKS SAMPLES HOSTS NOW(YYYY-MM-DDTHH:MM:SS) [SERVICE]
 import gzip, json, sys
 

@@ -44,41 +44,8 @@ for _ in $(seq 1 100); do curl -fs "$H/api/v1/health_check" >/dev/null 2>&1 && b
 NOW=$(date -u +%Y-%m-%dT%H:%M:%S)
 # The profile: stacks share prefixes (a mixed-radix call tree 6 levels deep, then a tail of
 # 2..13 frames drawn from 3,000 function names, some kernel, Python and JIT), counts 1..19 adding
-# up to exactly SAMPLES.
-python3 - "$TMP" "$STACKS" "$SAMPLES" "$HOSTS" "$NOW" <<'PY'
-import gzip, json, sys
-d, nst, nsamp, hosts, now = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-radix = [3, 4, 5, 5, 6, 8]
-sfx = ["", "", "", "", "_[k]", "_[p]", "_[j]", ""]
-def rnd(x):
-    x = (x * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
-    return x
-counts = [1 + (i * 7919) % 19 for i in range(nst)]
-counts[-1] += nsamp - sum(counts)
-assert counts[-1] > 0
-folded = open(d + "/profile.folded", "w")
-per = [[] for _ in range(hosts)]
-for i in range(nst):
-    frames, v = ["start_thread", "worker_main"], i
-    for k, r in enumerate(radix):
-        frames.append("layer%d_fn%d%s" % (k, v % r, sfx[(v + k) % 8] if k > 2 else ""))
-        v //= r
-    x = rnd(i + 1)
-    for k in range((x >> 60) % 12 + 2):
-        x = rnd(x)
-        frames.append("func_%d%s" % ((x >> 33) % 3000, sfx[(x >> 20) % 8]))
-    comm = "app%d" % (i % 3)
-    folded.write("%s;%s %d\n" % (comm, ";".join(frames), counts[i]))
-    per[i % hosts].append("0;;%s;%s %d" % (comm, ";".join(frames), counts[i]))
-folded.close()
-for h in range(hosts):
-    host = "host-%d" % h
-    prof = '# {"metadata":{"hostname":"%s","run_arguments":{"service_name":"bench"}}}\n' % host
-    prof += "\n".join(per[h])
-    body = {"start_time": now, "end_time": now, "hostname": host, "profile": prof,
-            "cpu_avg": 10.0, "mem_avg": 20.0, "spawn_time": now, "gpid": ""}
-    open("%s/up%d.gz" % (d, h), "wb").write(gzip.compress(json.dumps(body).encode(), 6))
-PY
+# up to exactly SAMPLES (bench/flame_data.py, shared with bench/flame_query.sh).
+python3 "$SRC/bench/flame_data.py" "$TMP" "$STACKS" "$SAMPLES" "$HOSTS" "$NOW" bench
 for h in $(seq 0 $((HOSTS - 1))); do
     code=$(curl -s -o "$TMP/up.out" -w '%{http_code}' -X POST "$H/api/v2/profiles?service=bench" \
         -H 'GPROFILER-SERVICE-NAME: bench' -H "X-Gprof-Upload-Id: bench$h" -H 'Content-Encoding: gzip' \

@@ -142,6 +142,8 @@ void api_audit(struct coord_api *api, const struct http_req *r, const struct aut
                const char *detail);
 /* Parses a JSON request body; on failure answers 400 and returns NULL. */
 json_object *api_json_body(const struct http_req *r, struct http_resp *w);
+/* A comma-separated service list ("a,b") as a JSON array of strings ([] for NULL or ""). */
+json_object *api_services_json(const char *list);
 /* api_ui_need(api, r, w, META_ROLE_VIEWER, NULL): any identified caller (reads). */
 bool api_ui_ok(struct coord_api *api, const struct http_req *r, struct http_resp *w);
 /* Answers 500/503 for a store error. */

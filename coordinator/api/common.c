@@ -17,6 +17,20 @@ int64_t coord_now(void)
     return (int64_t)ts.tv_sec;
 }
 
+json_object *api_services_json(const char *list)
+{
+    json_object *a = json_object_new_array();
+    for (const char *p = list; a && p && *p;) {
+        size_t n = strcspn(p, ",");
+        if (n)
+            json_object_array_add(a, json_object_new_string_len(p, (int)n));
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return a;
+}
+
 json_object *api_json_body(const struct http_req *r, struct http_resp *w)
 {
     struct gp_err err = {0};

@@ -8,26 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
-static json_object *services_json(const char *list)
-{
-    json_object *a = json_object_new_array();
-    for (const char *p = list; a && p && *p;) {
-        size_t n = strcspn(p, ",");
-        if (n)
-            json_object_array_add(a, json_object_new_string_len(p, (int)n));
-        p += n;
-        if (*p == ',')
-            p++;
-    }
-    return a;
-}
-
 static json_object *ident_json(const char *name, int role, const char *services, const char *via)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "name", json_object_new_string(name));
     json_object_object_add(o, "role", json_object_new_string(meta_role_name(role)));
-    json_object_object_add(o, "services", services_json(services));
+    json_object_object_add(o, "services", api_services_json(services));
     json_object_object_add(o, "via", json_object_new_string(via));
     return o;
 }

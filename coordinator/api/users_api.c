@@ -12,20 +12,6 @@
 
 #define USERS_PREFIX "/api/users/"
 
-static json_object *services_array(const char *list)
-{
-    json_object *a = json_object_new_array();
-    for (const char *p = list; a && p && *p;) {
-        size_t n = strcspn(p, ",");
-        if (n)
-            json_object_array_add(a, json_object_new_string_len(p, (int)n));
-        p += n;
-        if (*p == ',')
-            p++;
-    }
-    return a;
-}
-
 static json_object *time_json(int64_t t)
 {
     if (!t)
@@ -68,7 +54,7 @@ static json_object *user_json(struct meta_db *db, const struct meta_user *u, str
     }
     json_object_object_add(o, "name", json_object_new_string(u->name));
     json_object_object_add(o, "role", json_object_new_string(meta_role_name(u->role)));
-    json_object_object_add(o, "services", services_array(u->services));
+    json_object_object_add(o, "services", api_services_json(u->services));
     json_object_object_add(o, "created_at", time_json(u->created_at));
     *rc = meta_user_token_list(db, u->name, token_cb, toks, err);
     json_object_object_add(o, "tokens", toks);

@@ -49,6 +49,17 @@ static void unlink_entry(struct answer_cache *c, struct entry *e)
     e->prev = e->next = NULL;
 }
 
+/* Puts e first: the most recently used. */
+static void push_front(struct answer_cache *c, struct entry *e)
+{
+    e->next = c->head;
+    if (c->head)
+        c->head->prev = e;
+    c->head = e;
+    if (!c->tail)
+        c->tail = e;
+}
+
 static void drop(struct answer_cache *c, struct entry *e)
 {
     unlink_entry(c, e);
@@ -91,13 +102,8 @@ int answer_cache_get(struct answer_cache *c, const char *key, uint64_t gen, char
         *body = copy;
         *len = e->len;
         *meta = e->meta;
-        unlink_entry(c, e); /* most recently used */
-        e->next = c->head;
-        if (c->head)
-            c->head->prev = e;
-        c->head = e;
-        if (!c->tail)
-            c->tail = e;
+        unlink_entry(c, e);
+        push_front(c, e);
         hit = 1;
     }
     if (hit)
@@ -135,12 +141,7 @@ void answer_cache_put(struct answer_cache *c, const char *key, uint64_t gen, con
         if (o->gen != gen || strcmp(o->key, key) == 0)
             drop(c, o);
     }
-    e->next = c->head;
-    if (c->head)
-        c->head->prev = e;
-    c->head = e;
-    if (!c->tail)
-        c->tail = e;
+    push_front(c, e);
     c->bytes += len + klen;
     c->n++;
     while (c->tail && c->tail != e && (c->bytes > c->max_bytes || c->n > MAX_ENTRIES))

@@ -204,6 +204,24 @@ stop_coord() {
     [ "$rc" = 0 ] || fail "coordinator exited with $rc after SIGTERM"
 }
 
+# s3_fault_proxy: tests/servers/s3/faultproxy.py in front of the test S3 server, stopped on exit;
+# sets P (its URL) and PROXY_PID, and `fault NAME` posts a fault (e.g. 500, ok). Without a test S3
+# server the test skips (77), or fails when GPROF_REQUIRE_SERVERS=1.
+s3_fault_proxy() {
+    if [ -z "${GPROF_TEST_S3_ENDPOINT:-}" ]; then
+        [ "${GPROF_REQUIRE_SERVERS:-}" = 1 ] && fail "GPROF_TEST_S3_ENDPOINT is not set (tests/servers/server_s3.sh)"
+        echo "SKIP: GPROF_TEST_S3_ENDPOINT is not set (tests/servers/server_s3.sh)"
+        exit 77
+    fi
+    python3 "$SRC/tests/servers/s3/faultproxy.py" "$GPROF_TEST_S3_ENDPOINT" "$WORK/proxy.port" &
+    PROXY_PID=$!
+    trap 'kill $PROXY_PID 2>/dev/null || true; cleanup' EXIT
+    for _ in $(seq 1 100); do [ -s "$WORK/proxy.port" ] && break; sleep 0.1; done
+    [ -s "$WORK/proxy.port" ] || fail "faultproxy.py did not start within 10 s"
+    P=http://127.0.0.1:$(cat "$WORK/proxy.port")
+}
+fault() { curl -fs -X POST "$P/__fault/$1" >/dev/null; }
+
 # make_numbered_bodies DIR N NOW HOSTS [BULK]: DIR/0.gz .. DIR/(N-1).gz, gzip'd uploads of
 # service svc at NOW from hosts h0..h(HOSTS-1) in turn; body i holds "main;u<i>" i+1 times,
 # "main;common" once and BULK (default 0) more stacks of count 1 (for slower writes).

@@ -8,17 +8,7 @@
 set -euo pipefail
 . "$(dirname "$0")/coordinator_lib.sh"
 
-if [ -z "${GPROF_TEST_S3_ENDPOINT:-}" ]; then
-    [ "${GPROF_REQUIRE_SERVERS:-}" = 1 ] && fail "GPROF_TEST_S3_ENDPOINT is not set (tests/servers/server_s3.sh)"
-    echo "SKIP: GPROF_TEST_S3_ENDPOINT is not set (tests/servers/server_s3.sh)"
-    exit 77
-fi
-python3 "$SRC/tests/servers/s3/faultproxy.py" "$GPROF_TEST_S3_ENDPOINT" "$WORK/proxy.port" &
-PROXY_PID=$!
-trap 'kill $PROXY_PID 2>/dev/null || true; cleanup' EXIT
-for _ in $(seq 1 100); do [ -s "$WORK/proxy.port" ] && break; sleep 0.1; done
-P=http://127.0.0.1:$(cat "$WORK/proxy.port")
-fault() { curl -fs -X POST "$P/__fault/$1" >/dev/null; }
+s3_fault_proxy
 
 N=20
 NOW=$(date -u +%Y-%m-%dT%H:%M:%S)
