@@ -3,7 +3,8 @@
 #include "coordinator/store/spool.h"
 #include "common/backoff.h"
 #include "common/log.h"
-#include "coordinator/store/store_internal.h"
+#include "coordinator/store/blob/blob.h"
+#include "coordinator/store/meta/meta.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +31,10 @@ struct coord_spool {
     struct blob_store *files; /* fs:<dir> */
     char *dir;
     int lock_fd; /* <dir>/.lock, flock'd while started: one coordinator per spool */
-    struct coord_store *store;
+    struct blob_store *blobs;
+    struct meta_db *meta;
+    void (*kick)(void *ctx);
+    void *kick_ctx;
     int nthreads;
     uint64_t max_bytes;
     pthread_t *threads;
@@ -235,11 +239,11 @@ static int put_one(struct coord_spool *sp, const struct spool_item *it, int *gon
     key[kl] = 0;
     const char *body = nl + 1;
     size_t blen = len - (size_t)(body - (char *)buf);
-    rc = blob_put(sp->store->blobs, key, body, blen, err);
+    rc = blob_put(sp->blobs, key, body, blen, err);
     free(buf);
     if (rc < 0)
         return rc;
-    if (it->profile_id > 0 && (rc = meta_outbox_unpark(sp->store->meta, it->profile_id, err)) < 0)
+    if (it->profile_id > 0 && (rc = meta_outbox_unpark(sp->meta, it->profile_id, err)) < 0)
         return gp_err_prefix(err, "unparking profile %" PRId64, it->profile_id), rc;
     if ((rc = blob_delete(sp->files, it->name, err)) < 0 && rc != -ENOENT)
         return rc;
@@ -288,7 +292,8 @@ static void *uploader(void *arg)
             }
             free(it);
             pthread_mutex_unlock(&sp->mu);
-            coord_store_kick(sp->store);
+            if (sp->kick)
+                sp->kick(sp->kick_ctx);
             pthread_mutex_lock(&sp->mu);
             continue;
         }
@@ -329,11 +334,15 @@ static int name_upload_id(const char *name, char *out, size_t outsz)
     return 0;
 }
 
-int coord_spool_start(struct coord_spool *sp, struct coord_store *store, struct gp_err *err)
+int coord_spool_start(struct coord_spool *sp, struct blob_store *blobs, struct meta_db *meta,
+                      void (*kick)(void *ctx), void *kick_ctx, struct gp_err *err)
 {
     if (sp->started)
         return gp_err_set(err, -EALREADY, "upload spool already started");
-    sp->store = store;
+    sp->blobs = blobs;
+    sp->meta = meta;
+    sp->kick = kick;
+    sp->kick_ctx = kick_ctx;
     /* Replay deletes the files of uploads that have no row yet: a second coordinator on this
      * directory would lose the ones it is committing. */
     if (sp->lock_fd < 0) {
@@ -360,7 +369,7 @@ int coord_spool_start(struct coord_spool *sp, struct coord_store *store, struct 
         int64_t id = 0;
         int rc = name_upload_id(name, upload_id, sizeof(upload_id));
         if (rc == 0)
-            rc = meta_profile_id_by_upload(store->meta, upload_id, &id, err);
+            rc = meta_profile_id_by_upload(meta, upload_id, &id, err);
         if (rc == -ENOENT || rc == -EINVAL) { /* never acknowledged: the agent still has it */
             gp_err_clear(err);
             struct gp_err e2 = {0};

@@ -23,7 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct coord_store;
+struct blob_store;
+struct meta_db;
 struct coord_spool;
 
 #define SPOOL_NAME_MAX 96
@@ -36,8 +37,10 @@ int coord_spool_open(const char *dir, int uploaders, uint64_t max_bytes, struct 
 void coord_spool_close(struct coord_spool *sp);
 
 /* Replays the files found at open (acknowledged ones queued, others deleted), then starts the
- * uploaders, which put to store->blobs and unpark in store->meta. */
-int coord_spool_start(struct coord_spool *sp, struct coord_store *store, struct gp_err *err);
+ * uploaders, which put to blobs and unpark in meta; kick(kick_ctx) after each unpark wakes the
+ * indexer (the store passes coord_store_kick). */
+int coord_spool_start(struct coord_spool *sp, struct blob_store *blobs, struct meta_db *meta,
+                      void (*kick)(void *ctx), void *kick_ctx, struct gp_err *err);
 /* Stops the uploaders (a put in flight finishes first). */
 void coord_spool_stop(struct coord_spool *sp);
 

@@ -170,6 +170,12 @@ static void *background(void *arg)
     return NULL;
 }
 
+/* The spool's wake-up after it unparks an outbox row. */
+static void kick_cb(void *ctx)
+{
+    coord_store_kick(ctx);
+}
+
 int coord_store_start(struct coord_store *s, struct gp_err *err)
 {
     struct coord_store_priv *p = s->priv;
@@ -180,7 +186,7 @@ int coord_store_start(struct coord_store *s, struct gp_err *err)
     }
     p->stop = 0;
     if (s->spool) {
-        int src = coord_spool_start(s->spool, s, err);
+        int src = coord_spool_start(s->spool, s->blobs, s->meta, kick_cb, s, err);
         if (src < 0) {
             pthread_mutex_unlock(&p->mu);
             return src;

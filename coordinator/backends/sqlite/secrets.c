@@ -17,6 +17,15 @@ const struct meta_secret_kind meta_agent_tokens = {"gpt_", "agent_tokens", "serv
 const struct meta_secret_kind meta_user_tokens = {"gpu_", "user_tokens", "user_id", "users",
                                                   "user token"};
 
+void meta_token_clear(struct meta_token *t)
+{
+    if (!t)
+        return;
+    free(t->service);
+    free(t->prefix);
+    memset(t, 0, sizeof(*t));
+}
+
 void meta_sha256_hex(const void *data, size_t len, char out[65])
 {
     static const char hex[] = "0123456789abcdef";

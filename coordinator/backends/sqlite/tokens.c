@@ -10,15 +10,6 @@
 
 #define LAST_USED_STEP 60 /* seconds between last_used updates of one token */
 
-void meta_token_clear(struct meta_token *t)
-{
-    if (!t)
-        return;
-    free(t->service);
-    free(t->prefix);
-    memset(t, 0, sizeof(*t));
-}
-
 int meta_token_create(struct meta_db *db, const char *service, char *token, size_t token_sz,
                       int64_t *id_out, struct gp_err *err)
 {
