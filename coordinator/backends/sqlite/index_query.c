@@ -408,8 +408,10 @@ int six_query(void *impl, const struct index_query *q, struct gp_profile *out,
         qsort(k, n, sizeof(*k), by_weight);
         n = q->max_stacks;
     }
-    /* read the kept stacks in rowid order: neighbouring rows share pages */
-    qsort(k, n, sizeof(*k), by_id);
+    /* read the kept stacks in rowid order: neighbouring rows share pages (k is NULL when the
+     * range holds no stack, and qsort must not be given NULL) */
+    if (n > 1)
+        qsort(k, n, sizeof(*k), by_id);
     sqlite3_stmt *st;
     const char **frames = NULL;
     size_t fcap = 0;
