@@ -124,13 +124,13 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_ctest build-asan -L unit -j"$jobs" || status=1
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
-# Fuzz stage: every libFuzzer target, libraries instrumented, 30 s each on a scratch copy of its
-# corpus, two at a time (about 4 min for 16 targets); any crash, leak, UB or hang fails the run.
+# Fuzz stage: every libFuzzer target, libraries instrumented, 20 s each on a scratch copy of its
+# corpus, two at a time (under 3 min for 16 targets); any crash, leak, UB or hang fails the run.
 stage "fuzz build (clang)"
 if cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPROF_FUZZ=ON \
       -DCMAKE_C_COMPILER=clang >/dev/null && cmake --build build-fuzz -j"$jobs" --target fuzzers; then
-  stage "fuzz targets (30 s each, 2 at a time)"
-  tests/fuzz/run_fuzzers.sh build-fuzz 30 2 || status=1
+  stage "fuzz targets (20 s each, 2 at a time)"
+  tests/fuzz/run_fuzzers.sh build-fuzz 20 2 || status=1
 else
   echo "fuzz build failed" >&2
   status=1
