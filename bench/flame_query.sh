@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cc -O2 -Wall -o "$TMP/upload_load" "$SRC/bench/upload_load.c" -lcurl -lz -lpthread
+cc -O2 -Wall -o "$TMP/upload_load" "$SRC/bench/upload_load.c" "$SRC/bench/loadgen.c" -lcurl -lz -lpthread
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
 declare -A URL PID
 for side in base new; do
