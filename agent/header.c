@@ -168,6 +168,9 @@ int gp_header_fill(struct gp_profile *p, const struct gp_header_info *hi)
                            json_object_new_uint64(hi->symbol_stats.unresolved));
     if (hi->unwind)
         json_object_object_add(gp, "unwind", unwind_json(st, hi->unwind));
+    if (st->user_stacks_kernel_fp) /* old kernels only (agent/sampler/bpf_features.h) */
+        json_object_object_add(gp, "user_stacks_kernel_fp",
+                               json_object_new_uint64(st->user_stacks_kernel_fp));
     json_object_object_add(h, "gprof", gp);
     gp_profile_set_header(p, h);
     return 0;

@@ -24,6 +24,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u8 include_idle = 0;
 const volatile __u32 front_mask = GP_FRONT_SLOTS - 1; /* slots used of each front table - 1 */
 const volatile __u8 uw_enabled = 0; /* 1: processes in uw_procs are walked by unwind tables */
+/* What the kernel offers (agent/sampler/bpf_features.c); the verifier knows these constants and
+ * never looks at the branch a kernel cannot run. */
+const volatile __u8 have_task_regs = 1; /* bpf_task_pt_regs (5.15+) */
 
 /* Written by user space through the mmapped .bss while running. */
 __u32 active_idx = 0; /* which buffer (0/1) samples go to */
@@ -334,12 +337,24 @@ static __always_inline void make_key(struct bpf_perf_event_data *ctx, struct gp_
             stat_inc(GP_STAT_KSTACK_ERR);
             key->kernel_stack = GP_STACK_FAILED;
         }
-        /* The user registers saved at kernel entry (direct loads from the task's pt_regs, no
-         * probe reads). */
-        struct pt_regs *u = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-        ip = u ? PT_REGS_IP(u) : 0;
-        sp = u ? PT_REGS_SP(u) : 0;
-        fp = u ? PT_REGS_FP(u) : 0;
+        if (have_task_regs) {
+            /* The user registers saved at kernel entry (direct loads from the task's pt_regs, no
+             * probe reads). */
+            struct pt_regs *u = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+            ip = u ? PT_REGS_IP(u) : 0;
+            sp = u ? PT_REGS_SP(u) : 0;
+            fp = u ? PT_REGS_FP(u) : 0;
+        } else {
+            /* No way to the user registers (< 5.15): the kernel's frame-pointer walk of the
+             * user stack, counted; nothing below runs (ip 0). */
+            bytes = bpf_get_stack(ctx, sc->user.ips, sizeof(sc->user.ips), BPF_F_USER_STACK);
+            if (bytes > 0) {
+                sc->user.n = (__u32)bytes / 8;
+                key->user_stack = hash_kernel(&sc->user, sc->user.n);
+                stat_inc(GP_STAT_USTACK_KERNEL_FP);
+            }
+            ip = 0;
+        }
     }
     bpf_get_current_comm(key->comm, sizeof(key->comm));
     /* Kernel threads (and io workers) have no user context: their saved registers are zero. */
@@ -393,8 +408,15 @@ static __always_inline void finish_sample(struct gp_scratch *sc, __u32 tgid)
     cs->samples++; /* here, not in `stats`: this cache line is touched anyway */
     /* A fetching atomic is a full barrier: the increment is visible before active_idx is read
      * (barrier_var keeps the fetched value live so clang emits the fetching form). */
+#ifndef GP_BPF_PRE_5_12
     __u64 prev = __sync_fetch_and_add(&cs->seq, 1);
     barrier_var(prev);
+#else
+    /* The build for kernels < 5.12 (bpf/CMakeLists.txt): the add without fetch (BPF_XADD), a
+     * locked instruction on x86 (a full barrier there too); other architectures' JITs of those
+     * kernels order it more weakly. */
+    __sync_fetch_and_add(&cs->seq, 1);
+#endif
     __u32 idx = *(volatile __u32 *)&active_idx & 1;
     count_key(idx, idx ? fr1 : fr0, sc);
     __sync_fetch_and_add(&cs->seq, 1);

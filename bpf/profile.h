@@ -105,6 +105,10 @@ enum gp_bpf_stat {
     GP_STAT_UW_READ_ERR, /* a stack read failed or the frame was implausible */
     GP_STAT_UW_DEPTH,    /* GP_MAX_STACK_DEPTH frames (or the tail-call limit) reached */
     GP_STAT_UW_FRAMES,   /* user frames those walks produced */
+    /* user stacks of samples taken in kernel mode walked by the kernel's frame-pointer walker
+     * (bpf_get_stack, BPF_F_USER_STACK), on kernels without bpf_task_pt_regs (< 5.15): no
+     * table walk for them */
+    GP_STAT_USTACK_KERNEL_FP,
     GP_STAT_MAX,
 };
 

@@ -324,6 +324,11 @@ static __always_inline __u32 uw_step(struct gp_scratch *sc, const struct gp_uw_k
         return fail;
     if (ra == 0)
         return GP_STAT_UW_END;
+#ifdef GP_BPF_PRE_5_12
+    /* The verifiers before 5.11 do not carry the bound checked above over to copies of n (no
+     * find_equal_scalars): a mask they can see (n < GP_MAX_STACK_DEPTH already, so a no-op). */
+    n &= 127;
+#endif
     sc->user.ips[n] = ra;
     s->hash = hash_mix(s->hash, ra);
     s->n = n + 1;

@@ -2,6 +2,7 @@
  * per online CPU, flips its double buffer and drains the inactive one, forwards process events.
  * A little over 800 lines: loading, the flip and the drain share the skeleton and its map fds;
  * what stands alone is in perf_event.c, tgids.c and uw_maps.c (the unwind tables' maps). */
+#include "agent/sampler/bpf_features.h"
 #include "agent/sampler/engine.h"
 #include "agent/sampler/perf_event.h"
 #include "agent/sampler/tgids.h"
@@ -24,6 +25,7 @@
 #include "bpf/profile.h"
 #include "bpf/unwind.h"
 #include "bpf/profile.skel.h"
+#include "bpf/profile_compat.skel.h"
 #include "common/log.h"
 
 #define KERNEL_ENOTSUPP 524 /* the kernel-internal "operation not supported" */
@@ -70,8 +72,13 @@ struct bpf_sampler {
     struct gp_uw_registry *uw; /* mirrored into the unwinder's maps while open, or NULL */
     int uw_client;             /* as which client of uw (a shared registry) */
     struct gp_uw_maps *uw_maps;
-    int uw_loop; /* the unwinder loaded is gp_unwind_loop (bpf_loop), not gp_unwind */
+    int uw_loop;           /* the unwinder loaded is gp_unwind_loop (bpf_loop), not gp_unwind */
+    uint32_t uw_procs_cap; /* processes the unwinder's process map holds */
 };
+
+/* Processes a host-wide session's unwinder serves on kernels that need its map preallocated
+ * (< 6.1; bpf_features.h): ~4 MiB of kernel memory. */
+#define GP_UW_PROCS_PREALLOC 1024
 
 /* ---- libbpf log routing: process-wide, set once; the last warning is kept per thread so an
  * open that fails can quote it. ---- */
@@ -559,6 +566,7 @@ static void bpf_stats(const struct gp_sampler *s, struct gp_sampler_stats *out)
     for (int i = 0; i < GP_UW_STOP_N; i++) /* same order as enum gp_uw_stop */
         out->unwind_stops[i] = stat_sum(b, GP_STAT_UW_END + (uint32_t)i);
     out->unwind_frames = stat_sum(b, GP_STAT_UW_FRAMES);
+    out->user_stacks_kernel_fp = stat_sum(b, GP_STAT_USTACK_KERNEL_FP);
     out->lost = 0;
     out->drains = __atomic_load_n(&b->drains, __ATOMIC_RELAXED);
     out->drained = __atomic_load_n(&b->drained, __ATOMIC_RELAXED);
@@ -639,8 +647,8 @@ static int uw_prepare(struct bpf_sampler *b, const struct gp_sampler_opts *o, st
     b->uw_client = o->unwind_client;
     /* One walker is loaded: the whole walk in one run where the kernel has bpf_loop (5.17+),
      * else GP_UW_FRAMES_PER_CALL frames per tail call (5.15, 5.16). */
-    int loop = b->uw && !o->uw_no_loop &&
-               libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_loop, NULL) == 1;
+    const struct gp_bpf_features *ft = gp_bpf_features();
+    int loop = b->uw && !o->uw_no_loop && ft->loop;
     bpf_program__set_autoload(b->skel->progs.gp_unwind_loop, loop);
     bpf_program__set_autoload(b->skel->progs.gp_unwind, b->uw && !loop);
     b->uw_loop = loop;
@@ -664,6 +672,54 @@ static int uw_prepare(struct bpf_sampler *b, const struct gp_sampler_opts *o, st
         bpf_map__set_max_entries(b->skel->maps.uw_pages, pages / GP_UW_PAGES_PER_BLOCK))
         return gp_err_set(err, -EINVAL, "sizing the BPF unwind maps failed");
     b->skel->rodata->uw_enabled = 1;
+    if (!ft->noprealloc_hash && b->uw_procs_cap < GP_UW_MAX_PROCS)
+        gp_info("unwind: this kernel's BPF (< 6.1) needs the process map preallocated: unwind "
+                "tables serve at most %u processes at once, the others walk frame pointers",
+                b->uw_procs_cap);
+    return 0;
+}
+
+/* Before load: what the kernel lacks (bpf_features.h) turns into the programs' fallbacks. */
+static int old_kernel_prepare(struct bpf_sampler *b, const struct gp_sampler_opts *o,
+                              struct gp_err *err)
+{
+    const struct gp_bpf_features *ft = gp_bpf_features();
+    b->skel->rodata->have_task_regs = ft->task_pt_regs ? 1 : 0;
+    if (!ft->task_pt_regs)
+        gp_info("sampler: this kernel has no bpf_task_pt_regs (5.15+): the user stacks of samples "
+                "taken in kernel mode are walked by frame pointers (counted in the header as "
+                "user_stacks_kernel_fp)");
+    b->uw_procs_cap = GP_UW_MAX_PROCS;
+    if (ft->noprealloc_hash)
+        return 0;
+    /* Every hash map the programs reach is preallocated: the count and stack maps of both
+     * buffers (inner maps count: the verifier checks the outer maps' templates) and the
+     * unwinder's process map. */
+    struct bpf_map *pre[] = {b->skel->maps.counts0, b->skel->maps.counts1, b->skel->maps.stacks0,
+                             b->skel->maps.stacks1,
+                             /* the templates (libbpf's maps outside the object: flags only) */
+                             bpf_map__inner_map(b->skel->maps.counts_of),
+                             bpf_map__inner_map(b->skel->maps.stacks_of)};
+    for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
+        if (!pre[i] || bpf_map__set_map_flags(pre[i], 0))
+            return gp_err_set(err, -EINVAL, "preallocating the BPF count and stack maps failed");
+    gp_info("sampler: this kernel's BPF (< 6.1) needs the maps of perf_event programs "
+            "preallocated: %.1f MiB of kernel memory for the count and stack maps",
+            (double)(2 * ((uint64_t)b->count_entries * (sizeof(struct gp_count_key) + 8) +
+                          (uint64_t)b->stack_entries * (sizeof(struct gp_stack) + 8))) /
+                    (1 << 20));
+    /* Preallocated at GP_UW_MAX_PROCS the unwinder's process map would hold 64 MiB: a session
+     * of chosen processes gets room for 4x as many (at least 64), a host-wide one
+     * GP_UW_PROCS_PREALLOC. */
+    uint32_t cap = 1;
+    if (o->unwind)
+        cap = o->npids ? (uint32_t)(o->npids * 4 < 64 ? 64 : o->npids * 4) : GP_UW_PROCS_PREALLOC;
+    if (cap > GP_UW_MAX_PROCS)
+        cap = GP_UW_MAX_PROCS;
+    b->uw_procs_cap = cap;
+    if (bpf_map__set_map_flags(b->skel->maps.uw_procs, 0) ||
+        bpf_map__set_max_entries(b->skel->maps.uw_procs, cap))
+        return gp_err_set(err, -EINVAL, "sizing the BPF unwinder's process map failed");
     return 0;
 }
 
@@ -695,6 +751,63 @@ static int uw_attach(struct bpf_sampler *b, struct gp_err *err)
     return 0;
 }
 
+/* 0 when the variables' sections of the compat object (opened in s) and of profile.bpf.o have
+ * the same sizes and initial values, so profile_bpf's skeleton addresses the same variables. */
+static int compat_layout_check(struct profile_bpf *s)
+{
+    size_t sz = 0;
+    const void *main_elf = profile_bpf__elf_bytes(&sz);
+    struct bpf_object *m = bpf_object__open_mem(main_elf, sz, NULL);
+    if (!m)
+        return -errno;
+    int rc = 0;
+    const char *sec[] = {".rodata", ".bss"};
+    struct bpf_map *mine[] = {s->maps.rodata, s->maps.bss};
+    for (int i = 0; i < 2 && !rc; i++) {
+        struct bpf_map *theirs = bpf_object__find_map_by_name(m, sec[i]);
+        size_t a = 0, b = 0;
+        const void *va = bpf_map__initial_value(mine[i], &a);
+        const void *vb = theirs ? bpf_map__initial_value(theirs, &b) : NULL;
+        if (!va || !vb || a != b || memcmp(va, vb, a)) {
+            gp_error("sampler: bpf/profile_compat.bpf.o does not match profile.bpf.o (%s: %zu "
+                     "and %zu bytes): rebuild",
+                     sec[i], a, b);
+            rc = -EINVAL;
+        }
+    }
+    bpf_object__close(m);
+    return rc;
+}
+
+/* profile_bpf's skeleton, on the object built for kernels without atomic fetch (< 5.12) where
+ * the verifier refuses those instructions: same maps, programs and variables (the sizes of the
+ * variables' sections are checked), other instructions. NULL with errno on failure. */
+static struct profile_bpf *skel_open(void)
+{
+    if (gp_bpf_features()->atomic_fetch)
+        return profile_bpf__open();
+    struct profile_bpf *s = calloc(1, sizeof(*s));
+    if (!s) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    int rc = profile_bpf__create_skeleton(s);
+    if (!rc) {
+        size_t sz = 0;
+        s->skeleton->data = profile_compat_bpf__elf_bytes(&sz);
+        s->skeleton->data_sz = sz;
+        rc = bpf_object__open_skeleton(s->skeleton, NULL);
+    }
+    if (!rc)
+        rc = compat_layout_check(s);
+    if (rc) {
+        profile_bpf__destroy(s);
+        errno = -rc;
+        return NULL;
+    }
+    return s;
+}
+
 /* Says why loading failed and what to do. */
 static int load_error(int rc, struct gp_err *err)
 {
@@ -713,9 +826,58 @@ static int load_error(int rc, struct gp_err *err)
                       strerror(rc < 0 ? -rc : rc), libbpf_last[0] ? " — " : "", libbpf_last, btf);
 }
 
+/* Verifier statistics on request (gp_sampler_opts.verifier_stats): one log per program. */
+#define VSTATS_PROGS        8
+#define VSTATS_LOG_LEN      (64 * 1024)
+#define VSTATS_FULL_LOG_LEN (64u << 20)
+struct vstats {
+    int n;
+    const char *name[VSTATS_PROGS];
+    char *log[VSTATS_PROGS];
+};
+
+static void vstats_free(struct vstats *vs)
+{
+    for (int i = 0; i < vs->n; i++)
+        free(vs->log[i]);
+    vs->n = 0;
+}
+
+static int vstats_prepare(struct bpf_object *obj, const struct gp_sampler_opts *o,
+                          struct vstats *vs, struct gp_err *err)
+{
+    if (!o->verifier_stats)
+        return 0;
+    struct bpf_program *p;
+    bpf_object__for_each_program(p, obj)
+    {
+        if (!bpf_program__autoload(p) || vs->n == VSTATS_PROGS)
+            continue;
+        int level = o->verifier_log_level ? o->verifier_log_level : 4;
+        size_t len = level == 4 ? VSTATS_LOG_LEN : VSTATS_FULL_LOG_LEN;
+        char *buf = calloc(1, len);
+        if (!buf)
+            return gp_err_set(err, -ENOMEM, "out of memory");
+        vs->name[vs->n] = bpf_program__name(p);
+        vs->log[vs->n++] = buf;
+        if (bpf_program__set_log_buf(p, buf, len) || bpf_program__set_log_level(p, level))
+            return gp_err_set(err, -EINVAL, "setting the verifier log of %s failed",
+                              bpf_program__name(p));
+    }
+    return 0;
+}
+
+static void vstats_report(struct vstats *vs, const struct gp_sampler_opts *o)
+{
+    for (int i = 0; i < vs->n; i++)
+        o->verifier_stats(o->verifier_ctx, vs->name[i], vs->log[i]);
+    vstats_free(vs);
+}
+
 int gp_sampler_bpf_open(const struct gp_sampler_opts *o, struct gp_sampler **out, int *bpf_failed,
                         struct gp_err *err)
 {
+    struct vstats vs = {0};
     *out = NULL;
     if (bpf_failed)
         *bpf_failed = 0;
@@ -805,7 +967,7 @@ int gp_sampler_bpf_open(const struct gp_sampler_opts *o, struct gp_sampler **out
         goto fail;
     }
 
-    b->skel = profile_bpf__open();
+    b->skel = skel_open();
     if (!b->skel) {
         rc = gp_err_set(err, -errno ? -errno : -EINVAL, "opening the BPF sampler object: %s%s%s",
                         strerror(errno), libbpf_last[0] ? " — " : "", libbpf_last);
@@ -831,10 +993,17 @@ int gp_sampler_bpf_open(const struct gp_sampler_opts *o, struct gp_sampler **out
             goto fail;
         }
     }
+    rc = old_kernel_prepare(b, o, err);
+    if (rc)
+        goto fail;
     rc = uw_prepare(b, o, err);
     if (rc)
         goto fail;
+    rc = vstats_prepare(b->skel->obj, o, &vs, err);
+    if (rc)
+        goto fail;
     rc = profile_bpf__load(b->skel);
+    vstats_report(&vs, o);
     if (rc) {
         rc = load_error(rc, err);
         goto fail;
@@ -861,6 +1030,7 @@ int gp_sampler_bpf_open(const struct gp_sampler_opts *o, struct gp_sampler **out
     *out = &b->base;
     return 0;
 fail:
+    vstats_free(&vs);
     free(tgids);
     bpf_close(&b->base);
     return rc;

@@ -56,6 +56,12 @@ struct gp_sampler_opts {
     const struct gp_uw_entry *(*uw_held_row)(const void *held, uint64_t pc);
     void (*uw_release)(void *ctx);
     uint32_t perf_stack_bytes;
+    /* BPF, diagnostics (tests/kernels/bpf_check.c): when set, each program is loaded with the
+     * kernel's verifier statistics (log level 4) and verifier_stats gets its name and that log
+     * ("processed N insns ..."; works on kernels without bpf_prog_info.verified_insns, < 5.16). */
+    void (*verifier_stats)(void *ctx, const char *prog, const char *log);
+    void *verifier_ctx;
+    int verifier_log_level; /* 0: 4 (statistics only); 1 or 2: the whole log, up to 64 MiB */
 };
 
 /* One aggregated stack handed out by a drain; pointers are valid during the callback only. */
@@ -105,6 +111,9 @@ struct gp_sampler_stats {
     uint64_t unwind_stops[5];
     uint64_t unwind_frames;
     uint64_t malformed;
+    /* BPF on kernels without bpf_task_pt_regs (< 5.15): user stacks of samples taken in kernel
+     * mode, walked by the kernel's frame-pointer walker instead of the unwind tables */
+    uint64_t user_stacks_kernel_fp;
 };
 
 struct gp_sampler; /* opaque; implementations behind a small ops vtable */
