@@ -20,6 +20,7 @@ test_pkgs=(
   linux-perf bzip2 python3.11 # the unwinding tests: perf --call-graph dwarf is their oracle
   clickhouse-server clickhouse-client # the ClickHouse sample index tests (tests/servers/server_clickhouse.sh)
   dpkg-dev rpm rpmlint lintian libseccomp2 libcap2 libcap2-bin # packages, units (test_package*, test_units*)
+  qemu-system-x86 busybox-static cpio debian-archive-keyring # tests/kernels: an old kernel under qemu
 )
 bench_pkgs=(linux-perf bpftrace wrk hyperfine time bc jq)
 

@@ -34,11 +34,11 @@ APT=(-o "Dir::Etc=$A/etc" -o "Dir::Etc::SourceList=$A/etc/sources.list"
 # signed index. The lists are fetched when missing (first run) or when the cached .deb is not
 # what they name.
 pick() {
-  PKG=$(apt-cache "${APT[@]}" depends linux-image-amd64 2> /dev/null |
-    awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+  PKG=$(apt-cache "${APT[@]}" show linux-image-amd64 2> /dev/null |
+    awk '$1 == "Depends:" { for (i = 2; i <= NF; i++) if ($i ~ /^linux-image-[0-9]/) { print $i; exit } }')
   [ -n "$PKG" ] || return 1
-  SHA=$(apt-cache "${APT[@]}" show "$PKG" 2> /dev/null | awk '$1 == "SHA256:" { print $2; exit }')
-  FILE=$(apt-cache "${APT[@]}" show "$PKG" 2> /dev/null | awk '$1 == "Filename:" { print $2; exit }')
+  read -r SHA FILE <<< "$(apt-cache "${APT[@]}" show "$PKG" 2> /dev/null |
+    awk '$1 == "SHA256:" && !s { s = $2 } $1 == "Filename:" && !f { f = $2 } END { print s, f }')"
   [ -n "$SHA" ] && [ -n "$FILE" ]
 }
 update() {
