@@ -672,9 +672,12 @@ static int uw_prepare(struct bpf_sampler *b, const struct gp_sampler_opts *o, st
         bpf_map__set_max_entries(b->skel->maps.uw_pages, pages / GP_UW_PAGES_PER_BLOCK))
         return gp_err_set(err, -EINVAL, "sizing the BPF unwind maps failed");
     b->skel->rodata->uw_enabled = 1;
-    if (!ft->noprealloc_hash && b->uw_procs_cap < GP_UW_MAX_PROCS)
+    static int told; /* once per process */
+    if (!ft->noprealloc_hash && b->uw_procs_cap < GP_UW_MAX_PROCS &&
+        !__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
         gp_info("unwind: this kernel's BPF (< 6.1) needs the process map preallocated: unwind "
-                "tables serve at most %u processes at once, the others walk frame pointers",
+                "tables serve at most %u processes at once (host-wide; 4x the pids of a "
+                "targeted session), the others walk frame pointers",
                 b->uw_procs_cap);
     return 0;
 }
@@ -685,7 +688,10 @@ static int old_kernel_prepare(struct bpf_sampler *b, const struct gp_sampler_opt
 {
     const struct gp_bpf_features *ft = gp_bpf_features();
     b->skel->rodata->have_task_regs = ft->task_pt_regs ? 1 : 0;
-    if (!ft->task_pt_regs)
+    /* The notices once per process (the agent opens a sampler per session). */
+    static int told;
+    int tell = !__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED);
+    if (!ft->task_pt_regs && tell)
         gp_info("sampler: this kernel has no bpf_task_pt_regs (5.15+): the user stacks of samples "
                 "taken in kernel mode are walked by frame pointers (counted in the header as "
                 "user_stacks_kernel_fp)");
@@ -703,11 +709,12 @@ static int old_kernel_prepare(struct bpf_sampler *b, const struct gp_sampler_opt
     for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
         if (!pre[i] || bpf_map__set_map_flags(pre[i], 0))
             return gp_err_set(err, -EINVAL, "preallocating the BPF count and stack maps failed");
-    gp_info("sampler: this kernel's BPF (< 6.1) needs the maps of perf_event programs "
-            "preallocated: %.1f MiB of kernel memory for the count and stack maps",
-            (double)(2 * ((uint64_t)b->count_entries * (sizeof(struct gp_count_key) + 8) +
-                          (uint64_t)b->stack_entries * (sizeof(struct gp_stack) + 8))) /
-                    (1 << 20));
+    if (tell)
+        gp_info("sampler: this kernel's BPF (< 6.1) needs the maps of perf_event programs "
+                "preallocated: %.1f MiB of kernel memory for the count and stack maps",
+                (double)(2 * ((uint64_t)b->count_entries * (sizeof(struct gp_count_key) + 8) +
+                              (uint64_t)b->stack_entries * (sizeof(struct gp_stack) + 8))) /
+                        (1 << 20));
     /* Preallocated at GP_UW_MAX_PROCS the unwinder's process map would hold 64 MiB: a session
      * of chosen processes gets room for 4x as many (at least 64), a host-wide one
      * GP_UW_PROCS_PREALLOC. */
