@@ -42,7 +42,7 @@ pick() {
   [ -n "$SHA" ] && [ -n "$FILE" ]
 }
 update() {
-  apt-get "${APT[@]}" update > "$A/update.log" 2>&1 ||
+  apt-get "${APT[@]}" --error-on=any update > "$A/update.log" 2>&1 ||
     { cat "$A/update.log" >&2; die "apt-get update of $SUITE from $MIRROR failed (network? see above)"; }
 }
 if ! pick; then update; pick || die "no linux-image-5.x package found in $SUITE's index"; fi
