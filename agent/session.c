@@ -3,6 +3,7 @@
 #include "agent/frames.h"
 #include "agent/header.h"
 #include "agent/procs/proctable.h"
+#include "agent/procs/running.h"
 #include "agent/counters.h"
 #include "agent/sampler/perf_event.h"
 #include "agent/symbols/kallsyms_cache.h"
@@ -113,7 +114,20 @@ static int pid_alive(int pid)
 static void *scan_host(void *arg)
 {
     struct gp_session *s = arg;
-    gp_uw_registry_scan_c(s->uw, s->uw_client, NULL, 0);
+    if (!s->o.unwind_scan_running) {
+        gp_uw_registry_scan_c(s->uw, s->uw_client, NULL, 0);
+        return NULL;
+    }
+    /* Only what is on CPU now: a sleeper's tables are built at its first sample (its SEEN
+     * event), so a host of idle daemons costs nothing. */
+    uint32_t *pids = NULL;
+    size_t n = 0;
+    int rc = gp_procs_running(&pids, &n);
+    if (rc)
+        gp_debug("unwind: listing the running processes: %s", strerror(-rc));
+    else
+        gp_uw_registry_scan_c(s->uw, s->uw_client, pids, n);
+    free(pids);
     return NULL;
 }
 
