@@ -475,7 +475,7 @@ int cmd_record(int argc, char **argv)
             .unwind_tables_max = (size_t)uw_max,
             .no_unwind_tables = uw_max_set && uw_max == 0,
             .unwind_lazy = uw_lazy,
-            .unwind_scan_running = 1,
+            .unwind_running_first = 1,
             .run_mode = "record",
             .started_cb = command ? release_child : NULL,
             .started_ctx = &child,

@@ -1,5 +1,5 @@
 /* running.c — the processes with a thread in state R, from /proc/PID/stat (one read for a
- * single-threaded process) and /proc/PID/task/TID/stat for the others. */
+ * single-threaded process) and /proc/PID/task/TID/stat for the others; process start times. */
 #include "agent/procs/running.h"
 
 #include <dirent.h>
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* State (the field after "(comm)") and thread count of a stat file; -1 when unreadable. */
@@ -105,4 +106,43 @@ int gp_procs_running(uint32_t **out, size_t *n)
         *n = 0;
     }
     return rc;
+}
+
+uint64_t gp_boot_ticks_now(void)
+{
+    struct timespec ts;
+    long hz = sysconf(_SC_CLK_TCK);
+    if (clock_gettime(CLOCK_BOOTTIME, &ts) || hz <= 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * (uint64_t)hz +
+           (uint64_t)ts.tv_nsec / (1000000000ull / (uint64_t)hz);
+}
+
+int gp_proc_start_ticks(uint32_t pid, uint64_t *ticks)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t len = read(fd, buf, sizeof(buf) - 1);
+    int e = errno;
+    close(fd);
+    if (len <= 0)
+        return len < 0 ? -e : -ENOENT;
+    buf[len] = '\0';
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return -EINVAL;
+    /* starttime is the 22nd field; the state (3rd) follows ") " */
+    p += 2;
+    for (int f = 3; f < 22 && p; f++) {
+        p = strchr(p, ' ');
+        if (p)
+            p++;
+    }
+    if (!p)
+        return -EINVAL;
+    *ticks = strtoull(p, NULL, 10);
+    return 0;
 }

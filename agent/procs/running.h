@@ -12,4 +12,11 @@
  * skipped. Returns 0 or -errno (/proc unreadable, out of memory). */
 int gp_procs_running(uint32_t **out, size_t *n);
 
+/* Now, in clock ticks since boot (CLOCK_BOOTTIME, _SC_CLK_TCK): the unit of gp_proc_start_ticks. */
+uint64_t gp_boot_ticks_now(void);
+
+/* When process pid started, in clock ticks since boot (/proc/PID/stat starttime). 0 or -errno
+ * (-ENOENT: gone). */
+int gp_proc_start_ticks(uint32_t pid, uint64_t *ticks);
+
 #endif
