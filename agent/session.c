@@ -64,6 +64,7 @@ struct gp_session {
     int uw_client;                 /* as which client of uw (0: its own registry) */
     pthread_t uw_scan;             /* host-wide: builds the tables of running processes */
     int uw_scanning;
+    int uw_scanned; /* the processes on CPU were noted before sampling (running_first, eager) */
     /* The unwind thread: table builds never wait behind a drain or the symbolizer. */
     pthread_t uw_thr;
     int uw_thr_running;
@@ -155,6 +156,20 @@ static int open_unwind(struct gp_session *s, const struct gp_session_opts *o, st
             return rc;
         s->uw_client = 0;
     }
+    if (!o->sampler.npids && o->unwind_running_first && o->unwind_lazy < 0) {
+        /* Eager on what is on CPU now, before sampling starts (as with --pid), so those
+         * processes' first samples unwind; the rest at their first sample. */
+        uint32_t *pids = NULL;
+        size_t n = 0;
+        rc = gp_procs_running(&pids, &n);
+        if (rc)
+            gp_debug("unwind: listing the running processes: %s", strerror(-rc));
+        else
+            gp_uw_registry_scan_c(s->uw, s->uw_client, pids, n);
+        free(pids);
+        s->uw_scanned = 1;
+        return 0;
+    }
     if (!o->sampler.npids)
         return 0; /* host-wide: start_unwind_scan, once the sampler is open */
     uint32_t *pids = calloc(o->sampler.npids, sizeof(*pids));
@@ -203,7 +218,7 @@ static void start_unwind_scan(struct gp_session *s)
         s->uw_thr_running = 1;
     else
         gp_warn("unwind: no thread for table builds; they run between drains");
-    if (s->o.sampler.npids)
+    if (s->o.sampler.npids || s->uw_scanned)
         return;
     if (gp_sampler_kind(s->sampler) == GP_SAMPLER_BPF && s->o.unwind_lazy >= 0)
         gp_uw_registry_set_lazy_c(s->uw, s->uw_client, 1);
