@@ -68,7 +68,7 @@ check "$tmp/host.col" host lazy
 # The default (auto): the workload, on CPU at the start, has every table before its first sample;
 # the host's sleeping processes are not noted until they sample, so far fewer than the host's
 # processes are noted (eager, the old default, noted every one).
-nhost=$(ls -d /proc/[0-9]* | wc -l)
+procs=(/proc/[0-9]*); nhost=${#procs[@]}
 "$GPROFCTL" record -q --sampler bpf -d 3 -F 199 -o "$tmp/auto.col" 2> "$tmp/err" \
   || { cat "$tmp/err" >&2; fail "host-wide record (auto tables) failed"; }
 NHOST=$nhost check "$tmp/auto.col" auto auto
