@@ -92,13 +92,13 @@ if [ "${SKIP_BPFTRACE:-0}" = 1 ]; then
   BPFCNT[floor-empty]=0
 else
   NAMES="$NAMES bpftrace"
-# The floors before bpftrace's ustack run: on a busy host its exit (symbolizing every
-# process's stacks) can take many minutes.
-run floor-empty bpftrace -e "profile:hz:$FREQ { } interval:s:$T { exit(); }" -o "$out/floor-empty.txt"
-run floor-kstack bpftrace -e "profile:hz:$FREQ { @[kstack] = count(); } interval:s:$T { exit(); }" \
-  -o "$out/floor-kstack.txt"
-run bpftrace bpftrace -e "profile:hz:$FREQ { @[kstack, ustack, comm] = count(); } interval:s:$T { exit(); }" \
-  -o "$out/bpftrace.txt"
+  # The floors before bpftrace's ustack run: on a busy host its exit (symbolizing every
+  # process's stacks) can take many minutes.
+  run floor-empty bpftrace -e "profile:hz:$FREQ { } interval:s:$T { exit(); }" -o "$out/floor-empty.txt"
+  run floor-kstack bpftrace -e "profile:hz:$FREQ { @[kstack] = count(); } interval:s:$T { exit(); }" \
+    -o "$out/floor-kstack.txt"
+  run bpftrace bpftrace -e "profile:hz:$FREQ { @[kstack, ustack, comm] = count(); } interval:s:$T { exit(); }" \
+    -o "$out/bpftrace.txt"
 fi
 
 agree_in=(folded:"$out/perf.folded" gprof:"$out/gprof.col")
