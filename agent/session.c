@@ -3,6 +3,7 @@
 #include "agent/frames.h"
 #include "agent/header.h"
 #include "agent/procs/proctable.h"
+#include "agent/procs/running.h"
 #include "agent/counters.h"
 #include "agent/sampler/perf_event.h"
 #include "agent/symbols/kallsyms_cache.h"
@@ -37,6 +38,7 @@ static const double young_renote_at[] = {0.05, 0.3, 1.0};
 struct young {
     uint32_t tgid;
     uint8_t renotes;
+    uint8_t exec; /* seen by its exec event */
     double seen_at;
 };
 
@@ -46,6 +48,7 @@ enum uw_job_kind { UW_JOB_NOTE, UW_JOB_REMOVE, UW_JOB_MISS };
 struct uw_job {
     enum uw_job_kind kind;
     uint32_t tgid;
+    int exec; /* a note from an exec event: a new program, noted as a new process */
     uint64_t addr;
 };
 #define UW_QUEUE 1024
@@ -61,6 +64,7 @@ struct gp_session {
     int uw_client;                 /* as which client of uw (0: its own registry) */
     pthread_t uw_scan;             /* host-wide: builds the tables of running processes */
     int uw_scanning;
+    int uw_scanned; /* the processes on CPU were noted before sampling (running_first, eager) */
     /* The unwind thread: table builds never wait behind a drain or the symbolizer. */
     pthread_t uw_thr;
     int uw_thr_running;
@@ -69,6 +73,7 @@ struct gp_session {
     struct uw_job uw_q[UW_QUEUE];
     size_t uw_head, uw_n;
     int uw_stop;
+    uint64_t uw_start_ticks; /* unwind_running_first: the session's start (gp_boot_ticks_now) */
     struct gp_profile *prof;
     struct target *targets;
     size_t ntargets;
@@ -113,7 +118,20 @@ static int pid_alive(int pid)
 static void *scan_host(void *arg)
 {
     struct gp_session *s = arg;
-    gp_uw_registry_scan_c(s->uw, s->uw_client, NULL, 0);
+    if (!s->o.unwind_running_first) {
+        gp_uw_registry_scan_c(s->uw, s->uw_client, NULL, 0);
+        return NULL;
+    }
+    /* Only what is on CPU now: a sleeper's tables are built at its first sample (its SEEN
+     * event), so a host of idle daemons costs nothing. */
+    uint32_t *pids = NULL;
+    size_t n = 0;
+    int rc = gp_procs_running(&pids, &n);
+    if (rc)
+        gp_debug("unwind: listing the running processes: %s", strerror(-rc));
+    else
+        gp_uw_registry_scan_c(s->uw, s->uw_client, pids, n);
+    free(pids);
     return NULL;
 }
 
@@ -137,6 +155,20 @@ static int open_unwind(struct gp_session *s, const struct gp_session_opts *o, st
         if (rc)
             return rc;
         s->uw_client = 0;
+    }
+    if (!o->sampler.npids && o->unwind_running_first && o->unwind_lazy < 0) {
+        /* Eager on what is on CPU now, before sampling starts (as with --pid), so those
+         * processes' first samples unwind; the rest at their first sample. */
+        uint32_t *pids = NULL;
+        size_t n = 0;
+        rc = gp_procs_running(&pids, &n);
+        if (rc)
+            gp_debug("unwind: listing the running processes: %s", strerror(-rc));
+        else
+            gp_uw_registry_scan_c(s->uw, s->uw_client, pids, n);
+        free(pids);
+        s->uw_scanned = 1;
+        return 0;
     }
     if (!o->sampler.npids)
         return 0; /* host-wide: start_unwind_scan, once the sampler is open */
@@ -178,13 +210,15 @@ static void start_unwind_scan(struct gp_session *s)
 {
     if (!s->uw)
         return;
+    if (s->o.unwind_running_first)
+        s->uw_start_ticks = gp_boot_ticks_now();
     pthread_mutex_init(&s->uw_mu, NULL);
     pthread_cond_init(&s->uw_cv, NULL);
     if (pthread_create(&s->uw_thr, NULL, uw_thread, s) == 0)
         s->uw_thr_running = 1;
     else
         gp_warn("unwind: no thread for table builds; they run between drains");
-    if (s->o.sampler.npids)
+    if (s->o.sampler.npids || s->uw_scanned)
         return;
     if (gp_sampler_kind(s->sampler) == GP_SAMPLER_BPF && s->o.unwind_lazy >= 0)
         gp_uw_registry_set_lazy_c(s->uw, s->uw_client, 1);
@@ -343,14 +377,32 @@ static void on_sample(const struct gp_raw_sample *r, void *ctx)
     s->samples += r->count;
 }
 
+/* Eager sessions with unwind_running_first (gprofctl record host-wide, BPF sampler): a process
+ * that was asleep when the session started and samples now gets lazy tables (the binaries its
+ * samples land in), as the agent's do; one started since (it may live a moment: its first samples
+ * must unwind) or exec'd, eager ones. 1 lazy, 0 eager, -1 the client's setting. */
+static int note_lazily(struct gp_session *s, const struct uw_job *j)
+{
+    if (s->o.unwind_lazy >= 0 || !s->o.unwind_running_first || !s->uw_start_ticks ||
+        s->o.sampler.npids || gp_sampler_kind(s->sampler) != GP_SAMPLER_BPF)
+        return -1;
+    if (j->exec)
+        return 0;
+    uint64_t started;
+    return gp_proc_start_ticks(j->tgid, &started) == 0 && started < s->uw_start_ticks;
+}
+
 static void uw_job_run(struct gp_session *s, const struct uw_job *j)
 {
     struct gp_err e = {0};
     switch (j->kind) {
-    case UW_JOB_NOTE:
-        if (gp_uw_registry_add_process_c(s->uw, s->uw_client, j->tgid, NULL, &e))
+    case UW_JOB_NOTE: {
+        int lazy = note_lazily(s, j);
+        if ((lazy < 0 ? gp_uw_registry_add_process_c(s->uw, s->uw_client, j->tgid, NULL, &e)
+                      : gp_uw_registry_add_process_lazy_c(s->uw, s->uw_client, j->tgid, NULL, lazy,
+                                                          &e)))
             gp_debug("%s", e.msg);
-        break;
+    } break;
     case UW_JOB_REMOVE:
         gp_uw_registry_remove_process(s->uw, j->tgid);
         break;
@@ -384,9 +436,10 @@ static void *uw_thread(void *arg)
  * may build many tables; a miss builds one, for a process on CPU now). Without the thread, or
  * with its queue full, a note or a removal runs here and a miss is dropped (the next fresh
  * lookup there reports it again). */
-static void uw_submit(struct gp_session *s, enum uw_job_kind kind, uint32_t tgid, uint64_t addr)
+static void uw_submit(struct gp_session *s, enum uw_job_kind kind, uint32_t tgid, uint64_t addr,
+                      int exec)
 {
-    struct uw_job j = {.kind = kind, .tgid = tgid, .addr = addr};
+    struct uw_job j = {.kind = kind, .tgid = tgid, .exec = exec, .addr = addr};
     if (s->uw_thr_running) {
         pthread_mutex_lock(&s->uw_mu);
         int queued = s->uw_n < UW_QUEUE;
@@ -410,9 +463,9 @@ static void uw_submit(struct gp_session *s, enum uw_job_kind kind, uint32_t tgid
 
 /* Builds (or re-syncs) the unwind tables of a process seen, exec'd or still loading, on the
  * unwind thread (from a fresh read of its maps there). */
-static void note_unwind(struct gp_session *s, uint32_t tgid)
+static void note_unwind(struct gp_session *s, uint32_t tgid, int exec)
 {
-    uw_submit(s, UW_JOB_NOTE, tgid, 0);
+    uw_submit(s, UW_JOB_NOTE, tgid, 0, exec);
 }
 
 static void renote_young(struct gp_session *s)
@@ -423,7 +476,7 @@ static void renote_young(struct gp_session *s)
         if (now - y->seen_at >= young_renote_at[y->renotes]) {
             int gone = gp_proctable_note(s->procs, y->tgid, 0) != 0;
             if (!gone && s->uw)
-                note_unwind(s, y->tgid);
+                note_unwind(s, y->tgid, y->exec);
             if (gone || ++y->renotes == sizeof(young_renote_at) / sizeof(young_renote_at[0])) {
                 *y = s->young[--s->nyoung];
                 continue;
@@ -444,18 +497,19 @@ static void on_event(const struct gp_proc_event *e, void *ctx)
         if (gp_proctable_note(s->procs, e->tgid, e->type == GP_PROC_EXEC) != 0)
             gp_debug("process %u exited before its maps could be read", e->tgid);
         else if (s->nyoung < YOUNG_MAX)
-            s->young[s->nyoung++] = (struct young){.tgid = e->tgid, .seen_at = since(&s->t0)};
+            s->young[s->nyoung++] = (struct young){
+                    .tgid = e->tgid, .exec = e->type == GP_PROC_EXEC, .seen_at = since(&s->t0)};
         if (s->uw)
-            note_unwind(s, e->tgid);
+            note_unwind(s, e->tgid, e->type == GP_PROC_EXEC);
         break;
     case GP_PROC_EXIT:
         if (s->uw)
-            uw_submit(s, UW_JOB_REMOVE, e->tgid, 0);
+            uw_submit(s, UW_JOB_REMOVE, e->tgid, 0, 0);
         gp_proctable_exit(s->procs, e->tgid);
         break;
     case GP_PROC_UW_MISS:
         if (s->uw)
-            uw_submit(s, UW_JOB_MISS, e->tgid, e->addr);
+            uw_submit(s, UW_JOB_MISS, e->tgid, e->addr, 0);
         break;
     }
 }

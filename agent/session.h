@@ -30,6 +30,10 @@ struct gp_session_opts {
     struct gp_uw_registry *shared_uw;
     int unwind_lazy; /* host-wide with the BPF sampler: 0 = lazy tables (the binaries samples land
                         in), < 0 = every mapped binary's table when its process is noted */
+    int unwind_running_first;      /* host-wide (gprofctl record): the start-up scan notes only the
+                                      processes with a thread on CPU (state R); a process asleep then
+                                      is noted at its first sample, lazily (BPF sampler: exe + libc,
+                                      the rest on a miss); one started after the session eagerly */
     const char *run_mode;          /* recorded in the header: "record", "continuous", "adhoc" */
     int keep_running;              /* continuous: run() is called again for the next session;
                                       samples after the last drain go to the next one */

@@ -12,7 +12,10 @@
 # (`floor-kstack`), so a profiler's BPF ns per sample reads as what any program costs on this
 # host (cold caches and TLB, run-time accounting) plus what its walk adds above that floor.
 # Usage (root): bench/unwind.sh [--quick] [SECONDS (default 60; --quick: 10)]
-#   env: GPROF_BUILD_DIR (default build), DEPTH (recursion levels, default 18)
+#   env: GPROF_BUILD_DIR (default build), DEPTH (recursion levels, default 18),
+#        BASE_GPROFCTL (another gprofctl, e.g. main's build: a `gprof-base` row in the same run,
+#        right after gprof's), SKIP_BPFTRACE=1 (no bpftrace and floor rows: on a busy host
+#        bpftrace's exit can take many minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=60
@@ -78,16 +81,30 @@ run() {
 T=$((DUR + 1))
 run perf perf record -q -F "$FREQ" -a --call-graph dwarf -o "$out/perf.data" -- sleep "$T"
 run gprof "$GPROFCTL" record -q -F "$FREQ" -d "$T" -o "$out/gprof.col"
-# The floors before bpftrace's ustack run: on a busy host its exit (symbolizing every
-# process's stacks) can take many minutes.
-run floor-empty bpftrace -e "profile:hz:$FREQ { } interval:s:$T { exit(); }" -o "$out/floor-empty.txt"
-run floor-kstack bpftrace -e "profile:hz:$FREQ { @[kstack] = count(); } interval:s:$T { exit(); }" \
-  -o "$out/floor-kstack.txt"
-run bpftrace bpftrace -e "profile:hz:$FREQ { @[kstack, ustack, comm] = count(); } interval:s:$T { exit(); }" \
-  -o "$out/bpftrace.txt"
+NAMES="gprof perf"
+if [ -n "${BASE_GPROFCTL:-}" ]; then
+  run gprof-base "$BASE_GPROFCTL" record -q -F "$FREQ" -d "$T" -o "$out/gprof-base.col"
+  NAMES="gprof gprof-base perf"
+fi
+FLOORS="floor-empty floor-kstack"
+if [ "${SKIP_BPFTRACE:-0}" = 1 ]; then
+  FLOORS=""
+  BPFCNT[floor-empty]=0
+else
+  NAMES="$NAMES bpftrace"
+  # The floors before bpftrace's ustack run: on a busy host its exit (symbolizing every
+  # process's stacks) can take many minutes.
+  run floor-empty bpftrace -e "profile:hz:$FREQ { } interval:s:$T { exit(); }" -o "$out/floor-empty.txt"
+  run floor-kstack bpftrace -e "profile:hz:$FREQ { @[kstack] = count(); } interval:s:$T { exit(); }" \
+    -o "$out/floor-kstack.txt"
+  run bpftrace bpftrace -e "profile:hz:$FREQ { @[kstack, ustack, comm] = count(); } interval:s:$T { exit(); }" \
+    -o "$out/bpftrace.txt"
+fi
 
-python3 bench/stack_agree.py wl_uw_deep folded:"$out/perf.folded" gprof:"$out/gprof.col" \
-  bpftrace:"$out/bpftrace.txt" > "$out/agree.txt"
+agree_in=(folded:"$out/perf.folded" gprof:"$out/gprof.col")
+[ -n "${BASE_GPROFCTL:-}" ] && agree_in+=(gprof:"$out/gprof-base.col")
+[ "${SKIP_BPFTRACE:-0}" = 1 ] || agree_in+=(bpftrace:"$out/bpftrace.txt")
+python3 bench/stack_agree.py wl_uw_deep "${agree_in[@]}" > "$out/agree.txt"
 declare -A SAMPLES MAIN DEPTHM OVERLAP
 while read -r file n reach depth overlap; do
   name=$(basename "$file"); name=${name%%.*}
@@ -97,7 +114,8 @@ done < "$out/agree.txt"
 ns_sample() { [ "${BPFCNT[$1]}" -gt 0 ] && echo "${BPFNS[$1]} / ${BPFCNT[$1]}" | bc || echo 0; }
 per_sample() { [ "${BPFCNT[$1]}" -gt 0 ] && printf "%'.0f" "$(ns_sample "$1")" || echo "–"; }
 above_floor() { # NAME -> BPF ns per sample above floor-empty's
-  [ "${BPFCNT[$1]}" -gt 0 ] && printf "%'.0f" "$(($(ns_sample "$1") - $(ns_sample floor-empty)))" || echo "–"
+  [ "${BPFCNT[$1]}" -gt 0 ] && [ "${BPFCNT[floor-empty]}" -gt 0 ] &&
+    printf "%'.0f" "$(($(ns_sample "$1") - $(ns_sample floor-empty)))" || echo "–"
 }
 ratio() { printf "%.3f" "$(echo "scale=4; $1 / $2" | bc)"; }
 {
@@ -105,10 +123,10 @@ ratio() { printf "%.3f" "$(echo "scale=4; $1 / $2" | bc)"; }
   echo
   echo "| profiler | CPU s (user+sys+BPF) | vs perf | BPF ns/sample | above floor-empty | workload samples | reach main % | mean user depth | same stacks as perf % |"
   echo "|---|---|---|---|---|---|---|---|---|"
-  for n in gprof perf bpftrace; do
+  for n in $NAMES; do
     echo "| $n | ${CPU[$n]} | $(ratio "${CPU[$n]}" "${CPU[perf]}")× | $(per_sample $n) | $(above_floor $n) | ${SAMPLES[$n]} | ${MAIN[$n]} | ${DEPTHM[$n]} | ${OVERLAP[$n]} |"
   done
-  for n in floor-empty floor-kstack; do # their CPU is mostly bpftrace compiling the program
+  for n in $FLOORS; do # their CPU is mostly bpftrace compiling the program
     echo "| $n | ${CPU[$n]} | $(ratio "${CPU[$n]}" "${CPU[perf]}")× | $(per_sample $n) | $(above_floor $n) | – | – | – | – |"
   done
   hdr=$(head -n 1 "$out/gprof.col" | sed 's/^# //' | jq -c '.gprof.unwind // empty' 2>/dev/null || true)

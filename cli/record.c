@@ -67,11 +67,14 @@ static const char usage_text[] =
         "                       $DEBUGINFOD_TIMEOUT (30 s), $DEBUGINFOD_MAXSIZE (256M) per file\n"
         "  --unwind-tables-max SIZE  kernel memory for the unwind tables that walk code built\n"
         "                       without frame pointers (default 256M; 0: frame pointers only)\n"
-        "  --unwind-tables WHEN lazy: host-wide with the BPF sampler, a process's\n"
-        "                       main executable and libc get tables when it is first seen, its\n"
-        "                       other binaries when a sample lands in them; eager (default):\n"
-        "                       every mapped binary when its process is first seen (the agent\n"
-        "                       is lazy; a short record needs its first samples named)\n"
+        "  --unwind-tables WHEN host-wide, when binaries get their unwind tables. auto\n"
+        "                       (default): every mapped binary of the processes on CPU at the\n"
+        "                       start and of those started during the record (their first\n"
+        "                       samples unwind); a process asleep at the start, as lazy, at its\n"
+        "                       first sample. lazy (BPF sampler): a process's main executable\n"
+        "                       and libc when it is first seen, its other binaries when a\n"
+        "                       sample lands in them, as the agent does. eager: every mapped\n"
+        "                       binary of every process on the host, from the start\n"
         "  -q, --quiet          no progress line\n"
         "  -h, --help           this text\n"
         "\n"
@@ -292,7 +295,7 @@ int cmd_record(int argc, char **argv)
     size_t npids = 0;
     const char *debug_dirs[16] = {"/usr/lib/debug"}; /* --debug-dir adds to the default */
     uint64_t uw_max = 0;
-    int uw_max_set = 0, uw_lazy = -1;
+    int uw_max_set = 0, uw_lazy = -1, uw_running_first = 1;
     size_t ndebug = 1;
     double duration = 0;
     unsigned freq = 99;
@@ -378,12 +381,14 @@ int cmd_record(int argc, char **argv)
             uw_max_set = 1;
             break;
         case 'L':
-            if (strcmp(optarg, "lazy") && strcmp(optarg, "eager")) {
-                fprintf(stderr, "gprofctl record: --unwind-tables: '%s' is not lazy or eager\n",
+            if (strcmp(optarg, "auto") && strcmp(optarg, "lazy") && strcmp(optarg, "eager")) {
+                fprintf(stderr,
+                        "gprofctl record: --unwind-tables: '%s' is not auto, lazy or eager\n",
                         optarg);
                 return 2;
             }
             uw_lazy = strcmp(optarg, "lazy") ? -1 : 0;
+            uw_running_first = strcmp(optarg, "eager") != 0;
             break;
         case 'D':
             if (ndebug < sizeof(debug_dirs) / sizeof(debug_dirs[0]))
@@ -475,6 +480,7 @@ int cmd_record(int argc, char **argv)
             .unwind_tables_max = (size_t)uw_max,
             .no_unwind_tables = uw_max_set && uw_max == 0,
             .unwind_lazy = uw_lazy,
+            .unwind_running_first = uw_running_first,
             .run_mode = "record",
             .started_cb = command ? release_child : NULL,
             .started_ctx = &child,

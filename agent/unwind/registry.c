@@ -702,6 +702,15 @@ int gp_uw_registry_add_process_c(struct gp_uw_registry *r, int client, uint32_t 
 {
     if (client < 0 || client >= GP_UW_CLIENTS)
         return gp_err_set(err, -EINVAL, "unwind: no such registry client %d", client);
+    return gp_uw_registry_add_process_lazy_c(
+            r, client, tgid, maps, __atomic_load_n(&r->lazy[client], __ATOMIC_RELAXED), err);
+}
+
+int gp_uw_registry_add_process_lazy_c(struct gp_uw_registry *r, int client, uint32_t tgid,
+                                      const struct gp_maps *maps, int lazy, struct gp_err *err)
+{
+    if (client < 0 || client >= GP_UW_CLIENTS)
+        return gp_err_set(err, -EINVAL, "unwind: no such registry client %d", client);
     struct gp_maps own = {0};
     if (!maps) {
         int rc = gp_maps_read(tgid, 1, &own, err);
@@ -710,7 +719,6 @@ int gp_uw_registry_add_process_c(struct gp_uw_registry *r, int client, uint32_t 
         maps = &own;
     }
     char exe[4096] = "";
-    int lazy = __atomic_load_n(&r->lazy[client], __ATOMIC_RELAXED);
     if (lazy) {
         char link[64];
         snprintf(link, sizeof(link), "/proc/%u/exe", tgid);

@@ -113,6 +113,10 @@ void gp_uw_registry_unref(struct gp_uw_registry *r, int client);
 int gp_uw_registry_set_sink_c(struct gp_uw_registry *r, int client, const struct gp_uw_sink *sink);
 int gp_uw_registry_add_process_c(struct gp_uw_registry *r, int client, uint32_t tgid,
                                  const struct gp_maps *maps, struct gp_err *err);
+/* As gp_uw_registry_add_process_c, lazy (1) or eager (0) for this note whatever the client's
+ * setting: a session that is eager for new processes and lazy for old ones. */
+int gp_uw_registry_add_process_lazy_c(struct gp_uw_registry *r, int client, uint32_t tgid,
+                                      const struct gp_maps *maps, int lazy, struct gp_err *err);
 int gp_uw_registry_scan_c(struct gp_uw_registry *r, int client, const uint32_t *pids, size_t npids);
 /* Stops only the scan this client started. */
 void gp_uw_registry_cancel_scan_c(struct gp_uw_registry *r, int client);

@@ -7,7 +7,7 @@
 # (A frame-pointer walk stops after the leaf: 0% reached main before.)
 # Host-wide the tables are lazy: the no-FP library's table is built on the first miss in it, for
 # a process running before the record and for one started during it (its first samples must
-# still unwind); eager, the same run builds it when the process is noted.
+# still unwind); with the default (auto) the scan at the start takes only the processes on CPU.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -42,6 +42,11 @@ if lazy == "lazy":
     assert u["built_on_miss"] >= 1 and u["misses"] >= u["built_on_miss"], "no table built on a miss"
 elif lazy == "eager":
     assert u["built_on_miss"] == 0 and u["mappings_pending"] == 0, "eager was lazy"
+elif lazy == "auto":
+    import os
+    nhost = int(os.environ["NHOST"])
+    assert u["built_at_note"] >= 1, "auto built nothing at note"
+    assert u["processes"] * 2 < nhost, "auto noted %d of the host's %d processes" % (u["processes"], nhost)
 PY
 }
 
@@ -60,9 +65,13 @@ check "$tmp/pid.col" pid
   || { cat "$tmp/err" >&2; fail "host-wide record failed"; }
 check "$tmp/host.col" host lazy
 
-"$GPROFCTL" record -q --sampler bpf --unwind-tables eager -d 3 -F 199 -o "$tmp/eager.col" 2> "$tmp/err" \
-  || { cat "$tmp/err" >&2; fail "host-wide eager record failed"; }
-check "$tmp/eager.col" eager eager
+# The default (auto): the workload, on CPU at the start, has every table before its first sample;
+# the host's sleeping processes are not noted until they sample, so far fewer than the host's
+# processes are noted (eager, the old default, noted every one).
+procs=(/proc/[0-9]*); nhost=${#procs[@]}
+"$GPROFCTL" record -q --sampler bpf -d 3 -F 199 -o "$tmp/auto.col" 2> "$tmp/err" \
+  || { cat "$tmp/err" >&2; fail "host-wide record (auto tables) failed"; }
+NHOST=$nhost check "$tmp/auto.col" auto auto
 
 # A process started while the host-wide record runs: noted from its first sample, its library's
 # table built on its first miss; its first samples must already reach main.
