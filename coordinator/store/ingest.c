@@ -103,20 +103,38 @@ static int insert_rows(struct coord_store *store, struct ingest_waiter *w, struc
     return 0;
 }
 
-/* The service ids of a batch's waiters: one look-up per distinct service in the batch. */
+/* The service id of name: the leader's cache, else one look-up (remembered, the oldest of a
+ * full cache replaced). */
+static int service_id(struct coord_store *store, const char *name, int64_t *id, struct gp_err *err)
+{
+    struct coord_store_priv *p = store->priv;
+    for (int i = 0; i < p->gc_nservices; i++)
+        if (strcmp(p->gc_services[i].name, name) == 0) {
+            *id = p->gc_services[i].id;
+            return 0;
+        }
+    int rc = meta_service_ensure(store->meta, name, id, err);
+    if (rc < 0)
+        return rc;
+    int n = (int)(sizeof(p->gc_services) / sizeof(p->gc_services[0]));
+    if (p->gc_nservices == n) {
+        memmove(&p->gc_services[0], &p->gc_services[1],
+                sizeof(p->gc_services[0]) * (size_t)(n - 1));
+        p->gc_nservices--;
+    }
+    snprintf(p->gc_services[p->gc_nservices].name, META_NAME_MAX, "%s", name);
+    p->gc_services[p->gc_nservices++].id = *id;
+    return 0;
+}
+
+/* The service ids of a batch's waiters: a look-up per service the leader has not seen yet. A
+ * cached id is safe in the transaction: service rows are never deleted. */
 static int batch_services(struct coord_store *store, struct ingest_waiter *batch,
                           struct gp_err *err)
 {
     for (struct ingest_waiter *w = batch; w; w = w->next) {
-        w->row.service_id = 0;
-        for (const struct ingest_waiter *x = batch; x != w; x = x->next)
-            if (strcmp(x->service, w->service) == 0) {
-                w->row.service_id = x->row.service_id;
-                break;
-            }
-        int rc;
-        if (!w->row.service_id &&
-            (rc = meta_service_ensure(store->meta, w->service, &w->row.service_id, err)) < 0)
+        int rc = service_id(store, w->service, &w->row.service_id, err);
+        if (rc < 0)
             return rc;
     }
     return 0;
@@ -171,6 +189,7 @@ static void commit_batch(struct coord_store *store, struct ingest_waiter *batch)
             w->rc = 0;
         return;
     }
+    store->priv->gc_nservices = 0; /* looked up again after a failure, whatever it was */
     if (rc < 0 && !batch->next) {
         meta_rollback(store->meta);
         batch->rc = rc;
