@@ -122,7 +122,8 @@ run_side() {
     fill=$( (
         "$TMP/upload_load" "${urlargs[@]}" --service bench --conns "$CONNS" --fill "$T0" \
             --step "$STEP" --minutes "$PER_HOST" --hosts "$HOSTS" --id-prefix "$tag$$"
-        times | tail -1 | awk '{ gsub(/[ms]/, " "); print "LOADGEN_CPU " ($1 * 60 + $2 + $3 * 60 + $4) }'
+        times >"$TMP/times" # not in a pipe: a pipe's subshell has no children
+        tail -1 "$TMP/times" | awk '{ gsub(/[ms]/, " "); print "LOADGEN_CPU " ($1 * 60 + $2 + $3 * 60 + $4) }'
     ) | grep '^RESULT\|^LOADGEN')
     c1=$(cpu_of "${SIDE_PIDS[@]}")
     read -ra s1 <<<"$(srv_cpu)"
