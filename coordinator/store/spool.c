@@ -1,5 +1,5 @@
-/* spool.c — the upload spool (see spool.h): files in a local directory written through the fs
- * blob engine (atomic, fsynced, shared directory fsync), a queue, and uploader threads. */
+/* spool.c — the upload spool (see spool.h): files in a local directory (written under their final
+ * name and fsynced, read and deleted through the fs blob engine), a queue, and uploader threads. */
 #include "coordinator/store/spool.h"
 #include "common/backoff.h"
 #include "common/fsutil.h"
@@ -32,7 +32,7 @@ struct coord_spool {
     struct blob_store *files; /* fs:<dir> */
     char *dir;
     int lock_fd; /* <dir>/.lock, flock'd while started: one coordinator per spool */
-    int dir_fd;  /* the directory, for its fsync after each write */
+    int dir_fd;  /* the directory, for its fsync after each write (shared, see dir_sync) */
     struct blob_store *blobs;
     struct meta_db *meta;
     void (*kick)(void *ctx);
@@ -44,12 +44,15 @@ struct coord_spool {
 
     pthread_mutex_t mu; /* guards everything below */
     pthread_cond_t cv;
+    pthread_cond_t dir_cv; /* dir_sync's waiters */
     int stop;
     struct spool_item *head, *tail;
     uint64_t reserved;  /* bytes of files written or queued, not yet put */
     double pause_until; /* monotonic seconds: the blob store failed, wait before the next put */
-    struct gp_backoff backoff; /* consecutive failed puts */
-    char **found;              /* names present at open (replayed by start) */
+    struct gp_backoff backoff;        /* consecutive failed puts */
+    uint64_t dir_created, dir_synced; /* files created / covered by a finished directory fsync */
+    int dir_syncing;                  /* a writer is in fsync(dir_fd) */
+    char **found;                     /* names present at open (replayed by start) */
     size_t nfound;
     struct coord_spool_stats st;
 };
@@ -116,6 +119,7 @@ int coord_spool_open(const char *dir, int uploaders, uint64_t max_bytes, struct 
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&sp->cv, &ca);
     pthread_condattr_destroy(&ca);
+    pthread_cond_init(&sp->dir_cv, NULL);
     gp_backoff_init(&sp->backoff, 0.25, 30, 0.3, 0);
     if ((rc = blob_list(sp->files, "", found_cb, sp, err)) != 0) {
         if (rc > 0)
@@ -147,7 +151,38 @@ void coord_spool_close(struct coord_spool *sp)
     free(sp->dir);
     pthread_mutex_destroy(&sp->mu);
     pthread_cond_destroy(&sp->cv);
+    pthread_cond_destroy(&sp->dir_cv);
     free(sp);
+}
+
+/* The directory's fsync for a file just created: one fsync covers every file created before it
+ * started, so concurrent writers share it (each waits for one that began after its create).
+ * Other writers create and the uploaders delete files all the time: an fsync per writer would
+ * be a journal commit each. */
+static int dir_sync(struct coord_spool *sp)
+{
+    pthread_mutex_lock(&sp->mu);
+    uint64_t mine = ++sp->dir_created;
+    int rc = 0;
+    while (sp->dir_synced < mine) {
+        if (sp->dir_syncing) {
+            pthread_cond_wait(&sp->dir_cv, &sp->mu);
+            continue;
+        }
+        sp->dir_syncing = 1;
+        uint64_t upto = sp->dir_created;
+        pthread_mutex_unlock(&sp->mu);
+        rc = fsync(sp->dir_fd) < 0 ? -errno : 0;
+        pthread_mutex_lock(&sp->mu);
+        sp->dir_syncing = 0;
+        if (rc == 0 && upto > sp->dir_synced)
+            sp->dir_synced = upto;
+        pthread_cond_broadcast(&sp->dir_cv);
+        if (rc)
+            break; /* this writer's own fsync failed; the others try theirs */
+    }
+    pthread_mutex_unlock(&sp->mu);
+    return rc;
 }
 
 /* Writes head + data as dir/name under its final name (no temp file and rename): the file's
@@ -171,8 +206,8 @@ static int write_durable(struct coord_spool *sp, const char *name, const void *h
         rc = -errno;
     if (close(fd) < 0 && rc == 0)
         rc = -errno;
-    if (rc == 0 && fsync(sp->dir_fd) < 0)
-        rc = -errno;
+    if (rc == 0)
+        rc = dir_sync(sp);
     if (rc < 0) {
         unlink(path);
         return gp_err_set(err, rc, "%s: %s%s", path, strerror(-rc),
