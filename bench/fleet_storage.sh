@@ -13,7 +13,11 @@
 # Usage: GPROF_BUILD_DIR=build bench/fleet_storage.sh [HOSTS=10] [STEP=600]
 # Knobs (env): CONNS (8 upload connections), FG_QUERIES (10), KEEP=1 keeps the temp dir,
 # ONLY=embedded|fleet runs one side, FLEET_BINS="LABEL=PATH ..." runs the fleet side once per
-# coordinator binary (before/after ratios in one run).
+# coordinator binary (before/after ratios in one run), COORD_ARGS adds coordinator arguments
+# (e.g. "--set log_level=debug" for the per-upload timings in the kept logs), SRV_DIR=DIR (the
+# servers' directory when they were started outside) adds where the fill's CPU went (the
+# coordinators, PostgreSQL with its backends, ClickHouse, s3rver, the load generator, per upload)
+# and, when the server loads pg_stat_statements, the statements the fill ran per upload.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,14 +57,36 @@ cc -O2 -Wall -o "$TMP/upload_load" "$SRC/bench/upload_load.c" "$SRC/bench/loadge
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 TCK=$(getconf CLK_TCK)
 cpu_of() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done; echo "$t"; }
+# CPU ticks of a process and its children (a PostgreSQL postmaster and its backends), 0 if gone
+cpu_tree() {
+    local t=0 p
+    for p in $1 $(ps -o pid= --ppid "$1" 2>/dev/null); do
+        t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
+[[ -n $OWN_SERVERS ]] && SRV_DIR=$TMP/srv
+SRV_NAMES=(postgres clickhouse s3)
+srv_cpu() { # "pg ch s3" ticks
+    local out=() n
+    for n in "${SRV_NAMES[@]}"; do
+        if [[ -n ${SRV_DIR:-} && -s $SRV_DIR/$n.pid ]]; then out+=("$(cpu_tree "$(cat "$SRV_DIR/$n.pid")")"); else out+=(0); fi
+    done
+    echo "${out[@]}"
+}
+pg_sql() {
+    "${GPROF_TEST_PG_BIN:-/usr/lib/postgresql/15/bin}/psql" -qtA -F ' | ' -h 127.0.0.1 \
+        -p "$GPROF_TEST_PG_PORT" -U gprof gprof -c "$1" 2>/dev/null
+}
 
 # start_coord NAME EXTRA-ARGS... -> prints "pid url"
 start_coord() {
     local name=$1 port
     shift
     port=$(free_port)
+    # shellcheck disable=SC2086 # COORD_ARGS: words
     "$BIN" --listen "127.0.0.1:$port" --state-dir "$TMP/$name" --set log_level=warn \
-        --set max_connections_per_ip=0 "$@" >"$TMP/$name.log" 2>&1 &
+        --set max_connections_per_ip=0 "$@" ${COORD_ARGS:-} >"$TMP/$name.log" 2>&1 &
     local pid=$!
     for _ in $(seq 200); do
         curl -sf "http://127.0.0.1:$port/api/v1/health_check" >/dev/null 2>&1 && break
@@ -89,14 +115,38 @@ run_side() {
     for u in "$@"; do urlargs+=(--url "$u"); done
     local c0 c1 c2 t0 fill idx_s
     c0=$(cpu_of "${SIDE_PIDS[@]}")
+    local -a s0 s1
+    read -ra s0 <<<"$(srv_cpu)"
+    [[ -n ${SRV_DIR:-} && $name = fleet* ]] && pg_sql "SELECT pg_stat_statements_reset()" >/dev/null
     t0=$(date +%s%N)
-    fill=$("$TMP/upload_load" "${urlargs[@]}" --service bench --conns "$CONNS" --fill "$T0" \
-        --step "$STEP" --minutes "$PER_HOST" --hosts "$HOSTS" --id-prefix "$tag$$" | grep '^RESULT')
+    fill=$( (
+        "$TMP/upload_load" "${urlargs[@]}" --service bench --conns "$CONNS" --fill "$T0" \
+            --step "$STEP" --minutes "$PER_HOST" --hosts "$HOSTS" --id-prefix "$tag$$"
+        times >"$TMP/times" # not in a pipe: a pipe's subshell has no children
+        tail -1 "$TMP/times" | awk '{ gsub(/[ms]/, " "); print "LOADGEN_CPU " ($1 * 60 + $2 + $3 * 60 + $4) }'
+    ) | grep '^RESULT\|^LOADGEN')
     c1=$(cpu_of "${SIDE_PIDS[@]}")
+    read -ra s1 <<<"$(srv_cpu)"
+    local lg
+    lg=$(sed -n 's/^LOADGEN_CPU //p' <<<"$fill")
+    fill=$(grep '^RESULT' <<<"$fill")
     while [[ $($pending) != 0 ]]; do sleep 0.5; done
     idx_s=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
     c2=$(cpu_of "${SIDE_PIDS[@]}")
     echo "$name fill: $fill; all indexed after $idx_s s" >&2
+    if [[ -n ${SRV_DIR:-} ]]; then
+        local nok
+        nok=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$fill")
+        awk -v n="$nok" -v t="$TCK" -v c="$((c1 - c0))" -v pg="$((s1[0] - s0[0]))" \
+            -v ch="$((s1[1] - s0[1]))" -v s3="$((s1[2] - s0[2]))" -v lg="$lg" -v nm="$name" 'BEGIN {
+            printf "%s fill CPU per upload: coordinators %.2f ms, postgres %.2f, clickhouse %.2f, s3rver %.2f, load generator %.2f; total %.2f ms\n",
+                nm, c / t / n * 1e3, pg / t / n * 1e3, ch / t / n * 1e3, s3 / t / n * 1e3, lg / n * 1e3,
+                (c + pg + ch + s3) / t / n * 1e3 + lg / n * 1e3 }' >&2
+        if [[ $name = fleet* ]]; then
+            echo "$name PostgreSQL statements during the fill (calls per upload | mean ms | statement):" >&2
+            pg_sql "SELECT round(calls::numeric / $nok, 2), round(mean_exec_time::numeric, 3), left(regexp_replace(query, '\s+', ' ', 'g'), 110) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'gprof') ORDER BY calls DESC LIMIT 25" >&2 || true
+        fi
+    fi
     local ok rate errors
     ok=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$fill")
     rate=$(sed -n 's/.* rate=\([0-9.]*\).*/\1/p' <<<"$fill")

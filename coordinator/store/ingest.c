@@ -77,18 +77,14 @@ static int gzip_buf(const void *data, size_t len, unsigned char **out, size_t *o
     return gz_deflate(data, len, 1, (char **)out, outlen, &err);
 }
 
-/* Inserts one waiter's rows in the current transaction. A duplicate upload id (a concurrent
- * retry that committed first) is not an error: the waiter gets the stored id. prev: the waiter
- * before it in the same transaction (NULL: none), whose service id is reused when the service
- * is the same (one statement less per profile; on a network store a round trip). */
-static int insert_rows(struct coord_store *store, struct ingest_waiter *w,
-                       const struct ingest_waiter *prev, int outbox, struct gp_err *err)
+/* Inserts one waiter's rows in the current transaction (the fallback when its batch failed). A
+ * duplicate upload id (a concurrent retry that committed first) is not an error: the waiter gets
+ * the stored id. */
+static int insert_rows(struct coord_store *store, struct ingest_waiter *w, struct gp_err *err)
 {
     int64_t sid, id = 0;
-    int rc = 0;
-    if (prev && prev->row.service_id > 0 && strcmp(prev->service, w->service) == 0)
-        sid = prev->row.service_id;
-    else if ((rc = meta_service_ensure(store->meta, w->service, &sid, err)) < 0)
+    int rc = meta_service_ensure(store->meta, w->service, &sid, err);
+    if (rc < 0)
         return rc;
     w->row.service_id = sid;
     rc = meta_profile_insert(store->meta, &w->row, &id, err);
@@ -100,11 +96,82 @@ static int insert_rows(struct coord_store *store, struct ingest_waiter *w,
     }
     if (rc < 0)
         return rc;
-    if (outbox && (rc = w->parked ? meta_outbox_add_parked(store->meta, id, err)
-                                  : meta_outbox_add(store->meta, id, err)) < 0)
+    if ((rc = w->parked ? meta_outbox_add_parked(store->meta, id, err)
+                        : meta_outbox_add(store->meta, id, err)) < 0)
         return rc;
     w->id = id;
     return 0;
+}
+
+/* The service id of name: the leader's cache, else one look-up (remembered, the oldest of a
+ * full cache replaced). */
+static int service_id(struct coord_store *store, const char *name, int64_t *id, struct gp_err *err)
+{
+    struct coord_store_priv *p = store->priv;
+    for (int i = 0; i < p->gc_nservices; i++)
+        if (strcmp(p->gc_services[i].name, name) == 0) {
+            *id = p->gc_services[i].id;
+            return 0;
+        }
+    int rc = meta_service_ensure(store->meta, name, id, err);
+    if (rc < 0)
+        return rc;
+    int n = (int)(sizeof(p->gc_services) / sizeof(p->gc_services[0]));
+    if (p->gc_nservices == n) {
+        memmove(&p->gc_services[0], &p->gc_services[1],
+                sizeof(p->gc_services[0]) * (size_t)(n - 1));
+        p->gc_nservices--;
+    }
+    snprintf(p->gc_services[p->gc_nservices].name, META_NAME_MAX, "%s", name);
+    p->gc_services[p->gc_nservices++].id = *id;
+    return 0;
+}
+
+/* The service ids of a batch's waiters: a look-up per service the leader has not seen yet. A
+ * cached id is safe in the transaction: service rows are never deleted. */
+static int batch_services(struct coord_store *store, struct ingest_waiter *batch,
+                          struct gp_err *err)
+{
+    for (struct ingest_waiter *w = batch; w; w = w->next) {
+        int rc = service_id(store, w->service, &w->row.service_id, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The batch's profile rows, META_PROFILE_INSERT_MAX to a statement, then their outbox rows, 64
+ * to a statement: on a network store a batch costs a few round trips, not a few per profile. */
+static int insert_batch(struct coord_store *store, struct ingest_waiter *batch, struct gp_err *err)
+{
+    struct meta_profile rows[META_PROFILE_INSERT_MAX];
+    struct ingest_waiter *ws[META_PROFILE_INSERT_MAX];
+    int64_t ids[64];
+    int dup[META_PROFILE_INSERT_MAX], parked[64], n = 0, no = 0, rc = 0;
+    for (struct ingest_waiter *w = batch; rc == 0 && w; w = w->next) {
+        ws[n] = w;
+        rows[n++] = w->row;
+        if (n < META_PROFILE_INSERT_MAX && w->next)
+            continue;
+        if ((rc = meta_profile_insert_many(store->meta, rows, n, ids, dup, err)) < 0)
+            break;
+        for (int i = 0; i < n; i++) {
+            ws[i]->id = ids[i];
+            ws[i]->dup = dup[i];
+        }
+        n = 0;
+    }
+    for (struct ingest_waiter *w = batch; rc == 0 && w; w = w->next) {
+        if (!w->dup) {
+            ids[no] = w->id;
+            parked[no++] = w->parked;
+        }
+        if (no && (no == 64 || !w->next)) {
+            rc = meta_outbox_add_many(store->meta, ids, parked, no, err);
+            no = 0;
+        }
+    }
+    return rc;
 }
 
 /* Commits a batch in one transaction; if that fails, each waiter alone so that one bad row
@@ -113,28 +180,16 @@ static void commit_batch(struct coord_store *store, struct ingest_waiter *batch)
 {
     struct gp_err err = {0};
     int rc = meta_begin(store->meta, &err);
-    const struct ingest_waiter *prev = NULL;
-    for (struct ingest_waiter *w = batch; rc == 0 && w; prev = w, w = w->next)
-        rc = insert_rows(store, w, prev, 0, &err);
-    /* the outbox rows of the new profiles: one statement per 64 (a round trip each on a network
-     * store) instead of one per profile */
-    int64_t ids[64];
-    int parked[64], n = 0;
-    for (struct ingest_waiter *w = batch; rc == 0 && w; w = w->next) {
-        if (!w->dup) {
-            ids[n] = w->id;
-            parked[n++] = w->parked;
-        }
-        if (n && (n == 64 || !w->next)) {
-            rc = meta_outbox_add_many(store->meta, ids, parked, n, &err);
-            n = 0;
-        }
-    }
+    if (rc == 0)
+        rc = batch_services(store, batch, &err);
+    if (rc == 0)
+        rc = insert_batch(store, batch, &err);
     if (rc == 0 && (rc = meta_commit(store->meta, &err)) == 0) {
         for (struct ingest_waiter *w = batch; w; w = w->next)
             w->rc = 0;
         return;
     }
+    store->priv->gc_nservices = 0; /* looked up again after a failure, whatever it was */
     if (rc < 0 && !batch->next) {
         meta_rollback(store->meta);
         batch->rc = rc;
@@ -147,7 +202,7 @@ static void commit_batch(struct coord_store *store, struct ingest_waiter *batch)
         w->dup = 0;
         w->rc = meta_begin(store->meta, &w->err);
         w->row.service_id = 0;
-        if (w->rc == 0 && (w->rc = insert_rows(store, w, NULL, 1, &w->err)) == 0)
+        if (w->rc == 0 && (w->rc = insert_rows(store, w, &w->err)) == 0)
             w->rc = meta_commit(store->meta, &w->err);
         else if (w->rc < 0)
             meta_rollback(store->meta);
@@ -192,6 +247,18 @@ static void group_commit(struct coord_store *store, struct ingest_waiter *w)
     pthread_mutex_unlock(&p->gc_mu);
 }
 
+/* 0 with *id = the profile stored for upload_id; 1 when there is none; or a negative errno. */
+static int stored_id(struct coord_store *store, const char *upload_id, int64_t *id,
+                     struct gp_err *err)
+{
+    int rc = meta_profile_id_by_upload(store->meta, upload_id, id, err);
+    if (rc == -ENOENT) {
+        gp_err_clear(err);
+        return 1;
+    }
+    return rc;
+}
+
 int coord_ingest(struct coord_store *store, const struct ingest_request *req,
                  int64_t *profile_id_out, struct gp_err *err)
 {
@@ -216,14 +283,11 @@ int coord_ingest(struct coord_store *store, const struct ingest_request *req,
             return gp_err_set(err, -EINVAL,
                               "upload id must be 1..64 characters of A-Z a-z 0-9 _ -");
         snprintf(upload_id, sizeof(upload_id), "%s", req->upload_id);
-        /* A retry of an acknowledged upload: answer with the stored id, write nothing. */
-        int64_t id;
-        int rc = meta_profile_id_by_upload(store->meta, upload_id, &id, err);
-        if (rc == 0) {
-            *profile_id_out = id;
-            return 0;
-        }
-        if (rc != -ENOENT)
+        /* A retry of an acknowledged upload: answer with the stored id, write nothing. With a
+         * spool the commit's ON CONFLICT finds it instead (and the spooled copy is dropped): one
+         * round trip less for every upload, a local file written in vain for a retry. */
+        int rc = store->spool ? 1 : stored_id(store, upload_id, profile_id_out, err);
+        if (rc <= 0)
             return rc;
         t1 = now_ms();
     } else {
@@ -261,6 +325,15 @@ int coord_ingest(struct coord_store *store, const struct ingest_request *req,
         rc = coord_spool_write(store->spool, upload_id, key, data, gzlen, spooled, err);
         if (rc < 0)
             spooled[0] = 0;
+    }
+    if (rc == -ENOSPC && store->spool && req->upload_id) {
+        /* the spool is full: the blob store now, so not for a retry of a stored upload */
+        rc = stored_id(store, upload_id, profile_id_out, err);
+        if (rc <= 0) {
+            free(gz);
+            return rc;
+        }
+        rc = -ENOSPC;
     }
     if (rc == -ENOSPC) /* no spool, or it is full: the blob store now, before the answer */
         rc = blob_put(store->blobs, key, data, gzlen, err);

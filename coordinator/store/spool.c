@@ -1,7 +1,8 @@
-/* spool.c — the upload spool (see spool.h): files in a local directory written through the fs
- * blob engine (atomic, fsynced, shared directory fsync), a queue, and uploader threads. */
+/* spool.c — the upload spool (see spool.h): files in a local directory (written under their final
+ * name and fsynced, read and deleted through the fs blob engine), a queue, and uploader threads. */
 #include "coordinator/store/spool.h"
 #include "common/backoff.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "coordinator/store/blob/blob.h"
 #include "coordinator/store/meta/meta.h"
@@ -31,6 +32,7 @@ struct coord_spool {
     struct blob_store *files; /* fs:<dir> */
     char *dir;
     int lock_fd; /* <dir>/.lock, flock'd while started: one coordinator per spool */
+    int dir_fd;  /* the directory, for its fsync after each write (shared, see dir_sync) */
     struct blob_store *blobs;
     struct meta_db *meta;
     void (*kick)(void *ctx);
@@ -42,12 +44,15 @@ struct coord_spool {
 
     pthread_mutex_t mu; /* guards everything below */
     pthread_cond_t cv;
+    pthread_cond_t dir_cv; /* dir_sync's waiters */
     int stop;
     struct spool_item *head, *tail;
     uint64_t reserved;  /* bytes of files written or queued, not yet put */
     double pause_until; /* monotonic seconds: the blob store failed, wait before the next put */
-    struct gp_backoff backoff; /* consecutive failed puts */
-    char **found;              /* names present at open (replayed by start) */
+    struct gp_backoff backoff;        /* consecutive failed puts */
+    uint64_t dir_created, dir_synced; /* files created / covered by a finished directory fsync */
+    int dir_syncing;                  /* a writer is in fsync(dir_fd) */
+    char **found;                     /* names present at open (replayed by start) */
     size_t nfound;
     struct coord_spool_stats st;
 };
@@ -93,7 +98,15 @@ int coord_spool_open(const char *dir, int uploaders, uint64_t max_bytes, struct 
         return gp_err_prefix(err, "upload spool"), rc;
     }
     sp->lock_fd = -1;
+    sp->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (sp->dir_fd < 0) {
+        rc = gp_err_set(err, -errno, "upload spool: cannot open %s: %s", dir, strerror(errno));
+        blob_store_close(sp->files);
+        free(sp);
+        return rc;
+    }
     if (!(sp->dir = strdup(dir))) {
+        close(sp->dir_fd);
         blob_store_close(sp->files);
         free(sp);
         return gp_err_set(err, -ENOMEM, "out of memory");
@@ -106,6 +119,7 @@ int coord_spool_open(const char *dir, int uploaders, uint64_t max_bytes, struct 
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&sp->cv, &ca);
     pthread_condattr_destroy(&ca);
+    pthread_cond_init(&sp->dir_cv, NULL);
     gp_backoff_init(&sp->backoff, 0.25, 30, 0.3, 0);
     if ((rc = blob_list(sp->files, "", found_cb, sp, err)) != 0) {
         if (rc > 0)
@@ -132,10 +146,74 @@ void coord_spool_close(struct coord_spool *sp)
     blob_store_close(sp->files);
     if (sp->lock_fd >= 0)
         close(sp->lock_fd);
+    if (sp->dir_fd >= 0)
+        close(sp->dir_fd);
     free(sp->dir);
     pthread_mutex_destroy(&sp->mu);
     pthread_cond_destroy(&sp->cv);
+    pthread_cond_destroy(&sp->dir_cv);
     free(sp);
+}
+
+/* The directory's fsync for a file just created: one fsync covers every file created before it
+ * started, so concurrent writers share it (each waits for one that began after its create).
+ * Other writers create and the uploaders delete files all the time: an fsync per writer would
+ * be a journal commit each. */
+static int dir_sync(struct coord_spool *sp)
+{
+    pthread_mutex_lock(&sp->mu);
+    uint64_t mine = ++sp->dir_created;
+    int rc = 0;
+    while (sp->dir_synced < mine) {
+        if (sp->dir_syncing) {
+            pthread_cond_wait(&sp->dir_cv, &sp->mu);
+            continue;
+        }
+        sp->dir_syncing = 1;
+        uint64_t upto = sp->dir_created;
+        pthread_mutex_unlock(&sp->mu);
+        rc = fsync(sp->dir_fd) < 0 ? -errno : 0;
+        pthread_mutex_lock(&sp->mu);
+        sp->dir_syncing = 0;
+        if (rc == 0 && upto > sp->dir_synced)
+            sp->dir_synced = upto;
+        pthread_cond_broadcast(&sp->dir_cv);
+        if (rc)
+            break; /* this writer's own fsync failed; the others try theirs */
+    }
+    pthread_mutex_unlock(&sp->mu);
+    return rc;
+}
+
+/* Writes head + data as dir/name under its final name (no temp file and rename): the file's
+ * fsync makes its content and, on a journalling file system, its directory entry durable in
+ * one journal commit, where a rename after it needed a second; the directory's fsync is then
+ * all but free (and still made, for the others). A crash mid-write leaves a file shorter than
+ * its name says, which the replay deletes: its upload was never acknowledged. */
+static int write_durable(struct coord_spool *sp, const char *name, const void *head, size_t hlen,
+                         const void *data, size_t len, struct gp_err *err)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", sp->dir, name) >= sizeof(path))
+        return gp_err_set(err, -ENAMETOOLONG, "spool path too long");
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return gp_err_set(err, -errno, "%s: %s", path, strerror(errno));
+    int rc = gp_write_all(fd, head, hlen);
+    if (rc == 0)
+        rc = gp_write_all(fd, data, len);
+    if (rc == 0 && fsync(fd) < 0)
+        rc = -errno;
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = dir_sync(sp);
+    if (rc < 0) {
+        unlink(path);
+        return gp_err_set(err, rc, "%s: %s%s", path, strerror(-rc),
+                          rc == -ENOSPC ? "; free disk space" : "");
+    }
+    return 0;
 }
 
 int coord_spool_write(struct coord_spool *sp, const char *upload_id, const char *key,
@@ -155,8 +233,9 @@ int coord_spool_write(struct coord_spool *sp, const char *upload_id, const char 
     uuid_generate_random(u);
     char hex[37];
     uuid_unparse_lower(u, hex);
-    snprintf(name, SPOOL_NAME_MAX, "%s.%.8s%.4s", upload_id, hex, hex + 9);
-    char *buf = malloc(hlen + len);
+    /* the name ends in the file's size: a file cut short by a crash is told apart at replay */
+    snprintf(name, SPOOL_NAME_MAX, "%s.%.8s%.4s.%zu", upload_id, hex, hex + 9, hlen + len);
+    char *buf = malloc(hlen);
     int rc;
     if (!buf) {
         rc = gp_err_set(err, -ENOMEM, "out of memory");
@@ -164,8 +243,7 @@ int coord_spool_write(struct coord_spool *sp, const char *upload_id, const char 
         memcpy(buf, SPOOL_MAGIC, strlen(SPOOL_MAGIC));
         memcpy(buf + strlen(SPOOL_MAGIC), key, klen);
         buf[hlen - 1] = '\n';
-        memcpy(buf + hlen, data, len);
-        rc = blob_put(sp->files, name, buf, hlen + len, err);
+        rc = write_durable(sp, name, buf, hlen, data, len, err);
         free(buf);
     }
     if (rc < 0) {
@@ -334,6 +412,19 @@ static int name_upload_id(const char *name, char *out, size_t outsz)
     return 0;
 }
 
+/* 1 when name says how long the file was written ("<upload id>.<random>.<bytes>") and size is
+ * not that (names without it were written whole, then renamed). */
+static int cut_short(const char *name, uint64_t size)
+{
+    const char *dot = strchr(name, '.');
+    dot = dot ? strchr(dot + 1, '.') : NULL;
+    if (!dot || !dot[1])
+        return 0;
+    char *end;
+    unsigned long long want = strtoull(dot + 1, &end, 10);
+    return *end == 0 && want != size;
+}
+
 int coord_spool_start(struct coord_spool *sp, struct blob_store *blobs, struct meta_db *meta,
                       void (*kick)(void *ctx), void *kick_ctx, struct gp_err *err)
 {
@@ -383,6 +474,17 @@ int coord_spool_start(struct coord_spool *sp, struct blob_store *blobs, struct m
         uint64_t size = 0;
         struct gp_err e2 = {0};
         blob_stat(sp->files, name, &size, &e2);
+        if (cut_short(name, size)) {
+            /* written under its final name and cut by a crash before its fsync returned: not
+             * acknowledged here (the commit follows the fsync); the row is another
+             * coordinator's, which stored that upload itself */
+            gp_warn("upload spool: %s is shorter than written (%" PRIu64 " bytes): removed", name,
+                    size);
+            if (blob_delete(sp->files, name, &e2) < 0 && e2.code != -ENOENT)
+                gp_warn("upload spool: %s", e2.msg);
+            dropped++;
+            continue;
+        }
         struct spool_item *it = calloc(1, sizeof(*it));
         if (!it)
             return gp_err_set(err, -ENOMEM, "out of memory");

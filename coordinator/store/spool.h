@@ -1,13 +1,14 @@
 /* spool.h — the upload spool in front of a remote blob store (S3): an upload is acknowledged once
  * its body is durable in a local file, and uploader threads put it to the blob store afterwards.
  *
- * Durability: coord_ingest writes the spool file (temp file, fsync, rename, a directory fsync
- * shared by concurrent writers) and commits the profile row with a *parked* outbox row
+ * Durability: coord_ingest writes the spool file (created under its final name, which ends in its
+ * size, fsync, directory fsync) and commits the profile row with a *parked* outbox row
  * (meta_outbox_add_parked) before HTTP answers 200. An uploader then puts the blob, unparks the
  * outbox row (now any coordinator's indexer may read the blob) and only then deletes the file.
  * A crash anywhere leaves the file; the next start replays every file whose upload id has a
  * profile row (acknowledged) and deletes the others (never acknowledged: the agent still holds
- * them). Put and unpark are idempotent, so a replay stores and indexes a profile once.
+ * them), and any file shorter than its name says (cut by a crash before its fsync returned, so
+ * before any commit of this coordinator). Put and unpark are idempotent, so a replay stores and indexes a profile once.
  *
  * Bounds: at most max_bytes of bodies wait in the spool; past that coord_spool_write answers
  * -ENOSPC and the caller stores the blob synchronously (503 while the blob store is down, as

@@ -26,6 +26,13 @@ struct coord_store_priv {
     pthread_cond_t gc_cond;
     struct ingest_waiter *gc_head, *gc_tail;
     int gc_leader;
+    /* The ids of the services the leader looked up (services are never deleted, ids never
+     * change): a batch of known services costs no look-up. Only the leader touches it. */
+    struct {
+        char name[META_NAME_MAX];
+        int64_t id;
+    } gc_services[16];
+    int gc_nservices;
 };
 
 /* indexer.c, for the background thread: coord_indexer_run that may hold items across passes

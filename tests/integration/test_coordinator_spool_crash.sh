@@ -60,6 +60,11 @@ ok "spooled profiles wait, parked, until their blob is in S3 ($SPOOLED files, in
 # a spool file of an upload never acknowledged (killed between its spool write and its commit)
 printf 'GPSPOOL1 products/svc/stacks/2026-01-01/1_unacked_h.col.gz\n' >"$STATE/spool/unacked.0123abcd"
 gzip -c <<<'x' >>"$STATE/spool/unacked.0123abcd"
+# a file cut short by a crash (written under its final name, which ends in the size it was
+# written with) for an upload id that has a row (committed by another coordinator, say): removed
+CUT="$STATE/spool/u3.0123abcd4567.999999"
+printf 'GPSPOOL1 products/svc/stacks/2026-01-01/1_cutshort_h.col.gz\n' >"$CUT"
+gzip -c <<<'x' | head -c 10 >>"$CUT"
 
 kill -9 "$COORD_PID"
 wait "$COORD_PID" 2>/dev/null || true
@@ -81,11 +86,12 @@ for i in $(seq 0 $((N - 1))); do
     [ "$(grep -c "_u${i}_" <<<"$KEYS")" = 1 ] || fail "upload $i: $(grep -c "_u${i}_" <<<"$KEYS") objects in S3"
 done
 ! grep -q unacked <<<"$KEYS" || fail "the unacknowledged spool file was stored"
+! grep -q cutshort <<<"$KEYS" || fail "the spool file cut short was stored"
 LEFT=$(find "$STATE/spool" -maxdepth 1 -type f ! -name .lock | wc -l)
 [ "$LEFT" = 0 ] || fail "$LEFT files left in the spool: $(ls -a "$STATE/spool")"
-grep -q "upload spool: $((N - 1)) acknowledged uploads left by the last run to put, 1 unacknowledged removed" \
+grep -q "upload spool: $((N - 1)) acknowledged uploads left by the last run to put, 2 unacknowledged removed" \
     "$WORK/coord.log" || fail "the replay was not logged: $(grep spool "$WORK/coord.log" | tail -3)"
-ok "every acknowledged upload is in S3 once, the unacknowledged one removed, the spool empty"
+ok "every acknowledged upload is in S3 once, the unacknowledged and cut-short files removed, the spool empty"
 
 # retrying everything stores nothing twice
 for i in $(seq 0 $((N - 1))); do

@@ -379,6 +379,54 @@ static void test_profiles_outbox(void **state)
         OK(meta_profile_list_before(f.db, 2000, 0, count_profiles, &n, &err));
         assert_int_equal(n, 1);
 
+        /* many rows in one statement: new ones, one stored before (u1), one twice in the call
+         * (u4): every row gets an id, the duplicates the stored row's */
+        {
+            struct meta_profile rows[5];
+            const char *uids[5] = {"u3", "u1", "u4", "u4", "u5"};
+            char keys[5][16];
+            for (int i = 0; i < 5; i++) {
+                rows[i] = p;
+                rows[i].upload_id = (char *)uids[i];
+                snprintf(keys[i], sizeof(keys[i]), "svc/m%d", i);
+                rows[i].blob_key = keys[i];
+                rows[i].start_time = rows[i].end_time = 20000 + i;
+            }
+            rows[4].cpu_avg = -1;
+            int64_t mids[5];
+            int mdup[5];
+            OK(meta_profile_insert_many(f.db, rows, 5, mids, mdup, &err));
+            assert_int_equal(mdup[0], 0);
+            assert_int_equal(mdup[1], 1);
+            assert_int_equal(mids[1], id);
+            assert_int_equal(mdup[2], 0);
+            assert_int_equal(mdup[3], 1);
+            assert_int_equal(mids[3], mids[2]);
+            assert_int_equal(mdup[4], 0);
+            assert_true(mids[0] > id2 && mids[2] > id2 && mids[4] > id2);
+            assert_true(mids[0] != mids[2] && mids[2] != mids[4] && mids[0] != mids[4]);
+            OK(meta_profile_get_by_upload(f.db, "u5", &g, &err));
+            assert_int_equal(g.id, mids[4]);
+            assert_string_equal(g.blob_key, "svc/m4");
+            assert_true(g.cpu_avg == -1);
+            assert_int_equal(g.start_time, 20004);
+            meta_profile_clear(&g);
+            OK(meta_profile_get_by_upload(f.db, "u4", &g, &err));
+            assert_string_equal(g.blob_key, "svc/m2"); /* the first of the call's two */
+            meta_profile_clear(&g);
+            /* all of them again: all duplicates, same ids */
+            int64_t again[5];
+            OK(meta_profile_insert_many(f.db, rows, 5, again, mdup, &err));
+            for (int i = 0; i < 5; i++) {
+                assert_int_equal(mdup[i], 1);
+                assert_int_equal(again[i], mids[i]);
+            }
+            assert_int_equal(meta_profile_insert_many(f.db, rows, 0, again, mdup, &err), -EINVAL);
+            for (int i = 0; i < 5; i++)
+                if (i != 1 && i != 3)
+                    OK(meta_profile_delete(f.db, mids[i], &err));
+        }
+
         /* outbox */
         OK(meta_outbox_add(f.db, id, &err));
         OK(meta_outbox_add(f.db, id, &err)); /* idempotent */

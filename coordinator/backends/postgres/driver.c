@@ -59,7 +59,7 @@ static void mpg_close(struct meta_conn *m)
     free(m);
 }
 
-#define MAX_PARAMS 64
+#define MAX_PARAMS 1024 /* a multi-row insert of a group commit: 32 rows x 11 */
 
 /* Runs a prepared statement; *res on success (caller clears). */
 static int run(struct meta_conn *m, const char *sql, const struct meta_value *params, int nparams,
@@ -72,9 +72,23 @@ static int run(struct meta_conn *m, const char *sql, const struct meta_value *pa
     int rc = pg_conn_prepared(m->c, sql, &name, err);
     if (rc < 0)
         return rc;
-    char bufs[MAX_PARAMS][32];
-    const char *vals[MAX_PARAMS];
-    int lens[MAX_PARAMS], fmts[MAX_PARAMS];
+    /* numbers are printed into bufs; up to 64 parameters on the stack */
+    char sbufs[64][32];
+    const char *svals[64];
+    int slens[64], sfmts[64];
+    char(*bufs)[32] = sbufs;
+    const char **vals = svals;
+    int *lens = slens, *fmts = sfmts;
+    void *heap = NULL;
+    if (nparams > 64) {
+        size_t one = 32 + sizeof(char *) + 2 * sizeof(int);
+        if (!(heap = malloc((size_t)nparams * one)))
+            return gp_err_set(err, -ENOMEM, "out of memory");
+        vals = heap;
+        lens = (int *)(vals + nparams);
+        fmts = lens + nparams;
+        bufs = (char(*)[32])(fmts + nparams);
+    }
     for (int i = 0; i < nparams; i++) {
         const struct meta_value *v = &params[i];
         lens[i] = 0;
@@ -109,6 +123,7 @@ static int run(struct meta_conn *m, const char *sql, const struct meta_value *pa
         }
     }
     PGresult *r = PQexecPrepared(m->c->pg, name, nparams, vals, lens, fmts, 0);
+    free(heap);
     int st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         rc = pg_result_error(m->c, r, "statement", err);

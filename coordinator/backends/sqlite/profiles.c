@@ -82,6 +82,103 @@ int meta_profile_insert(struct meta_db *db, const struct meta_profile *p, int64_
     return rc;
 }
 
+static void in_list_sql(char *buf, size_t sz, const char *prefix, int n);
+
+struct many_ctx {
+    const struct meta_profile *rows;
+    int n;
+    int64_t *ids;
+    int *dup;
+    int *seen; /* rows already given an id by this statement */
+    int all;   /* give the id to every row of that upload id (the duplicates' look-up) */
+};
+
+/* A row (id, upload_id): the first row of that upload id not yet given an id (all of them for
+ * the duplicates' look-up). */
+static int many_cb(const struct meta_row *r, void *ctx)
+{
+    struct many_ctx *mc = ctx;
+    const char *uid = meta_row_text(r, 1);
+    for (int i = 0; uid && i < mc->n; i++)
+        if (!mc->seen[i] && strcmp(mc->rows[i].upload_id, uid) == 0) {
+            mc->seen[i] = 1;
+            mc->ids[i] = meta_row_int(r, 0);
+            if (!mc->all)
+                return 0;
+        }
+    return 0;
+}
+
+#define INSERT_COLS 11
+
+int meta_profile_insert_many(struct meta_db *db, const struct meta_profile *rows, int n,
+                             int64_t *ids, int *dup, struct gp_err *err)
+{
+    if (n < 1 || n > META_PROFILE_INSERT_MAX)
+        return gp_err_set(err, -EINVAL, "profile_insert_many: %d rows (1..%d)", n,
+                          META_PROFILE_INSERT_MAX);
+    struct meta_value v[INSERT_COLS * META_PROFILE_INSERT_MAX];
+    int seen[META_PROFILE_INSERT_MAX] = {0};
+    char sql[256 + META_PROFILE_INSERT_MAX * 40];
+    size_t w = (size_t)snprintf(sql, sizeof(sql),
+                                "INSERT INTO profiles (service_id, hostname, start_time, end_time, "
+                                "blob_key, cpu_avg, mem_avg, continuous, size, upload_id, "
+                                "created_at) VALUES ");
+    int64_t now = meta_now();
+    for (int i = 0; i < n; i++) {
+        const struct meta_profile *p = &rows[i];
+        if (!p->hostname || !p->blob_key || !p->upload_id || p->service_id <= 0)
+            return gp_err_set(err, -EINVAL,
+                              "profile row needs service_id, hostname, blob_key and upload_id");
+        struct meta_value *r = &v[INSERT_COLS * i];
+        r[0] = META_I(p->service_id);
+        r[1] = META_T(p->hostname);
+        r[2] = META_I(p->start_time);
+        r[3] = META_I(p->end_time);
+        r[4] = META_T(p->blob_key);
+        r[5] = p->cpu_avg < 0 ? META_N : META_D(p->cpu_avg);
+        r[6] = p->mem_avg < 0 ? META_N : META_D(p->mem_avg);
+        r[7] = META_I(p->continuous ? 1 : 0);
+        r[8] = META_I(p->size);
+        r[9] = META_T(p->upload_id);
+        r[10] = META_I(now);
+        w += (size_t)snprintf(sql + w, sizeof(sql) - w, "%s(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                              i ? ", " : "");
+        ids[i] = 0;
+        dup[i] = 0;
+    }
+    /* a concurrent insert of the same id (another coordinator) waits for that transaction, then
+     * is skipped: the row is a duplicate, found below */
+    snprintf(sql + w, sizeof(sql) - w,
+             " ON CONFLICT (upload_id) DO NOTHING RETURNING id, upload_id");
+    struct many_ctx mc = {.rows = rows, .n = n, .ids = ids, .dup = dup, .seen = seen};
+    int rc = meta_query(db, sql, v, INSERT_COLS * n, many_cb, &mc, err);
+    if (rc < 0)
+        return rc;
+    int ndup = 0;
+    struct meta_value k[META_PROFILE_INSERT_MAX];
+    for (int i = 0; i < n; i++)
+        if (!seen[i]) {
+            dup[i] = 1;
+            k[ndup++] = META_T(rows[i].upload_id);
+        }
+    if (!ndup)
+        return 0;
+    /* the duplicates' stored rows (committed before, or inserted above by an earlier row) */
+    char q[128 + META_PROFILE_INSERT_MAX * 4];
+    in_list_sql(q, sizeof(q), "SELECT id, upload_id FROM profiles WHERE upload_id IN ", ndup);
+    for (int i = 0; i < n; i++)
+        seen[i] = !dup[i];
+    mc.all = 1;
+    if ((rc = meta_query(db, q, k, ndup, many_cb, &mc, err)) < 0)
+        return rc;
+    for (int i = 0; i < n; i++)
+        if (!seen[i]) /* skipped for a row that is gone again (deleted meanwhile) */
+            return gp_err_set(err, -EIO, "upload %s conflicted with a row that no longer exists",
+                              rows[i].upload_id);
+    return 0;
+}
+
 struct one_ctx {
     struct meta_profile *out;
     int found, rc;

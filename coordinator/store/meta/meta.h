@@ -261,6 +261,14 @@ typedef int (*meta_profile_cb)(const struct meta_profile *p, void *ctx);
  * exists returns -EEXIST and *id_out = the existing row's id. */
 int meta_profile_insert(struct meta_db *db, const struct meta_profile *p, int64_t *id_out,
                         struct gp_err *err);
+/* Inserts rows[0..n) (n <= META_PROFILE_INSERT_MAX; p->service_id set, as meta_profile_insert)
+ * in one statement, a duplicate upload id skipped rather than failing the others: ids[i] = the
+ * new row's id, or for dup[i] = 1 the row stored before (by a retry, or an earlier row of the
+ * same call); then one more statement, only when some row was a duplicate. One round trip for
+ * a group commit's rows on a network store instead of one per profile. */
+#define META_PROFILE_INSERT_MAX 32
+int meta_profile_insert_many(struct meta_db *db, const struct meta_profile *rows, int n,
+                             int64_t *ids, int *dup, struct gp_err *err);
 int meta_profile_get(struct meta_db *db, int64_t id, struct meta_profile *out, struct gp_err *err);
 int meta_profile_get_by_upload(struct meta_db *db, const char *upload_id, struct meta_profile *out,
                                struct gp_err *err);
