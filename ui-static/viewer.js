@@ -2,9 +2,13 @@
 // self-contained HTML export) or fetched from ?src=URL (the coordinator serving ui-static/), in a
 // module Worker when one can run (flamegraph/worker.js; &worker=0 turns it off). The zoomed
 // frame and the search are kept in the URL's fragment (#frame=a;b&search=re).
+// Progressive first paint: when ?src= is the coordinator's compact flame graph, the page asks
+// for the tree pruned to frames of at least 1/4000 of all samples (minFraction, a few kB: what
+// can be drawn >= 1 px wide), paints it, and meanwhile the Worker fetches and lays out the full
+// tree, swapped in when ready (mountViewer's setTree). &progressive=0 turns it off.
 // Import lines are dropped when common/html.c inlines this file after flamegraph/model.js,
 // widget.js and viewer.js (one inline module).
-import { treeFromPayload } from './flamegraph/model.js';
+import { treeFromPayload, parseTree } from './flamegraph/model.js';
 import { mountViewer } from './flamegraph/viewer.js';
 
 function showError(root, msg) {
@@ -36,21 +40,23 @@ function viewerLoadInWorker(src) {
   });
 }
 
-// {payload, receivedAt} or {tree, receivedAt, builtAt} (worker); receivedAt = the response fully
-// received (0 for embedded data: nothing to wait for).
-async function load() {
-  const embedded = document.getElementById('gp-data');
-  if (embedded && embedded.textContent.trim() && embedded.textContent.trim() !== 'null') {
-    return { payload: JSON.parse(embedded.textContent), receivedAt: 0 };
-  }
-  const params = new URLSearchParams(location.search);
-  const src = params.get('src');
-  if (!src) throw new Error('No profile data: open an exported HTML file, or pass ?src=URL (collapsed text or tree JSON).');
-  const meta = { title: params.get('title') || 'Flame graph' };
-  if (params.get('worker') !== '0') {
-    const r = await viewerLoadInWorker(src);
-    if (r) return { ...r, payload: { meta } };
-  }
+// The first payload's share of all samples: frames narrower than 1/4000 of the width are under
+// 0.35 px at 1400 px and merge with their neighbours anyway.
+const VIEWER_FIRST_FRACTION = '1/4000';
+
+// The pruned first request for src, or null when src is not the coordinator's compact tree (or
+// already pruned, or &progressive=0).
+function viewerFirstSrc(src, params) {
+  if (params.get('progressive') === '0') return null;
+  let u;
+  try { u = new URL(src, location.href); } catch { return null; }
+  if (!u.pathname.endsWith('/api/flamegraph') || u.searchParams.get('format') !== 'compact' || u.searchParams.has('minFraction')) return null;
+  u.searchParams.set('minFraction', VIEWER_FIRST_FRACTION);
+  return u.href;
+}
+
+// fetch + parse on the page: {payload, receivedAt} (payload.tree for JSON)
+async function viewerFetch(src, meta) {
   const res = await fetch(src, { credentials: 'same-origin' });
   if (!res.ok) throw new Error(`Loading ${src} failed: HTTP ${res.status}`);
   const type = res.headers.get('content-type') || '';
@@ -60,6 +66,36 @@ async function load() {
     return { payload: { meta, format: 'tree', data: JSON.parse(text) }, receivedAt };
   }
   return { payload: { meta, format: 'collapsed', data: text }, receivedAt };
+}
+
+// {payload, receivedAt} or {tree, receivedAt, builtAt} (worker); receivedAt = the response fully
+// received (0 for embedded data: nothing to wait for). With a progressive source, also
+// rest: a promise of the full tree's {tree, receivedAt, builtAt} (started first, in the Worker).
+async function load() {
+  const embedded = document.getElementById('gp-data');
+  if (embedded && embedded.textContent.trim() && embedded.textContent.trim() !== 'null') {
+    return { payload: JSON.parse(embedded.textContent), receivedAt: 0 };
+  }
+  const params = new URLSearchParams(location.search);
+  const src = params.get('src');
+  if (!src) throw new Error('No profile data: open an exported HTML file, or pass ?src=URL (collapsed text or tree JSON).');
+  const meta = { title: params.get('title') || 'Flame graph' };
+  const useWorker = params.get('worker') !== '0';
+  const first = viewerFirstSrc(src, params);
+  if (first) {
+    // the full tree first (its fetch overlaps everything below), then the small one here
+    const inWorker = useWorker ? viewerLoadInWorker(src) : null;
+    const rest = (async () => (inWorker && (await inWorker)) ||
+      (async () => { const r = await viewerFetch(src, meta); const tree = parseTree(r.payload.data); return { tree, receivedAt: r.receivedAt, builtAt: performance.now() }; })())();
+    rest.catch(() => {}); // reported when awaited
+    const r = await viewerFetch(first, meta);
+    return { ...r, rest };
+  }
+  if (useWorker) {
+    const r = await viewerLoadInWorker(src);
+    if (r) return { ...r, payload: { meta } };
+  }
+  return viewerFetch(src, meta);
 }
 
 // The view in the URL's fragment: #frame=a;b;c (the zoomed frame's path of names below the
@@ -106,6 +142,29 @@ function viewerTrackState(viewer) {
   g.on('search', (r) => { st.search = r.ok ? r.pattern : st.search; viewerWriteState(st); });
 }
 
+// The full tree after a partial first paint: swapped in once drawn (timings.fullAt), or dropped
+// when the first answer was already whole; a failure is shown in the partial note.
+function viewerSwapIn(viewer, rest, first) {
+  if (!first.partial) return; // nothing was pruned: the first answer is the whole tree
+  rest.then((r) => {
+    viewer.setTree(r.tree);
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      const at = performance.now();
+      const tm = viewer.timings || (viewer.timings = {});
+      tm.fullAt = at;
+      tm.fullReceivedAt = r.receivedAt;
+      tm.fullParseMs = r.builtAt - r.receivedAt;
+      tm.fullWorker = !!r.worker;
+      tm.fullNodes = r.tree.n;
+      document.documentElement.dataset.full = '1';
+    }));
+  }, (e) => {
+    const note = document.getElementById('gp-partial');
+    if (note) { note.textContent = `The full profile could not be loaded: ${e && e.message ? e.message : e}`; note.classList.add('gp-error'); }
+    document.documentElement.dataset.full = 'error';
+  });
+}
+
 async function main() {
   let root = document.getElementById('gp-root');
   if (!root) {
@@ -122,6 +181,7 @@ async function main() {
     const viewer = mountViewer(root, { tree, meta: payload.meta || {} });
     if (payload.meta && payload.meta.title) document.title = payload.meta.title;
     viewerTrackState(viewer);
+    if (got.rest) viewerSwapIn(viewer, got.rest, tree);
     // The first frame is drawn on the next animation frame; record the timings for tests and
     // bench/ui_flame.mjs. serverMs: navigation start to the profile's response fully received
     // (the page's own files, a few ms on loopback, included; 0 for embedded data); clientMs: the
@@ -140,7 +200,10 @@ async function main() {
         clientMs: readyAt - serverMs,
         worker: !!got.worker,
         nodes: tree.n,
+        partial: !!tree.partial,
       };
+      if (!got.rest) viewer.timings.fullAt = readyAt;
+      if (!got.rest || !tree.partial) document.documentElement.dataset.full = '1';
       document.documentElement.dataset.ready = '1';
     }));
     window.gprofViewer = viewer;

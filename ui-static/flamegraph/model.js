@@ -267,6 +267,8 @@ export function fmtPct(v) {
 // table and per-node arrays in pre-order, children by name. Decoded straight into the typed
 // arrays the widget uses, in one pass: a stack of open ancestors gives parent, end, x and self.
 // t.kind[i] is the node's frame kind (index into t.kinds: native, kernel, python, jit).
+// A pruned answer (minFraction: "prunedNodes", "minValue", "self") keeps exact values and
+// carries each node's own samples: t.self comes from it, t.partial says nodes were dropped.
 export function parseCompact(obj) {
   if (!obj || obj.format !== 'gprof-flame-compact') throw new Error('not a gprof compact flame graph tree');
   const n = obj.depth.length;
@@ -300,8 +302,14 @@ export function parseCompact(obj) {
     open[sp++] = i;
   }
   while (sp) end[open[--sp]] = n;
+  if (Array.isArray(obj.self) && obj.self.length === n) self.set(obj.self);
   for (let i = 0; i < n; i++) if (self[i] < 0) self[i] = 0;
   t.maxDepth = maxDepth;
+  if (obj.minValue !== undefined) {
+    t.minValue = Number(obj.minValue);
+    t.prunedNodes = Number(obj.prunedNodes) || 0;
+    t.partial = t.prunedNodes > 0;
+  }
   return t;
 }
 
