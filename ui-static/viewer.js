@@ -5,7 +5,8 @@
 // Progressive first paint: when ?src= is the coordinator's compact flame graph, the page asks
 // for the tree pruned to frames of at least 1/4000 of all samples (minFraction, a few kB: what
 // can be drawn >= 1 px wide), paints it, and meanwhile the Worker fetches and lays out the full
-// tree, swapped in when ready (mountViewer's setTree). &progressive=0 turns it off.
+// tree, swapped in when ready (mountViewer's setTree). &progressive=0 turns it off;
+// &firstFraction=F sets the first request's minFraction (tests use a coarse one on small data).
 // Import lines are dropped when common/html.c inlines this file after flamegraph/model.js,
 // widget.js and viewer.js (one inline module).
 import { treeFromPayload, parseTree } from './flamegraph/model.js';
@@ -51,7 +52,7 @@ function viewerFirstSrc(src, params) {
   let u;
   try { u = new URL(src, location.href); } catch { return null; }
   if (!u.pathname.endsWith('/api/flamegraph') || u.searchParams.get('format') !== 'compact' || u.searchParams.has('minFraction')) return null;
-  u.searchParams.set('minFraction', VIEWER_FIRST_FRACTION);
+  u.searchParams.set('minFraction', params.get('firstFraction') || VIEWER_FIRST_FRACTION);
   return u.href;
 }
 
@@ -181,6 +182,7 @@ async function main() {
     const viewer = mountViewer(root, { tree, meta: payload.meta || {} });
     if (payload.meta && payload.meta.title) document.title = payload.meta.title;
     viewerTrackState(viewer);
+    if (tree.partial) viewer.firstTree = tree; // what the first paint drew (tests, the bench)
     if (got.rest) viewerSwapIn(viewer, got.rest, tree);
     // The first frame is drawn on the next animation frame; record the timings for tests and
     // bench/ui_flame.mjs. serverMs: navigation start to the profile's response fully received

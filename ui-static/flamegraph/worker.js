@@ -4,7 +4,7 @@
 // arrays' buffers to the page (no copy). For the served viewer (viewer.js ?src=) and the
 // coordinator's pages (offload.js); the HTML export cannot start workers under its CSP and parses
 // on the main thread. Never inlined.
-import { parseTree, parseCollapsed, topFunctions } from './model.js';
+import { parseTree, parseCollapsed, topFunctions, diffFunctions } from './model.js';
 
 const ARRAYS = ['name', 'value', 'self', 'before', 'x', 'depth', 'end', 'parent', 'kind'];
 
@@ -24,7 +24,10 @@ self.onmessage = async (e) => {
     const receivedAt = performance.timeOrigin + performance.now();
     const json = type.includes('json') || text.trimStart().startsWith('{');
     const tree = json ? parseTree(JSON.parse(text)) : parseCollapsed(text);
-    tree.top = topFunctions(tree); // the viewer's table, computed here too (mountViewer uses it)
+    // the viewer's tables, computed here too: top functions (mountViewer; not for a pruned
+    // first tree) and a diff's biggest changes (pages/compare.js)
+    if (!tree.partial) tree.top = topFunctions(tree);
+    if (tree.diff) tree.diffTop = diffFunctions(tree);
     const builtAt = performance.timeOrigin + performance.now();
     const transfer = ARRAYS.map((k) => tree[k] && tree[k].buffer).filter(Boolean);
     self.postMessage({ tree, format: json ? 'tree' : 'collapsed', receivedAt, builtAt }, transfer);
