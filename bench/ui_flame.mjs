@@ -87,7 +87,8 @@ async function gprofRun(url) {
   await page.goto(url);
   await page.waitForFunction(() => document.documentElement.dataset.ready, null, { timeout: 120000 });
   // a progressive first paint: zoom and search are timed on the full tree once swapped in
-  await page.waitForFunction(() => document.documentElement.dataset.full, null, { timeout: 120000 });
+  await page.waitForFunction(() => document.documentElement.dataset.full ||
+    (document.documentElement.dataset.ready && !(window.gprofViewer && window.gprofViewer.firstTree)), null, { timeout: 120000 });
   const r = await page.evaluate(async ([zp, term]) => {
     const v = window.gprofViewer;
     if (!v) return { error: document.body.innerText.slice(0, 200) };

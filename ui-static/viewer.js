@@ -26,9 +26,11 @@ const viewerClock = (epochMs) => epochMs - performance.timeOrigin;
 
 // ?src=URL in a module Worker (flamegraph/worker.js): {payload: null, tree, receivedAt, builtAt};
 // null when workers cannot run here (then the page fetches and parses itself).
+let viewerWorker = null; // the Worker of the last viewerLoadInWorker (stopped when not needed)
 function viewerLoadInWorker(src) {
   let w;
   try { w = new Worker(new URL('flamegraph/worker.js', location.href), { type: 'module' }); } catch { return null; }
+  viewerWorker = w;
   return new Promise((resolve, reject) => {
     w.onmessage = (e) => {
       w.terminate();
@@ -84,11 +86,12 @@ async function load() {
   const useWorker = params.get('worker') !== '0';
   const first = viewerFirstSrc(src, params);
   if (first) {
-    // the full tree first (its fetch overlaps everything below), then the small one here
+    // the full tree first in the Worker (its fetch and parse overlap everything below), then the
+    // small one here; without a Worker the page loads the full tree after the first paint
     const inWorker = useWorker ? viewerLoadInWorker(src) : null;
-    const rest = (async () => (inWorker && (await inWorker)) ||
-      (async () => { const r = await viewerFetch(src, meta); const tree = parseTree(r.payload.data); return { tree, receivedAt: r.receivedAt, builtAt: performance.now() }; })())();
-    rest.catch(() => {}); // reported when awaited
+    if (inWorker) inWorker.catch(() => {}); // handled when rest() awaits it
+    const onPage = async () => { const r = await viewerFetch(src, meta); const tree = parseTree(r.payload.data); return { tree, receivedAt: r.receivedAt, builtAt: performance.now() }; };
+    const rest = async () => (inWorker && (await inWorker)) || onPage();
     const r = await viewerFetch(first, meta);
     return { ...r, rest };
   }
@@ -143,11 +146,15 @@ function viewerTrackState(viewer) {
   g.on('search', (r) => { st.search = r.ok ? r.pattern : st.search; viewerWriteState(st); });
 }
 
-// The full tree after a partial first paint: swapped in once drawn (timings.fullAt), or dropped
-// when the first answer was already whole; a failure is shown in the partial note.
+// The full tree after a partial first paint (rest(): its promise, asked for once the first
+// paint is drawn): swapped in once drawn (timings.fullAt), or dropped when the first answer was
+// already whole; a failure is shown in the partial note.
 function viewerSwapIn(viewer, rest, first) {
-  if (!first.partial) return; // nothing was pruned: the first answer is the whole tree
-  rest.then((r) => {
+  if (!first.partial) { // nothing was pruned: the first answer is the whole tree
+    if (viewerWorker) viewerWorker.terminate();
+    return;
+  }
+  requestAnimationFrame(() => requestAnimationFrame(() => rest().then((r) => {
     viewer.setTree(r.tree);
     requestAnimationFrame(() => requestAnimationFrame(() => {
       const at = performance.now();
@@ -163,7 +170,7 @@ function viewerSwapIn(viewer, rest, first) {
     const note = document.getElementById('gp-partial');
     if (note) { note.textContent = `The full profile could not be loaded: ${e && e.message ? e.message : e}`; note.classList.add('gp-error'); }
     document.documentElement.dataset.full = 'error';
-  });
+  })));
 }
 
 async function main() {
