@@ -27,7 +27,7 @@ const viewerClock = (epochMs) => epochMs - performance.timeOrigin;
 // ?src=URL in a module Worker (flamegraph/worker.js): {payload: null, tree, receivedAt, builtAt};
 // null when workers cannot run here (then the page fetches and parses itself).
 let viewerWorker = null; // the Worker of the last viewerLoadInWorker (stopped when not needed)
-function viewerLoadInWorker(src) {
+function viewerLoadInWorker(src, hold) {
   let w;
   try { w = new Worker(new URL('flamegraph/worker.js', location.href), { type: 'module' }); } catch { return null; }
   viewerWorker = w;
@@ -39,7 +39,7 @@ function viewerLoadInWorker(src) {
     };
     // a worker that cannot load (file://, an old browser): fall back to the main thread
     w.onerror = (e) => { e.preventDefault(); w.terminate(); resolve(null); };
-    w.postMessage({ src: new URL(src, location.href).href });
+    w.postMessage({ src: new URL(src, location.href).href, hold: !!hold });
   });
 }
 
@@ -86,9 +86,10 @@ async function load() {
   const useWorker = params.get('worker') !== '0';
   const first = viewerFirstSrc(src, params);
   if (first) {
-    // the full tree first in the Worker (its fetch and parse overlap everything below), then the
-    // small one here; without a Worker the page loads the full tree after the first paint
-    const inWorker = useWorker ? viewerLoadInWorker(src) : null;
+    // the full tree first in the Worker (its fetch overlaps everything below), then the
+    // small one here; the Worker holds its parse until the first paint is drawn, and without a
+    // Worker the page loads the full tree after it
+    const inWorker = useWorker ? viewerLoadInWorker(src, true) : null;
     if (inWorker) inWorker.catch(() => {}); // handled when rest() awaits it
     const onPage = async () => { const r = await viewerFetch(src, meta); const tree = parseTree(r.payload.data); return { tree, receivedAt: r.receivedAt, builtAt: performance.now() }; };
     const rest = async () => (inWorker && (await inWorker)) || onPage();
@@ -154,6 +155,9 @@ function viewerSwapIn(viewer, rest, first) {
     if (viewerWorker) viewerWorker.terminate();
     return;
   }
+  requestAnimationFrame(() => requestAnimationFrame(() => {
+    if (viewerWorker) viewerWorker.postMessage({ go: true }); // its held parse may start now
+  }));
   requestAnimationFrame(() => requestAnimationFrame(() => rest().then((r) => {
     viewer.setTree(r.tree);
     requestAnimationFrame(() => requestAnimationFrame(() => {
