@@ -86,6 +86,9 @@ async function gprofRun(url) {
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(url);
   await page.waitForFunction(() => document.documentElement.dataset.ready, null, { timeout: 120000 });
+  // a progressive first paint: zoom and search are timed on the full tree once swapped in
+  await page.waitForFunction(() => document.documentElement.dataset.full ||
+    (document.documentElement.dataset.ready && !(window.gprofViewer && window.gprofViewer.firstTree)), null, { timeout: 120000 });
   const r = await page.evaluate(async ([zp, term]) => {
     const v = window.gprofViewer;
     if (!v) return { error: document.body.innerText.slice(0, 200) };
@@ -112,8 +115,16 @@ async function gprofRun(url) {
     await frame();
     const search = performance.now() - t0;
     const tm = v.timings;
+    // where the time before the answer goes: navigation, then each resource's start, time to
+    // first byte and end (ms since navigation start), as the Performance API saw them
+    const nav = performance.getEntriesByType('navigation')[0];
+    const res = performance.getEntriesByType('resource').map((e) => ({
+      name: e.name.replace(location.origin, '').replace(/\?.*minFraction.*/, '?…&minFraction').replace(/\?serviceName.*/, '?…'),
+      start: e.startTime, ttfb: e.responseStart - e.startTime, end: e.responseEnd, bytes: e.transferSize, init: e.initiatorType }));
     return { paint: tm.readyAt, server: tm.serverMs, client: tm.clientMs, parse: tm.parseMs, firstDraw: tm.firstDrawMs,
-      worker: tm.worker, zoom, zoomDraw, search, searchCall, nodes: t.n, pct: s.percent, zoomValue: t.value[z] };
+      worker: tm.worker, zoom, zoomDraw, search, searchCall, nodes: t.n, pct: s.percent, zoomValue: t.value[z],
+      full: tm.fullAt, firstNodes: tm.nodes, partial: tm.partial,
+      waterfall: { navResponseEnd: nav && nav.responseEnd, domInteractive: nav && nav.domInteractive, res } };
   }, [ZOOM_PATH, TERM]);
   if (errors.length) r.error = (r.error || '') + errors.join('; ');
   await page.close();
@@ -157,8 +168,9 @@ async function d3Run() {
 
 const q = args.query;
 let cases = [
-  ['gprof UI, format=compact (Worker)', () => gprofRun(`${args.coord}/ui/viewer.html?src=${encodeURIComponent(`/api/flamegraph?${q}&format=compact`)}`)],
-  ['gprof UI, format=compact (main thread)', () => gprofRun(`${args.coord}/ui/viewer.html?worker=0&src=${encodeURIComponent(`/api/flamegraph?${q}&format=compact`)}`)],
+  ['gprof UI, format=compact, progressive (Worker)', () => gprofRun(`${args.coord}/ui/viewer.html?src=${encodeURIComponent(`/api/flamegraph?${q}&format=compact`)}`)],
+  ['gprof UI, format=compact, whole tree (Worker)', () => gprofRun(`${args.coord}/ui/viewer.html?progressive=0&src=${encodeURIComponent(`/api/flamegraph?${q}&format=compact`)}`)],
+  ['gprof UI, format=compact, progressive (main thread)', () => gprofRun(`${args.coord}/ui/viewer.html?worker=0&src=${encodeURIComponent(`/api/flamegraph?${q}&format=compact`)}`)],
   ['gprof UI, tree JSON (old)', () => gprofRun(`${args.coord}/ui/viewer.html?src=${encodeURIComponent(`/api/flamegraph?${q}`)}`)],
   ['gprof HTML export', () => gprofRun(pathToFileURL(args.html).href)],
 ];
@@ -171,8 +183,9 @@ if (args.cases) cases = cases.filter(([name]) => new RegExp(args.cases).test(nam
 const rows = [];
 let bad = 0;
 const ms = (v) => (v === undefined ? '–' : v.toFixed(0));
-console.log(`\n| viewer | first paint ms | server ms | client ms | parse ms | first draw ms | zoom ms (draw) | search ms (names + sum) | nodes | zoomed frame samples |`);
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log(`\n| viewer | first paint ms | server ms | client ms | parse ms | first draw ms | full tree ms | zoom ms (draw) | search ms (names + sum) | nodes (first paint) | zoomed frame samples |`);
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+const waterfalls = [];
 for (const [name, fn] of cases) {
   const rs = [];
   for (let i = 0; i < RUNS; i++) {
@@ -184,11 +197,21 @@ for (const [name, fn] of cases) {
   const med = (k) => (rs[0][k] === undefined ? undefined : median(rs.map((x) => x[k])));
   const r = { name, paint: med('paint'), server: med('server'), client: med('client'), parse: med('parse'),
     firstDraw: med('firstDraw'), zoom: med('zoom'), zoomDraw: med('zoomDraw'), search: med('search'),
-    searchCall: med('searchCall'), nodes: rs[0].nodes, zoomValue: rs[0].zoomValue };
+    searchCall: med('searchCall'), nodes: rs[0].nodes, zoomValue: rs[0].zoomValue, full: med('full'),
+    firstNodes: rs[0].firstNodes };
+  if (rs[0].waterfall) waterfalls.push([name, rs[rs.length - 1].waterfall]);
   rows.push(r);
   const sub = (a, b) => (b === undefined ? a.toFixed(1) : `${a.toFixed(1)} (${b.toFixed(1)})`);
-  console.log(`| ${r.name} | ${ms(r.paint)} | ${ms(r.server)} | ${ms(r.client)} | ${ms(r.parse)} | ${ms(r.firstDraw)} | ` +
-    `${sub(r.zoom, r.zoomDraw)} | ${sub(r.search, r.searchCall)} | ${r.nodes} | ${r.zoomValue} |`);
+  const nodes = r.firstNodes !== undefined && r.firstNodes !== r.nodes ? `${r.nodes} (${r.firstNodes})` : `${r.nodes}`;
+  console.log(`| ${r.name} | ${ms(r.paint)} | ${ms(r.server)} | ${ms(r.client)} | ${ms(r.parse)} | ${ms(r.firstDraw)} | ${ms(r.full)} | ` +
+    `${sub(r.zoom, r.zoomDraw)} | ${sub(r.search, r.searchCall)} | ${nodes} | ${r.zoomValue} |`);
+}
+// the last page of each case: its requests (ms since navigation start)
+for (const [name, w] of waterfalls) {
+  console.log(`\n${name}: navigation response end ${ms(w.navResponseEnd)} ms, DOM interactive ${ms(w.domInteractive)} ms`);
+  console.log('| resource | initiator | start ms | TTFB ms | end ms | bytes |');
+  console.log('|---|---|---:|---:|---:|---:|');
+  for (const e of w.res) console.log(`| ${e.name} | ${e.init} | ${ms(e.start)} | ${ms(e.ttfb)} | ${ms(e.end)} | ${e.bytes} |`);
 }
 const base = rows.find((r) => r.name.startsWith('d3'));
 const ours = rows.find((r) => r.name.includes('compact'));

@@ -4,9 +4,11 @@
 # do (gzip'd /api/v2/profiles envelopes, 10 hosts x 10,000 stacks); then bench/ui_flame.mjs drives
 # headless /usr/bin/chromium (playwright-core from tests/browser) and times first paint, zoom and
 # search of
-#   (a) the UI viewer on /api/flamegraph?format=compact (stacksCount keeps every stack), parsed in
-#       its module Worker and on the page, its first paint split into server and client time, and
-#       on the old tree JSON (format=flamegraph) for reference,
+#   (a) the UI viewer on /api/flamegraph?format=compact (stacksCount keeps every stack): its
+#       progressive first paint (the tree pruned by minFraction=1/4000 first, the full tree in the
+#       module Worker after), the whole tree at once (progressive=0), the full tree parsed on the
+#       page, its first paint split into server and client time, with each page's requests as
+#       the Performance API saw them; and the old tree JSON (format=flamegraph) for reference,
 #   (a') the same compact answer served gzip'd from a static copy: the client side alone,
 #   (b) the self-contained HTML export (format=html),
 #   (c) d3-flame-graph 4 (tests/browser's package-lock, no CDN) on the same profile's tree JSON.
@@ -75,6 +77,9 @@ tcurl() { # NAME URL [curl args]: saves TMP/NAME, prints the median seconds
 }
 t_compact_gz=$(tcurl compact.json.gz "$H/api/flamegraph?$Q&format=compact" -H 'Accept-Encoding: gzip')
 t_compact=$(tcurl compact.json "$H/api/flamegraph?$Q&format=compact")
+# the viewer's progressive first paint asks for the tree pruned to 1/4000 of the samples first
+t_first_gz=$(tcurl first.json.gz "$H/api/flamegraph?$Q&format=compact&minFraction=1/4000" -H 'Accept-Encoding: gzip')
+t_first=$(tcurl first.json "$H/api/flamegraph?$Q&format=compact&minFraction=1/4000")
 t_tree=$(tcurl tree.json "$H/api/flamegraph?$Q&format=flamegraph")
 t_html=$(tcurl export.html "$H/api/flamegraph?$Q&format=html")
 gzip -6 -c "$TMP/tree.json" >"$TMP/tree.json.gz"
@@ -82,6 +87,7 @@ nodes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["nodes"]
 echo "profile: $SAMPLES samples, $STACKS stacks, $nodes nodes"
 printf '%-34s %12s %12s %10s\n' payload bytes gzip "answer s"
 printf '%-34s %12s %12s %10s\n' "compact (format=compact)" "$(size "$TMP/compact.json")" "$(size "$TMP/compact.json.gz")" "$t_compact_gz"
+printf '%-34s %12s %12s %10s\n' "compact, minFraction=1/4000" "$(size "$TMP/first.json")" "$(size "$TMP/first.json.gz")" "$t_first_gz"
 printf '%-34s %12s %12s %10s\n' "tree JSON (format=flamegraph)" "$(size "$TMP/tree.json")" "$(size "$TMP/tree.json.gz")" "$t_tree"
 printf '%-34s %12s %12s %10s\n' "HTML export (format=html)" "$(size "$TMP/export.html")" "-" "$t_html"
 printf '%-34s %12s %12s %10s\n' "folded text" "$(size "$TMP/profile.folded")" "$(gzip -6 -c "$TMP/profile.folded" | wc -c)" "-"

@@ -30,6 +30,9 @@ struct tree {
     const char **ptr_keys;
     uint32_t *ptr_ids;
     size_t ptr_cap, ptr_n;
+    uint64_t min_value; /* min_fraction's threshold; 0 = no pruning */
+    int pruning;        /* min_fraction given: the compact format prints its fields */
+    size_t pruned;      /* nodes dropped by min_value */
 };
 
 #define NONE    UINT32_MAX
@@ -209,7 +212,19 @@ static int by_str(const void *a, const void *b, void *arg)
                   gp_profile_str(names, *(const uint32_t *)b));
 }
 
-/* Marks the nodes to print and links each node's kept children in name order. */
+uint64_t gp_flametree_min_value(uint64_t total, double f)
+{
+    if (!(f > 0))
+        return 0;
+    double x = (double)total * f;
+    uint64_t v = (uint64_t)x;
+    if ((double)v < x)
+        v++;
+    return v ? v : 1;
+}
+
+/* Marks the nodes to print (the heaviest max_nodes, then only those of weight >= min_value)
+ * and links each node's kept children in name order. */
 static int select_and_link(struct tree *t, size_t max_nodes)
 {
     uint32_t *order = malloc((t->n ? t->n : 1) * sizeof(*order));
@@ -229,6 +244,12 @@ static int select_and_link(struct tree *t, size_t max_nodes)
         for (size_t k = 0; k < m; k++)
             t->nodes[order[k]].keep = 1;
     }
+    if (t->min_value) /* a parent weighs at least its child: kept nodes still form a tree */
+        for (size_t k = 1; k < t->n; k++)
+            if (t->nodes[k].keep && weight(&t->nodes[k]) < t->min_value) {
+                t->nodes[k].keep = 0;
+                t->pruned++;
+            }
     /* Rank the distinct names once, bucket the kept nodes by rank (counting sort), then
      * prepend them in reverse so every sibling list comes out sorted by name. */
     size_t nnames = 0;
@@ -401,6 +422,10 @@ static int emit_compact(struct tree *t, const struct escaped *e, int diff, struc
     if (diff)
         put_u64(out, ",\"totalBefore\":", t->nodes[0].v[0]);
     put_u64(out, ",\"nodes\":", m);
+    if (t->pruning) {
+        put_u64(out, ",\"minValue\":", t->min_value);
+        put_u64(out, ",\"prunedNodes\":", t->pruned);
+    }
     sb_puts(out, diff ? ",\"diff\":true" : ",\"diff\":false");
     PUT_LIT(out, ",\"kinds\":[\"native\",\"kernel\",\"python\",\"jit\"],\"names\":[\"root\"");
     for (size_t c = 1; c < nc; c++) {
@@ -437,6 +462,28 @@ static int emit_compact(struct tree *t, const struct escaped *e, int diff, struc
                 sb_putc(out, ',');
             put_u64_raw(out, t->nodes[order[i]].v[0]);
         }
+    }
+    if (t->pruning) { /* own samples: the value less every child's, dropped children included */
+        uint64_t *self = malloc((t->n ? t->n : 1) * sizeof(*self));
+        if (!self) {
+            free(order);
+            free(stack);
+            free(cid);
+            free(byc);
+            return -ENOMEM;
+        }
+        int side = diff ? 1 : 0;
+        for (size_t k = 0; k < t->n; k++)
+            self[k] = t->nodes[k].v[side];
+        for (size_t k = 1; k < t->n; k++)
+            self[t->nodes[k].parent] -= t->nodes[k].v[side];
+        PUT_LIT(out, "],\"self\":[");
+        for (size_t i = 0; i < m; i++) {
+            if (i)
+                sb_putc(out, ',');
+            put_u64_raw(out, self[order[i]]);
+        }
+        free(self);
     }
     PUT_LIT(out, "]}");
     free(order);
@@ -545,7 +592,8 @@ static char *put_dec(char *d, uint64_t v)
 
 #define CPY_LIT(d, lit) (memcpy(d, lit, sizeof(lit) - 1), (d) + sizeof(lit) - 1)
 
-static int build_sorted(struct gp_profile *p, unsigned flags, int compact, struct strbuf *out)
+static int build_sorted(struct gp_profile *p, unsigned flags, double min_fraction, int compact,
+                        struct strbuf *out)
 {
     size_t ns = gp_profile_nstacks(p), nstr = gp_profile_nstrs(p), total = 1;
     struct gp_stack_ids si;
@@ -561,6 +609,7 @@ static int build_sorted(struct gp_profile *p, unsigned flags, int compact, struc
     /* nodes in pre-order: name rank, depth, value; node 0 is root */
     uint32_t *nname = malloc(total * sizeof(*nname)), *ndepth = malloc(total * sizeof(*ndepth));
     uint64_t *nval = malloc(total * sizeof(*nval));
+    uint64_t *nself = NULL; /* with min_fraction: each node's own samples */
     uint32_t *path = malloc(total * sizeof(*path));
     uint32_t *cid = calloc(nstr + 1, sizeof(*cid));    /* rank -> compact id (0 = not yet) */
     uint32_t *byc = malloc((nstr + 1) * sizeof(*byc)); /* compact id -> rank */
@@ -614,6 +663,31 @@ static int build_sorted(struct gp_profile *p, unsigned flags, int compact, struc
         }
         prev = q;
     }
+    /* min_fraction: own samples of every node, then keep the nodes of value >= the threshold
+     * (in place; a parent weighs at least its child, so the pre-order stays a tree) */
+    uint64_t min_value = 0;
+    size_t pruned = 0;
+    if (min_fraction > 0) {
+        min_value = gp_flametree_min_value(nval[0], min_fraction);
+        if (!(nself = malloc(m * sizeof(*nself))))
+            goto out;
+        for (size_t i = 0; i < m; i++) {
+            nself[i] = nval[i];
+            if (i)
+                nself[path[ndepth[i] - 1]] -= nval[i];
+            path[ndepth[i]] = (uint32_t)i;
+        }
+        size_t w = 1;
+        for (size_t i = 1; i < m; i++)
+            if (nval[i] >= min_value) {
+                nname[w] = nname[i];
+                ndepth[w] = ndepth[i];
+                nval[w] = nval[i];
+                nself[w++] = nself[i];
+            }
+        pruned = m - w;
+        m = w;
+    }
     /* escape each name in use once; compact ids by first use */
     size_t nc = 1;
     for (size_t i = 1; i < m; i++) {
@@ -633,7 +707,7 @@ static int build_sorted(struct gp_profile *p, unsigned flags, int compact, struc
         /* end offsets: the escaped text of rank r is esc[eoff[r] .. eend(r)) */
 #define ELEN(r) (cid[r] + 1 < nc ? eoff[byc[cid[r] + 1]] - eoff[r] : esc.len - eoff[r])
     if (compact) {
-        size_t need = 512 + esc.len + nc * 3 + m * (11 + 11 + 21);
+        size_t need = 512 + esc.len + nc * 3 + m * (11 + 11 + 21 + (nself ? 21 : 0));
         if (sb_reserve(out, need))
             goto out;
         char *d = out->buf + out->len;
@@ -641,6 +715,12 @@ static int build_sorted(struct gp_profile *p, unsigned flags, int compact, struc
         d = put_dec(d, nval[0]);
         d = CPY_LIT(d, ",\"nodes\":");
         d = put_dec(d, m);
+        if (nself) {
+            d = CPY_LIT(d, ",\"minValue\":");
+            d = put_dec(d, min_value);
+            d = CPY_LIT(d, ",\"prunedNodes\":");
+            d = put_dec(d, pruned);
+        }
         d = CPY_LIT(d, ",\"diff\":false,\"kinds\":[\"native\",\"kernel\",\"python\",\"jit\"],"
                        "\"names\":[\"root\"");
         for (size_t c = 1; c < nc; c++) {
@@ -670,6 +750,14 @@ static int build_sorted(struct gp_profile *p, unsigned flags, int compact, struc
             if (i)
                 *d++ = ',';
             d = put_dec(d, nval[i]);
+        }
+        if (nself) {
+            d = CPY_LIT(d, "],\"self\":[");
+            for (size_t i = 0; i < m; i++) {
+                if (i)
+                    *d++ = ',';
+                d = put_dec(d, nself[i]);
+            }
         }
         d = CPY_LIT(d, "]}");
         out->len = (size_t)(d - out->buf);
@@ -715,6 +803,7 @@ out:
     free(nname);
     free(ndepth);
     free(nval);
+    free(nself);
     free(path);
     free(cid);
     free(byc);
@@ -730,13 +819,13 @@ static int build(struct gp_profile *a, struct gp_profile *b, const struct gp_fla
     if (o)
         opts = *o;
     if (!b && !opts.max_nodes && !opts.max_stacks) {
-        int frc = build_sorted(a, opts.flags, compact, out);
+        int frc = build_sorted(a, opts.flags, opts.min_fraction, compact, out);
         if (frc)
             gp_err_set(err, frc, "flame graph tree: out of memory (%zu stacks)",
                        gp_profile_nstacks(a));
         return frc;
     }
-    struct tree t = {.flags = opts.flags};
+    struct tree t = {.flags = opts.flags, .pruning = opts.min_fraction > 0};
     struct escaped esc = {.sb = STRBUF_INIT};
     int rc = -ENOMEM;
     /* Reserve nodes and hash tables once for the (at most) frames + levels of every stack,
@@ -764,6 +853,10 @@ static int build(struct gp_profile *a, struct gp_profile *b, const struct gp_fla
                              : gp_profile_foreach(side ? b : a, add_stack, &t);
         if (rc)
             goto out;
+    }
+    if (t.pruning) {
+        uint64_t w0 = weight(&t.nodes[0]);
+        t.min_value = gp_flametree_min_value(w0, opts.min_fraction);
     }
     if ((rc = select_and_link(&t, opts.max_nodes)))
         goto out;

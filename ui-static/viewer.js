@@ -2,9 +2,14 @@
 // self-contained HTML export) or fetched from ?src=URL (the coordinator serving ui-static/), in a
 // module Worker when one can run (flamegraph/worker.js; &worker=0 turns it off). The zoomed
 // frame and the search are kept in the URL's fragment (#frame=a;b&search=re).
+// Progressive first paint: when ?src= is the coordinator's compact flame graph, the page asks
+// for the tree pruned to frames of at least 1/4000 of all samples (minFraction, a few kB: what
+// can be drawn >= 1 px wide), paints it, and meanwhile the Worker fetches and lays out the full
+// tree, swapped in when ready (mountViewer's setTree). &progressive=0 turns it off;
+// &firstFraction=F sets the first request's minFraction (tests use a coarse one on small data).
 // Import lines are dropped when common/html.c inlines this file after flamegraph/model.js,
 // widget.js and viewer.js (one inline module).
-import { treeFromPayload } from './flamegraph/model.js';
+import { treeFromPayload, parseTree } from './flamegraph/model.js';
 import { mountViewer } from './flamegraph/viewer.js';
 
 function showError(root, msg) {
@@ -21,9 +26,11 @@ const viewerClock = (epochMs) => epochMs - performance.timeOrigin;
 
 // ?src=URL in a module Worker (flamegraph/worker.js): {payload: null, tree, receivedAt, builtAt};
 // null when workers cannot run here (then the page fetches and parses itself).
-function viewerLoadInWorker(src) {
+let viewerWorker = null; // the Worker of the last viewerLoadInWorker (stopped when not needed)
+function viewerLoadInWorker(src, hold) {
   let w;
   try { w = new Worker(new URL('flamegraph/worker.js', location.href), { type: 'module' }); } catch { return null; }
+  viewerWorker = w;
   return new Promise((resolve, reject) => {
     w.onmessage = (e) => {
       w.terminate();
@@ -32,25 +39,27 @@ function viewerLoadInWorker(src) {
     };
     // a worker that cannot load (file://, an old browser): fall back to the main thread
     w.onerror = (e) => { e.preventDefault(); w.terminate(); resolve(null); };
-    w.postMessage({ src: new URL(src, location.href).href });
+    w.postMessage({ src: new URL(src, location.href).href, hold: !!hold });
   });
 }
 
-// {payload, receivedAt} or {tree, receivedAt, builtAt} (worker); receivedAt = the response fully
-// received (0 for embedded data: nothing to wait for).
-async function load() {
-  const embedded = document.getElementById('gp-data');
-  if (embedded && embedded.textContent.trim() && embedded.textContent.trim() !== 'null') {
-    return { payload: JSON.parse(embedded.textContent), receivedAt: 0 };
-  }
-  const params = new URLSearchParams(location.search);
-  const src = params.get('src');
-  if (!src) throw new Error('No profile data: open an exported HTML file, or pass ?src=URL (collapsed text or tree JSON).');
-  const meta = { title: params.get('title') || 'Flame graph' };
-  if (params.get('worker') !== '0') {
-    const r = await viewerLoadInWorker(src);
-    if (r) return { ...r, payload: { meta } };
-  }
+// The first payload's share of all samples: frames narrower than 1/4000 of the width are under
+// 0.35 px at 1400 px and merge with their neighbours anyway.
+const VIEWER_FIRST_FRACTION = '1/4000';
+
+// The pruned first request for src, or null when src is not the coordinator's compact tree (or
+// already pruned, or &progressive=0).
+function viewerFirstSrc(src, params) {
+  if (params.get('progressive') === '0') return null;
+  let u;
+  try { u = new URL(src, location.href); } catch { return null; }
+  if (!u.pathname.endsWith('/api/flamegraph') || u.searchParams.get('format') !== 'compact' || u.searchParams.has('minFraction')) return null;
+  u.searchParams.set('minFraction', params.get('firstFraction') || VIEWER_FIRST_FRACTION);
+  return u.href;
+}
+
+// fetch + parse on the page: {payload, receivedAt} (payload.tree for JSON)
+async function viewerFetch(src, meta) {
   const res = await fetch(src, { credentials: 'same-origin' });
   if (!res.ok) throw new Error(`Loading ${src} failed: HTTP ${res.status}`);
   const type = res.headers.get('content-type') || '';
@@ -60,6 +69,38 @@ async function load() {
     return { payload: { meta, format: 'tree', data: JSON.parse(text) }, receivedAt };
   }
   return { payload: { meta, format: 'collapsed', data: text }, receivedAt };
+}
+
+// {payload, receivedAt} or {tree, receivedAt, builtAt} (worker); receivedAt = the response fully
+// received (0 for embedded data: nothing to wait for). With a progressive source, also
+// rest: a promise of the full tree's {tree, receivedAt, builtAt} (started first, in the Worker).
+async function load() {
+  const embedded = document.getElementById('gp-data');
+  if (embedded && embedded.textContent.trim() && embedded.textContent.trim() !== 'null') {
+    return { payload: JSON.parse(embedded.textContent), receivedAt: 0 };
+  }
+  const params = new URLSearchParams(location.search);
+  const src = params.get('src');
+  if (!src) throw new Error('No profile data: open an exported HTML file, or pass ?src=URL (collapsed text or tree JSON).');
+  const meta = { title: params.get('title') || 'Flame graph' };
+  const useWorker = params.get('worker') !== '0';
+  const first = viewerFirstSrc(src, params);
+  if (first) {
+    // the full tree first in the Worker (its fetch overlaps everything below), then the
+    // small one here; the Worker holds its parse until the first paint is drawn, and without a
+    // Worker the page loads the full tree after it
+    const inWorker = useWorker ? viewerLoadInWorker(src, true) : null;
+    if (inWorker) inWorker.catch(() => {}); // handled when rest() awaits it
+    const onPage = async () => { const r = await viewerFetch(src, meta); const tree = parseTree(r.payload.data); return { tree, receivedAt: r.receivedAt, builtAt: performance.now() }; };
+    const rest = async () => (inWorker && (await inWorker)) || onPage();
+    const r = await viewerFetch(first, meta);
+    return { ...r, rest };
+  }
+  if (useWorker) {
+    const r = await viewerLoadInWorker(src);
+    if (r) return { ...r, payload: { meta } };
+  }
+  return viewerFetch(src, meta);
 }
 
 // The view in the URL's fragment: #frame=a;b;c (the zoomed frame's path of names below the
@@ -106,6 +147,36 @@ function viewerTrackState(viewer) {
   g.on('search', (r) => { st.search = r.ok ? r.pattern : st.search; viewerWriteState(st); });
 }
 
+// The full tree after a partial first paint (rest(): its promise, asked for once the first
+// paint is drawn): swapped in once drawn (timings.fullAt), or dropped when the first answer was
+// already whole; a failure is shown in the partial note.
+function viewerSwapIn(viewer, rest, first) {
+  if (!first.partial) { // nothing was pruned: the first answer is the whole tree
+    if (viewerWorker) viewerWorker.terminate();
+    return;
+  }
+  requestAnimationFrame(() => requestAnimationFrame(() => {
+    if (viewerWorker) viewerWorker.postMessage({ go: true }); // its held parse may start now
+  }));
+  requestAnimationFrame(() => requestAnimationFrame(() => rest().then((r) => {
+    viewer.setTree(r.tree);
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      const at = performance.now();
+      const tm = viewer.timings || (viewer.timings = {});
+      tm.fullAt = at;
+      tm.fullReceivedAt = r.receivedAt;
+      tm.fullParseMs = r.builtAt - r.receivedAt;
+      tm.fullWorker = !!r.worker;
+      tm.fullNodes = r.tree.n;
+      document.documentElement.dataset.full = '1';
+    }));
+  }, (e) => {
+    const note = document.getElementById('gp-partial');
+    if (note) { note.textContent = `The full profile could not be loaded: ${e && e.message ? e.message : e}`; note.classList.add('gp-error'); }
+    document.documentElement.dataset.full = 'error';
+  })));
+}
+
 async function main() {
   let root = document.getElementById('gp-root');
   if (!root) {
@@ -122,6 +193,8 @@ async function main() {
     const viewer = mountViewer(root, { tree, meta: payload.meta || {} });
     if (payload.meta && payload.meta.title) document.title = payload.meta.title;
     viewerTrackState(viewer);
+    if (tree.partial) viewer.firstTree = tree; // what the first paint drew (tests, the bench)
+    if (got.rest) viewerSwapIn(viewer, got.rest, tree);
     // The first frame is drawn on the next animation frame; record the timings for tests and
     // bench/ui_flame.mjs. serverMs: navigation start to the profile's response fully received
     // (the page's own files, a few ms on loopback, included; 0 for embedded data); clientMs: the
@@ -140,7 +213,10 @@ async function main() {
         clientMs: readyAt - serverMs,
         worker: !!got.worker,
         nodes: tree.n,
+        partial: !!tree.partial,
       };
+      if (!got.rest) viewer.timings.fullAt = readyAt;
+      if (!got.rest || !tree.partial) document.documentElement.dataset.full = '1';
       document.documentElement.dataset.ready = '1';
     }));
     window.gprofViewer = viewer;

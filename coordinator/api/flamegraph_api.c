@@ -98,6 +98,33 @@ static void send_json(const struct http_req *r, struct http_resp *w, struct strb
     respond(w, body, len, &meta, keep);
 }
 
+/* minFraction=F (a decimal such as 0.00025, or a ratio such as 1/4000, in (0, 1]): the tree
+ * formats keep only nodes of at least that share of all samples (README "Progressive first
+ * paint"). 1 and *f = 0 when absent; 0 after a 400 answer. */
+static int min_fraction_param(const struct http_req *r, struct http_resp *w, double *f)
+{
+    *f = 0;
+    const char *v = http_query(r, "minFraction");
+    if (!v || !*v)
+        return 1;
+    char *end;
+    double x = strtod(v, &end);
+    if (end != v && *end == '/') {
+        const char *d = end + 1;
+        double y = strtod(d, &end);
+        x = end != d && y > 0 ? x / y : -1;
+    }
+    if (end == v || *end || !(x > 0 && x <= 1)) {
+        http_resp_msg(w, 400,
+                      "minFraction must be a share of all samples in (0, 1], as 0.00025 or "
+                      "1/4000, got '%.40s'",
+                      v);
+        return 0;
+    }
+    *f = x;
+    return 1;
+}
+
 /* Sends prof in the requested format (tree JSON by default). Takes prof. */
 static void send_profile(const struct http_req *r, struct http_resp *w, const char *service,
                          int64_t start, int64_t end, struct gp_profile *prof,
@@ -116,11 +143,16 @@ static void send_profile(const struct http_req *r, struct http_resp *w, const ch
     int rc;
     const char *ctype = "application/json";
     bool json = false;
+    struct gp_flametree_opts topts = {0};
+    if (!min_fraction_param(r, w, &topts.min_fraction)) {
+        gp_profile_free(prof);
+        return;
+    }
     if (strcmp(fmt, "flamegraph") == 0 || strcmp(fmt, "json") == 0) {
-        rc = gp_flametree_json(prof, NULL, &sb, &err);
+        rc = gp_flametree_json(prof, &topts, &sb, &err);
         json = true;
     } else if (strcmp(fmt, "compact") == 0) {
-        rc = gp_flametree_compact(prof, NULL, &sb, &err);
+        rc = gp_flametree_compact(prof, &topts, &sb, &err);
         json = true;
     } else if (strcmp(fmt, "collapsed") == 0 || strcmp(fmt, "collapsed_file") == 0) {
         rc = gp_collapsed_write_ex(prof,
@@ -170,13 +202,14 @@ static void send_profile(const struct http_req *r, struct http_resp *w, const ch
 }
 
 /* The cache key of a flame-graph request: everything its answer depends on besides the index
- * (the service and range as parsed, the filter text, the stack cap, format, frequency, gzip). */
+ * (the service and range as parsed, the filter text, the stack cap, format, frequency, gzip,
+ * minFraction). */
 static void answer_key(const struct http_req *r, const char *endpoint, const char *service,
                        int64_t start, int64_t end, size_t stacks, struct strbuf *key)
 {
-    static const char *const params[] = {"filter",           "format",
-                                         "frequency",        "compareServiceName",
-                                         "compareStartTime", "compareEndTime"};
+    static const char *const params[] = {
+            "filter",           "format",         "frequency",  "compareServiceName",
+            "compareStartTime", "compareEndTime", "minFraction"};
     sb_printf(key, "%s\n%s\n%lld\n%lld\n%zu\n%d", endpoint, service, (long long)start,
               (long long)end, stacks, accepts_gzip(r) ? 1 : 0);
     for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {

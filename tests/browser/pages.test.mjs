@@ -198,6 +198,8 @@ await page.waitForSelector('#ap-changes');
 check(await page.$eval('#ap-cmp-presets button.gp-on', (b) => b.dataset.base) === 'hour', 'the "1 h earlier" preset is on');
 const grew = await page.$$eval('#ap-changes tbody tr', (rs) => rs.filter((r) => r.cells[0].textContent === 'hot_fn').map((r) => r.cells[3].className));
 check(grew.length === 1 && grew[0].includes('ap-grew'), 'the diff marks hot_fn as grown');
+const cw = await page.evaluate(() => { const t = window.gprofApp.viewer.tree; return { parsedIn: t.parsedIn, ranked: Array.isArray(t.diffTop) && t.diffTop.length }; });
+check(cw.parsedIn === 'worker' && cw.ranked > 0, `the diff is parsed, laid out and its changes ranked in the Worker (${cw.parsedIn}, ${cw.ranked} functions)`);
 const hue = await page.evaluate(() => { const g = window.gprofApp.viewer.graph; return g.color(g.findNode('hot_fn')); });
 check(/^hsl\(4,/.test(hue), `hot_fn is drawn in the "grew" colour (${hue})`);
 await shot('compare');

@@ -374,6 +374,44 @@ if (args.fresh) {
   const pct = Number(await page.getAttribute('#gp-match', 'data-percent'));
   const want = (100 * all.hit) / all.total;
   check(Math.abs(pct - want) < 0.01, `search "${HOT}" finds ${pct.toFixed(2)}% of samples (expected ${want.toFixed(2)}%)`);
+
+  // the served viewer's progressive first paint: the coordinator's tree pruned by minFraction
+  // (firstFraction=1/10 prunes frames under 10% of this small profile) is painted first, with
+  // exact totals and own samples, then the full tree from the Worker is swapped in
+  {
+    const vp = await context.newPage();
+    const verrs = [];
+    vp.on('pageerror', (e) => verrs.push(String(e)));
+    vp.on('console', (m) => { if (m.type() === 'error') verrs.push(m.text()); });
+    const t0 = new Date(Date.now() - 3600e3).toISOString().slice(0, 19), t1 = new Date(Date.now() + 3600e3).toISOString().slice(0, 19);
+    const src = `/api/flamegraph?serviceName=${SVC}&startTime=${t0}&endTime=${t1}&format=compact`;
+    await vp.goto(`${origin}/ui/viewer.html?firstFraction=1/10&src=${encodeURIComponent(src)}`);
+    await vp.waitForFunction(() => document.documentElement.dataset.full, null, { timeout: 30000 });
+    const pr = await vp.evaluate(([hot, expectedSrc]) => {
+      const v = window.gprofViewer, f = v.firstTree, t = v.tree, tm = v.timings;
+      const byName = (tr, n) => { let best = -1; for (let i = 0; i < tr.n; i++) if (tr.names[tr.name[i]] === n && (best < 0 || tr.value[i] > tr.value[best])) best = i; return best; };
+      const reqs = performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.includes('/api/flamegraph'));
+      const ff = f ? { n: f.n, total: f.value[0], partial: f.partial, pruned: f.prunedNodes, minValue: f.minValue,
+        hot: f.value[byName(f, hot)], serveSelf: f.self[byName(f, 'serve')], serveVal: f.value[byName(f, 'serve')], mix: byName(f, 'mix_bits') } : null;
+      return { full: document.documentElement.dataset.full, first: ff, tmNodes: tm.nodes, tmPartial: tm.partial,
+        n: t.n, total: t.value[0], partial: !!t.partial, hot: t.value[byName(t, hot)], serveSelf: t.self[byName(t, 'serve')],
+        mix: byName(t, 'mix_bits'), top: v.top.length, reqs, note: document.getElementById('gp-partial').hidden,
+        sum: v.search(`^${hot}$`) };
+    }, [HOT, src]);
+    const f = pr.first;
+    check(f && f.partial && f.pruned > 0 && pr.tmPartial && pr.tmNodes === f.n && f.n < pr.n,
+      `progressive: the first paint drew the pruned tree (${f && f.n} of ${pr.n} nodes, ${f && f.pruned} pruned under ${f && f.minValue} samples)`);
+    check(f && f.total === all.total && f.hot === all.hit && f.mix < 0,
+      `progressive: the first tree's totals are exact (${f && f.total} samples, ${HOT} ${f && f.hot}) with mix_bits pruned`);
+    check(f && f.serveSelf === pr.serveSelf && f.serveVal > 0,
+      `progressive: own samples in the first tree's tooltips are exact (serve: ${f && f.serveSelf}, full tree ${pr.serveSelf})`);
+    check(pr.full === '1' && !pr.partial && pr.total === all.total && pr.mix > 0 && pr.top > 0 && pr.note,
+      `progressive: the full tree is swapped in (${pr.n} nodes, ${pr.total} samples, top functions listed, note gone)`);
+    check(pr.sum && Math.abs(pr.sum.percent - want) < 0.01, `progressive: search on the full tree finds ${pr.sum && pr.sum.percent.toFixed(2)}%`);
+    check(pr.reqs.some((u) => /minFraction=1%2F10/.test(u)), `progressive: the page asked for the pruned tree first (${pr.reqs.length} requests)`);
+    check(verrs.length === 0, `progressive: no console error (${verrs.join(' | ')})`);
+    await vp.close();
+  }
   await page.waitForSelector('#ap-summary .ap-stat');
   const stats = await page.$$eval('#ap-summary .ap-stat', (e) => e.map((x) => x.textContent));
   check(stats.some((t) => /^Hosts2$/.test(t)) && stats.some((t) => /^Avg CPU\d/.test(t)), `summary strip: ${stats.join(' | ')}`);

@@ -276,6 +276,50 @@ static void test_compact_exact(void **state)
     gp_profile_free(p);
 }
 
+/* minFraction: nodes under the threshold go with their subtrees, kept values still count them
+ * (root stays the total), and "self" gives each kept node's own samples; both build paths print
+ * the same bytes, and the tree JSON drops the same nodes. */
+static void test_min_fraction(void **state)
+{
+    (void)state;
+    struct gp_profile *p = make();
+    static const char want[] =
+            "{\"format\":\"gprof-flame-compact\",\"version\":1,\"total\":12,"
+            "\"nodes\":5,\"minValue\":3,\"prunedNodes\":2,\"diff\":false,"
+            "\"kinds\":[\"native\",\"kernel\",\"python\",\"jit\"],"
+            "\"names\":[\"root\",\"app\",\"main\",\"a_cold\",\"b_hot\"],"
+            "\"nameKind\":[0,0,0,0,0],\"depth\":[0,1,2,3,3],\"name\":[0,1,2,3,4],"
+            "\"value\":[12,10,10,3,6],\"self\":[0,0,1,3,6]}";
+    struct gp_flametree_opts fast = {.min_fraction = 0.25};
+    struct gp_flametree_opts slow = {.min_fraction = 0.25, .max_nodes = SIZE_MAX};
+    for (int k = 0; k < 2; k++) {
+        struct strbuf sb = STRBUF_INIT;
+        struct gp_err err = {0};
+        assert_int_equal(gp_flametree_compact(p, k ? &slow : &fast, &sb, &err), 0);
+        assert_string_equal(sb_str(&sb), want);
+        sb_free(&sb);
+    }
+    check(p, &fast,
+          "{\"name\":\"root\",\"value\":12,\"children\":["
+          "{\"name\":\"app\",\"value\":10,\"children\":["
+          "{\"name\":\"main\",\"value\":10,\"children\":["
+          "{\"name\":\"a_cold\",\"value\":3,\"children\":[]},"
+          "{\"name\":\"b_hot\",\"value\":6,\"children\":[]}]}]}]}");
+    /* nothing under the threshold: every node, "prunedNodes":0, self of each */
+    struct gp_flametree_opts all = {.min_fraction = 1.0 / 1000};
+    struct strbuf sb = STRBUF_INIT;
+    struct gp_err err = {0};
+    assert_int_equal(gp_flametree_compact(p, &all, &sb, &err), 0);
+    assert_non_null(strstr(sb_str(&sb), "\"nodes\":7,\"minValue\":1,\"prunedNodes\":0,"));
+    assert_non_null(strstr(sb_str(&sb), "\"self\":[0,0,1,3,6,0,2]}"));
+    sb_free(&sb);
+    assert_int_equal(gp_flametree_min_value(1000000, 1.0 / 4000), 250);
+    assert_int_equal(gp_flametree_min_value(1000001, 1.0 / 4000), 251);
+    assert_int_equal(gp_flametree_min_value(10, 1e-9), 1);
+    assert_int_equal(gp_flametree_min_value(10, 0), 0);
+    gp_profile_free(p);
+}
+
 static void test_frame_kinds(void **state)
 {
     assert_int_equal(gp_frame_kind("do_syscall_64_[k]"), GP_KIND_KERNEL);
@@ -374,8 +418,10 @@ static void test_sorted_path_equals_general(void **state)
         static const unsigned flags[] = {0, GP_FLAMETREE_CONTAINER, GP_FLAMETREE_NO_COMM,
                                          GP_FLAMETREE_CONTAINER | GP_FLAMETREE_NO_COMM};
         for (size_t f = 0; f < 4; f++) {
-            struct gp_flametree_opts fast = {.flags = flags[f]};
-            struct gp_flametree_opts slow = {.flags = flags[f], .max_nodes = SIZE_MAX};
+            double mf = (round & 1) ? 0.02 : 0; /* and with minFraction's pruning */
+            struct gp_flametree_opts fast = {.flags = flags[f], .min_fraction = mf};
+            struct gp_flametree_opts slow = {
+                    .flags = flags[f], .max_nodes = SIZE_MAX, .min_fraction = mf};
             for (int compact = 0; compact < 2; compact++) {
                 struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
                 struct gp_err err = {0};
@@ -408,6 +454,7 @@ int main(void)
             cmocka_unit_test(test_many_nodes),
             cmocka_unit_test(test_compact_exact),
             cmocka_unit_test(test_frame_kinds),
+            cmocka_unit_test(test_min_fraction),
             cmocka_unit_test(test_compact_equals_json),
             cmocka_unit_test(test_sorted_path_equals_general),
     };

@@ -229,6 +229,32 @@ export function topFunctions(t) {
   return rows;
 }
 
+// Per function: share of all samples with the function on the stack (recursion counted once)
+// before and after, sorted by the size of the change (a diff tree; the Compare page's table,
+// computed in the Worker when the tree is parsed there).
+export function diffFunctions(t) {
+  const n = t.names.length;
+  const after = new Float64Array(n), before = new Float64Array(n), active = new Int32Array(n), seen = new Uint8Array(n);
+  const open = [];
+  for (let i = 1; i < t.n; i++) {
+    while (open.length && t.end[open[open.length - 1]] <= i) active[t.name[open.pop()]]--;
+    const id = t.name[i];
+    seen[id] = 1;
+    if (active[id] === 0) { after[id] += t.value[i]; before[id] += t.before[i]; }
+    active[id]++;
+    open.push(i);
+  }
+  const A = t.value[0] || 1, B = t.before[0] || 1;
+  const rows = [];
+  for (let id = 0; id < n; id++) {
+    if (!seen[id]) continue;
+    const pa = (100 * after[id]) / A, pb = (100 * before[id]) / B;
+    rows.push({ name: t.names[id], before: before[id], after: after[id], pb, pa, delta: pa - pb });
+  }
+  rows.sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta) || y.after - x.after);
+  return rows;
+}
+
 // Kernel frames of a virtual machine's paravirtualisation: the guest kernel calling into the
 // hypervisor (pvm_*, xen_*, kvm_*, hv_*, vmware_*, __pv_*/pv_*/paravirt_* hooks).
 const HYPERVISOR_RE = /^(pvm_|xen_|kvm_|hv_|hyperv_|vmware_|__pv_|pv_|paravirt_)\w*_\[k\]$/;
@@ -267,6 +293,8 @@ export function fmtPct(v) {
 // table and per-node arrays in pre-order, children by name. Decoded straight into the typed
 // arrays the widget uses, in one pass: a stack of open ancestors gives parent, end, x and self.
 // t.kind[i] is the node's frame kind (index into t.kinds: native, kernel, python, jit).
+// A pruned answer (minFraction: "prunedNodes", "minValue", "self") keeps exact values and
+// carries each node's own samples: t.self comes from it, t.partial says nodes were dropped.
 export function parseCompact(obj) {
   if (!obj || obj.format !== 'gprof-flame-compact') throw new Error('not a gprof compact flame graph tree');
   const n = obj.depth.length;
@@ -300,8 +328,14 @@ export function parseCompact(obj) {
     open[sp++] = i;
   }
   while (sp) end[open[--sp]] = n;
+  if (Array.isArray(obj.self) && obj.self.length === n) self.set(obj.self);
   for (let i = 0; i < n; i++) if (self[i] < 0) self[i] = 0;
   t.maxDepth = maxDepth;
+  if (obj.minValue !== undefined) {
+    t.minValue = Number(obj.minValue);
+    t.prunedNodes = Number(obj.prunedNodes) || 0;
+    t.partial = t.prunedNodes > 0;
+  }
   return t;
 }
 

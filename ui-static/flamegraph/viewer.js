@@ -1,6 +1,9 @@
 // flamegraph/viewer.js — the viewer page around the widget: header with metadata, toolbar
 // (search, flame/icicle, reset), hypervisor note, breadcrumbs, the graph and the top-functions
 // table (mountViewer). Inlined into HTML exports after widget.js (import lines dropped).
+// A partial tree (tree.partial: the coordinator's minFraction answer, a first paint) is shown
+// with exact widths, tooltips and zoom; search and the top-functions table wait, visibly, for
+// the full tree, which setTree swaps in (viewer.js).
 import { topFunctions, hypervisorShare, fmtNum, fmtPct } from './model.js';
 import { FlameGraph, frameColor, el } from './widget.js';
 
@@ -29,6 +32,7 @@ function fmtDuration(s) {
 export function mountViewer(root, { tree, meta = {} }) {
   root.classList.add('gp-viewer');
   const total = tree.value[0];
+  let partial = !!tree.partial;
   const freq = Number(meta.frequency) || 0;
 
   // header
@@ -87,13 +91,16 @@ export function mountViewer(root, { tree, meta = {} }) {
   bar.append(searchBox, el('div', 'gp-spring'), seg, reset);
 
   // On a virtual machine, paravirtualisation frames can hold a large share: say what they are.
-  const hv = hypervisorShare(tree);
+  let hv = hypervisorShare(tree);
   const hvNote = el('details', 'gp-note');
   hvNote.id = 'gp-hv-note';
-  hvNote.hidden = !(hv.percent >= HYPERVISOR_NOTE_MIN);
   const hvSum = el('summary');
-  hvSum.append(el('strong', null, `${fmtPct(hv.percent)} of samples are in hypervisor frames`),
-    ` (${hv.names.slice(0, 2).join(', ')}${hv.names.length > 2 ? ', …' : ''}): this virtual machine's kernel calling into the hypervisor, not your code.`);
+  const renderHv = () => {
+    hvNote.hidden = !(hv.percent >= HYPERVISOR_NOTE_MIN);
+    hvSum.replaceChildren(el('strong', null, `${fmtPct(hv.percent)} of samples are in hypervisor frames`),
+      ` (${hv.names.slice(0, 2).join(', ')}${hv.names.length > 2 ? ', …' : ''}): this virtual machine's kernel calling into the hypervisor, not your code.`);
+  };
+  renderHv();
   hvNote.append(hvSum, el('p', null,
     'On a virtual machine the kernel asks the hypervisor to enable interrupts, flush TLBs, send IPIs or halt ' +
     '(pvm_*, xen_*, kvm_*, hv_*, __pv_* frames), and the time of those calls is spent there. A large share under an ' +
@@ -127,17 +134,31 @@ export function mountViewer(root, { tree, meta = {} }) {
   topSec.append(topHead, wrap);
 
   const foot = el('footer', 'gp-footer', 'gprof · click a frame to zoom, double-click or Esc to reset, / to search');
-  root.append(header, bar, hvNote, crumbs, graphHost, topSec, foot);
+  // a first paint from a pruned tree says so until the full tree is in (setTree)
+  const partialNote = el('div', 'gp-partial');
+  partialNote.id = 'gp-partial';
+  partialNote.setAttribute('role', 'status');
+  partialNote.hidden = !partial;
+  if (partial) partialNote.textContent = `Loading the full profile: ${fmtNum(tree.prunedNodes)} frames under ${fmtNum(tree.minValue)} samples follow; search and top functions wait for them.`;
+  root.append(header, bar, hvNote, partialNote, crumbs, graphHost, topSec, foot);
 
   if (!total) graphHost.append(el('div', 'gp-empty', 'This profile has no samples.'));
   const fg = new FlameGraph(graphHost, tree, { frequency: freq, mode: 'flame' });
-  const rows = tree.top || topFunctions(tree); // the worker computes it off the main thread
+  // the worker computes it off the main thread; a partial tree's would not be exact
+  let rows = partial ? [] : tree.top || topFunctions(tree);
   let sortKey = 'self';
   const LIMIT = 200;
 
   function renderTop() {
     const sorted = sortKey === 'self' ? rows : rows.slice().sort((a, b) => b.total - a.total || b.self - a.self);
     tbody.replaceChildren();
+    if (partial) {
+      const tr = el('tr');
+      const td = el('td', 'gp-loading', 'Loading the full profile…');
+      td.colSpan = 5;
+      tr.append(td);
+      tbody.append(tr);
+    }
     for (const r of sorted.slice(0, LIMIT)) {
       const tr = el('tr');
       const name = el('td', 'gp-col-name');
@@ -183,6 +204,12 @@ export function mountViewer(root, { tree, meta = {} }) {
   }
 
   function runSearch() {
+    if (partial) { // a pruned tree's match would miss the dropped frames: wait for the full one
+      input.classList.remove('gp-bad');
+      match.textContent = input.value.trim() ? 'searching once the full profile is in…' : '';
+      match.dataset.percent = '';
+      return;
+    }
     const r = fg.search(input.value.trim());
     input.classList.toggle('gp-bad', !r.ok);
     if (!r.ok) match.textContent = 'invalid regex';
@@ -214,12 +241,30 @@ export function mountViewer(root, { tree, meta = {} }) {
   renderCrumbs();
   renderMode();
 
-  return {
+  const viewer = {
     graph: fg,
     tree,
     top: rows,
-    search(p) { input.value = p; runSearch(); return fg.lastSearch; },
+    partial,
+    search(p) { input.value = p; runSearch(); return partial ? null : fg.lastSearch; },
     hypervisor: hv,
+    // Swaps in the full tree of the profile shown (after a partial first paint): zoom, mode and
+    // the search are kept; the table, the note and the search count are redone on it.
+    setTree(full) {
+      if (full.value[0] !== total) throw new Error(`the full tree has ${full.value[0]} samples, the first one ${total}`);
+      partial = !!full.partial;
+      viewer.partial = partial;
+      viewer.tree = tree = full;
+      fg.setTree(full);
+      rows = partial ? [] : full.top || topFunctions(full);
+      viewer.top = rows;
+      hv = viewer.hypervisor = hypervisorShare(full);
+      renderHv();
+      partialNote.hidden = !partial;
+      renderTop();
+      renderCrumbs();
+      if (input.value.trim()) runSearch();
+    },
     breadcrumbs() { return Array.from(crumbs.querySelectorAll('.gp-crumb')).map((b) => b.textContent); },
     // Empties root so another profile can be mounted in it (the coordinator UI reuses pages).
     unmount() {
@@ -230,4 +275,5 @@ export function mountViewer(root, { tree, meta = {} }) {
       root.classList.remove('gp-viewer');
     },
   };
+  return viewer;
 }

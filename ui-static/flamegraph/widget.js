@@ -106,6 +106,37 @@ export class FlameGraph {
     if (this.mode === 'flame') this.scroller.scrollTop = this.scroller.scrollHeight;
   }
 
+  // Swaps in another tree of the same profile (the full tree after a pruned first paint,
+  // viewer.js): the zoomed frame (by its path of names), the search, the mode and the distance
+  // of the view from the graph's base are kept. Emits 'tree'.
+  setTree(tree) {
+    const old = this.t;
+    const zoomPath = this.zoom > 0 ? this.path(this.zoom).slice(1).map((k) => old.names[old.name[k]]) : [];
+    const base = this.mode === 'flame' ? this.scroller.scrollHeight - this.scroller.scrollTop : this.scroller.scrollTop;
+    this.t = tree;
+    this.colors = new Array(tree.names.length);
+    this.kindColors = null;
+    this.runMatch = null;
+    this.runStart = new Float64Array(tree.maxDepth + 2);
+    this.runEnd = new Float64Array(tree.maxDepth + 2).fill(-1);
+    this.hover = -1;
+    this.tip.hidden = true;
+    let z = 0;
+    for (const want of zoomPath) {
+      let c = z + 1, found = -1;
+      while (c < tree.end[z]) { if (tree.names[tree.name[c]] === want) { found = c; break; } c = tree.end[c]; }
+      if (found < 0) break;
+      z = found;
+    }
+    this.zoom = z;
+    this.canvas.setAttribute('aria-label', `Flame graph of ${fmtNum(tree.value[0])} samples; the table below lists the top functions`);
+    this.layout();
+    this.scroller.scrollTop = this.mode === 'flame' ? this.scroller.scrollHeight - base : base;
+    if (this.matchRe) this.search(this.lastSearch.pattern, this.matchRe.flags);
+    this.emit('tree', tree);
+    this.emit('zoom', z);
+  }
+
   // Removes the widget, its tooltip and its window listeners (before mounting another tree).
   destroy() {
     if (this.ro) this.ro.disconnect();

@@ -1,8 +1,10 @@
 // pages/compare.js — #/compare: the difference between a baseline (an earlier range: preset
 // 1 h, 1 day, 1 week earlier or the period just before; or another service) and the current
 // profile, in the viewer's diff colours, with the biggest changes; a clicked frame opens the
-// plain flame graph of either side.
-import { parseTree, fmtNum } from '../flamegraph/model.js';
+// plain flame graph of either side. The answer is parsed, laid out and its changes ranked in the
+// flame graph's Worker (offload.js), as the Profiles page does.
+import { fmtNum, diffFunctions } from '../flamegraph/model.js';
+import { parseTreeText } from '../flamegraph/offload.js';
 import { h, select, errorBox, emptyBox } from '../dom.js';
 import { api } from '../api.js';
 import { iso, showTime, rangeOf } from '../time.js';
@@ -79,7 +81,7 @@ export async function pageCompare(main, gen, q) {
     note.replaceChildren();
     graph.replaceChildren(h('div', { class: 'ap-loading', text: 'Computing the difference…' }));
     let r;
-    try { r = await api('/api/flamegraph/diff', { ...p, format: 'compact' }); } catch (e) {
+    try { r = await api('/api/flamegraph/diff', { ...p, format: 'compact' }, { raw: true }); } catch (e) {
       if (my !== loadGen || gen !== app.gen) return;
       dropViewer();
       graph.replaceChildren(errorBox(e));
@@ -91,7 +93,14 @@ export async function pageCompare(main, gen, q) {
       graph.replaceChildren(emptyBox('No samples on either side', h('div', { text: `Neither the baseline nor the current range has profiles of ${shared.service} (${what}).` })));
       return;
     }
-    const tree = parseTree(r.data);
+    let tree;
+    try { tree = await parseTreeText(r.data); } catch (e) {
+      if (my !== loadGen || gen !== app.gen) return;
+      dropViewer();
+      graph.replaceChildren(errorBox(e));
+      return;
+    }
+    if (my !== loadGen || gen !== app.gen) return;
     if (!tree.before[0]) note.append(h('div', { class: 'ap-info', text: 'The baseline has no samples, so every frame shows as new.' }));
     else if (!tree.value[0]) note.append(h('div', { class: 'ap-info', text: 'The current range has no samples; the graph shows the baseline shape.' }));
     const viewer = mountGraph(graph, tree, { title: `Diff · ${what}` });
@@ -118,33 +127,8 @@ export async function pageCompare(main, gen, q) {
   await load();
 }
 
-// Per function: share of all samples with the function on the stack (recursion counted once)
-// before and after, sorted by the size of the change.
-function diffFunctions(t) {
-  const n = t.names.length;
-  const after = new Float64Array(n), before = new Float64Array(n), active = new Int32Array(n), seen = new Uint8Array(n);
-  const open = [];
-  for (let i = 1; i < t.n; i++) {
-    while (open.length && t.end[open[open.length - 1]] <= i) active[t.name[open.pop()]]--;
-    const id = t.name[i];
-    seen[id] = 1;
-    if (active[id] === 0) { after[id] += t.value[i]; before[id] += t.before[i]; }
-    active[id]++;
-    open.push(i);
-  }
-  const A = t.value[0] || 1, B = t.before[0] || 1;
-  const rows = [];
-  for (let id = 0; id < n; id++) {
-    if (!seen[id]) continue;
-    const pa = (100 * after[id]) / A, pb = (100 * before[id]) / B;
-    rows.push({ name: t.names[id], before: before[id], after: after[id], pb, pa, delta: pa - pb });
-  }
-  rows.sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta) || y.after - x.after);
-  return rows;
-}
-
 function changesTable(tree) {
-  const rows = diffFunctions(tree).filter((r) => Math.abs(r.delta) >= 0.005).slice(0, 50);
+  const rows = (tree.diffTop || diffFunctions(tree)).filter((r) => Math.abs(r.delta) >= 0.005).slice(0, 50);
   const sec = h('section', { class: 'gp-top', id: 'ap-changes' });
   sec.append(h('div', { class: 'gp-top-head' }, h('h2', { text: 'Biggest changes' }),
     h('span', { class: 'gp-hint', text: 'share of all samples with the function on the stack, baseline → current' })));
