@@ -504,8 +504,6 @@ int main(int argc, char **argv)
                            .body_timeout_s = c.body_timeout_s,
                            .control_rate = c.control_rate,
                            .control_burst = c.control_burst,
-                           .identity = api_identity,
-                           .identity_ctx = &api,
                            .check_host = !c.auth,
                            .allowed_hosts = c.allowed_hosts,
                            .allowed_origins = c.allowed_origins,
