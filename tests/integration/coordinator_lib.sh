@@ -27,7 +27,7 @@ cleanup() {
         kill -9 "$COORD_PID" 2>/dev/null || true
         wait "$COORD_PID" 2>/dev/null || true
     fi
-    if ! sanitizer_check; then
+    if ! sanitizer_check "$WORK"; then
         FAILS=$((FAILS + 1))
         rc=1
     fi

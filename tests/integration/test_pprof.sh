@@ -9,7 +9,7 @@ tool="$BIN/tests/unit_pprof"
 command -v go >/dev/null || { echo "go not installed (golang-go is a test dependency)"; exit 1; }
 
 tmp=$(mktemp -d)
-trap 'rc=$?; rm -rf "$tmp"; sanitizer_check || rc=1; exit $rc' EXIT
+trap 'rc=$?; sanitizer_check "$tmp" || rc=1; rm -rf "$tmp"; exit $rc' EXIT
 export HOME="$tmp/home" GOCACHE="$tmp/gocache" GOPATH="$tmp/gopath" GOFLAGS=-mod=mod GOPROXY=off
 mkdir -p "$HOME"
 
