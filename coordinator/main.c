@@ -431,6 +431,7 @@ int main(int argc, char **argv)
     struct cp_plane *plane = NULL;
     struct http_server *srv = NULL;
     struct http_ratelimit *login_rl = NULL; /* the api's; freed after the server stops */
+    struct answer_cache *answers = NULL;    /* the api's too */
     struct coord_auth auth;
     coord_auth_init(&auth, st->meta, c.auth, c.ui_token, c.ui_basic_auth);
     coord_auth_set_proxy(&auth, c.trusted_proxy_header, c.trusted_proxies);
@@ -465,7 +466,7 @@ int main(int argc, char **argv)
                             .tls = c.tls_cert[0] != '\0',
                             .login_rate = c.login_rate,
                             .login_burst = c.login_burst,
-                            .answers = answer_cache_new((size_t)c.answer_cache_mb << 20)};
+                            .answers = answers = answer_cache_new((size_t)c.answer_cache_mb << 20)};
     if (http_ratelimit_new("sign-in limit", c.login_rate, c.login_burst, &login_rl, &err) != 0) {
         fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
         goto out;
@@ -504,8 +505,6 @@ int main(int argc, char **argv)
                            .body_timeout_s = c.body_timeout_s,
                            .control_rate = c.control_rate,
                            .control_burst = c.control_burst,
-                           .identity = api_identity,
-                           .identity_ctx = &api,
                            .check_host = !c.auth,
                            .allowed_hosts = c.allowed_hosts,
                            .allowed_origins = c.allowed_origins,
@@ -561,11 +560,11 @@ int main(int argc, char **argv)
     cp_plane_shutdown(plane); /* long bulk requests stop between items */
     http_server_stop(srv, 10000);
     srv = NULL;
-    answer_cache_free(api.answers);
     ret = 0;
 out:
     if (srv)
         http_server_stop(srv, 0);
+    answer_cache_free(answers);
     http_ratelimit_free(login_rl);
     cp_plane_close(plane);
     coord_store_stop(st);

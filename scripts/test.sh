@@ -66,17 +66,20 @@ fi
 
 # Every option a stage relies on is passed explicitly: CMake keeps cached values, and a build/
 # configured by scripts/demo.sh (GPROF_BUILD_TESTS=OFF) must not turn this run into "no tests".
+# GPROF_TEST_SANITIZED_DIR: the integration tests labelled "sanitized" run the programs of
+# build-asan/ (tests/CMakeLists.txt), in the last stage, in place of this build's.
 stage "build (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPROF_BUILD_TESTS=ON \
-  -DGPROF_SANITIZE=OFF -DGPROF_FUZZ=OFF >/dev/null
+  -DGPROF_SANITIZE=OFF -DGPROF_FUZZ=OFF -DGPROF_TEST_SANITIZED_DIR="$root/build-asan" >/dev/null
 cmake --build build -j"$jobs"
 
-# Only what its stage runs (`ctest -L unit`): the unit executables and the workloads they sample
-# (target gprof-unit-tests, tests/CMakeLists.txt), not the programs or the fuzz replays.
-stage "build (ASan + UBSan, unit tests only)"
+# Only what the sanitized runs need: the unit executables and the workloads they sample (target
+# gprof-unit-tests, run by the next stage) and the programs the "sanitized" integration tests run
+# in the last stage (gprof-sanitized-programs: mostly link time, the objects are shared).
+stage "build (ASan + UBSan, unit tests and programs)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGPROF_BUILD_TESTS=ON \
-  -DGPROF_SANITIZE=ON -DGPROF_FUZZ=OFF >/dev/null
-cmake --build build-asan -j"$jobs" --target gprof-unit-tests
+  -DGPROF_SANITIZE=ON -DGPROF_FUZZ=OFF -DGPROF_TEST_SANITIZED_DIR= >/dev/null
+cmake --build build-asan -j"$jobs" --target gprof-unit-tests gprof-sanitized-programs
 
 # run_ctest DIR ARGS... — ctest in DIR; a stage that selects no test fails (a green run that
 # tested nothing is the worst outcome), as does any failing test.
@@ -138,6 +141,8 @@ fi
 
 # Every test, two at a time: tests that must not overlap (BPF sampling and the agent, browsers,
 # private servers, deadline checks) hold a RESOURCE_LOCK or RUN_SERIAL (tests/CMakeLists.txt).
+# Those labelled "sanitized" run build-asan/'s programs; any sanitizer report fails them
+# (tests/integration/sanitizers.sh sets ASAN_OPTIONS, UBSAN_OPTIONS and LSAN_OPTIONS).
 stage "all tests (ctest -j$jobs)"
 run_ctest build -j"$jobs" "$@" || status=1
 exit $status

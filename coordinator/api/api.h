@@ -88,7 +88,8 @@ void api_filter_values(const struct http_req *r, struct http_resp *w, void *ctx)
 /* GET /metrics, Prometheus text (api/prom_api.c); api_pre_metrics lets it through without
  * credentials when metrics_public (else as the UI API: open with auth off, token with it on). */
 void api_prom_metrics(const struct http_req *r, struct http_resp *w, void *ctx);
-bool api_pre_metrics(const struct http_req *r, struct http_resp *w, void *ctx);
+bool api_pre_metrics(const struct http_req *r, struct http_resp *w, char *who, size_t whosz,
+                     void *ctx);
 /* The web UI (api/static_api.c): GET / and GET /ui/<file>, no credentials needed. */
 void api_ui_static(const struct http_req *r, struct http_resp *w, void *ctx);
 /* Serves the UI from dir (every file of the built-in UI, read now; a missing or unreadable one
@@ -102,13 +103,12 @@ void api_ui_unload_dir(void);
 #define API_AGENT_MSG_MAX (64u * 1024)
 
 /* Route pre-hooks (api/common.c): check the agent token / UI credentials from the header
- * before the body is read; answer 401 and return false when refused. */
-bool api_pre_agent(const struct http_req *r, struct http_resp *w, void *ctx);
-bool api_pre_ui(const struct http_req *r, struct http_resp *w, void *ctx);
-/* http_identity_fn of the control rate limit (ctx = the coord_api): the key of the identity
- * auth_identify() authenticates ("user:NAME" by token, session or proxy header, "ui_token",
- * "basic:NAME"), else "ip:ADDR" (anonymous, refused credentials, auth off). */
-void api_identity(const struct http_req *r, char *buf, size_t bufsz, void *ctx);
+ * before the body is read; answer 401 and return false when refused. api_pre_ui also names
+ * the caller in who for the control rate limit: the key of the identity auth_identify()
+ * authenticates ("user:NAME" by token, session or proxy header, "ui_token", "basic:NAME"). */
+bool api_pre_agent(const struct http_req *r, struct http_resp *w, char *who, size_t whosz,
+                   void *ctx);
+bool api_pre_ui(const struct http_req *r, struct http_resp *w, char *who, size_t whosz, void *ctx);
 
 /* People (api/session_api.c): POST /api/login, POST /api/logout, GET /api/me; the audit log
  * (api/audit_api.c): GET /api/audit (admin). */

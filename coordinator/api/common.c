@@ -123,8 +123,11 @@ bool api_ui_ok(struct coord_api *api, const struct http_req *r, struct http_resp
     return api_ui_need(api, r, w, META_ROLE_VIEWER, NULL);
 }
 
-bool api_pre_agent(const struct http_req *r, struct http_resp *w, void *ctx)
+bool api_pre_agent(const struct http_req *r, struct http_resp *w, char *who, size_t whosz,
+                   void *ctx)
 {
+    (void)who;
+    (void)whosz;
     struct coord_api *api = ctx;
     struct gp_err err = {0};
     /* any valid token here; the handler checks it against the service the body names */
@@ -134,22 +137,15 @@ bool api_pre_agent(const struct http_req *r, struct http_resp *w, void *ctx)
     return false;
 }
 
-bool api_pre_ui(const struct http_req *r, struct http_resp *w, void *ctx)
+bool api_pre_ui(const struct http_req *r, struct http_resp *w, char *who, size_t whosz, void *ctx)
 {
-    return api_ui_ok(ctx, r, w);
-}
-
-void api_identity(const struct http_req *r, char *buf, size_t bufsz, void *ctx)
-{
-    struct coord_api *api = ctx;
+    /* only a credential auth_identify accepted names a caller (a refused one never gets here):
+     * an unchecked header would let anyone mint a fresh bucket per request */
     struct auth_ident id;
-    struct gp_err err = {0};
-    /* only a credential auth_identify accepted names a caller: an unchecked header would let
-     * anyone mint a fresh bucket per request */
-    if (auth_identify(api->auth, r, coord_now(), &id, &err) == 0)
-        snprintf(buf, bufsz, "%s", id.key);
-    else
-        snprintf(buf, bufsz, "ip:%s", id.ip);
+    if (!api_ui_need(ctx, r, w, META_ROLE_VIEWER, &id))
+        return false;
+    snprintf(who, whosz, "%s", id.key);
+    return true;
 }
 
 void api_store_error(struct http_resp *w, int rc, const struct gp_err *err)

@@ -8,8 +8,11 @@
 
 #include <stdlib.h>
 
-bool api_pre_metrics(const struct http_req *r, struct http_resp *w, void *ctx)
+bool api_pre_metrics(const struct http_req *r, struct http_resp *w, char *who, size_t whosz,
+                     void *ctx)
 {
+    (void)who;
+    (void)whosz;
     struct coord_api *api = ctx;
     return api->metrics_public || api_ui_ok(api, r, w);
 }

@@ -493,22 +493,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                              url, allow);
             return quick(s, st, conn, 404, NULL, "no such endpoint: %s %s", method, url);
         }
+        char id[128] = "";
         if (st->route->pre) {
             /* authenticate from the header: a refused request never has its body read */
             struct http_req pre = {.conn = conn, .method = method, .path = url};
             struct http_resp r = {.status = 500, .content_type = "application/json"};
-            if (!st->route->pre(&pre, &r, st->route->ctx)) {
+            if (!st->route->pre(&pre, &r, id, sizeof(id), st->route->ctx)) {
                 st->rejected = true;
                 return respond(s, st, conn, &r);
             }
             free(r.body);
         }
         if ((st->route->flags & HTTP_R_RATE_LIMITED) && s->rl) {
-            struct http_req who = {.conn = conn, .method = method, .path = url};
-            char id[128];
-            if (s->opts.identity)
-                s->opts.identity(&who, id, sizeof(id), s->opts.identity_ctx);
-            else {
+            if (!id[0]) { /* no hook named the caller: count per address */
+                struct http_req who = {.conn = conn, .method = method, .path = url};
                 char ip[64];
                 http_client_ip(&who, ip, sizeof(ip));
                 snprintf(id, sizeof(id), "ip:%s", ip);

@@ -40,8 +40,11 @@ struct http_resp {
 typedef void (*http_handler_fn)(const struct http_req *req, struct http_resp *resp, void *ctx);
 /* Runs once the request header is in, before any body byte is read (req->body is NULL): return
  * true to go on, or false after filling resp (e.g. 401), which is sent at once; the body is
- * then never read. */
-typedef bool (*http_pre_fn)(const struct http_req *req, struct http_resp *resp, void *ctx);
+ * then never read. who ("" on entry, whosz bytes): the hook names there the caller it
+ * authenticated, a stable key the per-identity rate limit counts on (HTTP_R_RATE_LIMITED); left
+ * empty, the limit counts per client address. One credential lookup serves both. */
+typedef bool (*http_pre_fn)(const struct http_req *req, struct http_resp *resp, char *who,
+                            size_t whosz, void *ctx);
 
 enum {
     HTTP_R_PREFIX = 1u << 0,        /* path is a prefix ("/ui/") */
@@ -50,13 +53,9 @@ enum {
                                        so the event-loop threads keep answering others */
     HTTP_R_LARGE_INFLATE = 1u << 3, /* a gzip body may inflate up to opts.max_decompressed;
                                        other routes stop inflating at their wire limit */
-    HTTP_R_RATE_LIMITED = 1u << 4,  /* a control endpoint: opts.control_rate per identity (429) */
+    HTTP_R_RATE_LIMITED = 1u << 4,  /* a control endpoint: opts.control_rate per identity (429):
+                                       the name the pre hook gives, else "ip:ADDR" */
 };
-
-/* Who is calling, for the per-identity rate limit: fills buf with a stable name of the
- * authenticated principal, or of the client address when there is none. Runs after the
- * route's pre hook accepted the request. */
-typedef void (*http_identity_fn)(const struct http_req *req, char *buf, size_t bufsz, void *ctx);
 
 struct http_route {
     const char *method; /* "GET", "POST", ... ; GET routes also answer HEAD */
@@ -80,9 +79,7 @@ struct http_opts {
     unsigned body_timeout_s;   /* whole request body deadline after its header (0 = none) */
     double control_rate;       /* HTTP_R_RATE_LIMITED requests per second per identity (0 = off) */
     unsigned control_burst;    /* bucket size of that limit */
-    http_identity_fn identity; /* NULL: the client address */
-    void *identity_ctx;
-    unsigned workers; /* pool for HTTP_R_OFFLOAD routes (0 = same as threads) */
+    unsigned workers;          /* pool for HTTP_R_OFFLOAD routes (0 = same as threads) */
     /* Host / Origin checks (see guard.h): */
     bool check_host;             /* refuse a Host that is not ours (DNS rebinding) */
     const char *allowed_hosts;   /* extra Host names, comma separated */

@@ -2,8 +2,8 @@
 # (coordinator_lib.sh) plus the real gprof-agent (root, BPF) with short sessions; waiting,
 # counting what arrived, and reading the coordinator's store.
 . "$(dirname "$0")/coordinator_lib.sh"
-AGENT=$BUILD/agent/gprof-agent
-GPROFCTL=$BUILD/cli/gprofctl
+AGENT=$BIN/agent/gprof-agent
+GPROFCTL=$BIN/cli/gprofctl
 WL=$BUILD/tests/workloads
 [ -x "$AGENT" ] || fail "$AGENT not built"
 [ -x "$GPROFCTL" ] || fail "$GPROFCTL not built"

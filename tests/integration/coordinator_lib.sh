@@ -2,7 +2,8 @@
 # real gprof-coordinator on 127.0.0.1 with a temp state dir, build gProfiler-style uploads, assert.
 BUILD=${GPROF_BUILD_DIR:?GPROF_BUILD_DIR must point at the build directory}
 SRC=${GPROF_SOURCE_DIR:?GPROF_SOURCE_DIR must point at the source tree}
-COORD=$BUILD/coordinator/gprof-coordinator
+. "$(dirname "${BASH_SOURCE[0]}")/sanitizers.sh" # BIN: the build whose programs run (ASan or not)
+COORD=$BIN/coordinator/gprof-coordinator
 [ -x "$COORD" ] || { echo "FAIL: $COORD not built"; exit 1; }
 WORK=$(mktemp -d /tmp/gprof-coord-test.XXXXXX)
 COORD_PID=
@@ -13,7 +14,22 @@ FLEET_TOKENS=() # "{unique}" tokens of the fleet stores this test used (fleet_dr
 cleanup() {
     local rc=$?
     if [ -n "$COORD_PID" ] && kill -0 "$COORD_PID" 2>/dev/null; then
+        if [ -n "$SAN_LOG" ]; then
+            # sanitized: a clean exit, so LeakSanitizer checks the coordinator too (10 s at most)
+            kill -TERM "$COORD_PID" 2>/dev/null || true
+            local st
+            for _ in $(seq 1 100); do
+                st=$(awk '{ print $3 }' "/proc/$COORD_PID/stat" 2>/dev/null || true)
+                [ -n "$st" ] && [ "$st" != Z ] || break # exited (a zombie until waited for)
+                sleep 0.1
+            done
+        fi
         kill -9 "$COORD_PID" 2>/dev/null || true
+        wait "$COORD_PID" 2>/dev/null || true
+    fi
+    if ! sanitizer_check "$WORK"; then
+        FAILS=$((FAILS + 1))
+        rc=1
     fi
     if [ "${KEEP_WORK:-0}" = 1 ] || [ "$FAILS" != 0 ] || [ "$rc" != 0 ]; then
         echo "work dir kept: $WORK"
@@ -22,6 +38,7 @@ cleanup() {
         fleet_drop_all
         rm -rf "$WORK"
     fi
+    exit "$rc"
 }
 trap cleanup EXIT
 

@@ -8,7 +8,7 @@
 set -euo pipefail
 . "$(dirname "$0")/coordinator_lib.sh"
 . "$(dirname "$0")/tls_lib.sh"
-GPROFCTL=$BUILD/cli/gprofctl
+GPROFCTL=$BIN/cli/gprofctl
 
 make_server srv1 ca 4097
 make_server srv2 ca 4098

@@ -136,7 +136,7 @@ jcheck 'all(.[]; .time | test("^20[0-9-]+T[0-9:]+Z$"))' <"$A" || fail "audit tim
 [ "$(code -H "Authorization: Bearer $ADM" "$H/api/audit?since=2999-01-01T00:00:00")" = 200 ] &&
     jcheck 'length == 0' <"$WORK/resp" || fail "audit since"
 ok "every refused attempt and every action is in GET /api/audit"
-CTL=$BUILD/cli/gprofctl
+CTL=$BIN/cli/gprofctl
 "$CTL" audit --coordinator "$H" --token "$ADM" --since 1h >"$WORK/audit.txt" || fail "gprofctl audit"
 head -1 "$WORK/audit.txt" | grep -q '^TIME  *WHO  *ADDRESS  *ACTION' || fail "gprofctl audit header: $(head -1 "$WORK/audit.txt")"
 grep -Eq ' vic +127\.0\.0\.1 +POST /api/metrics/profile_request .* denied ' "$WORK/audit.txt" ||

@@ -3,12 +3,13 @@
 # function first with the right share, and shows the process name as the root frame.
 set -euo pipefail
 : "${GPROF_BUILD_DIR:?}"
-tool="$GPROF_BUILD_DIR/tests/unit_pprof"
+. "$(dirname "$0")/sanitizers.sh" # BIN: the build whose unit_pprof runs (ASan or not)
+tool="$BIN/tests/unit_pprof"
 [ -x "$tool" ] || { echo "missing $tool (build the unit tests)"; exit 1; }
 command -v go >/dev/null || { echo "go not installed (golang-go is a test dependency)"; exit 1; }
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap 'rc=$?; sanitizer_check "$tmp" || rc=1; rm -rf "$tmp"; exit $rc' EXIT
 export HOME="$tmp/home" GOCACHE="$tmp/gocache" GOPATH="$tmp/gopath" GOFLAGS=-mod=mod GOPROXY=off
 mkdir -p "$HOME"
 

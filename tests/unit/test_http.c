@@ -113,9 +113,12 @@ static struct http_server *srv;
 static int handler_runs;
 
 /* A pre-hook that refuses unless X-Token: yes (the header), before the body is read. */
-static bool need_token(const struct http_req *r, struct http_resp *w, void *ctx)
+static bool need_token(const struct http_req *r, struct http_resp *w, char *who, size_t whosz,
+                       void *ctx)
 {
     (void)ctx;
+    (void)who;
+    (void)whosz;
     const char *t = http_header(r, "X-Token");
     assert_null(r->body);
     if (t && strcmp(t, "yes") == 0)
