@@ -548,6 +548,15 @@ int coord_indexer_flush(struct coord_store *s, struct gp_err *err)
     return rc;
 }
 
+size_t coord_indexer_held(struct coord_store *s)
+{
+    struct coord_store_priv *p = s->priv;
+    pthread_mutex_lock(&p->run_mu);
+    size_t n = p->pend ? p->pend->n : 0;
+    pthread_mutex_unlock(&p->run_mu);
+    return n;
+}
+
 void coord_indexer_free(struct coord_store *s)
 {
     struct coord_store_priv *p = s->priv;

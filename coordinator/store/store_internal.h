@@ -41,6 +41,8 @@ int coord_indexer_pass(struct coord_store *s, size_t max, size_t *processed, int
                        struct gp_err *err);
 /* Adds the held items now (the thread calls it when it stops). */
 int coord_indexer_flush(struct coord_store *s, struct gp_err *err);
+/* Items the indexer holds for its next batch now (tests wait on it). */
+size_t coord_indexer_held(struct coord_store *s);
 /* Frees what the indexer keeps between passes (after the thread stopped). */
 void coord_indexer_free(struct coord_store *s);
 
