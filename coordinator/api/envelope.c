@@ -165,7 +165,7 @@ static int get_time(json_object *body, const char *key, bool required, int64_t *
     }
     if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) {
         double d = json_object_get_double(v);
-        if (d < 0 || d > 32503680000.0)
+        if (!(d >= 0 && d <= 32503680000.0)) /* negated: NaN is refused too */
             return gp_err_set(err, -EINVAL, "field '%s' is out of range", key);
         *out = (int64_t)d;
         return 0;

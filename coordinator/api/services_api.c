@@ -210,7 +210,8 @@ void api_settings_put(const struct http_req *r, struct http_resp *w, void *ctx)
         {
             if (!(json_object_is_type(t, json_type_double) ||
                   json_object_is_type(t, json_type_int)) ||
-                json_object_get_double(t) < 0 || json_object_get_double(t) > 1) {
+                !(json_object_get_double(t) >= 0 &&
+                  json_object_get_double(t) <= 1)) { /* and not NaN */
                 http_resp_msg(w, 400, "sample_thresholds['%.60s'] must be a number in 0..1", svc);
                 json_object_put(body);
                 return;

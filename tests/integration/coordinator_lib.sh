@@ -27,18 +27,22 @@ cleanup() {
         kill -9 "$COORD_PID" 2>/dev/null || true
         wait "$COORD_PID" 2>/dev/null || true
     fi
+    local san=0
     if ! sanitizer_check "$WORK"; then
         FAILS=$((FAILS + 1))
-        rc=1
+        san=1
     fi
-    if [ "${KEEP_WORK:-0}" = 1 ] || [ "$FAILS" != 0 ] || [ "$rc" != 0 ]; then
+    if [ "${KEEP_WORK:-0}" = 1 ] || [ "$FAILS" != 0 ] || [ "$rc" != 0 ] || [ "$san" != 0 ]; then
         echo "work dir kept: $WORK"
         [ ${#FLEET_TOKENS[@]} = 0 ] || echo "fleet stores kept: ${FLEET_TOKENS[*]}"
     else
         fleet_drop_all
         rm -rf "$WORK"
     fi
-    exit "$rc"
+    # Exit only to turn a sanitizer report into a failure: otherwise the script's own exit status
+    # stands (a trap that runs other commands before cleanup, e.g. `kill ... || true; cleanup`,
+    # leaves $? at 0 here, and `exit "$rc"` turned every failure of such a test into a pass).
+    if [ "$san" != 0 ]; then exit 1; fi
 }
 trap cleanup EXIT
 

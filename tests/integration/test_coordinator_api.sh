@@ -207,6 +207,7 @@ curl -s "${UI[@]}" -X PUT "$H/api/settings" -d '{"retention_days":7,"sample_thre
     jcheck '.retention_days==7 and .sample_thresholds.svc==0.25' || fail "settings"
 expect_status 400 "retention_days" "${UI[@]}" -X PUT "$H/api/settings" -d '{"retention_days":"x"}'
 expect_status 404 "unknown service" "${UI[@]}" -X PUT "$H/api/settings" -d '{"sample_thresholds":{"zzz":0.5}}'
+expect_status 400 "must be a number in 0..1" "${UI[@]}" -X PUT "$H/api/settings" -d '{"sample_thresholds":{"svc":NaN}}'
 curl -s "${UI[@]}" -X PUT "$H/api/settings" -d '{"sample_thresholds":{"svc":0}}' >/dev/null
 ok "retention and downsampling settings"
 
@@ -247,6 +248,8 @@ post_gz '{"start_time":"2026-01-01T00:00:00","hostname":"h","profile":"# {\"meta
 expect_status 400 "line 3" "${AG[@]}" --data-binary @"$WORK/g.gz"
 post_gz '{"start_time":"yesterday","hostname":"h","profile":"# {\"metadata\":{}}\n0;;a;b 1","gpid":""}'
 expect_status 400 "start_time" "${AG[@]}" --data-binary @"$WORK/g.gz"
+post_gz '{"start_time":NaN,"hostname":"h","profile":"# {\"metadata\":{}}\n0;;a;b 1","gpid":""}' # json-c reads NaN
+expect_status 400 "field 'start_time' is out of range" "${AG[@]}" --data-binary @"$WORK/g.gz"
 post_gz '{"start_time":"2026-01-01T00:00:00","hostname":"h","profile":"# {\"metadata\":{}}\n0;;a;b 1"}'
 expect_status 400 "gpid must be a part of a json body" "${AG[@]}" --data-binary @"$WORK/g.gz"
 expect_status 400 "GPROFILER-SERVICE-NAME" -X POST "$H/api/v2/profiles" -H "GPROFILER-API-KEY: $TOK" --data-binary @"$WORK/b1.gz"
