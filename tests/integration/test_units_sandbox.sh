@@ -23,8 +23,8 @@ AGENT=$WORK/sandboxed-agent
 burn 120
 # kernel frames: a user-space burner gives few (its cpu-clock samples carry no kernel stack), and
 # on an idle machine 35 samples of one session may hold none; one byte a read and a write keeps
-# a process in system calls
-timeout 120 dd if=/dev/zero of=/dev/null bs=1 >/dev/null 2>&1 &
+# a process in system calls (dd itself in BG_PIDS: agent_cleanup kills it)
+dd if=/dev/zero of=/dev/null bs=1 count=100000000 >/dev/null 2>&1 & # ~1-3 min at most
 BG_PIDS+=($!)
 start_agent --token SECRETTOKEN123
 grep -q 'units_sandbox: ProtectSystem=strict.*CapabilityBoundingSet=.*NoNewPrivileges; MemoryDenyWriteExecute; SystemCallFilter.*RestrictAddressFamilies' \
