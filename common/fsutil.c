@@ -49,6 +49,30 @@ int gp_write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+int gp_dir_sync_wait(struct gp_dir_sync *g, int dirfd, pthread_mutex_t *mu, pthread_cond_t *cv)
+{
+    uint64_t mine = ++g->announced;
+    int rc = 0;
+    while (g->synced < mine) {
+        if (g->syncing) {
+            pthread_cond_wait(cv, mu);
+            continue;
+        }
+        g->syncing = 1;
+        uint64_t upto = g->announced; /* every change announced so far is in the directory */
+        pthread_mutex_unlock(mu);
+        rc = fsync(dirfd) < 0 ? -errno : 0;
+        pthread_mutex_lock(mu);
+        g->syncing = 0;
+        if (rc == 0 && upto > g->synced)
+            g->synced = upto;
+        pthread_cond_broadcast(cv);
+        if (rc)
+            break; /* this caller's own fsync failed; the others try theirs */
+    }
+    return rc;
+}
+
 static uint64_t tmp_random(void)
 {
     uint64_t r = 0;

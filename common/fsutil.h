@@ -4,7 +4,9 @@
 #ifndef GPROF_COMMON_FSUTIL_H
 #define GPROF_COMMON_FSUTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* mkdir -p: creates path and its missing parents with mode; an existing directory is fine.
@@ -12,6 +14,18 @@
 int gp_mkdir_p(const char *path, mode_t mode);
 /* write(2) until all len bytes are written, retrying on EINTR. */
 int gp_write_all(int fd, const void *buf, size_t len);
+
+/* A directory's fsync shared by concurrent writers: one fsync covers every change announced
+ * before it began, so writers that create or rename files at once share one journal commit. */
+struct gp_dir_sync {
+    uint64_t announced; /* changes announced */
+    uint64_t synced;    /* every change up to this one is durable */
+    int syncing;        /* a caller is in fsync */
+};
+/* Announces a change just made in dirfd and returns once an fsync of dirfd that began after it
+ * has succeeded: 0, or -errno of this caller's own fsync. Called and returns with mu held (mu
+ * guards g); cv is broadcast when an fsync ends. */
+int gp_dir_sync_wait(struct gp_dir_sync *g, int dirfd, pthread_mutex_t *mu, pthread_cond_t *cv);
 
 /* Atomic replacement of a file: the data goes to ".BASE.PID.RANDOM.tmp" beside the target,
  * created with O_EXCL | O_NOFOLLOW (a name planted in advance, a symlink or a FIFO, is never

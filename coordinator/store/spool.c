@@ -49,10 +49,9 @@ struct coord_spool {
     struct spool_item *head, *tail;
     uint64_t reserved;  /* bytes of files written or queued, not yet put */
     double pause_until; /* monotonic seconds: the blob store failed, wait before the next put */
-    struct gp_backoff backoff;        /* consecutive failed puts */
-    uint64_t dir_created, dir_synced; /* files created / covered by a finished directory fsync */
-    int dir_syncing;                  /* a writer is in fsync(dir_fd) */
-    char **found;                     /* names present at open (replayed by start) */
+    struct gp_backoff backoff;   /* consecutive failed puts */
+    struct gp_dir_sync dir_sync; /* files created in dir_fd, made durable together */
+    char **found;                /* names present at open (replayed by start) */
     size_t nfound;
     struct coord_spool_stats st;
 };
@@ -155,32 +154,13 @@ void coord_spool_close(struct coord_spool *sp)
     free(sp);
 }
 
-/* The directory's fsync for a file just created: one fsync covers every file created before it
- * started, so concurrent writers share it (each waits for one that began after its create).
- * Other writers create and the uploaders delete files all the time: an fsync per writer would
- * be a journal commit each. */
+/* The directory's fsync for a file just created, shared with the writers of the moment (other
+ * writers create and the uploaders delete files all the time: an fsync each would be a journal
+ * commit each). */
 static int dir_sync(struct coord_spool *sp)
 {
     pthread_mutex_lock(&sp->mu);
-    uint64_t mine = ++sp->dir_created;
-    int rc = 0;
-    while (sp->dir_synced < mine) {
-        if (sp->dir_syncing) {
-            pthread_cond_wait(&sp->dir_cv, &sp->mu);
-            continue;
-        }
-        sp->dir_syncing = 1;
-        uint64_t upto = sp->dir_created;
-        pthread_mutex_unlock(&sp->mu);
-        rc = fsync(sp->dir_fd) < 0 ? -errno : 0;
-        pthread_mutex_lock(&sp->mu);
-        sp->dir_syncing = 0;
-        if (rc == 0 && upto > sp->dir_synced)
-            sp->dir_synced = upto;
-        pthread_cond_broadcast(&sp->dir_cv);
-        if (rc)
-            break; /* this writer's own fsync failed; the others try theirs */
-    }
+    int rc = gp_dir_sync_wait(&sp->dir_sync, sp->dir_fd, &sp->mu, &sp->dir_cv);
     pthread_mutex_unlock(&sp->mu);
     return rc;
 }

@@ -8,7 +8,8 @@
  * A crash anywhere leaves the file; the next start replays every file whose upload id has a
  * profile row (acknowledged) and deletes the others (never acknowledged: the agent still holds
  * them), and any file shorter than its name says (cut by a crash before its fsync returned, so
- * before any commit of this coordinator). Put and unpark are idempotent, so a replay stores and indexes a profile once.
+ * before any commit of this coordinator). Put and unpark are idempotent, so a replay stores and
+ * indexes a profile once.
  *
  * Bounds: at most max_bytes of bodies wait in the spool; past that coord_spool_write answers
  * -ENOSPC and the caller stores the blob synchronously (503 while the blob store is down, as

@@ -26,10 +26,8 @@
 
 struct dir_sync {
     char dir[BLOB_KEY_MAX + 1]; /* the key's directory part; "" = the root */
-    uint64_t renamed;           /* renames announced */
-    uint64_t synced;            /* every rename up to this one is durable */
+    struct gp_dir_sync sync;    /* its renames, made durable together */
     unsigned users;             /* puts waiting on this slot */
-    bool syncing;
 };
 
 struct fs_store {
@@ -128,16 +126,16 @@ static struct dir_sync *dir_slot(struct fs_store *s, const char *dir, size_t n)
     struct dir_sync *idle = NULL;
     for (size_t i = 0; i < DIR_SYNC_SLOTS; i++) {
         struct dir_sync *d = &s->slots[i];
-        if ((d->users || d->renamed) && strlen(d->dir) == n && memcmp(d->dir, dir, n) == 0)
+        if ((d->users || d->sync.announced) && strlen(d->dir) == n && memcmp(d->dir, dir, n) == 0)
             return d;
-        if (!d->users && !d->syncing && (!idle || !d->renamed))
+        if (!d->users && !d->sync.syncing && (!idle || !d->sync.announced))
             idle = d;
     }
     if (!idle)
         return NULL;
     memcpy(idle->dir, dir, n);
     idle->dir[n] = '\0';
-    idle->renamed = idle->synced = 0;
+    idle->sync = (struct gp_dir_sync){0};
     return idle;
 }
 
@@ -154,25 +152,7 @@ static int dir_sync_after_rename(struct fs_store *s, const char *key, int dirfd)
         return fsync(dirfd) < 0 ? -errno : 0;
     }
     d->users++;
-    uint64_t mine = ++d->renamed;
-    int rc = 0;
-    while (d->synced < mine) {
-        if (d->syncing) {
-            pthread_cond_wait(&s->cv, &s->mu);
-            continue;
-        }
-        d->syncing = true;
-        uint64_t upto = d->renamed; /* every rename announced so far is in the directory */
-        pthread_mutex_unlock(&s->mu);
-        rc = fsync(dirfd) < 0 ? -errno : 0;
-        pthread_mutex_lock(&s->mu);
-        d->syncing = false;
-        if (rc == 0 && upto > d->synced)
-            d->synced = upto;
-        pthread_cond_broadcast(&s->cv);
-        if (rc)
-            break; /* this caller's own fsync failed; the others try theirs */
-    }
+    int rc = gp_dir_sync_wait(&d->sync, dirfd, &s->mu, &s->cv);
     d->users--;
     pthread_mutex_unlock(&s->mu);
     return rc;
