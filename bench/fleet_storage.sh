@@ -117,7 +117,7 @@ run_side() {
     c0=$(cpu_of "${SIDE_PIDS[@]}")
     local -a s0 s1
     read -ra s0 <<<"$(srv_cpu)"
-    [[ -n ${SRV_DIR:-} && $name = fleet* ]] && pg_sql "SELECT pg_stat_statements_reset()" >/dev/null
+    [[ -n ${SRV_DIR:-} && $name = fleet* ]] && pg_sql "SELECT pg_stat_statements_reset()" >/dev/null 2>&1 || true
     t0=$(date +%s%N)
     fill=$( (
         "$TMP/upload_load" "${urlargs[@]}" --service bench --conns "$CONNS" --fill "$T0" \
