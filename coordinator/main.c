@@ -432,6 +432,7 @@ int main(int argc, char **argv)
     struct http_server *srv = NULL;
     struct http_ratelimit *login_rl = NULL; /* the api's; freed after the server stops */
     struct answer_cache *answers = NULL;    /* the api's too */
+    struct merge_flight *merges = NULL;     /* the api's too */
     struct coord_auth auth;
     coord_auth_init(&auth, st->meta, c.auth, c.ui_token, c.ui_basic_auth);
     coord_auth_set_proxy(&auth, c.trusted_proxy_header, c.trusted_proxies);
@@ -466,7 +467,9 @@ int main(int argc, char **argv)
                             .tls = c.tls_cert[0] != '\0',
                             .login_rate = c.login_rate,
                             .login_burst = c.login_burst,
-                            .answers = answers = answer_cache_new((size_t)c.answer_cache_mb << 20)};
+                            .answers = answers = answer_cache_new((size_t)c.answer_cache_mb << 20),
+                            /* a first paint's pruned request and its full one: one merge */
+                            .merges = merges = merge_flight_new(2, 10000)};
     if (http_ratelimit_new("sign-in limit", c.login_rate, c.login_burst, &login_rl, &err) != 0) {
         fprintf(stderr, "gprof-coordinator: %s\n", err.msg);
         goto out;
@@ -565,6 +568,7 @@ out:
     if (srv)
         http_server_stop(srv, 0);
     answer_cache_free(answers);
+    merge_flight_free(merges);
     http_ratelimit_free(login_rl);
     cp_plane_close(plane);
     coord_store_stop(st);

@@ -52,8 +52,9 @@ export function hasToken() {
   return !!sessionStorage.getItem(TOKEN_KEY);
 }
 
-// raw: the answer's text as data, not parsed (a flame graph parsed off the main thread).
-export async function api(path, params = {}, { method = 'GET', body, blob = false, raw = false } = {}) {
+// raw: the answer's text as data, not parsed (a flame graph parsed off the main thread);
+// signal: an AbortSignal that cancels the request (it then rejects with the AbortError).
+export async function api(path, params = {}, { method = 'GET', body, blob = false, raw = false, signal } = {}) {
   const url = apiUrl(path, params);
   for (let attempt = 0; ; attempt++) {
     const headers = {};
@@ -63,8 +64,9 @@ export async function api(path, params = {}, { method = 'GET', body, blob = fals
     if (method !== 'GET' && csrfToken()) headers['X-CSRF-Token'] = csrfToken();
     let res;
     try {
-      res = await fetch(url, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+      res = await fetch(url, { method, headers, credentials: 'same-origin', signal, body: body === undefined ? undefined : JSON.stringify(body) });
     } catch (e) {
+      if (e && e.name === 'AbortError') throw e;
       throw new ApiError(0, `Cannot reach the coordinator (${e.message}). Is gprof-coordinator running?`);
     }
     if (res.status === 401 && attempt < 3) {

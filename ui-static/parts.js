@@ -102,7 +102,11 @@ export function mountGraph(host, tree, meta) {
   if (graphMode !== 'flame') currentViewer.graph.setMode(graphMode);
   currentViewer.graph.on('mode', (m) => { graphMode = m; });
   app.viewer = currentViewer;
-  requestAnimationFrame(() => requestAnimationFrame(() => { document.documentElement.dataset.graph = String(++app.graphs); }));
+  const v = currentViewer;
+  requestAnimationFrame(() => requestAnimationFrame(() => {
+    v.paintedAt = performance.now(); // the first paint, since navigation start (tests, the bench)
+    document.documentElement.dataset.graph = String(++app.graphs);
+  }));
   return currentViewer;
 }
 

@@ -7,10 +7,12 @@
 // can be drawn >= 1 px wide), paints it, and meanwhile the Worker fetches and lays out the full
 // tree, swapped in when ready (mountViewer's setTree). &progressive=0 turns it off;
 // &firstFraction=F sets the first request's minFraction (tests use a coarse one on small data).
-// Import lines are dropped when common/html.c inlines this file after flamegraph/model.js,
-// widget.js and viewer.js (one inline module).
+// The pruned request and the swap are flamegraph/progressive.js, shared with the app's Profiles
+// page. Import lines are dropped when common/html.c inlines this file after flamegraph/model.js,
+// widget.js, viewer.js and progressive.js (one inline module).
 import { treeFromPayload, parseTree } from './flamegraph/model.js';
 import { mountViewer } from './flamegraph/viewer.js';
+import { progressiveFirstParams, progressiveSwapIn } from './flamegraph/progressive.js';
 
 function showError(root, msg) {
   root.replaceChildren();
@@ -43,18 +45,16 @@ function viewerLoadInWorker(src, hold) {
   });
 }
 
-// The first payload's share of all samples: frames narrower than 1/4000 of the width are under
-// 0.35 px at 1400 px and merge with their neighbours anyway.
-const VIEWER_FIRST_FRACTION = '1/4000';
-
 // The pruned first request for src, or null when src is not the coordinator's compact tree (or
-// already pruned, or &progressive=0).
+// already pruned, or &progressive=0); &firstFraction=F sets its minFraction.
 function viewerFirstSrc(src, params) {
-  if (params.get('progressive') === '0') return null;
   let u;
   try { u = new URL(src, location.href); } catch { return null; }
-  if (!u.pathname.endsWith('/api/flamegraph') || u.searchParams.get('format') !== 'compact' || u.searchParams.has('minFraction')) return null;
-  u.searchParams.set('minFraction', params.get('firstFraction') || VIEWER_FIRST_FRACTION);
+  if (!u.pathname.endsWith('/api/flamegraph')) return null;
+  const first = progressiveFirstParams(Object.fromEntries(u.searchParams),
+    { progressive: params.get('progressive'), firstFraction: params.get('firstFraction') });
+  if (!first) return null;
+  u.searchParams.set('minFraction', first.minFraction);
   return u.href;
 }
 
@@ -151,17 +151,10 @@ function viewerTrackState(viewer) {
 // paint is drawn): swapped in once drawn (timings.fullAt), or dropped when the first answer was
 // already whole; a failure is shown in the partial note.
 function viewerSwapIn(viewer, rest, first) {
-  if (!first.partial) { // nothing was pruned: the first answer is the whole tree
-    if (viewerWorker) viewerWorker.terminate();
-    return;
-  }
-  requestAnimationFrame(() => requestAnimationFrame(() => {
-    if (viewerWorker) viewerWorker.postMessage({ go: true }); // its held parse may start now
-  }));
-  requestAnimationFrame(() => requestAnimationFrame(() => rest().then((r) => {
-    viewer.setTree(r.tree);
-    requestAnimationFrame(() => requestAnimationFrame(() => {
-      const at = performance.now();
+  progressiveSwapIn(viewer, first, rest, {
+    drop: () => { if (viewerWorker) viewerWorker.terminate(); },
+    release: () => { if (viewerWorker) viewerWorker.postMessage({ go: true }); }, // its held parse may start now
+    onFull: (r, at) => {
       const tm = viewer.timings || (viewer.timings = {});
       tm.fullAt = at;
       tm.fullReceivedAt = r.receivedAt;
@@ -169,12 +162,9 @@ function viewerSwapIn(viewer, rest, first) {
       tm.fullWorker = !!r.worker;
       tm.fullNodes = r.tree.n;
       document.documentElement.dataset.full = '1';
-    }));
-  }, (e) => {
-    const note = document.getElementById('gp-partial');
-    if (note) { note.textContent = `The full profile could not be loaded: ${e && e.message ? e.message : e}`; note.classList.add('gp-error'); }
-    document.documentElement.dataset.full = 'error';
-  })));
+    },
+    onError: () => { document.documentElement.dataset.full = 'error'; },
+  });
 }
 
 async function main() {

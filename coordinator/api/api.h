@@ -12,6 +12,7 @@
 #include "coordinator/control/plane.h"
 #include "coordinator/http/server.h"
 #include "coordinator/query/answer_cache.h"
+#include "coordinator/query/merge_flight.h"
 #include "coordinator/store/store.h"
 
 /* What the agent endpoints took in, for GET /metrics (api/prom_api.c): relaxed atomics, a few
@@ -45,6 +46,7 @@ struct coord_api {
     double login_rate;                 /* its rate (per second) and burst, for the 429 message */
     unsigned login_burst;
     struct answer_cache *answers; /* finished flame graphs (NULL = none kept) */
+    struct merge_flight *merges;  /* merges under way or just done, shared (NULL = none) */
 };
 
 /* Fills routes (at most max) and returns how many. */

@@ -2,6 +2,7 @@
  * exports (html, collapsed, pprof), diffs, and the time range that has data. */
 #include "coordinator/api/query_params.h"
 #include "coordinator/query/answer_cache.h"
+#include "coordinator/query/merge_flight.h"
 #include "common/timeutil.h"
 #include "common/collapsed.h"
 #include "common/flametree.h"
@@ -125,18 +126,19 @@ static int min_fraction_param(const struct http_req *r, struct http_resp *w, dou
     return 1;
 }
 
-/* Sends prof in the requested format (tree JSON by default). Takes prof. */
-static void send_profile(const struct http_req *r, struct http_resp *w, const char *service,
-                         int64_t start, int64_t end, struct gp_profile *prof,
+/* Sends ref's profile in the requested format (tree JSON by default). Releases ref. */
+static void send_profile(const struct http_req *r, struct http_resp *w, struct coord_api *api,
+                         const char *service, int64_t start, int64_t end, struct merge_ref *ref,
                          const struct keep_ctx *keep)
 {
+    struct gp_profile *prof = merge_ref_profile(ref);
     struct gp_err err = {0};
     struct strbuf sb = STRBUF_INIT;
     const char *fmt = http_query(r, "format");
     if (!fmt || !*fmt)
         fmt = "flamegraph";
     if (gp_profile_total(prof) == 0) {
-        gp_profile_free(prof);
+        merge_flight_release(api->merges, ref);
         http_resp_empty(w, 204);
         return;
     }
@@ -145,7 +147,7 @@ static void send_profile(const struct http_req *r, struct http_resp *w, const ch
     bool json = false;
     struct gp_flametree_opts topts = {0};
     if (!min_fraction_param(r, w, &topts.min_fraction)) {
-        gp_profile_free(prof);
+        merge_flight_release(api->merges, ref);
         return;
     }
     if (strcmp(fmt, "flamegraph") == 0 || strcmp(fmt, "json") == 0) {
@@ -178,13 +180,13 @@ static void send_profile(const struct http_req *r, struct http_resp *w, const ch
         ctype = "application/octet-stream";
         attachment(w, service, "pb.gz");
     } else {
-        gp_profile_free(prof);
+        merge_flight_release(api->merges, ref);
         http_resp_msg(w, 400,
                       "format must be flamegraph, compact, html, collapsed or pprof, got '%.40s'",
                       fmt);
         return;
     }
-    gp_profile_free(prof);
+    merge_flight_release(api->merges, ref);
     if (rc || sb.oom) {
         sb_free(&sb);
         http_resp_msg(w, 500, "rendering failed: %s", err.msg[0] ? err.msg : "out of memory");
@@ -199,6 +201,49 @@ static void send_profile(const struct http_req *r, struct http_resp *w, const ch
     snprintf(meta.disposition, sizeof(meta.disposition), "%s", w->disposition);
     char *body = sb_detach(&sb, &len);
     respond(w, body, len, &meta, keep);
+}
+
+/* Whether fmt's renderer only reads the profile, so that concurrent requests may share it (the
+ * HTML export and pprof read the header through calls that may write to it: json_object_get's
+ * reference count is not atomic in json-c). */
+static bool shares_profile(const char *fmt)
+{
+    return !fmt || !*fmt || strcmp(fmt, "flamegraph") == 0 || strcmp(fmt, "json") == 0 ||
+           strcmp(fmt, "compact") == 0 || strcmp(fmt, "collapsed") == 0 ||
+           strcmp(fmt, "collapsed_file") == 0;
+}
+
+struct merge_args {
+    struct coord_api *api;
+    const char *service;
+    int64_t start, end;
+    const struct query_spec *spec;
+};
+
+static int run_merge(void *ctx, struct gp_profile **out, struct gp_err *err)
+{
+    const struct merge_args *a = ctx;
+    return query_profile(a->api->store->index, a->service, a->start, a->end, a->spec, out, err);
+}
+
+/* The merged profile of service over [start, end) with the request's filter and spec's stack
+ * cap, in *ref: one merge for the requests that ask for it at once (a pruned first paint and the
+ * full tree; merge_flight.h) when share, else a merge of its own. 0 or a negative errno. */
+static int merged_profile(const struct http_req *r, struct coord_api *api, const char *service,
+                          int64_t start, int64_t end, const struct query_spec *spec, bool share,
+                          struct merge_ref **ref, struct gp_err *err)
+{
+    struct merge_args a = {
+            .api = api, .service = service, .start = start, .end = end, .spec = spec};
+    struct strbuf key = STRBUF_INIT;
+    const char *f = http_query(r, "filter");
+    sb_printf(&key, "%s\n%lld\n%lld\n%zu\n%s", service, (long long)start, (long long)end,
+              spec->stacks, f ? f : "");
+    uint64_t gen = share && !key.oom ? index_generation(api->store->index) : 0;
+    int rc = merge_flight_get(api->merges, key.oom ? "" : sb_str(&key), gen, run_merge, &a, ref,
+                              err);
+    sb_free(&key);
+    return rc;
 }
 
 /* The cache key of a flame-graph request: everything its answer depends on besides the index
@@ -259,15 +304,16 @@ void api_flamegraph(const struct http_req *r, struct http_resp *w, void *ctx)
         return;
     }
     struct gp_err err = {0};
-    struct gp_profile *prof = NULL;
-    int rc = query_profile(api->store->index, p.service, p.start, p.end, &p.spec, &prof, &err);
+    struct merge_ref *ref = NULL;
+    int rc = merged_profile(r, api, p.service, p.start, p.end, &p.spec,
+                            shares_profile(http_query(r, "format")), &ref, &err);
     if (rc) {
         sb_free(&key);
         api_query_free(&p);
         api_store_error(w, rc, &err);
         return;
     }
-    send_profile(r, w, p.service, p.start, p.end, prof, &keep);
+    send_profile(r, w, api, p.service, p.start, p.end, ref, &keep);
     sb_free(&key);
     api_query_free(&p);
 }
@@ -313,6 +359,11 @@ void api_flamegraph_diff(const struct http_req *r, struct http_resp *w, void *ct
         http_resp_msg(w, 400, "compareEndTime must be after compareStartTime");
         return;
     }
+    struct gp_flametree_opts topts = {0}; /* minFraction as on /api/flamegraph */
+    if (!min_fraction_param(r, w, &topts.min_fraction)) {
+        api_query_free(&p);
+        return;
+    }
     struct strbuf key = STRBUF_INIT;
     struct keep_ctx keep;
     if (from_cache(r, w, api, "diff", &p, &key, &keep)) {
@@ -321,29 +372,30 @@ void api_flamegraph_diff(const struct http_req *r, struct http_resp *w, void *ct
         return;
     }
     struct gp_err err = {0};
-    struct gp_profile *before = NULL, *after = NULL;
-    int rc = query_profile(api->store->index, before_svc, bs, be, &p.spec, &before, &err);
+    struct merge_ref *bref = NULL, *aref = NULL;
+    int rc = merged_profile(r, api, before_svc, bs, be, &p.spec, true, &bref, &err);
     if (rc == 0)
-        rc = query_profile(api->store->index, p.service, p.start, p.end, &p.spec, &after, &err);
+        rc = merged_profile(r, api, p.service, p.start, p.end, &p.spec, true, &aref, &err);
     api_query_free(&p);
     if (rc) {
         sb_free(&key);
-        gp_profile_free(before);
+        merge_flight_release(api->merges, bref);
         api_store_error(w, rc, &err);
         return;
     }
+    struct gp_profile *before = merge_ref_profile(bref), *after = merge_ref_profile(aref);
     if (gp_profile_total(before) == 0 && gp_profile_total(after) == 0) {
         sb_free(&key);
-        gp_profile_free(before);
-        gp_profile_free(after);
+        merge_flight_release(api->merges, bref);
+        merge_flight_release(api->merges, aref);
         http_resp_empty(w, 204);
         return;
     }
     struct strbuf sb = STRBUF_INIT;
-    rc = compact ? gp_flametree_diff_compact(before, after, NULL, &sb, &err)
-                 : gp_flametree_diff_json(before, after, NULL, &sb, &err);
-    gp_profile_free(before);
-    gp_profile_free(after);
+    rc = compact ? gp_flametree_diff_compact(before, after, &topts, &sb, &err)
+                 : gp_flametree_diff_json(before, after, &topts, &sb, &err);
+    merge_flight_release(api->merges, bref);
+    merge_flight_release(api->merges, aref);
     if (rc || sb.oom) {
         sb_free(&key);
         sb_free(&sb);

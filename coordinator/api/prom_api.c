@@ -122,6 +122,16 @@ void api_prom_metrics(const struct http_req *r, struct http_resp *w, void *ctx)
     counter(&sb, "gprof_heartbeats_total", "Agent heartbeats answered.", get(&c->heartbeats));
     counter(&sb, "gprof_command_completions_total", "Agent command completions answered.",
             get(&c->completions));
+    uint64_t merges, shared;
+    merge_flight_stats(api->merges, &merges, &shared);
+    counter(&sb, "gprof_query_merges_total",
+            "Profile merges run for flame graphs (each reads the index for one query).", merges);
+    counter(&sb, "gprof_query_merges_shared_total",
+            "Flame graph requests that used a merge another request ran or had just run.", shared);
+    uint64_t hits, misses;
+    answer_cache_stats(api->answers, &hits, &misses);
+    counter(&sb, "gprof_answer_cache_hits_total", "Flame graphs answered from the answer cache.",
+            hits);
     index_figures(api, &sb);
     spool_figures(api, &sb);
     if (sb.oom) {

@@ -1,7 +1,8 @@
 // pages.test.mjs — the web UI's pages of issue 17 in Debian's headless chromium (playwright-core)
 // against a real gprof-coordinator seeded by tests/integration/test_ui_pages.sh: every page with
 // no console error, the Services home, timeline brushing, the sandwich view's exact counts,
-// Compare presets and the grown frame, the PerfSpect view, keys, URL state, screenshots.
+// Compare presets and the grown frame, the PerfSpect view, keys, URL state, screenshots, and the
+// Profiles page's progressive first paint (pruned tree first, then the full one).
 // Usage: node pages.test.mjs --url URL --shots DIR                 (seeded coordinator)
 //        node pages.test.mjs --url URL --shots DIR --console HOST   (a real agent on HOST)
 import { chromium } from 'playwright-core';
@@ -191,6 +192,58 @@ check(st.fn === 'hot_fn' && st.search === 'render' && st.zoom === 'handle_reques
 check(JSON.stringify(st.hosts) === '["shop-1","shop-2"]' && st.rql.includes('"$in"'), `several host values are restored and sent as $in (${st.hosts}, ${st.rql})`);
 check(JSON.stringify(st.group) === '["shop-1","shop-2"]', `"group by host" lists both hosts (${st.group})`);
 await p2.close();
+
+// ---- Profiles: progressive first paint (the pruned tree, then the full one) ------------------
+// firstFraction=1/10 prunes frames under 337 of the 3370 samples (compress, the Python and Java
+// stacks); the full tree's request is held until the first paint is checked, so that the test
+// sees both states whatever the machine's speed.
+{
+  let releaseFull;
+  const fullGate = new Promise((r) => { releaseFull = r; });
+  const fullSeen = [];
+  const isFull = (u) => u.pathname === '/api/flamegraph' && u.searchParams.get('format') === 'compact' && !u.searchParams.has('minFraction');
+  await page.route(isFull, async (route) => { fullSeen.push(route.request().url()); await fullGate; await route.continue().catch(() => {}); });
+  const before = errors.length;
+  const z = 'shop-api;main;batch_job;hot_fn;compress';
+  await page.goto(`${origin}/#/profiles?service=shop&time=1h&full=1&firstFraction=1%2F10&search=compress&z=${encodeURIComponent(z)}`);
+  await ready('profiles');
+  await page.waitForSelector('#ap-graph canvas');
+  await page.waitForFunction(() => window.gprofApp.viewer && window.gprofApp.viewer.paintedAt > 0);
+  const first = await page.evaluate(() => {
+    const v = window.gprofApp.viewer, g = v.graph, t = v.tree;
+    return { partial: !!t.partial, total: t.value[0], nodes: t.n, compress: g.findNode('compress'), hot: g.findNode('hot_fn'),
+      note: !document.getElementById('gp-partial').hidden && document.getElementById('gp-partial').textContent,
+      match: document.getElementById('gp-match').textContent, zoom: t.names[t.name[g.zoom]],
+      top: document.querySelector('#gp-top tbody').textContent, full: document.getElementById('ap-graph-host').dataset.full };
+  });
+  check(fullSeen.length === 1, `the full tree is asked for at once beside the pruned one (${fullSeen.length} request)`);
+  check(first.partial && first.total === 3370 && first.compress < 0 && first.hot > 0,
+    `the first paint is the pruned tree: 3370 samples, hot_fn drawn, compress (200) not yet (${JSON.stringify({ partial: first.partial, total: first.total, nodes: first.nodes, compress: first.compress })})`);
+  check(/Loading the full profile/.test(first.note || '') && /once the full profile is in/.test(first.match) && /Loading the full profile/.test(first.top),
+    `the partial first paint says so; search and top functions visibly wait (${first.note}; ${first.match})`);
+  check(first.zoom === 'hot_fn' && (await hashParams()).z === z, `the URL's zoom goes as deep as the pruned tree holds, the URL keeps the full path (${first.zoom})`);
+  releaseFull();
+  await page.waitForFunction(() => document.getElementById('ap-graph-host').dataset.full === '1', null, { timeout: 15000 });
+  const full = await page.evaluate(() => {
+    const v = window.gprofApp.viewer, g = v.graph, t = v.tree;
+    return { partial: !!t.partial, total: t.value[0], nodes: t.n, compress: g.findNode('compress'), java: g.findNode('com.shop.Cart.total_[j]'),
+      note: document.getElementById('gp-partial').hidden, pct: document.getElementById('gp-match').dataset.percent,
+      zoom: t.names[t.name[g.zoom]], top: document.querySelectorAll('#gp-top tbody tr').length, parsedIn: t.parsedIn,
+      fullAfterPaint: v.fullAt > v.paintedAt };
+  });
+  check(!full.partial && full.total === 3370 && full.compress > 0 && full.java > 0 && full.nodes > first.nodes,
+    `the full tree is swapped in: compress and the Java frame appear (${first.nodes} -> ${full.nodes} nodes)`);
+  check(full.parsedIn === 'worker' && full.fullAfterPaint, `the full tree is parsed in the Worker after the first paint (${full.parsedIn})`);
+  check(full.note && full.pct === (100 * 200 / 3370).toFixed(4) && full.top > 3, `then search is exact (${full.pct}% for compress) and the top functions are listed (${full.top} rows)`);
+  check(full.zoom === 'compress' && (await hashParams()).z === z, `and the URL's zoom lands exactly on compress (${full.zoom})`);
+  check(errors.length === before, `the progressive Profiles page logs no console error${errors.length > before ? ': ' + errors.slice(before).join(' | ') : ''}`);
+  await page.unroute(isFull);
+  await page.goto(`${origin}/#/profiles?service=shop&time=1h&full=1`);
+  await ready('profiles');
+  await page.waitForSelector('#ap-graph canvas');
+  check(await page.evaluate(() => !window.gprofApp.viewer.tree.partial && document.getElementById('ap-graph-host').dataset.full === '1'),
+    'with the default share (1/4000) nothing of this small profile is pruned: the first answer is the whole tree');
+}
 
 // ---- Compare: presets, the grown frame, one click to either side ------------------------------
 await visit('#/compare?service=shop&time=1h&base=hour', 'compare');

@@ -2,7 +2,7 @@
 # test_coordinator_answer_cache.sh — finished flame graphs are served again from memory while the
 # index is unchanged (X-Gprof-Answer: cached, same bytes), never after an upload is indexed, and
 # per request (format, gzip, stacksCount, filter each their own answer); answer_cache_mb=0 keeps
-# none.
+# none. A pruned request (minFraction) and the full one share one merge; diffs take minFraction.
 set -euo pipefail
 . "$(dirname "$0")/coordinator_lib.sh"
 
@@ -59,6 +59,28 @@ indexed 2
 [ "$(jq .total "$WORK/a4")" = 85 ] || fail "cached total $(jq .total "$WORK/a4"), want 85"
 ok "an indexed upload invalidates kept answers"
 
+# a pruned first paint (minFraction) and its full tree share one merge of the profile
+# (merge_flight): one after the other, and at once
+merges() { curl -s "$H/metrics" | awk '$1 == "gprof_query_merges_total" { print $2 }'; }
+m0=$(merges)
+[ -n "$m0" ] || fail "/metrics has no gprof_query_merges_total"
+[ "$(get "$WORK/p1" '&format=compact&stacksCount=777&minFraction=1/10')" = fresh ] || fail "pruned answer came from the cache"
+[ "$(get "$WORK/p2" '&format=compact&stacksCount=777')" = fresh ] || fail "full answer after the pruned one came from the cache"
+m1=$(merges)
+[ $((m1 - m0)) = 1 ] || fail "a pruned and a full request ran $((m1 - m0)) merges, want 1"
+jq -e '.total == 85 and .prunedNodes > 0' "$WORK/p1" >/dev/null || fail "pruned answer: $(head -c 300 "$WORK/p1")"
+[ "$(jq .nodes "$WORK/p1")" -lt "$(jq .nodes "$WORK/p2")" ] || fail "minFraction=1/10 pruned nothing"
+[ "$(jq .total "$WORK/p2")" = 85 ] || fail "full answer's total $(jq .total "$WORK/p2"), want 85"
+curl -s -o "$WORK/c1" "$FG&format=compact&stacksCount=778&minFraction=1/10" &
+c1=$!
+curl -s -o "$WORK/c2" "$FG&format=compact&stacksCount=778" &
+c2=$!
+wait "$c1" "$c2"
+m2=$(merges)
+[ $((m2 - m1)) = 1 ] || fail "a pruned and a full request at once ran $((m2 - m1)) merges, want 1"
+cmp -s "$WORK/c1" "$WORK/p1" && cmp -s "$WORK/c2" "$WORK/p2" || fail "answers of a shared merge differ"
+ok "a pruned request and the full one share one merge"
+
 # the diff endpoint is cached the same way
 D="/diff?serviceName=svc&startTime=$T0&endTime=$T1&compareStartTime=$T0&compareEndTime=$NOW"
 curl -s -D "$WORK/hdr" -o "$WORK/d1" "$H/api/flamegraph$D"
@@ -67,6 +89,18 @@ curl -s -D "$WORK/hdr" -o "$WORK/d2" "$H/api/flamegraph$D"
 grep -qi '^X-Gprof-Answer: cached' "$WORK/hdr" || fail "repeated diff not cached"
 cmp -s "$WORK/d1" "$WORK/d2" || fail "cached diff differs"
 ok "diffs too"
+
+# minFraction on a diff: nodes under the share of max(before, after) go, the kept values (both
+# sides) still count them
+curl -s -o "$WORK/d3" "$H/api/flamegraph$D&format=compact&minFraction=1/10"
+curl -s -o "$WORK/d4" "$H/api/flamegraph$D&format=compact"
+jq -e '.diff and .prunedNodes > 0 and (.self | length) == .nodes' "$WORK/d3" >/dev/null || fail "pruned diff: $(head -c 300 "$WORK/d3")"
+[ "$(jq -c '[.total, .totalBefore, .value[0], .before[0]]' "$WORK/d3")" = "$(jq -c '[.total, .totalBefore, .value[0], .before[0]]' "$WORK/d4")" ] ||
+    fail "pruned diff's totals differ from the full diff's"
+[ "$(jq .nodes "$WORK/d3")" -lt "$(jq .nodes "$WORK/d4")" ] || fail "minFraction=1/10 pruned nothing of the diff"
+code=$(curl -s -o "$WORK/d5" -w '%{http_code}' "$H/api/flamegraph$D&minFraction=2")
+[ "$code" = 400 ] && grep -q minFraction "$WORK/d5" || fail "minFraction=2 on a diff: HTTP $code $(cat "$WORK/d5")"
+ok "diffs take minFraction"
 
 stop_coord
 PORT=

@@ -156,6 +156,23 @@ static void test_diff(void **state)
     assert_null(strstr(sb_str(&sb), "\"old\""));
     assert_non_null(strstr(sb_str(&sb), "\"new\""));
     assert_non_null(strstr(sb_str(&sb), "\"both\""));
+    /* minFraction ranks by max(before, after) too: under ceil(10 * 0.5) = 5, old (4) goes, and
+     * main's before still counts it (10), so both sides' widths stay exact */
+    struct gp_flametree_opts mf = {.min_fraction = 0.5};
+    sb_reset(&sb);
+    assert_int_equal(gp_flametree_diff_json(before, after, &mf, &sb, &err), 0);
+    assert_string_equal(
+            sb_str(&sb),
+            "{\"name\":\"root\",\"value\":9,\"before\":10,\"after\":9,\"children\":["
+            "{\"name\":\"app\",\"value\":9,\"before\":10,\"after\":9,\"children\":["
+            "{\"name\":\"main\",\"value\":9,\"before\":10,\"after\":9,\"children\":["
+            "{\"name\":\"both\",\"value\":2,\"before\":6,\"after\":2,\"children\":[]},"
+            "{\"name\":\"new\",\"value\":7,\"before\":0,\"after\":7,\"children\":[]}]}]}]}");
+    sb_reset(&sb);
+    assert_int_equal(gp_flametree_diff_compact(before, after, &mf, &sb, &err), 0);
+    assert_non_null(strstr(sb_str(&sb), "\"nodes\":5,\"minValue\":5,\"prunedNodes\":1,"));
+    assert_non_null(strstr(sb_str(&sb), "\"before\":[10,10,10,6,0]"));
+    assert_non_null(strstr(sb_str(&sb), "\"self\":[0,0,0,2,7]"));
     sb_free(&sb);
     gp_profile_free(before);
     gp_profile_free(after);

@@ -247,6 +247,7 @@ export function mountViewer(root, { tree, meta = {} }) {
     top: rows,
     partial,
     search(p) { input.value = p; runSearch(); return partial ? null : fg.lastSearch; },
+    partialNote, // says that the full tree is loading (flamegraph/progressive.js: or failed)
     hypervisor: hv,
     // Swaps in the full tree of the profile shown (after a partial first paint): zoom, mode and
     // the search are kept; the table, the note and the search count are redone on it.

@@ -3,8 +3,14 @@
 // a sub-range on, a "group by" table, frames coloured by kind, the sandwich view of the selected
 // function, exports, and a note when the coordinator sent only the heaviest stacks. The page's
 // view (function, search, zoomed frame, colours, grouping) is kept in the URL.
-import { fmtNum } from '../flamegraph/model.js';
+// Progressive first paint (flamegraph/progressive.js, as viewer.html): the tree pruned to 1/4000
+// of the samples (minFraction) is painted first, the full tree (asked for at the same time: the
+// coordinator merges once for both) is parsed in the Worker after that paint and swapped in;
+// search and the top functions wait for it, visibly; the sandwich is the server's, exact.
+// &progressive=0 in the URL turns it off, &firstFraction=F sets the first share (tests).
+import { fmtNum, parseTree } from '../flamegraph/model.js';
 import { parseTreeText } from '../flamegraph/offload.js';
+import { progressiveFirstParams, progressiveSwapIn } from '../flamegraph/progressive.js';
 import { timeline } from '../parts/timeline.js';
 import { colourByKind, kindLegend } from '../parts/kinds.js';
 import { renderSandwich } from '../parts/sandwich.js';
@@ -44,6 +50,7 @@ function shareText(part, all) {
 // The page's own view state, kept in the URL next to the shared one.
 function viewFrom(q) {
   return { fn: q.get('fn') || '', search: q.get('search') || '', z: q.get('z') || '',
+    progressive: q.get('progressive') === '0' ? '0' : '', firstFraction: q.get('firstFraction') || '',
     color: q.get('color') === 'name' ? 'name' : 'kind', group: ['host', 'process', 'container'].includes(q.get('group')) ? q.get('group') : '' };
 }
 
@@ -87,7 +94,8 @@ export async function pageProfiles(main, gen, q) {
 
   const exports = h('span', { class: 'ap-exports', id: 'ap-exports' });
   const pageParams = () => ({ ...sharedParams(), fn: view.fn, search: view.search, z: view.z,
-    color: view.color === 'kind' ? '' : view.color, group: view.group });
+    color: view.color === 'kind' ? '' : view.color, group: view.group,
+    progressive: view.progressive, firstFraction: view.firstFraction });
   const saveView = () => writeHash('profiles', pageParams());
   const reload = () => { view.z = ''; saveView(); load(); };
   const colorSel = select([['kind', 'kind'], ['name', 'name']], view.color, { id: 'ap-color', title: 'colour frames by kind (native, kernel, Python, JIT) or by name' });
@@ -221,6 +229,7 @@ export async function pageProfiles(main, gen, q) {
   }
 
   let loadGen = 0;
+  let fullAbort = null; // the full tree's request of the last load
   async function load() {
     const my = ++loadGen;
     const [start, end] = rangeOf(shared.time);
@@ -238,17 +247,28 @@ export async function pageProfiles(main, gen, q) {
     const stale = () => my !== loadGen || gen !== app.gen;
     const summary = api('/api/metrics/summary', params).catch((e) => ({ error: e }));
     const series = api('/api/metrics/graph', params).catch(() => null);
+    // progressive: the full tree is asked for first and the pruned one right after (one merge on
+    // the coordinator); the full answer is dropped (aborted) when the first one was already whole
+    // or the page moved on
+    const fgParams = { ...params, format: 'compact' };
+    const firstParams = progressiveFirstParams(fgParams, view);
+    if (fullAbort) fullAbort.abort();
+    const ctl = (fullAbort = new AbortController());
+    const fullText = firstParams ? api('/api/flamegraph', fgParams, { raw: true, signal: ctl.signal }) : null;
+    if (fullText) fullText.catch(() => {}); // handled when the swap asks for it
     let fg;
     try {
-      fg = await api('/api/flamegraph', { ...params, format: 'compact' }, { raw: true });
+      fg = await api('/api/flamegraph', firstParams || fgParams, { raw: true });
     } catch (e) {
+      ctl.abort();
       if (stale()) return;
       dropViewer();
       graph.replaceChildren(errorBox(e));
       return;
     }
-    if (stale()) return;
+    if (stale()) { ctl.abort(); return; }
     if (fg.status === 204 || !fg.data) {
+      ctl.abort();
       dropViewer();
       const box = emptyBox(`No profiles yet for service ${shared.service} in this time range`,
         h('div', { text: rqlFilter() ? 'Nothing matches the filters. The agent uploads one profile per session (every 60 s by default).' : 'The agent uploads one profile per session (every 60 s by default); it shows up here a few seconds later.' }));
@@ -266,22 +286,49 @@ export async function pageProfiles(main, gen, q) {
       return;
     }
     let tree;
-    try { tree = await parseTreeText(fg.data); } catch (e) { if (!stale()) graph.replaceChildren(errorBox(e)); return; }
-    if (stale()) return;
+    try {
+      // the pruned tree is small (what can be drawn): parsed here, no Worker to start first
+      tree = firstParams ? Object.assign(parseTree(JSON.parse(fg.data)), { parsedIn: 'page' }) : await parseTreeText(fg.data);
+    } catch (e) { ctl.abort(); if (!stale()) graph.replaceChildren(errorBox(e)); return; }
+    if (stale()) { ctl.abort(); return; }
     const viewer = mountGraph(graph, tree, { title: `${shared.service} · ${showTime(start)} → ${showTime(end)}` });
+    graph.dataset.full = tree.partial ? '' : '1';
     colourByKind(viewer.graph, view.color === 'kind');
+    // The URL's zoomed frame: as deep as the pruned tree goes, exactly once the full tree is in
+    // (pending until then, unless the user zooms elsewhere). Zooms of our own and the swap's
+    // (setTree emits 'tree', then 'zoom') leave view.z alone.
+    let pendingZoom = view.z, quiet = false, swapped = false;
+    const applyZoom = () => {
+      if (!pendingZoom) return;
+      const i = nodeOfPath(viewer.tree, pendingZoom);
+      quiet = true;
+      try { if (i > 0 && i !== viewer.graph.zoom) { viewer.graph.zoomTo(i); viewer.graph.scrollToNode(i); } } finally { quiet = false; }
+      if (!viewer.tree.partial) pendingZoom = '';
+    };
+    viewer.graph.on('tree', () => { swapped = true; });
     viewer.graph.on('zoom', (i) => {
-      view.z = i > 0 ? zoomPath(tree, i) : '';
-      saveView();
-      renderSelected(tree, i);
+      if (!quiet && !swapped) {
+        view.z = i > 0 ? zoomPath(viewer.tree, i) : '';
+        pendingZoom = '';
+        saveView();
+      }
+      swapped = false;
+      renderSelected(viewer.tree, i);
     });
     // the search the graph applied (a valid pattern, after the input's debounce) goes to the URL
     viewer.graph.on('search', (r) => { if (r.ok) { view.search = r.pattern; saveView(); } });
-    if (view.search) viewer.search(view.search);
-    if (view.z) {
-      const i = nodeOfPath(tree, view.z);
-      if (i > 0) { viewer.graph.zoomTo(i); viewer.graph.scrollToNode(i); }
-    }
+    if (view.search) viewer.search(view.search); // on a pruned tree: runs once the full one is in
+    applyZoom();
+    progressiveSwapIn(viewer, tree, async () => ({ tree: await parseTreeText((await fullText).data) }), {
+      stale: () => stale() || app.viewer !== viewer,
+      drop: () => ctl.abort(),
+      onFull: (r, at) => {
+        viewer.fullAt = at; // the full tree drawn, since navigation start (tests, the bench)
+        applyZoom();
+        graph.dataset.full = '1';
+      },
+      onError: () => { graph.dataset.full = 'error'; },
+    });
     exports.hidden = false;
     const s = await summary;
     if (stale()) return;
@@ -289,13 +336,13 @@ export async function pageProfiles(main, gen, q) {
     if (s.status === 204 || !s.data) return;
     const d = s.data;
     // The coordinator sends the heaviest stacks only (stacksCount); say so when samples are missing.
-    const cut = truncationNote(tree.value[0], d.samples);
+    const cut = truncationNote(viewer.tree.value[0], d.samples);
     if (cut) {
       note.replaceChildren(h('div', { class: 'ap-info ap-row', id: 'ap-truncated' },
         h('span', { text: cut + (shared.full ? ' The coordinator caps stacksCount (stacks_count_max).' : '') }),
         shared.full ? null : h('button', { class: 'gp-btn', type: 'button', id: 'ap-full', text: 'Show every stack', onclick: () => { shared.full = true; reload(); } })));
     }
-    stats.append(stat('Samples', fmtNum(d.samples !== undefined ? d.samples : tree.value[0])), stat('Hosts', fmtNum(d.uniq_hostnames || 0)),
+    stats.append(stat('Samples', fmtNum(d.samples !== undefined ? d.samples : viewer.tree.value[0])), stat('Hosts', fmtNum(d.uniq_hostnames || 0)),
       stat('Avg CPU', fmtPctVal(d.avg_cpu)), stat('Max CPU', fmtPctVal(d.max_cpu)),
       stat('Avg memory', fmtPctVal(d.avg_memory)), stat('Max memory', fmtPctVal(d.max_memory)));
     const g = await series;
