@@ -36,14 +36,16 @@ function shade(hex, name) {
 }
 
 // Colours the viewer's graph by kind (by name when on is false). The widget has no colour hook,
-// so its color(i) is replaced on this instance; search matches keep their highlight.
+// so its color(i) is replaced on this instance; search matches keep their highlight. It follows
+// the graph's tree (the full one swapped in after a progressive first paint).
 export function colourByKind(graph, on) {
   if (!graph) return;
   if (!graph.__plainColor) graph.__plainColor = graph.color;
   if (!on || graph.t.diff) { graph.color = graph.__plainColor; graph.requestDraw(); return; }
-  const t = graph.t;
-  const cache = new Map();
+  let cache = new Map(), of = null; // colours of the tree drawn (a swapped-in tree has its own)
   graph.color = function (i) {
+    const t = this.t;
+    if (of !== t) { cache = new Map(); of = t; }
     if (this.matchName && this.matchName[t.name[i]]) return MATCH;
     const key = t.name[i] * 2 + (t.depth[i] === 1 ? 1 : 0);
     let c = cache.get(key);
