@@ -47,6 +47,12 @@ function shareText(part, all) {
   return `${p.toFixed(d)}%`;
 }
 
+// Whether a compact answer says that minFraction dropped nodes ("prunedNodes" is in its head).
+function wasPruned(text) {
+  const m = /"prunedNodes":(\d+)/.exec(text.slice(0, 400));
+  return !!m && m[1] !== '0';
+}
+
 // The page's own view state, kept in the URL next to the shared one.
 function viewFrom(q) {
   return { fn: q.get('fn') || '', search: q.get('search') || '', z: q.get('z') || '',
@@ -287,8 +293,9 @@ export async function pageProfiles(main, gen, q) {
     }
     let tree;
     try {
-      // the pruned tree is small (what can be drawn): parsed here, no Worker to start first
-      tree = firstParams ? Object.assign(parseTree(JSON.parse(fg.data)), { parsedIn: 'page' }) : await parseTreeText(fg.data);
+      // a pruned tree is small (what can be drawn): parsed here, no Worker to start first; a
+      // first answer with nothing pruned is the whole tree, laid out in the Worker
+      tree = firstParams && wasPruned(fg.data) ? Object.assign(parseTree(JSON.parse(fg.data)), { parsedIn: 'page' }) : await parseTreeText(fg.data);
     } catch (e) { ctl.abort(); if (!stale()) graph.replaceChildren(errorBox(e)); return; }
     if (stale()) { ctl.abort(); return; }
     const viewer = mountGraph(graph, tree, { title: `${shared.service} · ${showTime(start)} → ${showTime(end)}` });
