@@ -8,6 +8,9 @@
 // copy on loopback (with the viewer's files), parsed in the module Worker and on the page.
 // Zoom and search: the call plus the next animation frame (so the drawing counts), on the same
 // frame (app0;start_thread;worker_main;layer0_fn0) and the same term (func_12) in every viewer.
+// The app's Profiles page (#/profiles on the same range, every stack) is timed the same way, its
+// first paint from the data-graph attribute it sets once the graph is drawn, so that builds
+// without the progressive page compare (server and client columns are then empty).
 // Each figure is the median of --runs fresh pages.
 // Usage (from tests/browser, where playwright-core and d3-flame-graph are installed):
 //   node ../../bench/ui_flame.mjs --coord URL --query Q --html EXPORT.html --tree TREE.json
@@ -52,7 +55,7 @@ const files = {
 // the wire): the client side of the first paint with no server time in it
 const uiDir = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../ui-static');
 for (const f of ['viewer.html', 'viewer.js', 'flamegraph.css', 'flamegraph/model.js', 'flamegraph/widget.js',
-  'flamegraph/viewer.js', 'flamegraph/worker.js']) files['/ui/' + f] = fs.readFileSync(path.join(uiDir, f));
+  'flamegraph/viewer.js', 'flamegraph/progressive.js', 'flamegraph/worker.js']) files['/ui/' + f] = fs.readFileSync(path.join(uiDir, f));
 files['/ui/favicon.ico'] = Buffer.alloc(0);
 if (args.compact) files['/compact.json'] = fs.readFileSync(args.compact);
 const types = { js: 'text/javascript', css: 'text/css', json: 'application/json', html: 'text/html' };
@@ -79,16 +82,40 @@ const context = await chromium.launchPersistentContext(userDataDir, {
 
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)]; };
 
-// one fresh page of the gprof viewer: {paint, zoom, search, nodes, drawn}
-async function gprofRun(url) {
+// The app's Profiles page (#/profiles): its first paint and full tree as any build of the app
+// shows them (an older one has no timings of its own): the first data-graph attribute on <html>
+// (set on the frame after the graph is mounted) and the full tree's data-full on the graph's host
+// (none: the first tree was whole).
+const appPaintProbe = () => {
+  new MutationObserver(() => {
+    const de = document.documentElement, host = document.getElementById('ap-graph-host');
+    if (de.dataset.graph && !window.benchPaintAt) window.benchPaintAt = performance.now();
+    if (host && host.dataset.full === '1' && !window.benchFullAt) window.benchFullAt = performance.now();
+  }).observe(document, { attributes: true, subtree: true, attributeFilter: ['data-graph', 'data-full'] });
+};
+
+// one fresh page of the gprof viewer: {paint, zoom, search, nodes, drawn}; app: the Profiles page
+async function gprofRun(url, app = false) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+  if (app) await page.addInitScript(appPaintProbe);
   await page.goto(url);
-  await page.waitForFunction(() => document.documentElement.dataset.ready, null, { timeout: 120000 });
-  // a progressive first paint: zoom and search are timed on the full tree once swapped in
-  await page.waitForFunction(() => document.documentElement.dataset.full ||
-    (document.documentElement.dataset.ready && !(window.gprofViewer && window.gprofViewer.firstTree)), null, { timeout: 120000 });
+  if (app) {
+    await page.waitForFunction(() => window.benchPaintAt && window.gprofApp.viewer, null, { timeout: 120000 });
+    await page.waitForFunction(() => window.benchFullAt || !window.gprofApp.viewer.firstTree, null, { timeout: 120000 });
+    await page.evaluate(() => {
+      const v = window.gprofApp.viewer;
+      v.timings = { readyAt: window.benchPaintAt, fullAt: window.benchFullAt || window.benchPaintAt, nodes: (v.firstTree || v.tree).n };
+      window.gprofViewer = v;
+    });
+  } else {
+    await page.waitForFunction(() => document.documentElement.dataset.ready, null, { timeout: 120000 });
+    // a progressive first paint: zoom and search are timed on the full tree once swapped in
+    await page.waitForFunction(() => document.documentElement.dataset.full ||
+      (document.documentElement.dataset.ready && !(window.gprofViewer && window.gprofViewer.firstTree)), null, { timeout: 120000 });
+  }
   const r = await page.evaluate(async ([zp, term]) => {
     const v = window.gprofViewer;
     if (!v) return { error: document.body.innerText.slice(0, 200) };
@@ -167,7 +194,12 @@ async function d3Run() {
 }
 
 const q = args.query;
+const qp = new URLSearchParams(q);
+const epoch = (iso) => Math.floor(Date.parse(iso + 'Z') / 1000);
+// the Profiles page on the same range, every stack (full=1: stacksCount 500000, more than held)
+const appHash = `#/profiles?service=${qp.get('serviceName')}&time=custom&start=${epoch(qp.get('startTime'))}&end=${epoch(qp.get('endTime'))}&full=1`;
 let cases = [
+  ['app Profiles page (#/profiles, every stack)', () => gprofRun(`${args.coord}/${appHash}`, true)],
   ['gprof UI, format=compact, progressive (Worker)', () => gprofRun(`${args.coord}/ui/viewer.html?src=${encodeURIComponent(`/api/flamegraph?${q}&format=compact`)}`)],
   ['gprof UI, format=compact, whole tree (Worker)', () => gprofRun(`${args.coord}/ui/viewer.html?progressive=0&src=${encodeURIComponent(`/api/flamegraph?${q}&format=compact`)}`)],
   ['gprof UI, format=compact, progressive (main thread)', () => gprofRun(`${args.coord}/ui/viewer.html?worker=0&src=${encodeURIComponent(`/api/flamegraph?${q}&format=compact`)}`)],
@@ -214,7 +246,7 @@ for (const [name, w] of waterfalls) {
   for (const e of w.res) console.log(`| ${e.name} | ${e.init} | ${ms(e.start)} | ${ms(e.ttfb)} | ${ms(e.end)} | ${e.bytes} |`);
 }
 const base = rows.find((r) => r.name.startsWith('d3'));
-const ours = rows.find((r) => r.name.includes('compact'));
+const ours = rows.find((r) => r.name.includes('format=compact'));
 if (base && ours) {
   console.log(`\nd3-flame-graph / gprof compact: first paint ${(base.paint / ours.paint).toFixed(1)}x, ` +
     `zoom ${(base.zoom / ours.zoom).toFixed(1)}x, search ${(base.search / ours.search).toFixed(1)}x`);

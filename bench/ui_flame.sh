@@ -11,7 +11,9 @@
 #       the Performance API saw them; and the old tree JSON (format=flamegraph) for reference,
 #   (a') the same compact answer served gzip'd from a static copy: the client side alone,
 #   (b) the self-contained HTML export (format=html),
-#   (c) d3-flame-graph 4 (tests/browser's package-lock, no CDN) on the same profile's tree JSON.
+#   (c) d3-flame-graph 4 (tests/browser's package-lock, no CDN) on the same profile's tree JSON,
+#   (d) the app's Profiles page (#/profiles, every stack): progressive as the viewer (a) when the
+#       build has it; its first paint and full tree from the attributes the page sets.
 # It also reports the payload sizes (raw and gzip'd) and the coordinator's time to answer.
 # Needs: a build (${GPROF_BUILD_DIR:-build}), python3, curl, node, chromium, and
 # `(cd tests/browser && npm ci)`. Knobs: STACKS (100000), SAMPLES (1000000), HOSTS (10),

@@ -300,6 +300,7 @@ export async function pageProfiles(main, gen, q) {
     if (stale()) { ctl.abort(); return; }
     const viewer = mountGraph(graph, tree, { title: `${shared.service} · ${showTime(start)} → ${showTime(end)}` });
     graph.dataset.full = tree.partial ? '' : '1';
+    if (tree.partial) viewer.firstTree = tree; // what the first paint drew (tests, the bench)
     colourByKind(viewer.graph, view.color === 'kind');
     // The URL's zoomed frame: as deep as the pruned tree goes, exactly once the full tree is in
     // (pending until then, unless the user zooms elsewhere). Zooms of our own and the swap's
