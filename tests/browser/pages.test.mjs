@@ -274,6 +274,22 @@ for (const b of ['day', 'week', 'previous']) {
 }
 check(true, 'the 1 day, 1 week and previous-period presets load');
 
+// the diff's progressive first paint: pruned to 1/5 first (batch_job, 500 of 3370 after and 0
+// before, not drawn), the full diff swapped in, the biggest changes from the full one only
+await visit('#/compare?service=shop&time=1h&base=hour&firstFraction=1%2F5', 'compare');
+await page.waitForFunction(() => document.getElementById('ap-graph-host').dataset.full === '1', null, { timeout: 15000 });
+await page.waitForSelector('#ap-changes');
+const cp = await page.evaluate(() => {
+  const v = window.gprofApp.viewer, f = v.firstTree, t = v.tree;
+  const has = (tr, n) => tr.names.some((x, k) => x === n && Array.prototype.some.call(tr.name, (id) => id === k));
+  return { first: !!f && f.partial && f.diff, firstBatch: f && has(f, 'batch_job'), fullBatch: has(t, 'batch_job'), partial: !!t.partial,
+    totals: f && [f.value[0], f.before[0]].join() === [t.value[0], t.before[0]].join() && `${t.before[0]} -> ${t.value[0]}`,
+    grew: Array.from(document.querySelectorAll('#ap-changes tbody tr')).filter((r) => r.cells[0].textContent === 'hot_fn').map((r) => r.cells[3].className).join(),
+    waiting: !!document.getElementById('ap-changes-wait') };
+});
+check(cp.first && !cp.firstBatch && cp.fullBatch && !cp.partial && cp.totals && /ap-grew/.test(cp.grew) && !cp.waiting,
+  `Compare paints the pruned diff first (minFraction on /api/flamegraph/diff), then the full one with the biggest changes (${JSON.stringify(cp)})`);
+
 // ---- PerfSpect view renders the seeded report -------------------------------------------------
 await visit('#/perfspect?service=shop&host=shop-2', 'perfspect');
 await page.waitForSelector('#ap-ps-report table');

@@ -1,12 +1,21 @@
 // flamegraph/progressive.js — the progressive first paint, shared by the served viewer
 // (viewer.js, viewer.html?src=) and the app's Profiles page (pages/profiles.js): the request
 // for the tree pruned to what can be drawn (the coordinator's minFraction), and the swap of the
-// full tree into the mounted viewer once the first paint is drawn. Inlined into HTML exports
+// full tree into the mounted viewer once the first paint is drawn. The Compare page uses it for
+// diffs (/api/flamegraph/diff takes minFraction too). Inlined into HTML exports
 // after flamegraph/viewer.js (import-free; exports embed their data and never call it).
 
 // The first request's share of all samples: frames narrower than 1/4000 of the width are under
 // 0.35 px at 1400 px and merge with their neighbours anyway.
 export const PROGRESSIVE_FIRST_FRACTION = '1/4000';
+
+// Whether a compact answer's text says that minFraction dropped nodes ("prunedNodes" is in its
+// head): a pruned tree is small and parsed on the page; one with nothing pruned is the whole
+// profile (a Worker's job, and no full tree to wait for).
+export function progressiveWasPruned(text) {
+  const m = /"prunedNodes":(\d+)/.exec(text.slice(0, 400));
+  return !!m && m[1] !== '0';
+}
 
 // Runs fn once the next frame is drawn (two animation frames).
 export function progressiveAfterPaint(fn) {

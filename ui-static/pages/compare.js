@@ -2,9 +2,12 @@
 // 1 h, 1 day, 1 week earlier or the period just before; or another service) and the current
 // profile, in the viewer's diff colours, with the biggest changes; a clicked frame opens the
 // plain flame graph of either side. The answer is parsed, laid out and its changes ranked in the
-// flame graph's Worker (offload.js), as the Profiles page does.
-import { fmtNum, diffFunctions } from '../flamegraph/model.js';
+// flame graph's Worker (offload.js), as the Profiles page does. Progressive as the Profiles page
+// (flamegraph/progressive.js): the diff pruned by minFraction is painted first, the full diff
+// swapped in; the biggest-changes table waits for it (&progressive=0, &firstFraction=F).
+import { fmtNum, diffFunctions, parseTree } from '../flamegraph/model.js';
 import { parseTreeText } from '../flamegraph/offload.js';
+import { progressiveFirstParams, progressiveSwapIn, progressiveWasPruned } from '../flamegraph/progressive.js';
 import { h, select, errorBox, emptyBox } from '../dom.js';
 import { api } from '../api.js';
 import { iso, showTime, rangeOf } from '../time.js';
@@ -22,14 +25,15 @@ export async function pageCompare(main, gen, q) {
   if (gen !== app.gen) return;
   if (!services.length) { main.append(noServices()); return; }
   shared.service = pickService(services, main);
-  const cmp = { mode: q.get('mode') === 'service' ? 'service' : 'range', base: BASES.some((b) => b[0] === q.get('base')) ? q.get('base') : 'previous', other: q.get('other') || '' };
+  const cmp = { mode: q.get('mode') === 'service' ? 'service' : 'range', base: BASES.some((b) => b[0] === q.get('base')) ? q.get('base') : 'previous', other: q.get('other') || '',
+    progressive: q.get('progressive') === '0' ? '0' : '', firstFraction: q.get('firstFraction') || '' };
   if (!services.some((s) => s.name === cmp.other)) cmp.other = (services.find((s) => s.name !== shared.service) || services[0]).name;
 
   const card = h('div', { class: 'ap-card' });
   const note = h('div');
   const graph = h('div', { id: 'ap-graph-host' });
   main.append(card, note, graph);
-  const params = () => ({ ...sharedParams(), mode: cmp.mode, base: cmp.base, other: cmp.other });
+  const params = () => ({ ...sharedParams(), mode: cmp.mode, base: cmp.base, other: cmp.other, progressive: cmp.progressive, firstFraction: cmp.firstFraction });
   const reload = () => { writeHash('compare', params()); render(); load(); };
 
   function render() {
@@ -62,6 +66,7 @@ export async function pageCompare(main, gen, q) {
   }
 
   let loadGen = 0;
+  let fullAbort = null; // the full diff's request of the last load
   async function load() {
     const my = ++loadGen;
     const [start, end] = rangeOf(shared.time);
@@ -80,27 +85,39 @@ export async function pageCompare(main, gen, q) {
     }
     note.replaceChildren();
     graph.replaceChildren(h('div', { class: 'ap-loading', text: 'Computing the difference…' }));
+    const stale = () => my !== loadGen || gen !== app.gen;
+    const dp = { ...p, format: 'compact' };
+    const firstParams = progressiveFirstParams(dp, cmp);
+    if (fullAbort) fullAbort.abort();
+    const ctl = (fullAbort = new AbortController());
+    const fullText = firstParams ? api('/api/flamegraph/diff', dp, { raw: true, signal: ctl.signal }) : null;
+    if (fullText) fullText.catch(() => {}); // handled when the swap asks for it
     let r;
-    try { r = await api('/api/flamegraph/diff', { ...p, format: 'compact' }, { raw: true }); } catch (e) {
-      if (my !== loadGen || gen !== app.gen) return;
+    try { r = await api('/api/flamegraph/diff', firstParams || dp, { raw: true }); } catch (e) {
+      ctl.abort();
+      if (stale()) return;
       dropViewer();
       graph.replaceChildren(errorBox(e));
       return;
     }
-    if (my !== loadGen || gen !== app.gen) return;
+    if (stale()) { ctl.abort(); return; }
     if (r.status === 204 || !r.data) {
+      ctl.abort();
       dropViewer();
       graph.replaceChildren(emptyBox('No samples on either side', h('div', { text: `Neither the baseline nor the current range has profiles of ${shared.service} (${what}).` })));
       return;
     }
     let tree;
-    try { tree = await parseTreeText(r.data); } catch (e) {
-      if (my !== loadGen || gen !== app.gen) return;
+    try {
+      tree = firstParams && progressiveWasPruned(r.data) ? Object.assign(parseTree(JSON.parse(r.data)), { parsedIn: 'page' }) : await parseTreeText(r.data);
+    } catch (e) {
+      ctl.abort();
+      if (stale()) return;
       dropViewer();
       graph.replaceChildren(errorBox(e));
       return;
     }
-    if (my !== loadGen || gen !== app.gen) return;
+    if (stale()) { ctl.abort(); return; }
     if (!tree.before[0]) note.append(h('div', { class: 'ap-info', text: 'The baseline has no samples, so every frame shows as new.' }));
     else if (!tree.value[0]) note.append(h('div', { class: 'ap-info', text: 'The current range has no samples; the graph shows the baseline shape.' }));
     const viewer = mountGraph(graph, tree, { title: `Diff · ${what}` });
@@ -112,8 +129,9 @@ export async function pageCompare(main, gen, q) {
     const showSides = (i) => {
       sides.replaceChildren();
       if (!(i > 0)) return;
-      const fn = tree.names[tree.name[i]];
-      const base = tree.before[i], cur = tree.value[i];
+      const t = viewer.tree; // the full diff once swapped in
+      const fn = t.names[t.name[i]];
+      const base = t.before[i], cur = t.value[i];
       sides.append(h('span', { class: 'ap-label', text: 'Selected' }), h('span', { class: 'ap-mono', id: 'ap-cmp-fn', text: fn }),
         h('span', { class: 'ap-muted', text: `baseline ${fmtNum(base)} · current ${fmtNum(cur)} samples` }),
         sideLink('Open in the baseline', cmp.mode === 'service' ? cmp.other : shared.service, bs, be, fn, 'ap-cmp-open-base'),
@@ -121,7 +139,22 @@ export async function pageCompare(main, gen, q) {
     };
     viewer.graph.on('zoom', showSides);
     const gh = graph.querySelector('.gp-graph-host');
-    if (gh) gh.after(changesTable(tree));
+    // the biggest changes of a pruned diff would miss the dropped frames: they wait for the full one
+    let changes = tree.partial ? h('section', { class: 'gp-top', id: 'ap-changes-wait' }, h('div', { class: 'ap-loading', text: 'Biggest changes: loading the full profile…' })) : changesTable(tree);
+    if (gh) gh.after(changes);
+    graph.dataset.full = tree.partial ? '' : '1';
+    if (tree.partial) viewer.firstTree = tree; // what the first paint drew (tests)
+    progressiveSwapIn(viewer, tree, async () => ({ tree: await parseTreeText((await fullText).data) }), {
+      stale: () => stale() || app.viewer !== viewer,
+      drop: () => ctl.abort(),
+      onFull: () => {
+        const table = changesTable(viewer.tree);
+        changes.replaceWith(table);
+        changes = table;
+        graph.dataset.full = '1';
+      },
+      onError: () => { graph.dataset.full = 'error'; },
+    });
   }
   render();
   await load();

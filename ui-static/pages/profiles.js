@@ -10,7 +10,7 @@
 // &progressive=0 in the URL turns it off, &firstFraction=F sets the first share (tests).
 import { fmtNum, parseTree } from '../flamegraph/model.js';
 import { parseTreeText } from '../flamegraph/offload.js';
-import { progressiveFirstParams, progressiveSwapIn } from '../flamegraph/progressive.js';
+import { progressiveFirstParams, progressiveSwapIn, progressiveWasPruned } from '../flamegraph/progressive.js';
 import { timeline } from '../parts/timeline.js';
 import { colourByKind, kindLegend } from '../parts/kinds.js';
 import { renderSandwich } from '../parts/sandwich.js';
@@ -45,12 +45,6 @@ function shareText(part, all) {
   let d = 1;
   while (d < 4 && (Number(p.toFixed(d)) >= 100 || Number(p.toFixed(d)) <= 0)) d++;
   return `${p.toFixed(d)}%`;
-}
-
-// Whether a compact answer says that minFraction dropped nodes ("prunedNodes" is in its head).
-function wasPruned(text) {
-  const m = /"prunedNodes":(\d+)/.exec(text.slice(0, 400));
-  return !!m && m[1] !== '0';
 }
 
 // The page's own view state, kept in the URL next to the shared one.
@@ -242,6 +236,19 @@ export async function pageProfiles(main, gen, q) {
     const params = { serviceName: shared.service, startTime: iso(start), endTime: iso(end), filter: rqlFilter() };
     if (shared.full) params.stacksCount = UNTRUNCATED;
     curParams = params;
+    const stale = () => my !== loadGen || gen !== app.gen;
+    // The flame graph's requests go first (a browser opens 6 connections to a host, the
+    // coordinator serves a few requests at a time): the pruned tree, then the full one (one merge
+    // on the coordinator for both); the full answer is dropped (aborted) when the first one was
+    // already whole or the page moved on.
+    const fgParams = { ...params, format: 'compact' };
+    const firstParams = progressiveFirstParams(fgParams, view);
+    if (fullAbort) fullAbort.abort();
+    const ctl = (fullAbort = new AbortController());
+    const firstText = api('/api/flamegraph', firstParams || fgParams, { raw: true });
+    firstText.catch(() => {}); // handled below
+    const fullText = firstParams ? api('/api/flamegraph', fgParams, { raw: true, signal: ctl.signal }) : null;
+    if (fullText) fullText.catch(() => {}); // handled when the swap asks for it
     renderExports(params);
     renderGroup();
     showSandwich();
@@ -250,21 +257,11 @@ export async function pageProfiles(main, gen, q) {
     stats.replaceChildren();
     selBar.replaceChildren();
     graph.replaceChildren(h('div', { class: 'ap-loading', text: 'Loading flame graph…' }));
-    const stale = () => my !== loadGen || gen !== app.gen;
     const summary = api('/api/metrics/summary', params).catch((e) => ({ error: e }));
     const series = api('/api/metrics/graph', params).catch(() => null);
-    // progressive: the full tree is asked for first and the pruned one right after (one merge on
-    // the coordinator); the full answer is dropped (aborted) when the first one was already whole
-    // or the page moved on
-    const fgParams = { ...params, format: 'compact' };
-    const firstParams = progressiveFirstParams(fgParams, view);
-    if (fullAbort) fullAbort.abort();
-    const ctl = (fullAbort = new AbortController());
-    const fullText = firstParams ? api('/api/flamegraph', fgParams, { raw: true, signal: ctl.signal }) : null;
-    if (fullText) fullText.catch(() => {}); // handled when the swap asks for it
     let fg;
     try {
-      fg = await api('/api/flamegraph', firstParams || fgParams, { raw: true });
+      fg = await firstText;
     } catch (e) {
       ctl.abort();
       if (stale()) return;
@@ -295,7 +292,7 @@ export async function pageProfiles(main, gen, q) {
     try {
       // a pruned tree is small (what can be drawn): parsed here, no Worker to start first; a
       // first answer with nothing pruned is the whole tree, laid out in the Worker
-      tree = firstParams && wasPruned(fg.data) ? Object.assign(parseTree(JSON.parse(fg.data)), { parsedIn: 'page' }) : await parseTreeText(fg.data);
+      tree = firstParams && progressiveWasPruned(fg.data) ? Object.assign(parseTree(JSON.parse(fg.data)), { parsedIn: 'page' }) : await parseTreeText(fg.data);
     } catch (e) { ctl.abort(); if (!stale()) graph.replaceChildren(errorBox(e)); return; }
     if (stale()) { ctl.abort(); return; }
     const viewer = mountGraph(graph, tree, { title: `${shared.service} · ${showTime(start)} → ${showTime(end)}` });
@@ -365,6 +362,7 @@ export async function pageProfiles(main, gen, q) {
     }));
   }
 
+  const loading = load(); // its requests first: the flame graph is what the page is for
   renderFilters();
-  await load();
+  await loading;
 }
