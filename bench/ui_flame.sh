@@ -14,7 +14,8 @@
 #   (c) d3-flame-graph 4 (tests/browser's package-lock, no CDN) on the same profile's tree JSON,
 #   (d) the app's Profiles page (#/profiles, every stack): progressive as the viewer (a) when the
 #       build has it; its first paint and full tree from the attributes the page sets.
-# It also reports the payload sizes (raw and gzip'd) and the coordinator's time to answer.
+# It also reports the payload sizes (raw and gzip'd), the coordinator's time to answer, and a
+# cold pruned + full request pair (one merge for both since branch paint2).
 # Needs: a build (${GPROF_BUILD_DIR:-build}), python3, curl, node, chromium, and
 # `(cd tests/browser && npm ci)`. Knobs: STACKS (100000), SAMPLES (1000000), HOSTS (10),
 # RUNS (3, the median is reported), D3_TIMEOUT (300 s for d3-flame-graph's first paint; 0 skips
@@ -67,6 +68,23 @@ except Exception: print(0)')
     sleep 0.5
 done
 [[ $total = "$SAMPLES" ]] || { echo "the coordinator holds $total samples, not $SAMPLES" >&2; exit 1; }
+
+# A cold pruned request and the full one at once, as the viewer and the Profiles page send them
+# (a stack cap no request used before: neither the answer cache nor a kept merge has them): the
+# pair's wall time and the merges the coordinator ran for it (gprof_query_merges_total; "-" for
+# a build without the counter).
+merges() { curl -s "$H/metrics" | awk '$1 == "gprof_query_merges_total" { print $2 }'; }
+QC="serviceName=bench&startTime=$START&endTime=$END&stacksCount=$((STACKS + 1))&format=compact"
+m0=$(merges)
+t0=$(date +%s%N)
+curl -s -o /dev/null -H 'Accept-Encoding: gzip' "$H/api/flamegraph?$QC&minFraction=1/4000" &
+c1=$!
+curl -s -o /dev/null -H 'Accept-Encoding: gzip' "$H/api/flamegraph?$QC" &
+c2=$!
+wait "$c1" "$c2"
+t1=$(date +%s%N)
+m1=$(merges)
+echo "cold pruned + full request at once: $(((t1 - t0) / 1000000)) ms, merges: $([[ -n $m0 ]] && echo $((m1 - m0)) || echo -)"
 
 # Payloads and the coordinator's answer time (median of RUNS; curl time_total).
 size() { stat -c %s "$1"; }
