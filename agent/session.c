@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MAX_FRAMES 256 /* user + kernel frames of one sample */
@@ -42,8 +44,11 @@ struct young {
     double seen_at;
 };
 
-/* Unwind-table work handed to the session's unwind thread, in the order it came: noting a
- * process (its tables at note), forgetting it, and a walk's miss (a lazy table to build). */
+/* Unwind-table work handed to the session's unwind threads, each lane in the order it came:
+ * noting a process (its tables at note) and forgetting it on the note lane, a walk's miss (a lazy
+ * table to build) on the miss lane. A note may build a big binary's table (hundreds of ms, seconds
+ * on a loaded host): a miss never waits behind one (issue 13: a running process's library table
+ * came seconds late, its samples stopping at the library meanwhile). */
 enum uw_job_kind { UW_JOB_NOTE, UW_JOB_REMOVE, UW_JOB_MISS };
 struct uw_job {
     enum uw_job_kind kind;
@@ -51,7 +56,16 @@ struct uw_job {
     int exec; /* a note from an exec event: a new program, noted as a new process */
     uint64_t addr;
 };
-#define UW_QUEUE 1024
+#define UW_QUEUE      1024
+#define UW_MISS_QUEUE 256 /* the BPF budget sends at most 32 a CPU per 134 ms */
+struct uw_lane {
+    struct uw_job *q;
+    size_t cap, head, n;
+    pthread_cond_t cv;
+    pthread_t thr;
+    int running;
+    struct gp_session *s;
+};
 
 struct gp_session {
     struct gp_session_opts o;
@@ -65,13 +79,11 @@ struct gp_session {
     pthread_t uw_scan;             /* host-wide: builds the tables of running processes */
     int uw_scanning;
     int uw_scanned; /* the processes on CPU were noted before sampling (running_first, eager) */
-    /* The unwind thread: table builds never wait behind a drain or the symbolizer. */
-    pthread_t uw_thr;
-    int uw_thr_running;
+    /* The unwind threads: table builds never wait behind a drain or the symbolizer, and a miss
+     * never waits behind a note (one lane each, under one mutex). */
     pthread_mutex_t uw_mu;
-    pthread_cond_t uw_cv;
-    struct uw_job uw_q[UW_QUEUE];
-    size_t uw_head, uw_n;
+    struct uw_lane uw_notes, uw_misses;
+    struct uw_job uw_note_q[UW_QUEUE], uw_miss_q[UW_MISS_QUEUE];
     int uw_stop;
     uint64_t uw_start_ticks; /* unwind_running_first: the session's start (gp_boot_ticks_now) */
     struct gp_profile *prof;
@@ -119,6 +131,18 @@ static void *scan_host(void *arg)
 {
     struct gp_session *s = arg;
     if (!s->o.unwind_running_first) {
+        /* The processes on CPU first, at once: they sample now, and their SEEN notes may wait
+         * behind many others on a busy host (issue 13: a running process's table came late). */
+        uint32_t *run = NULL;
+        size_t nrun = 0;
+        if (gp_procs_running(&run, &nrun) == 0)
+            gp_uw_registry_scan_c(s->uw, s->uw_client, run, nrun);
+        free(run);
+        /* Then every process of the host, most of them asleep: at a lower priority than the note
+         * and miss threads, which serve the processes sampled now (on a loaded host the scan took
+         * the CPU their tables needed). */
+        if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
+            gp_debug("unwind: lowering the host scan's priority: %s", strerror(errno));
         gp_uw_registry_scan_c(s->uw, s->uw_client, NULL, 0);
         return NULL;
     }
@@ -213,11 +237,17 @@ static void start_unwind_scan(struct gp_session *s)
     if (s->o.unwind_running_first)
         s->uw_start_ticks = gp_boot_ticks_now();
     pthread_mutex_init(&s->uw_mu, NULL);
-    pthread_cond_init(&s->uw_cv, NULL);
-    if (pthread_create(&s->uw_thr, NULL, uw_thread, s) == 0)
-        s->uw_thr_running = 1;
-    else
-        gp_warn("unwind: no thread for table builds; they run between drains");
+    s->uw_notes = (struct uw_lane){.q = s->uw_note_q, .cap = UW_QUEUE, .s = s};
+    s->uw_misses = (struct uw_lane){.q = s->uw_miss_q, .cap = UW_MISS_QUEUE, .s = s};
+    struct uw_lane *lanes[] = {&s->uw_notes, &s->uw_misses};
+    for (int i = 0; i < 2; i++) {
+        pthread_cond_init(&lanes[i]->cv, NULL);
+        if (pthread_create(&lanes[i]->thr, NULL, uw_thread, lanes[i]) == 0)
+            lanes[i]->running = 1;
+        else
+            gp_warn("unwind: no thread for table %s; they run between drains",
+                    i ? "builds on a miss" : "builds at note");
+    }
     if (s->o.sampler.npids || s->uw_scanned)
         return;
     if (gp_sampler_kind(s->sampler) == GP_SAMPLER_BPF && s->o.unwind_lazy >= 0)
@@ -412,18 +442,20 @@ static void uw_job_run(struct gp_session *s, const struct uw_job *j)
     }
 }
 
+/* One lane's thread: its jobs in the order they came. */
 static void *uw_thread(void *arg)
 {
-    struct gp_session *s = arg;
+    struct uw_lane *l = arg;
+    struct gp_session *s = l->s;
     pthread_mutex_lock(&s->uw_mu);
     for (;;) {
-        while (!s->uw_n && !s->uw_stop)
-            pthread_cond_wait(&s->uw_cv, &s->uw_mu);
-        if (!s->uw_n)
+        while (!l->n && !s->uw_stop)
+            pthread_cond_wait(&l->cv, &s->uw_mu);
+        if (!l->n)
             break;
-        struct uw_job j = s->uw_q[s->uw_head];
-        s->uw_head = (s->uw_head + 1) % UW_QUEUE;
-        s->uw_n--;
+        struct uw_job j = l->q[l->head];
+        l->head = (l->head + 1) % l->cap;
+        l->n--;
         pthread_mutex_unlock(&s->uw_mu);
         uw_job_run(s, &j);
         pthread_mutex_lock(&s->uw_mu);
@@ -432,26 +464,22 @@ static void *uw_thread(void *arg)
     return NULL;
 }
 
-/* Hands the job to the unwind thread: notes and removals in order, a miss ahead of them (a note
- * may build many tables; a miss builds one, for a process on CPU now). Without the thread, or
- * with its queue full, a note or a removal runs here and a miss is dropped (the next fresh
- * lookup there reports it again). */
+/* Hands the job to its lane: notes and removals in order on one thread, misses in order on the
+ * other (a note may build a big binary's table; a miss builds one table, for a process on CPU
+ * now, and must not wait for it). Without the thread, or with its queue full, a note or a
+ * removal runs here and a miss is dropped (the walk reports it again: see uw_report_miss). */
 static void uw_submit(struct gp_session *s, enum uw_job_kind kind, uint32_t tgid, uint64_t addr,
                       int exec)
 {
     struct uw_job j = {.kind = kind, .tgid = tgid, .exec = exec, .addr = addr};
-    if (s->uw_thr_running) {
+    struct uw_lane *l = kind == UW_JOB_MISS ? &s->uw_misses : &s->uw_notes;
+    if (l->running) {
         pthread_mutex_lock(&s->uw_mu);
-        int queued = s->uw_n < UW_QUEUE;
-        if (queued && kind == UW_JOB_MISS) { /* first: one binary for a process on CPU */
-            s->uw_head = (s->uw_head + UW_QUEUE - 1) % UW_QUEUE;
-            s->uw_q[s->uw_head] = j;
-            s->uw_n++;
-            pthread_cond_signal(&s->uw_cv);
-        } else if (queued) {
-            s->uw_q[(s->uw_head + s->uw_n) % UW_QUEUE] = j;
-            s->uw_n++;
-            pthread_cond_signal(&s->uw_cv);
+        int queued = l->n < l->cap;
+        if (queued) {
+            l->q[(l->head + l->n) % l->cap] = j;
+            l->n++;
+            pthread_cond_signal(&l->cv);
         }
         pthread_mutex_unlock(&s->uw_mu);
         if (queued)
@@ -762,13 +790,18 @@ void gp_session_close(struct gp_session *s)
         return;
     if (s->sampler)
         gp_sampler_close(s->sampler);
-    if (s->uw_thr_running) { /* after the sampler: no event submits a job any more */
+    if (s->uw_notes.running || s->uw_misses.running) {
+        /* after the sampler: no event submits a job any more */
         pthread_mutex_lock(&s->uw_mu);
         s->uw_stop = 1;
-        s->uw_n = 0; /* what is left is moot: the registry goes */
-        pthread_cond_signal(&s->uw_cv);
+        s->uw_notes.n = s->uw_misses.n = 0; /* what is left is moot: the registry goes */
+        pthread_cond_signal(&s->uw_notes.cv);
+        pthread_cond_signal(&s->uw_misses.cv);
         pthread_mutex_unlock(&s->uw_mu);
-        pthread_join(s->uw_thr, NULL);
+        if (s->uw_notes.running)
+            pthread_join(s->uw_notes.thr, NULL);
+        if (s->uw_misses.running)
+            pthread_join(s->uw_misses.thr, NULL);
     }
     if (s->sym)
         gp_symbolizer_free(s->sym);

@@ -90,13 +90,15 @@ struct {
 } uw_miss_budget SEC(".maps");
 
 /* Reports to user space that no table covers pc in process tgid (struct gp_uw_miss_raw): the
- * binary there may have none built yet (lazy tables, agent/unwind/registry.c). */
-static __always_inline void uw_report_miss(__u32 tgid, __u64 pc)
+ * binary there may have none built yet (lazy tables, agent/unwind/registry.c). 1 when the report
+ * went out, 0 when the budget or the ring held it back (the caller then keeps no cached answer
+ * for pc, so the next walk there reports it again). */
+static __always_inline int uw_report_miss(__u32 tgid, __u64 pc)
 {
     __u32 zero = 0;
     struct gp_uw_miss_budget *b = bpf_map_lookup_elem(&uw_miss_budget, &zero);
     if (!b)
-        return;
+        return 0;
     __u64 w = bpf_ktime_get_ns() >> 27;
     if (b->window != w) {
         b->window = w;
@@ -104,15 +106,16 @@ static __always_inline void uw_report_miss(__u32 tgid, __u64 pc)
     }
     if (b->n >= GP_UW_MISS_PER_WINDOW ||
         bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > GP_RINGBUF_BYTES / 2)
-        return;
+        return 0;
     struct gp_uw_miss_raw *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e)
-        return;
+        return 0;
     b->n++;
     e->type = GP_BPF_UW_MISS;
     e->tgid = tgid;
     e->pc = pc;
     bpf_ringbuf_submit(e, 0);
+    return 1;
 }
 
 /* An index that addresses memory, laundered through map memory (see the top). */
@@ -275,14 +278,20 @@ static __always_inline __u32 uw_step(struct gp_scratch *sc, const struct gp_uw_k
 #ifdef GP_BPF_WALK_TIMING
         __sync_fetch_and_add(&uw_walk_lookups, 1);
 #endif
+        /* A miss is cached only once reported: one held back by the budget would otherwise
+         * stay unreported while the entry lives (for ever on a CPU the process has to itself),
+         * and the binary's lazy table would never be built. */
+        int keep = 1;
         if (rule == UW_NO_ROW) {
-            uw_report_miss(s->tgid, at);
+            keep = uw_report_miss(s->tgid, at);
             rule = UW_NONE;
         }
-        ce->pc = at;
-        ce->tgid = s->tgid;
-        ce->gen = s->gen;
-        ce->rule = rule;
+        if (keep) {
+            ce->pc = at;
+            ce->tgid = s->tgid;
+            ce->gen = s->gen;
+            ce->rule = rule;
+        }
     }
     __u32 kind = gp_uw_rule_kind(rule);
     __s64 cfa_off = gp_uw_rule_cfa_off(rule), fp_off = gp_uw_rule_fp_off(rule);

@@ -801,6 +801,14 @@ int gp_uw_registry_scan_c(struct gp_uw_registry *r, int client, const uint32_t *
         unsigned long v = strtoul(de->d_name, &end, 10);
         if (*end || !v || v > UINT32_MAX || (uint32_t)v == self)
             continue;
+        /* One this client noted already (from its first sample, on the session's note thread)
+         * is current: noting it again would only redo that work and hold the lock meanwhile. */
+        pthread_rwlock_rdlock(&r->lock);
+        struct proc **slot = proc_slot(r, (uint32_t)v);
+        int known = slot && ((*slot)->owners & BIT(client));
+        pthread_rwlock_unlock(&r->lock);
+        if (known)
+            continue;
         noted += gp_uw_registry_add_process_c(r, client, (uint32_t)v, NULL, &e) == 0;
     }
     closedir(d);

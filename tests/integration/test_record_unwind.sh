@@ -21,8 +21,9 @@ check() { # FILE LABEL [LAZY: lazy | eager]
   main=$(count_matching "$f" ';main(;| )')
   chain=$(count_matching "$f" ';main;chain_a;chain_b;chain_c;nofp_lib_d;nofp_lib_hot(;| )')
   echo "$2: $total samples of nofp_chain, $main reach main ($(pct "$main" "$total")%), $chain through the whole chain"
-  [ "$total" -ge 100 ] || fail "$2: only $total samples of nofp_chain"
-  [ $((main * 100)) -ge $((total * 95)) ] || { sort -t' ' -k2 -rn "$f" | head -5; fail "$2: fewer than 95% of samples reach main"; }
+  [ "$total" -ge "${MIN_SAMPLES:-100}" ] || fail "$2: only $total samples of nofp_chain"
+  local min=${MIN_MAIN:-95}
+  [ $((main * 100)) -ge $((total * min)) ] || { sort -t' ' -k2 -rn "$f" | head -5; fail "$2: fewer than $min% of samples reach main"; }
   [ $((chain * 100)) -ge $((total * 80)) ] || fail "$2: the call chain is missing from most samples"
   python3 - "$1" "$2" "${3:-}" <<'PY'
 import json, sys
@@ -64,6 +65,39 @@ check "$tmp/pid.col" pid
 "$GPROFCTL" record -q --sampler bpf --unwind-tables lazy -d 5 -F 199 -o "$tmp/host.col" 2> "$tmp/err" \
   || { cat "$tmp/err" >&2; fail "host-wide record failed"; }
 check "$tmp/host.col" host lazy
+
+# Host-wide lazy while new binaries keep starting (a build host: compilers exec'd all the time,
+# each a binary no table exists for): copies of cc1 without a build-id, so each is a binary of its
+# own whose table (~480k rows) is built when it is noted. Until 2026-12-03 a miss waited on the
+# one unwind thread behind those builds (and behind newer misses), so the running nofp_chain's
+# library table came seconds late. Measured at load 10-14 (8 runs each): before, 55-99 % of its
+# samples reached main (below 90 % in 4 of 8); after, 92-99 %. Cost: ~7 s, ~0.5 s of CPU for
+# the copies' tables.
+cc1=$(gcc -print-prog-name=cc1)
+[ -x "$cc1" ] || fail "no cc1 (gcc) to start new binaries with"
+mkdir "$tmp/storm"
+for i in 1 2 3 4 5 6 7 8; do objcopy --remove-section .note.gnu.build-id "$cc1" "$tmp/storm/cc1_$i"; done
+printf 'static int f%d(int x) { int s = 0; for (int i = 0; i < x; i++) s += i * %d ^ x; return s; }\n' \
+  $(for i in $(seq 100); do echo "$i $i"; done) > "$tmp/storm/w.c"
+echo 'int main(void) { return f1(3) + f100(4); }' >> "$tmp/storm/w.c"
+storm() { # every copy in turn, two at once, until killed
+  while :; do
+    for i in 1 3 5 7; do
+      "$tmp/storm/cc1_$i" -quiet -O2 "$tmp/storm/w.c" -o /dev/null &
+      "$tmp/storm/cc1_$((i + 1))" -quiet -O2 "$tmp/storm/w.c" -o /dev/null
+      wait
+    done
+  done
+}
+"$GPROFCTL" record -q --sampler bpf --unwind-tables lazy -d 5 -F 199 -o "$tmp/storm.col" 2> "$tmp/err" &
+rpid=$!
+sleep 0.1
+storm > /dev/null 2>&1 &
+spid=$!
+wait $rpid || { cat "$tmp/err" >&2; fail "host-wide record (new binaries starting) failed"; }
+kill $spid; wait $spid 2> /dev/null || true
+# (nofp_chain shares the CPU with the compilers here: 99-392 samples seen at load 10-14)
+MIN_MAIN=90 MIN_SAMPLES=50 check "$tmp/storm.col" storm lazy
 
 # The default (auto): the workload, on CPU at the start, has every table before its first sample;
 # the host's sleeping processes are not noted until they sample, so far fewer than the host's
