@@ -126,6 +126,36 @@ static void recover_marker(struct agent *ag)
             ag, id, 0, -1, "the agent restarted during this session; its samples were lost", NULL);
 }
 
+/* Stops and frees what main started, in dependency order; each step takes what is not started
+ * (NULL). `graceful` (a SIGTERM after the main loop ran): completions are sent and the spool gets
+ * one quick try; after a failed start nothing is sent. */
+static void release(struct agent *ag, struct gp_uw_registry *uw, const char *spool_dir,
+                    int graceful)
+{
+    gp_control_stop(ag->control);
+    gp_metrics_http_stop(ag->metrics_http);
+    if (ag->sender)
+        gp_sender_cancel_waits(ag->sender);
+    gp_adhoc_close(ag->adhoc);
+    gp_cont_close(ag->cont);
+    gp_uw_registry_free(uw); /* after the sessions sharing it */
+    if (graceful && ag->coordinator[0])
+        gp_agent_flush_completions(ag);
+    if (ag->sender) {
+        gp_sender_stop(ag->sender, graceful ? 5 : 0); /* one quick try; the rest stays spooled */
+        struct gp_spool_stats ss;
+        gp_spool_stats(ag->spool, &ss);
+        if (ss.items)
+            gp_info("%zu profile%s stay spooled in %s for the next start", ss.items,
+                    ss.items == 1 ? "" : "s", spool_dir);
+    }
+    gp_spool_close(ag->spool);
+    gp_cmdmgr_close(ag->mgr);
+    gp_completions_close(ag->pending);
+    gp_results_close(&ag->results);
+    gp_results_close(&ag->adhoc_results);
+}
+
 static double mono(void)
 {
     struct timespec ts;
@@ -137,7 +167,8 @@ int main(int argc, char **argv)
 {
     struct gp_err err = {0};
     struct gp_config *c = NULL;
-    static struct agent ag; /* large; lives for the whole run */
+    static struct agent ag;           /* large; lives for the whole run */
+    struct gp_uw_registry *uw = NULL; /* the agent's unwind registry (below) */
     if (getenv("JOURNAL_STREAM"))
         gp_log_set_journal(1);
     int rc = gp_agent_read_config(argc, argv, &c, &ag.cfg, &err);
@@ -183,7 +214,7 @@ int main(int argc, char **argv)
         gp_cmdmgr_open(ag.state_dir, &ag.mgr, &err) ||
         gp_completions_open(ag.state_dir, &ag.pending, &err)) {
         gp_error("%s", err.msg);
-        return 1;
+        goto fail;
     }
     /* before any thread starts: libdebuginfod is configured through the environment */
     char dfd_cache[2100];
@@ -194,7 +225,7 @@ int main(int argc, char **argv)
                                    .max_bytes = a->debuginfod_max_size};
     if (gp_debuginfod_configure(&dc, &err) < 0) {
         gp_error("%s", err.msg);
-        return 1;
+        goto fail;
     }
     ag.hb = (struct gp_hb_client){.base_url = ag.coordinator,
                                   .token = ag.token[0] ? ag.token : NULL,
@@ -204,7 +235,7 @@ int main(int argc, char **argv)
     if (ag.coordinator[0]) {
         if (gp_spool_open(spool_dir, a->spool_max, &ag.spool, &err)) {
             gp_error("%s", err.msg);
-            return 1;
+            goto fail;
         }
         struct gp_sender_opts so = {.target = {.base_url = ag.coordinator,
                                                .token = ag.token[0] ? ag.token : NULL,
@@ -213,24 +244,23 @@ int main(int argc, char **argv)
                                                .timeout_s = 20}};
         if (gp_sender_start(ag.spool, &so, &ag.sender, &err)) {
             gp_error("%s", err.msg);
-            return 1;
+            goto fail;
         }
     }
     if (a->metrics_listen) {
         if (gp_metrics_http_start(&ag, a->metrics_listen, &ag.metrics_http, &err)) {
             gp_error("%s", err.msg);
-            return 1;
+            goto fail;
         }
         gp_info("serving the agent's counters on http://%s/metrics", a->metrics_listen);
     }
     /* One unwind registry for the agent: the continuous and the ad hoc sessions share its tables
      * (each built once), each session's sampler holding the tables its own processes map. */
-    struct gp_uw_registry *uw = NULL;
     if (a->unwind_tables_max) {
         struct gp_uw_registry_opts ro = {.max_bytes = (size_t)a->unwind_tables_max};
         if (gp_uw_registry_new(&ro, &uw, &err)) {
             gp_error("%s", err.msg);
-            return 1;
+            goto fail;
         }
     }
     struct gp_slot_env env = {.hostname = ag.hostname,
@@ -251,7 +281,7 @@ int main(int argc, char **argv)
                               .ctx = &ag};
     if (gp_cont_open(&env, &ag.cont, &err) || gp_adhoc_open(&env, &ag.adhoc, &err)) {
         gp_error("%s", err.msg);
-        return 1;
+        goto fail;
     }
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
@@ -261,7 +291,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     if (a->continuous && gp_agent_start_continuous(&ag))
-        return 1;
+        goto fail;
     const char *smp = gp_cont_sampler(ag.cont); /* what actually loaded, after any fallback */
     gp_hb_probe_facts(&ag.facts, smp ? smp : a->kind == GP_SAMPLER_PERF ? "perf" : "bpf");
     if (gp_control_start(a->control_socket, gp_agent_on_control, &ag, &ag.control, &err))
@@ -310,30 +340,17 @@ int main(int argc, char **argv)
     }
     gp_info("stopping: finishing the current sessions");
     sd_notify(0, "STOPPING=1\nSTATUS=finishing the current sessions");
-    gp_control_stop(ag.control);
-    gp_metrics_http_stop(ag.metrics_http);
-    if (ag.sender)
-        gp_sender_cancel_waits(ag.sender);
-    gp_adhoc_close(ag.adhoc);
-    gp_cont_close(ag.cont);
-    gp_uw_registry_free(uw); /* after the sessions sharing it */
-    if (ag.coordinator[0])
-        gp_agent_flush_completions(&ag);
-    if (ag.sender) {
-        gp_sender_stop(ag.sender, 5); /* one quick try; what is left stays spooled */
-        struct gp_spool_stats ss;
-        gp_spool_stats(ag.spool, &ss);
-        if (ss.items)
-            gp_info("%zu profile%s stay spooled in %s for the next start", ss.items,
-                    ss.items == 1 ? "" : "s", spool_dir);
-    }
-    gp_spool_close(ag.spool);
-    gp_cmdmgr_close(ag.mgr);
-    gp_completions_close(ag.pending);
-    gp_results_close(&ag.results);
-    gp_results_close(&ag.adhoc_results);
+    release(&ag, uw, spool_dir, 1);
     gp_config_free(c);
     curl_global_cleanup();
+    pthread_mutex_destroy(&ag.mu);
     gp_info("stopped");
     return 0;
+
+fail: /* a failed start: what started is stopped and freed, so the exit leaks nothing either */
+    release(&ag, uw, spool_dir, 0);
+    gp_config_free(c);
+    curl_global_cleanup();
+    pthread_mutex_destroy(&ag.mu);
+    return 1;
 }

@@ -34,10 +34,13 @@ ok "status --json carries the counters and they move; no /metrics listener by de
 
 # --- loopback only ------------------------------------------------------------------------------
 MP=$(free_port)
-if timeout 60 "$AGENT" --coordinator "$H" --state-dir "$ASTATE" --control-socket "$SOCK" \
-    --metrics-listen 0.0.0.0:"$MP" >"$WORK/m.err" 2>&1; then
-    fail "metrics_listen on 0.0.0.0 was accepted"
-fi
+# exit status 1, a refused start: under ASan a failed start that leaked what it had opened (the
+# spool, the upload thread, the configuration) aborted at LeakSanitizer's check with 134
+rc=0
+timeout 60 "$AGENT" --coordinator "$H" --state-dir "$ASTATE" --control-socket "$SOCK" \
+    --metrics-listen 0.0.0.0:"$MP" >"$WORK/m.err" 2>&1 || rc=$?
+[ "$rc" != 0 ] || fail "metrics_listen on 0.0.0.0 was accepted"
+[ "$rc" = 1 ] || fail "a refused metrics_listen exits with $rc, not 1: $(tail -5 "$WORK/m.err")"
 grep -q "loopback address only" "$WORK/m.err" || fail "unclear refusal: $(cat "$WORK/m.err")"
 ok "metrics_listen off loopback is refused"
 
