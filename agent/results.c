@@ -108,8 +108,8 @@ static void new_uuid(char *buf, size_t len)
     buf[strcspn(buf, "\n")] = '\0';
 }
 
-int gp_results_write(struct gp_results *r, struct gp_profile *p, struct strbuf *col,
-                     struct gp_result_paths *out, struct gp_err *err)
+int gp_results_render(struct gp_results *r, struct gp_profile *p, struct strbuf *col,
+                      struct strbuf *html, struct gp_result_paths *out, struct gp_err *err)
 {
     json_object *h = gp_profile_header(p);
     out->start = header_time(h, "start_time");
@@ -126,19 +126,22 @@ int gp_results_write(struct gp_results *r, struct gp_profile *p, struct strbuf *
         snprintf(out->col, sizeof(out->col), "%s/profile_%s-%d.col", r->dir, stamp, k);
         snprintf(out->html, sizeof(out->html), "%s/profile_%s-%d.html", r->dir, stamp, k);
     }
+    int rc = gp_collapsed_write(p, col, err);
+    if (!rc)
+        rc = gp_html_write(p, "gprof · continuous profile", html, err);
+    return rc;
+}
 
-    struct strbuf html = STRBUF_INIT;
+int gp_results_keep(struct gp_results *r, const struct gp_result_paths *out, struct strbuf *col,
+                    const struct strbuf *html, struct gp_err *err)
+{
     /* the file ends with a newline like any text file; the upload, as gProfiler sends it, not */
-    int rc = gp_collapsed_write_ex(p, GP_COLLAPSED_TRAILING_NL, col, err);
+    if (sb_putc(col, '\n'))
+        return gp_err_set(err, -ENOMEM, "out of memory keeping the session");
+    int rc = write_atomic(out->col, col->buf, col->len, err);
+    col->buf[--col->len] = '\0';
     if (!rc)
-        rc = write_atomic(out->col, col->buf ? col->buf : "", col->len, err);
-    if (!rc && col->len && col->buf[col->len - 1] == '\n')
-        col->buf[--col->len] = '\0';
-    if (!rc)
-        rc = gp_html_write(p, "gprof · continuous profile", &html, err);
-    if (!rc)
-        rc = write_atomic(out->html, html.buf ? html.buf : "", html.len, err);
-    sb_free(&html);
+        rc = write_atomic(out->html, html->buf ? html->buf : "", html->len, err);
     if (rc)
         return rc;
     relink(r->dir, out->col, "last_profile.col");

@@ -23,10 +23,15 @@ struct gp_result_paths {
 
 /* Creates STATE_DIR/results (0750) when needed. */
 int gp_results_open(struct gp_results *r, const char *state_dir, unsigned keep, struct gp_err *err);
-/* Writes the profile as profile_<end UTC>.col and .html (atomically), updates the last_* links,
- * removes the oldest beyond `keep`. The collapsed text is left in col for the upload. */
-int gp_results_write(struct gp_results *r, struct gp_profile *p, struct strbuf *col,
-                     struct gp_result_paths *out, struct gp_err *err);
+/* Names the session's files, profile_<end UTC>.col and .html, and its upload id (out), and
+ * renders its collapsed text as uploaded (col, no trailing newline) and its HTML flame graph
+ * (html); writes nothing, so the caller can spool the upload before keeping the local copy. */
+int gp_results_render(struct gp_results *r, struct gp_profile *p, struct strbuf *col,
+                      struct strbuf *html, struct gp_result_paths *out, struct gp_err *err);
+/* Writes what gp_results_render made (atomically), updates the last_* links, removes the
+ * oldest beyond `keep`. */
+int gp_results_keep(struct gp_results *r, const struct gp_result_paths *out, struct strbuf *col,
+                    const struct strbuf *html, struct gp_err *err);
 void gp_results_close(struct gp_results *r);
 
 #endif

@@ -22,42 +22,24 @@
 
 /* ---- shared: keep a finished session locally and spool it for upload ---- */
 
-static int read_file(const char *path, struct strbuf *out)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -errno;
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        sb_append(out, buf, n);
-    fclose(f);
-    return out->oom ? -ENOMEM : 0;
-}
-
-/* Writes the result files and spools the upload. With html_in_header the rendered flame graph
- * travels in the header's flamegraph_html (ad hoc results, as gProfiler does). */
+/* Spools the upload, then writes the result files: a kill -9 between the two leaves a session
+ * uploaded but not kept locally, never one kept locally that is not uploaded. With
+ * html_in_header the rendered flame graph travels in the header's flamegraph_html (ad hoc
+ * results, as gProfiler does). */
 static int keep_and_spool(const struct gp_slot_env *env, struct gp_results *res,
                           struct gp_profile *p, const char *kind, double cpu, double mem,
                           int html_in_header, struct gp_result_paths *rp, struct gp_err *err)
 {
-    struct strbuf col = STRBUF_INIT;
-    int rc = gp_results_write(res, p, &col, rp, err);
-    if (rc) {
-        sb_free(&col);
-        return rc;
-    }
-    if (env->spool) {
-        if (html_in_header) {
-            struct strbuf html = STRBUF_INIT;
-            if (read_file(rp->html, &html) == 0) {
-                json_object_object_add(
-                        gp_profile_header(p), "flamegraph_html",
-                        json_object_new_string_len(html.buf ? html.buf : "", (int)html.len));
-                sb_reset(&col);
-                rc = gp_collapsed_write(p, &col, err);
-            }
-            sb_free(&html);
+    struct strbuf col = STRBUF_INIT, html = STRBUF_INIT, up = STRBUF_INIT;
+    int rc = gp_results_render(res, p, &col, &html, rp, err);
+    if (!rc && env->spool) {
+        const struct strbuf *body = &col;
+        if (html_in_header) { /* the upload's header carries the HTML; the local .col does not */
+            json_object_object_add(
+                    gp_profile_header(p), "flamegraph_html",
+                    json_object_new_string_len(html.buf ? html.buf : "", (int)html.len));
+            rc = gp_collapsed_write(p, &up, err);
+            body = &up;
         }
         struct gp_spool_meta m = {.start = rp->start,
                                   .end = rp->end,
@@ -67,11 +49,15 @@ static int keep_and_spool(const struct gp_slot_env *env, struct gp_results *res,
         snprintf(m.upload_id, sizeof(m.upload_id), "%s", rp->id);
         snprintf(m.kind, sizeof(m.kind), "%s", kind);
         if (!rc)
-            rc = gp_spool_put(env->spool, &m, col.buf ? col.buf : "", col.len, NULL, err);
+            rc = gp_spool_put(env->spool, &m, body->buf ? body->buf : "", body->len, NULL, err);
         if (!rc && env->sender)
             gp_sender_kick(env->sender);
     }
+    if (!rc)
+        rc = gp_results_keep(res, rp, &col, &html, err);
     sb_free(&col);
+    sb_free(&html);
+    sb_free(&up);
     return rc;
 }
 

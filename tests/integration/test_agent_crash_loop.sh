@@ -46,10 +46,27 @@ n=$(grep -c "command $C received" "$WORK/agent.log" || true)
 [ "$n" = 1 ] || fail "command $C received $n times"
 # a session completes only in a long life (or the last run); at load average 30 there were 2
 [ "$(local_sessions)" -ge 1 ] || fail "no session completed across the loop: nothing was spooled"
-wait_for 30 coord_matches_local ||
-    fail "coordinator has $(coord_continuous) profiles / $(coord_samples) samples, the agent kept $(local_sessions) / $(local_samples)"
+# The agent spools a session before it writes the local copy, so a kill between the two leaves
+# one on the coordinator that the agent did not keep, never the other way round (before
+# 2026-12-03 it was the other way: sessions kept locally and never uploaded, seen twice in a loop).
+local_starts() { # the start time (epoch s) of every kept session, sorted
+    python3 - "$ASTATE"/results/profile_*.col <<'PY'
+import json, sys, datetime
+for f in sys.argv[1:]:
+    h = json.loads(open(f).readline()[2:])
+    t = h["metadata"]["start_time"].replace("Z", "+00:00")
+    print(int(datetime.datetime.fromisoformat(t).timestamp()))
+PY
+}
+coord_has_local() {
+    local missing
+    missing=$(comm -23 <(local_starts | sort) <(sql "SELECT start_time FROM profiles WHERE continuous = 1 AND hostname = '$HOSTNAME_'" | sort))
+    [ -z "$missing" ] && [ "$(coord_samples)" -ge "$(local_samples)" ]
+}
+wait_for 30 coord_has_local ||
+    fail "sessions kept by the agent are missing on the coordinator (start times: $(comm -23 <(local_starts | sort) <(sql "SELECT start_time FROM profiles WHERE continuous = 1" | sort) | tr '\n' ' ')); coordinator $(coord_continuous) profiles / $(coord_samples) samples, agent $(local_sessions) / $(local_samples)"
 dups=$(sql "SELECT count(*) FROM (SELECT start_time FROM profiles WHERE continuous = 1 GROUP BY start_time, end_time HAVING count(*) > 1)")
 [ "$dups" = 0 ] || fail "$dups sessions stored twice"
-ok "all $(local_sessions) completed sessions arrived exactly once; $C started $started time(s), never again, and is reported failed"
+ok "all $(local_sessions) sessions kept by the agent arrived exactly once (the coordinator holds $(coord_continuous)); $C started $started time(s), never again, and is reported failed"
 stop_coord
 echo PASS
