@@ -513,7 +513,9 @@ int cmd_record(int argc, char **argv)
                 : npids ? "the given pids"
                         : "the whole host",
                 freq, gp_session_sampler_kind(s) == GP_SAMPLER_BPF ? "bpf" : "perf");
-    int rc = gp_session_run(s, &g_stop, on_progress, &pc, &err);
+    /* No progress line, no progress: each one reads ~15 counters from BPF maps, a system call
+     * each, every drain. */
+    int rc = gp_session_run(s, &g_stop, pc.tty ? on_progress : NULL, &pc, &err);
     if (pc.printed || pc.tty)
         fputc('\n', stderr);
     signal(SIGINT, SIG_DFL);

@@ -3,13 +3,12 @@
  * Why ~1,000 lines in one file: the interpreter reads its instructions through the decoder's
  * bounded cursor and CIE cache; split, both would be exported only to each other. */
 #include "agent/unwind/cfi.h"
+#include "common/memhint.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 /* DW_EH_PE_* pointer encodings */
 #define PE_OMIT      0xff
@@ -28,27 +27,6 @@ struct cur {
     const uint8_t *p, *end;
     const struct gp_cfi_section *s;
 };
-
-/* Maps the pages of a fresh heap block [p + from, p + to) in one call: a large block is a new
- * mmap whose pages would otherwise fault one by one on first write (~20 µs each on a VM,
- * against ~1.5 µs populated in a batch): most of a first table build's CPU. Best effort (the
- * pages fault as before where the kernel lacks MADV_POPULATE_WRITE). */
-static void populate(void *p, size_t from, size_t to)
-{
-#ifdef MADV_POPULATE_WRITE
-    static long page;
-    if (!page)
-        page = sysconf(_SC_PAGESIZE);
-    if (page <= 0 || to - from < 16 * (size_t)page)
-        return;
-    uintptr_t a = ((uintptr_t)p + from + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
-    uintptr_t b = ((uintptr_t)p + to) & ~((uintptr_t)page - 1);
-    if (b > a)
-        (void)madvise((void *)a, b - a, MADV_POPULATE_WRITE);
-#else
-    (void)p, (void)from, (void)to;
-#endif
-}
 
 static size_t cur_off(const struct cur *c)
 {
@@ -426,7 +404,8 @@ static int push_fde(struct gp_cfi_fde **v, size_t *n, size_t *cap, const struct 
         struct gp_cfi_fde *nv = realloc(*v, nc * sizeof(*nv));
         if (!nv)
             return gp_err_set(err, -ENOMEM, "out of memory reading FDEs");
-        populate(nv, *cap * sizeof(*nv), nc * sizeof(*nv));
+        /* a large block is a fresh mmap: its pages mapped in one call, not one fault each */
+        gp_mem_populate(nv, *cap * sizeof(*nv), nc * sizeof(*nv));
         *v = nv;
         *cap = nc;
     }
@@ -503,7 +482,7 @@ static int hdr_fdes(struct ctx *x, const struct gp_cfi_section *hdr, struct gp_c
     if (count && !(*fdes = malloc(cap * sizeof(**fdes))))
         return gp_err_set(x->err, -ENOMEM, "out of memory reading FDEs");
     if (count)
-        populate(*fdes, 0, cap * sizeof(**fdes));
+        gp_mem_populate(*fdes, 0, cap * sizeof(**fdes));
     for (uint64_t i = 0; i < count; i++) {
         uint64_t loc, addr;
         if ((rc = read_ptr(&c, te, 8, 0, &loc, x->err)) ||
@@ -635,7 +614,7 @@ static void row_append(struct rows *rw, uint64_t pc, struct gp_uw_rule rule, uin
             rw->oom = 1;
             return;
         }
-        populate(ne, rw->cap * sizeof(*ne), nc * sizeof(*ne));
+        gp_mem_populate(ne, rw->cap * sizeof(*ne), nc * sizeof(*ne));
         rw->e = ne;
         rw->cap = nc;
     }
