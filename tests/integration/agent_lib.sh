@@ -22,17 +22,8 @@ agent_cleanup() {
     if [ -n "$AGENT_PID" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
         # sanitized: a clean stop (SIGTERM), so LeakSanitizer checks the agent too; it finishes
         # its sessions (-d 3) and tries the spool once (5 s): 30 s at most, then SIGKILL
-        if [ -n "$SAN_LOG" ]; then
-            kill -TERM "$AGENT_PID" 2>/dev/null || true
-            local st
-            for _ in $(seq 1 300); do
-                st=$(awk '{ print $3 }' "/proc/$AGENT_PID/stat" 2>/dev/null || true)
-                [ -n "$st" ] && [ "$st" != Z ] || break # exited (a zombie until waited for)
-                sleep 0.1
-            done
-            [ -z "$st" ] || [ "$st" = Z ] ||
-                echo "agent_cleanup: the agent did not stop within 30 s of SIGTERM" >&2
-        fi
+        sanitized_stop "$AGENT_PID" 30 ||
+            echo "agent_cleanup: the agent did not stop within 30 s of SIGTERM" >&2
         kill -9 "$AGENT_PID" 2>/dev/null || true
         wait "$AGENT_PID" 2>/dev/null || true
     fi

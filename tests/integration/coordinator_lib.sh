@@ -14,16 +14,8 @@ FLEET_TOKENS=() # "{unique}" tokens of the fleet stores this test used (fleet_dr
 cleanup() {
     local rc=$?
     if [ -n "$COORD_PID" ] && kill -0 "$COORD_PID" 2>/dev/null; then
-        if [ -n "$SAN_LOG" ]; then
-            # sanitized: a clean exit, so LeakSanitizer checks the coordinator too (10 s at most)
-            kill -TERM "$COORD_PID" 2>/dev/null || true
-            local st
-            for _ in $(seq 1 100); do
-                st=$(awk '{ print $3 }' "/proc/$COORD_PID/stat" 2>/dev/null || true)
-                [ -n "$st" ] && [ "$st" != Z ] || break # exited (a zombie until waited for)
-                sleep 0.1
-            done
-        fi
+        # sanitized: a clean exit, so LeakSanitizer checks the coordinator too (10 s at most)
+        sanitized_stop "$COORD_PID" 10 || true
         kill -9 "$COORD_PID" 2>/dev/null || true
         wait "$COORD_PID" 2>/dev/null || true
     fi

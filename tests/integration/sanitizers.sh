@@ -18,6 +18,21 @@ if [ -n "${GPROF_BIN_DIR:-}" ] && [ "$GPROF_BIN_DIR" != "$GPROF_BUILD_DIR" ]; th
     export LSAN_OPTIONS="suppressions=$GPROF_SOURCE_DIR/tests/sanitizers/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 fi
 
+# sanitized_stop PID SECONDS: under GPROF_BIN_DIR, stops PID with SIGTERM and waits up to
+# SECONDS for it to exit (LeakSanitizer checks a program only at a clean exit); returns 1 when it
+# is still running then. Nothing to do (0) without GPROF_BIN_DIR: the caller's kill -9 follows.
+sanitized_stop() {
+    [ -n "$SAN_LOG" ] || return 0
+    kill -TERM "$1" 2>/dev/null || true
+    local st _
+    for _ in $(seq 1 $(($2 * 10))); do
+        st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null || true)
+        [ -n "$st" ] && [ "$st" != Z ] || return 0 # exited (a zombie until waited for)
+        sleep 0.1
+    done
+    return 1
+}
+
 # sanitizer_check [DIR...]: prints every report under SAN_LOG, and every UBSan report in the
 # text files under DIR (UBSan, linked beside ASan, ignores log_path and writes to the process's
 # stderr: the tests send the coordinator's to WORK/coord.log); returns 1 when there is one and
