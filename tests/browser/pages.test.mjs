@@ -268,11 +268,13 @@ await ready('profiles');
 await page.waitForSelector('#ap-graph canvas');
 const base = await page.evaluate(() => ({ total: window.gprofApp.viewer.tree.value[0], search: document.getElementById('gp-search').value }));
 check(base.total === 2100 && base.search === '^hot_fn$', `one click opens the baseline's plain flame graph with the frame searched (${base.total} samples, ${base.search})`);
+const presetsOn = [];
 for (const b of ['day', 'week', 'previous']) {
   await page.goto(`${origin}/#/compare?service=shop&time=1h&base=${b}`);
   await ready('compare');
+  presetsOn.push(await page.$eval('#ap-cmp-presets button.gp-on', (e) => e.dataset.base));
 }
-check(true, 'the 1 day, 1 week and previous-period presets load');
+check(JSON.stringify(presetsOn) === '["day","week","previous"]', `the 1 day, 1 week and previous-period presets load, each shown as chosen (${presetsOn})`);
 
 // the diff's progressive first paint: pruned to 1/5 first (batch_job, 500 of 3370 after and 0
 // before, not drawn), the full diff swapped in, the biggest changes from the full one only
