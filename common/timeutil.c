@@ -34,12 +34,13 @@ int tu_parse_frac(const char *s, double *out)
 {
     if (!s || !*s)
         return -EINVAL;
-    /* plain epoch seconds (possibly fractional) */
-    char *end;
-    errno = 0;
-    double d = strtod(s, &end);
-    if (end != s && *end == '\0' && !errno && strchr(s, '-') == NULL) {
-        if (d < 0 || d > 32503680000.0)
+    /* plain epoch seconds (possibly fractional, possibly 1.7e9): decimal digits only, so strtod's
+     * "NaN", "inf", hex floats and leading blanks are not times */
+    if (isdigit((unsigned char)s[0]) && s[strspn(s, "0123456789.eE+")] == '\0') {
+        char *end;
+        errno = 0;
+        double d = strtod(s, &end);
+        if (*end || errno || !(d >= 0 && d <= 32503680000.0))
             return -EINVAL;
         *out = d;
         return 0;

@@ -37,7 +37,7 @@ static int seconds_param(const struct store_engine_options *o, const char *name,
         return 0;
     char *e;
     double s = strtod(v, &e);
-    if (e == v || *e || s < 0 || s > 86400)
+    if (e == v || *e || !(s >= 0 && s <= 86400)) /* negated: NaN is refused too */
         return gp_err_set(err, -EINVAL, "s3 spec: %s=%s: expected seconds (0..86400)", name, v);
     *ms = (long)(s * 1000);
     return 0;
