@@ -168,10 +168,19 @@ static __always_inline int uw_map(struct gp_uw_state *s, const struct gp_uw_kpro
 
 /* The packed rule (gp_uw_rule_pack) in effect at address pc of the process, or UW_NO_ROW when
  * no table covers pc. Reads the page index (one line), the page's keys (one or two lines) and the
- * rule (one line). */
-static __always_inline __u32 uw_find(struct gp_uw_state *s, const struct gp_uw_kproc *proc,
-                                     __u64 pc)
+ * rule (one line).
+ * From 5.12 on it is a global function: the verifier checks it once, with unknown arguments,
+ * instead of once per walk state that reaches a call (that is most of gp_unwind_loop's
+ * verification time). Older verifiers take no pointer arguments there: inlined for them. */
+#ifdef GP_BPF_PRE_5_12
+static __always_inline
+#else
+__noinline
+#endif
+__u32 uw_find(struct gp_uw_state *s, const struct gp_uw_kproc *proc, __u64 pc)
 {
+    if (!s || !proc) /* what a global function is given may be NULL, for the verifier */
+        return UW_NO_ROW;
     if ((pc < s->mstart || pc >= s->mend) && !uw_map(s, proc, pc))
         return UW_NO_ROW;
     __u64 vaddr = pc - s->mbias, base = s->tbase;
@@ -333,11 +342,12 @@ static __always_inline __u32 uw_step(struct gp_scratch *sc, const struct gp_uw_k
         return fail;
     if (ra == 0)
         return GP_STAT_UW_END;
-#ifdef GP_BPF_PRE_5_12
-    /* The verifiers before 5.11 do not carry the bound checked above over to copies of n (no
-     * find_equal_scalars): a mask they can see (n < GP_MAX_STACK_DEPTH already, so a no-op). */
+    /* A mask the verifier can see (n < GP_MAX_STACK_DEPTH already, so a no-op the compiler would
+     * drop without the barrier): the bound checked above does not reach a slot address computed
+     * before it and kept across the call of uw_find, nor, on the verifiers before 5.11, copies of
+     * n (no find_equal_scalars). */
+    asm volatile("" : "+r"(n));
     n &= 127;
-#endif
     sc->user.ips[n] = ra;
     s->hash = hash_mix(s->hash, ra);
     s->n = n + 1;

@@ -2,7 +2,7 @@
  * (frame pointers only; unwind tables walked by tail calls; by bpf_loop where the kernel has it),
  * and prints one line per program with the verifier's statistics. Run inside the old-kernel guest
  * by tests/kernels/run_old_kernel.sh, which parses its output:
- *   GPROF-CHECK mode=MODE prog=NAME insns=N states=N peak=N
+ *   GPROF-CHECK mode=MODE prog=NAME insns=N states=N peak=N usec=N (verification time, 5.13+)
  *   GPROF-CHECK mode=MODE load=ok | load=FAILED error=...
  *   GPROF-CHECK mode=loop skipped=no-bpf_loop
  * A failed load also prints the verifier's log (stderr) and makes the exit status 1. */
@@ -31,8 +31,13 @@ static void on_stats(void *ctx, const char *prog, const char *log)
                "processed %u insns (limit %*u) max_states_per_insn %u total_states %u "
                "peak_states %u",
                &insns, &maxst, &total, &peak);
-    printf("GPROF-CHECK mode=%s prog=%s insns=%u states=%u peak=%u\n", mode_name, prog, insns,
-           total, peak);
+    /* "verification time 12345 usec" (5.13+): the cost every sampler start pays */
+    const char *vt = strstr(log, "verification time ");
+    unsigned usec = 0;
+    if (vt)
+        sscanf(vt, "verification time %u usec", &usec);
+    printf("GPROF-CHECK mode=%s prog=%s insns=%u states=%u peak=%u usec=%u\n", mode_name, prog,
+           insns, total, peak, usec);
     if (!p && log[0]) /* a refusal: the verifier says why */
         fprintf(stderr, "---- verifier log of %s (%s) ----\n%s\n---- end ----\n", prog, mode_name,
                 log);
