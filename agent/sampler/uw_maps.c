@@ -12,6 +12,15 @@
 #include "bpf/unwind.h"
 #include "common/log.h"
 
+/* One array's user-space view. The whole length is reserved at open but mapped a prefix at a
+ * time, as tables reach further: the kernel fills every page-table entry of a map's mmap at once
+ * (16,384 for the 64 MiB of a host-wide session), and most sessions use a few MiB. */
+struct window {
+    void *base;
+    size_t len, mapped;
+    int fd;
+};
+
 /* Free extents of one array (in its allocation unit), sorted by start. */
 struct extents {
     struct ext {
@@ -25,7 +34,7 @@ struct gp_uw_maps {
     struct gp_uw_key_block *keys;
     struct gp_uw_rule_block *rules;
     struct gp_uw_page_block *pages;
-    size_t keys_len, rules_len, pages_len;
+    struct window wkeys, wrules, wpages;
     struct extents rows, pgs; /* units: GP_UW_ROW_ALIGN rows, GP_UW_PAGES_PER_BLOCK entries */
     struct {
         uint32_t start, rows, pages;
@@ -98,6 +107,24 @@ static int ext_free(struct extents *x, uint32_t start, uint32_t len)
     return 0;
 }
 
+/* Maps the array up to byte end at least (in steps of 2 MiB); 0 or -errno. */
+static int win_reach(struct window *w, size_t end)
+{
+    if (end <= w->mapped)
+        return 0;
+    if (end > w->len)
+        return -ENOSPC;
+    size_t to = (end + (2u << 20) - 1) & ~(size_t)((2u << 20) - 1);
+    if (to > w->len)
+        to = w->len;
+    void *p = mmap((char *)w->base + w->mapped, to - w->mapped, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_FIXED, w->fd, (off_t)w->mapped);
+    if (p == MAP_FAILED)
+        return -errno;
+    w->mapped = to;
+    return 0;
+}
+
 static int table_add(void *ctx, uint32_t id, const struct gp_uw_table *t)
 {
     struct gp_uw_maps *m = ctx;
@@ -117,7 +144,18 @@ static int table_add(void *ctx, uint32_t id, const struct gp_uw_table *t)
         return -ENOBUFS;
     }
     uint32_t row0 = ru * GP_UW_ROW_ALIGN, page0 = pu * GP_UW_PAGES_PER_BLOCK;
-    int rc = 0;
+    uint32_t rend = row0 + (uint32_t)t->n, pend = page0 + npages + 1; /* one past the last */
+    int rc = win_reach(&m->wkeys, ((rend - 1) / GP_UW_KEYS_PER_BLOCK + 1) * (size_t)64);
+    if (!rc)
+        rc = win_reach(&m->wrules, ((rend - 1) / GP_UW_RULES_PER_BLOCK + 1) * (size_t)64);
+    if (!rc)
+        rc = win_reach(&m->wpages, ((pend - 1) / GP_UW_PAGES_PER_BLOCK + 1) * (size_t)64);
+    if (rc) {
+        gp_warn("unwind: mapping the BPF unwind arrays: %s", strerror(-rc));
+        ext_free(&m->rows, ru, runits);
+        ext_free(&m->pgs, pu, punits);
+        return rc;
+    }
     for (size_t i = 0; i < t->n; i++) {
         uint32_t g = row0 + (uint32_t)i;
         const struct gp_uw_rule *r = &t->e[i].rule;
@@ -201,10 +239,14 @@ static void proc_remove(void *ctx, uint32_t tgid)
     bpf_map_delete_elem(m->fd.procs, &tgid);
 }
 
-static void *map_array(int fd, size_t len)
+/* Reserves the address range of an array of len bytes (mapped later: win_reach). */
+static void *map_array(struct window *w, int fd, size_t len)
 {
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    return p == MAP_FAILED ? NULL : p;
+    void *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    *w = (struct window){.base = p, .len = len, .fd = fd};
+    return p;
 }
 
 static size_t page_round(size_t len)
@@ -220,12 +262,12 @@ int gp_uw_maps_open(const struct gp_uw_maps_fds *fds, struct gp_uw_maps **out,
     if (!m)
         return gp_err_set(err, -ENOMEM, "out of memory");
     m->fd = *fds;
-    m->keys_len = page_round((size_t)fds->rows_cap / GP_UW_KEYS_PER_BLOCK * 64);
-    m->rules_len = page_round((size_t)fds->rows_cap / GP_UW_RULES_PER_BLOCK * 64);
-    m->pages_len = page_round((size_t)fds->pages_cap / GP_UW_PAGES_PER_BLOCK * 64);
-    m->keys = map_array(fds->keys, m->keys_len);
-    m->rules = map_array(fds->rules, m->rules_len);
-    m->pages = map_array(fds->pages, m->pages_len);
+    m->keys = map_array(&m->wkeys, fds->keys,
+                        page_round((size_t)fds->rows_cap / GP_UW_KEYS_PER_BLOCK * 64));
+    m->rules = map_array(&m->wrules, fds->rules,
+                         page_round((size_t)fds->rows_cap / GP_UW_RULES_PER_BLOCK * 64));
+    m->pages = map_array(&m->wpages, fds->pages,
+                         page_round((size_t)fds->pages_cap / GP_UW_PAGES_PER_BLOCK * 64));
     if (!m->keys || !m->rules || !m->pages) {
         int rc = -errno;
         gp_uw_maps_close(m);
@@ -250,11 +292,11 @@ void gp_uw_maps_close(struct gp_uw_maps *m)
     if (!m)
         return;
     if (m->keys)
-        munmap(m->keys, m->keys_len);
+        munmap(m->keys, m->wkeys.len);
     if (m->rules)
-        munmap(m->rules, m->rules_len);
+        munmap(m->rules, m->wrules.len);
     if (m->pages)
-        munmap(m->pages, m->pages_len);
+        munmap(m->pages, m->wpages.len);
     free(m->rows.v);
     free(m->pgs.v);
     free(m);

@@ -47,11 +47,11 @@ static size_t page_round(size_t len)
     return (len + pg - 1) / pg * pg;
 }
 
-static int setup(void **state)
+static int setup_cap(void **state, uint64_t cap)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    gp_uw_maps_size(4u << 20, &f->fds.rows_cap, &f->fds.pages_cap);
+    gp_uw_maps_size(cap, &f->fds.rows_cap, &f->fds.pages_cap);
     f->fds.keys = array(sizeof(struct gp_uw_key_block), f->fds.rows_cap / GP_UW_KEYS_PER_BLOCK,
                         BPF_F_MMAPABLE);
     if (f->fds.keys < 0) { /* not root, or no BPF here */
@@ -78,6 +78,17 @@ static int setup(void **state)
     assert_true(f->keys && f->rules && f->pages);
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_cap(state, 4u << 20);
+}
+
+/* 16 MiB: arrays of 4, 8 and 4 MiB, which uw_maps.c maps 2 MiB at a time as tables reach. */
+static int setup_16(void **state)
+{
+    return setup_cap(state, 16u << 20);
 }
 
 static int teardown(void **state)
@@ -196,6 +207,47 @@ static void test_page_index_as_binary_search(void **state)
         free(t[i].e);
 }
 
+/* Tables past the first 2 MiB of every array: uw_maps.c maps more of an array as a table needs
+ * it, and what it writes there is what the kernel's arrays hold. Full arrays refuse a table
+ * (ENOSPC) and take one again where a removed one was. Each row is checked at its own address. */
+static void test_tables_fill_every_window(void **state)
+{
+    struct fixture *f = *state;
+    if (!f)
+        skip();
+    enum { NT = 7, ROWS = 300000 };
+    struct gp_uw_table t[NT + 1];
+    uint32_t fitted = 0;
+    for (uint32_t i = 0; i < NT; i++) {
+        t[i] = fixture_table(0x1000 + ((uint64_t)i << 32), ROWS, 24, 10 + i);
+        int rc = f->sink.table_add(f->sink.ctx, i + 1, &t[i]);
+        if (rc) {
+            assert_int_equal(rc, -ENOSPC); /* 2,097,152 rows hold six */
+            break;
+        }
+        fitted++;
+    }
+    assert_int_equal(fitted, 6);
+    f->sink.table_remove(f->sink.ctx, 1);
+    t[NT] = fixture_table(0x1000 + ((uint64_t)NT << 32), ROWS, 24, 99);
+    assert_int_equal(f->sink.table_add(f->sink.ctx, NT + 1, &t[NT]), 0);
+    for (uint32_t i = 1; i <= NT; i++) {
+        if (i >= fitted && i < NT)
+            continue;
+        struct gp_uw_ktable kt;
+        assert_int_equal(bpf_map_lookup_elem(f->fds.tables, &(uint32_t){i + 1}, &kt), 0);
+        for (size_t r = 0; r + 1 < t[i].n; r++) {
+            int64_t got = kernel_row(f, &kt, t[i].e[r].pc);
+            assert_int_equal(got, (int64_t)(kt.row0 + r));
+            uint32_t g = (uint32_t)got;
+            uint32_t kr = f->rules[g / GP_UW_RULES_PER_BLOCK].rule[g % GP_UW_RULES_PER_BLOCK];
+            assert_int_equal(gp_uw_rule_kind(kr), t[i].e[r].rule.cfa);
+        }
+    }
+    for (uint32_t i = 0; i <= NT; i++)
+        free(t[i].e);
+}
+
 /* The 4-byte rules keep every kind and every CFA offset a row can hold, RBP offsets that are
  * multiples of 8 (what x86-64 compilers emit), and an RBP offset that does not fit is UNKNOWN
  * (the walk stops and counts it) rather than a wrong frame. */
@@ -274,6 +326,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_page_index_as_binary_search, setup, teardown),
             cmocka_unit_test_setup_teardown(test_every_update_new_generation, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_tables_fill_every_window, setup_16, teardown),
             cmocka_unit_test(test_rule_pack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
