@@ -66,7 +66,10 @@ struct bpf_sampler {
     uint32_t slots_cap, nslots;
     uint64_t *ips; /* their addresses */
     size_t ips_len, ips_cap;
-    struct gp_stack value;                   /* lookup buffer */
+    struct gp_stack value; /* lookup buffer */
+    uint64_t *batch_keys;  /* read_stacks' buffers (GP_STACK_BATCH each) */
+    struct gp_stack *batch_vals;
+    int no_stack_batch;                      /* the kernel has no batch ops on hash maps */
     struct gp_cpu_state *seq_now, *seq_then; /* per-CPU state snapshots, ncpu_possible each */
 
     struct gp_uw_registry *uw; /* mirrored into the unwinder's maps while open, or NULL */
@@ -189,9 +192,10 @@ static int slots_grow(struct bpf_sampler *b)
     return 0;
 }
 
-/* Looks a stack up (once per drain), removing it from the stack map. NULL on OOM. */
-static struct stack_slot *get_stack(struct bpf_sampler *b, int fd, uint64_t h)
+/* The slot of stack h, a new empty one (*fresh set) if it has none yet; NULL on OOM. */
+static struct stack_slot *slot_of(struct bpf_sampler *b, uint64_t h, int *fresh)
 {
+    *fresh = 0;
     if ((b->nslots + 1) * 2 > b->slots_cap && slots_grow(b))
         return NULL;
     uint32_t m = b->slots_cap - 1, j = (uint32_t)h & m;
@@ -204,32 +208,96 @@ static struct stack_slot *get_stack(struct bpf_sampler *b, int fd, uint64_t h)
     sl->n = 0;
     sl->off = 0;
     b->nslots++;
+    *fresh = 1;
+    return sl;
+}
+
+/* Copies a stack read from the map into the drain's addresses and its slot. */
+static void slot_fill(struct bpf_sampler *b, struct stack_slot *sl, const struct gp_stack *v)
+{
+    uint32_t n = v->n < GP_MAX_STACK_DEPTH ? v->n : GP_MAX_STACK_DEPTH;
+    if (b->ips_cap - b->ips_len < n) {
+        size_t ncap = b->ips_cap ? b->ips_cap * 2 : 64 * GP_MAX_STACK_DEPTH;
+        uint64_t *nips = realloc(b->ips, ncap * sizeof(*nips));
+        if (!nips) {
+            sl->err = -ENOMEM;
+            return;
+        }
+        b->ips = nips;
+        b->ips_cap = ncap;
+    }
+    memcpy(b->ips + b->ips_len, v->ips, n * sizeof(uint64_t));
+    sl->off = (uint32_t)b->ips_len;
+    sl->n = n;
+    b->ips_len += n;
+}
+
+/* Looks a stack up (once per drain), removing it from the stack map, unless read_stacks has
+ * loaded it already. NULL on OOM. */
+static struct stack_slot *get_stack(struct bpf_sampler *b, int fd, uint64_t h)
+{
+    int fresh;
+    struct stack_slot *sl = slot_of(b, h, &fresh);
+    if (!sl || !fresh)
+        return sl;
     int rc = bpf_map_lookup_and_delete_elem(fd, &h, &b->value);
     if (rc == -EINVAL || rc == -EOPNOTSUPP || rc == -KERNEL_ENOTSUPP) {
         rc = bpf_map_lookup_elem(fd, &h, &b->value);
         if (rc == 0)
             bpf_map_delete_elem(fd, &h);
     }
-    if (rc) {
+    if (rc)
         sl->err = rc;
-        return sl;
-    }
-    uint32_t n = b->value.n < GP_MAX_STACK_DEPTH ? b->value.n : GP_MAX_STACK_DEPTH;
-    if (b->ips_cap - b->ips_len < n) {
-        size_t ncap = b->ips_cap ? b->ips_cap * 2 : 64 * GP_MAX_STACK_DEPTH;
-        uint64_t *nips = realloc(b->ips, ncap * sizeof(*nips));
-        if (!nips) {
-            sl->err = -ENOMEM;
-            return sl;
-        }
-        b->ips = nips;
-        b->ips_cap = ncap;
-    }
-    memcpy(b->ips + b->ips_len, b->value.ips, n * sizeof(uint64_t));
-    sl->off = (uint32_t)b->ips_len;
-    sl->n = n;
-    b->ips_len += n;
+    else
+        slot_fill(b, sl, &b->value);
     return sl;
+}
+
+/* Stacks read from the map per system call by read_stacks (~66 KiB of buffers). */
+#define GP_STACK_BATCH 64
+
+/* Loads every stack of the stack map into the drain's slots, deleting them from the map: one
+ * system call per GP_STACK_BATCH stacks instead of one per stack (a busy host has hundreds of
+ * new stacks a second, and on a VM every call is a world switch). What it cannot read in batches
+ * (no batch ops before 5.6; a hash bucket larger than the buffer) get_stack reads one at a time. */
+static void read_stacks(struct bpf_sampler *b, int sfd)
+{
+    if (b->no_stack_batch)
+        return;
+    if (!b->batch_keys) {
+        b->batch_keys = malloc(GP_STACK_BATCH * sizeof(*b->batch_keys));
+        b->batch_vals = malloc(GP_STACK_BATCH * sizeof(*b->batch_vals));
+        if (!b->batch_keys || !b->batch_vals) {
+            free(b->batch_keys);
+            free(b->batch_vals);
+            b->batch_keys = NULL;
+            b->batch_vals = NULL;
+            return;
+        }
+    }
+    uint32_t in_batch = 0, out_batch = 0; /* a hash map's batch token: a bucket index */
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    for (int first = 1;; first = 0) {
+        uint32_t count = GP_STACK_BATCH;
+        int rc = bpf_map_lookup_and_delete_batch(sfd, first ? NULL : &in_batch, &out_batch,
+                                                 b->batch_keys, b->batch_vals, &count, &opts);
+        if (rc && rc != -ENOENT) {
+            if (first && (rc == -EINVAL || rc == -EOPNOTSUPP || rc == -KERNEL_ENOTSUPP))
+                b->no_stack_batch = 1;
+            return;
+        }
+        for (uint32_t i = 0; i < count; i++) {
+            int fresh;
+            struct stack_slot *sl = slot_of(b, b->batch_keys[i], &fresh);
+            if (!sl)
+                return;
+            if (fresh)
+                slot_fill(b, sl, &b->batch_vals[i]);
+        }
+        if (rc == -ENOENT || count == 0)
+            return;
+        in_batch = out_batch;
+    }
 }
 
 /* Offsets (not pointers: b->ips may move while later stacks load) of one stack's addresses. */
@@ -337,6 +405,8 @@ static int drain_buffer(struct bpf_sampler *b, uint32_t idx,
         memset(b->slots, 0, b->slots_cap * sizeof(*b->slots));
     b->nslots = 0;
     b->ips_len = 0;
+    if (n > 0)
+        read_stacks(b, sfd);
 
     struct res {
         uint32_t u, k, nu, nk;
@@ -616,6 +686,8 @@ static void bpf_close(struct gp_sampler *s)
     free(b->fronts);
     free(b->slots);
     free(b->ips);
+    free(b->batch_keys);
+    free(b->batch_vals);
     free(b->seq_now);
     free(b->leader_gone.slot);
     free(b->seq_then);
