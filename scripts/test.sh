@@ -143,6 +143,11 @@ fi
 # private servers, deadline checks) hold a RESOURCE_LOCK or RUN_SERIAL (tests/CMakeLists.txt).
 # Those labelled "sanitized" run build-asan/'s programs; any sanitizer report fails them
 # (tests/integration/sanitizers.sh sets ASAN_OPTIONS, UBSAN_OPTIONS and LSAN_OPTIONS).
+# Without arguments it leaves out label unit: the unit tests (with their @engine variants and
+# the fuzz corpus replays) ran above under ASan + UBSan, and a second, unsanitized run of them
+# only lengthens the one-at-a-time chain of sampling tests (unit_sampler, unit_symbols_*).
+# `scripts/test.sh -L unit` runs them here too.
 stage "all tests (ctest -j$jobs)"
+if [ $# -eq 0 ]; then set -- -LE '^unit$'; fi
 run_ctest build -j"$jobs" "$@" || status=1
 exit $status
