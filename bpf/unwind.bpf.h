@@ -166,18 +166,20 @@ static __always_inline int uw_map(struct gp_uw_state *s, const struct gp_uw_kpro
 /* uw_find's answer where no table covers the address (a packed rule never has kind 7). */
 #define UW_NO_ROW 0xffffffffu
 
+/* From 5.12 on uw_find is a global function: the verifier checks it once, with unknown
+ * arguments, instead of once per walk state that reaches a call (that is most of
+ * gp_unwind_loop's verification time). Older verifiers take no pointer arguments there: inlined
+ * for them. */
+#ifdef GP_BPF_PRE_5_12
+#define UW_FIND_LINKAGE static __always_inline
+#else
+#define UW_FIND_LINKAGE __noinline
+#endif
+
 /* The packed rule (gp_uw_rule_pack) in effect at address pc of the process, or UW_NO_ROW when
  * no table covers pc. Reads the page index (one line), the page's keys (one or two lines) and the
- * rule (one line).
- * From 5.12 on it is a global function: the verifier checks it once, with unknown arguments,
- * instead of once per walk state that reaches a call (that is most of gp_unwind_loop's
- * verification time). Older verifiers take no pointer arguments there: inlined for them. */
-#ifdef GP_BPF_PRE_5_12
-static __always_inline
-#else
-__noinline
-#endif
-__u32 uw_find(struct gp_uw_state *s, const struct gp_uw_kproc *proc, __u64 pc)
+ * rule (one line). */
+UW_FIND_LINKAGE __u32 uw_find(struct gp_uw_state *s, const struct gp_uw_kproc *proc, __u64 pc)
 {
     if (!s || !proc) /* what a global function is given may be NULL, for the verifier */
         return UW_NO_ROW;
